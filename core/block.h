@@ -1,0 +1,175 @@
+/* block.h — blocks and the signed consensus objects they carry (SPEC 5): votes, commit
+ * certificates, equivocation evidence, finality certificates and epoch handoffs. Value types,
+ * canonical encodings, hashes and the checks that need nothing but the object itself.
+ * Applying a block to the ledger is chain.h's job.
+ *
+ * Encodings (integers little-endian; "list" = u32 count then elements):
+ *   vote:      u8 type | u64 height | u32 round | block hash 32 | u32 validator | sig 64
+ *              signed: H(tc/vote, u8 type | u64 height | u32 round | block hash | u32 validator)
+ *              A zero block hash is a vote for nil.
+ *   commit:    u64 height | u32 round | block hash 32 | list of (u32 validator | sig 64)
+ *              each entry is that validator's PRECOMMIT for (height, round, block hash); entries
+ *              are sorted by validator index, no index twice.
+ *   evidence:  u8 kind (0 = double vote) | vote a | vote b      (same signer, type, height and
+ *              round, different block hash; a sorted before b by block hash so it is canonical)
+ *   fincert:   u32 epoch | bytes validator bitmap | list of (u32 validator | u64 batch seq)
+ *   handoff:   u32 epoch | u32 validator | list of txid 32 | sig 64
+ *              signed: H(tc/handoff, u32 epoch | u32 validator | txids)
+ *   header:    u16 version | u64 height | u32 round | parent 32 | u64 time_ms | tx_root 32 |
+ *              utxo_root 32 | vset_hash 32 | u32 proposer | commit last_commit |
+ *              list of evidence
+ *   body:      list of (tx | fincert) | list of reward txout | list of handoff
+ *   block:     header | body
+ *
+ * block hash = H(tc/block, header encoding); tx_root = H(tc/txroot, body encoding), so the block
+ * hash commits to everything. Reward outputs are spent like any output; their outpoint is
+ * (H(tc/reward, u64 height), i).
+ *
+ * Ownership: a tc_block owns every array inside it; tc_block_decode allocates them and
+ * tc_block_deinit frees them.
+ */
+#ifndef TC_BLOCK_H
+#define TC_BLOCK_H
+
+#include "base.h"
+#include "codec.h"
+#include "crypto.h"
+#include "profile.h"
+#include "tx.h"
+
+#define TC_BLOCK_VERSION          1
+#define TC_COMMIT_SIGS_MAX        4096 /* hard decode limit; the validator count bounds it too */
+#define TC_EVIDENCE_HARD_MAX      1024
+#define TC_BLOCK_TXS_HARD_MAX     100000
+#define TC_BLOCK_REWARDS_HARD_MAX 4096
+#define TC_HANDOFFS_HARD_MAX      4096
+#define TC_HANDOFF_TXIDS_HARD_MAX 1000000
+#define TC_FINCERT_REFS_HARD_MAX  4096
+
+typedef enum { TC_VOTE_PREVOTE = 1, TC_VOTE_PRECOMMIT = 2 } tc_vote_type;
+
+typedef struct {
+    uint8_t type; /* tc_vote_type */
+    uint64_t height;
+    uint32_t round;
+    tc_hash block; /* all zero: nil */
+    uint32_t validator;
+    tc_sig sig;
+} tc_vote;
+
+typedef struct {
+    uint32_t validator;
+    tc_sig sig;
+} tc_commit_sig;
+
+typedef struct {
+    uint64_t height;
+    uint32_t round;
+    tc_hash block;
+    uint32_t sig_count;
+    tc_commit_sig *sigs;
+} tc_commit;
+
+typedef enum { TC_EVIDENCE_DOUBLE_VOTE = 0, TC_EVIDENCE_KIND_COUNT = 1 } tc_evidence_kind;
+
+typedef struct {
+    uint8_t kind;
+    tc_vote a;
+    tc_vote b;
+} tc_evidence;
+
+typedef struct {
+    uint32_t validator;
+    uint64_t seq;
+} tc_batch_ref;
+
+typedef struct {
+    uint32_t epoch;
+    uint32_t bitmap_len; /* bytes */
+    uint8_t *bitmap;     /* bit i (LSB first) set: validator i voted */
+    uint32_t ref_count;
+    tc_batch_ref *refs;
+} tc_fincert;
+
+typedef struct {
+    uint32_t epoch;
+    uint32_t validator;
+    uint32_t txid_count;
+    tc_hash *txids;
+    tc_sig sig;
+} tc_handoff;
+
+typedef struct {
+    uint16_t version;
+    uint64_t height;
+    uint32_t round;
+    tc_hash parent;
+    uint64_t time_ms;
+    tc_hash tx_root;
+    tc_hash utxo_root;
+    tc_hash vset_hash;
+    uint32_t proposer;
+    tc_commit last_commit;
+    uint32_t evidence_count;
+    tc_evidence *evidence;
+} tc_block_header;
+
+typedef struct {
+    tc_tx tx;
+    tc_fincert cert;
+} tc_block_tx;
+
+typedef struct {
+    tc_block_header header;
+    uint32_t tx_count;
+    tc_block_tx *txs;
+    uint32_t reward_count;
+    tc_txout *rewards;
+    uint32_t handoff_count;
+    tc_handoff *handoffs;
+} tc_block;
+
+/* Votes. */
+void tc_vote_sign_hash(const tc_vote *v, tc_hash *out);
+void tc_vote_sign(tc_vote *v, tc_sig_scheme scheme, const tc_keypair *kp);
+void tc_vote_encode(tc_writer *w, const tc_vote *v);
+int tc_vote_read(tc_reader *r, tc_vote *v);
+int tc_vote_decode(tc_vote *v, const uint8_t *bytes, size_t n);
+bool tc_vote_is_nil(const tc_vote *v);
+
+/* Commit certificates. */
+void tc_commit_deinit(tc_commit *c);
+void tc_commit_encode(tc_writer *w, const tc_commit *c);
+int tc_commit_read(tc_reader *r, tc_commit *c);
+int tc_commit_decode(tc_commit *c, const uint8_t *bytes, size_t n);
+/* The precommit vote that entry i of c stands for (for signature checks). */
+void tc_commit_vote(const tc_commit *c, uint32_t i, tc_vote *out);
+
+/* Evidence. tc_evidence_check verifies the shape (same signer, type, height, round; different
+ * blocks; canonical order) but not the signatures, which need the validator set:
+ * TC_EBLK_EVIDENCE. */
+void tc_evidence_encode(tc_writer *w, const tc_evidence *e);
+int tc_evidence_read(tc_reader *r, tc_evidence *e);
+int tc_evidence_decode(tc_evidence *e, const uint8_t *bytes, size_t n);
+int tc_evidence_check_shape(const tc_evidence *e);
+void tc_evidence_hash(const tc_evidence *e, tc_hash *out);
+
+/* Finality certificates and handoffs. */
+void tc_fincert_deinit(tc_fincert *c);
+void tc_handoff_deinit(tc_handoff *h);
+void tc_handoff_sign_hash(const tc_handoff *h, tc_hash *out);
+
+/* Blocks. */
+void tc_block_deinit(tc_block *b);
+void tc_block_header_encode(tc_writer *w, const tc_block_header *h);
+void tc_block_body_encode(tc_writer *w, const tc_block *b);
+void tc_block_encode(tc_writer *w, const tc_block *b);
+int tc_block_encode_alloc(const tc_block *b, uint8_t **out, size_t *len_out);
+/* Errors: TC_ESHORT, TC_ETOOLONG, TC_ERANGE, TC_ETRAILING, TC_ENOMEM. */
+int tc_block_decode(tc_block *b, const uint8_t *bytes, size_t n);
+void tc_block_hash(const tc_block_header *h, tc_hash *out);
+void tc_block_tx_root(const tc_block *b, tc_hash *out);
+/* Outpoint txid of height's reward outputs. */
+void tc_block_reward_txid(uint64_t height, tc_hash *out);
+
+#endif

@@ -1,0 +1,274 @@
+/* crypto.c — libsodium behind the interface of crypto.h. */
+#include "crypto.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(((tc_hasher *)0)->opaque) >= sizeof(crypto_generichash_state),
+               "tc_hasher too small for libsodium's state");
+_Static_assert(crypto_sign_PUBLICKEYBYTES == TC_PUBKEY_SIZE, "public key size");
+_Static_assert(crypto_sign_BYTES == TC_SIG_SIZE, "signature size");
+_Static_assert(crypto_sign_SEEDBYTES == TC_SEED_SIZE, "seed size");
+_Static_assert(crypto_sign_SECRETKEYBYTES == 64, "secret key size");
+
+int tc_crypto_init(void)
+{
+    return sodium_init() < 0 ? TC_EFAILED : 0;
+}
+
+void tc_hasher_init(tc_hasher *h, const char *tag)
+{
+    TC_ASSERT(h != NULL && tag != NULL);
+    crypto_generichash_state *st = (crypto_generichash_state *)h->opaque;
+    int rc = crypto_generichash_init(st, NULL, 0, TC_HASH_SIZE);
+    TC_ASSERT(rc == 0);
+    crypto_generichash_update(st, (const unsigned char *)tag, strlen(tag));
+}
+
+void tc_hasher_update(tc_hasher *h, const void *bytes, size_t n)
+{
+    TC_ASSERT(bytes != NULL || n == 0);
+    crypto_generichash_update((crypto_generichash_state *)h->opaque, bytes, n);
+}
+
+void tc_hasher_final(tc_hasher *h, tc_hash *out)
+{
+    int rc = crypto_generichash_final((crypto_generichash_state *)h->opaque, out->b, TC_HASH_SIZE);
+    TC_ASSERT(rc == 0);
+}
+
+void tc_hash_tagged(tc_hash *out, const char *tag, const void *bytes, size_t n)
+{
+    tc_hasher h;
+    tc_hasher_init(&h, tag);
+    tc_hasher_update(&h, bytes, n);
+    tc_hasher_final(&h, out);
+}
+
+void tc_keypair_from_seed(tc_keypair *kp, const uint8_t seed[TC_SEED_SIZE])
+{
+    TC_ASSERT(kp != NULL && seed != NULL);
+    int rc = crypto_sign_seed_keypair(kp->pub.b, kp->secret, seed);
+    TC_ASSERT(rc == 0);
+}
+
+void tc_seed_derive(uint8_t out[TC_SEED_SIZE], const uint8_t master[TC_SEED_SIZE],
+                    const char *label, uint64_t index)
+{
+    TC_ASSERT(out != NULL && master != NULL && label != NULL);
+    uint8_t idx[8];
+    for (int i = 0; i < 8; i++)
+        idx[i] = (uint8_t)(index >> (8 * i));
+    /* The label's length goes in first so ("ab", x) and ("a", "b" || x) never collide. */
+    uint8_t label_len = (uint8_t)strlen(label);
+    TC_ASSERT(strlen(label) < 256);
+    tc_hasher h;
+    tc_hash digest;
+    tc_hasher_init(&h, TC_TAG_SEED);
+    tc_hasher_update(&h, master, TC_SEED_SIZE);
+    tc_hasher_update(&h, &label_len, 1);
+    tc_hasher_update(&h, label, label_len);
+    tc_hasher_update(&h, idx, sizeof(idx));
+    tc_hasher_final(&h, &digest);
+    memcpy(out, digest.b, TC_SEED_SIZE);
+}
+
+static void fast_sig(const tc_pubkey *pub, const tc_hash *msg, tc_sig *out)
+{
+    tc_hasher h;
+    tc_hash digest;
+    tc_hasher_init(&h, TC_TAG_FAST);
+    tc_hasher_update(&h, pub->b, TC_PUBKEY_SIZE);
+    tc_hasher_update(&h, msg->b, TC_HASH_SIZE);
+    tc_hasher_final(&h, &digest);
+    memset(out->b, 0, TC_SIG_SIZE);
+    memcpy(out->b, digest.b, TC_HASH_SIZE);
+}
+
+void tc_sign(tc_sig_scheme scheme, const tc_keypair *kp, const tc_hash *msg, tc_sig *out)
+{
+    TC_ASSERT(kp != NULL && msg != NULL && out != NULL);
+    if (scheme == TC_SIG_FAST) {
+        fast_sig(&kp->pub, msg, out);
+        return;
+    }
+    TC_ASSERT(scheme == TC_SIG_ED25519);
+    int rc = crypto_sign_detached(out->b, NULL, msg->b, TC_HASH_SIZE, kp->secret);
+    TC_ASSERT(rc == 0);
+}
+
+int tc_verify_raw(tc_sig_scheme scheme, const tc_pubkey *pub, const tc_hash *msg, const tc_sig *sig)
+{
+    TC_ASSERT(pub != NULL && msg != NULL && sig != NULL);
+    if (scheme == TC_SIG_FAST) {
+        tc_sig want;
+        fast_sig(pub, msg, &want);
+        return sodium_memcmp(want.b, sig->b, TC_SIG_SIZE) == 0 ? 0 : TC_EBADSIG;
+    }
+    TC_ASSERT(scheme == TC_SIG_ED25519);
+    return crypto_sign_verify_detached(sig->b, msg->b, TC_HASH_SIZE, pub->b) == 0 ? 0 : TC_EBADSIG;
+}
+
+/* ---- verification cache ----
+ * Entries are indexed by a 64-bit digest of (key, message, signature) and grouped in sets of
+ * four; a full set evicts round-robin. The stored digest is the full BLAKE2b-256 of the triple,
+ * so a hit is a hit on the exact triple, never a near miss. */
+
+#define WAYS 4
+
+typedef struct {
+    tc_hash id; /* H(key || msg || sig); all-zero means empty */
+    uint8_t valid;
+    uint8_t used;
+} cache_entry;
+
+struct tc_verify_cache {
+    size_t set_count; /* power of two */
+    uint8_t *next_victim;
+    cache_entry *entries;
+    tc_verify_cache_stats stats;
+};
+
+tc_verify_cache *tc_verify_cache_new(size_t capacity)
+{
+    size_t sets = 4;
+    while (sets * WAYS < capacity && sets < ((size_t)1 << 40))
+        sets <<= 1;
+    tc_verify_cache *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->set_count = sets;
+    c->entries = calloc(sets * WAYS, sizeof(cache_entry));
+    c->next_victim = calloc(sets, 1);
+    if (c->entries == NULL || c->next_victim == NULL) {
+        tc_verify_cache_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void tc_verify_cache_free(tc_verify_cache *c)
+{
+    if (c == NULL)
+        return;
+    free(c->entries);
+    free(c->next_victim);
+    free(c);
+}
+
+void tc_verify_cache_stats_get(const tc_verify_cache *c, tc_verify_cache_stats *out)
+{
+    TC_ASSERT(c != NULL && out != NULL);
+    *out = c->stats;
+}
+
+static void triple_id(const tc_pubkey *pub, const tc_hash *msg, const tc_sig *sig, tc_hash *out)
+{
+    uint8_t buf[TC_PUBKEY_SIZE + TC_HASH_SIZE + TC_SIG_SIZE];
+    memcpy(buf, pub->b, TC_PUBKEY_SIZE);
+    memcpy(buf + TC_PUBKEY_SIZE, msg->b, TC_HASH_SIZE);
+    memcpy(buf + TC_PUBKEY_SIZE + TC_HASH_SIZE, sig->b, TC_SIG_SIZE);
+    /* Untagged on purpose: this digest never leaves the process. */
+    crypto_generichash(out->b, TC_HASH_SIZE, buf, sizeof(buf), NULL, 0);
+}
+
+int tc_verify(const tc_verifier *v, const tc_pubkey *pub, const tc_hash *msg, const tc_sig *sig)
+{
+    TC_ASSERT(v != NULL);
+    tc_verify_cache *c = v->cache;
+    if (c == NULL)
+        return tc_verify_raw(v->scheme, pub, msg, sig);
+
+    tc_hash id;
+    triple_id(pub, msg, sig, &id);
+    uint64_t h;
+    memcpy(&h, id.b, sizeof(h));
+    size_t set = (size_t)h & (c->set_count - 1);
+    cache_entry *row = &c->entries[set * WAYS];
+    for (int i = 0; i < WAYS; i++) {
+        if (row[i].used && memcmp(row[i].id.b, id.b, TC_HASH_SIZE) == 0) {
+            c->stats.hits++;
+            return row[i].valid ? 0 : TC_EBADSIG;
+        }
+    }
+    c->stats.misses++;
+    int rc = tc_verify_raw(v->scheme, pub, msg, sig);
+    uint8_t victim = c->next_victim[set];
+    if (row[victim].used)
+        c->stats.evictions++;
+    row[victim].id = id;
+    row[victim].valid = rc == 0;
+    row[victim].used = 1;
+    c->next_victim[set] = (uint8_t)((victim + 1) % WAYS);
+    return rc;
+}
+
+/* ---- deterministic generator ---- */
+
+void tc_rng_init(tc_rng *rng, const uint8_t seed[32])
+{
+    TC_ASSERT(rng != NULL && seed != NULL);
+    memcpy(rng->key, seed, 32);
+    rng->counter = 0;
+    rng->used = 64;
+}
+
+void tc_rng_init_u64(tc_rng *rng, uint64_t seed)
+{
+    uint8_t le[8];
+    tc_hash h;
+    for (int i = 0; i < 8; i++)
+        le[i] = (uint8_t)(seed >> (8 * i));
+    tc_hash_tagged(&h, TC_TAG_SEED, le, sizeof(le));
+    tc_rng_init(rng, h.b);
+}
+
+static void refill(tc_rng *rng)
+{
+    static const uint8_t zero[64];
+    uint8_t nonce[crypto_stream_chacha20_NONCEBYTES] = {0};
+    /* The block counter is the IETF-less ChaCha20 block counter: one 64-byte block per step. */
+    crypto_stream_chacha20_xor_ic(rng->block, zero, 64, nonce, rng->counter, rng->key);
+    rng->counter++;
+    rng->used = 0;
+}
+
+void tc_rng_bytes(tc_rng *rng, void *out, size_t n)
+{
+    TC_ASSERT(rng != NULL && (out != NULL || n == 0));
+    uint8_t *o = out;
+    while (n > 0) {
+        if (rng->used == 64)
+            refill(rng);
+        size_t take = 64 - rng->used;
+        if (take > n)
+            take = n;
+        memcpy(o, rng->block + rng->used, take);
+        rng->used += (uint32_t)take;
+        o += take;
+        n -= take;
+    }
+}
+
+uint64_t tc_rng_u64(tc_rng *rng)
+{
+    uint8_t b[8];
+    uint64_t v = 0;
+    tc_rng_bytes(rng, b, sizeof(b));
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+
+uint64_t tc_rng_below(tc_rng *rng, uint64_t bound)
+{
+    TC_ASSERT(bound > 0);
+    /* Rejection sampling: draw until the value falls below the largest multiple of bound. */
+    uint64_t limit = UINT64_MAX - (UINT64_MAX % bound);
+    uint64_t v;
+    do {
+        v = tc_rng_u64(rng);
+    } while (v >= limit);
+    return v % bound;
+}

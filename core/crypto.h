@@ -1,0 +1,116 @@
+/* crypto.h — hashing, keys, signatures, the verification cache and the deterministic generator.
+ *
+ * Everything here wraps libsodium (DESIGN.md) and nothing else in core/ calls libsodium for
+ * signatures: the signature provider below is the one seam through which the simulator swaps
+ * Ed25519 for `fast` signatures.
+ *
+ * Hash: H(tag, bytes) = BLAKE2b-256(tag || bytes). Tags are short ASCII strings ("tc/tx"), one
+ * per object type, so a signature over one kind of object is never valid as another (SPEC 1).
+ */
+#ifndef TC_CRYPTO_H
+#define TC_CRYPTO_H
+
+#include "base.h"
+
+/* Domain tags. Every hashed or signed object type has its own. */
+#define TC_TAG_TX        "tc/tx"
+#define TC_TAG_SIGHASH   "tc/sighash"
+#define TC_TAG_ADDR      "tc/addr"
+#define TC_TAG_BLOCK     "tc/block"
+#define TC_TAG_TXROOT    "tc/txroot"
+#define TC_TAG_VOTE      "tc/vote"
+#define TC_TAG_VOTEBATCH "tc/votebatch"
+#define TC_TAG_HANDOFF   "tc/handoff"
+#define TC_TAG_HELLO     "tc/hello"
+#define TC_TAG_HEARTBEAT "tc/heartbeat"
+#define TC_TAG_VSET      "tc/vset"
+#define TC_TAG_UTXO      "tc/utxo"
+#define TC_TAG_UTXOROOT  "tc/utxoroot"
+#define TC_TAG_GENESIS   "tc/genesis"
+#define TC_TAG_REWARD    "tc/reward"
+#define TC_TAG_SEED      "tc/seed"
+#define TC_TAG_FAST      "tc/fastsig"
+
+/* Checks that libsodium initialised; call once per process before anything below. Returns 0 or
+ * TC_EFAILED. Idempotent. */
+int tc_crypto_init(void);
+
+/* out = BLAKE2b-256(tag || bytes). tag is a NUL-terminated string; the NUL is not hashed. */
+void tc_hash_tagged(tc_hash *out, const char *tag, const void *bytes, size_t n);
+
+/* Incremental form for objects hashed from pieces. */
+typedef struct {
+    _Alignas(64) uint8_t opaque[384]; /* crypto_generichash_state, checked in crypto.c */
+} tc_hasher;
+void tc_hasher_init(tc_hasher *h, const char *tag);
+void tc_hasher_update(tc_hasher *h, const void *bytes, size_t n);
+void tc_hasher_final(tc_hasher *h, tc_hash *out);
+
+/* An Ed25519 key pair derived from a 32-byte seed (SPEC 1). secret is libsodium's 64-byte form. */
+typedef struct {
+    tc_pubkey pub;
+    uint8_t secret[64];
+} tc_keypair;
+
+void tc_keypair_from_seed(tc_keypair *kp, const uint8_t seed[TC_SEED_SIZE]);
+/* Derives a child seed: BLAKE2b-256(tc/seed || master || label || u64 index LE). The simulator
+ * and the genesis tool use it to give every node and wallet its own key from one seed. */
+void tc_seed_derive(uint8_t out[TC_SEED_SIZE], const uint8_t master[TC_SEED_SIZE],
+                    const char *label, uint64_t index);
+
+/* Signature provider: Ed25519 for real nodes; `fast` for the simulator only. A fast signature
+ * is H(tc/fastsig, pubkey || msg) followed by 32 zero bytes: it binds key and message and costs
+ * one hash, but anyone who knows the public key can forge it. A node configured with `fast` must
+ * never face a real network; the live driver refuses it. */
+typedef enum { TC_SIG_ED25519 = 0, TC_SIG_FAST = 1 } tc_sig_scheme;
+
+/* Signs a 32-byte message hash. */
+void tc_sign(tc_sig_scheme scheme, const tc_keypair *kp, const tc_hash *msg, tc_sig *out);
+/* Verifies without any cache. Returns 0 or TC_EBADSIG. */
+int tc_verify_raw(tc_sig_scheme scheme, const tc_pubkey *pub, const tc_hash *msg,
+                  const tc_sig *sig);
+
+/* Verification cache keyed by (public key, message hash, signature), storing both outcomes
+ * (DESIGN.md). Fixed capacity, set-associative with deterministic replacement, so lookups are
+ * O(1) and memory is bounded. Results never depend on the cache, only speed does. Not thread
+ * safe: a real node that fills it from workers wraps it in its own lock. */
+typedef struct tc_verify_cache tc_verify_cache;
+
+/* capacity is rounded up to a power of two (>= 16). Returns NULL on allocation failure. */
+tc_verify_cache *tc_verify_cache_new(size_t capacity);
+void tc_verify_cache_free(tc_verify_cache *c);
+
+typedef struct {
+    uint64_t hits;
+    uint64_t misses;
+    uint64_t evictions;
+} tc_verify_cache_stats;
+
+void tc_verify_cache_stats_get(const tc_verify_cache *c, tc_verify_cache_stats *out);
+
+/* The verifier every core module uses: the scheme plus an optional cache (NULL: no cache). */
+typedef struct {
+    tc_sig_scheme scheme;
+    tc_verify_cache *cache;
+} tc_verifier;
+
+/* Returns 0 or TC_EBADSIG. */
+int tc_verify(const tc_verifier *v, const tc_pubkey *pub, const tc_hash *msg, const tc_sig *sig);
+
+/* Deterministic generator (DESIGN.md): ChaCha20 keystream under a 32-byte seed. Same seed, same
+ * sequence, on every platform. */
+typedef struct {
+    uint8_t key[32];
+    uint64_t counter; /* 64-byte blocks consumed */
+    uint8_t block[64];
+    uint32_t used; /* bytes of block consumed; 64 means empty */
+} tc_rng;
+
+void tc_rng_init(tc_rng *rng, const uint8_t seed[32]);
+void tc_rng_init_u64(tc_rng *rng, uint64_t seed); /* seed expanded through H(tc/seed, seed) */
+void tc_rng_bytes(tc_rng *rng, void *out, size_t n);
+uint64_t tc_rng_u64(tc_rng *rng);
+/* Uniform in [0, bound) without modulo bias; bound > 0. */
+uint64_t tc_rng_below(tc_rng *rng, uint64_t bound);
+
+#endif
