@@ -14,7 +14,8 @@
  *              round, different block hash; a sorted before b by block hash so it is canonical)
  *   fincert:   u32 epoch | bytes validator bitmap | list of (u32 validator | u64 batch seq)
  *   handoff:   u32 epoch | u32 validator | list of txid 32 | sig 64
- *              signed: H(tc/handoff, u32 epoch | u32 validator | txids)
+ *              signed: H(tc/handoff, u32 epoch | u32 validator | u32 txid count | txids), i.e.
+ *              the encoding without the signature
  *   header:    u16 version | u64 height | u32 round | parent 32 | u64 time_ms | tx_root 32 |
  *              utxo_root 32 | vset_hash 32 | u32 proposer | commit last_commit |
  *              list of evidence
@@ -23,10 +24,23 @@
  *
  * block hash = H(tc/block, header encoding); tx_root = H(tc/txroot, body encoding), so the block
  * hash commits to everything. Reward outputs are spent like any output; their outpoint is
- * (H(tc/reward, u64 height), i).
+ * (H(tc/reward, u64 height), i). evidence hash = H(tc/evidence, evidence encoding).
  *
- * Ownership: a tc_block owns every array inside it; tc_block_decode allocates them and
- * tc_block_deinit frees them.
+ * Decoding (SPEC 1): every decoder rejects input that ends early (TC_ESHORT), bytes left over
+ * (TC_ETRAILING, for the *_decode forms; the *_read forms leave the rest to their caller), a
+ * count over its TC_*_HARD_MAX or over what the bytes left can hold (TC_ETOOLONG / TC_ESHORT,
+ * both checked before anything is allocated, so allocations stay proportional to the input),
+ * and values outside their set (TC_ERANGE): a block version other than TC_BLOCK_VERSION, a vote
+ * type other than PREVOTE/PRECOMMIT, an unknown evidence kind, commit entries not strictly
+ * increasing by validator index, evidence votes not strictly ordered by block hash. So a value
+ * that decodes re-encodes to exactly the input bytes. Profile limits (block_txs_max, ...) and
+ * rules that need the chain are checked by chain.h, not here. On any error the output is left
+ * zeroed and owns nothing, so its deinit is safe either way; TC_ENOMEM is possible wherever an
+ * array is allocated.
+ *
+ * Ownership: a tc_block, tc_commit, tc_fincert and tc_handoff own every array inside them; the
+ * decoders allocate them and the matching deinit frees them (and zeroes the object). Votes and
+ * evidence are plain values.
  */
 #ifndef TC_BLOCK_H
 #define TC_BLOCK_H
@@ -45,6 +59,23 @@
 #define TC_HANDOFFS_HARD_MAX      4096
 #define TC_HANDOFF_TXIDS_HARD_MAX 1000000
 #define TC_FINCERT_REFS_HARD_MAX  4096
+/* A bitmap names at most TC_COMMIT_SIGS_MAX validators. */
+#define TC_FINCERT_BITMAP_HARD_MAX (TC_COMMIT_SIGS_MAX / 8)
+
+/* Fixed encoded sizes, and the least bytes a variable-size element takes (for count checks). */
+#define TC_VOTE_SIZE         (1 + 8 + 4 + TC_HASH_SIZE + 4 + TC_SIG_SIZE)
+#define TC_COMMIT_SIG_SIZE   (4 + TC_SIG_SIZE)
+#define TC_COMMIT_MIN_SIZE   (8 + 4 + TC_HASH_SIZE + 4)
+#define TC_EVIDENCE_SIZE     (1 + 2 * TC_VOTE_SIZE)
+#define TC_BATCH_REF_SIZE    (4 + 8)
+#define TC_FINCERT_MIN_SIZE  (4 + 4 + 4)
+#define TC_HANDOFF_MIN_SIZE  (4 + 4 + 4 + TC_SIG_SIZE)
+#define TC_TX_MIN_SIZE       (2 + 1 + 4 + 4) /* version, kind, two empty lists */
+#define TC_BLOCK_TX_MIN_SIZE (TC_TX_MIN_SIZE + TC_FINCERT_MIN_SIZE)
+#define TC_REWARD_SIZE       TC_TX_OUTPUT_SIZE
+
+/* Domain tag of evidence hashes (crypto.h lists the others). */
+#define TC_TAG_EVIDENCE "tc/evidence"
 
 typedef enum { TC_VOTE_PREVOTE = 1, TC_VOTE_PRECOMMIT = 2 } tc_vote_type;
 
@@ -129,47 +160,75 @@ typedef struct {
     tc_handoff *handoffs;
 } tc_block;
 
-/* Votes. */
+/* Votes. tc_vote_sign fills v->sig with kp's signature over tc_vote_sign_hash(v); the caller
+ * checks it with tc_verify against the validator's key (mnreg.h does this for certificates).
+ * Decoding codes: TC_ESHORT, TC_ERANGE (type), TC_ETRAILING (decode only). */
 void tc_vote_sign_hash(const tc_vote *v, tc_hash *out);
 void tc_vote_sign(tc_vote *v, tc_sig_scheme scheme, const tc_keypair *kp);
+/* 0 or TC_EBADSIG. */
+int tc_vote_verify(const tc_vote *v, const tc_verifier *verifier, const tc_pubkey *pub);
 void tc_vote_encode(tc_writer *w, const tc_vote *v);
 int tc_vote_read(tc_reader *r, tc_vote *v);
 int tc_vote_decode(tc_vote *v, const uint8_t *bytes, size_t n);
 bool tc_vote_is_nil(const tc_vote *v);
 
-/* Commit certificates. */
+/* Commit certificates. Checking one against a validator set is tc_commit_verify (mnreg.h).
+ * An empty commit (zero entries, all fields zero) is the last_commit of height 1.
+ * Decoding codes: TC_ESHORT, TC_ETOOLONG (over TC_COMMIT_SIGS_MAX), TC_ERANGE (entries not
+ * strictly increasing by validator), TC_ENOMEM, TC_ETRAILING (decode only). */
 void tc_commit_deinit(tc_commit *c);
+/* Deep copy; dst is overwritten (not freed first). TC_ENOMEM (dst left empty). */
+int tc_commit_copy(tc_commit *dst, const tc_commit *src);
 void tc_commit_encode(tc_writer *w, const tc_commit *c);
 int tc_commit_read(tc_reader *r, tc_commit *c);
 int tc_commit_decode(tc_commit *c, const uint8_t *bytes, size_t n);
 /* The precommit vote that entry i of c stands for (for signature checks). */
 void tc_commit_vote(const tc_commit *c, uint32_t i, tc_vote *out);
 
-/* Evidence. tc_evidence_check verifies the shape (same signer, type, height, round; different
- * blocks; canonical order) but not the signatures, which need the validator set:
- * TC_EBLK_EVIDENCE. */
+/* Evidence. tc_evidence_check_shape verifies the shape (known kind; same signer, type, height,
+ * round; a valid vote type; different blocks in canonical order, a.block < b.block) but not the
+ * signatures, which need the validator set (tc_evidence_verify in mnreg.h). Returns 0 or
+ * TC_EBLK_EVIDENCE. Decoding codes: TC_ESHORT, TC_ERANGE (kind, vote type, order),
+ * TC_ETRAILING (decode only). A nil vote (zero hash) sorts first, so "nil and B in one round"
+ * is evidence like "A and B". */
 void tc_evidence_encode(tc_writer *w, const tc_evidence *e);
 int tc_evidence_read(tc_reader *r, tc_evidence *e);
 int tc_evidence_decode(tc_evidence *e, const uint8_t *bytes, size_t n);
 int tc_evidence_check_shape(const tc_evidence *e);
 void tc_evidence_hash(const tc_evidence *e, tc_hash *out);
+/* Builds the canonical evidence from two conflicting votes given in either order. */
+void tc_evidence_from_votes(tc_evidence *e, const tc_vote *x, const tc_vote *y);
 
-/* Finality certificates and handoffs. */
+/* Finality certificates and handoffs. Only the hard length limits are checked when decoding;
+ * the meaning of a certificate (bitmap weight, batch references) is the consensus module's.
+ * Decoding codes: TC_ESHORT, TC_ETOOLONG, TC_ENOMEM, TC_ETRAILING (decode only). */
 void tc_fincert_deinit(tc_fincert *c);
+void tc_fincert_encode(tc_writer *w, const tc_fincert *c);
+int tc_fincert_read(tc_reader *r, tc_fincert *c);
 void tc_handoff_deinit(tc_handoff *h);
 void tc_handoff_sign_hash(const tc_handoff *h, tc_hash *out);
+void tc_handoff_sign(tc_handoff *h, tc_sig_scheme scheme, const tc_keypair *kp);
+void tc_handoff_encode(tc_writer *w, const tc_handoff *h);
+int tc_handoff_read(tc_reader *r, tc_handoff *h);
+int tc_handoff_decode(tc_handoff *h, const uint8_t *bytes, size_t n);
 
 /* Blocks. */
 void tc_block_deinit(tc_block *b);
 void tc_block_header_encode(tc_writer *w, const tc_block_header *h);
 void tc_block_body_encode(tc_writer *w, const tc_block *b);
 void tc_block_encode(tc_writer *w, const tc_block *b);
+/* Encodes into a fresh heap buffer the caller frees. TC_ENOMEM (*out NULL, *len_out 0). */
 int tc_block_encode_alloc(const tc_block *b, uint8_t **out, size_t *len_out);
-/* Errors: TC_ESHORT, TC_ETOOLONG, TC_ERANGE, TC_ETRAILING, TC_ENOMEM. */
+/* Errors: TC_ESHORT, TC_ETOOLONG, TC_ERANGE, TC_ETRAILING, TC_ENOMEM, and the codes of
+ * tc_tx_read for a malformed transaction. */
 int tc_block_decode(tc_block *b, const uint8_t *bytes, size_t n);
+/* Hashes the header's encoding in small pieces: never allocates, cannot fail. */
 void tc_block_hash(const tc_block_header *h, tc_hash *out);
-void tc_block_tx_root(const tc_block *b, tc_hash *out);
-/* Outpoint txid of height's reward outputs. */
+/* Hashes the body's encoding. A transaction larger than a stack buffer is encoded on the heap,
+ * so this returns 0 or TC_ENOMEM (*out zeroed); callers that ignore the code see a zero root,
+ * which matches no real body. */
+int tc_block_tx_root(const tc_block *b, tc_hash *out);
+/* Outpoint txid of height's reward outputs: H(tc/reward, u64 height). */
 void tc_block_reward_txid(uint64_t height, tc_hash *out);
 
 #endif

@@ -150,7 +150,7 @@ static uint64_t field_read(const tc_profile *p, const field *f)
         memcpy(&v16, at, 2);
         return v16;
     default:
-        TC_ASSERT(!"profile field of unexpected width");
+        TC_ASSERT(false && "profile field of unexpected width");
     }
 }
 

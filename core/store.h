@@ -123,7 +123,9 @@ uint64_t tc_store_mem_write_count(const tc_store *s);
 /* ---- LMDB backend (real nodes) ---- */
 
 /* Opens (creating if needed) an LMDB environment in directory path, with map_size bytes of
- * address space (0: 1 GiB). Returns 0 or TC_ESTORE_IO / TC_ENOMEM; *out is NULL on failure. */
+ * address space (0: 1 GiB). Returns 0, TC_ESTORE_IO, TC_ENOMEM, TC_ESTORE_MAPFULL, or
+ * TC_ESTORE_CORRUPT (another format version, or LMDB found the file damaged); *out is NULL on
+ * failure. */
 int tc_store_lmdb_open(const char *path, size_t map_size, tc_store **out);
 
 #endif

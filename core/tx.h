@@ -107,17 +107,26 @@ void tc_tx_sighash(const tc_hash *txid, uint32_t input_index, tc_hash *out);
 /* Signs input i with kp (the key must be the input's pub); txid must be tc_tx_id(tx). */
 void tc_tx_sign_input(tc_tx *tx, const tc_hash *txid, uint32_t i, tc_sig_scheme scheme,
                       const tc_keypair *kp);
+/* Registration only: sets mn_sig, signing H(tc/sighash, txid || u32 TC_TX_SIGHASH_MN) with the
+ * masternode key (mn_kp->pub must equal tx->mn_key). */
+void tc_tx_sign_mn(tc_tx *tx, const tc_hash *txid, tc_sig_scheme scheme, const tc_keypair *mn_kp);
 
 /* Stateless checks of SPEC 2 in a fixed order, returning the first rule broken:
  * TC_ETX_VERSION, TC_ETX_NO_INPUTS, TC_ETX_NO_OUTPUTS, TC_ETX_TOO_MANY_INPUTS,
  * TC_ETX_TOO_MANY_OUTPUTS, TC_ETX_SIZE, TC_ETX_DUP_INPUT, TC_ETX_ZERO_AMOUNT, TC_ETX_DUST,
  * TC_EOVERFLOW (output sum), TC_ETX_KIND (payload rules: tier range, net_addr length).
+ * An unknown kind value is TC_ETX_KIND too, reported just before TC_ETX_SIZE (the size depends
+ * on the kind). The kind rules: a transfer's payload fields are all zero; a retirement has a
+ * non-zero mn_key and zero tier, net_addr and mn_sig; a registration has a non-zero mn_key, a
+ * tier in range, net_addr_len <= TC_TX_NETADDR_MAX and outputs[0].amount equal to the tier's
+ * collateral. Registry rules (key already registered, ...) belong to the masternode registry.
  * Signatures, ownership and sums against inputs need the UTXO set: see ledger.h. */
 int tc_tx_check_form(const tc_tx *tx, const tc_profile *p);
 
 /* Sum of outputs, overflow-checked: TC_EOVERFLOW. */
 int tc_tx_output_total(const tc_tx *tx, uint64_t *out);
-/* min_fee = min_fee_base + output_total * min_fee_per_mille / 1000 (SPEC 2). TC_EOVERFLOW. */
+/* min_fee = min_fee_base + floor(output_total * min_fee_per_mille / 1000) (SPEC 2), computed
+ * exactly without a 128-bit product. TC_EOVERFLOW (and *out = 0) if it exceeds u64. */
 int tc_tx_min_fee(const tc_profile *p, uint64_t output_total, uint64_t *out);
 
 /* Address hash of a public key: first 20 bytes of H(tc/addr, pubkey). */

@@ -1,0 +1,797 @@
+/* block.c — blocks, votes, commit certificates, evidence, finality certificates and handoffs:
+ * their canonical encodings, decoders and hashes (see block.h). */
+#include "block.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(TC_FINCERT_BITMAP_HARD_MAX * 8 == TC_COMMIT_SIGS_MAX, "bitmap covers the cap");
+_Static_assert(TC_REWARD_SIZE == 28, "reward output is amount + address hash");
+
+/* ---- sinks ----
+ * Every encoder writes through a sink: either straight into the caller's writer, or into a small
+ * chunk on the stack that is flushed into a hasher between elements. So the block hash and the
+ * tx root are computed from the very code that encodes, without the whole encoding in memory.
+ * Between two steps an encoder appends at most SINK_FLUSH_AT bytes (the largest piece is a
+ * fincert's epoch and bitmap, 520 bytes); transactions, which can be far larger, go through
+ * sink_tx. */
+#define SINK_CHUNK_SIZE 2048
+#define SINK_FLUSH_AT   1024
+
+_Static_assert(4 + 4 + TC_FINCERT_BITMAP_HARD_MAX <= SINK_FLUSH_AT, "largest piece fits");
+_Static_assert(SINK_FLUSH_AT * 2 <= SINK_CHUNK_SIZE, "a piece after the last flush fits");
+
+typedef struct {
+    tc_writer *w;
+    tc_hasher *hasher; /* NULL: plain encoding into w */
+    uint8_t *chunk;    /* w's buffer when hashing */
+    int err;           /* TC_ENOMEM while hashing a large transaction */
+} sink;
+
+static void sink_plain(sink *s, tc_writer *w)
+{
+    s->w = w;
+    s->hasher = NULL;
+    s->chunk = NULL;
+    s->err = 0;
+}
+
+static void sink_hashing(sink *s, tc_writer *w, tc_hasher *hasher, uint8_t *chunk)
+{
+    tc_writer_init(w, chunk, SINK_CHUNK_SIZE);
+    s->w = w;
+    s->hasher = hasher;
+    s->chunk = chunk;
+    s->err = 0;
+}
+
+static void sink_flush(sink *s)
+{
+    if (s->hasher == NULL)
+        return;
+    /* A piece never exceeds the room left after a step, so the chunk cannot overflow. */
+    TC_ASSERT(s->w->err == 0 && s->w->len <= SINK_CHUNK_SIZE);
+    tc_hasher_update(s->hasher, s->chunk, s->w->len);
+    tc_writer_init(s->w, s->chunk, SINK_CHUNK_SIZE);
+}
+
+/* Called after each piece: flushes when the chunk is half full. */
+static void sink_step(sink *s)
+{
+    if (s->hasher != NULL && s->w->len >= SINK_FLUSH_AT)
+        sink_flush(s);
+}
+
+static void sink_tx(sink *s, const tc_tx *tx)
+{
+    if (s->hasher == NULL) {
+        tc_tx_encode(s->w, tx);
+        return;
+    }
+    sink_flush(s);
+    size_t size = tc_tx_encoded_size(tx);
+    if (size <= SINK_CHUNK_SIZE) {
+        tc_tx_encode(s->w, tx);
+        sink_flush(s);
+        return;
+    }
+    uint8_t *buf = malloc(size);
+    if (buf == NULL) {
+        s->err = TC_ENOMEM;
+        return;
+    }
+    tc_writer big;
+    size_t len = 0;
+    tc_writer_init(&big, buf, size);
+    tc_tx_encode(&big, tx);
+    TC_ASSERT(tc_writer_finish(&big, &len) == 0 && len == size);
+    tc_hasher_update(s->hasher, buf, len);
+    free(buf);
+}
+
+/* ---- votes ---- */
+
+static bool vote_type_ok(uint8_t type)
+{
+    return type == TC_VOTE_PREVOTE || type == TC_VOTE_PRECOMMIT;
+}
+
+static void vote_put_unsigned(tc_writer *w, const tc_vote *v)
+{
+    tc_put_u8(w, v->type);
+    tc_put_u64(w, v->height);
+    tc_put_u32(w, v->round);
+    TC_PUT_HASH(w, &v->block);
+    tc_put_u32(w, v->validator);
+}
+
+void tc_vote_sign_hash(const tc_vote *v, tc_hash *out)
+{
+    TC_ASSERT(v != NULL && out != NULL);
+    uint8_t buf[TC_VOTE_SIZE - TC_SIG_SIZE];
+    tc_writer w;
+    size_t len = 0;
+    tc_writer_init(&w, buf, sizeof(buf));
+    vote_put_unsigned(&w, v);
+    TC_ASSERT(tc_writer_finish(&w, &len) == 0 && len == sizeof(buf));
+    tc_hash_tagged(out, TC_TAG_VOTE, buf, len);
+}
+
+void tc_vote_sign(tc_vote *v, tc_sig_scheme scheme, const tc_keypair *kp)
+{
+    TC_ASSERT(v != NULL && kp != NULL);
+    TC_ASSERT(vote_type_ok(v->type));
+    tc_hash msg;
+    tc_vote_sign_hash(v, &msg);
+    tc_sign(scheme, kp, &msg, &v->sig);
+}
+
+int tc_vote_verify(const tc_vote *v, const tc_verifier *verifier, const tc_pubkey *pub)
+{
+    TC_ASSERT(v != NULL && verifier != NULL && pub != NULL);
+    tc_hash msg;
+    tc_vote_sign_hash(v, &msg);
+    return tc_verify(verifier, pub, &msg, &v->sig);
+}
+
+void tc_vote_encode(tc_writer *w, const tc_vote *v)
+{
+    TC_ASSERT(w != NULL && v != NULL);
+    vote_put_unsigned(w, v);
+    tc_put_raw(w, v->sig.b, TC_SIG_SIZE);
+}
+
+int tc_vote_read(tc_reader *r, tc_vote *v)
+{
+    TC_ASSERT(r != NULL && v != NULL);
+    memset(v, 0, sizeof(*v));
+    v->type = tc_get_u8(r);
+    if (r->err == 0 && !vote_type_ok(v->type))
+        tc_reader_fail(r, TC_ERANGE);
+    v->height = tc_get_u64(r);
+    v->round = tc_get_u32(r);
+    TC_GET_HASH(r, &v->block);
+    v->validator = tc_get_u32(r);
+    tc_get_raw(r, v->sig.b, TC_SIG_SIZE);
+    if (r->err != 0) {
+        memset(v, 0, sizeof(*v));
+        return r->err;
+    }
+    return 0;
+}
+
+int tc_vote_decode(tc_vote *v, const uint8_t *bytes, size_t n)
+{
+    TC_ASSERT(v != NULL);
+    tc_reader r;
+    tc_reader_init(&r, bytes, n);
+    (void)tc_vote_read(&r, v);
+    int rc = tc_reader_finish(&r);
+    if (rc != 0)
+        memset(v, 0, sizeof(*v));
+    return rc;
+}
+
+bool tc_vote_is_nil(const tc_vote *v)
+{
+    static const tc_hash zero;
+    TC_ASSERT(v != NULL);
+    return memcmp(v->block.b, zero.b, TC_HASH_SIZE) == 0;
+}
+
+/* ---- commit certificates ---- */
+
+void tc_commit_deinit(tc_commit *c)
+{
+    if (c == NULL)
+        return;
+    free(c->sigs);
+    memset(c, 0, sizeof(*c));
+}
+
+int tc_commit_copy(tc_commit *dst, const tc_commit *src)
+{
+    TC_ASSERT(dst != NULL && src != NULL && dst != src);
+    TC_ASSERT(src->sig_count == 0 || src->sigs != NULL);
+    *dst = *src;
+    dst->sigs = NULL;
+    if (src->sig_count == 0)
+        return 0;
+    dst->sigs = malloc(src->sig_count * sizeof(*dst->sigs));
+    if (dst->sigs == NULL) {
+        memset(dst, 0, sizeof(*dst));
+        return TC_ENOMEM;
+    }
+    memcpy(dst->sigs, src->sigs, src->sig_count * sizeof(*dst->sigs));
+    return 0;
+}
+
+static void commit_put(sink *s, const tc_commit *c)
+{
+    TC_ASSERT(c->sig_count <= TC_COMMIT_SIGS_MAX);
+    TC_ASSERT(c->sig_count == 0 || c->sigs != NULL);
+    tc_put_u64(s->w, c->height);
+    tc_put_u32(s->w, c->round);
+    TC_PUT_HASH(s->w, &c->block);
+    tc_put_u32(s->w, c->sig_count);
+    sink_step(s);
+    for (uint32_t i = 0; i < c->sig_count; i++) {
+        tc_put_u32(s->w, c->sigs[i].validator);
+        tc_put_raw(s->w, c->sigs[i].sig.b, TC_SIG_SIZE);
+        sink_step(s);
+    }
+}
+
+void tc_commit_encode(tc_writer *w, const tc_commit *c)
+{
+    TC_ASSERT(w != NULL && c != NULL);
+    sink s;
+    sink_plain(&s, w);
+    commit_put(&s, c);
+}
+
+int tc_commit_read(tc_reader *r, tc_commit *c)
+{
+    TC_ASSERT(r != NULL && c != NULL);
+    memset(c, 0, sizeof(*c));
+    c->height = tc_get_u64(r);
+    c->round = tc_get_u32(r);
+    TC_GET_HASH(r, &c->block);
+    uint32_t n = tc_get_count(r, TC_COMMIT_SIGS_MAX, TC_COMMIT_SIG_SIZE);
+    if (r->err == 0 && n > 0) {
+        c->sigs = calloc(n, sizeof(*c->sigs));
+        if (c->sigs == NULL)
+            tc_reader_fail(r, TC_ENOMEM);
+        else
+            c->sig_count = n;
+    }
+    for (uint32_t i = 0; i < c->sig_count && r->err == 0; i++) {
+        c->sigs[i].validator = tc_get_u32(r);
+        tc_get_raw(r, c->sigs[i].sig.b, TC_SIG_SIZE);
+        /* Strictly increasing indexes: one encoding per certificate and no signer twice. */
+        if (r->err == 0 && i > 0 && c->sigs[i].validator <= c->sigs[i - 1].validator)
+            tc_reader_fail(r, TC_ERANGE);
+    }
+    if (r->err != 0) {
+        tc_commit_deinit(c);
+        return r->err;
+    }
+    return 0;
+}
+
+int tc_commit_decode(tc_commit *c, const uint8_t *bytes, size_t n)
+{
+    TC_ASSERT(c != NULL);
+    tc_reader r;
+    tc_reader_init(&r, bytes, n);
+    (void)tc_commit_read(&r, c);
+    int rc = tc_reader_finish(&r);
+    if (rc != 0)
+        tc_commit_deinit(c);
+    return rc;
+}
+
+void tc_commit_vote(const tc_commit *c, uint32_t i, tc_vote *out)
+{
+    TC_ASSERT(c != NULL && out != NULL);
+    TC_ASSERT(i < c->sig_count);
+    memset(out, 0, sizeof(*out));
+    out->type = TC_VOTE_PRECOMMIT;
+    out->height = c->height;
+    out->round = c->round;
+    out->block = c->block;
+    out->validator = c->sigs[i].validator;
+    out->sig = c->sigs[i].sig;
+}
+
+/* ---- evidence ---- */
+
+void tc_evidence_encode(tc_writer *w, const tc_evidence *e)
+{
+    TC_ASSERT(w != NULL && e != NULL);
+    tc_put_u8(w, e->kind);
+    tc_vote_encode(w, &e->a);
+    tc_vote_encode(w, &e->b);
+}
+
+int tc_evidence_read(tc_reader *r, tc_evidence *e)
+{
+    TC_ASSERT(r != NULL && e != NULL);
+    memset(e, 0, sizeof(*e));
+    e->kind = tc_get_enum(r, TC_EVIDENCE_KIND_COUNT);
+    (void)tc_vote_read(r, &e->a);
+    (void)tc_vote_read(r, &e->b);
+    /* Strict order by block hash makes the encoding canonical: one evidence, one hash. */
+    if (r->err == 0 && memcmp(e->a.block.b, e->b.block.b, TC_HASH_SIZE) >= 0)
+        tc_reader_fail(r, TC_ERANGE);
+    if (r->err != 0) {
+        memset(e, 0, sizeof(*e));
+        return r->err;
+    }
+    return 0;
+}
+
+int tc_evidence_decode(tc_evidence *e, const uint8_t *bytes, size_t n)
+{
+    TC_ASSERT(e != NULL);
+    tc_reader r;
+    tc_reader_init(&r, bytes, n);
+    (void)tc_evidence_read(&r, e);
+    int rc = tc_reader_finish(&r);
+    if (rc != 0)
+        memset(e, 0, sizeof(*e));
+    return rc;
+}
+
+int tc_evidence_check_shape(const tc_evidence *e)
+{
+    TC_ASSERT(e != NULL);
+    const tc_vote *a = &e->a;
+    const tc_vote *b = &e->b;
+    if (e->kind != TC_EVIDENCE_DOUBLE_VOTE)
+        return TC_EBLK_EVIDENCE;
+    if (!vote_type_ok(a->type) || a->type != b->type)
+        return TC_EBLK_EVIDENCE;
+    if (a->validator != b->validator || a->height != b->height || a->round != b->round)
+        return TC_EBLK_EVIDENCE;
+    /* Different blocks, canonical order: equal blocks are one vote sent twice, not a fault. */
+    if (memcmp(a->block.b, b->block.b, TC_HASH_SIZE) >= 0)
+        return TC_EBLK_EVIDENCE;
+    return 0;
+}
+
+void tc_evidence_hash(const tc_evidence *e, tc_hash *out)
+{
+    TC_ASSERT(e != NULL && out != NULL);
+    uint8_t buf[TC_EVIDENCE_SIZE];
+    tc_writer w;
+    size_t len = 0;
+    tc_writer_init(&w, buf, sizeof(buf));
+    tc_evidence_encode(&w, e);
+    TC_ASSERT(tc_writer_finish(&w, &len) == 0 && len == sizeof(buf));
+    tc_hash_tagged(out, TC_TAG_EVIDENCE, buf, len);
+}
+
+void tc_evidence_from_votes(tc_evidence *e, const tc_vote *x, const tc_vote *y)
+{
+    TC_ASSERT(e != NULL && x != NULL && y != NULL);
+    memset(e, 0, sizeof(*e));
+    e->kind = TC_EVIDENCE_DOUBLE_VOTE;
+    bool x_first = memcmp(x->block.b, y->block.b, TC_HASH_SIZE) < 0;
+    e->a = x_first ? *x : *y;
+    e->b = x_first ? *y : *x;
+}
+
+/* ---- finality certificates ---- */
+
+void tc_fincert_deinit(tc_fincert *c)
+{
+    if (c == NULL)
+        return;
+    free(c->bitmap);
+    free(c->refs);
+    memset(c, 0, sizeof(*c));
+}
+
+static void fincert_put(sink *s, const tc_fincert *c)
+{
+    TC_ASSERT(c->bitmap_len <= TC_FINCERT_BITMAP_HARD_MAX);
+    TC_ASSERT(c->ref_count <= TC_FINCERT_REFS_HARD_MAX);
+    TC_ASSERT((c->bitmap_len == 0 || c->bitmap != NULL) && (c->ref_count == 0 || c->refs != NULL));
+    tc_put_u32(s->w, c->epoch);
+    tc_put_bytes(s->w, c->bitmap, c->bitmap_len);
+    tc_put_u32(s->w, c->ref_count);
+    sink_step(s);
+    for (uint32_t i = 0; i < c->ref_count; i++) {
+        tc_put_u32(s->w, c->refs[i].validator);
+        tc_put_u64(s->w, c->refs[i].seq);
+        sink_step(s);
+    }
+}
+
+void tc_fincert_encode(tc_writer *w, const tc_fincert *c)
+{
+    TC_ASSERT(w != NULL && c != NULL);
+    sink s;
+    sink_plain(&s, w);
+    fincert_put(&s, c);
+}
+
+int tc_fincert_read(tc_reader *r, tc_fincert *c)
+{
+    TC_ASSERT(r != NULL && c != NULL);
+    memset(c, 0, sizeof(*c));
+    c->epoch = tc_get_u32(r);
+    uint32_t len = 0;
+    const uint8_t *bits = tc_get_bytes(r, TC_FINCERT_BITMAP_HARD_MAX, &len);
+    if (r->err == 0 && len > 0) {
+        c->bitmap = malloc(len);
+        if (c->bitmap == NULL) {
+            tc_reader_fail(r, TC_ENOMEM);
+        } else {
+            memcpy(c->bitmap, bits, len);
+            c->bitmap_len = len;
+        }
+    }
+    uint32_t n = tc_get_count(r, TC_FINCERT_REFS_HARD_MAX, TC_BATCH_REF_SIZE);
+    if (r->err == 0 && n > 0) {
+        c->refs = calloc(n, sizeof(*c->refs));
+        if (c->refs == NULL)
+            tc_reader_fail(r, TC_ENOMEM);
+        else
+            c->ref_count = n;
+    }
+    for (uint32_t i = 0; i < c->ref_count && r->err == 0; i++) {
+        c->refs[i].validator = tc_get_u32(r);
+        c->refs[i].seq = tc_get_u64(r);
+    }
+    if (r->err != 0) {
+        tc_fincert_deinit(c);
+        return r->err;
+    }
+    return 0;
+}
+
+/* ---- handoffs ---- */
+
+void tc_handoff_deinit(tc_handoff *h)
+{
+    if (h == NULL)
+        return;
+    free(h->txids);
+    memset(h, 0, sizeof(*h));
+}
+
+static void handoff_put_unsigned(sink *s, const tc_handoff *h)
+{
+    TC_ASSERT(h->txid_count <= TC_HANDOFF_TXIDS_HARD_MAX);
+    TC_ASSERT(h->txid_count == 0 || h->txids != NULL);
+    tc_put_u32(s->w, h->epoch);
+    tc_put_u32(s->w, h->validator);
+    tc_put_u32(s->w, h->txid_count);
+    sink_step(s);
+    for (uint32_t i = 0; i < h->txid_count; i++) {
+        TC_PUT_HASH(s->w, &h->txids[i]);
+        sink_step(s);
+    }
+}
+
+static void handoff_put(sink *s, const tc_handoff *h)
+{
+    handoff_put_unsigned(s, h);
+    tc_put_raw(s->w, h->sig.b, TC_SIG_SIZE);
+    sink_step(s);
+}
+
+void tc_handoff_sign_hash(const tc_handoff *h, tc_hash *out)
+{
+    TC_ASSERT(h != NULL && out != NULL);
+    tc_hasher hasher;
+    uint8_t chunk[SINK_CHUNK_SIZE];
+    tc_writer w;
+    sink s;
+    tc_hasher_init(&hasher, TC_TAG_HANDOFF);
+    sink_hashing(&s, &w, &hasher, chunk);
+    handoff_put_unsigned(&s, h);
+    sink_flush(&s);
+    TC_ASSERT(s.err == 0);
+    tc_hasher_final(&hasher, out);
+}
+
+void tc_handoff_sign(tc_handoff *h, tc_sig_scheme scheme, const tc_keypair *kp)
+{
+    TC_ASSERT(h != NULL && kp != NULL);
+    tc_hash msg;
+    tc_handoff_sign_hash(h, &msg);
+    tc_sign(scheme, kp, &msg, &h->sig);
+}
+
+void tc_handoff_encode(tc_writer *w, const tc_handoff *h)
+{
+    TC_ASSERT(w != NULL && h != NULL);
+    sink s;
+    sink_plain(&s, w);
+    handoff_put(&s, h);
+}
+
+int tc_handoff_read(tc_reader *r, tc_handoff *h)
+{
+    TC_ASSERT(r != NULL && h != NULL);
+    memset(h, 0, sizeof(*h));
+    h->epoch = tc_get_u32(r);
+    h->validator = tc_get_u32(r);
+    uint32_t n = tc_get_count(r, TC_HANDOFF_TXIDS_HARD_MAX, TC_HASH_SIZE);
+    if (r->err == 0 && n > 0) {
+        h->txids = calloc(n, sizeof(*h->txids));
+        if (h->txids == NULL)
+            tc_reader_fail(r, TC_ENOMEM);
+        else
+            h->txid_count = n;
+    }
+    for (uint32_t i = 0; i < h->txid_count && r->err == 0; i++)
+        TC_GET_HASH(r, &h->txids[i]);
+    tc_get_raw(r, h->sig.b, TC_SIG_SIZE);
+    if (r->err != 0) {
+        tc_handoff_deinit(h);
+        return r->err;
+    }
+    return 0;
+}
+
+int tc_handoff_decode(tc_handoff *h, const uint8_t *bytes, size_t n)
+{
+    TC_ASSERT(h != NULL);
+    tc_reader r;
+    tc_reader_init(&r, bytes, n);
+    (void)tc_handoff_read(&r, h);
+    int rc = tc_reader_finish(&r);
+    if (rc != 0)
+        tc_handoff_deinit(h);
+    return rc;
+}
+
+/* ---- blocks: encoding and hashes ---- */
+
+void tc_block_deinit(tc_block *b)
+{
+    if (b == NULL)
+        return;
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        tc_tx_deinit(&b->txs[i].tx);
+        tc_fincert_deinit(&b->txs[i].cert);
+    }
+    free(b->txs);
+    free(b->rewards);
+    for (uint32_t i = 0; i < b->handoff_count; i++)
+        tc_handoff_deinit(&b->handoffs[i]);
+    free(b->handoffs);
+    tc_commit_deinit(&b->header.last_commit);
+    free(b->header.evidence);
+    memset(b, 0, sizeof(*b));
+}
+
+static void header_put(sink *s, const tc_block_header *h)
+{
+    TC_ASSERT(h->evidence_count <= TC_EVIDENCE_HARD_MAX);
+    TC_ASSERT(h->evidence_count == 0 || h->evidence != NULL);
+    tc_put_u16(s->w, h->version);
+    tc_put_u64(s->w, h->height);
+    tc_put_u32(s->w, h->round);
+    TC_PUT_HASH(s->w, &h->parent);
+    tc_put_u64(s->w, h->time_ms);
+    TC_PUT_HASH(s->w, &h->tx_root);
+    TC_PUT_HASH(s->w, &h->utxo_root);
+    TC_PUT_HASH(s->w, &h->vset_hash);
+    tc_put_u32(s->w, h->proposer);
+    sink_step(s);
+    commit_put(s, &h->last_commit);
+    tc_put_u32(s->w, h->evidence_count);
+    sink_step(s);
+    for (uint32_t i = 0; i < h->evidence_count; i++) {
+        tc_evidence_encode(s->w, &h->evidence[i]);
+        sink_step(s);
+    }
+}
+
+static void body_put(sink *s, const tc_block *b)
+{
+    TC_ASSERT(b->tx_count <= TC_BLOCK_TXS_HARD_MAX && (b->tx_count == 0 || b->txs != NULL));
+    TC_ASSERT(b->reward_count <= TC_BLOCK_REWARDS_HARD_MAX);
+    TC_ASSERT(b->reward_count == 0 || b->rewards != NULL);
+    TC_ASSERT(b->handoff_count <= TC_HANDOFFS_HARD_MAX);
+    TC_ASSERT(b->handoff_count == 0 || b->handoffs != NULL);
+    tc_put_u32(s->w, b->tx_count);
+    sink_step(s);
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        sink_tx(s, &b->txs[i].tx);
+        fincert_put(s, &b->txs[i].cert);
+    }
+    tc_put_u32(s->w, b->reward_count);
+    sink_step(s);
+    for (uint32_t i = 0; i < b->reward_count; i++) {
+        tc_put_u64(s->w, b->rewards[i].amount);
+        tc_put_raw(s->w, b->rewards[i].addr.b, TC_ADDR_HASH_SIZE);
+        sink_step(s);
+    }
+    tc_put_u32(s->w, b->handoff_count);
+    sink_step(s);
+    for (uint32_t i = 0; i < b->handoff_count; i++)
+        handoff_put(s, &b->handoffs[i]);
+}
+
+void tc_block_header_encode(tc_writer *w, const tc_block_header *h)
+{
+    TC_ASSERT(w != NULL && h != NULL);
+    sink s;
+    sink_plain(&s, w);
+    header_put(&s, h);
+}
+
+void tc_block_body_encode(tc_writer *w, const tc_block *b)
+{
+    TC_ASSERT(w != NULL && b != NULL);
+    sink s;
+    sink_plain(&s, w);
+    body_put(&s, b);
+}
+
+void tc_block_encode(tc_writer *w, const tc_block *b)
+{
+    TC_ASSERT(w != NULL && b != NULL);
+    tc_block_header_encode(w, &b->header);
+    tc_block_body_encode(w, b);
+}
+
+int tc_block_encode_alloc(const tc_block *b, uint8_t **out, size_t *len_out)
+{
+    TC_ASSERT(b != NULL && out != NULL && len_out != NULL);
+    *out = NULL;
+    *len_out = 0;
+    tc_writer w;
+    size_t len = 0;
+    tc_writer_init(&w, NULL, 0);
+    tc_block_encode(&w, b);
+    (void)tc_writer_finish(&w, &len); /* a measuring writer always reports TC_EENCODE */
+    uint8_t *buf = malloc(len);
+    if (buf == NULL)
+        return TC_ENOMEM;
+    size_t got = 0;
+    tc_writer_init(&w, buf, len);
+    tc_block_encode(&w, b);
+    TC_ASSERT(tc_writer_finish(&w, &got) == 0 && got == len);
+    *out = buf;
+    *len_out = len;
+    return 0;
+}
+
+void tc_block_hash(const tc_block_header *h, tc_hash *out)
+{
+    TC_ASSERT(h != NULL && out != NULL);
+    tc_hasher hasher;
+    uint8_t chunk[SINK_CHUNK_SIZE];
+    tc_writer w;
+    sink s;
+    tc_hasher_init(&hasher, TC_TAG_BLOCK);
+    sink_hashing(&s, &w, &hasher, chunk);
+    header_put(&s, h);
+    sink_flush(&s);
+    TC_ASSERT(s.err == 0); /* a header holds no transaction, so nothing was allocated */
+    tc_hasher_final(&hasher, out);
+}
+
+int tc_block_tx_root(const tc_block *b, tc_hash *out)
+{
+    TC_ASSERT(b != NULL && out != NULL);
+    tc_hasher hasher;
+    uint8_t chunk[SINK_CHUNK_SIZE];
+    tc_writer w;
+    sink s;
+    tc_hasher_init(&hasher, TC_TAG_TXROOT);
+    sink_hashing(&s, &w, &hasher, chunk);
+    body_put(&s, b);
+    sink_flush(&s);
+    tc_hasher_final(&hasher, out);
+    if (s.err != 0) {
+        memset(out, 0, sizeof(*out));
+        return s.err;
+    }
+    return 0;
+}
+
+void tc_block_reward_txid(uint64_t height, tc_hash *out)
+{
+    TC_ASSERT(out != NULL);
+    uint8_t le[8];
+    for (size_t i = 0; i < sizeof(le); i++)
+        le[i] = (uint8_t)(height >> (8 * i));
+    tc_hash_tagged(out, TC_TAG_REWARD, le, sizeof(le));
+}
+
+/* ---- blocks: decoding ----
+ * The readers below fill b in place and stop at the first error; tc_block_decode then frees
+ * whatever was filled. Every array is calloc'ed and its count set only once allocated, so a
+ * partly read block is always safe to deinit. */
+
+static int header_read(tc_reader *r, tc_block_header *h)
+{
+    h->version = tc_get_u16(r);
+    if (r->err == 0 && h->version != TC_BLOCK_VERSION)
+        tc_reader_fail(r, TC_ERANGE);
+    h->height = tc_get_u64(r);
+    h->round = tc_get_u32(r);
+    TC_GET_HASH(r, &h->parent);
+    h->time_ms = tc_get_u64(r);
+    TC_GET_HASH(r, &h->tx_root);
+    TC_GET_HASH(r, &h->utxo_root);
+    TC_GET_HASH(r, &h->vset_hash);
+    h->proposer = tc_get_u32(r);
+    if (r->err != 0 || tc_commit_read(r, &h->last_commit) != 0)
+        return r->err;
+    uint32_t n = tc_get_count(r, TC_EVIDENCE_HARD_MAX, TC_EVIDENCE_SIZE);
+    if (r->err == 0 && n > 0) {
+        h->evidence = calloc(n, sizeof(*h->evidence));
+        if (h->evidence == NULL)
+            tc_reader_fail(r, TC_ENOMEM);
+        else
+            h->evidence_count = n;
+    }
+    for (uint32_t i = 0; i < h->evidence_count && r->err == 0; i++)
+        (void)tc_evidence_read(r, &h->evidence[i]);
+    return r->err;
+}
+
+static int txs_read(tc_reader *r, tc_block *b)
+{
+    uint32_t n = tc_get_count(r, TC_BLOCK_TXS_HARD_MAX, TC_BLOCK_TX_MIN_SIZE);
+    if (r->err != 0 || n == 0)
+        return r->err;
+    b->txs = calloc(n, sizeof(*b->txs));
+    if (b->txs == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return r->err;
+    }
+    b->tx_count = n;
+    for (uint32_t i = 0; i < n && r->err == 0; i++) {
+        /* Read into a local so that a transaction the tx decoder left half-built is freed here
+         * and the block's slot stays zero. */
+        tc_tx tx;
+        memset(&tx, 0, sizeof(tx));
+        int rc = tc_tx_read(r, &tx);
+        if (rc != 0) {
+            tc_tx_deinit(&tx);
+            tc_reader_fail(r, rc);
+            break;
+        }
+        b->txs[i].tx = tx;
+        (void)tc_fincert_read(r, &b->txs[i].cert);
+    }
+    return r->err;
+}
+
+static int rewards_read(tc_reader *r, tc_block *b)
+{
+    uint32_t n = tc_get_count(r, TC_BLOCK_REWARDS_HARD_MAX, TC_REWARD_SIZE);
+    if (r->err != 0 || n == 0)
+        return r->err;
+    b->rewards = calloc(n, sizeof(*b->rewards));
+    if (b->rewards == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return r->err;
+    }
+    b->reward_count = n;
+    for (uint32_t i = 0; i < n; i++) {
+        b->rewards[i].amount = tc_get_u64(r);
+        tc_get_raw(r, b->rewards[i].addr.b, TC_ADDR_HASH_SIZE);
+    }
+    return r->err;
+}
+
+static int handoffs_read(tc_reader *r, tc_block *b)
+{
+    uint32_t n = tc_get_count(r, TC_HANDOFFS_HARD_MAX, TC_HANDOFF_MIN_SIZE);
+    if (r->err != 0 || n == 0)
+        return r->err;
+    b->handoffs = calloc(n, sizeof(*b->handoffs));
+    if (b->handoffs == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return r->err;
+    }
+    b->handoff_count = n;
+    for (uint32_t i = 0; i < n && r->err == 0; i++)
+        (void)tc_handoff_read(r, &b->handoffs[i]);
+    return r->err;
+}
+
+int tc_block_decode(tc_block *b, const uint8_t *bytes, size_t n)
+{
+    TC_ASSERT(b != NULL);
+    memset(b, 0, sizeof(*b));
+    tc_reader r;
+    tc_reader_init(&r, bytes, n);
+    if (header_read(&r, &b->header) == 0 && txs_read(&r, b) == 0 && rewards_read(&r, b) == 0)
+        (void)handoffs_read(&r, b);
+    int rc = tc_reader_finish(&r);
+    if (rc != 0)
+        tc_block_deinit(b);
+    return rc;
+}

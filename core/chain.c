@@ -1,0 +1,800 @@
+/* chain.c — block validation and atomic application (see chain.h for the rules).
+ *
+ * One function, apply_txn, runs a block through every rule inside an open store transaction.
+ * It serves three callers: tc_chain_apply (commit at the end), tc_chain_check (abort at the end)
+ * and tc_chain_build (fills rewards and roots instead of checking them, then aborts). So the
+ * block a proposer builds is, by construction, the block every validator accepts.
+ */
+#include "chain.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger.h"
+#include "utxo.h"
+
+#define META_GENESIS    "chain/genesis"
+#define META_TIP        "chain/tip"    /* u64 height | tip hash | u64 tip time_ms */
+#define META_SUPPLY     "chain/supply" /* u64 genesis | u64 rewards | u64 burned | u64 fees */
+#define TIP_SIZE        (8 + TC_HASH_SIZE + 8)
+#define SUPPLY_SIZE     (4 * 8)
+#define VSET_CACHE_SIZE 4
+
+typedef struct {
+    bool used;
+    tc_vset set;
+} vset_slot;
+
+struct tc_chain {
+    tc_store *store;
+    tc_verifier verifier;
+    tc_genesis genesis; /* deep copy */
+    tc_hash genesis_hash;
+    uint64_t height;
+    tc_hash tip;
+    uint64_t tip_time_ms;
+    tc_chain_supply supply; /* as of the tip; utxo_* filled on demand */
+    vset_slot vsets[VSET_CACHE_SIZE];
+    uint32_t vset_next; /* round-robin victim */
+    bool failed;        /* sticky: supply accounting broke (STYLE rule 10) */
+};
+
+/* APPLY commits, CHECK and BUILD roll back; BUILD fills rewards and roots in instead of
+ * checking them. */
+typedef enum { MODE_APPLY, MODE_CHECK, MODE_BUILD } apply_mode;
+
+/* ---- small encodings of the chain's META records ---- */
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static void height_key(uint64_t height, uint8_t key[8])
+{
+    /* Big-endian, so the BLOCKS table iterates in height order. */
+    for (int i = 0; i < 8; i++)
+        key[i] = (uint8_t)(height >> (56 - 8 * i));
+}
+
+static int meta_put_tip(tc_store_txn *t, uint64_t height, const tc_hash *tip, uint64_t time_ms)
+{
+    uint8_t v[TIP_SIZE];
+    put_le64(v, height);
+    memcpy(v + 8, tip->b, TC_HASH_SIZE);
+    put_le64(v + 8 + TC_HASH_SIZE, time_ms);
+    return tc_store_put(t, TC_TABLE_META, META_TIP, strlen(META_TIP), v, sizeof(v));
+}
+
+static int meta_put_supply(tc_store_txn *t, const tc_chain_supply *s)
+{
+    uint8_t v[SUPPLY_SIZE];
+    put_le64(v, s->genesis_supply);
+    put_le64(v + 8, s->rewards_total);
+    put_le64(v + 16, s->burned_total);
+    put_le64(v + 24, s->fees_total);
+    return tc_store_put(t, TC_TABLE_META, META_SUPPLY, strlen(META_SUPPLY), v, sizeof(v));
+}
+
+static int meta_load(tc_chain *c, tc_store_txn *t)
+{
+    const void *v;
+    size_t n;
+    int rc = tc_store_get(t, TC_TABLE_META, META_TIP, strlen(META_TIP), &v, &n);
+    if (rc != 0)
+        return rc == TC_ENOTFOUND ? TC_ESTORE_CORRUPT : rc;
+    if (n != TIP_SIZE)
+        return TC_ESTORE_CORRUPT;
+    c->height = get_le64(v);
+    memcpy(c->tip.b, (const uint8_t *)v + 8, TC_HASH_SIZE);
+    c->tip_time_ms = get_le64((const uint8_t *)v + 8 + TC_HASH_SIZE);
+
+    rc = tc_store_get(t, TC_TABLE_META, META_SUPPLY, strlen(META_SUPPLY), &v, &n);
+    if (rc != 0)
+        return rc == TC_ENOTFOUND ? TC_ESTORE_CORRUPT : rc;
+    if (n != SUPPLY_SIZE)
+        return TC_ESTORE_CORRUPT;
+    const uint8_t *p = v;
+    c->supply.genesis_supply = get_le64(p);
+    c->supply.rewards_total = get_le64(p + 8);
+    c->supply.burned_total = get_le64(p + 16);
+    c->supply.fees_total = get_le64(p + 24);
+    return 0;
+}
+
+/* ---- genesis ---- */
+
+static int genesis_copy(tc_genesis *dst, const tc_genesis *src)
+{
+    *dst = *src;
+    dst->outputs = NULL;
+    dst->mns = NULL;
+    if (src->output_count > 0) {
+        dst->outputs = malloc(src->output_count * sizeof(*dst->outputs));
+        if (dst->outputs != NULL)
+            memcpy(dst->outputs, src->outputs, src->output_count * sizeof(*dst->outputs));
+    }
+    if (src->mn_count > 0) {
+        dst->mns = malloc(src->mn_count * sizeof(*dst->mns));
+        if (dst->mns != NULL)
+            memcpy(dst->mns, src->mns, src->mn_count * sizeof(*dst->mns));
+    }
+    if ((src->output_count > 0 && dst->outputs == NULL) || (src->mn_count > 0 && !dst->mns)) {
+        tc_genesis_deinit(dst);
+        return TC_ENOMEM;
+    }
+    return 0;
+}
+
+/* Writes the genesis outputs, collaterals and masternodes into an empty store. */
+static int genesis_apply(tc_chain *c, tc_store_txn *t)
+{
+    const tc_genesis *g = &c->genesis;
+    uint32_t outpoints = tc_genesis_outpoint_count(g);
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < outpoints; i++) {
+        tc_outpoint op = {.txid = c->genesis_hash, .index = i};
+        tc_txout out;
+        rc = tc_genesis_outpoint_txout(g, i, &out);
+        bool collateral = i >= g->output_count;
+        if (rc == 0)
+            rc = tc_utxo_add(t, &op, &out, 0, collateral ? TC_UTXO_COLLATERAL : 0);
+    }
+    for (uint32_t k = 0; rc == 0 && k < g->mn_count; k++) {
+        const tc_genesis_mn *m = &g->mns[k];
+        tc_mn_record rec = {.key = m->key, .tier = m->tier, .owner = m->owner};
+        rec.collateral = (tc_outpoint){.txid = c->genesis_hash, .index = g->output_count + k};
+        rec.net_addr_len = (uint8_t)strlen(m->net_addr);
+        memcpy(rec.net_addr, m->net_addr, rec.net_addr_len);
+        rc = tc_mnreg_register_genesis(t, &g->profile, &rec);
+    }
+    c->supply = (tc_chain_supply){0};
+    if (rc == 0)
+        rc = tc_genesis_supply(g, &c->supply.genesis_supply);
+    if (rc == 0)
+        rc = meta_put_supply(t, &c->supply);
+    if (rc == 0)
+        rc = meta_put_tip(t, 0, &c->genesis_hash, g->time_ms);
+    if (rc == 0)
+        rc = tc_store_put(t, TC_TABLE_META, META_GENESIS, strlen(META_GENESIS), c->genesis_hash.b,
+                          TC_HASH_SIZE);
+    return rc;
+}
+
+static int open_existing_or_init(tc_chain *c)
+{
+    tc_store_txn *t = NULL;
+    const void *v;
+    size_t n;
+    int rc = tc_store_begin(c->store, true, &t);
+    if (rc != 0)
+        return rc;
+    rc = tc_store_get(t, TC_TABLE_META, META_GENESIS, strlen(META_GENESIS), &v, &n);
+    if (rc == TC_ENOTFOUND) {
+        rc = genesis_apply(c, t);
+        if (rc == 0)
+            rc = tc_store_commit(t);
+        else
+            tc_store_abort(t);
+        if (rc == 0) {
+            c->height = 0;
+            c->tip = c->genesis_hash;
+            c->tip_time_ms = c->genesis.time_ms;
+        }
+        return rc;
+    }
+    if (rc == 0 && (n != TC_HASH_SIZE || memcmp(v, c->genesis_hash.b, TC_HASH_SIZE) != 0))
+        rc = TC_EGENESIS; /* this store holds another network's chain */
+    if (rc == 0)
+        rc = meta_load(c, t);
+    tc_store_abort(t);
+    return rc;
+}
+
+int tc_chain_open(tc_store *store, const tc_genesis *genesis, const tc_verifier *verifier,
+                  tc_chain **out)
+{
+    TC_ASSERT(store != NULL && genesis != NULL && verifier != NULL && out != NULL);
+    *out = NULL;
+    tc_chain *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return TC_ENOMEM;
+    c->store = store;
+    c->verifier = *verifier;
+    int rc = genesis_copy(&c->genesis, genesis);
+    if (rc == 0) {
+        tc_genesis_hash(&c->genesis, &c->genesis_hash);
+        rc = open_existing_or_init(c);
+    }
+    if (rc != 0) {
+        tc_chain_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void tc_chain_free(tc_chain *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < VSET_CACHE_SIZE; i++)
+        tc_vset_deinit(&c->vsets[i].set);
+    tc_genesis_deinit(&c->genesis);
+    free(c);
+}
+
+/* ---- accessors ---- */
+
+uint64_t tc_chain_height(const tc_chain *c)
+{
+    return c->height;
+}
+
+void tc_chain_tip(const tc_chain *c, tc_hash *out)
+{
+    *out = c->tip;
+}
+
+uint64_t tc_chain_tip_time_ms(const tc_chain *c)
+{
+    return c->tip_time_ms;
+}
+
+const tc_profile *tc_chain_profile(const tc_chain *c)
+{
+    return &c->genesis.profile;
+}
+
+const tc_genesis *tc_chain_genesis(const tc_chain *c)
+{
+    return &c->genesis;
+}
+
+void tc_chain_genesis_hash(const tc_chain *c, tc_hash *out)
+{
+    *out = c->genesis_hash;
+}
+
+uint32_t tc_chain_epoch_of(const tc_chain *c, uint64_t height)
+{
+    uint64_t e = tc_mnreg_epoch(&c->genesis.profile, height);
+    TC_ASSERT(e < TC_MNREG_EPOCH_NONE);
+    return (uint32_t)e;
+}
+
+/* ---- validator-set cache ----
+ * The set of epoch e is fixed once every block before e's first height is applied: blocks of
+ * epoch e only change sets of later epochs. So a cached set stays right until a block of an
+ * earlier epoch is applied, and tc_chain_apply drops the sets of epochs after the block's. */
+
+static int vset_in(tc_chain *c, tc_store_txn *t, uint32_t epoch, const tc_vset **out)
+{
+    for (int i = 0; i < VSET_CACHE_SIZE; i++) {
+        if (c->vsets[i].used && c->vsets[i].set.epoch == epoch) {
+            *out = &c->vsets[i].set;
+            return 0;
+        }
+    }
+    vset_slot *slot = &c->vsets[c->vset_next];
+    c->vset_next = (c->vset_next + 1) % VSET_CACHE_SIZE;
+    tc_vset_deinit(&slot->set);
+    slot->used = false;
+    int rc = tc_vset_build(t, &c->genesis.profile, epoch, &slot->set);
+    if (rc != 0)
+        return rc;
+    slot->used = true;
+    *out = &slot->set;
+    return 0;
+}
+
+static void vset_forget_after(tc_chain *c, uint32_t epoch)
+{
+    for (int i = 0; i < VSET_CACHE_SIZE; i++) {
+        if (c->vsets[i].used && c->vsets[i].set.epoch > epoch) {
+            tc_vset_deinit(&c->vsets[i].set);
+            c->vsets[i].used = false;
+        }
+    }
+}
+
+int tc_chain_vset(tc_chain *c, uint32_t epoch, const tc_vset **out)
+{
+    TC_ASSERT(c != NULL && out != NULL);
+    *out = NULL;
+    tc_store_txn *t = NULL;
+    int rc = tc_store_begin(c->store, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = vset_in(c, t, epoch, out);
+    tc_store_abort(t);
+    return rc;
+}
+
+/* ---- block rules ---- */
+
+typedef struct {
+    const tc_vset *vset;        /* epoch(height) */
+    const tc_vset *parent_vset; /* epoch(height - 1): signers of last_commit */
+    uint64_t fees;
+    uint64_t burned;
+} apply_ctx;
+
+static int check_header(tc_chain *c, tc_store_txn *t, const tc_block_header *h, apply_ctx *x)
+{
+    if (h->version != TC_BLOCK_VERSION)
+        return TC_ERANGE;
+    if (h->height != c->height + 1)
+        return TC_EBLK_HEIGHT;
+    if (memcmp(h->parent.b, c->tip.b, TC_HASH_SIZE) != 0)
+        return TC_EBLK_PARENT;
+    if (h->time_ms <= c->tip_time_ms)
+        return TC_EBLK_TIME;
+    int rc = vset_in(c, t, tc_chain_epoch_of(c, h->height), &x->vset);
+    if (rc == 0)
+        rc = vset_in(c, t, tc_chain_epoch_of(c, h->height - 1), &x->parent_vset);
+    if (rc != 0)
+        return rc;
+    tc_hash vh;
+    tc_vset_hash(x->vset, &vh);
+    if (memcmp(vh.b, h->vset_hash.b, TC_HASH_SIZE) != 0)
+        return TC_EBLK_VSET;
+    if (h->proposer >= x->vset->count)
+        return TC_EBLK_PROPOSER;
+    if (h->height == 1)
+        return h->last_commit.sig_count == 0 && h->last_commit.height == 0 ? 0 : TC_EBLK_COMMIT;
+    return tc_commit_verify(&h->last_commit, x->parent_vset, &c->verifier, h->height - 1, &c->tip);
+}
+
+/* Releases the collateral of masternodes whose retirement takes effect at this block's epoch:
+ * from now on their former collateral is an ordinary output. */
+static int release_retired_collateral(tc_chain *c, tc_store_txn *t, uint64_t height)
+{
+    const tc_profile *p = &c->genesis.profile;
+    if (height % p->epoch_blocks != 0)
+        return 0;
+    uint32_t epoch = tc_chain_epoch_of(c, height);
+    /* Collect first: writes invalidate cursors (store.h). Bounded by the registry's size. */
+    tc_pubkey *keys = NULL;
+    size_t count = 0, cap = 0;
+    tc_store_cursor *cur = NULL;
+    int rc = tc_store_cursor_open(t, TC_TABLE_MN, &cur);
+    const void *k, *v;
+    size_t kn, vn;
+    while (rc == 0 && (rc = tc_store_cursor_next(cur, &k, &kn, &v, &vn)) == 0) {
+        if (kn != TC_PUBKEY_SIZE) {
+            rc = TC_ESTORE_CORRUPT;
+            break;
+        }
+        if (count == cap) {
+            cap = cap ? 2 * cap : 16;
+            tc_pubkey *bigger = realloc(keys, cap * sizeof(*keys));
+            if (bigger == NULL) {
+                rc = TC_ENOMEM;
+                break;
+            }
+            keys = bigger;
+        }
+        memcpy(keys[count++].b, k, TC_PUBKEY_SIZE);
+    }
+    tc_store_cursor_close(cur);
+    if (rc == TC_ENOTFOUND)
+        rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        tc_mn_record rec;
+        rc = tc_mnreg_get(t, &keys[i], &rec);
+        if (rc != 0 || rec.retire_epoch != epoch || rec.burned)
+            continue;
+        tc_utxo_entry e;
+        rc = tc_utxo_get(t, &rec.collateral, &e);
+        if (rc == 0)
+            rc = tc_utxo_set_flags(t, &rec.collateral, 0);
+        else if (rc == TC_ETX_SPENT_INPUT || rc == TC_ENOTFOUND)
+            rc = 0; /* nothing left to release */
+    }
+    free(keys);
+    return rc;
+}
+
+/* Registry side of a registration or retirement confirmed at height. */
+static int apply_registry(tc_chain *c, tc_store_txn *t, const tc_tx *tx, const tc_hash *txid,
+                          uint64_t height)
+{
+    if (tx->kind == TC_TX_MN_REGISTER) {
+        tc_mn_record rec = {.key = tx->mn_key, .tier = tx->mn_tier};
+        rec.collateral = (tc_outpoint){.txid = *txid, .index = 0};
+        rec.owner = tx->outputs[0].addr;
+        rec.net_addr_len = tx->net_addr_len;
+        memcpy(rec.net_addr, tx->net_addr, tx->net_addr_len);
+        return tc_mnreg_register(t, &c->genesis.profile, &rec, height);
+    }
+    if (tx->kind == TC_TX_MN_RETIRE) {
+        /* The first input's key speaks for the owner: it signed, and its address must be the
+         * collateral owner's. */
+        tc_addr_hash by;
+        tc_addr_from_pubkey(&tx->inputs[0].pub, &by);
+        return tc_mnreg_retire(t, &c->genesis.profile, &tx->mn_key, &by, height);
+    }
+    return 0;
+}
+
+static int apply_tx(tc_chain *c, tc_store_txn *t, const tc_tx *tx, uint64_t height, apply_ctx *x)
+{
+    tc_hash txid;
+    uint64_t fee = 0;
+    tc_tx_id(tx, &txid);
+    int rc = tc_ledger_check_tx(&c->genesis.profile, &c->verifier, t, tx, &txid, TC_LEDGER_CONFIRM,
+                                &fee);
+    if (rc == TC_ETX_SPENT_INPUT) {
+        /* Spent at this very height means by an earlier transaction of this block. */
+        for (uint32_t i = 0; i < tx->input_count; i++) {
+            uint64_t spent_at = 0;
+            if (tc_utxo_spent_get(t, &tx->inputs[i].prev, NULL, &spent_at) == 0 &&
+                spent_at == height)
+                return TC_EBLK_CONFLICT;
+        }
+    }
+    if (rc == 0)
+        rc = tc_add_u64(&x->fees, fee);
+    if (rc == 0)
+        rc = apply_registry(c, t, tx, &txid, height);
+    for (uint32_t i = 0; rc == 0 && i < tx->input_count; i++)
+        rc = tc_utxo_confirm_spend(t, &tx->inputs[i].prev, &txid, height);
+    for (uint32_t i = 0; rc == 0 && i < tx->output_count; i++) {
+        tc_outpoint op = {.txid = txid, .index = i};
+        bool collateral = tx->kind == TC_TX_MN_REGISTER && i == 0;
+        rc = tc_utxo_add(t, &op, &tx->outputs[i], height, collateral ? TC_UTXO_COLLATERAL : 0);
+    }
+    uint8_t hk[8];
+    height_key(height, hk);
+    if (rc == 0)
+        rc = tc_store_put(t, TC_TABLE_TXIDX, txid.b, TC_HASH_SIZE, hk, sizeof(hk));
+    return rc;
+}
+
+static int apply_evidence(tc_chain *c, tc_store_txn *t, const tc_block_header *h, apply_ctx *x)
+{
+    if (h->evidence_count > c->genesis.profile.evidence_per_block_max)
+        return TC_EBLK_EVIDENCE;
+    for (uint32_t i = 0; i < h->evidence_count; i++) {
+        const tc_evidence *e = &h->evidence[i];
+        const tc_vset *vs;
+        tc_hash eh;
+        const void *v;
+        size_t n;
+        if (e->a.height > h->height)
+            return TC_EBLK_EVIDENCE; /* about a height nobody has reached */
+        int rc = vset_in(c, t, tc_chain_epoch_of(c, e->a.height), &vs);
+        if (rc != 0)
+            return rc;
+        if (tc_evidence_verify(e, vs, &c->verifier) != 0)
+            return TC_EBLK_EVIDENCE;
+        tc_evidence_hash(e, &eh);
+        rc = tc_store_get(t, TC_TABLE_EVIDENCE, eh.b, TC_HASH_SIZE, &v, &n);
+        if (rc != TC_ENOTFOUND)
+            return rc == 0 ? TC_EBLK_EVIDENCE : rc; /* included before */
+        uint8_t hk[8];
+        height_key(h->height, hk);
+        rc = tc_store_put(t, TC_TABLE_EVIDENCE, eh.b, TC_HASH_SIZE, hk, sizeof(hk));
+        tc_outpoint collateral;
+        if (rc == 0)
+            rc = tc_mnreg_burn(t, &c->genesis.profile, &vs->members[e->a.validator].key, h->height,
+                               &collateral);
+        if (rc == TC_EEXIST)
+            return TC_EBLK_EVIDENCE; /* punished already: one collateral burns once */
+        uint64_t amount = 0;
+        if (rc == 0)
+            rc = tc_utxo_burn(t, &collateral, &eh, h->height, &amount);
+        if (rc == 0)
+            rc = tc_add_u64(&x->burned, amount);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The reward outputs the rules demand (chain.h); *count_out of them into rewards, which has
+ * room for parent_vset->count + 1 entries. */
+static int expected_rewards(tc_chain *c, const tc_block_header *h, const apply_ctx *x,
+                            tc_txout *rewards, uint32_t *count_out)
+{
+    uint64_t amount = c->genesis.profile.block_reward, remainder = 0;
+    *count_out = 0;
+    int rc = tc_add_u64(&amount, x->fees);
+    if (rc != 0)
+        return rc;
+    const tc_vset *pv = x->parent_vset;
+    uint64_t *shares = calloc(pv->count ? pv->count : 1, sizeof(*shares));
+    if (shares == NULL)
+        return TC_ENOMEM;
+    rc = tc_reward_split_signers(pv, &h->last_commit, amount, shares, &remainder);
+    uint32_t n = 0;
+    for (uint32_t i = 0; rc == 0 && i < pv->count; i++) {
+        if (shares[i] > 0)
+            rewards[n++] = (tc_txout){.amount = shares[i], .addr = pv->members[i].owner};
+    }
+    if (rc == 0 && remainder > 0)
+        rewards[n++] = (tc_txout){.amount = remainder, .addr = x->vset->members[h->proposer].owner};
+    free(shares);
+    *count_out = n;
+    return rc;
+}
+
+static int apply_rewards(tc_chain *c, tc_store_txn *t, const tc_block *b, const apply_ctx *x,
+                         tc_block *fill)
+{
+    uint32_t n = 0;
+    tc_txout *want = calloc(x->parent_vset->count + 1, sizeof(*want));
+    if (want == NULL)
+        return TC_ENOMEM;
+    int rc = expected_rewards(c, &b->header, x, want, &n);
+    if (rc == 0 && fill != NULL) {
+        free(fill->rewards);
+        fill->rewards = want;
+        fill->reward_count = n;
+        want = NULL;
+    } else if (rc == 0 && (n != b->reward_count ||
+                           (n > 0 && memcmp(want, b->rewards, n * sizeof(*want)) != 0))) {
+        rc = TC_EBLK_REWARD;
+    }
+    free(want);
+    tc_hash rtxid;
+    tc_block_reward_txid(b->header.height, &rtxid);
+    for (uint32_t i = 0; rc == 0 && i < b->reward_count; i++) {
+        tc_outpoint op = {.txid = rtxid, .index = i};
+        rc = tc_utxo_add(t, &op, &b->rewards[i], b->header.height, 0);
+    }
+    return rc;
+}
+
+/* Checks the supply equation against the UTXO total; a mismatch is a bug (or a store damaged
+ * under us), so the chain stops (STYLE rule 10). */
+static int check_supply(tc_chain *c, tc_store_txn *t, const tc_chain_supply *s)
+{
+    uint64_t total = 0, want = s->genesis_supply;
+    int rc = tc_utxo_total(t, &total);
+    if (rc != 0)
+        return rc;
+    if (tc_add_u64(&want, s->rewards_total) != 0 || want < s->burned_total ||
+        total != want - s->burned_total) {
+        c->failed = true;
+        return TC_EBLK_SUPPLY;
+    }
+    return 0;
+}
+
+static int store_block(tc_store_txn *t, const tc_block *b, const tc_hash *hash)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    uint8_t hk[8];
+    height_key(b->header.height, hk);
+    int rc = tc_block_encode_alloc(b, &bytes, &len);
+    if (rc == 0)
+        rc = tc_store_put(t, TC_TABLE_BLOCKS, hk, sizeof(hk), bytes, len);
+    if (rc == 0)
+        rc = tc_store_put(t, TC_TABLE_BLOCKIDX, hash->b, TC_HASH_SIZE, hk, sizeof(hk));
+    if (rc == 0)
+        rc = meta_put_tip(t, b->header.height, hash, b->header.time_ms);
+    free(bytes);
+    return rc;
+}
+
+static int check_body_shape(tc_chain *c, const tc_block *b, bool building)
+{
+    const tc_profile *p = &c->genesis.profile;
+    if (b->tx_count > p->block_txs_max)
+        return TC_ETOOLONG;
+    if (building)
+        return 0; /* the roots and size are filled in once the block is complete */
+    tc_hash root;
+    int rc = tc_block_tx_root(b, &root);
+    if (rc != 0)
+        return rc;
+    if (memcmp(root.b, b->header.tx_root.b, TC_HASH_SIZE) != 0)
+        return TC_EBLK_TXROOT;
+    tc_writer w;
+    size_t size;
+    tc_writer_init(&w, NULL, 0);
+    tc_block_encode(&w, b);
+    (void)tc_writer_finish(&w, &size);
+    return size > p->block_size_max ? TC_ETX_SIZE : 0;
+}
+
+/* Runs every rule of chain.h on b inside t. When fill is not NULL (it is b, being built), its
+ * rewards and utxo_root are set from what the rules compute instead of being checked. On
+ * success *supply_out holds the counters after b. */
+static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *fill,
+                     tc_chain_supply *supply_out)
+{
+    apply_ctx x = {0};
+    uint64_t height = b->header.height;
+    int rc = check_header(c, t, &b->header, &x);
+    if (rc == 0)
+        rc = check_body_shape(c, b, fill != NULL);
+    if (rc == 0)
+        rc = release_retired_collateral(c, t, height);
+    for (uint32_t i = 0; rc == 0 && i < b->tx_count; i++)
+        rc = apply_tx(c, t, &b->txs[i].tx, height, &x);
+    if (rc == 0)
+        rc = apply_evidence(c, t, &b->header, &x);
+    if (rc == 0)
+        rc = apply_rewards(c, t, b, &x, fill);
+    if (rc != 0)
+        return rc;
+
+    tc_chain_supply s = c->supply;
+    if (tc_add_u64(&s.rewards_total, c->genesis.profile.block_reward) != 0 ||
+        tc_add_u64(&s.burned_total, x.burned) != 0 || tc_add_u64(&s.fees_total, x.fees) != 0)
+        return TC_EOVERFLOW;
+    tc_hash root;
+    rc = tc_utxo_root(t, &root);
+    if (rc == 0 && fill != NULL)
+        fill->header.utxo_root = root;
+    else if (rc == 0 && memcmp(root.b, b->header.utxo_root.b, TC_HASH_SIZE) != 0)
+        rc = TC_EBLK_UTXOROOT;
+    if (rc == 0)
+        rc = check_supply(c, t, &s);
+    if (rc == 0)
+        rc = meta_put_supply(t, &s);
+    if (rc == 0)
+        *supply_out = s;
+    return rc;
+}
+
+static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
+{
+    TC_ASSERT(c != NULL && b != NULL);
+    if (c->failed)
+        return TC_EFAILED;
+    tc_store_txn *t = NULL;
+    tc_chain_supply s;
+    int rc = tc_store_begin(c->store, true, &t);
+    if (rc != 0)
+        return rc;
+    rc = apply_txn(c, t, b, fill, &s);
+    if (rc != 0 || mode != MODE_APPLY) {
+        tc_store_abort(t);
+        return rc;
+    }
+    tc_hash hash;
+    tc_block_hash(&b->header, &hash);
+    rc = store_block(t, b, &hash);
+    if (rc == 0)
+        rc = tc_store_commit(t);
+    else
+        tc_store_abort(t);
+    if (rc != 0)
+        return rc;
+    c->height = b->header.height;
+    c->tip = hash;
+    c->tip_time_ms = b->header.time_ms;
+    c->supply = s;
+    vset_forget_after(c, tc_chain_epoch_of(c, c->height));
+    return 0;
+}
+
+int tc_chain_apply(tc_chain *c, const tc_block *block)
+{
+    return run(c, block, NULL, MODE_APPLY);
+}
+
+int tc_chain_check(tc_chain *c, const tc_block *block)
+{
+    return run(c, block, NULL, MODE_CHECK);
+}
+
+static int build_fill(tc_chain *c, const tc_tx *txs, uint32_t tx_count, tc_block *b)
+{
+    if (tx_count > 0) {
+        b->txs = calloc(tx_count, sizeof(*b->txs));
+        if (b->txs == NULL)
+            return TC_ENOMEM;
+    }
+    for (uint32_t i = 0; i < tx_count; i++) {
+        int rc = tc_tx_copy(&b->txs[i].tx, &txs[i]);
+        if (rc != 0)
+            return rc;
+        b->tx_count = i + 1;
+    }
+    const tc_vset *vs;
+    int rc = tc_chain_vset(c, tc_chain_epoch_of(c, b->header.height), &vs);
+    if (rc == 0)
+        tc_vset_hash(vs, &b->header.vset_hash);
+    return rc;
+}
+
+int tc_chain_build(tc_chain *c, const tc_tx *txs, uint32_t tx_count, uint64_t time_ms,
+                   uint32_t round, uint32_t proposer, const tc_commit *last_commit,
+                   const tc_evidence *evidence, uint32_t evidence_count, tc_block *block)
+{
+    TC_ASSERT(c != NULL && block != NULL && (txs != NULL || tx_count == 0));
+    TC_ASSERT(evidence != NULL || evidence_count == 0);
+    memset(block, 0, sizeof(*block));
+    tc_block_header *h = &block->header;
+    h->version = TC_BLOCK_VERSION;
+    h->height = c->height + 1;
+    h->round = round;
+    h->parent = c->tip;
+    h->time_ms = time_ms;
+    h->proposer = proposer;
+    int rc = last_commit ? tc_commit_copy(&h->last_commit, last_commit) : 0;
+    if (rc == 0 && evidence_count > 0) {
+        h->evidence = calloc(evidence_count, sizeof(*h->evidence));
+        rc = h->evidence ? 0 : TC_ENOMEM;
+        if (rc == 0) {
+            memcpy(h->evidence, evidence, evidence_count * sizeof(*evidence));
+            h->evidence_count = evidence_count;
+        }
+    }
+    if (rc == 0)
+        rc = build_fill(c, txs, tx_count, block);
+    if (rc == 0)
+        rc = run(c, block, block, MODE_BUILD);
+    if (rc == 0)
+        rc = tc_block_tx_root(block, &h->tx_root);
+    if (rc != 0)
+        tc_block_deinit(block);
+    return rc;
+}
+
+int tc_chain_block_at(tc_chain *c, uint64_t height, tc_block *out)
+{
+    TC_ASSERT(c != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
+    if (height == 0 || height > c->height)
+        return TC_ENOTFOUND;
+    tc_store_txn *t = NULL;
+    const void *v;
+    size_t n;
+    uint8_t hk[8];
+    height_key(height, hk);
+    int rc = tc_store_begin(c->store, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = tc_store_get(t, TC_TABLE_BLOCKS, hk, sizeof(hk), &v, &n);
+    if (rc == 0 && tc_block_decode(out, v, n) != 0)
+        rc = TC_ESTORE_CORRUPT;
+    if (rc == TC_ENOTFOUND)
+        rc = TC_ESTORE_CORRUPT; /* below the tip, so it must be there */
+    tc_store_abort(t);
+    return rc;
+}
+
+int tc_chain_supply_get(tc_chain *c, tc_chain_supply *out)
+{
+    TC_ASSERT(c != NULL && out != NULL);
+    *out = c->supply;
+    tc_store_txn *t = NULL;
+    int rc = tc_store_begin(c->store, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = tc_utxo_total(t, &out->utxo_total);
+    if (rc == 0)
+        rc = tc_utxo_count(t, &out->utxo_count);
+    tc_store_abort(t);
+    return rc;
+}
+
+int tc_chain_verify_integrity(tc_chain *c)
+{
+    TC_ASSERT(c != NULL);
+    tc_store_txn *t = NULL;
+    int rc = tc_store_begin(c->store, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = tc_utxo_verify(t);
+    if (rc == 0)
+        rc = check_supply(c, t, &c->supply);
+    tc_store_abort(t);
+    return rc;
+}

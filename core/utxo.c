@@ -1,0 +1,520 @@
+/* utxo.c — the UTXO set over the store: records, state machine, LtHash16 root (see utxo.h). */
+#include "utxo.h"
+
+#include <sodium.h>
+#include <string.h>
+
+_Static_assert(TC_UTXO_ACC_SIZE == 2048, "LtHash16 accumulator is 1024 u16 lanes");
+_Static_assert(TC_UTXO_STATE_COUNT <= UINT8_MAX, "state is a u8");
+_Static_assert(crypto_stream_chacha20_KEYBYTES == TC_HASH_SIZE, "element key is a tc_hash");
+
+/* The META record in memory. */
+typedef struct {
+    uint16_t lanes[TC_UTXO_LANES];
+    uint64_t total;
+    uint64_t count;
+} meta;
+
+static bool hash_eq(const tc_hash *a, const tc_hash *b)
+{
+    return memcmp(a->b, b->b, TC_HASH_SIZE) == 0;
+}
+
+static bool hash_is_zero(const tc_hash *h)
+{
+    static const tc_hash zero;
+    return hash_eq(h, &zero);
+}
+
+static void put_le(uint8_t *p, uint64_t v, size_t width)
+{
+    for (size_t i = 0; i < width; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, size_t width)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < width; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* ---- records ---- */
+
+static void entry_encode(const tc_utxo_entry *e, uint8_t buf[TC_UTXO_ENTRY_SIZE])
+{
+    TC_ASSERT(e->state < TC_UTXO_STATE_COUNT && (e->flags & ~TC_UTXO_FLAGS_KNOWN) == 0);
+    TC_ASSERT((e->state == TC_UTXO_UNSPENT) == hash_is_zero(&e->txid));
+    put_le(buf, e->amount, 8);
+    memcpy(buf + 8, e->addr.b, TC_ADDR_HASH_SIZE);
+    put_le(buf + 28, e->height, 8);
+    buf[36] = e->flags;
+    buf[37] = e->state;
+    memcpy(buf + 38, e->txid.b, TC_HASH_SIZE);
+}
+
+/* Disk contents: anything malformed is corruption, reported, never asserted. */
+static int entry_decode(const uint8_t *buf, size_t n, tc_utxo_entry *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (n != TC_UTXO_ENTRY_SIZE)
+        return TC_ESTORE_CORRUPT;
+    e->amount = get_le(buf, 8);
+    memcpy(e->addr.b, buf + 8, TC_ADDR_HASH_SIZE);
+    e->height = get_le(buf + 28, 8);
+    e->flags = buf[36];
+    e->state = buf[37];
+    memcpy(e->txid.b, buf + 38, TC_HASH_SIZE);
+    bool ok = (e->flags & ~TC_UTXO_FLAGS_KNOWN) == 0 && e->state < TC_UTXO_STATE_COUNT &&
+              (e->state == TC_UTXO_UNSPENT) == hash_is_zero(&e->txid);
+    if (!ok) {
+        memset(e, 0, sizeof(*e));
+        return TC_ESTORE_CORRUPT;
+    }
+    return 0;
+}
+
+/* Loads the entry under key; an absent one is told apart from a spent one via SPENT. */
+static int entry_load(tc_store_txn *t, const uint8_t key[TC_OUTPOINT_SIZE], tc_utxo_entry *e)
+{
+    const void *val;
+    size_t vlen;
+    memset(e, 0, sizeof(*e));
+    int rc = tc_store_get(t, TC_TABLE_UTXO, key, TC_OUTPOINT_SIZE, &val, &vlen);
+    if (rc == 0)
+        return entry_decode(val, vlen, e);
+    if (rc != TC_ENOTFOUND)
+        return rc;
+    rc = tc_store_get(t, TC_TABLE_SPENT, key, TC_OUTPOINT_SIZE, &val, &vlen);
+    if (rc == 0)
+        return TC_ETX_SPENT_INPUT;
+    return rc;
+}
+
+static int entry_store(tc_store_txn *t, const uint8_t key[TC_OUTPOINT_SIZE], const tc_utxo_entry *e)
+{
+    uint8_t buf[TC_UTXO_ENTRY_SIZE];
+    entry_encode(e, buf);
+    return tc_store_put(t, TC_TABLE_UTXO, key, TC_OUTPOINT_SIZE, buf, sizeof(buf));
+}
+
+/* ---- accumulator ---- */
+
+static int meta_load(tc_store_txn *t, meta *m)
+{
+    const void *val;
+    size_t vlen;
+    memset(m, 0, sizeof(*m));
+    int rc =
+        tc_store_get(t, TC_TABLE_META, TC_UTXO_META_KEY, strlen(TC_UTXO_META_KEY), &val, &vlen);
+    if (rc == TC_ENOTFOUND)
+        return 0; /* the empty set */
+    if (rc != 0)
+        return rc;
+    if (vlen != TC_UTXO_META_SIZE)
+        return TC_ESTORE_CORRUPT;
+    const uint8_t *p = val;
+    for (size_t i = 0; i < TC_UTXO_LANES; i++)
+        m->lanes[i] = (uint16_t)get_le(p + 2 * i, 2);
+    m->total = get_le(p + TC_UTXO_ACC_SIZE, 8);
+    m->count = get_le(p + TC_UTXO_ACC_SIZE + 8, 8);
+    return 0;
+}
+
+static void meta_encode(const meta *m, uint8_t buf[TC_UTXO_META_SIZE])
+{
+    for (size_t i = 0; i < TC_UTXO_LANES; i++)
+        put_le(buf + 2 * i, m->lanes[i], 2);
+    put_le(buf + TC_UTXO_ACC_SIZE, m->total, 8);
+    put_le(buf + TC_UTXO_ACC_SIZE + 8, m->count, 8);
+}
+
+static int meta_save(tc_store_txn *t, const meta *m)
+{
+    uint8_t buf[TC_UTXO_META_SIZE];
+    meta_encode(m, buf);
+    return tc_store_put(t, TC_TABLE_META, TC_UTXO_META_KEY, strlen(TC_UTXO_META_KEY), buf,
+                        sizeof(buf));
+}
+
+static void meta_root(const meta *m, tc_hash *root)
+{
+    uint8_t buf[TC_UTXO_META_SIZE];
+    meta_encode(m, buf);
+    /* root = H(tc/utxoroot, accumulator | u64 count): the total is implied by the entries. */
+    memmove(buf + TC_UTXO_ACC_SIZE, buf + TC_UTXO_ACC_SIZE + 8, 8);
+    tc_hash_tagged(root, TC_TAG_UTXOROOT, buf, TC_UTXO_ACC_SIZE + 8);
+}
+
+/* Adds (sign = +1) or subtracts (sign = -1) the entry's element, lane-wise mod 2^16. Only chain
+ * data goes into the element key, never the lock state. */
+static void acc_apply(meta *m, const uint8_t key[TC_OUTPOINT_SIZE], const tc_utxo_entry *e,
+                      int sign)
+{
+    uint8_t pre[TC_OUTPOINT_SIZE + 8 + TC_ADDR_HASH_SIZE + 8 + 1];
+    memcpy(pre, key, TC_OUTPOINT_SIZE);
+    put_le(pre + TC_OUTPOINT_SIZE, e->amount, 8);
+    memcpy(pre + TC_OUTPOINT_SIZE + 8, e->addr.b, TC_ADDR_HASH_SIZE);
+    put_le(pre + TC_OUTPOINT_SIZE + 8 + TC_ADDR_HASH_SIZE, e->height, 8);
+    pre[sizeof(pre) - 1] = e->flags;
+    tc_hash k;
+    tc_hash_tagged(&k, TC_TAG_UTXO, pre, sizeof(pre));
+
+    static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+    uint8_t ks[TC_UTXO_ACC_SIZE];
+    crypto_stream_chacha20(ks, sizeof(ks), nonce, k.b);
+    TC_ASSERT(sign == 1 || sign == -1);
+    for (size_t i = 0; i < TC_UTXO_LANES; i++) {
+        uint16_t lane = (uint16_t)get_le(ks + 2 * i, 2);
+        m->lanes[i] = (uint16_t)(sign > 0 ? m->lanes[i] + lane : m->lanes[i] - lane);
+    }
+}
+
+/* Loads META, folds one entry in or out, and saves it. */
+static int meta_update(tc_store_txn *t, const uint8_t key[TC_OUTPOINT_SIZE], const tc_utxo_entry *e,
+                       int sign)
+{
+    meta m;
+    int rc = meta_load(t, &m);
+    if (rc != 0)
+        return rc;
+    if (sign > 0) {
+        if (tc_add_u64(&m.total, e->amount) != 0)
+            return TC_EOVERFLOW;
+        m.count++;
+    } else {
+        /* The entry was in the set, so its amount is in the total: otherwise META is corrupt. */
+        if (m.total < e->amount || m.count == 0)
+            return TC_ESTORE_CORRUPT;
+        m.total -= e->amount;
+        m.count--;
+    }
+    acc_apply(&m, key, e, sign);
+    return meta_save(t, &m);
+}
+
+/* ---- operations ---- */
+
+int tc_utxo_add(tc_store_txn *t, const tc_outpoint *op, const tc_txout *out, uint64_t height,
+                uint8_t flags)
+{
+    TC_ASSERT(t != NULL && op != NULL && out != NULL);
+    TC_ASSERT((flags & ~TC_UTXO_FLAGS_KNOWN) == 0);
+    uint8_t key[TC_OUTPOINT_SIZE];
+    tc_outpoint_key(op, key);
+    tc_utxo_entry e;
+    int rc = entry_load(t, key, &e);
+    if (rc == 0 || rc == TC_ETX_SPENT_INPUT)
+        return TC_EEXIST;
+    if (rc != TC_ENOTFOUND)
+        return rc;
+    memset(&e, 0, sizeof(e));
+    e.amount = out->amount;
+    e.addr = out->addr;
+    e.height = height;
+    e.flags = flags;
+    e.state = TC_UTXO_UNSPENT;
+    rc = meta_update(t, key, &e, 1);
+    if (rc != 0)
+        return rc;
+    return entry_store(t, key, &e);
+}
+
+int tc_utxo_get(tc_store_txn *t, const tc_outpoint *op, tc_utxo_entry *out)
+{
+    TC_ASSERT(t != NULL && op != NULL && out != NULL);
+    uint8_t key[TC_OUTPOINT_SIZE];
+    tc_outpoint_key(op, key);
+    int rc = entry_load(t, key, out);
+    TC_ASSERT(rc == 0 || hash_is_zero(&out->txid));
+    return rc;
+}
+
+int tc_utxo_spent_get(tc_store_txn *t, const tc_outpoint *op, tc_hash *txid_out,
+                      uint64_t *height_out)
+{
+    TC_ASSERT(t != NULL && op != NULL);
+    uint8_t key[TC_OUTPOINT_SIZE];
+    const void *val;
+    size_t vlen;
+    tc_outpoint_key(op, key);
+    if (txid_out != NULL)
+        memset(txid_out, 0, sizeof(*txid_out));
+    if (height_out != NULL)
+        *height_out = 0;
+    int rc = tc_store_get(t, TC_TABLE_SPENT, key, sizeof(key), &val, &vlen);
+    if (rc != 0)
+        return rc;
+    if (vlen != TC_UTXO_SPENT_SIZE)
+        return TC_ESTORE_CORRUPT;
+    const uint8_t *p = val;
+    if (height_out != NULL)
+        *height_out = get_le(p, 8);
+    if (txid_out != NULL)
+        memcpy(txid_out->b, p + 8, TC_HASH_SIZE);
+    return 0;
+}
+
+int tc_utxo_lock(tc_store_txn *t, const tc_outpoint *op, const tc_hash *txid)
+{
+    TC_ASSERT(t != NULL && op != NULL && txid != NULL);
+    TC_ASSERT(!hash_is_zero(txid)); /* zero marks "no lock" in the record */
+    uint8_t key[TC_OUTPOINT_SIZE];
+    tc_utxo_entry e;
+    tc_outpoint_key(op, key);
+    int rc = entry_load(t, key, &e);
+    if (rc != 0)
+        return rc;
+    if (e.state == TC_UTXO_LOCKED && hash_eq(&e.txid, txid))
+        return 0;
+    TC_ASSERT(e.state == TC_UTXO_UNSPENT); /* Locked(other) and SpentFinalized are final */
+    e.state = TC_UTXO_LOCKED;
+    e.txid = *txid;
+    return entry_store(t, key, &e);
+}
+
+int tc_utxo_release(tc_store_txn *t, const tc_outpoint *op)
+{
+    TC_ASSERT(t != NULL && op != NULL);
+    uint8_t key[TC_OUTPOINT_SIZE];
+    tc_utxo_entry e;
+    tc_outpoint_key(op, key);
+    int rc = entry_load(t, key, &e);
+    if (rc != 0)
+        return rc;
+    TC_ASSERT(e.state == TC_UTXO_LOCKED); /* only a lock can be released, never a finality */
+    e.state = TC_UTXO_UNSPENT;
+    memset(e.txid.b, 0, TC_HASH_SIZE);
+    return entry_store(t, key, &e);
+}
+
+int tc_utxo_release_tx(tc_store_txn *t, const tc_tx *tx, const tc_hash *txid,
+                       uint32_t *released_out)
+{
+    TC_ASSERT(t != NULL && tx != NULL && txid != NULL);
+    TC_ASSERT(tx->input_count == 0 || tx->inputs != NULL);
+    uint32_t released = 0;
+    if (released_out != NULL)
+        *released_out = 0;
+    for (uint32_t i = 0; i < tx->input_count; i++) {
+        tc_utxo_entry e;
+        int rc = tc_utxo_get(t, &tx->inputs[i].prev, &e);
+        if (rc == TC_ENOTFOUND || rc == TC_ETX_SPENT_INPUT)
+            continue;
+        if (rc != 0)
+            return rc;
+        if (e.state != TC_UTXO_LOCKED || !hash_eq(&e.txid, txid))
+            continue;
+        rc = tc_utxo_release(t, &tx->inputs[i].prev);
+        if (rc != 0)
+            return rc;
+        released++;
+    }
+    if (released_out != NULL)
+        *released_out = released;
+    return 0;
+}
+
+int tc_utxo_finalize(tc_store_txn *t, const tc_outpoint *op, const tc_hash *txid)
+{
+    TC_ASSERT(t != NULL && op != NULL && txid != NULL);
+    uint8_t key[TC_OUTPOINT_SIZE];
+    tc_utxo_entry e;
+    tc_outpoint_key(op, key);
+    int rc = entry_load(t, key, &e);
+    if (rc != 0)
+        return rc;
+    TC_ASSERT(e.state != TC_UTXO_UNSPENT && hash_eq(&e.txid, txid));
+    if (e.state == TC_UTXO_FINALIZED)
+        return 0;
+    e.state = TC_UTXO_FINALIZED;
+    return entry_store(t, key, &e);
+}
+
+/* Removes the entry under key (decoded as e) and records (height, by) as its spend. */
+static int remove_as_spent(tc_store_txn *t, const uint8_t key[TC_OUTPOINT_SIZE],
+                           const tc_utxo_entry *e, const tc_hash *by, uint64_t height)
+{
+    uint8_t spent[TC_UTXO_SPENT_SIZE];
+    put_le(spent, height, 8);
+    memcpy(spent + 8, by->b, TC_HASH_SIZE);
+    int rc = meta_update(t, key, e, -1);
+    if (rc == 0)
+        rc = tc_store_del(t, TC_TABLE_UTXO, key, TC_OUTPOINT_SIZE);
+    if (rc == 0)
+        rc = tc_store_put(t, TC_TABLE_SPENT, key, TC_OUTPOINT_SIZE, spent, sizeof(spent));
+    return rc;
+}
+
+int tc_utxo_confirm(tc_store_txn *t, const tc_outpoint *op, const tc_hash *txid, uint64_t height)
+{
+    TC_ASSERT(t != NULL && op != NULL && txid != NULL);
+    uint8_t key[TC_OUTPOINT_SIZE];
+    tc_utxo_entry e;
+    tc_outpoint_key(op, key);
+    int rc = entry_load(t, key, &e);
+    if (rc != 0)
+        return rc;
+    TC_ASSERT(e.state == TC_UTXO_FINALIZED && hash_eq(&e.txid, txid));
+    return remove_as_spent(t, key, &e, txid, height);
+}
+
+int tc_utxo_confirm_spend(tc_store_txn *t, const tc_outpoint *op, const tc_hash *txid,
+                          uint64_t height)
+{
+    TC_ASSERT(t != NULL && op != NULL && txid != NULL);
+    TC_ASSERT(!hash_is_zero(txid));
+    tc_utxo_entry e;
+    int rc = tc_utxo_get(t, op, &e);
+    if (rc != 0)
+        return rc;
+    bool ours = hash_eq(&e.txid, txid);
+    if (e.state == TC_UTXO_FINALIZED && !ours)
+        return TC_ETX_LOCKED;
+    /* Each step goes through the public transition, so the walk is the legal path. */
+    if (e.state == TC_UTXO_LOCKED && !ours)
+        rc = tc_utxo_release(t, op);
+    if (rc == 0 && e.state != TC_UTXO_FINALIZED)
+        rc = tc_utxo_lock(t, op, txid);
+    if (rc == 0)
+        rc = tc_utxo_finalize(t, op, txid);
+    if (rc == 0)
+        rc = tc_utxo_confirm(t, op, txid, height);
+    return rc;
+}
+
+int tc_utxo_burn(tc_store_txn *t, const tc_outpoint *op, const tc_hash *reason, uint64_t height,
+                 uint64_t *amount_out)
+{
+    TC_ASSERT(t != NULL && op != NULL && reason != NULL);
+    uint8_t key[TC_OUTPOINT_SIZE];
+    tc_utxo_entry e;
+    tc_outpoint_key(op, key);
+    if (amount_out != NULL)
+        *amount_out = 0;
+    int rc = entry_load(t, key, &e);
+    if (rc == 0)
+        rc = remove_as_spent(t, key, &e, reason, height);
+    if (rc == 0 && amount_out != NULL)
+        *amount_out = e.amount;
+    return rc;
+}
+
+int tc_utxo_set_flags(tc_store_txn *t, const tc_outpoint *op, uint8_t flags)
+{
+    TC_ASSERT(t != NULL && op != NULL);
+    TC_ASSERT((flags & ~TC_UTXO_FLAGS_KNOWN) == 0);
+    uint8_t key[TC_OUTPOINT_SIZE];
+    tc_utxo_entry e;
+    tc_outpoint_key(op, key);
+    int rc = entry_load(t, key, &e);
+    if (rc != 0 || e.flags == flags)
+        return rc;
+    /* Flags are chain data inside the element: swap the old element for the new one. */
+    rc = meta_update(t, key, &e, -1);
+    e.flags = flags;
+    if (rc == 0)
+        rc = meta_update(t, key, &e, 1);
+    if (rc == 0)
+        rc = entry_store(t, key, &e);
+    return rc;
+}
+
+/* ---- root, total, integrity ---- */
+
+int tc_utxo_root(tc_store_txn *t, tc_hash *root_out)
+{
+    TC_ASSERT(t != NULL && root_out != NULL);
+    meta m;
+    memset(root_out, 0, sizeof(*root_out));
+    int rc = meta_load(t, &m);
+    if (rc == 0)
+        meta_root(&m, root_out);
+    return rc;
+}
+
+int tc_utxo_total(tc_store_txn *t, uint64_t *total_out)
+{
+    TC_ASSERT(t != NULL && total_out != NULL);
+    meta m;
+    int rc = meta_load(t, &m);
+    *total_out = rc == 0 ? m.total : 0;
+    return rc;
+}
+
+int tc_utxo_count(tc_store_txn *t, uint64_t *count_out)
+{
+    TC_ASSERT(t != NULL && count_out != NULL);
+    meta m;
+    int rc = meta_load(t, &m);
+    *count_out = rc == 0 ? m.count : 0;
+    return rc;
+}
+
+/* Folds every record of TC_TABLE_UTXO into m. */
+static int scan(tc_store_cursor *c, meta *m)
+{
+    for (;;) {
+        const void *k, *v;
+        size_t klen, vlen;
+        int rc = tc_store_cursor_next(c, &k, &klen, &v, &vlen);
+        if (rc == TC_ENOTFOUND)
+            return 0;
+        if (rc != 0)
+            return rc;
+        tc_utxo_entry e;
+        uint8_t key[TC_OUTPOINT_SIZE];
+        if (klen != TC_OUTPOINT_SIZE)
+            return TC_ESTORE_CORRUPT;
+        memcpy(key, k, TC_OUTPOINT_SIZE);
+        rc = entry_decode(v, vlen, &e);
+        if (rc != 0)
+            return rc;
+        if (tc_add_u64(&m->total, e.amount) != 0)
+            return TC_ESTORE_CORRUPT; /* tc_utxo_add never lets the total overflow */
+        m->count++;
+        acc_apply(m, key, &e, 1);
+    }
+}
+
+int tc_utxo_recompute(tc_store_txn *t, tc_hash *root_out, uint64_t *total_out)
+{
+    TC_ASSERT(t != NULL);
+    meta m;
+    tc_store_cursor *c;
+    memset(&m, 0, sizeof(m));
+    if (root_out != NULL)
+        memset(root_out, 0, sizeof(*root_out));
+    if (total_out != NULL)
+        *total_out = 0;
+    int rc = tc_store_cursor_open(t, TC_TABLE_UTXO, &c);
+    if (rc != 0)
+        return rc;
+    rc = scan(c, &m);
+    tc_store_cursor_close(c);
+    if (rc != 0)
+        return rc;
+    if (root_out != NULL)
+        meta_root(&m, root_out);
+    if (total_out != NULL)
+        *total_out = m.total;
+    return 0;
+}
+
+int tc_utxo_verify(tc_store_txn *t)
+{
+    TC_ASSERT(t != NULL);
+    tc_hash stored, rebuilt;
+    uint64_t stored_total, rebuilt_total;
+    int rc = tc_utxo_root(t, &stored);
+    if (rc == 0)
+        rc = tc_utxo_total(t, &stored_total);
+    if (rc == 0)
+        rc = tc_utxo_recompute(t, &rebuilt, &rebuilt_total);
+    if (rc != 0)
+        return rc;
+    if (!hash_eq(&stored, &rebuilt) || stored_total != rebuilt_total)
+        return TC_ESTORE_CORRUPT;
+    return 0;
+}
