@@ -214,14 +214,21 @@ void tc_rng_init(tc_rng *rng, const uint8_t seed[32])
     rng->used = 64;
 }
 
-void tc_rng_init_u64(tc_rng *rng, uint64_t seed)
+void tc_seed_from_u64(uint8_t out[TC_SEED_SIZE], uint64_t seed)
 {
     uint8_t le[8];
     tc_hash h;
     for (int i = 0; i < 8; i++)
         le[i] = (uint8_t)(seed >> (8 * i));
     tc_hash_tagged(&h, TC_TAG_SEED, le, sizeof(le));
-    tc_rng_init(rng, h.b);
+    memcpy(out, h.b, TC_SEED_SIZE);
+}
+
+void tc_rng_init_u64(tc_rng *rng, uint64_t seed)
+{
+    uint8_t master[TC_SEED_SIZE];
+    tc_seed_from_u64(master, seed);
+    tc_rng_init(rng, master);
 }
 
 static void refill(tc_rng *rng)

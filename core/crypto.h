@@ -58,6 +58,9 @@ void tc_keypair_from_seed(tc_keypair *kp, const uint8_t seed[TC_SEED_SIZE]);
 void tc_seed_derive(uint8_t out[TC_SEED_SIZE], const uint8_t master[TC_SEED_SIZE],
                     const char *label, uint64_t index);
 
+/* Expands a user-facing u64 seed (--seed N) into a master seed: H(tc/seed, u64 LE). */
+void tc_seed_from_u64(uint8_t out[TC_SEED_SIZE], uint64_t seed);
+
 /* Signature provider: Ed25519 for real nodes; `fast` for the simulator only. A fast signature
  * is H(tc/fastsig, pubkey || msg) followed by 32 zero bytes: it binds key and message and costs
  * one hash, but anyone who knows the public key can forge it. A node configured with `fast` must
@@ -107,7 +110,7 @@ typedef struct {
 } tc_rng;
 
 void tc_rng_init(tc_rng *rng, const uint8_t seed[32]);
-void tc_rng_init_u64(tc_rng *rng, uint64_t seed); /* seed expanded through H(tc/seed, seed) */
+void tc_rng_init_u64(tc_rng *rng, uint64_t seed); /* seeded with tc_seed_from_u64(seed) */
 void tc_rng_bytes(tc_rng *rng, void *out, size_t n);
 uint64_t tc_rng_u64(tc_rng *rng);
 /* Uniform in [0, bound) without modulo bias; bound > 0. */

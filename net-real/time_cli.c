@@ -142,7 +142,7 @@ static int parse_genesis_opts(int argc, char **argv, genesis_opts *o)
                         .amount_time = 1000000,
                         .time_ms = UINT64_C(1767225600000),
                         .net = TC_NET_TESTNET};
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = v != NULL;
         if (strcmp(a, "--out") == 0)
@@ -167,7 +167,6 @@ static int parse_genesis_opts(int argc, char **argv, genesis_opts *o)
             return bad_usage("unknown option", a);
         if (!ok)
             return bad_usage("bad or missing value for", a);
-        i++;
     }
     if (o->out == NULL)
         return bad_usage("genesis needs --out DIR", NULL);
@@ -181,13 +180,8 @@ static int cmd_genesis(int argc, char **argv)
     if (rc != 0)
         return rc;
 
-    uint8_t master[32];
-    tc_hash mh;
-    uint8_t le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (uint8_t)(o.seed >> (8 * i));
-    tc_hash_tagged(&mh, TC_TAG_SEED, le, sizeof(le));
-    memcpy(master, mh.b, sizeof(master));
+    uint8_t master[TC_SEED_SIZE];
+    tc_seed_from_u64(master, o.seed);
 
     tc_genesis g;
     rc =

@@ -578,12 +578,7 @@ static void remove_store_dir(job *j)
 static int make_genesis(job *j)
 {
     const tc_ledger_job_opts *o = j->o;
-    tc_hash h;
-    uint8_t le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (uint8_t)(o->seed >> (8 * i));
-    tc_hash_tagged(&h, TC_TAG_SEED, le, sizeof(le));
-    memcpy(j->master, h.b, sizeof(j->master));
+    tc_seed_from_u64(j->master, o->seed);
     int rc = tc_genesis_create(&j->genesis, TC_NET_TESTNET, j->master, o->validators, NULL,
                                o->wallets, 1000000 * TC_UNITS_PER_TIME, UINT64_C(1767225600000));
     if (rc == 0)

@@ -105,20 +105,22 @@ static int parse_option(cli *c, const char *a, const char *v)
 static int parse_args(int argc, char **argv, cli *c)
 {
     tc_ledger_job_defaults(&c->job);
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--quiet") == 0) {
+    int i = 2;
+    while (i < argc) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--quiet") == 0) {
             c->quiet = true;
-        } else if (strcmp(argv[i], "--no-restart") == 0) {
+        } else if (strcmp(a, "--no-restart") == 0) {
             c->job.restart = false;
-        } else if (strcmp(argv[i], "--help") == 0) {
+        } else if (strcmp(a, "--help") == 0) {
             fputs(usage, stdout);
             exit(0);
-        } else if (strncmp(argv[i], "--", 2) != 0 ||
-                   parse_option(c, argv[i], i + 1 < argc ? argv[i + 1] : NULL) != 0) {
-            return bad_usage("bad option or value", argv[i]);
+        } else if (strncmp(a, "--", 2) != 0 || parse_option(c, a, v) != 0) {
+            return bad_usage("bad option or value", a);
         } else {
-            i++;
+            i++; /* the option's value */
         }
+        i++;
     }
     return 0;
 }
