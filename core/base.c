@@ -141,6 +141,32 @@ const char *tc_strerror(int code)
         return "transaction misuse: nested begin, write in a read txn";
     case TC_ESTORE_MAPFULL:
         return "the backend ran out of space";
+    case TC_EPEER_MAGIC:
+        return "HELLO carries another network's magic";
+    case TC_EPEER_VERSION:
+        return "HELLO carries an unsupported protocol version";
+    case TC_EPEER_GENESIS:
+        return "HELLO carries another genesis hash";
+    case TC_EPEER_SELF:
+        return "connected to ourselves (our own key or nonce)";
+    case TC_EPEER_NONCE:
+        return "a HELLO nonce seen before (replayed handshake)";
+    case TC_EPEER_PROTOCOL:
+        return "a message out of order (before the handshake, a second HELLO, ...)";
+    case TC_EPEER_HANDSHAKE_TIMEOUT:
+        return "handshake not complete within handshake_timeout_ms";
+    case TC_EPEER_IDLE:
+        return "nothing received within idle_timeout_ms";
+    case TC_EPEER_BANNED:
+        return "the peer's host is banned";
+    case TC_EPEER_LIMIT:
+        return "inbound_max or outbound_max connections reached";
+    case TC_EPEER_MISBEHAVIOUR:
+        return "misbehaviour points reached the threshold";
+    case TC_EPEER_RATE:
+        return "dropped: over the category's rate budget";
+    case TC_EPEER_DUPLICATE:
+        return "dropped: gossip already seen";
     default:
         return "unknown error";
     }

@@ -99,6 +99,21 @@ enum {
     TC_ESTORE_FAULT = -142,   /* an injected fault (simulator) */
     TC_ESTORE_TXN = -143,     /* transaction misuse: nested begin, write in a read txn */
     TC_ESTORE_MAPFULL = -144, /* the backend ran out of space */
+
+    /* Peer policy (-160 .. -179): why a connection is closed or a frame dropped (peer.h). */
+    TC_EPEER_MAGIC = -160,             /* HELLO carries another network's magic */
+    TC_EPEER_VERSION = -161,           /* HELLO carries an unsupported protocol version */
+    TC_EPEER_GENESIS = -162,           /* HELLO carries another genesis hash */
+    TC_EPEER_SELF = -163,              /* connected to ourselves (our own key or nonce) */
+    TC_EPEER_NONCE = -164,             /* a HELLO nonce seen before (replayed handshake) */
+    TC_EPEER_PROTOCOL = -165,          /* a message out of order (before the handshake, ...) */
+    TC_EPEER_HANDSHAKE_TIMEOUT = -166, /* handshake not complete within handshake_timeout_ms */
+    TC_EPEER_IDLE = -167,              /* nothing received within idle_timeout_ms */
+    TC_EPEER_BANNED = -168,            /* the peer's host is banned */
+    TC_EPEER_LIMIT = -169,             /* inbound_max or outbound_max connections reached */
+    TC_EPEER_MISBEHAVIOUR = -170,      /* misbehaviour points reached the threshold */
+    TC_EPEER_RATE = -171,              /* dropped: over the category's rate budget */
+    TC_EPEER_DUPLICATE = -172,         /* dropped: gossip already seen (not an offence) */
 };
 
 /* Returns a static, human-readable string for any code, "unknown error" otherwise. */

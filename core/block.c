@@ -795,3 +795,16 @@ int tc_block_decode(tc_block *b, const uint8_t *bytes, size_t n)
         tc_block_deinit(b);
     return rc;
 }
+
+int tc_block_read(tc_reader *r, tc_block *b)
+{
+    TC_ASSERT(r != NULL && b != NULL);
+    memset(b, 0, sizeof(*b));
+    if (r->err == 0 && header_read(r, &b->header) == 0 && txs_read(r, b) == 0 &&
+        rewards_read(r, b) == 0)
+        (void)handoffs_read(r, b);
+    if (r->err != 0)
+        tc_block_deinit(b);
+    TC_ASSERT(r->err != 0 || b->header.version == TC_BLOCK_VERSION);
+    return r->err;
+}

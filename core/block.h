@@ -222,6 +222,10 @@ int tc_block_encode_alloc(const tc_block *b, uint8_t **out, size_t *len_out);
 /* Errors: TC_ESHORT, TC_ETOOLONG, TC_ERANGE, TC_ETRAILING, TC_ENOMEM, and the codes of
  * tc_tx_read for a malformed transaction. */
 int tc_block_decode(tc_block *b, const uint8_t *bytes, size_t n);
+/* Reads one block from r (inside a larger message, e.g. msg.h's PROPOSAL and BLOCKS) and leaves
+ * the bytes after it alone. Codes as tc_block_decode but TC_ETRAILING; also fails at once if r
+ * already failed. On error *b is left zeroed and r failed with the code. */
+int tc_block_read(tc_reader *r, tc_block *b);
 /* Hashes the header's encoding in small pieces: never allocates, cannot fail. */
 void tc_block_hash(const tc_block_header *h, tc_hash *out);
 /* Hashes the body's encoding. A transaction larger than a stack buffer is encoded on the heap,

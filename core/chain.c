@@ -18,7 +18,7 @@
 #define META_SUPPLY     "chain/supply" /* u64 genesis | u64 rewards | u64 burned | u64 fees */
 #define TIP_SIZE        (8 + TC_HASH_SIZE + 8)
 #define SUPPLY_SIZE     (4 * 8)
-#define VSET_CACHE_SIZE 4
+#define VSET_CACHE_SIZE 4 /* > 2: room beyond the two pinned sets */
 
 typedef struct {
     bool used;
@@ -36,7 +36,10 @@ struct tc_chain {
     tc_chain_supply supply; /* as of the tip; utxo_* filled on demand */
     vset_slot vsets[VSET_CACHE_SIZE];
     uint32_t vset_next; /* round-robin victim */
-    bool failed;        /* sticky: supply accounting broke (STYLE rule 10) */
+    /* The sets the block being run points to (apply_ctx): never evicted while it runs, since
+     * looking up another epoch's set (evidence, the parent's) must not change them under it. */
+    const tc_vset *pinned[2];
+    bool failed; /* sticky: supply accounting broke (STYLE rule 10) */
 };
 
 /* APPLY commits, CHECK and BUILD roll back; BUILD fills rewards and roots in instead of
@@ -285,8 +288,15 @@ static int vset_in(tc_chain *c, tc_store_txn *t, uint32_t epoch, const tc_vset *
             return 0;
         }
     }
-    vset_slot *slot = &c->vsets[c->vset_next];
-    c->vset_next = (c->vset_next + 1) % VSET_CACHE_SIZE;
+    _Static_assert(VSET_CACHE_SIZE > TC_ARRAY_LEN(((tc_chain *)0)->pinned), "a free slot");
+    vset_slot *slot = NULL;
+    for (int tries = 0; slot == NULL; tries++) {
+        TC_ASSERT(tries < VSET_CACHE_SIZE);
+        vset_slot *s = &c->vsets[c->vset_next];
+        c->vset_next = (c->vset_next + 1) % VSET_CACHE_SIZE;
+        if (&s->set != c->pinned[0] && &s->set != c->pinned[1])
+            slot = s;
+    }
     tc_vset_deinit(&slot->set);
     slot->used = false;
     int rc = tc_vset_build(t, &c->genesis.profile, epoch, &slot->set);
@@ -340,8 +350,10 @@ static int check_header(tc_chain *c, tc_store_txn *t, const tc_block_header *h, 
     if (h->time_ms <= c->tip_time_ms)
         return TC_EBLK_TIME;
     int rc = vset_in(c, t, tc_chain_epoch_of(c, h->height), &x->vset);
+    c->pinned[0] = x->vset;
     if (rc == 0)
         rc = vset_in(c, t, tc_chain_epoch_of(c, h->height - 1), &x->parent_vset);
+    c->pinned[1] = x->parent_vset;
     if (rc != 0)
         return rc;
     tc_hash vh;
@@ -350,8 +362,15 @@ static int check_header(tc_chain *c, tc_store_txn *t, const tc_block_header *h, 
         return TC_EBLK_VSET;
     if (h->proposer >= x->vset->count)
         return TC_EBLK_PROPOSER;
-    if (h->height == 1)
-        return h->last_commit.sig_count == 0 && h->last_commit.height == 0 ? 0 : TC_EBLK_COMMIT;
+    if (h->height == 1) {
+        /* The empty commit has every field zero (block.h); anything else would let a proposer
+         * vary the hash of block 1 through fields nobody checks. */
+        static const tc_hash zero;
+        const tc_commit *lc = &h->last_commit;
+        bool empty = lc->sig_count == 0 && lc->height == 0 && lc->round == 0 &&
+                     memcmp(lc->block.b, zero.b, TC_HASH_SIZE) == 0;
+        return empty ? 0 : TC_EBLK_COMMIT;
+    }
     return tc_commit_verify(&h->last_commit, x->parent_vset, &c->verifier, h->height - 1, &c->tip);
 }
 
@@ -494,6 +513,8 @@ static int apply_evidence(tc_chain *c, tc_store_txn *t, const tc_block_header *h
         uint64_t amount = 0;
         if (rc == 0)
             rc = tc_utxo_burn(t, &collateral, &eh, h->height, &amount);
+        if (rc == TC_ETX_SPENT_INPUT || rc == TC_ENOTFOUND)
+            rc = 0; /* released at its retirement epoch and spent since: nothing to burn */
         if (rc == 0)
             rc = tc_add_u64(&x->burned, amount);
         if (rc != 0)
@@ -589,25 +610,31 @@ static int store_block(tc_store_txn *t, const tc_block *b, const tc_hash *hash)
     return rc;
 }
 
+/* TC_ETX_SIZE when b's encoding exceeds block_size_max. */
+static int check_size(const tc_chain *c, const tc_block *b)
+{
+    tc_writer w;
+    size_t size;
+    tc_writer_init(&w, NULL, 0); /* counts without writing */
+    tc_block_encode(&w, b);
+    (void)tc_writer_finish(&w, &size);
+    return size > c->genesis.profile.block_size_max ? TC_ETX_SIZE : 0;
+}
+
 static int check_body_shape(tc_chain *c, const tc_block *b, bool building)
 {
     const tc_profile *p = &c->genesis.profile;
     if (b->tx_count > p->block_txs_max)
         return TC_ETOOLONG;
     if (building)
-        return 0; /* the roots and size are filled in once the block is complete */
+        return 0; /* the roots and size are checked once the block is complete (build) */
     tc_hash root;
     int rc = tc_block_tx_root(b, &root);
     if (rc != 0)
         return rc;
     if (memcmp(root.b, b->header.tx_root.b, TC_HASH_SIZE) != 0)
         return TC_EBLK_TXROOT;
-    tc_writer w;
-    size_t size;
-    tc_writer_init(&w, NULL, 0);
-    tc_block_encode(&w, b);
-    (void)tc_writer_finish(&w, &size);
-    return size > p->block_size_max ? TC_ETX_SIZE : 0;
+    return check_size(c, b);
 }
 
 /* Runs every rule of chain.h on b inside t. When fill is not NULL (it is b, being built), its
@@ -662,6 +689,7 @@ static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
     if (rc != 0)
         return rc;
     rc = apply_txn(c, t, b, fill, &s);
+    c->pinned[0] = c->pinned[1] = NULL;
     if (rc != 0 || mode != MODE_APPLY) {
         tc_store_abort(t);
         return rc;
@@ -742,6 +770,8 @@ int tc_chain_build(tc_chain *c, const tc_tx *txs, uint32_t tx_count, uint64_t ti
         rc = run(c, block, block, MODE_BUILD);
     if (rc == 0)
         rc = tc_block_tx_root(block, &h->tx_root);
+    if (rc == 0)
+        rc = check_size(c, block); /* what the proposer builds, every validator accepts */
     if (rc != 0)
         tc_block_deinit(block);
     return rc;

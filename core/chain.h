@@ -62,8 +62,8 @@ typedef struct {
 
 /* Opens the chain in store. An empty store is initialised from genesis (outputs, collateral
  * outputs and masternodes of the document) in one transaction; a store that holds a chain must
- * hold this genesis (TC_EGENESIS otherwise). The chain keeps pointers to store and verifier
- * (they must outlive it) and copies genesis. Codes: TC_ENOMEM, TC_EGENESIS, store codes. */
+ * hold this genesis (TC_EGENESIS otherwise). The chain keeps a pointer to store and copies
+ * verifier and genesis; store and the verifier's cache must outlive the chain. Codes: TC_ENOMEM, TC_EGENESIS, store codes. */
 int tc_chain_open(tc_store *store, const tc_genesis *genesis, const tc_verifier *verifier,
                   tc_chain **out);
 void tc_chain_free(tc_chain *c);
@@ -75,7 +75,7 @@ const tc_profile *tc_chain_profile(const tc_chain *c);
 const tc_genesis *tc_chain_genesis(const tc_chain *c);
 void tc_chain_genesis_hash(const tc_chain *c, tc_hash *out);
 uint32_t tc_chain_epoch_of(const tc_chain *c, uint64_t height);
-/* The validator set of epoch; valid until the next apply on c. */
+/* The validator set of epoch; valid until the next call on c (a small cache holds it). */
 int tc_chain_vset(tc_chain *c, uint32_t epoch, const tc_vset **out);
 
 /* Validates block as the next block and applies it atomically. On any error nothing changes.

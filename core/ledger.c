@@ -6,14 +6,17 @@
 #include "utxo.h"
 
 /* Checks one input against its entry; adds its amount to *in_total. */
-static int check_input(const tc_tx *tx, const tc_txin *in, const tc_utxo_entry *e,
-                       const tc_hash *txid, tc_ledger_mode mode, uint64_t *in_total)
+static int check_input(const tc_txin *in, const tc_utxo_entry *e, const tc_hash *txid,
+                       tc_ledger_mode mode, uint64_t *in_total)
 {
     tc_addr_hash owner;
     tc_addr_from_pubkey(&in->pub, &owner);
     if (memcmp(owner.b, e->addr.b, TC_ADDR_HASH_SIZE) != 0)
         return TC_ETX_WRONG_OWNER;
-    if (tx->kind == TC_TX_TRANSFER && (e->flags & TC_UTXO_COLLATERAL) != 0)
+    /* Collateral is spendable by nothing while its masternode is registered: a retirement
+     * releases it only at the retirement epoch (chain.h), so evidence can still burn it, and a
+     * registration cannot reuse another masternode's stake. */
+    if ((e->flags & TC_UTXO_COLLATERAL) != 0)
         return TC_ETX_COLLATERAL;
     if (mode == TC_LEDGER_VOTE) {
         /* A txid of all zeros marks "no lock", so `ours` implies Locked or SpentFinalized by
@@ -35,7 +38,7 @@ static int check_inputs(tc_store_txn *t, const tc_tx *tx, const tc_hash *txid, t
         if (rc == TC_ENOTFOUND)
             return TC_ETX_MISSING_INPUT;
         if (rc == 0)
-            rc = check_input(tx, &tx->inputs[i], &e, txid, mode, in_total);
+            rc = check_input(&tx->inputs[i], &e, txid, mode, in_total);
         if (rc != 0)
             return rc;
     }

@@ -9,7 +9,7 @@
  *   1. tc_tx_check_form (its own fixed order; see tx.h).
  *   2. per input, in input order: exists (TC_ETX_MISSING_INPUT, or TC_ETX_SPENT_INPUT if a
  *      confirmed transaction spent it); owned (TC_ETX_WRONG_OWNER: address of the input's key
- *      differs from the output's address); not collateral when the transaction is a transfer
+ *      differs from the output's address); not masternode collateral, for any kind
  *      (TC_ETX_COLLATERAL); lock state acceptable for the mode (TC_ETX_LOCKED).
  *   3. sum(in) overflow (TC_EOVERFLOW); sum(out) > sum(in) (TC_ETX_OVERSPEND);
  *      fee < tc_tx_min_fee (TC_ETX_LOW_FEE).

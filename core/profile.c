@@ -35,6 +35,7 @@ void tc_profile_get(tc_profile *p, tc_network n)
 
     p->vote_batch_interval_ms = 10;
     p->vote_batch_txids_max = 512;
+    p->regossip_interval_ms = n == TC_NET_TESTNET ? 2000 : 30000;
 
     p->timeout_propose_ms = 1000;
     p->timeout_propose_delta_ms = 500;
@@ -60,6 +61,25 @@ void tc_profile_get(tc_profile *p, tc_network n)
     p->outbound_max = 16;
     p->ban_base_ms = 60000;
     p->ban_max_ms = 24u * 3600u * 1000u;
+
+    /* Budgets sized for honest traffic with headroom: a validator emits up to 100 vote batches
+     * a second (one per 10 ms) plus a few consensus votes per round, and a peer relays every
+     * validator's; transactions arrive in bursts from wallets; sync answers are large but few. */
+    p->rate_tx_per_s = 2000;
+    p->burst_tx = 4000;
+    p->rate_consensus_per_s = 100;
+    p->rate_consensus_per_validator_per_s = 200;
+    p->burst_consensus = 200;
+    p->burst_consensus_per_validator = 100;
+    p->rate_sync_per_s = 100;
+    p->burst_sync = 200;
+    p->rate_discovery_per_s = 1;
+    p->burst_discovery = 5;
+    p->rate_ping_per_s = 2;
+    p->burst_ping = 10;
+    p->misbehaviour_threshold = 100;
+    p->misbehaviour_decay_ms = 60000;
+    p->connect_retry_ms = 30000;
 }
 
 int tc_profile_network_parse(const char *name, tc_network *out)
@@ -107,6 +127,7 @@ static const field fields[] = {
     F(heartbeat_interval_ms),
     F(vote_batch_interval_ms),
     F(vote_batch_txids_max),
+    F(regossip_interval_ms),
     F(timeout_propose_ms),
     F(timeout_propose_delta_ms),
     F(timeout_prevote_ms),
@@ -130,6 +151,21 @@ static const field fields[] = {
     F(outbound_max),
     F(ban_base_ms),
     F(ban_max_ms),
+    F(rate_tx_per_s),
+    F(burst_tx),
+    F(rate_consensus_per_s),
+    F(rate_consensus_per_validator_per_s),
+    F(burst_consensus),
+    F(burst_consensus_per_validator),
+    F(rate_sync_per_s),
+    F(burst_sync),
+    F(rate_discovery_per_s),
+    F(burst_discovery),
+    F(rate_ping_per_s),
+    F(burst_ping),
+    F(misbehaviour_threshold),
+    F(misbehaviour_decay_ms),
+    F(connect_retry_ms),
 };
 #undef F
 
@@ -198,8 +234,19 @@ int tc_profile_check(const tc_profile *p)
               p->weight_bronze <= p->weight_silver && p->weight_silver <= p->weight_gold &&
               p->epoch_blocks >= 2 && p->validators_max > 0 && p->vote_batch_txids_max > 0 &&
               p->vote_batch_interval_ms > 0 && p->block_interval_ms > 0 && p->block_txs_max > 0 &&
-              p->block_size_max <= p->frame_size_max && p->frame_size_max >= 1024 &&
+              p->block_size_max <= p->frame_size_max && p->block_size_max >= p->tx_size_max &&
+              p->frame_size_max >= 1024 &&
               p->ban_base_ms <= p->ban_max_ms && p->clock_warn_ms <= p->clock_stop_ms;
+    /* Peer policy: every bucket must refill and hold at least one message, or a category
+     * would be shut for good; a zero threshold would ban every peer on its first offence. */
+    ok = ok && p->rate_tx_per_s > 0 && p->burst_tx > 0 && p->rate_consensus_per_s > 0 &&
+         p->burst_consensus > 0 && p->rate_sync_per_s > 0 && p->burst_sync > 0 &&
+         p->rate_discovery_per_s > 0 && p->burst_discovery > 0 && p->rate_ping_per_s > 0 &&
+         p->burst_ping > 0 && p->misbehaviour_threshold > 0 && p->misbehaviour_decay_ms > 0 &&
+         p->connect_retry_ms > 0 && p->ban_base_ms > 0;
+    /* Re-gossip re-sends every pending transaction and batch: faster than batches are made
+     * would be a flood, and zero would never stop. */
+    ok = ok && p->regossip_interval_ms >= p->vote_batch_interval_ms;
     return ok ? 0 : TC_ERANGE;
 }
 

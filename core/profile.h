@@ -42,6 +42,10 @@ typedef struct {
     /* Instant finality (SPEC 4). */
     uint32_t vote_batch_interval_ms;
     uint32_t vote_batch_txids_max;
+    /* Pending transactions and the vote batches naming them are announced again this often
+     * until a block confirms them (SPEC 4), so a transaction survives lost messages and
+     * partitions; a pass re-sends everything pending, hence seconds, not milliseconds. */
+    uint32_t regossip_interval_ms;
 
     /* Block consensus (SPEC 5). */
     uint32_t timeout_propose_ms;
@@ -69,6 +73,27 @@ typedef struct {
     uint32_t outbound_max;
     uint32_t ban_base_ms;
     uint32_t ban_max_ms;
+
+    /* Peer policy (SPEC 7, peer.h). Per peer and per message category, a token bucket refills
+     * at rate_*_per_s messages per second up to burst_* messages; a message over the budget is
+     * dropped and counted. The consensus budget is rate_consensus_per_s +
+     * rate_consensus_per_validator_per_s * validator count (burst likewise), because vote
+     * traffic grows with the validator set. */
+    uint32_t rate_tx_per_s;
+    uint32_t burst_tx;
+    uint32_t rate_consensus_per_s;
+    uint32_t rate_consensus_per_validator_per_s;
+    uint32_t burst_consensus;
+    uint32_t burst_consensus_per_validator;
+    uint32_t rate_sync_per_s;
+    uint32_t burst_sync;
+    uint32_t rate_discovery_per_s;
+    uint32_t burst_discovery;
+    uint32_t rate_ping_per_s;
+    uint32_t burst_ping;
+    uint32_t misbehaviour_threshold; /* points at which a peer is disconnected and banned */
+    uint32_t misbehaviour_decay_ms;  /* one point forgiven per this much time */
+    uint32_t connect_retry_ms;       /* before dialling a book address again */
 } tc_profile;
 
 /* Fills p with the defaults of network n. */

@@ -323,7 +323,7 @@ Test(ledger, size_limit)
     tc_tx_deinit(&tx);
 }
 
-Test(ledger, collateral_not_spendable_by_transfer)
+Test(ledger, collateral_not_spendable_by_any_kind)
 {
     tc_tx transfer, retire;
     tc_hash id_t, id_r;
@@ -333,7 +333,9 @@ Test(ledger, collateral_not_spendable_by_transfer)
     make(&retire, TC_TX_MN_RETIRE, 1, 1, 1, amounts, 1, &id_r);
     cr_assert_eq(check(&transfer, &id_t, TC_LEDGER_VOTE, NULL), TC_ETX_COLLATERAL);
     cr_assert_eq(check(&transfer, &id_t, TC_LEDGER_CONFIRM, NULL), TC_ETX_COLLATERAL);
-    cr_assert_eq(check(&retire, &id_r, TC_LEDGER_VOTE, NULL), 0, "a retirement may spend it");
+    cr_assert_eq(check(&retire, &id_r, TC_LEDGER_VOTE, NULL), TC_ETX_COLLATERAL,
+                 "not even its own retirement: the collateral is released at the retirement "
+                 "epoch, so evidence can burn it until then");
     tc_outpoint op = op_of(1);
     cr_assert_eq(tc_utxo_set_flags(txn, &op, 0), 0);
     cr_assert_eq(check(&transfer, &id_t, TC_LEDGER_VOTE, NULL), 0, "control: flag cleared");

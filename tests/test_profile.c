@@ -29,6 +29,7 @@ static const char *const all_fields[] = {
     "heartbeat_interval_ms",
     "vote_batch_interval_ms",
     "vote_batch_txids_max",
+    "regossip_interval_ms",
     "timeout_propose_ms",
     "timeout_propose_delta_ms",
     "timeout_prevote_ms",
@@ -52,6 +53,21 @@ static const char *const all_fields[] = {
     "outbound_max",
     "ban_base_ms",
     "ban_max_ms",
+    "rate_tx_per_s",
+    "burst_tx",
+    "rate_consensus_per_s",
+    "rate_consensus_per_validator_per_s",
+    "burst_consensus",
+    "burst_consensus_per_validator",
+    "rate_sync_per_s",
+    "burst_sync",
+    "rate_discovery_per_s",
+    "burst_discovery",
+    "rate_ping_per_s",
+    "burst_ping",
+    "misbehaviour_threshold",
+    "misbehaviour_decay_ms",
+    "connect_retry_ms",
 };
 
 #define MAX_FIELDS 128
@@ -160,7 +176,7 @@ Test(profile, mainnet_differs_where_the_spec_says)
     for (size_t i = 0; i < lt.count; i++) {
         const char *n = lt.names[i];
         bool differs = strcmp(n, "block_interval_ms") == 0 || strcmp(n, "p2p_port") == 0 ||
-                       strcmp(n, "rpc_port") == 0;
+                       strcmp(n, "rpc_port") == 0 || strcmp(n, "regossip_interval_ms") == 0;
         cr_assert_eq(lt.values[i] != lm.values[i], differs, "%s", n);
     }
 }
@@ -226,6 +242,9 @@ Test(profile, out_of_range_and_invariant_breaks_leave_the_profile_unchanged)
         {"ban_base_ms", 24u * 3600u * 1000u + 1, "base <= max"},
         {"clock_warn_ms", 120001, "warn <= stop"},
         {"tx_size_max", 0, "non-zero"},
+        {"block_size_max", 100 * 1024 - 1, "a block holds one largest transaction"},
+        {"rate_tx_per_s", 0, "a bucket that never refills shuts its category"},
+        {"misbehaviour_threshold", 0, "a zero threshold bans on the first offence"},
     };
     for (size_t i = 0; i < TC_ARRAY_LEN(cases); i++) {
         tc_profile p;
@@ -255,10 +274,10 @@ Test(profile, each_lists_every_field_once_in_order_with_its_value)
     }
     /* Values come from the struct: spot-check a few widths. */
     cr_assert_eq(l.values[15], p.epoch_blocks);
-    cr_assert_eq(l.values[34], p.p2p_port);
+    cr_assert_eq(l.values[35], p.p2p_port);
     cr_assert_eq(l.values[9], p.collateral_bronze);
     /* And a set is visible through the listing. */
     cr_assert_eq(tc_profile_set(&p, "rpc_port", 30001), 0);
     list(&p, &l);
-    cr_assert_eq(l.values[35], 30001);
+    cr_assert_eq(l.values[36], 30001);
 }

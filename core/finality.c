@@ -1,0 +1,2219 @@
+/* finality.c — instant finality (SPEC 4): own votes, vote batches, tally, certificates,
+ * re-gossip and the epoch handoff (see finality.h). */
+#include "finality.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "utxo.h"
+
+#define NONE    UINT32_MAX
+#define KEY_LEN (TC_HASH_SIZE + 4) /* map keys: a txid, or an outpoint */
+
+_Static_assert(sizeof(tc_hash) == TC_HASH_SIZE, "txid arrays are contiguous bytes");
+_Static_assert(TC_VOTE_BATCH_TXIDS_HARD_MAX <= UINT32_MAX / TC_HASH_SIZE, "count fits");
+
+/* Store keys (TC_TABLE_LOCKS). */
+#define KEY_SEQ        "fin/seq"
+#define KEY_HANDOFF    "fin/handoff"
+#define KEY_VOTE       "fin/vote/"
+#define KEY_VOTE_LEN   9
+#define VOTE_KEY_SIZE  (KEY_VOTE_LEN + 4 + TC_HASH_SIZE)
+#define DELETE_CHUNK   64 /* vote records deleted per cursor pass */
+#define MAP_CAP_MIN    64u
+#define VOTE_REC_FIXED (8 + 4)
+
+/* Entry flags. */
+enum {
+    F_HAVE = 1,      /* inputs known (the body arrived, or an own-vote record gave them) */
+    F_FINALIZED = 2, /* inputs SpentFinalized here, FINALIZED queued: sticky */
+    F_CONFLICT = 4,  /* CONFLICT reported for it: once */
+    F_CARRIED = 8,   /* in the carry list of the current epoch */
+    F_QUEUED = 16,   /* voted on after the handoff: waits for the next epoch */
+};
+
+typedef struct {
+    uint8_t k[KEY_LEN];
+    uint32_t v; /* NONE: empty slot */
+} mslot;
+
+/* Open addressing with linear probing and backward-shift deletion: no tombstones, so probe
+ * lengths stay short however many deletions happen. Lookups never reach an output's order. */
+typedef struct {
+    mslot *s;
+    uint32_t cap; /* power of two */
+    uint32_t n;
+} map;
+
+typedef struct {
+    tc_hash txid;
+    uint32_t prev, next; /* arrival list; next doubles as the free-list link */
+    uint32_t input_count;
+    tc_outpoint *inputs;
+    tc_batch_ref *votes; /* sorted by validator: the first stored batch of each naming txid */
+    uint32_t vote_count, vote_cap;
+    uint64_t weight;
+    uint64_t own_seq; /* the own batch naming it in this epoch; 0: not voted */
+    uint32_t mark;
+    uint8_t flags;
+    bool used;
+} txe;
+
+typedef struct {
+    uint32_t tx[TC_FINALITY_SPENDERS_MAX];
+    uint32_t n; /* NONE: free, tx[0] links the free list */
+} spset;
+
+typedef struct {
+    tc_vote_batch b; /* owns txids */
+    tc_hash sign_hash;
+    uint32_t live; /* vote refs of tracked transactions pointing at this batch */
+    uint32_t next_free;
+    bool used;
+} bslot;
+
+typedef struct {
+    uint32_t *slot; /* slot indices sorted by seq; capacity batch_window */
+    uint32_t n;
+} vbatches;
+
+typedef struct {
+    uint8_t kind;
+    uint32_t validator;
+    uint64_t seq, seq2;
+    tc_hash txid, txid2, hash2;
+    tc_outpoint outpoint;
+} evrec;
+
+struct tc_finality {
+    tc_profile p;
+    const tc_verifier *verifier;
+    tc_finality_limits lim;
+    tc_vset vset;
+    uint64_t quorum;
+    bool has_key;
+    tc_keypair key;
+    uint32_t me; /* index in vset, NONE if not a member */
+    bool handed_off;
+    uint64_t next_seq;
+
+    tc_hash *pend; /* own pending batch, capacity vote_batch_txids_max */
+    uint32_t pend_n;
+    uint64_t pend_seq;
+    uint64_t pend_deadline;
+
+    txe *tx;
+    uint32_t tx_cap, tx_hw, tx_free; /* slab capacity, high-water mark, free list */
+    uint32_t tx_count, orphans, queued, have_count;
+    uint32_t head, tail; /* arrival list */
+    map txmap;
+
+    map opmap; /* outpoint -> spset index */
+    spset *sp;
+    uint32_t sp_cap, sp_hw, sp_free;
+    uint32_t inputs;
+
+    bslot *bs;
+    uint32_t bs_cap, bs_hw, bs_free;
+    uint32_t batches, batch_txids;
+    vbatches *vb; /* one per member of vset */
+
+    evrec *ev; /* ring of lim.event_max */
+    uint32_t ev_head, ev_n;
+
+    uint8_t rg_phase; /* 0 idle, 1 transactions, 2 batches */
+    uint32_t rg_tx, rg_v;
+    uint64_t rg_seq;
+    bool rv_active;
+    uint32_t rv_tx;
+    uint64_t regossip_at;
+    uint32_t mark_gen;
+
+    uint8_t *scratch;
+    size_t scratch_cap;
+
+    uint64_t votes_dropped, batches_evicted, events_dropped;
+};
+
+/* ---- vote batch value type ---- */
+
+static int hash_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, TC_HASH_SIZE);
+}
+
+static bool hash_eq(const tc_hash *a, const tc_hash *b)
+{
+    return memcmp(a->b, b->b, TC_HASH_SIZE) == 0;
+}
+
+void tc_vote_batch_deinit(tc_vote_batch *b)
+{
+    TC_ASSERT(b != NULL);
+    free(b->txids);
+    memset(b, 0, sizeof(*b));
+}
+
+static void batch_prefix(tc_writer *w, const tc_vote_batch *b)
+{
+    tc_put_u32(w, b->epoch);
+    tc_put_u32(w, b->validator);
+    tc_put_u64(w, b->seq);
+    tc_put_u32(w, b->txid_count);
+}
+
+void tc_vote_batch_sign_hash(const tc_vote_batch *b, tc_hash *out)
+{
+    TC_ASSERT(b != NULL && out != NULL);
+    TC_ASSERT(b->txid_count == 0 || b->txids != NULL);
+    uint8_t buf[20];
+    tc_writer w;
+    tc_writer_init(&w, buf, sizeof(buf));
+    batch_prefix(&w, b);
+    size_t len = 0;
+    TC_ASSERT(tc_writer_finish(&w, &len) == 0 && len == sizeof(buf));
+    tc_hasher h;
+    tc_hasher_init(&h, TC_TAG_VOTEBATCH);
+    tc_hasher_update(&h, buf, len);
+    if (b->txid_count > 0)
+        tc_hasher_update(&h, b->txids, (size_t)b->txid_count * TC_HASH_SIZE);
+    tc_hasher_final(&h, out);
+}
+
+void tc_vote_batch_encode(tc_writer *w, const tc_vote_batch *b)
+{
+    TC_ASSERT(w != NULL && b != NULL);
+    batch_prefix(w, b);
+    for (uint32_t i = 0; i < b->txid_count; i++)
+        TC_PUT_HASH(w, &b->txids[i]);
+    tc_put_raw(w, b->sig.b, TC_SIG_SIZE);
+}
+
+int tc_vote_batch_read(tc_reader *r, tc_vote_batch *b)
+{
+    TC_ASSERT(r != NULL && b != NULL);
+    memset(b, 0, sizeof(*b));
+    b->epoch = tc_get_u32(r);
+    b->validator = tc_get_u32(r);
+    b->seq = tc_get_u64(r);
+    uint32_t n = tc_get_count(r, TC_VOTE_BATCH_TXIDS_HARD_MAX, TC_HASH_SIZE);
+    if (r->err == 0 && n == 0)
+        tc_reader_fail(r, TC_ERANGE);
+    if (r->err != 0)
+        goto fail;
+    b->txids = malloc((size_t)n * TC_HASH_SIZE);
+    if (b->txids == NULL) {
+        memset(b, 0, sizeof(*b));
+        return TC_ENOMEM;
+    }
+    b->txid_count = n;
+    for (uint32_t i = 0; i < n; i++) {
+        TC_GET_HASH(r, &b->txids[i]);
+        if (i > 0 && r->err == 0 && hash_cmp(&b->txids[i - 1], &b->txids[i]) >= 0)
+            tc_reader_fail(r, TC_ERANGE);
+    }
+    tc_get_raw(r, b->sig.b, TC_SIG_SIZE);
+    if (r->err != 0)
+        goto fail;
+    return 0;
+fail:;
+    int rc = r->err;
+    tc_vote_batch_deinit(b);
+    return rc;
+}
+
+int tc_vote_batch_decode(tc_vote_batch *b, const uint8_t *bytes, size_t n)
+{
+    TC_ASSERT(b != NULL && (bytes != NULL || n == 0));
+    tc_reader r;
+    tc_reader_init(&r, bytes, n);
+    int rc = tc_vote_batch_read(&r, b);
+    if (rc == 0)
+        rc = tc_reader_finish(&r);
+    if (rc != 0)
+        tc_vote_batch_deinit(b);
+    return rc;
+}
+
+/* ---- map ---- */
+
+static uint32_t map_home(const map *m, const uint8_t *k)
+{
+    uint64_t a, b;
+    uint32_t c;
+    memcpy(&a, k, 8);
+    memcpy(&b, k + 8, 8);
+    memcpy(&c, k + TC_HASH_SIZE, 4);
+    uint64_t h = (a ^ (b * UINT64_C(0x9e3779b97f4a7c15)) ^ c) * UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 32;
+    return (uint32_t)h & (m->cap - 1);
+}
+
+static uint32_t map_find(const map *m, const uint8_t *k)
+{
+    if (m->cap == 0)
+        return NONE;
+    for (uint32_t i = map_home(m, k);; i = (i + 1) & (m->cap - 1)) {
+        if (m->s[i].v == NONE)
+            return NONE;
+        if (memcmp(m->s[i].k, k, KEY_LEN) == 0)
+            return m->s[i].v;
+    }
+}
+
+static void map_insert_raw(map *m, const uint8_t *k, uint32_t v)
+{
+    uint32_t i = map_home(m, k);
+    while (m->s[i].v != NONE)
+        i = (i + 1) & (m->cap - 1);
+    memcpy(m->s[i].k, k, KEY_LEN);
+    m->s[i].v = v;
+    m->n++;
+}
+
+/* Grows at half load, so a probe meets an empty slot quickly. */
+static int map_reserve(map *m)
+{
+    if (m->cap != 0 && (uint64_t)(m->n + 1) * 2 <= m->cap)
+        return 0;
+    uint32_t cap = m->cap == 0 ? MAP_CAP_MIN : m->cap * 2;
+    if (cap == 0 || cap > (UINT32_MAX >> 1))
+        return TC_EFULL;
+    mslot *s = malloc((size_t)cap * sizeof(*s));
+    if (s == NULL)
+        return TC_ENOMEM;
+    for (uint32_t i = 0; i < cap; i++)
+        s[i].v = NONE;
+    map old = *m;
+    m->s = s;
+    m->cap = cap;
+    m->n = 0;
+    for (uint32_t i = 0; i < old.cap; i++)
+        if (old.s[i].v != NONE)
+            map_insert_raw(m, old.s[i].k, old.s[i].v);
+    free(old.s);
+    return 0;
+}
+
+static int map_put(map *m, const uint8_t *k, uint32_t v)
+{
+    TC_ASSERT(v != NONE);
+    TC_ASSERT(map_find(m, k) == NONE);
+    int rc = map_reserve(m);
+    if (rc == 0)
+        map_insert_raw(m, k, v);
+    return rc;
+}
+
+static void map_del(map *m, const uint8_t *k)
+{
+    TC_ASSERT(m->cap != 0);
+    uint32_t mask = m->cap - 1, i = map_home(m, k);
+    while (memcmp(m->s[i].k, k, KEY_LEN) != 0 || m->s[i].v == NONE) {
+        TC_ASSERT(m->s[i].v != NONE);
+        i = (i + 1) & mask;
+    }
+    m->s[i].v = NONE;
+    m->n--;
+    for (uint32_t j = (i + 1) & mask; m->s[j].v != NONE; j = (j + 1) & mask) {
+        uint32_t h = map_home(m, m->s[j].k);
+        /* Move j back into the hole unless its home lies cyclically in (i, j]. */
+        if (((j - h) & mask) >= ((j - i) & mask)) {
+            m->s[i] = m->s[j];
+            m->s[j].v = NONE;
+            i = j;
+        }
+    }
+}
+
+static void key_txid(uint8_t k[KEY_LEN], const tc_hash *txid)
+{
+    memcpy(k, txid->b, TC_HASH_SIZE);
+    memset(k + TC_HASH_SIZE, 0, 4);
+}
+
+static void key_op(uint8_t k[KEY_LEN], const tc_outpoint *op)
+{
+    tc_outpoint_key(op, k);
+}
+
+/* ---- events ---- */
+
+static void ev_push(tc_finality *f, const evrec *e)
+{
+    if (f->ev_n == f->lim.event_max) {
+        f->events_dropped++;
+        return;
+    }
+    f->ev[(f->ev_head + f->ev_n) % f->lim.event_max] = *e;
+    f->ev_n++;
+}
+
+static void ev_simple(tc_finality *f, tc_finality_event_kind kind, uint32_t validator, uint64_t seq,
+                      const tc_hash *txid)
+{
+    evrec e;
+    memset(&e, 0, sizeof(e));
+    e.kind = (uint8_t)kind;
+    e.validator = validator;
+    e.seq = seq;
+    if (txid != NULL)
+        e.txid = *txid;
+    ev_push(f, &e);
+}
+
+/* ---- tracked transactions ---- */
+
+static uint32_t tx_find(const tc_finality *f, const tc_hash *txid)
+{
+    uint8_t k[KEY_LEN];
+    key_txid(k, txid);
+    return map_find(&f->txmap, k);
+}
+
+static bool prunable(const txe *e)
+{
+    return (e->flags & (F_HAVE | F_CARRIED)) == 0 && e->vote_count == 0 && e->own_seq == 0;
+}
+
+/* Takes a slot from the free list or grows the slab (doubling, up to tx_max). Entry pointers
+ * are invalidated by growth, so callers hold indices. */
+static int tx_slot(tc_finality *f, uint32_t *idx_out)
+{
+    if (f->tx_free != NONE) {
+        *idx_out = f->tx_free;
+        f->tx_free = f->tx[*idx_out].next;
+        return 0;
+    }
+    if (f->tx_hw == f->tx_cap) {
+        uint32_t cap = f->tx_cap == 0 ? 64 : f->tx_cap * 2;
+        if (cap > f->lim.tx_max)
+            cap = f->lim.tx_max;
+        TC_ASSERT(cap > f->tx_cap);
+        txe *t = realloc(f->tx, (size_t)cap * sizeof(*t));
+        if (t == NULL)
+            return TC_ENOMEM;
+        f->tx = t;
+        f->tx_cap = cap;
+    }
+    *idx_out = f->tx_hw++;
+    return 0;
+}
+
+/* Starts tracking txid (no body, no votes): an orphan until tx_set_inputs. */
+static int tx_new(tc_finality *f, const tc_hash *txid, uint32_t *idx_out)
+{
+    *idx_out = NONE;
+    if (f->tx_count >= f->lim.tx_max)
+        return TC_EFULL;
+    uint8_t k[KEY_LEN];
+    key_txid(k, txid);
+    int rc = map_reserve(&f->txmap);
+    if (rc != 0)
+        return rc;
+    uint32_t idx;
+    rc = tx_slot(f, &idx);
+    if (rc != 0)
+        return rc;
+    txe *e = &f->tx[idx];
+    memset(e, 0, sizeof(*e));
+    e->txid = *txid;
+    e->used = true;
+    e->prev = f->tail;
+    e->next = NONE;
+    if (f->tail != NONE)
+        f->tx[f->tail].next = idx;
+    else
+        f->head = idx;
+    f->tail = idx;
+    map_put(&f->txmap, k, idx); /* reserved above: cannot fail */
+    f->tx_count++;
+    f->orphans++;
+    *idx_out = idx;
+    return 0;
+}
+
+static spset *sp_of(const tc_finality *f, const tc_outpoint *op)
+{
+    uint8_t k[KEY_LEN];
+    key_op(k, op);
+    uint32_t s = map_find(&f->opmap, k);
+    return s == NONE ? NULL : &f->sp[s];
+}
+
+static void sp_remove(tc_finality *f, const tc_outpoint *op, uint32_t idx)
+{
+    uint8_t k[KEY_LEN];
+    key_op(k, op);
+    uint32_t s = map_find(&f->opmap, k);
+    if (s == NONE)
+        return; /* an input listed twice was removed already */
+    spset *set = &f->sp[s];
+    for (uint32_t i = 0; i < set->n; i++) {
+        if (set->tx[i] != idx)
+            continue;
+        memmove(&set->tx[i], &set->tx[i + 1], (set->n - i - 1) * sizeof(uint32_t));
+        set->n--;
+        break;
+    }
+    if (set->n == 0) {
+        map_del(&f->opmap, k);
+        set->n = NONE;
+        set->tx[0] = f->sp_free;
+        f->sp_free = s;
+    }
+}
+
+static int sp_new(tc_finality *f, uint32_t *s_out)
+{
+    if (f->sp_free != NONE) {
+        *s_out = f->sp_free;
+        f->sp_free = f->sp[*s_out].tx[0];
+        return 0;
+    }
+    if (f->sp_hw == f->sp_cap) {
+        uint32_t cap = f->sp_cap == 0 ? 64 : f->sp_cap * 2;
+        if (cap > f->lim.inputs_max)
+            cap = f->lim.inputs_max;
+        if (cap <= f->sp_cap)
+            return TC_EFULL;
+        spset *s = realloc(f->sp, (size_t)cap * sizeof(*s));
+        if (s == NULL)
+            return TC_ENOMEM;
+        f->sp = s;
+        f->sp_cap = cap;
+    }
+    *s_out = f->sp_hw++;
+    return 0;
+}
+
+static int sp_add(tc_finality *f, const tc_outpoint *op, uint32_t idx)
+{
+    uint8_t k[KEY_LEN];
+    key_op(k, op);
+    uint32_t s = map_find(&f->opmap, k);
+    if (s == NONE) {
+        int rc = map_reserve(&f->opmap);
+        if (rc == 0)
+            rc = sp_new(f, &s);
+        if (rc != 0)
+            return rc;
+        f->sp[s].n = 0;
+        map_put(&f->opmap, k, s);
+    }
+    spset *set = &f->sp[s];
+    if (set->n == TC_FINALITY_SPENDERS_MAX)
+        return TC_EFULL;
+    set->tx[set->n++] = idx;
+    return 0;
+}
+
+/* Records the inputs of a tracked transaction and indexes them. On failure nothing changes. */
+static int tx_set_inputs(tc_finality *f, uint32_t idx, const tc_outpoint *ops, uint32_t n)
+{
+    TC_ASSERT((f->tx[idx].flags & F_HAVE) == 0);
+    TC_ASSERT(n > 0);
+    if (f->inputs + n > f->lim.inputs_max || f->inputs + n < f->inputs)
+        return TC_EFULL;
+    for (uint32_t i = 0; i < n; i++) {
+        const spset *set = sp_of(f, &ops[i]);
+        if (set != NULL && set->n == TC_FINALITY_SPENDERS_MAX)
+            return TC_EFULL;
+    }
+    tc_outpoint *copy = malloc((size_t)n * sizeof(*copy));
+    if (copy == NULL)
+        return TC_ENOMEM;
+    memcpy(copy, ops, (size_t)n * sizeof(*copy));
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = sp_add(f, &ops[i], idx);
+        if (rc != 0) {
+            for (uint32_t j = 0; j < i; j++)
+                sp_remove(f, &ops[j], idx);
+            free(copy);
+            return rc;
+        }
+    }
+    txe *e = &f->tx[idx];
+    e->inputs = copy;
+    e->input_count = n;
+    e->flags |= F_HAVE;
+    f->inputs += n;
+    f->orphans--;
+    f->have_count++;
+    return 0;
+}
+
+static uint32_t vote_find(const txe *e, uint32_t v)
+{
+    uint32_t lo = 0, hi = e->vote_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (e->votes[mid].validator < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < e->vote_count && e->votes[lo].validator == v ? lo : NONE;
+}
+
+static int vote_add(tc_finality *f, uint32_t idx, uint32_t v, uint64_t seq)
+{
+    txe *e = &f->tx[idx];
+    TC_ASSERT(v < f->vset.count && vote_find(e, v) == NONE);
+    if (e->vote_count == e->vote_cap) {
+        uint32_t cap = e->vote_cap == 0 ? 4 : e->vote_cap * 2;
+        if (cap > f->vset.count)
+            cap = f->vset.count;
+        tc_batch_ref *r = realloc(e->votes, (size_t)cap * sizeof(*r));
+        if (r == NULL)
+            return TC_ENOMEM;
+        e->votes = r;
+        e->vote_cap = cap;
+    }
+    uint32_t pos = 0;
+    while (pos < e->vote_count && e->votes[pos].validator < v)
+        pos++;
+    memmove(&e->votes[pos + 1], &e->votes[pos], (e->vote_count - pos) * sizeof(tc_batch_ref));
+    e->votes[pos].validator = v;
+    e->votes[pos].seq = seq;
+    e->vote_count++;
+    e->weight += f->vset.members[v].weight;
+    return 0;
+}
+
+static void vote_remove(tc_finality *f, txe *e, uint32_t pos)
+{
+    TC_ASSERT(pos < e->vote_count);
+    uint32_t w = f->vset.members[e->votes[pos].validator].weight;
+    TC_ASSERT(e->weight >= w);
+    e->weight -= w;
+    memmove(&e->votes[pos], &e->votes[pos + 1], (e->vote_count - pos - 1) * sizeof(tc_batch_ref));
+    e->vote_count--;
+}
+
+/* ---- stored batches ---- */
+
+/* Position of the first batch of v with seq >= seq. */
+static uint32_t vb_lower(const tc_finality *f, uint32_t v, uint64_t seq)
+{
+    const vbatches *vb = &f->vb[v];
+    uint32_t lo = 0, hi = vb->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (f->bs[vb->slot[mid]].b.seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static uint32_t vb_find(const tc_finality *f, uint32_t v, uint64_t seq)
+{
+    if (v >= f->vset.count)
+        return NONE;
+    uint32_t pos = vb_lower(f, v, seq);
+    const vbatches *vb = &f->vb[v];
+    return pos < vb->n && f->bs[vb->slot[pos]].b.seq == seq ? vb->slot[pos] : NONE;
+}
+
+static bool batch_has(const tc_vote_batch *b, const tc_hash *txid)
+{
+    return bsearch(txid, b->txids, b->txid_count, TC_HASH_SIZE, hash_cmp) != NULL;
+}
+
+/* Frees a stored batch that no vote ref points at any more. */
+static void batch_remove(tc_finality *f, uint32_t slot)
+{
+    bslot *s = &f->bs[slot];
+    TC_ASSERT(s->used);
+    uint32_t v = s->b.validator, pos = vb_lower(f, v, s->b.seq);
+    vbatches *vb = &f->vb[v];
+    TC_ASSERT(pos < vb->n && vb->slot[pos] == slot);
+    memmove(&vb->slot[pos], &vb->slot[pos + 1], (vb->n - pos - 1) * sizeof(uint32_t));
+    vb->n--;
+    TC_ASSERT(f->batches > 0 && f->batch_txids >= s->b.txid_count);
+    f->batches--;
+    f->batch_txids -= s->b.txid_count;
+    tc_vote_batch_deinit(&s->b);
+    s->used = false;
+    s->next_free = f->bs_free;
+    f->bs_free = slot;
+}
+
+static void cursor_skip(tc_finality *f, uint32_t idx)
+{
+    if (f->rg_phase == 1 && f->rg_tx == idx)
+        f->rg_tx = f->tx[idx].next;
+    if (f->rv_active && f->rv_tx == idx)
+        f->rv_tx = f->tx[idx].next;
+}
+
+/* Forgets a tracked transaction: its votes (dropping batches left with nothing pending), its
+ * inputs' index, its list links. */
+static void tx_free(tc_finality *f, uint32_t idx)
+{
+    txe *e = &f->tx[idx];
+    TC_ASSERT(e->used);
+    for (uint32_t i = 0; i < e->vote_count; i++) {
+        uint32_t slot = vb_find(f, e->votes[i].validator, e->votes[i].seq);
+        TC_ASSERT(slot != NONE && f->bs[slot].live > 0);
+        if (--f->bs[slot].live == 0)
+            batch_remove(f, slot);
+    }
+    for (uint32_t i = 0; i < e->input_count; i++)
+        sp_remove(f, &e->inputs[i], idx);
+    cursor_skip(f, idx);
+    if (e->prev != NONE)
+        f->tx[e->prev].next = e->next;
+    else
+        f->head = e->next;
+    if (e->next != NONE)
+        f->tx[e->next].prev = e->prev;
+    else
+        f->tail = e->prev;
+    uint8_t k[KEY_LEN];
+    key_txid(k, &e->txid);
+    map_del(&f->txmap, k);
+    if (e->flags & F_HAVE) {
+        f->have_count--;
+        f->inputs -= e->input_count;
+    } else {
+        f->orphans--;
+    }
+    if (e->flags & F_QUEUED)
+        f->queued--;
+    free(e->inputs);
+    free(e->votes);
+    memset(e, 0, sizeof(*e));
+    e->next = f->tx_free;
+    f->tx_free = idx;
+    f->tx_count--;
+}
+
+/* Evicts a stored batch for room: its votes leave the tally. */
+static void batch_evict(tc_finality *f, uint32_t slot)
+{
+    bslot *s = &f->bs[slot];
+    uint32_t v = s->b.validator;
+    for (uint32_t i = 0; i < s->b.txid_count && s->live > 0; i++) {
+        uint32_t idx = tx_find(f, &s->b.txids[i]);
+        if (idx == NONE)
+            continue;
+        txe *e = &f->tx[idx];
+        uint32_t pos = vote_find(e, v);
+        if (pos == NONE || e->votes[pos].seq != s->b.seq)
+            continue;
+        vote_remove(f, e, pos);
+        s->live--;
+        if (prunable(e))
+            tx_free(f, idx);
+    }
+    TC_ASSERT(s->live == 0);
+    f->batches_evicted++;
+    batch_remove(f, slot);
+}
+
+/* Makes room for a batch of v with seq and n txids: v's oldest batch goes when v's window is
+ * full (unless the newcomer is older still: TC_EFULL), and the oldest batch of the validator
+ * holding most goes while a total bound is exceeded. Deterministic: index order breaks ties. */
+static int make_room(tc_finality *f, uint32_t v, uint64_t seq, uint32_t n)
+{
+    vbatches *vb = &f->vb[v];
+    if (vb->n >= f->lim.batch_window) {
+        if (seq < f->bs[vb->slot[0]].b.seq)
+            return TC_EFULL;
+        batch_evict(f, vb->slot[0]);
+    }
+    while (f->batches + 1 > f->lim.batch_max || f->batch_txids + n > f->lim.batch_txids_max) {
+        uint32_t best = NONE;
+        for (uint32_t i = 0; i < f->vset.count; i++)
+            if (f->vb[i].n > 0 && (best == NONE || f->vb[i].n > f->vb[best].n))
+                best = i;
+        if (best == NONE)
+            return TC_EFULL;
+        batch_evict(f, f->vb[best].slot[0]);
+    }
+    return 0;
+}
+
+/* Copies b into a free slot linked into v's ordered list; the caller tallies it. */
+static int batch_insert(tc_finality *f, const tc_vote_batch *b, const tc_hash *sign_hash,
+                        uint32_t *slot_out)
+{
+    tc_hash *txids = malloc((size_t)b->txid_count * TC_HASH_SIZE);
+    if (txids == NULL)
+        return TC_ENOMEM;
+    uint32_t slot = f->bs_free;
+    if (slot != NONE) {
+        f->bs_free = f->bs[slot].next_free;
+    } else {
+        if (f->bs_hw == f->bs_cap) {
+            uint32_t cap = f->bs_cap == 0 ? 64 : f->bs_cap * 2;
+            if (cap > f->lim.batch_max)
+                cap = f->lim.batch_max;
+            TC_ASSERT(cap > f->bs_cap);
+            bslot *s = realloc(f->bs, (size_t)cap * sizeof(*s));
+            if (s == NULL) {
+                free(txids);
+                return TC_ENOMEM;
+            }
+            f->bs = s;
+            f->bs_cap = cap;
+        }
+        slot = f->bs_hw++;
+    }
+    bslot *s = &f->bs[slot];
+    memset(s, 0, sizeof(*s));
+    s->b = *b;
+    s->b.txids = txids;
+    memcpy(txids, b->txids, (size_t)b->txid_count * TC_HASH_SIZE);
+    s->sign_hash = *sign_hash;
+    s->used = true;
+    uint32_t pos = vb_lower(f, b->validator, b->seq);
+    vbatches *vb = &f->vb[b->validator];
+    TC_ASSERT(vb->n < f->lim.batch_window);
+    memmove(&vb->slot[pos + 1], &vb->slot[pos], (vb->n - pos) * sizeof(uint32_t));
+    vb->slot[pos] = slot;
+    vb->n++;
+    f->batches++;
+    f->batch_txids += b->txid_count;
+    *slot_out = slot;
+    return 0;
+}
+
+static int vb_ready(tc_finality *f, uint32_t v)
+{
+    if (f->vb[v].slot != NULL)
+        return 0;
+    f->vb[v].slot = malloc((size_t)f->lim.batch_window * sizeof(uint32_t));
+    return f->vb[v].slot == NULL ? TC_ENOMEM : 0;
+}
+
+/* ---- finalization and equivocation ---- */
+
+static int is_confirmed(tc_store_txn *txn, const tc_hash *txid, bool *out)
+{
+    const void *v = NULL;
+    size_t n = 0;
+    int rc = tc_store_get(txn, TC_TABLE_TXIDX, txid->b, TC_HASH_SIZE, &v, &n);
+    *out = rc == 0;
+    return rc == TC_ENOTFOUND ? 0 : rc;
+}
+
+/* Reads the state of every input; an input already confirmed spent (or unknown here) is left
+ * out. *conflict_at gets the first input SpentFinalized for another transaction, or NONE. */
+static int inputs_scan(tc_store_txn *txn, const txe *e, uint32_t *conflict_at, tc_hash *other)
+{
+    *conflict_at = NONE;
+    for (uint32_t i = 0; i < e->input_count; i++) {
+        tc_utxo_entry u;
+        int rc = tc_utxo_get(txn, &e->inputs[i], &u);
+        if (rc == TC_ENOTFOUND || rc == TC_ETX_SPENT_INPUT)
+            continue;
+        if (rc != 0)
+            return rc;
+        if (u.state == TC_UTXO_FINALIZED && !hash_eq(&u.txid, &e->txid)) {
+            *conflict_at = i;
+            *other = u.txid;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Walks each input to SpentFinalized(txid) along legal transitions (see the header). */
+static int inputs_finalize(tc_store_txn *txn, const txe *e)
+{
+    for (uint32_t i = 0; i < e->input_count; i++) {
+        const tc_outpoint *op = &e->inputs[i];
+        tc_utxo_entry u;
+        int rc = tc_utxo_get(txn, op, &u);
+        if (rc == TC_ENOTFOUND || rc == TC_ETX_SPENT_INPUT)
+            continue;
+        if (rc == 0 && u.state == TC_UTXO_LOCKED && !hash_eq(&u.txid, &e->txid))
+            rc = tc_utxo_release(txn, op);
+        if (rc == 0 && u.state != TC_UTXO_FINALIZED)
+            rc = tc_utxo_lock(txn, op, &e->txid);
+        if (rc == 0)
+            rc = tc_utxo_finalize(txn, op, &e->txid);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int maybe_finalize(tc_finality *f, tc_store_txn *txn, uint32_t idx)
+{
+    txe *e = &f->tx[idx];
+    if ((e->flags & F_HAVE) == 0 || (e->flags & F_FINALIZED) || e->weight < f->quorum)
+        return 0;
+    uint32_t at = NONE;
+    tc_hash other;
+    int rc = inputs_scan(txn, e, &at, &other);
+    if (rc != 0)
+        return rc;
+    if (at != NONE) {
+        if ((e->flags & F_CONFLICT) == 0) {
+            e->flags |= F_CONFLICT;
+            evrec ev;
+            memset(&ev, 0, sizeof(ev));
+            ev.kind = TC_FINALITY_EV_CONFLICT;
+            ev.validator = NONE;
+            ev.txid = e->txid;
+            ev.txid2 = other;
+            ev.outpoint = e->inputs[at];
+            ev_push(f, &ev);
+        }
+        return 0;
+    }
+    rc = inputs_finalize(txn, e);
+    if (rc != 0)
+        return rc;
+    e->flags |= F_FINALIZED;
+    ev_simple(f, TC_FINALITY_EV_FINALIZED, NONE, 0, &e->txid);
+    return 0;
+}
+
+static uint32_t mark_next(tc_finality *f)
+{
+    if (++f->mark_gen == 0)
+        f->mark_gen = 1; /* 0 is what a fresh entry holds */
+    return f->mark_gen;
+}
+
+/* Validator v voted for a (batch seq_a): reports each other known transaction spending one of
+ * a's inputs that v voted for too, once per pair. */
+static void lockeq_check(tc_finality *f, uint32_t a, uint32_t v, uint64_t seq_a)
+{
+    uint32_t gen = mark_next(f);
+    f->tx[a].mark = gen;
+    for (uint32_t i = 0; i < f->tx[a].input_count; i++) {
+        const tc_outpoint *op = &f->tx[a].inputs[i];
+        const spset *set = sp_of(f, op);
+        TC_ASSERT(set != NULL);
+        for (uint32_t j = 0; j < set->n; j++) {
+            txe *b = &f->tx[set->tx[j]];
+            if (b->mark == gen)
+                continue;
+            b->mark = gen;
+            uint32_t pos = vote_find(b, v);
+            if (pos == NONE)
+                continue;
+            evrec ev;
+            memset(&ev, 0, sizeof(ev));
+            ev.kind = TC_FINALITY_EV_LOCK_EQUIVOCATION;
+            ev.validator = v;
+            ev.txid = f->tx[a].txid;
+            ev.seq = seq_a;
+            ev.txid2 = b->txid;
+            ev.seq2 = b->votes[pos].seq;
+            ev.outpoint = *op;
+            ev_push(f, &ev);
+        }
+    }
+}
+
+/* Counts v's vote (batch seq) for txid; *counted: the batch now holds the vote ref. */
+static int tally(tc_finality *f, tc_store_txn *txn, const tc_hash *txid, uint32_t v, uint64_t seq,
+                 bool *counted)
+{
+    *counted = false;
+    uint32_t idx = tx_find(f, txid);
+    if (idx == NONE) {
+        bool confirmed = false;
+        int rc = is_confirmed(txn, txid, &confirmed);
+        if (rc != 0 || confirmed)
+            return rc;
+        rc = f->orphans >= f->lim.orphan_max ? TC_EFULL : tx_new(f, txid, &idx);
+        if (rc == TC_EFULL) {
+            f->votes_dropped++;
+            return 0;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (vote_find(&f->tx[idx], v) != NONE)
+        return 0;
+    int rc = vote_add(f, idx, v, seq);
+    if (rc != 0) {
+        if (prunable(&f->tx[idx]))
+            tx_free(f, idx);
+        return rc;
+    }
+    *counted = true;
+    if (f->tx[idx].flags & F_HAVE)
+        lockeq_check(f, idx, v, seq);
+    return maybe_finalize(f, txn, idx);
+}
+
+/* Stores a verified batch and tallies it; a batch that carries no vote ref is not kept. */
+static int batch_accept(tc_finality *f, tc_store_txn *txn, const tc_vote_batch *b,
+                        const tc_hash *sign_hash)
+{
+    int rc = vb_ready(f, b->validator);
+    if (rc == 0)
+        rc = make_room(f, b->validator, b->seq, b->txid_count);
+    uint32_t slot = NONE;
+    if (rc == 0)
+        rc = batch_insert(f, b, sign_hash, &slot);
+    if (rc != 0)
+        return rc;
+    for (uint32_t i = 0; i < b->txid_count && rc == 0; i++) {
+        bool counted = false;
+        rc = tally(f, txn, &b->txids[i], b->validator, b->seq, &counted);
+        /* Tallying never evicts, so slot stays put while the loop runs. */
+        if (counted)
+            f->bs[slot].live++;
+    }
+    if (f->bs[slot].live == 0)
+        batch_remove(f, slot);
+    return rc;
+}
+
+/* ---- persistence ---- */
+
+static void put_le(uint8_t *p, uint64_t v, size_t width)
+{
+    for (size_t i = 0; i < width; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, size_t width)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < width; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static void vote_prefix(uint8_t k[KEY_VOTE_LEN + 4], uint32_t epoch)
+{
+    memcpy(k, KEY_VOTE, KEY_VOTE_LEN);
+    for (int i = 0; i < 4; i++)
+        k[KEY_VOTE_LEN + i] = (uint8_t)(epoch >> (8 * (3 - i))); /* big-endian: epoch order */
+}
+
+static void vote_key(uint8_t k[VOTE_KEY_SIZE], uint32_t epoch, const tc_hash *txid)
+{
+    vote_prefix(k, epoch);
+    memcpy(k + KEY_VOTE_LEN + 4, txid->b, TC_HASH_SIZE);
+}
+
+static int scratch_reserve(tc_finality *f, size_t n)
+{
+    if (n <= f->scratch_cap)
+        return 0;
+    uint8_t *p = realloc(f->scratch, n);
+    if (p == NULL)
+        return TC_ENOMEM;
+    f->scratch = p;
+    f->scratch_cap = n;
+    return 0;
+}
+
+/* Own-vote record: u64 seq | u32 input_count | input_count x (txid 32 | u32 index), LE. The
+ * inputs let a restarted node release or finalize without the transaction's body. */
+static int vote_record_put(tc_finality *f, tc_store_txn *txn, const tc_hash *txid, uint64_t seq,
+                           const tc_tx *tx)
+{
+    size_t n = VOTE_REC_FIXED + (size_t)tx->input_count * TC_OUTPOINT_SIZE;
+    int rc = scratch_reserve(f, n);
+    if (rc != 0)
+        return rc;
+    tc_writer w;
+    tc_writer_init(&w, f->scratch, f->scratch_cap);
+    tc_put_u64(&w, seq);
+    tc_put_u32(&w, tx->input_count);
+    for (uint32_t i = 0; i < tx->input_count; i++) {
+        TC_PUT_HASH(&w, &tx->inputs[i].prev.txid);
+        tc_put_u32(&w, tx->inputs[i].prev.index);
+    }
+    size_t len = 0;
+    TC_ASSERT(tc_writer_finish(&w, &len) == 0 && len == n);
+    uint8_t k[VOTE_KEY_SIZE];
+    vote_key(k, f->vset.epoch, txid);
+    return tc_store_put(txn, TC_TABLE_LOCKS, k, sizeof(k), f->scratch, len);
+}
+
+static int u64_record_put(tc_store_txn *txn, const char *key, uint64_t v, size_t width)
+{
+    uint8_t buf[8];
+    put_le(buf, v, width);
+    return tc_store_put(txn, TC_TABLE_LOCKS, key, strlen(key), buf, width);
+}
+
+/* *out = the record's value, or dflt when absent. */
+static int u64_record_get(tc_store_txn *txn, const char *key, size_t width, uint64_t dflt,
+                          uint64_t *out)
+{
+    const void *v = NULL;
+    size_t n = 0;
+    int rc = tc_store_get(txn, TC_TABLE_LOCKS, key, strlen(key), &v, &n);
+    *out = dflt;
+    if (rc == TC_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (n != width)
+        return TC_ESTORE_CORRUPT;
+    *out = get_le(v, width);
+    return 0;
+}
+
+/* ---- own votes ---- */
+
+static void sign_own(const tc_finality *f, tc_vote_batch *b, tc_hash *sign_hash)
+{
+    tc_vote_batch_sign_hash(b, sign_hash);
+    tc_sign(f->verifier->scheme, &f->key, sign_hash, &b->sig);
+}
+
+/* Closes the pending batch: sorted, signed, stored and tallied like anybody's, announced. */
+static int flush(tc_finality *f, tc_store_txn *txn)
+{
+    if (f->pend_n == 0)
+        return 0;
+    TC_ASSERT(f->me != NONE && f->pend_seq != 0);
+    qsort(f->pend, f->pend_n, TC_HASH_SIZE, hash_cmp);
+    tc_vote_batch b;
+    memset(&b, 0, sizeof(b));
+    b.epoch = f->vset.epoch;
+    b.validator = f->me;
+    b.seq = f->pend_seq;
+    b.txid_count = f->pend_n;
+    b.txids = f->pend;
+    tc_hash h;
+    sign_own(f, &b, &h);
+    f->pend_n = 0;
+    f->pend_deadline = UINT64_MAX;
+    int rc = batch_accept(f, txn, &b, &h);
+    ev_simple(f, TC_FINALITY_EV_BATCH, b.validator, b.seq, NULL);
+    return rc;
+}
+
+/* TC_ETX_LOCKED when an input is reserved for another carried transaction, or this carried
+ * transaction conflicts with another carried one (SPEC 4: those stay locked). */
+static int carried_check(const tc_finality *f, uint32_t idx)
+{
+    const txe *e = &f->tx[idx];
+    for (uint32_t i = 0; i < e->input_count; i++) {
+        const spset *set = sp_of(f, &e->inputs[i]);
+        for (uint32_t j = 0; set != NULL && j < set->n; j++)
+            if (set->tx[j] != idx && (f->tx[set->tx[j]].flags & F_CARRIED))
+                return TC_ETX_LOCKED;
+    }
+    return 0;
+}
+
+/* Every input must be Unspent or already this transaction's in this node's view. */
+static int locks_check(tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid)
+{
+    for (uint32_t i = 0; i < tx->input_count; i++) {
+        tc_utxo_entry u;
+        int rc = tc_utxo_get(txn, &tx->inputs[i].prev, &u);
+        if (rc != 0)
+            return rc;
+        if (u.state != TC_UTXO_UNSPENT && !hash_eq(&u.txid, txid))
+            return TC_ETX_LOCKED;
+    }
+    return 0;
+}
+
+static int locks_take(tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid)
+{
+    for (uint32_t i = 0; i < tx->input_count; i++) {
+        tc_utxo_entry u;
+        int rc = tc_utxo_get(txn, &tx->inputs[i].prev, &u);
+        if (rc == 0 && u.state == TC_UTXO_UNSPENT)
+            rc = tc_utxo_lock(txn, &tx->inputs[i].prev, txid);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Opens a batch when none is pending: its seq is persisted first, so it is never reused. */
+static int pend_open(tc_finality *f, tc_store_txn *txn, uint64_t now_ms)
+{
+    if (f->pend_n > 0)
+        return 0;
+    TC_ASSERT(f->next_seq < UINT64_MAX);
+    int rc = u64_record_put(txn, KEY_SEQ, f->next_seq + 1, 8);
+    if (rc != 0)
+        return rc;
+    f->pend_seq = f->next_seq++;
+    f->pend_deadline = now_ms + f->p.vote_batch_interval_ms;
+    return 0;
+}
+
+static int own_vote(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, uint32_t idx,
+                    const tc_tx *tx, const tc_hash *txid)
+{
+    int rc = carried_check(f, idx);
+    if (rc == 0)
+        rc = locks_check(txn, tx, txid);
+    if (rc == 0)
+        rc = pend_open(f, txn, now_ms);
+    if (rc == 0)
+        rc = locks_take(txn, tx, txid);
+    if (rc == 0)
+        rc = vote_record_put(f, txn, txid, f->pend_seq, tx);
+    if (rc != 0)
+        return rc;
+    f->pend[f->pend_n++] = *txid;
+    f->tx[idx].own_seq = f->pend_seq;
+    if (f->pend_n == f->p.vote_batch_txids_max)
+        return flush(f, txn);
+    return 0;
+}
+
+/* ---- public: transactions, batches, time ---- */
+
+static bool has_work(const tc_finality *f)
+{
+    return f->have_count > 0 || f->batches > 0;
+}
+
+/* Re-gossip runs while something is pending; the first pass comes one interval after work
+ * appears, so a fresh transaction is not announced twice at once. */
+static void regossip_arm(tc_finality *f, uint64_t now_ms)
+{
+    if (!has_work(f))
+        f->regossip_at = UINT64_MAX;
+    else if (f->regossip_at == UINT64_MAX)
+        f->regossip_at = now_ms + f->p.regossip_interval_ms;
+}
+
+static int add_tx(tc_finality *f, tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid,
+                  uint32_t *idx_out)
+{
+    TC_ASSERT(tx->input_count > 0 && tx->inputs != NULL);
+    uint32_t idx = tx_find(f, txid);
+    bool fresh = idx == NONE;
+    if (fresh) {
+        int rc = tx_new(f, txid, &idx);
+        if (rc != 0)
+            return rc;
+    }
+    *idx_out = idx;
+    if (f->tx[idx].flags & F_HAVE)
+        return 0;
+    /* The index wants outpoints only: copy them out of the inputs. */
+    int rc = scratch_reserve(f, (size_t)tx->input_count * sizeof(tc_outpoint));
+    if (rc == 0) {
+        tc_outpoint *ops = (tc_outpoint *)(void *)f->scratch;
+        for (uint32_t i = 0; i < tx->input_count; i++)
+            ops[i] = tx->inputs[i].prev;
+        rc = tx_set_inputs(f, idx, ops, tx->input_count);
+    }
+    if (rc != 0) {
+        if (fresh)
+            tx_free(f, idx);
+        *idx_out = NONE;
+        return rc;
+    }
+    for (uint32_t i = 0; i < f->tx[idx].vote_count; i++)
+        lockeq_check(f, idx, f->tx[idx].votes[i].validator, f->tx[idx].votes[i].seq);
+    return maybe_finalize(f, txn, idx);
+}
+
+int tc_finality_add_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_tx *tx,
+                       const tc_hash *txid)
+{
+    TC_ASSERT(f != NULL && txn != NULL && tx != NULL && txid != NULL);
+    uint32_t idx = NONE;
+    int rc = add_tx(f, txn, tx, txid, &idx);
+    regossip_arm(f, now_ms);
+    return rc;
+}
+
+int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_tx *tx,
+                        const tc_hash *txid, tc_finality_vote_result *result_out)
+{
+    TC_ASSERT(f != NULL && txn != NULL && tx != NULL && txid != NULL && result_out != NULL);
+    *result_out = TC_FINALITY_NOT_VALIDATOR;
+    uint32_t idx = NONE;
+    int rc = add_tx(f, txn, tx, txid, &idx);
+    regossip_arm(f, now_ms);
+    if (rc != 0)
+        return rc;
+    txe *e = &f->tx[idx];
+    if (f->me == NONE)
+        return 0;
+    if (e->own_seq != 0) {
+        *result_out = TC_FINALITY_VOTED_BEFORE;
+        return 0;
+    }
+    if (f->handed_off) {
+        if ((e->flags & F_QUEUED) == 0) {
+            if (f->queued >= f->lim.queued_max)
+                return TC_EFULL;
+            e->flags |= F_QUEUED;
+            f->queued++;
+        }
+        *result_out = TC_FINALITY_QUEUED;
+        return 0;
+    }
+    rc = own_vote(f, txn, now_ms, idx, tx, txid);
+    if (rc == 0)
+        *result_out = TC_FINALITY_VOTED;
+    return rc;
+}
+
+static int batch_shape(const tc_finality *f, const tc_vote_batch *b)
+{
+    if (b->epoch != f->vset.epoch || b->validator >= f->vset.count)
+        return TC_ERANGE;
+    if (b->txid_count == 0 || b->txid_count > f->p.vote_batch_txids_max || b->txids == NULL ||
+        b->seq == UINT64_MAX)
+        return TC_ERANGE;
+    for (uint32_t i = 1; i < b->txid_count; i++)
+        if (hash_cmp(&b->txids[i - 1], &b->txids[i]) >= 0)
+            return TC_ERANGE;
+    return 0;
+}
+
+int tc_finality_on_batch(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_vote_batch *b)
+{
+    TC_ASSERT(f != NULL && txn != NULL && b != NULL);
+    int rc = batch_shape(f, b);
+    if (rc != 0)
+        return rc;
+    tc_hash h;
+    tc_vote_batch_sign_hash(b, &h);
+    uint32_t slot = vb_find(f, b->validator, b->seq);
+    if (slot != NONE && hash_eq(&h, &f->bs[slot].sign_hash))
+        return TC_EEXIST; /* the stored copy's signature was checked already */
+    rc = tc_verify(f->verifier, &f->vset.members[b->validator].key, &h, &b->sig);
+    if (rc != 0)
+        return TC_EBADSIG;
+    if (slot != NONE) {
+        evrec ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.kind = TC_FINALITY_EV_EQUIVOCATION;
+        ev.validator = b->validator;
+        ev.seq = b->seq;
+        ev.hash2 = h;
+        ev_push(f, &ev);
+        return TC_EEXIST;
+    }
+    rc = batch_accept(f, txn, b, &h);
+    regossip_arm(f, now_ms);
+    return rc;
+}
+
+int tc_finality_tick(tc_finality *f, tc_store_txn *txn, uint64_t now_ms)
+{
+    TC_ASSERT(f != NULL && txn != NULL);
+    int rc = 0;
+    if (f->pend_n > 0 && now_ms >= f->pend_deadline)
+        rc = flush(f, txn);
+    regossip_arm(f, now_ms);
+    if (f->regossip_at != UINT64_MAX && now_ms >= f->regossip_at) {
+        f->rg_phase = 1;
+        f->rg_tx = f->head;
+        f->regossip_at = now_ms + f->p.regossip_interval_ms;
+    }
+    return rc;
+}
+
+uint64_t tc_finality_next_deadline(const tc_finality *f)
+{
+    TC_ASSERT(f != NULL);
+    uint64_t d = f->pend_n > 0 ? f->pend_deadline : UINT64_MAX;
+    if (has_work(f) && f->regossip_at < d)
+        d = f->regossip_at;
+    return d;
+}
+
+/* Releases those of ops that are Locked to txid in this node's view. */
+static int release_ops(tc_store_txn *txn, const tc_hash *txid, const tc_outpoint *ops, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        tc_utxo_entry u;
+        int rc = tc_utxo_get(txn, &ops[i], &u);
+        if (rc == TC_ENOTFOUND || rc == TC_ETX_SPENT_INPUT)
+            continue;
+        if (rc == 0 && u.state == TC_UTXO_LOCKED && hash_eq(&u.txid, txid))
+            rc = tc_utxo_release(txn, &ops[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int release_locked(tc_store_txn *txn, const txe *e)
+{
+    return release_ops(txn, &e->txid, e->inputs, e->input_count);
+}
+
+int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,
+                             const tc_hash *txid)
+{
+    TC_ASSERT(f != NULL && txn != NULL && tx != NULL && txid != NULL);
+    uint32_t idx = tx_find(f, txid);
+    /* Losers first: every other tracked spender of an input. Each pass removes one, so the
+     * loop ends; a loser's own locks on its other inputs go back to Unspent (SPEC 2). */
+    for (uint32_t i = 0; i < tx->input_count; i++) {
+        for (;;) {
+            const spset *set = sp_of(f, &tx->inputs[i].prev);
+            uint32_t loser = NONE;
+            for (uint32_t j = 0; set != NULL && j < set->n && loser == NONE; j++)
+                if (set->tx[j] != idx)
+                    loser = set->tx[j];
+            if (loser == NONE)
+                break;
+            int rc = release_locked(txn, &f->tx[loser]);
+            if (rc != 0)
+                return rc;
+            tx_free(f, loser);
+        }
+    }
+    if (idx != NONE)
+        tx_free(f, idx);
+    if (!has_work(f))
+        f->regossip_at = UINT64_MAX;
+    return 0;
+}
+
+/* ---- events ---- */
+
+static bool ev_from_queue(tc_finality *f, tc_finality_event *out)
+{
+    while (f->ev_n > 0) {
+        const evrec *e = &f->ev[f->ev_head];
+        f->ev_head = (f->ev_head + 1) % f->lim.event_max;
+        f->ev_n--;
+        memset(out, 0, sizeof(*out));
+        out->kind = (tc_finality_event_kind)e->kind;
+        out->validator = e->validator;
+        out->seq = e->seq;
+        out->seq2 = e->seq2;
+        out->txid = e->txid;
+        out->txid2 = e->txid2;
+        out->hash2 = e->hash2;
+        out->outpoint = e->outpoint;
+        if (e->kind != TC_FINALITY_EV_BATCH && e->kind != TC_FINALITY_EV_EQUIVOCATION)
+            return true;
+        /* The batch may have been evicted or emptied by confirmations since: then the event
+         * has nothing left to say. */
+        uint32_t slot = vb_find(f, e->validator, e->seq);
+        if (slot != NONE) {
+            out->batch = &f->bs[slot].b;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool ev_from_revote(tc_finality *f, tc_finality_event *out)
+{
+    while (f->rv_active) {
+        uint32_t idx = f->rv_tx;
+        if (idx == NONE) {
+            f->rv_active = false;
+            return false;
+        }
+        f->rv_tx = f->tx[idx].next;
+        if ((f->tx[idx].flags & F_HAVE) && f->tx[idx].own_seq == 0) {
+            memset(out, 0, sizeof(*out));
+            out->kind = TC_FINALITY_EV_REVOTE;
+            out->validator = NONE;
+            out->txid = f->tx[idx].txid;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool ev_from_regossip(tc_finality *f, tc_finality_event *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->validator = NONE;
+    while (f->rg_phase == 1) {
+        uint32_t idx = f->rg_tx;
+        if (idx == NONE) {
+            f->rg_phase = 2;
+            f->rg_v = 0;
+            f->rg_seq = 0;
+            break;
+        }
+        f->rg_tx = f->tx[idx].next;
+        if (f->tx[idx].flags & F_HAVE) {
+            out->kind = TC_FINALITY_EV_REGOSSIP_TX;
+            out->txid = f->tx[idx].txid;
+            return true;
+        }
+    }
+    while (f->rg_phase == 2 && f->rg_v < f->vset.count) {
+        uint32_t pos = vb_lower(f, f->rg_v, f->rg_seq);
+        if (pos == f->vb[f->rg_v].n) {
+            f->rg_v++;
+            f->rg_seq = 0;
+            continue;
+        }
+        const bslot *s = &f->bs[f->vb[f->rg_v].slot[pos]];
+        out->kind = TC_FINALITY_EV_REGOSSIP_BATCH;
+        out->validator = s->b.validator;
+        out->seq = s->b.seq;
+        out->batch = &s->b;
+        f->rg_seq = s->b.seq + 1; /* stored seqs are < UINT64_MAX (batch_shape) */
+        return true;
+    }
+    f->rg_phase = 0;
+    return false;
+}
+
+bool tc_finality_next_event(tc_finality *f, tc_finality_event *out)
+{
+    TC_ASSERT(f != NULL && out != NULL);
+    return ev_from_queue(f, out) || ev_from_revote(f, out) || ev_from_regossip(f, out);
+}
+
+int tc_finality_batch_get(const tc_finality *f, uint32_t validator, uint64_t seq,
+                          const tc_vote_batch **out)
+{
+    TC_ASSERT(f != NULL && out != NULL);
+    uint32_t slot = vb_find(f, validator, seq);
+    *out = slot == NONE ? NULL : &f->bs[slot].b;
+    return slot == NONE ? TC_ENOTFOUND : 0;
+}
+
+bool tc_finality_is_final(const tc_finality *f, const tc_hash *txid)
+{
+    TC_ASSERT(f != NULL && txid != NULL);
+    uint32_t idx = tx_find(f, txid);
+    return idx != NONE && (f->tx[idx].flags & F_FINALIZED) != 0;
+}
+
+uint64_t tc_finality_weight(const tc_finality *f, const tc_hash *txid)
+{
+    TC_ASSERT(f != NULL && txid != NULL);
+    uint32_t idx = tx_find(f, txid);
+    return idx == NONE ? 0 : f->tx[idx].weight;
+}
+
+uint32_t tc_finality_epoch(const tc_finality *f)
+{
+    TC_ASSERT(f != NULL);
+    return f->vset.epoch;
+}
+
+uint32_t tc_finality_validator(const tc_finality *f)
+{
+    TC_ASSERT(f != NULL);
+    return f->me;
+}
+
+void tc_finality_stats_get(const tc_finality *f, tc_finality_stats *out)
+{
+    TC_ASSERT(f != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
+    out->txs = f->tx_count;
+    out->orphans = f->orphans;
+    out->inputs = f->inputs;
+    out->batches = f->batches;
+    out->batch_txids = f->batch_txids;
+    out->events = f->ev_n;
+    out->pending_txids = f->pend_n;
+    out->votes_dropped = f->votes_dropped;
+    out->batches_evicted = f->batches_evicted;
+    out->events_dropped = f->events_dropped;
+}
+
+/* ---- certificates ---- */
+
+int tc_finality_cert_build(const tc_finality *f, const tc_hash *txid, tc_fincert *out)
+{
+    TC_ASSERT(f != NULL && txid != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
+    uint32_t idx = tx_find(f, txid);
+    if (idx == NONE || f->tx[idx].weight < f->quorum)
+        return TC_ENOTFOUND;
+    const txe *e = &f->tx[idx];
+    uint32_t n = 0;
+    for (uint64_t w = 0; w < f->quorum; n++) {
+        TC_ASSERT(n < e->vote_count);
+        w += f->vset.members[e->votes[n].validator].weight;
+    }
+    out->bitmap_len = (f->vset.count + 7) / 8;
+    out->bitmap = calloc(out->bitmap_len, 1);
+    out->refs = malloc((size_t)n * sizeof(*out->refs));
+    if (out->bitmap == NULL || out->refs == NULL) {
+        tc_fincert_deinit(out);
+        return TC_ENOMEM;
+    }
+    out->epoch = f->vset.epoch;
+    out->ref_count = n;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = e->votes[i].validator;
+        out->refs[i] = e->votes[i];
+        out->bitmap[v / 8] = (uint8_t)(out->bitmap[v / 8] | (1u << (v % 8)));
+    }
+    return 0;
+}
+
+/* The bitmap names exactly the refs' validators, refs strictly increasing, weight >= Q. */
+static int cert_shape(const tc_finality *f, const tc_fincert *c)
+{
+    if (c->ref_count == 0 || c->ref_count > f->vset.count || c->refs == NULL ||
+        c->bitmap_len > TC_FINCERT_BITMAP_HARD_MAX || (c->bitmap_len > 0 && c->bitmap == NULL))
+        return TC_EBLK_CERT;
+    uint32_t bits = 0;
+    for (uint32_t i = 0; i < c->bitmap_len; i++)
+        for (uint8_t x = c->bitmap[i]; x != 0; x &= (uint8_t)(x - 1))
+            bits++;
+    if (bits != c->ref_count)
+        return TC_EBLK_CERT;
+    for (uint32_t i = 0; i < c->ref_count; i++) {
+        uint32_t v = c->refs[i].validator;
+        if (v >= f->vset.count || (i > 0 && v <= c->refs[i - 1].validator) ||
+            v / 8 >= c->bitmap_len || (c->bitmap[v / 8] & (1u << (v % 8))) == 0)
+            return TC_EBLK_CERT;
+    }
+    uint64_t w = 0;
+    if (tc_vset_weight_of_bitmap(&f->vset, c->bitmap, c->bitmap_len, &w) != 0 || w < f->quorum)
+        return TC_EBLK_CERT;
+    return 0;
+}
+
+int tc_finality_cert_check(const tc_finality *f, const tc_hash *txid, const tc_fincert *c,
+                           tc_batch_ref *missing, uint32_t missing_cap, uint32_t *missing_count_out)
+{
+    TC_ASSERT(f != NULL && txid != NULL && c != NULL);
+    TC_ASSERT(missing != NULL || missing_cap == 0);
+    if (missing_count_out != NULL)
+        *missing_count_out = 0;
+    if (c->epoch != f->vset.epoch)
+        return TC_ERANGE;
+    int rc = cert_shape(f, c);
+    if (rc != 0)
+        return rc;
+    uint32_t absent = 0;
+    for (uint32_t i = 0; i < c->ref_count; i++) {
+        uint32_t slot = vb_find(f, c->refs[i].validator, c->refs[i].seq);
+        if (slot == NONE) {
+            if (absent < missing_cap)
+                missing[absent] = c->refs[i];
+            absent++;
+        } else if (!batch_has(&f->bs[slot].b, txid)) {
+            return TC_EBLK_CERT;
+        }
+    }
+    if (missing_count_out != NULL)
+        *missing_count_out = absent;
+    return absent > 0 ? TC_ENOTFOUND : 0;
+}
+
+/* ---- epoch handoff ---- */
+
+int tc_finality_handoff(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, tc_handoff *out)
+{
+    TC_ASSERT(f != NULL && txn != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
+    if (f->me == NONE)
+        return TC_EINVAL;
+    int rc = 0;
+    if (!f->handed_off) {
+        /* The batch being filled holds votes already cast: they leave before the handoff. */
+        rc = flush(f, txn);
+        if (rc == 0)
+            rc = u64_record_put(txn, KEY_HANDOFF, f->vset.epoch, 4);
+        if (rc != 0)
+            return rc;
+        f->handed_off = true;
+    }
+    regossip_arm(f, now_ms);
+    uint32_t n = 0;
+    for (uint32_t i = f->head; i != NONE; i = f->tx[i].next)
+        n += f->tx[i].own_seq != 0;
+    out->txids = malloc((size_t)(n == 0 ? 1 : n) * TC_HASH_SIZE);
+    if (out->txids == NULL)
+        return TC_ENOMEM;
+    for (uint32_t i = f->head; i != NONE; i = f->tx[i].next)
+        if (f->tx[i].own_seq != 0)
+            out->txids[out->txid_count++] = f->tx[i].txid;
+    TC_ASSERT(out->txid_count == n);
+    qsort(out->txids, n, TC_HASH_SIZE, hash_cmp);
+    out->epoch = f->vset.epoch;
+    out->validator = f->me;
+    tc_handoff_sign(out, f->verifier->scheme, &f->key);
+    return 0;
+}
+
+static int handoffs_check(const tc_vset *v, const tc_verifier *verifier, const tc_handoff *hs,
+                          uint32_t n, uint64_t *total_out)
+{
+    uint8_t *seen = calloc(v->count / 8 + 1, 1);
+    if (seen == NULL)
+        return TC_ENOMEM;
+    uint64_t weight = 0, total = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        const tc_handoff *h = &hs[i];
+        uint32_t x = h->validator;
+        if (h->epoch != v->epoch || x >= v->count || h->txid_count > TC_HANDOFF_TXIDS_HARD_MAX ||
+            (h->txid_count > 0 && h->txids == NULL)) {
+            rc = TC_ERANGE;
+            break;
+        }
+        if (seen[x / 8] & (1u << (x % 8))) {
+            rc = TC_EEXIST;
+            break;
+        }
+        seen[x / 8] = (uint8_t)(seen[x / 8] | (1u << (x % 8)));
+        tc_hash sh;
+        tc_handoff_sign_hash(h, &sh);
+        if (tc_verify(verifier, &v->members[x].key, &sh, &h->sig) != 0)
+            rc = TC_EBADSIG;
+        weight += v->members[x].weight;
+        total += h->txid_count;
+    }
+    free(seen);
+    if (rc == 0 && weight < tc_vset_quorum(v))
+        rc = TC_EBLK_CERT;
+    *total_out = total;
+    return rc;
+}
+
+int tc_finality_carry_list(const tc_vset *v, const tc_verifier *verifier,
+                           const tc_handoff *handoffs, uint32_t handoff_count, tc_hash **txids_out,
+                           uint32_t *count_out)
+{
+    TC_ASSERT(v != NULL && verifier != NULL && txids_out != NULL && count_out != NULL);
+    TC_ASSERT(handoffs != NULL || handoff_count == 0);
+    *txids_out = NULL;
+    *count_out = 0;
+    uint64_t total = 0;
+    int rc = handoffs_check(v, verifier, handoffs, handoff_count, &total);
+    if (rc != 0)
+        return rc;
+    if (total > SIZE_MAX / TC_HASH_SIZE)
+        return TC_ETOOLONG;
+    tc_hash *all = malloc((size_t)(total == 0 ? 1 : total) * TC_HASH_SIZE);
+    if (all == NULL)
+        return TC_ENOMEM;
+    size_t k = 0;
+    for (uint32_t i = 0; i < handoff_count; i++) {
+        memcpy(&all[k], handoffs[i].txids, (size_t)handoffs[i].txid_count * TC_HASH_SIZE);
+        k += handoffs[i].txid_count;
+    }
+    qsort(all, k, TC_HASH_SIZE, hash_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || !hash_eq(&all[u - 1], &all[i]))
+            all[u++] = all[i];
+    if (u > TC_HANDOFF_TXIDS_HARD_MAX) {
+        free(all);
+        return TC_ETOOLONG;
+    }
+    *txids_out = all;
+    *count_out = (uint32_t)u;
+    return 0;
+}
+
+static bool in_sorted(const tc_hash *list, uint32_t n, const tc_hash *txid)
+{
+    return n > 0 && bsearch(txid, list, n, TC_HASH_SIZE, hash_cmp) != NULL;
+}
+
+/* Deletes every own-vote record of epoch, a chunk per cursor pass (writes invalidate it). */
+static int vote_records_delete(tc_store_txn *txn, uint32_t epoch)
+{
+    uint8_t prefix[KEY_VOTE_LEN + 4];
+    vote_prefix(prefix, epoch);
+    for (;;) {
+        uint8_t keys[DELETE_CHUNK][VOTE_KEY_SIZE];
+        uint32_t n = 0;
+        tc_store_cursor *c = NULL;
+        int rc = tc_store_cursor_open(txn, TC_TABLE_LOCKS, &c);
+        if (rc == 0)
+            rc = tc_store_cursor_seek(c, prefix, sizeof(prefix));
+        while (rc == 0 && n < DELETE_CHUNK) {
+            const void *k = NULL, *v = NULL;
+            size_t kl = 0, vl = 0;
+            rc = tc_store_cursor_next(c, &k, &kl, &v, &vl);
+            if (rc != 0 || kl != VOTE_KEY_SIZE || memcmp(k, prefix, sizeof(prefix)) != 0)
+                break;
+            memcpy(keys[n++], k, VOTE_KEY_SIZE);
+        }
+        if (c != NULL)
+            tc_store_cursor_close(c);
+        if (rc != 0 && rc != TC_ENOTFOUND)
+            return rc;
+        for (uint32_t i = 0; i < n; i++) {
+            rc = tc_store_del(txn, TC_TABLE_LOCKS, keys[i], VOTE_KEY_SIZE);
+            if (rc != 0)
+                return rc;
+        }
+        if (n < DELETE_CHUNK)
+            return 0;
+    }
+}
+
+static int carry_mark(tc_finality *f, const tc_hash *carry, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++)
+        if (hash_cmp(&carry[i - 1], &carry[i]) >= 0)
+            return TC_EINVAL;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t idx = tx_find(f, &carry[i]);
+        if (idx == NONE) {
+            /* Without room the reservation is lost for a body never seen: counted. */
+            int rc = f->orphans >= f->lim.orphan_max ? TC_EFULL : tx_new(f, &carry[i], &idx);
+            if (rc == TC_EFULL) {
+                f->votes_dropped++;
+                continue;
+            }
+            if (rc != 0)
+                return rc;
+        }
+        f->tx[idx].flags |= F_CARRIED;
+    }
+    return 0;
+}
+
+/* Forgets every batch and vote of the epoch ending; tracked transactions stay. */
+static void epoch_drop(tc_finality *f)
+{
+    for (uint32_t i = f->head; i != NONE; i = f->tx[i].next) {
+        txe *e = &f->tx[i];
+        e->vote_count = 0;
+        e->weight = 0;
+        e->own_seq = 0;
+        e->flags &= (uint8_t) ~(F_QUEUED | F_CARRIED);
+    }
+    f->queued = 0;
+    for (uint32_t s = 0; s < f->bs_hw; s++)
+        if (f->bs[s].used)
+            tc_vote_batch_deinit(&f->bs[s].b);
+    f->bs_hw = 0;
+    f->bs_free = NONE;
+    f->batches = 0;
+    f->batch_txids = 0;
+    for (uint32_t v = 0; v < f->vset.count; v++)
+        free(f->vb[v].slot);
+    free(f->vb);
+    f->vb = NULL;
+    for (uint32_t i = f->head; i != NONE;) {
+        uint32_t next = f->tx[i].next;
+        if (prunable(&f->tx[i]))
+            tx_free(f, i);
+        i = next;
+    }
+    f->ev_n = 0; /* what is queued speaks of the old epoch */
+    f->rg_phase = 0;
+    f->rv_active = false;
+}
+
+static void epoch_install(tc_finality *f, tc_vset *vset, vbatches *vb)
+{
+    tc_vset_deinit(&f->vset);
+    f->vset = *vset;
+    f->vb = vb;
+    f->quorum = tc_vset_quorum(&f->vset);
+    f->me = NONE;
+    if (f->has_key && tc_vset_find(&f->vset, &f->key.pub, &f->me) != 0)
+        f->me = NONE;
+    f->handed_off = false;
+    f->pend_n = 0;
+    f->pend_deadline = UINT64_MAX;
+}
+
+int tc_finality_epoch_change(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
+                             const tc_vset *next, const tc_hash *carry, uint32_t carry_count)
+{
+    TC_ASSERT(f != NULL && txn != NULL && next != NULL);
+    TC_ASSERT(carry != NULL || carry_count == 0);
+    if (next->epoch <= f->vset.epoch)
+        return TC_EINVAL;
+    for (uint32_t i = 1; i < carry_count; i++)
+        if (hash_cmp(&carry[i - 1], &carry[i]) >= 0)
+            return TC_EINVAL;
+    tc_vset copy;
+    int rc = tc_vset_copy(&copy, next);
+    if (rc != 0)
+        return rc;
+    vbatches *vb = calloc(copy.count == 0 ? 1 : copy.count, sizeof(*vb));
+    if (vb == NULL) {
+        tc_vset_deinit(&copy);
+        return TC_ENOMEM;
+    }
+    rc = flush(f, txn); /* the last votes of the old epoch leave before it closes */
+    for (uint32_t i = f->head; i != NONE && rc == 0; i = f->tx[i].next)
+        if (f->tx[i].own_seq != 0 && !in_sorted(carry, carry_count, &f->tx[i].txid))
+            rc = release_locked(txn, &f->tx[i]);
+    if (rc == 0)
+        rc = vote_records_delete(txn, f->vset.epoch);
+    if (rc != 0) {
+        free(vb);
+        tc_vset_deinit(&copy);
+        return rc;
+    }
+    epoch_drop(f);
+    epoch_install(f, &copy, vb);
+    rc = carry_mark(f, carry, carry_count);
+    if (f->me != NONE) {
+        f->rv_active = true;
+        f->rv_tx = f->head;
+    }
+    f->regossip_at = UINT64_MAX;
+    regossip_arm(f, now_ms);
+    return rc;
+}
+
+/* ---- creation and recovery ---- */
+
+typedef struct {
+    tc_hash txid;
+    uint64_t seq;
+    uint32_t op_first, op_count; /* into the outpoint array */
+} vrec;
+
+typedef struct {
+    vrec *r;
+    uint32_t n, cap;
+    tc_outpoint *ops;
+    uint32_t ops_n, ops_cap;
+} vrecs;
+
+static void vrecs_free(vrecs *rs)
+{
+    free(rs->r);
+    free(rs->ops);
+    memset(rs, 0, sizeof(*rs));
+}
+
+static int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    uint32_t c = *cap == 0 ? 64 : *cap;
+    while (c < need) {
+        if (c > UINT32_MAX / 2)
+            return TC_ENOMEM;
+        c *= 2;
+    }
+    void *q = realloc(*p, (size_t)c * elem);
+    if (q == NULL)
+        return TC_ENOMEM;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Decodes one own-vote record (key already matched) onto rs. */
+static int vrec_decode(vrecs *rs, const uint8_t *key, const uint8_t *val, size_t vlen)
+{
+    if (vlen < VOTE_REC_FIXED)
+        return TC_ESTORE_CORRUPT;
+    uint64_t n = get_le(val + 8, 4);
+    if (n == 0 || n > TC_TX_INPUTS_HARD_MAX || vlen != VOTE_REC_FIXED + n * TC_OUTPOINT_SIZE)
+        return TC_ESTORE_CORRUPT;
+    int rc = grow((void **)&rs->r, &rs->cap, rs->n + 1, sizeof(vrec));
+    if (rc == 0)
+        rc = grow((void **)&rs->ops, &rs->ops_cap, rs->ops_n + (uint32_t)n, sizeof(tc_outpoint));
+    if (rc != 0)
+        return rc;
+    vrec *r = &rs->r[rs->n++];
+    memcpy(r->txid.b, key + KEY_VOTE_LEN + 4, TC_HASH_SIZE);
+    r->seq = get_le(val, 8);
+    r->op_first = rs->ops_n;
+    r->op_count = (uint32_t)n;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *p = val + VOTE_REC_FIXED + (size_t)i * TC_OUTPOINT_SIZE;
+        tc_outpoint *op = &rs->ops[rs->ops_n++];
+        memcpy(op->txid.b, p, TC_HASH_SIZE);
+        op->index = (uint32_t)get_le(p + TC_HASH_SIZE, 4);
+    }
+    return 0;
+}
+
+static uint32_t key_epoch(const uint8_t *k)
+{
+    uint32_t e = 0;
+    for (int i = 0; i < 4; i++)
+        e = (e << 8) | k[KEY_VOTE_LEN + i];
+    return e;
+}
+
+/* Reads the own-vote records whose epoch is >= from_epoch, in key order, stopping after the
+ * first record of an epoch other than the first one read when only_one is set. */
+static int vrecs_load(tc_store_txn *txn, uint32_t from_epoch, bool first_only, vrecs *rs,
+                      uint32_t *epoch_out)
+{
+    uint8_t prefix[KEY_VOTE_LEN + 4];
+    vote_prefix(prefix, from_epoch);
+    tc_store_cursor *c = NULL;
+    int rc = tc_store_cursor_open(txn, TC_TABLE_LOCKS, &c);
+    if (rc != 0)
+        return rc;
+    rc = tc_store_cursor_seek(c, prefix, sizeof(prefix));
+    *epoch_out = NONE;
+    while (rc == 0) {
+        const void *k = NULL, *v = NULL;
+        size_t kl = 0, vl = 0;
+        rc = tc_store_cursor_next(c, &k, &kl, &v, &vl);
+        if (rc != 0 || kl < KEY_VOTE_LEN || memcmp(k, KEY_VOTE, KEY_VOTE_LEN) != 0)
+            break;
+        if (kl != VOTE_KEY_SIZE) {
+            rc = TC_ESTORE_CORRUPT;
+            break;
+        }
+        uint32_t e = key_epoch(k);
+        if (*epoch_out != NONE && e != *epoch_out)
+            break;
+        *epoch_out = e;
+        rc = vrec_decode(rs, k, v, vl);
+        if (first_only)
+            break;
+    }
+    tc_store_cursor_close(c);
+    return rc == TC_ENOTFOUND ? 0 : rc;
+}
+
+/* Votes of an epoch before the config's are left over from an epoch change that never
+ * committed: finish it (release what the carry list does not keep, delete the record). */
+static int stale_cleanup(tc_finality *f, tc_store_txn *txn, const tc_hash *carry, uint32_t n)
+{
+    for (;;) {
+        vrecs rs;
+        memset(&rs, 0, sizeof(rs));
+        uint32_t e = NONE;
+        int rc = vrecs_load(txn, 0, true, &rs, &e);
+        if (rc == 0 && (e == NONE || e >= f->vset.epoch)) {
+            vrecs_free(&rs);
+            return 0;
+        }
+        if (rc == 0 && !in_sorted(carry, n, &rs.r[0].txid))
+            rc = release_ops(txn, &rs.r[0].txid, rs.ops, rs.r[0].op_count);
+        if (rc == 0) {
+            uint8_t k[VOTE_KEY_SIZE];
+            vote_key(k, e, &rs.r[0].txid);
+            rc = tc_store_del(txn, TC_TABLE_LOCKS, k, sizeof(k));
+        }
+        vrecs_free(&rs);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+static int vrec_cmp(const void *a, const void *b)
+{
+    const vrec *x = a, *y = b;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return hash_cmp(&x->txid, &y->txid);
+}
+
+/* Tracks the unconfirmed own votes of rs (inputs known from the records). */
+static int recover_votes(tc_finality *f, tc_store_txn *txn, const vrecs *rs)
+{
+    for (uint32_t i = 0; i < rs->n; i++) {
+        const vrec *r = &rs->r[i];
+        if (r->seq == 0 || r->seq >= f->next_seq || tx_find(f, &r->txid) != NONE)
+            return TC_ESTORE_CORRUPT;
+        bool confirmed = false;
+        int rc = is_confirmed(txn, &r->txid, &confirmed);
+        if (rc != 0)
+            return rc;
+        if (confirmed)
+            continue;
+        uint32_t idx = NONE;
+        rc = tx_new(f, &r->txid, &idx);
+        if (rc == 0)
+            rc = tx_set_inputs(f, idx, &rs->ops[r->op_first], r->op_count);
+        if (rc != 0)
+            return rc;
+        f->tx[idx].own_seq = r->seq;
+    }
+    return 0;
+}
+
+/* Signs the own batches of rs again: same seq, same txids, so the same bytes as any copy that
+ * left before the crash (both signature schemes are deterministic). rs is sorted by seq. */
+static int recover_batches(tc_finality *f, tc_store_txn *txn, const vrecs *rs)
+{
+    tc_hash *txids = malloc((size_t)TC_VOTE_BATCH_TXIDS_HARD_MAX * TC_HASH_SIZE);
+    if (txids == NULL)
+        return TC_ENOMEM;
+    int rc = 0;
+    for (uint32_t i = 0; i < rs->n && rc == 0;) {
+        uint32_t j = i;
+        while (j < rs->n && rs->r[j].seq == rs->r[i].seq) {
+            if (j - i == TC_VOTE_BATCH_TXIDS_HARD_MAX) {
+                free(txids);
+                return TC_ESTORE_CORRUPT;
+            }
+            txids[j - i] = rs->r[j].txid;
+            j++;
+        }
+        tc_vote_batch b;
+        memset(&b, 0, sizeof(b));
+        b.epoch = f->vset.epoch;
+        b.validator = f->me;
+        b.seq = rs->r[i].seq;
+        b.txid_count = j - i;
+        b.txids = txids;
+        tc_hash h;
+        sign_own(f, &b, &h);
+        rc = batch_accept(f, txn, &b, &h);
+        i = j;
+    }
+    free(txids);
+    return rc;
+}
+
+static int recover(tc_finality *f, tc_store_txn *txn, const tc_finality_config *cfg,
+                   uint64_t now_ms)
+{
+    uint64_t handoff = 0;
+    int rc = u64_record_get(txn, KEY_SEQ, 8, 1, &f->next_seq);
+    if (rc == 0 && (f->next_seq == 0 || f->next_seq == UINT64_MAX))
+        rc = TC_ESTORE_CORRUPT;
+    if (rc == 0)
+        rc = u64_record_get(txn, KEY_HANDOFF, 4, NONE, &handoff);
+    if (rc == 0)
+        rc = stale_cleanup(f, txn, cfg->carry, cfg->carry_count);
+    if (rc != 0)
+        return rc;
+    f->handed_off = f->me != NONE && handoff == f->vset.epoch;
+    vrecs rs;
+    memset(&rs, 0, sizeof(rs));
+    uint32_t e = NONE;
+    rc = vrecs_load(txn, f->vset.epoch, false, &rs, &e);
+    if (rc == 0 && e != NONE && e != f->vset.epoch)
+        rc = TC_EINVAL; /* the store voted in a later epoch than the config names */
+    if (rc == 0 && rs.n > 0 && f->me == NONE)
+        rc = TC_EINVAL; /* own votes, but the key is not a member: another key or set */
+    if (rc == 0)
+        qsort(rs.r, rs.n, sizeof(vrec), vrec_cmp);
+    if (rc == 0)
+        rc = recover_votes(f, txn, &rs);
+    if (rc == 0)
+        rc = recover_batches(f, txn, &rs);
+    vrecs_free(&rs);
+    if (rc == 0)
+        rc = carry_mark(f, cfg->carry, cfg->carry_count);
+    f->regossip_at = has_work(f) ? now_ms : UINT64_MAX;
+    return rc;
+}
+
+void tc_finality_limits_default(const tc_profile *p, tc_finality_limits *out)
+{
+    TC_ASSERT(p != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
+    /* The pool bounds what this node votes for; twice that leaves room for transactions known
+     * only from blocks and batches, and for conflicting ones. */
+    uint64_t tx = (uint64_t)p->mempool_count_max * 2;
+    out->tx_max = tx > TC_HANDOFF_TXIDS_HARD_MAX ? TC_HANDOFF_TXIDS_HARD_MAX : (uint32_t)tx;
+    out->orphan_max = out->tx_max / 2;
+    out->queued_max = p->mempool_count_max;
+    uint64_t inputs = p->mempool_bytes_max / TC_TX_INPUT_SIZE * 2;
+    out->inputs_max = inputs > UINT32_MAX / 4 ? UINT32_MAX / 4 : (uint32_t)inputs;
+    if (out->inputs_max < out->tx_max)
+        out->inputs_max = out->tx_max;
+    /* Ten seconds of batches at one per 10 ms: a transaction usually confirms well before. */
+    out->batch_window = 1024;
+    out->batch_max = 16384;
+    out->batch_txids_max = 1u << 21; /* 64 MiB of txids at most */
+    out->event_max = 8 * p->vote_batch_txids_max + 1024;
+}
+
+static int config_check(const tc_finality_config *cfg)
+{
+    const tc_finality_limits *l = &cfg->limits;
+    if (cfg->profile->vote_batch_txids_max > TC_VOTE_BATCH_TXIDS_HARD_MAX ||
+        tc_profile_check(cfg->profile) != 0)
+        return TC_EINVAL;
+    if (l->tx_max == 0 || l->tx_max > TC_HANDOFF_TXIDS_HARD_MAX || l->orphan_max > l->tx_max ||
+        l->queued_max > l->tx_max || l->inputs_max == 0 || l->inputs_max > UINT32_MAX / 4 ||
+        l->batch_window == 0 || l->batch_max == 0 || l->event_max == 0 ||
+        l->batch_txids_max < cfg->profile->vote_batch_txids_max)
+        return TC_EINVAL;
+    if (cfg->carry_count > 0 && cfg->carry == NULL)
+        return TC_EINVAL;
+    return 0;
+}
+
+static int alloc_parts(tc_finality *f, const tc_finality_config *cfg)
+{
+    int rc = tc_vset_copy(&f->vset, cfg->vset);
+    if (rc != 0)
+        return rc;
+    f->vb = calloc(f->vset.count == 0 ? 1 : f->vset.count, sizeof(*f->vb));
+    f->ev = malloc((size_t)f->lim.event_max * sizeof(*f->ev));
+    f->pend = malloc((size_t)f->p.vote_batch_txids_max * TC_HASH_SIZE);
+    return f->vb == NULL || f->ev == NULL || f->pend == NULL ? TC_ENOMEM : 0;
+}
+
+int tc_finality_new(const tc_finality_config *cfg, tc_store_txn *txn, uint64_t now_ms,
+                    tc_finality **out)
+{
+    TC_ASSERT(cfg != NULL && cfg->profile != NULL && cfg->verifier != NULL);
+    TC_ASSERT(cfg->vset != NULL && txn != NULL && out != NULL);
+    *out = NULL;
+    int rc = config_check(cfg);
+    if (rc != 0)
+        return rc;
+    tc_finality *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return TC_ENOMEM;
+    f->p = *cfg->profile;
+    f->verifier = cfg->verifier;
+    f->lim = cfg->limits;
+    f->head = f->tail = f->tx_free = f->sp_free = f->bs_free = NONE;
+    f->pend_deadline = f->regossip_at = UINT64_MAX;
+    f->me = NONE;
+    rc = alloc_parts(f, cfg);
+    if (rc == 0) {
+        f->quorum = tc_vset_quorum(&f->vset);
+        f->has_key = cfg->key != NULL;
+        if (f->has_key) {
+            f->key = *cfg->key;
+            if (tc_vset_find(&f->vset, &f->key.pub, &f->me) != 0)
+                f->me = NONE;
+        }
+        rc = recover(f, txn, cfg, now_ms);
+    }
+    if (rc != 0) {
+        tc_finality_free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void tc_finality_free(tc_finality *f)
+{
+    if (f == NULL)
+        return;
+    for (uint32_t i = 0; i < f->tx_hw; i++) {
+        if (f->tx[i].used) {
+            free(f->tx[i].inputs);
+            free(f->tx[i].votes);
+        }
+    }
+    for (uint32_t s = 0; s < f->bs_hw; s++)
+        if (f->bs[s].used)
+            tc_vote_batch_deinit(&f->bs[s].b);
+    if (f->vb != NULL)
+        for (uint32_t v = 0; v < f->vset.count; v++)
+            free(f->vb[v].slot);
+    free(f->vb);
+    free(f->tx);
+    free(f->sp);
+    free(f->bs);
+    free(f->ev);
+    free(f->pend);
+    free(f->scratch);
+    free(f->txmap.s);
+    free(f->opmap.s);
+    tc_vset_deinit(&f->vset);
+    /* The secret key does not outlive f in freed memory. */
+    volatile uint8_t *k = (volatile uint8_t *)&f->key;
+    for (size_t i = 0; i < sizeof(f->key); i++)
+        k[i] = 0;
+    free(f);
+}

@@ -1,0 +1,305 @@
+/* finality.h — instant finality (SPEC 4): this validator's own transaction votes, the vote
+ * batches of every validator of the epoch, the tally that makes a transaction final, finality
+ * certificates for blocks, re-gossip, and the epoch handoff.
+ *
+ * A pure state machine: node.c feeds it transactions, batches, confirmations and time, and
+ * drains the events it queues (tc_finality_next_event). It never reads a clock, sends, or
+ * allocates per message in steady state beyond the copy of a stored batch's txids and a tracked
+ * transaction's inputs.
+ *
+ * What it owns:
+ *   - In memory: the epoch's validator set (a copy); the tracked transactions (txid, inputs once
+ *     the transaction is known, the (validator, seq) of the first batch of each validator naming
+ *     it, the voters' weight, flags); an outpoint index of the known transactions' inputs; the
+ *     stored vote batches (per validator, ordered by seq); the pending own batch; the events.
+ *   - In the store, table TC_TABLE_LOCKS, keys starting "fin/" (other modules use other
+ *     prefixes), written only inside the caller's read-write transaction:
+ *       "fin/seq"                            -> u64 next own batch seq (never reused, any epoch)
+ *       "fin/handoff"                        -> u32 last epoch this validator handed off
+ *       "fin/vote/" u32 epoch BE | txid 32   -> u64 seq of the own batch that names txid
+ *     and, through utxo.h, the lock states of TC_TABLE_UTXO (Locked / SpentFinalized).
+ *
+ * Invariants:
+ *   - This validator never votes for two transactions spending one outpoint in an epoch, even
+ *     across crashes: tc_finality_vote_tx locks every input (tc_utxo_lock) and records the vote
+ *     in the caller's store transaction, and refuses (TC_ETX_LOCKED) an input Locked or
+ *     SpentFinalized for another transaction. DURABILITY CONTRACT: the caller commits every
+ *     store transaction it passed to a tc_finality_* call BEFORE it acts on (sends) any event
+ *     popped after that call, so a batch never leaves before the locks and seq it carries are
+ *     durable. If such a transaction is aborted or fails to commit, f is ahead of the store:
+ *     the caller frees f and makes a new one from the store (as after a crash).
+ *   - Own batch seqs strictly increase and are persisted before use, so a restarted validator
+ *     never signs two different batches with one seq.
+ *   - A tracked transaction's weight is the sum of the weights of the distinct validators with
+ *     a stored batch naming it; it is FINAL once weight >= Q (tc_vset_quorum) and its inputs are
+ *     known; FINALIZED is queued exactly once per transaction and epoch.
+ *   - Everything is bounded by tc_finality_limits; every iteration that reaches an output runs
+ *     in a deterministic order (validator index, seq, txid bytes, or arrival order).
+ *
+ * Finalization in this node's view: for each input, Unspent is locked then finalized, Locked
+ * (txid) finalized, Locked(other) released then locked and finalized — a quorum outranks this
+ * node's own lock: the other transaction can no longer become final, since the two voter sets
+ * would share more than W/3 of weight — and SpentFinalized(txid) left alone. An input that is
+ * SpentFinalized for another transaction means two conflicting quorums (Byzantine weight >=
+ * W/3): nothing is written and a CONFLICT event is queued. Inputs already confirmed spent are
+ * skipped.
+ *
+ * Epoch handoff (SPEC 4): tc_finality_handoff stops voting in the epoch (durably) and signs the
+ * list of this validator's unconfirmed votes of the epoch; transactions voted on afterwards are
+ * queued (TC_FINALITY_QUEUED) and come back as REVOTE events after tc_finality_epoch_change.
+ * tc_finality_carry_list checks a set of handoffs and computes the carry list;
+ * tc_finality_epoch_change releases the locks of own votes not carried and remembers the carried
+ * transactions, whose outpoints then stay reserved: this node votes for no other transaction
+ * spending them, and for no carried transaction that conflicts with another carried one.
+ * NOT DONE: (1) certificates of the previous epoch (a carried transaction confirmed by its
+ * old-epoch certificate): the old epoch's batches are dropped at the change and
+ * tc_finality_cert_check answers TC_ERANGE for another epoch; (2) the outpoints of a carried
+ * transaction whose body this node never saw are unknown until tc_finality_add_tx gives it;
+ * (3) on-chain evidence for lock and batch equivocation (block.h knows only double votes):
+ * events report them, the evidence encoding is future work.
+ *
+ * Pointer lifetimes: the config's profile and vset are copied, the verifier is borrowed and must
+ * outlive f. Arguments are borrowed for the call only. A batch pointer in an event or from
+ * tc_finality_batch_get stays valid until the next call into f other than the const getters and
+ * tc_finality_next_event.
+ *
+ * Errors: 0 or a negative TC_E* code, listed per function. Nothing a peer sends makes f abort;
+ * store failures are returned (the caller aborts its transaction and, per the contract above,
+ * rebuilds f).
+ */
+#ifndef TC_FINALITY_H
+#define TC_FINALITY_H
+
+#include "base.h"
+#include "block.h"
+#include "codec.h"
+#include "crypto.h"
+#include "mnreg.h"
+#include "profile.h"
+#include "store.h"
+#include "tx.h"
+
+/* ---- vote batch: the value type of a VOTE_BATCH message ----
+ * Encoding: u32 epoch | u32 validator | u64 seq | u32 txid_count | txid_count x txid 32 | sig 64
+ * Signed:   H(tc/votebatch, the encoding without the signature).
+ * txids are strictly increasing (memcmp): canonical, and no txid twice. A batch names at least
+ * one txid. Decoding rejects a count over TC_VOTE_BATCH_TXIDS_HARD_MAX (TC_ETOOLONG), zero or
+ * unordered txids (TC_ERANGE); the profile's vote_batch_txids_max is checked by on_batch.
+ * Ownership: a decoded batch owns txids (heap); tc_vote_batch_deinit frees and zeroes it. */
+#define TC_VOTE_BATCH_TXIDS_HARD_MAX 4096
+#define TC_VOTE_BATCH_MIN_SIZE       (4 + 4 + 8 + 4 + TC_HASH_SIZE + TC_SIG_SIZE)
+
+typedef struct {
+    uint32_t epoch;
+    uint32_t validator; /* index in the epoch's validator set */
+    uint64_t seq;       /* per validator, strictly increasing, never reused */
+    uint32_t txid_count;
+    tc_hash *txids;
+    tc_sig sig;
+} tc_vote_batch;
+
+void tc_vote_batch_deinit(tc_vote_batch *b);
+void tc_vote_batch_sign_hash(const tc_vote_batch *b, tc_hash *out);
+void tc_vote_batch_encode(tc_writer *w, const tc_vote_batch *b);
+/* TC_ESHORT, TC_ETOOLONG, TC_ERANGE, TC_ENOMEM; TC_ETRAILING (decode only). b empty on error. */
+int tc_vote_batch_read(tc_reader *r, tc_vote_batch *b);
+int tc_vote_batch_decode(tc_vote_batch *b, const uint8_t *bytes, size_t n);
+
+/* ---- the state machine ---- */
+
+typedef struct tc_finality tc_finality;
+
+/* Bounds (STYLE rule 4). tc_finality_limits_default derives them from the profile. */
+typedef struct {
+    uint32_t tx_max;          /* tracked transactions, orphans included */
+    uint32_t orphan_max;      /* tracked txids named by batches whose body is unknown */
+    uint32_t queued_max;      /* transactions waiting for the next epoch after the handoff */
+    uint32_t inputs_max;      /* inputs of tracked transactions, summed */
+    uint32_t batch_window;    /* stored batches per validator */
+    uint32_t batch_max;       /* stored batches, all validators */
+    uint32_t batch_txids_max; /* txids in stored batches, summed */
+    uint32_t event_max;       /* queued events (re-gossip is produced lazily, outside this bound) */
+} tc_finality_limits;
+
+/* Spenders tracked per outpoint (conflicting transactions): more is refused with TC_EFULL. */
+#define TC_FINALITY_SPENDERS_MAX 8
+
+void tc_finality_limits_default(const tc_profile *p, tc_finality_limits *out);
+
+typedef struct {
+    const tc_profile *profile;   /* copied */
+    const tc_verifier *verifier; /* borrowed: outlives f */
+    const tc_vset *vset;         /* the current epoch's set; copied */
+    const tc_keypair *key;       /* this node's voting key, copied; NULL: never votes */
+    tc_finality_limits limits;
+    /* The carry list in force for vset->epoch (from the previous epoch's closing block), so a
+     * restarted node keeps carried outpoints reserved; NULL/0 for none. Copied. */
+    const tc_hash *carry;
+    uint32_t carry_count;
+} tc_finality_config;
+
+/* Creates f for the config's epoch and recovers from the store through txn (read-only is
+ * enough): the next own seq, whether this validator handed off the epoch, and its own votes of
+ * the epoch that are not confirmed (TC_TABLE_TXIDX), which are rebuilt into own batches, signed
+ * again (identical bytes: same seq, same txids) and tallied; they reach peers by re-gossip,
+ * the first pass of which is due at now_ms. Codes: TC_EINVAL (limits zero or inconsistent),
+ * TC_ENOMEM, TC_ESTORE_CORRUPT, store codes. *out is NULL on failure. */
+int tc_finality_new(const tc_finality_config *cfg, tc_store_txn *txn, uint64_t now_ms,
+                    tc_finality **out);
+void tc_finality_free(tc_finality *f);
+
+uint32_t tc_finality_epoch(const tc_finality *f);
+/* This node's index in the epoch's set, UINT32_MAX if it is not a member. */
+uint32_t tc_finality_validator(const tc_finality *f);
+
+/* The node learned a valid transaction: it passed tc_ledger_check_tx in CONFIRM mode (lock
+ * states aside). f records its inputs, reports lock equivocations among its voters, and
+ * finalizes it (txn, read-write) if a quorum of batches named it already. Idempotent.
+ * Codes: TC_EFULL (tx_max, inputs_max or TC_FINALITY_SPENDERS_MAX), TC_ENOMEM, store codes. */
+int tc_finality_add_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_tx *tx,
+                       const tc_hash *txid);
+
+typedef enum {
+    TC_FINALITY_VOTED = 0,         /* inputs locked, txid appended to the pending batch */
+    TC_FINALITY_VOTED_BEFORE = 1,  /* this node voted for it in this epoch already */
+    TC_FINALITY_QUEUED = 2,        /* handed off: a REVOTE event follows the epoch change */
+    TC_FINALITY_NOT_VALIDATOR = 3, /* not a member of the epoch: tracked only */
+} tc_finality_vote_result;
+
+/* Votes for tx, which passed tc_ledger_check_tx in VOTE mode in txn. Does tc_finality_add_tx,
+ * then (a validator that has not handed off) locks every input in txn, records the vote and,
+ * when it opens a batch, the next seq, and appends txid to the pending batch. The batch is
+ * flushed when it holds vote_batch_txids_max txids (here) or vote_batch_interval_ms after its
+ * first txid (tc_finality_tick). Commit txn before acting on later events (see the contract).
+ * Codes: TC_ETX_LOCKED (an input is Locked/SpentFinalized for another transaction in this
+ * node's view, or reserved by another carried transaction; nothing written), TC_EFULL,
+ * TC_ENOMEM, store codes; the codes of tc_utxo_get for a missing or spent input. */
+int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_tx *tx,
+                        const tc_hash *txid, tc_finality_vote_result *result_out);
+
+/* A batch arrived (any peer, any order). Checks, in order: epoch (TC_ERANGE), validator index
+ * (TC_ERANGE), shape: 1..vote_batch_txids_max strictly increasing txids (TC_ERANGE); a stored
+ * batch with the same (validator, seq) and the same signed content is a duplicate (TC_EEXIST,
+ * nothing changes, no signature check); the signature (TC_EBADSIG); same (validator, seq) with
+ * other content: TC_EEXIST plus an EQUIVOCATION event. Then stores a copy (evicting as the
+ * limits require), tallies every txid not yet confirmed (txn read-write; TC_TABLE_TXIDX), and
+ * finalizes what reached quorum. A batch naming only confirmed or already-counted txids is not
+ * stored. Codes besides: TC_ENOMEM, store codes. */
+int tc_finality_on_batch(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
+                         const tc_vote_batch *b);
+
+/* Time passed: flushes the pending batch when due (its tally may finalize: txn read-write) and
+ * starts a re-gossip pass every regossip_interval_ms while transactions are pending. */
+int tc_finality_tick(tc_finality *f, tc_store_txn *txn, uint64_t now_ms);
+/* When f wants tick next: the pending batch's flush time or the next re-gossip; UINT64_MAX if
+ * neither. */
+uint64_t tc_finality_next_deadline(const tc_finality *f);
+
+/* A block confirmed tx (id txid): forgets it, its stored batches once nothing they name is
+ * pending, its own-vote record (txn), and every tracked transaction conflicting with it (those
+ * this node voted for have their remaining Locked inputs released in txn). Codes: store codes. */
+int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,
+                             const tc_hash *txid);
+
+typedef enum {
+    TC_FINALITY_EV_BATCH = 1,             /* batch: an own batch to send to every peer */
+    TC_FINALITY_EV_FINALIZED = 2,         /* txid is final; its inputs are SpentFinalized */
+    TC_FINALITY_EV_EQUIVOCATION = 3,      /* validator signed seq twice: batch (stored) vs the
+                                            one passed to on_batch, whose sign hash is hash2 */
+    TC_FINALITY_EV_LOCK_EQUIVOCATION = 4, /* validator voted txid (batch seq) and txid2 (seq2),
+                                             both spending outpoint */
+    TC_FINALITY_EV_CONFLICT = 5,          /* txid reached quorum but outpoint is SpentFinalized for
+                                             txid2 here: Byzantine weight >= W/3 (safety alarm) */
+    TC_FINALITY_EV_REGOSSIP_TX = 6,       /* re-announce the pending transaction txid */
+    TC_FINALITY_EV_REGOSSIP_BATCH = 7,    /* re-announce batch */
+    TC_FINALITY_EV_REVOTE = 8, /* new epoch: check txid again (VOTE mode) and vote_tx it */
+} tc_finality_event_kind;
+
+typedef struct {
+    tc_finality_event_kind kind;
+    uint32_t validator;
+    uint64_t seq;
+    uint64_t seq2;
+    tc_hash txid;
+    tc_hash txid2;
+    tc_hash hash2;
+    tc_outpoint outpoint;
+    const tc_vote_batch *batch; /* BATCH, EQUIVOCATION, REGOSSIP_BATCH; see lifetimes */
+} tc_finality_event;
+
+/* Pops the next event; false when none. Queued events come first, then the current re-gossip
+ * or revote pass, produced lazily in arrival order (transactions) and (validator, seq) order
+ * (batches). */
+bool tc_finality_next_event(tc_finality *f, tc_finality_event *out);
+
+/* The stored batch (validator, seq) of the epoch, for GET_VOTE_BATCHES. TC_ENOTFOUND. */
+int tc_finality_batch_get(const tc_finality *f, uint32_t validator, uint64_t seq,
+                          const tc_vote_batch **out);
+bool tc_finality_is_final(const tc_finality *f, const tc_hash *txid);
+/* Weight of the distinct validators whose stored batches name txid (0 if untracked). */
+uint64_t tc_finality_weight(const tc_finality *f, const tc_hash *txid);
+
+/* ---- certificates ---- */
+
+/* Builds txid's certificate: the epoch, the voters taken in index order until their weight
+ * reaches Q, as a bitmap and as batch refs sorted by validator. out is overwritten (not freed
+ * first); the caller deinits it. Codes: TC_ENOTFOUND (txid untracked or below quorum),
+ * TC_ENOMEM. */
+int tc_finality_cert_build(const tc_finality *f, const tc_hash *txid, tc_fincert *out);
+
+/* Checks c certifies txid in f's epoch. Codes: TC_ERANGE (another epoch: see NOT DONE);
+ * TC_EBLK_CERT (bitmap not exactly the refs' validators, refs not strictly increasing by
+ * validator, an index out of the set, weight < Q, or a stored batch named by a ref does not
+ * contain txid); TC_ENOTFOUND: well formed but some referenced batches are not stored here —
+ * the first missing_cap of them are written to missing[] and *missing_count_out gets how many
+ * are missing (fetch them with GET_VOTE_BATCHES, then check again). missing may be NULL when
+ * missing_cap is 0; missing_count_out may be NULL. */
+int tc_finality_cert_check(const tc_finality *f, const tc_hash *txid, const tc_fincert *c,
+                           tc_batch_ref *missing, uint32_t missing_cap,
+                           uint32_t *missing_count_out);
+
+/* ---- epoch handoff ---- */
+
+/* Stops voting in the epoch (durably: "fin/handoff" in txn), flushes the pending batch, and
+ * signs into *out this validator's handoff: every transaction it voted for in the epoch that is
+ * not confirmed, sorted. A second call returns the same list again (minus confirmations). out
+ * is overwritten; the caller deinits it. Codes: TC_EINVAL (not a validator of the epoch),
+ * TC_ENOMEM, store codes. */
+int tc_finality_handoff(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, tc_handoff *out);
+
+/* Checks handoffs against v (epoch, index, signature, no validator twice, weight >= Q) and
+ * writes their union, deduplicated and sorted, into a heap array (*txids_out, free()) of
+ * *count_out txids. Codes: TC_ERANGE (wrong epoch or index), TC_EBADSIG, TC_EEXIST (a
+ * validator twice), TC_EBLK_CERT (weight < Q), TC_ETOOLONG (union over
+ * TC_HANDOFF_TXIDS_HARD_MAX), TC_ENOMEM; outputs NULL/0 on failure. */
+int tc_finality_carry_list(const tc_vset *v, const tc_verifier *verifier,
+                           const tc_handoff *handoffs, uint32_t handoff_count, tc_hash **txids_out,
+                           uint32_t *count_out);
+
+/* Moves f to epoch next->epoch with the closing block's carry list (sorted, as produced
+ * above): releases in txn the Locked inputs of own votes not carried, deletes the old epoch's
+ * vote records, drops the old epoch's batches and tallies, keeps tracking pending transactions,
+ * reserves the carried ones' outpoints, and (a member of next) starts a REVOTE pass over the
+ * pending transactions that are not final. Codes: TC_EINVAL (next->epoch <= current, carry not
+ * sorted), TC_ENOMEM, store codes. */
+int tc_finality_epoch_change(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
+                             const tc_vset *next, const tc_hash *carry, uint32_t carry_count);
+
+/* ---- observation (tests, checkers, metrics) ---- */
+
+typedef struct {
+    uint32_t txs;           /* tracked transactions */
+    uint32_t orphans;       /* of which the body is unknown */
+    uint32_t inputs;        /* indexed inputs */
+    uint32_t batches;       /* stored batches */
+    uint32_t batch_txids;   /* txids in stored batches */
+    uint32_t events;        /* queued events */
+    uint32_t pending_txids; /* in the own pending batch */
+    uint64_t votes_dropped; /* batch txids not tallied for lack of room */
+    uint64_t batches_evicted;
+    uint64_t events_dropped;
+} tc_finality_stats;
+
+void tc_finality_stats_get(const tc_finality *f, tc_finality_stats *out);
+
+#endif

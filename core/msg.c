@@ -1,0 +1,723 @@
+/* msg.c — the wire protocol: frames and payloads (see msg.h). */
+#include "msg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The least bytes a BLOCKS entry takes: an empty block (header with an empty last_commit and
+ * no evidence, three empty body lists) and an empty certificate. Used only to bound the entry
+ * count against the bytes left before allocating. */
+#define BLOCK_MIN_SIZE                                                                             \
+    (2 + 8 + 4 + TC_HASH_SIZE + 8 + 3 * TC_HASH_SIZE + 4 + TC_COMMIT_MIN_SIZE + 4 + 3 * 4)
+#define BLOCK_ENTRY_MIN_SIZE (BLOCK_MIN_SIZE + TC_COMMIT_MIN_SIZE)
+/* Printable ASCII: text fields may reach logs and terminals. Addresses also exclude space. */
+#define TEXT_LO 0x20
+#define ADDR_LO 0x21
+#define TEXT_HI 0x7e
+
+/* ---- small helpers ---- */
+
+static uint32_t be32_get(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void be32_put(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static bool text_ok(const void *bytes, size_t n, uint8_t lo)
+{
+    const uint8_t *p = bytes;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < lo || p[i] > TEXT_HI)
+            return false;
+    return true;
+}
+
+/* Length of a NUL-terminated string held in a buffer of cap bytes; cap if it has no NUL. */
+static size_t str_len(const char *s, size_t cap)
+{
+    const char *nul = memchr(s, 0, cap);
+    return nul == NULL ? cap : (size_t)(nul - s);
+}
+
+/* Reads a length-prefixed text of at most max bytes, each in [lo, 0x7e], into out
+ * (NUL-terminated, max + 1 bytes). An empty text is refused when nonempty is set. */
+static uint32_t text_read(tc_reader *r, uint32_t max, uint8_t lo, bool nonempty, char *out)
+{
+    uint32_t n = 0;
+    const uint8_t *p = tc_get_bytes(r, max, &n);
+    if (r->err != 0)
+        return 0;
+    if ((nonempty && n == 0) || !text_ok(p, n, lo)) {
+        tc_reader_fail(r, TC_ERANGE);
+        return 0;
+    }
+    TC_ASSERT(n <= max);
+    memcpy(out, p, n);
+    out[n] = 0;
+    return n;
+}
+
+static void sig_read(tc_reader *r, tc_sig *s)
+{
+    tc_get_raw(r, s->b, TC_SIG_SIZE);
+}
+
+/* ---- payload readers: each reads its fields and checks their ranges; the first error sticks
+ * in the reader. Arrays are allocated, and their counts set, only once the count passed the
+ * reader's checks, so a partly read message is always safe to deinit. ---- */
+
+static void hello_read(tc_reader *r, tc_msg_hello *h)
+{
+    h->magic = tc_get_u32(r);
+    h->version = tc_get_u16(r);
+    TC_GET_HASH(r, &h->genesis);
+    tc_get_raw(r, h->pubkey.b, TC_PUBKEY_SIZE);
+    tc_get_raw(r, h->nonce, TC_MSG_NONCE_SIZE);
+    h->best_height = tc_get_u64(r);
+    h->listen_port = tc_get_u16(r);
+    uint32_t n = text_read(r, TC_MSG_USER_AGENT_MAX, TEXT_LO, false, h->user_agent);
+    h->user_agent_len = (uint8_t)n;
+}
+
+static void peers_read(tc_reader *r, tc_msg_peers *p)
+{
+    uint32_t n = tc_get_count(r, TC_MSG_PEERS_MAX, 4 + 1);
+    for (uint32_t i = 0; i < n && r->err == 0; i++)
+        (void)text_read(r, TC_MSG_ADDR_MAX, ADDR_LO, true, p->addrs[i]);
+    if (r->err == 0)
+        p->addr_count = n;
+}
+
+static void vote_batch_read(tc_reader *r, tc_msg_vote_batch *b)
+{
+    b->epoch = tc_get_u32(r);
+    b->validator = tc_get_u32(r);
+    b->seq = tc_get_u64(r);
+    uint32_t n = tc_get_count(r, TC_MSG_VOTE_TXIDS_MAX, TC_HASH_SIZE);
+    if (r->err == 0 && n > 0) {
+        b->txids = calloc(n, sizeof(*b->txids));
+        if (b->txids == NULL)
+            tc_reader_fail(r, TC_ENOMEM);
+        else
+            b->txid_count = n;
+    }
+    for (uint32_t i = 0; i < b->txid_count; i++)
+        TC_GET_HASH(r, &b->txids[i]);
+    sig_read(r, &b->sig);
+}
+
+static void get_vote_batches_read(tc_reader *r, tc_msg_get_vote_batches *g)
+{
+    uint32_t n = tc_get_count(r, TC_MSG_BATCH_REFS_MAX, TC_BATCH_REF_SIZE);
+    for (uint32_t i = 0; i < n; i++) {
+        g->refs[i].validator = tc_get_u32(r);
+        g->refs[i].seq = tc_get_u64(r);
+    }
+    if (r->err == 0)
+        g->ref_count = n;
+}
+
+static void proposal_read(tc_reader *r, tc_msg_proposal *p)
+{
+    p->height = tc_get_u64(r);
+    p->round = tc_get_u32(r);
+    p->pol_round = tc_get_u32(r);
+    /* A proof-of-lock names an earlier round of the same height (Tendermint's validRound). */
+    if (r->err == 0 && p->pol_round != TC_MSG_POL_NONE && p->pol_round >= p->round)
+        tc_reader_fail(r, TC_ERANGE);
+    if (r->err != 0)
+        return;
+    (void)tc_block_read(r, &p->block);
+    if (r->err == 0 && p->block.header.height != p->height)
+        tc_reader_fail(r, TC_ERANGE);
+    sig_read(r, &p->sig);
+}
+
+static void vote_read(tc_reader *r, uint8_t type, tc_vote *v)
+{
+    uint8_t want = type == TC_MSG_PREVOTE ? TC_VOTE_PREVOTE : TC_VOTE_PRECOMMIT;
+    TC_ASSERT(type == TC_MSG_PREVOTE || type == TC_MSG_PRECOMMIT);
+    if (tc_vote_read(r, v) == 0 && v->type != want)
+        tc_reader_fail(r, TC_ERANGE);
+}
+
+static void get_blocks_read(tc_reader *r, tc_msg_get_blocks *g)
+{
+    g->from_height = tc_get_u64(r);
+    g->count = tc_get_u32(r);
+    if (r->err == 0 && g->count > TC_MSG_BLOCKS_MAX)
+        tc_reader_fail(r, TC_ETOOLONG);
+    if (r->err == 0 && g->count == 0)
+        tc_reader_fail(r, TC_ERANGE);
+}
+
+static void blocks_read(tc_reader *r, tc_msg_blocks *b)
+{
+    uint32_t n = tc_get_count(r, TC_MSG_BLOCKS_MAX, BLOCK_ENTRY_MIN_SIZE);
+    if (r->err != 0 || n == 0)
+        return;
+    b->entries = calloc(n, sizeof(*b->entries));
+    if (b->entries == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return;
+    }
+    b->entry_count = n;
+    for (uint32_t i = 0; i < n && r->err == 0; i++) {
+        tc_msg_block_entry *e = &b->entries[i];
+        if (tc_block_read(r, &e->block) != 0 || tc_commit_read(r, &e->commit) != 0)
+            break;
+        if (e->commit.height != e->block.header.height)
+            tc_reader_fail(r, TC_ERANGE);
+    }
+}
+
+static void heartbeat_read(tc_reader *r, tc_msg_heartbeat *h)
+{
+    h->epoch = tc_get_u32(r);
+    h->height = tc_get_u64(r);
+    h->time_ms = tc_get_u64(r);
+    tc_get_raw(r, h->pubkey.b, TC_PUBKEY_SIZE);
+    sig_read(r, &h->sig);
+}
+
+static void reject_read(tc_reader *r, tc_msg_reject *j)
+{
+    j->type = tc_get_u8(r);
+    if (r->err == 0 && (j->type == 0 || j->type >= TC_MSG_TYPE_COUNT))
+        tc_reader_fail(r, TC_ERANGE);
+    j->code = (int32_t)tc_get_u32(r); /* two's complement on every platform we build for */
+    if (r->err == 0 && j->code >= 0)
+        tc_reader_fail(r, TC_ERANGE);
+    j->reason_len = (uint8_t)text_read(r, TC_MSG_REASON_MAX, TEXT_LO, false, j->reason);
+}
+
+static void payload_read(tc_reader *r, tc_msg *m)
+{
+    switch (m->type) {
+    case TC_MSG_HELLO:
+        hello_read(r, &m->hello);
+        break;
+    case TC_MSG_AUTH:
+        sig_read(r, &m->auth.sig);
+        break;
+    case TC_MSG_PING:
+        m->ping.nonce = tc_get_u64(r);
+        break;
+    case TC_MSG_PONG:
+        m->pong.nonce = tc_get_u64(r);
+        break;
+    case TC_MSG_GET_PEERS:
+        break;
+    case TC_MSG_PEERS:
+        peers_read(r, &m->peers);
+        break;
+    case TC_MSG_STATUS:
+        m->status.height = tc_get_u64(r);
+        TC_GET_HASH(r, &m->status.tip);
+        m->status.round = tc_get_u32(r);
+        break;
+    case TC_MSG_TX:
+        (void)tc_tx_read(r, &m->tx);
+        break;
+    case TC_MSG_VOTE_BATCH:
+        vote_batch_read(r, &m->vote_batch);
+        break;
+    case TC_MSG_GET_VOTE_BATCHES:
+        get_vote_batches_read(r, &m->get_vote_batches);
+        break;
+    case TC_MSG_PROPOSAL:
+        proposal_read(r, &m->proposal);
+        break;
+    case TC_MSG_PREVOTE:
+    case TC_MSG_PRECOMMIT:
+        vote_read(r, m->type, &m->vote);
+        break;
+    case TC_MSG_GET_BLOCKS:
+        get_blocks_read(r, &m->get_blocks);
+        break;
+    case TC_MSG_BLOCKS:
+        blocks_read(r, &m->blocks);
+        break;
+    case TC_MSG_HEARTBEAT:
+        heartbeat_read(r, &m->heartbeat);
+        break;
+    case TC_MSG_HANDOFF:
+        (void)tc_handoff_read(r, &m->handoff);
+        break;
+    case TC_MSG_EVIDENCE:
+        (void)tc_evidence_read(r, &m->evidence);
+        break;
+    case TC_MSG_REJECT:
+        reject_read(r, &m->reject);
+        break;
+    default:
+        TC_ASSERT(false && "type checked by tc_msg_decode");
+    }
+}
+
+int tc_msg_frame_check(const uint8_t header[TC_MSG_LEN_SIZE], const tc_profile *p,
+                       size_t *frame_len_out)
+{
+    TC_ASSERT(header != NULL && p != NULL && frame_len_out != NULL);
+    TC_ASSERT(p->frame_size_max >= TC_MSG_HEADER_SIZE);
+    uint32_t body = be32_get(header);
+    *frame_len_out = 0;
+    if (body == 0)
+        return TC_ESHORT;
+    /* Compare in 64 bits: body + 4 overflows u32 for a hostile length near 4 GiB. */
+    if ((uint64_t)body + TC_MSG_LEN_SIZE > p->frame_size_max)
+        return TC_ETOOLONG;
+    *frame_len_out = (size_t)body + TC_MSG_LEN_SIZE;
+    return 0;
+}
+
+int tc_msg_decode(const uint8_t *frame, size_t len, tc_msg *out)
+{
+    TC_ASSERT(out != NULL);
+    TC_ASSERT(frame != NULL || len == 0);
+    memset(out, 0, sizeof(*out));
+    if (len < TC_MSG_HEADER_SIZE)
+        return TC_ESHORT;
+    if ((uint64_t)be32_get(frame) != (uint64_t)len - TC_MSG_LEN_SIZE)
+        return TC_ERANGE;
+    uint8_t type = frame[TC_MSG_LEN_SIZE];
+    if (type == 0 || type >= TC_MSG_TYPE_COUNT)
+        return TC_ERANGE;
+    tc_reader r;
+    tc_reader_init(&r, frame + TC_MSG_HEADER_SIZE, len - TC_MSG_HEADER_SIZE);
+    out->type = type;
+    payload_read(&r, out);
+    int rc = tc_reader_finish(&r);
+    if (rc != 0)
+        tc_msg_deinit(out);
+    TC_ASSERT(rc != 0 || out->type == type);
+    return rc;
+}
+
+static void blocks_deinit(tc_msg_blocks *b)
+{
+    for (uint32_t i = 0; i < b->entry_count; i++) {
+        tc_block_deinit(&b->entries[i].block);
+        tc_commit_deinit(&b->entries[i].commit);
+    }
+    free(b->entries);
+}
+
+void tc_msg_deinit(tc_msg *m)
+{
+    TC_ASSERT(m != NULL);
+    switch (m->type) {
+    case TC_MSG_TX:
+        tc_tx_deinit(&m->tx);
+        break;
+    case TC_MSG_VOTE_BATCH:
+        free(m->vote_batch.txids);
+        break;
+    case TC_MSG_PROPOSAL:
+        tc_block_deinit(&m->proposal.block);
+        break;
+    case TC_MSG_BLOCKS:
+        blocks_deinit(&m->blocks);
+        break;
+    case TC_MSG_HANDOFF:
+        tc_handoff_deinit(&m->handoff);
+        break;
+    default:
+        break; /* the other messages own nothing */
+    }
+    memset(m, 0, sizeof(*m));
+}
+
+/* ---- checks before encoding: the decoder's rules, so we never send what a peer rejects ---- */
+
+static int text_check(const char *s, size_t len, size_t max, uint8_t lo, bool nonempty)
+{
+    if (len > max)
+        return TC_ETOOLONG;
+    if ((nonempty && len == 0) || !text_ok(s, len, lo))
+        return TC_ERANGE;
+    return 0;
+}
+
+static int peers_check(const tc_msg_peers *p)
+{
+    if (p->addr_count > TC_MSG_PEERS_MAX)
+        return TC_ETOOLONG;
+    for (uint32_t i = 0; i < p->addr_count; i++) {
+        size_t n = str_len(p->addrs[i], sizeof(p->addrs[i]));
+        int rc = text_check(p->addrs[i], n, TC_MSG_ADDR_MAX, ADDR_LO, true);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int blocks_check(const tc_msg_blocks *b)
+{
+    if (b->entry_count > TC_MSG_BLOCKS_MAX)
+        return TC_ETOOLONG;
+    TC_ASSERT(b->entries != NULL || b->entry_count == 0);
+    for (uint32_t i = 0; i < b->entry_count; i++)
+        if (b->entries[i].commit.height != b->entries[i].block.header.height)
+            return TC_ERANGE;
+    return 0;
+}
+
+static int vote_check(uint8_t type, const tc_vote *v)
+{
+    uint8_t want = type == TC_MSG_PREVOTE ? TC_VOTE_PREVOTE : TC_VOTE_PRECOMMIT;
+    return v->type == want ? 0 : TC_ERANGE;
+}
+
+int tc_msg_check(const tc_msg *m)
+{
+    TC_ASSERT(m != NULL);
+    switch (m->type) {
+    case TC_MSG_HELLO:
+        return text_check(m->hello.user_agent, m->hello.user_agent_len, TC_MSG_USER_AGENT_MAX,
+                          TEXT_LO, false);
+    case TC_MSG_PEERS:
+        return peers_check(&m->peers);
+    case TC_MSG_VOTE_BATCH:
+        return m->vote_batch.txid_count > TC_MSG_VOTE_TXIDS_MAX ? TC_ETOOLONG : 0;
+    case TC_MSG_GET_VOTE_BATCHES:
+        return m->get_vote_batches.ref_count > TC_MSG_BATCH_REFS_MAX ? TC_ETOOLONG : 0;
+    case TC_MSG_PROPOSAL: {
+        const tc_msg_proposal *p = &m->proposal;
+        bool pol_ok = p->pol_round == TC_MSG_POL_NONE || p->pol_round < p->round;
+        return pol_ok && p->block.header.height == p->height ? 0 : TC_ERANGE;
+    }
+    case TC_MSG_PREVOTE:
+    case TC_MSG_PRECOMMIT:
+        return vote_check(m->type, &m->vote);
+    case TC_MSG_GET_BLOCKS:
+        if (m->get_blocks.count > TC_MSG_BLOCKS_MAX)
+            return TC_ETOOLONG;
+        return m->get_blocks.count == 0 ? TC_ERANGE : 0;
+    case TC_MSG_BLOCKS:
+        return blocks_check(&m->blocks);
+    case TC_MSG_REJECT:
+        if (m->reject.type == 0 || m->reject.type >= TC_MSG_TYPE_COUNT || m->reject.code >= 0)
+            return TC_ERANGE;
+        return text_check(m->reject.reason, m->reject.reason_len, TC_MSG_REASON_MAX, TEXT_LO,
+                          false);
+    default:
+        return m->type == 0 || m->type >= TC_MSG_TYPE_COUNT ? TC_ERANGE : 0;
+    }
+}
+
+/* ---- payload writers ---- */
+
+static void hello_write(tc_writer *w, const tc_msg_hello *h)
+{
+    tc_put_u32(w, h->magic);
+    tc_put_u16(w, h->version);
+    TC_PUT_HASH(w, &h->genesis);
+    tc_put_raw(w, h->pubkey.b, TC_PUBKEY_SIZE);
+    tc_put_raw(w, h->nonce, TC_MSG_NONCE_SIZE);
+    tc_put_u64(w, h->best_height);
+    tc_put_u16(w, h->listen_port);
+    tc_put_bytes(w, h->user_agent, h->user_agent_len);
+}
+
+static void peers_write(tc_writer *w, const tc_msg_peers *p)
+{
+    tc_put_u32(w, p->addr_count);
+    for (uint32_t i = 0; i < p->addr_count; i++)
+        tc_put_bytes(w, p->addrs[i], (uint32_t)str_len(p->addrs[i], sizeof(p->addrs[i])));
+}
+
+static void vote_batch_body_write(tc_writer *w, const tc_msg_vote_batch *b)
+{
+    tc_put_u32(w, b->epoch);
+    tc_put_u32(w, b->validator);
+    tc_put_u64(w, b->seq);
+    tc_put_u32(w, b->txid_count);
+    TC_ASSERT(b->txids != NULL || b->txid_count == 0);
+    for (uint32_t i = 0; i < b->txid_count; i++)
+        TC_PUT_HASH(w, &b->txids[i]);
+}
+
+static void get_vote_batches_write(tc_writer *w, const tc_msg_get_vote_batches *g)
+{
+    tc_put_u32(w, g->ref_count);
+    for (uint32_t i = 0; i < g->ref_count; i++) {
+        tc_put_u32(w, g->refs[i].validator);
+        tc_put_u64(w, g->refs[i].seq);
+    }
+}
+
+static void blocks_write(tc_writer *w, const tc_msg_blocks *b)
+{
+    tc_put_u32(w, b->entry_count);
+    for (uint32_t i = 0; i < b->entry_count; i++) {
+        tc_block_encode(w, &b->entries[i].block);
+        tc_commit_encode(w, &b->entries[i].commit);
+    }
+}
+
+static void heartbeat_body_write(tc_writer *w, const tc_msg_heartbeat *h)
+{
+    tc_put_u32(w, h->epoch);
+    tc_put_u64(w, h->height);
+    tc_put_u64(w, h->time_ms);
+    tc_put_raw(w, h->pubkey.b, TC_PUBKEY_SIZE);
+}
+
+static void payload_write(tc_writer *w, const tc_msg *m)
+{
+    switch (m->type) {
+    case TC_MSG_HELLO:
+        hello_write(w, &m->hello);
+        break;
+    case TC_MSG_AUTH:
+        tc_put_raw(w, m->auth.sig.b, TC_SIG_SIZE);
+        break;
+    case TC_MSG_PING:
+        tc_put_u64(w, m->ping.nonce);
+        break;
+    case TC_MSG_PONG:
+        tc_put_u64(w, m->pong.nonce);
+        break;
+    case TC_MSG_GET_PEERS:
+        break;
+    case TC_MSG_PEERS:
+        peers_write(w, &m->peers);
+        break;
+    case TC_MSG_STATUS:
+        tc_put_u64(w, m->status.height);
+        TC_PUT_HASH(w, &m->status.tip);
+        tc_put_u32(w, m->status.round);
+        break;
+    case TC_MSG_TX:
+        tc_tx_encode(w, &m->tx);
+        break;
+    case TC_MSG_VOTE_BATCH:
+        vote_batch_body_write(w, &m->vote_batch);
+        tc_put_raw(w, m->vote_batch.sig.b, TC_SIG_SIZE);
+        break;
+    case TC_MSG_GET_VOTE_BATCHES:
+        get_vote_batches_write(w, &m->get_vote_batches);
+        break;
+    case TC_MSG_PROPOSAL:
+        tc_put_u64(w, m->proposal.height);
+        tc_put_u32(w, m->proposal.round);
+        tc_put_u32(w, m->proposal.pol_round);
+        tc_block_encode(w, &m->proposal.block);
+        tc_put_raw(w, m->proposal.sig.b, TC_SIG_SIZE);
+        break;
+    case TC_MSG_PREVOTE:
+    case TC_MSG_PRECOMMIT:
+        tc_vote_encode(w, &m->vote);
+        break;
+    case TC_MSG_GET_BLOCKS:
+        tc_put_u64(w, m->get_blocks.from_height);
+        tc_put_u32(w, m->get_blocks.count);
+        break;
+    case TC_MSG_BLOCKS:
+        blocks_write(w, &m->blocks);
+        break;
+    case TC_MSG_HEARTBEAT:
+        heartbeat_body_write(w, &m->heartbeat);
+        tc_put_raw(w, m->heartbeat.sig.b, TC_SIG_SIZE);
+        break;
+    case TC_MSG_HANDOFF:
+        tc_handoff_encode(w, &m->handoff);
+        break;
+    case TC_MSG_EVIDENCE:
+        tc_evidence_encode(w, &m->evidence);
+        break;
+    case TC_MSG_REJECT:
+        tc_put_u8(w, m->reject.type);
+        tc_put_u32(w, (uint32_t)m->reject.code);
+        tc_put_bytes(w, m->reject.reason, m->reject.reason_len);
+        break;
+    default:
+        TC_ASSERT(false && "type checked by tc_msg_check");
+    }
+}
+
+int tc_msg_encode(tc_writer *w, const tc_msg *m)
+{
+    TC_ASSERT(w != NULL && m != NULL);
+    int rc = tc_msg_check(m);
+    if (rc != 0)
+        return rc;
+    size_t start = w->len;
+    uint8_t prefix[TC_MSG_LEN_SIZE] = {0};
+    tc_put_raw(w, prefix, sizeof(prefix)); /* patched below once the body's length is known */
+    tc_put_u8(w, m->type);
+    payload_write(w, m);
+    size_t body = w->len - start - TC_MSG_LEN_SIZE;
+    if (body > UINT32_MAX)
+        w->err = TC_EENCODE;
+    if (w->err != 0)
+        return TC_EENCODE;
+    TC_ASSERT(w->buf != NULL && start + TC_MSG_LEN_SIZE <= w->cap);
+    be32_put(w->buf + start, (uint32_t)body);
+    return 0;
+}
+
+size_t tc_msg_encoded_size(const tc_msg *m)
+{
+    TC_ASSERT(m != NULL);
+    tc_writer w;
+    tc_writer_init(&w, NULL, 0);
+    int rc = tc_msg_encode(&w, m);
+    TC_ASSERT(rc == 0 || rc == TC_EENCODE); /* the caller checked m */
+    TC_ASSERT(w.len >= TC_MSG_HEADER_SIZE);
+    return w.len;
+}
+
+int tc_msg_encode_alloc(const tc_msg *m, uint8_t **out, size_t *len_out)
+{
+    TC_ASSERT(m != NULL && out != NULL && len_out != NULL);
+    *out = NULL;
+    *len_out = 0;
+    int rc = tc_msg_check(m);
+    if (rc != 0)
+        return rc;
+    size_t n = tc_msg_encoded_size(m);
+    uint8_t *buf = malloc(n);
+    if (buf == NULL)
+        return TC_ENOMEM;
+    tc_writer w;
+    tc_writer_init(&w, buf, n);
+    rc = tc_msg_encode(&w, m);
+    TC_ASSERT(rc == 0 && w.len == n); /* sized exactly above */
+    *out = buf;
+    *len_out = n;
+    return 0;
+}
+
+/* ---- signed objects ---- */
+
+void tc_msg_auth_hash(const uint8_t peer_nonce[TC_MSG_NONCE_SIZE], const tc_pubkey *own_key,
+                      tc_hash *out)
+{
+    TC_ASSERT(peer_nonce != NULL && own_key != NULL && out != NULL);
+    uint8_t buf[TC_MSG_NONCE_SIZE + TC_PUBKEY_SIZE];
+    memcpy(buf, peer_nonce, TC_MSG_NONCE_SIZE);
+    memcpy(buf + TC_MSG_NONCE_SIZE, own_key->b, TC_PUBKEY_SIZE);
+    tc_hash_tagged(out, TC_TAG_HELLO, buf, sizeof(buf));
+}
+
+void tc_msg_vote_batch_sign_hash(const tc_msg_vote_batch *b, tc_hash *out)
+{
+    TC_ASSERT(b != NULL && out != NULL);
+    TC_ASSERT(b->txids != NULL || b->txid_count == 0);
+    uint8_t head[4 + 4 + 8 + 4];
+    tc_writer w;
+    tc_writer_init(&w, head, sizeof(head));
+    tc_put_u32(&w, b->epoch);
+    tc_put_u32(&w, b->validator);
+    tc_put_u64(&w, b->seq);
+    tc_put_u32(&w, b->txid_count);
+    TC_ASSERT(w.err == 0 && w.len == sizeof(head));
+    /* Hashed in pieces: a batch of 4096 txids is too large for a stack buffer. */
+    tc_hasher h;
+    tc_hasher_init(&h, TC_TAG_VOTEBATCH);
+    tc_hasher_update(&h, head, sizeof(head));
+    if (b->txid_count > 0)
+        tc_hasher_update(&h, b->txids, (size_t)b->txid_count * TC_HASH_SIZE);
+    tc_hasher_final(&h, out);
+}
+
+void tc_msg_vote_batch_sign(tc_msg_vote_batch *b, tc_sig_scheme scheme, const tc_keypair *kp)
+{
+    TC_ASSERT(b != NULL && kp != NULL);
+    tc_hash m;
+    tc_msg_vote_batch_sign_hash(b, &m);
+    tc_sign(scheme, kp, &m, &b->sig);
+}
+
+void tc_msg_proposal_sign_hash(const tc_msg_proposal *p, tc_hash *out)
+{
+    TC_ASSERT(p != NULL && out != NULL);
+    tc_hash block;
+    tc_block_hash(&p->block.header, &block);
+    uint8_t buf[8 + 4 + 4 + TC_HASH_SIZE];
+    tc_writer w;
+    tc_writer_init(&w, buf, sizeof(buf));
+    tc_put_u64(&w, p->height);
+    tc_put_u32(&w, p->round);
+    tc_put_u32(&w, p->pol_round);
+    TC_PUT_HASH(&w, &block);
+    TC_ASSERT(w.err == 0 && w.len == sizeof(buf));
+    tc_hash_tagged(out, TC_TAG_PROPOSAL, buf, sizeof(buf));
+}
+
+void tc_msg_proposal_sign(tc_msg_proposal *p, tc_sig_scheme scheme, const tc_keypair *kp)
+{
+    TC_ASSERT(p != NULL && kp != NULL);
+    tc_hash m;
+    tc_msg_proposal_sign_hash(p, &m);
+    tc_sign(scheme, kp, &m, &p->sig);
+}
+
+void tc_msg_heartbeat_sign_hash(const tc_msg_heartbeat *h, tc_hash *out)
+{
+    TC_ASSERT(h != NULL && out != NULL);
+    uint8_t buf[4 + 8 + 8 + TC_PUBKEY_SIZE];
+    tc_writer w;
+    tc_writer_init(&w, buf, sizeof(buf));
+    heartbeat_body_write(&w, h);
+    TC_ASSERT(w.err == 0 && w.len == sizeof(buf));
+    tc_hash_tagged(out, TC_TAG_HEARTBEAT, buf, sizeof(buf));
+}
+
+void tc_msg_heartbeat_sign(tc_msg_heartbeat *h, tc_sig_scheme scheme, const tc_keypair *kp)
+{
+    TC_ASSERT(h != NULL && kp != NULL);
+    tc_hash m;
+    tc_msg_heartbeat_sign_hash(h, &m);
+    tc_sign(scheme, kp, &m, &h->sig);
+}
+
+/* ---- identities and names ---- */
+
+void tc_msg_id(const uint8_t *frame, size_t len, tc_hash *out)
+{
+    TC_ASSERT(frame != NULL || len == 0);
+    TC_ASSERT(out != NULL);
+    tc_hash_tagged(out, TC_TAG_MSGID, frame, len);
+}
+
+uint8_t tc_msg_frame_type(const uint8_t *frame, size_t len)
+{
+    TC_ASSERT(frame != NULL || len == 0);
+    return len < TC_MSG_HEADER_SIZE ? 0 : frame[TC_MSG_LEN_SIZE];
+}
+
+const char *tc_msg_type_name(uint8_t type)
+{
+    static const char *const names[TC_MSG_TYPE_COUNT] = {
+        [TC_MSG_HELLO] = "HELLO",
+        [TC_MSG_AUTH] = "AUTH",
+        [TC_MSG_PING] = "PING",
+        [TC_MSG_PONG] = "PONG",
+        [TC_MSG_GET_PEERS] = "GET_PEERS",
+        [TC_MSG_PEERS] = "PEERS",
+        [TC_MSG_STATUS] = "STATUS",
+        [TC_MSG_TX] = "TX",
+        [TC_MSG_VOTE_BATCH] = "VOTE_BATCH",
+        [TC_MSG_GET_VOTE_BATCHES] = "GET_VOTE_BATCHES",
+        [TC_MSG_PROPOSAL] = "PROPOSAL",
+        [TC_MSG_PREVOTE] = "PREVOTE",
+        [TC_MSG_PRECOMMIT] = "PRECOMMIT",
+        [TC_MSG_GET_BLOCKS] = "GET_BLOCKS",
+        [TC_MSG_BLOCKS] = "BLOCKS",
+        [TC_MSG_HEARTBEAT] = "HEARTBEAT",
+        [TC_MSG_HANDOFF] = "HANDOFF",
+        [TC_MSG_EVIDENCE] = "EVIDENCE",
+        [TC_MSG_REJECT] = "REJECT",
+    };
+    return type > 0 && type < TC_MSG_TYPE_COUNT ? names[type] : "?";
+}

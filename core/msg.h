@@ -1,0 +1,296 @@
+/* msg.h — the wire protocol (SPEC 7): frames, message types, their payloads, encode and decode.
+ *
+ * Frame: u32 BIG-endian length of (type + payload) | u8 type | payload. The length prefix is the
+ * one big-endian integer of the protocol (it is read by the transport, before the codec); every
+ * integer inside a payload is little-endian as in codec.h. A whole frame, prefix included, is at
+ * most profile.frame_size_max bytes: a driver reads the 4-byte prefix, asks tc_msg_frame_check,
+ * and only then allocates and reads the rest (SPEC 7: a larger length closes the connection
+ * before anything is allocated).
+ *
+ * Payloads ("list" = u32 count then elements; "bytes" = u32 length then bytes):
+ *   HELLO            u32 magic | u16 version | genesis hash 32 | node pubkey 32 | nonce 32 |
+ *                    u64 best_height | u16 listen_port | bytes user_agent (<= 63, printable
+ *                    ASCII 0x20..0x7e)
+ *   AUTH             sig 64 over tc_msg_auth_hash(peer's HELLO nonce, own pubkey)
+ *                    = H(tc/hello, peer's nonce 32 || own pubkey 32)
+ *   PING, PONG       u64 nonce (a PONG echoes the PING's nonce)
+ *   GET_PEERS        (empty)
+ *   PEERS            list (<= 64) of bytes addr ("host:port", 1..63 bytes, ASCII 0x21..0x7e)
+ *   STATUS           u64 height | tip hash 32 | u32 round
+ *   TX               transaction (tx.h encoding, read with tc_tx_read)
+ *   VOTE_BATCH       u32 epoch | u32 validator | u64 seq | list (<= 4096) of txid 32 | sig 64
+ *                    sig over H(tc/votebatch, the encoding without sig)
+ *   GET_VOTE_BATCHES list (<= 256) of (u32 validator | u64 seq)
+ *   PROPOSAL         u64 height | u32 round | u32 pol_round | block (block.h) | sig 64
+ *                    sig over H(tc/proposal, u64 height | u32 round | u32 pol_round |
+ *                    block hash 32); pol_round is UINT32_MAX (no proof-of-lock) or < round;
+ *                    height equals the block header's height
+ *   PREVOTE          vote (block.h) whose type is TC_VOTE_PREVOTE
+ *   PRECOMMIT        vote (block.h) whose type is TC_VOTE_PRECOMMIT
+ *   GET_BLOCKS       u64 from_height | u32 count (1..64)
+ *   BLOCKS           list (<= 64) of (block | commit certificate of that block); the
+ *                    certificate's height equals the block's (checking that it certifies the
+ *                    block's hash, and its signatures, is the sync module's job)
+ *   HEARTBEAT        u32 epoch | u64 height | u64 time_ms | pubkey 32 | sig 64
+ *                    sig over H(tc/heartbeat, the encoding without sig)
+ *   HANDOFF          handoff (block.h)
+ *   EVIDENCE         evidence (block.h)
+ *   REJECT           u8 type of the rejected message (a valid type) | i32 code (negative TC_E*,
+ *                    as u32 two's complement) | bytes reason (<= 127, printable ASCII)
+ *
+ * Decoding is strict and canonical: a frame that decodes re-encodes to exactly its bytes.
+ * tc_msg_decode rejects a length field other than len - 4 (TC_ERANGE), an unknown type
+ * (TC_ERANGE), a payload that ends early (TC_ESHORT) or leaves bytes (TC_ETRAILING), a count or
+ * length over its limit (TC_ETOOLONG), and any field outside its set (TC_ERANGE). It does not
+ * check signatures, profile limits or anything that needs chain state: that is the node's job.
+ * The hard limits below are independent of the profile, so a decoder's allocations stay
+ * bounded and proportional to the input whatever the profile says.
+ *
+ * Ownership: a tc_msg filled by tc_msg_decode owns its arrays (the tx's, the block(s)', the
+ * vote batch txids, the handoff txids); tc_msg_deinit frees them and zeroes the message. On a
+ * decode error the message is left zeroed and owns nothing. A message built by a caller for
+ * tc_msg_encode only lends its pointers: encoding never frees or keeps them, and such a message
+ * must not be passed to tc_msg_deinit unless its arrays were heap-allocated the same way.
+ * PEERS and GET_VOTE_BATCHES are small and bounded, so their arrays live inline (no allocation).
+ */
+#ifndef TC_MSG_H
+#define TC_MSG_H
+
+#include "base.h"
+#include "block.h"
+#include "codec.h"
+#include "crypto.h"
+#include "profile.h"
+#include "tx.h"
+
+/* Domain tags of the signed or hashed objects this module defines (crypto.h lists the rest). */
+#define TC_TAG_PROPOSAL "tc/proposal"
+#define TC_TAG_MSGID    "tc/msgid"
+
+/* Stable type numbers: they are on the wire; never renumber, only append. 0 is not a type. */
+typedef enum {
+    TC_MSG_HELLO = 1,
+    TC_MSG_AUTH = 2,
+    TC_MSG_PING = 3,
+    TC_MSG_PONG = 4,
+    TC_MSG_GET_PEERS = 5,
+    TC_MSG_PEERS = 6,
+    TC_MSG_STATUS = 7,
+    TC_MSG_TX = 8,
+    TC_MSG_VOTE_BATCH = 9,
+    TC_MSG_GET_VOTE_BATCHES = 10,
+    TC_MSG_PROPOSAL = 11,
+    TC_MSG_PREVOTE = 12,
+    TC_MSG_PRECOMMIT = 13,
+    TC_MSG_GET_BLOCKS = 14,
+    TC_MSG_BLOCKS = 15,
+    TC_MSG_HEARTBEAT = 16,
+    TC_MSG_HANDOFF = 17,
+    TC_MSG_EVIDENCE = 18,
+    TC_MSG_REJECT = 19,
+    TC_MSG_TYPE_COUNT = 20, /* one past the last type */
+} tc_msg_type;
+
+/* Sizes and hard limits. */
+#define TC_MSG_LEN_SIZE       4  /* the big-endian length prefix */
+#define TC_MSG_HEADER_SIZE    5  /* prefix + type byte */
+#define TC_MSG_NONCE_SIZE     32 /* HELLO nonce */
+#define TC_MSG_USER_AGENT_MAX 63 /* bytes, without a terminator */
+#define TC_MSG_ADDR_MAX       63 /* bytes of a "host:port" in PEERS, without a terminator */
+#define TC_MSG_PEERS_MAX      64 /* addresses in one PEERS */
+#define TC_MSG_VOTE_TXIDS_MAX 4096
+#define TC_MSG_BATCH_REFS_MAX 256 /* (validator, seq) pairs in one GET_VOTE_BATCHES */
+#define TC_MSG_BLOCKS_MAX     64  /* blocks asked for in GET_BLOCKS, sent in one BLOCKS */
+#define TC_MSG_REASON_MAX     127 /* bytes of a REJECT reason */
+#define TC_MSG_POL_NONE       UINT32_MAX
+/* The SPEC's largest frame (4 MiB), the default of profile.frame_size_max. The static asserts
+ * below check that every message whose size the hard limits bound fits in it; messages that
+ * carry blocks are bounded by profile.block_size_max at run time (tc_msg_encoded_size). */
+#define TC_MSG_FRAME_SPEC_MAX (4u << 20)
+
+/* Largest encodings of the messages with fixed bounds (whole frames). */
+#define TC_MSG_HELLO_SIZE_MAX                                                                      \
+    (TC_MSG_HEADER_SIZE + 4 + 2 + TC_HASH_SIZE + TC_PUBKEY_SIZE + TC_MSG_NONCE_SIZE + 8 + 2 + 4 +  \
+     TC_MSG_USER_AGENT_MAX)
+#define TC_MSG_PEERS_SIZE_MAX (TC_MSG_HEADER_SIZE + 4 + TC_MSG_PEERS_MAX * (4 + TC_MSG_ADDR_MAX))
+#define TC_MSG_VOTE_BATCH_SIZE_MAX                                                                 \
+    (TC_MSG_HEADER_SIZE + 4 + 4 + 8 + 4 + TC_MSG_VOTE_TXIDS_MAX * TC_HASH_SIZE + TC_SIG_SIZE)
+#define TC_MSG_GET_VOTE_BATCHES_SIZE_MAX                                                           \
+    (TC_MSG_HEADER_SIZE + 4 + TC_MSG_BATCH_REFS_MAX * TC_BATCH_REF_SIZE)
+#define TC_MSG_HEARTBEAT_SIZE  (TC_MSG_HEADER_SIZE + 4 + 8 + 8 + TC_PUBKEY_SIZE + TC_SIG_SIZE)
+#define TC_MSG_REJECT_SIZE_MAX (TC_MSG_HEADER_SIZE + 1 + 4 + 4 + TC_MSG_REASON_MAX)
+/* What a PROPOSAL adds around its block; what a BLOCKS entry adds around its block, for a
+ * certificate of n signatures. */
+#define TC_MSG_PROPOSAL_OVERHEAD        (TC_MSG_HEADER_SIZE + 8 + 4 + 4 + TC_SIG_SIZE)
+#define TC_MSG_BLOCKS_ENTRY_OVERHEAD(n) (TC_COMMIT_MIN_SIZE + (size_t)(n)*TC_COMMIT_SIG_SIZE)
+
+_Static_assert(TC_MSG_VOTE_TXIDS_MAX >= 512, "a vote batch carries the default 512 txids");
+_Static_assert(TC_MSG_VOTE_BATCH_SIZE_MAX <= TC_MSG_FRAME_SPEC_MAX, "vote batch fits a frame");
+_Static_assert(TC_MSG_PEERS_SIZE_MAX <= 8192, "PEERS stays small: it is decoded inline");
+_Static_assert(TC_MSG_GET_VOTE_BATCHES_SIZE_MAX <= 8192, "GET_VOTE_BATCHES stays small");
+_Static_assert(TC_MSG_ADDR_MAX < TC_TX_NETADDR_MAX + 1, "a PEERS address fits a genesis one");
+_Static_assert(TC_MSG_HELLO_SIZE_MAX <= 1024 && TC_MSG_REJECT_SIZE_MAX <= 1024 &&
+                   TC_MSG_HEARTBEAT_SIZE <= 1024,
+               "handshake and control frames fit the smallest frame_size_max a profile allows");
+_Static_assert((3u << 20) + TC_MSG_BLOCKS_ENTRY_OVERHEAD(TC_COMMIT_SIGS_MAX) + 4 +
+                       TC_MSG_HEADER_SIZE <=
+                   TC_MSG_FRAME_SPEC_MAX,
+               "one default-size block with a full certificate fits one BLOCKS frame");
+_Static_assert((3u << 20) + TC_MSG_PROPOSAL_OVERHEAD <= TC_MSG_FRAME_SPEC_MAX,
+               "a default-size block fits one PROPOSAL frame");
+
+typedef struct {
+    uint32_t magic;                   /* profile.magic of the network */
+    uint16_t version;                 /* profile.protocol_version */
+    tc_hash genesis;                  /* tc_genesis_hash */
+    tc_pubkey pubkey;                 /* the node's identity (a masternode's voting key) */
+    uint8_t nonce[TC_MSG_NONCE_SIZE]; /* fresh per connection; the peer's AUTH signs it */
+    uint64_t best_height;
+    uint16_t listen_port; /* 0: does not accept connections */
+    uint8_t user_agent_len;
+    char user_agent[TC_MSG_USER_AGENT_MAX + 1]; /* NUL-terminated after decode */
+} tc_msg_hello;
+
+typedef struct {
+    tc_sig sig;
+} tc_msg_auth;
+
+typedef struct {
+    uint64_t nonce;
+} tc_msg_ping; /* PING and PONG */
+
+typedef struct {
+    uint32_t addr_count;
+    char addrs[TC_MSG_PEERS_MAX][TC_MSG_ADDR_MAX + 1]; /* NUL-terminated */
+} tc_msg_peers;
+
+typedef struct {
+    uint64_t height;
+    tc_hash tip;
+    uint32_t round;
+} tc_msg_status;
+
+typedef struct {
+    uint32_t epoch;
+    uint32_t validator;
+    uint64_t seq;
+    uint32_t txid_count;
+    tc_hash *txids; /* owned after decode */
+    tc_sig sig;
+} tc_msg_vote_batch;
+
+typedef struct {
+    uint32_t ref_count;
+    tc_batch_ref refs[TC_MSG_BATCH_REFS_MAX];
+} tc_msg_get_vote_batches;
+
+typedef struct {
+    uint64_t height;
+    uint32_t round;
+    uint32_t pol_round; /* TC_MSG_POL_NONE or < round */
+    tc_block block;     /* owned after decode */
+    tc_sig sig;         /* by the proposer of (height, round) */
+} tc_msg_proposal;
+
+typedef struct {
+    uint64_t from_height;
+    uint32_t count; /* 1..TC_MSG_BLOCKS_MAX */
+} tc_msg_get_blocks;
+
+typedef struct {
+    tc_block block;
+    tc_commit commit; /* certifies block; commit.height == block.header.height */
+} tc_msg_block_entry;
+
+typedef struct {
+    uint32_t entry_count;
+    tc_msg_block_entry *entries; /* owned after decode */
+} tc_msg_blocks;
+
+typedef struct {
+    uint32_t epoch;
+    uint64_t height;
+    uint64_t time_ms;
+    tc_pubkey pubkey; /* the masternode's voting key */
+    tc_sig sig;
+} tc_msg_heartbeat;
+
+typedef struct {
+    uint8_t type; /* tc_msg_type of the rejected message */
+    int32_t code; /* negative TC_E* */
+    uint8_t reason_len;
+    char reason[TC_MSG_REASON_MAX + 1]; /* NUL-terminated after decode */
+} tc_msg_reject;
+
+/* One message: type says which member is valid. */
+typedef struct {
+    uint8_t type; /* tc_msg_type */
+    union {
+        tc_msg_hello hello;
+        tc_msg_auth auth;
+        tc_msg_ping ping; /* PING */
+        tc_msg_ping pong; /* PONG */
+        tc_msg_peers peers;
+        tc_msg_status status;
+        tc_tx tx;
+        tc_msg_vote_batch vote_batch;
+        tc_msg_get_vote_batches get_vote_batches;
+        tc_msg_proposal proposal;
+        tc_vote vote; /* PREVOTE, PRECOMMIT */
+        tc_msg_get_blocks get_blocks;
+        tc_msg_blocks blocks;
+        tc_msg_heartbeat heartbeat;
+        tc_handoff handoff;
+        tc_evidence evidence;
+        tc_msg_reject reject;
+    };
+} tc_msg;
+
+/* Checks a frame's 4-byte length prefix before the rest is read: 0 and *frame_len_out = the
+ * whole frame's size (prefix included), TC_ETOOLONG if that exceeds p->frame_size_max (close the
+ * connection, allocate nothing), TC_ESHORT if the length is 0 (a frame has at least a type). */
+int tc_msg_frame_check(const uint8_t header[TC_MSG_LEN_SIZE], const tc_profile *p,
+                       size_t *frame_len_out);
+
+/* Decodes one whole frame of len bytes into *out (see the header comment for the rules).
+ * Codes: TC_ESHORT (len < 5, or a payload cut short), TC_ERANGE (length field != len - 4,
+ * unknown type, a field outside its set, a vote type not matching PREVOTE/PRECOMMIT),
+ * TC_ETRAILING, TC_ETOOLONG, TC_ENOMEM, and the codes of tc_tx_read. *out is zeroed on error. */
+int tc_msg_decode(const uint8_t *frame, size_t len, tc_msg *out);
+/* Frees what a decoded message owns and zeroes it. Safe on a zeroed message. */
+void tc_msg_deinit(tc_msg *m);
+
+/* Checks m against the decode rules, so nothing is sent that a peer would reject: 0,
+ * TC_ERANGE (unknown type, a field outside its set) or TC_ETOOLONG (a count or string over its
+ * limit). */
+int tc_msg_check(const tc_msg *m);
+/* Appends m's whole frame to w. Returns 0, the code of tc_msg_check (nothing written), or
+ * TC_EENCODE (the frame does not fit w; w is then sticky-failed as codec.h describes). A writer
+ * with a NULL buffer measures. */
+int tc_msg_encode(tc_writer *w, const tc_msg *m);
+/* Size of m's whole frame in bytes (m must pass tc_msg_check). Compare it with
+ * profile.frame_size_max before sending (BLOCKS, PROPOSAL, HANDOFF grow with blocks). */
+size_t tc_msg_encoded_size(const tc_msg *m);
+/* Encodes into a fresh heap buffer the caller frees. Codes of tc_msg_check, TC_ENOMEM;
+ * *out NULL and *len_out 0 on error. */
+int tc_msg_encode_alloc(const tc_msg *m, uint8_t **out, size_t *len_out);
+
+/* Signed objects. Each *_hash is what the signer signs and a receiver checks with tc_verify. */
+void tc_msg_auth_hash(const uint8_t peer_nonce[TC_MSG_NONCE_SIZE], const tc_pubkey *own_key,
+                      tc_hash *out);
+void tc_msg_vote_batch_sign_hash(const tc_msg_vote_batch *b, tc_hash *out);
+void tc_msg_vote_batch_sign(tc_msg_vote_batch *b, tc_sig_scheme scheme, const tc_keypair *kp);
+void tc_msg_proposal_sign_hash(const tc_msg_proposal *p, tc_hash *out);
+void tc_msg_proposal_sign(tc_msg_proposal *p, tc_sig_scheme scheme, const tc_keypair *kp);
+void tc_msg_heartbeat_sign_hash(const tc_msg_heartbeat *h, tc_hash *out);
+void tc_msg_heartbeat_sign(tc_msg_heartbeat *h, tc_sig_scheme scheme, const tc_keypair *kp);
+
+/* Gossip identity of a frame: H(tc/msgid, whole frame). Encodings are canonical, so equal
+ * messages have equal ids (the seen filter of peer.h keys on it). */
+void tc_msg_id(const uint8_t *frame, size_t len, tc_hash *out);
+/* The type byte of a frame that passed tc_msg_frame_check, without decoding (0 if len < 5). */
+uint8_t tc_msg_frame_type(const uint8_t *frame, size_t len);
+/* "HELLO", "VOTE_BATCH", ...; "?" for an unknown type. Static strings. */
+const char *tc_msg_type_name(uint8_t type);
+
+#endif

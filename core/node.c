@@ -1,0 +1,463 @@
+/* node.c — the node's lifecycle, its event entry points, the action queue and the dispatch of
+ * delivered messages (see node.h for the interface, node_internal.h for the layout).
+ */
+#include "node_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- actions and frames ---- */
+
+static void arena_reset(tc_node *n)
+{
+    for (uint32_t i = 0; i < n->arena_count; i++)
+        free(n->arena[i]);
+    n->arena_count = 0;
+}
+
+/* Every call starts here: the frames of the previous call's actions are released (node.h:
+ * valid until the next call), and undrained actions are dropped and counted. */
+static void begin_call(tc_node *n, uint64_t now_ms)
+{
+    arena_reset(n);
+    n->actions_dropped += n->action_count;
+    n->action_head = 0;
+    n->action_count = 0;
+    if (now_ms > n->now_ms)
+        n->now_ms = now_ms;
+}
+
+static tc_action *action_push(tc_node *n)
+{
+    if (n->action_count == NODE_ACTIONS_MAX) {
+        n->actions_dropped++;
+        return NULL;
+    }
+    tc_action *a = &n->actions[(n->action_head + n->action_count) % NODE_ACTIONS_MAX];
+    n->action_count++;
+    memset(a, 0, sizeof(*a));
+    return a;
+}
+
+/* Keeps a copy of a frame in the arena; NULL when the arena is full or memory ran out. */
+static const uint8_t *arena_keep(tc_node *n, const uint8_t *frame, size_t len)
+{
+    if (n->arena_count == NODE_ARENA_MAX)
+        return NULL;
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, frame, len);
+    n->arena[n->arena_count++] = copy;
+    return copy;
+}
+
+static void queue_send(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len)
+{
+    tc_action *a = action_push(n);
+    if (a == NULL)
+        return;
+    a->kind = TC_ACTION_SEND;
+    a->peer = peer;
+    a->frame = frame;
+    a->frame_len = len;
+}
+
+void node_notify(tc_node *n, const tc_notify *note)
+{
+    tc_action *a = action_push(n);
+    if (a == NULL)
+        return;
+    a->kind = TC_ACTION_NOTIFY;
+    a->notify = *note;
+}
+
+/* Turns the peer table's decisions into actions. */
+static void drain_peers(tc_node *n)
+{
+    tc_peer_action pa;
+    while (tc_peer_next_action(n->peers, &pa)) {
+        if (pa.kind == TC_PEER_ACT_SEND) {
+            const uint8_t *f = arena_keep(n, pa.frame, pa.frame_len);
+            if (f != NULL)
+                queue_send(n, pa.peer, f, pa.frame_len);
+        } else if (pa.kind == TC_PEER_ACT_CONNECT) {
+            tc_action *a = action_push(n);
+            if (a != NULL) {
+                a->kind = TC_ACTION_CONNECT;
+                memcpy(a->addr, pa.addr, sizeof(a->addr));
+            }
+        } else if (pa.kind == TC_PEER_ACT_DISCONNECT) {
+            tc_action *a = action_push(n);
+            if (a != NULL) {
+                a->kind = TC_ACTION_DISCONNECT;
+                a->peer = pa.peer;
+                a->reason = pa.reason;
+                a->ban_until_ms = pa.ban_until_ms;
+            }
+            if (pa.ban_until_ms != 0) {
+                tc_notify note = {.kind = TC_NOTIFY_PEER_BANNED,
+                                  .peer = pa.peer,
+                                  .code = pa.reason,
+                                  .ban_until_ms = pa.ban_until_ms};
+                node_notify(n, &note);
+            }
+        } else if (pa.kind == TC_PEER_ACT_READY) {
+            tc_peer_info info;
+            uint32_t index = UINT32_MAX;
+            const tc_vset *vs;
+            if (tc_peer_info_get(n->peers, pa.peer, &info) == 0 &&
+                tc_chain_vset(n->chain, n->epoch, &vs) == 0)
+                (void)tc_vset_find(vs, &info.pubkey, &index);
+            tc_notify note = {.kind = TC_NOTIFY_PEER_READY, .peer = pa.peer, .validator = index};
+            node_notify(n, &note);
+            tc_msg st = {.type = TC_MSG_STATUS};
+            st.status.height = tc_chain_height(n->chain);
+            tc_chain_tip(n->chain, &st.status.tip);
+            (void)node_send(n, pa.peer, &st);
+        }
+    }
+}
+
+static const uint8_t *encode_frame(tc_node *n, const tc_msg *m, size_t *len_out)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (tc_msg_encode_alloc(m, &bytes, &len) != 0)
+        return NULL;
+    if (len > tc_chain_profile(n->chain)->frame_size_max || n->arena_count == NODE_ARENA_MAX) {
+        free(bytes);
+        return NULL;
+    }
+    n->arena[n->arena_count++] = bytes;
+    *len_out = len;
+    return bytes;
+}
+
+int node_send(tc_node *n, tc_peer_id peer, const tc_msg *m)
+{
+    size_t len;
+    const uint8_t *f = encode_frame(n, m, &len);
+    if (f == NULL)
+        return TC_EENCODE;
+    queue_send(n, peer, f, len);
+    return 0;
+}
+
+static bool is_gossip(uint8_t type)
+{
+    return type == TC_MSG_TX || type == TC_MSG_VOTE_BATCH || type == TC_MSG_PROPOSAL ||
+           type == TC_MSG_PREVOTE || type == TC_MSG_PRECOMMIT || type == TC_MSG_HEARTBEAT ||
+           type == TC_MSG_HANDOFF || type == TC_MSG_EVIDENCE;
+}
+
+static void send_to_ready(tc_node *n, const uint8_t *f, size_t len, bool has_except,
+                          tc_peer_id except)
+{
+    tc_peer_id ids[256];
+    uint32_t count = tc_peer_ready_ids(n->peers, ids, TC_ARRAY_LEN(ids));
+    if (count > TC_ARRAY_LEN(ids))
+        count = TC_ARRAY_LEN(ids);
+    for (uint32_t i = 0; i < count; i++)
+        if (!has_except || ids[i] != except)
+            queue_send(n, ids[i], f, len);
+}
+
+int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except)
+{
+    size_t len;
+    const uint8_t *f = encode_frame(n, m, &len);
+    if (f == NULL)
+        return TC_EENCODE;
+    if (is_gossip(m->type)) {
+        /* Our own gossip must not come back to us as news. */
+        tc_hash id;
+        tc_msg_id(f, len, &id);
+        (void)tc_peer_seen_check_and_add(n->peers, &id);
+    }
+    send_to_ready(n, f, len, has_except, except);
+    return 0;
+}
+
+void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len)
+{
+    const uint8_t *f = arena_keep(n, frame, len);
+    if (f != NULL)
+        send_to_ready(n, f, len, true, from);
+}
+
+void node_offence(tc_node *n, tc_peer_id peer, tc_peer_offence_kind kind)
+{
+    (void)tc_peer_offence(n->peers, n->now_ms, peer, kind);
+}
+
+/* ---- lifecycle ---- */
+
+static int genesis_copy(tc_genesis *dst, const tc_genesis *src)
+{
+    char *json = NULL;
+    /* A round trip through the canonical JSON is the one deep copy genesis.h offers; it also
+     * re-checks the document. */
+    int rc = tc_genesis_to_json(src, &json);
+    if (rc == 0)
+        rc = tc_genesis_parse(json, strlen(json), dst, NULL, 0);
+    free(json);
+    return rc;
+}
+
+static int open_peers(tc_node *n, const tc_node_config *c)
+{
+    tc_peer_config pc = {.profile = tc_chain_profile(n->chain),
+                         .genesis_hash = n->genesis_hash,
+                         .identity = &n->key,
+                         .verifier = n->verifier,
+                         .listen_port = c->listen_port,
+                         .user_agent = c->user_agent,
+                         .seed_count = c->seed_count,
+                         .seeds = c->seeds};
+    const tc_vset *vs;
+    if (tc_chain_vset(n->chain, n->epoch, &vs) == 0)
+        pc.validator_count = vs->count;
+    tc_rng_bytes(&n->rng, pc.rng_seed, sizeof(pc.rng_seed));
+    return tc_peer_table_new(&pc, n->now_ms, &n->peers);
+}
+
+static int node_open(tc_node *n, const tc_node_config *c, tc_store *store, tc_verify_cache *cache)
+{
+    uint8_t seed[TC_SEED_SIZE];
+    memcpy(seed, c->identity_seed, sizeof(seed));
+    tc_keypair_from_seed(&n->key, seed);
+    tc_rng_init(&n->rng, c->rng_seed);
+    n->scheme = c->scheme;
+    n->store = store;
+    n->verifier = (tc_verifier){.scheme = c->scheme, .cache = cache};
+    n->my_index = UINT32_MAX;
+    int rc = genesis_copy(&n->genesis, c->genesis);
+    if (rc != 0)
+        return TC_EGENESIS;
+    tc_genesis_hash(&n->genesis, &n->genesis_hash);
+    n->actions = calloc(NODE_ACTIONS_MAX, sizeof(*n->actions));
+    n->arena = calloc(NODE_ARENA_MAX, sizeof(*n->arena));
+    if (n->actions == NULL || n->arena == NULL)
+        return TC_ENOMEM;
+    rc = tc_chain_open(store, &n->genesis, &n->verifier, &n->chain);
+    if (rc != 0)
+        return rc;
+    n->epoch = tc_chain_epoch_of(n->chain, tc_chain_height(n->chain) + 1);
+    n->pool = tc_mempool_new(tc_chain_profile(n->chain), NULL, NULL);
+    if (n->pool == NULL)
+        return TC_ENOMEM;
+    rc = open_peers(n, c);
+    if (rc == 0)
+        rc = node_txs_open(n);
+    if (rc == 0)
+        rc = tc_bft_new(tc_chain_profile(n->chain), n->scheme, &n->key, &n->bft);
+    if (rc == 0)
+        rc = node_chain_start_height(n);
+    return rc;
+}
+
+int tc_node_new(const tc_node_config *config, tc_store *store, tc_verify_cache *cache,
+                uint64_t now_ms, tc_node **out)
+{
+    TC_ASSERT(config != NULL && store != NULL && out != NULL);
+    *out = NULL;
+    if (config->genesis == NULL || (config->seed_count > 0 && config->seeds == NULL))
+        return TC_EINVAL;
+    tc_node *n = calloc(1, sizeof(*n));
+    if (n == NULL)
+        return TC_ENOMEM;
+    n->now_ms = now_ms;
+    n->commit_time_ms = now_ms;
+    int rc = node_open(n, config, store, cache);
+    if (rc != 0) {
+        tc_node_free(n);
+        return rc;
+    }
+    drain_peers(n);
+    *out = n;
+    return 0;
+}
+
+void tc_node_free(tc_node *n)
+{
+    if (n == NULL)
+        return;
+    arena_reset(n);
+    node_chain_free(n);
+    tc_bft_free(n->bft);
+    node_txs_close(n);
+    tc_peer_table_free(n->peers);
+    tc_mempool_free(n->pool);
+    tc_chain_free(n->chain);
+    tc_genesis_deinit(&n->genesis);
+    free(n->arena);
+    free(n->actions);
+    free(n);
+}
+
+/* ---- events ---- */
+
+int tc_node_peer_up(tc_node *n, uint64_t now_ms, tc_peer_id peer, const char *addr, bool inbound)
+{
+    TC_ASSERT(n != NULL);
+    begin_call(n, now_ms);
+    int rc = tc_peer_up(n->peers, n->now_ms, peer, addr, inbound);
+    drain_peers(n);
+    return rc;
+}
+
+void tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer)
+{
+    TC_ASSERT(n != NULL);
+    begin_call(n, now_ms);
+    tc_peer_down(n->peers, n->now_ms, peer);
+    if (n->sync_active && n->sync_peer == peer)
+        n->sync_active = false; /* tick picks another peer */
+    drain_peers(n);
+}
+
+static void dispatch(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len, tc_msg *m)
+{
+    switch (m->type) {
+    case TC_MSG_TX:
+        if (node_txs_submit(n, &m->tx, true, peer) == 0)
+            node_relay(n, peer, frame, len);
+        break;
+    case TC_MSG_VOTE_BATCH:
+        if (node_txs_on_batch(n, peer, &m->vote_batch) == 0)
+            node_relay(n, peer, frame, len);
+        break;
+    case TC_MSG_GET_VOTE_BATCHES:
+        node_txs_on_get_batches(n, peer, &m->get_vote_batches);
+        break;
+    case TC_MSG_PROPOSAL:
+        node_chain_on_proposal(n, peer, frame, len, &m->proposal);
+        break;
+    case TC_MSG_PREVOTE:
+    case TC_MSG_PRECOMMIT:
+        node_chain_on_vote(n, peer, frame, len, &m->vote);
+        break;
+    case TC_MSG_STATUS:
+        node_chain_on_status(n, peer, &m->status);
+        break;
+    case TC_MSG_GET_BLOCKS:
+        node_chain_on_get_blocks(n, peer, &m->get_blocks);
+        break;
+    case TC_MSG_BLOCKS:
+        node_chain_on_blocks(n, peer, &m->blocks);
+        break;
+    case TC_MSG_EVIDENCE:
+        node_chain_on_evidence(n, peer, frame, len, &m->evidence);
+        break;
+    default:
+        /* HEARTBEAT, HANDOFF, REJECT: accepted and counted by the peer table; the node takes no
+         * decision on them yet (operators see heartbeats; handoffs are future work). */
+        break;
+    }
+}
+
+int tc_node_recv(tc_node *n, uint64_t now_ms, tc_peer_id peer, const uint8_t *frame, size_t len)
+{
+    TC_ASSERT(n != NULL && (frame != NULL || len == 0));
+    begin_call(n, now_ms);
+    tc_msg m;
+    bool deliver = false;
+    int rc = tc_peer_recv(n->peers, n->now_ms, peer, frame, len, &m, &deliver);
+    if (rc == 0 && deliver && !n->failed)
+        dispatch(n, peer, frame, len, &m);
+    if (deliver)
+        tc_msg_deinit(&m);
+    node_txs_drain(n);
+    node_chain_drain_bft(n);
+    drain_peers(n);
+    return n->failed ? TC_EFAILED : rc;
+}
+
+int tc_node_submit_tx(tc_node *n, uint64_t now_ms, const uint8_t *bytes, size_t len)
+{
+    TC_ASSERT(n != NULL && (bytes != NULL || len == 0));
+    begin_call(n, now_ms);
+    if (n->failed)
+        return TC_EFAILED;
+    tc_tx tx;
+    int rc = tc_tx_decode(&tx, bytes, len);
+    if (rc == 0) {
+        rc = node_txs_submit(n, &tx, false, 0);
+        if (rc == 0) {
+            tc_msg m = {.type = TC_MSG_TX};
+            m.tx = tx;
+            (void)node_broadcast(n, &m, false, 0);
+        }
+        tc_tx_deinit(&tx);
+    }
+    node_txs_drain(n);
+    node_chain_drain_bft(n);
+    drain_peers(n);
+    return rc;
+}
+
+void tc_node_tick(tc_node *n, uint64_t now_ms)
+{
+    TC_ASSERT(n != NULL);
+    begin_call(n, now_ms);
+    tc_peer_tick(n->peers, n->now_ms);
+    if (!n->failed) {
+        node_txs_tick(n);
+        node_chain_tick(n);
+    }
+    node_txs_drain(n);
+    node_chain_drain_bft(n);
+    drain_peers(n);
+}
+
+uint64_t tc_node_next_deadline(const tc_node *n)
+{
+    TC_ASSERT(n != NULL);
+    uint64_t d = tc_peer_next_deadline(n->peers);
+    if (!n->failed) {
+        uint64_t f = tc_finality_next_deadline(n->fin);
+        uint64_t c = node_chain_next_deadline(n);
+        if (f < d)
+            d = f;
+        if (c < d)
+            d = c;
+    }
+    return d < n->now_ms ? n->now_ms : d;
+}
+
+bool tc_node_next_action(tc_node *n, tc_action *out)
+{
+    TC_ASSERT(n != NULL && out != NULL);
+    if (n->action_count == 0)
+        return false;
+    *out = n->actions[n->action_head];
+    n->action_head = (n->action_head + 1) % NODE_ACTIONS_MAX;
+    n->action_count--;
+    return true;
+}
+
+void tc_node_status_get(const tc_node *n, tc_node_status *out)
+{
+    TC_ASSERT(n != NULL && out != NULL);
+    tc_bft_status bs;
+    tc_peer_stats ps;
+    tc_bft_status_get(n->bft, &bs);
+    tc_peer_stats_get(n->peers, &ps);
+    memset(out, 0, sizeof(*out));
+    out->height = tc_chain_height(n->chain);
+    tc_chain_tip(n->chain, &out->tip);
+    out->round = bs.round;
+    out->validator = n->my_index;
+    out->peers = ps.ready;
+    out->mempool_txs = tc_mempool_count(n->pool);
+    out->txs_finalized = n->txs_finalized;
+    out->view_changes = n->view_changes;
+    out->failed = n->failed;
+    out->fork = n->fork;
+}
+
+void tc_node_pubkey(const tc_node *n, tc_pubkey *out)
+{
+    *out = n->key.pub;
+}

@@ -1,0 +1,160 @@
+/* node.h — one TimeCoin node as a pure state machine (DESIGN.md, "The core interface").
+ *
+ * A driver (the simulator, or the live TCP node) owns the clock, the sockets and the timer. It
+ * feeds the node events — a peer connected or left, a frame arrived, a client submitted a
+ * transaction, time passed — each with the node's local time now_ms, and after every call it
+ * drains the node's actions: SEND a frame to a peer, CONNECT to an address, DISCONNECT a peer
+ * (with a reason and a ban), NOTIFY an observer. The node wants tick() again at
+ * tc_node_next_deadline(); a driver needs exactly one timer per node (the quicly pattern).
+ *
+ * The node never reads a clock, draws randomness of its own (its generator is seeded from the
+ * config), touches a socket, file or thread. Given the same config, store contents and event
+ * sequence it produces the same actions, byte for byte.
+ *
+ * Inside, the node wires the core modules: peer policy (peer.h) in front, then the codec
+ * (msg.h), then the mempool and instant finality (finality.h), block consensus (bft.h), sync,
+ * and forensics, over the chain (chain.h) and its store.
+ *
+ * Pointer lifetimes:
+ *   - config: copied by tc_node_new (strings and arrays included); the caller may free it.
+ *   - store, verify cache: borrowed; they must outlive the node. The store is the node's only
+ *     durable state: a node freed without warning (a crash) and created again on the same store
+ *     recovers (chain tip, input locks, last signed vote) and then syncs.
+ *   - frame bytes passed to tc_node_recv / tc_node_submit_tx: borrowed for the call only.
+ *   - a tc_action returned by tc_node_next_action: its frame bytes point into the node and stay
+ *     valid until the next call into the node other than tc_node_next_action.
+ *
+ * Errors: event functions return 0 or a negative code for the caller's information only (bad
+ * input is handled inside: counted, maybe answered with REJECT or a DISCONNECT action); the node
+ * never aborts on anything a peer, a client or the disk can cause. TC_EFAILED means the node hit
+ * a sticky failure (its own state is corrupt, or a fork stopped it) and refuses further work.
+ */
+#ifndef TC_NODE_H
+#define TC_NODE_H
+
+#include "base.h"
+#include "crypto.h"
+#include "genesis.h"
+#include "store.h"
+
+typedef struct tc_node tc_node;
+
+/* A peer connection as the driver names it. The driver chooses ids; an id is not reused while
+ * the node may still refer to it (i.e. until after tc_node_peer_down). */
+typedef uint32_t tc_peer_id;
+
+#define TC_NODE_ADDR_MAX 64 /* "host:port" text, NUL included */
+
+typedef struct {
+    const tc_genesis *genesis;           /* the network; copied */
+    uint8_t identity_seed[TC_SEED_SIZE]; /* the node key; a masternode's is its voting key */
+    uint8_t rng_seed[32];                /* seeds the node's deterministic generator; must differ
+                                            at every start of the same node, or its handshake
+                                            nonces repeat and peers refuse them as replays */
+    tc_sig_scheme scheme;                /* TC_SIG_FAST only under the simulator */
+    uint16_t listen_port;                /* announced in HELLO; 0: does not accept connections */
+    const char *user_agent;              /* announced in HELLO, at most 63 bytes; NULL: default */
+    uint32_t seed_count; /* addresses to connect to at start and when short of peers */
+    const char *const *seeds;
+} tc_node_config;
+
+typedef enum {
+    TC_ACTION_SEND = 1,
+    TC_ACTION_CONNECT = 2,
+    TC_ACTION_DISCONNECT = 3,
+    TC_ACTION_NOTIFY = 4,
+} tc_action_kind;
+
+typedef enum {
+    TC_NOTIFY_BLOCK_COMMITTED = 1, /* height, round, proposer, hash, txs */
+    TC_NOTIFY_TX_FINALIZED = 2,    /* hash = txid, latency_ms since this node first saw it */
+    TC_NOTIFY_TX_REJECTED = 3,     /* hash = txid, code */
+    TC_NOTIFY_VIEW_CHANGE = 4,     /* height, round (from), round_to, cause */
+    TC_NOTIFY_LOCK = 5,            /* height, round, hash: locked on a block */
+    TC_NOTIFY_UNLOCK = 6,          /* height, round, hash: released (newer proof-of-lock) */
+    TC_NOTIFY_EVIDENCE = 7,        /* height, round, validator, hash = evidence hash */
+    TC_NOTIFY_FORK = 8,            /* height, hash (ours), hash2 (theirs); culprits follow */
+    TC_NOTIFY_CULPRIT = 9,         /* validator named by forensics, height */
+    TC_NOTIFY_PEER_BANNED = 10,    /* peer, code, ban_until_ms */
+    TC_NOTIFY_PEER_READY = 11,     /* peer: handshake done; validator = index or UINT32_MAX */
+    TC_NOTIFY_CLOCK = 12,          /* code: 0 back in bounds, TC_EBLK_TIME warn or stop */
+    TC_NOTIFY_SYNC = 13,           /* height: caught up to */
+} tc_notify_kind;
+
+typedef enum {
+    TC_VIEW_CAUSE_TIMEOUT_PROPOSE = 1,
+    TC_VIEW_CAUSE_TIMEOUT_PREVOTE = 2,
+    TC_VIEW_CAUSE_TIMEOUT_PRECOMMIT = 3,
+    TC_VIEW_CAUSE_ROUND_SKIP = 4, /* f+1 weight seen at a higher round */
+} tc_view_cause;
+
+typedef struct {
+    tc_notify_kind kind;
+    uint64_t height;
+    uint32_t round;
+    uint32_t round_to;
+    uint32_t proposer;
+    uint32_t validator;
+    uint32_t cause; /* tc_view_cause for VIEW_CHANGE */
+    int code;
+    uint32_t txs;
+    uint64_t latency_ms;
+    uint64_t ban_until_ms;
+    tc_peer_id peer;
+    tc_hash hash;
+    tc_hash hash2;
+} tc_notify;
+
+typedef struct {
+    tc_action_kind kind;
+    tc_peer_id peer;      /* SEND, DISCONNECT */
+    const uint8_t *frame; /* SEND: a whole frame (length prefix included); see lifetimes */
+    size_t frame_len;
+    char addr[TC_NODE_ADDR_MAX]; /* CONNECT */
+    int reason;                  /* DISCONNECT: a TC_E* code */
+    uint64_t ban_until_ms;       /* DISCONNECT: 0 = no ban */
+    tc_notify notify;            /* NOTIFY */
+} tc_action;
+
+/* Creates a node at local time now_ms on store (empty: initialised from the genesis; otherwise
+ * recovered). Codes: TC_ENOMEM, TC_EGENESIS, TC_EINVAL (config), store codes. */
+int tc_node_new(const tc_node_config *config, tc_store *store, tc_verify_cache *cache,
+                uint64_t now_ms, tc_node **out);
+void tc_node_free(tc_node *n);
+
+/* A connection is up (inbound: the peer dialled us). The node starts the handshake. addr is the
+ * peer's "host:port" (bans are by host). */
+int tc_node_peer_up(tc_node *n, uint64_t now_ms, tc_peer_id peer, const char *addr, bool inbound);
+/* The connection is gone (closed by the peer, the network, or a DISCONNECT action). */
+void tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer);
+/* One whole frame from peer: u32 big-endian length of (type + payload) | u8 type | payload. */
+int tc_node_recv(tc_node *n, uint64_t now_ms, tc_peer_id peer, const uint8_t *frame, size_t len);
+/* A client submits an encoded transaction. Returns the admission code (0 accepted, or the
+ * ledger/mempool rule it broke); accepted transactions are gossiped and voted on. */
+int tc_node_submit_tx(tc_node *n, uint64_t now_ms, const uint8_t *tx, size_t len);
+/* Time passed: timers that are due fire. */
+void tc_node_tick(tc_node *n, uint64_t now_ms);
+/* When the node wants tick() next (absolute local time). Never in the past of the last event. */
+uint64_t tc_node_next_deadline(const tc_node *n);
+/* Pops the next pending action into *out; false when there is none. */
+bool tc_node_next_action(tc_node *n, tc_action *out);
+
+/* Observers (read-only; for drivers, checkers, RPC). */
+typedef struct {
+    uint64_t height;
+    tc_hash tip;
+    uint32_t round;     /* current consensus round at height + 1 */
+    uint32_t validator; /* our index in the current set, UINT32_MAX if none */
+    uint32_t peers;     /* handshaken peers */
+    uint32_t mempool_txs;
+    uint64_t txs_finalized;
+    uint64_t view_changes;
+    bool failed; /* sticky failure (fork alarm, corruption) */
+    bool fork;   /* a fork alarm was raised */
+} tc_node_status;
+
+void tc_node_status_get(const tc_node *n, tc_node_status *out);
+/* The node's public key. */
+void tc_node_pubkey(const tc_node *n, tc_pubkey *out);
+
+#endif

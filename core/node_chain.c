@@ -1,0 +1,718 @@
+/* node_chain.c — block consensus inside the node: bft's outputs (build, propose, vote, persist,
+ * commit), proposals and votes from peers, commits, sync by block ranges with certificates,
+ * evidence, and the fork alarm with its forensics (SPEC 5, 6).
+ */
+#include "node_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define META_BFT_SIGNED "bft/signed"
+
+/* ---- proposals of the current (and next) height ---- */
+
+static void proposal_clear(node_proposal *p)
+{
+    tc_block_deinit(&p->block);
+    memset(p, 0, sizeof(*p));
+}
+
+static node_proposal *proposal_find(tc_node *n, const tc_hash *hash)
+{
+    for (int i = 0; i < NODE_PROPOSALS_MAX; i++)
+        if (n->proposals[i].used && memcmp(n->proposals[i].hash.b, hash->b, TC_HASH_SIZE) == 0)
+            return &n->proposals[i];
+    return NULL;
+}
+
+/* A free slot, or the slot of the oldest round of another height (deterministic: lowest
+ * index among equals). */
+static node_proposal *proposal_slot(tc_node *n)
+{
+    uint64_t height = tc_chain_height(n->chain) + 1;
+    for (int i = 0; i < NODE_PROPOSALS_MAX; i++)
+        if (!n->proposals[i].used)
+            return &n->proposals[i];
+    for (int i = 0; i < NODE_PROPOSALS_MAX; i++)
+        if (n->proposals[i].block.header.height != height) {
+            proposal_clear(&n->proposals[i]);
+            return &n->proposals[i];
+        }
+    node_proposal *oldest = &n->proposals[0];
+    for (int i = 1; i < NODE_PROPOSALS_MAX; i++)
+        if (n->proposals[i].round < oldest->round)
+            oldest = &n->proposals[i];
+    proposal_clear(oldest);
+    return oldest;
+}
+
+void node_chain_free(tc_node *n)
+{
+    for (int i = 0; i < NODE_PROPOSALS_MAX; i++)
+        proposal_clear(&n->proposals[i]);
+    tc_commit_deinit(&n->tip_commit);
+    tc_commit_deinit(&n->awaiting_commit);
+}
+
+/* ---- durable last-signed state ---- */
+
+static int persist_signed(tc_node *n, const tc_bft_signed_state *s)
+{
+    uint8_t buf[TC_BFT_SIGNED_SIZE];
+    tc_writer w;
+    tc_store_txn *t = NULL;
+    tc_writer_init(&w, buf, sizeof(buf));
+    tc_bft_signed_encode(&w, s);
+    int rc = tc_store_begin(n->store, true, &t);
+    if (rc == 0)
+        rc = tc_store_put(t, TC_TABLE_LOCKS, META_BFT_SIGNED, strlen(META_BFT_SIGNED), buf,
+                          sizeof(buf));
+    if (rc == 0)
+        rc = tc_store_commit(t);
+    else
+        tc_store_abort(t);
+    return rc;
+}
+
+static int restore_signed(tc_node *n)
+{
+    tc_store_txn *t = NULL;
+    const void *v;
+    size_t len;
+    tc_bft_signed_state s;
+    int rc = tc_store_begin(n->store, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = tc_store_get(t, TC_TABLE_LOCKS, META_BFT_SIGNED, strlen(META_BFT_SIGNED), &v, &len);
+    if (rc == 0)
+        rc = tc_bft_signed_decode(&s, v, len) == 0 ? 0 : TC_ESTORE_CORRUPT;
+    tc_store_abort(t);
+    if (rc == TC_ENOTFOUND)
+        return 0; /* never signed anything */
+    return rc == 0 ? tc_bft_restore(n->bft, &s) : rc;
+}
+
+/* ---- heights ---- */
+
+int node_chain_start_height(tc_node *n)
+{
+    static const tc_hash zero;
+    tc_bft_status bs;
+    tc_bft_status_get(n->bft, &bs);
+    if (bs.step == TC_BFT_STEP_IDLE) {
+        int rc = restore_signed(n);
+        if (rc != 0)
+            return rc;
+    }
+    uint64_t height = tc_chain_height(n->chain) + 1;
+    const tc_vset *vs;
+    int rc = tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, height), &vs);
+    if (rc != 0)
+        return rc;
+    uint32_t index = TC_BFT_INDEX_NONE;
+    (void)tc_vset_find(vs, &n->key.pub, &index);
+    rc = tc_bft_start_height(n->bft, n->now_ms, height, vs, index, n->commit_time_ms);
+    if (rc != 0)
+        return rc;
+    /* Proposals that arrived early for this height are judged now. */
+    for (int i = 0; i < NODE_PROPOSALS_MAX; i++) {
+        node_proposal *p = &n->proposals[i];
+        if (p->used && p->block.header.height < height) {
+            proposal_clear(p);
+        } else if (p->used && !p->pending && !p->from_network) {
+            p->from_network = true;
+            (void)tc_bft_on_proposal(n->bft, n->now_ms, height, p->round, p->pol_round, &p->hash,
+                                     p->valid);
+        }
+    }
+    n->awaiting_block = false;
+    n->awaiting_hash = zero;
+    return 0;
+}
+
+static void notify_committed(tc_node *n, const tc_block *b, const tc_hash *hash)
+{
+    tc_notify note = {.kind = TC_NOTIFY_BLOCK_COMMITTED,
+                      .height = b->header.height,
+                      .round = b->header.round,
+                      .proposer = b->header.proposer,
+                      .hash = *hash,
+                      .txs = b->tx_count};
+    node_notify(n, &note);
+}
+
+static void drop_included_evidence(tc_node *n, const tc_block *b)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n->evidence_count; i++) {
+        bool included = false;
+        for (uint32_t k = 0; k < b->header.evidence_count; k++)
+            included |= memcmp(&b->header.evidence[k], &n->evidence[i], sizeof(tc_evidence)) == 0;
+        if (!included)
+            n->evidence[kept++] = n->evidence[i];
+    }
+    n->evidence_count = kept;
+}
+
+static void raise_fork(tc_node *n, uint64_t height, const tc_hash *ours, const tc_hash *theirs,
+                       int code)
+{
+    tc_notify note = {
+        .kind = TC_NOTIFY_FORK, .height = height, .hash = *ours, .hash2 = *theirs, .code = code};
+    n->fork = true;
+    n->failed = true; /* SPEC 6: a node that sees a fork stops committing */
+    node_notify(n, &note);
+}
+
+/* Applies a certified block as the new tip and moves consensus to the next height. */
+static int apply_committed(tc_node *n, const tc_block *b, const tc_commit *commit)
+{
+    tc_hash hash;
+    tc_block_hash(&b->header, &hash);
+    int rc = tc_chain_apply(n->chain, b);
+    if (rc != 0) {
+        /* A certificate of weight >= Q for a block the rules refuse: Byzantine weight >= W/3
+         * signed it. */
+        raise_fork(n, b->header.height, &hash, &hash, rc);
+        return rc;
+    }
+    tc_commit_deinit(&n->tip_commit);
+    rc = tc_commit_copy(&n->tip_commit, commit);
+    n->commit_time_ms = n->now_ms;
+    notify_committed(n, b, &hash);
+    drop_included_evidence(n, b);
+    tc_peer_set_best_height(n->peers, b->header.height);
+    if (rc == 0)
+        rc = node_txs_on_block(n, b);
+    if (rc == 0)
+        rc = node_chain_start_height(n);
+    if (rc != 0) {
+        (void)TC_NEVER(true);
+        n->failed = true;
+    }
+    return rc;
+}
+
+/* ---- bft outputs ---- */
+
+static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
+{
+    tc_tx *txs = NULL;
+    tc_fincert *certs = NULL;
+    uint32_t count = 0;
+    uint64_t time_ms = n->now_ms;
+    if (time_ms <= tc_chain_tip_time_ms(n->chain))
+        time_ms = tc_chain_tip_time_ms(n->chain) + 1;
+    const tc_commit *lc = height > 1 ? &n->tip_commit : NULL;
+    int rc = node_txs_collect(n, tc_chain_profile(n->chain)->block_txs_max, &txs, &certs, &count);
+    if (rc != 0)
+        return rc;
+    bool with_certs = true;
+    rc = tc_chain_build(n->chain, txs, count, time_ms, round, n->my_index, lc, n->evidence,
+                        n->evidence_count, b);
+    if (rc != 0) { /* something pending no longer fits the chain: propose an empty block */
+        with_certs = false;
+        rc = tc_chain_build(n->chain, NULL, 0, time_ms, round, n->my_index, lc, NULL, 0, b);
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        if (rc == 0 && with_certs)
+            b->txs[i].cert = certs[i]; /* moved; the tx_root is recomputed below */
+        else
+            tc_fincert_deinit(&certs[i]);
+    }
+    if (rc == 0)
+        rc = tc_block_tx_root(b, &b->header.tx_root);
+    free(txs);
+    free(certs);
+    return rc;
+}
+
+static void on_build(tc_node *n, const tc_bft_output *o)
+{
+    node_proposal *p = proposal_slot(n);
+    if (build_block(n, o->height, o->round, &p->block) != 0) {
+        memset(p, 0, sizeof(*p));
+        return; /* bft's propose timeout moves the round on */
+    }
+    p->used = p->valid = p->from_network = true;
+    p->round = o->round;
+    p->pol_round = TC_BFT_ROUND_NONE;
+    tc_block_hash(&p->block.header, &p->hash);
+    (void)tc_bft_on_block_built(n->bft, n->now_ms, o->height, o->round, &p->hash);
+}
+
+static void on_propose(tc_node *n, const tc_bft_output *o)
+{
+    node_proposal *p = proposal_find(n, &o->block);
+    if (p == NULL)
+        return; /* a valid value we no longer hold (evicted): the round times out */
+    tc_msg m = {.type = TC_MSG_PROPOSAL};
+    m.proposal.height = o->height;
+    m.proposal.round = o->round;
+    m.proposal.pol_round = o->pol_round;
+    m.proposal.block = p->block; /* lent, not owned: never deinit'ed through m */
+    tc_msg_proposal_sign(&m.proposal, n->scheme, &n->key);
+    (void)node_broadcast(n, &m, false, 0);
+}
+
+static void on_vote_out(tc_node *n, const tc_vote *v)
+{
+    tc_msg m = {.type = v->type == TC_VOTE_PREVOTE ? TC_MSG_PREVOTE : TC_MSG_PRECOMMIT};
+    m.vote = *v;
+    (void)node_broadcast(n, &m, false, 0);
+}
+
+static void request_block(tc_node *n, uint64_t height)
+{
+    tc_msg m = {.type = TC_MSG_GET_BLOCKS};
+    m.get_blocks.from_height = height;
+    m.get_blocks.count = 1;
+    (void)node_broadcast(n, &m, false, 0);
+}
+
+static void on_commit(tc_node *n, const tc_bft_output *o)
+{
+    node_proposal *p = proposal_find(n, &o->block);
+    if (p != NULL) {
+        tc_block b = p->block;
+        memset(&p->block, 0, sizeof(p->block)); /* take it: the slot is cleared on apply */
+        (void)apply_committed(n, &b, &o->commit);
+        tc_block_deinit(&b);
+        return;
+    }
+    /* Decided without holding the block: the certificate proves it; fetch it. */
+    n->awaiting_block = true;
+    n->awaiting_hash = o->block;
+    tc_commit_deinit(&n->awaiting_commit);
+    (void)tc_commit_copy(&n->awaiting_commit, &o->commit);
+    request_block(n, o->height);
+}
+
+static void add_evidence(tc_node *n, const tc_evidence *e, bool broadcast)
+{
+    for (uint32_t i = 0; i < n->evidence_count; i++)
+        if (memcmp(&n->evidence[i], e, sizeof(*e)) == 0)
+            return;
+    if (n->evidence_count < NODE_EVIDENCE_MAX)
+        n->evidence[n->evidence_count++] = *e;
+    tc_hash eh;
+    tc_evidence_hash(e, &eh);
+    tc_notify note = {.kind = TC_NOTIFY_EVIDENCE,
+                      .height = e->a.height,
+                      .round = e->a.round,
+                      .validator = e->a.validator,
+                      .hash = eh};
+    node_notify(n, &note);
+    if (broadcast) {
+        tc_msg m = {.type = TC_MSG_EVIDENCE};
+        m.evidence = *e;
+        (void)node_broadcast(n, &m, false, 0);
+    }
+}
+
+static void on_output(tc_node *n, const tc_bft_output *o)
+{
+    tc_notify note = {.height = o->height, .round = o->round, .hash = o->block};
+    tc_evidence e;
+    switch (o->kind) {
+    case TC_BFT_OUT_BUILD:
+        on_build(n, o);
+        break;
+    case TC_BFT_OUT_PROPOSE:
+        on_propose(n, o);
+        break;
+    case TC_BFT_OUT_VOTE:
+        on_vote_out(n, &o->vote);
+        break;
+    case TC_BFT_OUT_PERSIST:
+        if (persist_signed(n, &o->signed_state) != 0)
+            n->failed = true; /* nothing may be signed that is not durable first */
+        break;
+    case TC_BFT_OUT_COMMIT:
+        on_commit(n, o);
+        break;
+    case TC_BFT_OUT_VIEW_CHANGE:
+        n->view_changes++;
+        note.kind = TC_NOTIFY_VIEW_CHANGE;
+        note.round_to = o->round_to;
+        note.cause = o->cause;
+        node_notify(n, &note);
+        break;
+    case TC_BFT_OUT_LOCK:
+    case TC_BFT_OUT_UNLOCK:
+        note.kind = o->kind == TC_BFT_OUT_LOCK ? TC_NOTIFY_LOCK : TC_NOTIFY_UNLOCK;
+        node_notify(n, &note);
+        break;
+    case TC_BFT_OUT_EQUIVOCATION:
+        tc_evidence_from_votes(&e, &o->vote, &o->vote2);
+        add_evidence(n, &e, true);
+        break;
+    }
+}
+
+void node_chain_drain_bft(tc_node *n)
+{
+    tc_bft_output o;
+    /* Stop at a failure: once PERSIST failed, the outputs after it must never leave. */
+    while (!n->failed && tc_bft_next_output(n->bft, &o))
+        on_output(n, &o);
+}
+
+/* ---- sync ---- */
+
+static void sync_request(tc_node *n, tc_peer_id peer)
+{
+    uint64_t tip = tc_chain_height(n->chain);
+    uint64_t want = n->best_seen_height > tip ? n->best_seen_height - tip : 1;
+    tc_msg m = {.type = TC_MSG_GET_BLOCKS};
+    m.get_blocks.from_height = tip + 1;
+    m.get_blocks.count = (uint32_t)(want < TC_MSG_BLOCKS_MAX ? want : TC_MSG_BLOCKS_MAX);
+    n->sync_active = true;
+    n->sync_peer = peer;
+    n->sync_deadline_ms = n->now_ms + NODE_SYNC_TIMEOUT_MS;
+    (void)node_send(n, peer, &m);
+}
+
+void node_chain_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s)
+{
+    uint64_t tip = tc_chain_height(n->chain);
+    if (s->height > n->best_seen_height)
+        n->best_seen_height = s->height;
+    if (s->height > tip && !n->sync_active) {
+        sync_request(n, peer);
+    } else if (s->height == tip && tip > 0) {
+        tc_hash ours;
+        tc_chain_tip(n->chain, &ours);
+        if (memcmp(ours.b, s->tip.b, TC_HASH_SIZE) != 0) {
+            /* Same height, other tip: fetch it with its certificate to see whether it is a
+             * fork (two certificates) or a lie (an invalid one, an offence). */
+            tc_msg m = {.type = TC_MSG_GET_BLOCKS};
+            m.get_blocks.from_height = tip;
+            m.get_blocks.count = 1;
+            (void)node_send(n, peer, &m);
+        }
+    }
+}
+
+/* The certificate of our block at height (<= tip): from the next block, or the tip's own. */
+static int our_commit_at(tc_node *n, uint64_t height, tc_commit *out, tc_hash *hash_out)
+{
+    tc_block b;
+    memset(out, 0, sizeof(*out));
+    if (height == tc_chain_height(n->chain)) {
+        tc_chain_tip(n->chain, hash_out);
+        return tc_commit_copy(out, &n->tip_commit);
+    }
+    int rc = tc_chain_block_at(n->chain, height + 1, &b);
+    if (rc != 0)
+        return rc;
+    *hash_out = b.header.parent;
+    rc = tc_commit_copy(out, &b.header.last_commit);
+    tc_block_deinit(&b);
+    return rc;
+}
+
+void node_chain_on_get_blocks(tc_node *n, tc_peer_id peer, const tc_msg_get_blocks *g)
+{
+    uint64_t tip = tc_chain_height(n->chain);
+    tc_msg m = {.type = TC_MSG_BLOCKS};
+    tc_msg_block_entry entries[TC_MSG_BLOCKS_MAX];
+    size_t budget = tc_chain_profile(n->chain)->frame_size_max / 2, used = 0;
+    m.blocks.entries = entries;
+    memset(entries, 0, sizeof(entries));
+    for (uint64_t h = g->from_height; h >= 1 && h <= tip && h < g->from_height + g->count; h++) {
+        tc_msg_block_entry *e = &entries[m.blocks.entry_count];
+        tc_hash hash;
+        if (tc_chain_block_at(n->chain, h, &e->block) != 0 ||
+            our_commit_at(n, h, &e->commit, &hash) != 0) {
+            tc_block_deinit(&e->block);
+            break;
+        }
+        m.blocks.entry_count++;
+        tc_writer w;
+        tc_writer_init(&w, NULL, 0);
+        tc_block_encode(&w, &e->block);
+        used += w.len;
+        if (used > budget)
+            break; /* the rest in the next request */
+    }
+    if (m.blocks.entry_count > 0)
+        (void)node_send(n, peer, &m);
+    for (uint32_t i = 0; i < m.blocks.entry_count; i++) {
+        tc_block_deinit(&entries[i].block);
+        tc_commit_deinit(&entries[i].commit);
+    }
+}
+
+/* Two valid certificates at one height: name every validator that precommitted both blocks in
+ * one round — two signed precommits for (height, round) with different blocks are proof of
+ * equivocation — and keep that proof as evidence. Precommits in different rounds are not proof
+ * on their own (an honest validator may change its lock on a newer proof-of-lock), so they are
+ * not named. */
+static void forensics(tc_node *n, const tc_commit *ours, const tc_commit *theirs)
+{
+    if (ours->round != theirs->round)
+        return;
+    for (uint32_t i = 0; i < ours->sig_count; i++) {
+        for (uint32_t k = 0; k < theirs->sig_count; k++) {
+            if (ours->sigs[i].validator != theirs->sigs[k].validator)
+                continue;
+            tc_vote a, b;
+            tc_evidence e;
+            tc_commit_vote(ours, i, &a);
+            tc_commit_vote(theirs, k, &b);
+            tc_evidence_from_votes(&e, &a, &b);
+            tc_notify note = {.kind = TC_NOTIFY_CULPRIT,
+                              .height = ours->height,
+                              .round = ours->round,
+                              .validator = a.validator};
+            node_notify(n, &note);
+            add_evidence(n, &e, true);
+        }
+    }
+}
+
+static void check_fork(tc_node *n, const tc_msg_block_entry *e, const tc_hash *theirs)
+{
+    tc_commit ours;
+    tc_hash our_hash;
+    uint64_t h = e->block.header.height;
+    if (our_commit_at(n, h, &ours, &our_hash) != 0)
+        return;
+    if (memcmp(our_hash.b, theirs->b, TC_HASH_SIZE) != 0) {
+        raise_fork(n, h, &our_hash, theirs, TC_EBLK_COMMIT);
+        forensics(n, &ours, &e->commit);
+    }
+    tc_commit_deinit(&ours);
+}
+
+/* Checks entry's certificate; 0, or TC_EBLK_COMMIT (an offence of the sender). */
+static int verify_entry(tc_node *n, const tc_msg_block_entry *e, tc_hash *hash_out)
+{
+    const tc_vset *vs;
+    uint64_t h = e->block.header.height;
+    tc_block_hash(&e->block.header, hash_out);
+    if (h == 0 || h > tc_chain_height(n->chain) + 1)
+        return TC_ERANGE; /* beyond what we can check: the set of its epoch is not known */
+    int rc = tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, h), &vs);
+    if (rc != 0)
+        return rc;
+    return tc_commit_verify(&e->commit, vs, &n->verifier, h, hash_out);
+}
+
+void node_chain_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b)
+{
+    for (uint32_t i = 0; i < b->entry_count && !n->failed; i++) {
+        tc_msg_block_entry *e = &b->entries[i];
+        tc_hash hash;
+        int rc = verify_entry(n, e, &hash);
+        if (rc == TC_EBLK_COMMIT) {
+            node_offence(n, peer, TC_PEER_OFFENCE_INVALID);
+            break;
+        }
+        if (rc != 0)
+            break;
+        if (e->block.header.height <= tc_chain_height(n->chain))
+            check_fork(n, e, &hash);
+        else if (apply_committed(n, &e->block, &e->commit) != 0)
+            break;
+    }
+    if (n->failed)
+        return;
+    if (n->best_seen_height > tc_chain_height(n->chain) && n->sync_active) {
+        sync_request(n, peer);
+    } else if (n->sync_active) {
+        n->sync_active = false;
+        tc_notify note = {.kind = TC_NOTIFY_SYNC, .height = tc_chain_height(n->chain)};
+        node_notify(n, &note);
+    }
+}
+
+/* ---- messages from peers ---- */
+
+static bool proposal_signed_by_proposer(tc_node *n, const tc_msg_proposal *p)
+{
+    const tc_vset *vs;
+    uint32_t proposer = tc_bft_proposer_at(n->bft, p->height, p->round);
+    if (proposer == TC_BFT_INDEX_NONE || p->block.header.proposer != proposer ||
+        p->block.header.height != p->height || p->block.header.round != p->round)
+        return false;
+    if (tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, p->height), &vs) != 0)
+        return false;
+    tc_hash m;
+    tc_msg_proposal_sign_hash(p, &m);
+    return tc_verify(&n->verifier, &vs->members[proposer].key, &m, &p->sig) == 0;
+}
+
+/* Judges a held proposal: the chain's rules, the clock bound, the certificates. */
+static void judge(tc_node *n, node_proposal *p, tc_peer_id peer)
+{
+    const tc_profile *prof = tc_chain_profile(n->chain);
+    int rc = tc_chain_check(n->chain, &p->block);
+    if (rc == 0 && p->block.header.time_ms > n->now_ms + prof->block_time_future_max_ms)
+        rc = TC_EBLK_TIME;
+    if (rc == 0)
+        rc = node_txs_check_certs(n, peer, &p->block);
+    p->pending = rc == TC_ENOTFOUND;
+    p->valid = rc == 0;
+    if (p->pending)
+        return;
+    p->from_network = true;
+    (void)tc_bft_on_proposal(n->bft, n->now_ms, p->block.header.height, p->round, p->pol_round,
+                             &p->hash, p->valid);
+}
+
+void node_chain_on_proposal(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
+                            tc_msg_proposal *p)
+{
+    uint64_t next = tc_chain_height(n->chain) + 1;
+    if (p->height > next) {
+        if (p->height - 1 > n->best_seen_height)
+            n->best_seen_height = p->height - 1;
+        if (!n->sync_active)
+            sync_request(n, peer);
+        return;
+    }
+    if (p->height < next)
+        return;
+    if (!proposal_signed_by_proposer(n, p)) {
+        node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
+        return;
+    }
+    tc_hash hash;
+    tc_block_hash(&p->block.header, &hash);
+    if (proposal_find(n, &hash) != NULL)
+        return;
+    node_relay(n, peer, frame, len);
+    node_proposal *slot = proposal_slot(n);
+    slot->used = true;
+    slot->round = p->round;
+    slot->pol_round = p->pol_round;
+    slot->hash = hash;
+    slot->block = p->block;
+    memset(&p->block, 0, sizeof(p->block)); /* moved into the slot */
+    judge(n, slot, peer);
+}
+
+void node_chain_recheck_pending(tc_node *n)
+{
+    for (int i = 0; i < NODE_PROPOSALS_MAX; i++) {
+        node_proposal *p = &n->proposals[i];
+        if (p->used && p->pending && p->block.header.height == tc_chain_height(n->chain) + 1)
+            judge(n, p, n->sync_peer);
+    }
+}
+
+/* A precommit for a height we committed: if its signer precommitted our block in the same
+ * round, the two are proof of equivocation. */
+static void check_past_vote(tc_node *n, const tc_vote *v)
+{
+    tc_commit ours;
+    tc_hash our_hash;
+    if (v->type != TC_VOTE_PRECOMMIT || tc_vote_is_nil(v) ||
+        our_commit_at(n, v->height, &ours, &our_hash) != 0)
+        return;
+    for (uint32_t i = 0; i < ours.sig_count; i++) {
+        if (ours.sigs[i].validator != v->validator || ours.round != v->round ||
+            memcmp(our_hash.b, v->block.b, TC_HASH_SIZE) == 0)
+            continue;
+        tc_vote a;
+        tc_evidence e;
+        tc_commit_vote(&ours, i, &a);
+        tc_evidence_from_votes(&e, &a, v);
+        add_evidence(n, &e, true);
+    }
+    tc_commit_deinit(&ours);
+}
+
+void node_chain_on_vote(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
+                        const tc_vote *v)
+{
+    uint64_t tip = tc_chain_height(n->chain);
+    const tc_vset *vs;
+    if (v->height > tip + 2 || v->height == 0) {
+        if (v->height > n->best_seen_height + 1 && v->height > 0)
+            n->best_seen_height = v->height - 1;
+        return;
+    }
+    if (tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, v->height), &vs) != 0)
+        return;
+    if (v->validator >= vs->count) {
+        node_offence(n, peer, TC_PEER_OFFENCE_INVALID);
+        return;
+    }
+    if (tc_vote_verify(v, &n->verifier, &vs->members[v->validator].key) != 0) {
+        node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
+        return;
+    }
+    if (v->height <= tip) {
+        check_past_vote(n, v);
+        return;
+    }
+    if (tc_bft_on_vote(n->bft, n->now_ms, v) == 0)
+        node_relay(n, peer, frame, len);
+}
+
+void node_chain_on_evidence(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
+                            const tc_evidence *e)
+{
+    const tc_vset *vs;
+    if (e->a.height > tc_chain_height(n->chain) + 1 ||
+        tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, e->a.height), &vs) != 0)
+        return;
+    if (tc_evidence_verify(e, vs, &n->verifier) != 0) {
+        node_offence(n, peer, TC_PEER_OFFENCE_INVALID);
+        return;
+    }
+    node_relay(n, peer, frame, len);
+    add_evidence(n, e, false);
+}
+
+/* ---- time ---- */
+
+static bool pick_other_peer(tc_node *n, tc_peer_id *out)
+{
+    tc_peer_id ids[64];
+    uint32_t count = tc_peer_ready_ids(n->peers, ids, TC_ARRAY_LEN(ids));
+    if (count > TC_ARRAY_LEN(ids))
+        count = TC_ARRAY_LEN(ids);
+    for (uint32_t i = 0; i < count; i++) {
+        if (ids[i] != n->sync_peer || count == 1) {
+            *out = ids[(i + (uint32_t)tc_rng_below(&n->rng, count)) % count];
+            return true;
+        }
+    }
+    return false;
+}
+
+void node_chain_tick(tc_node *n)
+{
+    (void)tc_bft_tick(n->bft, n->now_ms);
+    if (n->sync_active && n->now_ms >= n->sync_deadline_ms) {
+        tc_peer_id other;
+        n->sync_active = false;
+        if (pick_other_peer(n, &other))
+            sync_request(n, other);
+    }
+    if (n->awaiting_block && n->now_ms >= n->sync_deadline_ms) {
+        n->sync_deadline_ms = n->now_ms + NODE_SYNC_TIMEOUT_MS;
+        request_block(n, tc_chain_height(n->chain) + 1);
+    }
+    if (n->now_ms >= n->next_status_ms) {
+        n->next_status_ms = n->now_ms + NODE_STATUS_INTERVAL_MS;
+        tc_msg m = {.type = TC_MSG_STATUS};
+        m.status.height = tc_chain_height(n->chain);
+        tc_chain_tip(n->chain, &m.status.tip);
+        (void)node_broadcast(n, &m, false, 0);
+    }
+}
+
+uint64_t node_chain_next_deadline(const tc_node *n)
+{
+    uint64_t d = tc_bft_next_deadline(n->bft);
+    if ((n->sync_active || n->awaiting_block) && n->sync_deadline_ms < d)
+        d = n->sync_deadline_ms;
+    if (n->next_status_ms < d)
+        d = n->next_status_ms;
+    return d;
+}

@@ -1,0 +1,145 @@
+/* node_internal.h — the node's state, shared by its three source files and by nothing else:
+ *   node.c        lifecycle, the event entry points, the action queue, message dispatch;
+ *   node_txs.c    transactions and instant finality (admission, vote batches, certificates);
+ *   node_chain.c  block consensus (bft outputs, proposals, commits), sync, fork forensics.
+ *
+ * Invariants:
+ *   - Every store transaction a call opens is committed or aborted before the call returns, and
+ *     before any action produced after a durable-state change is handed to the driver (the
+ *     driver only sees actions once the call returns), so locks, batch seqs and the last-signed
+ *     vote are durable before the messages they protect leave (SPEC 4, 5).
+ *   - bft works on height tip + 1 (unless the node failed); finality on the epoch of tip + 1.
+ *   - Frames of SEND actions live in the arena until the next call into the node.
+ */
+#ifndef TC_NODE_INTERNAL_H
+#define TC_NODE_INTERNAL_H
+
+#include "bft.h"
+#include "block.h"
+#include "chain.h"
+#include "finality.h"
+#include "mempool.h"
+#include "msg.h"
+#include "node.h"
+#include "peer.h"
+
+#define NODE_ACTIONS_MAX        4096 /* actions one call may queue (a broadcast is one per peer) */
+#define NODE_ARENA_MAX          4096 /* frames one call may produce */
+#define NODE_PROPOSALS_MAX      8    /* candidate blocks kept for the current height */
+#define NODE_EVIDENCE_MAX       64   /* evidence waiting for a block */
+#define NODE_SEEN_TX_MAX        8192 /* first-seen times kept for finality latency */
+#define NODE_SYNC_TIMEOUT_MS    5000
+#define NODE_STATUS_INTERVAL_MS 5000
+#define NODE_PENDING_REFS_MAX   256 /* vote batches asked for on behalf of a proposal */
+
+typedef struct {
+    bool used;
+    bool valid;        /* the chain accepted it (tc_chain_check) and its certificates checked */
+    bool pending;      /* waiting for vote batches before it can be judged */
+    bool from_network; /* delivered to bft already */
+    uint32_t round;
+    uint32_t pol_round;
+    tc_hash hash;
+    tc_block block;
+} node_proposal;
+
+typedef struct {
+    tc_hash txid;
+    uint64_t first_seen_ms;
+} node_seen_tx;
+
+struct tc_node {
+    tc_genesis genesis; /* copy */
+    tc_hash genesis_hash;
+    tc_keypair key;
+    tc_rng rng;
+    tc_sig_scheme scheme;
+    tc_store *store;
+    tc_verifier verifier;
+    tc_chain *chain;
+    tc_mempool *pool;
+    tc_peer_table *peers;
+    tc_bft *bft;
+    tc_finality *fin;
+    uint32_t epoch;    /* of height tip + 1 */
+    uint32_t my_index; /* in that epoch's set, UINT32_MAX if none */
+
+    /* The action queue the driver drains, and the frames behind its SENDs. */
+    tc_action *actions;
+    uint32_t action_head, action_count;
+    uint8_t **arena;
+    uint32_t arena_count;
+    uint64_t actions_dropped;
+
+    /* Consensus. */
+    node_proposal proposals[NODE_PROPOSALS_MAX];
+    tc_commit tip_commit;    /* certificate of the tip (empty at genesis) */
+    uint64_t commit_time_ms; /* local time the tip was committed */
+    tc_evidence evidence[NODE_EVIDENCE_MAX];
+    uint32_t evidence_count;
+    bool awaiting_block; /* bft decided a block we do not hold: fetch it */
+    tc_hash awaiting_hash;
+    tc_commit awaiting_commit;
+
+    /* Sync. */
+    uint64_t best_seen_height; /* highest height a peer announced */
+    tc_peer_id sync_peer;
+    bool sync_active;
+    uint64_t sync_deadline_ms;
+    uint64_t next_status_ms;
+
+    /* Finality latency. */
+    node_seen_tx seen_txs[NODE_SEEN_TX_MAX];
+    uint32_t seen_next;
+
+    uint64_t now_ms; /* the latest time any event carried */
+    uint64_t txs_finalized;
+    uint64_t view_changes;
+    bool failed;
+    bool fork;
+};
+
+/* node.c */
+void node_notify(tc_node *n, const tc_notify *note);
+/* Encodes m and queues SEND to peer (or to every ready peer except `except` when broadcast). */
+int node_send(tc_node *n, tc_peer_id peer, const tc_msg *m);
+int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except);
+/* Relays a frame received from `from` to every other ready peer. */
+void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len);
+void node_offence(tc_node *n, tc_peer_id peer, tc_peer_offence_kind kind);
+
+/* node_txs.c */
+int node_txs_open(tc_node *n); /* creates finality for n->epoch from the store */
+void node_txs_close(tc_node *n);
+int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer);
+int node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb);
+void node_txs_on_get_batches(tc_node *n, tc_peer_id peer, const tc_msg_get_vote_batches *g);
+void node_txs_tick(tc_node *n);
+void node_txs_drain(tc_node *n);
+/* Finalized transactions for a block at most max_count, with their certificates (heap). */
+int node_txs_collect(tc_node *n, uint32_t max_count, tc_tx **txs_out, tc_fincert **certs_out,
+                     uint32_t *count_out);
+/* Checks the certificates of a proposed block: 0, TC_EBLK_CERT, or TC_ENOTFOUND after asking
+ * peer for the missing batches. */
+int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b);
+/* A block was applied: forget its transactions; move finality to a new epoch if it changed. */
+int node_txs_on_block(tc_node *n, const tc_block *b);
+
+/* node_chain.c */
+int node_chain_start_height(tc_node *n);
+void node_chain_drain_bft(tc_node *n);
+void node_chain_on_proposal(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
+                            tc_msg_proposal *p);
+void node_chain_on_vote(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
+                        const tc_vote *v);
+void node_chain_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s);
+void node_chain_on_get_blocks(tc_node *n, tc_peer_id peer, const tc_msg_get_blocks *g);
+void node_chain_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b);
+void node_chain_on_evidence(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
+                            const tc_evidence *e);
+void node_chain_recheck_pending(tc_node *n);
+void node_chain_tick(tc_node *n);
+uint64_t node_chain_next_deadline(const tc_node *n);
+void node_chain_free(tc_node *n);
+
+#endif
