@@ -409,6 +409,8 @@ static bool may_sign(tc_bft *b, uint8_t step, const tc_hash *value, uint32_t pol
  * persist it first. */
 static void record_signed(tc_bft *b, uint8_t step, const tc_hash *value, uint32_t pol_round)
 {
+    TC_ASSERT(!b->has_signed || signed_cmp(b->height, b->round, step, &b->last) >= 0);
+    TC_ASSERT(b->locked_round == TC_BFT_ROUND_NONE || b->locked_round <= b->round);
     tc_bft_signed_state *s = &b->last;
     s->height = b->height;
     s->round = b->round;
@@ -485,6 +487,7 @@ static bool round_protected(const tc_bft *b, uint32_t r)
 
 static void table_reset(tc_bft *b, round_table *t, uint32_t round)
 {
+    TC_ASSERT(!beyond_window(b, round) && !(t->used && round_protected(b, t->round)));
     for (uint32_t k = 0; k < SET_COUNT; k++) {
         slot *slots = t->sets[k].slots;
         memset(&t->sets[k], 0, sizeof(t->sets[k]));
@@ -532,6 +535,7 @@ static uint64_t scan_weight(const tc_bft *b, const vote_set *s, const tc_hash *v
     for (uint32_t i = 0; i < b->count; i++)
         if (s->slots[i].state != SLOT_EMPTY && heq(&s->slots[i].block, value))
             w += b->weights[i];
+    TC_ASSERT(w <= b->weight_total);
     return w;
 }
 
@@ -575,6 +579,8 @@ static void set_add(tc_bft *b, vote_set *s, uint32_t validator, const tc_hash *b
 /* Puts a vote of a round that has (or may get) a table. */
 static int insert_vote(tc_bft *b, const tc_vote *v)
 {
+    TC_ASSERT(v->validator < b->count && v->height == b->height);
+    TC_ASSERT(v->type == TC_VOTE_PREVOTE || v->type == TC_VOTE_PRECOMMIT);
     round_table *t = table_get(b, v->round);
     if (t == NULL) {
         b->stats.votes_ignored++;
@@ -602,6 +608,7 @@ static int insert_vote(tc_bft *b, const tc_vote *v)
  * highest round. */
 static int far_put(tc_bft *b, const tc_vote *v)
 {
+    TC_ASSERT(beyond_window(b, v->round) && v->validator < b->count);
     member *m = &b->members[v->validator];
     if (m->far && v->round < m->far_round) {
         b->stats.votes_ignored++;
@@ -706,6 +713,7 @@ static void sign_vote(tc_bft *b, uint8_t type, const tc_hash *block)
 {
     if (!can_vote(b) || !may_sign(b, type, block, TC_BFT_ROUND_NONE))
         return;
+    TC_ASSERT(b->my_index < b->count && b->step != TC_BFT_STEP_WAIT);
     record_signed(b, type, block, TC_BFT_ROUND_NONE);
     tc_vote v;
     memset(&v, 0, sizeof(v));
@@ -723,6 +731,8 @@ static void sign_vote(tc_bft *b, uint8_t type, const tc_hash *block)
 
 static void propose(tc_bft *b, const tc_hash *block, uint32_t pol_round)
 {
+    TC_ASSERT(can_vote(b) && !is_nil(block) && b->step == TC_BFT_STEP_PROPOSE);
+    TC_ASSERT(pol_round == TC_BFT_ROUND_NONE || pol_round < b->round);
     if (!may_sign(b, TC_BFT_SIGNED_PROPOSAL, block, pol_round))
         return;
     record_signed(b, TC_BFT_SIGNED_PROPOSAL, block, pol_round);
@@ -799,7 +809,9 @@ static void start_round(tc_bft *b, uint32_t round, uint32_t cause)
         return;
     if (b->valid_round != TC_BFT_ROUND_NONE) {
         propose(b, &b->valid_value, b->valid_round);
-    } else {
+    } else if (!b->has_signed ||
+               signed_cmp(b->height, round, TC_BFT_SIGNED_PROPOSAL, &b->last) > 0) {
+        /* Only ask for a block we may sign: a restored later state would refuse it. */
         (void)push(b, TC_BFT_OUT_BUILD);
         b->build_pending = true;
     }
@@ -828,6 +840,8 @@ static bool try_prevote(tc_bft *b)
 
 static void set_lock(tc_bft *b, const tc_hash *block)
 {
+    TC_ASSERT(!is_nil(block) && b->step == TC_BFT_STEP_PREVOTE);
+    TC_ASSERT(b->locked_round == TC_BFT_ROUND_NONE || b->locked_round < b->round);
     if (b->locked_round != TC_BFT_ROUND_NONE && !heq(&b->locked_value, block) && can_vote(b)) {
         tc_bft_output *o = push(b, TC_BFT_OUT_UNLOCK);
         o->round = b->locked_round;
@@ -859,6 +873,7 @@ static bool try_lock(tc_bft *b)
     }
     b->valid_value = p->block;
     b->valid_round = b->round;
+    TC_ASSERT(b->step == TC_BFT_STEP_PRECOMMIT);
     return true;
 }
 
@@ -909,7 +924,7 @@ static bool try_commit(tc_bft *b)
             w += b->weights[i];
         }
     }
-    TC_ASSERT(w >= b->quorum);
+    TC_ASSERT(n > 0 && n <= b->count && w >= b->quorum && w <= b->weight_total);
     tc_bft_output *o = push(b, TC_BFT_OUT_COMMIT);
     o->round = best->round;
     o->block = s->quorum_value;
@@ -947,6 +962,7 @@ static uint32_t skip_target(tc_bft *b)
             total += b->weights[i];
         }
     }
+    TC_ASSERT(n <= b->count && total <= b->weight_total);
     if (total < b->skip_weight)
         return TC_BFT_ROUND_NONE;
     qsort(b->scratch, n, sizeof(*b->scratch), cmp_round_desc);
@@ -969,6 +985,9 @@ static bool try_skip(tc_bft *b)
     uint32_t r = skip_target(b);
     if (r == TC_BFT_ROUND_NONE)
         return false;
+    /* Skipping before a restart resumes: never land below the round we last signed in. */
+    if (b->resume && b->last.round > r)
+        r = b->last.round;
     TC_ASSERT(r > b->round && r <= TC_BFT_ROUND_MAX);
     start_round(b, r, TC_BFT_CAUSE_ROUND_SKIP);
     return true;
@@ -1063,6 +1082,9 @@ static bool signed_consistent(const tc_bft_signed_state *s)
         return false;
     if (s->locked_round == TC_BFT_ROUND_NONE)
         return is_nil(&s->locked_value);
+    /* A lock of round r is taken with the precommit of round r, and only later messages follow. */
+    if (s->locked_round == s->round && s->step != TC_BFT_SIGNED_PRECOMMIT)
+        return false;
     return s->locked_round <= s->round && !is_nil(&s->locked_value);
 }
 
@@ -1233,6 +1255,7 @@ static int event_begin(tc_bft *b, uint64_t now_ms)
 
 static void reset_height(tc_bft *b, uint64_t height, const tc_vset *v, uint32_t my_index)
 {
+    TC_ASSERT(v->count <= b->cap && v->count > 0);
     b->began = b->started = true;
     b->height = height;
     b->count = v->count;
@@ -1308,7 +1331,9 @@ static int check_message(const tc_bft *b, uint64_t height, uint32_t round)
 static int record_proposal(tc_bft *b, uint32_t round, uint32_t pol_round, const tc_hash *block,
                            bool valid)
 {
-    note_seen(b, tc_bft_proposer_at(b, b->height, round), round);
+    uint32_t from = tc_bft_proposer_at(b, b->height, round);
+    if (from != TC_BFT_INDEX_NONE)
+        note_seen(b, from, round);
     if (beyond_window(b, round)) {
         /* Only the highest far proposal is kept: it is the one a round skip would
          * land on. */
@@ -1418,6 +1443,7 @@ uint64_t tc_bft_next_deadline(const tc_bft *b)
 bool tc_bft_next_output(tc_bft *b, tc_bft_output *out)
 {
     TC_ASSERT(b != NULL && out != NULL);
+    TC_ASSERT(b->out_count <= TC_BFT_OUTPUTS_MAX && b->out_head < TC_BFT_OUTPUTS_MAX);
     if (b->out_count == 0)
         return false;
     *out = b->out[b->out_head];

@@ -59,9 +59,12 @@
  * is free or a lower unprotected round can be evicted (the current round, the round ahead, the
  * locked and the valid round are never evicted). Votes for rounds further ahead are kept per
  * validator, only at that validator's highest round (one prevote, one precommit), and installed
- * when bft reaches that round. Votes for height + 1 are buffered in a ring of
- * TC_BFT_NEXT_VOTES_MAX and replayed by tc_bft_start_height (validators out of range of the new
- * set are then dropped); votes for lower heights or beyond height + 1 are ignored.
+ * when bft reaches that round. Proposals: TC_BFT_PROPOSALS_MAX per round in its table; beyond
+ * the window only the highest-round one is kept. Votes for height + 1 are buffered (up to
+ * TC_BFT_NEXT_VOTES_MAX, then refused with TC_EFULL) and replayed by tc_bft_start_height
+ * (validators out of range of the new set are then dropped); votes for lower heights or beyond
+ * height + 1 are ignored. Memory: about TC_BFT_ROUNDS_MAX * 2 * 100 bytes per validator, plus the
+ * proposer sequence (4 bytes per unit of W).
  *
  * Commit. Weight >= Q of precommits for one block in any round of the height decide it: bft emits
  * COMMIT with the certificate (those precommits, sorted by validator index) and stops voting at
@@ -80,7 +83,8 @@
  *
  * Errors common to the event functions (on_proposal, on_block_built, on_vote, tick,
  * start_height): TC_EFULL when fewer than TC_BFT_EVENT_OUTPUTS_MAX output slots are free (the
- * caller did not drain; nothing changed); TC_EFAILED after a sticky failure. What a peer can
+ * caller did not drain; nothing changed); TC_EFAILED after a sticky failure (a bound believed
+ * unreachable was hit, TC_NEVER: bft refuses all further events). What a peer can
  * cause (stale, duplicate, out-of-range messages) returns a code for the caller's statistics and
  * changes nothing.
  */
@@ -197,33 +201,44 @@ typedef struct {
 int tc_bft_new(const tc_profile *p, tc_sig_scheme scheme, const tc_keypair *kp, tc_bft **out);
 void tc_bft_free(tc_bft *b);
 
-/* Loads the state persisted before a restart; call after tc_bft_new and before the first
- * tc_bft_start_height. From then on bft signs nothing at or below (height, round, step) except
- * that identical message; if the first height started is s->height it also resumes at s->round,
- * restores the lock (and takes it as valid value), and re-sends an identical vote.
- * TC_EINVAL (a height was started already, or s is inconsistent). */
+/* Loads the state persisted before a restart (the last PERSIST the node stored); call after
+ * tc_bft_new and before the first tc_bft_start_height. From then on bft signs nothing at or below
+ * (height, round, step) except that identical message. If a height begun is s->height, round 0
+ * is replaced by s->round (a round skip lands no lower), the lock is restored (and taken as the
+ * valid value), and the identical message is signed and sent again after its PERSIST (for a
+ * proposal: PROPOSE of the same block, which the node re-sends if it still has it; no BUILD).
+ * TC_EINVAL (a height is under way, or s breaks the rules of tc_bft_signed_decode). */
 int tc_bft_restore(tc_bft *b, const tc_bft_signed_state *s);
 
-/* Begins height (above any height begun before) with validator set vset (copied; non-empty),
- * our index in it (TC_BFT_INDEX_NONE: do not vote this height; otherwise the member's key must
- * be ours), and the local time the parent block committed. Replays buffered votes for height.
- * Codes: TC_EINVAL (height not increasing, empty set, my_index out of range or not our key, an
- * observer given an index), TC_ENOMEM, TC_EFULL, TC_EFAILED. */
+/* Begins height (above any height begun before; a decision is not needed: a node that commits
+ * by sync just begins the next height) with validator set vset (non-empty, weight_total the sum
+ * of the weights), our index in it (TC_BFT_INDEX_NONE: do not vote this height; otherwise the
+ * member's key must be ours), and the local time commit_time_ms the parent block committed:
+ * round 0 starts at commit_time_ms + block_interval_ms. Replays buffered votes for height (they
+ * may decide it at once). Codes: TC_EINVAL (height not above the last begun, empty set, W not the
+ * sum, my_index out of range or not our key, an observer given an index), TC_ENOMEM (when it
+ * happens while growing to a larger set, the previous height is gone too: bft waits for a
+ * successful tc_bft_start_height), TC_EFULL, TC_EFAILED. */
 int tc_bft_start_height(tc_bft *b, uint64_t now_ms, uint64_t height, const tc_vset *vset,
                         uint32_t my_index, uint64_t commit_time_ms);
 
 /* A proposal the node received: it checked the proposer's signature, that the sender is
- * tc_bft_proposer_at(b, height, round), and validated the block (valid). Our own proposal is
- * recorded by bft itself; feeding it back is harmless (TC_EEXIST). Codes: TC_ERANGE (another
- * height: the node keeps a next-height block and feeds it after start_height; round over
- * TC_BFT_ROUND_MAX; pol_round not below round; a round without a table), TC_EEXIST (known),
- * TC_EFULL (TC_BFT_PROPOSALS_MAX for the round), TC_EINVAL (no height begun), TC_EFAILED. */
+ * tc_bft_proposer_at(b, height, round), and validated the block against the chain (valid).
+ * pol_round is the proposal's valid round (TC_BFT_ROUND_NONE for "-1"). The node keeps the blocks
+ * of the proposals it passed at the current height: bft may later ask it to propose one of them
+ * again (PROPOSE of its valid value) or commit one. Our own proposal is recorded by bft itself;
+ * feeding it back is harmless (TC_EEXIST). Codes: TC_ERANGE (another height: the node keeps a
+ * next-height block and feeds it after start_height; round over TC_BFT_ROUND_MAX; pol_round not
+ * below round; an old round without a table; a far round below the highest far proposal),
+ * TC_EEXIST (known), TC_EFULL (TC_BFT_PROPOSALS_MAX for the round), TC_EINVAL (no height begun,
+ * a zero block hash), TC_EFAILED. */
 int tc_bft_on_proposal(tc_bft *b, uint64_t now_ms, uint64_t height, uint32_t round,
                        uint32_t pol_round, const tc_hash *block, bool valid);
 
-/* The block the node built after a BUILD output: bft persists and emits PROPOSE for it (pol
- * round none), and records it as this round's valid proposal. Codes: TC_ERANGE (no BUILD is
- * pending for (height, round): the round moved on), TC_EFULL, TC_EFAILED. */
+/* The block the node built after a BUILD output: bft emits PERSIST then PROPOSE for it (pol round
+ * none), and records it as this round's valid proposal (the node does not feed it back). Codes:
+ * TC_ERANGE (no BUILD is pending for (height, round): the round moved on, or a zero hash),
+ * TC_EFULL, TC_EFAILED. */
 int tc_bft_on_block_built(tc_bft *b, uint64_t now_ms, uint64_t height, uint32_t round,
                           const tc_hash *block);
 
@@ -235,7 +250,7 @@ int tc_bft_on_block_built(tc_bft *b, uint64_t now_ms, uint64_t height, uint32_t 
  * no height begun), TC_EFULL (output queue, or the height + 1 buffer), TC_EFAILED. */
 int tc_bft_on_vote(tc_bft *b, uint64_t now_ms, const tc_vote *v);
 
-/* Time passed: due timeouts fire. 0, TC_EFULL, TC_EFAILED. */
+/* Time passed: due timeouts fire (and the block interval ends). 0, TC_EFULL, TC_EFAILED. */
 int tc_bft_tick(tc_bft *b, uint64_t now_ms);
 /* The earliest pending deadline (absolute ms), UINT64_MAX when none. */
 uint64_t tc_bft_next_deadline(const tc_bft *b);
@@ -245,8 +260,8 @@ bool tc_bft_next_output(tc_bft *b, tc_bft_output *out);
 /* Proposer of (height, round) in v: S[(height + round) mod W]. Codes: TC_EINVAL (empty set or
  * W = 0), TC_ENOMEM (scratch space); *index_out = TC_BFT_INDEX_NONE on failure. */
 int tc_bft_proposer(const tc_vset *v, uint64_t height, uint32_t round, uint32_t *index_out);
-/* The same over the set of the height begun last (cached; no allocation). TC_BFT_INDEX_NONE
- * when no height has begun. */
+/* The same over the set of the height begun last (cached when W <= TC_BFT_SEQ_CACHE_MAX; no
+ * allocation then). TC_BFT_INDEX_NONE when no height has begun. */
 uint32_t tc_bft_proposer_at(const tc_bft *b, uint64_t height, uint32_t round);
 
 typedef struct {

@@ -1094,14 +1094,15 @@ static int flush(tc_finality *f, tc_store_txn *txn)
 
 /* TC_ETX_LOCKED when an input is reserved for another carried transaction, or this carried
  * transaction conflicts with another carried one (SPEC 4: those stay locked). */
-static int carried_check(const tc_finality *f, uint32_t idx)
+static int carried_check(const tc_finality *f, const tc_tx *tx, const tc_hash *txid)
 {
-    const txe *e = &f->tx[idx];
-    for (uint32_t i = 0; i < e->input_count; i++) {
-        const spset *set = sp_of(f, &e->inputs[i]);
-        for (uint32_t j = 0; set != NULL && j < set->n; j++)
-            if (set->tx[j] != idx && (f->tx[set->tx[j]].flags & F_CARRIED))
+    for (uint32_t i = 0; i < tx->input_count; i++) {
+        const spset *set = sp_of(f, &tx->inputs[i].prev);
+        for (uint32_t j = 0; set != NULL && j < set->n; j++) {
+            const txe *other = &f->tx[set->tx[j]];
+            if ((other->flags & F_CARRIED) && !hash_eq(&other->txid, txid))
                 return TC_ETX_LOCKED;
+        }
     }
     return 0;
 }
@@ -1147,14 +1148,12 @@ static int pend_open(tc_finality *f, tc_store_txn *txn, uint64_t now_ms)
     return 0;
 }
 
+/* The vote itself; vote_check passed. */
 static int own_vote(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, uint32_t idx,
                     const tc_tx *tx, const tc_hash *txid)
 {
-    int rc = carried_check(f, idx);
-    if (rc == 0)
-        rc = locks_check(txn, tx, txid);
-    if (rc == 0)
-        rc = pend_open(f, txn, now_ms);
+    TC_ASSERT(f->me != NONE && !f->handed_off && f->tx[idx].own_seq == 0);
+    int rc = pend_open(f, txn, now_ms);
     if (rc == 0)
         rc = locks_take(txn, tx, txid);
     if (rc == 0)
@@ -1228,36 +1227,50 @@ int tc_finality_add_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const
     return rc;
 }
 
-int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_tx *tx,
-                        const tc_hash *txid, tc_finality_vote_result *result_out)
+/* What decides a vote before anything changes, so a refusal leaves f and txn untouched. */
+static int vote_check(const tc_finality *f, tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid,
+                      tc_finality_vote_result *result_out)
 {
-    TC_ASSERT(f != NULL && txn != NULL && tx != NULL && txid != NULL && result_out != NULL);
-    *result_out = TC_FINALITY_NOT_VALIDATOR;
-    uint32_t idx = NONE;
-    int rc = add_tx(f, txn, tx, txid, &idx);
-    regossip_arm(f, now_ms);
-    if (rc != 0)
-        return rc;
-    txe *e = &f->tx[idx];
-    if (f->me == NONE)
+    uint32_t idx = tx_find(f, txid);
+    if (f->me == NONE) {
+        *result_out = TC_FINALITY_NOT_VALIDATOR;
         return 0;
-    if (e->own_seq != 0) {
+    }
+    if (idx != NONE && f->tx[idx].own_seq != 0) {
         *result_out = TC_FINALITY_VOTED_BEFORE;
         return 0;
     }
     if (f->handed_off) {
-        if ((e->flags & F_QUEUED) == 0) {
-            if (f->queued >= f->lim.queued_max)
-                return TC_EFULL;
-            e->flags |= F_QUEUED;
-            f->queued++;
-        }
         *result_out = TC_FINALITY_QUEUED;
-        return 0;
+        bool queued = idx != NONE && (f->tx[idx].flags & F_QUEUED);
+        return queued || f->queued < f->lim.queued_max ? 0 : TC_EFULL;
     }
-    rc = own_vote(f, txn, now_ms, idx, tx, txid);
+    *result_out = TC_FINALITY_VOTED;
+    int rc = carried_check(f, tx, txid);
+    return rc != 0 ? rc : locks_check(txn, tx, txid);
+}
+
+int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_tx *tx,
+                        const tc_hash *txid, tc_finality_vote_result *result_out)
+{
+    TC_ASSERT(f != NULL && txn != NULL && tx != NULL && txid != NULL && result_out != NULL);
+    tc_finality_vote_result res = TC_FINALITY_NOT_VALIDATOR;
+    int rc = vote_check(f, txn, tx, txid, &res);
+    *result_out = TC_FINALITY_NOT_VALIDATOR;
+    uint32_t idx = NONE;
     if (rc == 0)
-        *result_out = TC_FINALITY_VOTED;
+        rc = add_tx(f, txn, tx, txid, &idx);
+    regossip_arm(f, now_ms);
+    if (rc != 0)
+        return rc;
+    if (res == TC_FINALITY_QUEUED && (f->tx[idx].flags & F_QUEUED) == 0) {
+        f->tx[idx].flags |= F_QUEUED;
+        f->queued++;
+    }
+    if (res == TC_FINALITY_VOTED)
+        rc = own_vote(f, txn, now_ms, idx, tx, txid);
+    if (rc == 0)
+        *result_out = res;
     return rc;
 }
 
@@ -1696,7 +1709,8 @@ int tc_finality_carry_list(const tc_vset *v, const tc_verifier *verifier,
         return TC_ENOMEM;
     size_t k = 0;
     for (uint32_t i = 0; i < handoff_count; i++) {
-        memcpy(&all[k], handoffs[i].txids, (size_t)handoffs[i].txid_count * TC_HASH_SIZE);
+        if (handoffs[i].txid_count > 0)
+            memcpy(&all[k], handoffs[i].txids, (size_t)handoffs[i].txid_count * TC_HASH_SIZE);
         k += handoffs[i].txid_count;
     }
     qsort(all, k, TC_HASH_SIZE, hash_cmp);
@@ -1840,7 +1854,8 @@ int tc_finality_epoch_change(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
         tc_vset_deinit(&copy);
         return TC_ENOMEM;
     }
-    rc = flush(f, txn); /* the last votes of the old epoch leave before it closes */
+    /* A pending batch is dropped, not sent: the closing block is final, so votes of the old
+     * epoch can no longer matter, and its seq (persisted) is simply never used. */
     for (uint32_t i = f->head; i != NONE && rc == 0; i = f->tx[i].next)
         if (f->tx[i].own_seq != 0 && !in_sorted(carry, carry_count, &f->tx[i].txid))
             rc = release_locked(txn, &f->tx[i]);
@@ -2087,7 +2102,7 @@ static int recover(tc_finality *f, tc_store_txn *txn, const tc_finality_config *
         rc = TC_EINVAL; /* the store voted in a later epoch than the config names */
     if (rc == 0 && rs.n > 0 && f->me == NONE)
         rc = TC_EINVAL; /* own votes, but the key is not a member: another key or set */
-    if (rc == 0)
+    if (rc == 0 && rs.n > 0)
         qsort(rs.r, rs.n, sizeof(vrec), vrec_cmp);
     if (rc == 0)
         rc = recover_votes(f, txn, &rs);

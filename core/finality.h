@@ -16,8 +16,12 @@
  *     prefixes), written only inside the caller's read-write transaction:
  *       "fin/seq"                            -> u64 next own batch seq (never reused, any epoch)
  *       "fin/handoff"                        -> u32 last epoch this validator handed off
- *       "fin/vote/" u32 epoch BE | txid 32   -> u64 seq of the own batch that names txid
+ *       "fin/vote/" u32 epoch BE | txid 32   -> u64 seq of the own batch naming txid | u32 n |
+ *                                              n x (txid 32 | u32 index): its inputs, LE
  *     and, through utxo.h, the lock states of TC_TABLE_UTXO (Locked / SpentFinalized).
+ *     Vote records stay until the epoch change deletes the epoch's (not at confirmation): a
+ *     restarted validator rebuilds every own batch of the epoch from them with the same seq and
+ *     the same txids, so it re-signs identical bytes and never two batches under one seq.
  *
  * Invariants:
  *   - This validator never votes for two transactions spending one outpoint in an epoch, even
@@ -31,8 +35,11 @@
  *   - Own batch seqs strictly increase and are persisted before use, so a restarted validator
  *     never signs two different batches with one seq.
  *   - A tracked transaction's weight is the sum of the weights of the distinct validators with
- *     a stored batch naming it; it is FINAL once weight >= Q (tc_vset_quorum) and its inputs are
- *     known; FINALIZED is queued exactly once per transaction and epoch.
+ *     a stored batch naming it (the first such batch of each validator is its vote ref); it is
+ *     final once weight >= Q (tc_vset_quorum) and its inputs are known. FINALIZED is queued
+ *     once per transaction for the lifetime of f (a restarted node may announce it again).
+ *   - Every stored batch carries at least one vote ref of a tracked, unconfirmed transaction;
+ *     a batch left without one is freed, so confirmations drain memory back to empty.
  *   - Everything is bounded by tc_finality_limits; every iteration that reaches an output runs
  *     in a deterministic order (validator index, seq, txid bytes, or arrival order).
  *
@@ -138,12 +145,14 @@ typedef struct {
     uint32_t carry_count;
 } tc_finality_config;
 
-/* Creates f for the config's epoch and recovers from the store through txn (read-only is
- * enough): the next own seq, whether this validator handed off the epoch, and its own votes of
- * the epoch that are not confirmed (TC_TABLE_TXIDX), which are rebuilt into own batches, signed
- * again (identical bytes: same seq, same txids) and tallied; they reach peers by re-gossip,
- * the first pass of which is due at now_ms. Codes: TC_EINVAL (limits zero or inconsistent),
- * TC_ENOMEM, TC_ESTORE_CORRUPT, store codes. *out is NULL on failure. */
+/* Creates f for the config's epoch and recovers from the store through txn (read-write: a
+ * recovery may write): the next own seq; whether this validator handed off the epoch; own-vote
+ * records of older epochs (an epoch change that never committed), whose locks are released
+ * unless cfg->carry keeps them, and which are deleted; and the own votes of this epoch, rebuilt
+ * into own batches (identical bytes: same seq, same txids), tallied (which may finalize) and
+ * re-announced by a re-gossip pass due at now_ms. Codes: TC_EINVAL (limits zero or
+ * inconsistent; the store holds own votes of a later epoch, or own votes while cfg->key is not
+ * a member), TC_ENOMEM, TC_ESTORE_CORRUPT, store codes. *out is NULL on failure. */
 int tc_finality_new(const tc_finality_config *cfg, tc_store_txn *txn, uint64_t now_ms,
                     tc_finality **out);
 void tc_finality_free(tc_finality *f);
@@ -172,8 +181,11 @@ typedef enum {
  * flushed when it holds vote_batch_txids_max txids (here) or vote_batch_interval_ms after its
  * first txid (tc_finality_tick). Commit txn before acting on later events (see the contract).
  * Codes: TC_ETX_LOCKED (an input is Locked/SpentFinalized for another transaction in this
- * node's view, or reserved by another carried transaction; nothing written), TC_EFULL,
- * TC_ENOMEM, store codes; the codes of tc_utxo_get for a missing or spent input. */
+ * node's view, or reserved by another carried transaction), TC_EFULL (a bound, queued_max
+ * included), the codes of tc_utxo_get for a missing or spent input: after these, f and txn are
+ * unchanged (the transaction is not even tracked: give it to tc_finality_add_tx if it passes
+ * CONFIRM mode, so a quorum for it can still finalize it here). TC_ENOMEM and store codes:
+ * abort txn and rebuild f. */
 int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_tx *tx,
                         const tc_hash *txid, tc_finality_vote_result *result_out);
 
@@ -184,7 +196,8 @@ int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, cons
  * other content: TC_EEXIST plus an EQUIVOCATION event. Then stores a copy (evicting as the
  * limits require), tallies every txid not yet confirmed (txn read-write; TC_TABLE_TXIDX), and
  * finalizes what reached quorum. A batch naming only confirmed or already-counted txids is not
- * stored. Codes besides: TC_ENOMEM, store codes. */
+ * stored. Codes besides: TC_EFULL (older than every batch of the validator's full window: not
+ * stored), TC_ENOMEM, store codes. */
 int tc_finality_on_batch(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
                          const tc_vote_batch *b);
 
@@ -195,9 +208,11 @@ int tc_finality_tick(tc_finality *f, tc_store_txn *txn, uint64_t now_ms);
  * neither. */
 uint64_t tc_finality_next_deadline(const tc_finality *f);
 
-/* A block confirmed tx (id txid): forgets it, its stored batches once nothing they name is
- * pending, its own-vote record (txn), and every tracked transaction conflicting with it (those
- * this node voted for have their remaining Locked inputs released in txn). Codes: store codes. */
+/* A block confirmed tx (id txid) and the node applied the block: forgets txid, its stored
+ * batches once nothing they name is pending, and every tracked transaction spending one of
+ * tx's inputs (a loser: its inputs still Locked to it in this node's view go back to Unspent
+ * in txn, SPEC 2). Call it for every transaction of every committed block, tracked or not.
+ * Codes: store codes (then abort txn and rebuild f). */
 int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,
                              const tc_hash *txid);
 
@@ -227,9 +242,11 @@ typedef struct {
     const tc_vote_batch *batch; /* BATCH, EQUIVOCATION, REGOSSIP_BATCH; see lifetimes */
 } tc_finality_event;
 
-/* Pops the next event; false when none. Queued events come first, then the current re-gossip
- * or revote pass, produced lazily in arrival order (transactions) and (validator, seq) order
- * (batches). */
+/* Pops the next event; false when none. Queued events come first, then the current revote and
+ * re-gossip passes, produced lazily in arrival order (transactions) and (validator, seq) order
+ * (batches). The node drains after every call: the queue holds event_max events, and what
+ * does not fit is dropped and counted (events_dropped). A BATCH or EQUIVOCATION event whose
+ * batch was evicted or emptied by confirmations before it was popped is skipped. */
 bool tc_finality_next_event(tc_finality *f, tc_finality_event *out);
 
 /* The stored batch (validator, seq) of the epoch, for GET_VOTE_BATCHES. TC_ENOTFOUND. */
@@ -276,11 +293,15 @@ int tc_finality_carry_list(const tc_vset *v, const tc_verifier *verifier,
                            const tc_handoff *handoffs, uint32_t handoff_count, tc_hash **txids_out,
                            uint32_t *count_out);
 
-/* Moves f to epoch next->epoch with the closing block's carry list (sorted, as produced
- * above): releases in txn the Locked inputs of own votes not carried, deletes the old epoch's
- * vote records, drops the old epoch's batches and tallies, keeps tracking pending transactions,
- * reserves the carried ones' outpoints, and (a member of next) starts a REVOTE pass over the
- * pending transactions that are not final. Codes: TC_EINVAL (next->epoch <= current, carry not
+/* Moves f to epoch next->epoch with the closing block's carry list (strictly sorted, as
+ * tc_finality_carry_list produces it), after the node applied that block: drops the pending
+ * batch (one that handed off has none), releases in txn the Locked inputs of own votes not
+ * carried, deletes the old epoch's vote records, drops the old epoch's batches, tallies and
+ * still-queued events (drain before calling), keeps tracking the
+ * pending transactions, reserves the carried ones' outpoints, and, when this node is a member
+ * of next, starts a REVOTE pass over every pending transaction whose body is known (final ones
+ * included: a certificate in the new epoch needs fresh votes); the node checks each again in
+ * VOTE mode and calls tc_finality_vote_tx. Codes: TC_EINVAL (next->epoch <= current, carry not
  * sorted), TC_ENOMEM, store codes. */
 int tc_finality_epoch_change(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
                              const tc_vset *next, const tc_hash *carry, uint32_t carry_count);

@@ -83,12 +83,14 @@ static void hello_read(tc_reader *r, tc_msg_hello *h)
     h->best_height = tc_get_u64(r);
     h->listen_port = tc_get_u16(r);
     uint32_t n = text_read(r, TC_MSG_USER_AGENT_MAX, TEXT_LO, false, h->user_agent);
+    TC_ASSERT(n <= TC_MSG_USER_AGENT_MAX && (r->err == 0 || n == 0));
     h->user_agent_len = (uint8_t)n;
 }
 
 static void peers_read(tc_reader *r, tc_msg_peers *p)
 {
     uint32_t n = tc_get_count(r, TC_MSG_PEERS_MAX, 4 + 1);
+    TC_ASSERT(n <= TC_MSG_PEERS_MAX);
     for (uint32_t i = 0; i < n && r->err == 0; i++)
         (void)text_read(r, TC_MSG_ADDR_MAX, ADDR_LO, true, p->addrs[i]);
     if (r->err == 0)
@@ -108,6 +110,7 @@ static void vote_batch_read(tc_reader *r, tc_msg_vote_batch *b)
         else
             b->txid_count = n;
     }
+    TC_ASSERT(b->txid_count <= TC_MSG_VOTE_TXIDS_MAX);
     for (uint32_t i = 0; i < b->txid_count; i++)
         TC_GET_HASH(r, &b->txids[i]);
     sig_read(r, &b->sig);
@@ -116,6 +119,7 @@ static void vote_batch_read(tc_reader *r, tc_msg_vote_batch *b)
 static void get_vote_batches_read(tc_reader *r, tc_msg_get_vote_batches *g)
 {
     uint32_t n = tc_get_count(r, TC_MSG_BATCH_REFS_MAX, TC_BATCH_REF_SIZE);
+    TC_ASSERT(n <= TC_MSG_BATCH_REFS_MAX);
     for (uint32_t i = 0; i < n; i++) {
         g->refs[i].validator = tc_get_u32(r);
         g->refs[i].seq = tc_get_u64(r);
@@ -169,6 +173,7 @@ static void blocks_read(tc_reader *r, tc_msg_blocks *b)
         return;
     }
     b->entry_count = n;
+    TC_ASSERT(n <= TC_MSG_BLOCKS_MAX);
     for (uint32_t i = 0; i < n && r->err == 0; i++) {
         tc_msg_block_entry *e = &b->entries[i];
         if (tc_block_read(r, &e->block) != 0 || tc_commit_read(r, &e->commit) != 0)
@@ -196,10 +201,12 @@ static void reject_read(tc_reader *r, tc_msg_reject *j)
     if (r->err == 0 && j->code >= 0)
         tc_reader_fail(r, TC_ERANGE);
     j->reason_len = (uint8_t)text_read(r, TC_MSG_REASON_MAX, TEXT_LO, false, j->reason);
+    TC_ASSERT(j->reason_len <= TC_MSG_REASON_MAX);
 }
 
 static void payload_read(tc_reader *r, tc_msg *m)
 {
+    TC_ASSERT(r->err == 0 && m->type > 0 && m->type < TC_MSG_TYPE_COUNT);
     switch (m->type) {
     case TC_MSG_HELLO:
         hello_read(r, &m->hello);
@@ -303,6 +310,7 @@ int tc_msg_decode(const uint8_t *frame, size_t len, tc_msg *out)
 
 static void blocks_deinit(tc_msg_blocks *b)
 {
+    TC_ASSERT(b->entries != NULL || b->entry_count == 0);
     for (uint32_t i = 0; i < b->entry_count; i++) {
         tc_block_deinit(&b->entries[i].block);
         tc_commit_deinit(&b->entries[i].commit);
@@ -313,6 +321,7 @@ static void blocks_deinit(tc_msg_blocks *b)
 void tc_msg_deinit(tc_msg *m)
 {
     TC_ASSERT(m != NULL);
+    TC_ASSERT(m->type < TC_MSG_TYPE_COUNT); /* garbage here would free garbage */
     switch (m->type) {
     case TC_MSG_TX:
         tc_tx_deinit(&m->tx);
@@ -473,6 +482,7 @@ static void heartbeat_body_write(tc_writer *w, const tc_msg_heartbeat *h)
 
 static void payload_write(tc_writer *w, const tc_msg *m)
 {
+    TC_ASSERT(m->type > 0 && m->type < TC_MSG_TYPE_COUNT); /* tc_msg_check passed */
     switch (m->type) {
     case TC_MSG_HELLO:
         hello_write(w, &m->hello);

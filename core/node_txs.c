@@ -18,17 +18,23 @@ int node_txs_open(tc_node *n)
     int rc = tc_chain_vset(n->chain, n->epoch, &vs);
     if (rc != 0)
         return rc;
-    n->my_index = UINT32_MAX;
-    (void)tc_vset_find(vs, &n->key.pub, &n->my_index);
+    /* The key goes in even when this node is no member now: finality works out membership per
+     * epoch, and a masternode registered later starts voting at its first epoch. */
     tc_finality_config cfg = {.profile = tc_chain_profile(n->chain),
                               .verifier = &n->verifier,
                               .vset = vs,
-                              .key = n->my_index != UINT32_MAX ? &n->key : NULL};
+                              .key = &n->key};
     tc_finality_limits_default(cfg.profile, &cfg.limits);
-    rc = tc_store_begin(n->store, false, &t);
+    /* Read-write: recovery may finalize recovered votes and drop stale own-vote records. */
+    rc = tc_store_begin(n->store, true, &t);
     if (rc == 0)
         rc = tc_finality_new(&cfg, t, n->now_ms, &n->fin);
-    tc_store_abort(t);
+    if (rc == 0)
+        rc = tc_store_commit(t);
+    else
+        tc_store_abort(t);
+    if (rc == 0)
+        n->my_index = tc_finality_validator(n->fin);
     return rc;
 }
 
@@ -80,8 +86,15 @@ static int admit(tc_node *n, tc_store_txn *t, const tc_tx *tx, const tc_hash *tx
 {
     uint64_t fee = 0;
     tc_finality_vote_result vr;
-    int rc = tc_ledger_check_tx(tc_chain_profile(n->chain), &n->verifier, t, tx, txid,
-                                TC_LEDGER_VOTE, &fee);
+    const tc_profile *p = tc_chain_profile(n->chain);
+    int rc = tc_ledger_check_tx(p, &n->verifier, t, tx, txid, TC_LEDGER_VOTE, &fee);
+    if (rc == TC_ETX_LOCKED &&
+        tc_ledger_check_tx(p, &n->verifier, t, tx, txid, TC_LEDGER_CONFIRM, NULL) == 0) {
+        /* Valid, but its inputs are locked to a rival in our view: we never vote for it, yet
+         * track it, so a quorum of others' votes can still make it final here. */
+        (void)tc_finality_add_tx(n->fin, t, n->now_ms, tx, txid);
+        return rc;
+    }
     if (rc == 0)
         rc = tc_mempool_add(n->pool, tx, txid, fee, peer_for_pool, NULL);
     if (rc != 0)
@@ -105,12 +118,14 @@ int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer
     if (rc != 0)
         return rc;
     rc = admit(n, t, tx, &txid, from_peer ? peer : TC_MEMPOOL_PEER_LOCAL);
-    bool finality_touched = rc == 0;
-    if (rc == 0)
-        rc = tc_store_commit(t);
-    else
+    bool finality_touched = rc == 0 || rc == TC_ETX_LOCKED;
+    if (rc == 0 || rc == TC_ETX_LOCKED) {
+        int crc = tc_store_commit(t);
+        rc = crc != 0 ? crc : rc;
+    } else {
         tc_store_abort(t);
-    if (rc != 0 && finality_touched)
+    }
+    if (rc != 0 && rc != TC_ETX_LOCKED && finality_touched)
         reload(n);
     if (rc == 0) {
         remember_first_seen(n, &txid);
@@ -207,6 +222,27 @@ static void regossip_tx(tc_node *n, const tc_hash *txid)
     (void)node_broadcast(n, &m, false, 0);
 }
 
+/* A new epoch: check a pending transaction again in vote mode and vote for it. */
+static void revote(tc_node *n, const tc_hash *txid)
+{
+    tc_mempool_item item;
+    tc_store_txn *t = NULL;
+    tc_finality_vote_result vr;
+    if (tc_mempool_get(n->pool, txid, &item) != 0 || tc_store_begin(n->store, true, &t) != 0)
+        return;
+    int rc = tc_ledger_check_tx(tc_chain_profile(n->chain), &n->verifier, t, item.tx, txid,
+                                TC_LEDGER_VOTE, NULL);
+    bool touched = rc == 0;
+    if (rc == 0)
+        rc = tc_finality_vote_tx(n->fin, t, n->now_ms, item.tx, txid, &vr);
+    if (rc == 0)
+        rc = tc_store_commit(t);
+    else
+        tc_store_abort(t);
+    if (rc != 0 && touched)
+        reload(n);
+}
+
 static void on_event(tc_node *n, const tc_finality_event *e)
 {
     tc_notify note = {0};
@@ -221,8 +257,14 @@ static void on_event(tc_node *n, const tc_finality_event *e)
             .kind = TC_NOTIFY_TX_FINALIZED, .hash = e->txid, .latency_ms = latency_of(n, &e->txid)};
         node_notify(n, &note);
         break;
-    case TC_FINALITY_EV_EQUIVOCATION:
-    case TC_FINALITY_EV_LOCK_EQUIVOCATION:
+    case TC_FINALITY_EV_EQUIVOCATION: /* one seq signed twice: hash2 is the other's */
+        note =
+            (tc_notify){.kind = TC_NOTIFY_EVIDENCE, .validator = e->validator, .hash2 = e->hash2};
+        if (e->batch != NULL)
+            tc_vote_batch_sign_hash(e->batch, &note.hash);
+        node_notify(n, &note);
+        break;
+    case TC_FINALITY_EV_LOCK_EQUIVOCATION: /* two txids on one outpoint */
         note = (tc_notify){.kind = TC_NOTIFY_EVIDENCE,
                            .validator = e->validator,
                            .hash = e->txid,
@@ -238,7 +280,7 @@ static void on_event(tc_node *n, const tc_finality_event *e)
         regossip_tx(n, &e->txid);
         break;
     case TC_FINALITY_EV_REVOTE:
-        regossip_tx(n, &e->txid); /* peers revote on arrival; our own vote follows gossip */
+        revote(n, &e->txid);
         break;
     }
 }
@@ -307,6 +349,38 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b)
     return TC_ENOTFOUND;
 }
 
+/* The epoch of the next height differs from finality's. Handoffs are not yet carried in
+ * closing blocks (future work), so this node carries what it can vouch for itself: its own
+ * unconfirmed votes (its handoff) stay locked into the new epoch, and nothing it voted for is
+ * released — no double vote is possible across the boundary. */
+static int change_epoch(tc_node *n, uint32_t epoch)
+{
+    const tc_vset *vs;
+    tc_store_txn *t = NULL;
+    tc_handoff h = {0};
+    node_txs_drain(n); /* finality.h: events of the old epoch go out before the change */
+    int rc = tc_chain_vset(n->chain, epoch, &vs);
+    if (rc == 0)
+        rc = tc_store_begin(n->store, true, &t);
+    if (rc != 0)
+        return rc;
+    int hrc = tc_finality_handoff(n->fin, t, n->now_ms, &h);
+    rc = hrc == TC_EINVAL ? 0 : hrc; /* EINVAL: not a validator of the old epoch */
+    if (rc == 0)
+        rc = tc_finality_epoch_change(n->fin, t, n->now_ms, vs, h.txids, h.txid_count);
+    if (rc == 0)
+        rc = tc_store_commit(t);
+    else
+        tc_store_abort(t);
+    tc_handoff_deinit(&h);
+    n->epoch = epoch;
+    tc_peer_set_validator_count(n->peers, vs->count);
+    if (rc != 0)
+        reload(n);
+    n->my_index = tc_finality_validator(n->fin);
+    return 0;
+}
+
 int node_txs_on_block(tc_node *n, const tc_block *b)
 {
     tc_store_txn *t = NULL;
@@ -328,17 +402,5 @@ int node_txs_on_block(tc_node *n, const tc_block *b)
         return rc;
     }
     uint32_t epoch = tc_chain_epoch_of(n->chain, tc_chain_height(n->chain) + 1);
-    if (epoch == n->epoch)
-        return 0;
-    /* A new epoch: without handoffs (future work) nothing is carried, so finality starts the
-     * epoch afresh from the store; locks of unconfirmed votes stay until confirmed or
-     * conflicting (a conservative choice: no double vote is possible across the boundary). */
-    const tc_vset *vs;
-    rc = tc_chain_vset(n->chain, epoch, &vs);
-    if (rc != 0)
-        return rc;
-    n->epoch = epoch;
-    tc_peer_set_validator_count(n->peers, vs->count);
-    node_txs_close(n);
-    return node_txs_open(n);
+    return epoch == n->epoch ? 0 : change_epoch(n, epoch);
 }

@@ -280,6 +280,7 @@ bool tc_peer_next_action(tc_peer_table *t, tc_peer_action *out)
 
 static slot *slot_find(const tc_peer_table *t, tc_peer_id id)
 {
+    TC_ASSERT(t->inbound + t->outbound <= t->slot_cap);
     for (uint32_t i = 0; i < t->slot_cap; i++)
         if (t->slots[i].state != SLOT_FREE && t->slots[i].id == id)
             return &t->slots[i];
@@ -305,6 +306,7 @@ static bool slot_on_host(const slot *s, const char *host)
 
 static bool nonce_seen(const tc_peer_table *t, const uint8_t nonce[TC_MSG_NONCE_SIZE])
 {
+    TC_ASSERT(t->nonce_count <= t->nonce_cap);
     for (uint32_t i = 0; i < t->nonce_count; i++)
         if (memcmp(t->nonces[i], nonce, TC_MSG_NONCE_SIZE) == 0)
             return true;
@@ -366,6 +368,7 @@ static void seen_index_delete(tc_peer_table *t, uint32_t i)
 bool tc_peer_seen_check_and_add(tc_peer_table *t, const tc_hash *id)
 {
     TC_ASSERT(t != NULL && id != NULL);
+    TC_ASSERT(t->seen_count <= t->seen_cap && t->seen_head < t->seen_cap);
     if (seen_lookup(t, id) != UINT32_MAX)
         return true;
     uint32_t pos = t->seen_head;
@@ -389,6 +392,7 @@ bool tc_peer_seen_check_and_add(tc_peer_table *t, const tc_hash *id)
 
 static ban_entry *ban_find(const tc_peer_table *t, const char *host)
 {
+    TC_ASSERT(t->ban_count <= t->ban_cap);
     for (uint32_t i = 0; i < t->ban_count; i++)
         if (strcmp(t->bans[i].host, host) == 0)
             return &t->bans[i];
@@ -599,6 +603,7 @@ static void drop_count(tc_peer_table *t, uint64_t now_ms, slot *s, tc_peer_categ
 
 static book_entry *book_find(const tc_peer_table *t, const char *addr)
 {
+    TC_ASSERT(t->book_count <= t->book_cap);
     for (uint32_t i = 0; i < t->book_count; i++)
         if (strcmp(t->book[i].addr, addr) == 0)
             return &t->book[i];
@@ -718,6 +723,7 @@ static void discover(tc_peer_table *t, uint64_t now_ms)
 
 static void serve_peers(tc_peer_table *t, uint64_t now_ms, const slot *to)
 {
+    TC_ASSERT(to->state == SLOT_READY);
     tc_msg m;
     memset(&m, 0, sizeof(m));
     m.type = TC_MSG_PEERS;
@@ -900,6 +906,7 @@ static int recv_handshake(tc_peer_table *t, uint64_t now_ms, slot *s, const uint
 
 static void on_pong(tc_peer_table *t, uint64_t now_ms, slot *s, uint64_t nonce)
 {
+    TC_ASSERT(s->state == SLOT_READY);
     if (!s->ping_out || nonce != s->ping_nonce) {
         (void)offence(t, now_ms, s, TC_PEER_OFFENCE_UNSOLICITED);
         return;
@@ -1081,6 +1088,7 @@ void tc_peer_down(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer)
 static void tick_slot(tc_peer_table *t, uint64_t now_ms, slot *s)
 {
     const tc_profile *p = &t->profile;
+    TC_ASSERT(s->state <= SLOT_CLOSING);
     if (s->state == SLOT_HANDSHAKE) {
         if (now_ms >= add_sat(s->up_ms, p->handshake_timeout_ms))
             disconnect(t, s, TC_EPEER_HANDSHAKE_TIMEOUT, 0);

@@ -57,6 +57,10 @@ static int make_genesis(ts_chain *f)
         rc = tc_profile_set(p, "epoch_blocks", o->epoch_blocks ? o->epoch_blocks : 8);
     if (rc == 0 && o->block_txs_max)
         rc = tc_profile_set(p, "block_txs_max", o->block_txs_max);
+    /* A block must hold one largest transaction (tc_profile_check), so a small block limit
+     * brings the transaction limit down with it. */
+    if (rc == 0 && o->block_size_max && o->block_size_max < p->tx_size_max)
+        rc = tc_profile_set(p, "tx_size_max", o->block_size_max);
     if (rc == 0 && o->block_size_max)
         rc = tc_profile_set(p, "block_size_max", o->block_size_max);
     if (rc == 0 && o->evidence_per_block_max)

@@ -1,0 +1,1197 @@
+/* test_finality.c — instant finality (SPEC 4) on the in-memory store: own batches and their
+ * timing, seq persistence, quorum arithmetic at tier weights, FINALIZED once, transactions that
+ * arrive after their votes, duplicate, forged and equivocating batches, durable locks across a
+ * crash, lock equivocation, certificates, re-gossip, bounded bookkeeping, handoff, carry list
+ * and the epoch change. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "finality.h"
+#include "support.h"
+#include "utxo.h"
+
+#define T0       UINT64_C(1000000)
+#define EV_MAX   4096
+#define KEYS_MAX 64
+
+static ts_chain fx;
+static tc_vset vset;              /* the set f votes in (epoch 0 unless a test builds another) */
+static tc_finality *fin;          /* the finality under test */
+static tc_keypair keys[KEYS_MAX]; /* ("validator", i) of the fixture's seed */
+static tc_finality_event evs[EV_MAX];
+
+/* ---- fixture ---- */
+
+static void chain_up(uint32_t validators, const uint8_t *tiers, uint32_t wallets)
+{
+    ts_chain_opts o = {.validators = validators,
+                       .tiers = tiers,
+                       .wallets = wallets,
+                       .scheme = TC_SIG_FAST,
+                       .epoch_blocks = 8};
+    cr_assert_eq(ts_chain_open(&fx, &o), 0);
+    for (uint32_t i = 0; i < KEYS_MAX; i++)
+        cr_assert_eq(tc_genesis_key(fx.master, "validator", i, &keys[i]), 0);
+    const tc_vset *vs = NULL;
+    cr_assert_eq(tc_chain_vset(fx.chain, 0, &vs), 0);
+    cr_assert_eq(tc_vset_copy(&vset, vs), 0);
+}
+
+static void teardown(void)
+{
+    tc_finality_free(fin);
+    fin = NULL;
+    tc_vset_deinit(&vset);
+    ts_chain_close(&fx);
+}
+
+/* Validator key i's index in vset. */
+static uint32_t vidx(uint32_t key_i)
+{
+    uint32_t idx = UINT32_MAX;
+    cr_assert_eq(tc_vset_find(&vset, &keys[key_i].pub, &idx), 0);
+    return idx;
+}
+
+static uint32_t key_of_index(uint32_t idx)
+{
+    for (uint32_t i = 0; i < KEYS_MAX; i++)
+        if (memcmp(keys[i].pub.b, vset.members[idx].key.b, TC_PUBKEY_SIZE) == 0)
+            return i;
+    cr_assert_fail("no key for validator %u", idx);
+    return UINT32_MAX;
+}
+
+static tc_store_txn *begin(void)
+{
+    tc_store_txn *t = NULL;
+    cr_assert_eq(tc_store_begin(fx.store, true, &t), 0);
+    return t;
+}
+
+static void commit(tc_store_txn *t)
+{
+    cr_assert_eq(tc_store_commit(t), 0);
+}
+
+/* A finality for key key_i (-1: none) over vset, with default limits. */
+static tc_finality *fin_open(int key_i, uint64_t now, const tc_hash *carry, uint32_t carry_n,
+                             const tc_finality_limits *lim)
+{
+    tc_finality_config cfg = {.profile = tc_chain_profile(fx.chain),
+                              .verifier = &fx.verifier,
+                              .vset = &vset,
+                              .key = key_i >= 0 ? &keys[key_i] : NULL,
+                              .carry = carry,
+                              .carry_count = carry_n};
+    if (lim != NULL)
+        cfg.limits = *lim;
+    else
+        tc_finality_limits_default(cfg.profile, &cfg.limits);
+    tc_store_txn *t = begin();
+    tc_finality *f = NULL;
+    int rc = tc_finality_new(&cfg, t, now, &f);
+    cr_assert_eq(rc, 0, "tc_finality_new: %s", tc_strerror(rc));
+    commit(t);
+    return f;
+}
+
+/* A transfer of wallet w's genesis coin; pay varies the txid (conflicting spends). */
+static void mk_tx(tc_tx *tx, tc_hash *txid, uint32_t w, uint64_t pay)
+{
+    tc_keypair kp;
+    cr_assert_eq(tc_genesis_key(fx.master, "wallet", w, &kp), 0);
+    tc_outpoint prev;
+    ts_chain_genesis_outpoint(&fx, w, &prev);
+    tc_addr_hash to;
+    ts_chain_addr(&fx, "owner", 0, &to);
+    /* The fee covers min_fee (0.1% of the outputs), so a block can confirm it. */
+    cr_assert_eq(ts_tx_transfer(tx, TC_SIG_FAST, &kp, &prev, 100000 * TC_UNITS_PER_TIME, &to, pay,
+                                200 * TC_UNITS_PER_TIME),
+                 0);
+    tc_tx_id(tx, txid);
+}
+
+static int vote(tc_finality *f, const tc_tx *tx, const tc_hash *txid, uint64_t now,
+                tc_finality_vote_result *res)
+{
+    tc_store_txn *t = begin();
+    tc_finality_vote_result r = TC_FINALITY_NOT_VALIDATOR;
+    int rc = tc_finality_vote_tx(f, t, now, tx, txid, &r);
+    if (rc == 0)
+        commit(t);
+    else
+        tc_store_abort(t);
+    if (res != NULL)
+        *res = r;
+    return rc;
+}
+
+static int add(tc_finality *f, const tc_tx *tx, const tc_hash *txid)
+{
+    tc_store_txn *t = begin();
+    int rc = tc_finality_add_tx(f, t, T0, tx, txid);
+    commit(t);
+    return rc;
+}
+
+static void tick(tc_finality *f, uint64_t now)
+{
+    tc_store_txn *t = begin();
+    cr_assert_eq(tc_finality_tick(f, t, now), 0);
+    commit(t);
+}
+
+static int deliver(tc_finality *f, const tc_vote_batch *b)
+{
+    tc_store_txn *t = begin();
+    int rc = tc_finality_on_batch(f, t, T0, b);
+    commit(t);
+    return rc;
+}
+
+static void confirmed(tc_finality *f, const tc_tx *tx, const tc_hash *txid)
+{
+    tc_store_txn *t = begin();
+    cr_assert_eq(tc_finality_on_confirmed(f, t, tx, txid), 0);
+    commit(t);
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, TC_HASH_SIZE);
+}
+
+/* Validator key_i's batch (epoch, seq) naming txids (any order), signed. Caller deinits. */
+static void peer_batch(tc_vote_batch *b, uint32_t epoch, uint32_t key_i, uint64_t seq,
+                       const tc_hash *txids, uint32_t n)
+{
+    memset(b, 0, sizeof(*b));
+    b->epoch = epoch;
+    b->validator = vidx(key_i);
+    b->seq = seq;
+    b->txid_count = n;
+    b->txids = malloc((size_t)n * sizeof(tc_hash));
+    cr_assert_not_null(b->txids);
+    memcpy(b->txids, txids, (size_t)n * sizeof(tc_hash));
+    qsort(b->txids, n, sizeof(tc_hash), hash_cmp);
+    tc_hash h;
+    tc_vote_batch_sign_hash(b, &h);
+    tc_sign(TC_SIG_FAST, &keys[key_i], &h, &b->sig);
+}
+
+/* Pops every event into evs; returns how many. */
+static uint32_t drain(tc_finality *f)
+{
+    uint32_t n = 0;
+    while (n < EV_MAX && tc_finality_next_event(f, &evs[n]))
+        n++;
+    cr_assert_lt(n, EV_MAX, "events never end");
+    return n;
+}
+
+static uint32_t count_kind(uint32_t n, tc_finality_event_kind kind)
+{
+    uint32_t c = 0;
+    for (uint32_t i = 0; i < n; i++)
+        c += evs[i].kind == kind;
+    return c;
+}
+
+static const tc_finality_event *find_kind(uint32_t n, tc_finality_event_kind kind)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (evs[i].kind == kind)
+            return &evs[i];
+    return NULL;
+}
+
+static tc_utxo_entry utxo_of(const tc_outpoint *op)
+{
+    tc_store_txn *t = NULL;
+    cr_assert_eq(tc_store_begin(fx.store, false, &t), 0);
+    tc_utxo_entry u;
+    cr_assert_eq(tc_utxo_get(t, op, &u), 0);
+    tc_store_abort(t);
+    return u;
+}
+
+static bool hash_eq(const tc_hash *a, const tc_hash *b)
+{
+    return memcmp(a->b, b->b, TC_HASH_SIZE) == 0;
+}
+
+static size_t batch_bytes(const tc_vote_batch *b, uint8_t *buf, size_t cap)
+{
+    tc_writer w;
+    tc_writer_init(&w, buf, cap);
+    tc_vote_batch_encode(&w, b);
+    size_t len = 0;
+    cr_assert_eq(tc_writer_finish(&w, &len), 0);
+    return len;
+}
+
+/* ---- the value type ---- */
+
+Test(finality, vote_batch_roundtrip_and_strict_decoding, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    tc_hash ids[3];
+    for (int i = 0; i < 3; i++)
+        tc_hash_tagged(&ids[i], "test/id", &i, sizeof(i));
+    tc_vote_batch b, d;
+    peer_batch(&b, 0, 1, 7, ids, 3);
+    uint8_t buf[512];
+    size_t len = batch_bytes(&b, buf, sizeof(buf));
+    cr_assert_eq(len, (size_t)(4 + 4 + 8 + 4 + 3 * 32 + 64));
+    cr_assert_eq(tc_vote_batch_decode(&d, buf, len), 0);
+    cr_assert_eq(d.seq, 7);
+    cr_assert_eq(d.txid_count, 3);
+    cr_assert_eq(memcmp(d.txids, b.txids, 3 * 32), 0);
+    tc_vote_batch_deinit(&d);
+    /* Swapping two txids breaks the order: TC_ERANGE. */
+    uint8_t bad[512];
+    memcpy(bad, buf, len);
+    memcpy(bad + 20, buf + 52, 32);
+    memcpy(bad + 52, buf + 20, 32);
+    cr_assert_eq(tc_vote_batch_decode(&d, bad, len), TC_ERANGE);
+    cr_assert_null(d.txids);
+    cr_assert_eq(tc_vote_batch_decode(&d, buf, len - 1), TC_ESHORT);
+    buf[len] = 0;
+    cr_assert_eq(tc_vote_batch_decode(&d, buf, len + 1), TC_ETRAILING);
+    /* Zero txids: TC_ERANGE. */
+    memset(bad, 0, sizeof(bad));
+    cr_assert_eq(tc_vote_batch_decode(&d, bad, 20 + 64), TC_ERANGE);
+    tc_vote_batch_deinit(&b);
+}
+
+/* ---- own batches ---- */
+
+Test(finality, own_batch_flushes_10ms_after_its_first_txid, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    cr_assert_eq(tc_finality_validator(fin), vidx(0));
+    cr_assert_eq(tc_finality_next_deadline(fin), UINT64_MAX);
+    tc_tx a, b;
+    tc_hash ia, ib;
+    mk_tx(&a, &ia, 0, 10 * TC_UNITS_PER_TIME);
+    mk_tx(&b, &ib, 1, 10 * TC_UNITS_PER_TIME);
+    tc_finality_vote_result r;
+    cr_assert_eq(vote(fin, &a, &ia, T0, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_VOTED);
+    cr_assert_eq(vote(fin, &b, &ib, T0 + 4, &r), 0);
+    cr_assert_eq(tc_finality_next_deadline(fin), T0 + 10);
+    cr_assert_eq(drain(fin), 0);
+    tick(fin, T0 + 9);
+    cr_assert_eq(drain(fin), 0, "nothing before 10 ms");
+    tick(fin, T0 + 10);
+    uint32_t n = drain(fin);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(evs[0].kind, TC_FINALITY_EV_BATCH);
+    cr_assert_eq(evs[0].batch->seq, 1);
+    cr_assert_eq(evs[0].batch->validator, vidx(0));
+    cr_assert_eq(evs[0].batch->txid_count, 2);
+    cr_assert(memcmp(&evs[0].batch->txids[0], &evs[0].batch->txids[1], 32) < 0, "sorted");
+    /* The batch's signature verifies against the validator's key. */
+    tc_hash h;
+    tc_vote_batch_sign_hash(evs[0].batch, &h);
+    cr_assert_eq(tc_verify(&fx.verifier, &keys[0].pub, &h, &evs[0].batch->sig), 0);
+    /* Its own vote is tallied: weight 1 of 4. */
+    cr_assert_eq(tc_finality_weight(fin, &ia), 1);
+    cr_assert_eq(vote(fin, &a, &ia, T0 + 20, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_VOTED_BEFORE);
+    cr_assert_eq(utxo_of(&a.inputs[0].prev).state, TC_UTXO_LOCKED);
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&b);
+}
+
+Test(finality, own_batch_flushes_at_512_txids, .fini = teardown)
+{
+    chain_up(4, NULL, 520);
+    const tc_profile *p = tc_chain_profile(fx.chain);
+    cr_assert_eq(p->vote_batch_txids_max, 512);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    for (uint32_t i = 0; i < 513; i++) {
+        tc_tx tx;
+        tc_hash id;
+        mk_tx(&tx, &id, i, TC_UNITS_PER_TIME);
+        cr_assert_eq(vote(fin, &tx, &id, T0, NULL), 0);
+        tc_tx_deinit(&tx);
+        uint32_t n = drain(fin);
+        if (i == 511) {
+            cr_assert_eq(n, 1, "flushed by size at the 512th txid");
+            cr_assert_eq(evs[0].batch->txid_count, 512);
+            cr_assert_eq(evs[0].batch->seq, 1);
+        } else {
+            cr_assert_eq(n, 0, "txid %u", i);
+        }
+    }
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.pending_txids, 1);
+    tick(fin, T0 + 10);
+    cr_assert_eq(drain(fin), 1);
+    cr_assert_eq(evs[0].batch->seq, 2);
+    cr_assert_eq(evs[0].batch->txid_count, 1);
+}
+
+Test(finality, seq_survives_restart_and_batches_come_back_identical, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx a, b, c;
+    tc_hash ia, ib, ic;
+    mk_tx(&a, &ia, 0, TC_UNITS_PER_TIME);
+    mk_tx(&b, &ib, 1, TC_UNITS_PER_TIME);
+    mk_tx(&c, &ic, 2, TC_UNITS_PER_TIME);
+    cr_assert_eq(vote(fin, &a, &ia, T0, NULL), 0);
+    tick(fin, T0 + 10);
+    cr_assert_eq(drain(fin), 1);
+    uint8_t before[512];
+    size_t before_len = batch_bytes(evs[0].batch, before, sizeof(before));
+    cr_assert_eq(vote(fin, &b, &ib, T0 + 20, NULL), 0); /* seq 2 opened, committed, not sent */
+    /* Crash: memory gone, an open transaction lost. */
+    tc_finality_free(fin);
+    fin = NULL;
+    tc_store_txn *lost = begin();
+    (void)lost;
+    cr_assert_eq(ts_chain_restart(&fx), 0);
+    fin = fin_open(0, T0 + 100, NULL, 0, NULL);
+    cr_assert_eq(tc_finality_next_deadline(fin), T0 + 100, "re-gossip due at once");
+    tick(fin, T0 + 100);
+    uint32_t n = drain(fin);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_REGOSSIP_BATCH), 2);
+    const tc_finality_event *e = find_kind(n, TC_FINALITY_EV_REGOSSIP_BATCH);
+    cr_assert_eq(e->batch->seq, 1);
+    uint8_t after[512];
+    size_t after_len = batch_bytes(e->batch, after, sizeof(after));
+    cr_assert_eq(after_len, before_len);
+    cr_assert_eq(memcmp(after, before, before_len), 0, "the same bytes, not a second batch 1");
+    cr_assert_eq(tc_finality_weight(fin, &ib), 1, "batch 2 rebuilt and tallied");
+    /* The next batch gets a fresh seq. */
+    cr_assert_eq(vote(fin, &c, &ic, T0 + 200, NULL), 0);
+    tick(fin, T0 + 210);
+    n = drain(fin);
+    e = find_kind(n, TC_FINALITY_EV_BATCH);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->batch->seq, 3);
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&b);
+    tc_tx_deinit(&c);
+}
+
+/* ---- the tally ---- */
+
+/* One Gold and 50 Bronze: W = 150, Q = 101. Gold alone is Q - 1; one Bronze more is Q. */
+Test(finality, quorum_at_tier_weights_needs_exactly_q, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    const tc_profile *p = tc_chain_profile(fx.chain);
+    tc_vset_member m[51];
+    memset(m, 0, sizeof(m));
+    for (uint32_t i = 0; i < 51; i++) {
+        m[i].key = keys[i].pub;
+        m[i].tier = i == 0 ? TC_TIER_GOLD : TC_TIER_BRONZE;
+        m[i].weight = tc_tier_weight(p, (tc_tier)m[i].tier);
+    }
+    tc_vset_deinit(&vset);
+    cr_assert_eq(tc_vset_from_members(0, m, 51, &vset), 0);
+    cr_assert_eq(vset.weight_total, 150);
+    cr_assert_eq(tc_vset_quorum(&vset), 101);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_tx a;
+    tc_hash ia;
+    mk_tx(&a, &ia, 0, TC_UNITS_PER_TIME);
+    cr_assert_eq(add(fin, &a, &ia), 0);
+    tc_vote_batch gold, bronze;
+    peer_batch(&gold, 0, 0, 1, &ia, 1);
+    cr_assert_eq(deliver(fin, &gold), 0);
+    cr_assert_eq(tc_finality_weight(fin, &ia), 100);
+    cr_assert_not(tc_finality_is_final(fin, &ia), "Q - 1 is not final");
+    cr_assert_eq(count_kind(drain(fin), TC_FINALITY_EV_FINALIZED), 0);
+    cr_assert_eq(utxo_of(&a.inputs[0].prev).state, TC_UTXO_UNSPENT);
+    peer_batch(&bronze, 0, 37, 1, &ia, 1);
+    cr_assert_eq(deliver(fin, &bronze), 0);
+    cr_assert_eq(tc_finality_weight(fin, &ia), 101);
+    cr_assert(tc_finality_is_final(fin, &ia));
+    uint32_t n = drain(fin);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_FINALIZED), 1);
+    cr_assert(hash_eq(&find_kind(n, TC_FINALITY_EV_FINALIZED)->txid, &ia));
+    tc_utxo_entry u = utxo_of(&a.inputs[0].prev);
+    cr_assert_eq(u.state, TC_UTXO_FINALIZED);
+    cr_assert(hash_eq(&u.txid, &ia));
+    /* More votes: still final, no second FINALIZED. */
+    for (uint32_t k = 1; k < 20; k++) {
+        if (k == 37)
+            continue;
+        tc_vote_batch more;
+        peer_batch(&more, 0, k, 5, &ia, 1);
+        cr_assert_eq(deliver(fin, &more), 0);
+        tc_vote_batch_deinit(&more);
+    }
+    cr_assert_eq(count_kind(drain(fin), TC_FINALITY_EV_FINALIZED), 0, "FINALIZED only once");
+    tc_vote_batch_deinit(&gold);
+    tc_vote_batch_deinit(&bronze);
+    tc_tx_deinit(&a);
+}
+
+Test(finality, tx_arriving_after_its_quorum_is_finalized_then, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    cr_assert_eq(tc_finality_validator(fin), UINT32_MAX);
+    tc_tx a;
+    tc_hash ia;
+    mk_tx(&a, &ia, 2, TC_UNITS_PER_TIME);
+    for (uint32_t k = 0; k < 3; k++) {
+        tc_vote_batch b;
+        peer_batch(&b, 0, k, 10 + k, &ia, 1);
+        cr_assert_eq(deliver(fin, &b), 0);
+        tc_vote_batch_deinit(&b);
+    }
+    cr_assert_eq(tc_finality_weight(fin, &ia), 3, "Q = 3 of W = 4");
+    cr_assert_not(tc_finality_is_final(fin, &ia), "no body yet");
+    cr_assert_eq(count_kind(drain(fin), TC_FINALITY_EV_FINALIZED), 0);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.orphans, 1);
+    cr_assert_eq(add(fin, &a, &ia), 0);
+    cr_assert(tc_finality_is_final(fin, &ia));
+    uint32_t n = drain(fin);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_FINALIZED), 1);
+    cr_assert_eq(utxo_of(&a.inputs[0].prev).state, TC_UTXO_FINALIZED);
+    cr_assert_eq(add(fin, &a, &ia), 0, "idempotent");
+    cr_assert_eq(count_kind(drain(fin), TC_FINALITY_EV_FINALIZED), 0);
+    tc_tx_deinit(&a);
+}
+
+Test(finality, duplicate_batch_is_ignored, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_tx a;
+    tc_hash ia;
+    mk_tx(&a, &ia, 0, TC_UNITS_PER_TIME);
+    cr_assert_eq(add(fin, &a, &ia), 0);
+    tc_vote_batch b;
+    peer_batch(&b, 0, 1, 3, &ia, 1);
+    cr_assert_eq(deliver(fin, &b), 0);
+    cr_assert_eq(deliver(fin, &b), TC_EEXIST);
+    cr_assert_eq(tc_finality_weight(fin, &ia), 1);
+    cr_assert_eq(drain(fin), 0, "no event for a duplicate");
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.batches, 1);
+    tc_vote_batch_deinit(&b);
+    tc_tx_deinit(&a);
+}
+
+Test(finality, forged_and_misaddressed_batches_are_rejected, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_hash id;
+    tc_hash_tagged(&id, "test/id", "x", 1);
+    tc_vote_batch b;
+    peer_batch(&b, 0, 1, 3, &id, 1);
+    b.sig.b[5] ^= 1;
+    cr_assert_eq(deliver(fin, &b), TC_EBADSIG);
+    b.sig.b[5] ^= 1;
+    b.validator = vidx(2); /* key 1's signature under validator 2's index */
+    cr_assert_eq(deliver(fin, &b), TC_EBADSIG);
+    tc_vote_batch_deinit(&b);
+    peer_batch(&b, 1, 1, 3, &id, 1);
+    cr_assert_eq(deliver(fin, &b), TC_ERANGE, "epoch 1 in epoch 0");
+    tc_vote_batch_deinit(&b);
+    peer_batch(&b, 0, 1, 3, &id, 1);
+    b.validator = 4;
+    cr_assert_eq(deliver(fin, &b), TC_ERANGE, "index past the set");
+    b.validator = vidx(1);
+    b.seq = UINT64_MAX;
+    cr_assert_eq(deliver(fin, &b), TC_ERANGE);
+    tc_vote_batch_deinit(&b);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.batches, 0);
+    cr_assert_eq(st.txs, 0);
+    cr_assert_eq(drain(fin), 0);
+}
+
+Test(finality, equivocating_batch_is_reported, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_hash x, y;
+    tc_hash_tagged(&x, "test/id", "x", 1);
+    tc_hash_tagged(&y, "test/id", "y", 1);
+    tc_vote_batch b1, b2;
+    peer_batch(&b1, 0, 3, 9, &x, 1);
+    peer_batch(&b2, 0, 3, 9, &y, 1);
+    cr_assert_eq(deliver(fin, &b1), 0);
+    cr_assert_eq(deliver(fin, &b2), TC_EEXIST);
+    uint32_t n = drain(fin);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(evs[0].kind, TC_FINALITY_EV_EQUIVOCATION);
+    cr_assert_eq(evs[0].validator, vidx(3));
+    cr_assert_eq(evs[0].seq, 9);
+    cr_assert(hash_eq(&evs[0].batch->txids[0], &x), "the stored batch");
+    tc_hash h2;
+    tc_vote_batch_sign_hash(&b2, &h2);
+    cr_assert(hash_eq(&evs[0].hash2, &h2), "the newcomer's sign hash");
+    cr_assert_eq(tc_finality_weight(fin, &y), 0, "the second batch is not counted");
+    tc_vote_batch_deinit(&b1);
+    tc_vote_batch_deinit(&b2);
+}
+
+/* ---- durable locks ---- */
+
+Test(finality, never_two_conflicting_votes_even_after_a_crash, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx a, b;
+    tc_hash ia, ib;
+    mk_tx(&a, &ia, 0, 10 * TC_UNITS_PER_TIME);
+    mk_tx(&b, &ib, 0, 20 * TC_UNITS_PER_TIME); /* spends the same coin */
+    cr_assert_eq(vote(fin, &a, &ia, T0, NULL), 0);
+    cr_assert_eq(vote(fin, &b, &ib, T0 + 1, NULL), TC_ETX_LOCKED);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.txs, 1, "a refused vote changes nothing, not even tracking");
+    /* Crash with uncommitted work in flight: the committed lock survives. */
+    tc_finality_free(fin);
+    fin = NULL;
+    tc_store_txn *t = begin();
+    tc_utxo_entry u;
+    cr_assert_eq(tc_utxo_get(t, &a.inputs[0].prev, &u), 0);
+    cr_assert_eq(tc_store_put(t, TC_TABLE_LOCKS, "junk", 4, "x", 1), 0);
+    cr_assert_eq(ts_chain_restart(&fx), 0); /* tc_store_mem_crash drops t */
+    fin = fin_open(0, T0 + 50, NULL, 0, NULL);
+    tc_finality_vote_result r = TC_FINALITY_VOTED;
+    cr_assert_eq(vote(fin, &b, &ib, T0 + 60, &r), TC_ETX_LOCKED);
+    tc_utxo_entry held = utxo_of(&a.inputs[0].prev);
+    cr_assert_eq(held.state, TC_UTXO_LOCKED);
+    cr_assert(hash_eq(&held.txid, &ia));
+    cr_assert_eq(vote(fin, &a, &ia, T0 + 70, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_VOTED_BEFORE, "the recovered vote");
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&b);
+}
+
+Test(finality, a_vote_lost_in_a_crash_before_commit_never_left, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx a, b;
+    tc_hash ia, ib;
+    mk_tx(&a, &ia, 0, 10 * TC_UNITS_PER_TIME);
+    mk_tx(&b, &ib, 0, 20 * TC_UNITS_PER_TIME);
+    tc_store_txn *t = begin();
+    tc_finality_vote_result r;
+    cr_assert_eq(tc_finality_vote_tx(fin, t, T0, &a, &ia, &r), 0);
+    /* Crash before the commit: by the contract no batch naming a was sent. */
+    tc_finality_free(fin);
+    fin = NULL;
+    cr_assert_eq(ts_chain_restart(&fx), 0);
+    fin = fin_open(0, T0 + 50, NULL, 0, NULL);
+    cr_assert_eq(utxo_of(&a.inputs[0].prev).state, TC_UTXO_UNSPENT);
+    cr_assert_eq(vote(fin, &b, &ib, T0 + 60, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_VOTED);
+    tick(fin, T0 + 70);
+    const tc_finality_event *e = find_kind(drain(fin), TC_FINALITY_EV_BATCH);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->batch->seq, 1, "seq 1 was never persisted, so never sent");
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&b);
+}
+
+Test(finality, quorum_outranks_this_nodes_own_lock, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx a, b;
+    tc_hash ia, ib;
+    mk_tx(&a, &ia, 0, 10 * TC_UNITS_PER_TIME);
+    mk_tx(&b, &ib, 0, 20 * TC_UNITS_PER_TIME);
+    cr_assert_eq(vote(fin, &a, &ia, T0, NULL), 0);
+    cr_assert_eq(add(fin, &b, &ib), 0);
+    for (uint32_t k = 1; k < 4; k++) {
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, k, 1, &ib, 1);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+    cr_assert(tc_finality_is_final(fin, &ib));
+    tc_utxo_entry u = utxo_of(&b.inputs[0].prev);
+    cr_assert_eq(u.state, TC_UTXO_FINALIZED);
+    cr_assert(hash_eq(&u.txid, &ib));
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&b);
+}
+
+/* ---- lock equivocation ---- */
+
+Test(finality, lock_equivocation_is_detected_whatever_the_arrival_order, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_tx a, b;
+    tc_hash ia, ib;
+    mk_tx(&a, &ia, 1, 10 * TC_UNITS_PER_TIME);
+    mk_tx(&b, &ib, 1, 20 * TC_UNITS_PER_TIME);
+    /* Votes first, bodies later. */
+    tc_vote_batch b1, b2;
+    peer_batch(&b1, 0, 2, 4, &ia, 1);
+    peer_batch(&b2, 0, 2, 5, &ib, 1);
+    cr_assert_eq(deliver(fin, &b1), 0);
+    cr_assert_eq(deliver(fin, &b2), 0);
+    cr_assert_eq(add(fin, &a, &ia), 0);
+    cr_assert_eq(drain(fin), 0, "one body alone proves nothing");
+    cr_assert_eq(add(fin, &b, &ib), 0);
+    uint32_t n = drain(fin);
+    cr_assert_eq(n, 1);
+    const tc_finality_event *e = &evs[0];
+    cr_assert_eq(e->kind, TC_FINALITY_EV_LOCK_EQUIVOCATION);
+    cr_assert_eq(e->validator, vidx(2));
+    cr_assert(hash_eq(&e->txid, &ib) && e->seq == 5);
+    cr_assert(hash_eq(&e->txid2, &ia) && e->seq2 == 4);
+    cr_assert_eq(tc_outpoint_cmp(&e->outpoint, &a.inputs[0].prev), 0);
+    /* Bodies first, votes later: reported when the second vote arrives. */
+    tc_vote_batch b3, b4;
+    peer_batch(&b3, 0, 3, 1, &ia, 1);
+    peer_batch(&b4, 0, 3, 2, &ib, 1);
+    cr_assert_eq(deliver(fin, &b3), 0);
+    cr_assert_eq(drain(fin), 0);
+    cr_assert_eq(deliver(fin, &b4), 0);
+    n = drain(fin);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_LOCK_EQUIVOCATION), 1);
+    cr_assert_eq(find_kind(n, TC_FINALITY_EV_LOCK_EQUIVOCATION)->validator, vidx(3));
+    tc_vote_batch_deinit(&b1);
+    tc_vote_batch_deinit(&b2);
+    tc_vote_batch_deinit(&b3);
+    tc_vote_batch_deinit(&b4);
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&b);
+}
+
+Test(finality, two_quorums_on_one_outpoint_raise_a_conflict, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_tx a, b;
+    tc_hash ia, ib;
+    mk_tx(&a, &ia, 1, 10 * TC_UNITS_PER_TIME);
+    mk_tx(&b, &ib, 1, 20 * TC_UNITS_PER_TIME);
+    cr_assert_eq(add(fin, &a, &ia), 0);
+    cr_assert_eq(add(fin, &b, &ib), 0);
+    tc_hash both[2] = {ia, ib};
+    for (uint32_t k = 0; k < 4; k++) { /* everybody equivocates: Byzantine weight > W/3 */
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, k, 1, both, 2);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+    uint32_t n = drain(fin);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_FINALIZED), 1, "only the first to reach Q");
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_CONFLICT), 1);
+    cr_assert_gt(count_kind(n, TC_FINALITY_EV_LOCK_EQUIVOCATION), 0);
+    const tc_finality_event *c = find_kind(n, TC_FINALITY_EV_CONFLICT);
+    tc_utxo_entry u = utxo_of(&a.inputs[0].prev);
+    cr_assert(hash_eq(&u.txid, &c->txid2), "the finalized one stays");
+    cr_assert_not(hash_eq(&c->txid, &c->txid2));
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&b);
+}
+
+/* ---- certificates ---- */
+
+static void quorum_for(tc_finality *f, const tc_hash *id, uint32_t voters)
+{
+    for (uint32_t k = 0; k < voters; k++) {
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, k, 100 + k, id, 1);
+        cr_assert_eq(deliver(f, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+}
+
+Test(finality, certificate_build_and_check, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_tx a;
+    tc_hash ia, other;
+    mk_tx(&a, &ia, 0, TC_UNITS_PER_TIME);
+    tc_hash_tagged(&other, "test/id", "other", 5);
+    tc_fincert c;
+    cr_assert_eq(tc_finality_cert_build(fin, &ia, &c), TC_ENOTFOUND);
+    quorum_for(fin, &ia, 4);
+    cr_assert_eq(tc_finality_cert_build(fin, &ia, &c), 0);
+    cr_assert_eq(c.epoch, 0);
+    cr_assert_eq(c.ref_count, 3, "Q = 3 of 4: the first three voters by index");
+    for (uint32_t i = 0; i < 3; i++) {
+        cr_assert_eq(c.refs[i].validator, i);
+        cr_assert_eq(c.refs[i].seq, 100 + key_of_index(i));
+    }
+    cr_assert_eq(c.bitmap_len, 1);
+    cr_assert_eq(c.bitmap[0], 0x07);
+    cr_assert_eq(tc_finality_cert_check(fin, &ia, &c, NULL, 0, NULL), 0);
+    /* A node without the batches learns which to fetch. */
+    tc_finality *g = fin_open(-1, T0, NULL, 0, NULL);
+    tc_batch_ref miss[4];
+    uint32_t nmiss = 0;
+    cr_assert_eq(tc_finality_cert_check(g, &ia, &c, miss, 2, &nmiss), TC_ENOTFOUND);
+    cr_assert_eq(nmiss, 3);
+    cr_assert_eq(miss[0].validator, 0);
+    cr_assert_eq(miss[1].validator, 1);
+    cr_assert_eq(miss[1].seq, c.refs[1].seq);
+    for (uint32_t i = 0; i < 3; i++) {
+        const tc_vote_batch *vb = NULL;
+        cr_assert_eq(tc_finality_batch_get(fin, c.refs[i].validator, c.refs[i].seq, &vb), 0);
+        cr_assert_eq(deliver(g, vb), 0);
+    }
+    cr_assert_eq(tc_finality_cert_check(g, &ia, &c, miss, 4, &nmiss), 0);
+    cr_assert_eq(nmiss, 0);
+    /* The batches exist but do not name other: malformed, not missing. */
+    cr_assert_eq(tc_finality_cert_check(g, &other, &c, miss, 4, &nmiss), TC_EBLK_CERT);
+    tc_finality_free(g);
+    /* Weight < Q: two refs. */
+    c.ref_count = 2;
+    c.bitmap[0] = 0x03;
+    cr_assert_eq(tc_finality_cert_check(fin, &ia, &c, NULL, 0, NULL), TC_EBLK_CERT);
+    /* Bitmap and refs disagree. */
+    c.ref_count = 3;
+    c.bitmap[0] = 0x0b;
+    cr_assert_eq(tc_finality_cert_check(fin, &ia, &c, NULL, 0, NULL), TC_EBLK_CERT);
+    c.bitmap[0] = 0x07;
+    /* Refs out of order. */
+    tc_batch_ref tmp = c.refs[0];
+    c.refs[0] = c.refs[1];
+    c.refs[1] = tmp;
+    cr_assert_eq(tc_finality_cert_check(fin, &ia, &c, NULL, 0, NULL), TC_EBLK_CERT);
+    c.refs[1] = c.refs[0];
+    c.refs[0] = tmp;
+    c.epoch = 1;
+    cr_assert_eq(tc_finality_cert_check(fin, &ia, &c, NULL, 0, NULL), TC_ERANGE);
+    tc_fincert_deinit(&c);
+    tc_tx_deinit(&a);
+}
+
+/* ---- re-gossip and clean-up ---- */
+
+Test(finality, pending_work_is_regossiped_until_confirmed, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    const tc_profile *p = tc_chain_profile(fx.chain);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx a;
+    tc_hash ia;
+    mk_tx(&a, &ia, 0, TC_UNITS_PER_TIME);
+    cr_assert_eq(vote(fin, &a, &ia, T0, NULL), 0);
+    tick(fin, T0 + 10);
+    cr_assert_eq(drain(fin), 1);
+    cr_assert_eq(tc_finality_next_deadline(fin), T0 + p->regossip_interval_ms);
+    tick(fin, T0 + p->regossip_interval_ms - 1);
+    cr_assert_eq(drain(fin), 0);
+    tick(fin, T0 + p->regossip_interval_ms);
+    uint32_t n = drain(fin);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(evs[0].kind, TC_FINALITY_EV_REGOSSIP_TX);
+    cr_assert(hash_eq(&evs[0].txid, &ia));
+    cr_assert_eq(evs[1].kind, TC_FINALITY_EV_REGOSSIP_BATCH);
+    cr_assert_eq(evs[1].batch->validator, vidx(0));
+    cr_assert_eq(tc_finality_next_deadline(fin), T0 + 2 * p->regossip_interval_ms);
+    confirmed(fin, &a, &ia);
+    cr_assert_eq(tc_finality_next_deadline(fin), UINT64_MAX, "nothing pending");
+    tick(fin, T0 + 3 * p->regossip_interval_ms);
+    cr_assert_eq(drain(fin), 0);
+    tc_tx_deinit(&a);
+}
+
+Test(finality, bookkeeping_returns_to_empty_after_confirmations, .fini = teardown)
+{
+    chain_up(4, NULL, 64);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx txs[64], losers[8];
+    tc_hash ids[64], lids[8];
+    for (uint32_t i = 0; i < 64; i++) {
+        mk_tx(&txs[i], &ids[i], i, TC_UNITS_PER_TIME);
+        cr_assert_eq(vote(fin, &txs[i], &ids[i], T0, NULL), 0);
+    }
+    for (uint32_t i = 0; i < 8; i++) { /* conflicting spends known to this node */
+        mk_tx(&losers[i], &lids[i], i, 2 * TC_UNITS_PER_TIME);
+        cr_assert_eq(add(fin, &losers[i], &lids[i]), 0);
+    }
+    tick(fin, T0 + 10);
+    for (uint32_t k = 1; k < 4; k++) {
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, k, 1, ids, 64);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+    tc_hash orphan;
+    tc_hash_tagged(&orphan, "test/id", "never", 5);
+    tc_hash mixed[2] = {ids[0], orphan};
+    tc_vote_batch vb;
+    peer_batch(&vb, 0, 1, 2, mixed, 2);
+    cr_assert_eq(deliver(fin, &vb), 0);
+    tc_vote_batch_deinit(&vb);
+    uint32_t n = drain(fin);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_FINALIZED), 64);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.txs, 64 + 8 + 1);
+    cr_assert_eq(st.batches, 5);
+    for (uint32_t i = 0; i < 64; i++)
+        confirmed(fin, &txs[i], &ids[i]);
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.txs, 1, "only the orphan, kept by its batch");
+    cr_assert_eq(st.batches, 1);
+    cr_assert_eq(st.inputs, 0);
+    cr_assert_eq(st.batch_txids, 2);
+    /* The epoch ends: nothing of it remains. */
+    tc_store_txn *t = begin();
+    tc_vset next;
+    cr_assert_eq(tc_vset_copy(&next, &vset), 0);
+    next.epoch = 1;
+    cr_assert_eq(tc_finality_epoch_change(fin, t, T0 + 100, &next, NULL, 0), 0);
+    commit(t);
+    tc_vset_deinit(&next);
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.txs + st.orphans + st.inputs + st.batches + st.batch_txids, 0);
+    cr_assert_eq(st.pending_txids, 0);
+    for (uint32_t i = 0; i < 64; i++)
+        tc_tx_deinit(&txs[i]);
+    for (uint32_t i = 0; i < 8; i++)
+        tc_tx_deinit(&losers[i]);
+}
+
+Test(finality, confirmation_of_a_conflict_releases_the_losers_locks, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    /* loser spends coins 0 and 1; the winner spends coin 1 only. */
+    tc_keypair k0, k1;
+    cr_assert_eq(tc_genesis_key(fx.master, "wallet", 0, &k0), 0);
+    cr_assert_eq(tc_genesis_key(fx.master, "wallet", 1, &k1), 0);
+    tc_tx loser, win;
+    tc_hash il, iw;
+    cr_assert_eq(tc_tx_init_alloc(&loser, TC_TX_TRANSFER, 2, 1), 0);
+    ts_chain_genesis_outpoint(&fx, 0, &loser.inputs[0].prev);
+    ts_chain_genesis_outpoint(&fx, 1, &loser.inputs[1].prev);
+    loser.inputs[0].pub = k0.pub;
+    loser.inputs[1].pub = k1.pub;
+    loser.outputs[0].amount = TC_UNITS_PER_TIME;
+    tc_tx_id(&loser, &il);
+    mk_tx(&win, &iw, 1, 5 * TC_UNITS_PER_TIME);
+    cr_assert_eq(vote(fin, &loser, &il, T0, NULL), 0);
+    cr_assert_eq(utxo_of(&loser.inputs[0].prev).state, TC_UTXO_LOCKED);
+    cr_assert_eq(add(fin, &win, &iw), 0);
+    confirmed(fin, &win, &iw);
+    cr_assert_eq(utxo_of(&loser.inputs[0].prev).state, TC_UTXO_UNSPENT);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.txs, 0);
+    cr_assert_eq(st.inputs, 0);
+    tc_tx_deinit(&loser);
+    tc_tx_deinit(&win);
+}
+
+/* ---- handoff and the epoch change ---- */
+
+static void handoff_of(uint32_t key_i, const tc_hash *ids, uint32_t n, tc_handoff *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->epoch = 0;
+    h->validator = vidx(key_i);
+    h->txid_count = n;
+    h->txids = malloc((n ? n : 1) * sizeof(tc_hash));
+    cr_assert_not_null(h->txids);
+    if (n > 0)
+        memcpy(h->txids, ids, n * sizeof(tc_hash));
+    tc_handoff_sign(h, TC_SIG_FAST, &keys[key_i]);
+}
+
+Test(finality, handoff_lists_unconfirmed_votes_and_queues_newcomers, .fini = teardown)
+{
+    chain_up(4, NULL, 8);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx t[4];
+    tc_hash id[4];
+    for (uint32_t i = 0; i < 4; i++)
+        mk_tx(&t[i], &id[i], i, TC_UNITS_PER_TIME);
+    for (uint32_t i = 0; i < 3; i++)
+        cr_assert_eq(vote(fin, &t[i], &id[i], T0, NULL), 0);
+    tick(fin, T0 + 10);
+    drain(fin);
+    cr_assert_eq(ts_chain_advance(&fx, &t[0], 1, NULL, 0), 0); /* a block confirms t0 */
+    confirmed(fin, &t[0], &id[0]);
+    cr_assert_eq(vote(fin, &t[3], &id[3], T0 + 20, NULL), 0); /* pending at the handoff */
+    tc_store_txn *tx = begin();
+    tc_handoff h;
+    cr_assert_eq(tc_finality_handoff(fin, tx, T0 + 25, &h), 0);
+    commit(tx);
+    const tc_finality_event *e = find_kind(drain(fin), TC_FINALITY_EV_BATCH);
+    cr_assert_not_null(e, "the pending batch left before the handoff");
+    cr_assert_eq(e->batch->txid_count, 1);
+    cr_assert_eq(h.epoch, 0);
+    cr_assert_eq(h.validator, vidx(0));
+    cr_assert_eq(h.txid_count, 3, "1, 2 and 3; 0 is confirmed");
+    for (uint32_t i = 1; i < h.txid_count; i++)
+        cr_assert_lt(memcmp(&h.txids[i - 1], &h.txids[i], 32), 0, "sorted");
+    for (uint32_t i = 1; i < 4; i++)
+        cr_assert_not_null(bsearch(&id[i], h.txids, h.txid_count, 32, hash_cmp));
+    tc_hash sh;
+    tc_handoff_sign_hash(&h, &sh);
+    cr_assert_eq(tc_verify(&fx.verifier, &keys[0].pub, &sh, &h.sig), 0);
+    tc_handoff_deinit(&h);
+    /* After the handoff, newcomers wait, even across a restart. */
+    tc_tx late;
+    tc_hash il;
+    mk_tx(&late, &il, 5, TC_UNITS_PER_TIME);
+    tc_finality_vote_result r;
+    cr_assert_eq(vote(fin, &late, &il, T0 + 30, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_QUEUED);
+    cr_assert_eq(utxo_of(&late.inputs[0].prev).state, TC_UTXO_UNSPENT, "no lock, no vote");
+    tc_finality_free(fin);
+    cr_assert_eq(ts_chain_restart(&fx), 0);
+    fin = fin_open(0, T0 + 40, NULL, 0, NULL);
+    cr_assert_eq(vote(fin, &late, &il, T0 + 50, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_QUEUED);
+    tx = begin();
+    cr_assert_eq(tc_finality_handoff(fin, tx, T0 + 60, &h), 0);
+    commit(tx);
+    cr_assert_eq(h.txid_count, 3, "rebuilt from the vote records");
+    tc_handoff_deinit(&h);
+    tc_tx_deinit(&late);
+    for (uint32_t i = 0; i < 4; i++)
+        tc_tx_deinit(&t[i]);
+}
+
+Test(finality, carry_list_is_the_checked_union_of_handoffs, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    tc_hash id[5];
+    for (int i = 0; i < 5; i++)
+        tc_hash_tagged(&id[i], "test/id", &i, sizeof(i));
+    tc_hash l0[3] = {id[3], id[0], id[1]};
+    tc_hash l1[2] = {id[1], id[4]};
+    tc_hash l2[1] = {id[0]};
+    tc_handoff hs[4];
+    handoff_of(0, l0, 3, &hs[0]);
+    handoff_of(1, l1, 2, &hs[1]);
+    handoff_of(2, l2, 1, &hs[2]);
+    handoff_of(3, NULL, 0, &hs[3]);
+    tc_hash *carry = NULL;
+    uint32_t n = 0;
+    cr_assert_eq(tc_finality_carry_list(&vset, &fx.verifier, hs, 3, &carry, &n), 0);
+    cr_assert_eq(n, 4, "0, 1, 3, 4: deduplicated");
+    for (uint32_t i = 1; i < n; i++)
+        cr_assert_lt(memcmp(&carry[i - 1], &carry[i], 32), 0, "sorted");
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(bsearch(&id[i], carry, n, 32, hash_cmp) != NULL, i != 2);
+    free(carry);
+    cr_assert_eq(tc_finality_carry_list(&vset, &fx.verifier, hs, 2, &carry, &n), TC_EBLK_CERT,
+                 "weight 2 < Q 3");
+    cr_assert_null(carry);
+    cr_assert_eq(n, 0);
+    tc_handoff dup[3] = {hs[0], hs[1], hs[0]};
+    cr_assert_eq(tc_finality_carry_list(&vset, &fx.verifier, dup, 3, &carry, &n), TC_EEXIST);
+    hs[3].sig.b[0] ^= 1;
+    cr_assert_eq(tc_finality_carry_list(&vset, &fx.verifier, hs, 4, &carry, &n), TC_EBADSIG);
+    hs[3].sig.b[0] ^= 1;
+    hs[3].epoch = 1;
+    cr_assert_eq(tc_finality_carry_list(&vset, &fx.verifier, hs, 4, &carry, &n), TC_ERANGE);
+    for (int i = 0; i < 4; i++)
+        tc_handoff_deinit(&hs[i]);
+}
+
+Test(finality, epoch_change_releases_what_is_not_carried, .fini = teardown)
+{
+    chain_up(4, NULL, 8);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx a, b, c, rival;
+    tc_hash ia, ib, ic, ir;
+    mk_tx(&a, &ia, 0, TC_UNITS_PER_TIME);
+    mk_tx(&b, &ib, 1, TC_UNITS_PER_TIME);
+    mk_tx(&c, &ic, 2, TC_UNITS_PER_TIME);
+    mk_tx(&rival, &ir, 0, 3 * TC_UNITS_PER_TIME); /* conflicts with a */
+    cr_assert_eq(vote(fin, &a, &ia, T0, NULL), 0);
+    cr_assert_eq(vote(fin, &b, &ib, T0, NULL), 0);
+    cr_assert_eq(add(fin, &c, &ic), 0);
+    cr_assert_eq(add(fin, &rival, &ir), 0);
+    tc_store_txn *t = begin();
+    tc_handoff h;
+    cr_assert_eq(tc_finality_handoff(fin, t, T0 + 5, &h), 0);
+    commit(t);
+    drain(fin);
+    tc_handoff peers[3];
+    for (uint32_t k = 1; k < 3; k++)
+        handoff_of(k, &ia, 1, &peers[k]);
+    peers[0] = h;
+    tc_hash *carry = NULL;
+    uint32_t n = 0;
+    cr_assert_eq(tc_finality_carry_list(&vset, &fx.verifier, peers, 3, &carry, &n), 0);
+    cr_assert_eq(n, 2);
+    /* Carry a only: b's lock goes, a's stays. */
+    tc_hash only_a = ia;
+    tc_vset next;
+    cr_assert_eq(tc_vset_copy(&next, &vset), 0);
+    next.epoch = 1;
+    t = begin();
+    cr_assert_eq(tc_finality_epoch_change(fin, t, T0 + 100, &next, &only_a, 1), 0);
+    commit(t);
+    cr_assert_eq(tc_finality_epoch(fin), 1);
+    cr_assert_eq(utxo_of(&a.inputs[0].prev).state, TC_UTXO_LOCKED);
+    cr_assert_eq(utxo_of(&b.inputs[0].prev).state, TC_UTXO_UNSPENT);
+    /* REVOTE names every pending transaction with a body, in arrival order. */
+    uint32_t ne = drain(fin);
+    cr_assert_eq(count_kind(ne, TC_FINALITY_EV_REVOTE), 4);
+    cr_assert(hash_eq(&evs[0].txid, &ia));
+    cr_assert(hash_eq(&evs[3].txid, &ir));
+    /* The carried outpoint stays reserved for a: the rival cannot get this node's vote even
+     * had its own lock not been there. */
+    tc_finality_vote_result r;
+    cr_assert_eq(vote(fin, &rival, &ir, T0 + 110, &r), TC_ETX_LOCKED);
+    cr_assert_eq(vote(fin, &b, &ib, T0 + 110, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_VOTED);
+    cr_assert_eq(vote(fin, &a, &ia, T0 + 110, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_VOTED, "a fresh vote in the new epoch");
+    tick(fin, T0 + 120);
+    const tc_finality_event *e = find_kind(drain(fin), TC_FINALITY_EV_BATCH);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->batch->epoch, 1);
+    cr_assert_eq(e->batch->txid_count, 2);
+    /* The old epoch's vote records are gone: a restart rebuilds epoch 1's batch only. */
+    tc_finality_free(fin);
+    cr_assert_eq(ts_chain_restart(&fx), 0);
+    tc_vset_deinit(&vset);
+    vset = next;
+    fin = fin_open(0, T0 + 200, &only_a, 1, NULL);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.batches, 1);
+    cr_assert_eq(tc_finality_weight(fin, &ia), 1);
+    free(carry);
+    tc_handoff_deinit(&h);
+    for (uint32_t k = 1; k < 3; k++)
+        tc_handoff_deinit(&peers[k]);
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&b);
+    tc_tx_deinit(&c);
+    tc_tx_deinit(&rival);
+}
+
+Test(finality, restart_finishes_an_interrupted_epoch_change, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx a, b;
+    tc_hash ia, ib;
+    mk_tx(&a, &ia, 0, TC_UNITS_PER_TIME);
+    mk_tx(&b, &ib, 1, TC_UNITS_PER_TIME);
+    cr_assert_eq(vote(fin, &a, &ia, T0, NULL), 0);
+    cr_assert_eq(vote(fin, &b, &ib, T0, NULL), 0);
+    tc_finality_free(fin);
+    fin = NULL;
+    cr_assert_eq(ts_chain_restart(&fx), 0);
+    /* The node comes back in epoch 1 with a carry list of {a}. */
+    vset.epoch = 1;
+    fin = fin_open(0, T0 + 100, &ia, 1, NULL);
+    cr_assert_eq(utxo_of(&a.inputs[0].prev).state, TC_UTXO_LOCKED);
+    cr_assert_eq(utxo_of(&b.inputs[0].prev).state, TC_UTXO_UNSPENT);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.batches, 0);
+    cr_assert_eq(st.txs, 1, "the carried txid, reserved");
+    /* Coming back in epoch 0 now would find votes of... none: they were cleaned. */
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&b);
+}
+
+/* ---- bounds ---- */
+
+Test(finality, per_validator_window_evicts_the_oldest_batch, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    tc_finality_limits lim;
+    tc_finality_limits_default(tc_chain_profile(fx.chain), &lim);
+    lim.batch_window = 4;
+    lim.orphan_max = 100;
+    fin = fin_open(-1, T0, NULL, 0, &lim);
+    for (uint32_t s = 1; s <= 6; s++) {
+        tc_hash id;
+        tc_hash_tagged(&id, "test/win", &s, sizeof(s));
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, 1, s, &id, 1);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.batches, 4);
+    cr_assert_eq(st.batches_evicted, 2);
+    cr_assert_eq(st.txs, 4, "the evicted batches' orphans went with them");
+    const tc_vote_batch *vb = NULL;
+    cr_assert_eq(tc_finality_batch_get(fin, vidx(1), 2, &vb), TC_ENOTFOUND);
+    cr_assert_eq(tc_finality_batch_get(fin, vidx(1), 3, &vb), 0);
+    /* Older than the whole window: refused. */
+    tc_hash id;
+    tc_hash_tagged(&id, "test/win", "old", 3);
+    tc_vote_batch old;
+    peer_batch(&old, 0, 1, 1, &id, 1);
+    cr_assert_eq(deliver(fin, &old), TC_EFULL);
+    tc_vote_batch_deinit(&old);
+    /* The orphan bound stops the tally, not the node. */
+    lim.orphan_max = 2;
+    tc_finality *g = fin_open(-1, T0, NULL, 0, &lim);
+    tc_hash many[3];
+    for (int i = 0; i < 3; i++)
+        tc_hash_tagged(&many[i], "test/orph", &i, sizeof(i));
+    tc_vote_batch b3;
+    peer_batch(&b3, 0, 2, 1, many, 3);
+    cr_assert_eq(deliver(g, &b3), 0);
+    tc_finality_stats_get(g, &st);
+    cr_assert_eq(st.orphans, 2);
+    cr_assert_eq(st.votes_dropped, 1);
+    tc_vote_batch_deinit(&b3);
+    tc_finality_free(g);
+}
+
+Test(finality, a_block_confirms_a_final_tx_and_late_batches_stay_forgotten, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx a;
+    tc_hash ia;
+    mk_tx(&a, &ia, 3, 7 * TC_UNITS_PER_TIME);
+    cr_assert_eq(vote(fin, &a, &ia, T0, NULL), 0);
+    tick(fin, T0 + 10);
+    quorum_for(fin, &ia, 2); /* keys 0 (own, already counted) and 1 */
+    cr_assert_eq(tc_finality_weight(fin, &ia), 2);
+    tc_vote_batch vb;
+    peer_batch(&vb, 0, 2, 100 + 2, &ia, 1);
+    cr_assert_eq(deliver(fin, &vb), 0);
+    cr_assert(tc_finality_is_final(fin, &ia));
+    tc_fincert c;
+    cr_assert_eq(tc_finality_cert_build(fin, &ia, &c), 0);
+    cr_assert_eq(tc_finality_cert_check(fin, &ia, &c, NULL, 0, NULL), 0);
+    tc_fincert_deinit(&c);
+    cr_assert_eq(ts_chain_advance(&fx, &a, 1, NULL, 0), 0);
+    confirmed(fin, &a, &ia);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.txs + st.batches, 0);
+    /* A straggler naming the confirmed txid is not stored and tracks nothing. */
+    tc_vote_batch late;
+    peer_batch(&late, 0, 3, 1, &ia, 1);
+    cr_assert_eq(deliver(fin, &late), 0);
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.txs + st.batches, 0);
+    drain(fin);
+    tc_vote_batch_deinit(&vb);
+    tc_vote_batch_deinit(&late);
+    tc_tx_deinit(&a);
+}

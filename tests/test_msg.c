@@ -1,0 +1,707 @@
+/* test_msg.c — the wire protocol: frame layout, a round trip of every message type, every
+ * decode error (short, truncated, trailing, wrong length, unknown type, vote type mismatch,
+ * over-limit counts, out-of-range fields), the frame-size pre-check, encode-side checks, and
+ * the signed-object hashes. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "msg_samples.h"
+
+static void init(void)
+{
+    cr_assert_eq(tc_crypto_init(), 0);
+}
+
+TestSuite(msg, .init = init);
+
+/* ---- helpers ---- */
+
+static bool all_zero(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != 0)
+            return false;
+    return true;
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Decodes and expects code; on failure the output must be zeroed. */
+static void expect_decode(const uint8_t *frame, size_t len, int code)
+{
+    tc_msg m;
+    memset(&m, 0xee, sizeof(m));
+    int rc = tc_msg_decode(frame, len, &m);
+    cr_assert_eq(rc, code, "decode of %zu bytes (type %u): got %d (%s), want %d (%s)", len,
+                 len > 4 ? frame[4] : 0, rc, tc_strerror(rc), code, tc_strerror(code));
+    if (rc != 0)
+        cr_assert(all_zero(&m, sizeof(m)), "a failed decode leaves the message zeroed");
+    tc_msg_deinit(&m);
+}
+
+/* A frame of type with payload bytes (n of them), length prefix set to match. */
+static uint8_t *frame_of(uint8_t type, const uint8_t *payload, size_t n, size_t *len_out)
+{
+    uint8_t *f = malloc(n + TC_MSG_HEADER_SIZE + 1);
+    cr_assert_not_null(f);
+    be32(f, (uint32_t)(n + 1));
+    f[4] = type;
+    if (n > 0)
+        memcpy(f + TC_MSG_HEADER_SIZE, payload, n);
+    *len_out = n + TC_MSG_HEADER_SIZE;
+    return f;
+}
+
+static uint8_t *sample_frame(uint8_t type, size_t *len_out)
+{
+    tc_msg m;
+    ms_msg(&m, type);
+    uint8_t *f = ms_encode(&m, len_out);
+    tc_msg_deinit(&m);
+    return f;
+}
+
+/* ---- frame layout and round trips ---- */
+
+Test(msg, ping_frame_golden_bytes)
+{
+    tc_msg m;
+    ms_msg(&m, TC_MSG_PING);
+    size_t len = 0;
+    uint8_t *f = ms_encode(&m, &len);
+    /* Big-endian length 9 (type + u64), type 3, then the nonce little-endian. */
+    static const uint8_t want[] = {0, 0, 0, 9, 3, 8, 7, 6, 5, 4, 3, 2, 1};
+    cr_assert_eq(len, sizeof(want));
+    cr_assert_arr_eq(f, want, sizeof(want));
+    free(f);
+}
+
+static void check_fields(uint8_t type, const tc_msg *d)
+{
+    switch (type) {
+    case TC_MSG_HELLO:
+        cr_assert_str_eq(d->hello.user_agent, "timecoin/test");
+        cr_assert_eq(d->hello.user_agent_len, 13);
+        cr_assert_eq(d->hello.best_height, 12345);
+        cr_assert_eq(d->hello.listen_port, 24100);
+        break;
+    case TC_MSG_PEERS:
+        cr_assert_eq(d->peers.addr_count, 3);
+        cr_assert_str_eq(d->peers.addrs[1], "[::1]:24100");
+        break;
+    case TC_MSG_VOTE_BATCH:
+        cr_assert_eq(d->vote_batch.txid_count, 4);
+        cr_assert_eq(d->vote_batch.seq, 77);
+        cr_assert_eq(d->vote_batch.txids[3].b[0], 4);
+        break;
+    case TC_MSG_PROPOSAL:
+        cr_assert_eq(d->proposal.pol_round, 1);
+        cr_assert_eq(d->proposal.block.header.height, 10);
+        cr_assert_eq(d->proposal.block.tx_count, 1);
+        break;
+    case TC_MSG_BLOCKS:
+        cr_assert_eq(d->blocks.entry_count, 2);
+        cr_assert_eq(d->blocks.entries[1].commit.height, 21);
+        cr_assert_eq(d->blocks.entries[1].commit.sig_count, 3);
+        break;
+    case TC_MSG_PREVOTE:
+    case TC_MSG_PRECOMMIT:
+        cr_assert_eq(d->vote.type, type == TC_MSG_PREVOTE ? TC_VOTE_PREVOTE : TC_VOTE_PRECOMMIT);
+        break;
+    case TC_MSG_REJECT:
+        cr_assert_eq(d->reject.code, TC_ETX_LOW_FEE);
+        cr_assert_str_eq(d->reject.reason, "fee below min_fee");
+        break;
+    case TC_MSG_GET_BLOCKS:
+        cr_assert_eq(d->get_blocks.count, 2);
+        break;
+    default:
+        break;
+    }
+}
+
+Test(msg, every_type_round_trips_byte_for_byte)
+{
+    for (uint8_t type = 1; type < TC_MSG_TYPE_COUNT; type++) {
+        tc_msg m;
+        ms_msg(&m, type);
+        size_t len = 0;
+        uint8_t *f = ms_encode(&m, &len);
+        cr_assert_eq(tc_msg_encoded_size(&m), len, "%s", tc_msg_type_name(type));
+        cr_assert_eq((uint32_t)f[0] << 24 | (uint32_t)f[1] << 16 | (uint32_t)f[2] << 8 | f[3],
+                     len - 4);
+        cr_assert_eq(f[4], type);
+        cr_assert_eq(tc_msg_frame_type(f, len), type);
+        tc_msg d;
+        cr_assert_eq(tc_msg_decode(f, len, &d), 0, "%s", tc_msg_type_name(type));
+        cr_assert_eq(d.type, type);
+        check_fields(type, &d);
+        size_t len2 = 0;
+        uint8_t *f2 = ms_encode(&d, &len2);
+        cr_assert_eq(len2, len, "%s", tc_msg_type_name(type));
+        cr_assert_arr_eq(f2, f, len, "%s re-encodes to the same bytes", tc_msg_type_name(type));
+        tc_msg_deinit(&d);
+        cr_assert(all_zero(&d, sizeof(d)), "deinit zeroes");
+        tc_msg_deinit(&m);
+        free(f);
+        free(f2);
+    }
+}
+
+Test(msg, empty_and_full_lists_round_trip)
+{
+    tc_msg m[6];
+    memset(m, 0, sizeof(m));
+    m[0].type = TC_MSG_PEERS; /* no addresses */
+    m[1].type = TC_MSG_VOTE_BATCH;
+    ms_vote_batch(&m[1].vote_batch, TC_MSG_VOTE_TXIDS_MAX);
+    m[2].type = TC_MSG_BLOCKS; /* no blocks: "I have none" */
+    m[3].type = TC_MSG_PEERS;
+    m[3].peers.addr_count = TC_MSG_PEERS_MAX;
+    for (uint32_t i = 0; i < TC_MSG_PEERS_MAX; i++) {
+        memset(m[3].peers.addrs[i], 'a' + (int)(i % 26), TC_MSG_ADDR_MAX);
+        m[3].peers.addrs[i][TC_MSG_ADDR_MAX] = 0;
+    }
+    m[4].type = TC_MSG_GET_VOTE_BATCHES;
+    m[4].get_vote_batches.ref_count = TC_MSG_BATCH_REFS_MAX;
+    ms_msg(&m[5], TC_MSG_PROPOSAL);
+    m[5].proposal.pol_round = TC_MSG_POL_NONE;
+    size_t want[6] = {5 + 4,
+                      TC_MSG_VOTE_BATCH_SIZE_MAX,
+                      5 + 4,
+                      TC_MSG_PEERS_SIZE_MAX,
+                      TC_MSG_GET_VOTE_BATCHES_SIZE_MAX,
+                      0};
+    for (int i = 0; i < 6; i++) {
+        size_t len = 0;
+        uint8_t *f = ms_encode(&m[i], &len);
+        if (want[i] != 0)
+            cr_assert_eq(len, want[i], "case %d: %zu bytes", i, len);
+        tc_msg d;
+        cr_assert_eq(tc_msg_decode(f, len, &d), 0, "case %d", i);
+        uint8_t *f2 = ms_encode(&d, &len);
+        cr_assert_arr_eq(f2, f, len, "case %d", i);
+        tc_msg_deinit(&d);
+        tc_msg_deinit(&m[i]);
+        free(f);
+        free(f2);
+    }
+}
+
+/* ---- decode errors ---- */
+
+Test(msg, frames_shorter_than_a_header_are_short)
+{
+    uint8_t f[5] = {0, 0, 0, 1, TC_MSG_GET_PEERS};
+    for (size_t n = 0; n < 5; n++)
+        expect_decode(f, n, TC_ESHORT);
+    expect_decode(f, 5, 0); /* GET_PEERS: the smallest whole frame */
+    expect_decode(NULL, 0, TC_ESHORT);
+}
+
+Test(msg, truncation_at_every_length)
+{
+    static const uint8_t types[] = {TC_MSG_HELLO,      TC_MSG_PEERS,           TC_MSG_TX,
+                                    TC_MSG_VOTE_BATCH, TC_MSG_PROPOSAL,        TC_MSG_BLOCKS,
+                                    TC_MSG_HEARTBEAT,  TC_MSG_HANDOFF,         TC_MSG_REJECT,
+                                    TC_MSG_PRECOMMIT,  TC_MSG_GET_VOTE_BATCHES};
+    for (size_t t = 0; t < sizeof(types); t++) {
+        size_t len = 0;
+        uint8_t *f = sample_frame(types[t], &len);
+        uint8_t *cut = malloc(len);
+        for (size_t k = TC_MSG_HEADER_SIZE; k < len; k++) {
+            memcpy(cut, f, k);
+            /* As received: the length field no longer matches the bytes. */
+            expect_decode(cut, k, TC_ERANGE);
+            /* With the length field fixed up, the payload itself ends early. */
+            be32(cut, (uint32_t)(k - 4));
+            expect_decode(cut, k, TC_ESHORT);
+        }
+        free(cut);
+        free(f);
+    }
+}
+
+Test(msg, a_trailing_byte_is_rejected_for_every_type)
+{
+    for (uint8_t type = 1; type < TC_MSG_TYPE_COUNT; type++) {
+        size_t len = 0;
+        uint8_t *f = sample_frame(type, &len);
+        uint8_t *g = malloc(len + 1);
+        memcpy(g, f, len);
+        g[len] = 0;
+        be32(g, (uint32_t)(len + 1 - 4));
+        expect_decode(g, len + 1, TC_ETRAILING);
+        free(g);
+        free(f);
+    }
+}
+
+Test(msg, a_length_field_that_disagrees_is_rejected)
+{
+    size_t len = 0;
+    uint8_t *f = sample_frame(TC_MSG_STATUS, &len);
+    const uint32_t wrong[] = {(uint32_t)len - 4 + 1, (uint32_t)len - 4 - 1, 0, UINT32_MAX,
+                              (uint32_t)len};
+    for (size_t i = 0; i < TC_ARRAY_LEN(wrong); i++) {
+        be32(f, wrong[i]);
+        expect_decode(f, len, TC_ERANGE);
+    }
+    be32(f, (uint32_t)len - 4);
+    expect_decode(f, len, 0);
+    free(f);
+}
+
+Test(msg, unknown_types_are_rejected)
+{
+    const uint8_t types[] = {0, TC_MSG_TYPE_COUNT, 21, 0x80, 0xff};
+    uint8_t payload[8] = {0};
+    for (size_t i = 0; i < sizeof(types); i++) {
+        size_t len = 0;
+        uint8_t *f = frame_of(types[i], payload, sizeof(payload), &len);
+        expect_decode(f, len, TC_ERANGE);
+        free(f);
+    }
+    cr_assert_str_eq(tc_msg_type_name(0), "?");
+    cr_assert_str_eq(tc_msg_type_name(TC_MSG_TYPE_COUNT), "?");
+    cr_assert_str_eq(tc_msg_type_name(TC_MSG_GET_VOTE_BATCHES), "GET_VOTE_BATCHES");
+    cr_assert_str_eq(tc_msg_type_name(TC_MSG_REJECT), "REJECT");
+}
+
+Test(msg, vote_type_must_match_the_frame_type)
+{
+    size_t len = 0;
+    uint8_t *f = sample_frame(TC_MSG_PRECOMMIT, &len);
+    f[4] = TC_MSG_PREVOTE; /* a precommit inside a PREVOTE frame */
+    expect_decode(f, len, TC_ERANGE);
+    free(f);
+    f = sample_frame(TC_MSG_PREVOTE, &len);
+    f[4] = TC_MSG_PRECOMMIT;
+    expect_decode(f, len, TC_ERANGE);
+    f[4] = TC_MSG_PREVOTE;
+    expect_decode(f, len, 0);
+    free(f);
+
+    /* The encoder refuses the mismatch and writes nothing. */
+    tc_msg m;
+    ms_msg(&m, TC_MSG_PREVOTE);
+    m.type = TC_MSG_PRECOMMIT;
+    uint8_t buf[256];
+    tc_writer w;
+    tc_writer_init(&w, buf, sizeof(buf));
+    cr_assert_eq(tc_msg_encode(&w, &m), TC_ERANGE);
+    cr_assert_eq(w.len, 0);
+    cr_assert_eq(w.err, 0);
+}
+
+/* Payload builders for over-limit and out-of-range cases. */
+typedef struct {
+    uint8_t b[512];
+    size_t n;
+} payload;
+
+static void p_u32(payload *p, uint32_t v)
+{
+    le32(p->b + p->n, v);
+    p->n += 4;
+}
+
+static void p_u64(payload *p, uint64_t v)
+{
+    le64(p->b + p->n, v);
+    p->n += 8;
+}
+
+static void p_bytes(payload *p, uint8_t fill, size_t n)
+{
+    memset(p->b + p->n, fill, n);
+    p->n += n;
+}
+
+static void expect_payload(uint8_t type, const payload *p, int code)
+{
+    size_t len = 0;
+    uint8_t *f = frame_of(type, p->b, p->n, &len);
+    expect_decode(f, len, code);
+    free(f);
+}
+
+Test(msg, counts_over_their_limits_are_too_long)
+{
+    payload p = {0};
+    p_u32(&p, TC_MSG_PEERS_MAX + 1);
+    expect_payload(TC_MSG_PEERS, &p, TC_ETOOLONG);
+
+    p = (payload){0};
+    p_u32(&p, 1);
+    p_u32(&p, TC_MSG_ADDR_MAX + 1);
+    p_bytes(&p, 'a', TC_MSG_ADDR_MAX + 1);
+    expect_payload(TC_MSG_PEERS, &p, TC_ETOOLONG);
+
+    p = (payload){0};
+    p_u32(&p, 3);
+    p_u32(&p, 5);
+    p_u64(&p, 1);
+    p_u32(&p, TC_MSG_VOTE_TXIDS_MAX + 1);
+    expect_payload(TC_MSG_VOTE_BATCH, &p, TC_ETOOLONG);
+    /* Within the limit but more than the bytes left: short, and nothing allocated. */
+    p.n -= 4;
+    p_u32(&p, TC_MSG_VOTE_TXIDS_MAX);
+    expect_payload(TC_MSG_VOTE_BATCH, &p, TC_ESHORT);
+
+    p = (payload){0};
+    p_u32(&p, TC_MSG_BATCH_REFS_MAX + 1);
+    expect_payload(TC_MSG_GET_VOTE_BATCHES, &p, TC_ETOOLONG);
+
+    p = (payload){0};
+    p_u32(&p, TC_MSG_BLOCKS_MAX + 1);
+    expect_payload(TC_MSG_BLOCKS, &p, TC_ETOOLONG);
+
+    p = (payload){0};
+    p_u64(&p, 1);
+    p_u32(&p, TC_MSG_BLOCKS_MAX + 1);
+    expect_payload(TC_MSG_GET_BLOCKS, &p, TC_ETOOLONG);
+    p.n -= 4;
+    p_u32(&p, TC_MSG_BLOCKS_MAX);
+    expect_payload(TC_MSG_GET_BLOCKS, &p, 0);
+
+    p = (payload){0};
+    p.b[p.n++] = TC_MSG_TX;
+    p_u32(&p, (uint32_t)TC_ETX_DUST);
+    p_u32(&p, TC_MSG_REASON_MAX + 1);
+    p_bytes(&p, 'r', TC_MSG_REASON_MAX + 1);
+    expect_payload(TC_MSG_REJECT, &p, TC_ETOOLONG);
+}
+
+Test(msg, hello_user_agent_limit)
+{
+    size_t len = 0;
+    uint8_t *f = sample_frame(TC_MSG_HELLO, &len);
+    size_t fixed = len - 13; /* everything before the user agent's bytes */
+    uint8_t *g = malloc(fixed + TC_MSG_USER_AGENT_MAX + 1);
+    memcpy(g, f, fixed);
+    for (uint32_t n = TC_MSG_USER_AGENT_MAX; n <= TC_MSG_USER_AGENT_MAX + 1; n++) {
+        le32(g + fixed - 4, n);
+        memset(g + fixed, 'u', n);
+        be32(g, (uint32_t)(fixed + n - 4));
+        expect_decode(g, fixed + n, n <= TC_MSG_USER_AGENT_MAX ? 0 : TC_ETOOLONG);
+    }
+    free(g);
+    free(f);
+}
+
+Test(msg, fields_outside_their_sets_are_out_of_range)
+{
+    size_t len = 0;
+    uint8_t *f = sample_frame(TC_MSG_PROPOSAL, &len); /* height 10, round 3, pol_round 1 */
+    le32(f + 5 + 8 + 4, 3);                           /* pol_round == round */
+    expect_decode(f, len, TC_ERANGE);
+    le32(f + 5 + 8 + 4, 7); /* pol_round > round */
+    expect_decode(f, len, TC_ERANGE);
+    le32(f + 5 + 8 + 4, TC_MSG_POL_NONE);
+    expect_decode(f, len, 0);
+    le64(f + 5, 11); /* proposal height != block height */
+    expect_decode(f, len, TC_ERANGE);
+    free(f);
+
+    f = sample_frame(TC_MSG_REJECT, &len);
+    f[5] = 0; /* rejected type */
+    expect_decode(f, len, TC_ERANGE);
+    f[5] = TC_MSG_TYPE_COUNT;
+    expect_decode(f, len, TC_ERANGE);
+    f[5] = TC_MSG_TX;
+    le32(f + 6, 0); /* code must be negative */
+    expect_decode(f, len, TC_ERANGE);
+    le32(f + 6, 5);
+    expect_decode(f, len, TC_ERANGE);
+    le32(f + 6, (uint32_t)TC_EBADSIG);
+    expect_decode(f, len, 0);
+    f[len - 1] = '\n'; /* reason must be printable */
+    expect_decode(f, len, TC_ERANGE);
+    free(f);
+
+    f = sample_frame(TC_MSG_HELLO, &len);
+    f[len - 1] = 0x07;
+    expect_decode(f, len, TC_ERANGE);
+    free(f);
+
+    f = sample_frame(TC_MSG_PEERS, &len);
+    f[5 + 4 + 4] = ' '; /* addresses exclude spaces */
+    expect_decode(f, len, TC_ERANGE);
+    free(f);
+    payload p = {0};
+    p_u32(&p, 1);
+    p_u32(&p, 0);        /* an empty address, */
+    p_bytes(&p, 'x', 8); /* with bytes after it so the count passes its size check */
+    expect_payload(TC_MSG_PEERS, &p, TC_ERANGE);
+
+    p = (payload){0};
+    p_u64(&p, 5);
+    p_u32(&p, 0); /* asks for no blocks */
+    expect_payload(TC_MSG_GET_BLOCKS, &p, TC_ERANGE);
+}
+
+Test(msg, blocks_certificate_height_must_match_its_block)
+{
+    tc_msg m;
+    ms_msg(&m, TC_MSG_BLOCKS);
+    size_t len = 0;
+    uint8_t *f = ms_encode(&m, &len);
+    tc_writer w;
+    tc_writer_init(&w, NULL, 0);
+    tc_block_encode(&w, &m.blocks.entries[0].block);
+    size_t at = TC_MSG_HEADER_SIZE + 4 + w.len; /* first certificate's height */
+    le64(f + at, 999);
+    expect_decode(f, len, TC_ERANGE);
+    le64(f + at, 20);
+    expect_decode(f, len, 0);
+    free(f);
+
+    m.blocks.entries[1].commit.height = 5; /* the encoder refuses it too */
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE);
+    tc_msg_deinit(&m);
+}
+
+Test(msg, encoder_checks_mirror_the_decoder)
+{
+    tc_msg m;
+    memset(&m, 0, sizeof(m));
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "type 0");
+    m.type = TC_MSG_TYPE_COUNT;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE);
+    ms_msg(&m, TC_MSG_PEERS);
+    m.peers.addr_count = TC_MSG_PEERS_MAX + 1;
+    cr_assert_eq(tc_msg_check(&m), TC_ETOOLONG);
+    m.peers.addr_count = 1;
+    m.peers.addrs[0][0] = 0;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "empty address");
+    ms_msg(&m, TC_MSG_HELLO);
+    m.hello.user_agent_len = TC_MSG_USER_AGENT_MAX + 1;
+    cr_assert_eq(tc_msg_check(&m), TC_ETOOLONG);
+    ms_msg(&m, TC_MSG_GET_BLOCKS);
+    m.get_blocks.count = 0;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE);
+    m.get_blocks.count = TC_MSG_BLOCKS_MAX + 1;
+    cr_assert_eq(tc_msg_check(&m), TC_ETOOLONG);
+    ms_msg(&m, TC_MSG_REJECT);
+    m.reject.code = 0;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE);
+    uint8_t *out = (uint8_t *)&m;
+    size_t n = 1;
+    cr_assert_eq(tc_msg_encode_alloc(&m, &out, &n), TC_ERANGE);
+    cr_assert_null(out);
+    cr_assert_eq(n, 0);
+    ms_msg(&m, TC_MSG_VOTE_BATCH);
+    m.vote_batch.txid_count = TC_MSG_VOTE_TXIDS_MAX + 1;
+    cr_assert_eq(tc_msg_check(&m), TC_ETOOLONG);
+    m.vote_batch.txid_count = 4;
+    tc_msg_deinit(&m);
+}
+
+Test(msg, encode_into_a_small_buffer_fails_sticky)
+{
+    tc_msg m;
+    ms_msg(&m, TC_MSG_HELLO);
+    size_t need = tc_msg_encoded_size(&m);
+    cr_assert_eq(need, TC_MSG_HELLO_SIZE_MAX - TC_MSG_USER_AGENT_MAX + 13);
+    uint8_t *buf = malloc(need);
+    tc_writer w;
+    tc_writer_init(&w, buf, need - 1);
+    cr_assert_eq(tc_msg_encode(&w, &m), TC_EENCODE);
+    cr_assert_eq(w.err, TC_EENCODE);
+    cr_assert_eq(w.len, need, "the writer still counts the room needed");
+    tc_writer_init(&w, buf, need);
+    cr_assert_eq(tc_msg_encode(&w, &m), 0);
+    cr_assert_eq(w.len, need);
+    expect_decode(buf, need, 0);
+    free(buf);
+}
+
+Test(msg, two_frames_append_to_one_writer)
+{
+    tc_msg a;
+    tc_msg b;
+    ms_msg(&a, TC_MSG_PING);
+    ms_msg(&b, TC_MSG_STATUS);
+    uint8_t buf[128];
+    tc_writer w;
+    tc_writer_init(&w, buf, sizeof(buf));
+    cr_assert_eq(tc_msg_encode(&w, &a), 0);
+    size_t first = w.len;
+    cr_assert_eq(tc_msg_encode(&w, &b), 0);
+    expect_decode(buf, first, 0);
+    expect_decode(buf + first, w.len - first, 0);
+    cr_assert_eq(buf[first + 3], 8 + 32 + 4 + 1, "the second prefix was patched in place");
+}
+
+/* ---- frame-size pre-check ---- */
+
+Test(msg, frame_check_before_allocation)
+{
+    tc_profile p;
+    tc_profile_get(&p, TC_NET_TESTNET);
+    cr_assert_eq(p.frame_size_max, TC_MSG_FRAME_SPEC_MAX);
+    uint8_t h[4];
+    size_t n = 123;
+    be32(h, p.frame_size_max - 4); /* exactly the largest frame */
+    cr_assert_eq(tc_msg_frame_check(h, &p, &n), 0);
+    cr_assert_eq(n, p.frame_size_max);
+    be32(h, p.frame_size_max - 3);
+    cr_assert_eq(tc_msg_frame_check(h, &p, &n), TC_ETOOLONG);
+    cr_assert_eq(n, 0);
+    be32(h, UINT32_MAX); /* would overflow a 32-bit "+ 4" */
+    cr_assert_eq(tc_msg_frame_check(h, &p, &n), TC_ETOOLONG);
+    be32(h, 0);
+    cr_assert_eq(tc_msg_frame_check(h, &p, &n), TC_ESHORT);
+    be32(h, 1);
+    cr_assert_eq(tc_msg_frame_check(h, &p, &n), 0);
+    cr_assert_eq(n, 5);
+    p.frame_size_max = 4096; /* the bound is the profile's, not the SPEC constant */
+    be32(h, 4092);
+    cr_assert_eq(tc_msg_frame_check(h, &p, &n), 0);
+    be32(h, 4093);
+    cr_assert_eq(tc_msg_frame_check(h, &p, &n), TC_ETOOLONG);
+}
+
+/* ---- signed objects and ids ---- */
+
+Test(msg, auth_hash_is_hello_tag_over_nonce_and_key)
+{
+    uint8_t nonce[TC_MSG_NONCE_SIZE];
+    memset(nonce, 0x42, sizeof(nonce));
+    tc_keypair kp;
+    ms_keypair(&kp, 1);
+    uint8_t buf[64];
+    memcpy(buf, nonce, 32);
+    memcpy(buf + 32, kp.pub.b, 32);
+    tc_hash want;
+    tc_hash got;
+    tc_hash_tagged(&want, TC_TAG_HELLO, buf, sizeof(buf));
+    tc_msg_auth_hash(nonce, &kp.pub, &got);
+    cr_assert_arr_eq(got.b, want.b, TC_HASH_SIZE);
+    tc_sig sig;
+    tc_sign(TC_SIG_ED25519, &kp, &got, &sig);
+    tc_verifier v = {TC_SIG_ED25519, NULL};
+    cr_assert_eq(tc_verify(&v, &kp.pub, &got, &sig), 0);
+    nonce[0] ^= 1; /* another peer's nonce: the signature does not carry over */
+    tc_msg_auth_hash(nonce, &kp.pub, &got);
+    cr_assert_eq(tc_verify(&v, &kp.pub, &got, &sig), TC_EBADSIG);
+}
+
+Test(msg, vote_batch_signature_covers_everything_but_itself)
+{
+    tc_msg m;
+    ms_msg(&m, TC_MSG_VOTE_BATCH);
+    tc_keypair kp;
+    ms_keypair(&kp, 5);
+    tc_verifier v = {TC_SIG_ED25519, NULL};
+    tc_hash h0;
+    tc_hash h1;
+    tc_msg_vote_batch_sign_hash(&m.vote_batch, &h0);
+    cr_assert_eq(tc_verify(&v, &kp.pub, &h0, &m.vote_batch.sig), 0);
+    /* The hash is H(tc/votebatch, frame payload without the signature). */
+    size_t len = 0;
+    uint8_t *f = ms_encode(&m, &len);
+    tc_hash want;
+    tc_hash_tagged(&want, TC_TAG_VOTEBATCH, f + 5, len - 5 - TC_SIG_SIZE);
+    cr_assert_arr_eq(h0.b, want.b, TC_HASH_SIZE);
+    free(f);
+    m.vote_batch.sig.b[0] ^= 1;
+    tc_msg_vote_batch_sign_hash(&m.vote_batch, &h1);
+    cr_assert_arr_eq(h1.b, h0.b, TC_HASH_SIZE, "the signature is not signed");
+    m.vote_batch.txids[2].b[5] ^= 1;
+    tc_msg_vote_batch_sign_hash(&m.vote_batch, &h1);
+    cr_assert(memcmp(h1.b, h0.b, TC_HASH_SIZE) != 0, "a txid is signed");
+    m.vote_batch.txids[2].b[5] ^= 1;
+    m.vote_batch.seq++;
+    tc_msg_vote_batch_sign_hash(&m.vote_batch, &h1);
+    cr_assert(memcmp(h1.b, h0.b, TC_HASH_SIZE) != 0, "the sequence number is signed");
+    tc_msg_deinit(&m);
+}
+
+Test(msg, proposal_signature_binds_height_round_pol_and_block)
+{
+    tc_msg m;
+    ms_msg(&m, TC_MSG_PROPOSAL);
+    tc_keypair kp;
+    ms_keypair(&kp, 1);
+    tc_verifier v = {TC_SIG_ED25519, NULL};
+    tc_hash h0;
+    tc_hash h1;
+    tc_msg_proposal_sign_hash(&m.proposal, &h0);
+    cr_assert_eq(tc_verify(&v, &kp.pub, &h0, &m.proposal.sig), 0);
+    uint8_t buf[48];
+    tc_hash block;
+    tc_block_hash(&m.proposal.block.header, &block);
+    le64(buf, 10);
+    le32(buf + 8, 3);
+    le32(buf + 12, 1);
+    memcpy(buf + 16, block.b, 32);
+    tc_hash want;
+    tc_hash_tagged(&want, TC_TAG_PROPOSAL, buf, sizeof(buf));
+    cr_assert_arr_eq(h0.b, want.b, TC_HASH_SIZE);
+    m.proposal.pol_round = TC_MSG_POL_NONE;
+    tc_msg_proposal_sign_hash(&m.proposal, &h1);
+    cr_assert(memcmp(h1.b, h0.b, TC_HASH_SIZE) != 0);
+    m.proposal.pol_round = 1;
+    m.proposal.block.header.time_ms++;
+    tc_msg_proposal_sign_hash(&m.proposal, &h1);
+    cr_assert(memcmp(h1.b, h0.b, TC_HASH_SIZE) != 0, "the block hash is signed");
+    tc_msg_deinit(&m);
+}
+
+Test(msg, heartbeat_signature)
+{
+    tc_msg m;
+    ms_msg(&m, TC_MSG_HEARTBEAT);
+    tc_verifier v = {TC_SIG_ED25519, NULL};
+    tc_hash h;
+    tc_msg_heartbeat_sign_hash(&m.heartbeat, &h);
+    cr_assert_eq(tc_verify(&v, &m.heartbeat.pubkey, &h, &m.heartbeat.sig), 0);
+    size_t len = 0;
+    uint8_t *f = ms_encode(&m, &len);
+    tc_hash want;
+    tc_hash_tagged(&want, TC_TAG_HEARTBEAT, f + 5, len - 5 - TC_SIG_SIZE);
+    cr_assert_arr_eq(h.b, want.b, TC_HASH_SIZE);
+    free(f);
+    m.heartbeat.time_ms++;
+    tc_msg_heartbeat_sign_hash(&m.heartbeat, &h);
+    cr_assert_eq(tc_verify(&v, &m.heartbeat.pubkey, &h, &m.heartbeat.sig), TC_EBADSIG);
+}
+
+Test(msg, message_id_hashes_the_whole_frame)
+{
+    size_t len = 0;
+    uint8_t *f = sample_frame(TC_MSG_TX, &len);
+    tc_hash id;
+    tc_hash want;
+    tc_msg_id(f, len, &id);
+    tc_hash_tagged(&want, TC_TAG_MSGID, f, len);
+    cr_assert_arr_eq(id.b, want.b, TC_HASH_SIZE);
+    f[len - 1] ^= 1;
+    tc_msg_id(f, len, &want);
+    cr_assert(memcmp(id.b, want.b, TC_HASH_SIZE) != 0);
+    cr_assert_eq(tc_msg_frame_type(f, 4), 0, "no type byte yet");
+    free(f);
+}
