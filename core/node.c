@@ -25,6 +25,7 @@ static void begin_call(tc_node *n, uint64_t now_ms)
     n->action_count = 0;
     if (now_ms > n->now_ms)
         n->now_ms = now_ms;
+    n->clock_ms = now_ms;
 }
 
 static tc_action *action_push(tc_node *n)
@@ -268,6 +269,7 @@ int tc_node_new(const tc_node_config *config, tc_store *store, tc_verify_cache *
     if (n == NULL)
         return TC_ENOMEM;
     n->now_ms = now_ms;
+    n->clock_ms = now_ms;
     n->commit_time_ms = now_ms;
     int rc = node_open(n, config, store, cache);
     if (rc != 0) {
@@ -350,9 +352,12 @@ static void dispatch(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t l
     case TC_MSG_EVIDENCE:
         node_chain_on_evidence(n, peer, frame, len, &m->evidence);
         break;
+    case TC_MSG_HEARTBEAT:
+        node_chain_on_heartbeat(n, peer, frame, len, &m->heartbeat);
+        break;
     default:
-        /* HEARTBEAT, HANDOFF, REJECT: accepted and counted by the peer table; the node takes no
-         * decision on them yet (operators see heartbeats; handoffs are future work). */
+        /* HANDOFF, REJECT: accepted and counted by the peer table; the node takes no decision
+         * on them yet (handoffs in closing blocks are future work). */
         break;
     }
 }

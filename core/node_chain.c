@@ -350,12 +350,100 @@ static void on_output(tc_node *n, const tc_bft_output *o)
     }
 }
 
+/* ---- clock sanity ---- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Re-evaluates our clock against the median of the masternodes' (SPEC 5): more than
+ * clock_warn_ms off warns, more than clock_stop_ms off stops voting until it is back. */
+static void clock_evaluate(tc_node *n)
+{
+    int64_t offsets[NODE_CLOCK_PEERS_MAX];
+    const tc_profile *p = tc_chain_profile(n->chain);
+    if (n->clock_count == 0)
+        return;
+    for (uint32_t i = 0; i < n->clock_count; i++)
+        offsets[i] = n->clocks[i].offset_ms;
+    qsort(offsets, n->clock_count, sizeof(offsets[0]), cmp_i64);
+    int64_t median = offsets[n->clock_count / 2];
+    uint64_t skew = (uint64_t)(median < 0 ? -median : median);
+    node_clock_state s = skew > p->clock_stop_ms   ? NODE_CLOCK_STOP
+                         : skew > p->clock_warn_ms ? NODE_CLOCK_WARN
+                                                   : NODE_CLOCK_OK;
+    if (s == n->clock_state)
+        return;
+    n->clock_state = s;
+    tc_notify note = {.kind = TC_NOTIFY_CLOCK,
+                      .code = s == NODE_CLOCK_OK ? 0 : TC_EBLK_TIME,
+                      .cause = (uint32_t)s,
+                      .latency_ms = skew};
+    node_notify(n, &note);
+}
+
+void node_chain_on_heartbeat(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
+                             const tc_msg_heartbeat *h)
+{
+    const tc_vset *vs;
+    uint32_t index;
+    tc_hash m;
+    if (tc_chain_vset(n->chain, n->epoch, &vs) != 0 || tc_vset_find(vs, &h->pubkey, &index) != 0)
+        return; /* only masternodes' clocks count */
+    tc_msg_heartbeat_sign_hash(h, &m);
+    if (tc_verify(&n->verifier, &h->pubkey, &m, &h->sig) != 0) {
+        node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
+        return;
+    }
+    node_relay(n, peer, frame, len);
+    node_clock_peer *slot = NULL;
+    for (uint32_t i = 0; i < n->clock_count && slot == NULL; i++)
+        if (memcmp(n->clocks[i].key.b, h->pubkey.b, TC_PUBKEY_SIZE) == 0)
+            slot = &n->clocks[i];
+    if (slot == NULL && n->clock_count < NODE_CLOCK_PEERS_MAX)
+        slot = &n->clocks[n->clock_count++];
+    if (slot == NULL)
+        return;
+    slot->key = h->pubkey;
+    slot->offset_ms = (int64_t)h->time_ms - (int64_t)n->clock_ms;
+    slot->seen_ms = n->now_ms;
+    clock_evaluate(n);
+}
+
+/* Masternodes sign a heartbeat every heartbeat_interval_ms (SPEC 3). */
+static void heartbeat_tick(tc_node *n)
+{
+    if (n->now_ms < n->next_heartbeat_ms)
+        return;
+    n->next_heartbeat_ms = n->now_ms + tc_chain_profile(n->chain)->heartbeat_interval_ms;
+    if (n->my_index == UINT32_MAX)
+        return;
+    tc_msg m = {.type = TC_MSG_HEARTBEAT};
+    m.heartbeat.epoch = n->epoch;
+    m.heartbeat.height = tc_chain_height(n->chain);
+    m.heartbeat.time_ms = n->clock_ms;
+    m.heartbeat.pubkey = n->key.pub;
+    tc_msg_heartbeat_sign(&m.heartbeat, n->scheme, &n->key);
+    (void)node_broadcast(n, &m, false, 0);
+}
+
+/* What a validator whose clock is out of bounds may not send: it keeps its state (and persists
+ * what bft signed), but nothing it signs leaves until its clock is back. */
+static bool clock_forbids(const tc_node *n, tc_bft_output_kind kind)
+{
+    return n->clock_state == NODE_CLOCK_STOP &&
+           (kind == TC_BFT_OUT_BUILD || kind == TC_BFT_OUT_PROPOSE || kind == TC_BFT_OUT_VOTE);
+}
+
 void node_chain_drain_bft(tc_node *n)
 {
     tc_bft_output o;
     /* Stop at a failure: once PERSIST failed, the outputs after it must never leave. */
     while (!n->failed && tc_bft_next_output(n->bft, &o))
-        on_output(n, &o);
+        if (!clock_forbids(n, o.kind))
+            on_output(n, &o);
 }
 
 /* ---- sync ---- */
@@ -549,7 +637,7 @@ static void judge(tc_node *n, node_proposal *p, tc_peer_id peer)
 {
     const tc_profile *prof = tc_chain_profile(n->chain);
     int rc = tc_chain_check(n->chain, &p->block);
-    if (rc == 0 && p->block.header.time_ms > n->now_ms + prof->block_time_future_max_ms)
+    if (rc == 0 && p->block.header.time_ms > n->clock_ms + prof->block_time_future_max_ms)
         rc = TC_EBLK_TIME;
     if (rc == 0)
         rc = node_txs_check_certs(n, peer, &p->block);
@@ -688,6 +776,7 @@ static bool pick_other_peer(tc_node *n, tc_peer_id *out)
 void node_chain_tick(tc_node *n)
 {
     (void)tc_bft_tick(n->bft, n->now_ms);
+    heartbeat_tick(n);
     if (n->sync_active && n->now_ms >= n->sync_deadline_ms) {
         tc_peer_id other;
         n->sync_active = false;
@@ -714,5 +803,7 @@ uint64_t node_chain_next_deadline(const tc_node *n)
         d = n->sync_deadline_ms;
     if (n->next_status_ms < d)
         d = n->next_status_ms;
+    if (n->my_index != UINT32_MAX && n->next_heartbeat_ms < d)
+        d = n->next_heartbeat_ms;
     return d;
 }

@@ -30,7 +30,16 @@
 #define NODE_SEEN_TX_MAX        8192 /* first-seen times kept for finality latency */
 #define NODE_SYNC_TIMEOUT_MS    5000
 #define NODE_STATUS_INTERVAL_MS 5000
-#define NODE_PENDING_REFS_MAX   256 /* vote batches asked for on behalf of a proposal */
+#define NODE_CLOCK_PEERS_MAX    256 /* masternode clocks tracked from heartbeats */
+
+/* One masternode's clock as its last heartbeat showed it: offset = its time - our time. */
+typedef struct {
+    tc_pubkey key;
+    int64_t offset_ms;
+    uint64_t seen_ms;
+} node_clock_peer;
+
+typedef enum { NODE_CLOCK_OK = 0, NODE_CLOCK_WARN = 1, NODE_CLOCK_STOP = 2 } node_clock_state;
 
 typedef struct {
     bool used;
@@ -88,11 +97,20 @@ struct tc_node {
     uint64_t sync_deadline_ms;
     uint64_t next_status_ms;
 
+    /* Clock sanity (SPEC 5): heartbeats give peers' clocks; past clock_stop_ms from their
+     * median this node stops voting until it is back. */
+    node_clock_peer clocks[NODE_CLOCK_PEERS_MAX];
+    uint32_t clock_count;
+    node_clock_state clock_state;
+    uint64_t next_heartbeat_ms;
+
     /* Finality latency. */
     node_seen_tx seen_txs[NODE_SEEN_TX_MAX];
     uint32_t seen_next;
 
-    uint64_t now_ms; /* the latest time any event carried */
+    uint64_t now_ms;   /* the latest time any event carried: never goes back (timers) */
+    uint64_t clock_ms; /* the time the last event carried, as is: a clock stepped back shows
+                          here (clock sanity, block times) */
     uint64_t txs_finalized;
     uint64_t view_changes;
     bool failed;
@@ -138,6 +156,8 @@ void node_chain_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b);
 void node_chain_on_evidence(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
                             const tc_evidence *e);
 void node_chain_recheck_pending(tc_node *n);
+void node_chain_on_heartbeat(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
+                             const tc_msg_heartbeat *h);
 void node_chain_tick(tc_node *n);
 uint64_t node_chain_next_deadline(const tc_node *n);
 void node_chain_free(tc_node *n);

@@ -20,6 +20,10 @@
 #define HEIGHTS_MAX 512
 
 typedef struct {
+    uint32_t warn, stop, ok; /* TC_NOTIFY_CLOCK transitions seen */
+} node_clock_seen;
+
+typedef struct {
     uint64_t time_ms;
     uint64_t seq;
     uint32_t from, to;
@@ -47,7 +51,15 @@ typedef struct {
     uint64_t finalized[NODES_MAX];
     uint64_t bans[NODES_MAX];
     uint32_t starts[NODES_MAX];
+    int64_t offset_ms[NODES_MAX]; /* node i's clock reads global time + offset */
+    node_clock_seen clock[NODES_MAX];
 } pump;
+
+/* Node i's local time. */
+static uint64_t local(const pump *p, uint32_t i)
+{
+    return (uint64_t)((int64_t)p->now_ms + p->offset_ms[i]);
+}
 
 static bool consensus_type(uint8_t type)
 {
@@ -105,10 +117,15 @@ static void drain(pump *p, uint32_t i)
                 p->finalized[i]++;
             if (n->kind == TC_NOTIFY_PEER_BANNED)
                 p->bans[i]++;
+            if (n->kind == TC_NOTIFY_CLOCK) {
+                p->clock[i].ok += n->cause == 0;
+                p->clock[i].warn += n->cause == 1;
+                p->clock[i].stop += n->cause == 2;
+            }
         }
     }
     for (uint32_t k = 0; k < closed_count; k++) {
-        tc_node_peer_down(p->nodes[i], p->now_ms, closed[k]);
+        tc_node_peer_down(p->nodes[i], local(p, i), closed[k]);
         drain(p, i);
     }
 }
@@ -122,7 +139,7 @@ static void node_start(pump *p, uint32_t i)
      * refused as a replayed handshake (node.h). */
     tc_seed_derive(rs, p->master, "node-rng", i + 1000u * p->starts[i]++);
     memcpy(c.rng_seed, rs, sizeof(rs));
-    cr_assert_eq(tc_node_new(&c, p->stores[i], p->cache, p->now_ms, &p->nodes[i]), 0);
+    cr_assert_eq(tc_node_new(&c, p->stores[i], p->cache, local(p, i), &p->nodes[i]), 0);
     drain(p, i);
 }
 
@@ -134,10 +151,10 @@ static void connect_all(pump *p, uint32_t i, uint32_t from)
         if (j == i || p->down[j])
             continue;
         snprintf(addr, sizeof(addr), "10.0.0.%u:24100", j + 1);
-        tc_node_peer_up(p->nodes[i], p->now_ms, j, addr, false);
+        tc_node_peer_up(p->nodes[i], local(p, i), j, addr, false);
         drain(p, i);
         snprintf(addr, sizeof(addr), "10.0.0.%u:24100", i + 1);
-        tc_node_peer_up(p->nodes[j], p->now_ms, i, addr, true);
+        tc_node_peer_up(p->nodes[j], local(p, j), i, addr, true);
         drain(p, j);
     }
 }
@@ -189,7 +206,7 @@ static void run_until(pump *p, uint64_t height, uint64_t until_ms)
         for (uint32_t i = 0; i < p->count; i++) {
             if (p->down[i])
                 continue;
-            uint64_t d = tc_node_next_deadline(p->nodes[i]);
+            uint64_t d = (uint64_t)((int64_t)tc_node_next_deadline(p->nodes[i]) - p->offset_ms[i]);
             if (d < next) {
                 next = d;
                 who = (int)i;
@@ -202,7 +219,7 @@ static void run_until(pump *p, uint64_t height, uint64_t until_ms)
             if (e.time_ms > p->now_ms)
                 p->now_ms = e.time_ms;
             if (!p->down[e.to]) {
-                tc_node_recv(p->nodes[e.to], p->now_ms, e.from, e.frame, e.len);
+                tc_node_recv(p->nodes[e.to], local(p, e.to), e.from, e.frame, e.len);
                 drain(p, e.to);
             }
             free(e.frame);
@@ -210,7 +227,7 @@ static void run_until(pump *p, uint64_t height, uint64_t until_ms)
             cr_assert(who >= 0, "a node always has a deadline");
             if (next > p->now_ms)
                 p->now_ms = next;
-            tc_node_tick(p->nodes[who], p->now_ms);
+            tc_node_tick(p->nodes[who], local(p, (uint32_t)who));
             drain(p, (uint32_t)who);
         }
     }
@@ -343,5 +360,30 @@ Test(node, garbage_peer_is_banned, .timeout = 30)
         drain(&p, 0);
     }
     cr_assert_eq(p.bans[0], 1, "node 0 banned the garbage peer once");
+    pump_free(&p);
+}
+
+/* SPEC 5 clock rules: a validator 70 s off the others' median warns but keeps voting; one 130 s
+ * off stops voting (the other three, a quorum, go on); brought back, it votes again. */
+Test(node, clock_off_by_more_than_the_bounds_warns_then_stops_voting, .timeout = 60)
+{
+    pump p;
+    pump_init(&p, 4, 6);
+    run_until(&p, 1, p.now_ms + 60000); /* handshakes done before the clock moves */
+    p.offset_ms[3] = 70000;
+    run_until(&p, 12, p.now_ms + 60000); /* heartbeats go out every 5 s */
+    cr_assert_eq(p.clock[3].warn, 1, "70 s off the median: one warning");
+    cr_assert_eq(p.clock[3].stop, 0, "70 s is below the 120 s stop bound");
+    p.offset_ms[3] = 130000;
+    run_until(&p, p.heights[0] + 3, p.now_ms + 60000);
+    cr_assert_eq(p.clock[3].stop, 1, "130 s off: voting stops");
+    cr_assert_eq(p.clock[0].stop + p.clock[1].stop + p.clock[2].stop, 0,
+                 "one fast clock among four never moves the others' median past the bound");
+    uint64_t h = p.heights[0];
+    run_until(&p, h + 3, p.now_ms + 60000);
+    cr_assert_geq(p.heights[0], h + 3, "three honest validators (a quorum) keep committing");
+    p.offset_ms[3] = 0;
+    run_until(&p, p.heights[0] + 8, p.now_ms + 60000); /* the next heartbeats tell it */
+    cr_assert_eq(p.clock[3].ok, 1, "back in bounds: one all-clear");
     pump_free(&p);
 }
