@@ -27,13 +27,13 @@
 #define TC_EVQ_CAPACITY_MAX (1u << 24) /* 16 M events: ~800 MiB, far above any sane run */
 
 typedef enum {
-    TC_EVQ_DELIVER = 1,  /* a frame reaches `node` from `from`; payload: the frame, len bytes */
-    TC_EVQ_TIMER = 2,    /* `node`'s deadline; arg: the timer generation (stale ones ignored) */
-    TC_EVQ_SCENARIO = 3, /* scenario timeline event; arg: its index in tc_scn.events */
-    TC_EVQ_CLIENT = 4,   /* a simulated wallet acts; arg: client number */
-    TC_EVQ_RESUME = 5,   /* a paused node resumes */
-    TC_EVQ_CONNECT = 6,  /* a connection attempt completes or fails; arg: driver-defined */
-    TC_EVQ_CHAOS = 7,    /* a chaos-mode fault fires; arg: fault number */
+    TC_EVQ_DELIVER = 1,   /* a frame reaches `node` from `from`; payload: the frame, len bytes */
+    TC_EVQ_TIMER = 2,     /* `node`'s deadline; arg: the timer generation (stale ones ignored) */
+    TC_EVQ_SCENARIO = 3,  /* scenario timeline event; arg: its index in tc_scn.events */
+    TC_EVQ_CLIENT = 4,    /* a simulated wallet acts; arg: client number */
+    TC_EVQ_RESUME = 5,    /* a paused node resumes */
+    TC_EVQ_CONNECT = 6,   /* a connection attempt completes or fails; arg: driver-defined */
+    TC_EVQ_CHAOS = 7,     /* a chaos-mode fault fires; arg: fault number */
     TC_EVQ_KIND_USER = 64 /* first kind free for other drivers */
 } tc_evq_kind;
 

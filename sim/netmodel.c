@@ -24,7 +24,7 @@ struct tc_net {
 };
 
 _Static_assert(TC_NET_PARAMS_MAX <= UINT16_MAX + 1u, "parameter index fits link.params");
-_Static_assert((uint64_t)TC_NET_ENDPOINTS_MAX * TC_NET_ENDPOINTS_MAX <= UINT32_MAX,
+_Static_assert((uint64_t)TC_NET_ENDPOINTS_MAX *TC_NET_ENDPOINTS_MAX <= UINT32_MAX,
                "link index fits 32 bits");
 
 void tc_net_link_defaults(tc_net_link *out)

@@ -46,24 +46,24 @@
 
 #include "base.h"
 
-#define TC_NET_ENDPOINTS_MAX  1024u
-#define TC_NET_PARAMS_MAX     4096u            /* distinct parameter sets in one model */
-#define TC_NET_PPM            1000000u         /* probabilities are parts per million */
-#define TC_NET_DELAY_MAX_MS   3600000u         /* latency, jitter, flap phases: at most 1 h */
-#define TC_NET_BANDWIDTH_MAX  (UINT64_C(1) << 40) /* bytes per second */
-#define TC_NET_GROUP_NONE     UINT32_MAX       /* tc_net_partition: not in any group */
+#define TC_NET_ENDPOINTS_MAX 1024u
+#define TC_NET_PARAMS_MAX    4096u               /* distinct parameter sets in one model */
+#define TC_NET_PPM           1000000u            /* probabilities are parts per million */
+#define TC_NET_DELAY_MAX_MS  3600000u            /* latency, jitter, flap phases: at most 1 h */
+#define TC_NET_BANDWIDTH_MAX (UINT64_C(1) << 40) /* bytes per second */
+#define TC_NET_GROUP_NONE    UINT32_MAX          /* tc_net_partition: not in any group */
 
 /* Parameters of one directed link. */
 typedef struct {
-    uint32_t latency_ms;     /* base one-way delay */
-    uint32_t jitter_ms;      /* extra delay, uniform in [0, jitter_ms] */
-    uint32_t loss_ppm;       /* probability a message is lost */
-    uint32_t dup_ppm;        /* probability a message arrives twice */
-    uint32_t reorder_ppm;    /* probability a message leaves FIFO order (see above) */
-    uint32_t flap_up_ms;     /* with flap_down_ms > 0: the link's up phase */
-    uint32_t flap_down_ms;   /* 0: never flaps */
-    uint32_t reserved;       /* zero; keeps the struct free of padding (it is compared) */
-    uint64_t bandwidth_Bps;  /* bytes per second; 0: unlimited */
+    uint32_t latency_ms;    /* base one-way delay */
+    uint32_t jitter_ms;     /* extra delay, uniform in [0, jitter_ms] */
+    uint32_t loss_ppm;      /* probability a message is lost */
+    uint32_t dup_ppm;       /* probability a message arrives twice */
+    uint32_t reorder_ppm;   /* probability a message leaves FIFO order (see above) */
+    uint32_t flap_up_ms;    /* with flap_down_ms > 0: the link's up phase */
+    uint32_t flap_down_ms;  /* 0: never flaps */
+    uint32_t reserved;      /* zero; keeps the struct free of padding (it is compared) */
+    uint64_t bandwidth_Bps; /* bytes per second; 0: unlimited */
 } tc_net_link;
 
 typedef enum {

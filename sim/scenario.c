@@ -61,7 +61,7 @@ typedef struct {
 
     phase ph;
     uint32_t seen[ONCE_COUNT];
-    uint32_t network_line;          /* a `profile` named the network here; 0: not yet */
+    uint32_t network_line;                     /* a `profile` named the network here; 0: not yet */
     uint32_t nodes_col, chaos_line, chaos_col; /* positions the final checks point at */
     uint32_t eof_line, eof_col;
 
@@ -140,8 +140,8 @@ static int out_of_memory(parser *p)
 }
 
 /* Makes room for one more element of an array of the model, bounded by max. */
-static int reserve(parser *p, void **arr, uint32_t *cap, uint32_t count, size_t elem,
-                   uint32_t max, const char *what)
+static int reserve(parser *p, void **arr, uint32_t *cap, uint32_t count, size_t elem, uint32_t max,
+                   const char *what)
 {
     TC_ASSERT(count <= *cap && *cap <= max);
     if (count < *cap)
@@ -178,6 +178,7 @@ static bool is_word_char(unsigned char c)
 
 static int push_tok(parser *p, const char *s, uint32_t len, uint32_t col, bool str)
 {
+    TC_ASSERT(col > 0 && (len > 0 || str));
     if (p->tok_count == TC_SCN_TOKENS_MAX) {
         char got[64];
         snprintf(got, sizeof(got), "more");
@@ -538,8 +539,7 @@ static int get_duration_u(parser *p, const char *what, uint64_t min, uint64_t ma
     return rc;
 }
 
-static int get_duration_u32(parser *p, const char *what, uint32_t min, uint32_t max,
-                            uint32_t *out)
+static int get_duration_u32(parser *p, const char *what, uint32_t min, uint32_t max, uint32_t *out)
 {
     uint64_t v = 0;
     int rc = get_duration_u(p, what, min, max, &v);
@@ -559,7 +559,8 @@ static int get_rate(parser *p, const char *what, uint32_t min, uint32_t *out)
 {
     const tok *t = next(p);
     uint64_t v = 0;
-    vres r = t == NULL || t->str ? V_SYNTAX : suffixed_value(t->s, t->len, "/s", TC_SCN_RATE_MAX, &v);
+    vres r =
+        t == NULL || t->str ? V_SYNTAX : suffixed_value(t->s, t->len, "/s", TC_SCN_RATE_MAX, &v);
     if (r == V_OK && v < min)
         r = V_RANGE;
     if (r == V_OK) {
@@ -625,8 +626,9 @@ static int want_word(parser *p, const char *word)
 /* Names                                                                                       */
 
 static const char *const tier_names[] = {"bronze", "silver", "gold"};
-static const char *const byz_names[] = {NULL,     "equivocate", "double-vote", "silent",
-                                        "invalid-sig", "replay", "garbage", "flood", "twin"};
+static const char *const byz_names[] = {NULL,      "equivocate",  "double-vote",
+                                        "silent",  "invalid-sig", "replay",
+                                        "garbage", "flood",       "twin"};
 static const char *const storage_names[] = {"mem", "lmdb"};
 static const char *const crypto_names[] = {"ed25519", "fast"};
 static const char *const network_names[] = {"testnet", "mainnet"};
@@ -641,12 +643,12 @@ _Static_assert(TC_SCN_LINK_FLAP == 1u << 6, "opt_names follow the TC_SCN_LINK_* 
 
 /* Profile fields by index, in tc_profile_each order. */
 typedef struct {
-    const char *find;  /* name looked up, or NULL */
+    const char *find; /* name looked up, or NULL */
     size_t find_len;
-    uint32_t want;     /* index whose name is wanted */
-    uint32_t at;       /* running index */
-    int found;         /* index of find, -1 */
-    const char *name;  /* name of want */
+    uint32_t want;    /* index whose name is wanted */
+    uint32_t at;      /* running index */
+    int found;        /* index of find, -1 */
+    const char *name; /* name of want */
 } field_walk;
 
 static void field_visit(void *ctx, const char *name, uint64_t value)
@@ -814,9 +816,11 @@ static int st_tier(parser *p, const tok *kw)
     while (choice(peek(p), tier_names, 3) < 0) {
         tc_scn_node node;
         uint32_t col = 0;
-        int rc = get_node(p, start == s->tier_count ? VALIDATOR_NAME
-                                                    : "a validator name or a tier (bronze, silver, gold)",
-                          &node, &col);
+        int rc =
+            get_node(p,
+                     start == s->tier_count ? VALIDATOR_NAME
+                                            : "a validator name or a tier (bronze, silver, gold)",
+                     &node, &col);
         for (uint32_t k = 0; rc == 0 && k < s->tier_count; k++) {
             if (tc_scn_node_equal(s->tiers[k].node, node))
                 rc = fail_prev(p, "one tier per node (set at line %" PRIu32 ")", s->tiers[k].line);
@@ -929,7 +933,8 @@ static int st_link(parser *p, const tok *kw)
         l.oneway = true;
     }
     if (rc == 0)
-        rc = get_node(p, l.oneway ? NODE_NAME : "a node name (n0, f0, n0b, ...) or `->`", &l.b, &l.column_b);
+        rc = get_node(p, l.oneway ? NODE_NAME : "a node name (n0, f0, n0b, ...) or `->`", &l.b,
+                      &l.column_b);
     if (rc == 0 && tc_scn_node_equal(l.a, l.b))
         rc = fail_prev(p, "a node other than the first");
     if (rc == 0)
@@ -1096,6 +1101,8 @@ static int st_chaos(parser *p, const tok *kw)
 static int add_member(parser *p, tc_scn_node node, uint32_t group, uint32_t col)
 {
     tc_scn *s = p->s;
+    TC_ASSERT(node.kind <= TC_SCN_TWIN && node.index < TC_SCN_NODES_MAX);
+    TC_ASSERT(col > 0);
     int rc = RESERVE(p, s->members, p->member_cap, s->member_count, TC_SCN_MEMBERS_MAX,
                      "node mentions in lists");
     if (rc == 0)
@@ -1174,9 +1181,9 @@ static int ev_crash(parser *p, tc_scn_event *ev)
 static int ev_pause(parser *p, tc_scn_event *ev)
 {
     int rc = ev_node(p, ev);
-    return rc != 0 ? rc
-                   : get_duration_u(p, "a pause duration", 1, TC_SCN_DURATION_MAX_MS,
-                                    &ev->duration_ms);
+    return rc != 0
+               ? rc
+               : get_duration_u(p, "a pause duration", 1, TC_SCN_DURATION_MAX_MS, &ev->duration_ms);
 }
 
 static int ev_clock(parser *p, tc_scn_event *ev)
@@ -1250,6 +1257,7 @@ static int st_at(parser *p, const tok *kw)
     if (rc == 0)
         rc = get_choice(p, "an event", event_names, (int)TC_ARRAY_LEN(event_names), &k);
     ev.kind = (uint32_t)k;
+    TC_ASSERT(rc != 0 || (k >= TC_SCN_EV_CRASH && k <= TC_SCN_EV_LOAD));
     if (rc == 0)
         rc = event_parsers[k](p, &ev);
     if (rc == 0)
@@ -1377,12 +1385,11 @@ static int ex_flag(parser *p, tc_scn_expect *e)
     return 0;
 }
 
-static const char *const expect_names[] = {NULL,     "safety",       "fork",
-                                           "culprits", "height",     "view-changes",
-                                           "finality", "liveness",   "banned"};
+static const char *const expect_names[] = {
+    NULL, "safety", "fork", "culprits", "height", "view-changes", "finality", "liveness", "banned"};
 static int (*const expect_parsers[])(parser *, tc_scn_expect *) = {
-    NULL,        ex_flag,     ex_flag,     ex_culprits, ex_height,
-    ex_view_changes, ex_finality, ex_liveness, ex_banned};
+    NULL,        ex_flag,     ex_flag,  ex_culprits, ex_height, ex_view_changes,
+    ex_finality, ex_liveness, ex_banned};
 _Static_assert(TC_ARRAY_LEN(expect_names) == TC_SCN_EXP_BANNED + 1, "expect_names");
 _Static_assert(TC_ARRAY_LEN(expect_parsers) == TC_SCN_EXP_BANNED + 1, "expect_parsers");
 
@@ -1397,6 +1404,7 @@ static int st_expect(parser *p, const tok *kw)
     int k = 0;
     int rc = get_choice(p, "an expectation", expect_names, (int)TC_ARRAY_LEN(expect_names), &k);
     e.kind = (uint32_t)k;
+    TC_ASSERT(rc != 0 || (k >= TC_SCN_EXP_SAFETY && k <= TC_SCN_EXP_BANNED));
     if (rc == 0)
         rc = expect_parsers[k](p, &e);
     if (rc == 0)
@@ -1461,15 +1469,17 @@ static int statement_line(parser *p)
     if (p->tok_count == 0)
         return 0;
     const tok *kw = next(p);
+    TC_ASSERT(kw != NULL && p->ph <= PH_EXPECT);
     for (size_t k = 0; k < TC_ARRAY_LEN(statements); k++) {
         if (!tok_is(kw, statements[k].word))
             continue;
         int rc = check_place(p, &statements[k], kw);
         return rc != 0 ? rc : statements[k].fn(p, kw);
     }
-    return fail_tok(p, kw, "a statement (scenario, seed, profile, nodes, tier, fullnodes, "
-                           "network, link, clock, storage, crypto, load, byzantine, chaos, at, "
-                           "run, expect)");
+    return fail_tok(p, kw,
+                    "a statement (scenario, seed, profile, nodes, tier, fullnodes, "
+                    "network, link, clock, storage, crypto, load, byzantine, chaos, at, "
+                    "run, expect)");
 }
 
 /* Stage one: every line. Leaves eof_line/eof_col at the position just past the text. */
@@ -1514,8 +1524,8 @@ static int sort_events(parser *p)
             uint32_t hi = lo + 2 * width < n ? lo + 2 * width : n;
             uint32_t a = lo, b = mid, o = lo;
             while (a < mid && b < hi) /* <= takes the left (earlier in file) on ties */
-                tmp[o++] = s->events[a].at_ms <= s->events[b].at_ms ? s->events[a++]
-                                                                    : s->events[b++];
+                tmp[o++] =
+                    s->events[a].at_ms <= s->events[b].at_ms ? s->events[a++] : s->events[b++];
             while (a < mid)
                 tmp[o++] = s->events[a++];
             while (b < hi)
@@ -1540,14 +1550,14 @@ static void nodes_text(const parser *p, char *buf, size_t size)
 {
     const tc_scn *s = p->s;
     size_t used = 0;
-    used += (size_t)snprintf(buf, size, s->node_count == 1 ? "n0" : "n0..n%" PRIu32,
-                             s->node_count - 1);
+    used +=
+        (size_t)snprintf(buf, size, s->node_count == 1 ? "n0" : "n0..n%" PRIu32, s->node_count - 1);
     if (p->reg_count > 0 && used < size)
-        used += (size_t)snprintf(buf + used, size - used, ", n%" PRIu32 "..n%" PRIu32
-                                 " (registered)", s->node_count, s->node_count + p->reg_count - 1);
+        used +=
+            (size_t)snprintf(buf + used, size - used, ", n%" PRIu32 "..n%" PRIu32 " (registered)",
+                             s->node_count, s->node_count + p->reg_count - 1);
     if (s->fullnode_count > 0 && used < size)
-        used += (size_t)snprintf(buf + used, size - used, ", f0..f%" PRIu32,
-                                 s->fullnode_count - 1);
+        used += (size_t)snprintf(buf + used, size - used, ", f0..f%" PRIu32, s->fullnode_count - 1);
     uint32_t twins = 0;
     for (uint32_t k = 0; k < s->node_count && used < size; k++) {
         if (p->twin_of[k] && twins++ < 4)
@@ -1562,8 +1572,8 @@ static bool node_exists(parser *p, tc_scn_node node, uint32_t line, uint32_t col
 {
     const tc_scn *s = p->s;
     bool exists = node.kind == TC_SCN_FULLNODE ? node.index < s->fullnode_count
-                  : node.kind == TC_SCN_TWIN   ? node.index < s->node_count && p->twin_of[node.index]
-                                               : node.index < s->node_count;
+                  : node.kind == TC_SCN_TWIN ? node.index < s->node_count && p->twin_of[node.index]
+                                             : node.index < s->node_count;
     if (!exists && node.kind == TC_SCN_VALIDATOR && node.index - s->node_count < p->reg_count) {
         const tc_scn_event *reg = &s->events[p->reg_event[node.index - s->node_count]];
         char when[32];
@@ -1571,8 +1581,8 @@ static bool node_exists(parser *p, tc_scn_node node, uint32_t line, uint32_t col
         if (scope == AT_SETUP)
             report(p, line, col, got, "a validator of the setup (%s registers at %s)", got, when);
         else if (scope != AT_EXPECT && p->reg_event[node.index - s->node_count] >= scope)
-            report(p, line, col, got, "a node that exists at this time (%s registers at %s)",
-                   got, when);
+            report(p, line, col, got, "a node that exists at this time (%s registers at %s)", got,
+                   when);
         else
             exists = true;
         return exists;
@@ -1616,8 +1626,8 @@ static void check_span(parser *p, tc_scn_span span, need nd, uint32_t scope)
 
 static need byz_need(uint32_t kind)
 {
-    bool voting = kind == TC_SCN_BYZ_EQUIVOCATE || kind == TC_SCN_BYZ_DOUBLE_VOTE ||
-                  kind == TC_SCN_BYZ_TWIN;
+    bool voting =
+        kind == TC_SCN_BYZ_EQUIVOCATE || kind == TC_SCN_BYZ_DOUBLE_VOTE || kind == TC_SCN_BYZ_TWIN;
     return voting ? NEED_VALIDATOR : NEED_NOT_TWIN;
 }
 
@@ -1667,9 +1677,19 @@ static void check_setup_nodes(parser *p)
                    AT_SETUP);
 }
 
+/* `500ms` for messages. */
+static void quoted_duration(char *buf, size_t size, uint64_t ms)
+{
+    char text[32];
+    fmt_duration(text, sizeof(text), (int64_t)ms, false);
+    snprintf(buf, size, "`%s`", text);
+}
+
 /* Crash and restart alternate per node, starting from running. */
 static void check_crash_state(parser *p, const tc_scn_event *ev)
 {
+    TC_ASSERT(ev->kind == TC_SCN_EV_CRASH || ev->kind == TC_SCN_EV_RESTART);
+    TC_ASSERT(ev->node.kind <= TC_SCN_TWIN && ev->node.index < TC_SCN_NODES_MAX);
     uint32_t *crashed = &p->crashed[ev->node.kind][ev->node.index];
     char name[TC_SCN_NODE_NAME_MAX], got[64];
     tc_scn_node_name(ev->node, name);
@@ -1690,9 +1710,7 @@ static void check_events(parser *p)
         const tc_scn_event *ev = &s->events[k];
         if (ev->at_ms > s->run_ms) {
             char got[40], run[32];
-            got[0] = '`';
-            fmt_duration(got + 1, sizeof(got) - 2, (int64_t)ev->at_ms, false);
-            strcat(got, "`");
+            quoted_duration(got, sizeof(got), ev->at_ms);
             fmt_duration(run, sizeof(run), (int64_t)s->run_ms, false);
             report(p, ev->line, ev->column, got, "a time within `run %s`", run);
         }
@@ -1746,11 +1764,9 @@ static void check_bounds(parser *p)
     }
     if (s->chaos_heal_by_ms > s->run_ms) {
         char got[40], run[32];
-        fmt_duration(got, sizeof(got), (int64_t)s->chaos_heal_by_ms, false);
+        quoted_duration(got, sizeof(got), s->chaos_heal_by_ms);
         fmt_duration(run, sizeof(run), (int64_t)s->run_ms, false);
-        char quoted[44];
-        snprintf(quoted, sizeof(quoted), "`%s`", got);
-        report(p, p->chaos_line, p->chaos_col, quoted, "a heal-by time within `run %s`", run);
+        report(p, p->chaos_line, p->chaos_col, got, "a heal-by time within `run %s`", run);
     }
 }
 
@@ -1770,6 +1786,7 @@ static void derive_profile(parser *p)
     }
     tc_profile_get(&s->profile, (tc_network)s->network);
     bool done[256] = {false};
+    TC_ASSERT(s->override_count <= TC_ARRAY_LEN(done)); /* one per field at most */
     bool progress = true;
     while (progress) {
         progress = false;
@@ -1920,7 +1937,8 @@ static bool dup_array(void **dst, const void *src, uint32_t n, size_t elem)
     return *dst != NULL;
 }
 
-#define DUP(field, count) dup_array((void **)&dst->field, src->field, src->count, sizeof(*src->field))
+#define DUP(field, count)                                                                          \
+    dup_array((void **)&dst->field, src->field, src->count, sizeof(*src->field))
 
 int tc_scn_copy(tc_scn *dst, const tc_scn *src)
 {
@@ -2096,6 +2114,7 @@ static void put_node(FILE *f, tc_scn_node node)
 /* The members of span; a change of group is written as `|` (or `->` when oneway). */
 static void put_members(FILE *f, const tc_scn *s, tc_scn_span span, bool oneway)
 {
+    TC_ASSERT(span.first <= s->member_count && span.count <= s->member_count - span.first);
     for (uint32_t k = span.first; k < span.first + span.count; k++) {
         if (k > span.first && s->members[k].group != s->members[k - 1].group)
             fprintf(f, oneway ? " ->" : " |");
@@ -2156,7 +2175,7 @@ static uint32_t link_diff(const tc_net_link *l)
            (l->reorder_ppm != d.reorder_ppm ? TC_SCN_LINK_REORDER : 0) |
            (l->bandwidth_Bps != d.bandwidth_Bps ? TC_SCN_LINK_BANDWIDTH : 0) |
            (l->flap_up_ms != d.flap_up_ms || l->flap_down_ms != d.flap_down_ms ? TC_SCN_LINK_FLAP
-                                                                             : 0);
+                                                                               : 0);
 }
 
 static void put_header(FILE *f, const tc_scn *s)
@@ -2316,6 +2335,8 @@ int tc_scn_write(FILE *f, const tc_scn *s)
 {
     TC_ASSERT(f != NULL && s != NULL);
     TC_ASSERT(s->node_count > 0 && s->run_ms > 0);
+    for (uint32_t k = 1; k < s->event_count; k++)
+        TC_ASSERT(s->events[k - 1].at_ms <= s->events[k].at_ms);
     fprintf(f, "# scenario v1, canonical form\n");
     put_setup(f, s);
     if (s->event_count > 0)

@@ -33,16 +33,16 @@
 #include "profile.h"
 
 /* Bounds: a scenario beyond them is an error, never a silent truncation. */
-#define TC_SCN_NAME_MAX        200      /* bytes of the `scenario` name */
-#define TC_SCN_NODES_MAX       1024     /* validators + registered + fullnodes + twins */
-#define TC_SCN_EVENTS_MAX      100000   /* timeline events */
-#define TC_SCN_EXPECTS_MAX     1000     /* expectations */
-#define TC_SCN_LINKS_MAX       100000   /* `link` statements */
-#define TC_SCN_MEMBERS_MAX     1000000  /* node mentions in all node lists together */
-#define TC_SCN_TOKENS_MAX      4096     /* words on one line */
+#define TC_SCN_NAME_MAX        200         /* bytes of the `scenario` name */
+#define TC_SCN_NODES_MAX       1024        /* validators + registered + fullnodes + twins */
+#define TC_SCN_EVENTS_MAX      100000      /* timeline events */
+#define TC_SCN_EXPECTS_MAX     1000        /* expectations */
+#define TC_SCN_LINKS_MAX       100000      /* `link` statements */
+#define TC_SCN_MEMBERS_MAX     1000000     /* node mentions in all node lists together */
+#define TC_SCN_TOKENS_MAX      4096        /* words on one line */
 #define TC_SCN_TEXT_MAX        (16u << 20) /* bytes of a scenario text */
 #define TC_SCN_DURATION_MAX_MS 2592000000u /* 30 days: times, durations, offsets, jumps */
-#define TC_SCN_RATE_MAX        1000000u /* per second: load and flood rates */
+#define TC_SCN_RATE_MAX        1000000u    /* per second: load and flood rates */
 #define TC_SCN_CLIENTS_MAX     65536u
 #define TC_SCN_FAULTS_MAX      10000u   /* chaos fault budget */
 #define TC_SCN_DRIFT_MAX_PPM   100000   /* |drift| at most 10% */
@@ -128,7 +128,7 @@ typedef struct {
     tc_scn_node a, b;
     bool oneway;
     uint32_t mask;
-    tc_net_link params; /* fields outside mask are zero */
+    tc_net_link params;              /* fields outside mask are zero */
     uint32_t line, column, column_b; /* columns of a and b */
 } tc_scn_link;
 
@@ -213,7 +213,7 @@ typedef struct {
     uint32_t load_per_s;     /* default 0: no workload */
     uint32_t load_clients;   /* default 16 */
     uint32_t double_spend_ppm;
-    uint32_t chaos_faults;    /* 0: no chaos */
+    uint32_t chaos_faults;     /* 0: no chaos */
     uint64_t chaos_heal_by_ms; /* 0: the run's end */
 
     tc_scn_tier_set *tiers; /* validators not listed are bronze */

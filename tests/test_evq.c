@@ -33,8 +33,7 @@ Test(evq, pops_in_time_order)
     for (size_t k = 0; k < TC_ARRAY_LEN(times); k++) {
         tc_evq_event out;
         cr_assert_eq(tc_evq_pop(q, &out), 0);
-        cr_assert_eq(out.time_ms, k * 10, "pop %zu: time %llu", k,
-                     (unsigned long long)out.time_ms);
+        cr_assert_eq(out.time_ms, k * 10, "pop %zu: time %llu", k, (unsigned long long)out.time_ms);
         cr_assert_geq(out.time_ms, last);
         cr_assert_eq(tc_evq_now(q), out.time_ms);
         last = out.time_ms;
