@@ -129,6 +129,8 @@ const char *tc_strerror(int code)
         return "supply accounting does not balance (a bug or corruption)";
     case TC_EBLK_CERT:
         return "a finality certificate is malformed";
+    case TC_EBLK_HANDOFF:
+        return "handoffs missing, invalid, short of Q, or off the closing block";
     case TC_EGENESIS:
         return "the genesis document is invalid";
     case TC_ESTORE_IO:

@@ -91,6 +91,7 @@ enum {
     TC_EBLK_CONFLICT = -120, /* two transactions in the block spend one outpoint */
     TC_EBLK_SUPPLY = -121,   /* supply accounting does not balance (a bug or corruption) */
     TC_EBLK_CERT = -122,     /* a finality certificate is malformed */
+    TC_EBLK_HANDOFF = -123,  /* handoffs missing, invalid, short of Q, or off the closing block */
     TC_EGENESIS = -130,      /* the genesis document is invalid */
 
     /* Store (-140 .. -159). */

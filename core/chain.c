@@ -10,14 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "finality.h"
 #include "ledger.h"
 #include "utxo.h"
 
 #define META_GENESIS    "chain/genesis"
 #define META_TIP        "chain/tip"    /* u64 height | tip hash | u64 tip time_ms */
 #define META_SUPPLY     "chain/supply" /* u64 genesis | u64 rewards | u64 burned | u64 fees */
+#define META_CARRY      "chain/carry/" /* + u32 epoch BE -> u32 count | count x txid (chain.h) */
 #define TIP_SIZE        (8 + TC_HASH_SIZE + 8)
 #define SUPPLY_SIZE     (4 * 8)
+#define CARRY_KEY_SIZE  (sizeof(META_CARRY) - 1 + 4)
 #define VSET_CACHE_SIZE 4 /* > 2: room beyond the two pinned sets */
 
 typedef struct {
@@ -111,6 +114,58 @@ static int meta_load(tc_chain *c, tc_store_txn *t)
     c->supply.rewards_total = get_le64(p + 8);
     c->supply.burned_total = get_le64(p + 16);
     c->supply.fees_total = get_le64(p + 24);
+    return 0;
+}
+
+/* ---- carry lists (chain.h: epoch handoff) ---- */
+
+static void carry_key(uint32_t epoch, uint8_t key[CARRY_KEY_SIZE])
+{
+    const size_t prefix = sizeof(META_CARRY) - 1;
+    memcpy(key, META_CARRY, prefix);
+    for (size_t i = 0; i < 4; i++)
+        key[prefix + i] = (uint8_t)(epoch >> (24 - 8 * i)); /* big-endian: epoch order */
+}
+
+static int carry_put(tc_store_txn *t, uint32_t epoch, const tc_hash *txids, uint32_t count)
+{
+    uint8_t key[CARRY_KEY_SIZE];
+    size_t len = 4 + (size_t)count * TC_HASH_SIZE;
+    uint8_t *v = malloc(len);
+    if (v == NULL)
+        return TC_ENOMEM;
+    for (int i = 0; i < 4; i++)
+        v[i] = (uint8_t)(count >> (8 * i));
+    if (count > 0)
+        memcpy(v + 4, txids, (size_t)count * TC_HASH_SIZE);
+    carry_key(epoch, key);
+    int rc = tc_store_put(t, TC_TABLE_META, key, sizeof(key), v, len);
+    free(v);
+    return rc;
+}
+
+/* Decodes a stored carry list into a heap copy; anything but a strictly increasing list of the
+ * stated length is corruption (the chain wrote it from tc_finality_carry_list's output). */
+static int carry_decode(const uint8_t *v, size_t n, tc_hash **txids_out, uint32_t *count_out)
+{
+    if (n < 4)
+        return TC_ESTORE_CORRUPT;
+    uint32_t count =
+        (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+    if ((n - 4) / TC_HASH_SIZE != count || (n - 4) % TC_HASH_SIZE != 0)
+        return TC_ESTORE_CORRUPT;
+    for (uint32_t i = 1; i < count; i++)
+        if (memcmp(v + 4 + (size_t)(i - 1) * TC_HASH_SIZE, v + 4 + (size_t)i * TC_HASH_SIZE,
+                   TC_HASH_SIZE) >= 0)
+            return TC_ESTORE_CORRUPT;
+    if (count == 0)
+        return 0;
+    tc_hash *txids = malloc((size_t)count * TC_HASH_SIZE);
+    if (txids == NULL)
+        return TC_ENOMEM;
+    memcpy(txids, v + 4, (size_t)count * TC_HASH_SIZE);
+    *txids_out = txids;
+    *count_out = count;
     return 0;
 }
 
@@ -372,6 +427,63 @@ static int check_header(tc_chain *c, tc_store_txn *t, const tc_block_header *h, 
         return empty ? 0 : TC_EBLK_COMMIT;
     }
     return tc_commit_verify(&h->last_commit, x->parent_vset, &c->verifier, h->height - 1, &c->tip);
+}
+
+/* Canonical form of the handoffs the chain accepts: strictly increasing validator index (so no
+ * validator twice), each list of txids strictly increasing (as tc_finality_handoff signs it). */
+static bool handoffs_canonical(const tc_block *b)
+{
+    for (uint32_t i = 0; i < b->handoff_count; i++) {
+        const tc_handoff *h = &b->handoffs[i];
+        if (i > 0 && b->handoffs[i - 1].validator >= h->validator)
+            return false;
+        for (uint32_t k = 1; k < h->txid_count; k++)
+            if (memcmp(h->txids[k - 1].b, h->txids[k].b, TC_HASH_SIZE) >= 0)
+                return false;
+    }
+    return true;
+}
+
+/* Drops from the sorted carry list the txids confirmed by this block or before (TXIDX, which
+ * apply_tx filled for this block already): their lock ended with their confirmation. */
+static int carry_drop_confirmed(tc_store_txn *t, tc_hash *txids, uint32_t *count)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < *count; i++) {
+        const void *v;
+        size_t n;
+        int rc = tc_store_get(t, TC_TABLE_TXIDX, txids[i].b, TC_HASH_SIZE, &v, &n);
+        if (rc == TC_ENOTFOUND)
+            txids[kept++] = txids[i];
+        else if (rc != 0)
+            return rc;
+    }
+    *count = kept;
+    return 0;
+}
+
+/* SPEC 4: the closing block of epoch e carries handoffs of e's validators of weight >= Q, and
+ * its carry list becomes chain data; every other block carries none. Runs after the block's
+ * transactions, so the stored list leaves out what the block itself confirms. */
+static int apply_handoffs(tc_chain *c, tc_store_txn *t, const tc_block *b, const apply_ctx *x)
+{
+    TC_ASSERT(x->vset != NULL && x->vset->epoch == tc_chain_epoch_of(c, b->header.height));
+    uint32_t epoch = x->vset->epoch;
+    if (b->header.height != tc_mnreg_epoch_last_height(&c->genesis.profile, epoch))
+        return b->handoff_count == 0 ? 0 : TC_EBLK_HANDOFF;
+    if (!handoffs_canonical(b))
+        return TC_EBLK_HANDOFF;
+    tc_hash *txids = NULL;
+    uint32_t count = 0;
+    int rc = tc_finality_carry_list(x->vset, &c->verifier, b->handoffs, b->handoff_count, &txids,
+                                    &count);
+    if (rc != 0)
+        return rc == TC_ENOMEM ? rc : TC_EBLK_HANDOFF; /* epoch, index, signature, weight, size */
+    rc = carry_drop_confirmed(t, txids, &count);
+    if (rc == 0)
+        rc = carry_put(t, epoch, txids, count);
+    free(txids);
+    return rc;
 }
 
 /* Releases the collateral of masternodes whose retirement takes effect at this block's epoch:
@@ -655,6 +767,8 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
     if (rc == 0)
         rc = apply_evidence(c, t, &b->header, &x);
     if (rc == 0)
+        rc = apply_handoffs(c, t, b, &x);
+    if (rc == 0)
         rc = apply_rewards(c, t, b, &x, fill);
     if (rc != 0)
         return rc;
@@ -721,55 +835,85 @@ int tc_chain_check(tc_chain *c, const tc_block *block)
     return run(c, block, NULL, MODE_CHECK);
 }
 
-static int build_fill(tc_chain *c, const tc_tx *txs, uint32_t tx_count, tc_block *b)
+static int handoffs_copy(tc_block *b, const tc_handoff *hs, uint32_t count)
 {
-    if (tx_count > 0) {
-        b->txs = calloc(tx_count, sizeof(*b->txs));
+    if (count == 0)
+        return 0;
+    b->handoffs = calloc(count, sizeof(*b->handoffs));
+    if (b->handoffs == NULL)
+        return TC_ENOMEM;
+    for (uint32_t i = 0; i < count; i++) {
+        tc_handoff *h = &b->handoffs[i];
+        *h = hs[i];
+        h->txids = NULL;
+        h->txid_count = 0;
+        b->handoff_count = i + 1; /* what is counted is owned: tc_block_deinit frees it */
+        if (hs[i].txid_count == 0)
+            continue;
+        h->txids = malloc((size_t)hs[i].txid_count * TC_HASH_SIZE);
+        if (h->txids == NULL)
+            return TC_ENOMEM;
+        memcpy(h->txids, hs[i].txids, (size_t)hs[i].txid_count * TC_HASH_SIZE);
+        h->txid_count = hs[i].txid_count;
+    }
+    return 0;
+}
+
+static int build_fill(tc_chain *c, const tc_chain_build_args *a, tc_block *b)
+{
+    if (a->tx_count > 0) {
+        b->txs = calloc(a->tx_count, sizeof(*b->txs));
         if (b->txs == NULL)
             return TC_ENOMEM;
     }
-    for (uint32_t i = 0; i < tx_count; i++) {
-        int rc = tc_tx_copy(&b->txs[i].tx, &txs[i]);
+    for (uint32_t i = 0; i < a->tx_count; i++) {
+        int rc = tc_tx_copy(&b->txs[i].tx, &a->txs[i]);
         if (rc != 0)
             return rc;
         b->tx_count = i + 1;
     }
+    int rc = handoffs_copy(b, a->handoffs, a->handoff_count);
     const tc_vset *vs;
-    int rc = tc_chain_vset(c, tc_chain_epoch_of(c, b->header.height), &vs);
+    if (rc == 0)
+        rc = tc_chain_vset(c, tc_chain_epoch_of(c, b->header.height), &vs);
     if (rc == 0)
         tc_vset_hash(vs, &b->header.vset_hash);
     return rc;
 }
 
-int tc_chain_build(tc_chain *c, const tc_tx *txs, uint32_t tx_count, uint64_t time_ms,
-                   uint32_t round, uint32_t proposer, const tc_commit *last_commit,
-                   const tc_evidence *evidence, uint32_t evidence_count, tc_block *block)
+static int build_header(const tc_chain *c, const tc_chain_build_args *a, tc_block_header *h)
 {
-    TC_ASSERT(c != NULL && block != NULL && (txs != NULL || tx_count == 0));
-    TC_ASSERT(evidence != NULL || evidence_count == 0);
-    memset(block, 0, sizeof(*block));
-    tc_block_header *h = &block->header;
     h->version = TC_BLOCK_VERSION;
     h->height = c->height + 1;
-    h->round = round;
+    h->round = a->round;
     h->parent = c->tip;
-    h->time_ms = time_ms;
-    h->proposer = proposer;
-    int rc = last_commit ? tc_commit_copy(&h->last_commit, last_commit) : 0;
-    if (rc == 0 && evidence_count > 0) {
-        h->evidence = calloc(evidence_count, sizeof(*h->evidence));
+    h->time_ms = a->time_ms;
+    h->proposer = a->proposer;
+    int rc = a->last_commit ? tc_commit_copy(&h->last_commit, a->last_commit) : 0;
+    if (rc == 0 && a->evidence_count > 0) {
+        h->evidence = calloc(a->evidence_count, sizeof(*h->evidence));
         rc = h->evidence ? 0 : TC_ENOMEM;
         if (rc == 0) {
-            memcpy(h->evidence, evidence, evidence_count * sizeof(*evidence));
-            h->evidence_count = evidence_count;
+            memcpy(h->evidence, a->evidence, a->evidence_count * sizeof(*a->evidence));
+            h->evidence_count = a->evidence_count;
         }
     }
+    return rc;
+}
+
+int tc_chain_build(tc_chain *c, const tc_chain_build_args *a, tc_block *block)
+{
+    TC_ASSERT(c != NULL && a != NULL && block != NULL);
+    TC_ASSERT((a->txs != NULL || a->tx_count == 0) && (a->evidence != NULL || !a->evidence_count));
+    TC_ASSERT(a->handoffs != NULL || a->handoff_count == 0);
+    memset(block, 0, sizeof(*block));
+    int rc = build_header(c, a, &block->header);
     if (rc == 0)
-        rc = build_fill(c, txs, tx_count, block);
+        rc = build_fill(c, a, block);
     if (rc == 0)
         rc = run(c, block, block, MODE_BUILD);
     if (rc == 0)
-        rc = tc_block_tx_root(block, &h->tx_root);
+        rc = tc_block_tx_root(block, &block->header.tx_root);
     if (rc == 0)
         rc = check_size(c, block); /* what the proposer builds, every validator accepts */
     if (rc != 0)
@@ -826,5 +970,30 @@ int tc_chain_verify_integrity(tc_chain *c)
     if (rc == 0)
         rc = check_supply(c, t, &c->supply);
     tc_store_abort(t);
+    return rc;
+}
+
+int tc_chain_carry_list(tc_chain *c, uint32_t epoch, tc_hash **txids_out, uint32_t *count_out)
+{
+    TC_ASSERT(c != NULL && txids_out != NULL && count_out != NULL);
+    *txids_out = NULL;
+    *count_out = 0;
+    if (tc_mnreg_epoch_last_height(&c->genesis.profile, epoch) > c->height)
+        return TC_ENOTFOUND; /* the epoch's closing block is not applied yet */
+    tc_store_txn *t = NULL;
+    uint8_t key[CARRY_KEY_SIZE];
+    const void *v;
+    size_t n;
+    carry_key(epoch, key);
+    int rc = tc_store_begin(c->store, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = tc_store_get(t, TC_TABLE_META, key, sizeof(key), &v, &n);
+    if (rc == TC_ENOTFOUND)
+        rc = TC_ESTORE_CORRUPT; /* every applied closing block wrote one */
+    if (rc == 0)
+        rc = carry_decode(v, n, txids_out, count_out);
+    tc_store_abort(t);
+    TC_ASSERT(rc == 0 || *txids_out == NULL);
     return rc;
 }

@@ -16,8 +16,9 @@
  *   body:     tx_root (TC_EBLK_TXROOT); tx count within the profile (TC_ETOOLONG); every
  *             transaction valid against the UTXO set as left by the transactions before it, in
  *             "confirm" mode (ledger.h codes); no outpoint spent twice (TC_EBLK_CONFLICT);
- *             registry rules (TC_EMN_*); rewards exactly as tc_chain_rewards computes
- *             (TC_EBLK_REWARD); block size within the profile (TC_ETX_SIZE).
+ *             registry rules (TC_EMN_*); handoffs as below (TC_EBLK_HANDOFF); rewards
+ *             exactly as tc_chain_rewards computes (TC_EBLK_REWARD); block size within the
+ *             profile (TC_ETX_SIZE, checked with the tx root, before the transactions).
  *   result:   the UTXO-set root after application equals the header's (TC_EBLK_UTXOROOT);
  *             supply balances (TC_EBLK_SUPPLY: a bug, which makes the chain sticky-failed).
  *
@@ -35,8 +36,27 @@
  *
  * Supply: utxo_total == genesis_supply + rewards_total - burned_total after every block.
  *
- * Not yet checked here (the consensus issue): finality certificates against vote batches,
- * the proposer rotation rule, handoffs and the carry list on an epoch's closing block.
+ * Epoch handoff (SPEC 4). The closing block of epoch e, at height tc_mnreg_epoch_last_height(e)
+ * (the last height of e), must carry the handoffs (block.h) of validators of e's set whose
+ * weight sums to >= Q of that set: sorted by strictly increasing validator index, each one's
+ * txids strictly increasing, each of epoch e, with an index inside the set and a signature by
+ * that member (tc_finality_carry_list does these checks and the weight). Every other block must
+ * carry no handoff. Either failure is TC_EBLK_HANDOFF. More than Q is allowed: every handoff
+ * only widens what is carried. The closing block's carry list is the union of its handoffs'
+ * txids, sorted and deduplicated, minus the txids confirmed by that block or an earlier one
+ * (their locks ended with their confirmation; an honest handoff names only unconfirmed ones,
+ * but the closing block may confirm some of them). It is chain data, stored with the block and
+ * read back with tc_chain_carry_list: the node hands it to finality at the epoch change and
+ * when it restarts inside epoch e + 1, so carried transactions keep their outpoints reserved
+ * network-wide until one of them is confirmed.
+ *
+ * Store format of the carry list (TC_TABLE_META, written in the closing block's transaction):
+ *   key   "chain/carry/" | u32 epoch big-endian
+ *   value u32 count LE | count x txid 32, strictly increasing
+ * Every applied closing block writes one, an empty list included.
+ *
+ * Not yet checked here (the consensus issue): finality certificates against vote batches (the
+ * node checks them: they need the batches), the proposer rotation rule.
  */
 #ifndef TC_CHAIN_H
 #define TC_CHAIN_H
@@ -63,7 +83,8 @@ typedef struct {
 /* Opens the chain in store. An empty store is initialised from genesis (outputs, collateral
  * outputs and masternodes of the document) in one transaction; a store that holds a chain must
  * hold this genesis (TC_EGENESIS otherwise). The chain keeps a pointer to store and copies
- * verifier and genesis; store and the verifier's cache must outlive the chain. Codes: TC_ENOMEM, TC_EGENESIS, store codes. */
+ * verifier and genesis; store and the verifier's cache must outlive the chain. Codes: TC_ENOMEM,
+ * TC_EGENESIS, store codes. */
 int tc_chain_open(tc_store *store, const tc_genesis *genesis, const tc_verifier *verifier,
                   tc_chain **out);
 void tc_chain_free(tc_chain *c);
@@ -84,16 +105,38 @@ int tc_chain_apply(tc_chain *c, const tc_block *block);
 /* Validates without applying (a trial application that is rolled back). */
 int tc_chain_check(tc_chain *c, const tc_block *block);
 
-/* Builds the next block from txs (decoded, in order), filling height, parent, vset hash,
- * rewards, tx_root and utxo_root by a trial application. last_commit and evidence are copied.
- * Transactions are not filtered: a bad one makes the build fail with its code. fincerts are
- * left empty (the consensus issue fills them). block must be deinit'ed by the caller. */
-int tc_chain_build(tc_chain *c, const tc_tx *txs, uint32_t tx_count, uint64_t time_ms,
-                   uint32_t round, uint32_t proposer, const tc_commit *last_commit,
-                   const tc_evidence *evidence, uint32_t evidence_count, tc_block *block);
+/* What a proposer chooses for the next block; tc_chain_build computes the rest. Every pointer
+ * is borrowed for the call (the block gets copies). */
+typedef struct {
+    const tc_tx *txs; /* decoded, in block order */
+    uint32_t tx_count;
+    uint64_t time_ms;
+    uint32_t round;
+    uint32_t proposer;
+    const tc_commit *last_commit; /* NULL: the empty commit (height 1) */
+    const tc_evidence *evidence;
+    uint32_t evidence_count;
+    /* On the epoch's closing height: handoffs of weight >= Q, sorted by validator (see above);
+     * elsewhere none. */
+    const tc_handoff *handoffs;
+    uint32_t handoff_count;
+} tc_chain_build_args;
+
+/* Builds the next block from a, filling height, parent, vset hash, rewards, tx_root and
+ * utxo_root by a trial application under every rule above. Nothing is filtered: a bad
+ * transaction makes the build fail with its code, missing or bad handoffs with
+ * TC_EBLK_HANDOFF. fincerts are left empty (the node fills them and recomputes tx_root).
+ * block must be deinit'ed by the caller on success; it is left empty on failure. */
+int tc_chain_build(tc_chain *c, const tc_chain_build_args *a, tc_block *block);
 
 /* Reads the block at height (1..tip) from the store. TC_ENOTFOUND, TC_ESTORE_CORRUPT. */
 int tc_chain_block_at(tc_chain *c, uint64_t height, tc_block *out);
+
+/* The carry list of epoch's closing block (see above) as a heap array (*txids_out, free(); NULL
+ * when empty) of *count_out strictly increasing txids. Codes: TC_ENOTFOUND (the closing block
+ * of epoch is not applied yet), TC_ESTORE_CORRUPT (an applied closing block without a valid
+ * record), TC_ENOMEM, store codes; outputs NULL/0 on failure. */
+int tc_chain_carry_list(tc_chain *c, uint32_t epoch, tc_hash **txids_out, uint32_t *count_out);
 
 /* The supply counters as of the tip. */
 int tc_chain_supply_get(tc_chain *c, tc_chain_supply *out);

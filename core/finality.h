@@ -58,6 +58,17 @@
  * tc_finality_epoch_change releases the locks of own votes not carried and remembers the carried
  * transactions, whose outpoints then stay reserved: this node votes for no other transaction
  * spending them, and for no carried transaction that conflicts with another carried one.
+ * End to end (chain.h, node_txs.c): a validator of epoch e calls tc_finality_handoff once it
+ * has committed the block before e's closing height (commits the store transaction, then
+ * broadcasts a HANDOFF and re-broadcasts it every regossip_interval_ms until the closing block
+ * commits); every node verifies HANDOFF messages of its current epoch (member index, txids
+ * strictly increasing and at most tx_max, signature) into a pool of one slot per validator and
+ * relays new ones; the closing block's proposer includes pooled handoffs in index order until
+ * their weight reaches Q, and cannot build before (its round times out); the chain rules
+ * (tc_chain_check / tc_chain_apply) check them through tc_finality_carry_list and store the
+ * carry list (the union, minus what that block or an earlier one confirmed) as chain data; at
+ * the change to e + 1, and when recreating f inside e + 1 (cfg.carry), the node passes that
+ * stored list (tc_chain_carry_list), the same on every node, not its own handoff.
  * NOT DONE: (1) certificates of the previous epoch (a carried transaction confirmed by its
  * old-epoch certificate): the old epoch's batches are dropped at the change and
  * tc_finality_cert_check answers TC_ERANGE for another epoch; (2) the outpoints of a carried

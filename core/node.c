@@ -355,9 +355,11 @@ static void dispatch(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t l
     case TC_MSG_HEARTBEAT:
         node_chain_on_heartbeat(n, peer, frame, len, &m->heartbeat);
         break;
+    case TC_MSG_HANDOFF:
+        node_txs_on_handoff(n, peer, frame, len, &m->handoff);
+        break;
     default:
-        /* HANDOFF, REJECT: accepted and counted by the peer table; the node takes no decision
-         * on them yet (handoffs in closing blocks are future work). */
+        /* REJECT: accepted and counted by the peer table; the node takes no decision on it. */
         break;
     }
 }
@@ -421,7 +423,7 @@ uint64_t tc_node_next_deadline(const tc_node *n)
     TC_ASSERT(n != NULL);
     uint64_t d = tc_peer_next_deadline(n->peers);
     if (!n->failed) {
-        uint64_t f = tc_finality_next_deadline(n->fin);
+        uint64_t f = node_txs_next_deadline(n);
         uint64_t c = node_chain_next_deadline(n);
         if (f < d)
             d = f;

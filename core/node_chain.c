@@ -195,24 +195,43 @@ static int apply_committed(tc_node *n, const tc_block *b, const tc_commit *commi
 
 /* ---- bft outputs ---- */
 
+/* Builds the proposal for (height, round): the transactions final here with their
+ * certificates, pending evidence and, on the epoch's closing height, a quorum of pooled
+ * handoffs (without them the build fails: TC_EBLK_HANDOFF, and the round times out while the
+ * validators' handoffs arrive). */
 static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
 {
     tc_tx *txs = NULL;
     tc_fincert *certs = NULL;
-    uint32_t count = 0;
-    uint64_t time_ms = n->now_ms;
-    if (time_ms <= tc_chain_tip_time_ms(n->chain))
-        time_ms = tc_chain_tip_time_ms(n->chain) + 1;
-    const tc_commit *lc = height > 1 ? &n->tip_commit : NULL;
-    int rc = node_txs_collect(n, tc_chain_profile(n->chain)->block_txs_max, &txs, &certs, &count);
-    if (rc != 0)
+    tc_handoff *hs = NULL;
+    uint32_t count = 0, h_count = 0;
+    tc_chain_build_args a = {.time_ms = n->now_ms,
+                             .round = round,
+                             .proposer = n->my_index,
+                             .last_commit = height > 1 ? &n->tip_commit : NULL,
+                             .evidence = n->evidence,
+                             .evidence_count = n->evidence_count};
+    if (a.time_ms <= tc_chain_tip_time_ms(n->chain))
+        a.time_ms = tc_chain_tip_time_ms(n->chain) + 1;
+    int rc = node_txs_block_handoffs(n, height, &hs, &h_count);
+    if (rc == 0)
+        rc = node_txs_collect(n, tc_chain_profile(n->chain)->block_txs_max, &txs, &certs, &count);
+    if (rc != 0) {
+        free(hs);
         return rc;
+    }
+    a.txs = txs;
+    a.tx_count = count;
+    a.handoffs = hs;
+    a.handoff_count = h_count;
     bool with_certs = true;
-    rc = tc_chain_build(n->chain, txs, count, time_ms, round, n->my_index, lc, n->evidence,
-                        n->evidence_count, b);
+    rc = tc_chain_build(n->chain, &a, b);
     if (rc != 0) { /* something pending no longer fits the chain: propose an empty block */
         with_certs = false;
-        rc = tc_chain_build(n->chain, NULL, 0, time_ms, round, n->my_index, lc, NULL, 0, b);
+        a.txs = NULL;
+        a.tx_count = a.evidence_count = 0;
+        a.evidence = NULL;
+        rc = tc_chain_build(n->chain, &a, b);
     }
     for (uint32_t i = 0; i < count; i++) {
         if (rc == 0 && with_certs)
@@ -224,6 +243,7 @@ static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
         rc = tc_block_tx_root(b, &b->header.tx_root);
     free(txs);
     free(certs);
+    free(hs); /* views only: the pool keeps the handoffs */
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* node_internal.h — the node's state, shared by its three source files and by nothing else:
  *   node.c        lifecycle, the event entry points, the action queue, message dispatch;
- *   node_txs.c    transactions and instant finality (admission, vote batches, certificates);
+ *   node_txs.c    transactions and instant finality (admission, vote batches, certificates,
+ *                 epoch handoffs);
  *   node_chain.c  block consensus (bft outputs, proposals, commits), sync, fork forensics.
  *
  * Invariants:
@@ -57,6 +58,14 @@ typedef struct {
     uint64_t first_seen_ms;
 } node_seen_tx;
 
+/* One validator's handoff of the current epoch (SPEC 4), verified: signature by that member of
+ * the epoch's set, txids strictly increasing and at most the finality tx_max (an honest one
+ * names only transactions its node tracks). The first valid one of a validator stays. */
+typedef struct {
+    bool used;
+    tc_handoff h; /* owned */
+} node_handoff;
+
 struct tc_node {
     tc_genesis genesis; /* copy */
     tc_hash genesis_hash;
@@ -104,6 +113,14 @@ struct tc_node {
     node_clock_state clock_state;
     uint64_t next_heartbeat_ms;
 
+    /* Epoch handoff (SPEC 4): one slot per validator index of n->epoch's set (the pool's bound),
+     * emptied at each epoch change. Once tip + 1 is the epoch's closing height, a validator
+     * puts its own handoff here and re-broadcasts it every regossip_interval_ms until the
+     * closing block is committed; the closing block's proposer takes the pooled handoffs. */
+    node_handoff *handoffs;
+    uint32_t handoff_count;   /* slots: the validator count of n->epoch */
+    uint64_t handoff_next_ms; /* next re-broadcast of the own handoff, UINT64_MAX: none */
+
     /* Finality latency. */
     node_seen_tx seen_txs[NODE_SEEN_TX_MAX];
     uint32_t seen_next;
@@ -140,8 +157,20 @@ int node_txs_collect(tc_node *n, uint32_t max_count, tc_tx **txs_out, tc_fincert
 /* Checks the certificates of a proposed block: 0, TC_EBLK_CERT, or TC_ENOTFOUND after asking
  * peer for the missing batches. */
 int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b);
-/* A block was applied: forget its transactions; move finality to a new epoch if it changed. */
+/* A block was applied: forget its transactions; move finality to a new epoch (with the closing
+ * block's carry list) if it changed; hand off if the next height closes the epoch. */
 int node_txs_on_block(tc_node *n, const tc_block *b);
+/* A HANDOFF from peer: pooled (h is moved out, left empty) and relayed when it is new and valid
+ * for n->epoch; an invalid one is an offence; another epoch's is ignored. */
+void node_txs_on_handoff(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
+                         tc_handoff *h);
+/* The handoffs for a block at height: none (0) off the epoch's closing height; there, the pooled
+ * ones in validator order until their weight reaches Q, as a heap array of views into the pool
+ * (free() the array only; valid until the pool changes). TC_EBLK_HANDOFF while the pool holds
+ * less than Q, TC_ENOMEM. */
+int node_txs_block_handoffs(tc_node *n, uint64_t height, tc_handoff **out, uint32_t *count_out);
+/* Earliest of finality's deadline and the own handoff's re-broadcast. */
+uint64_t node_txs_next_deadline(const tc_node *n);
 
 /* node_chain.c */
 int node_chain_start_height(tc_node *n);

@@ -1,6 +1,7 @@
 /* node_txs.c — transactions and instant finality inside the node: admission of submitted and
  * gossiped transactions (ledger check, pool, vote), vote batches in and out, finality events,
- * certificates for blocks, and the bookkeeping when blocks confirm transactions.
+ * certificates for blocks, the bookkeeping when blocks confirm transactions, and the epoch
+ * handoff (SPEC 4: own handoff, the pool of verified handoffs, the carry list at the change).
  */
 #include "node_internal.h"
 
@@ -8,22 +9,57 @@
 #include <string.h>
 
 #include "ledger.h"
+#include "mnreg.h"
 
-/* ---- finality instance ---- */
+/* ---- finality instance and handoff pool ---- */
+
+static void pool_free(tc_node *n)
+{
+    for (uint32_t i = 0; i < n->handoff_count; i++)
+        tc_handoff_deinit(&n->handoffs[i].h);
+    free(n->handoffs);
+    n->handoffs = NULL;
+    n->handoff_count = 0;
+}
+
+/* An empty pool for a set of `validators`; the own handoff is due as soon as tip + 1 is the
+ * closing height (node_txs_next_deadline). */
+static int pool_reset(tc_node *n, uint32_t validators)
+{
+    pool_free(n);
+    n->handoff_next_ms = 0;
+    n->handoffs = calloc(validators ? validators : 1, sizeof(*n->handoffs));
+    if (n->handoffs == NULL)
+        return TC_ENOMEM;
+    n->handoff_count = validators;
+    return 0;
+}
 
 int node_txs_open(tc_node *n)
 {
     const tc_vset *vs;
     tc_store_txn *t = NULL;
-    int rc = tc_chain_vset(n->chain, n->epoch, &vs);
-    if (rc != 0)
+    tc_hash *carry = NULL;
+    uint32_t carry_count = 0;
+    /* A node (re)started inside epoch e + 1 keeps e's carried outpoints reserved: the carry
+     * list is chain data, so every node restores the same reservations. */
+    int rc = n->epoch > 0 ? tc_chain_carry_list(n->chain, n->epoch - 1, &carry, &carry_count) : 0;
+    if (rc == 0)
+        rc = tc_chain_vset(n->chain, n->epoch, &vs);
+    if (rc == 0)
+        rc = pool_reset(n, vs->count);
+    if (rc != 0) {
+        free(carry);
         return rc;
+    }
     /* The key goes in even when this node is no member now: finality works out membership per
      * epoch, and a masternode registered later starts voting at its first epoch. */
     tc_finality_config cfg = {.profile = tc_chain_profile(n->chain),
                               .verifier = &n->verifier,
                               .vset = vs,
-                              .key = &n->key};
+                              .key = &n->key,
+                              .carry = carry,
+                              .carry_count = carry_count};
     tc_finality_limits_default(cfg.profile, &cfg.limits);
     /* Read-write: recovery may finalize recovered votes and drop stale own-vote records. */
     rc = tc_store_begin(n->store, true, &t);
@@ -33,6 +69,7 @@ int node_txs_open(tc_node *n)
         rc = tc_store_commit(t);
     else
         tc_store_abort(t);
+    free(carry);
     if (rc == 0)
         n->my_index = tc_finality_validator(n->fin);
     return rc;
@@ -42,6 +79,7 @@ void node_txs_close(tc_node *n)
 {
     tc_finality_free(n->fin);
     n->fin = NULL;
+    pool_free(n);
 }
 
 /* A finality call failed after writing into an aborted transaction: finality is ahead of the
@@ -54,6 +92,8 @@ static void reload(tc_node *n)
         n->failed = true;
     }
 }
+
+static void handoff_tick(tc_node *n);
 
 static void remember_first_seen(tc_node *n, const tc_hash *txid)
 {
@@ -198,7 +238,8 @@ void node_txs_on_get_batches(tc_node *n, tc_peer_id peer, const tc_msg_get_vote_
 void node_txs_tick(tc_node *n)
 {
     tc_store_txn *t = NULL;
-    if (tc_finality_next_deadline(n->fin) > n->now_ms)
+    handoff_tick(n);
+    if (n->failed || tc_finality_next_deadline(n->fin) > n->now_ms)
         return;
     int rc = tc_store_begin(n->store, true, &t);
     if (rc != 0)
@@ -349,35 +390,181 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b)
     return TC_ENOTFOUND;
 }
 
-/* The epoch of the next height differs from finality's. Handoffs are not yet carried in
- * closing blocks (future work), so this node carries what it can vouch for itself: its own
- * unconfirmed votes (its handoff) stay locked into the new epoch, and nothing it voted for is
- * released — no double vote is possible across the boundary. */
-static int change_epoch(tc_node *n, uint32_t epoch)
+/* ---- epoch handoff (SPEC 4) ---- */
+
+static bool closing_next(const tc_node *n)
 {
-    const tc_vset *vs;
+    uint64_t next = tc_chain_height(n->chain) + 1;
+    return next == tc_mnreg_epoch_last_height(tc_chain_profile(n->chain), n->epoch);
+}
+
+static void send_handoff(tc_node *n, const tc_handoff *h)
+{
+    tc_msg m = {.type = TC_MSG_HANDOFF};
+    m.handoff = *h; /* lent, not owned: never deinit'ed through m */
+    (void)node_broadcast(n, &m, false, 0);
+}
+
+/* Signs this validator's handoff into out, durable before it can leave (finality.h's contract:
+ * "fin/handoff" stops voting in the epoch, even across a crash). */
+static int handoff_make(tc_node *n, tc_handoff *out)
+{
     tc_store_txn *t = NULL;
-    tc_handoff h = {0};
-    node_txs_drain(n); /* finality.h: events of the old epoch go out before the change */
-    int rc = tc_chain_vset(n->chain, epoch, &vs);
-    if (rc == 0)
-        rc = tc_store_begin(n->store, true, &t);
+    int rc = tc_store_begin(n->store, true, &t);
     if (rc != 0)
         return rc;
-    int hrc = tc_finality_handoff(n->fin, t, n->now_ms, &h);
-    rc = hrc == TC_EINVAL ? 0 : hrc; /* EINVAL: not a validator of the old epoch */
-    if (rc == 0)
-        rc = tc_finality_epoch_change(n->fin, t, n->now_ms, vs, h.txids, h.txid_count);
+    rc = tc_finality_handoff(n->fin, t, n->now_ms, out);
     if (rc == 0)
         rc = tc_store_commit(t);
     else
         tc_store_abort(t);
-    tc_handoff_deinit(&h);
+    if (rc != 0) {
+        tc_handoff_deinit(out);
+        reload(n); /* frees the pool out lives in */
+    }
+    return rc;
+}
+
+/* Once this validator committed the block before its epoch's closing height, it hands off and
+ * broadcasts at once, so the closing block's proposer holds a quorum of handoffs by its build
+ * time; then, until the closing block commits, it re-broadcasts every regossip_interval_ms for
+ * peers that missed it (lost frames, late connections, restarts). */
+static void handoff_tick(tc_node *n)
+{
+    if (n->failed || n->my_index == UINT32_MAX || !closing_next(n) ||
+        n->now_ms < n->handoff_next_ms)
+        return;
+    TC_ASSERT(n->my_index < n->handoff_count);
+    /* Set first: a failing store must not make every tick try again at once. */
+    n->handoff_next_ms = n->now_ms + tc_chain_profile(n->chain)->regossip_interval_ms;
+    node_handoff *own = &n->handoffs[n->my_index];
+    if (!own->used) {
+        if (handoff_make(n, &own->h) != 0)
+            return;
+        own->used = true;
+        node_txs_drain(n); /* the epoch's last own batch leaves before the handoff */
+    }
+    send_handoff(n, &own->h);
+}
+
+uint64_t node_txs_next_deadline(const tc_node *n)
+{
+    uint64_t d = tc_finality_next_deadline(n->fin);
+    if (n->my_index != UINT32_MAX && closing_next(n) && n->handoff_next_ms < d)
+        d = n->handoff_next_ms;
+    return d;
+}
+
+/* What a handoff must look like before its signature is worth checking. */
+static bool handoff_shape_ok(const tc_node *n, const tc_handoff *h, uint32_t validators)
+{
+    tc_finality_limits lim;
+    tc_finality_limits_default(tc_chain_profile(n->chain), &lim);
+    if (h->validator >= validators || h->txid_count > lim.tx_max)
+        return false;
+    for (uint32_t k = 1; k < h->txid_count; k++)
+        if (memcmp(h->txids[k - 1].b, h->txids[k].b, TC_HASH_SIZE) >= 0)
+            return false;
+    return true;
+}
+
+void node_txs_on_handoff(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
+                         tc_handoff *h)
+{
+    const tc_vset *vs;
+    tc_hash sh;
+    if (h->epoch != n->epoch || tc_chain_vset(n->chain, n->epoch, &vs) != 0)
+        return; /* another epoch's: late or early, no offence */
+    TC_ASSERT(vs->count == n->handoff_count);
+    if (!handoff_shape_ok(n, h, vs->count)) {
+        node_offence(n, peer, TC_PEER_OFFENCE_INVALID);
+        return;
+    }
+    /* Our own slot is filled only by handoff_tick, which is what stops our voting. */
+    if (h->validator == n->my_index || n->handoffs[h->validator].used)
+        return;
+    tc_handoff_sign_hash(h, &sh);
+    if (tc_verify(&n->verifier, &vs->members[h->validator].key, &sh, &h->sig) != 0) {
+        node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
+        return;
+    }
+    n->handoffs[h->validator].h = *h;
+    n->handoffs[h->validator].used = true;
+    memset(h, 0, sizeof(*h)); /* moved into the pool */
+    node_relay(n, peer, frame, len);
+}
+
+int node_txs_block_handoffs(tc_node *n, uint64_t height, tc_handoff **out, uint32_t *count_out)
+{
+    const tc_vset *vs;
+    uint32_t epoch = tc_chain_epoch_of(n->chain, height);
+    *out = NULL;
+    *count_out = 0;
+    if (height != tc_mnreg_epoch_last_height(tc_chain_profile(n->chain), epoch))
+        return 0;
+    TC_ASSERT(epoch == n->epoch);
+    int rc = tc_chain_vset(n->chain, epoch, &vs);
+    if (rc != 0)
+        return rc;
+    TC_ASSERT(vs->count == n->handoff_count);
+    tc_handoff *hs = calloc(vs->count ? vs->count : 1, sizeof(*hs));
+    if (hs == NULL)
+        return TC_ENOMEM;
+    /* Q is enough (any Q-weight set holds an honest voter of every final transaction), and
+     * stopping there keeps the closing block small. */
+    uint64_t weight = 0, quorum = tc_vset_quorum(vs);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < vs->count && weight < quorum; i++) {
+        if (!n->handoffs[i].used)
+            continue;
+        hs[k++] = n->handoffs[i].h; /* a view: the pool keeps ownership */
+        weight += vs->members[i].weight;
+    }
+    if (weight < quorum) {
+        free(hs);
+        return TC_EBLK_HANDOFF; /* not yet: the round times out and handoffs keep arriving */
+    }
+    *out = hs;
+    *count_out = k;
+    return 0;
+}
+
+/* The epoch of the next height differs from finality's: the closing block of n->epoch was
+ * applied. Finality moves on with that block's carry list (chain data, the same on every
+ * node): own votes not carried release their locks, carried transactions keep their
+ * outpoints reserved, and the handoff pool starts empty for the new set. Codes: the carry
+ * list's (it must exist now: a failure is corruption or memory), vset and store codes. */
+static int change_epoch(tc_node *n, uint32_t epoch)
+{
+    const tc_vset *vs;
+    tc_store_txn *t = NULL;
+    tc_hash *carry = NULL;
+    uint32_t carry_count = 0;
+    TC_ASSERT(epoch == n->epoch + 1);
+    node_txs_drain(n); /* finality.h: events of the old epoch go out before the change */
+    int rc = tc_chain_carry_list(n->chain, n->epoch, &carry, &carry_count);
+    if (rc == 0)
+        rc = tc_chain_vset(n->chain, epoch, &vs);
+    if (rc == 0)
+        rc = pool_reset(n, vs->count);
+    if (rc == 0)
+        rc = tc_store_begin(n->store, true, &t);
+    if (rc != 0) {
+        free(carry);
+        return rc;
+    }
+    rc = tc_finality_epoch_change(n->fin, t, n->now_ms, vs, carry, carry_count);
+    if (rc == 0)
+        rc = tc_store_commit(t);
+    else
+        tc_store_abort(t);
+    free(carry);
     n->epoch = epoch;
     tc_peer_set_validator_count(n->peers, vs->count);
     if (rc != 0)
         reload(n);
-    n->my_index = tc_finality_validator(n->fin);
+    if (!n->failed)
+        n->my_index = tc_finality_validator(n->fin);
     return 0;
 }
 
@@ -402,5 +589,9 @@ int node_txs_on_block(tc_node *n, const tc_block *b)
         return rc;
     }
     uint32_t epoch = tc_chain_epoch_of(n->chain, tc_chain_height(n->chain) + 1);
-    return epoch == n->epoch ? 0 : change_epoch(n, epoch);
+    if (epoch != n->epoch)
+        rc = change_epoch(n, epoch);
+    if (rc == 0)
+        handoff_tick(n); /* the next height may close the epoch */
+    return rc;
 }

@@ -14,6 +14,7 @@
 #include "genesis.h"
 #include "ledger.h"
 #include "mempool.h"
+#include "mnreg.h"
 #include "store.h"
 #include "utxo.h"
 
@@ -465,6 +466,70 @@ static int sign_commit(job *j, const tc_hash *block_hash, uint64_t height, uint3
     return 0;
 }
 
+static void handoffs_free(tc_handoff *hs, uint32_t count)
+{
+    for (uint32_t i = 0; hs != NULL && i < count; i++)
+        tc_handoff_deinit(&hs[i]);
+    free(hs);
+}
+
+/* The closing block of an epoch carries handoffs (SPEC 4) of a random quorum (plus some extra
+ * validators) of the epoch's set, in index order. The job runs no finality, so no validator
+ * holds an unconfirmed vote: each honest handoff names no transaction. Other heights: none. */
+static int sign_handoffs(job *j, uint64_t height, tc_handoff **out, uint32_t *count_out)
+{
+    uint32_t epoch = tc_chain_epoch_of(j->chain, height);
+    const tc_vset *vs;
+    *out = NULL;
+    *count_out = 0;
+    if (height != tc_mnreg_epoch_last_height(tc_chain_profile(j->chain), epoch))
+        return 0;
+    int rc = tc_chain_vset(j->chain, epoch, &vs);
+    if (rc != 0)
+        return rc;
+    bool *chosen = calloc(vs->count, sizeof(*chosen));
+    tc_handoff *hs = calloc(vs->count, sizeof(*hs));
+    if (chosen == NULL || hs == NULL) {
+        free(chosen);
+        free(hs);
+        return TC_ENOMEM;
+    }
+    uint64_t weight = 0, quorum = tc_vset_quorum(vs);
+    while (weight < quorum) {
+        uint32_t i = (uint32_t)pick(j, vs->count);
+        weight += chosen[i] ? 0 : vs->members[i].weight;
+        chosen[i] = true;
+    }
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < vs->count; i++) {
+        if (!chosen[i] && pick(j, 2) == 0)
+            continue;
+        const tc_keypair *kp = find_vkey(j, &vs->members[i].key);
+        TC_ASSERT(kp != NULL); /* the job derived every validator key it registered */
+        hs[n] = (tc_handoff){.epoch = epoch, .validator = i}; /* no txids */
+        tc_handoff_sign(&hs[n++], j->o->scheme, kp);
+    }
+    free(chosen);
+    TC_ASSERT(n > 0 && n <= vs->count);
+    *out = hs;
+    *count_out = n;
+    return 0;
+}
+
+/* After a closing block: its carry list is chain data, empty since every handoff was. */
+static void check_carry_list(job *j, uint64_t height)
+{
+    uint32_t epoch = tc_chain_epoch_of(j->chain, height);
+    tc_hash *txids = NULL;
+    uint32_t count = 0;
+    if (height != tc_mnreg_epoch_last_height(tc_chain_profile(j->chain), epoch))
+        return;
+    int rc = tc_chain_carry_list(j->chain, epoch, &txids, &count);
+    if (rc != 0 || count != 0)
+        fail(j, "the closing block's carry list is not the empty union of its handoffs", rc);
+    free(txids);
+}
+
 static int collect_block_txs(job *j, tc_tx **txs_out, uint32_t *count_out)
 {
     uint32_t cap = tc_mempool_count(j->pool), n = 0;
@@ -502,19 +567,33 @@ static int next_block(job *j, FILE *csv)
     uint64_t height = tc_chain_height(j->chain) + 1;
     const tc_vset *vs;
     tc_tx *txs = NULL;
-    uint32_t n = 0, round = (uint32_t)(pick(j, 4) == 0 ? 1 + pick(j, 2) : 0);
+    tc_handoff *hs = NULL;
+    uint32_t n = 0, h_count = 0, round = (uint32_t)(pick(j, 4) == 0 ? 1 + pick(j, 2) : 0);
     int rc = tc_chain_vset(j->chain, tc_chain_epoch_of(j->chain, height), &vs);
+    uint32_t proposer = rc == 0 ? (uint32_t)pick(j, vs->count) : 0;
     if (rc == 0)
         rc = collect_block_txs(j, &txs, &n);
-    if (rc != 0)
+    if (rc == 0)
+        rc = sign_handoffs(j, height, &hs, &h_count);
+    if (rc != 0) {
+        free(txs);
         return rc;
+    }
     tc_block b;
-    uint64_t time_ms = j->genesis.time_ms + height * tc_chain_profile(j->chain)->block_interval_ms;
-    uint32_t proposer = (uint32_t)pick(j, vs->count);
-    rc = tc_chain_build(j->chain, txs, n, time_ms, round, proposer, &j->last_commit,
-                        j->has_pending_evidence ? &j->pending_evidence : NULL,
-                        j->has_pending_evidence ? 1 : 0, &b);
+    tc_chain_build_args a = {.txs = txs,
+                             .tx_count = n,
+                             .time_ms = j->genesis.time_ms +
+                                        height * tc_chain_profile(j->chain)->block_interval_ms,
+                             .round = round,
+                             .proposer = proposer,
+                             .last_commit = &j->last_commit,
+                             .evidence = j->has_pending_evidence ? &j->pending_evidence : NULL,
+                             .evidence_count = j->has_pending_evidence ? 1 : 0,
+                             .handoffs = hs,
+                             .handoff_count = h_count};
+    rc = tc_chain_build(j->chain, &a, &b);
     free(txs);
+    handoffs_free(hs, h_count);
     if (rc != 0) {
         fail(j, "the proposer could not build a block", rc);
         return rc;
@@ -538,6 +617,7 @@ static int next_block(job *j, FILE *csv)
         j->res->txs_confirmed++;
     }
     csv_row(j, csv, &b);
+    check_carry_list(j, height);
     if (rc == 0)
         rc = sign_commit(j, &hash, height, round);
     tc_block_deinit(&b);

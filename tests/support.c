@@ -200,8 +200,71 @@ int ts_chain_evidence(ts_chain *f, uint64_t height, uint32_t validator, tc_evide
     return 0;
 }
 
-int ts_chain_build(ts_chain *f, const tc_tx *txs, uint32_t tx_count, const tc_evidence *ev,
-                   uint32_t ev_count, tc_block *out)
+int ts_chain_handoff(ts_chain *f, uint32_t epoch, uint32_t validator, const tc_hash *txids,
+                     uint32_t txid_count, tc_handoff *out)
+{
+    const tc_vset *vs;
+    memset(out, 0, sizeof(*out));
+    int rc = tc_chain_vset(f->chain, epoch, &vs);
+    if (rc != 0)
+        return rc;
+    if (validator >= vs->count)
+        return TC_EINVAL;
+    const tc_keypair *kp = ts_chain_vkey(f, &vs->members[validator].key);
+    if (kp == NULL)
+        return TC_ENOTFOUND;
+    out->txids = malloc(txid_count ? (size_t)txid_count * TC_HASH_SIZE : 1);
+    if (out->txids == NULL)
+        return TC_ENOMEM;
+    if (txid_count > 0)
+        memcpy(out->txids, txids, (size_t)txid_count * TC_HASH_SIZE);
+    out->txid_count = txid_count;
+    out->epoch = epoch;
+    out->validator = validator;
+    tc_handoff_sign(out, f->opts.scheme, kp);
+    return 0;
+}
+
+void ts_handoffs_free(tc_handoff *hs, uint32_t count)
+{
+    for (uint32_t i = 0; hs != NULL && i < count; i++)
+        tc_handoff_deinit(&hs[i]);
+    free(hs);
+}
+
+int ts_chain_handoffs(ts_chain *f, uint32_t epoch, uint64_t signers, tc_handoff **out,
+                      uint32_t *count_out)
+{
+    const tc_vset *vs;
+    *out = NULL;
+    *count_out = 0;
+    int rc = tc_chain_vset(f->chain, epoch, &vs);
+    if (rc != 0)
+        return rc;
+    TC_ASSERT(vs->count <= 64);
+    uint32_t count = vs->count; /* the set moves on in ts_chain_handoff's look-ups: keep it */
+    tc_handoff *hs = calloc(count ? count : 1, sizeof(*hs));
+    if (hs == NULL)
+        return TC_ENOMEM;
+    uint32_t n = 0;
+    for (uint32_t i = 0; rc == 0 && i < count; i++) {
+        if ((signers >> i & 1) == 0)
+            continue;
+        rc = ts_chain_handoff(f, epoch, i, NULL, 0, &hs[n]);
+        n += rc == 0;
+    }
+    if (rc != 0) {
+        ts_handoffs_free(hs, n);
+        return rc;
+    }
+    *out = hs;
+    *count_out = n;
+    return 0;
+}
+
+int ts_chain_build_handoffs(ts_chain *f, const tc_tx *txs, uint32_t tx_count, const tc_evidence *ev,
+                            uint32_t ev_count, const tc_handoff *hs, uint32_t h_count,
+                            tc_block *out)
 {
     uint64_t height = tc_chain_height(f->chain) + 1;
     const tc_vset *vs;
@@ -209,10 +272,32 @@ int ts_chain_build(ts_chain *f, const tc_tx *txs, uint32_t tx_count, const tc_ev
     if (rc != 0)
         return rc;
     TC_ASSERT(vs->count > 0);
-    uint32_t proposer = (uint32_t)(height % vs->count);
-    uint64_t time_ms = tc_chain_tip_time_ms(f->chain) + TS_BLOCK_STEP_MS;
-    return tc_chain_build(f->chain, txs, tx_count, time_ms, 0, proposer, &f->commit, ev, ev_count,
-                          out);
+    tc_chain_build_args a = {.txs = txs,
+                             .tx_count = tx_count,
+                             .time_ms = tc_chain_tip_time_ms(f->chain) + TS_BLOCK_STEP_MS,
+                             .proposer = (uint32_t)(height % vs->count),
+                             .last_commit = &f->commit,
+                             .evidence = ev,
+                             .evidence_count = ev_count,
+                             .handoffs = hs,
+                             .handoff_count = h_count};
+    return tc_chain_build(f->chain, &a, out);
+}
+
+int ts_chain_build(ts_chain *f, const tc_tx *txs, uint32_t tx_count, const tc_evidence *ev,
+                   uint32_t ev_count, tc_block *out)
+{
+    uint64_t height = tc_chain_height(f->chain) + 1;
+    uint32_t epoch = tc_chain_epoch_of(f->chain, height);
+    tc_handoff *hs = NULL;
+    uint32_t h_count = 0;
+    int rc = 0;
+    if (height == tc_mnreg_epoch_last_height(tc_chain_profile(f->chain), epoch))
+        rc = ts_chain_handoffs(f, epoch, TS_ALL_SIGNERS, &hs, &h_count);
+    if (rc == 0)
+        rc = ts_chain_build_handoffs(f, txs, tx_count, ev, ev_count, hs, h_count, out);
+    ts_handoffs_free(hs, h_count);
+    return rc;
 }
 
 int ts_chain_accept(ts_chain *f, const tc_block *b)

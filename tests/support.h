@@ -80,9 +80,28 @@ int ts_chain_sign_commit(ts_chain *f, uint64_t height, uint32_t round, const tc_
  * at (height, round 0). Codes as ts_chain_sign_commit, TC_EINVAL (no such index). */
 int ts_chain_evidence(ts_chain *f, uint64_t height, uint32_t validator, tc_evidence *out);
 
-/* tc_chain_build of the next block with last_commit = f->commit. */
+/* The handoff (block.h) of member `validator` of epoch's set naming txids (copied; strictly
+ * increasing, as tc_finality_handoff signs them), signed with its fixture key into *out (the
+ * caller deinits it). Codes: TC_EINVAL (no such index), TC_ENOTFOUND (no fixture key),
+ * TC_ENOMEM, tc_chain_vset's codes. */
+int ts_chain_handoff(ts_chain *f, uint32_t epoch, uint32_t validator, const tc_hash *txids,
+                     uint32_t txid_count, tc_handoff *out);
+/* The handoffs of the members of epoch's set whose bit is set in signers, in index order, each
+ * naming no transaction: the honest handoff of a validator that voted for nothing still
+ * unconfirmed, which is every validator of a driver that runs no finality. A heap array of
+ * *count_out (ts_handoffs_free). Codes as ts_chain_handoff. */
+int ts_chain_handoffs(ts_chain *f, uint32_t epoch, uint64_t signers, tc_handoff **out,
+                      uint32_t *count_out);
+void ts_handoffs_free(tc_handoff *hs, uint32_t count);
+
+/* tc_chain_build of the next block with last_commit = f->commit; on an epoch's closing height
+ * it carries the handoffs of every member (ts_chain_handoffs), elsewhere none. */
 int ts_chain_build(ts_chain *f, const tc_tx *txs, uint32_t tx_count, const tc_evidence *ev,
                    uint32_t ev_count, tc_block *out);
+/* The same with exactly the handoffs given (none: NULL, 0), closing height or not. */
+int ts_chain_build_handoffs(ts_chain *f, const tc_tx *txs, uint32_t tx_count, const tc_evidence *ev,
+                            uint32_t ev_count, const tc_handoff *hs, uint32_t h_count,
+                            tc_block *out);
 /* Applies b, then has every member of its epoch's set precommit it into f->commit. */
 int ts_chain_accept(ts_chain *f, const tc_block *b);
 /* Build and accept. */

@@ -1764,3 +1764,243 @@ Test(chain, a_supply_mismatch_makes_the_chain_sticky_failed)
     cr_assert_eq(tc_chain_height(F.chain), 2, "the tip stays at 2");
     tc_block_deinit(&b);
 }
+
+/* ---- epoch handoff (SPEC 4) ---- */
+
+#define CLOSING_0 7 /* closing height of epoch 0 with the fixture's 8-block epochs */
+
+static int hash_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, TC_HASH_SIZE);
+}
+
+/* n distinct txids nobody confirms, sorted. */
+static void fake_txids(tc_hash *out, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        tc_hash_tagged(&out[i], "ts/carry", &i, sizeof(i));
+    qsort(out, n, TC_HASH_SIZE, hash_cmp);
+}
+
+static tc_handoff handoff_of(uint32_t epoch, uint32_t validator, const tc_hash *txids, uint32_t n)
+{
+    tc_handoff h;
+    int rc = ts_chain_handoff(&F, epoch, validator, txids, n, &h);
+    cr_assert_eq(rc, 0, "validator %u's handoff of epoch %u signs (got %d)", validator, epoch, rc);
+    return h;
+}
+
+/* Replaces b's handoffs with copies of hs (the body changes, so the tx root is recomputed). */
+static void put_handoffs(tc_block *b, const tc_handoff *hs, uint32_t n)
+{
+    for (uint32_t i = 0; i < b->handoff_count; i++)
+        tc_handoff_deinit(&b->handoffs[i]);
+    free(b->handoffs);
+    b->handoffs = calloc(n ? n : 1, sizeof(*b->handoffs));
+    cr_assert_not_null(b->handoffs, "the allocation succeeds");
+    for (uint32_t i = 0; i < n; i++) {
+        b->handoffs[i] = hs[i];
+        b->handoffs[i].txids = calloc(hs[i].txid_count ? hs[i].txid_count : 1, TC_HASH_SIZE);
+        cr_assert_not_null(b->handoffs[i].txids, "the allocation succeeds");
+        if (hs[i].txid_count > 0)
+            memcpy(b->handoffs[i].txids, hs[i].txids, hs[i].txid_count * TC_HASH_SIZE);
+    }
+    b->handoff_count = n;
+    reroot(b);
+}
+
+/* A copy of valid with handoffs hs must be refused with TC_EBLK_HANDOFF. */
+static void expect_handoffs_refused(const tc_block *valid, const tc_handoff *hs, uint32_t n,
+                                    const char *what)
+{
+    tc_block bad;
+    block_copy(&bad, valid);
+    put_handoffs(&bad, hs, n);
+    expect_refused(&bad, TC_EBLK_HANDOFF, what);
+    tc_block_deinit(&bad);
+}
+
+static void expect_carry(uint32_t epoch, const tc_hash *want, uint32_t want_count)
+{
+    tc_hash *txids = NULL;
+    uint32_t n = 0;
+    int rc = tc_chain_carry_list(F.chain, epoch, &txids, &n);
+    cr_assert_eq(rc, 0, "the carry list of epoch %u reads (got %d)", epoch, rc);
+    cr_assert_eq(n, want_count, "epoch %u carries %u txids (got %u)", epoch, want_count, n);
+    for (uint32_t i = 0; i < n; i++)
+        cr_assert_arr_eq(txids[i].b, want[i].b, TC_HASH_SIZE, "carried txid %u is the expected", i);
+    free(txids);
+}
+
+Test(chain, a_closing_block_refuses_missing_short_or_invalid_handoffs)
+{
+    open_default();
+    advance_to(CLOSING_0 - 1);
+    tc_block valid;
+    build(NULL, 0, NULL, 0, &valid);
+    cr_assert_eq(valid.handoff_count, 4, "the fixture's closing block carries all four handoffs");
+    tc_hash t[3];
+    fake_txids(t, 3);
+    tc_handoff h[4], dup[4], order[3], lone[3];
+    for (uint32_t i = 0; i < 4; i++)
+        h[i] = handoff_of(0, i, NULL, 0);
+    expect_handoffs_refused(&valid, NULL, 0, "a closing block without handoffs");
+    expect_handoffs_refused(&valid, h, 2, "handoffs of weight 2 < Q 3");
+    tc_handoff forged[4] = {h[0], h[1], h[2], h[3]};
+    forged[2].sig.b[7] ^= 1;
+    expect_handoffs_refused(&valid, forged, 4, "a handoff with a bad signature");
+    dup[0] = h[0], dup[1] = h[1], dup[2] = h[1], dup[3] = h[2];
+    expect_handoffs_refused(&valid, dup, 4, "one validator twice");
+    order[0] = h[1], order[1] = h[0], order[2] = h[2];
+    expect_handoffs_refused(&valid, order, 3, "handoffs out of validator order");
+    lone[0] = h[0], lone[1] = h[1], lone[2] = h[3];
+    lone[2].validator = 4; /* past the set */
+    expect_handoffs_refused(&valid, lone, 3, "a validator index outside the set");
+    tc_handoff later = handoff_of(1, 3, NULL, 0);
+    lone[2] = later;
+    expect_handoffs_refused(&valid, lone, 3, "a handoff of the next epoch");
+    tc_hash unsorted[2] = {t[1], t[0]}, twice[2] = {t[2], t[2]};
+    tc_handoff u = handoff_of(0, 3, unsorted, 2), w = handoff_of(0, 3, twice, 2);
+    lone[2] = u;
+    expect_handoffs_refused(&valid, lone, 3, "txids out of order (signed as such)");
+    lone[2] = w;
+    expect_handoffs_refused(&valid, lone, 3, "one txid twice in a handoff");
+
+    tc_block none;
+    snap before;
+    snap_take(&before);
+    int rc = ts_chain_build_handoffs(&F, NULL, 0, NULL, 0, h, 2, &none);
+    cr_assert_eq(rc, TC_EBLK_HANDOFF, "building with weight 2 < Q: TC_EBLK_HANDOFF (got %d)", rc);
+    rc = ts_chain_build_handoffs(&F, NULL, 0, NULL, 0, NULL, 0, &none);
+    cr_assert_eq(rc, TC_EBLK_HANDOFF, "building without handoffs: TC_EBLK_HANDOFF (got %d)", rc);
+    expect_unchanged(&before, "failed builds");
+    accept(&valid);
+    expect_carry(0, NULL, 0);
+    tc_block_deinit(&valid);
+    for (uint32_t i = 0; i < 4; i++)
+        tc_handoff_deinit(&h[i]);
+    tc_handoff_deinit(&later);
+    tc_handoff_deinit(&u);
+    tc_handoff_deinit(&w);
+}
+
+/* Handoffs belong to closing blocks only: elsewhere even a valid quorum of them is refused. */
+Test(chain, a_block_other_than_the_closing_one_carries_no_handoff)
+{
+    open_default();
+    advance_to(2);
+    tc_handoff h[4];
+    for (uint32_t i = 0; i < 4; i++)
+        h[i] = handoff_of(0, i, NULL, 0);
+    tc_block b3;
+    build(NULL, 0, NULL, 0, &b3);
+    cr_assert_eq(b3.handoff_count, 0, "block 3 carries none");
+    expect_handoffs_refused(&b3, h, 1, "block 3 with one handoff");
+    expect_handoffs_refused(&b3, h, 4, "block 3 with a quorum of handoffs");
+    tc_block again;
+    int rc = ts_chain_build_handoffs(&F, NULL, 0, NULL, 0, h, 4, &again);
+    cr_assert_eq(rc, TC_EBLK_HANDOFF, "building block 3 with handoffs fails (got %d)", rc);
+    accept(&b3);
+    tc_block_deinit(&b3);
+    advance_to(CLOSING_0 - 2);
+    tc_block b6; /* the block before the closing one: handoffs are signed after it, not in it */
+    build(NULL, 0, NULL, 0, &b6);
+    expect_handoffs_refused(&b6, h, 4, "the block before the closing one with handoffs");
+    accept(&b6);
+    tc_block_deinit(&b6);
+    advance_to(CLOSING_0);
+    tc_block b8;
+    build(NULL, 0, NULL, 0, &b8);
+    expect_handoffs_refused(&b8, h, 4, "the first block of epoch 1 with epoch 0's handoffs");
+    accept(&b8);
+    tc_block_deinit(&b8);
+    for (uint32_t i = 0; i < 4; i++)
+        tc_handoff_deinit(&h[i]);
+}
+
+/* Weight, not heads: one gold (100) of W 103 reaches Q 69 alone, three bronze (3) do not. */
+Test(chain, handoff_quorum_is_by_weight)
+{
+    static const uint8_t tiers[4] = {TC_TIER_GOLD, TC_TIER_BRONZE, TC_TIER_BRONZE, TC_TIER_BRONZE};
+    ts_chain_opts o = default_opts();
+    o.tiers = tiers;
+    open_chain(&o);
+    advance_to(CLOSING_0 - 1);
+    const tc_vset *vs;
+    cr_assert_eq(tc_chain_vset(F.chain, 0, &vs), 0, "the set of epoch 0 builds");
+    uint32_t gold = UINT32_MAX;
+    for (uint32_t i = 0; i < vs->count; i++)
+        gold = vs->members[i].weight == 100 ? i : gold;
+    cr_assert_lt(gold, 4, "the gold validator is in the set");
+    tc_handoff g = handoff_of(0, gold, NULL, 0), bronze[3];
+    for (uint32_t i = 0, k = 0; i < 4; i++)
+        if (i != gold)
+            bronze[k++] = handoff_of(0, i, NULL, 0);
+    tc_block valid, solo;
+    build(NULL, 0, NULL, 0, &valid);
+    expect_handoffs_refused(&valid, bronze, 3, "three bronze handoffs: weight 3 < Q 69");
+    int rc = ts_chain_build_handoffs(&F, NULL, 0, NULL, 0, &g, 1, &solo);
+    cr_assert_eq(rc, 0, "the gold handoff alone builds (got %d)", rc);
+    cr_assert_eq(solo.handoff_count, 1, "the block carries the one handoff");
+    accept(&solo);
+    expect_carry(0, NULL, 0);
+    tc_block_deinit(&valid);
+    tc_block_deinit(&solo);
+    tc_handoff_deinit(&g);
+    for (uint32_t i = 0; i < 3; i++)
+        tc_handoff_deinit(&bronze[i]);
+}
+
+/* The carry list is the union of the handoffs' txids, sorted, without the ones the closing block
+ * or an earlier one confirmed; it is chain data: atomic with the block, and kept across a
+ * restart. */
+Test(chain, the_closing_block_stores_the_union_of_its_handoffs_as_the_carry_list)
+{
+    open_default();
+    coin c = wallet_coin(0);
+    tc_addr_hash to;
+    tc_tx early, late;
+    tc_hash *none = NULL, early_id, late_id, t[4];
+    uint32_t n = 0;
+    ts_chain_addr(&F, "wallet", 5, &to);
+    pay(&c, &to, 10 * TC_UNITS_PER_TIME, &early);
+    tc_tx_id(&early, &early_id);
+    advance(&early, 1, NULL, 0);
+    advance_to(CLOSING_0 - 1);
+    cr_assert_eq(tc_chain_carry_list(F.chain, 0, &none, &n), TC_ENOTFOUND,
+                 "before the closing block, epoch 0 has no carry list");
+    cr_assert(none == NULL && n == 0, "outputs are NULL/0 on failure");
+    pay(&c, &to, 10 * TC_UNITS_PER_TIME, &late);
+    tc_tx_id(&late, &late_id);
+    fake_txids(t, 4);
+    tc_hash l0[4] = {t[0], t[2], early_id, late_id}, l1[2] = {t[1], t[2]}, l3[1] = {t[3]};
+    qsort(l0, 4, TC_HASH_SIZE, hash_cmp);
+    tc_handoff h[4] = {handoff_of(0, 0, l0, 4), handoff_of(0, 1, l1, 2), handoff_of(0, 2, NULL, 0),
+                       handoff_of(0, 3, l3, 1)};
+    tc_block b;
+    int rc = ts_chain_build_handoffs(&F, &late, 1, NULL, 0, h, 4, &b);
+    cr_assert_eq(rc, 0, "the closing block builds (got %d)", rc);
+    snap before;
+    snap_take(&before);
+    const tc_store_mem_faults none_faults = {0}, first = {.fail_nth_write = 1};
+    tc_store_mem_set_faults(F.store, &first);
+    cr_assert_eq(tc_chain_apply(F.chain, &b), TC_ESTORE_FAULT, "a failed write fails the apply");
+    tc_store_mem_set_faults(F.store, &none_faults);
+    expect_unchanged(&before, "a failed closing block");
+    cr_assert_eq(tc_chain_carry_list(F.chain, 0, &none, &n), TC_ENOTFOUND,
+                 "and no carry list was left behind");
+    accept(&b);
+    expect_carry(0, t, 4); /* early (block 1) and late (this block) are confirmed: not carried */
+    cr_assert_eq(tc_chain_carry_list(F.chain, 1, &none, &n), TC_ENOTFOUND,
+                 "epoch 1 is not closed yet");
+    cr_assert_eq(ts_chain_restart(&F), 0, "the chain restarts from its store");
+    expect_carry(0, t, 4);
+    advance_to(2 * 8 - 1); /* the fixture hands off epoch 1 with empty lists */
+    expect_carry(1, NULL, 0);
+    expect_carry(0, t, 4);
+    tc_block_deinit(&b);
+    for (uint32_t i = 0; i < 4; i++)
+        tc_handoff_deinit(&h[i]);
+    tc_tx_deinit(&early);
+    tc_tx_deinit(&late);
+}

@@ -2,13 +2,16 @@
  * validators commit twenty heights and agree on every block; a silent proposer forces view
  * changes and the others still progress; transactions submitted to one node become final and
  * are confirmed everywhere; a restarted node recovers from its store and catches up; a peer
- * sending garbage is banned.
+ * sending garbage is banned; with 8-block epochs, a transaction final just before an epoch's end
+ * is carried by the closing block's handoffs and confirmed in the next epoch.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bft.h"
+#include "chain.h"
 #include "genesis.h"
 #include "node.h"
 #include "support.h"
@@ -40,6 +43,9 @@ typedef struct {
     tc_node *nodes[NODES_MAX];
     bool silent[NODES_MAX]; /* sends nothing but handshake and liveness messages */
     bool down[NODES_MAX];   /* crashed: receives and sends nothing */
+    /* VOTE_BATCH frames to node i are lost while i's height is below batch_drop_until. */
+    bool batch_drop[NODES_MAX];
+    uint64_t batch_drop_until;
     uint64_t now_ms;
     event *events;
     uint32_t event_count;
@@ -100,7 +106,9 @@ static void drain(pump *p, uint32_t i)
     while (tc_node_next_action(p->nodes[i], &a)) {
         if (a.kind == TC_ACTION_SEND) {
             uint8_t type = a.frame_len > 4 ? a.frame[4] : 0;
-            if (!p->down[a.peer] && !(p->silent[i] && consensus_type(type)))
+            bool lost =
+                type == 9 && p->batch_drop[a.peer] && p->heights[a.peer] < p->batch_drop_until;
+            if (!p->down[a.peer] && !(p->silent[i] && consensus_type(type)) && !lost)
                 push(p, i, a.peer, a.frame, a.frame_len);
         } else if (a.kind == TC_ACTION_DISCONNECT && closed_count < NODES_MAX) {
             closed[closed_count++] = a.peer; /* after the drain: a call ends the actions' life */
@@ -159,7 +167,9 @@ static void connect_all(pump *p, uint32_t i, uint32_t from)
     }
 }
 
-static void pump_init(pump *p, uint32_t count, uint64_t seed)
+/* epoch_blocks 0 keeps the testnet profile's; any other value overrides it in the genesis
+ * before the nodes are created. */
+static void pump_init_epoch(pump *p, uint32_t count, uint64_t seed, uint32_t epoch_blocks)
 {
     memset(p, 0, sizeof(*p));
     cr_assert_eq(tc_crypto_init(), 0);
@@ -167,6 +177,10 @@ static void pump_init(pump *p, uint32_t count, uint64_t seed)
     cr_assert_eq(tc_genesis_create(&p->genesis, TC_NET_TESTNET, p->master, count, NULL, 4,
                                    1000000 * TC_UNITS_PER_TIME, 1767225600000ull),
                  0);
+    if (epoch_blocks != 0) {
+        cr_assert_eq(tc_profile_set(&p->genesis.profile, "epoch_blocks", epoch_blocks), 0);
+        cr_assert_eq(tc_genesis_check(&p->genesis, NULL, 0), 0, "the overridden genesis checks");
+    }
     p->count = count;
     p->cache = tc_verify_cache_new(1 << 14);
     p->events = calloc(EVENTS_MAX, sizeof(*p->events));
@@ -177,6 +191,11 @@ static void pump_init(pump *p, uint32_t count, uint64_t seed)
     }
     for (uint32_t i = 0; i < count; i++)
         connect_all(p, i, i + 1);
+}
+
+static void pump_init(pump *p, uint32_t count, uint64_t seed)
+{
+    pump_init_epoch(p, count, seed, 0);
 }
 
 static void pump_free(pump *p)
@@ -279,31 +298,40 @@ Test(node, silent_proposer_forces_view_changes_and_progress, .timeout = 60)
     pump_free(&p);
 }
 
+/* Wallet 0 pays itself 10 TIME from its genesis coin: the transaction, its id and encoding
+ * (*bytes_out: free()). */
+static void wallet0_transfer(const pump *p, tc_tx *tx, tc_hash *txid, uint8_t **bytes_out,
+                             size_t *len_out)
+{
+    tc_keypair w;
+    tc_hash gh;
+    cr_assert_eq(tc_genesis_key(p->master, "wallet", 0, &w), 0);
+    tc_genesis_hash(&p->genesis, &gh);
+    cr_assert_eq(tc_tx_init_alloc(tx, TC_TX_TRANSFER, 1, 2), 0);
+    tx->inputs[0].prev = (tc_outpoint){.txid = gh, .index = 0};
+    tx->inputs[0].pub = w.pub;
+    tx->outputs[0].amount = 10 * TC_UNITS_PER_TIME;
+    tc_addr_from_pubkey(&w.pub, &tx->outputs[0].addr);
+    uint64_t fee = 0;
+    cr_assert_eq(tc_tx_min_fee(&p->genesis.profile, p->genesis.outputs[0].amount, &fee), 0);
+    tx->outputs[1].amount = p->genesis.outputs[0].amount - 10 * TC_UNITS_PER_TIME - fee;
+    tx->outputs[1].addr = tx->outputs[0].addr;
+    tc_tx_id(tx, txid);
+    tc_tx_sign_input(tx, txid, 0, TC_SIG_FAST, &w);
+    cr_assert_eq(tc_tx_encode_alloc(tx, bytes_out, len_out), 0);
+}
+
 /* A transfer from wallet 0 submitted to node 0 becomes final on every node and confirmed. */
 Test(node, submitted_transaction_is_finalized_and_confirmed, .timeout = 60)
 {
     pump p;
     pump_init(&p, 4, 3);
     run_until(&p, 2, p.now_ms + 60000);
-    tc_keypair w;
-    tc_hash gh, txid;
     tc_tx tx;
-    cr_assert_eq(tc_genesis_key(p.master, "wallet", 0, &w), 0);
-    tc_genesis_hash(&p.genesis, &gh);
-    cr_assert_eq(tc_tx_init_alloc(&tx, TC_TX_TRANSFER, 1, 2), 0);
-    tx.inputs[0].prev = (tc_outpoint){.txid = gh, .index = 0};
-    tx.inputs[0].pub = w.pub;
-    tx.outputs[0].amount = 10 * TC_UNITS_PER_TIME;
-    tc_addr_from_pubkey(&w.pub, &tx.outputs[0].addr);
-    uint64_t fee = 0;
-    cr_assert_eq(tc_tx_min_fee(&p.genesis.profile, p.genesis.outputs[0].amount, &fee), 0);
-    tx.outputs[1].amount = p.genesis.outputs[0].amount - 10 * TC_UNITS_PER_TIME - fee;
-    tx.outputs[1].addr = tx.outputs[0].addr;
-    tc_tx_id(&tx, &txid);
-    tc_tx_sign_input(&tx, &txid, 0, TC_SIG_FAST, &w);
+    tc_hash txid;
     uint8_t *bytes;
     size_t len;
-    cr_assert_eq(tc_tx_encode_alloc(&tx, &bytes, &len), 0);
+    wallet0_transfer(&p, &tx, &txid, &bytes, &len);
     int src = tc_node_submit_tx(p.nodes[0], p.now_ms, bytes, len);
     cr_assert_eq(src, 0, "submit: %s", tc_strerror(src));
     drain(&p, 0);
@@ -385,5 +413,190 @@ Test(node, clock_off_by_more_than_the_bounds_warns_then_stops_voting, .timeout =
     p.offset_ms[3] = 0;
     run_until(&p, p.heights[0] + 8, p.now_ms + 60000); /* the next heartbeats tell it */
     cr_assert_eq(p.clock[3].ok, 1, "back in bounds: one all-clear");
+    pump_free(&p);
+}
+
+/* ---- epoch handoff ---- */
+
+/* A read-only look at node i's chain data: a second chain handle on its store, used between
+ * calls into the node only (the store has one transaction at a time). */
+static tc_chain *chain_view(const pump *p, uint32_t i, tc_verifier *verifier)
+{
+    tc_chain *c = NULL;
+    *verifier = (tc_verifier){.scheme = TC_SIG_FAST, .cache = NULL};
+    cr_assert_eq(tc_chain_open(p->stores[i], &p->genesis, verifier, &c), 0,
+                 "node %u's store opens as a chain", i);
+    return c;
+}
+
+/* The node that proposes round 0 of height (a height of epoch 0). */
+static uint32_t proposer_node(const pump *p, tc_chain *c, uint64_t height)
+{
+    const tc_vset *vs;
+    uint32_t index = UINT32_MAX;
+    cr_assert_eq(tc_chain_vset(c, tc_chain_epoch_of(c, height), &vs), 0, "the set builds");
+    cr_assert_eq(tc_bft_proposer(vs, height, 0, &index), 0, "the proposer is defined");
+    for (uint32_t i = 0; i < p->count; i++) {
+        tc_pubkey key;
+        uint32_t at = UINT32_MAX;
+        tc_node_pubkey(p->nodes[i], &key);
+        if (tc_vset_find(vs, &key, &at) == 0 && at == index)
+            return i;
+    }
+    cr_assert_fail("the proposer %u of height %llu is one of the nodes", index,
+                   (unsigned long long)height);
+    return 0;
+}
+
+static bool carries(tc_chain *c, uint32_t epoch, const tc_hash *txid)
+{
+    tc_hash *txids = NULL;
+    uint32_t n = 0;
+    bool found = false;
+    cr_assert_eq(tc_chain_carry_list(c, epoch, &txids, &n), 0, "epoch %u's carry list reads",
+                 epoch);
+    for (uint32_t k = 0; k < n; k++)
+        found |= memcmp(txids[k].b, txid->b, TC_HASH_SIZE) == 0;
+    free(txids);
+    return found;
+}
+
+/* The height of the block of c that confirms txid, 0 if none does. */
+static uint64_t confirmed_at(tc_chain *c, const tc_hash *txid)
+{
+    for (uint64_t h = 1; h <= tc_chain_height(c); h++) {
+        tc_block b;
+        cr_assert_eq(tc_chain_block_at(c, h, &b), 0, "block %llu reads", (unsigned long long)h);
+        bool found = false;
+        for (uint32_t k = 0; k < b.tx_count && !found; k++) {
+            tc_hash id;
+            tc_tx_id(&b.txs[k].tx, &id);
+            found = memcmp(id.b, txid->b, TC_HASH_SIZE) == 0;
+        }
+        tc_block_deinit(&b);
+        if (found)
+            return h;
+    }
+    return 0;
+}
+
+/* SPEC 4 end to end, with epochs of 8 blocks (epoch 0 closes at height 7). A transfer is
+ * submitted after block 5; every validator votes for it, but the vote batches never reach the
+ * round-0 proposers of blocks 6 and 7, so it is final at the other two nodes only and neither
+ * block can confirm it. The validators' handoffs, signed after block 6, name it; the closing
+ * block's carry list holds it on every node; in epoch 1 the transaction is voted again, made
+ * final everywhere and confirmed. Heights then cross the next boundary (16) too. */
+Test(node, a_transaction_final_at_an_epoch_end_is_carried_and_confirmed_after_it, .timeout = 120)
+{
+    pump p;
+    tc_verifier verifier;
+    pump_init_epoch(&p, 4, 7, 8);
+    tc_chain *view = chain_view(&p, 0, &verifier);
+    uint32_t p6 = proposer_node(&p, view, 6), p7 = proposer_node(&p, view, 7);
+    tc_chain_free(view);
+    cr_assert_neq(p6, p7, "consecutive heights have different round-0 proposers");
+    run_until(&p, 5, p.now_ms + 60000);
+    cr_assert_eq(p.heights[0], 5, "submitted right after block 5, before block 6");
+    p.batch_drop[p6] = p.batch_drop[p7] = true;
+    p.batch_drop_until = 7;
+    tc_tx tx;
+    tc_hash txid;
+    uint8_t *bytes;
+    size_t len;
+    wallet0_transfer(&p, &tx, &txid, &bytes, &len);
+    cr_assert_eq(tc_node_submit_tx(p.nodes[0], p.now_ms, bytes, len), 0);
+    drain(&p, 0);
+    run_until(&p, 7, p.now_ms + 60000);
+    for (uint32_t i = 0; i < 4; i++) {
+        tc_node_status s;
+        tc_node_status_get(p.nodes[i], &s);
+        cr_assert_eq(p.heights[i], 7, "node %u closed epoch 0 (height %llu)", i,
+                     (unsigned long long)p.heights[i]);
+        cr_assert_eq(p.finalized[i], i == p6 || i == p7 ? 0u : 1u,
+                     "node %u saw it final before the boundary only if batches reached it", i);
+        cr_assert_eq(s.mempool_txs, 1, "node %u: unconfirmed at the boundary", i);
+        view = chain_view(&p, i, &verifier);
+        cr_assert(carries(view, 0, &txid), "node %u: epoch 0's carry list holds it", i);
+        tc_chain_free(view);
+    }
+    run_until(&p, 17, p.now_ms + 120000);
+    for (uint32_t i = 0; i < 4; i++) {
+        tc_node_status s;
+        tc_node_status_get(p.nodes[i], &s);
+        cr_assert_geq(p.heights[i], 17, "node %u crossed two boundaries (height %llu)", i,
+                      (unsigned long long)p.heights[i]);
+        cr_assert_eq(p.finalized[i], 1, "node %u saw it final once", i);
+        cr_assert_eq(s.mempool_txs, 0, "node %u confirmed it", i);
+        view = chain_view(&p, i, &verifier);
+        uint64_t at = confirmed_at(view, &txid);
+        cr_assert(at >= 8 && at < 16, "node %u: confirmed in epoch 1 (height %llu)", i,
+                  (unsigned long long)at);
+        cr_assert(!carries(view, 1, &txid), "node %u: confirmed, so not carried again", i);
+        tc_chain_free(view);
+    }
+    assert_agreement(&p, 17);
+    free(bytes);
+    tc_tx_deinit(&tx);
+    pump_free(&p);
+}
+
+/* Node `who` crashes: its store loses what is not committed and its connections close, so the
+ * frames in flight from or to it are lost too (a new connection never delivers them). */
+static void crash(pump *p, uint32_t who)
+{
+    p->down[who] = true;
+    tc_node_free(p->nodes[who]);
+    tc_store_mem_crash(p->stores[who]);
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < p->event_count; k++) {
+        if (p->events[k].from == who || p->events[k].to == who)
+            free(p->events[k].frame);
+        else
+            p->events[kept++] = p->events[k];
+    }
+    p->event_count = kept;
+    for (uint32_t i = 0; i < p->count; i++) {
+        if (i == who)
+            continue;
+        tc_node_peer_down(p->nodes[i], p->now_ms, who);
+        drain(p, i);
+    }
+}
+
+static void restart(pump *p, uint32_t who)
+{
+    p->down[who] = false;
+    node_start(p, who);
+    connect_all(p, who, 0);
+}
+
+/* A validator down across epoch 0's end: the other three (weight 3 = Q) hand off and close the
+ * epoch without it. Restarted on its store (in epoch 0), it syncs through the closing block,
+ * whose carry list it takes from the chain. Then it crashes again inside epoch 1 and restarts
+ * there (finality rebuilt with epoch 0's carry list from the store), and takes part in closing
+ * epoch 1. */
+Test(node, a_validator_down_at_an_epoch_end_catches_up_across_it, .timeout = 120)
+{
+    pump p;
+    pump_init_epoch(&p, 4, 8, 8);
+    run_until(&p, 4, p.now_ms + 60000);
+    crash(&p, 2);
+    run_until(&p, 10, p.now_ms + 120000);
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert(i == 2 || p.heights[i] >= 10, "node %u closed epoch 0 without node 2 (%llu)", i,
+                  (unsigned long long)p.heights[i]);
+    cr_assert_lt(p.heights[2], 7, "node 2 was down at the boundary (height %llu)",
+                 (unsigned long long)p.heights[2]);
+    restart(&p, 2);
+    run_until(&p, 12, p.now_ms + 120000);
+    cr_assert_geq(p.heights[2], 12, "node 2 synced across the boundary (height %llu)",
+                  (unsigned long long)p.heights[2]);
+    crash(&p, 2);
+    restart(&p, 2);
+    run_until(&p, 18, p.now_ms + 120000);
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_geq(p.heights[i], 18, "node %u reached height %llu", i,
+                      (unsigned long long)p.heights[i]);
+    assert_agreement(&p, 18);
     pump_free(&p);
 }

@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="cmake ninja-build gcc clang pkg-config python3 gnuplot-nox
+packages="cmake ninja-build gcc clang pkg-config python3 gnuplot-nox parallel
           libsodium-dev liblmdb-dev libjansson-dev libcriterion-dev libuv1-dev"
 missing=""
 for p in $packages; do

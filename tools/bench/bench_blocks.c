@@ -168,21 +168,51 @@ static int make_txs(cbench *cb, tc_tx *txs, uint32_t n)
     return rc;
 }
 
+/* The handoffs of an epoch's closing block (SPEC 4): the first validators (in set order) until
+ * their weight reaches the quorum, each naming no transaction — the honest handoff of a
+ * validator with no unconfirmed vote, as nothing here runs finality. Other heights: none.
+ * hs has room for BENCH_VALIDATORS entries. */
+static uint32_t sign_handoffs(cbench *cb, uint64_t height, const tc_vset *vs, tc_handoff *hs)
+{
+    if (height != tc_mnreg_epoch_last_height(tc_chain_profile(cb->prop), vs->epoch))
+        return 0;
+    TC_ASSERT(vs->count <= BENCH_VALIDATORS);
+    uint64_t weight = 0, quorum = tc_vset_quorum(vs);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < vs->count && weight < quorum; i++) {
+        const tc_keypair *kp = find_vkey(cb, &vs->members[i].key);
+        TC_ASSERT(kp != NULL); /* the genesis set is exactly the derived validator keys */
+        hs[n] = (tc_handoff){.epoch = vs->epoch, .validator = i};
+        tc_handoff_sign(&hs[n++], TC_SIG_ED25519, kp);
+        weight += vs->members[i].weight;
+    }
+    TC_ASSERT(weight >= quorum);
+    return n;
+}
+
 /* The proposer builds the next block and applies it to its own chain (both untimed). */
 static int build_block(cbench *cb, tc_block *b)
 {
     uint64_t height = tc_chain_height(cb->prop) + 1;
     const tc_vset *vs;
+    tc_handoff hs[BENCH_VALIDATORS];
     int rc = tc_chain_vset(cb->prop, tc_chain_epoch_of(cb->prop, height), &vs);
     tc_tx *txs = calloc(BENCH_BLOCK_TXS, sizeof(*txs));
     if (rc == 0 && txs == NULL)
         rc = TC_ENOMEM;
     if (rc == 0)
         rc = make_txs(cb, txs, BENCH_BLOCK_TXS);
-    uint64_t time_ms = cb->genesis.time_ms + height * tc_chain_profile(cb->prop)->block_interval_ms;
-    if (rc == 0)
-        rc = tc_chain_build(cb->prop, txs, BENCH_BLOCK_TXS, time_ms, 0,
-                            (uint32_t)(height % vs->count), &cb->last_commit, NULL, 0, b);
+    tc_chain_build_args a = {.txs = txs,
+                             .tx_count = BENCH_BLOCK_TXS,
+                             .time_ms = cb->genesis.time_ms +
+                                        height * tc_chain_profile(cb->prop)->block_interval_ms,
+                             .last_commit = &cb->last_commit,
+                             .handoffs = hs};
+    if (rc == 0) {
+        a.proposer = (uint32_t)(height % vs->count);
+        a.handoff_count = sign_handoffs(cb, height, vs, hs); /* no txids: nothing to free */
+        rc = tc_chain_build(cb->prop, &a, b);
+    }
     if (rc == 0)
         rc = tc_chain_apply(cb->prop, b);
     for (uint32_t i = 0; txs != NULL && i < BENCH_BLOCK_TXS; i++)
