@@ -13,7 +13,8 @@
  *     evidence burns its collateral;
  *   - a proposer builds each block (tc_chain_build) with a last_commit signed by a random
  *     quorum of the parent's validators, and the chain applies it (tc_chain_apply), which
- *     checks every block rule, pays rewards and checks supply;
+ *     checks every block rule, pays rewards and checks supply; an epoch's closing block
+ *     carries the validators' signed handoffs (empty: this job runs no finality votes);
  *   - halfway through, the node "restarts": the chain is closed, the store crashes (memory) or
  *     is closed and reopened (LMDB), the chain reopens from the store and its integrity is
  *     checked before the run goes on.
