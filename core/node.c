@@ -112,9 +112,8 @@ static void drain_peers(tc_node *n)
                 (void)tc_vset_find(vs, &info.pubkey, &index);
             tc_notify note = {.kind = TC_NOTIFY_PEER_READY, .peer = pa.peer, .validator = index};
             node_notify(n, &note);
-            tc_msg st = {.type = TC_MSG_STATUS};
-            st.status.height = tc_chain_height(n->chain);
-            tc_chain_tip(n->chain, &st.status.tip);
+            tc_msg st;
+            node_status_msg(n, &st);
             (void)node_send(n, pa.peer, &st);
         }
     }
@@ -185,6 +184,17 @@ void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len)
     const uint8_t *f = arena_keep(n, frame, len);
     if (f != NULL)
         send_to_ready(n, f, len, true, from);
+}
+
+void node_status_msg(const tc_node *n, tc_msg *m)
+{
+    tc_bft_status bs;
+    tc_bft_status_get(n->bft, &bs);
+    memset(m, 0, sizeof(*m));
+    m->type = TC_MSG_STATUS;
+    m->status.height = tc_chain_height(n->chain);
+    tc_chain_tip(n->chain, &m->status.tip);
+    m->status.round = bs.round;
 }
 
 void node_offence(tc_node *n, tc_peer_id peer, tc_peer_offence_kind kind)

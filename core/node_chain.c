@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define META_BFT_SIGNED "bft/signed"
+#define META_TIP_COMMIT "node/tip-commit" /* the tip's certificate: the next block needs it */
 
 /* ---- proposals of the current (and next) height ---- */
 
@@ -74,6 +75,54 @@ static int persist_signed(tc_node *n, const tc_bft_signed_state *s)
     return rc;
 }
 
+/* The tip's commit certificate lives in no block until the next one is built, so the node keeps
+ * it in the store: a restarted proposer needs it as last_commit, and sync serves it. It is
+ * written right after the block's own transaction; a crash in between leaves the previous
+ * certificate, which load_tip_commit then ignores (its height is not the tip's) — the node
+ * still votes, and learns the certificate again from the next proposal or a peer. */
+static void save_tip_commit(tc_node *n)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    tc_writer w;
+    tc_store_txn *t = NULL;
+    tc_writer_init(&w, NULL, 0);
+    tc_commit_encode(&w, &n->tip_commit);
+    bytes = malloc(w.len);
+    if (bytes == NULL)
+        return;
+    tc_writer_init(&w, bytes, w.len);
+    tc_commit_encode(&w, &n->tip_commit);
+    if (tc_writer_finish(&w, &len) == 0 && tc_store_begin(n->store, true, &t) == 0) {
+        if (tc_store_put(t, TC_TABLE_LOCKS, META_TIP_COMMIT, strlen(META_TIP_COMMIT), bytes, len) ==
+            0)
+            (void)tc_store_commit(t);
+        else
+            tc_store_abort(t);
+    }
+    free(bytes);
+}
+
+static void load_tip_commit(tc_node *n)
+{
+    tc_store_txn *t = NULL;
+    const void *v;
+    size_t len;
+    tc_commit c;
+    if (tc_store_begin(n->store, false, &t) != 0)
+        return;
+    if (tc_store_get(t, TC_TABLE_LOCKS, META_TIP_COMMIT, strlen(META_TIP_COMMIT), &v, &len) == 0 &&
+        tc_commit_decode(&c, v, len) == 0) {
+        if (c.height == tc_chain_height(n->chain) && c.height > 0) {
+            tc_commit_deinit(&n->tip_commit);
+            n->tip_commit = c;
+        } else {
+            tc_commit_deinit(&c);
+        }
+    }
+    tc_store_abort(t);
+}
+
 static int restore_signed(tc_node *n)
 {
     tc_store_txn *t = NULL;
@@ -103,6 +152,8 @@ int node_chain_start_height(tc_node *n)
         int rc = restore_signed(n);
         if (rc != 0)
             return rc;
+        load_tip_commit(n);
+        tc_peer_set_best_height(n->peers, tc_chain_height(n->chain));
     }
     uint64_t height = tc_chain_height(n->chain) + 1;
     const tc_vset *vs;
@@ -178,6 +229,8 @@ static int apply_committed(tc_node *n, const tc_block *b, const tc_commit *commi
     }
     tc_commit_deinit(&n->tip_commit);
     rc = tc_commit_copy(&n->tip_commit, commit);
+    if (rc == 0)
+        save_tip_commit(n);
     n->commit_time_ms = n->now_ms;
     notify_committed(n, b, &hash);
     drop_included_evidence(n, b);
@@ -205,12 +258,14 @@ static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
     tc_fincert *certs = NULL;
     tc_handoff *hs = NULL;
     uint32_t count = 0, h_count = 0;
+    uint32_t ev_max = tc_chain_profile(n->chain)->evidence_per_block_max;
     tc_chain_build_args a = {.time_ms = n->now_ms,
                              .round = round,
                              .proposer = n->my_index,
                              .last_commit = height > 1 ? &n->tip_commit : NULL,
                              .evidence = n->evidence,
-                             .evidence_count = n->evidence_count};
+                             .evidence_count =
+                                 n->evidence_count < ev_max ? n->evidence_count : ev_max};
     if (a.time_ms <= tc_chain_tip_time_ms(n->chain))
         a.time_ms = tc_chain_tip_time_ms(n->chain) + 1;
     int rc = node_txs_block_handoffs(n, height, &hs, &h_count);
@@ -226,11 +281,19 @@ static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
     a.handoff_count = h_count;
     bool with_certs = true;
     rc = tc_chain_build(n->chain, &a, b);
-    if (rc != 0) { /* something pending no longer fits the chain: propose an empty block */
+    if (rc != 0 && a.evidence_count > 0) {
+        /* Evidence the chain refuses is stale (included already, or its culprit burned by
+         * other evidence): drop it all rather than let it keep transactions out of blocks.
+         * Fresh equivocations are reported again by bft and peers. */
+        n->evidence_count = 0;
+        a.evidence = NULL;
+        a.evidence_count = 0;
+        rc = tc_chain_build(n->chain, &a, b);
+    }
+    if (rc != 0) { /* a pending transaction no longer fits the chain: propose an empty block */
         with_certs = false;
         a.txs = NULL;
-        a.tx_count = a.evidence_count = 0;
-        a.evidence = NULL;
+        a.tx_count = 0;
         rc = tc_chain_build(n->chain, &a, b);
     }
     for (uint32_t i = 0; i < count; i++) {
@@ -536,13 +599,19 @@ void node_chain_on_get_blocks(tc_node *n, tc_peer_id peer, const tc_msg_get_bloc
             tc_block_deinit(&e->block);
             break;
         }
-        m.blocks.entry_count++;
         tc_writer w;
         tc_writer_init(&w, NULL, 0);
         tc_block_encode(&w, &e->block);
+        tc_commit_encode(&w, &e->commit);
+        if (m.blocks.entry_count > 0 && used + w.len > budget) {
+            /* Over the frame budget: the rest in the next request (one block always fits:
+             * block_size_max leaves room in a frame, msg.h). */
+            tc_block_deinit(&e->block);
+            tc_commit_deinit(&e->commit);
+            break;
+        }
         used += w.len;
-        if (used > budget)
-            break; /* the rest in the next request */
+        m.blocks.entry_count++;
     }
     if (m.blocks.entry_count > 0)
         (void)node_send(n, peer, &m);
@@ -694,6 +763,7 @@ void node_chain_on_proposal(tc_node *n, tc_peer_id peer, const uint8_t *frame, s
     node_relay(n, peer, frame, len);
     node_proposal *slot = proposal_slot(n);
     slot->used = true;
+    slot->peer = peer;
     slot->round = p->round;
     slot->pol_round = p->pol_round;
     slot->hash = hash;
@@ -707,7 +777,7 @@ void node_chain_recheck_pending(tc_node *n)
     for (int i = 0; i < NODE_PROPOSALS_MAX; i++) {
         node_proposal *p = &n->proposals[i];
         if (p->used && p->pending && p->block.header.height == tc_chain_height(n->chain) + 1)
-            judge(n, p, n->sync_peer);
+            judge(n, p, p->peer);
     }
 }
 
@@ -784,9 +854,14 @@ static bool pick_other_peer(tc_node *n, tc_peer_id *out)
     uint32_t count = tc_peer_ready_ids(n->peers, ids, TC_ARRAY_LEN(ids));
     if (count > TC_ARRAY_LEN(ids))
         count = TC_ARRAY_LEN(ids);
-    for (uint32_t i = 0; i < count; i++) {
-        if (ids[i] != n->sync_peer || count == 1) {
-            *out = ids[(i + (uint32_t)tc_rng_below(&n->rng, count)) % count];
+    if (count == 0)
+        return false;
+    /* A random ready peer other than the one that let us down (unless it is the only one). */
+    uint32_t start = (uint32_t)tc_rng_below(&n->rng, count);
+    for (uint32_t k = 0; k < count; k++) {
+        tc_peer_id id = ids[(start + k) % count];
+        if (id != n->sync_peer || count == 1) {
+            *out = id;
             return true;
         }
     }
@@ -809,9 +884,8 @@ void node_chain_tick(tc_node *n)
     }
     if (n->now_ms >= n->next_status_ms) {
         n->next_status_ms = n->now_ms + NODE_STATUS_INTERVAL_MS;
-        tc_msg m = {.type = TC_MSG_STATUS};
-        m.status.height = tc_chain_height(n->chain);
-        tc_chain_tip(n->chain, &m.status.tip);
+        tc_msg m;
+        node_status_msg(n, &m);
         (void)node_broadcast(n, &m, false, 0);
     }
 }

@@ -47,6 +47,7 @@ typedef struct {
     bool valid;        /* the chain accepted it (tc_chain_check) and its certificates checked */
     bool pending;      /* waiting for vote batches before it can be judged */
     bool from_network; /* delivered to bft already */
+    tc_peer_id peer;   /* who sent it: asked for missing vote batches */
     uint32_t round;
     uint32_t pol_round;
     tc_hash hash;
@@ -142,6 +143,8 @@ int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id exce
 /* Relays a frame received from `from` to every other ready peer. */
 void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len);
 void node_offence(tc_node *n, tc_peer_id peer, tc_peer_offence_kind kind);
+/* Our STATUS: height, tip and current round. */
+void node_status_msg(const tc_node *n, tc_msg *m);
 
 /* node_txs.c */
 int node_txs_open(tc_node *n); /* creates finality for n->epoch from the store */

@@ -600,3 +600,30 @@ Test(node, a_validator_down_at_an_epoch_end_catches_up_across_it, .timeout = 120
     assert_agreement(&p, 18);
     pump_free(&p);
 }
+
+/* Every validator crashes at once and restarts from its store: the tip's certificate is durable
+ * (the next proposer needs it as last_commit), so the chain goes on. */
+Test(node, all_validators_restart_and_the_chain_goes_on, .timeout = 60)
+{
+    pump p;
+    pump_init(&p, 4, 7);
+    run_until(&p, 6, p.now_ms + 60000);
+    uint64_t before = p.heights[0];
+    for (uint32_t i = 0; i < 4; i++) {
+        tc_node_free(p.nodes[i]);
+        tc_store_mem_crash(p.stores[i]);
+    }
+    for (uint32_t k = 0; k < p.event_count; k++)
+        free(p.events[k].frame); /* connections died with the processes */
+    p.event_count = 0;
+    for (uint32_t i = 0; i < 4; i++)
+        node_start(&p, i);
+    for (uint32_t i = 0; i < 4; i++)
+        connect_all(&p, i, i + 1);
+    run_until(&p, before + 5, p.now_ms + 60000);
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_geq(p.heights[i], before + 5, "node %u went on from %llu to %llu", i,
+                      (unsigned long long)before, (unsigned long long)p.heights[i]);
+    assert_agreement(&p, before + 5);
+    pump_free(&p);
+}
