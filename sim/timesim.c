@@ -1,5 +1,6 @@
-/* timesim.c — the simulator's command line. Today it has one subcommand, `ledger` (see
- * ledger_job.h); `run`, `sweep`, `replay` and `shrink` arrive with the consensus simulator.
+/* timesim.c — the simulator's command line: `run` (scenarios on the simulated cluster, see
+ * run.h), `sweep` (sweep.h), `shrink` (shrink.h) and `ledger` (the ledger core end to end, see
+ * ledger_job.h); `replay` comes later.
  *
  * Output contract (DESIGN.md): progress on stderr, the summary as one JSON line, last on stdout.
  * Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input.
@@ -12,14 +13,22 @@
 #include <time.h>
 
 #include "ledger_job.h"
+#include "run.h"
+#include "shrink.h"
+#include "sweep.h"
 
 static const char usage[] =
-    "usage: timesim ledger [options]\n"
+    "usage: timesim run FILE.scn|DIR... [--seed N] [--trace PATH] [--until T] [--timeline]\n"
+    "                   [--junit PATH] [--jobs J] [--quiet]      (timesim run --help)\n"
+    "       timesim sweep FILE.scn --seeds A..B [--jobs J] [--shard K/N] [--junit PATH]\n"
+    "                   [--self-check N] [--timeout-s S]    (timesim sweep --help)\n"
+    "       timesim shrink FILE.scn [--seed N] [--out PATH] [--max-runs R]  (--help)\n"
+    "       timesim ledger [options]\n"
     "\n"
-    "Runs the ledger core end to end on one seed: transfers (and deliberately bad ones, which\n"
-    "must be rejected), masternode registration and retirement, equivocation evidence, blocks\n"
-    "with certified commits and rewards, a restart from the store halfway, and integrity and\n"
-    "supply checks. Same options, same fingerprint.\n"
+    "`ledger` runs the ledger core end to end on one seed: transfers (and deliberately bad\n"
+    "ones, which must be rejected), masternode registration and retirement, equivocation\n"
+    "evidence, blocks with certified commits and rewards, a restart from the store halfway, and\n"
+    "integrity and supply checks. Same options, same fingerprint.\n"
     "\n"
     "options:\n"
     "  --seed N           seed of every random choice and key            (42)\n"
@@ -262,6 +271,12 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "ledger") == 0)
         return cmd_ledger(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "run") == 0)
+        return tc_sim_run_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "sweep") == 0)
+        return tc_sweep_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "shrink") == 0)
+        return tc_shrink_main(argc, argv);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         fputs(usage, stdout);
         return 0;

@@ -1,0 +1,506 @@
+/* checker.c — the SPEC 8 invariants, checked as the run goes, and the scenario's expectations,
+ * evaluated at its end. The checkers only observe: NOTIFY actions of the nodes, node status
+ * after each call, and read-only store transactions between calls. They never steer a node.
+ *
+ * What is checked, and from what (docs/SIMULATOR.md, "Checkers"):
+ *   agreement     BLOCK_COMMITTED hashes of honest nodes, per height (unless `expect fork`);
+ *   double spend  TX_FINALIZED at honest nodes x the inputs of the transactions the wallets
+ *                 submitted: one outpoint, one final transaction; a finality conflict alarm;
+ *   supply        a node's sticky failure (the chain fails itself when supply does not
+ *                 balance), and at the end a full integrity check of every honest store;
+ *   convergence   equal block hashes at one height imply equal UTXO-set roots (read from the
+ *                 store right after the commit);
+ *   integrity     a restarted node's store passes tc_chain_verify_integrity and the node comes
+ *                 back (tc_node_new succeeds);
+ *   equivocation  an EVIDENCE or CULPRIT notify naming an honest validator;
+ *   validity      a fork alarm over a certified block the rules refuse; any fork alarm
+ *                 without `expect fork`;
+ *   liveness      per `expect liveness`: every honest running node's height grows within the
+ *                 window, every uncontested transaction is final within it.
+ * Honest means never Byzantine in the scenario and not a twin.
+ */
+#include "world_internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "mnreg.h"
+#include "utxo.h"
+
+/* ---- set-up ---- */
+
+int w_checks_init(tc_world *w)
+{
+    w_checks *c = &w->checks;
+    const tc_scn *s = &w->scn;
+    for (uint32_t k = 0; k < s->expect_count; k++)
+        c->expect_fork |= s->expects[k].kind == TC_SCN_EXP_FORK;
+    uint32_t ex = s->expect_count > 0 ? s->expect_count : 1;
+    c->probe_heights = calloc((size_t)ex * w->count, sizeof(uint64_t));
+    c->probe_state = calloc(ex, 1);
+    c->probe_ok = calloc(ex, sizeof(bool));
+    c->probe_detail = calloc(ex, sizeof(*c->probe_detail));
+    c->spent_cap = w->load.tx_cap > 0 ? w->load.tx_cap : 1024;
+    c->spent = calloc(c->spent_cap, sizeof(*c->spent));
+    c->banned = calloc((size_t)w->count * w->count, 1);
+    if (!c->probe_heights || !c->probe_state || !c->probe_ok || !c->probe_detail || !c->spent ||
+        !c->banned)
+        return TC_ENOMEM;
+    return 0;
+}
+
+void w_checks_free(tc_world *w)
+{
+    w_checks *c = &w->checks;
+    for (uint32_t k = 0; k < W_EPOCH_CACHE; k++) {
+        free(c->epochs[k].keys);
+        free(c->epochs[k].weights);
+    }
+    free(c->heights);
+    free(c->probe_heights);
+    free(c->probe_state);
+    free(c->probe_ok);
+    free(c->probe_detail);
+    free(c->spent);
+    free(c->banned);
+    memset(c, 0, sizeof(*c));
+}
+
+void w_violation(tc_world *w, const char *what, uint32_t node, uint32_t node2, const char *fmt, ...)
+{
+    TC_ASSERT(what != NULL && (node == UINT32_MAX || node < w->count));
+    w_checks *c = &w->checks;
+    char detail[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    if (c->violation_count < W_VIOLATIONS_KEPT) {
+        tc_world_violation *v = &c->kept[c->violation_count];
+        v->time_ms = w->now_ms;
+        v->node = node;
+        v->node2 = node2;
+        v->trace_line = w->trace_lines;
+        snprintf(v->what, sizeof(v->what), "%s", what);
+        memcpy(v->detail, detail, sizeof(v->detail));
+    }
+    c->violation_count++;
+    w_timeline(w, node, "VIOLATION %s: %s (trace line %llu)", what, detail,
+               (unsigned long long)w->trace_lines);
+}
+
+/* ---- validator names ---- */
+
+static const w_epoch_set *epoch_set(tc_world *w, uint32_t reporter, uint32_t epoch)
+{
+    w_checks *c = &w->checks;
+    for (uint32_t k = 0; k < W_EPOCH_CACHE; k++)
+        if (c->epochs[k].used && c->epochs[k].epoch == epoch)
+            return &c->epochs[k];
+    tc_store_txn *t = NULL;
+    tc_vset vs;
+    memset(&vs, 0, sizeof(vs));
+    if (tc_store_begin(w->nodes[reporter].store, false, &t) != 0)
+        return NULL;
+    int rc = tc_vset_build(t, &w->genesis.profile, epoch, &vs);
+    tc_store_abort(t);
+    if (rc != 0)
+        return NULL;
+    w_epoch_set *slot = &c->epochs[c->epoch_next++ % W_EPOCH_CACHE];
+    free(slot->keys);
+    free(slot->weights);
+    slot->keys = calloc(vs.count + 1, sizeof(*slot->keys));
+    slot->weights = calloc(vs.count + 1, sizeof(*slot->weights));
+    slot->used = slot->keys != NULL && slot->weights != NULL;
+    slot->epoch = epoch;
+    slot->count = slot->used ? vs.count : 0;
+    slot->weight_total = vs.weight_total;
+    for (uint32_t i = 0; i < slot->count; i++) {
+        slot->keys[i] = vs.members[i].key;
+        slot->weights[i] = vs.members[i].weight;
+    }
+    tc_vset_deinit(&vs);
+    return slot->used ? slot : NULL;
+}
+
+static uint32_t endpoint_of_key(const tc_world *w, const tc_pubkey *key)
+{
+    for (uint32_t e = 0; e < w->count; e++) /* validators come first: the twin's base wins */
+        if (memcmp(w->nodes[e].pub.b, key->b, TC_PUBKEY_SIZE) == 0)
+            return e;
+    return UINT32_MAX;
+}
+
+static uint32_t epoch_of(const tc_world *w, uint32_t reporter, uint64_t height)
+{
+    if (height == 0) /* a finality-level notify: the reporter's current epoch */
+        height = w->nodes[reporter].height + 1;
+    return (uint32_t)tc_mnreg_epoch(&w->genesis.profile, height);
+}
+
+/* Name of validator `index` of the set of height's epoch, as reporter's store knows it. */
+const char *w_validator_name(tc_world *w, uint32_t reporter, uint64_t height, uint32_t index,
+                             uint32_t *endpoint_out)
+{
+    *endpoint_out = UINT32_MAX;
+    const w_epoch_set *set = epoch_set(w, reporter, epoch_of(w, reporter, height));
+    if (set == NULL || index >= set->count)
+        return "?";
+    *endpoint_out = endpoint_of_key(w, &set->keys[index]);
+    return *endpoint_out == UINT32_MAX ? "?" : w->nodes[*endpoint_out].name;
+}
+
+/* ---- per-notify checks ---- */
+
+static w_height *height_slot(tc_world *w, uint64_t height)
+{
+    w_checks *c = &w->checks;
+    if (height >= W_HEIGHTS_MAX) {
+        w_harness_fail(w, "height beyond %u", W_HEIGHTS_MAX);
+        return NULL;
+    }
+    if (height >= c->height_cap) {
+        uint32_t cap = c->height_cap ? c->height_cap : 1024;
+        while (cap <= height)
+            cap *= 2;
+        w_height *bigger = realloc(c->heights, (size_t)cap * sizeof(*bigger));
+        if (bigger == NULL) {
+            w_harness_fail(w, "out of memory");
+            return NULL;
+        }
+        for (uint32_t h = c->height_cap; h < cap; h++)
+            bigger[h] = (w_height){.first_node = UINT32_MAX, .root_node = UINT32_MAX};
+        c->heights = bigger;
+        c->height_cap = cap;
+    }
+    return &c->heights[height];
+}
+
+static void short_hex(char out[9], const tc_hash *h)
+{
+    tc_hex(out, h->b, 4);
+}
+
+static void on_commit(tc_world *w, uint32_t e, const tc_notify *n)
+{
+    TC_ASSERT(e < w->count && n->height > 0);
+    w_node *node = &w->nodes[e];
+    node->commits++;
+    if (n->height > node->height) {
+        node->height = n->height;
+        node->tip = n->hash;
+    }
+    if (w->opts.timeline != NULL) {
+        uint32_t who;
+        char hx[9];
+        short_hex(hx, &n->hash);
+        const char *proposer = w_validator_name(w, e, n->height, n->proposer, &who);
+        w_timeline(w, e, "commit h=%llu r=%u proposer=%s hash=%s txs=%u",
+                   (unsigned long long)n->height, n->round, proposer, hx, n->txs);
+    }
+    if (node->byzantine)
+        return;
+    w_height *h = height_slot(w, n->height);
+    if (h == NULL)
+        return;
+    if (h->first_node == UINT32_MAX) {
+        h->hash = n->hash;
+        h->first_node = e;
+    } else if (memcmp(h->hash.b, n->hash.b, TC_HASH_SIZE) != 0) {
+        if (!w->checks.fork_happened)
+            w_timeline(w, e, "FORK: %s and %s committed different blocks at h=%llu",
+                       w->nodes[h->first_node].name, node->name, (unsigned long long)n->height);
+        w->checks.fork_happened = true;
+        if (!w->checks.expect_fork)
+            w_violation(w, "agreement", e, h->first_node,
+                        "%s and %s committed different blocks "
+                        "at height %llu",
+                        node->name, w->nodes[h->first_node].name, (unsigned long long)n->height);
+    }
+}
+
+static uint32_t spent_index(const w_checks *c, const tc_outpoint *op)
+{
+    uint32_t h;
+    memcpy(&h, op->txid.b, sizeof(h));
+    return (h ^ (op->index * 0x9e3779b1u)) & (c->spent_cap - 1);
+}
+
+/* One outpoint, one final transaction, across every honest node. */
+static void on_finalized(tc_world *w, uint32_t e, const tc_notify *n)
+{
+    w_checks *c = &w->checks;
+    w->nodes[e].finalized++;
+    w_tx *t = w_load_find(w, &n->hash);
+    if (t == NULL || w->nodes[e].byzantine)
+        return;
+    if (t->final_ms == UINT64_MAX) {
+        t->final_ms = w->now_ms;
+        w->load.finalized++;
+    }
+    for (uint32_t i = 0; i < c->spent_cap; i++) {
+        w_spent *s = &c->spent[(spent_index(c, &t->input) + i) & (c->spent_cap - 1)];
+        if (!s->used) {
+            *s = (w_spent){.op = t->input, .txid = t->txid, .used = true};
+            return;
+        }
+        if (tc_outpoint_cmp(&s->op, &t->input) != 0)
+            continue;
+        if (memcmp(s->txid.b, t->txid.b, TC_HASH_SIZE) != 0 && !c->expect_fork) {
+            char a[17], b[17];
+            tc_hex(a, s->txid.b, 8);
+            tc_hex(b, t->txid.b, 8);
+            w_violation(w, "double-spend", e, UINT32_MAX,
+                        "%s saw %s final, spending an outpoint %s spent as final", w->nodes[e].name,
+                        b, a);
+        }
+        return;
+    }
+}
+
+/* EVIDENCE and CULPRIT name a validator; an honest one is a violation (SPEC 8.5). */
+static void on_named(tc_world *w, uint32_t e, const tc_notify *n, bool culprit)
+{
+    w_checks *c = &w->checks;
+    uint32_t who;
+    const char *name = w_validator_name(w, e, n->height, n->validator, &who);
+    w_timeline(w, e, "%s %s (validator %u) h=%llu r=%u",
+               culprit ? "FORENSICS names" : "evidence against", name, n->validator,
+               (unsigned long long)n->height, n->round);
+    c->evidence += !culprit;
+    if (w->nodes[e].byzantine)
+        return;
+    if (who != UINT32_MAX && !w->nodes[who].byzantine)
+        w_violation(w, "equivocation", who, e, "%s %s honest %s", w->nodes[e].name,
+                    culprit ? "names as culprit" : "holds evidence against", name);
+    if (who == UINT32_MAX)
+        return;
+    tc_pubkey *set = culprit ? c->culprits : c->accused;
+    uint32_t *count = culprit ? &c->culprit_count : &c->accused_count;
+    for (uint32_t k = 0; k < *count; k++)
+        if (memcmp(set[k].b, w->nodes[who].pub.b, TC_PUBKEY_SIZE) == 0)
+            return;
+    if (culprit && *count == 0)
+        c->culprit_epoch = epoch_of(w, e, n->height);
+    if (*count < W_CULPRITS_MAX)
+        set[(*count)++] = w->nodes[who].pub;
+}
+
+static void on_fork(tc_world *w, uint32_t e, const tc_notify *n)
+{
+    w_checks *c = &w->checks;
+    char a[9], b[9];
+    short_hex(a, &n->hash);
+    short_hex(b, &n->hash2);
+    bool tx_level = n->code == TC_ETX_LOCKED;
+    /* A certified block that does not extend our tip (TC_EBLK_PARENT) is a second certificate
+     * chain: a fork. Any other refusal of a certified block means the block breaks a rule. */
+    bool invalid =
+        !tx_level && n->code != TC_EBLK_PARENT && memcmp(n->hash.b, n->hash2.b, TC_HASH_SIZE) == 0;
+    w_timeline(w, e, "FORK ALARM%s h=%llu ours=%s theirs=%s (%s)", tx_level ? " (finality)" : "",
+               (unsigned long long)n->height, a, b, tc_strerror(n->code));
+    w->nodes[e].fork_seen = true;
+    if (w->nodes[e].byzantine)
+        return;
+    c->fork_alarms++;
+    if (!tx_level && !invalid)
+        c->fork_detected = true;
+    if (c->expect_fork)
+        return;
+    if (invalid)
+        w_violation(w, "validity", e, UINT32_MAX,
+                    "%s: a certified block at %llu breaks the "
+                    "rules (%s)",
+                    w->nodes[e].name, (unsigned long long)n->height, tc_strerror(n->code));
+    else
+        w_violation(w, tx_level ? "double-spend" : "fork-alarm", e, UINT32_MAX,
+                    "%s raised a fork alarm at %llu (%s vs %s)", w->nodes[e].name,
+                    (unsigned long long)n->height, a, b);
+}
+
+static const char *cause_name(uint32_t cause)
+{
+    switch (cause) {
+    case TC_VIEW_CAUSE_TIMEOUT_PROPOSE:
+        return "timeout-propose";
+    case TC_VIEW_CAUSE_TIMEOUT_PREVOTE:
+        return "timeout-prevote";
+    case TC_VIEW_CAUSE_TIMEOUT_PRECOMMIT:
+        return "timeout-precommit";
+    case TC_VIEW_CAUSE_ROUND_SKIP:
+        return "round-skip";
+    default:
+        return "?";
+    }
+}
+
+/* Notifies that only feed the account and the counters. */
+static void on_other(tc_world *w, uint32_t e, const tc_notify *n)
+{
+    char hx[9];
+    short_hex(hx, &n->hash);
+    switch (n->kind) {
+    case TC_NOTIFY_VIEW_CHANGE:
+        w->nodes[e].view_changes++;
+        w_timeline(w, e, "view-change h=%llu round %u -> %u (%s)", (unsigned long long)n->height,
+                   n->round, n->round_to, cause_name(n->cause));
+        break;
+    case TC_NOTIFY_LOCK:
+    case TC_NOTIFY_UNLOCK:
+        w_timeline(w, e, "%s h=%llu r=%u on %s", n->kind == TC_NOTIFY_LOCK ? "lock" : "unlock",
+                   (unsigned long long)n->height, n->round, hx);
+        break;
+    case TC_NOTIFY_PEER_BANNED:
+        if (n->peer < w->count) {
+            w->checks.banned[(size_t)e * w->count + n->peer] = 1;
+            w_timeline(w, e, "bans %s (%s) until local %llu", w->nodes[n->peer].name,
+                       tc_strerror(n->code), (unsigned long long)n->ban_until_ms);
+        }
+        break;
+    case TC_NOTIFY_CLOCK:
+        w_timeline(w, e, "clock %s", n->code == 0 ? "back in bounds" : tc_strerror(n->code));
+        break;
+    case TC_NOTIFY_SYNC:
+        w_timeline(w, e, "synced to h=%llu", (unsigned long long)n->height);
+        break;
+    default:
+        break; /* PEER_READY, TX_REJECTED: counted elsewhere or not at all */
+    }
+}
+
+void w_check_notify(tc_world *w, uint32_t e, const tc_notify *n)
+{
+    switch (n->kind) {
+    case TC_NOTIFY_BLOCK_COMMITTED:
+        on_commit(w, e, n);
+        break;
+    case TC_NOTIFY_TX_FINALIZED:
+        on_finalized(w, e, n);
+        break;
+    case TC_NOTIFY_EVIDENCE:
+        on_named(w, e, n, false);
+        break;
+    case TC_NOTIFY_CULPRIT:
+        on_named(w, e, n, true);
+        break;
+    case TC_NOTIFY_FORK:
+        on_fork(w, e, n);
+        break;
+    default:
+        on_other(w, e, n);
+        break;
+    }
+}
+
+/* ---- after every call ---- */
+
+/* Equal block hashes at one height imply equal UTXO-set roots (SPEC 8.4). */
+static void check_root(tc_world *w, uint32_t e, const tc_node_status *st)
+{
+    w_height *h = height_slot(w, st->height);
+    tc_store_txn *t = NULL;
+    tc_hash root;
+    if (h == NULL || memcmp(h->hash.b, st->tip.b, TC_HASH_SIZE) != 0 ||
+        tc_store_begin(w->nodes[e].store, false, &t) != 0)
+        return;
+    int rc = tc_utxo_root(t, &root);
+    tc_store_abort(t);
+    if (rc != 0) {
+        w_violation(w, "integrity", e, UINT32_MAX, "%s: its UTXO root does not read (%s)",
+                    w->nodes[e].name, tc_strerror(rc));
+    } else if (!h->has_root) {
+        h->root = root;
+        h->has_root = true;
+        h->root_node = e;
+    } else if (memcmp(h->root.b, root.b, TC_HASH_SIZE) != 0) {
+        w_violation(w, "convergence", e, h->root_node,
+                    "%s and %s hold block %llu with "
+                    "different UTXO roots",
+                    w->nodes[e].name, w->nodes[h->root_node].name, (unsigned long long)st->height);
+    }
+}
+
+void w_check_after_call(tc_world *w, uint32_t e, bool committed)
+{
+    w_node *n = &w->nodes[e];
+    tc_node_status st;
+    tc_node_status_get(n->node, &st);
+    n->validator = st.validator;
+    if (st.failed && !n->failed_seen) {
+        n->failed_seen = true;
+        w_timeline(w, e, "FAILED (sticky)%s", st.fork ? ": fork alarm" : "");
+        if (!n->byzantine && !st.fork)
+            w_violation(w, "integrity", e, UINT32_MAX,
+                        "%s entered its sticky failed state "
+                        "(corruption or supply)",
+                        n->name);
+    }
+    if (committed && !n->byzantine)
+        check_root(w, e, &st);
+}
+
+/* Opens a chain on the store of a node that is down and runs the full integrity check. */
+static int store_integrity(tc_world *w, uint32_t e)
+{
+    tc_chain *chain = NULL;
+    tc_verifier v = {.scheme = w->scheme, .cache = w->cache};
+    int rc = tc_chain_open(w->nodes[e].store, &w->genesis, &v, &chain);
+    if (rc == 0)
+        rc = tc_chain_verify_integrity(chain);
+    tc_chain_free(chain);
+    return rc;
+}
+
+void w_check_restart(tc_world *w, uint32_t e)
+{
+    w_node *n = &w->nodes[e];
+    if (n->store == NULL && w_store_open(w, e) != 0)
+        return; /* the start reports it */
+    int rc = store_integrity(w, e);
+    if (rc != 0 && !n->byzantine)
+        w_violation(w, "integrity", e, UINT32_MAX,
+                    "%s: its store fails the integrity check "
+                    "after the crash (%s)",
+                    n->name, tc_strerror(rc));
+}
+
+void w_check_probe(tc_world *w, uint32_t k, bool closing)
+{
+    w_checks *c = &w->checks;
+    TC_ASSERT(k < w->scn.expect_count && w->scn.expects[k].kind == TC_SCN_EXP_LIVENESS);
+    TC_ASSERT(closing ? c->probe_state[k] == 1 : c->probe_state[k] == 0);
+    uint64_t *snap = &c->probe_heights[(size_t)k * w->count];
+    if (!closing) {
+        for (uint32_t e = 0; e < w->count; e++)
+            snap[e] = w->nodes[e].height;
+        c->probe_state[k] = 1;
+        c->probe_ok[k] = true;
+        return;
+    }
+    c->probe_state[k] = 2;
+    for (uint32_t e = 0; e < w->count; e++) {
+        const w_node *n = &w->nodes[e];
+        if (n->byzantine || n->node == NULL || n->height > snap[e] || !c->probe_ok[k])
+            continue;
+        c->probe_ok[k] = false;
+        snprintf(c->probe_detail[k], sizeof(c->probe_detail[k]), "%s stayed at height %llu",
+                 n->name, (unsigned long long)n->height);
+    }
+}
+
+void w_check_end(tc_world *w)
+{
+    for (uint32_t e = 0; e < w->count; e++) {
+        w_node *n = &w->nodes[e];
+        if (n->byzantine || n->node == NULL || n->failed_seen)
+            continue;
+        int rc = store_integrity(w, e);
+        if (rc != 0)
+            w_violation(w, "supply", e, UINT32_MAX,
+                        "%s: the UTXO set or supply does not "
+                        "balance at the end (%s)",
+                        n->name, tc_strerror(rc));
+    }
+}

@@ -1,0 +1,473 @@
+/* run.c — `timesim run` (see run.h): the command line, running each scenario on a world, the
+ * summary JSON, the replay command, the tally and the JUnit report. Wall time is read here
+ * only, for the summary's wall_ms; the run itself never sees it.
+ */
+#include "run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "chaos.h"
+#include "junit.h"
+#include "sweep.h"
+#include "world.h"
+
+#define FILES_MAX 4096
+
+const char tc_sim_run_usage[] =
+    "usage: timesim run FILE.scn|DIR... [options]\n"
+    "\n"
+    "Runs scenarios on the deterministic simulator: a cluster of real TimeCoin cores on a\n"
+    "simulated network, with the scenario's faults, adversaries and load, the SPEC 8 checkers\n"
+    "after every event and the expectations at the end. One summary JSON line per scenario.\n"
+    "\n"
+    "options:\n"
+    "  --seed N        run with seed N instead of the scenario's\n"
+    "  --trace PATH    write the trace (one input per line; one scenario only)\n"
+    "  --until T       stop at simulated time T (e.g. 30s) instead of the scenario's `run`\n"
+    "  --timeline      print a readable per-node account of the run on stdout\n"
+    "  --junit PATH    write a JUnit XML report\n"
+    "  --jobs J        several scenarios: run J at once, each in a child process\n"
+    "  --quiet         no progress lines\n";
+
+typedef struct {
+    const char *files[FILES_MAX];
+    char *owned[FILES_MAX]; /* paths found in folders */
+    uint32_t file_count, owned_count;
+    bool has_seed;
+    uint64_t seed;
+    uint64_t until_ms;
+    const char *until_text;
+    const char *trace_path;
+    const char *junit_path;
+    uint32_t jobs;
+    bool timeline, quiet;
+} run_cli;
+
+typedef struct {
+    char file[512];
+    char name[TC_SCN_NAME_MAX + 1];
+    int status; /* 0 pass, 1 fail, 2 error */
+    char message[1024];
+    long wall_ms;
+} run_outcome;
+
+/* ---- arguments ---- */
+
+static int bad(const char *msg, const char *arg)
+{
+    fprintf(stderr, "timesim run: %s%s%s\n\n%s", msg, arg ? ": " : "", arg ? arg : "",
+            tc_sim_run_usage);
+    return 2;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    if (s == NULL || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* "30s", "500ms", "2m" or plain milliseconds. */
+static bool parse_duration(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    if (s == NULL || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    uint64_t unit = 1;
+    if (strcmp(end, "s") == 0)
+        unit = 1000;
+    else if (strcmp(end, "m") == 0)
+        unit = 60000;
+    else if (strcmp(end, "ms") != 0 && *end != 0)
+        return false;
+    if (errno != 0 || v == 0 || v > TC_SCN_DURATION_MAX_MS / unit)
+        return false;
+    *out = v * unit;
+    return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds every *.scn of a folder, sorted by name, so a folder runs in one order everywhere. */
+static int add_folder(run_cli *c, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return bad("cannot open folder", dir);
+    uint32_t first = c->owned_count;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (n < 5 || strcmp(de->d_name + n - 4, ".scn") != 0)
+            continue;
+        if (c->file_count == FILES_MAX) {
+            closedir(d);
+            return bad("too many scenario files", dir);
+        }
+        char *path = malloc(strlen(dir) + n + 2);
+        if (path == NULL) {
+            closedir(d);
+            return bad("out of memory", NULL);
+        }
+        sprintf(path, "%s/%s", dir, de->d_name);
+        c->owned[c->owned_count++] = path;
+    }
+    closedir(d);
+    qsort(c->owned + first, c->owned_count - first, sizeof(char *), cmp_str);
+    for (uint32_t k = first; k < c->owned_count; k++)
+        c->files[c->file_count++] = c->owned[k];
+    return 0;
+}
+
+static int add_path(run_cli *c, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return add_folder(c, path);
+    if (c->file_count == FILES_MAX)
+        return bad("too many scenario files", path);
+    c->files[c->file_count++] = path;
+    return 0;
+}
+
+static int parse_option(run_cli *c, const char *a, const char *v, bool *used_value)
+{
+    uint64_t jobs = 0;
+    *used_value = true;
+    if (strcmp(a, "--seed") == 0 && parse_u64(v, &c->seed))
+        c->has_seed = true;
+    else if (strcmp(a, "--until") == 0 && parse_duration(v, &c->until_ms))
+        c->until_text = v;
+    else if (strcmp(a, "--trace") == 0 && v != NULL)
+        c->trace_path = v;
+    else if (strcmp(a, "--junit") == 0 && v != NULL)
+        c->junit_path = v;
+    else if (strcmp(a, "--jobs") == 0 && parse_u64(v, &jobs) && jobs >= 1 && jobs <= 1024)
+        c->jobs = (uint32_t)jobs;
+    else if ((*used_value = false, strcmp(a, "--timeline") == 0))
+        c->timeline = true;
+    else if (strcmp(a, "--quiet") == 0)
+        c->quiet = true;
+    else
+        return bad("bad option or value", a);
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, run_cli *c)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0) {
+            fputs(tc_sim_run_usage, stdout);
+            exit(0);
+        }
+        bool used = false;
+        int rc = strncmp(a, "--", 2) == 0 ? parse_option(c, a, v, &used) : add_path(c, a);
+        if (rc != 0)
+            return rc;
+        i += used;
+    }
+    if (c->file_count == 0)
+        return bad("no scenario given", NULL);
+    if (c->trace_path != NULL && c->file_count > 1)
+        return bad("--trace takes one scenario", c->trace_path);
+    if (c->jobs > 1 && (c->timeline || c->trace_path != NULL || c->until_text != NULL))
+        return bad("--jobs runs plain children: no --timeline, --trace or --until", NULL);
+    return 0;
+}
+
+/* ---- the summary ---- */
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void print_nodes(FILE *f, const tc_world *w)
+{
+    uint32_t count = tc_world_node_count(w);
+    fprintf(f, ",\"nodes\":%u,\"heights\":{", count);
+    for (uint32_t e = 0; e < count; e++) {
+        tc_world_node_info info;
+        tc_world_node_info_get(w, e, &info);
+        fprintf(f, "%s\"%s\":%llu", e ? "," : "", info.name, (unsigned long long)info.height);
+    }
+    fputs("},\"validators\":{", f); /* index in the current set, for running validators */
+    bool any = false;
+    for (uint32_t e = 0; e < count; e++) {
+        tc_world_node_info info;
+        tc_world_node_info_get(w, e, &info);
+        if (info.validator == UINT32_MAX)
+            continue;
+        fprintf(f, "%s\"%s\":%u", any ? "," : "", info.name, info.validator);
+        any = true;
+    }
+    fputs("},\"down\":[", f);
+    bool first = true;
+    for (uint32_t e = 0; e < count; e++) {
+        tc_world_node_info info;
+        tc_world_node_info_get(w, e, &info);
+        if (!info.up) {
+            fprintf(f, "%s\"%s\"", first ? "" : ",", info.name);
+            first = false;
+        }
+    }
+    fputc(']', f);
+}
+
+static void print_violations(FILE *f, const tc_world *w, const tc_world_result *r)
+{
+    fprintf(f, ",\"violations\":{\"count\":%llu,\"first\":[",
+            (unsigned long long)r->violation_count);
+    for (uint32_t k = 0; k < r->violation_kept && k < 5; k++) {
+        const tc_world_violation *v = &r->violations[k];
+        fprintf(f, "%s{\"t_ms\":%llu,\"what\":\"%s\",\"nodes\":[", k ? "," : "",
+                (unsigned long long)v->time_ms, v->what);
+        uint32_t ids[2] = {v->node, v->node2};
+        for (int i = 0; i < 2; i++) {
+            if (ids[i] == UINT32_MAX)
+                continue;
+            tc_world_node_info info;
+            tc_world_node_info_get(w, ids[i], &info);
+            fprintf(f, "%s\"%s\"", i && ids[0] != UINT32_MAX ? "," : "", info.name);
+        }
+        fprintf(f, "],\"trace_line\":%llu,\"detail\":", (unsigned long long)v->trace_line);
+        json_str(f, v->detail);
+        fputc('}', f);
+    }
+    fputs("]}", f);
+}
+
+static void print_summary(FILE *f, const char *file, const tc_scn *s, uint64_t seed,
+                          const tc_world *w, const tc_world_result *r, long wall_ms)
+{
+    char fp[65];
+    tc_hex(fp, r->fingerprint.b, TC_HASH_SIZE);
+    fputs("{\"scenario\":", f);
+    json_str(f, s->name[0] ? s->name : file);
+    fputs(",\"file\":", f);
+    json_str(f, file);
+    fprintf(f,
+            ",\"seed\":%llu,\"fingerprint\":\"%s\",\"sim_ms\":%llu,\"wall_ms\":%ld,"
+            "\"events\":%llu,\"trace_lines\":%llu",
+            (unsigned long long)seed, fp, (unsigned long long)r->sim_ms, wall_ms,
+            (unsigned long long)r->events, (unsigned long long)r->trace_lines);
+    print_nodes(f, w);
+    fprintf(f,
+            ",\"view_changes\":%llu,\"txs_submitted\":%llu,\"txs_accepted\":%llu,"
+            "\"txs_rejected\":%llu,\"txs_finalized\":%llu,"
+            "\"finality_ms\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu,\"count\":%llu}",
+            (unsigned long long)r->view_changes, (unsigned long long)r->txs_submitted,
+            (unsigned long long)r->txs_accepted, (unsigned long long)r->txs_rejected,
+            (unsigned long long)r->txs_finalized, (unsigned long long)r->finality_p50_ms,
+            (unsigned long long)r->finality_p99_ms, (unsigned long long)r->finality_max_ms,
+            (unsigned long long)r->finality_count);
+    fprintf(f, ",\"fork\":%s,\"culprits_named\":%s", r->fork ? "true" : "false",
+            r->culprits_named ? "true" : "false");
+    print_violations(f, w, r);
+    fputs(",\"expectations\":[", f);
+    for (uint32_t k = 0; k < r->expect_count; k++) {
+        const tc_world_expect *x = &r->expects[k];
+        fprintf(f, "%s{\"expect\":", k ? "," : "");
+        json_str(f, x->text);
+        fprintf(f, ",\"line\":%u,\"pass\":%s,\"value\":", x->line, x->pass ? "true" : "false");
+        json_str(f, x->value);
+        fputc('}', f);
+    }
+    fputc(']', f);
+    if (r->harness_failed) {
+        fputs(",\"harness_error\":", f);
+        json_str(f, r->harness_error);
+    }
+    fprintf(f, ",\"verdict\":\"%s\"}\n", r->pass ? "pass" : "fail");
+    fflush(f);
+}
+
+/* The first reason a run failed, in words (stderr and JUnit). */
+static void failure_message(const tc_world_result *r, char *out, size_t size)
+{
+    out[0] = 0;
+    if (r->harness_failed) {
+        snprintf(out, size, "harness: %s", r->harness_error);
+    } else if (r->violation_count > 0) {
+        const tc_world_violation *v = &r->violations[0];
+        snprintf(out, size, "%llu violation(s); first at %llu ms, trace line %llu: %s: %s",
+                 (unsigned long long)r->violation_count, (unsigned long long)v->time_ms,
+                 (unsigned long long)v->trace_line, v->what, v->detail);
+    } else {
+        for (uint32_t k = 0; k < r->expect_count; k++) {
+            if (!r->expects[k].pass) {
+                snprintf(out, size, "line %u: expect %s: %s", r->expects[k].line,
+                         r->expects[k].text, r->expects[k].value);
+                break;
+            }
+        }
+    }
+}
+
+static long wall_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* ---- running one scenario ---- */
+
+static int run_world(const run_cli *c, const char *file, const tc_scn *s, run_outcome *out)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* wall time for the summary only, never the run */
+    FILE *trace = NULL;
+    if (c->trace_path != NULL && (trace = fopen(c->trace_path, "w")) == NULL) {
+        fprintf(stderr, "timesim run: %s: %s\n", c->trace_path, strerror(errno));
+        return 2;
+    }
+    uint64_t seed = c->has_seed ? c->seed : s->seed;
+    tc_world_opts o = {.seed = seed,
+                       .until_ms = c->until_ms,
+                       .trace = trace,
+                       .timeline = c->timeline ? stdout : NULL,
+                       .progress = c->quiet ? NULL : stderr};
+    tc_world *w = NULL;
+    char err[300];
+    int rc = tc_world_new(s, &o, &w, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s\n", file, err);
+        snprintf(out->message, sizeof(out->message), "%s", err);
+        if (trace != NULL)
+            fclose(trace);
+        return 2;
+    }
+    (void)tc_world_run(w);
+    tc_world_result r;
+    tc_world_result_get(w, &r);
+    out->wall_ms = wall_since(&t0);
+    failure_message(&r, out->message, sizeof(out->message));
+    if (!r.pass) {
+        fprintf(stderr, "timesim: FAILED %s: %s\n", file, out->message);
+        fprintf(stderr, "timesim: replay with: timesim run %s --seed %llu%s%s --timeline\n", file,
+                (unsigned long long)seed, c->until_text ? " --until " : "",
+                c->until_text ? c->until_text : "");
+    }
+    print_summary(stdout, file, s, seed, w, &r, out->wall_ms);
+    tc_world_free(w);
+    if (trace != NULL)
+        fclose(trace);
+    return r.pass ? 0 : 1;
+}
+
+static int run_file(const run_cli *c, const char *file, run_outcome *out)
+{
+    snprintf(out->file, sizeof(out->file), "%s", file);
+    tc_scn s;
+    char err[512];
+    int rc = tc_scn_parse_file(file, &s, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", err);
+        snprintf(out->message, sizeof(out->message), "%s", err);
+        return 2;
+    }
+    snprintf(out->name, sizeof(out->name), "%s", s.name[0] ? s.name : file);
+    /* Chaos mode becomes an explicit timeline drawn from the run's seed (chaos.h). */
+    rc = tc_chaos_expand(&s, c->has_seed ? c->seed : s.seed, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "%s: chaos: %s\n", file, err);
+        snprintf(out->message, sizeof(out->message), "chaos: %s", err);
+        tc_scn_free(&s);
+        return 2;
+    }
+    rc = run_world(c, file, &s, out);
+    tc_scn_free(&s);
+    return rc;
+}
+
+/* ---- JUnit ---- */
+
+static int write_junit(const char *path, const run_outcome *o, uint32_t count)
+{
+    tc_junit_case *cases = calloc(count + 1, sizeof(*cases));
+    if (cases == NULL)
+        return 2;
+    for (uint32_t k = 0; k < count; k++) {
+        cases[k] = (tc_junit_case){.name = o[k].name[0] ? o[k].name : o[k].file,
+                                   .classname = o[k].file,
+                                   .time_ms = (uint64_t)o[k].wall_ms};
+        if (o[k].status != 0) {
+            cases[k].failure_message = o[k].message;
+            cases[k].failure_type = o[k].status == 1 ? "failure" : "bad-input";
+        }
+    }
+    int rc = tc_junit_write_file(path, "timesim run", cases, count);
+    free(cases);
+    if (rc != 0)
+        fprintf(stderr, "timesim run: %s: cannot write the JUnit report\n", path);
+    return rc == 0 ? 0 : 2;
+}
+
+/* Runs each file in this process, in order; the outcomes feed the tally and the report. */
+static int run_all(const run_cli *c)
+{
+    run_outcome *outcomes = calloc(c->file_count + 1, sizeof(*outcomes));
+    if (outcomes == NULL)
+        return 2;
+    uint32_t passed = 0, failed = 0, errors = 0;
+    for (uint32_t k = 0; k < c->file_count; k++) {
+        outcomes[k].status = run_file(c, c->files[k], &outcomes[k]);
+        passed += outcomes[k].status == 0;
+        failed += outcomes[k].status == 1;
+        errors += outcomes[k].status == 2;
+    }
+    if (c->file_count > 1)
+        fprintf(stderr, "%u passed, %u failed%s\n", passed, failed,
+                errors ? " (and some bad input)" : "");
+    int status = errors ? 2 : failed ? 1 : 0;
+    if (c->junit_path != NULL && write_junit(c->junit_path, outcomes, c->file_count) != 0)
+        status = 2;
+    free(outcomes);
+    return status;
+}
+
+int tc_sim_run_main(int argc, char **argv)
+{
+    run_cli *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return 2;
+    int status = parse_args(argc, argv, c);
+    if (status == 0 && c->jobs > 1 && c->file_count > 1)
+        status = tc_sweep_files(NULL, c->files, c->file_count, c->has_seed ? &c->seed : NULL,
+                                c->jobs, c->junit_path, 0);
+    else if (status == 0)
+        status = run_all(c);
+    for (uint32_t k = 0; k < c->owned_count; k++)
+        free(c->owned[k]);
+    free(c);
+    return status;
+}

@@ -1,0 +1,875 @@
+/* world.c — building a cluster from a scenario, the event loop, and everything between a node
+ * and the rest of the world: its calls, the actions it returns, its timer on its own clock,
+ * its connections, and the simulated network its frames cross (see world_internal.h).
+ */
+#include "world_internal.h"
+
+#include "msg.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GENESIS_TIME_MS 1767225600000ull /* 2026-01-01: any fixed value works */
+#define FRAME_TAG       "tc/sim/frame"
+
+/* ---- small helpers ---- */
+
+void w_harness_fail(tc_world *w, const char *fmt, ...)
+{
+    if (w->harness_failed)
+        return;
+    w->harness_failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->harness_error, sizeof(w->harness_error), fmt, ap);
+    va_end(ap);
+}
+
+void w_push(tc_world *w, const tc_evq_event *ev)
+{
+    TC_ASSERT(ev->kind != 0 && ev->time_ms >= w->now_ms);
+    if (tc_evq_push(w->evq, ev, NULL) != 0) {
+        free(ev->payload); /* refused: the payload stayed ours */
+        w_harness_fail(w, "event queue full (%u events): raise W_EVQ_CAPACITY", W_EVQ_CAPACITY);
+    }
+}
+
+static void drop_event(void *ctx, tc_evq_event *ev)
+{
+    (void)ctx;
+    free(ev->payload);
+}
+
+/* floor(a / b) for b > 0, also for negative a (C division truncates toward zero). */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    TC_ASSERT(b > 0);
+    int64_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/* Local time of node e at global time t: t0 + t + offset + floor(t * drift / 10^6). Drift is
+ * measured from the start of the run, so a drifting clock starts where its offset puts it. */
+static int64_t local_at(const tc_world *w, uint32_t e, uint64_t t)
+{
+    const w_node *n = &w->nodes[e];
+    int64_t ti = (int64_t)t;
+    return (int64_t)w->t0_ms + ti + n->offset_ms + floor_div(ti * n->drift_ppm, 1000000);
+}
+
+uint64_t w_local(const tc_world *w, uint32_t e)
+{
+    int64_t l = local_at(w, e, w->now_ms);
+    return l < 0 ? 0 : (uint64_t)l;
+}
+
+/* The earliest global time >= now at which node e's clock reads at least local. The clock is
+ * non-decreasing in t (|drift| < 10^6 ppm), so an estimate is corrected by single steps. */
+static uint64_t global_of_local(const tc_world *w, uint32_t e, uint64_t local)
+{
+    if (local > (uint64_t)INT64_MAX / 2)
+        return UINT64_MAX;
+    const w_node *n = &w->nodes[e];
+    int64_t want = (int64_t)local;
+    int64_t base = want - (int64_t)w->t0_ms - n->offset_ms;
+    int64_t t = base <= 0 ? 0 : floor_div(base * 1000000, 1000000 + n->drift_ppm);
+    if (t < (int64_t)w->now_ms)
+        t = (int64_t)w->now_ms;
+    for (int k = 0; k < 4 && local_at(w, e, (uint64_t)t) < want; k++)
+        t++;
+    while (local_at(w, e, (uint64_t)t) < want)
+        t++; /* never more than a few steps: the estimate is off by rounding only */
+    while (t > (int64_t)w->now_ms && local_at(w, e, (uint64_t)(t - 1)) >= want)
+        t--;
+    return (uint64_t)t;
+}
+
+static uint32_t *conn_slot(tc_world *w, uint32_t a, uint32_t b)
+{
+    TC_ASSERT(a < w->count && b < w->count && a != b);
+    uint32_t lo = a < b ? a : b, hi = a < b ? b : a;
+    return &w->conn[(size_t)lo * w->count + hi];
+}
+
+static uint32_t conn_get(tc_world *w, uint32_t a, uint32_t b)
+{
+    return a == b || a >= w->count || b >= w->count ? 0 : *conn_slot(w, a, b);
+}
+
+/* Peers e has finished a handshake with: where an adversary sends what it makes up, as the
+ * honest core gossips only to them (a frame before the handshake would merely close the
+ * connection, and the flood or the garbage would never reach a peer's policy). */
+uint32_t w_ready_peers_of(tc_world *w, uint32_t e, uint32_t *out)
+{
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < w->count; j++)
+        if (conn_get(w, e, j) != 0 && w->ready[(size_t)e * w->count + j])
+            out[k++] = j;
+    return k;
+}
+
+int w_endpoint_of_addr(const tc_world *w, const char *addr)
+{
+    for (uint32_t j = 0; j < w->count; j++)
+        if (strcmp(w->nodes[j].addr, addr) == 0)
+            return (int)j;
+    return -1;
+}
+
+/* ---- the network ---- */
+
+static void net_send(tc_world *w, uint32_t from, uint32_t to, const uint8_t *frame, size_t len)
+{
+    TC_ASSERT(from < w->count && frame != NULL && len > 0);
+    uint32_t gen = conn_get(w, from, to);
+    if (gen == 0 || len > UINT32_MAX)
+        return; /* no connection: what a socket write to a closed peer does */
+    tc_net_verdict v;
+    tc_net_send(w->net, from, to, w->now_ms, (uint32_t)len, &v);
+    TC_ASSERT(v.copies <= 2 && (v.copies == 0 || v.deliver_ms[0] >= w->now_ms));
+    for (uint32_t c = 0; c < v.copies && c < 2; c++) {
+        uint8_t *copy = malloc(len);
+        if (copy == NULL) {
+            w_harness_fail(w, "out of memory for a frame");
+            return;
+        }
+        memcpy(copy, frame, len);
+        tc_evq_event ev = {.time_ms = v.deliver_ms[c],
+                           .kind = TC_EVQ_DELIVER,
+                           .node = to,
+                           .from = from,
+                           .len = (uint32_t)len,
+                           .arg = gen,
+                           .payload = copy};
+        w_push(w, &ev);
+    }
+}
+
+typedef struct {
+    tc_world *w;
+    uint32_t from;
+} emit_ctx;
+
+static void adv_emit(void *ctx, uint32_t to, const uint8_t *frame, size_t len)
+{
+    emit_ctx *c = ctx;
+    net_send(c->w, c->from, to, frame, len);
+}
+
+static void send_action(tc_world *w, uint32_t e, const tc_action *a)
+{
+    w_node *n = &w->nodes[e];
+    if (a->peer >= w->count)
+        return;
+    if (n->adv == NULL) {
+        net_send(w, e, a->peer, a->frame, a->frame_len);
+        return;
+    }
+    uint32_t peer_count = w_ready_peers_of(w, e, w->peer_scratch);
+    emit_ctx c = {w, e};
+    tc_adv_on_send(n->adv, w_local(w, e), a->peer, w->peer_scratch, peer_count, a->frame,
+                   a->frame_len, adv_emit, &c);
+}
+
+/* ---- connections ---- */
+
+static void conn_close(tc_world *w, uint32_t a, uint32_t b);
+
+void w_connect_now(tc_world *w, uint32_t from, uint32_t to)
+{
+    if (from == to || w->nodes[from].node == NULL || w->nodes[to].node == NULL ||
+        conn_get(w, from, to) != 0)
+        return;
+    uint32_t gen = ++w->conn_gen;
+    TC_ASSERT(gen != 0);
+    *conn_slot(w, from, to) = gen;
+    w_trace(w, from, "up %s out", w->nodes[to].name);
+    tc_node_peer_up(w->nodes[from].node, w_local(w, from), to, w->nodes[to].addr, false);
+    w_after_call(w, from);
+    if (conn_get(w, from, to) != gen || w->nodes[to].node == NULL)
+        return; /* the dialler refused it at once (a banned host, a limit) */
+    w_trace(w, to, "up %s in", w->nodes[from].name);
+    tc_node_peer_up(w->nodes[to].node, w_local(w, to), from, w->nodes[from].addr, true);
+    w_after_call(w, to);
+}
+
+/* Closes the connection a-b: both ends learn it (a reset reaches the other side at once). */
+static void conn_close(tc_world *w, uint32_t a, uint32_t b)
+{
+    if (conn_get(w, a, b) == 0)
+        return;
+    *conn_slot(w, a, b) = 0;
+    w->ready[(size_t)a * w->count + b] = w->ready[(size_t)b * w->count + a] = 0;
+    uint32_t ends[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        uint32_t me = ends[k], other = ends[1 - k];
+        if (w->nodes[me].node == NULL)
+            continue;
+        w_trace(w, me, "down %s", w->nodes[other].name);
+        tc_node_peer_down(w->nodes[me].node, w_local(w, me), other);
+        w_after_call(w, me);
+    }
+}
+
+/* A CONNECT action: the dial completes after one link latency, if the link is not cut. */
+static void on_connect_action(tc_world *w, uint32_t e, const char *addr)
+{
+    int to = w_endpoint_of_addr(w, addr);
+    if (to < 0 || (uint32_t)to == e)
+        return;
+    tc_net_link p;
+    tc_net_link_get(w->net, e, (uint32_t)to, &p);
+    tc_evq_event ev = {.time_ms = w->now_ms + p.latency_ms + 1,
+                       .kind = TC_EVQ_CONNECT,
+                       .node = (uint32_t)to,
+                       .from = e};
+    w_push(w, &ev);
+}
+
+static void on_connect_event(tc_world *w, const tc_evq_event *ev)
+{
+    w_node *a = &w->nodes[ev->from], *b = &w->nodes[ev->node];
+    if (a->node == NULL || b->node == NULL || tc_net_is_cut(w->net, ev->from, ev->node) ||
+        tc_net_is_cut(w->net, ev->node, ev->from))
+        return; /* the SYN or its answer is lost: the dialler's attempt times out */
+    if (a->paused || b->paused) {
+        tc_evq_event again = *ev;
+        again.time_ms = a->paused ? a->resume_ms : b->resume_ms;
+        w_push(w, &again);
+        return;
+    }
+    w_connect_now(w, ev->from, ev->node);
+}
+
+/* ---- a node's actions ---- */
+
+/* Drains node e's actions; returns whether it committed a block. DISCONNECTs are carried out
+ * after the drain, because a call into the node ends the life of the actions' frames. */
+static bool drain(tc_world *w, uint32_t e)
+{
+    TC_ASSERT(e < w->count && w->nodes[e].node != NULL);
+    w_node *n = &w->nodes[e];
+    tc_action a;
+    uint32_t closed_count = 0;
+    uint32_t *closed = NULL;
+    bool committed = false;
+    while (n->node != NULL && tc_node_next_action(n->node, &a)) {
+        if (a.kind == TC_ACTION_SEND) {
+            send_action(w, e, &a);
+        } else if (a.kind == TC_ACTION_CONNECT) {
+            on_connect_action(w, e, a.addr);
+        } else if (a.kind == TC_ACTION_DISCONNECT && a.peer < w->count) {
+            if (closed == NULL && (closed = malloc(w->count * sizeof(*closed))) == NULL) {
+                w_harness_fail(w, "out of memory");
+                break;
+            }
+            if (closed_count < w->count)
+                closed[closed_count++] = a.peer;
+        } else if (a.kind == TC_ACTION_NOTIFY) {
+            committed |= a.notify.kind == TC_NOTIFY_BLOCK_COMMITTED;
+            if (a.notify.kind == TC_NOTIFY_PEER_READY && a.notify.peer < w->count)
+                w->ready[(size_t)e * w->count + a.notify.peer] = 1;
+            w_check_notify(w, e, &a.notify);
+        }
+    }
+    for (uint32_t k = 0; k < closed_count; k++)
+        conn_close(w, e, closed[k]);
+    free(closed);
+    return committed;
+}
+
+void w_schedule_timer(tc_world *w, uint32_t e)
+{
+    w_node *n = &w->nodes[e];
+    if (n->node == NULL || n->paused)
+        return;
+    uint64_t local = tc_node_next_deadline(n->node);
+    uint64_t g = global_of_local(w, e, local);
+    TC_ASSERT(g == UINT64_MAX || g >= w->now_ms);
+    TC_ASSERT(g == UINT64_MAX || local_at(w, e, g) >= (int64_t)local);
+    if (g >= n->timer_at || g > w->end_ms)
+        return; /* one at least as early is queued, or it falls after the run */
+    n->timer_at = g;
+    tc_evq_event ev = {.time_ms = g, .kind = TC_EVQ_TIMER, .node = e, .arg = ++n->timer_gen};
+    w_push(w, &ev);
+}
+
+void w_schedule_adv(tc_world *w, uint32_t e)
+{
+    w_node *n = &w->nodes[e];
+    if (n->adv == NULL || n->node == NULL || n->paused)
+        return;
+    uint64_t d = tc_adv_next_deadline(n->adv);
+    if (d == UINT64_MAX)
+        return;
+    uint64_t g = global_of_local(w, e, d);
+    if (g <= w->now_ms)
+        g = w->now_ms + 1; /* an adversary's work is never more urgent than the next ms */
+    if (g >= n->adv_at || g > w->end_ms)
+        return;
+    n->adv_at = g;
+    tc_evq_event ev = {.time_ms = g, .kind = W_EV_ADV_TIMER, .node = e, .arg = ++n->adv_gen};
+    w_push(w, &ev);
+}
+
+/* After every call into node e: a lose-writes crash strikes if the call wrote to the store
+ * (the armed fault failed that commit; what the call would send never leaves); otherwise its
+ * actions are carried out, the invariants checked, its timer set. */
+void w_after_call(tc_world *w, uint32_t e)
+{
+    w_node *n = &w->nodes[e];
+    if (n->node == NULL)
+        return;
+    if (n->dying && tc_store_mem_write_count(n->store) != n->writes_at_arm) {
+        w_trace(w, e, "crash-struck");
+        w_timeline(w, e, "CRASH strikes during a store commit: its writes are lost");
+        w_node_crash(w, e);
+        return;
+    }
+    if (w->depth >= W_DRAIN_DEPTH_MAX) {
+        w_harness_fail(w, "nested disconnects deeper than %d", W_DRAIN_DEPTH_MAX);
+        return;
+    }
+    w->depth++;
+    bool committed = drain(w, e);
+    w->depth--;
+    if (n->node == NULL)
+        return;
+    w_check_after_call(w, e, committed);
+    w_schedule_timer(w, e);
+    w_schedule_adv(w, e);
+}
+
+/* ---- node lifecycle ---- */
+
+int w_store_open(tc_world *w, uint32_t e)
+{
+    w_node *n = &w->nodes[e];
+    if (w->scn.storage == TC_SCN_STORAGE_MEM) {
+        n->store = tc_store_mem_new();
+        return n->store == NULL ? TC_ENOMEM : 0;
+    }
+    if (n->lmdb_dir[0] == 0) {
+        snprintf(n->lmdb_dir, sizeof(n->lmdb_dir), "/tmp/timesim-XXXXXX");
+        if (mkdtemp(n->lmdb_dir) == NULL) {
+            n->lmdb_dir[0] = 0;
+            return TC_ESTORE_IO;
+        }
+    }
+    return tc_store_lmdb_open(n->lmdb_dir, (size_t)1 << 30, &n->store);
+}
+
+static void store_remove(w_node *n)
+{
+    tc_store_close(n->store);
+    n->store = NULL;
+    if (n->lmdb_dir[0] == 0)
+        return;
+    static const char *const files[] = {"data.mdb", "lock.mdb"};
+    char path[128];
+    for (size_t k = 0; k < TC_ARRAY_LEN(files); k++) {
+        snprintf(path, sizeof(path), "%s/%s", n->lmdb_dir, files[k]);
+        unlink(path);
+    }
+    rmdir(n->lmdb_dir);
+    n->lmdb_dir[0] = 0;
+}
+
+void w_node_start(tc_world *w, uint32_t e)
+{
+    w_node *n = &w->nodes[e];
+    TC_ASSERT(n->node == NULL);
+    if (n->store == NULL && w_store_open(w, e) != 0) {
+        w_violation(w, "integrity", e, UINT32_MAX, "%s: its store does not reopen", n->name);
+        return;
+    }
+    tc_node_config c = {.genesis = &w->genesis,
+                        .scheme = w->scheme,
+                        .listen_port = w->genesis.profile.p2p_port,
+                        .seed_count = w->count - 1};
+    memcpy(c.identity_seed, n->identity_seed, TC_SEED_SIZE);
+    /* A fresh generator per start: a restarted node replaying its old HELLO nonces would be
+     * refused as a replayed handshake (node.h). */
+    tc_seed_derive(c.rng_seed, w->master, "node-rng", ((uint64_t)n->starts << 20) | e);
+    /* Every other node is a seed: the node's own peer policy redials what it loses. */
+    const char *others[W_PEERS_MAX];
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < w->count; j++)
+        if (j != e)
+            others[k++] = w->seeds[j];
+    c.seeds = others;
+    n->starts++;
+    w_trace(w, e, "start %u", n->starts);
+    int rc = tc_node_new(&c, n->store, w->cache, w_local(w, e), &n->node);
+    if (rc != 0) {
+        n->node = NULL;
+        if (!n->byzantine)
+            w_violation(w, "integrity", e, UINT32_MAX, "%s does not come back: tc_node_new: %s",
+                        n->name, tc_strerror(rc));
+        return;
+    }
+    n->failed_seen = n->fork_seen = false;
+    n->timer_at = n->adv_at = UINT64_MAX;
+    w_after_call(w, e);
+}
+
+static bool event_of_node(void *ctx, const tc_evq_event *ev)
+{
+    const uint32_t *e = ctx;
+    return ev->kind == TC_EVQ_DELIVER && (ev->node == *e || ev->from == *e);
+}
+
+void w_node_crash(tc_world *w, uint32_t e)
+{
+    TC_ASSERT(e < w->count);
+    w_node *n = &w->nodes[e];
+    if (n->node == NULL)
+        return;
+    tc_node_free(n->node);
+    n->node = NULL;
+    if (w->scn.storage == TC_SCN_STORAGE_MEM) {
+        tc_store_mem_crash(n->store);
+        tc_store_mem_faults none = {0};
+        tc_store_mem_set_faults(n->store, &none);
+    } else {
+        tc_store_close(n->store); /* the process died: LMDB keeps what it committed */
+        n->store = NULL;
+    }
+    n->paused = n->dying = false;
+    n->timer_gen++;
+    n->adv_gen++;
+    n->timer_at = n->adv_at = UINT64_MAX;
+    (void)tc_evq_remove_if(w->evq, event_of_node, &e);
+    w_load_orphan(w, e);
+    for (uint32_t j = 0; j < w->count; j++)
+        conn_close(w, e, j);
+    TC_ASSERT(n->node == NULL && n->timer_at == UINT64_MAX);
+}
+
+/* ---- building the world ---- */
+
+static int make_nodes(tc_world *w)
+{
+    const tc_scn *s = &w->scn;
+    w->nodes = calloc(w->count, sizeof(*w->nodes));
+    w->seeds = calloc(w->count, sizeof(*w->seeds));
+    w->conn = calloc((size_t)w->count * w->count, sizeof(*w->conn));
+    w->ready = calloc((size_t)w->count * w->count, 1);
+    w->peer_scratch = calloc(w->count, sizeof(*w->peer_scratch));
+    if (w->nodes == NULL || w->seeds == NULL || w->conn == NULL || w->peer_scratch == NULL ||
+        w->ready == NULL)
+        return TC_ENOMEM;
+    for (uint32_t e = 0; e < w->count; e++) {
+        w_node *n = &w->nodes[e];
+        n->id = tc_scn_endpoint_node(s, e);
+        tc_scn_node_name(n->id, n->name);
+        snprintf(n->addr, sizeof(n->addr), "10.%u.%u.1:%u", e / 256, e % 256,
+                 (unsigned)w->genesis.profile.p2p_port);
+        w->seeds[e] = n->addr;
+        const char *label = n->id.kind == TC_SCN_FULLNODE ? "fullnode" : "validator";
+        tc_seed_derive(n->identity_seed, w->master, label, n->id.index);
+        tc_keypair kp;
+        tc_keypair_from_seed(&kp, n->identity_seed);
+        n->pub = kp.pub;
+        n->timer_at = n->adv_at = UINT64_MAX;
+        n->validator = UINT32_MAX;
+    }
+    return 0;
+}
+
+/* Byzantine at any time (setup or timeline), twins included: such a node is never "honest". */
+static void mark_byzantine(tc_world *w)
+{
+    const tc_scn *s = &w->scn;
+    uint32_t e;
+    for (uint32_t k = 0; k < s->byz_count; k++) {
+        if (tc_scn_endpoint(s, s->byz[k].node, &e) == 0)
+            w->nodes[e].byzantine = true;
+        tc_scn_node twin = {TC_SCN_TWIN, s->byz[k].node.index};
+        if (s->byz[k].kind == TC_SCN_BYZ_TWIN && tc_scn_endpoint(s, twin, &e) == 0)
+            w->nodes[e].byzantine = true;
+    }
+    for (uint32_t k = 0; k < s->event_count; k++)
+        if (s->events[k].kind == TC_SCN_EV_BYZANTINE &&
+            tc_scn_endpoint(s, s->events[k].node, &e) == 0)
+            w->nodes[e].byzantine = true;
+    for (e = 0; e < w->count; e++)
+        w->nodes[e].client_target = !w->nodes[e].byzantine && w->nodes[e].id.kind != TC_SCN_TWIN;
+    for (uint32_t k = 0; k < s->clock_count; k++) {
+        if (tc_scn_endpoint(s, s->clocks[k].node, &e) != 0)
+            continue;
+        w->nodes[e].offset_ms = s->clocks[k].offset_ms;
+        w->nodes[e].drift_ppm = s->clocks[k].drift_ppm;
+    }
+}
+
+static int make_genesis(tc_world *w, char *err, size_t err_len)
+{
+    const tc_scn *s = &w->scn;
+    uint8_t *tiers = calloc(s->node_count, 1);
+    if (tiers == NULL)
+        return TC_ENOMEM;
+    for (uint32_t i = 0; i < s->node_count; i++)
+        tiers[i] = (uint8_t)tc_scn_tier(s, (tc_scn_node){TC_SCN_VALIDATOR, i});
+    uint32_t coins = 0;
+    int rc = w_load_init(w, &coins);
+    if (rc == 0)
+        rc = tc_genesis_create(&w->genesis, (tc_network)s->network, w->master, s->node_count, tiers,
+                               coins, TC_UNITS_PER_TIME, GENESIS_TIME_MS);
+    free(tiers);
+    if (rc != 0) {
+        snprintf(err, err_len, "genesis: %s", tc_strerror(rc));
+        return rc == TC_ENOMEM ? rc : TC_EINVAL;
+    }
+    w->genesis.profile = s->profile; /* the scenario's profile: defaults + overrides */
+    w_load_genesis(w, &w->genesis);
+    char why[200];
+    rc = tc_genesis_check(&w->genesis, why, sizeof(why));
+    if (rc != 0) {
+        snprintf(err, err_len, "genesis: %s", why);
+        return TC_EINVAL;
+    }
+    tc_genesis_hash(&w->genesis, &w->genesis_hash);
+    w->t0_ms = GENESIS_TIME_MS + 1000;
+    return 0;
+}
+
+static int make_network(tc_world *w)
+{
+    const tc_scn *s = &w->scn;
+    uint8_t seed[TC_SEED_SIZE];
+    tc_seed_derive(seed, w->master, "net", 0);
+    int rc = tc_net_new(w->count, &s->net, seed, &w->net);
+    for (uint32_t k = 0; rc == 0 && k < s->link_count; k++) {
+        uint32_t a, b;
+        const tc_scn_link *l = &s->links[k];
+        if (tc_scn_endpoint(s, l->a, &a) != 0 || tc_scn_endpoint(s, l->b, &b) != 0 || a == b)
+            continue;
+        tc_net_link p;
+        tc_scn_link_params(s, l->a, l->b, &p);
+        rc = tc_net_link_set(w->net, a, b, &p);
+        tc_scn_link_params(s, l->b, l->a, &p);
+        if (rc == 0)
+            rc = tc_net_link_set(w->net, b, a, &p);
+    }
+    if (rc == 0)
+        rc = tc_evq_new(W_EVQ_CAPACITY, drop_event, NULL, &w->evq);
+    if (rc == 0 && (w->cache = tc_verify_cache_new(1u << 16)) == NULL)
+        rc = TC_ENOMEM;
+    return rc;
+}
+
+/* A balanced full mesh: i dials j when j is within the half of the ring after i, so no node
+ * holds more than about half its connections as outbound (outbound_max stays far). */
+static void connect_mesh(tc_world *w)
+{
+    for (uint32_t i = 0; i < w->count; i++) {
+        for (uint32_t j = 0; j < w->count; j++) {
+            uint32_t ahead = (j + w->count - i) % w->count;
+            bool dial = ahead != 0 && (2 * ahead < w->count || (2 * ahead == w->count && i < j));
+            if (dial)
+                w_connect_now(w, i, j);
+        }
+    }
+}
+
+static void schedule_timeline(tc_world *w)
+{
+    const tc_scn *s = &w->scn;
+    for (uint32_t k = 0; k < s->event_count; k++) {
+        if (s->events[k].at_ms > w->end_ms)
+            break;
+        tc_evq_event ev = {.time_ms = s->events[k].at_ms, .kind = TC_EVQ_SCENARIO, .arg = k};
+        w_push(w, &ev);
+    }
+    w->liveness_from_ms = w_last_fault_end(s);
+    for (uint32_t k = 0; k < s->expect_count; k++) {
+        const tc_scn_expect *x = &s->expects[k];
+        if (x->kind != TC_SCN_EXP_LIVENESS)
+            continue;
+        uint64_t from = x->after_heal ? w->liveness_from_ms : x->after_ms;
+        tc_evq_event open = {.time_ms = from, .kind = W_EV_PROBE, .arg = 2ull * k};
+        tc_evq_event close = {
+            .time_ms = from + x->within_ms, .kind = W_EV_PROBE, .arg = 2ull * k + 1};
+        if (open.time_ms <= w->end_ms)
+            w_push(w, &open);
+        if (close.time_ms <= w->end_ms)
+            w_push(w, &close);
+    }
+}
+
+static int start_all(tc_world *w)
+{
+    const tc_scn *s = &w->scn;
+    for (uint32_t e = 0; e < w->count; e++)
+        if (w_store_open(w, e) != 0)
+            return TC_ESTORE_IO;
+    for (uint32_t e = 0; e < w->count; e++)
+        w_node_start(w, e);
+    for (uint32_t k = 0; k < s->byz_count; k++) {
+        uint32_t e;
+        if (s->byz[k].kind != TC_SCN_BYZ_TWIN && tc_scn_endpoint(s, s->byz[k].node, &e) == 0 &&
+            w_adv_make(w, e, s->byz[k].kind, s->byz[k].flood_per_s) != 0)
+            return TC_ENOMEM;
+    }
+    connect_mesh(w);
+    return 0;
+}
+
+int tc_world_new(const tc_scn *s, const tc_world_opts *opts, tc_world **out, char *err,
+                 size_t err_len)
+{
+    TC_ASSERT(s != NULL && opts != NULL && out != NULL);
+    *out = NULL;
+    if (err_len > 0)
+        err[0] = 0;
+    if (s->chaos_faults > 0) {
+        /* Chaos mode draws faults from the seed; this world runs scripted timelines only, and
+         * a chaos scenario run without its faults would pass for the wrong reason. */
+        snprintf(err, err_len, "chaos mode is not supported by this simulator yet");
+        return TC_EINVAL;
+    }
+    tc_world *w = calloc(1, sizeof(*w));
+    if (w == NULL || tc_scn_copy(&w->scn, s) != 0) {
+        free(w);
+        return TC_ENOMEM;
+    }
+    w->opts = *opts;
+    w->seed = opts->seed;
+    tc_seed_from_u64(w->master, w->seed);
+    w->scheme = s->crypto == TC_SCN_CRYPTO_FAST ? TC_SIG_FAST : TC_SIG_ED25519;
+    w->end_ms = opts->until_ms != 0 ? opts->until_ms : s->run_ms;
+    w->count = tc_scn_endpoint_count(s);
+    w->next_progress_ms = 10000;
+    tc_hasher_init(&w->fp, "tc/sim/trace");
+    int rc = make_genesis(w, err, err_len);
+    if (rc == 0)
+        rc = make_nodes(w);
+    if (rc == 0) {
+        mark_byzantine(w);
+        rc = make_network(w);
+    }
+    if (rc == 0)
+        rc = w_checks_init(w);
+    if (rc == 0)
+        rc = start_all(w);
+    if (rc == 0) {
+        schedule_timeline(w);
+        w_load_start(w);
+    }
+    if (rc != 0) {
+        if (err_len > 0 && err[0] == 0)
+            snprintf(err, err_len, "cannot build the world: %s", tc_strerror(rc));
+        tc_world_free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+void tc_world_free(tc_world *w)
+{
+    if (w == NULL)
+        return;
+    tc_evq_free(w->evq);
+    for (uint32_t e = 0; w->nodes != NULL && e < w->count; e++) {
+        tc_node_free(w->nodes[e].node);
+        tc_adv_free(w->nodes[e].adv);
+        if (w->nodes[e].store != NULL || w->nodes[e].lmdb_dir[0] != 0)
+            store_remove(&w->nodes[e]);
+    }
+    w_load_free(w);
+    w_checks_free(w);
+    tc_net_free(w->net);
+    tc_verify_cache_free(w->cache);
+    tc_genesis_deinit(&w->genesis);
+    tc_scn_free(&w->scn);
+    free(w->expects);
+    free(w->nodes);
+    free(w->seeds);
+    free(w->conn);
+    free(w->ready);
+    free(w->peer_scratch);
+    free(w);
+}
+
+/* ---- the event loop ---- */
+
+/* Message type names for the trace (msg.h numbering); "?" for anything else (garbage). */
+static const char *frame_type_name(uint8_t type)
+{
+    static const char *const names[] = {"?",
+                                        "HELLO",
+                                        "AUTH",
+                                        "PING",
+                                        "PONG",
+                                        "GET_PEERS",
+                                        "PEERS",
+                                        "STATUS",
+                                        "TX",
+                                        "VOTE_BATCH",
+                                        "GET_VOTE_BATCHES",
+                                        "PROPOSAL",
+                                        "PREVOTE",
+                                        "PRECOMMIT",
+                                        "GET_BLOCKS",
+                                        "BLOCKS",
+                                        "HEARTBEAT",
+                                        "HANDOFF",
+                                        "EVIDENCE",
+                                        "REJECT"};
+    _Static_assert(TC_ARRAY_LEN(names) == TC_MSG_TYPE_COUNT, "one name per message type");
+    return type < TC_ARRAY_LEN(names) ? names[type] : "?";
+}
+
+static void on_deliver(tc_world *w, tc_evq_event *ev)
+{
+    TC_ASSERT(ev->node < w->count && ev->from < w->count && ev->payload != NULL);
+    w_node *n = &w->nodes[ev->node];
+    if (n->node == NULL || conn_get(w, ev->from, ev->node) != ev->arg) {
+        free(ev->payload);
+        return; /* the connection it rode on is gone */
+    }
+    if (n->paused) {
+        ev->time_ms = n->resume_ms; /* waits in the socket buffer; order kept by seq */
+        w_push(w, ev);
+        return;
+    }
+    tc_hash h;
+    char hex[17];
+    tc_hash_tagged(&h, FRAME_TAG, ev->payload, ev->len);
+    tc_hex(hex, h.b, 8);
+    const uint8_t *f = ev->payload;
+    w_trace(w, ev->node, "recv %s %s %u %s", w->nodes[ev->from].name,
+            frame_type_name(ev->len > 4 ? f[4] : 0), ev->len, hex);
+    tc_node_recv(n->node, w_local(w, ev->node), ev->from, ev->payload, ev->len);
+    free(ev->payload);
+    w_after_call(w, ev->node);
+}
+
+static void on_timer(tc_world *w, const tc_evq_event *ev)
+{
+    TC_ASSERT(ev->node < w->count && ev->arg <= w->nodes[ev->node].timer_gen);
+    w_node *n = &w->nodes[ev->node];
+    if (n->node == NULL || n->paused || ev->arg != n->timer_gen)
+        return;
+    n->timer_at = UINT64_MAX;
+    uint64_t local = w_local(w, ev->node);
+    w_trace(w, ev->node, "tick %llu", (unsigned long long)local);
+    tc_node_tick(n->node, local);
+    w_after_call(w, ev->node);
+}
+
+static void on_adv_timer(tc_world *w, const tc_evq_event *ev)
+{
+    w_node *n = &w->nodes[ev->node];
+    if (n->node == NULL || n->adv == NULL || n->paused || ev->arg != n->adv_gen)
+        return;
+    n->adv_at = UINT64_MAX;
+    uint32_t peer_count = w_ready_peers_of(w, ev->node, w->peer_scratch);
+    emit_ctx c = {w, ev->node};
+    tc_adv_tick(n->adv, w_local(w, ev->node), w->peer_scratch, peer_count, adv_emit, &c);
+    w_schedule_adv(w, ev->node);
+}
+
+static void dispatch(tc_world *w, tc_evq_event *ev)
+{
+    switch (ev->kind) {
+    case TC_EVQ_DELIVER:
+        on_deliver(w, ev);
+        break;
+    case TC_EVQ_TIMER:
+        on_timer(w, ev);
+        break;
+    case TC_EVQ_SCENARIO:
+        w_fault_apply(w, &w->scn.events[ev->arg]);
+        break;
+    case TC_EVQ_CLIENT:
+        w_load_client(w, (uint32_t)ev->arg);
+        break;
+    case TC_EVQ_RESUME:
+        w_fault_resume(w, ev->node);
+        break;
+    case TC_EVQ_CONNECT:
+        on_connect_event(w, ev);
+        break;
+    case W_EV_ADV_TIMER:
+        on_adv_timer(w, ev);
+        break;
+    case W_EV_PROBE:
+        w_check_probe(w, (uint32_t)(ev->arg / 2), (ev->arg & 1) != 0);
+        break;
+    case W_EV_DIE:
+        w_fault_die(w, ev->node);
+        break;
+    default:
+        TC_ASSERT(false && "unknown event kind");
+    }
+}
+
+static void progress(tc_world *w)
+{
+    if (w->now_ms < w->next_progress_ms)
+        return;
+    w->next_progress_ms += 10000;
+    if (w->opts.progress == NULL)
+        return;
+    uint64_t lo = UINT64_MAX, hi = 0, views = 0;
+    for (uint32_t e = 0; e < w->count; e++) {
+        const w_node *n = &w->nodes[e];
+        if (n->byzantine)
+            continue;
+        lo = n->height < lo ? n->height : lo;
+        hi = n->height > hi ? n->height : hi;
+        views += n->view_changes;
+    }
+    fprintf(w->opts.progress,
+            "timesim: %s t=%llus heights %llu..%llu view-changes %llu txs %llu/%llu final "
+            "violations %llu events %llu\n",
+            w->scn.name[0] ? w->scn.name : "run", (unsigned long long)(w->now_ms / 1000),
+            (unsigned long long)(lo == UINT64_MAX ? 0 : lo), (unsigned long long)hi,
+            (unsigned long long)views, (unsigned long long)w->load.finalized,
+            (unsigned long long)w->load.accepted, (unsigned long long)w->checks.violation_count,
+            (unsigned long long)w->events);
+}
+
+int tc_world_run(tc_world *w)
+{
+    TC_ASSERT(w != NULL);
+    while (!w->harness_failed) {
+        const tc_evq_event *next = tc_evq_peek(w->evq);
+        if (next == NULL || next->time_ms > w->end_ms)
+            break;
+        tc_evq_event ev;
+        int rc = tc_evq_pop(w->evq, &ev);
+        TC_ASSERT(rc == 0 && ev.time_ms >= w->now_ms);
+        w->now_ms = ev.time_ms;
+        w->events++;
+        dispatch(w, &ev);
+        progress(w);
+    }
+    if (!w->harness_failed)
+        w->now_ms = w->end_ms;
+    w_check_end(w);
+    return w->harness_failed ? TC_EFAILED : 0;
+}
+
+uint32_t tc_world_node_count(const tc_world *w)
+{
+    return w->count;
+}
+
+void tc_world_node_info_get(const tc_world *w, uint32_t e, tc_world_node_info *out)
+{
+    TC_ASSERT(e < w->count);
+    const w_node *n = &w->nodes[e];
+    memset(out, 0, sizeof(*out));
+    memcpy(out->name, n->name, sizeof(out->name));
+    out->up = n->node != NULL;
+    out->honest = !n->byzantine;
+    out->height = n->height;
+    out->view_changes = n->view_changes;
+    out->validator = n->node != NULL ? n->validator : UINT32_MAX;
+}

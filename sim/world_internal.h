@@ -1,0 +1,281 @@
+/* world_internal.h — the state of one simulated run, shared by the files that implement it and
+ * by nothing else:
+ *   world.c    building the cluster, the event loop, node calls and their actions, timers,
+ *              connections, the network;
+ *   faults.c   the scenario timeline: crashes, restarts, pauses, clock jumps, partitions,
+ *              Byzantine turns, registrations, load changes;
+ *   load.c     the simulated wallets and the table of every transaction they submitted;
+ *   checker.c  the SPEC 8 invariants after every event;
+ *   expect.c   the expectations at the end, and the run's result;
+ *   trace.c    the trace, its fingerprint and the --timeline account.
+ *
+ * Invariants:
+ *   - endpoints are the scenario's (tc_scn_endpoint): node e of the run is endpoint e of the
+ *     network, and peer id e on every other node's side of a connection;
+ *   - a connection between a and b is one generation number conn[min][max] (0: none); a frame
+ *     in flight carries the generation it was sent on and is dropped when the connection it
+ *     rode on is gone, as TCP drops what was in flight on a reset connection;
+ *   - node[e].node != NULL exactly while the node runs (between a start and a crash);
+ *   - node[e].timer_at is the global time of the latest TIMER event queued for e with
+ *     generation timer_gen; older TIMER events carry older generations and are ignored;
+ *   - virtual time (now_ms) only grows; nodes see local time (clock_local) and never the
+ *     global one.
+ */
+#ifndef TC_WORLD_INTERNAL_H
+#define TC_WORLD_INTERNAL_H
+
+#include <stdio.h>
+
+#include "adversary.h"
+#include "evq.h"
+#include "genesis.h"
+#include "netmodel.h"
+#include "node.h"
+#include "scenario.h"
+#include "world.h"
+
+/* Bounds (STYLE rule 4). */
+#define W_EVQ_CAPACITY      (1u << 20) /* events in flight at once */
+#define W_HEIGHTS_MAX       (1u << 22) /* heights the agreement table can follow */
+#define W_VIOLATIONS_KEPT   16         /* violations kept in full; the rest are counted */
+#define W_TXS_MAX           (1u << 20) /* transactions the load may submit in one run */
+#define W_CLIENT_COINS_MAX  4096       /* coins one wallet tracks (ready + pending) */
+#define W_GENESIS_COINS_MAX 200000     /* genesis outputs created for the wallets */
+#define W_CULPRITS_MAX      64
+#define W_PEERS_MAX         TC_NET_ENDPOINTS_MAX
+#define W_DRAIN_DEPTH_MAX   64    /* nested disconnect handling */
+#define W_LOSE_WRITES_MS    10000 /* a lose-writes crash strikes within this much time */
+#define W_EPOCH_CACHE       4
+
+/* Driver-specific event kinds (evq.h: from TC_EVQ_KIND_USER). */
+enum {
+    W_EV_ADV_TIMER = TC_EVQ_KIND_USER, /* node's adversary wants tc_adv_tick; arg: generation */
+    W_EV_PROBE = TC_EVQ_KIND_USER + 1, /* liveness window; arg: 0 opens, 1 closes */
+    W_EV_DIE = TC_EVQ_KIND_USER + 2,   /* a lose-writes crash strikes now at the latest */
+};
+
+typedef struct {
+    char name[TC_SCN_NODE_NAME_MAX];
+    tc_scn_node id;
+    char addr[TC_NODE_ADDR_MAX];
+    uint8_t identity_seed[TC_SEED_SIZE];
+    tc_pubkey pub;
+    bool byzantine;     /* Byzantine at any time of the run, or a twin: never "honest" */
+    bool client_target; /* wallets may submit to it (honest, not a twin) */
+
+    tc_store *store;
+    char lmdb_dir[64]; /* "" for the in-memory store */
+    tc_node *node;     /* NULL while down */
+    uint32_t starts;
+    bool paused;
+    uint64_t resume_ms;
+    bool dying; /* a lose-writes crash is armed: the next store write is the last */
+    uint64_t writes_at_arm;
+
+    int64_t offset_ms; /* initial offset plus every jump */
+    int32_t drift_ppm;
+
+    uint64_t timer_gen, timer_at; /* UINT64_MAX: no timer queued */
+    tc_adv *adv;
+    uint64_t adv_gen, adv_at;
+
+    /* Observations. */
+    uint64_t height;
+    tc_hash tip;
+    uint64_t view_changes;
+    uint64_t finalized;
+    uint64_t commits;
+    bool failed_seen; /* its sticky failure was reported once */
+    bool fork_seen;
+    uint32_t validator; /* index in the current set (status), UINT32_MAX if none */
+} w_node;
+
+typedef struct {
+    tc_hash hash;
+    uint32_t first_node; /* endpoint that committed it first; UINT32_MAX: nobody yet */
+    tc_hash root;        /* UTXO-set root after it, when known */
+    bool has_root;
+    uint32_t root_node;
+} w_height;
+
+/* ---- load (load.c) ---- */
+
+typedef struct {
+    tc_outpoint op;
+    uint64_t amount;
+    uint64_t created_ms; /* when the transaction making it was submitted */
+    uint32_t key;        /* wallet key index */
+    bool ready;          /* confirmed: spendable */
+} w_coin;
+
+typedef struct {
+    uint32_t index;
+    w_coin *coins;
+    uint32_t coin_count;
+    uint64_t next_us; /* next action, global microseconds */
+    bool scheduled;
+} w_client;
+
+typedef struct {
+    tc_hash txid;
+    tc_outpoint input;
+    uint64_t submit_ms;
+    uint64_t final_ms; /* first honest TX_FINALIZED; UINT64_MAX: not yet */
+    uint32_t node;     /* endpoint it was submitted to */
+    int code;          /* admission code */
+    bool used;
+    bool contested; /* half of a double spend */
+    bool orphaned;  /* its node crashed before it was final: excluded from liveness */
+    bool registration;
+} w_tx;
+
+typedef struct {
+    w_client *clients;
+    uint32_t client_count;
+    tc_keypair *keys; /* one per client, then the registrar's */
+    tc_addr_hash *addrs;
+    uint32_t key_count;
+    w_coin *reg_coins; /* reserved for registrations */
+    uint32_t reg_coin_count, reg_coin_next;
+    uint32_t rate_per_s;
+    tc_rng rng;
+    w_tx *txs; /* open addressing by txid, tx_cap slots (a power of two) */
+    uint32_t tx_cap, tx_count;
+    uint64_t submitted, accepted, finalized, rejected, starved, double_spends;
+    uint64_t registrations;
+} w_load;
+
+/* ---- checks (checker.c) ---- */
+
+typedef struct {
+    uint32_t epoch;
+    bool used;
+    uint32_t count;
+    tc_pubkey *keys;
+    uint32_t *weights;
+    uint64_t weight_total;
+} w_epoch_set;
+
+typedef struct {
+    tc_outpoint op;
+    tc_hash txid;
+    bool used;
+} w_spent;
+
+typedef struct {
+    bool expect_fork; /* the scenario says `expect fork`: disagreement is the point */
+    w_height *heights;
+    uint32_t height_cap;
+    tc_world_violation kept[W_VIOLATIONS_KEPT];
+    uint64_t violation_count;
+    /* Forks, forensics, evidence. */
+    bool fork_happened; /* honest nodes committed different blocks at one height */
+    bool fork_detected; /* an honest node raised a fork alarm with two certificates */
+    uint64_t fork_alarms;
+    uint64_t evidence;
+    tc_pubkey culprits[W_CULPRITS_MAX];
+    uint32_t culprit_count;
+    uint32_t culprit_epoch;            /* epoch of the first CULPRIT notify */
+    tc_pubkey accused[W_CULPRITS_MAX]; /* named by EVIDENCE of honest nodes */
+    uint32_t accused_count;
+    /* Liveness windows, one per expectation (unused ones stay zero). */
+    uint64_t *probe_heights; /* expect_count x count */
+    uint8_t *probe_state;    /* 0 not yet, 1 open, 2 closed */
+    bool *probe_ok;
+    char (*probe_detail)[160];
+    /* Outpoints spent by transactions final at an honest node: open addressing. */
+    w_spent *spent;
+    uint32_t spent_cap;
+    w_epoch_set epochs[W_EPOCH_CACHE];
+    uint32_t epoch_next;
+    uint8_t *banned; /* banned[by * count + peer]: `by` notified PEER_BANNED for `peer` */
+} w_checks;
+
+struct tc_world {
+    tc_scn scn; /* copy */
+    tc_world_opts opts;
+    uint64_t seed;
+    uint8_t master[TC_SEED_SIZE];
+    tc_genesis genesis;
+    tc_hash genesis_hash;
+    tc_sig_scheme scheme;
+    uint64_t t0_ms; /* local time of every clock at global 0 (before offsets) */
+    uint64_t end_ms;
+    uint64_t liveness_from_ms; /* end of the last fault */
+
+    uint32_t count; /* endpoints */
+    w_node *nodes;
+    const char **seeds; /* every node's address, for tc_node_config.seeds */
+    uint32_t *conn;     /* count x count, symmetric, generations */
+    uint32_t conn_gen;
+    uint8_t *ready; /* ready[a * count + b]: a finished its handshake with b (PEER_READY) */
+    uint32_t *peer_scratch;
+    tc_verify_cache *cache;
+    tc_net *net;
+    tc_evq *evq;
+    uint64_t now_ms;
+    uint64_t events;
+    uint32_t depth; /* nested drains */
+
+    w_load load;
+    w_checks checks;
+
+    tc_hasher fp;
+    uint64_t trace_lines;
+    uint64_t next_progress_ms;
+    tc_world_expect *expects; /* filled by tc_world_result_get */
+    bool harness_failed;      /* a bound of the harness was hit: the run is invalid */
+    char harness_error[200];
+};
+
+/* world.c */
+uint64_t w_local(const tc_world *w, uint32_t e);
+int w_store_open(tc_world *w, uint32_t e);
+void w_node_start(tc_world *w, uint32_t e);
+void w_node_crash(tc_world *w, uint32_t e);
+void w_connect_now(tc_world *w, uint32_t from, uint32_t to);
+void w_after_call(tc_world *w, uint32_t e);
+void w_schedule_timer(tc_world *w, uint32_t e);
+void w_schedule_adv(tc_world *w, uint32_t e);
+void w_push(tc_world *w, const tc_evq_event *ev);
+void w_harness_fail(tc_world *w, const char *fmt, ...);
+int w_endpoint_of_addr(const tc_world *w, const char *addr);
+uint32_t w_ready_peers_of(tc_world *w, uint32_t e, uint32_t *out);
+
+/* faults.c */
+void w_fault_apply(tc_world *w, const tc_scn_event *ev);
+void w_fault_resume(tc_world *w, uint32_t e);
+void w_fault_die(tc_world *w, uint32_t e);
+int w_adv_make(tc_world *w, uint32_t e, uint32_t byz_kind, uint32_t rate_per_s);
+uint64_t w_last_fault_end(const tc_scn *s);
+
+/* load.c */
+int w_load_init(tc_world *w, uint32_t *genesis_coins_out);
+void w_load_genesis(tc_world *w, tc_genesis *g);
+void w_load_start(tc_world *w);
+void w_load_free(tc_world *w);
+void w_load_set_rate(tc_world *w, uint32_t rate_per_s);
+void w_load_client(tc_world *w, uint32_t client);
+void w_load_register(tc_world *w, uint32_t e, uint32_t tier);
+w_tx *w_load_find(tc_world *w, const tc_hash *txid);
+void w_load_orphan(tc_world *w, uint32_t e);
+uint32_t w_load_pick_node(tc_world *w, uint32_t avoid);
+
+/* checker.c */
+int w_checks_init(tc_world *w);
+void w_checks_free(tc_world *w);
+void w_check_notify(tc_world *w, uint32_t e, const tc_notify *n);
+void w_check_after_call(tc_world *w, uint32_t e, bool committed);
+void w_check_restart(tc_world *w, uint32_t e);
+void w_check_probe(tc_world *w, uint32_t expect_index, bool closing);
+void w_check_end(tc_world *w);
+void w_violation(tc_world *w, const char *what, uint32_t node, uint32_t node2, const char *fmt,
+                 ...);
+const char *w_validator_name(tc_world *w, uint32_t reporter, uint64_t height, uint32_t index,
+                             uint32_t *endpoint_out);
+
+/* trace.c */
+uint64_t w_trace(tc_world *w, uint32_t e, const char *fmt, ...);
+void w_timeline(tc_world *w, uint32_t e, const char *fmt, ...);
+
+#endif
