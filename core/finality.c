@@ -75,6 +75,7 @@ typedef struct {
 typedef struct {
     uint32_t *slot; /* slot indices sorted by seq; capacity batch_window */
     uint32_t n;
+    bool equivocated; /* signed two batches with one seq this epoch: left out of certificates */
 } vbatches;
 
 typedef struct {
@@ -1309,6 +1310,10 @@ int tc_finality_on_batch(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, con
         ev.seq = b->seq;
         ev.hash2 = h;
         ev_push(f, &ev);
+        /* Nodes may hold either of its two batches for this seq, so a certificate naming
+         * (validator, seq) would mean different things to different nodes: certificates
+         * leave this validator out from now on (tc_finality_cert_build). */
+        f->vb[b->validator].equivocated = true;
         return TC_EEXIST;
     }
     rc = batch_accept(f, txn, b, &h);
@@ -1545,11 +1550,19 @@ int tc_finality_cert_build(const tc_finality *f, const tc_hash *txid, tc_fincert
     if (idx == NONE || f->tx[idx].weight < f->quorum)
         return TC_ENOTFOUND;
     const txe *e = &f->tx[idx];
-    uint32_t n = 0;
-    for (uint64_t w = 0; w < f->quorum; n++) {
-        TC_ASSERT(n < e->vote_count);
-        w += f->vset.members[e->votes[n].validator].weight;
+    /* Voters in index order until Q, leaving out known equivocators (see on_batch): with
+     * Byzantine weight below a third, the honest voters of a final transaction reach Q. */
+    uint32_t n = 0, end = 0;
+    uint64_t w = 0;
+    for (; end < e->vote_count && w < f->quorum; end++) {
+        uint32_t v = e->votes[end].validator;
+        if (!f->vb[v].equivocated) {
+            w += f->vset.members[v].weight;
+            n++;
+        }
     }
+    if (w < f->quorum)
+        return TC_ENOTFOUND;
     out->bitmap_len = (f->vset.count + 7) / 8;
     out->bitmap = calloc(out->bitmap_len, 1);
     out->refs = malloc((size_t)n * sizeof(*out->refs));
@@ -1558,12 +1571,14 @@ int tc_finality_cert_build(const tc_finality *f, const tc_hash *txid, tc_fincert
         return TC_ENOMEM;
     }
     out->epoch = f->vset.epoch;
-    out->ref_count = n;
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < end; i++) {
         uint32_t v = e->votes[i].validator;
-        out->refs[i] = e->votes[i];
+        if (f->vb[v].equivocated)
+            continue;
+        out->refs[out->ref_count++] = e->votes[i];
         out->bitmap[v / 8] = (uint8_t)(out->bitmap[v / 8] | (1u << (v % 8)));
     }
+    TC_ASSERT(out->ref_count == n);
     return 0;
 }
 

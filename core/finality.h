@@ -270,9 +270,10 @@ uint64_t tc_finality_weight(const tc_finality *f, const tc_hash *txid);
 /* ---- certificates ---- */
 
 /* Builds txid's certificate: the epoch, the voters taken in index order until their weight
- * reaches Q, as a bitmap and as batch refs sorted by validator. out is overwritten (not freed
- * first); the caller deinits it. Codes: TC_ENOTFOUND (txid untracked or below quorum),
- * TC_ENOMEM. */
+ * reaches Q, as a bitmap and as batch refs sorted by validator. Validators seen signing two
+ * batches with one seq are left out: nodes may hold either batch, so a ref to it is ambiguous.
+ * out is overwritten (not freed first); the caller deinits it. Codes: TC_ENOTFOUND (txid
+ * untracked, or below quorum without the equivocators), TC_ENOMEM. */
 int tc_finality_cert_build(const tc_finality *f, const tc_hash *txid, tc_fincert *out);
 
 /* Checks c certifies txid in f's epoch. Codes: TC_ERANGE (another epoch: see NOT DONE);

@@ -23,8 +23,11 @@ static void begin_call(tc_node *n, uint64_t now_ms)
     n->actions_dropped += n->action_count;
     n->action_head = 0;
     n->action_count = 0;
-    if (now_ms > n->now_ms)
-        n->now_ms = now_ms;
+    /* The node's own time advances by what the driver's clock advanced, never back: a clock
+     * stepped back freezes nothing (rate buckets keep refilling, timers keep their spacing),
+     * and a step forward fires what is due. next_deadline converts back to the driver's clock. */
+    if (now_ms >= n->clock_ms)
+        n->now_ms += now_ms - n->clock_ms;
     n->clock_ms = now_ms;
 }
 
@@ -177,6 +180,13 @@ int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id exce
     }
     send_to_ready(n, f, len, has_except, except);
     return 0;
+}
+
+void node_broadcast_frame(tc_node *n, const uint8_t *frame, size_t len)
+{
+    const uint8_t *f = arena_keep(n, frame, len);
+    if (f != NULL)
+        send_to_ready(n, f, len, false, 0);
 }
 
 void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len)
@@ -381,7 +391,10 @@ int tc_node_recv(tc_node *n, uint64_t now_ms, tc_peer_id peer, const uint8_t *fr
     tc_msg m;
     bool deliver = false;
     int rc = tc_peer_recv(n->peers, n->now_ms, peer, frame, len, &m, &deliver);
-    if (rc == 0 && deliver && !n->failed)
+    /* A failed node takes no more decisions, but still answers STATUS and GET_BLOCKS so that
+     * peers can see the fork that stopped it. */
+    bool serves = m.type == TC_MSG_STATUS || m.type == TC_MSG_GET_BLOCKS;
+    if (rc == 0 && deliver && (!n->failed || serves))
         dispatch(n, peer, frame, len, &m);
     if (deliver)
         tc_msg_deinit(&m);
@@ -422,6 +435,8 @@ void tc_node_tick(tc_node *n, uint64_t now_ms)
     if (!n->failed) {
         node_txs_tick(n);
         node_chain_tick(n);
+    } else {
+        node_chain_status_tick(n);
     }
     node_txs_drain(n);
     node_chain_drain_bft(n);
@@ -432,6 +447,8 @@ uint64_t tc_node_next_deadline(const tc_node *n)
 {
     TC_ASSERT(n != NULL);
     uint64_t d = tc_peer_next_deadline(n->peers);
+    if (n->failed && n->next_status_ms < d)
+        d = n->next_status_ms;
     if (!n->failed) {
         uint64_t f = node_txs_next_deadline(n);
         uint64_t c = node_chain_next_deadline(n);
@@ -440,7 +457,11 @@ uint64_t tc_node_next_deadline(const tc_node *n)
         if (c < d)
             d = c;
     }
-    return d < n->now_ms ? n->now_ms : d;
+    if (d < n->now_ms)
+        d = n->now_ms;
+    /* From the node's own time back to the driver's clock (they differ after a step back). */
+    uint64_t behind = n->now_ms - n->clock_ms;
+    return d == UINT64_MAX ? d : d - behind;
 }
 
 bool tc_node_next_action(tc_node *n, tc_action *out)

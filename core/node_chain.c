@@ -47,8 +47,43 @@ static node_proposal *proposal_slot(tc_node *n)
     return oldest;
 }
 
+static void own_frames_clear(tc_node *n)
+{
+    for (int i = 0; i < NODE_OWN_FRAMES_MAX; i++) {
+        free(n->own_frames[i]);
+        n->own_frames[i] = NULL;
+        n->own_lens[i] = 0;
+    }
+    n->own_next = 0;
+}
+
+/* Keeps a copy of a proposal or vote this node signed at the current height, replacing the
+ * oldest: the latest rounds are what peers still need. */
+static void own_frame_keep(tc_node *n, const tc_msg *m)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (tc_msg_encode_alloc(m, &bytes, &len) != 0)
+        return;
+    free(n->own_frames[n->own_next]);
+    n->own_frames[n->own_next] = bytes;
+    n->own_lens[n->own_next] = len;
+    n->own_next = (n->own_next + 1) % NODE_OWN_FRAMES_MAX;
+}
+
+static void own_frames_resend(tc_node *n)
+{
+    if (n->now_ms < n->next_resend_ms)
+        return;
+    n->next_resend_ms = n->now_ms + NODE_RESEND_MS;
+    for (int i = 0; i < NODE_OWN_FRAMES_MAX; i++)
+        if (n->own_frames[i] != NULL)
+            node_broadcast_frame(n, n->own_frames[i], n->own_lens[i]);
+}
+
 void node_chain_free(tc_node *n)
 {
+    own_frames_clear(n);
     for (int i = 0; i < NODE_PROPOSALS_MAX; i++)
         proposal_clear(&n->proposals[i]);
     tc_commit_deinit(&n->tip_commit);
@@ -146,6 +181,7 @@ static int restore_signed(tc_node *n)
 int node_chain_start_height(tc_node *n)
 {
     static const tc_hash zero;
+    own_frames_clear(n); /* a new height: what we signed for the last one is moot */
     tc_bft_status bs;
     tc_bft_status_get(n->bft, &bs);
     if (bs.step == TC_BFT_STEP_IDLE) {
@@ -215,12 +251,44 @@ static void raise_fork(tc_node *n, uint64_t height, const tc_hash *ours, const t
     node_notify(n, &note);
 }
 
+static int our_commit_at(tc_node *n, uint64_t height, tc_commit *out, tc_hash *hash_out);
+static void forensics(tc_node *n, const tc_commit *ours, const tc_commit *theirs);
+
+/* A certified block b at tip + 1 whose parent is not our tip: its last_commit certifies another
+ * block at our tip's height. If that certificate is valid, the network has two certified blocks
+ * at one height: a fork, and the two certificates name the culprits. */
+static void fork_from_parent(tc_node *n, const tc_block *b)
+{
+    uint64_t tip = tc_chain_height(n->chain);
+    const tc_commit *theirs = &b->header.last_commit;
+    const tc_vset *vs;
+    tc_commit ours;
+    tc_hash our_hash, block_hash;
+    tc_block_hash(&b->header, &block_hash);
+    if (tip == 0 || theirs->height != tip ||
+        tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, tip), &vs) != 0 ||
+        tc_commit_verify(theirs, vs, &n->verifier, tip, &b->header.parent) != 0) {
+        raise_fork(n, b->header.height, &block_hash, &block_hash, TC_EBLK_PARENT);
+        return;
+    }
+    tc_chain_tip(n->chain, &our_hash);
+    raise_fork(n, tip, &our_hash, &b->header.parent, TC_EBLK_COMMIT);
+    if (our_commit_at(n, tip, &ours, &our_hash) == 0) {
+        forensics(n, &ours, theirs);
+        tc_commit_deinit(&ours);
+    }
+}
+
 /* Applies a certified block as the new tip and moves consensus to the next height. */
 static int apply_committed(tc_node *n, const tc_block *b, const tc_commit *commit)
 {
     tc_hash hash;
     tc_block_hash(&b->header, &hash);
     int rc = tc_chain_apply(n->chain, b);
+    if (rc == TC_EBLK_PARENT) {
+        fork_from_parent(n, b);
+        return rc;
+    }
     if (rc != 0) {
         /* A certificate of weight >= Q for a block the rules refuse: Byzantine weight >= W/3
          * signed it. */
@@ -336,6 +404,7 @@ static void on_propose(tc_node *n, const tc_bft_output *o)
     m.proposal.block = p->block; /* lent, not owned: never deinit'ed through m */
     tc_msg_proposal_sign(&m.proposal, n->scheme, &n->key);
     (void)node_broadcast(n, &m, false, 0);
+    own_frame_keep(n, &m);
 }
 
 static void on_vote_out(tc_node *n, const tc_vote *v)
@@ -343,6 +412,7 @@ static void on_vote_out(tc_node *n, const tc_vote *v)
     tc_msg m = {.type = v->type == TC_VOTE_PREVOTE ? TC_MSG_PREVOTE : TC_MSG_PRECOMMIT};
     m.vote = *v;
     (void)node_broadcast(n, &m, false, 0);
+    own_frame_keep(n, &m);
 }
 
 static void request_block(tc_node *n, uint64_t height)
@@ -549,19 +619,29 @@ void node_chain_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s)
     uint64_t tip = tc_chain_height(n->chain);
     if (s->height > n->best_seen_height)
         n->best_seen_height = s->height;
-    if (s->height > tip && !n->sync_active) {
+    if (s->height > tip && !n->sync_active && !n->failed) {
         sync_request(n, peer);
-    } else if (s->height == tip && tip > 0) {
-        tc_hash ours;
+        return;
+    }
+    if (s->height == 0 || s->height > tip)
+        return;
+    tc_hash ours;
+    tc_block b;
+    if (s->height == tip) {
         tc_chain_tip(n->chain, &ours);
-        if (memcmp(ours.b, s->tip.b, TC_HASH_SIZE) != 0) {
-            /* Same height, other tip: fetch it with its certificate to see whether it is a
-             * fork (two certificates) or a lie (an invalid one, an offence). */
-            tc_msg m = {.type = TC_MSG_GET_BLOCKS};
-            m.get_blocks.from_height = tip;
-            m.get_blocks.count = 1;
-            (void)node_send(n, peer, &m);
-        }
+    } else if (tc_chain_block_at(n->chain, s->height, &b) == 0) {
+        tc_block_hash(&b.header, &ours);
+        tc_block_deinit(&b);
+    } else {
+        return;
+    }
+    if (memcmp(ours.b, s->tip.b, TC_HASH_SIZE) != 0) {
+        /* Another block at a height we hold: fetch it with its certificate to see whether it
+         * is a fork (two certificates) or a lie (an invalid one, an offence). */
+        tc_msg m = {.type = TC_MSG_GET_BLOCKS};
+        m.get_blocks.from_height = s->height;
+        m.get_blocks.count = 1;
+        (void)node_send(n, peer, &m);
     }
 }
 
@@ -872,6 +952,7 @@ void node_chain_tick(tc_node *n)
 {
     (void)tc_bft_tick(n->bft, n->now_ms);
     heartbeat_tick(n);
+    own_frames_resend(n);
     if (n->sync_active && n->now_ms >= n->sync_deadline_ms) {
         tc_peer_id other;
         n->sync_active = false;
@@ -882,12 +963,17 @@ void node_chain_tick(tc_node *n)
         n->sync_deadline_ms = n->now_ms + NODE_SYNC_TIMEOUT_MS;
         request_block(n, tc_chain_height(n->chain) + 1);
     }
-    if (n->now_ms >= n->next_status_ms) {
-        n->next_status_ms = n->now_ms + NODE_STATUS_INTERVAL_MS;
-        tc_msg m;
-        node_status_msg(n, &m);
-        (void)node_broadcast(n, &m, false, 0);
-    }
+    node_chain_status_tick(n);
+}
+
+void node_chain_status_tick(tc_node *n)
+{
+    if (n->now_ms < n->next_status_ms)
+        return;
+    n->next_status_ms = n->now_ms + NODE_STATUS_INTERVAL_MS;
+    tc_msg m;
+    node_status_msg(n, &m);
+    (void)node_broadcast(n, &m, false, 0);
 }
 
 uint64_t node_chain_next_deadline(const tc_node *n)
@@ -899,5 +985,7 @@ uint64_t node_chain_next_deadline(const tc_node *n)
         d = n->next_status_ms;
     if (n->my_index != UINT32_MAX && n->next_heartbeat_ms < d)
         d = n->next_heartbeat_ms;
+    if (n->own_frames[0] != NULL && n->next_resend_ms < d)
+        d = n->next_resend_ms;
     return d;
 }

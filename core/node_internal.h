@@ -31,7 +31,9 @@
 #define NODE_SEEN_TX_MAX        8192 /* first-seen times kept for finality latency */
 #define NODE_SYNC_TIMEOUT_MS    5000
 #define NODE_STATUS_INTERVAL_MS 5000
-#define NODE_CLOCK_PEERS_MAX    256 /* masternode clocks tracked from heartbeats */
+#define NODE_CLOCK_PEERS_MAX    256  /* masternode clocks tracked from heartbeats */
+#define NODE_OWN_FRAMES_MAX     6    /* own proposals and votes of the height, kept for resending */
+#define NODE_RESEND_MS          1000 /* how often they are sent again while the height lasts */
 
 /* One masternode's clock as its last heartbeat showed it: offset = its time - our time. */
 typedef struct {
@@ -100,6 +102,14 @@ struct tc_node {
     tc_hash awaiting_hash;
     tc_commit awaiting_commit;
 
+    /* Own proposal and votes of the current height, resent every NODE_RESEND_MS: Tendermint
+     * needs every honest message to arrive eventually, and a lossy link or a healed partition
+     * may have eaten them (the prevote and precommit timeouts only start after a quorum). */
+    uint8_t *own_frames[NODE_OWN_FRAMES_MAX];
+    size_t own_lens[NODE_OWN_FRAMES_MAX];
+    uint32_t own_next;
+    uint64_t next_resend_ms;
+
     /* Sync. */
     uint64_t best_seen_height; /* highest height a peer announced */
     tc_peer_id sync_peer;
@@ -126,7 +136,9 @@ struct tc_node {
     node_seen_tx seen_txs[NODE_SEEN_TX_MAX];
     uint32_t seen_next;
 
-    uint64_t now_ms;   /* the latest time any event carried: never goes back (timers) */
+    uint64_t now_ms;   /* the node's own time: advances as the driver's clock does, never back
+                          (timers, rate limits); now_ms - clock_ms = how far the clock stepped
+                          back in total */
     uint64_t clock_ms; /* the time the last event carried, as is: a clock stepped back shows
                           here (clock sanity, block times) */
     uint64_t txs_finalized;
@@ -142,6 +154,8 @@ int node_send(tc_node *n, tc_peer_id peer, const tc_msg *m);
 int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except);
 /* Relays a frame received from `from` to every other ready peer. */
 void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len);
+/* Sends a frame the node keeps elsewhere to every ready peer (copied into the arena). */
+void node_broadcast_frame(tc_node *n, const uint8_t *frame, size_t len);
 void node_offence(tc_node *n, tc_peer_id peer, tc_peer_offence_kind kind);
 /* Our STATUS: height, tip and current round. */
 void node_status_msg(const tc_node *n, tc_msg *m);
@@ -191,6 +205,9 @@ void node_chain_recheck_pending(tc_node *n);
 void node_chain_on_heartbeat(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
                              const tc_msg_heartbeat *h);
 void node_chain_tick(tc_node *n);
+/* STATUS to every peer every NODE_STATUS_INTERVAL_MS; also while failed, so peers can still
+ * compare chains with a node stopped by a fork alarm. */
+void node_chain_status_tick(tc_node *n);
 uint64_t node_chain_next_deadline(const tc_node *n);
 void node_chain_free(tc_node *n);
 

@@ -290,7 +290,11 @@ static void on_event(tc_node *n, const tc_finality_event *e)
     switch (e->kind) {
     case TC_FINALITY_EV_BATCH:
     case TC_FINALITY_EV_REGOSSIP_BATCH:
-        send_batch(n, true, 0, e->batch);
+        /* Each validator re-announces only its own batches: every live signer covers its
+         * own, and relaying everybody's every pass multiplies the traffic by the validator
+         * count, enough to trip honest peers' rate limits after a partition heals. */
+        if (e->batch->validator == n->my_index)
+            send_batch(n, true, 0, e->batch);
         break;
     case TC_FINALITY_EV_FINALIZED:
         n->txs_finalized++;

@@ -22,8 +22,10 @@
  *   4. each remaining unit is tried without (1-minimality);
  *   5. for an invariant violation only (it must hold whether or not faults heal), each
  *      remaining unit drops its ending event (the node stays crashed, the cut stays);
- *   6. the `run` length is bisected down to whole seconds, never below the last event nor the
- *      end of a liveness window (a window cut off by the run's end fails for another reason).
+ *   6. unless the check is an expectation, the `run` length is bisected down to whole seconds,
+ *      never below the last event nor the end of a liveness window. An expectation (a height,
+ *      a count of view changes, a liveness window) is measured over the whole run: a shorter
+ *      run fails it for a reason of its own, so its run is left as it was.
  * Candidates of one step are tried in order, up to J at a time; the step takes the first one in
  * order that fails the same way, so the result does not depend on J. Every child counts as one
  * run; at --max-runs (default 200) shrinking stops and the smallest failing scenario so far is

@@ -1195,3 +1195,33 @@ Test(finality, a_block_confirms_a_final_tx_and_late_batches_stay_forgotten, .fin
     tc_vote_batch_deinit(&late);
     tc_tx_deinit(&a);
 }
+
+/* A validator that signed two batches with one seq is left out of certificates: other nodes
+ * may hold its other batch, so (validator, seq) would name different batches to them. */
+Test(finality, certificates_leave_out_equivocators, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_tx a;
+    tc_hash ia, other;
+    mk_tx(&a, &ia, 0, TC_UNITS_PER_TIME);
+    tc_hash_tagged(&other, "test/id", "other", 5);
+    quorum_for(fin, &ia, 4);
+    tc_vote_batch twin;
+    peer_batch(&twin, 0, 0, 100, &other, 1); /* key 0 signs seq 100 again, naming another tx */
+    cr_assert_eq(deliver(fin, &twin), TC_EEXIST, "an equivocation is refused and reported");
+    tc_vote_batch_deinit(&twin);
+    tc_fincert c;
+    cr_assert_eq(tc_finality_cert_build(fin, &ia, &c), 0, "three honest voters still make Q");
+    cr_assert_eq(c.ref_count, 3);
+    for (uint32_t i = 0; i < c.ref_count; i++)
+        cr_assert_neq(c.refs[i].validator, vidx(0), "ref %u names the equivocator", i);
+    cr_assert_eq(tc_finality_cert_check(fin, &ia, &c, NULL, 0, NULL), 0);
+    tc_fincert_deinit(&c);
+    peer_batch(&twin, 0, 1, 101, &other, 1); /* a second equivocator: Byzantine >= W/3 */
+    cr_assert_eq(deliver(fin, &twin), TC_EEXIST);
+    tc_vote_batch_deinit(&twin);
+    cr_assert_eq(tc_finality_cert_build(fin, &ia, &c), TC_ENOTFOUND,
+                 "two honest voters of four are below Q = 3");
+    tc_tx_deinit(&a);
+}

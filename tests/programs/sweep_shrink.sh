@@ -6,7 +6,7 @@
 #   self-check, `timesim run --jobs` over two files, and bad input (exit 2);
 #   shrink: a scenario that cannot hold (height >= 100000) with eight fault events shrinks to
 #   none and still fails the same check, a view-change failure keeps the one crash that causes
-#   it, a chaos scenario is written back as explicit events, and a passing one exits 1.
+#   it, an agreement violation loses its faults and most of its run, a chaos scenario is written back as explicit events, and a passing one exits 1.
 #   usage: sweep_shrink.sh PATH/TO/timesim
 set -u
 sim=${1:?usage: sweep_shrink.sh TIMESIM}
@@ -82,6 +82,24 @@ crypto fast
 chaos faults 6 heal-by 20s
 run 30s
 expect height >= 100000
+EOF
+cat > "$dir/fork.scn" <<'EOF'
+scenario "shrink test: an equivocator over a third forks without expect fork"
+seed 18
+nodes 3
+tier n2 silver
+network latency 20ms jitter 5ms
+crypto fast
+byzantine n2 equivocate
+at 300ms pause n0 100ms
+at 500ms partition n0 | n1
+at 3s clock n1 jump +1s
+at 4s clock n1 jump -1s
+at 8s heal
+at 9s crash n0
+at 10s restart n0
+run 20s
+expect safety
 EOF
 cat > "$dir/slow.scn" <<'EOF'
 nodes 4
@@ -177,6 +195,16 @@ out=$("$sim" shrink "$dir/chaos.scn" --out "$dir/chaos-min.scn" --jobs 2 --max-r
     ! grep -q "^chaos" "$dir/chaos-min.scn" && grep -q "^seed 11$" "$dir/chaos-min.scn"
 check "chaos is shrunk as explicit events, the seed written in" $?
 [ "$(echo "$out" | field runs)" -le 30 ]; check "--max-runs bounds the children" $?
+
+out=$("$sim" shrink "$dir/fork.scn" --jobs 2 --quiet); rc=$?
+[ $rc -eq 0 ] && [ "$(echo "$out" | field check)" = "violation:agreement" ] &&
+    [ "$(echo "$out" | field shrunk_events)" -lt 7 ] &&
+    [ "$(echo "$out" | field run_ms)" -lt 20000 ]
+check "a violation shrinks its events and its run ($(echo "$out" | field shrunk_events) of 7, $(echo "$out" | field run_ms) ms)" $?
+again=$("$sim" run "$dir/fork-shrunk-seed18.scn" --quiet 2>/dev/null); rc=$?
+[ $rc -eq 1 ] && [ "$(echo "$again" | field violations.first | python3 -c "
+import json, sys; print(json.loads(sys.stdin.read())[0]['what'])")" = agreement ]
+check "the shrunk scenario still breaks agreement" $?
 
 # --max-runs 1: only the original runs, so the file written is the whole expanded schedule
 "$sim" shrink "$dir/chaos.scn" --out "$dir/chaos-all.scn" --max-runs 1 --quiet >/dev/null 2>&1
