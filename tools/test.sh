@@ -2,7 +2,10 @@
 # The whole test suite, as CI runs it (README's second command, after tools/setup.sh):
 #   1. the Criterion suites and scenario tests on the release build (build/);
 #   2. the same suites under AddressSanitizer + UBSan (build-asan/);
-#   3. every libFuzzer target on its checked-in seed corpus for a bounded time (build-fuzz/).
+#   3. every libFuzzer target on its checked-in seed corpus for a bounded time (build-fuzz/);
+#   4. a chaos sweep: scenarios/chaos.scn over TC_CHAOS_SEEDS seeds (default 200) on worker
+#      processes, with a determinism self-check that re-runs some seeds and compares
+#      fingerprints.
 # Exits non-zero on the first failing phase. TC_FUZZ_SECONDS sets the total fuzzing budget.
 set -eu
 cd "$(dirname "$0")/.."
@@ -21,3 +24,7 @@ echo "== fuzzing: every target on its seed corpus"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DTC_FUZZ=ON >/dev/null
 cmake --build build-fuzz
 sh tools/fuzz.sh build-fuzz "${TC_FUZZ_SECONDS:-60}"
+
+echo "== chaos sweep: scenarios/chaos.scn, ${TC_CHAOS_SEEDS:-200} seeds"
+build/sim/timesim sweep scenarios/chaos.scn --seeds "1..${TC_CHAOS_SEEDS:-200}" --jobs "$jobs" \
+    --self-check 4 --junit results/chaos-sweep.xml
