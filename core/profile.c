@@ -235,8 +235,8 @@ int tc_profile_check(const tc_profile *p)
               p->epoch_blocks >= 2 && p->validators_max > 0 && p->vote_batch_txids_max > 0 &&
               p->vote_batch_interval_ms > 0 && p->block_interval_ms > 0 && p->block_txs_max > 0 &&
               p->block_size_max <= p->frame_size_max && p->block_size_max >= p->tx_size_max &&
-              p->frame_size_max >= 1024 &&
-              p->ban_base_ms <= p->ban_max_ms && p->clock_warn_ms <= p->clock_stop_ms;
+              p->frame_size_max >= 1024 && p->ban_base_ms <= p->ban_max_ms &&
+              p->clock_warn_ms <= p->clock_stop_ms;
     /* Peer policy: every bucket must refill and hold at least one message, or a category
      * would be shut for good; a zero threshold would ban every peer on its first offence. */
     ok = ok && p->rate_tx_per_s > 0 && p->burst_tx > 0 && p->rate_consensus_per_s > 0 &&
