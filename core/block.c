@@ -15,7 +15,7 @@ _Static_assert(TC_REWARD_SIZE == 28, "reward output is amount + address hash");
  * Between two steps an encoder appends at most SINK_FLUSH_AT bytes (the largest piece is a
  * fincert's epoch and bitmap, 520 bytes); transactions, which can be far larger, go through
  * sink_tx. */
-#define SINK_CHUNK_SIZE 2048
+#define SINK_CHUNK_SIZE 8192
 #define SINK_FLUSH_AT   1024
 
 _Static_assert(4 + 4 + TC_FINCERT_BITMAP_HARD_MAX <= SINK_FLUSH_AT, "largest piece fits");
@@ -284,14 +284,257 @@ void tc_commit_vote(const tc_commit *c, uint32_t i, tc_vote *out)
     out->sig = c->sigs[i].sig;
 }
 
+/* ---- vote batches ---- */
+
+void tc_vote_batch_deinit(tc_vote_batch *b)
+{
+    TC_ASSERT(b != NULL);
+    free(b->txids);
+    memset(b, 0, sizeof(*b));
+}
+
+int tc_vote_batch_copy(tc_vote_batch *dst, const tc_vote_batch *src)
+{
+    TC_ASSERT(dst != NULL && src != NULL);
+    TC_ASSERT(src->txid_count == 0 || src->txids != NULL);
+    *dst = *src;
+    dst->txids = NULL;
+    if (src->txid_count == 0)
+        return 0;
+    dst->txids = malloc((size_t)src->txid_count * TC_HASH_SIZE);
+    if (dst->txids == NULL) {
+        memset(dst, 0, sizeof(*dst));
+        return TC_ENOMEM;
+    }
+    memcpy(dst->txids, src->txids, (size_t)src->txid_count * TC_HASH_SIZE);
+    return 0;
+}
+
+bool tc_vote_batch_has(const tc_vote_batch *b, const tc_hash *txid)
+{
+    TC_ASSERT(b != NULL && txid != NULL);
+    /* txids are strictly increasing: binary search. */
+    uint32_t lo = 0, hi = b->txid_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(b->txids[mid].b, txid->b, TC_HASH_SIZE);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static void batch_prefix(tc_writer *w, const tc_vote_batch *b)
+{
+    tc_put_u32(w, b->epoch);
+    tc_put_u32(w, b->validator);
+    tc_put_u64(w, b->seq);
+    tc_put_u32(w, b->txid_count);
+}
+
+void tc_vote_batch_sign_hash(const tc_vote_batch *b, tc_hash *out)
+{
+    TC_ASSERT(b != NULL && out != NULL);
+    TC_ASSERT(b->txid_count == 0 || b->txids != NULL);
+    uint8_t buf[20];
+    tc_writer w;
+    tc_writer_init(&w, buf, sizeof(buf));
+    batch_prefix(&w, b);
+    size_t len = 0;
+    TC_ASSERT(tc_writer_finish(&w, &len) == 0 && len == sizeof(buf));
+    tc_hasher h;
+    tc_hasher_init(&h, TC_TAG_VOTEBATCH);
+    tc_hasher_update(&h, buf, len);
+    if (b->txid_count > 0)
+        tc_hasher_update(&h, b->txids, (size_t)b->txid_count * TC_HASH_SIZE);
+    tc_hasher_final(&h, out);
+}
+
+void tc_vote_batch_encode(tc_writer *w, const tc_vote_batch *b)
+{
+    TC_ASSERT(w != NULL && b != NULL);
+    batch_prefix(w, b);
+    for (uint32_t i = 0; i < b->txid_count; i++)
+        TC_PUT_HASH(w, &b->txids[i]);
+    tc_put_raw(w, b->sig.b, TC_SIG_SIZE);
+}
+
+/* Reads what follows epoch and validator (evidence shares those between its two batches). */
+static int batch_body_read(tc_reader *r, tc_vote_batch *b)
+{
+    b->seq = tc_get_u64(r);
+    uint32_t n = tc_get_count(r, TC_VOTE_BATCH_TXIDS_HARD_MAX, TC_HASH_SIZE);
+    if (r->err == 0 && n == 0)
+        tc_reader_fail(r, TC_ERANGE);
+    if (r->err != 0)
+        goto fail;
+    b->txids = malloc((size_t)n * TC_HASH_SIZE);
+    if (b->txids == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        goto fail;
+    }
+    b->txid_count = n;
+    for (uint32_t i = 0; i < n; i++) {
+        TC_GET_HASH(r, &b->txids[i]);
+        if (i > 0 && r->err == 0 && memcmp(b->txids[i - 1].b, b->txids[i].b, TC_HASH_SIZE) >= 0)
+            tc_reader_fail(r, TC_ERANGE);
+    }
+    tc_get_raw(r, b->sig.b, TC_SIG_SIZE);
+    if (r->err != 0)
+        goto fail;
+    return 0;
+fail:;
+    int rc = r->err;
+    tc_vote_batch_deinit(b);
+    return rc;
+}
+
+int tc_vote_batch_read(tc_reader *r, tc_vote_batch *b)
+{
+    TC_ASSERT(r != NULL && b != NULL);
+    memset(b, 0, sizeof(*b));
+    b->epoch = tc_get_u32(r);
+    b->validator = tc_get_u32(r);
+    return batch_body_read(r, b);
+}
+
+int tc_vote_batch_decode(tc_vote_batch *b, const uint8_t *bytes, size_t n)
+{
+    TC_ASSERT(b != NULL && (bytes != NULL || n == 0));
+    tc_reader r;
+    tc_reader_init(&r, bytes, n);
+    int rc = tc_vote_batch_read(&r, b);
+    if (rc == 0)
+        rc = tc_reader_finish(&r);
+    if (rc != 0)
+        tc_vote_batch_deinit(b);
+    return rc;
+}
+
 /* ---- evidence ---- */
+
+_Static_assert(1 + 4 + 4 + 2 * (TC_VOTE_BATCH_MIN_SIZE - 8) + 2 * TC_TX_MIN_SIZE >=
+                   TC_EVIDENCE_SIZE,
+               "TC_EVIDENCE_SIZE is the least any evidence kind takes");
+_Static_assert(TC_EVIDENCE_TX_SIZE_MAX <= SINK_CHUNK_SIZE, "an evidence tx fits one chunk");
+
+void tc_evidence_deinit(tc_evidence *e)
+{
+    if (e == NULL)
+        return;
+    tc_vote_batch_deinit(&e->batch_a);
+    tc_vote_batch_deinit(&e->batch_b);
+    tc_tx_deinit(&e->tx_a);
+    tc_tx_deinit(&e->tx_b);
+    memset(e, 0, sizeof(*e));
+}
+
+int tc_evidence_copy(tc_evidence *dst, const tc_evidence *src)
+{
+    TC_ASSERT(dst != NULL && src != NULL && dst != src);
+    memset(dst, 0, sizeof(*dst));
+    dst->kind = src->kind;
+    dst->a = src->a;
+    dst->b = src->b;
+    if (src->kind != TC_EVIDENCE_DOUBLE_LOCK)
+        return 0;
+    int rc = tc_vote_batch_copy(&dst->batch_a, &src->batch_a);
+    if (rc == 0)
+        rc = tc_vote_batch_copy(&dst->batch_b, &src->batch_b);
+    if (rc == 0)
+        rc = tc_tx_copy(&dst->tx_a, &src->tx_a);
+    if (rc == 0)
+        rc = tc_tx_copy(&dst->tx_b, &src->tx_b);
+    if (rc != 0)
+        tc_evidence_deinit(dst);
+    return rc;
+}
+
+/* A batch inside evidence without its epoch and validator, which the evidence states once. */
+static void lock_put(sink *s, const tc_vote_batch *b)
+{
+    TC_ASSERT(b->txid_count > 0 && b->txids != NULL);
+    tc_put_u64(s->w, b->seq);
+    tc_put_u32(s->w, b->txid_count);
+    for (uint32_t i = 0; i < b->txid_count; i++) {
+        TC_PUT_HASH(s->w, &b->txids[i]);
+        sink_step(s);
+    }
+    tc_put_raw(s->w, b->sig.b, TC_SIG_SIZE);
+    sink_step(s);
+}
+
+static void evidence_put(sink *s, const tc_evidence *e)
+{
+    tc_put_u8(s->w, e->kind);
+    if (e->kind != TC_EVIDENCE_DOUBLE_LOCK) {
+        tc_vote_encode(s->w, &e->a);
+        tc_vote_encode(s->w, &e->b);
+        sink_step(s);
+        return;
+    }
+    TC_ASSERT(e->batch_a.epoch == e->batch_b.epoch);
+    TC_ASSERT(e->batch_a.validator == e->batch_b.validator);
+    /* The bound keeps sink_tx on its chunk path: hashing a header never allocates. */
+    TC_ASSERT(tc_tx_encoded_size(&e->tx_a) <= TC_EVIDENCE_TX_SIZE_MAX);
+    TC_ASSERT(tc_tx_encoded_size(&e->tx_b) <= TC_EVIDENCE_TX_SIZE_MAX);
+    tc_put_u32(s->w, e->batch_a.epoch);
+    tc_put_u32(s->w, e->batch_a.validator);
+    lock_put(s, &e->batch_a);
+    lock_put(s, &e->batch_b);
+    sink_tx(s, &e->tx_a);
+    sink_tx(s, &e->tx_b);
+}
 
 void tc_evidence_encode(tc_writer *w, const tc_evidence *e)
 {
     TC_ASSERT(w != NULL && e != NULL);
-    tc_put_u8(w, e->kind);
-    tc_vote_encode(w, &e->a);
-    tc_vote_encode(w, &e->b);
+    sink s;
+    sink_plain(&s, w);
+    evidence_put(&s, e);
+}
+
+static void votes_read(tc_reader *r, tc_evidence *e)
+{
+    (void)tc_vote_read(r, &e->a);
+    (void)tc_vote_read(r, &e->b);
+    /* Strict order by block hash makes the encoding canonical: one evidence, one hash. */
+    if (r->err == 0 && memcmp(e->a.block.b, e->b.block.b, TC_HASH_SIZE) >= 0)
+        tc_reader_fail(r, TC_ERANGE);
+}
+
+static void lock_tx_read(tc_reader *r, tc_tx *tx)
+{
+    if (r->err != 0 || tc_tx_read(r, tx) != 0)
+        return;
+    if (tc_tx_encoded_size(tx) > TC_EVIDENCE_TX_SIZE_MAX)
+        tc_reader_fail(r, TC_ETOOLONG);
+}
+
+static void locks_read(tc_reader *r, tc_evidence *e)
+{
+    uint32_t epoch = tc_get_u32(r);
+    uint32_t validator = tc_get_u32(r);
+    e->batch_a.epoch = e->batch_b.epoch = epoch;
+    e->batch_a.validator = e->batch_b.validator = validator;
+    if (r->err != 0 || batch_body_read(r, &e->batch_a) != 0)
+        return;
+    if (batch_body_read(r, &e->batch_b) != 0)
+        return;
+    lock_tx_read(r, &e->tx_a);
+    lock_tx_read(r, &e->tx_b);
+    if (r->err != 0)
+        return;
+    /* Strict order by txid makes the encoding canonical and the transactions different. */
+    tc_hash ta, tb;
+    tc_tx_id(&e->tx_a, &ta);
+    tc_tx_id(&e->tx_b, &tb);
+    if (memcmp(ta.b, tb.b, TC_HASH_SIZE) >= 0)
+        tc_reader_fail(r, TC_ERANGE);
 }
 
 int tc_evidence_read(tc_reader *r, tc_evidence *e)
@@ -299,13 +542,12 @@ int tc_evidence_read(tc_reader *r, tc_evidence *e)
     TC_ASSERT(r != NULL && e != NULL);
     memset(e, 0, sizeof(*e));
     e->kind = tc_get_enum(r, TC_EVIDENCE_KIND_COUNT);
-    (void)tc_vote_read(r, &e->a);
-    (void)tc_vote_read(r, &e->b);
-    /* Strict order by block hash makes the encoding canonical: one evidence, one hash. */
-    if (r->err == 0 && memcmp(e->a.block.b, e->b.block.b, TC_HASH_SIZE) >= 0)
-        tc_reader_fail(r, TC_ERANGE);
+    if (r->err == 0 && e->kind == TC_EVIDENCE_DOUBLE_LOCK)
+        locks_read(r, e);
+    else if (r->err == 0)
+        votes_read(r, e);
     if (r->err != 0) {
-        memset(e, 0, sizeof(*e));
+        tc_evidence_deinit(e);
         return r->err;
     }
     return 0;
@@ -319,8 +561,37 @@ int tc_evidence_decode(tc_evidence *e, const uint8_t *bytes, size_t n)
     (void)tc_evidence_read(&r, e);
     int rc = tc_reader_finish(&r);
     if (rc != 0)
-        memset(e, 0, sizeof(*e));
+        tc_evidence_deinit(e);
     return rc;
+}
+
+static bool share_input(const tc_tx *x, const tc_tx *y)
+{
+    for (uint32_t i = 0; i < x->input_count; i++)
+        for (uint32_t k = 0; k < y->input_count; k++)
+            if (tc_outpoint_cmp(&x->inputs[i].prev, &y->inputs[k].prev) == 0)
+                return true;
+    return false;
+}
+
+static int locks_shape(const tc_evidence *e)
+{
+    const tc_vote_batch *x = &e->batch_a;
+    const tc_vote_batch *y = &e->batch_b;
+    if (x->epoch != y->epoch || x->validator != y->validator)
+        return TC_EBLK_EVIDENCE;
+    if (tc_tx_encoded_size(&e->tx_a) > TC_EVIDENCE_TX_SIZE_MAX ||
+        tc_tx_encoded_size(&e->tx_b) > TC_EVIDENCE_TX_SIZE_MAX)
+        return TC_EBLK_EVIDENCE;
+    tc_hash ta, tb;
+    tc_tx_id(&e->tx_a, &ta);
+    tc_tx_id(&e->tx_b, &tb);
+    if (memcmp(ta.b, tb.b, TC_HASH_SIZE) >= 0)
+        return TC_EBLK_EVIDENCE; /* one transaction twice is no conflict; order is canonical */
+    if (!tc_vote_batch_has(x, &ta) || !tc_vote_batch_has(y, &tb))
+        return TC_EBLK_EVIDENCE;
+    /* The batches are bounded and the transactions small, so the quadratic scan is cheap. */
+    return share_input(&e->tx_a, &e->tx_b) ? 0 : TC_EBLK_EVIDENCE;
 }
 
 int tc_evidence_check_shape(const tc_evidence *e)
@@ -328,6 +599,8 @@ int tc_evidence_check_shape(const tc_evidence *e)
     TC_ASSERT(e != NULL);
     const tc_vote *a = &e->a;
     const tc_vote *b = &e->b;
+    if (e->kind == TC_EVIDENCE_DOUBLE_LOCK)
+        return locks_shape(e);
     if (e->kind != TC_EVIDENCE_DOUBLE_VOTE)
         return TC_EBLK_EVIDENCE;
     if (!vote_type_ok(a->type) || a->type != b->type)
@@ -343,13 +616,45 @@ int tc_evidence_check_shape(const tc_evidence *e)
 void tc_evidence_hash(const tc_evidence *e, tc_hash *out)
 {
     TC_ASSERT(e != NULL && out != NULL);
-    uint8_t buf[TC_EVIDENCE_SIZE];
+    tc_hasher hasher;
+    uint8_t chunk[SINK_CHUNK_SIZE];
     tc_writer w;
-    size_t len = 0;
-    tc_writer_init(&w, buf, sizeof(buf));
-    tc_evidence_encode(&w, e);
-    TC_ASSERT(tc_writer_finish(&w, &len) == 0 && len == sizeof(buf));
-    tc_hash_tagged(out, TC_TAG_EVIDENCE, buf, len);
+    sink s;
+    tc_hasher_init(&hasher, TC_TAG_EVIDENCE);
+    sink_hashing(&s, &w, &hasher, chunk);
+    evidence_put(&s, e);
+    sink_flush(&s);
+    TC_ASSERT(s.err == 0); /* evidence transactions fit a chunk, so nothing was allocated */
+    tc_hasher_final(&hasher, out);
+}
+
+uint32_t tc_evidence_validator(const tc_evidence *e)
+{
+    TC_ASSERT(e != NULL);
+    return e->kind == TC_EVIDENCE_DOUBLE_LOCK ? e->batch_a.validator : e->a.validator;
+}
+
+int tc_evidence_from_locks(tc_evidence *e, const tc_vote_batch *x, const tc_tx *tx_x,
+                           const tc_vote_batch *y, const tc_tx *tx_y)
+{
+    TC_ASSERT(e != NULL && x != NULL && tx_x != NULL && y != NULL && tx_y != NULL);
+    memset(e, 0, sizeof(*e));
+    if (tc_tx_encoded_size(tx_x) > TC_EVIDENCE_TX_SIZE_MAX ||
+        tc_tx_encoded_size(tx_y) > TC_EVIDENCE_TX_SIZE_MAX)
+        return TC_ETOOLONG;
+    tc_hash hx, hy;
+    tc_tx_id(tx_x, &hx);
+    tc_tx_id(tx_y, &hy);
+    bool x_first = memcmp(hx.b, hy.b, TC_HASH_SIZE) < 0;
+    /* A shallow view borrows the arguments; only the checked copy owns memory. */
+    tc_evidence view = {.kind = TC_EVIDENCE_DOUBLE_LOCK};
+    view.batch_a = x_first ? *x : *y;
+    view.batch_b = x_first ? *y : *x;
+    view.tx_a = x_first ? *tx_x : *tx_y;
+    view.tx_b = x_first ? *tx_y : *tx_x;
+    if (locks_shape(&view) != 0)
+        return TC_EBLK_EVIDENCE;
+    return tc_evidence_copy(e, &view);
 }
 
 void tc_evidence_from_votes(tc_evidence *e, const tc_vote *x, const tc_vote *y)
@@ -546,6 +851,8 @@ void tc_block_deinit(tc_block *b)
         tc_handoff_deinit(&b->handoffs[i]);
     free(b->handoffs);
     tc_commit_deinit(&b->header.last_commit);
+    for (uint32_t i = 0; i < b->header.evidence_count; i++)
+        tc_evidence_deinit(&b->header.evidence[i]);
     free(b->header.evidence);
     memset(b, 0, sizeof(*b));
 }
@@ -568,7 +875,7 @@ static void header_put(sink *s, const tc_block_header *h)
     tc_put_u32(s->w, h->evidence_count);
     sink_step(s);
     for (uint32_t i = 0; i < h->evidence_count; i++) {
-        tc_evidence_encode(s->w, &h->evidence[i]);
+        evidence_put(s, &h->evidence[i]);
         sink_step(s);
     }
 }

@@ -12,6 +12,11 @@
  *              are sorted by validator index, no index twice.
  *   evidence:  u8 kind (0 = double vote) | vote a | vote b      (same signer, type, height and
  *              round, different block hash; a sorted before b by block hash so it is canonical)
+ *           or u8 kind (1 = double lock) | u32 epoch | u32 validator | lock a | lock b | tx a | tx
+ * b lock = u64 seq | list of txid 32 | sig 64: the vote batch (epoch, validator, seq, txids) with
+ * its signature; txid(tx a) < txid(tx b) so it is canonical. It proves that the validator voted for
+ * two transactions spending one outpoint (SPEC 4, 6). votebatch: u32 epoch | u32 validator | u64
+ * seq | list of txid 32 | sig 64 signed: H(tc/votebatch, the encoding without the signature)
  *   fincert:   u32 epoch | bytes validator bitmap | list of (u32 validator | u64 batch seq)
  *   handoff:   u32 epoch | u32 validator | list of txid 32 | sig 64
  *              signed: H(tc/handoff, u32 epoch | u32 validator | u32 txid count | txids), i.e.
@@ -32,15 +37,18 @@
  * both checked before anything is allocated, so allocations stay proportional to the input),
  * and values outside their set (TC_ERANGE): a block version other than TC_BLOCK_VERSION, a vote
  * type other than PREVOTE/PRECOMMIT, an unknown evidence kind, commit entries not strictly
- * increasing by validator index, evidence votes not strictly ordered by block hash. So a value
- * that decodes re-encodes to exactly the input bytes. Profile limits (block_txs_max, ...) and
+ * increasing by validator index, evidence votes not strictly ordered by block hash, batch txids
+ * not strictly increasing or none, double-lock transactions not strictly ordered by txid. So a
+ * value that decodes re-encodes to exactly the input bytes. Profile limits (block_txs_max, ...) and
  * rules that need the chain are checked by chain.h, not here. On any error the output is left
  * zeroed and owns nothing, so its deinit is safe either way; TC_ENOMEM is possible wherever an
  * array is allocated.
  *
  * Ownership: a tc_block, tc_commit, tc_fincert and tc_handoff own every array inside them; the
- * decoders allocate them and the matching deinit frees them (and zeroes the object). Votes and
- * evidence are plain values.
+ * decoders allocate them and the matching deinit frees them (and zeroes the object). Votes are
+ * plain values. Evidence of kind 1 owns its batches and transactions: copy it with
+ * tc_evidence_copy, compare it by tc_evidence_hash, free it with tc_evidence_deinit (kind 0 owns
+ * nothing, so copying it by value stays correct).
  */
 #ifndef TC_BLOCK_H
 #define TC_BLOCK_H
@@ -51,28 +59,33 @@
 #include "profile.h"
 #include "tx.h"
 
-#define TC_BLOCK_VERSION          1
-#define TC_COMMIT_SIGS_MAX        4096 /* hard decode limit; the validator count bounds it too */
-#define TC_EVIDENCE_HARD_MAX      1024
-#define TC_BLOCK_TXS_HARD_MAX     100000
-#define TC_BLOCK_REWARDS_HARD_MAX 4096
-#define TC_HANDOFFS_HARD_MAX      4096
-#define TC_HANDOFF_TXIDS_HARD_MAX 1000000
-#define TC_FINCERT_REFS_HARD_MAX  4096
+#define TC_BLOCK_VERSION             1
+#define TC_COMMIT_SIGS_MAX           4096 /* hard decode limit; the validator count bounds it too */
+#define TC_EVIDENCE_HARD_MAX         1024
+#define TC_BLOCK_TXS_HARD_MAX        100000
+#define TC_BLOCK_REWARDS_HARD_MAX    4096
+#define TC_HANDOFFS_HARD_MAX         4096
+#define TC_HANDOFF_TXIDS_HARD_MAX    1000000
+#define TC_FINCERT_REFS_HARD_MAX     4096
+#define TC_VOTE_BATCH_TXIDS_HARD_MAX 4096
+/* Largest encoded transaction double-lock evidence carries: headers are hashed in fixed stack
+ * chunks (tc_block_hash never allocates), so an evidence transaction must fit one chunk. */
+#define TC_EVIDENCE_TX_SIZE_MAX 8192
 /* A bitmap names at most TC_COMMIT_SIGS_MAX validators. */
 #define TC_FINCERT_BITMAP_HARD_MAX (TC_COMMIT_SIGS_MAX / 8)
 
 /* Fixed encoded sizes, and the least bytes a variable-size element takes (for count checks). */
-#define TC_VOTE_SIZE         (1 + 8 + 4 + TC_HASH_SIZE + 4 + TC_SIG_SIZE)
-#define TC_COMMIT_SIG_SIZE   (4 + TC_SIG_SIZE)
-#define TC_COMMIT_MIN_SIZE   (8 + 4 + TC_HASH_SIZE + 4)
-#define TC_EVIDENCE_SIZE     (1 + 2 * TC_VOTE_SIZE)
-#define TC_BATCH_REF_SIZE    (4 + 8)
-#define TC_FINCERT_MIN_SIZE  (4 + 4 + 4)
-#define TC_HANDOFF_MIN_SIZE  (4 + 4 + 4 + TC_SIG_SIZE)
-#define TC_TX_MIN_SIZE       (2 + 1 + 4 + 4) /* version, kind, two empty lists */
-#define TC_BLOCK_TX_MIN_SIZE (TC_TX_MIN_SIZE + TC_FINCERT_MIN_SIZE)
-#define TC_REWARD_SIZE       TC_TX_OUTPUT_SIZE
+#define TC_VOTE_SIZE           (1 + 8 + 4 + TC_HASH_SIZE + 4 + TC_SIG_SIZE)
+#define TC_COMMIT_SIG_SIZE     (4 + TC_SIG_SIZE)
+#define TC_COMMIT_MIN_SIZE     (8 + 4 + TC_HASH_SIZE + 4)
+#define TC_EVIDENCE_SIZE       (1 + 2 * TC_VOTE_SIZE) /* kind 0; the least any kind takes */
+#define TC_VOTE_BATCH_MIN_SIZE (4 + 4 + 8 + 4 + TC_HASH_SIZE + TC_SIG_SIZE)
+#define TC_BATCH_REF_SIZE      (4 + 8)
+#define TC_FINCERT_MIN_SIZE    (4 + 4 + 4)
+#define TC_HANDOFF_MIN_SIZE    (4 + 4 + 4 + TC_SIG_SIZE)
+#define TC_TX_MIN_SIZE         (2 + 1 + 4 + 4) /* version, kind, two empty lists */
+#define TC_BLOCK_TX_MIN_SIZE   (TC_TX_MIN_SIZE + TC_FINCERT_MIN_SIZE)
+#define TC_REWARD_SIZE         TC_TX_OUTPUT_SIZE
 
 /* Domain tag of evidence hashes (crypto.h lists the others). */
 #define TC_TAG_EVIDENCE "tc/evidence"
@@ -101,12 +114,34 @@ typedef struct {
     tc_commit_sig *sigs;
 } tc_commit;
 
-typedef enum { TC_EVIDENCE_DOUBLE_VOTE = 0, TC_EVIDENCE_KIND_COUNT = 1 } tc_evidence_kind;
+/* A validator's signed list of transaction votes (SPEC 4; finality.h runs the protocol).
+ * txids are strictly increasing (memcmp): canonical, and no txid twice; at least one.
+ * Ownership: a decoded batch owns txids (heap); tc_vote_batch_deinit frees and zeroes it. */
+typedef struct {
+    uint32_t epoch;
+    uint32_t validator; /* index in the epoch's validator set */
+    uint64_t seq;       /* per validator, strictly increasing, never reused */
+    uint32_t txid_count;
+    tc_hash *txids;
+    tc_sig sig;
+} tc_vote_batch;
+
+typedef enum {
+    TC_EVIDENCE_DOUBLE_VOTE = 0,
+    TC_EVIDENCE_DOUBLE_LOCK = 1,
+    TC_EVIDENCE_KIND_COUNT = 2
+} tc_evidence_kind;
 
 typedef struct {
     uint8_t kind;
-    tc_vote a;
+    tc_vote a; /* DOUBLE_VOTE */
     tc_vote b;
+    /* DOUBLE_LOCK: batch_a names tx_a, batch_b names tx_b (maybe one batch twice); both batches
+     * have the same epoch and validator; txid(tx_a) < txid(tx_b). Owned. */
+    tc_vote_batch batch_a;
+    tc_vote_batch batch_b;
+    tc_tx tx_a;
+    tc_tx tx_b;
 } tc_evidence;
 
 typedef struct {
@@ -172,6 +207,18 @@ int tc_vote_read(tc_reader *r, tc_vote *v);
 int tc_vote_decode(tc_vote *v, const uint8_t *bytes, size_t n);
 bool tc_vote_is_nil(const tc_vote *v);
 
+/* Vote batches. Decoding rejects a count over TC_VOTE_BATCH_TXIDS_HARD_MAX (TC_ETOOLONG), zero or
+ * unordered txids (TC_ERANGE); the profile's vote_batch_txids_max is finality's to check.
+ * Codes: TC_ESHORT, TC_ETOOLONG, TC_ERANGE, TC_ENOMEM; TC_ETRAILING (decode only). b empty on
+ * error. tc_vote_batch_copy: TC_ENOMEM (dst left empty). */
+void tc_vote_batch_deinit(tc_vote_batch *b);
+int tc_vote_batch_copy(tc_vote_batch *dst, const tc_vote_batch *src);
+void tc_vote_batch_sign_hash(const tc_vote_batch *b, tc_hash *out);
+void tc_vote_batch_encode(tc_writer *w, const tc_vote_batch *b);
+int tc_vote_batch_read(tc_reader *r, tc_vote_batch *b);
+int tc_vote_batch_decode(tc_vote_batch *b, const uint8_t *bytes, size_t n);
+bool tc_vote_batch_has(const tc_vote_batch *b, const tc_hash *txid);
+
 /* Commit certificates. Checking one against a validator set is tc_commit_verify (mnreg.h).
  * An empty commit (zero entries, all fields zero) is the last_commit of height 1.
  * Decoding codes: TC_ESHORT, TC_ETOOLONG (over TC_COMMIT_SIGS_MAX), TC_ERANGE (entries not
@@ -185,19 +232,34 @@ int tc_commit_decode(tc_commit *c, const uint8_t *bytes, size_t n);
 /* The precommit vote that entry i of c stands for (for signature checks). */
 void tc_commit_vote(const tc_commit *c, uint32_t i, tc_vote *out);
 
-/* Evidence. tc_evidence_check_shape verifies the shape (known kind; same signer, type, height,
- * round; a valid vote type; different blocks in canonical order, a.block < b.block) but not the
- * signatures, which need the validator set (tc_evidence_verify in mnreg.h). Returns 0 or
- * TC_EBLK_EVIDENCE. Decoding codes: TC_ESHORT, TC_ERANGE (kind, vote type, order),
- * TC_ETRAILING (decode only). A nil vote (zero hash) sorts first, so "nil and B in one round"
- * is evidence like "A and B". */
+/* Evidence. tc_evidence_check_shape verifies the shape but not the signatures, which need the
+ * validator set (tc_evidence_verify in mnreg.h). Kind 0: same signer, type, height, round; a
+ * valid vote type; different blocks in canonical order, a.block < b.block. Kind 1: one epoch
+ * and validator in both batches; txid(tx_a) < txid(tx_b); batch_a names txid(tx_a), batch_b
+ * names txid(tx_b); the transactions share an input outpoint. Returns 0 or TC_EBLK_EVIDENCE.
+ * Decoding codes: TC_ESHORT, TC_ETOOLONG (batch txids; a transaction over
+ * TC_EVIDENCE_TX_SIZE_MAX), TC_ERANGE (kind, vote type, order), TC_ENOMEM, the codes of
+ * tc_tx_read, TC_ETRAILING (decode only); e is left empty on error. A nil vote (zero hash)
+ * sorts first, so "nil and B in one round" is evidence like "A and B". */
+void tc_evidence_deinit(tc_evidence *e);
+/* Deep copy; dst is overwritten (not freed first). TC_ENOMEM (dst left empty). */
+int tc_evidence_copy(tc_evidence *dst, const tc_evidence *src);
 void tc_evidence_encode(tc_writer *w, const tc_evidence *e);
 int tc_evidence_read(tc_reader *r, tc_evidence *e);
 int tc_evidence_decode(tc_evidence *e, const uint8_t *bytes, size_t n);
 int tc_evidence_check_shape(const tc_evidence *e);
+/* Hashes the encoding in stack chunks: never allocates, cannot fail. */
 void tc_evidence_hash(const tc_evidence *e, tc_hash *out);
+/* The culprit's index in its epoch's validator set (tc_evidence_epoch in mnreg.h). */
+uint32_t tc_evidence_validator(const tc_evidence *e);
 /* Builds the canonical evidence from two conflicting votes given in either order. */
 void tc_evidence_from_votes(tc_evidence *e, const tc_vote *x, const tc_vote *y);
+/* Builds double-lock evidence from two batches of one validator and epoch and the transactions
+ * they name, given in either pairing order (x names tx_x, y names tx_y). Copies everything.
+ * 0, TC_EBLK_EVIDENCE (not a double lock: tc_evidence_check_shape fails), TC_ETOOLONG (a
+ * transaction over TC_EVIDENCE_TX_SIZE_MAX), TC_ENOMEM; e empty on error. */
+int tc_evidence_from_locks(tc_evidence *e, const tc_vote_batch *x, const tc_tx *tx_x,
+                           const tc_vote_batch *y, const tc_tx *tx_y);
 
 /* Finality certificates and handoffs. Only the hard length limits are checked when decoding;
  * the meaning of a certificate (bitmap weight, batch references) is the consensus module's.

@@ -602,9 +602,13 @@ static int apply_evidence(tc_chain *c, tc_store_txn *t, const tc_block_header *h
         tc_hash eh;
         const void *v;
         size_t n;
-        if (e->a.height > h->height)
-            return TC_EBLK_EVIDENCE; /* about a height nobody has reached */
-        int rc = vset_in(c, t, tc_chain_epoch_of(c, e->a.height), &vs);
+        /* About a height or an epoch nobody has reached. */
+        if (e->kind == TC_EVIDENCE_DOUBLE_VOTE && e->a.height > h->height)
+            return TC_EBLK_EVIDENCE;
+        uint64_t epoch = tc_evidence_epoch(e, &c->genesis.profile);
+        if (epoch > tc_chain_epoch_of(c, h->height))
+            return TC_EBLK_EVIDENCE;
+        int rc = vset_in(c, t, (uint32_t)epoch, &vs);
         if (rc != 0)
             return rc;
         if (tc_evidence_verify(e, vs, &c->verifier) != 0)
@@ -618,8 +622,8 @@ static int apply_evidence(tc_chain *c, tc_store_txn *t, const tc_block_header *h
         rc = tc_store_put(t, TC_TABLE_EVIDENCE, eh.b, TC_HASH_SIZE, hk, sizeof(hk));
         tc_outpoint collateral;
         if (rc == 0)
-            rc = tc_mnreg_burn(t, &c->genesis.profile, &vs->members[e->a.validator].key, h->height,
-                               &collateral);
+            rc = tc_mnreg_burn(t, &c->genesis.profile, &vs->members[tc_evidence_validator(e)].key,
+                               h->height, &collateral);
         if (rc == TC_EEXIST)
             return TC_EBLK_EVIDENCE; /* punished already: one collateral burns once */
         uint64_t amount = 0;
@@ -893,9 +897,11 @@ static int build_header(const tc_chain *c, const tc_chain_build_args *a, tc_bloc
     if (rc == 0 && a->evidence_count > 0) {
         h->evidence = calloc(a->evidence_count, sizeof(*h->evidence));
         rc = h->evidence ? 0 : TC_ENOMEM;
-        if (rc == 0) {
-            memcpy(h->evidence, a->evidence, a->evidence_count * sizeof(*a->evidence));
-            h->evidence_count = a->evidence_count;
+        /* Deep copies: the block owns its evidence (kind 1 holds batches and transactions). */
+        for (uint32_t i = 0; i < a->evidence_count && rc == 0; i++) {
+            rc = tc_evidence_copy(&h->evidence[i], &a->evidence[i]);
+            if (rc == 0)
+                h->evidence_count = i + 1;
         }
     }
     return rc;

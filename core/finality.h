@@ -73,8 +73,8 @@
  * old-epoch certificate): the old epoch's batches are dropped at the change and
  * tc_finality_cert_check answers TC_ERANGE for another epoch; (2) the outpoints of a carried
  * transaction whose body this node never saw are unknown until tc_finality_add_tx gives it;
- * (3) on-chain evidence for lock and batch equivocation (block.h knows only double votes):
- * events report them, the evidence encoding is future work.
+ * (3) on-chain evidence for batch equivocation (two batches under one seq): the event reports
+ * it; lock equivocation becomes double-lock evidence (block.h) in node_txs.c.
  *
  * Pointer lifetimes: the config's profile and vset are copied, the verifier is borrowed and must
  * outlive f. Arguments are borrowed for the call only. A batch pointer in an event or from
@@ -98,30 +98,9 @@
 #include "tx.h"
 
 /* ---- vote batch: the value type of a VOTE_BATCH message ----
- * Encoding: u32 epoch | u32 validator | u64 seq | u32 txid_count | txid_count x txid 32 | sig 64
- * Signed:   H(tc/votebatch, the encoding without the signature).
- * txids are strictly increasing (memcmp): canonical, and no txid twice. A batch names at least
- * one txid. Decoding rejects a count over TC_VOTE_BATCH_TXIDS_HARD_MAX (TC_ETOOLONG), zero or
- * unordered txids (TC_ERANGE); the profile's vote_batch_txids_max is checked by on_batch.
- * Ownership: a decoded batch owns txids (heap); tc_vote_batch_deinit frees and zeroes it. */
-#define TC_VOTE_BATCH_TXIDS_HARD_MAX 4096
-#define TC_VOTE_BATCH_MIN_SIZE       (4 + 4 + 8 + 4 + TC_HASH_SIZE + TC_SIG_SIZE)
-
-typedef struct {
-    uint32_t epoch;
-    uint32_t validator; /* index in the epoch's validator set */
-    uint64_t seq;       /* per validator, strictly increasing, never reused */
-    uint32_t txid_count;
-    tc_hash *txids;
-    tc_sig sig;
-} tc_vote_batch;
-
-void tc_vote_batch_deinit(tc_vote_batch *b);
-void tc_vote_batch_sign_hash(const tc_vote_batch *b, tc_hash *out);
-void tc_vote_batch_encode(tc_writer *w, const tc_vote_batch *b);
-/* TC_ESHORT, TC_ETOOLONG, TC_ERANGE, TC_ENOMEM; TC_ETRAILING (decode only). b empty on error. */
-int tc_vote_batch_read(tc_reader *r, tc_vote_batch *b);
-int tc_vote_batch_decode(tc_vote_batch *b, const uint8_t *bytes, size_t n);
+ * tc_vote_batch, its encoding, sign hash and decoders live in block.h, below this module, because
+ * double-lock evidence (block.h) carries batches. The profile's vote_batch_txids_max is checked
+ * by on_batch. */
 
 /* ---- the state machine ---- */
 

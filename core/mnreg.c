@@ -501,15 +501,38 @@ int tc_commit_verify(const tc_commit *c, const tc_vset *v, const tc_verifier *ve
     return 0;
 }
 
+static int locks_verify(const tc_evidence *e, const tc_vset *v, const tc_verifier *verifier)
+{
+    const tc_pubkey *key = &v->members[e->batch_a.validator].key;
+    const tc_vote_batch *batches[2] = {&e->batch_a, &e->batch_b};
+    for (int i = 0; i < 2; i++) {
+        tc_hash h;
+        tc_vote_batch_sign_hash(batches[i], &h);
+        if (tc_verify(verifier, key, &h, &batches[i]->sig) != 0)
+            return TC_EBLK_EVIDENCE;
+    }
+    return 0;
+}
+
 int tc_evidence_verify(const tc_evidence *e, const tc_vset *v, const tc_verifier *verifier)
 {
     TC_ASSERT(e != NULL && v != NULL && verifier != NULL);
-    if (tc_evidence_check_shape(e) != 0 || e->a.validator >= v->count)
+    if (tc_evidence_check_shape(e) != 0 || tc_evidence_validator(e) >= v->count)
         return TC_EBLK_EVIDENCE;
+    if (e->kind == TC_EVIDENCE_DOUBLE_LOCK)
+        return locks_verify(e, v, verifier);
     const tc_pubkey *key = &v->members[e->a.validator].key;
     if (tc_vote_verify(&e->a, verifier, key) != 0 || tc_vote_verify(&e->b, verifier, key) != 0)
         return TC_EBLK_EVIDENCE;
     return 0;
+}
+
+uint64_t tc_evidence_epoch(const tc_evidence *e, const tc_profile *p)
+{
+    TC_ASSERT(e != NULL && p != NULL);
+    if (e->kind == TC_EVIDENCE_DOUBLE_LOCK)
+        return e->batch_a.epoch;
+    return tc_mnreg_epoch(p, e->a.height);
 }
 
 /* ---- rewards ---- */

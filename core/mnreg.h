@@ -151,10 +151,14 @@ int tc_vset_weight_of_bitmap(const tc_vset *v, const uint8_t *bitmap, uint32_t b
 int tc_commit_verify(const tc_commit *c, const tc_vset *v, const tc_verifier *verifier,
                      uint64_t height, const tc_hash *block);
 
-/* Checks that e proves an equivocation by a member of v: the shape is right
- * (tc_evidence_check_shape), the validator index is in v, and both votes' signatures verify
- * under that member's key. Returns 0 or TC_EBLK_EVIDENCE. */
+/* Checks that e proves an equivocation by a member of v, the set of tc_evidence_epoch(e): the
+ * shape is right (tc_evidence_check_shape), the validator index is in v, and both votes' (kind
+ * 0) or both batches' (kind 1) signatures verify under that member's key. Returns 0 or
+ * TC_EBLK_EVIDENCE. */
 int tc_evidence_verify(const tc_evidence *e, const tc_vset *v, const tc_verifier *verifier);
+/* The epoch whose validator set judges e: the epoch of the votes' height (kind 0) or the
+ * batches' epoch (kind 1). */
+uint64_t tc_evidence_epoch(const tc_evidence *e, const tc_profile *p);
 
 /* ---- rewards ---- */
 

@@ -338,6 +338,9 @@ void tc_msg_deinit(tc_msg *m)
     case TC_MSG_HANDOFF:
         tc_handoff_deinit(&m->handoff);
         break;
+    case TC_MSG_EVIDENCE:
+        tc_evidence_deinit(&m->evidence); /* double-lock evidence owns batches and txs */
+        break;
     default:
         break; /* the other messages own nothing */
     }

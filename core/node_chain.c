@@ -81,6 +81,13 @@ static void own_frames_resend(tc_node *n)
             node_broadcast_frame(n, n->own_frames[i], n->own_lens[i]);
 }
 
+static void evidence_clear(tc_node *n)
+{
+    for (uint32_t i = 0; i < n->evidence_count; i++)
+        tc_evidence_deinit(&n->evidence[i]);
+    n->evidence_count = 0;
+}
+
 void node_chain_free(tc_node *n)
 {
     own_frames_clear(n);
@@ -88,6 +95,7 @@ void node_chain_free(tc_node *n)
         proposal_clear(&n->proposals[i]);
     tc_commit_deinit(&n->tip_commit);
     tc_commit_deinit(&n->awaiting_commit);
+    evidence_clear(n);
 }
 
 /* ---- durable last-signed state ---- */
@@ -228,15 +236,28 @@ static void notify_committed(tc_node *n, const tc_block *b, const tc_hash *hash)
     node_notify(n, &note);
 }
 
+/* Evidence is compared by hash: kind 1 owns memory, so its bytes are not its value. */
+static bool evidence_in(const tc_evidence *list, uint32_t count, const tc_hash *eh)
+{
+    for (uint32_t k = 0; k < count; k++) {
+        tc_hash h;
+        tc_evidence_hash(&list[k], &h);
+        if (memcmp(h.b, eh->b, TC_HASH_SIZE) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void drop_included_evidence(tc_node *n, const tc_block *b)
 {
     uint32_t kept = 0;
     for (uint32_t i = 0; i < n->evidence_count; i++) {
-        bool included = false;
-        for (uint32_t k = 0; k < b->header.evidence_count; k++)
-            included |= memcmp(&b->header.evidence[k], &n->evidence[i], sizeof(tc_evidence)) == 0;
-        if (!included)
-            n->evidence[kept++] = n->evidence[i];
+        tc_hash eh;
+        tc_evidence_hash(&n->evidence[i], &eh);
+        if (evidence_in(b->header.evidence, b->header.evidence_count, &eh))
+            tc_evidence_deinit(&n->evidence[i]);
+        else
+            n->evidence[kept++] = n->evidence[i]; /* moved: ownership goes along */
     }
     n->evidence_count = kept;
 }
@@ -353,7 +374,7 @@ static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
         /* Evidence the chain refuses is stale (included already, or its culprit burned by
          * other evidence): drop it all rather than let it keep transactions out of blocks.
          * Fresh equivocations are reported again by bft and peers. */
-        n->evidence_count = 0;
+        evidence_clear(n);
         a.evidence = NULL;
         a.evidence_count = 0;
         rc = tc_chain_build(n->chain, &a, b);
@@ -441,22 +462,25 @@ static void on_commit(tc_node *n, const tc_bft_output *o)
     request_block(n, o->height);
 }
 
-static void add_evidence(tc_node *n, const tc_evidence *e, bool broadcast)
+void node_add_evidence(tc_node *n, const tc_evidence *e, bool broadcast)
 {
-    for (uint32_t i = 0; i < n->evidence_count; i++)
-        if (memcmp(&n->evidence[i], e, sizeof(*e)) == 0)
-            return;
-    if (n->evidence_count < NODE_EVIDENCE_MAX)
-        n->evidence[n->evidence_count++] = *e;
+    TC_ASSERT(n != NULL && e != NULL);
     tc_hash eh;
     tc_evidence_hash(e, &eh);
+    if (evidence_in(n->evidence, n->evidence_count, &eh))
+        return;
+    /* Out of memory loses the proposal copy only: the culprit is still notified and gossiped. */
+    if (n->evidence_count < NODE_EVIDENCE_MAX &&
+        tc_evidence_copy(&n->evidence[n->evidence_count], e) == 0)
+        n->evidence_count++;
     tc_notify note = {.kind = TC_NOTIFY_EVIDENCE,
                       .height = e->a.height,
                       .round = e->a.round,
-                      .validator = e->a.validator,
+                      .validator = tc_evidence_validator(e),
                       .hash = eh};
     node_notify(n, &note);
     if (broadcast) {
+        /* The message borrows e: it is encoded, never deinit'ed. */
         tc_msg m = {.type = TC_MSG_EVIDENCE};
         m.evidence = *e;
         (void)node_broadcast(n, &m, false, 0);
@@ -498,7 +522,7 @@ static void on_output(tc_node *n, const tc_bft_output *o)
         break;
     case TC_BFT_OUT_EQUIVOCATION:
         tc_evidence_from_votes(&e, &o->vote, &o->vote2);
-        add_evidence(n, &e, true);
+        node_add_evidence(n, &e, true);
         break;
     }
 }
@@ -724,7 +748,7 @@ static void forensics(tc_node *n, const tc_commit *ours, const tc_commit *theirs
                               .round = ours->round,
                               .validator = a.validator};
             node_notify(n, &note);
-            add_evidence(n, &e, true);
+            node_add_evidence(n, &e, true);
         }
     }
 }
@@ -878,7 +902,7 @@ static void check_past_vote(tc_node *n, const tc_vote *v)
         tc_evidence e;
         tc_commit_vote(&ours, i, &a);
         tc_evidence_from_votes(&e, &a, v);
-        add_evidence(n, &e, true);
+        node_add_evidence(n, &e, true);
     }
     tc_commit_deinit(&ours);
 }
@@ -915,15 +939,18 @@ void node_chain_on_evidence(tc_node *n, tc_peer_id peer, const uint8_t *frame, s
                             const tc_evidence *e)
 {
     const tc_vset *vs;
-    if (e->a.height > tc_chain_height(n->chain) + 1 ||
-        tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, e->a.height), &vs) != 0)
+    uint64_t epoch = tc_evidence_epoch(e, tc_chain_profile(n->chain));
+    if (e->kind == TC_EVIDENCE_DOUBLE_VOTE && e->a.height > tc_chain_height(n->chain) + 1)
+        return;
+    if (epoch > tc_chain_epoch_of(n->chain, tc_chain_height(n->chain) + 1) ||
+        tc_chain_vset(n->chain, (uint32_t)epoch, &vs) != 0)
         return;
     if (tc_evidence_verify(e, vs, &n->verifier) != 0) {
         node_offence(n, peer, TC_PEER_OFFENCE_INVALID);
         return;
     }
     node_relay(n, peer, frame, len);
-    add_evidence(n, e, false);
+    node_add_evidence(n, e, false);
 }
 
 /* ---- time ---- */

@@ -28,6 +28,7 @@
 #define NODE_ARENA_MAX          4096 /* frames one call may produce */
 #define NODE_PROPOSALS_MAX      8    /* candidate blocks kept for the current height */
 #define NODE_EVIDENCE_MAX       64   /* evidence waiting for a block */
+#define NODE_RIVAL_TXS_MAX      8    /* refused rivals of locked inputs, kept for evidence */
 #define NODE_SEEN_TX_MAX        8192 /* first-seen times kept for finality latency */
 #define NODE_SYNC_TIMEOUT_MS    5000
 #define NODE_STATUS_INTERVAL_MS 5000
@@ -82,6 +83,11 @@ struct tc_node {
     tc_peer_table *peers;
     tc_bft *bft;
     tc_finality *fin;
+    /* Bodies of valid transactions refused because an input is locked to another one: the
+     * proof of a double lock needs both bodies and the mempool keeps only one. A ring; an
+     * empty slot is all zero. Freed by node_txs_close. */
+    tc_tx rival_txs[NODE_RIVAL_TXS_MAX];
+    uint32_t rival_next;
     uint32_t epoch;    /* of height tip + 1 */
     uint32_t my_index; /* in that epoch's set, UINT32_MAX if none */
 
@@ -199,6 +205,9 @@ void node_chain_on_vote(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_
 void node_chain_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s);
 void node_chain_on_get_blocks(tc_node *n, tc_peer_id peer, const tc_msg_get_blocks *g);
 void node_chain_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b);
+/* Keeps a copy of e for the next block this node proposes (unless already pending, or the
+ * pending list is full), notifies it, and broadcasts it when asked. e is borrowed. */
+void node_add_evidence(tc_node *n, const tc_evidence *e, bool broadcast);
 void node_chain_on_evidence(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
                             const tc_evidence *e);
 void node_chain_recheck_pending(tc_node *n);

@@ -80,6 +80,9 @@ void node_txs_close(tc_node *n)
     tc_finality_free(n->fin);
     n->fin = NULL;
     pool_free(n);
+    for (uint32_t i = 0; i < NODE_RIVAL_TXS_MAX; i++)
+        tc_tx_deinit(&n->rival_txs[i]);
+    n->rival_next = 0;
 }
 
 /* A finality call failed after writing into an aborted transaction: finality is ahead of the
@@ -119,6 +122,34 @@ static void reject_notify(tc_node *n, const tc_hash *txid, int code)
     node_notify(n, &note);
 }
 
+static void rival_remember(tc_node *n, const tc_tx *tx)
+{
+    TC_ASSERT(n->rival_next < NODE_RIVAL_TXS_MAX);
+    tc_tx *slot = &n->rival_txs[n->rival_next];
+    tc_tx_deinit(slot);
+    if (tc_tx_copy(slot, tx) != 0)
+        return; /* out of memory: the slot stays empty and the event only notifies */
+    n->rival_next = (n->rival_next + 1) % NODE_RIVAL_TXS_MAX;
+}
+
+/* The body of txid from the pool or the rival ring; NULL if this node holds none. Valid until
+ * the pool or the ring changes. */
+static const tc_tx *body_find(const tc_node *n, const tc_hash *txid)
+{
+    tc_mempool_item it;
+    if (tc_mempool_get(n->pool, txid, &it) == 0)
+        return it.tx;
+    for (uint32_t i = 0; i < NODE_RIVAL_TXS_MAX; i++) {
+        tc_hash h;
+        if (n->rival_txs[i].version == 0)
+            continue; /* empty slot */
+        tc_tx_id(&n->rival_txs[i], &h);
+        if (memcmp(h.b, txid->b, TC_HASH_SIZE) == 0)
+            return &n->rival_txs[i];
+    }
+    return NULL;
+}
+
 /* Ledger check in vote mode, the pool, then this validator's vote (durable locks) — all in one
  * store transaction, committed before anything it protects can be sent. */
 static int admit(tc_node *n, tc_store_txn *t, const tc_tx *tx, const tc_hash *txid,
@@ -133,6 +164,7 @@ static int admit(tc_node *n, tc_store_txn *t, const tc_tx *tx, const tc_hash *tx
         /* Valid, but its inputs are locked to a rival in our view: we never vote for it, yet
          * track it, so a quorum of others' votes can still make it final here. */
         (void)tc_finality_add_tx(n->fin, t, n->now_ms, tx, txid);
+        rival_remember(n, tx);
         return rc;
     }
     if (rc == 0)
@@ -284,6 +316,28 @@ static void revote(tc_node *n, const tc_hash *txid)
         reload(n);
 }
 
+/* Turns a lock equivocation into double-lock evidence (block.h) for the next block and the
+ * peers. TC_ENOTFOUND when a batch or a body is gone, or the codes of tc_evidence_from_locks. */
+static int lock_evidence(tc_node *n, const tc_finality_event *e)
+{
+    const tc_vote_batch *ba = NULL;
+    const tc_vote_batch *bb = NULL;
+    const tc_tx *ta = body_find(n, &e->txid);
+    const tc_tx *tb = body_find(n, &e->txid2);
+    if (ta == NULL || tb == NULL)
+        return TC_ENOTFOUND;
+    if (tc_finality_batch_get(n->fin, e->validator, e->seq, &ba) != 0 ||
+        tc_finality_batch_get(n->fin, e->validator, e->seq2, &bb) != 0)
+        return TC_ENOTFOUND;
+    tc_evidence ev;
+    int rc = tc_evidence_from_locks(&ev, ba, ta, bb, tb);
+    if (rc != 0)
+        return rc;
+    node_add_evidence(n, &ev, true);
+    tc_evidence_deinit(&ev);
+    return 0;
+}
+
 static void on_event(tc_node *n, const tc_finality_event *e)
 {
     tc_notify note = {0};
@@ -310,6 +364,8 @@ static void on_event(tc_node *n, const tc_finality_event *e)
         node_notify(n, &note);
         break;
     case TC_FINALITY_EV_LOCK_EQUIVOCATION: /* two txids on one outpoint */
+        if (lock_evidence(n, e) == 0)
+            break; /* pending and gossiped; node_add_evidence notified it */
         note = (tc_notify){.kind = TC_NOTIFY_EVIDENCE,
                            .validator = e->validator,
                            .hash = e->txid,

@@ -936,3 +936,184 @@ Test(block, reward_txid)
     cr_assert_eq(memcmp(a.b, want.b, TC_HASH_SIZE), 0);
     cr_assert_neq(memcmp(a.b, b.b, TC_HASH_SIZE), 0);
 }
+
+/* ---- double-lock evidence ---- */
+
+typedef struct {
+    tc_tx tx[2];
+    tc_hash id[2];
+    tc_vote_batch b[2];
+    tc_evidence e; /* owned copy, canonical */
+} locks_t;
+
+/* Two transfers of one outpoint with `outputs` outputs each, named by batches 10 and 11 of
+ * validator 2, epoch 3, signed with test key 2. */
+static void make_locks(locks_t *l, uint32_t outputs)
+{
+    tc_keypair kp;
+    ts_keypair(&kp, 2);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(tc_tx_init_alloc(&l->tx[i], TC_TX_TRANSFER, 1, outputs), 0);
+        fill_hash(&l->tx[i].inputs[0].prev.txid, 0x77);
+        l->tx[i].outputs[0].amount = 100u + (uint64_t)i;
+        tc_tx_id(&l->tx[i], &l->id[i]);
+        tc_vote_batch *b = &l->b[i];
+        memset(b, 0, sizeof(*b));
+        *b = (tc_vote_batch){.epoch = 3, .validator = 2, .seq = 10u + (uint64_t)i, .txid_count = 1};
+        b->txids = &l->id[i];
+        tc_hash h;
+        tc_vote_batch_sign_hash(b, &h);
+        tc_sign(TC_SIG_ED25519, &kp, &h, &b->sig);
+    }
+    cr_assert_eq(tc_evidence_from_locks(&l->e, &l->b[1], &l->tx[1], &l->b[0], &l->tx[0]), 0);
+}
+
+static void locks_deinit(locks_t *l)
+{
+    tc_tx_deinit(&l->tx[0]);
+    tc_tx_deinit(&l->tx[1]);
+    tc_evidence_deinit(&l->e);
+}
+
+/* Offsets in a kind-1 encoding whose batches name one txid each. */
+#define LK_COUNT_A 17
+#define LK_COUNT_B (LK_COUNT_A + 4 + TC_HASH_SIZE + TC_SIG_SIZE + 8)
+#define LK_TX_A    (LK_COUNT_B + 4 + TC_HASH_SIZE + TC_SIG_SIZE)
+
+Test(block, double_lock_round_trip_hash_copy)
+{
+    locks_t l;
+    make_locks(&l, 1);
+    cr_assert_eq(tc_evidence_check_shape(&l.e), 0);
+    cr_assert(memcmp(l.e.batch_a.txids[0].b, l.e.batch_b.txids[0].b, TC_HASH_SIZE) < 0,
+              "from_locks orders by txid");
+    buf_t e, again;
+    ENCODE(e, tc_evidence_encode, &l.e);
+    cr_assert_eq(e.n, LK_TX_A + 2 * tc_tx_encoded_size(&l.tx[0]), "size %zu", e.n);
+    tc_evidence back, copy;
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), 0);
+    ENCODE(again, tc_evidence_encode, &back);
+    cr_assert_eq(again.n, e.n);
+    cr_assert_eq(memcmp(again.p, e.p, e.n), 0, "re-encodes to the same bytes");
+    tc_hash h, want, hc;
+    tc_evidence_hash(&l.e, &h);
+    tc_hash_tagged(&want, TC_TAG_EVIDENCE, e.p, e.n);
+    cr_assert_eq(memcmp(h.b, want.b, TC_HASH_SIZE), 0, "hash covers the encoding");
+    cr_assert_eq(tc_evidence_copy(&copy, &back), 0);
+    tc_evidence_deinit(&back);
+    tc_evidence_hash(&copy, &hc);
+    cr_assert_eq(memcmp(hc.b, h.b, TC_HASH_SIZE), 0, "a copy outlives its source");
+    cr_assert_eq(tc_evidence_validator(&copy), 2u);
+    tc_evidence_deinit(&copy);
+    cr_assert(all_zero(&copy, sizeof(copy)), "deinit zeroes");
+    free(e.p);
+    free(again.p);
+    locks_deinit(&l);
+}
+
+Test(block, double_lock_decode_errors)
+{
+    locks_t l;
+    make_locks(&l, 1);
+    buf_t e;
+    tc_evidence back;
+    ENCODE(e, tc_evidence_encode, &l.e);
+    for (size_t n = 0; n < e.n; n++) {
+        memset(&back, 0xee, sizeof(back));
+        cr_assert_eq(tc_evidence_decode(&back, e.p, n), TC_ESHORT, "prefix %zu", n);
+        cr_assert(all_zero(&back, sizeof(back)), "cleared at prefix %zu", n);
+    }
+    e.p[e.n] = 0;
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n + 1), TC_ETRAILING);
+    put_le32(e.p + LK_COUNT_A, 0);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), TC_ERANGE, "batch a names nothing");
+    put_le32(e.p + LK_COUNT_A, TC_VOTE_BATCH_TXIDS_HARD_MAX + 1);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), TC_ETOOLONG, "batch a over the cap");
+    put_le32(e.p + LK_COUNT_A, 1);
+    put_le32(e.p + LK_COUNT_B, 2);
+    cr_assert_neq(tc_evidence_decode(&back, e.p, e.n), 0, "batch b count misframes the rest");
+    cr_assert(all_zero(&back, sizeof(back)));
+    put_le32(e.p + LK_COUNT_B, 1);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), 0, "restored");
+    tc_evidence_deinit(&back);
+    free(e.p);
+
+    /* Transactions out of txid order, or one twice, are not canonical. */
+    tc_evidence swapped = l.e;
+    swapped.batch_a = l.e.batch_b;
+    swapped.batch_b = l.e.batch_a;
+    swapped.tx_a = l.e.tx_b;
+    swapped.tx_b = l.e.tx_a;
+    ENCODE(e, tc_evidence_encode, &swapped);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), TC_ERANGE, "b before a");
+    cr_assert(all_zero(&back, sizeof(back)));
+    free(e.p);
+    swapped.tx_a = swapped.tx_b;
+    ENCODE(e, tc_evidence_encode, &swapped);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), TC_ERANGE, "one tx twice");
+    free(e.p);
+    locks_deinit(&l);
+}
+
+Test(block, double_lock_tx_size_cap)
+{
+    /* 300 outputs take more than TC_EVIDENCE_TX_SIZE_MAX bytes. */
+    locks_t small, big;
+    make_locks(&small, 1);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(tc_tx_init_alloc(&big.tx[i], TC_TX_TRANSFER, 1, 300), 0);
+        big.tx[i].outputs[0].amount = (uint64_t)i;
+    }
+    cr_assert_gt(tc_tx_encoded_size(&big.tx[0]), TC_EVIDENCE_TX_SIZE_MAX);
+    tc_evidence e;
+    cr_assert_eq(tc_evidence_from_locks(&e, &small.b[0], &big.tx[0], &small.b[1], &big.tx[1]),
+                 TC_ETOOLONG);
+    cr_assert(all_zero(&e, sizeof(e)));
+    /* The decoder refuses it too: splice the big tx in place of tx a by hand. */
+    buf_t enc;
+    ENCODE(enc, tc_evidence_encode, &small.e);
+    size_t big_n = tc_tx_encoded_size(&big.tx[0]);
+    size_t tail = enc.n - LK_TX_A;
+    uint8_t *p = malloc(LK_TX_A + big_n + tail);
+    memcpy(p, enc.p, LK_TX_A);
+    tc_writer w;
+    tc_writer_init(&w, p + LK_TX_A, big_n);
+    tc_tx_encode(&w, &big.tx[0]);
+    memcpy(p + LK_TX_A + big_n, enc.p + LK_TX_A, tail);
+    cr_assert_eq(tc_evidence_decode(&e, p, LK_TX_A + big_n + tail), TC_ETOOLONG);
+    cr_assert(all_zero(&e, sizeof(e)));
+    free(p);
+    free(enc.p);
+    tc_tx_deinit(&big.tx[0]);
+    tc_tx_deinit(&big.tx[1]);
+    locks_deinit(&small);
+}
+
+Test(block, block_with_double_lock_round_trips)
+{
+    locks_t l;
+    make_locks(&l, 1);
+    tc_block b, back;
+    memset(&b, 0, sizeof(b));
+    b.header.version = TC_BLOCK_VERSION;
+    b.header.height = 9;
+    b.header.evidence_count = 2;
+    b.header.evidence = calloc(2, sizeof(tc_evidence));
+    b.header.evidence[0] = make_evidence();
+    cr_assert_eq(tc_evidence_copy(&b.header.evidence[1], &l.e), 0);
+    uint8_t *enc = NULL, *again = NULL;
+    size_t n = 0, n2 = 0;
+    cr_assert_eq(tc_block_encode_alloc(&b, &enc, &n), 0);
+    cr_assert_eq(tc_block_decode(&back, enc, n), 0);
+    cr_assert_eq(tc_block_encode_alloc(&back, &again, &n2), 0);
+    cr_assert(n2 == n && memcmp(enc, again, n) == 0, "canonical");
+    tc_hash h1, h2;
+    tc_block_hash(&b.header, &h1);
+    tc_block_hash(&back.header, &h2);
+    cr_assert_eq(memcmp(h1.b, h2.b, TC_HASH_SIZE), 0);
+    free(enc);
+    free(again);
+    tc_block_deinit(&back);
+    tc_block_deinit(&b);
+    locks_deinit(&l);
+}

@@ -759,3 +759,112 @@ Test(mnreg, reward_split_sums_exactly_for_many_amounts)
     tc_commit_deinit(&c);
     tc_vset_deinit(&v);
 }
+
+/* ---- double-lock evidence ---- */
+
+/* A transfer spending (H(0x77), spend_index) to `amount`: two of them with one spend_index are
+ * a double spend. */
+static void make_spend(tc_tx *tx, uint32_t spend_index, uint64_t amount)
+{
+    cr_assert_eq(tc_tx_init_alloc(tx, TC_TX_TRANSFER, 1, 1), 0);
+    memset(tx->inputs[0].prev.txid.b, 0x77, TC_HASH_SIZE);
+    tx->inputs[0].prev.index = spend_index;
+    tx->outputs[0].amount = amount;
+}
+
+/* A signed batch of validator in epoch 3 naming the one txid *id (b borrows id). */
+static void make_batch(tc_vote_batch *b, uint32_t validator, uint64_t seq, tc_hash *id,
+                       uint64_t key)
+{
+    tc_keypair kp;
+    tc_hash h;
+    memset(b, 0, sizeof(*b));
+    b->epoch = 3;
+    b->validator = validator;
+    b->seq = seq;
+    b->txid_count = 1;
+    b->txids = id;
+    ts_keypair(&kp, key);
+    tc_vote_batch_sign_hash(b, &h);
+    tc_sign(TC_SIG_ED25519, &kp, &h, &b->sig);
+}
+
+/* A shallow kind-1 evidence over borrowed parts, in the given order (no checks). */
+static tc_evidence lock_view(const tc_vote_batch *ba, const tc_tx *ta, const tc_vote_batch *bb,
+                             const tc_tx *tb)
+{
+    tc_evidence e;
+    memset(&e, 0, sizeof(e));
+    e.kind = TC_EVIDENCE_DOUBLE_LOCK;
+    e.batch_a = *ba;
+    e.batch_b = *bb;
+    e.tx_a = *ta;
+    e.tx_b = *tb;
+    return e;
+}
+
+Test(mnreg, double_lock_evidence_verify)
+{
+    tc_vset v;
+    make_vset(&v, 4, NULL);
+    uint64_t key = key_of(&v, 2);
+    tc_tx t1, t2, t3;
+    make_spend(&t1, 0, 100);
+    make_spend(&t2, 0, 200);
+    make_spend(&t3, 1, 300); /* spends another outpoint */
+    tc_hash id1, id2, id3, stranger;
+    tc_tx_id(&t1, &id1);
+    tc_tx_id(&t2, &id2);
+    tc_tx_id(&t3, &id3);
+    memset(stranger.b, 0x55, TC_HASH_SIZE);
+    tc_vote_batch b1, b2, b3, bs;
+    make_batch(&b1, 2, 10, &id1, key);
+    make_batch(&b2, 2, 11, &id2, key);
+    make_batch(&b3, 2, 12, &id3, key);
+    make_batch(&bs, 2, 13, &stranger, key);
+
+    tc_evidence e;
+    cr_assert_eq(tc_evidence_from_locks(&e, &b2, &t2, &b1, &t1), 0, "valid, either order");
+    cr_assert_eq(tc_evidence_validator(&e), 2u);
+    cr_assert_eq(tc_evidence_epoch(&e, &prof), 3u, "the batches' epoch judges it");
+    cr_assert_eq(tc_evidence_verify(&e, &v, &ed), 0);
+
+    tc_evidence bad;
+    cr_assert_eq(tc_evidence_copy(&bad, &e), 0);
+    bad.batch_b.sig.b[5] ^= 1;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "bad signature b");
+    bad.batch_b.sig.b[5] ^= 1;
+    bad.batch_a.sig.b[5] ^= 1;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "bad signature a");
+    bad.batch_a.sig.b[5] ^= 1;
+    bad.batch_a.validator = bad.batch_b.validator = 1;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "other member's key");
+    bad.batch_a.validator = bad.batch_b.validator = 4;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "index out of range");
+    tc_evidence_deinit(&bad);
+
+    /* txid(tx) not in its batch: a signed batch naming something else. */
+    bool first1 = memcmp(id1.b, id2.b, TC_HASH_SIZE) < 0;
+    bad = first1 ? lock_view(&b1, &t1, &bs, &t2) : lock_view(&bs, &t2, &b1, &t1);
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "txid not in batch");
+    cr_assert_eq(tc_evidence_from_locks(&bad, &b1, &t1, &bs, &t2), TC_EBLK_EVIDENCE);
+    /* No shared outpoint: two honest votes. */
+    bool first1b = memcmp(id1.b, id3.b, TC_HASH_SIZE) < 0;
+    bad = first1b ? lock_view(&b1, &t1, &b3, &t3) : lock_view(&b3, &t3, &b1, &t1);
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "no shared outpoint");
+    cr_assert_eq(tc_evidence_from_locks(&bad, &b1, &t1, &b3, &t3), TC_EBLK_EVIDENCE);
+    /* One transaction twice is no conflict. */
+    bad = lock_view(&b1, &t1, &b1, &t1);
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "same tx twice");
+    cr_assert_eq(tc_evidence_from_locks(&bad, &b1, &t1, &b1, &t1), TC_EBLK_EVIDENCE);
+    /* Batches of two validators prove nothing about either. */
+    tc_vote_batch other;
+    make_batch(&other, 1, 11, &id2, key_of(&v, 1));
+    cr_assert_eq(tc_evidence_from_locks(&bad, &b1, &t1, &other, &t2), TC_EBLK_EVIDENCE);
+
+    tc_evidence_deinit(&e);
+    tc_tx_deinit(&t1);
+    tc_tx_deinit(&t2);
+    tc_tx_deinit(&t3);
+    tc_vset_deinit(&v);
+}

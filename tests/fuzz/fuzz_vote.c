@@ -78,8 +78,18 @@ static void evidence(const uint8_t *data, size_t size)
     }
     ROUND_TRIP(tc_evidence_encode, &e, data, size);
     (void)tc_evidence_check_shape(&e);
-    tc_hash h;
+    tc_hash h, hc;
     tc_evidence_hash(&e, &h);
+    /* A deep copy must hash the same and survive its source (kind 1 owns memory). */
+    tc_evidence c;
+    if (tc_evidence_copy(&c, &e) == 0) {
+        tc_evidence_deinit(&e);
+        tc_evidence_hash(&c, &hc);
+        if (memcmp(h.b, hc.b, TC_HASH_SIZE) != 0)
+            abort();
+        tc_evidence_deinit(&c);
+    }
+    tc_evidence_deinit(&e);
 }
 
 static void handoff(const uint8_t *data, size_t size)

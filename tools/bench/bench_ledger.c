@@ -23,7 +23,7 @@ typedef struct {
 static int parse(int argc, char **argv, ledger_opts *o)
 {
     *o = (ledger_opts){.txs = 2000, .rounds = 5, .blocks = 5, .seed = 1};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -43,7 +43,6 @@ static int parse(int argc, char **argv, ledger_opts *o)
                     v ? v : "");
             return 1;
         }
-        i++;
     }
     if ((uint64_t)o->txs * o->rounds > BENCH_TXS_MAX) {
         fprintf(stderr, "tc-bench ledger: txs x rounds exceeds %u\n", BENCH_TXS_MAX);
