@@ -2004,3 +2004,81 @@ Test(chain, the_closing_block_stores_the_union_of_its_handoffs_as_the_carry_list
     tc_tx_deinit(&early);
     tc_tx_deinit(&late);
 }
+
+/* SPEC 6: a validator whose vote batches name two transactions spending one outpoint has
+ * equivocated on an input lock; the evidence burns its collateral like a double vote, and
+ * evidence that does not prove it is refused. */
+static void lock_batch(tc_vote_batch *b, uint32_t validator, uint64_t seq, const tc_hash *txid,
+                       const tc_keypair *kp)
+{
+    memset(b, 0, sizeof(*b));
+    b->epoch = 0;
+    b->validator = validator;
+    b->seq = seq;
+    b->txid_count = 1;
+    b->txids = malloc(sizeof(*b->txids));
+    cr_assert_not_null(b->txids);
+    b->txids[0] = *txid;
+    tc_hash h;
+    tc_vote_batch_sign_hash(b, &h);
+    tc_sign(F.opts.scheme, kp, &h, &b->sig);
+}
+
+Test(chain, double_lock_evidence_burns_the_culprits_collateral)
+{
+    open_default();
+    advance_to(2);
+    const tc_vset *vs;
+    cr_assert_eq(tc_chain_vset(F.chain, 0, &vs), 0, "tc_chain_vset returns 0");
+    uint32_t culprit = 2;
+    tc_keypair kp;
+    uint32_t gi = genesis_index(&vs->members[culprit].key);
+    cr_assert_eq(tc_genesis_key(F.master, "validator", gi, &kp), 0, "the culprit's key");
+    /* Two transfers of one coin to different payees. */
+    coin c1 = wallet_coin(0), c2 = wallet_coin(0);
+    coin w1 = wallet_coin(1), w2 = wallet_coin(2);
+    tc_addr_hash to1, to2;
+    addr_of(&w1.kp, &to1);
+    addr_of(&w2.kp, &to2);
+    tc_tx tx1, tx2;
+    pay(&c1, &to1, 5 * TC_UNITS_PER_TIME, &tx1);
+    pay(&c2, &to2, 7 * TC_UNITS_PER_TIME, &tx2);
+    tc_hash id1, id2;
+    tc_tx_id(&tx1, &id1);
+    tc_tx_id(&tx2, &id2);
+    tc_vote_batch b1, b2;
+    lock_batch(&b1, culprit, 10, &id1, &kp);
+    lock_batch(&b2, culprit, 11, &id2, &kp);
+    tc_evidence ev;
+    cr_assert_eq(tc_evidence_from_locks(&ev, &b1, &tx1, &b2, &tx2), 0, "the evidence builds");
+
+    /* Forged: the second batch signed by another key does not prove anything. */
+    tc_vote_batch forged;
+    tc_keypair other;
+    cr_assert_eq(tc_genesis_key(F.master, "validator", (gi + 1) % 4, &other), 0, "other key");
+    lock_batch(&forged, culprit, 11, &id2, &other);
+    tc_evidence bad_ev;
+    cr_assert_eq(tc_evidence_from_locks(&bad_ev, &b1, &tx1, &forged, &tx2), 0,
+                 "a forged pair still has the right shape");
+    snap before;
+    snap_take(&before);
+    tc_block bad;
+    cr_assert_eq(ts_chain_build(&F, NULL, 0, &bad_ev, 1, &bad), TC_EBLK_EVIDENCE,
+                 "a batch the culprit did not sign is refused");
+    expect_unchanged(&before, "forged double-lock evidence");
+
+    advance(NULL, 0, &ev, 1); /* block 3 */
+    tc_chain_supply s;
+    cr_assert_eq(tc_chain_supply_get(F.chain, &s), 0, "tc_chain_supply_get returns 0");
+    cr_assert_eq(s.burned_total, prof()->collateral_bronze, "one bronze collateral burned");
+    tc_mn_record rec = mn_get(&vs->members[culprit].key);
+    cr_assert(rec.burned, "the double-locking validator is marked burned");
+    cr_assert(!vset_has(1, &rec.key), "and leaves the set at epoch 1");
+    tc_evidence_deinit(&ev);
+    tc_evidence_deinit(&bad_ev);
+    tc_vote_batch_deinit(&b1);
+    tc_vote_batch_deinit(&b2);
+    tc_vote_batch_deinit(&forged);
+    tc_tx_deinit(&tx1);
+    tc_tx_deinit(&tx2);
+}
