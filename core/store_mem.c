@@ -79,9 +79,19 @@ static const tc_store_ops mem_ops;
 
 static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
 {
-    /* FNV-1a: each step is a bijection of h for a fixed byte and of the byte for a fixed h, so
-     * any single changed byte changes the result. A checksum, not a defence against attack. */
-    for (size_t i = 0; i < n; i++) {
+    /* FNV-1a over 8-byte words, then the tail byte by byte. Each step is a bijection of h for
+     * a fixed word and of the word for a fixed h (xor, then a multiplication by an odd
+     * constant), so any single changed byte changes the result. A checksum, not a defence
+     * against attack; word steps make it cheap on the 2 KiB records the UTXO root rewrites. */
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof(w));
+        h ^= w;
+        h *= UINT64_C(0x100000001b3);
+        h ^= h >> 32; /* carries high bits down, so later words mix with all of them */
+    }
+    for (; i < n; i++) {
         h ^= (uint64_t)p[i];
         h *= UINT64_C(0x100000001b3);
     }

@@ -239,6 +239,14 @@ static void on_finalized(tc_world *w, uint32_t e, const tc_notify *n)
     if (t->final_ms == UINT64_MAX) {
         t->final_ms = w->now_ms;
         w->load.finalized++;
+        if (w->opts.timeline != NULL) { /* per-transaction finality, for tools/plot.py */
+            char hx[17];
+            tc_hex(hx, t->txid.b, 8);
+            w_timeline(w, e, "final tx=%s after %llu ms%s%s%s", hx,
+                       (unsigned long long)(t->final_ms - t->submit_ms),
+                       t->contested ? " contested" : "", t->registration ? " registration" : "",
+                       t->code != 0 ? " refused" : "");
+        }
     }
     for (uint32_t i = 0; i < c->spent_cap; i++) {
         w_spent *s = &c->spent[(spent_index(c, &t->input) + i) & (c->spent_cap - 1)];

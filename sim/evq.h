@@ -1,7 +1,7 @@
 /* evq.h — the simulator's event queue: every future happening of a run, in the order it happens.
  *
  * The queue owns a fixed array of events allocated once at tc_evq_new (a bound, STYLE rule 4:
- * a run that outgrows it fails with TC_EFULL, it never grows silently) arranged as a binary
+ * a run that outgrows it fails with TC_EFULL, it never grows silently) arranged as a 4-ary
  * min-heap. Order is (time_ms, seq): seq is a 64-bit counter the queue stamps on every push, so
  * two events due at the same millisecond pop in the order they were pushed, never in an order
  * that depends on the heap's layout (DESIGN.md, determinism rule 5).

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench_ledger.h"
+#include "bench_sim.h"
 #include "crypto.h"
 
 typedef struct {
@@ -21,6 +22,8 @@ static const command commands[] = {
     {"ledger",
      "transaction validations/s through the ledger path vs raw Ed25519 verify; LMDB blocks/s",
      bench_ledger_options, bench_ledger_main},
+    {"sim", "simulator speed: simulated vs wall time, 4/16/64 validators, fast and Ed25519",
+     bench_sim_options, bench_sim_main},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,352 @@
+/* bench_sim.c — see bench_sim.h.
+ *
+ * What one JSON line reports (per validators x crypto):
+ *   sim_ms, wall_ms        simulated time, and the wall time of tc_world_run (the event loop
+ *                          plus the end-of-run integrity check of every store);
+ *   setup_ms               wall time of tc_world_new (genesis with the wallets' coins, one store
+ *                          and one core per node), reported apart: it is not simulation speed;
+ *   speedup                sim_ms / wall_ms; speedup_with_setup counts the setup too;
+ *   events, events_per_wall_s;
+ *   signs, verifies        calls into libsodium's Ed25519 during the run (0 with `fast`: the
+ *                          fast scheme never reaches libsodium's signatures);
+ *   sig_ms, wall_over_sig  (Ed25519 only) wall time inside those calls, and wall_ms / sig_ms;
+ *   timer_overhead_ms      estimate of what the wrapper's two clock reads per call add.
+ */
+#include "bench_sim.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench_util.h"
+
+const char bench_sim_options[] =
+    "    --validators N  run only the configuration with N validators (4, 16 or 64)\n"
+    "    --crypto C      run only crypto C: fast or ed25519\n"
+    "    --sim-ms MS     simulated ms of every run (default 30000 / 10000 / 2000 for\n"
+    "                    4 / 16 / 64 validators)\n"
+    "    --seed S        the scenarios' seed                                (42)\n";
+
+#ifdef TC_BENCH_HAVE_SIM
+#include "scenario.h"
+#include "world.h"
+
+/* ---- the signature timing wrapper (tc-bench only: ld --wrap, see CMakeLists.txt) ---- */
+
+typedef struct {
+    uint64_t calls;
+    uint64_t ns;
+} op_stat;
+
+static struct {
+    bool on; /* time the calls (else pass straight through, as for tc-bench ledger) */
+    op_stat sign, verify;
+} sig;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    int rc = clock_gettime(CLOCK_MONOTONIC, &ts);
+    TC_ASSERT(rc == 0);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* libsodium's own entry points, reached through the linker's --wrap. */
+int __real_crypto_sign_detached(unsigned char *sig_out, unsigned long long *siglen_p,
+                                const unsigned char *m, unsigned long long mlen,
+                                const unsigned char *sk);
+int __real_crypto_sign_verify_detached(const unsigned char *s, const unsigned char *m,
+                                       unsigned long long mlen, const unsigned char *pk);
+int __wrap_crypto_sign_detached(unsigned char *sig_out, unsigned long long *siglen_p,
+                                const unsigned char *m, unsigned long long mlen,
+                                const unsigned char *sk);
+int __wrap_crypto_sign_verify_detached(const unsigned char *s, const unsigned char *m,
+                                       unsigned long long mlen, const unsigned char *pk);
+
+int __wrap_crypto_sign_detached(unsigned char *sig_out, unsigned long long *siglen_p,
+                                const unsigned char *m, unsigned long long mlen,
+                                const unsigned char *sk)
+{
+    if (!sig.on)
+        return __real_crypto_sign_detached(sig_out, siglen_p, m, mlen, sk);
+    uint64_t t0 = now_ns();
+    int rc = __real_crypto_sign_detached(sig_out, siglen_p, m, mlen, sk);
+    sig.sign.ns += now_ns() - t0;
+    sig.sign.calls++;
+    return rc;
+}
+
+int __wrap_crypto_sign_verify_detached(const unsigned char *s, const unsigned char *m,
+                                       unsigned long long mlen, const unsigned char *pk)
+{
+    if (!sig.on)
+        return __real_crypto_sign_verify_detached(s, m, mlen, pk);
+    uint64_t t0 = now_ns();
+    int rc = __real_crypto_sign_verify_detached(s, m, mlen, pk);
+    sig.verify.ns += now_ns() - t0;
+    sig.verify.calls++;
+    return rc;
+}
+
+/* ---- configurations ---- */
+
+#define LOAD_PER_S 200
+#define SIM_MS_MAX (600u * 1000u)
+
+typedef struct {
+    uint32_t validators;
+    uint32_t sim_ms; /* default simulated time */
+    const char *note;
+} sim_config;
+
+/* Simulated time per configuration: the whole bench stays near 2.5 minutes on 2 cores. The wall
+ * cost of a simulated second grows about with N^3 (VOTE_BATCH deliveries in the first simulated
+ * second: 1.9k at 4 validators, 183k at 16, 6.3M at 64), hence the shorter runs. */
+static const sim_config configs[] = {
+    {4, 30000, NULL},
+    {16, 10000, "10 s simulated, not 30, to keep the bench short"},
+    {64, 2000,
+     "2 s simulated only (start-up, gossip, finality votes and the first block at about "
+     "1.1 s): a simulated second of 64 validators costs about 30 s of wall time"},
+};
+static const char *const cryptos[] = {"fast", "ed25519"};
+
+typedef struct {
+    uint32_t validators; /* 0: all */
+    const char *crypto;  /* NULL: both */
+    uint32_t sim_ms;     /* 0: the configuration's */
+    uint64_t seed;
+} sim_opts;
+
+/* 0 parsed, 1 bad usage, 2 help asked. */
+static int parse(int argc, char **argv, sim_opts *o)
+{
+    *o = (sim_opts){.seed = 42};
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool ok;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return 2;
+        else if (strcmp(a, "--validators") == 0)
+            ok = bench_parse_u32(v, 4, 64, &o->validators) &&
+                 (o->validators == 4 || o->validators == 16 || o->validators == 64);
+        else if (strcmp(a, "--crypto") == 0)
+            ok = v != NULL && (strcmp(v, "fast") == 0 || strcmp(v, "ed25519") == 0) &&
+                 (o->crypto = v) != NULL;
+        else if (strcmp(a, "--sim-ms") == 0)
+            ok = bench_parse_u32(v, 100, SIM_MS_MAX, &o->sim_ms);
+        else if (strcmp(a, "--seed") == 0)
+            ok = bench_parse_u64(v, &o->seed);
+        else
+            ok = false;
+        if (!ok) {
+            fprintf(stderr, "tc-bench sim: bad option or value: %s%s%s\n", a, v ? " " : "",
+                    v ? v : "");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The steady-state scenario of one configuration, parsed as timesim would parse a file. */
+static int make_scenario(uint32_t validators, const char *crypto, uint32_t sim_ms, uint64_t seed,
+                         tc_scn *out)
+{
+    char text[512], err[300];
+    int n = snprintf(text, sizeof(text),
+                     "scenario \"bench-sim: %u validators, %s, %u tx/s\"\n"
+                     "seed %llu\n"
+                     "profile testnet interval 1s\n"
+                     "nodes %u\n"
+                     "network latency 30ms jitter 10ms\n"
+                     "crypto %s\n"
+                     "load %u/s clients 16\n"
+                     "run %ums\n"
+                     "expect safety\n",
+                     validators, crypto, LOAD_PER_S, (unsigned long long)seed, validators, crypto,
+                     LOAD_PER_S, sim_ms);
+    TC_ASSERT(validators > 0 && crypto != NULL && out != NULL);
+    TC_ASSERT(n > 0 && (size_t)n < sizeof(text));
+    int rc = tc_scn_parse_text("bench-sim", text, (size_t)n, out, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "tc-bench sim: the generated scenario does not parse: %s\n", err);
+    return rc;
+}
+
+/* ---- one run ---- */
+
+typedef struct {
+    double setup_ms, wall_ms;
+    op_stat sign, verify;
+    tc_world_result r;
+    uint64_t height_min; /* lowest committed height of the nodes at the end */
+    int rc;              /* tc_world_new / tc_world_run */
+} sim_run;
+
+/* Builds and runs one world; fills *out (out->r only when the world was built). */
+static void run_one(const tc_scn *s, uint64_t seed, sim_run *out)
+{
+    TC_ASSERT(s != NULL && out != NULL && !sig.on);
+    memset(out, 0, sizeof(*out));
+    tc_world_opts wo = {.seed = seed}; /* no trace, timeline or progress: the bare loop */
+    tc_world *w = NULL;
+    char err[300];
+    double t0 = bench_now_s();
+    out->rc = tc_world_new(s, &wo, &w, err, sizeof(err));
+    double t1 = bench_now_s();
+    if (out->rc != 0) {
+        fprintf(stderr, "tc-bench sim: tc_world_new: %s (%s)\n", tc_strerror(out->rc), err);
+        return;
+    }
+    memset(&sig, 0, sizeof(sig));
+    sig.on = true;
+    out->rc = tc_world_run(w);
+    double t2 = bench_now_s();
+    sig.on = false;
+    out->setup_ms = (t1 - t0) * 1e3;
+    out->wall_ms = (t2 - t1) * 1e3;
+    out->sign = sig.sign;
+    out->verify = sig.verify;
+    tc_world_result_get(w, &out->r);
+    out->height_min = UINT64_MAX;
+    for (uint32_t e = 0; e < tc_world_node_count(w); e++) {
+        tc_world_node_info info;
+        tc_world_node_info_get(w, e, &info);
+        if (info.height < out->height_min)
+            out->height_min = info.height;
+    }
+    /* The result points into the world; keep only what is printed, then free it. */
+    out->r.violations = NULL;
+    out->r.expects = NULL;
+    out->r.harness_error = NULL;
+    tc_world_free(w);
+}
+
+/* Cost of the two clock reads the wrapper adds around each call, in ns (median of 9 rounds). */
+static double timer_pair_ns(void)
+{
+    double v[9];
+    for (int r = 0; r < 9; r++) {
+        uint64_t sink = 0, t0 = now_ns();
+        for (int k = 0; k < 20000; k++)
+            sink += now_ns() - now_ns();
+        v[r] = (double)(now_ns() - t0 - (sink & 1)) / 20000.0;
+    }
+    return bench_median(v, 9);
+}
+
+/* ---- output ---- */
+
+static void set_int(json_t *o, const char *k, uint64_t v)
+{
+    json_object_set_new(o, k, json_integer((json_int_t)v));
+}
+
+static void add_sig(json_t *o, const sim_run *run, bool ed25519, double pair_ns)
+{
+    set_int(o, "signs", run->sign.calls);
+    set_int(o, "verifies", run->verify.calls);
+    if (!ed25519)
+        return;
+    double sig_ms = (double)(run->sign.ns + run->verify.ns) / 1e6;
+    json_object_set_new(o, "sig_ms", json_real(sig_ms));
+    json_object_set_new(o, "sign_ms", json_real((double)run->sign.ns / 1e6));
+    json_object_set_new(o, "verify_ms", json_real((double)run->verify.ns / 1e6));
+    json_object_set_new(o, "wall_over_sig",
+                        sig_ms > 0 ? json_real(run->wall_ms / sig_ms) : json_null());
+    json_object_set_new(o, "timer_overhead_ms",
+                        json_real(pair_ns * (double)(run->sign.calls + run->verify.calls) / 1e6));
+    json_t *t = json_object();
+    json_object_set_new(t, "wall_over_sig_max", json_real(1.5));
+    json_object_set_new(t, "met", json_boolean(sig_ms > 0 && run->wall_ms / sig_ms <= 1.5));
+    json_object_set_new(o, "target", t);
+}
+
+static int print_run(const sim_config *c, const char *crypto, uint64_t seed, const sim_run *run,
+                     double pair_ns)
+{
+    json_t *o = json_object();
+    TC_ASSERT(o != NULL);
+    double speedup = (double)run->r.sim_ms / run->wall_ms;
+    json_object_set_new(o, "bench", json_string("sim"));
+    set_int(o, "validators", c->validators);
+    json_object_set_new(o, "crypto", json_string(crypto));
+    set_int(o, "load_tx_per_s", LOAD_PER_S);
+    json_object_set_new(o, "block_interval_ms", json_integer(1000));
+    set_int(o, "seed", seed);
+    set_int(o, "sim_ms", run->r.sim_ms);
+    json_object_set_new(o, "wall_ms", json_real(run->wall_ms));
+    json_object_set_new(o, "setup_ms", json_real(run->setup_ms));
+    json_object_set_new(o, "speedup", json_real(speedup));
+    json_object_set_new(o, "speedup_with_setup",
+                        json_real((double)run->r.sim_ms / (run->wall_ms + run->setup_ms)));
+    set_int(o, "events", run->r.events);
+    json_object_set_new(o, "events_per_wall_s",
+                        json_real((double)run->r.events * 1e3 / run->wall_ms));
+    set_int(o, "height_min", run->height_min);
+    set_int(o, "txs_submitted", run->r.txs_submitted);
+    set_int(o, "txs_finalized", run->r.txs_finalized);
+    set_int(o, "finality_p50_ms", run->r.finality_p50_ms);
+    json_object_set_new(o, "verdict", json_string(run->r.pass ? "pass" : "fail"));
+    add_sig(o, run, strcmp(crypto, "ed25519") == 0, pair_ns);
+    if (c->validators == 4 && strcmp(crypto, "fast") == 0) {
+        json_t *t = json_object();
+        json_object_set_new(t, "speedup_min", json_real(500));
+        json_object_set_new(t, "met", json_boolean(speedup >= 500));
+        json_object_set_new(o, "target", t);
+    }
+    if (c->note != NULL)
+        json_object_set_new(o, "note", json_string(c->note));
+    bench_add_machine(o);
+    return bench_print_line(o);
+}
+
+int bench_sim_main(int argc, char **argv)
+{
+    sim_opts o;
+    int p = parse(argc, argv, &o);
+    if (p != 0) {
+        fprintf(p == 2 ? stdout : stderr, "usage: tc-bench sim [options]\n%s", bench_sim_options);
+        return p == 2 ? 0 : 2;
+    }
+    double pair_ns = timer_pair_ns();
+    int status = 0;
+    for (size_t k = 0; k < TC_ARRAY_LEN(configs); k++) {
+        const sim_config *c = &configs[k];
+        for (size_t j = 0; j < TC_ARRAY_LEN(cryptos); j++) {
+            if ((o.validators && o.validators != c->validators) ||
+                (o.crypto && strcmp(o.crypto, cryptos[j]) != 0))
+                continue;
+            uint32_t sim_ms = o.sim_ms ? o.sim_ms : c->sim_ms;
+            fprintf(stderr, "tc-bench sim: %u validators, %s, %u ms simulated...\n", c->validators,
+                    cryptos[j], sim_ms);
+            tc_scn s;
+            if (make_scenario(c->validators, cryptos[j], sim_ms, o.seed, &s) != 0)
+                return 1;
+            static sim_run run; /* static: the result struct is large */
+            run_one(&s, o.seed, &run);
+            tc_scn_free(&s);
+            if (run.rc != 0 && run.r.sim_ms == 0)
+                return 1;
+            sim_config shown = *c;
+            shown.note = o.sim_ms ? NULL : c->note; /* --sim-ms: the note does not apply */
+            if (print_run(&shown, cryptos[j], o.seed, &run, pair_ns) != 0 || !run.r.pass)
+                status = 1;
+        }
+    }
+    return status;
+}
+
+#else /* built without the simulator library */
+
+int bench_sim_main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "tc-bench sim: this tc-bench was built without the simulator (tc_sim)\n");
+    return 1;
+}
+
+#endif
