@@ -51,20 +51,6 @@ typedef enum { MODE_APPLY, MODE_CHECK, MODE_BUILD } apply_mode;
 
 /* ---- small encodings of the chain's META records ---- */
 
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 static void height_key(uint64_t height, uint8_t key[8])
 {
     /* Big-endian, so the BLOCKS table iterates in height order. */
@@ -75,19 +61,25 @@ static void height_key(uint64_t height, uint8_t key[8])
 static int meta_put_tip(tc_store_txn *t, uint64_t height, const tc_hash *tip, uint64_t time_ms)
 {
     uint8_t v[TIP_SIZE];
-    put_le64(v, height);
-    memcpy(v + 8, tip->b, TC_HASH_SIZE);
-    put_le64(v + 8 + TC_HASH_SIZE, time_ms);
+    tc_writer w;
+    tc_writer_init(&w, v, sizeof(v));
+    tc_put_u64(&w, height);
+    TC_PUT_HASH(&w, tip);
+    tc_put_u64(&w, time_ms);
+    TC_ASSERT(w.err == 0 && w.len == sizeof(v));
     return tc_store_put(t, TC_TABLE_META, META_TIP, strlen(META_TIP), v, sizeof(v));
 }
 
 static int meta_put_supply(tc_store_txn *t, const tc_chain_supply *s)
 {
     uint8_t v[SUPPLY_SIZE];
-    put_le64(v, s->genesis_supply);
-    put_le64(v + 8, s->rewards_total);
-    put_le64(v + 16, s->burned_total);
-    put_le64(v + 24, s->fees_total);
+    tc_writer w;
+    tc_writer_init(&w, v, sizeof(v));
+    tc_put_u64(&w, s->genesis_supply);
+    tc_put_u64(&w, s->rewards_total);
+    tc_put_u64(&w, s->burned_total);
+    tc_put_u64(&w, s->fees_total);
+    TC_ASSERT(w.err == 0 && w.len == sizeof(v));
     return tc_store_put(t, TC_TABLE_META, META_SUPPLY, strlen(META_SUPPLY), v, sizeof(v));
 }
 
@@ -98,23 +90,23 @@ static int meta_load(tc_chain *c, tc_store_txn *t)
     int rc = tc_store_get(t, TC_TABLE_META, META_TIP, strlen(META_TIP), &v, &n);
     if (rc != 0)
         return rc == TC_ENOTFOUND ? TC_ESTORE_CORRUPT : rc;
-    if (n != TIP_SIZE)
+    tc_reader r;
+    tc_reader_init(&r, v, n);
+    c->height = tc_get_u64(&r);
+    TC_GET_HASH(&r, &c->tip);
+    c->tip_time_ms = tc_get_u64(&r);
+    if (tc_reader_finish(&r) != 0)
         return TC_ESTORE_CORRUPT;
-    c->height = get_le64(v);
-    memcpy(c->tip.b, (const uint8_t *)v + 8, TC_HASH_SIZE);
-    c->tip_time_ms = get_le64((const uint8_t *)v + 8 + TC_HASH_SIZE);
 
     rc = tc_store_get(t, TC_TABLE_META, META_SUPPLY, strlen(META_SUPPLY), &v, &n);
     if (rc != 0)
         return rc == TC_ENOTFOUND ? TC_ESTORE_CORRUPT : rc;
-    if (n != SUPPLY_SIZE)
-        return TC_ESTORE_CORRUPT;
-    const uint8_t *p = v;
-    c->supply.genesis_supply = get_le64(p);
-    c->supply.rewards_total = get_le64(p + 8);
-    c->supply.burned_total = get_le64(p + 16);
-    c->supply.fees_total = get_le64(p + 24);
-    return 0;
+    tc_reader_init(&r, v, n);
+    c->supply.genesis_supply = tc_get_u64(&r);
+    c->supply.rewards_total = tc_get_u64(&r);
+    c->supply.burned_total = tc_get_u64(&r);
+    c->supply.fees_total = tc_get_u64(&r);
+    return tc_reader_finish(&r) == 0 ? 0 : TC_ESTORE_CORRUPT;
 }
 
 /* ---- carry lists (chain.h: epoch handoff) ---- */
@@ -170,28 +162,6 @@ static int carry_decode(const uint8_t *v, size_t n, tc_hash **txids_out, uint32_
 }
 
 /* ---- genesis ---- */
-
-static int genesis_copy(tc_genesis *dst, const tc_genesis *src)
-{
-    *dst = *src;
-    dst->outputs = NULL;
-    dst->mns = NULL;
-    if (src->output_count > 0) {
-        dst->outputs = malloc(src->output_count * sizeof(*dst->outputs));
-        if (dst->outputs != NULL)
-            memcpy(dst->outputs, src->outputs, src->output_count * sizeof(*dst->outputs));
-    }
-    if (src->mn_count > 0) {
-        dst->mns = malloc(src->mn_count * sizeof(*dst->mns));
-        if (dst->mns != NULL)
-            memcpy(dst->mns, src->mns, src->mn_count * sizeof(*dst->mns));
-    }
-    if ((src->output_count > 0 && dst->outputs == NULL) || (src->mn_count > 0 && !dst->mns)) {
-        tc_genesis_deinit(dst);
-        return TC_ENOMEM;
-    }
-    return 0;
-}
 
 /* Writes the genesis outputs, collaterals and masternodes into an empty store. */
 static int genesis_apply(tc_chain *c, tc_store_txn *t)
@@ -268,7 +238,7 @@ int tc_chain_open(tc_store *store, const tc_genesis *genesis, const tc_verifier 
         return TC_ENOMEM;
     c->store = store;
     c->verifier = *verifier;
-    int rc = genesis_copy(&c->genesis, genesis);
+    int rc = tc_genesis_copy(&c->genesis, genesis);
     if (rc == 0) {
         tc_genesis_hash(&c->genesis, &c->genesis_hash);
         rc = open_existing_or_init(c);

@@ -429,6 +429,29 @@ void tc_genesis_deinit(tc_genesis *g)
     memset(g, 0, sizeof(*g));
 }
 
+int tc_genesis_copy(tc_genesis *dst, const tc_genesis *src)
+{
+    TC_ASSERT(dst != NULL && src != NULL);
+    *dst = *src;
+    dst->outputs = NULL;
+    dst->mns = NULL;
+    if (src->output_count > 0) {
+        dst->outputs = malloc(src->output_count * sizeof(*dst->outputs));
+        if (dst->outputs != NULL)
+            memcpy(dst->outputs, src->outputs, src->output_count * sizeof(*dst->outputs));
+    }
+    if (src->mn_count > 0) {
+        dst->mns = malloc(src->mn_count * sizeof(*dst->mns));
+        if (dst->mns != NULL)
+            memcpy(dst->mns, src->mns, src->mn_count * sizeof(*dst->mns));
+    }
+    if ((src->output_count > 0 && dst->outputs == NULL) || (src->mn_count > 0 && !dst->mns)) {
+        tc_genesis_deinit(dst);
+        return TC_ENOMEM;
+    }
+    return 0;
+}
+
 /* ---- checks shared by parse and create ---- */
 
 /* "host:port": printable, no spaces, a non-empty host and a decimal port in 1..65535. */

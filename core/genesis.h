@@ -79,6 +79,8 @@ int tc_genesis_parse(const char *json, size_t len, tc_genesis *out, char *err, s
 int tc_genesis_check(const tc_genesis *g, char *err, size_t err_len);
 
 void tc_genesis_deinit(tc_genesis *g);
+/* Deep copy of src into dst (overwritten, not freed first). 0 or TC_ENOMEM (dst zeroed). */
+int tc_genesis_copy(tc_genesis *dst, const tc_genesis *src);
 
 /* Writes the canonical JSON (2-space indent, key order above, profile fields that differ from
  * the network defaults in tc_profile_each order). *json_out is NUL-terminated; free it with

@@ -214,18 +214,6 @@ void node_offence(tc_node *n, tc_peer_id peer, tc_peer_offence_kind kind)
 
 /* ---- lifecycle ---- */
 
-static int genesis_copy(tc_genesis *dst, const tc_genesis *src)
-{
-    char *json = NULL;
-    /* A round trip through the canonical JSON is the one deep copy genesis.h offers; it also
-     * re-checks the document. */
-    int rc = tc_genesis_to_json(src, &json);
-    if (rc == 0)
-        rc = tc_genesis_parse(json, strlen(json), dst, NULL, 0);
-    free(json);
-    return rc;
-}
-
 static int open_peers(tc_node *n, const tc_node_config *c)
 {
     tc_peer_config pc = {.profile = tc_chain_profile(n->chain),
@@ -253,7 +241,10 @@ static int node_open(tc_node *n, const tc_node_config *c, tc_store *store, tc_ve
     n->store = store;
     n->verifier = (tc_verifier){.scheme = c->scheme, .cache = cache};
     n->my_index = UINT32_MAX;
-    int rc = genesis_copy(&n->genesis, c->genesis);
+    /* The driver's genesis is checked, not trusted, before the node takes a copy. */
+    int rc = tc_genesis_check(c->genesis, NULL, 0);
+    if (rc == 0)
+        rc = tc_genesis_copy(&n->genesis, c->genesis);
     if (rc != 0)
         return TC_EGENESIS;
     tc_genesis_hash(&n->genesis, &n->genesis_hash);
