@@ -168,14 +168,15 @@ static int genesis_apply(tc_chain *c, tc_store_txn *t)
 {
     const tc_genesis *g = &c->genesis;
     uint32_t outpoints = tc_genesis_outpoint_count(g);
-    int rc = 0;
+    tc_utxo_meta utxo;
+    int rc = tc_utxo_meta_load(t, c->verifier.elements, &utxo);
     for (uint32_t i = 0; rc == 0 && i < outpoints; i++) {
         tc_outpoint op = {.txid = c->genesis_hash, .index = i};
         tc_txout out;
         rc = tc_genesis_outpoint_txout(g, i, &out);
         bool collateral = i >= g->output_count;
         if (rc == 0)
-            rc = tc_utxo_add(t, &op, &out, 0, collateral ? TC_UTXO_COLLATERAL : 0);
+            rc = tc_utxo_add(t, &utxo, &op, &out, 0, collateral ? TC_UTXO_COLLATERAL : 0);
     }
     for (uint32_t k = 0; rc == 0 && k < g->mn_count; k++) {
         const tc_genesis_mn *m = &g->mns[k];
@@ -185,6 +186,8 @@ static int genesis_apply(tc_chain *c, tc_store_txn *t)
         memcpy(rec.net_addr, m->net_addr, rec.net_addr_len);
         rc = tc_mnreg_register_genesis(t, &g->profile, &rec);
     }
+    if (rc == 0)
+        rc = tc_utxo_meta_save(t, &utxo);
     c->supply = (tc_chain_supply){0};
     if (rc == 0)
         rc = tc_genesis_supply(g, &c->supply.genesis_supply);
@@ -362,6 +365,7 @@ typedef struct {
     const tc_vset *parent_vset; /* epoch(height - 1): signers of last_commit */
     uint64_t fees;
     uint64_t burned;
+    tc_utxo_meta utxo; /* the UTXO set's META, loaded once per block (utxo.h "Batching") */
 } apply_ctx;
 
 static int check_header(tc_chain *c, tc_store_txn *t, const tc_block_header *h, apply_ctx *x)
@@ -458,7 +462,7 @@ static int apply_handoffs(tc_chain *c, tc_store_txn *t, const tc_block *b, const
 
 /* Releases the collateral of masternodes whose retirement takes effect at this block's epoch:
  * from now on their former collateral is an ordinary output. */
-static int release_retired_collateral(tc_chain *c, tc_store_txn *t, uint64_t height)
+static int release_retired_collateral(tc_chain *c, tc_store_txn *t, uint64_t height, apply_ctx *x)
 {
     const tc_profile *p = &c->genesis.profile;
     if (height % p->epoch_blocks != 0)
@@ -498,7 +502,7 @@ static int release_retired_collateral(tc_chain *c, tc_store_txn *t, uint64_t hei
         tc_utxo_entry e;
         rc = tc_utxo_get(t, &rec.collateral, &e);
         if (rc == 0)
-            rc = tc_utxo_set_flags(t, &rec.collateral, 0);
+            rc = tc_utxo_set_flags(t, &x->utxo, &rec.collateral, 0);
         else if (rc == TC_ETX_SPENT_INPUT || rc == TC_ENOTFOUND)
             rc = 0; /* nothing left to release */
     }
@@ -549,11 +553,12 @@ static int apply_tx(tc_chain *c, tc_store_txn *t, const tc_tx *tx, uint64_t heig
     if (rc == 0)
         rc = apply_registry(c, t, tx, &txid, height);
     for (uint32_t i = 0; rc == 0 && i < tx->input_count; i++)
-        rc = tc_utxo_confirm_spend(t, &tx->inputs[i].prev, &txid, height);
+        rc = tc_utxo_confirm_spend(t, &x->utxo, &tx->inputs[i].prev, &txid, height);
     for (uint32_t i = 0; rc == 0 && i < tx->output_count; i++) {
         tc_outpoint op = {.txid = txid, .index = i};
         bool collateral = tx->kind == TC_TX_MN_REGISTER && i == 0;
-        rc = tc_utxo_add(t, &op, &tx->outputs[i], height, collateral ? TC_UTXO_COLLATERAL : 0);
+        rc = tc_utxo_add(t, &x->utxo, &op, &tx->outputs[i], height,
+                         collateral ? TC_UTXO_COLLATERAL : 0);
     }
     uint8_t hk[8];
     height_key(height, hk);
@@ -598,7 +603,7 @@ static int apply_evidence(tc_chain *c, tc_store_txn *t, const tc_block_header *h
             return TC_EBLK_EVIDENCE; /* punished already: one collateral burns once */
         uint64_t amount = 0;
         if (rc == 0)
-            rc = tc_utxo_burn(t, &collateral, &eh, h->height, &amount);
+            rc = tc_utxo_burn(t, &x->utxo, &collateral, &eh, h->height, &amount);
         if (rc == TC_ETX_SPENT_INPUT || rc == TC_ENOTFOUND)
             rc = 0; /* released at its retirement epoch and spent since: nothing to burn */
         if (rc == 0)
@@ -636,7 +641,7 @@ static int expected_rewards(tc_chain *c, const tc_block_header *h, const apply_c
     return rc;
 }
 
-static int apply_rewards(tc_chain *c, tc_store_txn *t, const tc_block *b, const apply_ctx *x,
+static int apply_rewards(tc_chain *c, tc_store_txn *t, const tc_block *b, apply_ctx *x,
                          tc_block *fill)
 {
     uint32_t n = 0;
@@ -658,19 +663,16 @@ static int apply_rewards(tc_chain *c, tc_store_txn *t, const tc_block *b, const 
     tc_block_reward_txid(b->header.height, &rtxid);
     for (uint32_t i = 0; rc == 0 && i < b->reward_count; i++) {
         tc_outpoint op = {.txid = rtxid, .index = i};
-        rc = tc_utxo_add(t, &op, &b->rewards[i], b->header.height, 0);
+        rc = tc_utxo_add(t, &x->utxo, &op, &b->rewards[i], b->header.height, 0);
     }
     return rc;
 }
 
 /* Checks the supply equation against the UTXO total; a mismatch is a bug (or a store damaged
  * under us), so the chain stops (STYLE rule 10). */
-static int check_supply(tc_chain *c, tc_store_txn *t, const tc_chain_supply *s)
+static int check_supply(tc_chain *c, uint64_t total, const tc_chain_supply *s)
 {
-    uint64_t total = 0, want = s->genesis_supply;
-    int rc = tc_utxo_total(t, &total);
-    if (rc != 0)
-        return rc;
+    uint64_t want = s->genesis_supply;
     if (tc_add_u64(&want, s->rewards_total) != 0 || want < s->burned_total ||
         total != want - s->burned_total) {
         c->failed = true;
@@ -731,11 +733,13 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
 {
     apply_ctx x = {0};
     uint64_t height = b->header.height;
-    int rc = check_header(c, t, &b->header, &x);
+    int rc = tc_utxo_meta_load(t, c->verifier.elements, &x.utxo);
+    if (rc == 0)
+        rc = check_header(c, t, &b->header, &x);
     if (rc == 0)
         rc = check_body_shape(c, b, fill != NULL);
     if (rc == 0)
-        rc = release_retired_collateral(c, t, height);
+        rc = release_retired_collateral(c, t, height, &x);
     for (uint32_t i = 0; rc == 0 && i < b->tx_count; i++)
         rc = apply_tx(c, t, &b->txs[i].tx, height, &x);
     if (rc == 0)
@@ -752,13 +756,15 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
         tc_add_u64(&s.burned_total, x.burned) != 0 || tc_add_u64(&s.fees_total, x.fees) != 0)
         return TC_EOVERFLOW;
     tc_hash root;
-    rc = tc_utxo_root(t, &root);
-    if (rc == 0 && fill != NULL)
+    tc_utxo_meta_root(&x.utxo, &root);
+    if (fill != NULL)
         fill->header.utxo_root = root;
-    else if (rc == 0 && memcmp(root.b, b->header.utxo_root.b, TC_HASH_SIZE) != 0)
+    else if (memcmp(root.b, b->header.utxo_root.b, TC_HASH_SIZE) != 0)
         rc = TC_EBLK_UTXOROOT;
     if (rc == 0)
-        rc = check_supply(c, t, &s);
+        rc = check_supply(c, x.utxo.total, &s);
+    if (rc == 0)
+        rc = tc_utxo_meta_save(t, &x.utxo);
     if (rc == 0)
         rc = meta_put_supply(t, &s);
     if (rc == 0)
@@ -942,9 +948,12 @@ int tc_chain_verify_integrity(tc_chain *c)
     int rc = tc_store_begin(c->store, false, &t);
     if (rc != 0)
         return rc;
-    rc = tc_utxo_verify(t);
+    uint64_t total = 0;
+    rc = tc_utxo_verify(t, c->verifier.elements);
     if (rc == 0)
-        rc = check_supply(c, t, &c->supply);
+        rc = tc_utxo_total(t, &total);
+    if (rc == 0)
+        rc = check_supply(c, total, &c->supply);
     tc_store_abort(t);
     return rc;
 }

@@ -177,8 +177,8 @@ int tc_verify(const tc_verifier *v, const tc_pubkey *pub, const tc_hash *msg, co
 {
     TC_ASSERT(v != NULL);
     tc_verify_cache *c = v->cache;
-    if (c == NULL)
-        return tc_verify_raw(v->scheme, pub, msg, sig);
+    if (c == NULL || v->scheme == TC_SIG_FAST)
+        return tc_verify_raw(v->scheme, pub, msg, sig); /* a fast check costs less than a lookup */
 
     tc_hash id;
     triple_id(pub, msg, sig, &id);
@@ -278,4 +278,131 @@ uint64_t tc_rng_below(tc_rng *rng, uint64_t bound)
         v = tc_rng_u64(rng);
     } while (v >= limit);
     return v % bound;
+}
+
+/* ---- LtHash16 ---- */
+
+#define LTHASH_WAYS 4
+
+#define LTHASH_TAG_MAX 16
+
+typedef struct {
+    char tag[LTHASH_TAG_MAX]; /* "": empty slot */
+    uint8_t len;
+    uint8_t pre[TC_LTHASH_PRE_MAX];
+    tc_lthash element;
+} lthash_entry;
+
+struct tc_lthash_cache {
+    size_t set_count; /* power of two */
+    uint8_t *next_victim;
+    lthash_entry *entries;
+    tc_verify_cache_stats stats;
+};
+
+tc_lthash_cache *tc_lthash_cache_new(size_t capacity)
+{
+    size_t sets = 4;
+    while (sets * LTHASH_WAYS < capacity && sets < ((size_t)1 << 40))
+        sets <<= 1;
+    tc_lthash_cache *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->set_count = sets;
+    c->entries = calloc(sets * LTHASH_WAYS, sizeof(lthash_entry));
+    c->next_victim = calloc(sets, 1);
+    if (c->entries == NULL || c->next_victim == NULL) {
+        tc_lthash_cache_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void tc_lthash_cache_free(tc_lthash_cache *c)
+{
+    if (c == NULL)
+        return;
+    free(c->entries);
+    free(c->next_victim);
+    free(c);
+}
+
+void tc_lthash_cache_stats_get(const tc_lthash_cache *c, tc_verify_cache_stats *out)
+{
+    TC_ASSERT(c != NULL && out != NULL);
+    *out = c->stats;
+}
+
+static void lthash_element(const char *tag, const void *pre, size_t len, tc_lthash *out)
+{
+    static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+    uint8_t ks[TC_LTHASH_LANES * 2];
+    tc_hash k;
+    tc_hash_tagged(&k, tag, pre, len);
+    crypto_stream_chacha20(ks, sizeof(ks), nonce, k.b);
+    for (size_t i = 0; i < TC_LTHASH_LANES; i++)
+        out->lanes[i] = (uint16_t)(ks[2 * i] | ks[2 * i + 1] << 8);
+}
+
+/* Set index: a multiply-xorshift mix of the preimage. Not cryptographic: a colliding set only
+ * costs a recomputation, since entries are compared byte for byte. */
+static size_t lthash_set(const tc_lthash_cache *c, const uint8_t *pre, size_t len)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u ^ len;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, pre + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    for (; i < len; i++)
+        h = (h ^ pre[i]) * 0x100000001b3u;
+    return (size_t)(h ^ h >> 32) & (c->set_count - 1);
+}
+
+static const tc_lthash *lthash_cached(tc_lthash_cache *c, const char *tag, const uint8_t *pre,
+                                      size_t len)
+{
+    size_t set = lthash_set(c, pre, len);
+    lthash_entry *row = &c->entries[set * LTHASH_WAYS];
+    for (int i = 0; i < LTHASH_WAYS; i++) {
+        if (row[i].len == len && memcmp(row[i].pre, pre, len) == 0 &&
+            strcmp(row[i].tag, tag) == 0 && row[i].tag[0] != '\0') {
+            c->stats.hits++;
+            return &row[i].element;
+        }
+    }
+    c->stats.misses++;
+    uint8_t victim = c->next_victim[set];
+    if (row[victim].tag[0] != '\0')
+        c->stats.evictions++;
+    lthash_entry *e = &row[victim];
+    memcpy(e->tag, tag, strlen(tag) + 1);
+    e->len = (uint8_t)len;
+    memcpy(e->pre, pre, len);
+    lthash_element(tag, pre, len, &e->element);
+    c->next_victim[set] = (uint8_t)((victim + 1) % LTHASH_WAYS);
+    return &e->element;
+}
+
+void tc_lthash_fold(tc_lthash *acc, const char *tag, const void *pre, size_t len, int sign,
+                    tc_lthash_cache *cache)
+{
+    TC_ASSERT(acc != NULL && tag != NULL && pre != NULL && len <= TC_LTHASH_PRE_MAX);
+    TC_ASSERT(tag[0] != '\0' && strlen(tag) < LTHASH_TAG_MAX);
+    TC_ASSERT(sign == 1 || sign == -1);
+    tc_lthash own;
+    const tc_lthash *el = &own;
+    if (cache != NULL)
+        el = lthash_cached(cache, tag, pre, len);
+    else
+        lthash_element(tag, pre, len, &own);
+    /* Separate loops without a branch inside, so the compiler vectorises them. */
+    if (sign > 0)
+        for (size_t i = 0; i < TC_LTHASH_LANES; i++)
+            acc->lanes[i] = (uint16_t)(acc->lanes[i] + el->lanes[i]);
+    else
+        for (size_t i = 0; i < TC_LTHASH_LANES; i++)
+            acc->lanes[i] = (uint16_t)(acc->lanes[i] - el->lanes[i]);
 }

@@ -91,10 +91,43 @@ typedef struct {
 
 void tc_verify_cache_stats_get(const tc_verify_cache *c, tc_verify_cache_stats *out);
 
-/* The verifier every core module uses: the scheme plus an optional cache (NULL: no cache). */
+/* LtHash16 (Bellare-Micciancio / Lewi et al.), the homomorphic multiset hash of the UTXO-set
+ * root: an accumulator of 1024 u16 lanes. The element of a preimage `pre` under a tag is 2048
+ * bytes of ChaCha20 keystream (zero nonce) under the key H(tag, pre), read as 1024 u16 LE lanes.
+ * Adding a member adds its element lane-wise mod 2^16; removing one subtracts it, so the
+ * accumulator depends on the multiset only, never on the order of changes. */
+#define TC_LTHASH_LANES   1024
+#define TC_LTHASH_PRE_MAX 96 /* longest preimage tc_lthash_fold takes */
+typedef struct {
+    uint16_t lanes[TC_LTHASH_LANES];
+} tc_lthash;
+
+/* Memo of elements, keyed by (tag, preimage) compared byte for byte: computing an element (a
+ * hash and 2 KiB of keystream) costs about ten times adding it, and a block's UTXO changes are
+ * computed again when it is judged, when it is applied, and by every node of a simulation.
+ * Fixed capacity, set-associative with deterministic replacement; results never depend on it,
+ * only speed does. Not thread safe. */
+typedef struct tc_lthash_cache tc_lthash_cache;
+
+/* capacity (elements) is rounded up to a power of two (>= 16); each takes about 2.2 KiB.
+ * Returns NULL on allocation failure. */
+tc_lthash_cache *tc_lthash_cache_new(size_t capacity);
+void tc_lthash_cache_free(tc_lthash_cache *c);
+/* hits and misses of tc_lthash_fold; evictions of older elements. */
+void tc_lthash_cache_stats_get(const tc_lthash_cache *c, tc_verify_cache_stats *out);
+
+/* acc += element(tag, pre) (sign = +1) or acc -= it (sign = -1); len <= TC_LTHASH_PRE_MAX, tag
+ * non-empty and shorter than 16 bytes (the TC_TAG_* strings). cache may be NULL. */
+void tc_lthash_fold(tc_lthash *acc, const char *tag, const void *pre, size_t len, int sign,
+                    tc_lthash_cache *cache);
+
+/* The crypto services every core module uses: the signature scheme plus optional memo caches
+ * (NULL: none), which change speed only, never a result. */
 typedef struct {
     tc_sig_scheme scheme;
-    tc_verify_cache *cache;
+    tc_verify_cache *cache;    /* signature verifications; Ed25519 only (a `fast` check costs
+                                  less than a lookup) */
+    tc_lthash_cache *elements; /* LtHash elements of the UTXO-set root */
 } tc_verifier;
 
 /* Returns 0 or TC_EBADSIG. */

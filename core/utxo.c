@@ -1,19 +1,10 @@
 /* utxo.c — the UTXO set over the store: records, state machine, LtHash16 root (see utxo.h). */
 #include "utxo.h"
 
-#include <sodium.h>
 #include <string.h>
 
 _Static_assert(TC_UTXO_ACC_SIZE == 2048, "LtHash16 accumulator is 1024 u16 lanes");
 _Static_assert(TC_UTXO_STATE_COUNT <= UINT8_MAX, "state is a u8");
-_Static_assert(crypto_stream_chacha20_KEYBYTES == TC_HASH_SIZE, "element key is a tc_hash");
-
-/* The META record in memory. */
-typedef struct {
-    uint16_t lanes[TC_UTXO_LANES];
-    uint64_t total;
-    uint64_t count;
-} meta;
 
 static bool hash_eq(const tc_hash *a, const tc_hash *b)
 {
@@ -101,45 +92,53 @@ static int entry_store(tc_store_txn *t, const uint8_t key[TC_OUTPOINT_SIZE], con
 
 /* ---- accumulator ---- */
 
-static int meta_load(tc_store_txn *t, meta *m)
+int tc_utxo_meta_load(tc_store_txn *t, tc_lthash_cache *elements, tc_utxo_meta *m)
 {
+    TC_ASSERT(t != NULL && m != NULL);
     const void *val;
     size_t vlen;
     memset(m, 0, sizeof(*m));
+    m->elements = elements;
     int rc =
         tc_store_get(t, TC_TABLE_META, TC_UTXO_META_KEY, strlen(TC_UTXO_META_KEY), &val, &vlen);
     if (rc == TC_ENOTFOUND)
         return 0; /* the empty set */
     if (rc != 0)
         return rc;
-    if (vlen != TC_UTXO_META_SIZE)
+    if (vlen != TC_UTXO_META_SIZE) {
+        memset(m, 0, sizeof(*m));
         return TC_ESTORE_CORRUPT;
+    }
     const uint8_t *p = val;
     for (size_t i = 0; i < TC_UTXO_LANES; i++)
-        m->lanes[i] = (uint16_t)get_le(p + 2 * i, 2);
+        m->acc.lanes[i] = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
     m->total = get_le(p + TC_UTXO_ACC_SIZE, 8);
     m->count = get_le(p + TC_UTXO_ACC_SIZE + 8, 8);
     return 0;
 }
 
-static void meta_encode(const meta *m, uint8_t buf[TC_UTXO_META_SIZE])
+static void meta_encode(const tc_utxo_meta *m, uint8_t buf[TC_UTXO_META_SIZE])
 {
-    for (size_t i = 0; i < TC_UTXO_LANES; i++)
-        put_le(buf + 2 * i, m->lanes[i], 2);
+    for (size_t i = 0; i < TC_UTXO_LANES; i++) {
+        buf[2 * i] = (uint8_t)m->acc.lanes[i];
+        buf[2 * i + 1] = (uint8_t)(m->acc.lanes[i] >> 8);
+    }
     put_le(buf + TC_UTXO_ACC_SIZE, m->total, 8);
     put_le(buf + TC_UTXO_ACC_SIZE + 8, m->count, 8);
 }
 
-static int meta_save(tc_store_txn *t, const meta *m)
+int tc_utxo_meta_save(tc_store_txn *t, const tc_utxo_meta *m)
 {
+    TC_ASSERT(t != NULL && m != NULL);
     uint8_t buf[TC_UTXO_META_SIZE];
     meta_encode(m, buf);
     return tc_store_put(t, TC_TABLE_META, TC_UTXO_META_KEY, strlen(TC_UTXO_META_KEY), buf,
                         sizeof(buf));
 }
 
-static void meta_root(const meta *m, tc_hash *root)
+void tc_utxo_meta_root(const tc_utxo_meta *m, tc_hash *root)
 {
+    TC_ASSERT(m != NULL && root != NULL);
     uint8_t buf[TC_UTXO_META_SIZE];
     meta_encode(m, buf);
     /* root = H(tc/utxoroot, accumulator | u64 count): the total is implied by the entries. */
@@ -147,9 +146,9 @@ static void meta_root(const meta *m, tc_hash *root)
     tc_hash_tagged(root, TC_TAG_UTXOROOT, buf, TC_UTXO_ACC_SIZE + 8);
 }
 
-/* Adds (sign = +1) or subtracts (sign = -1) the entry's element, lane-wise mod 2^16. Only chain
- * data goes into the element key, never the lock state. */
-static void acc_apply(meta *m, const uint8_t key[TC_OUTPOINT_SIZE], const tc_utxo_entry *e,
+/* Adds (sign = +1) or subtracts (sign = -1) the entry's element. Only chain data goes into the
+ * element, never the lock state. */
+static void acc_apply(tc_utxo_meta *m, const uint8_t key[TC_OUTPOINT_SIZE], const tc_utxo_entry *e,
                       int sign)
 {
     uint8_t pre[TC_OUTPOINT_SIZE + 8 + TC_ADDR_HASH_SIZE + 8 + 1];
@@ -158,46 +157,48 @@ static void acc_apply(meta *m, const uint8_t key[TC_OUTPOINT_SIZE], const tc_utx
     memcpy(pre + TC_OUTPOINT_SIZE + 8, e->addr.b, TC_ADDR_HASH_SIZE);
     put_le(pre + TC_OUTPOINT_SIZE + 8 + TC_ADDR_HASH_SIZE, e->height, 8);
     pre[sizeof(pre) - 1] = e->flags;
-    tc_hash k;
-    tc_hash_tagged(&k, TC_TAG_UTXO, pre, sizeof(pre));
-
-    static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
-    uint8_t ks[TC_UTXO_ACC_SIZE];
-    crypto_stream_chacha20(ks, sizeof(ks), nonce, k.b);
-    TC_ASSERT(sign == 1 || sign == -1);
-    for (size_t i = 0; i < TC_UTXO_LANES; i++) {
-        uint16_t lane = (uint16_t)get_le(ks + 2 * i, 2);
-        m->lanes[i] = (uint16_t)(sign > 0 ? m->lanes[i] + lane : m->lanes[i] - lane);
-    }
+    tc_lthash_fold(&m->acc, TC_TAG_UTXO, pre, sizeof(pre), sign, m->elements);
 }
 
-/* Loads META, folds one entry in or out, and saves it. */
-static int meta_update(tc_store_txn *t, const uint8_t key[TC_OUTPOINT_SIZE], const tc_utxo_entry *e,
+/* Folds one entry into (sign = +1) or out of (sign = -1) *m. */
+static int meta_change(tc_utxo_meta *m, const uint8_t key[TC_OUTPOINT_SIZE], const tc_utxo_entry *e,
                        int sign)
 {
-    meta m;
-    int rc = meta_load(t, &m);
-    if (rc != 0)
-        return rc;
     if (sign > 0) {
-        if (tc_add_u64(&m.total, e->amount) != 0)
+        if (m->total > UINT64_MAX - e->amount)
             return TC_EOVERFLOW;
-        m.count++;
+        m->total += e->amount;
+        m->count++;
     } else {
         /* The entry was in the set, so its amount is in the total: otherwise META is corrupt. */
-        if (m.total < e->amount || m.count == 0)
+        if (m->total < e->amount || m->count == 0)
             return TC_ESTORE_CORRUPT;
-        m.total -= e->amount;
-        m.count--;
+        m->total -= e->amount;
+        m->count--;
     }
-    acc_apply(&m, key, e, sign);
-    return meta_save(t, &m);
+    acc_apply(m, key, e, sign);
+    return 0;
+}
+
+/* meta_change on the caller's batch, or (m NULL) on META loaded and saved around it. */
+static int meta_update(tc_store_txn *t, tc_utxo_meta *m, const uint8_t key[TC_OUTPOINT_SIZE],
+                       const tc_utxo_entry *e, int sign)
+{
+    if (m != NULL)
+        return meta_change(m, key, e, sign);
+    tc_utxo_meta own;
+    int rc = tc_utxo_meta_load(t, NULL, &own);
+    if (rc == 0)
+        rc = meta_change(&own, key, e, sign);
+    if (rc == 0)
+        rc = tc_utxo_meta_save(t, &own);
+    return rc;
 }
 
 /* ---- operations ---- */
 
-int tc_utxo_add(tc_store_txn *t, const tc_outpoint *op, const tc_txout *out, uint64_t height,
-                uint8_t flags)
+int tc_utxo_add(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, const tc_txout *out,
+                uint64_t height, uint8_t flags)
 {
     TC_ASSERT(t != NULL && op != NULL && out != NULL);
     TC_ASSERT((flags & ~TC_UTXO_FLAGS_KNOWN) == 0);
@@ -215,7 +216,7 @@ int tc_utxo_add(tc_store_txn *t, const tc_outpoint *op, const tc_txout *out, uin
     e.height = height;
     e.flags = flags;
     e.state = TC_UTXO_UNSPENT;
-    rc = meta_update(t, key, &e, 1);
+    rc = meta_update(t, m, key, &e, 1);
     if (rc != 0)
         return rc;
     return entry_store(t, key, &e);
@@ -333,13 +334,13 @@ int tc_utxo_finalize(tc_store_txn *t, const tc_outpoint *op, const tc_hash *txid
 }
 
 /* Removes the entry under key (decoded as e) and records (height, by) as its spend. */
-static int remove_as_spent(tc_store_txn *t, const uint8_t key[TC_OUTPOINT_SIZE],
+static int remove_as_spent(tc_store_txn *t, tc_utxo_meta *m, const uint8_t key[TC_OUTPOINT_SIZE],
                            const tc_utxo_entry *e, const tc_hash *by, uint64_t height)
 {
     uint8_t spent[TC_UTXO_SPENT_SIZE];
     put_le(spent, height, 8);
     memcpy(spent + 8, by->b, TC_HASH_SIZE);
-    int rc = meta_update(t, key, e, -1);
+    int rc = meta_update(t, m, key, e, -1);
     if (rc == 0)
         rc = tc_store_del(t, TC_TABLE_UTXO, key, TC_OUTPOINT_SIZE);
     if (rc == 0)
@@ -347,7 +348,8 @@ static int remove_as_spent(tc_store_txn *t, const uint8_t key[TC_OUTPOINT_SIZE],
     return rc;
 }
 
-int tc_utxo_confirm(tc_store_txn *t, const tc_outpoint *op, const tc_hash *txid, uint64_t height)
+int tc_utxo_confirm(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, const tc_hash *txid,
+                    uint64_t height)
 {
     TC_ASSERT(t != NULL && op != NULL && txid != NULL);
     uint8_t key[TC_OUTPOINT_SIZE];
@@ -357,35 +359,31 @@ int tc_utxo_confirm(tc_store_txn *t, const tc_outpoint *op, const tc_hash *txid,
     if (rc != 0)
         return rc;
     TC_ASSERT(e.state == TC_UTXO_FINALIZED && hash_eq(&e.txid, txid));
-    return remove_as_spent(t, key, &e, txid, height);
+    return remove_as_spent(t, m, key, &e, txid, height);
 }
 
-int tc_utxo_confirm_spend(tc_store_txn *t, const tc_outpoint *op, const tc_hash *txid,
-                          uint64_t height)
+int tc_utxo_confirm_spend(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op,
+                          const tc_hash *txid, uint64_t height)
 {
     TC_ASSERT(t != NULL && op != NULL && txid != NULL);
     TC_ASSERT(!hash_is_zero(txid));
+    uint8_t key[TC_OUTPOINT_SIZE];
     tc_utxo_entry e;
-    int rc = tc_utxo_get(t, op, &e);
+    tc_outpoint_key(op, key);
+    int rc = entry_load(t, key, &e);
     if (rc != 0)
         return rc;
-    bool ours = hash_eq(&e.txid, txid);
-    if (e.state == TC_UTXO_FINALIZED && !ours)
+    /* The legal walk is Locked(other) -> Unspent (release) -> Locked(txid) -> SpentFinalized(txid)
+     * -> Confirmed; every state but SpentFinalized(other) starts a step of it. The entry leaves
+     * the table in this transaction, so the intermediate records would never be seen: only the
+     * last step is written. */
+    if (e.state == TC_UTXO_FINALIZED && !hash_eq(&e.txid, txid))
         return TC_ETX_LOCKED;
-    /* Each step goes through the public transition, so the walk is the legal path. */
-    if (e.state == TC_UTXO_LOCKED && !ours)
-        rc = tc_utxo_release(t, op);
-    if (rc == 0 && e.state != TC_UTXO_FINALIZED)
-        rc = tc_utxo_lock(t, op, txid);
-    if (rc == 0)
-        rc = tc_utxo_finalize(t, op, txid);
-    if (rc == 0)
-        rc = tc_utxo_confirm(t, op, txid, height);
-    return rc;
+    return remove_as_spent(t, m, key, &e, txid, height);
 }
 
-int tc_utxo_burn(tc_store_txn *t, const tc_outpoint *op, const tc_hash *reason, uint64_t height,
-                 uint64_t *amount_out)
+int tc_utxo_burn(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, const tc_hash *reason,
+                 uint64_t height, uint64_t *amount_out)
 {
     TC_ASSERT(t != NULL && op != NULL && reason != NULL);
     uint8_t key[TC_OUTPOINT_SIZE];
@@ -395,13 +393,13 @@ int tc_utxo_burn(tc_store_txn *t, const tc_outpoint *op, const tc_hash *reason, 
         *amount_out = 0;
     int rc = entry_load(t, key, &e);
     if (rc == 0)
-        rc = remove_as_spent(t, key, &e, reason, height);
+        rc = remove_as_spent(t, m, key, &e, reason, height);
     if (rc == 0 && amount_out != NULL)
         *amount_out = e.amount;
     return rc;
 }
 
-int tc_utxo_set_flags(tc_store_txn *t, const tc_outpoint *op, uint8_t flags)
+int tc_utxo_set_flags(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, uint8_t flags)
 {
     TC_ASSERT(t != NULL && op != NULL);
     TC_ASSERT((flags & ~TC_UTXO_FLAGS_KNOWN) == 0);
@@ -412,10 +410,10 @@ int tc_utxo_set_flags(tc_store_txn *t, const tc_outpoint *op, uint8_t flags)
     if (rc != 0 || e.flags == flags)
         return rc;
     /* Flags are chain data inside the element: swap the old element for the new one. */
-    rc = meta_update(t, key, &e, -1);
+    rc = meta_update(t, m, key, &e, -1);
     e.flags = flags;
     if (rc == 0)
-        rc = meta_update(t, key, &e, 1);
+        rc = meta_update(t, m, key, &e, 1);
     if (rc == 0)
         rc = entry_store(t, key, &e);
     return rc;
@@ -426,19 +424,19 @@ int tc_utxo_set_flags(tc_store_txn *t, const tc_outpoint *op, uint8_t flags)
 int tc_utxo_root(tc_store_txn *t, tc_hash *root_out)
 {
     TC_ASSERT(t != NULL && root_out != NULL);
-    meta m;
+    tc_utxo_meta m;
     memset(root_out, 0, sizeof(*root_out));
-    int rc = meta_load(t, &m);
+    int rc = tc_utxo_meta_load(t, NULL, &m);
     if (rc == 0)
-        meta_root(&m, root_out);
+        tc_utxo_meta_root(&m, root_out);
     return rc;
 }
 
 int tc_utxo_total(tc_store_txn *t, uint64_t *total_out)
 {
     TC_ASSERT(t != NULL && total_out != NULL);
-    meta m;
-    int rc = meta_load(t, &m);
+    tc_utxo_meta m;
+    int rc = tc_utxo_meta_load(t, NULL, &m);
     *total_out = rc == 0 ? m.total : 0;
     return rc;
 }
@@ -446,14 +444,14 @@ int tc_utxo_total(tc_store_txn *t, uint64_t *total_out)
 int tc_utxo_count(tc_store_txn *t, uint64_t *count_out)
 {
     TC_ASSERT(t != NULL && count_out != NULL);
-    meta m;
-    int rc = meta_load(t, &m);
+    tc_utxo_meta m;
+    int rc = tc_utxo_meta_load(t, NULL, &m);
     *count_out = rc == 0 ? m.count : 0;
     return rc;
 }
 
 /* Folds every record of TC_TABLE_UTXO into m. */
-static int scan(tc_store_cursor *c, meta *m)
+static int scan(tc_store_cursor *c, tc_utxo_meta *m)
 {
     for (;;) {
         const void *k, *v;
@@ -478,12 +476,14 @@ static int scan(tc_store_cursor *c, meta *m)
     }
 }
 
-int tc_utxo_recompute(tc_store_txn *t, tc_hash *root_out, uint64_t *total_out)
+int tc_utxo_recompute(tc_store_txn *t, tc_lthash_cache *elements, tc_hash *root_out,
+                      uint64_t *total_out)
 {
     TC_ASSERT(t != NULL);
-    meta m;
+    tc_utxo_meta m;
     tc_store_cursor *c;
     memset(&m, 0, sizeof(m));
+    m.elements = elements;
     if (root_out != NULL)
         memset(root_out, 0, sizeof(*root_out));
     if (total_out != NULL)
@@ -496,13 +496,13 @@ int tc_utxo_recompute(tc_store_txn *t, tc_hash *root_out, uint64_t *total_out)
     if (rc != 0)
         return rc;
     if (root_out != NULL)
-        meta_root(&m, root_out);
+        tc_utxo_meta_root(&m, root_out);
     if (total_out != NULL)
         *total_out = m.total;
     return 0;
 }
 
-int tc_utxo_verify(tc_store_txn *t)
+int tc_utxo_verify(tc_store_txn *t, tc_lthash_cache *elements)
 {
     TC_ASSERT(t != NULL);
     tc_hash stored, rebuilt;
@@ -511,7 +511,7 @@ int tc_utxo_verify(tc_store_txn *t)
     if (rc == 0)
         rc = tc_utxo_total(t, &stored_total);
     if (rc == 0)
-        rc = tc_utxo_recompute(t, &rebuilt, &rebuilt_total);
+        rc = tc_utxo_recompute(t, elements, &rebuilt, &rebuilt_total);
     if (rc != 0)
         return rc;
     if (!hash_eq(&stored, &rebuilt) || stored_total != rebuilt_total)

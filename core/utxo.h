@@ -25,21 +25,32 @@
  *   - META accumulator = sum of the elements of all entries (below).
  *   - An outpoint is never in both UTXO and SPENT; an added outpoint was in neither.
  *
- * Root (LtHash16, a homomorphic multiset hash). The accumulator is 1024 u16 lanes. An entry's
- * element is 2048 bytes of ChaCha20 keystream (libsodium crypto_stream_chacha20, zero nonce),
- * read as 1024 u16 LE lanes, under the key
- *   H(tc/utxo, outpoint key 36 | u64 amount LE | addr 20 | u64 height LE | u8 flags).
+ * Root (LtHash16, crypto.h: a homomorphic multiset hash). The accumulator is 1024 u16 lanes. An
+ * entry's element is tc_lthash's element of the preimage
+ *   tag tc/utxo, outpoint key 36 | u64 amount LE | addr 20 | u64 height LE | u8 flags
+ * (2048 bytes of ChaCha20 keystream under the hash of that preimage).
  * Adding an entry adds its element lane-wise mod 2^16; removing subtracts it. Then
  *   root = H(tc/utxoroot, accumulator as 1024 u16 LE | u64 count LE).
  * The root covers chain data only (outpoint, amount, address, creation height, flags), never
  * a node's lock states, so honest nodes at one height agree on it (SPEC 8 invariant 4) whatever
  * votes they saw; and it is independent of the order entries were added. Updating it costs one
  * hash and 2 KiB of keystream per change, without rescanning the set.
+ *
+ * Batching. The operations that change the set's contents (add, confirm, confirm_spend, burn,
+ * set_flags) take a tc_utxo_meta: the META record decoded in memory. A caller making many changes
+ * in one transaction (a block) loads it once with tc_utxo_meta_load, passes it to every change and
+ * saves it once with tc_utxo_meta_save before committing; re-reading and re-writing the 2 KiB
+ * record on every change would cost more than the change itself. Passing NULL instead makes the
+ * one change load and save META itself. Between load and save the store's META record is stale:
+ * read the root, total and count from the tc_utxo_meta (tc_utxo_meta_root), not the store.
+ * A change that fails may leave the batch ahead of the store; the caller then aborts the
+ * transaction and drops the batch with it.
  */
 #ifndef TC_UTXO_H
 #define TC_UTXO_H
 
 #include "base.h"
+#include "crypto.h"
 #include "store.h"
 #include "tx.h"
 
@@ -47,7 +58,7 @@
 #define TC_UTXO_COLLATERAL  0x01u /* masternode collateral: transfers may not spend it */
 #define TC_UTXO_FLAGS_KNOWN TC_UTXO_COLLATERAL
 
-#define TC_UTXO_LANES      1024
+#define TC_UTXO_LANES      TC_LTHASH_LANES
 #define TC_UTXO_ACC_SIZE   (TC_UTXO_LANES * 2)
 #define TC_UTXO_ENTRY_SIZE (8 + TC_ADDR_HASH_SIZE + 8 + 1 + 1 + TC_HASH_SIZE)
 #define TC_UTXO_SPENT_SIZE (8 + TC_HASH_SIZE)
@@ -61,6 +72,24 @@ typedef enum {
     TC_UTXO_STATE_COUNT = 3,
 } tc_utxo_state;
 
+/* The META record in memory (see "Batching" above). */
+typedef struct {
+    tc_lthash acc;             /* the LtHash16 accumulator */
+    uint64_t total;            /* units in the set */
+    uint64_t count;            /* entries in the set */
+    tc_lthash_cache *elements; /* borrowed, may be NULL: not part of the record (crypto.h) */
+} tc_utxo_meta;
+
+/* Reads META into *m (the empty set when absent), to fold elements through the given cache
+ * (NULL: none). TC_ESTORE_CORRUPT, store errors; *m zeroed on failure. */
+int tc_utxo_meta_load(tc_store_txn *t, tc_lthash_cache *elements, tc_utxo_meta *m);
+
+/* Writes *m as META. Store errors. */
+int tc_utxo_meta_save(tc_store_txn *t, const tc_utxo_meta *m);
+
+/* The root of the set *m describes. */
+void tc_utxo_meta_root(const tc_utxo_meta *m, tc_hash *root_out);
+
 typedef struct {
     uint64_t amount; /* units */
     tc_addr_hash addr;
@@ -73,8 +102,8 @@ typedef struct {
 /* Adds an Unspent output. Errors: TC_EEXIST (the outpoint is unspent or was spent already),
  * TC_EOVERFLOW (the set's total would overflow u64), TC_ESTORE_CORRUPT, store errors.
  * flags must be a subset of TC_UTXO_FLAGS_KNOWN (asserted). */
-int tc_utxo_add(tc_store_txn *t, const tc_outpoint *op, const tc_txout *out, uint64_t height,
-                uint8_t flags);
+int tc_utxo_add(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, const tc_txout *out,
+                uint64_t height, uint8_t flags);
 
 /* Reads the entry of an unspent outpoint. Errors: TC_ETX_SPENT_INPUT (the outpoint was spent by
  * a confirmed transaction: see tc_utxo_spent_get), TC_ENOTFOUND (never existed, as far as this
@@ -107,28 +136,30 @@ int tc_utxo_finalize(tc_store_txn *t, const tc_outpoint *op, const tc_hash *txid
 /* SpentFinalized(txid) -> Confirmed(height): removes the entry, records (height, txid) in
  * TC_TABLE_SPENT, updates total, count and accumulator. Any other state aborts.
  * Errors as tc_utxo_lock. */
-int tc_utxo_confirm(tc_store_txn *t, const tc_outpoint *op, const tc_hash *txid, uint64_t height);
+int tc_utxo_confirm(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, const tc_hash *txid,
+                    uint64_t height);
 
 /* Confirms the spend of op by txid from whatever state this node's view holds, walking the
  * legal path so the machine stays honest: Unspent -> Locked -> SpentFinalized -> Confirmed (a
  * node syncing blocks never saw the votes); Locked(other) is released first (a conflicting
- * transaction was confirmed). Errors: TC_ETX_LOCKED (nothing changed) when the outpoint is
+ * transaction was confirmed). The intermediate states are checked, not written: the entry leaves
+ * the table in the same transaction. Errors: TC_ETX_LOCKED (nothing changed) when the outpoint is
  * SpentFinalized for another transaction — the block contradicts this node's finality, a
  * safety alarm for the caller; otherwise as tc_utxo_lock. */
-int tc_utxo_confirm_spend(tc_store_txn *t, const tc_outpoint *op, const tc_hash *txid,
-                          uint64_t height);
+int tc_utxo_confirm_spend(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op,
+                          const tc_hash *txid, uint64_t height);
 
 /* Burns an output by chain rule (evidence of equivocation burns a masternode's collateral):
  * removes the entry whatever its lock state — the block's rule binds every node alike, so its
  * effect cannot depend on this node's locks — and records (height, reason) in TC_TABLE_SPENT,
  * reason being the evidence hash, so the outpoint reads as spent from then on. *amount_out (may
  * be NULL) gets the amount burned, 0 on failure. Errors as tc_utxo_lock. */
-int tc_utxo_burn(tc_store_txn *t, const tc_outpoint *op, const tc_hash *reason, uint64_t height,
-                 uint64_t *amount_out);
+int tc_utxo_burn(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, const tc_hash *reason,
+                 uint64_t height, uint64_t *amount_out);
 
 /* Replaces an entry's flags (state kept), updating the accumulator. flags must be a subset of
  * TC_UTXO_FLAGS_KNOWN (asserted). Errors as tc_utxo_lock. */
-int tc_utxo_set_flags(tc_store_txn *t, const tc_outpoint *op, uint8_t flags);
+int tc_utxo_set_flags(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, uint8_t flags);
 
 /* The set's root, total (units) and entry count from META. TC_ESTORE_CORRUPT, store errors;
  * outputs zeroed on failure. */
@@ -137,12 +168,13 @@ int tc_utxo_total(tc_store_txn *t, uint64_t *total_out);
 int tc_utxo_count(tc_store_txn *t, uint64_t *count_out);
 
 /* Rebuilds root and total from a full scan of TC_TABLE_UTXO, ignoring META (either output may
- * be NULL). Errors: TC_ESTORE_CORRUPT (a record or key does not decode, or the total
- * overflows), TC_ENOMEM, store errors. */
-int tc_utxo_recompute(tc_store_txn *t, tc_hash *root_out, uint64_t *total_out);
+ * be NULL; elements may be NULL). Errors: TC_ESTORE_CORRUPT (a record or key does not decode, or
+ * the total overflows), TC_ENOMEM, store errors. */
+int tc_utxo_recompute(tc_store_txn *t, tc_lthash_cache *elements, tc_hash *root_out,
+                      uint64_t *total_out);
 
 /* Integrity check after a crash: 0 if META matches tc_utxo_recompute, TC_ESTORE_CORRUPT if not;
  * other errors as tc_utxo_recompute. */
-int tc_utxo_verify(tc_store_txn *t);
+int tc_utxo_verify(tc_store_txn *t, tc_lthash_cache *elements);
 
 #endif

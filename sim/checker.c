@@ -453,7 +453,7 @@ void w_check_after_call(tc_world *w, uint32_t e, bool committed)
 static int store_integrity(tc_world *w, uint32_t e)
 {
     tc_chain *chain = NULL;
-    tc_verifier v = {.scheme = w->scheme, .cache = w->cache};
+    tc_verifier v = {.scheme = w->scheme, .cache = w->cache, .elements = w->elements};
     int rc = tc_chain_open(w->nodes[e].store, &w->genesis, &v, &chain);
     if (rc == 0)
         rc = tc_chain_verify_integrity(chain);

@@ -211,6 +211,7 @@ struct tc_world {
     uint8_t *ready; /* ready[a * count + b]: a finished its handshake with b (PEER_READY) */
     uint32_t *peer_scratch;
     tc_verify_cache *cache;
+    tc_lthash_cache *elements; /* UTXO-root elements, shared by every node like cache */
     tc_net *net;
     tc_evq *evq;
     uint64_t now_ms;

@@ -13,7 +13,7 @@
 #define OUTS_MAX 512
 #define T0       100000 /* commit time of the parent in the single-node tests */
 
-static const tc_verifier fast = {TC_SIG_FAST, NULL};
+static const tc_verifier fast = {.scheme = TC_SIG_FAST};
 
 /* ---- fixture: one bft under test, the other validators played by the test ---- */
 

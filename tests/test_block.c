@@ -7,7 +7,7 @@
 #include "block.h"
 #include "support.h"
 
-static const tc_verifier ed = {TC_SIG_ED25519, NULL};
+static const tc_verifier ed = {.scheme = TC_SIG_ED25519};
 
 static void init(void)
 {
@@ -274,7 +274,7 @@ Test(block, vote_sign_and_verify)
     tc_vote_sign_hash(&v, &got);
     cr_assert_eq(memcmp(want.b, got.b, TC_HASH_SIZE), 0);
     /* The fast scheme works through the same path. */
-    tc_verifier fast = {TC_SIG_FAST, NULL};
+    tc_verifier fast = {.scheme = TC_SIG_FAST};
     tc_vote_sign(&v, TC_SIG_FAST, &kp);
     cr_assert_eq(tc_vote_verify(&v, &fast, &kp.pub), 0);
     cr_assert_eq(tc_vote_verify(&v, &ed, &kp.pub), TC_EBADSIG);

@@ -1752,7 +1752,7 @@ Test(chain, a_supply_mismatch_makes_the_chain_sticky_failed)
     tc_txout out = {.amount = TC_UNITS_PER_TIME};
     memset(op.txid.b, 0xee, TC_HASH_SIZE);
     cr_assert_eq(tc_store_begin(F.store, true, &t), 0, "tc_store_begin returns 0");
-    cr_assert_eq(tc_utxo_add(t, &op, &out, 2, 0), 0, "tc_utxo_add returns 0");
+    cr_assert_eq(tc_utxo_add(t, NULL, &op, &out, 2, 0), 0, "tc_utxo_add returns 0");
     cr_assert_eq(tc_store_commit(t), 0, "tc_store_commit returns 0");
     tc_block again;
     cr_assert_eq(ts_chain_build(&F, NULL, 0, NULL, 0, &again), TC_EBLK_SUPPLY,

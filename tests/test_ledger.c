@@ -53,7 +53,7 @@ static void fund(uint32_t i, uint64_t amount, uint64_t key, uint8_t flags)
 {
     tc_outpoint op = op_of(i);
     tc_txout o = {.amount = amount, .addr = addr_of(key)};
-    cr_assert_eq(tc_utxo_add(txn, &op, &o, 1, flags), 0, "fund %u", i);
+    cr_assert_eq(tc_utxo_add(txn, NULL, &op, &o, 1, flags), 0, "fund %u", i);
 }
 
 /* A transaction spending op_of(first .. first+nin-1) with key `key`, paying the given output
@@ -142,7 +142,7 @@ Test(ledger, spent_input)
     simple(&tx, &txid);
     memset(other.b, 0x33, TC_HASH_SIZE);
     tc_outpoint op = op_of(1);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, &op, &other, 2), 0);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &other, 2), 0);
     cr_assert_eq(check(&tx, &txid, TC_LEDGER_VOTE, NULL), TC_ETX_SPENT_INPUT);
     cr_assert_eq(check(&tx, &txid, TC_LEDGER_CONFIRM, NULL), TC_ETX_SPENT_INPUT);
     tc_tx_deinit(&tx);
@@ -337,7 +337,7 @@ Test(ledger, collateral_not_spendable_by_any_kind)
                  "not even its own retirement: the collateral is released at the retirement "
                  "epoch, so evidence can burn it until then");
     tc_outpoint op = op_of(1);
-    cr_assert_eq(tc_utxo_set_flags(txn, &op, 0), 0);
+    cr_assert_eq(tc_utxo_set_flags(txn, NULL, &op, 0), 0);
     cr_assert_eq(check(&transfer, &id_t, TC_LEDGER_VOTE, NULL), 0, "control: flag cleared");
     tc_tx_deinit(&transfer);
     tc_tx_deinit(&retire);

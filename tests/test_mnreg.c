@@ -9,7 +9,7 @@
 
 __extension__ typedef unsigned __int128 u128;
 
-static const tc_verifier ed = {TC_SIG_ED25519, NULL};
+static const tc_verifier ed = {.scheme = TC_SIG_ED25519};
 static tc_profile prof;
 static tc_store *st;
 static tc_store_txn *txn;

@@ -602,7 +602,7 @@ Test(msg, auth_hash_is_hello_tag_over_nonce_and_key)
     cr_assert_arr_eq(got.b, want.b, TC_HASH_SIZE);
     tc_sig sig;
     tc_sign(TC_SIG_ED25519, &kp, &got, &sig);
-    tc_verifier v = {TC_SIG_ED25519, NULL};
+    tc_verifier v = {.scheme = TC_SIG_ED25519};
     cr_assert_eq(tc_verify(&v, &kp.pub, &got, &sig), 0);
     nonce[0] ^= 1; /* another peer's nonce: the signature does not carry over */
     tc_msg_auth_hash(nonce, &kp.pub, &got);
@@ -615,7 +615,7 @@ Test(msg, vote_batch_signature_covers_everything_but_itself)
     ms_msg(&m, TC_MSG_VOTE_BATCH);
     tc_keypair kp;
     ms_keypair(&kp, 5);
-    tc_verifier v = {TC_SIG_ED25519, NULL};
+    tc_verifier v = {.scheme = TC_SIG_ED25519};
     tc_hash h0;
     tc_hash h1;
     tc_msg_vote_batch_sign_hash(&m.vote_batch, &h0);
@@ -646,7 +646,7 @@ Test(msg, proposal_signature_binds_height_round_pol_and_block)
     ms_msg(&m, TC_MSG_PROPOSAL);
     tc_keypair kp;
     ms_keypair(&kp, 1);
-    tc_verifier v = {TC_SIG_ED25519, NULL};
+    tc_verifier v = {.scheme = TC_SIG_ED25519};
     tc_hash h0;
     tc_hash h1;
     tc_msg_proposal_sign_hash(&m.proposal, &h0);
@@ -675,7 +675,7 @@ Test(msg, heartbeat_signature)
 {
     tc_msg m;
     ms_msg(&m, TC_MSG_HEARTBEAT);
-    tc_verifier v = {TC_SIG_ED25519, NULL};
+    tc_verifier v = {.scheme = TC_SIG_ED25519};
     tc_hash h;
     tc_msg_heartbeat_sign_hash(&m.heartbeat, &h);
     cr_assert_eq(tc_verify(&v, &m.heartbeat.pubkey, &h, &m.heartbeat.sig), 0);

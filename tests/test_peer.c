@@ -28,7 +28,7 @@ static tc_msg *M;       /* message buffer for tc_peer_recv */
 static tc_profile P;    /* the profile tables are made with */
 static tc_keypair ME;   /* the table's identity */
 static tc_hash GENESIS; /* matches ms_hello's genesis */
-static const tc_verifier ED = {TC_SIG_ED25519, NULL};
+static const tc_verifier ED = {.scheme = TC_SIG_ED25519};
 
 static void init(void)
 {

@@ -65,7 +65,7 @@ static void add(uint32_t i, uint64_t amount)
 {
     tc_outpoint op = op_of(i);
     tc_txout o = out_of(amount, (uint8_t)i);
-    cr_assert_eq(tc_utxo_add(txn, &op, &o, 7, 0), 0, "add %u", i);
+    cr_assert_eq(tc_utxo_add(txn, NULL, &op, &o, 7, 0), 0, "add %u", i);
 }
 
 static uint8_t state_of(uint32_t i)
@@ -82,11 +82,11 @@ static void assert_consistent(void)
     uint64_t t_inc, t_full;
     cr_assert_eq(tc_utxo_root(txn, &inc), 0);
     cr_assert_eq(tc_utxo_total(txn, &t_inc), 0);
-    cr_assert_eq(tc_utxo_recompute(txn, &full, &t_full), 0);
+    cr_assert_eq(tc_utxo_recompute(txn, NULL, &full, &t_full), 0);
     cr_assert_eq(t_inc, t_full, "total %lu vs recomputed %lu", (unsigned long)t_inc,
                  (unsigned long)t_full);
     cr_assert_eq(memcmp(inc.b, full.b, TC_HASH_SIZE), 0, "incremental root == recomputed");
-    cr_assert_eq(tc_utxo_verify(txn), 0);
+    cr_assert_eq(tc_utxo_verify(txn, NULL), 0);
 }
 
 /* ---- basic records ---- */
@@ -96,7 +96,7 @@ Test(utxo, add_then_get)
     tc_outpoint op = op_of(3);
     tc_txout o = out_of(5000, 9);
     tc_utxo_entry e;
-    cr_assert_eq(tc_utxo_add(txn, &op, &o, 42, TC_UTXO_COLLATERAL), 0);
+    cr_assert_eq(tc_utxo_add(txn, NULL, &op, &o, 42, TC_UTXO_COLLATERAL), 0);
     cr_assert_eq(tc_utxo_get(txn, &op, &e), 0);
     cr_assert_eq(e.amount, 5000);
     cr_assert_eq(memcmp(e.addr.b, o.addr.b, TC_ADDR_HASH_SIZE), 0);
@@ -128,7 +128,7 @@ Test(utxo, duplicate_add_is_eexist)
     add(1, 1000);
     tc_outpoint op = op_of(1);
     tc_txout o = out_of(2000, 1);
-    cr_assert_eq(tc_utxo_add(txn, &op, &o, 8, 0), TC_EEXIST);
+    cr_assert_eq(tc_utxo_add(txn, NULL, &op, &o, 8, 0), TC_EEXIST);
     uint64_t total;
     cr_assert_eq(tc_utxo_total(txn, &total), 0);
     cr_assert_eq(total, 1000, "the rejected add changed nothing");
@@ -139,9 +139,9 @@ Test(utxo, total_overflow_is_rejected)
     add(1, UINT64_MAX - 5);
     tc_outpoint op = op_of(2);
     tc_txout o = out_of(6, 2);
-    cr_assert_eq(tc_utxo_add(txn, &op, &o, 1, 0), TC_EOVERFLOW);
+    cr_assert_eq(tc_utxo_add(txn, NULL, &op, &o, 1, 0), TC_EOVERFLOW);
     o.amount = 5;
-    cr_assert_eq(tc_utxo_add(txn, &op, &o, 1, 0), 0, "exactly UINT64_MAX fits");
+    cr_assert_eq(tc_utxo_add(txn, NULL, &op, &o, 1, 0), 0, "exactly UINT64_MAX fits");
     assert_consistent();
 }
 
@@ -159,7 +159,7 @@ Test(utxo, full_path_to_confirmed)
     cr_assert_eq(tc_utxo_finalize(txn, &op, &tx), 0);
     cr_assert_eq(state_of(1), TC_UTXO_FINALIZED);
     cr_assert_eq(tc_utxo_finalize(txn, &op, &tx), 0, "refinalizing is a no-op");
-    cr_assert_eq(tc_utxo_confirm(txn, &op, &tx, 99), 0);
+    cr_assert_eq(tc_utxo_confirm(txn, NULL, &op, &tx, 99), 0);
 
     tc_utxo_entry e;
     cr_assert_eq(tc_utxo_get(txn, &op, &e), TC_ETX_SPENT_INPUT);
@@ -174,7 +174,8 @@ Test(utxo, full_path_to_confirmed)
     cr_assert_eq(tc_utxo_count(txn, &count), 0);
     cr_assert_eq(count, 1);
     tc_txout o = out_of(1000, 1);
-    cr_assert_eq(tc_utxo_add(txn, &op, &o, 100, 0), TC_EEXIST, "a spent outpoint never returns");
+    cr_assert_eq(tc_utxo_add(txn, NULL, &op, &o, 100, 0), TC_EEXIST,
+                 "a spent outpoint never returns");
     assert_consistent();
 }
 
@@ -215,7 +216,8 @@ Test(utxo, confirm_spend_walks_from_every_state)
     cr_assert_eq(tc_utxo_lock(txn, &ops[3], &tx), 0);
     cr_assert_eq(tc_utxo_finalize(txn, &ops[3], &tx), 0); /* SpentFinalized(tx) */
     for (int i = 0; i < 4; i++) {
-        cr_assert_eq(tc_utxo_confirm_spend(txn, &ops[i], &tx, 50), 0, "from state of op %d", i);
+        cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &ops[i], &tx, 50), 0, "from state of op %d",
+                     i);
         tc_hash by;
         cr_assert_eq(tc_utxo_spent_get(txn, &ops[i], &by, NULL), 0);
         cr_assert_eq(memcmp(by.b, tx.b, TC_HASH_SIZE), 0);
@@ -233,7 +235,7 @@ Test(utxo, confirm_spend_against_other_finality_is_an_alarm)
     tc_hash tx = txid_of(1), other = txid_of(2);
     cr_assert_eq(tc_utxo_lock(txn, &op, &other), 0);
     cr_assert_eq(tc_utxo_finalize(txn, &op, &other), 0);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, &op, &tx, 50), TC_ETX_LOCKED);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 50), TC_ETX_LOCKED);
     tc_utxo_entry e;
     cr_assert_eq(tc_utxo_get(txn, &op, &e), 0, "nothing changed");
     cr_assert_eq(e.state, TC_UTXO_FINALIZED);
@@ -244,10 +246,10 @@ Test(utxo, confirm_spend_of_spent_or_missing)
 {
     tc_outpoint op = op_of(1);
     tc_hash tx = txid_of(1);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, &op, &tx, 50), TC_ENOTFOUND);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 50), TC_ENOTFOUND);
     add(1, 1000);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, &op, &tx, 50), 0);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, &op, &tx, 51), TC_ETX_SPENT_INPUT);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 50), 0);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 51), TC_ETX_SPENT_INPUT);
 }
 
 Test(utxo, release_tx_releases_only_its_own_locks)
@@ -282,7 +284,7 @@ Test(utxo, set_flags_changes_root_not_total)
     tc_outpoint op = op_of(1);
     tc_hash before, after, back;
     cr_assert_eq(tc_utxo_root(txn, &before), 0);
-    cr_assert_eq(tc_utxo_set_flags(txn, &op, TC_UTXO_COLLATERAL), 0);
+    cr_assert_eq(tc_utxo_set_flags(txn, NULL, &op, TC_UTXO_COLLATERAL), 0);
     cr_assert_eq(tc_utxo_root(txn, &after), 0);
     cr_assert_neq(memcmp(before.b, after.b, TC_HASH_SIZE), 0, "flags are chain data");
     tc_utxo_entry e;
@@ -292,7 +294,7 @@ Test(utxo, set_flags_changes_root_not_total)
     cr_assert_eq(tc_utxo_total(txn, &total), 0);
     cr_assert_eq(total, 1000);
     assert_consistent();
-    cr_assert_eq(tc_utxo_set_flags(txn, &op, 0), 0);
+    cr_assert_eq(tc_utxo_set_flags(txn, NULL, &op, 0), 0);
     cr_assert_eq(tc_utxo_root(txn, &back), 0);
     cr_assert_eq(memcmp(before.b, back.b, TC_HASH_SIZE), 0);
 }
@@ -361,7 +363,7 @@ Test(utxo, confirm_of_unspent_aborts, .signal = SIGABRT)
     tc_hash a = txid_of(1);
     tc_outpoint op = op_of(1);
     prepare(TC_UTXO_UNSPENT, NULL);
-    tc_utxo_confirm(txn, &op, &a, 5);
+    tc_utxo_confirm(txn, NULL, &op, &a, 5);
 }
 
 Test(utxo, confirm_of_locked_aborts, .signal = SIGABRT)
@@ -369,7 +371,7 @@ Test(utxo, confirm_of_locked_aborts, .signal = SIGABRT)
     tc_hash a = txid_of(1);
     tc_outpoint op = op_of(1);
     prepare(TC_UTXO_LOCKED, &a);
-    tc_utxo_confirm(txn, &op, &a, 5);
+    tc_utxo_confirm(txn, NULL, &op, &a, 5);
 }
 
 Test(utxo, confirm_for_other_txid_aborts, .signal = SIGABRT)
@@ -377,14 +379,14 @@ Test(utxo, confirm_for_other_txid_aborts, .signal = SIGABRT)
     tc_hash a = txid_of(1), b = txid_of(2);
     tc_outpoint op = op_of(1);
     prepare(TC_UTXO_FINALIZED, &a);
-    tc_utxo_confirm(txn, &op, &b, 5);
+    tc_utxo_confirm(txn, NULL, &op, &b, 5);
 }
 
 Test(utxo, unknown_flags_abort, .signal = SIGABRT)
 {
     tc_outpoint op = op_of(1);
     tc_txout o = out_of(1000, 1);
-    tc_utxo_add(txn, &op, &o, 1, 0x80);
+    tc_utxo_add(txn, NULL, &op, &o, 1, 0x80);
 }
 
 Test(utxo, legal_prepare_does_not_abort)
@@ -406,7 +408,7 @@ Test(utxo, empty_root_is_documented_value)
     tc_hash_tagged(&want, TC_TAG_UTXOROOT, buf, sizeof(buf));
     cr_assert_eq(tc_utxo_root(txn, &got), 0);
     cr_assert_eq(memcmp(want.b, got.b, TC_HASH_SIZE), 0);
-    cr_assert_eq(tc_utxo_recompute(txn, &full, &total), 0);
+    cr_assert_eq(tc_utxo_recompute(txn, NULL, &full, &total), 0);
     cr_assert_eq(memcmp(want.b, full.b, TC_HASH_SIZE), 0);
     cr_assert_eq(total, 0);
 }
@@ -415,7 +417,7 @@ Test(utxo, root_of_one_entry_matches_the_construction)
 {
     tc_outpoint op = op_of(258);
     tc_txout o = out_of(123456789, 4);
-    cr_assert_eq(tc_utxo_add(txn, &op, &o, 77, TC_UTXO_COLLATERAL), 0);
+    cr_assert_eq(tc_utxo_add(txn, NULL, &op, &o, 77, TC_UTXO_COLLATERAL), 0);
     /* Build it by hand from utxo.h's description. */
     uint8_t pre[TC_OUTPOINT_SIZE + 8 + TC_ADDR_HASH_SIZE + 8 + 1];
     tc_outpoint_key(&op, pre);
@@ -453,7 +455,7 @@ Test(utxo, root_ignores_lock_state)
     cr_assert_eq(tc_utxo_root(txn, &r2), 0);
     cr_assert_eq(memcmp(r0.b, r1.b, TC_HASH_SIZE), 0, "lock leaves the root");
     cr_assert_eq(memcmp(r0.b, r2.b, TC_HASH_SIZE), 0, "finality leaves the root");
-    cr_assert_eq(tc_utxo_confirm(txn, &op, &tx, 9), 0);
+    cr_assert_eq(tc_utxo_confirm(txn, NULL, &op, &tx, 9), 0);
     cr_assert_eq(tc_utxo_root(txn, &r3), 0);
     cr_assert_neq(memcmp(r0.b, r3.b, TC_HASH_SIZE), 0, "confirmation removes the entry");
     assert_consistent();
@@ -468,7 +470,7 @@ static void root_of_order(const uint32_t *perm, uint32_t n, tc_hash *root)
     for (uint32_t i = 0; i < n; i++) {
         tc_outpoint op = op_of(perm[i]);
         tc_txout o = out_of(1000 + perm[i], (uint8_t)perm[i]);
-        cr_assert_eq(tc_utxo_add(t, &op, &o, perm[i] / 3, (uint8_t)(perm[i] % 2)), 0);
+        cr_assert_eq(tc_utxo_add(t, NULL, &op, &o, perm[i] / 3, (uint8_t)(perm[i] % 2)), 0);
     }
     cr_assert_eq(tc_utxo_root(t, root), 0);
     tc_store_abort(t);
@@ -511,13 +513,13 @@ Test(utxo, add_then_spend_returns_to_the_same_root)
     add(3, 3000);
     tc_outpoint op = op_of(3);
     tc_hash tx = txid_of(3);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, &op, &tx, 10), 0);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 10), 0);
     cr_assert_eq(tc_utxo_root(txn, &after), 0);
     cr_assert_eq(memcmp(before.b, after.b, TC_HASH_SIZE), 0);
 }
 
 /* One random legal operation: add a fresh entry, or move an existing one along its machine. */
-static void random_op(tc_rng *rng, uint32_t *next_id)
+static void random_op(tc_rng *rng, uint32_t *next_id, tc_utxo_meta *m)
 {
     uint32_t i = 1 + (uint32_t)tc_rng_below(rng, *next_id);
     tc_outpoint op = op_of(i);
@@ -529,7 +531,7 @@ static void random_op(tc_rng *rng, uint32_t *next_id)
         uint32_t id = (*next_id)++;
         tc_outpoint fresh = op_of(id);
         tc_txout o = out_of(1 + tc_rng_below(rng, UINT64_C(1) << 40), (uint8_t)id);
-        cr_assert_eq(tc_utxo_add(txn, &fresh, &o, tc_rng_below(rng, 100), 0), 0);
+        cr_assert_eq(tc_utxo_add(txn, m, &fresh, &o, tc_rng_below(rng, 100), 0), 0);
         return;
     }
     if (rc == TC_ETX_SPENT_INPUT)
@@ -542,9 +544,9 @@ static void random_op(tc_rng *rng, uint32_t *next_id)
     else if (pick == 3 && e.state == TC_UTXO_LOCKED)
         cr_assert_eq(tc_utxo_finalize(txn, &op, &e.txid), 0);
     else if (pick == 4)
-        cr_assert_eq(tc_utxo_set_flags(txn, &op, (uint8_t)(e.flags ^ TC_UTXO_COLLATERAL)), 0);
+        cr_assert_eq(tc_utxo_set_flags(txn, m, &op, (uint8_t)(e.flags ^ TC_UTXO_COLLATERAL)), 0);
     else if (pick == 5 && (e.state != TC_UTXO_FINALIZED || memcmp(e.txid.b, tx.b, 32) == 0))
-        cr_assert_eq(tc_utxo_confirm_spend(txn, &op, &tx, 200), 0);
+        cr_assert_eq(tc_utxo_confirm_spend(txn, m, &op, &tx, 200), 0);
 }
 
 Test(utxo, incremental_equals_recompute_after_random_ops)
@@ -553,7 +555,7 @@ Test(utxo, incremental_equals_recompute_after_random_ops)
     tc_rng_init_u64(&rng, 2024);
     uint32_t next_id = 1;
     for (int step = 0; step < 3000; step++) {
-        random_op(&rng, &next_id);
+        random_op(&rng, &next_id, NULL);
         if (step % 97 == 0)
             assert_consistent();
         if (step % 500 == 499)
@@ -563,6 +565,60 @@ Test(utxo, incremental_equals_recompute_after_random_ops)
     uint64_t count;
     cr_assert_eq(tc_utxo_count(txn, &count), 0);
     cr_assert_gt(count, 10, "the walk kept a non-trivial set (%lu)", (unsigned long)count);
+}
+
+/* A batch (tc_utxo_meta loaded once, saved once per transaction) ends where the one-change-at-a-
+ * time path ends, and the batch's own root and total are the set's. */
+Test(utxo, batched_changes_equal_single_changes)
+{
+    tc_rng rng;
+    uint32_t next_id = 1;
+    tc_utxo_meta m;
+    tc_rng_init_u64(&rng, 2025);
+    for (int step = 0; step < 2000; step++)
+        random_op(&rng, &next_id, NULL);
+    tc_hash single;
+    uint64_t single_total;
+    cr_assert_eq(tc_utxo_root(txn, &single), 0);
+    cr_assert_eq(tc_utxo_total(txn, &single_total), 0);
+    tc_store_abort(txn);
+    cr_assert_eq(tc_store_begin(store, true, &txn), 0);
+
+    tc_rng_init_u64(&rng, 2025);
+    next_id = 1;
+    cr_assert_eq(tc_utxo_meta_load(txn, NULL, &m), 0);
+    for (int step = 0; step < 2000; step++) {
+        random_op(&rng, &next_id, &m);
+        if (step % 400 == 399) {
+            cr_assert_eq(tc_utxo_meta_save(txn, &m), 0);
+            assert_consistent();
+            commit_and_reopen();
+            cr_assert_eq(tc_utxo_meta_load(txn, NULL, &m), 0);
+        }
+    }
+    tc_hash batched;
+    tc_utxo_meta_root(&m, &batched);
+    cr_assert_eq(memcmp(batched.b, single.b, TC_HASH_SIZE), 0, "batched root == single root");
+    cr_assert_eq(m.total, single_total);
+    cr_assert_eq(tc_utxo_meta_save(txn, &m), 0);
+    assert_consistent();
+}
+
+Test(utxo, batch_reports_overflow_and_corruption_without_changing)
+{
+    tc_utxo_meta m;
+    add(1, UINT64_MAX - 5);
+    cr_assert_eq(tc_utxo_meta_load(txn, NULL, &m), 0);
+    tc_utxo_meta before = m;
+    tc_outpoint op = op_of(2);
+    tc_txout o = out_of(6, 2);
+    cr_assert_eq(tc_utxo_add(txn, &m, &op, &o, 7, 0), TC_EOVERFLOW);
+    cr_assert_eq(memcmp(&m, &before, sizeof(m)), 0, "a refused add leaves the batch alone");
+    /* A batch whose total cannot hold the entry it removes is a corrupt META. */
+    m.total = 1;
+    op = op_of(1);
+    tc_hash tx = txid_of(1);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, &m, &op, &tx, 9), TC_ESTORE_CORRUPT);
 }
 
 /* ---- corruption ---- */
@@ -583,8 +639,8 @@ Test(utxo, corrupt_entry_is_estore_corrupt)
     uint64_t total;
     cr_assert_eq(tc_utxo_get(txn, &op, &e), TC_ESTORE_CORRUPT);
     cr_assert_eq(tc_utxo_lock(txn, &op, &tx), TC_ESTORE_CORRUPT);
-    cr_assert_eq(tc_utxo_recompute(txn, &root, &total), TC_ESTORE_CORRUPT);
-    cr_assert_eq(tc_utxo_verify(txn), TC_ESTORE_CORRUPT);
+    cr_assert_eq(tc_utxo_recompute(txn, NULL, &root, &total), TC_ESTORE_CORRUPT);
+    cr_assert_eq(tc_utxo_verify(txn, NULL), TC_ESTORE_CORRUPT);
 }
 
 Test(utxo, corrupt_meta_is_estore_corrupt)
@@ -612,7 +668,7 @@ Test(utxo, corrupt_meta_blocks_add)
     cr_assert_eq(tc_store_begin(store, true, &txn), 0);
     tc_outpoint op = op_of(2);
     tc_txout o = out_of(5, 2);
-    cr_assert_eq(tc_utxo_add(txn, &op, &o, 1, 0), TC_ESTORE_CORRUPT);
+    cr_assert_eq(tc_utxo_add(txn, NULL, &op, &o, 1, 0), TC_ESTORE_CORRUPT);
 }
 
 static int get_with_raw_record(const uint8_t *val, size_t vlen)
@@ -656,7 +712,7 @@ Test(utxo, verify_detects_a_meta_that_disagrees)
     cr_assert_eq(tc_store_put(txn, TC_TABLE_META, TC_UTXO_META_KEY, strlen(TC_UTXO_META_KEY), zero,
                               sizeof(zero)),
                  0);
-    cr_assert_eq(tc_utxo_verify(txn), TC_ESTORE_CORRUPT);
+    cr_assert_eq(tc_utxo_verify(txn, NULL), TC_ESTORE_CORRUPT);
     cr_assert_eq(tc_store_put(txn, TC_TABLE_META, TC_UTXO_META_KEY, strlen(TC_UTXO_META_KEY), zero,
                               sizeof(zero) - 1),
                  0);
@@ -672,11 +728,11 @@ static int block_like_txn(tc_store_txn *t)
     tc_outpoint a = op_of(10), b = op_of(11), old = op_of(1);
     tc_txout oa = out_of(500, 10), ob = out_of(400, 11);
     tc_hash tx = txid_of(9);
-    int rc = tc_utxo_confirm_spend(t, &old, &tx, 3);
+    int rc = tc_utxo_confirm_spend(t, NULL, &old, &tx, 3);
     if (rc == 0)
-        rc = tc_utxo_add(t, &a, &oa, 3, 0);
+        rc = tc_utxo_add(t, NULL, &a, &oa, 3, 0);
     if (rc == 0)
-        rc = tc_utxo_add(t, &b, &ob, 3, 0);
+        rc = tc_utxo_add(t, NULL, &b, &ob, 3, 0);
     return rc;
 }
 
@@ -707,7 +763,7 @@ Test(utxo, failed_nth_write_leaves_the_committed_set_intact)
         tc_hash now;
         cr_assert_eq(tc_utxo_root(txn, &now), 0);
         cr_assert_eq(memcmp(before.b, now.b, TC_HASH_SIZE), 0);
-        cr_assert_eq(tc_utxo_verify(txn), 0);
+        cr_assert_eq(tc_utxo_verify(txn, NULL), 0);
         tc_store_abort(txn);
     }
     cr_assert_gt(failures, 5, "the loop hit every write of the transaction (%d)", failures);
@@ -728,16 +784,16 @@ Test(utxo, burn_removes_whatever_the_lock_state)
     add(2, 2000);
     add(3, 4000);
     tc_outpoint a = op_of(1), b = op_of(2), c = op_of(3);
-    cr_assert_eq(tc_utxo_set_flags(txn, &a, TC_UTXO_COLLATERAL), 0);
+    cr_assert_eq(tc_utxo_set_flags(txn, NULL, &a, TC_UTXO_COLLATERAL), 0);
     cr_assert_eq(tc_utxo_lock(txn, &b, &tx), 0);
     cr_assert_eq(tc_utxo_lock(txn, &c, &tx), 0);
     cr_assert_eq(tc_utxo_finalize(txn, &c, &tx), 0);
     uint64_t amount = 0, height = 0, total = 1;
-    cr_assert_eq(tc_utxo_burn(txn, &a, &ev, 12, &amount), 0);
+    cr_assert_eq(tc_utxo_burn(txn, NULL, &a, &ev, 12, &amount), 0);
     cr_assert_eq(amount, 1000);
-    cr_assert_eq(tc_utxo_burn(txn, &b, &ev, 12, &amount), 0, "from Locked");
+    cr_assert_eq(tc_utxo_burn(txn, NULL, &b, &ev, 12, &amount), 0, "from Locked");
     cr_assert_eq(amount, 2000);
-    cr_assert_eq(tc_utxo_burn(txn, &c, &ev, 12, &amount), 0, "from SpentFinalized");
+    cr_assert_eq(tc_utxo_burn(txn, NULL, &c, &ev, 12, &amount), 0, "from SpentFinalized");
     cr_assert_eq(amount, 4000);
     cr_assert_eq(tc_utxo_spent_get(txn, &a, &by, &height), 0);
     cr_assert_eq(height, 12);
@@ -746,9 +802,9 @@ Test(utxo, burn_removes_whatever_the_lock_state)
     cr_assert_eq(tc_utxo_get(txn, &a, &e), TC_ETX_SPENT_INPUT);
     cr_assert_eq(tc_utxo_total(txn, &total), 0);
     cr_assert_eq(total, 0);
-    cr_assert_eq(tc_utxo_burn(txn, &a, &ev, 13, &amount), TC_ETX_SPENT_INPUT, "burns once");
+    cr_assert_eq(tc_utxo_burn(txn, NULL, &a, &ev, 13, &amount), TC_ETX_SPENT_INPUT, "burns once");
     cr_assert_eq(amount, 0);
     tc_outpoint none = op_of(40);
-    cr_assert_eq(tc_utxo_burn(txn, &none, &ev, 13, &amount), TC_ENOTFOUND);
+    cr_assert_eq(tc_utxo_burn(txn, NULL, &none, &ev, 13, &amount), TC_ENOTFOUND);
     assert_consistent();
 }

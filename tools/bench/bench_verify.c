@@ -56,7 +56,7 @@ static int make_sample(vbench *b, tc_store_txn *t, const uint8_t master[TC_SEED_
     tc_addr_from_pubkey(&kp.pub, &funds.addr);
     tc_outpoint op = {.index = (uint32_t)tc_rng_below(rng, 4)};
     tc_hash_tagged(&op.txid, "tc/bench-fund", le, sizeof(le));
-    int rc = tc_utxo_add(t, &op, &funds, 0, 0);
+    int rc = tc_utxo_add(t, NULL, &op, &funds, 0, 0);
     if (rc != 0)
         return rc;
     tc_addr_hash to;
