@@ -43,6 +43,17 @@ struct tc_chain {
      * looking up another epoch's set (evidence, the parent's) must not change them under it. */
     const tc_vset *pinned[2];
     bool failed; /* sticky: supply accounting broke (STYLE rule 10) */
+    /* The last block that passed every rule on the current tip (tc_chain_check, or built by
+     * tc_chain_build), and its txids in body order. Applying that very block next (same parent,
+     * same hash: the header's tx_root binds the body) skips the transactions' ledger checks
+     * and id hashes, which depend only on the parent's chain state and the body, both
+     * unchanged. Any apply forgets it, since the tip moves. */
+    bool vetted;
+    tc_hash vetted_parent;
+    tc_hash vetted_block;
+    tc_hash *vetted_txids;
+    tc_hash *txid_scratch; /* txids of the block being run; becomes vetted_txids on success */
+    uint32_t txid_cap;     /* entries of both arrays */
 };
 
 /* APPLY commits, CHECK and BUILD roll back; BUILD fills rewards and roots in instead of
@@ -261,6 +272,8 @@ void tc_chain_free(tc_chain *c)
     for (int i = 0; i < VSET_CACHE_SIZE; i++)
         tc_vset_deinit(&c->vsets[i].set);
     tc_genesis_deinit(&c->genesis);
+    free(c->vetted_txids);
+    free(c->txid_scratch);
     free(c);
 }
 
@@ -366,6 +379,7 @@ typedef struct {
     uint64_t fees;
     uint64_t burned;
     tc_utxo_meta utxo; /* the UTXO set's META, loaded once per block (utxo.h "Batching") */
+    bool vetted;       /* applying the block vetted on this tip (tc_chain.vetted) */
 } apply_ctx;
 
 static int check_header(tc_chain *c, tc_store_txn *t, const tc_block_header *h, apply_ctx *x)
@@ -532,30 +546,60 @@ static int apply_registry(tc_chain *c, tc_store_txn *t, const tc_tx *tx, const t
     return 0;
 }
 
-static int apply_tx(tc_chain *c, tc_store_txn *t, const tc_tx *tx, uint64_t height, apply_ctx *x)
+/* A vetted transaction passed tc_ledger_check_tx on this very state: only its effects remain,
+ * and its fee is what its inputs held beyond its outputs. */
+static int apply_vetted_spends(tc_store_txn *t, const tc_tx *tx, const tc_hash *txid,
+                               uint64_t height, apply_ctx *x, uint64_t *fee)
 {
-    tc_hash txid;
+    uint64_t in_total = 0, out_total = 0;
+    for (uint32_t i = 0; i < tx->input_count; i++) {
+        uint64_t amount = 0;
+        int rc = tc_utxo_confirm_spend(t, &x->utxo, &tx->inputs[i].prev, txid, height, &amount);
+        if (rc == 0)
+            rc = tc_add_u64(&in_total, amount);
+        if (rc != 0)
+            return rc;
+    }
+    int rc = tc_tx_output_total(tx, &out_total);
+    TC_ASSERT(rc == 0 && out_total <= in_total); /* what the vetting pass accepted */
+    *fee = in_total - out_total;
+    return 0;
+}
+
+static int apply_tx(tc_chain *c, tc_store_txn *t, const tc_tx *tx, const tc_hash *txid,
+                    uint64_t height, apply_ctx *x)
+{
     uint64_t fee = 0;
-    tc_tx_id(tx, &txid);
-    int rc = tc_ledger_check_tx(&c->genesis.profile, &c->verifier, t, tx, &txid, TC_LEDGER_CONFIRM,
+    int rc = 0;
+    if (x->vetted) {
+        /* The form check costs no hash; it keeps a struct the encoding cannot carry (a field
+         * its kind has no room for) refused here as it was when vetted. */
+        rc = tc_tx_check_form(tx, &c->genesis.profile);
+        if (rc == 0)
+            rc = apply_registry(c, t, tx, txid, height);
+        if (rc == 0)
+            rc = apply_vetted_spends(t, tx, txid, height, x, &fee);
+    } else {
+        rc = tc_ledger_check_tx(&c->genesis.profile, &c->verifier, t, tx, txid, TC_LEDGER_CONFIRM,
                                 &fee);
-    if (rc == TC_ETX_SPENT_INPUT) {
-        /* Spent at this very height means by an earlier transaction of this block. */
-        for (uint32_t i = 0; i < tx->input_count; i++) {
-            uint64_t spent_at = 0;
-            if (tc_utxo_spent_get(t, &tx->inputs[i].prev, NULL, &spent_at) == 0 &&
-                spent_at == height)
-                return TC_EBLK_CONFLICT;
+        if (rc == TC_ETX_SPENT_INPUT) {
+            /* Spent at this very height means by an earlier transaction of this block. */
+            for (uint32_t i = 0; i < tx->input_count; i++) {
+                uint64_t spent_at = 0;
+                if (tc_utxo_spent_get(t, &tx->inputs[i].prev, NULL, &spent_at) == 0 &&
+                    spent_at == height)
+                    return TC_EBLK_CONFLICT;
+            }
         }
+        if (rc == 0)
+            rc = apply_registry(c, t, tx, txid, height);
+        for (uint32_t i = 0; rc == 0 && i < tx->input_count; i++)
+            rc = tc_utxo_confirm_spend(t, &x->utxo, &tx->inputs[i].prev, txid, height, NULL);
     }
     if (rc == 0)
         rc = tc_add_u64(&x->fees, fee);
-    if (rc == 0)
-        rc = apply_registry(c, t, tx, &txid, height);
-    for (uint32_t i = 0; rc == 0 && i < tx->input_count; i++)
-        rc = tc_utxo_confirm_spend(t, &x->utxo, &tx->inputs[i].prev, &txid, height);
     for (uint32_t i = 0; rc == 0 && i < tx->output_count; i++) {
-        tc_outpoint op = {.txid = txid, .index = i};
+        tc_outpoint op = {.txid = *txid, .index = i};
         bool collateral = tx->kind == TC_TX_MN_REGISTER && i == 0;
         rc = tc_utxo_add(t, &x->utxo, &op, &tx->outputs[i], height,
                          collateral ? TC_UTXO_COLLATERAL : 0);
@@ -563,7 +607,7 @@ static int apply_tx(tc_chain *c, tc_store_txn *t, const tc_tx *tx, uint64_t heig
     uint8_t hk[8];
     height_key(height, hk);
     if (rc == 0)
-        rc = tc_store_put(t, TC_TABLE_TXIDX, txid.b, TC_HASH_SIZE, hk, sizeof(hk));
+        rc = tc_store_put(t, TC_TABLE_TXIDX, txid->b, TC_HASH_SIZE, hk, sizeof(hk));
     return rc;
 }
 
@@ -728,10 +772,10 @@ static int check_body_shape(tc_chain *c, const tc_block *b, bool building)
 /* Runs every rule of chain.h on b inside t. When fill is not NULL (it is b, being built), its
  * rewards and utxo_root are set from what the rules compute instead of being checked. On
  * success *supply_out holds the counters after b. */
-static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *fill,
+static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *fill, bool vetted,
                      tc_chain_supply *supply_out)
 {
-    apply_ctx x = {0};
+    apply_ctx x = {.vetted = vetted};
     uint64_t height = b->header.height;
     int rc = tc_utxo_meta_load(t, c->verifier.elements, &x.utxo);
     if (rc == 0)
@@ -740,8 +784,12 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
         rc = check_body_shape(c, b, fill != NULL);
     if (rc == 0)
         rc = release_retired_collateral(c, t, height, &x);
-    for (uint32_t i = 0; rc == 0 && i < b->tx_count; i++)
-        rc = apply_tx(c, t, &b->txs[i].tx, height, &x);
+    for (uint32_t i = 0; rc == 0 && i < b->tx_count; i++) {
+        if (!vetted)
+            tc_tx_id(&b->txs[i].tx, &c->txid_scratch[i]);
+        const tc_hash *txid = vetted ? &c->vetted_txids[i] : &c->txid_scratch[i];
+        rc = apply_tx(c, t, &b->txs[i].tx, txid, height, &x);
+    }
     if (rc == 0)
         rc = apply_evidence(c, t, &b->header, &x);
     if (rc == 0)
@@ -772,6 +820,43 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
     return rc;
 }
 
+/* Room for n txids in both of the chain's txid arrays. */
+static int txids_reserve(tc_chain *c, uint32_t n)
+{
+    if (n <= c->txid_cap)
+        return 0;
+    tc_hash *a = realloc(c->txid_scratch, (size_t)n * sizeof(*a));
+    if (a == NULL)
+        return TC_ENOMEM;
+    c->txid_scratch = a;
+    tc_hash *v = realloc(c->vetted_txids, (size_t)n * sizeof(*v));
+    if (v == NULL)
+        return TC_ENOMEM;
+    c->vetted_txids = v;
+    c->txid_cap = n;
+    return 0;
+}
+
+/* b passed every rule on the current tip: remember it and its txids (see tc_chain.vetted). */
+static void vet(tc_chain *c, const tc_block *b)
+{
+    c->vetted = true;
+    c->vetted_parent = c->tip;
+    tc_block_hash(&b->header, &c->vetted_block);
+    tc_hash *t = c->vetted_txids;
+    c->vetted_txids = c->txid_scratch;
+    c->txid_scratch = t;
+}
+
+static bool is_vetted(const tc_chain *c, const tc_block *b)
+{
+    if (!c->vetted || memcmp(c->vetted_parent.b, c->tip.b, TC_HASH_SIZE) != 0)
+        return false;
+    tc_hash hash;
+    tc_block_hash(&b->header, &hash);
+    return memcmp(hash.b, c->vetted_block.b, TC_HASH_SIZE) == 0;
+}
+
 static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
 {
     TC_ASSERT(c != NULL && b != NULL);
@@ -779,13 +864,18 @@ static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
         return TC_EFAILED;
     tc_store_txn *t = NULL;
     tc_chain_supply s;
-    int rc = tc_store_begin(c->store, true, &t);
+    bool vetted = mode == MODE_APPLY && is_vetted(c, b);
+    int rc = txids_reserve(c, b->tx_count);
+    if (rc == 0)
+        rc = tc_store_begin(c->store, true, &t);
     if (rc != 0)
         return rc;
-    rc = apply_txn(c, t, b, fill, &s);
+    rc = apply_txn(c, t, b, fill, vetted, &s);
     c->pinned[0] = c->pinned[1] = NULL;
     if (rc != 0 || mode != MODE_APPLY) {
         tc_store_abort(t);
+        if (rc == 0 && mode == MODE_CHECK)
+            vet(c, b); /* tc_chain_build vets once the block is complete */
         return rc;
     }
     tc_hash hash;
@@ -801,6 +891,7 @@ static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
     c->tip = hash;
     c->tip_time_ms = b->header.time_ms;
     c->supply = s;
+    c->vetted = false;
     vset_forget_after(c, tc_chain_epoch_of(c, c->height));
     return 0;
 }
@@ -898,6 +989,8 @@ int tc_chain_build(tc_chain *c, const tc_chain_build_args *a, tc_block *block)
         rc = tc_block_tx_root(block, &block->header.tx_root);
     if (rc == 0)
         rc = check_size(c, block); /* what the proposer builds, every validator accepts */
+    if (rc == 0)
+        vet(c, block);
     if (rc != 0)
         tc_block_deinit(block);
     return rc;

@@ -363,13 +363,15 @@ int tc_utxo_confirm(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, con
 }
 
 int tc_utxo_confirm_spend(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op,
-                          const tc_hash *txid, uint64_t height)
+                          const tc_hash *txid, uint64_t height, uint64_t *amount_out)
 {
     TC_ASSERT(t != NULL && op != NULL && txid != NULL);
     TC_ASSERT(!hash_is_zero(txid));
     uint8_t key[TC_OUTPOINT_SIZE];
     tc_utxo_entry e;
     tc_outpoint_key(op, key);
+    if (amount_out != NULL)
+        *amount_out = 0;
     int rc = entry_load(t, key, &e);
     if (rc != 0)
         return rc;
@@ -379,7 +381,10 @@ int tc_utxo_confirm_spend(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *o
      * last step is written. */
     if (e.state == TC_UTXO_FINALIZED && !hash_eq(&e.txid, txid))
         return TC_ETX_LOCKED;
-    return remove_as_spent(t, m, key, &e, txid, height);
+    rc = remove_as_spent(t, m, key, &e, txid, height);
+    if (rc == 0 && amount_out != NULL)
+        *amount_out = e.amount;
+    return rc;
 }
 
 int tc_utxo_burn(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, const tc_hash *reason,

@@ -143,11 +143,12 @@ int tc_utxo_confirm(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, con
  * legal path so the machine stays honest: Unspent -> Locked -> SpentFinalized -> Confirmed (a
  * node syncing blocks never saw the votes); Locked(other) is released first (a conflicting
  * transaction was confirmed). The intermediate states are checked, not written: the entry leaves
- * the table in the same transaction. Errors: TC_ETX_LOCKED (nothing changed) when the outpoint is
+ * the table in the same transaction. *amount_out (may be NULL) gets the amount spent, 0 on
+ * failure. Errors: TC_ETX_LOCKED (nothing changed) when the outpoint is
  * SpentFinalized for another transaction — the block contradicts this node's finality, a
  * safety alarm for the caller; otherwise as tc_utxo_lock. */
 int tc_utxo_confirm_spend(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op,
-                          const tc_hash *txid, uint64_t height);
+                          const tc_hash *txid, uint64_t height, uint64_t *amount_out);
 
 /* Burns an output by chain rule (evidence of equivocation burns a masternode's collateral):
  * removes the entry whatever its lock state — the block's rule binds every node alike, so its

@@ -2082,3 +2082,59 @@ Test(chain, double_lock_evidence_burns_the_culprits_collateral)
     tc_tx_deinit(&tx1);
     tc_tx_deinit(&tx2);
 }
+
+/* ---- the vetted block ---- */
+
+static uint64_t cache_lookups(const tc_verify_cache *c)
+{
+    tc_verify_cache_stats st;
+    tc_verify_cache_stats_get(c, &st);
+    return st.hits + st.misses;
+}
+
+/* Applying the block last checked (or built) on this tip repeats none of its transactions'
+ * ledger checks; a block other than the vetted one is checked in full, and both apply alike. */
+Test(chain, applying_the_vetted_block_repeats_no_signature_check)
+{
+    ts_chain_opts o = default_opts();
+    o.scheme = TC_SIG_ED25519;
+    open_chain(&o);
+    tc_verify_cache *cache = tc_verify_cache_new(256);
+    cr_assert_not_null(cache);
+    F.verifier.cache = cache;
+    cr_assert_eq(ts_chain_restart(&F), 0, "the chain reopens with the cache");
+    advance(NULL, 0, NULL, 0); /* from here on every block carries a last_commit to verify */
+    tc_tx txs[2];
+    tc_block vetted, other;
+    pay_two(txs);
+    build(txs, 2, NULL, 0, &vetted);
+    cr_assert_eq(tc_chain_check(F.chain, &vetted), 0);
+    uint64_t before = cache_lookups(cache);
+    accept(&vetted);
+    /* What remains is the last_commit's precommits, which every apply verifies. */
+    uint64_t commit_only = cache_lookups(cache) - before;
+
+    /* Vet one block, apply another: the other one gets every check. */
+    tc_tx more[2];
+    coin c0 = wallet_coin(4), c1 = wallet_coin(5);
+    tc_addr_hash to;
+    ts_chain_addr(&F, "wallet", 7, &to);
+    pay(&c0, &to, 10 * TC_UNITS_PER_TIME, &more[0]);
+    pay(&c1, &to, 10 * TC_UNITS_PER_TIME, &more[1]);
+    build(more, 2, NULL, 0, &other);
+    tc_block empty;
+    build(NULL, 0, NULL, 0, &empty); /* now the empty block is the vetted one */
+    before = cache_lookups(cache);
+    accept(&other);
+    cr_assert_eq(cache_lookups(cache) - before, commit_only + 2,
+                 "an unvetted block's two inputs are verified, the vetted one's were not");
+    tc_block_deinit(&vetted);
+    tc_block_deinit(&other);
+    tc_block_deinit(&empty);
+    for (int i = 0; i < 2; i++) {
+        tc_tx_deinit(&txs[i]);
+        tc_tx_deinit(&more[i]);
+    }
+    F.verifier.cache = NULL;
+    tc_verify_cache_free(cache);
+}

@@ -142,7 +142,7 @@ Test(ledger, spent_input)
     simple(&tx, &txid);
     memset(other.b, 0x33, TC_HASH_SIZE);
     tc_outpoint op = op_of(1);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &other, 2), 0);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &other, 2, NULL), 0);
     cr_assert_eq(check(&tx, &txid, TC_LEDGER_VOTE, NULL), TC_ETX_SPENT_INPUT);
     cr_assert_eq(check(&tx, &txid, TC_LEDGER_CONFIRM, NULL), TC_ETX_SPENT_INPUT);
     tc_tx_deinit(&tx);

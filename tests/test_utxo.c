@@ -216,8 +216,8 @@ Test(utxo, confirm_spend_walks_from_every_state)
     cr_assert_eq(tc_utxo_lock(txn, &ops[3], &tx), 0);
     cr_assert_eq(tc_utxo_finalize(txn, &ops[3], &tx), 0); /* SpentFinalized(tx) */
     for (int i = 0; i < 4; i++) {
-        cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &ops[i], &tx, 50), 0, "from state of op %d",
-                     i);
+        cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &ops[i], &tx, 50, NULL), 0,
+                     "from state of op %d", i);
         tc_hash by;
         cr_assert_eq(tc_utxo_spent_get(txn, &ops[i], &by, NULL), 0);
         cr_assert_eq(memcmp(by.b, tx.b, TC_HASH_SIZE), 0);
@@ -235,7 +235,7 @@ Test(utxo, confirm_spend_against_other_finality_is_an_alarm)
     tc_hash tx = txid_of(1), other = txid_of(2);
     cr_assert_eq(tc_utxo_lock(txn, &op, &other), 0);
     cr_assert_eq(tc_utxo_finalize(txn, &op, &other), 0);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 50), TC_ETX_LOCKED);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 50, NULL), TC_ETX_LOCKED);
     tc_utxo_entry e;
     cr_assert_eq(tc_utxo_get(txn, &op, &e), 0, "nothing changed");
     cr_assert_eq(e.state, TC_UTXO_FINALIZED);
@@ -246,10 +246,13 @@ Test(utxo, confirm_spend_of_spent_or_missing)
 {
     tc_outpoint op = op_of(1);
     tc_hash tx = txid_of(1);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 50), TC_ENOTFOUND);
+    uint64_t amount = 7;
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 50, &amount), TC_ENOTFOUND);
+    cr_assert_eq(amount, 0, "no amount for a failed spend");
     add(1, 1000);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 50), 0);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 51), TC_ETX_SPENT_INPUT);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 50, &amount), 0);
+    cr_assert_eq(amount, 1000, "the amount spent");
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 51, NULL), TC_ETX_SPENT_INPUT);
 }
 
 Test(utxo, release_tx_releases_only_its_own_locks)
@@ -513,7 +516,7 @@ Test(utxo, add_then_spend_returns_to_the_same_root)
     add(3, 3000);
     tc_outpoint op = op_of(3);
     tc_hash tx = txid_of(3);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 10), 0);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, NULL, &op, &tx, 10, NULL), 0);
     cr_assert_eq(tc_utxo_root(txn, &after), 0);
     cr_assert_eq(memcmp(before.b, after.b, TC_HASH_SIZE), 0);
 }
@@ -546,7 +549,7 @@ static void random_op(tc_rng *rng, uint32_t *next_id, tc_utxo_meta *m)
     else if (pick == 4)
         cr_assert_eq(tc_utxo_set_flags(txn, m, &op, (uint8_t)(e.flags ^ TC_UTXO_COLLATERAL)), 0);
     else if (pick == 5 && (e.state != TC_UTXO_FINALIZED || memcmp(e.txid.b, tx.b, 32) == 0))
-        cr_assert_eq(tc_utxo_confirm_spend(txn, m, &op, &tx, 200), 0);
+        cr_assert_eq(tc_utxo_confirm_spend(txn, m, &op, &tx, 200, NULL), 0);
 }
 
 Test(utxo, incremental_equals_recompute_after_random_ops)
@@ -618,7 +621,7 @@ Test(utxo, batch_reports_overflow_and_corruption_without_changing)
     m.total = 1;
     op = op_of(1);
     tc_hash tx = txid_of(1);
-    cr_assert_eq(tc_utxo_confirm_spend(txn, &m, &op, &tx, 9), TC_ESTORE_CORRUPT);
+    cr_assert_eq(tc_utxo_confirm_spend(txn, &m, &op, &tx, 9, NULL), TC_ESTORE_CORRUPT);
 }
 
 /* ---- corruption ---- */
@@ -728,7 +731,7 @@ static int block_like_txn(tc_store_txn *t)
     tc_outpoint a = op_of(10), b = op_of(11), old = op_of(1);
     tc_txout oa = out_of(500, 10), ob = out_of(400, 11);
     tc_hash tx = txid_of(9);
-    int rc = tc_utxo_confirm_spend(t, NULL, &old, &tx, 3);
+    int rc = tc_utxo_confirm_spend(t, NULL, &old, &tx, 3, NULL);
     if (rc == 0)
         rc = tc_utxo_add(t, NULL, &a, &oa, 3, 0);
     if (rc == 0)
