@@ -108,9 +108,14 @@ static void remember_first_seen(tc_node *n, const tc_hash *txid)
 
 static uint64_t latency_of(const tc_node *n, const tc_hash *txid)
 {
-    for (uint32_t i = 0; i < NODE_SEEN_TX_MAX; i++)
-        if (memcmp(n->seen_txs[i].txid.b, txid->b, TC_HASH_SIZE) == 0)
-            return n->now_ms - n->seen_txs[i].first_seen_ms;
+    /* Newest first: a transaction is final within a few hundred ms of being seen, so the
+     * search usually stops after a few dozen entries instead of walking all 8192. */
+    for (uint32_t k = 1; k <= NODE_SEEN_TX_MAX; k++) {
+        const node_seen_tx *s =
+            &n->seen_txs[(n->seen_next + NODE_SEEN_TX_MAX - k) % NODE_SEEN_TX_MAX];
+        if (memcmp(s->txid.b, txid->b, TC_HASH_SIZE) == 0)
+            return n->now_ms - s->first_seen_ms;
+    }
     return 0;
 }
 
