@@ -70,6 +70,7 @@ struct tc_peer_table {
     uint32_t validator_count;
 
     uint32_t slot_cap;
+    uint32_t slot_hi; /* every slot at this index or above is free: scans stop here */
     uint32_t inbound;
     uint32_t outbound;
     slot *slots;
@@ -281,17 +282,21 @@ bool tc_peer_next_action(tc_peer_table *t, tc_peer_action *out)
 static slot *slot_find(const tc_peer_table *t, tc_peer_id id)
 {
     TC_ASSERT(t->inbound + t->outbound <= t->slot_cap);
-    for (uint32_t i = 0; i < t->slot_cap; i++)
+    for (uint32_t i = 0; i < t->slot_hi; i++)
         if (t->slots[i].state != SLOT_FREE && t->slots[i].id == id)
             return &t->slots[i];
     return NULL;
 }
 
-static slot *slot_free(const tc_peer_table *t)
+/* The lowest free slot, so used slots stay packed below slot_hi. */
+static slot *slot_free(tc_peer_table *t)
 {
-    for (uint32_t i = 0; i < t->slot_cap; i++)
-        if (t->slots[i].state == SLOT_FREE)
+    for (uint32_t i = 0; i < t->slot_cap; i++) {
+        if (t->slots[i].state == SLOT_FREE) {
+            t->slot_hi = i + 1 > t->slot_hi ? i + 1 : t->slot_hi;
             return &t->slots[i];
+        }
+    }
     return NULL;
 }
 
@@ -447,7 +452,7 @@ static uint64_t ban_impose(tc_peer_table *t, uint64_t now_ms, const char *host)
 /* Closes every live connection from host (they share its ban). */
 static void close_host(tc_peer_table *t, const char *host, int reason, uint64_t until_ms)
 {
-    for (uint32_t i = 0; i < t->slot_cap; i++) {
+    for (uint32_t i = 0; i < t->slot_hi; i++) {
         slot *s = &t->slots[i];
         if (s->state != SLOT_FREE && s->state != SLOT_CLOSING && slot_on_host(s, host))
             disconnect(t, s, reason, until_ms);
@@ -651,7 +656,7 @@ int tc_peer_book_get(const tc_peer_table *t, uint32_t i, char addr_out[TC_PEER_A
 
 static bool book_connected(const tc_peer_table *t, const char *addr)
 {
-    for (uint32_t i = 0; i < t->slot_cap; i++) {
+    for (uint32_t i = 0; i < t->slot_hi; i++) {
         const slot *s = &t->slots[i];
         if (s->state != SLOT_FREE &&
             (strcmp(s->addr, addr) == 0 || strcmp(s->listen_addr, addr) == 0))
@@ -781,7 +786,7 @@ static void send_simple(tc_peer_table *t, tc_peer_id peer, uint8_t type, uint64_
 /* Whether nonce is one of ours: a HELLO carrying it is our own, come back. */
 static bool nonce_ours(const tc_peer_table *t, const uint8_t nonce[TC_MSG_NONCE_SIZE])
 {
-    for (uint32_t i = 0; i < t->slot_cap; i++)
+    for (uint32_t i = 0; i < t->slot_hi; i++)
         if (t->slots[i].state != SLOT_FREE &&
             memcmp(t->slots[i].our_nonce, nonce, TC_MSG_NONCE_SIZE) == 0)
             return true;
@@ -1114,7 +1119,7 @@ static void tick_slot(tc_peer_table *t, uint64_t now_ms, slot *s)
 void tc_peer_tick(tc_peer_table *t, uint64_t now_ms)
 {
     TC_ASSERT(t != NULL);
-    for (uint32_t i = 0; i < t->slot_cap; i++)
+    for (uint32_t i = 0; i < t->slot_hi; i++)
         tick_slot(t, now_ms, &t->slots[i]);
     if (now_ms >= t->discovery_due_ms)
         discover(t, now_ms);
@@ -1126,7 +1131,7 @@ uint64_t tc_peer_next_deadline(const tc_peer_table *t)
     TC_ASSERT(t != NULL);
     const tc_profile *p = &t->profile;
     uint64_t d = t->discovery_due_ms;
-    for (uint32_t i = 0; i < t->slot_cap; i++) {
+    for (uint32_t i = 0; i < t->slot_hi; i++) {
         const slot *s = &t->slots[i];
         if (s->state == SLOT_HANDSHAKE)
             d = min_u64(d, add_sat(s->up_ms, p->handshake_timeout_ms));
@@ -1181,7 +1186,7 @@ uint32_t tc_peer_ready_ids(const tc_peer_table *t, tc_peer_id *out, uint32_t cap
     TC_ASSERT(t != NULL);
     TC_ASSERT(out != NULL || cap == 0);
     uint32_t n = 0;
-    for (uint32_t i = 0; i < t->slot_cap; i++) {
+    for (uint32_t i = 0; i < t->slot_hi; i++) {
         if (t->slots[i].state != SLOT_READY)
             continue;
         /* Insertion into the sorted prefix: slot order depends on reuse, id order does not. */
@@ -1203,7 +1208,7 @@ void tc_peer_stats_get(const tc_peer_table *t, tc_peer_stats *out)
 {
     TC_ASSERT(t != NULL && out != NULL);
     memset(out, 0, sizeof(*out));
-    for (uint32_t i = 0; i < t->slot_cap; i++) {
+    for (uint32_t i = 0; i < t->slot_hi; i++) {
         out->peers += t->slots[i].state != SLOT_FREE;
         out->ready += t->slots[i].state == SLOT_READY;
     }
