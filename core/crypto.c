@@ -46,6 +46,15 @@ void tc_hash_tagged(tc_hash *out, const char *tag, const void *bytes, size_t n)
     tc_hasher_final(&h, out);
 }
 
+void tc_shorthash(uint8_t out[TC_SHORTHASH_SIZE], const void *bytes, size_t n,
+                  const uint8_t key[TC_SHORTHASH_KEY_SIZE])
+{
+    _Static_assert(crypto_shorthash_siphashx24_BYTES == TC_SHORTHASH_SIZE, "128-bit output");
+    _Static_assert(crypto_shorthash_siphashx24_KEYBYTES == TC_SHORTHASH_KEY_SIZE, "128-bit key");
+    TC_ASSERT(out != NULL && (bytes != NULL || n == 0) && key != NULL);
+    (void)crypto_shorthash_siphashx24(out, bytes, n, key);
+}
+
 void tc_keypair_from_seed(tc_keypair *kp, const uint8_t seed[TC_SEED_SIZE])
 {
     TC_ASSERT(kp != NULL && seed != NULL);

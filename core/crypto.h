@@ -30,6 +30,7 @@
 #define TC_TAG_REWARD    "tc/reward"
 #define TC_TAG_SEED      "tc/seed"
 #define TC_TAG_FAST      "tc/fastsig"
+#define TC_TAG_GOSSIPKEY "tc/gossipkey"
 
 /* Checks that libsodium initialised; call once per process before anything below. Returns 0 or
  * TC_EFAILED. Idempotent. */
@@ -37,6 +38,14 @@ int tc_crypto_init(void);
 
 /* out = BLAKE2b-256(tag || bytes). tag is a NUL-terminated string; the NUL is not hashed. */
 void tc_hash_tagged(tc_hash *out, const char *tag, const void *bytes, size_t n);
+
+/* Keyed PRF for identifiers that never leave the node: SipHash-2-4 with a 128-bit output
+ * (libsodium crypto_shorthash_siphashx24). A few times cheaper than H over a frame; safe where
+ * the key is secret and 128 bits of collision resistance against someone without it suffice. */
+#define TC_SHORTHASH_KEY_SIZE 16
+#define TC_SHORTHASH_SIZE     16
+void tc_shorthash(uint8_t out[TC_SHORTHASH_SIZE], const void *bytes, size_t n,
+                  const uint8_t key[TC_SHORTHASH_KEY_SIZE]);
 
 /* Incremental form for objects hashed from pieces. */
 typedef struct {

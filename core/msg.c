@@ -696,13 +696,6 @@ void tc_msg_heartbeat_sign(tc_msg_heartbeat *h, tc_sig_scheme scheme, const tc_k
 
 /* ---- identities and names ---- */
 
-void tc_msg_id(const uint8_t *frame, size_t len, tc_hash *out)
-{
-    TC_ASSERT(frame != NULL || len == 0);
-    TC_ASSERT(out != NULL);
-    tc_hash_tagged(out, TC_TAG_MSGID, frame, len);
-}
-
 uint8_t tc_msg_frame_type(const uint8_t *frame, size_t len)
 {
     TC_ASSERT(frame != NULL || len == 0);

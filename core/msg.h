@@ -65,7 +65,6 @@
 
 /* Domain tags of the signed or hashed objects this module defines (crypto.h lists the rest). */
 #define TC_TAG_PROPOSAL "tc/proposal"
-#define TC_TAG_MSGID    "tc/msgid"
 
 /* Stable type numbers: they are on the wire; never renumber, only append. 0 is not a type. */
 typedef enum {
@@ -285,9 +284,6 @@ void tc_msg_proposal_sign(tc_msg_proposal *p, tc_sig_scheme scheme, const tc_key
 void tc_msg_heartbeat_sign_hash(const tc_msg_heartbeat *h, tc_hash *out);
 void tc_msg_heartbeat_sign(tc_msg_heartbeat *h, tc_sig_scheme scheme, const tc_keypair *kp);
 
-/* Gossip identity of a frame: H(tc/msgid, whole frame). Encodings are canonical, so equal
- * messages have equal ids (the seen filter of peer.h keys on it). */
-void tc_msg_id(const uint8_t *frame, size_t len, tc_hash *out);
 /* The type byte of a frame that passed tc_msg_frame_check, without decoding (0 if len < 5). */
 uint8_t tc_msg_frame_type(const uint8_t *frame, size_t len);
 /* "HELLO", "VOTE_BATCH", ...; "?" for an unknown type. Static strings. */

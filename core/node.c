@@ -175,7 +175,7 @@ int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id exce
     if (is_gossip(m->type)) {
         /* Our own gossip must not come back to us as news. */
         tc_hash id;
-        tc_msg_id(f, len, &id);
+        tc_peer_gossip_id(n->peers, f, len, &id);
         (void)tc_peer_seen_check_and_add(n->peers, &id);
     }
     send_to_ready(n, f, len, has_except, except);

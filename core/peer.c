@@ -86,6 +86,7 @@ struct tc_peer_table {
     uint32_t seen_mask;
     tc_hash *seen;
     uint32_t *seen_index; /* open addressing, linear probing: ring position + 1, 0 empty */
+    uint8_t gossip_key[TC_SHORTHASH_KEY_SIZE]; /* tc_peer_gossip_id */
 
     uint32_t ban_cap;
     uint32_t ban_count;
@@ -368,6 +369,14 @@ static void seen_index_delete(tc_peer_table *t, uint32_t i)
         }
     }
     t->seen_index[i] = 0;
+}
+
+void tc_peer_gossip_id(const tc_peer_table *t, const uint8_t *frame, size_t len, tc_hash *out)
+{
+    TC_ASSERT(t != NULL && (frame != NULL || len == 0) && out != NULL);
+    _Static_assert(TC_SHORTHASH_SIZE <= TC_HASH_SIZE, "an id fits a tc_hash");
+    memset(out, 0, sizeof(*out));
+    tc_shorthash(out->b, frame, len, t->gossip_key);
 }
 
 bool tc_peer_seen_check_and_add(tc_peer_table *t, const tc_hash *id)
@@ -971,7 +980,7 @@ static int recv_ready(tc_peer_table *t, uint64_t now_ms, slot *s, const uint8_t 
     tc_hash id;
     bool gossip = is_gossip(type);
     if (gossip) {
-        tc_msg_id(frame, len, &id);
+        tc_peer_gossip_id(t, frame, len, &id);
         if (seen_lookup(t, &id) != UINT32_MAX) {
             t->duplicate_drops++;
             return TC_EPEER_DUPLICATE;
@@ -1301,6 +1310,9 @@ int tc_peer_table_new(const tc_peer_config *config, uint64_t now_ms, tc_peer_tab
     t->identity = *config->identity;
     t->verifier = config->verifier;
     tc_rng_init(&t->rng, config->rng_seed);
+    tc_hash key;
+    tc_hash_tagged(&key, TC_TAG_GOSSIPKEY, config->rng_seed, sizeof(config->rng_seed));
+    memcpy(t->gossip_key, key.b, sizeof(t->gossip_key));
     t->listen_port = config->listen_port;
     const char *ua = config->user_agent != NULL ? config->user_agent : TC_PEER_USER_AGENT_DEFAULT;
     t->user_agent_len = (uint8_t)strlen(ua);

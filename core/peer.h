@@ -58,8 +58,8 @@
  * round-trip time (last, and smoothed: srtt = (7 srtt + rtt) / 8, first sample taken as is).
  * A PONG that matches no outstanding PING is unsolicited.
  *
- * Seen filter. A FIFO set of seen_max message ids (tc_msg_id of the frame) with an exact hash
- * index. Gossip (TX, VOTE_BATCH, PROPOSAL, PREVOTE, PRECOMMIT, HEARTBEAT, HANDOFF, EVIDENCE)
+ * Seen filter. A FIFO set of seen_max gossip ids (tc_peer_gossip_id of the frame) with an exact
+ * hash index. Gossip (TX, VOTE_BATCH, PROPOSAL, PREVOTE, PRECOMMIT, HEARTBEAT, HANDOFF, EVIDENCE)
  * arriving a second time is dropped by tc_peer_recv (TC_EPEER_DUPLICATE); a frame is entered
  * only once it decodes. The node enters the frames it originates with
  * tc_peer_seen_check_and_add, so they do not come back to it.
@@ -256,6 +256,15 @@ void tc_peer_set_validator_count(tc_peer_table *t, uint32_t count);
 /* Seen filter: true if id was present (nothing changes); false if it was not, and it is now
  * (evicting the oldest id when full). */
 bool tc_peer_seen_check_and_add(tc_peer_table *t, const tc_hash *id);
+
+/* The gossip id of a frame, as the seen filter keys it: tc_shorthash (SipHash-2-4, 128-bit
+ * output) of the whole frame under this table's secret key, in the first 16 bytes, the other 16
+ * zero. The key is the first 16 bytes of
+ * H(tc/gossipkey, config rng_seed): secret, so a peer can neither craft a frame that collides
+ * with one we have not seen yet (to have it dropped) nor aim frames at one slot of the index;
+ * and a keyed PRF costs a fraction of a BLAKE2b over every frame received. Ids are local to the
+ * table and never leave the node. */
+void tc_peer_gossip_id(const tc_peer_table *t, const uint8_t *frame, size_t len, tc_hash *out);
 
 /* Bans host ("a.b.c.d", "[::1]") now, as if its peer had reached the threshold, and closes its
  * connections. 0 and *until_ms_out, or TC_EINVAL (host empty or too long). */

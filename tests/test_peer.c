@@ -849,6 +849,42 @@ Test(peer, seen_filter_is_a_bounded_fifo)
     tc_peer_table_free(t);
 }
 
+/* Ids are keyed: one frame has one id in a table, another in a table with another key, and any
+ * changed byte changes it. */
+Test(peer, gossip_ids_are_keyed_per_table)
+{
+    tc_peer_config c;
+    cfg_default(&c);
+    tc_peer_table *a = mk_with(&c, 0);
+    c.rng_seed[0] ^= 1;
+    tc_peer_table *b = mk_with(&c, 0);
+    uint8_t frame[300];
+    for (size_t i = 0; i < sizeof(frame); i++)
+        frame[i] = (uint8_t)(i * 7);
+    tc_hash ia, ia2, ib;
+    tc_peer_gossip_id(a, frame, sizeof(frame), &ia);
+    tc_peer_gossip_id(a, frame, sizeof(frame), &ia2);
+    tc_peer_gossip_id(b, frame, sizeof(frame), &ib);
+    cr_assert_arr_eq(ia.b, ia2.b, TC_HASH_SIZE);
+    cr_assert(memcmp(ia.b, ib.b, TC_HASH_SIZE) != 0, "another key, another id");
+    static const uint8_t zero[TC_HASH_SIZE - TC_SHORTHASH_SIZE];
+    cr_assert_arr_eq(ia.b + TC_SHORTHASH_SIZE, zero, sizeof(zero));
+    uint8_t want[TC_SHORTHASH_SIZE];
+    tc_hash key;
+    cfg_default(&c);
+    tc_hash_tagged(&key, TC_TAG_GOSSIPKEY, c.rng_seed, sizeof(c.rng_seed));
+    tc_shorthash(want, frame, sizeof(frame), key.b);
+    cr_assert_arr_eq(ia.b, want, TC_SHORTHASH_SIZE, "the documented construction");
+    for (size_t i = 0; i < sizeof(frame); i += 37) {
+        frame[i] ^= 0x10;
+        tc_peer_gossip_id(a, frame, sizeof(frame), &ia2);
+        cr_assert(memcmp(ia.b, ia2.b, TC_HASH_SIZE) != 0, "byte %zu", i);
+        frame[i] ^= 0x10;
+    }
+    tc_peer_table_free(a);
+    tc_peer_table_free(b);
+}
+
 Test(peer, seen_filter_matches_a_model)
 {
     enum { CAP = 64, OPS = 20000, SPACE = 200 };
@@ -899,7 +935,7 @@ Test(peer, gossip_seen_twice_is_dropped)
     size_t len = 0;
     uint8_t *f = ms_encode(&m, &len);
     tc_hash id;
-    tc_msg_id(f, len, &id);
+    tc_peer_gossip_id(t, f, len, &id);
     cr_assert(!tc_peer_seen_check_and_add(t, &id));
     cr_assert_eq(feed_raw(t, 2, r.id, f, len), TC_EPEER_DUPLICATE);
     free(f);
