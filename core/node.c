@@ -189,11 +189,35 @@ void node_broadcast_frame(tc_node *n, const uint8_t *frame, size_t len)
         send_to_ready(n, f, len, false, 0);
 }
 
+/* Gossip from a peer goes on to at most NODE_RELAY_FANOUT other READY peers, drawn from the
+ * node's generator. Its originator sent it to all of its own peers; flooding every relay to
+ * every peer as well would deliver each frame about N^2 times in a mesh of N nodes (each vote
+ * batch, N^3 deliveries per batch round). A random fan-out of 6 still reaches every node of a
+ * mesh of hundreds with overwhelming probability, and the loss is repaired by re-gossip,
+ * resent votes and the fetch of missing batches. */
 void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len)
 {
     const uint8_t *f = arena_keep(n, frame, len);
-    if (f != NULL)
-        send_to_ready(n, f, len, true, from);
+    if (f == NULL)
+        return;
+    tc_peer_id ids[256];
+    uint32_t count = tc_peer_ready_ids(n->peers, ids, TC_ARRAY_LEN(ids));
+    if (count > TC_ARRAY_LEN(ids))
+        count = TC_ARRAY_LEN(ids);
+    uint32_t others = 0;
+    for (uint32_t i = 0; i < count; i++)
+        if (ids[i] != from)
+            ids[others++] = ids[i];
+    /* A partial Fisher-Yates shuffle picks the fan-out; small meshes draw nothing. */
+    uint32_t pick = others < NODE_RELAY_FANOUT ? others : NODE_RELAY_FANOUT;
+    for (uint32_t i = 0; pick < others && i < pick; i++) {
+        uint32_t j = i + (uint32_t)tc_rng_below(&n->rng, others - i);
+        tc_peer_id t = ids[i];
+        ids[i] = ids[j];
+        ids[j] = t;
+    }
+    for (uint32_t i = 0; i < pick; i++)
+        queue_send(n, ids[i], f, len);
 }
 
 void node_status_msg(const tc_node *n, tc_msg *m)

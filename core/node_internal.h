@@ -27,8 +27,9 @@
 #define NODE_ACTIONS_MAX        4096 /* actions one call may queue (a broadcast is one per peer) */
 #define NODE_ARENA_MAX          4096 /* frames one call may produce */
 #define NODE_PROPOSALS_MAX      8    /* candidate blocks kept for the current height */
-#define NODE_EVIDENCE_MAX       64   /* evidence waiting for a block */
-#define NODE_RIVAL_TXS_MAX      8    /* refused rivals of locked inputs, kept for evidence */
+#define NODE_RELAY_FANOUT       6  /* READY peers a relayed gossip frame goes to (PROTOCOL 10.9) */
+#define NODE_EVIDENCE_MAX       64 /* evidence waiting for a block */
+#define NODE_RIVAL_TXS_MAX      8  /* refused rivals of locked inputs, kept for evidence */
 #define NODE_SEEN_TX_MAX        8192 /* first-seen times kept for finality latency */
 #define NODE_SYNC_TIMEOUT_MS    5000
 #define NODE_STATUS_INTERVAL_MS 5000
