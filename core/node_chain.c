@@ -832,8 +832,10 @@ static void judge(tc_node *n, node_proposal *p, tc_peer_id peer)
     int rc = tc_chain_check(n->chain, &p->block);
     if (rc == 0 && p->block.header.time_ms > n->clock_ms + prof->block_time_future_max_ms)
         rc = TC_EBLK_TIME;
+    p->awaiting_count = 0;
+    p->judged_ms = n->now_ms;
     if (rc == 0)
-        rc = node_txs_check_certs(n, peer, &p->block);
+        rc = node_txs_check_certs(n, peer, &p->block, p->awaiting, &p->awaiting_count);
     p->pending = rc == TC_ENOTFOUND;
     p->valid = rc == 0;
     if (p->pending)
@@ -876,11 +878,31 @@ void node_chain_on_proposal(tc_node *n, tc_peer_id peer, const uint8_t *frame, s
     judge(n, slot, peer);
 }
 
-void node_chain_recheck_pending(tc_node *n)
+void node_chain_on_batch_arrived(tc_node *n, uint32_t validator, uint64_t seq)
 {
     for (int i = 0; i < NODE_PROPOSALS_MAX; i++) {
         node_proposal *p = &n->proposals[i];
-        if (p->used && p->pending && p->block.header.height == tc_chain_height(n->chain) + 1)
+        if (!p->used || !p->pending || p->block.header.height != tc_chain_height(n->chain) + 1)
+            continue;
+        for (uint32_t k = 0; k < p->awaiting_count; k++) {
+            if (p->awaiting[k].validator != validator || p->awaiting[k].seq != seq)
+                continue;
+            p->awaiting[k] = p->awaiting[--p->awaiting_count];
+            if (p->awaiting_count == 0)
+                judge(n, p, p->peer);
+            break;
+        }
+    }
+}
+
+/* Pending proposals whose batches have not all come within NODE_PENDING_RETRY_MS are judged
+ * again, which asks again for the missing ones. */
+static void pending_retry(tc_node *n)
+{
+    for (int i = 0; i < NODE_PROPOSALS_MAX; i++) {
+        node_proposal *p = &n->proposals[i];
+        if (p->used && p->pending && p->block.header.height == tc_chain_height(n->chain) + 1 &&
+            n->now_ms >= p->judged_ms + NODE_PENDING_RETRY_MS)
             judge(n, p, p->peer);
     }
 }
@@ -980,6 +1002,7 @@ void node_chain_tick(tc_node *n)
     (void)tc_bft_tick(n->bft, n->now_ms);
     heartbeat_tick(n);
     own_frames_resend(n);
+    pending_retry(n);
     if (n->sync_active && n->now_ms >= n->sync_deadline_ms) {
         tc_peer_id other;
         n->sync_active = false;
@@ -1014,5 +1037,10 @@ uint64_t node_chain_next_deadline(const tc_node *n)
         d = n->next_heartbeat_ms;
     if (n->own_frames[0] != NULL && n->next_resend_ms < d)
         d = n->next_resend_ms;
+    for (int i = 0; i < NODE_PROPOSALS_MAX; i++) {
+        const node_proposal *p = &n->proposals[i];
+        if (p->used && p->pending && p->judged_ms + NODE_PENDING_RETRY_MS < d)
+            d = p->judged_ms + NODE_PENDING_RETRY_MS;
+    }
     return d;
 }

@@ -32,6 +32,7 @@
 #define NODE_RIVAL_TXS_MAX      8  /* refused rivals of locked inputs, kept for evidence */
 #define NODE_SEEN_TX_MAX        8192 /* first-seen times kept for finality latency */
 #define NODE_SYNC_TIMEOUT_MS    5000
+#define NODE_PENDING_RETRY_MS   500 /* a proposal waiting for batches asks again */
 #define NODE_STATUS_INTERVAL_MS 5000
 #define NODE_CLOCK_PEERS_MAX    256  /* masternode clocks tracked from heartbeats */
 #define NODE_OWN_FRAMES_MAX     6    /* own proposals and votes of the height, kept for resending */
@@ -56,6 +57,13 @@ typedef struct {
     uint32_t pol_round;
     tc_hash hash;
     tc_block block;
+    /* While pending: the batches asked for at the last judgement. The proposal is judged
+     * again once they have all arrived (not on every batch: at 64 validators thousands arrive
+     * per second, and each judgement checks every certificate), or after
+     * NODE_PENDING_RETRY_MS, which asks again for what is still missing. */
+    tc_batch_ref awaiting[TC_MSG_BATCH_REFS_MAX];
+    uint32_t awaiting_count;
+    uint64_t judged_ms;
 } node_proposal;
 
 typedef struct {
@@ -179,8 +187,10 @@ void node_txs_drain(tc_node *n);
 int node_txs_collect(tc_node *n, uint32_t max_count, tc_tx **txs_out, tc_fincert **certs_out,
                      uint32_t *count_out);
 /* Checks the certificates of a proposed block: 0, TC_EBLK_CERT, or TC_ENOTFOUND after asking
- * peer for the missing batches. */
-int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b);
+ * peer for the missing batches, which are listed in asked (room for TC_MSG_BATCH_REFS_MAX;
+ * *asked_count of them). */
+int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batch_ref *asked,
+                         uint32_t *asked_count);
 /* A block was applied: forget its transactions; move finality to a new epoch (with the closing
  * block's carry list) if it changed; hand off if the next height closes the epoch. */
 int node_txs_on_block(tc_node *n, const tc_block *b);
@@ -211,7 +221,8 @@ void node_chain_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b);
 void node_add_evidence(tc_node *n, const tc_evidence *e, bool broadcast);
 void node_chain_on_evidence(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
                             const tc_evidence *e);
-void node_chain_recheck_pending(tc_node *n);
+/* Batch (validator, seq) arrived: judges the pending proposals that were waiting for it last. */
+void node_chain_on_batch_arrived(tc_node *n, uint32_t validator, uint64_t seq);
 void node_chain_on_heartbeat(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
                              const tc_msg_heartbeat *h);
 void node_chain_tick(tc_node *n);

@@ -244,7 +244,7 @@ int node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb)
     if (rc == TC_EBADSIG)
         node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
     if (rc == 0)
-        node_chain_recheck_pending(n); /* a held proposal may now be judged */
+        node_chain_on_batch_arrived(n, b.validator, b.seq); /* a held proposal may be judged */
     return rc;
 }
 
@@ -431,10 +431,12 @@ int node_txs_collect(tc_node *n, uint32_t max_count, tc_tx **txs_out, tc_fincert
     return 0;
 }
 
-int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b)
+int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batch_ref *asked,
+                         uint32_t *asked_count)
 {
     tc_msg req = {.type = TC_MSG_GET_VOTE_BATCHES};
     bool missing_any = false;
+    *asked_count = 0;
     for (uint32_t i = 0; i < b->tx_count; i++) {
         tc_hash txid;
         uint32_t missing = 0, room = TC_MSG_BATCH_REFS_MAX - req.get_vote_batches.ref_count;
@@ -452,6 +454,8 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b)
     if (!missing_any)
         return 0;
     (void)node_send(n, peer, &req);
+    *asked_count = req.get_vote_batches.ref_count;
+    memcpy(asked, req.get_vote_batches.refs, *asked_count * sizeof(*asked));
     return TC_ENOTFOUND;
 }
 

@@ -46,6 +46,9 @@ typedef struct {
     /* VOTE_BATCH frames to node i are lost while i's height is below batch_drop_until. */
     bool batch_drop[NODES_MAX];
     uint64_t batch_drop_until;
+    /* VOTE_BATCH frames to node i are lost until it has sent its second GET_VOTE_BATCHES: the
+     * answer to its first one is lost too. */
+    bool batch_drop_until_asked_twice[NODES_MAX];
     uint64_t now_ms;
     event *events;
     uint32_t event_count;
@@ -56,6 +59,7 @@ typedef struct {
     uint64_t view_changes[NODES_MAX];
     uint64_t finalized[NODES_MAX];
     uint64_t bans[NODES_MAX];
+    uint64_t batch_requests[NODES_MAX]; /* GET_VOTE_BATCHES sent */
     uint32_t starts[NODES_MAX];
     int64_t offset_ms[NODES_MAX]; /* node i's clock reads global time + offset */
     node_clock_seen clock[NODES_MAX];
@@ -107,7 +111,10 @@ static void drain(pump *p, uint32_t i)
         if (a.kind == TC_ACTION_SEND) {
             uint8_t type = a.frame_len > 4 ? a.frame[4] : 0;
             bool lost =
-                type == 9 && p->batch_drop[a.peer] && p->heights[a.peer] < p->batch_drop_until;
+                type == 9 &&
+                ((p->batch_drop[a.peer] && p->heights[a.peer] < p->batch_drop_until) ||
+                 (p->batch_drop_until_asked_twice[a.peer] && p->batch_requests[a.peer] < 2));
+            p->batch_requests[i] += type == 10;
             if (!p->down[a.peer] && !(p->silent[i] && consensus_type(type)) && !lost)
                 push(p, i, a.peer, a.frame, a.frame_len);
         } else if (a.kind == TC_ACTION_DISCONNECT && closed_count < NODES_MAX) {
@@ -345,6 +352,42 @@ Test(node, submitted_transaction_is_finalized_and_confirmed, .timeout = 60)
         tc_node_status_get(p.nodes[i], &s);
         cr_assert_eq(s.mempool_txs, 0, "node %u confirmed it in a block", i);
     }
+    free(bytes);
+    tc_tx_deinit(&tx);
+    pump_free(&p);
+}
+
+/* Nodes 2 and 3 lose every vote batch, the answer to their first request for the batches a
+ * proposal's certificates name included. Nodes 0 and 1 alone are short of a quorum, so the
+ * block needs 2's or 3's prevote in time: a pending proposal asks again after
+ * NODE_PENDING_RETRY_MS (500 ms), well inside the 1 s propose timeout, so the height still
+ * commits in round 0. Without the retry, 2 and 3 would wait for batches that never come and
+ * the round would time out. */
+Test(node, a_proposal_waiting_for_lost_batches_asks_again, .timeout = 60)
+{
+    pump p;
+    pump_init(&p, 4, 5);
+    run_until(&p, 2, p.now_ms + 60000);
+    tc_tx tx;
+    tc_hash txid;
+    uint8_t *bytes;
+    size_t len;
+    wallet0_transfer(&p, &tx, &txid, &bytes, &len);
+    p.batch_drop_until_asked_twice[2] = p.batch_drop_until_asked_twice[3] = true;
+    uint64_t views_before = p.view_changes[0];
+    cr_assert_eq(tc_node_submit_tx(p.nodes[0], p.now_ms, bytes, len), 0);
+    drain(&p, 0);
+    run_until(&p, p.heights[0] + 3, p.now_ms + 60000);
+    cr_assert(p.batch_requests[2] >= 2 || p.batch_requests[3] >= 2,
+              "a pending proposal asked again (%llu, %llu requests)",
+              (unsigned long long)p.batch_requests[2], (unsigned long long)p.batch_requests[3]);
+    cr_assert_eq(p.view_changes[0], views_before, "every height committed in its first round");
+    for (uint32_t i = 0; i < 4; i++) {
+        tc_node_status s;
+        tc_node_status_get(p.nodes[i], &s);
+        cr_assert_eq(s.mempool_txs, 0, "node %u confirmed the transaction", i);
+    }
+    assert_agreement(&p, p.heights[0]);
     free(bytes);
     tc_tx_deinit(&tx);
     pump_free(&p);
