@@ -26,6 +26,7 @@ typedef struct {
     tc_hasher *hasher; /* NULL: plain encoding into w */
     uint8_t *chunk;    /* w's buffer when hashing */
     int err;           /* TC_ENOMEM while hashing a large transaction */
+    size_t hashed;     /* bytes fed to the hasher so far */
 } sink;
 
 static void sink_plain(sink *s, tc_writer *w)
@@ -43,6 +44,7 @@ static void sink_hashing(sink *s, tc_writer *w, tc_hasher *hasher, uint8_t *chun
     s->hasher = hasher;
     s->chunk = chunk;
     s->err = 0;
+    s->hashed = 0;
 }
 
 static void sink_flush(sink *s)
@@ -52,6 +54,7 @@ static void sink_flush(sink *s)
     /* A piece never exceeds the room left after a step, so the chunk cannot overflow. */
     TC_ASSERT(s->w->err == 0 && s->w->len <= SINK_CHUNK_SIZE);
     tc_hasher_update(s->hasher, s->chunk, s->w->len);
+    s->hashed += s->w->len;
     tc_writer_init(s->w, s->chunk, SINK_CHUNK_SIZE);
 }
 
@@ -68,11 +71,16 @@ static void sink_tx(sink *s, const tc_tx *tx)
         tc_tx_encode(s->w, tx);
         return;
     }
-    sink_flush(s);
     size_t size = tc_tx_encoded_size(tx);
+    if (s->w->len + size <= SINK_CHUNK_SIZE) {
+        tc_tx_encode(s->w, tx); /* fits the chunk: hashed with its neighbours */
+        sink_step(s);
+        return;
+    }
+    sink_flush(s);
     if (size <= SINK_CHUNK_SIZE) {
         tc_tx_encode(s->w, tx);
-        sink_flush(s);
+        sink_step(s);
         return;
     }
     uint8_t *buf = malloc(size);
@@ -86,6 +94,7 @@ static void sink_tx(sink *s, const tc_tx *tx)
     tc_tx_encode(&big, tx);
     TC_ASSERT(tc_writer_finish(&big, &len) == 0 && len == size);
     tc_hasher_update(s->hasher, buf, len);
+    s->hashed += len;
     free(buf);
 }
 
@@ -968,6 +977,11 @@ void tc_block_hash(const tc_block_header *h, tc_hash *out)
 
 int tc_block_tx_root(const tc_block *b, tc_hash *out)
 {
+    return tc_block_body_digest(b, out, NULL);
+}
+
+int tc_block_body_digest(const tc_block *b, tc_hash *out, size_t *len_out)
+{
     TC_ASSERT(b != NULL && out != NULL);
     tc_hasher hasher;
     uint8_t chunk[SINK_CHUNK_SIZE];
@@ -978,6 +992,8 @@ int tc_block_tx_root(const tc_block *b, tc_hash *out)
     body_put(&s, b);
     sink_flush(&s);
     tc_hasher_final(&hasher, out);
+    if (len_out != NULL)
+        *len_out = s.err == 0 ? s.hashed : 0;
     if (s.err != 0) {
         memset(out, 0, sizeof(*out));
         return s.err;

@@ -294,6 +294,9 @@ void tc_block_hash(const tc_block_header *h, tc_hash *out);
  * so this returns 0 or TC_ENOMEM (*out zeroed); callers that ignore the code see a zero root,
  * which matches no real body. */
 int tc_block_tx_root(const tc_block *b, tc_hash *out);
+/* tc_block_tx_root that also gives the body's encoded length (len_out may be NULL; 0 on
+ * failure): one pass where a root and a size check would take two. */
+int tc_block_body_digest(const tc_block *b, tc_hash *out, size_t *len_out);
 /* Outpoint txid of height's reward outputs: H(tc/reward, u64 height). */
 void tc_block_reward_txid(uint64_t height, tc_hash *out);
 

@@ -742,15 +742,16 @@ static int store_block(tc_store_txn *t, const tc_block *b, const tc_hash *hash)
     return rc;
 }
 
-/* TC_ETX_SIZE when b's encoding exceeds block_size_max. */
-static int check_size(const tc_chain *c, const tc_block *b)
+/* TC_ETX_SIZE when b's encoding (its header's, counted here, and body_len bytes of body)
+ * exceeds block_size_max. */
+static int check_size(const tc_chain *c, const tc_block *b, size_t body_len)
 {
     tc_writer w;
     size_t size;
     tc_writer_init(&w, NULL, 0); /* counts without writing */
-    tc_block_encode(&w, b);
+    tc_block_header_encode(&w, &b->header);
     (void)tc_writer_finish(&w, &size);
-    return size > c->genesis.profile.block_size_max ? TC_ETX_SIZE : 0;
+    return size + body_len > c->genesis.profile.block_size_max ? TC_ETX_SIZE : 0;
 }
 
 static int check_body_shape(tc_chain *c, const tc_block *b, bool building)
@@ -761,12 +762,13 @@ static int check_body_shape(tc_chain *c, const tc_block *b, bool building)
     if (building)
         return 0; /* the roots and size are checked once the block is complete (build) */
     tc_hash root;
-    int rc = tc_block_tx_root(b, &root);
+    size_t body_len = 0;
+    int rc = tc_block_body_digest(b, &root, &body_len);
     if (rc != 0)
         return rc;
     if (memcmp(root.b, b->header.tx_root.b, TC_HASH_SIZE) != 0)
         return TC_EBLK_TXROOT;
-    return check_size(c, b);
+    return check_size(c, b, body_len);
 }
 
 /* Runs every rule of chain.h on b inside t. When fill is not NULL (it is b, being built), its
@@ -998,15 +1000,16 @@ int tc_chain_build(tc_chain *c, const tc_chain_build_args *a, tc_block *block)
     TC_ASSERT((a->txs != NULL || a->tx_count == 0) && (a->evidence != NULL || !a->evidence_count));
     TC_ASSERT(a->handoffs != NULL || a->handoff_count == 0);
     memset(block, 0, sizeof(*block));
+    size_t body_len = 0;
     int rc = build_header(c, a, &block->header);
     if (rc == 0)
         rc = build_fill(c, a, block);
     if (rc == 0)
         rc = run(c, block, block, MODE_BUILD);
     if (rc == 0)
-        rc = tc_block_tx_root(block, &block->header.tx_root);
+        rc = tc_block_body_digest(block, &block->header.tx_root, &body_len);
     if (rc == 0)
-        rc = check_size(c, block); /* what the proposer builds, every validator accepts */
+        rc = check_size(c, block, body_len); /* what the proposer builds, all accept */
     if (rc == 0)
         vet(c, block);
     if (rc != 0)

@@ -850,6 +850,11 @@ Test(block, tx_root_is_tagged_body_encoding)
         tc_hash_tagged(&want, TC_TAG_TXROOT, body.p, body.n);
         cr_assert_eq(tc_block_tx_root(&b, &got), 0);
         cr_assert_eq(memcmp(got.b, want.b, TC_HASH_SIZE), 0, "big = %d", big);
+        size_t len = 0;
+        memset(got.b, 0, TC_HASH_SIZE);
+        cr_assert_eq(tc_block_body_digest(&b, &got, &len), 0);
+        cr_assert_eq(memcmp(got.b, want.b, TC_HASH_SIZE), 0, "the digest's root, big = %d", big);
+        cr_assert_eq(len, body.n, "the digest counts the body's bytes, big = %d", big);
         if (big)
             cr_assert_gt(tc_tx_encoded_size(&b.txs[0].tx), 2048, "the heap path ran");
         free(body.p);
