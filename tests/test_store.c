@@ -692,6 +692,204 @@ Test(store_mem, corrupt_record_detected, .init = mem_init, .fini = store_fini)
     read_expect(s, TC_TABLE_UTXO, "b", "rewritten");
 }
 
+/* The in-memory backend against a plain model: arrays searched linearly and sorted with qsort.
+ * Transactions of up to a few hundred operations (past the size where pending operations get an
+ * index of their own), many keys sharing 32-byte prefixes (outpoints of one transaction) and
+ * short keys that are prefixes of each other, cursor passes between writes in one transaction,
+ * and commits, aborts and crashes. */
+
+#define MODEL_MAX 256
+
+typedef struct {
+    uint8_t key[36], val[40];
+    size_t klen, vlen;
+} mrec;
+
+typedef struct {
+    mrec r[2][MODEL_MAX]; /* [0]: TC_TABLE_UTXO, [1]: TC_TABLE_LOCKS */
+    size_t n[2];
+} model;
+
+static const tc_table model_tables[2] = {TC_TABLE_UTXO, TC_TABLE_LOCKS};
+
+static uint32_t rnd(uint64_t *x, uint32_t n);
+
+static size_t model_key(uint64_t *x, uint8_t *k)
+{
+    if (rnd(x, 2) == 0) {
+        static const uint8_t abc[] = {0x00, 0x01, 'a', 0xff};
+        size_t n = 1 + rnd(x, 3);
+        for (size_t i = 0; i < n; i++)
+            k[i] = abc[rnd(x, 4)];
+        return n;
+    }
+    uint32_t txid = rnd(x, 4), index = rnd(x, 16);
+    memset(k, (int)(0x10 + 0x31 * txid), 32);
+    for (unsigned b = 0; b < 4; b++)
+        k[32 + b] = (uint8_t)(index >> (24 - 8 * b));
+    return 36;
+}
+
+static int mrec_cmp(const void *a_, const void *b_)
+{
+    const mrec *a = a_, *b = b_;
+    int c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
+    if (c != 0)
+        return c;
+    return a->klen < b->klen ? -1 : a->klen > b->klen ? 1 : 0;
+}
+
+static mrec *model_find(model *md, unsigned tb, const uint8_t *k, size_t kn)
+{
+    for (size_t i = 0; i < md->n[tb]; i++)
+        if (md->r[tb][i].klen == kn && memcmp(md->r[tb][i].key, k, kn) == 0)
+            return &md->r[tb][i];
+    return NULL;
+}
+
+/* Walks one table from the start or from a seek, and checks it lists the model in key order. */
+static void model_walk(tc_store_txn *t, const model *md, unsigned tb, const uint8_t *seek,
+                       size_t sn)
+{
+    static mrec sorted[MODEL_MAX];
+    size_t n = md->n[tb], at = 0;
+    memcpy(sorted, md->r[tb], n * sizeof(sorted[0]));
+    qsort(sorted, n, sizeof(sorted[0]), mrec_cmp);
+    tc_store_cursor *c;
+    RC(tc_store_cursor_open(t, model_tables[tb], &c), 0);
+    if (seek != NULL) {
+        mrec probe = {.klen = sn};
+        memcpy(probe.key, seek, sn);
+        while (at < n && mrec_cmp(&sorted[at], &probe) < 0)
+            at++;
+        RC(tc_store_cursor_seek(c, seek, sn), 0);
+    }
+    for (; at < n; at++) {
+        const void *k, *v;
+        size_t kl, vl;
+        RC(tc_store_cursor_next(c, &k, &kl, &v, &vl), 0);
+        cr_assert(kl == sorted[at].klen && memcmp(k, sorted[at].key, kl) == 0,
+                  "table %u record %zu of %zu: the key differs from the model's", tb, at, n);
+        cr_assert(vl == sorted[at].vlen && memcmp(v, sorted[at].val, vl) == 0,
+                  "table %u record %zu of %zu: the value differs from the model's", tb, at, n);
+    }
+    const void *k, *v;
+    size_t kl, vl;
+    RC(tc_store_cursor_next(c, &k, &kl, &v, &vl), TC_ENOTFOUND);
+    tc_store_cursor_close(c);
+}
+
+/* One random operation on the transaction and on the working model. */
+static void model_op(tc_store_txn *t, model *md, bool writable, uint64_t *x)
+{
+    uint8_t k[36], v[40];
+    size_t kn = model_key(x, k), vn = rnd(x, sizeof(v) + 1);
+    unsigned tb = rnd(x, 2), kind = rnd(x, 20);
+    for (size_t i = 0; i < vn; i++)
+        v[i] = (uint8_t)rnd(x, 256);
+    mrec *r = model_find(md, tb, k, kn);
+    if (writable && kind < 9) {
+        RC(tc_store_put(t, model_tables[tb], k, kn, v, vn), 0);
+        if (r == NULL) {
+            cr_assert(md->n[tb] < MODEL_MAX, "the model holds every key");
+            r = &md->r[tb][md->n[tb]++];
+        }
+        *r = (mrec){.klen = kn, .vlen = vn};
+        memcpy(r->key, k, kn);
+        memcpy(r->val, v, vn);
+    } else if (writable && kind < 14) {
+        RC(tc_store_del(t, model_tables[tb], k, kn), r != NULL ? 0 : TC_ENOTFOUND);
+        if (r != NULL)
+            *r = md->r[tb][--md->n[tb]];
+    } else if (kind < 18) {
+        const void *got;
+        size_t gn;
+        RC(tc_store_get(t, model_tables[tb], k, kn, &got, &gn), r != NULL ? 0 : TC_ENOTFOUND);
+        cr_assert(r == NULL || (gn == r->vlen && memcmp(got, r->val, gn) == 0),
+                  "get: the value differs from the model's");
+    } else {
+        model_walk(t, md, tb, kind == 18 ? NULL : k, kn);
+    }
+}
+
+Test(store_mem, agrees_with_model_on_random_ops, .init = mem_init, .fini = store_fini)
+{
+    static model committed, work;
+    uint64_t x = 7;
+    memset(&committed, 0, sizeof(committed));
+    for (unsigned round = 0; round < 400; round++) {
+        bool writable = rnd(&x, 10) != 0;
+        uint32_t ops = 1 + rnd(&x, rnd(&x, 3) == 0 ? 300 : 12);
+        tc_store_txn *t;
+        work = committed;
+        RC(tc_store_begin(g_store, writable, &t), 0);
+        for (uint32_t i = 0; i < ops; i++)
+            model_op(t, &work, writable, &x);
+        uint32_t end = rnd(&x, 5);
+        if (end < 3) {
+            RC(tc_store_commit(t), 0);
+            if (writable)
+                committed = work;
+        } else if (end == 3) {
+            tc_store_abort(t);
+        } else {
+            tc_store_mem_crash(g_store); /* t is gone */
+        }
+        RC(tc_store_begin(g_store, false, &t), 0);
+        model_walk(t, &committed, 0, NULL, 0);
+        model_walk(t, &committed, 1, NULL, 0);
+        RC(tc_store_commit(t), 0);
+    }
+}
+
+/* Many small indexes, nearly half full, where runs of occupied slots often wrap from the last
+ * slot to the first: deleting inside such a run must shift later entries back without leaving
+ * any where a probe from its home slot cannot reach it. */
+Test(store_mem, deletions_in_wrapping_runs)
+{
+    uint64_t x = 11;
+    for (unsigned round = 0; round < 3000; round++) {
+        tc_store *s = tc_store_mem_new();
+        cr_assert_not_null(s, "tc_store_mem_new returns a store");
+        uint8_t keys[7][2];
+        bool live[7];
+        tc_store_txn *t;
+        RC(tc_store_begin(s, true, &t), 0);
+        for (unsigned i = 0; i < 7; i++) {
+            bool dup;
+            do {
+                keys[i][0] = (uint8_t)rnd(&x, 256);
+                keys[i][1] = (uint8_t)rnd(&x, 256);
+                dup = false;
+                for (unsigned j = 0; j < i; j++)
+                    dup = dup || memcmp(keys[i], keys[j], 2) == 0;
+            } while (dup);
+            RC(tc_store_put(t, TC_TABLE_TXIDX, keys[i], 2, keys[i], 2), 0);
+            live[i] = true;
+        }
+        RC(tc_store_commit(t), 0);
+        RC(tc_store_begin(s, true, &t), 0);
+        for (unsigned i = 0; i < 7; i++) {
+            if (rnd(&x, 2) == 0) {
+                RC(tc_store_del(t, TC_TABLE_TXIDX, keys[i], 2), 0);
+                live[i] = false;
+            }
+        }
+        RC(tc_store_commit(t), 0);
+        RC(tc_store_begin(s, false, &t), 0);
+        for (unsigned i = 0; i < 7; i++) {
+            const void *v;
+            size_t n;
+            int rc = tc_store_get(t, TC_TABLE_TXIDX, keys[i], 2, &v, &n);
+            cr_assert_eq(rc, live[i] ? 0 : TC_ENOTFOUND,
+                         "round %u key %u (%s): get returned %d (%s)", round, i,
+                         live[i] ? "kept" : "deleted", rc, tc_strerror(rc));
+        }
+        RC(tc_store_commit(t), 0);
+        tc_store_close(s);
+    }
+}
+
 Test(store_mem, api_on_other_backend_is_a_bug, .init = lmdb_init, .fini = lmdb_fini,
      .signal = SIGABRT)
 {
