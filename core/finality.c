@@ -1664,13 +1664,18 @@ static int vote_records_delete(tc_store_txn *txn, uint32_t epoch)
 {
     uint8_t prefix[KEY_VOTE_LEN + 4];
     vote_prefix(prefix, epoch);
+    /* Each pass seeks past the last key the previous one deleted: seeking to the prefix again
+     * would walk over every record deleted so far, quadratic in an epoch's votes. */
+    uint8_t from[VOTE_KEY_SIZE];
+    size_t from_len = sizeof(prefix);
+    memcpy(from, prefix, sizeof(prefix));
     for (;;) {
         uint8_t keys[DELETE_CHUNK][VOTE_KEY_SIZE];
         uint32_t n = 0;
         tc_store_cursor *c = NULL;
         int rc = tc_store_cursor_open(txn, TC_TABLE_LOCKS, &c);
         if (rc == 0)
-            rc = tc_store_cursor_seek(c, prefix, sizeof(prefix));
+            rc = tc_store_cursor_seek(c, from, from_len);
         while (rc == 0 && n < DELETE_CHUNK) {
             const void *k = NULL, *v = NULL;
             size_t kl = 0, vl = 0;
@@ -1690,6 +1695,8 @@ static int vote_records_delete(tc_store_txn *txn, uint32_t epoch)
         }
         if (n < DELETE_CHUNK)
             return 0;
+        memcpy(from, keys[n - 1], VOTE_KEY_SIZE); /* deleted: the seek lands after it */
+        from_len = VOTE_KEY_SIZE;
     }
 }
 

@@ -1225,3 +1225,55 @@ Test(finality, certificates_leave_out_equivocators, .fini = teardown)
                  "two honest voters of four are below Q = 3");
     tc_tx_deinit(&a);
 }
+
+/* Records in the LOCKS table (durable votes, locks, batch state). */
+static uint64_t locks_records(void)
+{
+    tc_store_txn *t = NULL;
+    tc_store_cursor *c = NULL;
+    uint64_t n = 0;
+    cr_assert_eq(tc_store_begin(fx.store, false, &t), 0);
+    cr_assert_eq(tc_store_cursor_open(t, TC_TABLE_LOCKS, &c), 0);
+    const void *k, *v;
+    size_t kl, vl;
+    while (tc_store_cursor_next(c, &k, &kl, &v, &vl) == 0)
+        n++;
+    tc_store_cursor_close(c);
+    tc_store_abort(t);
+    return n;
+}
+
+/* An epoch change deletes every vote record of the old epoch, many cursor passes' worth (64 per
+ * pass): after a restart none of them is rebuilt. */
+Test(finality, epoch_change_deletes_every_old_vote_record, .fini = teardown)
+{
+    enum { VOTES = 150 };
+    chain_up(4, NULL, VOTES);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    for (uint32_t w = 0; w < VOTES; w++) {
+        tc_tx tx;
+        tc_hash id;
+        mk_tx(&tx, &id, w, TC_UNITS_PER_TIME);
+        cr_assert_eq(vote(fin, &tx, &id, T0, NULL), 0, "vote %u", w);
+        tc_tx_deinit(&tx);
+    }
+    tick(fin, T0 + 50);
+    (void)drain(fin);
+    uint64_t before = locks_records();
+    tc_vset next;
+    cr_assert_eq(tc_vset_copy(&next, &vset), 0);
+    next.epoch = 1;
+    tc_store_txn *t = begin();
+    cr_assert_eq(tc_finality_epoch_change(fin, t, T0 + 100, &next, NULL, 0), 0);
+    commit(t);
+    cr_assert_leq(locks_records() + VOTES, before, "every vote record went (%llu of %llu left)",
+                  (unsigned long long)locks_records(), (unsigned long long)before);
+    tc_finality_free(fin);
+    cr_assert_eq(ts_chain_restart(&fx), 0);
+    tc_vset_deinit(&vset);
+    vset = next;
+    fin = fin_open(0, T0 + 200, NULL, 0, NULL);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.batches, 0, "no batch of the old epoch is rebuilt (%u)", st.batches);
+}
