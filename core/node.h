@@ -130,7 +130,10 @@ void tc_node_free(tc_node *n);
 int tc_node_peer_up(tc_node *n, uint64_t now_ms, tc_peer_id peer, const char *addr, bool inbound);
 /* The connection is gone (closed by the peer, the network, or a DISCONNECT action). */
 void tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer);
-/* One whole frame from peer: u32 big-endian length of (type + payload) | u8 type | payload. */
+/* One whole frame from peer: u32 big-endian length of (type + payload) | u8 type | payload.
+ * Returns TC_EFAILED whenever the node is failed at the end of the call (this frame may have
+ * made it fail), so a driver learns of a sticky failure without reading the status; otherwise
+ * the peer policy's code for the frame (informational). */
 int tc_node_recv(tc_node *n, uint64_t now_ms, tc_peer_id peer, const uint8_t *frame, size_t len);
 /* A client submits an encoded transaction. Returns the admission code (0 accepted, or the
  * ledger/mempool rule it broke); accepted transactions are gossiped and voted on. */

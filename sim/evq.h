@@ -1,10 +1,11 @@
 /* evq.h — the simulator's event queue: every future happening of a run, in the order it happens.
  *
  * The queue owns a fixed array of events allocated once at tc_evq_new (a bound, STYLE rule 4:
- * a run that outgrows it fails with TC_EFULL, it never grows silently) arranged as a 4-ary
- * min-heap. Order is (time_ms, seq): seq is a 64-bit counter the queue stamps on every push, so
- * two events due at the same millisecond pop in the order they were pushed, never in an order
- * that depends on the heap's layout (DESIGN.md, determinism rule 5).
+ * a run that outgrows it fails with TC_EFULL, it never grows silently), arranged as a timing
+ * wheel of one FIFO bucket per millisecond for the next few seconds, and a min-heap for events
+ * due later (evq.c). Order is (time_ms, seq): seq is a 64-bit counter the queue stamps on every
+ * push, so two events due at the same millisecond pop in the order they were pushed, never in an
+ * order that depends on the queue's layout (DESIGN.md, determinism rule 5).
  *
  * Invariants:
  *   - every queued event has time_ms >= now_ms (the time of the last event popped): virtual time
@@ -24,7 +25,7 @@
 
 #include "base.h"
 
-#define TC_EVQ_CAPACITY_MAX (1u << 24) /* 16 M events: ~800 MiB, far above any sane run */
+#define TC_EVQ_CAPACITY_MAX (1u << 24) /* 16 M events: ~1 GiB, far above any sane run */
 
 typedef enum {
     TC_EVQ_DELIVER = 1,   /* a frame reaches `node` from `from`; payload: the frame, len bytes */
@@ -76,7 +77,8 @@ int tc_evq_pop(tc_evq *q, tc_evq_event *out);
 /* The earliest event without removing it; NULL if empty. Valid until the next push/pop/remove. */
 const tc_evq_event *tc_evq_peek(const tc_evq *q);
 /* Removes every event for which pred(ctx, ev) is true, passing each to the drop callback in
- * (time_ms, seq) order; the rest keep their order. Returns how many were removed. O(n log n). */
+ * (time_ms, seq) order; the rest keep their order. Returns how many were removed. O(n log n)
+ * plus a pass over the wheel's buckets. */
 uint32_t tc_evq_remove_if(tc_evq *q, bool (*pred)(void *ctx, const tc_evq_event *ev), void *ctx);
 
 uint32_t tc_evq_count(const tc_evq *q);

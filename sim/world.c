@@ -4,15 +4,12 @@
  */
 #include "world_internal.h"
 
-#include "msg.h"
-
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define GENESIS_TIME_MS 1767225600000ull /* 2026-01-01: any fixed value works */
-#define FRAME_TAG       "tc/sim/frame"
 
 /* ---- small helpers ---- */
 
@@ -27,11 +24,51 @@ void w_harness_fail(tc_world *w, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ---- frames in flight ----
+ *
+ * A DELIVER event's payload is a w_frame: the bytes, and their trace digest. One w_frame is shared
+ * by every event that carries the same bytes, counted by refs: a node's broadcast is one SEND
+ * action per peer with the very same bytes (one copy and one digest then serve all of them), and
+ * a duplicated frame is two events. Frames are immutable once made; the last event to go frees
+ * its frame. */
+
+struct w_frame {
+    uint32_t refs; /* events (and the drain's memo) holding it */
+    uint32_t len;
+    uint64_t digest; /* w_frame_digest(bytes, len) */
+    uint8_t bytes[];
+};
+
+static w_frame *frame_new(tc_world *w, const uint8_t *bytes, uint32_t len)
+{
+    TC_ASSERT(bytes != NULL && len > 0);
+    w_frame *f = malloc(sizeof(*f) + len);
+    if (f == NULL) {
+        w_harness_fail(w, "out of memory for a frame");
+        return NULL;
+    }
+    f->refs = 1;
+    f->len = len;
+    memcpy(f->bytes, bytes, len);
+    f->digest = w_frame_digest(f->bytes, len);
+    return f;
+}
+
+static void frame_release(w_frame *f)
+{
+    if (f == NULL)
+        return;
+    TC_ASSERT(f->refs > 0);
+    if (--f->refs == 0)
+        free(f);
+}
+
 void w_push(tc_world *w, const tc_evq_event *ev)
 {
     TC_ASSERT(ev->kind != 0 && ev->time_ms >= w->now_ms);
+    TC_ASSERT(ev->payload == NULL || ev->kind == TC_EVQ_DELIVER);
     if (tc_evq_push(w->evq, ev, NULL) != 0) {
-        free(ev->payload); /* refused: the payload stayed ours */
+        frame_release(ev->payload); /* refused: the reference stayed ours */
         w_harness_fail(w, "event queue full (%u events): raise W_EVQ_CAPACITY", W_EVQ_CAPACITY);
     }
 }
@@ -39,7 +76,7 @@ void w_push(tc_world *w, const tc_evq_event *ev)
 static void drop_event(void *ctx, tc_evq_event *ev)
 {
     (void)ctx;
-    free(ev->payload);
+    frame_release(ev->payload);
 }
 
 /* floor(a / b) for b > 0, also for negative a (C division truncates toward zero). */
@@ -120,9 +157,38 @@ int w_endpoint_of_addr(const tc_world *w, const char *addr)
 
 /* ---- the network ---- */
 
-static void net_send(tc_world *w, uint32_t from, uint32_t to, const uint8_t *frame, size_t len)
+/* The frame a drain made last, with the node's bytes it copies: the node's SEND actions of one
+ * drain point into the node and stay unchanged until the next call into it (node.h), so equal
+ * pointer and length mean equal bytes. The memo holds a reference of its own. */
+typedef struct {
+    const uint8_t *src;
+    size_t len;
+    w_frame *frame;
+} frame_memo;
+
+/* The frame for bytes: the memo's when it copies these very bytes, else a new one (remembered
+ * in memo when there is one). Returns a new reference, or NULL when out of memory. */
+static w_frame *frame_for(tc_world *w, const uint8_t *bytes, size_t len, frame_memo *memo)
 {
-    TC_ASSERT(from < w->count && frame != NULL && len > 0);
+    if (memo != NULL && memo->frame != NULL && memo->src == bytes && memo->len == len) {
+        memo->frame->refs++;
+        return memo->frame;
+    }
+    w_frame *f = frame_new(w, bytes, (uint32_t)len);
+    if (f != NULL && memo != NULL) {
+        frame_release(memo->frame);
+        *memo = (frame_memo){.src = bytes, .len = len, .frame = f};
+        f->refs++;
+    }
+    return f;
+}
+
+/* Sends bytes from `from` to `to` over the network model. memo: the drain's (honest SENDs), or
+ * NULL for bytes that may change between two sends (an adversary's). */
+static void net_send(tc_world *w, uint32_t from, uint32_t to, const uint8_t *bytes, size_t len,
+                     frame_memo *memo)
+{
+    TC_ASSERT(from < w->count && bytes != NULL && len > 0);
     uint32_t gen = conn_get(w, from, to);
     if (gen == 0 || len > UINT32_MAX)
         return; /* no connection: what a socket write to a closed peer does */
@@ -130,19 +196,16 @@ static void net_send(tc_world *w, uint32_t from, uint32_t to, const uint8_t *fra
     tc_net_send(w->net, from, to, w->now_ms, (uint32_t)len, &v);
     TC_ASSERT(v.copies <= 2 && (v.copies == 0 || v.deliver_ms[0] >= w->now_ms));
     for (uint32_t c = 0; c < v.copies && c < 2; c++) {
-        uint8_t *copy = malloc(len);
-        if (copy == NULL) {
-            w_harness_fail(w, "out of memory for a frame");
+        w_frame *f = frame_for(w, bytes, len, memo);
+        if (f == NULL)
             return;
-        }
-        memcpy(copy, frame, len);
         tc_evq_event ev = {.time_ms = v.deliver_ms[c],
                            .kind = TC_EVQ_DELIVER,
                            .node = to,
                            .from = from,
                            .len = (uint32_t)len,
                            .arg = gen,
-                           .payload = copy};
+                           .payload = f};
         w_push(w, &ev);
     }
 }
@@ -155,16 +218,16 @@ typedef struct {
 static void adv_emit(void *ctx, uint32_t to, const uint8_t *frame, size_t len)
 {
     emit_ctx *c = ctx;
-    net_send(c->w, c->from, to, frame, len);
+    net_send(c->w, c->from, to, frame, len, NULL);
 }
 
-static void send_action(tc_world *w, uint32_t e, const tc_action *a)
+static void send_action(tc_world *w, uint32_t e, const tc_action *a, frame_memo *memo)
 {
     w_node *n = &w->nodes[e];
     if (a->peer >= w->count)
         return;
     if (n->adv == NULL) {
-        net_send(w, e, a->peer, a->frame, a->frame_len);
+        net_send(w, e, a->peer, a->frame, a->frame_len, memo);
         return;
     }
     uint32_t peer_count = w_ready_peers_of(w, e, w->peer_scratch);
@@ -255,9 +318,10 @@ static bool drain(tc_world *w, uint32_t e)
     uint32_t closed_count = 0;
     uint32_t *closed = NULL;
     bool committed = false;
+    frame_memo memo = {0};
     while (n->node != NULL && tc_node_next_action(n->node, &a)) {
         if (a.kind == TC_ACTION_SEND) {
-            send_action(w, e, &a);
+            send_action(w, e, &a, &memo);
         } else if (a.kind == TC_ACTION_CONNECT) {
             on_connect_action(w, e, a.addr);
         } else if (a.kind == TC_ACTION_DISCONNECT && a.peer < w->count) {
@@ -274,6 +338,7 @@ static bool drain(tc_world *w, uint32_t e)
             w_check_notify(w, e, &a.notify);
         }
     }
+    frame_release(memo.frame); /* the node's bytes it copied are gone with the next call */
     for (uint32_t k = 0; k < closed_count; k++)
         conn_close(w, e, closed[k]);
     free(closed);
@@ -286,12 +351,18 @@ void w_schedule_timer(tc_world *w, uint32_t e)
     if (n->node == NULL || n->paused)
         return;
     uint64_t local = tc_node_next_deadline(n->node);
+    /* A deadline no earlier than the queued timer's maps to no earlier a global time (the clock
+     * never goes back between two jumps, and a jump clears timer_at): nothing to queue. Most
+     * calls end here, without the division of global_of_local. */
+    if (n->timer_at != UINT64_MAX && local >= n->timer_local)
+        return;
     uint64_t g = global_of_local(w, e, local);
     TC_ASSERT(g == UINT64_MAX || g >= w->now_ms);
     TC_ASSERT(g == UINT64_MAX || local_at(w, e, g) >= (int64_t)local);
     if (g >= n->timer_at || g > w->end_ms)
         return; /* one at least as early is queued, or it falls after the run */
     n->timer_at = g;
+    n->timer_local = local;
     tc_evq_event ev = {.time_ms = g, .kind = TC_EVQ_TIMER, .node = e, .arg = ++n->timer_gen};
     w_push(w, &ev);
 }
@@ -316,8 +387,9 @@ void w_schedule_adv(tc_world *w, uint32_t e)
 
 /* After every call into node e: a lose-writes crash strikes if the call wrote to the store
  * (the armed fault failed that commit; what the call would send never leaves); otherwise its
- * actions are carried out, the invariants checked, its timer set. */
-void w_after_call(tc_world *w, uint32_t e)
+ * actions are carried out, the invariants checked, its timer set. reported_healthy: the call's
+ * own result said that the node is not in its sticky failed state (w_check_after_call). */
+static void after_call(tc_world *w, uint32_t e, bool reported_healthy)
 {
     w_node *n = &w->nodes[e];
     if (n->node == NULL)
@@ -337,9 +409,21 @@ void w_after_call(tc_world *w, uint32_t e)
     w->depth--;
     if (n->node == NULL)
         return;
-    w_check_after_call(w, e, committed);
+    w_check_after_call(w, e, committed, reported_healthy);
     w_schedule_timer(w, e);
     w_schedule_adv(w, e);
+}
+
+void w_after_call(tc_world *w, uint32_t e)
+{
+    after_call(w, e, false);
+}
+
+/* After tc_node_recv, which returned rc. It returns TC_EFAILED whenever the node ends the call
+ * in its sticky failed state (node.h: TC_EFAILED means a sticky failure; core/node.c). */
+static void after_recv(tc_world *w, uint32_t e, int rc)
+{
+    after_call(w, e, rc != TC_EFAILED);
 }
 
 /* ---- node lifecycle ---- */
@@ -475,7 +559,6 @@ static int make_nodes(tc_world *w)
         tc_keypair_from_seed(&kp, n->identity_seed);
         n->pub = kp.pub;
         n->timer_at = n->adv_at = UINT64_MAX;
-        n->validator = UINT32_MAX;
     }
     return 0;
 }
@@ -670,6 +753,7 @@ int tc_world_new(const tc_scn *s, const tc_world_opts *opts, tc_world **out, cha
         tc_world_free(w);
         return rc;
     }
+    w_trace_flush(w); /* the start's lines: a result read now sees them too */
     *out = w;
     return 0;
 }
@@ -703,39 +787,14 @@ void tc_world_free(tc_world *w)
 
 /* ---- the event loop ---- */
 
-/* Message type names for the trace (msg.h numbering); "?" for anything else (garbage). */
-static const char *frame_type_name(uint8_t type)
-{
-    static const char *const names[] = {"?",
-                                        "HELLO",
-                                        "AUTH",
-                                        "PING",
-                                        "PONG",
-                                        "GET_PEERS",
-                                        "PEERS",
-                                        "STATUS",
-                                        "TX",
-                                        "VOTE_BATCH",
-                                        "GET_VOTE_BATCHES",
-                                        "PROPOSAL",
-                                        "PREVOTE",
-                                        "PRECOMMIT",
-                                        "GET_BLOCKS",
-                                        "BLOCKS",
-                                        "HEARTBEAT",
-                                        "HANDOFF",
-                                        "EVIDENCE",
-                                        "REJECT"};
-    _Static_assert(TC_ARRAY_LEN(names) == TC_MSG_TYPE_COUNT, "one name per message type");
-    return type < TC_ARRAY_LEN(names) ? names[type] : "?";
-}
-
 static void on_deliver(tc_world *w, tc_evq_event *ev)
 {
     TC_ASSERT(ev->node < w->count && ev->from < w->count && ev->payload != NULL);
     w_node *n = &w->nodes[ev->node];
+    w_frame *f = ev->payload;
+    TC_ASSERT(f->refs > 0 && f->len == ev->len);
     if (n->node == NULL || conn_get(w, ev->from, ev->node) != ev->arg) {
-        free(ev->payload);
+        frame_release(f);
         return; /* the connection it rode on is gone */
     }
     if (n->paused) {
@@ -743,16 +802,10 @@ static void on_deliver(tc_world *w, tc_evq_event *ev)
         w_push(w, ev);
         return;
     }
-    tc_hash h;
-    char hex[17];
-    tc_hash_tagged(&h, FRAME_TAG, ev->payload, ev->len);
-    tc_hex(hex, h.b, 8);
-    const uint8_t *f = ev->payload;
-    w_trace(w, ev->node, "recv %s %s %u %s", w->nodes[ev->from].name,
-            frame_type_name(ev->len > 4 ? f[4] : 0), ev->len, hex);
-    tc_node_recv(n->node, w_local(w, ev->node), ev->from, ev->payload, ev->len);
-    free(ev->payload);
-    w_after_call(w, ev->node);
+    w_trace_recv(w, ev->node, ev->from, f->bytes, f->len, f->digest);
+    int rc = tc_node_recv(n->node, w_local(w, ev->node), ev->from, f->bytes, f->len);
+    frame_release(f);
+    after_recv(w, ev->node, rc);
 }
 
 static void on_timer(tc_world *w, const tc_evq_event *ev)
@@ -763,7 +816,7 @@ static void on_timer(tc_world *w, const tc_evq_event *ev)
         return;
     n->timer_at = UINT64_MAX;
     uint64_t local = w_local(w, ev->node);
-    w_trace(w, ev->node, "tick %llu", (unsigned long long)local);
+    w_trace_tick(w, ev->node, local);
     tc_node_tick(n->node, local);
     w_after_call(w, ev->node);
 }
@@ -858,6 +911,7 @@ int tc_world_run(tc_world *w)
     }
     if (!w->harness_failed)
         w->now_ms = w->end_ms;
+    w_trace_flush(w); /* the fingerprint and the trace file are whole from here on */
     w_check_end(w);
     return w->harness_failed ? TC_EFAILED : 0;
 }
@@ -877,5 +931,10 @@ void tc_world_node_info_get(const tc_world *w, uint32_t e, tc_world_node_info *o
     out->honest = !n->byzantine;
     out->height = n->height;
     out->view_changes = n->view_changes;
-    out->validator = n->node != NULL ? n->validator : UINT32_MAX;
+    out->validator = UINT32_MAX;
+    if (n->node != NULL) { /* read here, not after every call: only the summary shows it */
+        tc_node_status st;
+        tc_node_status_get(n->node, &st);
+        out->validator = st.validator;
+    }
 }

@@ -17,7 +17,9 @@
  *     rode on is gone, as TCP drops what was in flight on a reset connection;
  *   - node[e].node != NULL exactly while the node runs (between a start and a crash);
  *   - node[e].timer_at is the global time of the latest TIMER event queued for e with
- *     generation timer_gen; older TIMER events carry older generations and are ignored;
+ *     generation timer_gen, the earliest at which e's clock reads timer_local; older TIMER
+ *     events carry older generations and are ignored; whatever changes e's clock sets timer_at
+ *     to UINT64_MAX (the mapping is stale);
  *   - virtual time (now_ms) only grows; nodes see local time (clock_local) and never the
  *     global one.
  */
@@ -46,6 +48,10 @@
 #define W_DRAIN_DEPTH_MAX   64    /* nested disconnect handling */
 #define W_LOSE_WRITES_MS    10000 /* a lose-writes crash strikes within this much time */
 #define W_EPOCH_CACHE       4
+#define W_TRACE_BUF_BYTES   16384 /* trace lines buffered before the fingerprint takes them */
+
+/* A frame in flight: the payload of a DELIVER event (world.c). */
+typedef struct w_frame w_frame;
 
 /* Driver-specific event kinds (evq.h: from TC_EVQ_KIND_USER). */
 enum {
@@ -76,6 +82,7 @@ typedef struct {
     int32_t drift_ppm;
 
     uint64_t timer_gen, timer_at; /* UINT64_MAX: no timer queued */
+    uint64_t timer_local;         /* the local deadline timer_at was mapped from */
     tc_adv *adv;
     uint64_t adv_gen, adv_at;
 
@@ -87,7 +94,6 @@ typedef struct {
     uint64_t commits;
     bool failed_seen; /* its sticky failure was reported once */
     bool fork_seen;
-    uint32_t validator; /* index in the current set (status), UINT32_MAX if none */
 } w_node;
 
 typedef struct {
@@ -223,6 +229,13 @@ struct tc_world {
 
     tc_hasher fp;
     uint64_t trace_lines;
+    /* Lines not yet hashed into fp (nor written to opts.trace): the fingerprint takes them in
+     * chunks (trace.c). Empty whenever tc_world_new or tc_world_run returns. */
+    char trace_buf[W_TRACE_BUF_BYTES];
+    size_t trace_len;
+    char trace_ms_text[24]; /* "<trace_ms_at> ": the time field of the last line */
+    size_t trace_ms_len;    /* 0: none yet */
+    uint64_t trace_ms_at;
     uint64_t next_progress_ms;
     tc_world_expect *expects; /* filled by tc_world_result_get */
     bool harness_failed;      /* a bound of the harness was hit: the run is invalid */
@@ -266,7 +279,7 @@ uint32_t w_load_pick_node(tc_world *w, uint32_t avoid);
 int w_checks_init(tc_world *w);
 void w_checks_free(tc_world *w);
 void w_check_notify(tc_world *w, uint32_t e, const tc_notify *n);
-void w_check_after_call(tc_world *w, uint32_t e, bool committed);
+void w_check_after_call(tc_world *w, uint32_t e, bool committed, bool reported_healthy);
 void w_check_restart(tc_world *w, uint32_t e);
 void w_check_probe(tc_world *w, uint32_t expect_index, bool closing);
 void w_check_end(tc_world *w);
@@ -277,6 +290,11 @@ const char *w_validator_name(tc_world *w, uint32_t reporter, uint64_t height, ui
 
 /* trace.c */
 uint64_t w_trace(tc_world *w, uint32_t e, const char *fmt, ...);
+uint64_t w_trace_recv(tc_world *w, uint32_t e, uint32_t from, const uint8_t *frame, uint32_t len,
+                      uint64_t digest);
+uint64_t w_trace_tick(tc_world *w, uint32_t e, uint64_t local_ms);
+void w_trace_flush(tc_world *w);
+uint64_t w_frame_digest(const uint8_t *frame, size_t len);
 void w_timeline(tc_world *w, uint32_t e, const char *fmt, ...);
 
 #endif
