@@ -51,6 +51,8 @@ struct tc_chain {
     bool vetted;
     tc_hash vetted_parent;
     tc_hash vetted_block;
+    tc_utxo_meta vetted_utxo;  /* the UTXO set's META after it: applying it folds nothing */
+    tc_utxo_meta utxo_scratch; /* META after the block being run; vetted_utxo on success */
     tc_hash *vetted_txids;
     tc_hash *txid_scratch; /* txids of the block being run; becomes vetted_txids on success */
     uint32_t txid_cap;     /* entries of both arrays */
@@ -780,6 +782,7 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
     apply_ctx x = {.vetted = vetted};
     uint64_t height = b->header.height;
     int rc = tc_utxo_meta_load(t, c->verifier.elements, &x.utxo);
+    x.utxo.skip_fold = vetted; /* its accumulator is known: installed below */
     if (rc == 0)
         rc = check_header(c, t, &b->header, &x);
     if (rc == 0)
@@ -805,6 +808,13 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
     if (tc_add_u64(&s.rewards_total, c->genesis.profile.block_reward) != 0 ||
         tc_add_u64(&s.burned_total, x.burned) != 0 || tc_add_u64(&s.fees_total, x.fees) != 0)
         return TC_EOVERFLOW;
+    if (vetted) {
+        /* The same changes on the same state: the same totals, or the store changed under us. */
+        if (x.utxo.total != c->vetted_utxo.total || x.utxo.count != c->vetted_utxo.count)
+            return TC_ESTORE_CORRUPT;
+        x.utxo.acc = c->vetted_utxo.acc;
+        x.utxo.skip_fold = false;
+    }
     tc_hash root;
     tc_utxo_meta_root(&x.utxo, &root);
     if (fill != NULL)
@@ -817,8 +827,10 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
         rc = tc_utxo_meta_save(t, &x.utxo);
     if (rc == 0)
         rc = meta_put_supply(t, &s);
-    if (rc == 0)
+    if (rc == 0) {
         *supply_out = s;
+        c->utxo_scratch = x.utxo;
+    }
     return rc;
 }
 
@@ -844,6 +856,7 @@ static void vet(tc_chain *c, const tc_block *b)
 {
     c->vetted = true;
     c->vetted_parent = c->tip;
+    c->vetted_utxo = c->utxo_scratch;
     tc_block_hash(&b->header, &c->vetted_block);
     tc_hash *t = c->vetted_txids;
     c->vetted_txids = c->txid_scratch;

@@ -176,7 +176,8 @@ static int meta_change(tc_utxo_meta *m, const uint8_t key[TC_OUTPOINT_SIZE], con
         m->total -= e->amount;
         m->count--;
     }
-    acc_apply(m, key, e, sign);
+    if (!m->skip_fold)
+        acc_apply(m, key, e, sign);
     return 0;
 }
 

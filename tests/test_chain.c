@@ -2113,6 +2113,8 @@ Test(chain, applying_the_vetted_block_repeats_no_signature_check)
     accept(&vetted);
     /* What remains is the last_commit's precommits, which every apply verifies. */
     uint64_t commit_only = cache_lookups(cache) - before;
+    cr_assert_eq(tc_chain_verify_integrity(F.chain), 0,
+                 "the accumulator installed from the vetting pass is the set's");
 
     /* Vet one block, apply another: the other one gets every check. */
     tc_tx more[2];

@@ -607,6 +607,22 @@ Test(utxo, batched_changes_equal_single_changes)
     assert_consistent();
 }
 
+/* skip_fold keeps the totals and leaves the accumulator to the caller. */
+Test(utxo, batch_without_fold_keeps_totals_only)
+{
+    tc_utxo_meta m;
+    add(1, 500);
+    cr_assert_eq(tc_utxo_meta_load(txn, NULL, &m), 0);
+    tc_lthash before = m.acc;
+    m.skip_fold = true;
+    tc_outpoint op = op_of(2);
+    tc_txout o = out_of(700, 2);
+    cr_assert_eq(tc_utxo_add(txn, &m, &op, &o, 7, 0), 0);
+    cr_assert_eq(m.total, 1200);
+    cr_assert_eq(m.count, 2);
+    cr_assert_eq(memcmp(&m.acc, &before, sizeof(before)), 0, "the accumulator is untouched");
+}
+
 Test(utxo, batch_reports_overflow_and_corruption_without_changing)
 {
     tc_utxo_meta m;
