@@ -55,6 +55,7 @@ typedef struct {
     uint64_t weight;
     uint64_t own_seq; /* the own batch naming it in this epoch; 0: not voted */
     uint32_t mark;
+    uint32_t born_pass; /* f->rg_passes when it was first tracked */
     uint8_t flags;
     bool used;
 } txe;
@@ -122,7 +123,8 @@ struct tc_finality {
     evrec *ev; /* ring of lim.event_max */
     uint32_t ev_head, ev_n;
 
-    uint8_t rg_phase; /* 0 idle, 1 transactions, 2 batches */
+    uint8_t rg_phase;   /* 0 idle, 1 transactions, 2 batches */
+    uint32_t rg_passes; /* passes started, plus one once the store is recovered */
     uint32_t rg_tx, rg_v;
     uint64_t rg_seq;
     bool rv_active;
@@ -332,6 +334,7 @@ static int tx_new(tc_finality *f, const tc_hash *txid, uint32_t *idx_out)
     memset(e, 0, sizeof(*e));
     e->txid = *txid;
     e->used = true;
+    e->born_pass = f->rg_passes;
     e->prev = f->tail;
     e->next = NONE;
     if (f->tail != NONE)
@@ -1242,6 +1245,7 @@ int tc_finality_tick(tc_finality *f, tc_store_txn *txn, uint64_t now_ms)
     regossip_arm(f, now_ms);
     if (f->regossip_at != UINT64_MAX && now_ms >= f->regossip_at) {
         f->rg_phase = 1;
+        f->rg_passes++;
         f->rg_tx = f->head;
         f->regossip_at = now_ms + f->p.regossip_interval_ms;
     }
@@ -1370,7 +1374,10 @@ static bool ev_from_regossip(tc_finality *f, tc_finality_event *out)
             break;
         }
         f->rg_tx = f->tx[idx].next;
-        if (f->tx[idx].flags & F_HAVE) {
+        /* Only what was pending at the previous pass already: a transaction a block confirms
+         * within one interval, the usual case, never goes out twice. What a restarted node
+         * recovered counts as old (tc_finality_new). */
+        if ((f->tx[idx].flags & F_HAVE) && f->tx[idx].born_pass + 1 < f->rg_passes) {
             out->kind = TC_FINALITY_EV_REGOSSIP_TX;
             out->txid = f->tx[idx].txid;
             return true;
@@ -2046,6 +2053,7 @@ static int recover(tc_finality *f, tc_store_txn *txn, const tc_finality_config *
     if (rc == 0)
         rc = carry_mark(f, cfg->carry, cfg->carry_count);
     f->regossip_at = has_work(f) ? now_ms : UINT64_MAX;
+    f->rg_passes = 1; /* what was recovered above is one pass old: the first pass resends it */
     return rc;
 }
 

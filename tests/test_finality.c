@@ -796,17 +796,46 @@ Test(finality, pending_work_is_regossiped_until_confirmed, .fini = teardown)
     tick(fin, T0 + p->regossip_interval_ms - 1);
     cr_assert_eq(drain(fin), 0);
     tick(fin, T0 + p->regossip_interval_ms);
+    /* The first pass: the transaction arrived after the previous one (there was none), so
+     * only the batch goes out; a block usually confirms a transaction before a second pass. */
     uint32_t n = drain(fin);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(evs[0].kind, TC_FINALITY_EV_REGOSSIP_BATCH);
+    cr_assert_eq(evs[0].batch->validator, vidx(0));
+    cr_assert_eq(tc_finality_next_deadline(fin), T0 + 2 * p->regossip_interval_ms);
+    /* Still pending at the second pass: now it goes out too. */
+    tick(fin, T0 + 2 * p->regossip_interval_ms);
+    n = drain(fin);
     cr_assert_eq(n, 2);
     cr_assert_eq(evs[0].kind, TC_FINALITY_EV_REGOSSIP_TX);
     cr_assert(hash_eq(&evs[0].txid, &ia));
     cr_assert_eq(evs[1].kind, TC_FINALITY_EV_REGOSSIP_BATCH);
-    cr_assert_eq(evs[1].batch->validator, vidx(0));
-    cr_assert_eq(tc_finality_next_deadline(fin), T0 + 2 * p->regossip_interval_ms);
     confirmed(fin, &a, &ia);
     cr_assert_eq(tc_finality_next_deadline(fin), UINT64_MAX, "nothing pending");
     tick(fin, T0 + 3 * p->regossip_interval_ms);
     cr_assert_eq(drain(fin), 0);
+    tc_tx_deinit(&a);
+}
+
+/* After a restart the first pass is due at once and resends what the store gave back. */
+Test(finality, a_restarted_node_regossips_what_it_recovered_at_once, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx a;
+    tc_hash ia;
+    mk_tx(&a, &ia, 0, TC_UNITS_PER_TIME);
+    cr_assert_eq(vote(fin, &a, &ia, T0, NULL), 0);
+    tick(fin, T0 + 10);
+    (void)drain(fin);
+    tc_finality_free(fin);
+    cr_assert_eq(ts_chain_restart(&fx), 0);
+    fin = fin_open(0, T0 + 100, NULL, 0, NULL);
+    cr_assert_eq(tc_finality_next_deadline(fin), T0 + 100, "a pass is due at once");
+    tick(fin, T0 + 100);
+    uint32_t n = drain(fin);
+    cr_assert_geq(n, 1);
+    cr_assert_not_null(find_kind(n, TC_FINALITY_EV_REGOSSIP_TX), "the recovered vote's tx");
     tc_tx_deinit(&a);
 }
 
