@@ -1085,6 +1085,35 @@ int tc_chain_verify_integrity(tc_chain *c)
     return rc;
 }
 
+int tc_chain_utxo_proof_get(tc_chain *c, tc_chain_utxo_proof *out)
+{
+    TC_ASSERT(c != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
+    tc_store_txn *t = NULL;
+    int rc = tc_store_begin(c->store, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = tc_utxo_meta_load(t, NULL, &out->meta);
+    if (rc == 0)
+        rc = tc_utxo_content_digest(t, &out->digest);
+    tc_store_abort(t);
+    return rc;
+}
+
+int tc_chain_verify_integrity_against(tc_chain *c, const tc_chain_utxo_proof *proof)
+{
+    TC_ASSERT(c != NULL && proof != NULL);
+    tc_chain_utxo_proof mine;
+    int rc = tc_chain_utxo_proof_get(c, &mine);
+    if (rc != 0)
+        return rc;
+    if (memcmp(&mine.meta.acc, &proof->meta.acc, sizeof(mine.meta.acc)) != 0 ||
+        mine.meta.total != proof->meta.total || mine.meta.count != proof->meta.count ||
+        memcmp(mine.digest.b, proof->digest.b, TC_HASH_SIZE) != 0)
+        return TC_ENOTFOUND;
+    return check_supply(c, mine.meta.total, &c->supply);
+}
+
 int tc_chain_carry_list(tc_chain *c, uint32_t epoch, tc_hash **txids_out, uint32_t *count_out)
 {
     TC_ASSERT(c != NULL && txids_out != NULL && count_out != NULL);

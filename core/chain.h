@@ -68,6 +68,7 @@
 #include "mnreg.h"
 #include "profile.h"
 #include "store.h"
+#include "utxo.h"
 
 typedef struct tc_chain tc_chain;
 
@@ -143,5 +144,22 @@ int tc_chain_supply_get(tc_chain *c, tc_chain_supply *out);
 /* Full integrity check: recomputes the UTXO total and root from a scan and compares them with
  * the incremental ones and with the supply equation. 0, TC_EBLK_SUPPLY or TC_ESTORE_CORRUPT. */
 int tc_chain_verify_integrity(tc_chain *c);
+
+/* What vouches for a store's UTXO set after tc_chain_verify_integrity passed on it: its META
+ * (root accumulator, total, count) and the digest of its entries (tc_utxo_content_digest). */
+typedef struct {
+    tc_utxo_meta meta;
+    tc_hash digest;
+} tc_chain_utxo_proof;
+
+int tc_chain_utxo_proof_get(tc_chain *c, tc_chain_utxo_proof *out);
+
+/* tc_chain_verify_integrity for a store whose set should equal one already verified: passes when
+ * its META and its entries' digest equal the proof's (so the proof's recomputation holds for it
+ * too) and the supply equation holds; TC_ENOTFOUND when the set differs from the proof's (run the
+ * full check instead), otherwise the codes of tc_chain_verify_integrity. A scan and a hash per
+ * entry instead of an LtHash element per entry: the simulator's end check verifies its first
+ * honest store in full and the others, which hold the same set, against it. */
+int tc_chain_verify_integrity_against(tc_chain *c, const tc_chain_utxo_proof *proof);
 
 #endif

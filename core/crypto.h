@@ -26,6 +26,7 @@
 #define TC_TAG_VSET      "tc/vset"
 #define TC_TAG_UTXO      "tc/utxo"
 #define TC_TAG_UTXOROOT  "tc/utxoroot"
+#define TC_TAG_UTXOSET   "tc/utxoset"
 #define TC_TAG_GENESIS   "tc/genesis"
 #define TC_TAG_REWARD    "tc/reward"
 #define TC_TAG_SEED      "tc/seed"

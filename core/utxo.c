@@ -146,17 +146,26 @@ void tc_utxo_meta_root(const tc_utxo_meta *m, tc_hash *root)
     tc_hash_tagged(root, TC_TAG_UTXOROOT, buf, TC_UTXO_ACC_SIZE + 8);
 }
 
+/* The chain data an entry's element is computed from (utxo.h, "Root"). */
+#define PREIMAGE_SIZE (TC_OUTPOINT_SIZE + 8 + TC_ADDR_HASH_SIZE + 8 + 1)
+
+static void preimage(const uint8_t key[TC_OUTPOINT_SIZE], const tc_utxo_entry *e,
+                     uint8_t pre[PREIMAGE_SIZE])
+{
+    memcpy(pre, key, TC_OUTPOINT_SIZE);
+    put_le(pre + TC_OUTPOINT_SIZE, e->amount, 8);
+    memcpy(pre + TC_OUTPOINT_SIZE + 8, e->addr.b, TC_ADDR_HASH_SIZE);
+    put_le(pre + TC_OUTPOINT_SIZE + 8 + TC_ADDR_HASH_SIZE, e->height, 8);
+    pre[PREIMAGE_SIZE - 1] = e->flags;
+}
+
 /* Adds (sign = +1) or subtracts (sign = -1) the entry's element. Only chain data goes into the
  * element, never the lock state. */
 static void acc_apply(tc_utxo_meta *m, const uint8_t key[TC_OUTPOINT_SIZE], const tc_utxo_entry *e,
                       int sign)
 {
-    uint8_t pre[TC_OUTPOINT_SIZE + 8 + TC_ADDR_HASH_SIZE + 8 + 1];
-    memcpy(pre, key, TC_OUTPOINT_SIZE);
-    put_le(pre + TC_OUTPOINT_SIZE, e->amount, 8);
-    memcpy(pre + TC_OUTPOINT_SIZE + 8, e->addr.b, TC_ADDR_HASH_SIZE);
-    put_le(pre + TC_OUTPOINT_SIZE + 8 + TC_ADDR_HASH_SIZE, e->height, 8);
-    pre[sizeof(pre) - 1] = e->flags;
+    uint8_t pre[PREIMAGE_SIZE];
+    preimage(key, e, pre);
     tc_lthash_fold(&m->acc, TC_TAG_UTXO, pre, sizeof(pre), sign, m->elements);
 }
 
@@ -505,6 +514,41 @@ int tc_utxo_recompute(tc_store_txn *t, tc_lthash_cache *elements, tc_hash *root_
         tc_utxo_meta_root(&m, root_out);
     if (total_out != NULL)
         *total_out = m.total;
+    return 0;
+}
+
+int tc_utxo_content_digest(tc_store_txn *t, tc_hash *out)
+{
+    TC_ASSERT(t != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
+    tc_store_cursor *c;
+    int rc = tc_store_cursor_open(t, TC_TABLE_UTXO, &c);
+    if (rc != 0)
+        return rc;
+    tc_hasher h;
+    tc_hasher_init(&h, TC_TAG_UTXOSET);
+    for (;;) {
+        const void *k, *v;
+        size_t klen, vlen;
+        rc = tc_store_cursor_next(c, &k, &klen, &v, &vlen);
+        if (rc != 0)
+            break;
+        tc_utxo_entry e;
+        if (klen != TC_OUTPOINT_SIZE) {
+            rc = TC_ESTORE_CORRUPT;
+            break;
+        }
+        rc = entry_decode(v, vlen, &e);
+        if (rc != 0)
+            break;
+        uint8_t pre[PREIMAGE_SIZE];
+        preimage(k, &e, pre);
+        tc_hasher_update(&h, pre, sizeof(pre));
+    }
+    tc_store_cursor_close(c);
+    if (rc != TC_ENOTFOUND)
+        return rc;
+    tc_hasher_final(&h, out);
     return 0;
 }
 

@@ -178,6 +178,12 @@ int tc_utxo_count(tc_store_txn *t, uint64_t *count_out);
 int tc_utxo_recompute(tc_store_txn *t, tc_lthash_cache *elements, tc_hash *root_out,
                       uint64_t *total_out);
 
+/* Digest of the set's chain data: H(tc/utxoset, the element preimage of every entry (utxo.h,
+ * "Root") in key order). Lock states are left out, so honest stores at one height agree on it.
+ * Two stores with one digest hold the same entries, which lets one root recomputation vouch for
+ * both (tc_chain_verify_integrity_against). Errors as tc_utxo_recompute. */
+int tc_utxo_content_digest(tc_store_txn *t, tc_hash *out);
+
 /* Integrity check after a crash: 0 if META matches tc_utxo_recompute, TC_ESTORE_CORRUPT if not;
  * other errors as tc_utxo_recompute. */
 int tc_utxo_verify(tc_store_txn *t, tc_lthash_cache *elements);

@@ -643,7 +643,7 @@ static int make_network(tc_world *w)
     if (rc == 0 && (w->cache = tc_verify_cache_new(1u << 16)) == NULL)
         rc = TC_ENOMEM;
     /* Elements live from an output's creation to its spend; 4096 (9 MB) hold several simulated
-     * seconds of a 200 tx/s load. The end check brings its own, sized to the set (checker.c). */
+     * seconds of a 200 tx/s load. */
     if (rc == 0 && (w->elements = tc_lthash_cache_new(4096)) == NULL)
         rc = TC_ENOMEM;
     return rc;

@@ -2140,3 +2140,25 @@ Test(chain, applying_the_vetted_block_repeats_no_signature_check)
     F.verifier.cache = NULL;
     tc_verify_cache_free(cache);
 }
+
+/* A proof from a verified store vouches for an equal set and no other. */
+Test(chain, integrity_against_a_proof_passes_only_for_the_same_set)
+{
+    open_default();
+    cr_assert_eq(tc_chain_verify_integrity(F.chain), 0);
+    tc_chain_utxo_proof proof;
+    cr_assert_eq(tc_chain_utxo_proof_get(F.chain, &proof), 0);
+    cr_assert_eq(tc_chain_verify_integrity_against(F.chain, &proof), 0);
+    tc_tx txs[2];
+    pay_two(txs);
+    advance(txs, 2, NULL, 0);
+    cr_assert_eq(tc_chain_verify_integrity_against(F.chain, &proof), TC_ENOTFOUND,
+                 "another set: the full check must run");
+    cr_assert_eq(tc_chain_utxo_proof_get(F.chain, &proof), 0);
+    cr_assert_eq(tc_chain_verify_integrity_against(F.chain, &proof), 0);
+    proof.digest.b[0] ^= 1;
+    cr_assert_eq(tc_chain_verify_integrity_against(F.chain, &proof), TC_ENOTFOUND,
+                 "same META, other entries");
+    tc_tx_deinit(&txs[0]);
+    tc_tx_deinit(&txs[1]);
+}

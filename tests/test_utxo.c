@@ -607,6 +607,23 @@ Test(utxo, batched_changes_equal_single_changes)
     assert_consistent();
 }
 
+/* The content digest covers chain data in key order, never lock states. */
+Test(utxo, content_digest_follows_chain_data_not_locks)
+{
+    tc_hash d0, d1, d2;
+    add(1, 500);
+    add(2, 600);
+    cr_assert_eq(tc_utxo_content_digest(txn, &d0), 0);
+    tc_outpoint op = op_of(1);
+    tc_hash tx = txid_of(1);
+    cr_assert_eq(tc_utxo_lock(txn, &op, &tx), 0);
+    cr_assert_eq(tc_utxo_content_digest(txn, &d1), 0);
+    cr_assert_arr_eq(d0.b, d1.b, TC_HASH_SIZE, "a lock changes nothing");
+    add(3, 700);
+    cr_assert_eq(tc_utxo_content_digest(txn, &d2), 0);
+    cr_assert(memcmp(d0.b, d2.b, TC_HASH_SIZE) != 0, "an entry more, another digest");
+}
+
 /* skip_fold keeps the totals and leaves the accumulator to the caller. */
 Test(utxo, batch_without_fold_keeps_totals_only)
 {
