@@ -54,8 +54,9 @@ struct tc_chain {
     tc_utxo_meta vetted_utxo;  /* the UTXO set's META after it: applying it folds nothing */
     tc_utxo_meta utxo_scratch; /* META after the block being run; vetted_utxo on success */
     tc_hash *vetted_txids;
-    tc_hash *txid_scratch; /* txids of the block being run; becomes vetted_txids on success */
-    uint32_t txid_cap;     /* entries of both arrays */
+    tc_hash *txid_scratch;    /* txids of the block being run; becomes vetted_txids on success */
+    const tc_hash *tip_txids; /* the tip's, right after it was applied (one of the two above) */
+    uint32_t txid_cap;        /* entries of both arrays */
 };
 
 /* APPLY commits, CHECK and BUILD roll back; BUILD fills rewards and roots in instead of
@@ -892,6 +893,7 @@ static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
     tc_store_txn *t = NULL;
     tc_chain_supply s;
     bool vetted = mode != MODE_BUILD && is_vetted(c, b);
+    c->tip_txids = NULL; /* what follows may overwrite the arrays */
     if (vetted && mode == MODE_CHECK) {
         /* Judged again (a proposal waiting for its vote batches): the hash matched, so what
          * is left is the body against its root and the forms the encoding cannot carry. */
@@ -925,6 +927,7 @@ static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
     c->tip_time_ms = b->header.time_ms;
     c->supply = s;
     c->vetted = false;
+    c->tip_txids = vetted ? c->vetted_txids : c->txid_scratch;
     vset_forget_after(c, tc_chain_epoch_of(c, c->height));
     return 0;
 }
@@ -1051,6 +1054,21 @@ int tc_chain_block_at(tc_chain *c, uint64_t height, tc_block *out)
         rc = TC_ESTORE_CORRUPT; /* below the tip, so it must be there */
     tc_store_abort(t);
     return rc;
+}
+
+const tc_hash *tc_chain_txids_of(const tc_chain *c, const tc_block *b)
+{
+    TC_ASSERT(c != NULL && b != NULL);
+    if (!c->vetted && c->tip_txids == NULL)
+        return NULL;
+    tc_hash hash;
+    tc_block_hash(&b->header, &hash);
+    if (c->vetted && memcmp(c->vetted_parent.b, c->tip.b, TC_HASH_SIZE) == 0 &&
+        memcmp(hash.b, c->vetted_block.b, TC_HASH_SIZE) == 0)
+        return c->vetted_txids;
+    if (c->tip_txids != NULL && memcmp(hash.b, c->tip.b, TC_HASH_SIZE) == 0)
+        return c->tip_txids;
+    return NULL;
 }
 
 int tc_chain_supply_get(tc_chain *c, tc_chain_supply *out)

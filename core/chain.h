@@ -139,6 +139,12 @@ int tc_chain_block_at(tc_chain *c, uint64_t height, tc_block *out);
  * record), TC_ENOMEM, store codes; outputs NULL/0 on failure. */
 int tc_chain_carry_list(tc_chain *c, uint32_t epoch, tc_hash **txids_out, uint32_t *count_out);
 
+/* The txids, in body order, of b when b is the block this chain last vetted on its tip
+ * (tc_chain_check, tc_chain_build) or the tip it applied last; NULL otherwise. The chain hashed
+ * them then; callers that need them again take them from here. Valid until the next call that
+ * checks, builds or applies a block. */
+const tc_hash *tc_chain_txids_of(const tc_chain *c, const tc_block *b);
+
 /* The supply counters as of the tip. */
 int tc_chain_supply_get(tc_chain *c, tc_chain_supply *out);
 /* Full integrity check: recomputes the UTXO total and root from a scan and compares them with

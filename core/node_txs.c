@@ -437,10 +437,14 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batc
     tc_msg req = {.type = TC_MSG_GET_VOTE_BATCHES};
     bool missing_any = false;
     *asked_count = 0;
+    const tc_hash *ids = tc_chain_txids_of(n->chain, b); /* hashed when it was judged */
     for (uint32_t i = 0; i < b->tx_count; i++) {
         tc_hash txid;
         uint32_t missing = 0, room = TC_MSG_BATCH_REFS_MAX - req.get_vote_batches.ref_count;
-        tc_tx_id(&b->txs[i].tx, &txid);
+        if (ids != NULL)
+            txid = ids[i];
+        else
+            tc_tx_id(&b->txs[i].tx, &txid);
         int rc = tc_finality_cert_check(n->fin, &txid, &b->txs[i].cert,
                                         req.get_vote_batches.refs + req.get_vote_batches.ref_count,
                                         room, &missing);
@@ -643,9 +647,13 @@ int node_txs_on_block(tc_node *n, const tc_block *b)
     int rc = tc_store_begin(n->store, true, &t);
     if (rc != 0)
         return rc;
+    const tc_hash *ids = tc_chain_txids_of(n->chain, b); /* hashed when it was applied */
     for (uint32_t i = 0; rc == 0 && i < b->tx_count; i++) {
         tc_hash txid;
-        tc_tx_id(&b->txs[i].tx, &txid);
+        if (ids != NULL)
+            txid = ids[i];
+        else
+            tc_tx_id(&b->txs[i].tx, &txid);
         tc_mempool_remove_confirmed(n->pool, &b->txs[i].tx, &txid, NULL);
         rc = tc_finality_on_confirmed(n->fin, t, &b->txs[i].tx, &txid);
     }

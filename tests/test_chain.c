@@ -2162,3 +2162,34 @@ Test(chain, integrity_against_a_proof_passes_only_for_the_same_set)
     tc_tx_deinit(&txs[0]);
     tc_tx_deinit(&txs[1]);
 }
+
+/* The chain hands out the txids it hashed for the block it vetted or last applied, and for no
+ * other block. */
+Test(chain, txids_of_the_vetted_and_the_applied_block)
+{
+    open_default();
+    tc_tx txs[2];
+    tc_block b, other;
+    pay_two(txs);
+    build(txs, 2, NULL, 0, &b);
+    const tc_hash *ids = tc_chain_txids_of(F.chain, &b);
+    cr_assert_not_null(ids, "the block just built is vetted");
+    for (uint32_t i = 0; i < 2; i++) {
+        tc_hash want;
+        tc_tx_id(&b.txs[i].tx, &want);
+        cr_assert_arr_eq(ids[i].b, want.b, TC_HASH_SIZE, "txid %u", i);
+    }
+    accept(&b);
+    ids = tc_chain_txids_of(F.chain, &b);
+    cr_assert_not_null(ids, "the tip just applied");
+    tc_hash want;
+    tc_tx_id(&b.txs[1].tx, &want);
+    cr_assert_arr_eq(ids[1].b, want.b, TC_HASH_SIZE);
+    build(NULL, 0, NULL, 0, &other);
+    cr_assert_null(tc_chain_txids_of(F.chain, &b), "forgotten once another block was run");
+    cr_assert_not_null(tc_chain_txids_of(F.chain, &other));
+    tc_block_deinit(&b);
+    tc_block_deinit(&other);
+    tc_tx_deinit(&txs[0]);
+    tc_tx_deinit(&txs[1]);
+}
