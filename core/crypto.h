@@ -89,8 +89,10 @@ int tc_verify_raw(tc_sig_scheme scheme, const tc_pubkey *pub, const tc_hash *msg
  * safe: a real node that fills it from workers wraps it in its own lock. */
 typedef struct tc_verify_cache tc_verify_cache;
 
-/* capacity is rounded up to a power of two (>= 16). Returns NULL on allocation failure. */
-tc_verify_cache *tc_verify_cache_new(size_t capacity);
+/* capacity is rounded up to a power of two (>= 16). key keys the entries' digests and must be
+ * secret from peers: random per process for a live node; the simulator derives it from the
+ * run's seed (its adversaries do not attack the cache). Returns NULL on allocation failure. */
+tc_verify_cache *tc_verify_cache_new(size_t capacity, const uint8_t key[TC_SHORTHASH_KEY_SIZE]);
 void tc_verify_cache_free(tc_verify_cache *c);
 
 typedef struct {

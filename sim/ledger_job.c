@@ -674,7 +674,10 @@ static int setup(job *j)
     tc_rng_init_u64(&j->rng, o->seed);
     tc_hasher_init(&j->fingerprint, "tc/job-fingerprint");
     int rc = make_genesis(j);
-    j->cache = tc_verify_cache_new(1 << 16);
+    uint8_t master[TC_SEED_SIZE], cache_key[TC_SEED_SIZE];
+    tc_seed_from_u64(master, o->seed);
+    tc_seed_derive(cache_key, master, "verify-cache", 0);
+    j->cache = tc_verify_cache_new(1 << 16, cache_key);
     j->verifier = (tc_verifier){.scheme = o->scheme, .cache = j->cache};
     j->wallets = calloc(o->wallets, sizeof(*j->wallets));
     j->vkeys = calloc(o->validators + 1, sizeof(*j->vkeys));

@@ -640,7 +640,9 @@ static int make_network(tc_world *w)
     }
     if (rc == 0)
         rc = tc_evq_new(W_EVQ_CAPACITY, drop_event, NULL, &w->evq);
-    if (rc == 0 && (w->cache = tc_verify_cache_new(1u << 16)) == NULL)
+    uint8_t cache_key[TC_SEED_SIZE];
+    tc_seed_derive(cache_key, w->master, "verify-cache", 0);
+    if (rc == 0 && (w->cache = tc_verify_cache_new(1u << 16, cache_key)) == NULL)
         rc = TC_ENOMEM;
     /* Elements live from an output's creation to its spend; 4096 (9 MB) hold several simulated
      * seconds of a 200 tx/s load. */

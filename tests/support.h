@@ -29,6 +29,8 @@ int ts_tx_transfer(tc_tx *tx, tc_sig_scheme scheme, const tc_keypair *from, cons
 
 #define TS_CHAIN_KEYS  32 /* validator keys derived: the genesis ones, then spares to register */
 #define TS_ALL_SIGNERS UINT64_MAX
+/* The verification caches' key in tests: any fixed 16 bytes. */
+#define TS_CACHE_KEY ((const uint8_t *)"test cache key!!")
 
 typedef struct {
     uint32_t validators;    /* genesis masternodes, 1..TS_CHAIN_KEYS */

@@ -2099,7 +2099,7 @@ Test(chain, applying_the_vetted_block_repeats_no_signature_check)
     ts_chain_opts o = default_opts();
     o.scheme = TC_SIG_ED25519;
     open_chain(&o);
-    tc_verify_cache *cache = tc_verify_cache_new(256);
+    tc_verify_cache *cache = tc_verify_cache_new(256, TS_CACHE_KEY);
     cr_assert_not_null(cache);
     F.verifier.cache = cache;
     cr_assert_eq(ts_chain_restart(&F), 0, "the chain reopens with the cache");

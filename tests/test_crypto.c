@@ -199,7 +199,7 @@ Test(crypto, fast_scheme_binds_key_and_message_and_is_not_ed25519)
 
 Test(crypto, cache_counts_hits_misses_and_caches_both_outcomes)
 {
-    tc_verify_cache *c = tc_verify_cache_new(64);
+    tc_verify_cache *c = tc_verify_cache_new(64, TS_CACHE_KEY);
     cr_assert_not_null(c);
     tc_verifier v = {.scheme = TC_SIG_ED25519, .cache = c};
     tc_verify_cache_stats st;
@@ -230,7 +230,7 @@ Test(crypto, cache_counts_hits_misses_and_caches_both_outcomes)
 Test(crypto, cache_capacity_is_bounded_and_evictions_counted)
 {
     enum { CAP = 16, N = 300 };
-    tc_verify_cache *c = tc_verify_cache_new(CAP);
+    tc_verify_cache *c = tc_verify_cache_new(CAP, TS_CACHE_KEY);
     cr_assert_not_null(c);
     tc_verifier v = {.scheme = TC_SIG_ED25519, .cache = c};
     tc_keypair kp;
@@ -258,7 +258,7 @@ Test(crypto, cache_capacity_is_bounded_and_evictions_counted)
 /* A fast check is one hash, cheaper than the cache's lookup key: it never goes through it. */
 Test(crypto, fast_signatures_bypass_the_cache)
 {
-    tc_verify_cache *c = tc_verify_cache_new(16);
+    tc_verify_cache *c = tc_verify_cache_new(16, TS_CACHE_KEY);
     cr_assert_not_null(c);
     tc_verifier v = {.scheme = TC_SIG_FAST, .cache = c};
     tc_keypair kp;
@@ -353,7 +353,7 @@ Test(crypto, lthash_preimage_longer_than_the_maximum_aborts, .signal = SIGABRT)
 
 Test(crypto, cached_results_equal_uncached_for_random_triples)
 {
-    tc_verify_cache *c = tc_verify_cache_new(32);
+    tc_verify_cache *c = tc_verify_cache_new(32, TS_CACHE_KEY);
     cr_assert_not_null(c);
     tc_rng rng;
     tc_rng_init_u64(&rng, 7);

@@ -459,7 +459,7 @@ Test(ledger, first_bad_input_decides)
 
 Test(ledger, with_a_verify_cache_results_do_not_change)
 {
-    tc_verify_cache *cache = tc_verify_cache_new(64);
+    tc_verify_cache *cache = tc_verify_cache_new(64, TS_CACHE_KEY);
     cr_assert_not_null(cache);
     tc_verifier cached = {.scheme = TC_SIG_ED25519, .cache = cache};
     tc_tx tx;

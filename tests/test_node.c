@@ -189,7 +189,7 @@ static void pump_init_epoch(pump *p, uint32_t count, uint64_t seed, uint32_t epo
         cr_assert_eq(tc_genesis_check(&p->genesis, NULL, 0), 0, "the overridden genesis checks");
     }
     p->count = count;
-    p->cache = tc_verify_cache_new(1 << 14);
+    p->cache = tc_verify_cache_new(1 << 14, TS_CACHE_KEY);
     p->events = calloc(EVENTS_MAX, sizeof(*p->events));
     p->now_ms = 1767225600000ull + 1000;
     for (uint32_t i = 0; i < count; i++) {

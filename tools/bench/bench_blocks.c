@@ -43,7 +43,7 @@ typedef struct {
 /* Opens the measured node's chain on LMDB in a fresh folder under /tmp. */
 static int open_node(cbench *cb)
 {
-    cb->cache = tc_verify_cache_new(CACHE_CAPACITY);
+    cb->cache = tc_verify_cache_new(CACHE_CAPACITY, BENCH_CACHE_KEY);
     if (cb->cache == NULL)
         return TC_ENOMEM;
     cb->verifier = (tc_verifier){.scheme = TC_SIG_ED25519, .cache = cb->cache};
@@ -62,7 +62,7 @@ static int open_node(cbench *cb)
  * keeps the untimed part short and never touches the measured node's cache. */
 static int open_proposer(cbench *cb)
 {
-    cb->prop_cache = tc_verify_cache_new(CACHE_CAPACITY);
+    cb->prop_cache = tc_verify_cache_new(CACHE_CAPACITY, BENCH_CACHE_KEY);
     cb->prop_store = tc_store_mem_new();
     if (cb->prop_cache == NULL || cb->prop_store == NULL)
         return TC_ENOMEM;

@@ -81,7 +81,7 @@ static int setup(vbench *b, uint64_t seed, uint32_t count)
     b->count = count;
     b->samples = calloc(count, sizeof(*b->samples));
     b->store = tc_store_mem_new();
-    b->cache = tc_verify_cache_new(CACHE_CAPACITY);
+    b->cache = tc_verify_cache_new(CACHE_CAPACITY, BENCH_CACHE_KEY);
     b->verifier = (tc_verifier){.scheme = TC_SIG_ED25519, .cache = b->cache};
     if (b->samples == NULL || b->store == NULL || b->cache == NULL)
         return TC_ENOMEM;
