@@ -350,12 +350,18 @@ void tc_lthash_cache_stats_get(const tc_lthash_cache *c, tc_verify_cache_stats *
 static void lthash_element(const char *tag, const void *pre, size_t len, tc_lthash *out)
 {
     static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
-    uint8_t ks[TC_LTHASH_LANES * 2];
     tc_hash k;
     tc_hash_tagged(&k, tag, pre, len);
+    _Static_assert(sizeof(out->lanes) == TC_LTHASH_LANES * 2, "lanes are packed u16");
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* The lanes are little-endian u16 already: the keystream goes straight into them. */
+    crypto_stream_chacha20((uint8_t *)out->lanes, sizeof(out->lanes), nonce, k.b);
+#else
+    uint8_t ks[TC_LTHASH_LANES * 2];
     crypto_stream_chacha20(ks, sizeof(ks), nonce, k.b);
     for (size_t i = 0; i < TC_LTHASH_LANES; i++)
         out->lanes[i] = (uint16_t)(ks[2 * i] | ks[2 * i + 1] << 8);
+#endif
 }
 
 /* Set index: a multiply-xorshift mix of the preimage. Not cryptographic: a colliding set only
