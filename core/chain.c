@@ -728,15 +728,20 @@ static int check_supply(tc_chain *c, uint64_t total, const tc_chain_supply *s)
     return 0;
 }
 
-static int store_block(tc_store_txn *t, const tc_block *b, const tc_hash *hash)
+/* Stores b, whose encoding takes size bytes (measured by the rules' size check). */
+static int store_block(tc_store_txn *t, const tc_block *b, const tc_hash *hash, size_t size)
 {
-    uint8_t *bytes = NULL;
-    size_t len = 0;
     uint8_t hk[8];
     height_key(b->header.height, hk);
-    int rc = tc_block_encode_alloc(b, &bytes, &len);
-    if (rc == 0)
-        rc = tc_store_put(t, TC_TABLE_BLOCKS, hk, sizeof(hk), bytes, len);
+    uint8_t *bytes = malloc(size);
+    if (bytes == NULL)
+        return TC_ENOMEM;
+    tc_writer w;
+    size_t len = 0;
+    tc_writer_init(&w, bytes, size);
+    tc_block_encode(&w, b);
+    TC_ASSERT(tc_writer_finish(&w, &len) == 0 && len == size);
+    int rc = tc_store_put(t, TC_TABLE_BLOCKS, hk, sizeof(hk), bytes, len);
     if (rc == 0)
         rc = tc_store_put(t, TC_TABLE_BLOCKIDX, hash->b, TC_HASH_SIZE, hk, sizeof(hk));
     if (rc == 0)
@@ -746,19 +751,22 @@ static int store_block(tc_store_txn *t, const tc_block *b, const tc_hash *hash)
 }
 
 /* TC_ETX_SIZE when b's encoding (its header's, counted here, and body_len bytes of body)
- * exceeds block_size_max. */
-static int check_size(const tc_chain *c, const tc_block *b, size_t body_len)
+ * exceeds block_size_max. *size_out gets the encoding's size. */
+static int check_size(const tc_chain *c, const tc_block *b, size_t body_len, size_t *size_out)
 {
     tc_writer w;
     size_t size;
     tc_writer_init(&w, NULL, 0); /* counts without writing */
     tc_block_header_encode(&w, &b->header);
     (void)tc_writer_finish(&w, &size);
-    return size + body_len > c->genesis.profile.block_size_max ? TC_ETX_SIZE : 0;
+    *size_out = size + body_len;
+    return *size_out > c->genesis.profile.block_size_max ? TC_ETX_SIZE : 0;
 }
 
-static int check_body_shape(tc_chain *c, const tc_block *b, bool building)
+/* The body's shape, root and size; *size_out gets the block's encoded size (0 when building). */
+static int check_body_shape(tc_chain *c, const tc_block *b, bool building, size_t *size_out)
 {
+    *size_out = 0;
     const tc_profile *p = &c->genesis.profile;
     if (b->tx_count > p->block_txs_max)
         return TC_ETOOLONG;
@@ -771,14 +779,14 @@ static int check_body_shape(tc_chain *c, const tc_block *b, bool building)
         return rc;
     if (memcmp(root.b, b->header.tx_root.b, TC_HASH_SIZE) != 0)
         return TC_EBLK_TXROOT;
-    return check_size(c, b, body_len);
+    return check_size(c, b, body_len, size_out);
 }
 
 /* Runs every rule of chain.h on b inside t. When fill is not NULL (it is b, being built), its
  * rewards and utxo_root are set from what the rules compute instead of being checked. On
  * success *supply_out holds the counters after b. */
 static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *fill, bool vetted,
-                     tc_chain_supply *supply_out)
+                     tc_chain_supply *supply_out, size_t *size_out)
 {
     apply_ctx x = {.vetted = vetted};
     uint64_t height = b->header.height;
@@ -787,7 +795,7 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
     if (rc == 0)
         rc = check_header(c, t, &b->header, &x);
     if (rc == 0)
-        rc = check_body_shape(c, b, fill != NULL);
+        rc = check_body_shape(c, b, fill != NULL, size_out);
     if (rc == 0)
         rc = release_retired_collateral(c, t, height, &x);
     for (uint32_t i = 0; rc == 0 && i < b->tx_count; i++) {
@@ -897,7 +905,8 @@ static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
     if (vetted && mode == MODE_CHECK) {
         /* Judged again (a proposal waiting for its vote batches): the hash matched, so what
          * is left is the body against its root and the forms the encoding cannot carry. */
-        int rc = check_body_shape(c, b, false);
+        size_t size;
+        int rc = check_body_shape(c, b, false, &size);
         return rc == 0 ? check_forms(c, b) : rc;
     }
     int rc = txids_reserve(c, b->tx_count);
@@ -905,7 +914,8 @@ static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
         rc = tc_store_begin(c->store, true, &t);
     if (rc != 0)
         return rc;
-    rc = apply_txn(c, t, b, fill, vetted, &s);
+    size_t size = 0;
+    rc = apply_txn(c, t, b, fill, vetted, &s, &size);
     c->pinned[0] = c->pinned[1] = NULL;
     if (rc != 0 || mode != MODE_APPLY) {
         tc_store_abort(t);
@@ -915,7 +925,7 @@ static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
     }
     tc_hash hash;
     tc_block_hash(&b->header, &hash);
-    rc = store_block(t, b, &hash);
+    rc = store_block(t, b, &hash, size);
     if (rc == 0)
         rc = tc_store_commit(t);
     else
@@ -1016,7 +1026,7 @@ int tc_chain_build(tc_chain *c, const tc_chain_build_args *a, tc_block *block)
     TC_ASSERT((a->txs != NULL || a->tx_count == 0) && (a->evidence != NULL || !a->evidence_count));
     TC_ASSERT(a->handoffs != NULL || a->handoff_count == 0);
     memset(block, 0, sizeof(*block));
-    size_t body_len = 0;
+    size_t body_len = 0, size = 0;
     int rc = build_header(c, a, &block->header);
     if (rc == 0)
         rc = build_fill(c, a, block);
@@ -1025,7 +1035,7 @@ int tc_chain_build(tc_chain *c, const tc_chain_build_args *a, tc_block *block)
     if (rc == 0)
         rc = tc_block_body_digest(block, &block->header.tx_root, &body_len);
     if (rc == 0)
-        rc = check_size(c, block, body_len); /* what the proposer builds, all accept */
+        rc = check_size(c, block, body_len, &size); /* what the proposer builds, all accept */
     if (rc == 0)
         vet(c, block);
     if (rc != 0)
