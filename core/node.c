@@ -189,14 +189,23 @@ void node_broadcast_frame(tc_node *n, const uint8_t *frame, size_t len)
         send_to_ready(n, f, len, false, 0);
 }
 
-/* Gossip from a peer goes on to at most NODE_RELAY_FANOUT other READY peers, drawn from the
- * node's generator. Its originator sent it to all of its own peers; flooding every relay to
+/* Gossip from a peer goes on to every other READY peer, except the two high-volume kinds,
+ * transactions and vote batches, which go to at most NODE_RELAY_FANOUT of them, drawn from the
+ * node's generator. Their originator sent them to all of its own peers; flooding every relay to
  * every peer as well would deliver each frame about N^2 times in a mesh of N nodes (each vote
- * batch, N^3 deliveries per batch round). A random fan-out of 6 still reaches every node of a
- * mesh of hundreds with overwhelming probability, and the loss is repaired by re-gossip,
- * resent votes and the fetch of missing batches. */
+ * batch round, N^3 deliveries). A random fan-out of 6 still reaches every node of a mesh of
+ * hundreds with overwhelming probability, and what it misses is repaired by re-gossip and the
+ * fetch of missing batches. Consensus messages are few (a proposal and 2N votes per round) and
+ * a vote that misses a validator delays the round until it is resent: they still flood. */
 void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len)
 {
+    uint8_t type = tc_msg_frame_type(frame, len);
+    if (type != TC_MSG_TX && type != TC_MSG_VOTE_BATCH) {
+        const uint8_t *all = arena_keep(n, frame, len);
+        if (all != NULL)
+            send_to_ready(n, all, len, true, from);
+        return;
+    }
     const uint8_t *f = arena_keep(n, frame, len);
     if (f == NULL)
         return;
