@@ -142,12 +142,19 @@ struct tc_verify_cache {
     tc_verify_cache_stats stats;
 };
 
+/* Both caches: sets of `ways` entries, a power of two of them (at least 4), enough for capacity. */
+static size_t set_count_for(size_t capacity, size_t ways)
+{
+    size_t sets = 4;
+    while (sets * ways < capacity && sets < ((size_t)1 << 40))
+        sets <<= 1;
+    return sets;
+}
+
 tc_verify_cache *tc_verify_cache_new(size_t capacity, const uint8_t key[TC_SHORTHASH_KEY_SIZE])
 {
     TC_ASSERT(key != NULL);
-    size_t sets = 4;
-    while (sets * WAYS < capacity && sets < ((size_t)1 << 40))
-        sets <<= 1;
+    size_t sets = set_count_for(capacity, WAYS);
     tc_verify_cache *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
@@ -316,9 +323,7 @@ struct tc_lthash_cache {
 
 tc_lthash_cache *tc_lthash_cache_new(size_t capacity)
 {
-    size_t sets = 4;
-    while (sets * LTHASH_WAYS < capacity && sets < ((size_t)1 << 40))
-        sets <<= 1;
+    size_t sets = set_count_for(capacity, LTHASH_WAYS);
     tc_lthash_cache *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
