@@ -811,18 +811,34 @@ void node_chain_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b)
 
 /* ---- messages from peers ---- */
 
-static bool proposal_signed_by_proposer(tc_node *n, const tc_msg_proposal *p)
+/* 0 when p comes from the proposer of (height, round) and carries a block that round may carry;
+ * TC_EINVAL for a block that does not fit the proposal, TC_EBADSIG for a bad signature,
+ * TC_ENOTFOUND when this node has begun no height to judge it by. A fresh
+ * proposal carries the block its proposer built in this very round. A re-proposal (pol_round
+ * set: Tendermint's valid value) carries a block built in an earlier round, no later than the
+ * proof-of-lock round, by that round's proposer: its header keeps that round and proposer, and
+ * only the proposal's signature is the current proposer's. */
+static int proposal_check(tc_node *n, const tc_msg_proposal *p)
 {
     const tc_vset *vs;
+    const tc_block_header *h = &p->block.header;
     uint32_t proposer = tc_bft_proposer_at(n->bft, p->height, p->round);
-    if (proposer == TC_BFT_INDEX_NONE || p->block.header.proposer != proposer ||
-        p->block.header.height != p->height || p->block.header.round != p->round)
-        return false;
+    if (proposer == TC_BFT_INDEX_NONE)
+        return TC_ENOTFOUND; /* no height begun here yet: nothing to hold against the peer */
+    if (h->height != p->height)
+        return TC_EINVAL;
+    if (p->pol_round == TC_MSG_POL_NONE) {
+        if (h->round != p->round || h->proposer != proposer)
+            return TC_EINVAL;
+    } else if (h->round > p->pol_round ||
+               h->proposer != tc_bft_proposer_at(n->bft, p->height, h->round)) {
+        return TC_EINVAL;
+    }
     if (tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, p->height), &vs) != 0)
-        return false;
+        return TC_EINVAL;
     tc_hash m;
     tc_msg_proposal_sign_hash(p, &m);
-    return tc_verify(&n->verifier, &vs->members[proposer].key, &m, &p->sig) == 0;
+    return tc_verify(&n->verifier, &vs->members[proposer].key, &m, &p->sig) == 0 ? 0 : TC_EBADSIG;
 }
 
 /* Judges a held proposal: the chain's rules, the clock bound, the certificates. */
@@ -858,14 +874,28 @@ void node_chain_on_proposal(tc_node *n, tc_peer_id peer, const uint8_t *frame, s
     }
     if (p->height < next)
         return;
-    if (!proposal_signed_by_proposer(n, p)) {
-        node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
+    int prc = proposal_check(n, p);
+    if (prc == TC_EBADSIG || prc == TC_EINVAL)
+        node_offence(n, peer,
+                     prc == TC_EBADSIG ? TC_PEER_OFFENCE_BAD_SIG : TC_PEER_OFFENCE_INVALID);
+    if (prc != 0)
         return;
-    }
     tc_hash hash;
     tc_block_hash(&p->block.header, &hash);
-    if (proposal_find(n, &hash) != NULL)
+    node_proposal *known = proposal_find(n, &hash);
+    if (known != NULL) {
+        /* The same block again: a re-proposal in a later round (its valid value) is news for
+         * bft, which judges proposals by round; the block was judged once already. */
+        if (p->round <= known->round)
+            return;
+        node_relay(n, peer, frame, len);
+        known->round = p->round;
+        known->pol_round = p->pol_round;
+        if (!known->pending)
+            (void)tc_bft_on_proposal(n->bft, n->now_ms, p->height, p->round, p->pol_round, &hash,
+                                     known->valid);
         return;
+    }
     node_relay(n, peer, frame, len);
     node_proposal *slot = proposal_slot(n);
     slot->used = true;

@@ -13,6 +13,8 @@
 #include "bft.h"
 #include "chain.h"
 #include "genesis.h"
+#include "mnreg.h"
+#include "msg.h"
 #include "node.h"
 #include "support.h"
 #include "tx.h"
@@ -49,6 +51,11 @@ typedef struct {
     /* VOTE_BATCH frames to node i are lost until it has sent its second GET_VOTE_BATCHES: the
      * answer to its first one is lost too. */
     bool batch_drop_until_asked_twice[NODES_MAX];
+    /* The first PROPOSAL any node sends for height capture_height (0: none), kept whole. */
+    uint64_t capture_height;
+    uint8_t *captured;
+    size_t captured_len;
+    uint64_t proposals_sent[NODES_MAX]; /* PROPOSAL frames sent (own or relayed) */
     uint64_t now_ms;
     event *events;
     uint32_t event_count;
@@ -102,6 +109,15 @@ static int earliest(const pump *p)
     return best;
 }
 
+/* The height of a PROPOSAL frame: header 5 | u64 height (little-endian) | ... */
+static uint64_t frame_height(const uint8_t *f, size_t len)
+{
+    uint64_t h = 0;
+    for (int k = 7; len >= 13 && k >= 0; k--)
+        h = h << 8 | f[5 + k];
+    return h;
+}
+
 static void drain(pump *p, uint32_t i)
 {
     tc_action a;
@@ -115,6 +131,13 @@ static void drain(pump *p, uint32_t i)
                 ((p->batch_drop[a.peer] && p->heights[a.peer] < p->batch_drop_until) ||
                  (p->batch_drop_until_asked_twice[a.peer] && p->batch_requests[a.peer] < 2));
             p->batch_requests[i] += type == 10;
+            p->proposals_sent[i] += type == 11;
+            if (type == 11 && p->captured == NULL && p->capture_height != 0 &&
+                frame_height(a.frame, a.frame_len) == p->capture_height) {
+                p->captured = malloc(a.frame_len);
+                memcpy(p->captured, a.frame, a.frame_len);
+                p->captured_len = a.frame_len;
+            }
             if (!p->down[a.peer] && !(p->silent[i] && consensus_type(type)) && !lost)
                 push(p, i, a.peer, a.frame, a.frame_len);
         } else if (a.kind == TC_ACTION_DISCONNECT && closed_count < NODES_MAX) {
@@ -209,6 +232,7 @@ static void pump_free(pump *p)
 {
     for (uint32_t i = 0; i < p->event_count; i++)
         free(p->events[i].frame);
+    free(p->captured);
     for (uint32_t i = 0; i < p->count; i++) {
         tc_node_free(p->nodes[i]);
         tc_store_close(p->stores[i]);
@@ -390,6 +414,66 @@ Test(node, a_proposal_waiting_for_lost_batches_asks_again, .timeout = 60)
     assert_agreement(&p, p.heights[0]);
     free(bytes);
     tc_tx_deinit(&tx);
+    pump_free(&p);
+}
+
+/* A re-proposal under a proof-of-lock (Tendermint's valid value) carries the block as it was
+ * built in an earlier round: its header keeps that round and that round's proposer, and only
+ * the proposal is signed by the current round's proposer. A node must take it (and relay it),
+ * not refuse it for the header's round and blame the sender with a bad-signature offence, which
+ * left validators locked on a block nobody could propose again. */
+Test(node, a_re_proposal_under_a_proof_of_lock_is_accepted, .timeout = 60)
+{
+    pump p;
+    pump_init(&p, 4, 11);
+    run_until(&p, 2, p.now_ms + 60000);
+    uint64_t h = p.heights[0] + 1;
+    p.capture_height = h;
+    uint64_t deadline = p.now_ms + 10000;
+    while (p.captured == NULL && p.now_ms < deadline)
+        run_until(&p, h, p.now_ms + 5); /* the round-0 proposal of h, before h commits */
+    cr_assert_lt(p.heights[3], h, "node 3 still waits for height %llu", (unsigned long long)h);
+    cr_assert_not_null(p.captured, "a proposal for height %llu", (unsigned long long)h);
+    tc_msg m;
+    cr_assert_eq(tc_msg_decode(p.captured, p.captured_len, &m), 0);
+    cr_assert_eq(m.proposal.round, 0);
+    /* Round 1's proposer re-proposes that block with proof-of-lock round 0. */
+    tc_store_txn *t = NULL;
+    tc_vset vs;
+    uint32_t proposer1 = 0;
+    cr_assert_eq(tc_store_begin(p.stores[0], false, &t), 0);
+    cr_assert_eq(tc_vset_build(t, &p.genesis.profile, 0, &vs), 0);
+    tc_store_abort(t);
+    cr_assert_eq(tc_bft_proposer(&vs, h, 1, &proposer1), 0);
+    cr_assert_neq(proposer1, m.proposal.block.header.proposer,
+                  "seed 11 gives round 1 another proposer than round 0");
+    tc_keypair key;
+    bool found = false;
+    for (uint32_t i = 0; i < p.count && !found; i++) {
+        uint8_t seed[TC_SEED_SIZE];
+        tc_seed_derive(seed, p.master, "validator", i);
+        tc_keypair_from_seed(&key, seed);
+        found = memcmp(key.pub.b, vs.members[proposer1].key.b, TC_PUBKEY_SIZE) == 0;
+    }
+    cr_assert(found, "round 1's proposer is one of the pump's validators");
+    m.proposal.round = 1;
+    m.proposal.pol_round = 0;
+    tc_msg_proposal_sign(&m.proposal, TC_SIG_FAST, &key);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    cr_assert_eq(tc_msg_encode_alloc(&m, &bytes, &len), 0);
+    /* Node 3 gets it from node 0 (as a relay): it must pass it on, and fault nobody. */
+    uint64_t sent_before = p.proposals_sent[3];
+    tc_node_recv(p.nodes[3], local(&p, 3), 0, bytes, len);
+    drain(&p, 3);
+    cr_assert_gt(p.proposals_sent[3], sent_before, "node 3 took the re-proposal and relayed it");
+    run_until(&p, h + 2, p.now_ms + 60000);
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(p.bans[i], 0, "node %u banned nobody", i);
+    assert_agreement(&p, p.heights[0]);
+    free(bytes);
+    tc_msg_deinit(&m);
+    tc_vset_deinit(&vs);
     pump_free(&p);
 }
 
