@@ -70,6 +70,7 @@ typedef struct {
     tc_hash sign_hash;
     uint32_t live; /* vote refs of tracked transactions pointing at this batch */
     uint32_t next_free;
+    uint32_t born_pass; /* f->rg_passes when it was stored */
     bool used;
 } bslot;
 
@@ -686,6 +687,7 @@ static int batch_insert(tc_finality *f, const tc_vote_batch *b, const tc_hash *s
     memcpy(txids, b->txids, (size_t)b->txid_count * TC_HASH_SIZE);
     s->sign_hash = *sign_hash;
     s->used = true;
+    s->born_pass = f->rg_passes;
     uint32_t pos = vb_lower(f, b->validator, b->seq);
     vbatches *vb = &f->vb[b->validator];
     TC_ASSERT(vb->n < f->lim.batch_window);
@@ -1391,11 +1393,13 @@ static bool ev_from_regossip(tc_finality *f, tc_finality_event *out)
             continue;
         }
         const bslot *s = &f->bs[f->vb[f->rg_v].slot[pos]];
+        f->rg_seq = s->b.seq + 1; /* stored seqs are < UINT64_MAX (batch_shape) */
+        if (s->born_pass + 1 >= f->rg_passes)
+            continue; /* stored since the previous pass: like a transaction, not yet */
         out->kind = TC_FINALITY_EV_REGOSSIP_BATCH;
         out->validator = s->b.validator;
         out->seq = s->b.seq;
         out->batch = &s->b;
-        f->rg_seq = s->b.seq + 1; /* stored seqs are < UINT64_MAX (batch_shape) */
         return true;
     }
     f->rg_phase = 0;
