@@ -838,7 +838,7 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
         rc = meta_put_supply(t, &s);
     if (rc == 0) {
         *supply_out = s;
-        c->utxo_scratch = x.utxo;
+        c->utxo_scratch = x.utxo; /* vet() keeps it if this run vets the block */
     }
     return rc;
 }
@@ -884,13 +884,20 @@ static int check_forms(const tc_chain *c, const tc_block *b)
     return 0;
 }
 
+/* Whether the block with this hash is the one vetted on the current tip. */
+static bool is_vetted_hash(const tc_chain *c, const tc_hash *hash)
+{
+    return c->vetted && memcmp(c->vetted_parent.b, c->tip.b, TC_HASH_SIZE) == 0 &&
+           memcmp(hash->b, c->vetted_block.b, TC_HASH_SIZE) == 0;
+}
+
 static bool is_vetted(const tc_chain *c, const tc_block *b)
 {
-    if (!c->vetted || memcmp(c->vetted_parent.b, c->tip.b, TC_HASH_SIZE) != 0)
+    if (!c->vetted)
         return false;
     tc_hash hash;
     tc_block_hash(&b->header, &hash);
-    return memcmp(hash.b, c->vetted_block.b, TC_HASH_SIZE) == 0;
+    return is_vetted_hash(c, &hash);
 }
 
 static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
@@ -1073,8 +1080,7 @@ const tc_hash *tc_chain_txids_of(const tc_chain *c, const tc_block *b)
         return NULL;
     tc_hash hash;
     tc_block_hash(&b->header, &hash);
-    if (c->vetted && memcmp(c->vetted_parent.b, c->tip.b, TC_HASH_SIZE) == 0 &&
-        memcmp(hash.b, c->vetted_block.b, TC_HASH_SIZE) == 0)
+    if (is_vetted_hash(c, &hash))
         return c->vetted_txids;
     if (c->tip_txids != NULL && memcmp(hash.b, c->tip.b, TC_HASH_SIZE) == 0)
         return c->tip_txids;

@@ -154,16 +154,29 @@ static bool is_gossip(uint8_t type)
            type == TC_MSG_HANDOFF || type == TC_MSG_EVIDENCE;
 }
 
+#define READY_IDS_MAX 256
+
+/* The READY peers (at most READY_IDS_MAX), except one when has_except; returns their count. */
+static uint32_t ready_peers(tc_node *n, bool has_except, tc_peer_id except,
+                            tc_peer_id ids[READY_IDS_MAX])
+{
+    uint32_t count = tc_peer_ready_ids(n->peers, ids, READY_IDS_MAX);
+    if (count > READY_IDS_MAX)
+        count = READY_IDS_MAX;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < count; i++)
+        if (!has_except || ids[i] != except)
+            ids[kept++] = ids[i];
+    return kept;
+}
+
 static void send_to_ready(tc_node *n, const uint8_t *f, size_t len, bool has_except,
                           tc_peer_id except)
 {
-    tc_peer_id ids[256];
-    uint32_t count = tc_peer_ready_ids(n->peers, ids, TC_ARRAY_LEN(ids));
-    if (count > TC_ARRAY_LEN(ids))
-        count = TC_ARRAY_LEN(ids);
+    tc_peer_id ids[READY_IDS_MAX];
+    uint32_t count = ready_peers(n, has_except, except, ids);
     for (uint32_t i = 0; i < count; i++)
-        if (!has_except || ids[i] != except)
-            queue_send(n, ids[i], f, len);
+        queue_send(n, ids[i], f, len);
 }
 
 int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except)
@@ -199,24 +212,16 @@ void node_broadcast_frame(tc_node *n, const uint8_t *frame, size_t len)
  * a vote that misses a validator delays the round until it is resent: they still flood. */
 void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len)
 {
-    uint8_t type = tc_msg_frame_type(frame, len);
-    if (type != TC_MSG_TX && type != TC_MSG_VOTE_BATCH) {
-        const uint8_t *all = arena_keep(n, frame, len);
-        if (all != NULL)
-            send_to_ready(n, all, len, true, from);
-        return;
-    }
     const uint8_t *f = arena_keep(n, frame, len);
     if (f == NULL)
         return;
-    tc_peer_id ids[256];
-    uint32_t count = tc_peer_ready_ids(n->peers, ids, TC_ARRAY_LEN(ids));
-    if (count > TC_ARRAY_LEN(ids))
-        count = TC_ARRAY_LEN(ids);
-    uint32_t others = 0;
-    for (uint32_t i = 0; i < count; i++)
-        if (ids[i] != from)
-            ids[others++] = ids[i];
+    uint8_t type = tc_msg_frame_type(frame, len);
+    if (type != TC_MSG_TX && type != TC_MSG_VOTE_BATCH) {
+        send_to_ready(n, f, len, true, from);
+        return;
+    }
+    tc_peer_id ids[READY_IDS_MAX];
+    uint32_t others = ready_peers(n, true, from, ids);
     /* A partial Fisher-Yates shuffle picks the fan-out; small meshes draw nothing. */
     uint32_t pick = others < NODE_RELAY_FANOUT ? others : NODE_RELAY_FANOUT;
     for (uint32_t i = 0; pick < others && i < pick; i++) {

@@ -908,11 +908,17 @@ void node_chain_on_proposal(tc_node *n, tc_peer_id peer, const uint8_t *frame, s
     judge(n, slot, peer);
 }
 
+/* A held proposal for the next height that waits for vote batches. */
+static bool pending_next(const tc_node *n, const node_proposal *p)
+{
+    return p->used && p->pending && p->block.header.height == tc_chain_height(n->chain) + 1;
+}
+
 void node_chain_on_batch_arrived(tc_node *n, uint32_t validator, uint64_t seq)
 {
     for (int i = 0; i < NODE_PROPOSALS_MAX; i++) {
         node_proposal *p = &n->proposals[i];
-        if (!p->used || !p->pending || p->block.header.height != tc_chain_height(n->chain) + 1)
+        if (!pending_next(n, p))
             continue;
         for (uint32_t k = 0; k < p->awaiting_count; k++) {
             if (p->awaiting[k].validator != validator || p->awaiting[k].seq != seq)
@@ -931,8 +937,7 @@ static void pending_retry(tc_node *n)
 {
     for (int i = 0; i < NODE_PROPOSALS_MAX; i++) {
         node_proposal *p = &n->proposals[i];
-        if (p->used && p->pending && p->block.header.height == tc_chain_height(n->chain) + 1 &&
-            n->now_ms >= p->judged_ms + NODE_PENDING_RETRY_MS)
+        if (pending_next(n, p) && n->now_ms >= p->judged_ms + NODE_PENDING_RETRY_MS)
             judge(n, p, p->peer);
     }
 }
@@ -1069,7 +1074,7 @@ uint64_t node_chain_next_deadline(const tc_node *n)
         d = n->next_resend_ms;
     for (int i = 0; i < NODE_PROPOSALS_MAX; i++) {
         const node_proposal *p = &n->proposals[i];
-        if (p->used && p->pending && p->judged_ms + NODE_PENDING_RETRY_MS < d)
+        if (pending_next(n, p) && p->judged_ms + NODE_PENDING_RETRY_MS < d)
             d = p->judged_ms + NODE_PENDING_RETRY_MS;
     }
     return d;

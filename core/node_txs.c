@@ -431,6 +431,15 @@ int node_txs_collect(tc_node *n, uint32_t max_count, tc_tx **txs_out, tc_fincert
     return 0;
 }
 
+/* The txid of b's transaction i: from the chain's (tc_chain_txids_of) when it has them. */
+static void block_txid(const tc_hash *ids, const tc_block *b, uint32_t i, tc_hash *out)
+{
+    if (ids != NULL)
+        *out = ids[i];
+    else
+        tc_tx_id(&b->txs[i].tx, out);
+}
+
 int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batch_ref *asked,
                          uint32_t *asked_count)
 {
@@ -441,10 +450,7 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batc
     for (uint32_t i = 0; i < b->tx_count; i++) {
         tc_hash txid;
         uint32_t missing = 0, room = TC_MSG_BATCH_REFS_MAX - req.get_vote_batches.ref_count;
-        if (ids != NULL)
-            txid = ids[i];
-        else
-            tc_tx_id(&b->txs[i].tx, &txid);
+        block_txid(ids, b, i, &txid);
         int rc = tc_finality_cert_check(n->fin, &txid, &b->txs[i].cert,
                                         req.get_vote_batches.refs + req.get_vote_batches.ref_count,
                                         room, &missing);
@@ -650,10 +656,7 @@ int node_txs_on_block(tc_node *n, const tc_block *b)
     const tc_hash *ids = tc_chain_txids_of(n->chain, b); /* hashed when it was applied */
     for (uint32_t i = 0; rc == 0 && i < b->tx_count; i++) {
         tc_hash txid;
-        if (ids != NULL)
-            txid = ids[i];
-        else
-            tc_tx_id(&b->txs[i].tx, &txid);
+        block_txid(ids, b, i, &txid);
         tc_mempool_remove_confirmed(n->pool, &b->txs[i].tx, &txid, NULL);
         rc = tc_finality_on_confirmed(n->fin, t, &b->txs[i].tx, &txid);
     }

@@ -174,9 +174,8 @@ static int meta_change(tc_utxo_meta *m, const uint8_t key[TC_OUTPOINT_SIZE], con
                        int sign)
 {
     if (sign > 0) {
-        if (m->total > UINT64_MAX - e->amount)
+        if (tc_add_u64(&m->total, e->amount) != 0)
             return TC_EOVERFLOW;
-        m->total += e->amount;
         m->count++;
     } else {
         /* The entry was in the set, so its amount is in the total: otherwise META is corrupt. */
@@ -465,23 +464,30 @@ int tc_utxo_count(tc_store_txn *t, uint64_t *count_out)
     return rc;
 }
 
+/* The next record of a TC_TABLE_UTXO cursor: 0, TC_ENOTFOUND at the end, TC_ESTORE_CORRUPT for
+ * a key or record that does not decode, store errors. */
+static int cursor_entry(tc_store_cursor *c, uint8_t key[TC_OUTPOINT_SIZE], tc_utxo_entry *e)
+{
+    const void *k, *v;
+    size_t klen, vlen;
+    int rc = tc_store_cursor_next(c, &k, &klen, &v, &vlen);
+    if (rc != 0)
+        return rc;
+    if (klen != TC_OUTPOINT_SIZE)
+        return TC_ESTORE_CORRUPT;
+    memcpy(key, k, TC_OUTPOINT_SIZE);
+    return entry_decode(v, vlen, e);
+}
+
 /* Folds every record of TC_TABLE_UTXO into m. */
 static int scan(tc_store_cursor *c, tc_utxo_meta *m)
 {
     for (;;) {
-        const void *k, *v;
-        size_t klen, vlen;
-        int rc = tc_store_cursor_next(c, &k, &klen, &v, &vlen);
-        if (rc == TC_ENOTFOUND)
-            return 0;
-        if (rc != 0)
-            return rc;
         tc_utxo_entry e;
         uint8_t key[TC_OUTPOINT_SIZE];
-        if (klen != TC_OUTPOINT_SIZE)
-            return TC_ESTORE_CORRUPT;
-        memcpy(key, k, TC_OUTPOINT_SIZE);
-        rc = entry_decode(v, vlen, &e);
+        int rc = cursor_entry(c, key, &e);
+        if (rc == TC_ENOTFOUND)
+            return 0;
         if (rc != 0)
             return rc;
         if (tc_add_u64(&m->total, e.amount) != 0)
@@ -527,22 +533,11 @@ int tc_utxo_content_digest(tc_store_txn *t, tc_hash *out)
         return rc;
     tc_hasher h;
     tc_hasher_init(&h, TC_TAG_UTXOSET);
-    for (;;) {
-        const void *k, *v;
-        size_t klen, vlen;
-        rc = tc_store_cursor_next(c, &k, &klen, &v, &vlen);
-        if (rc != 0)
-            break;
-        tc_utxo_entry e;
-        if (klen != TC_OUTPOINT_SIZE) {
-            rc = TC_ESTORE_CORRUPT;
-            break;
-        }
-        rc = entry_decode(v, vlen, &e);
-        if (rc != 0)
-            break;
+    tc_utxo_entry e;
+    uint8_t key[TC_OUTPOINT_SIZE];
+    while ((rc = cursor_entry(c, key, &e)) == 0) {
         uint8_t pre[PREIMAGE_SIZE];
-        preimage(k, &e, pre);
+        preimage(key, &e, pre);
         tc_hasher_update(&h, pre, sizeof(pre));
     }
     tc_store_cursor_close(c);

@@ -459,14 +459,25 @@ void w_check_after_call(tc_world *w, uint32_t e, bool committed, bool reported_h
         check_root(w, e, &st);
 }
 
-/* Opens a chain on the store of a node that is down and runs the full integrity check. */
-static int store_integrity(tc_world *w, uint32_t e)
+/* Opens a chain on node e's store and runs the integrity check. With a proof (the end check),
+ * the first store is checked in full and gives the proof; the others are checked against it
+ * while their sets agree (honest stores at one height hold the same set, lock states aside),
+ * in full otherwise. Without one (proof NULL: after a restart), in full. */
+static int store_integrity(tc_world *w, uint32_t e, tc_chain_utxo_proof *proof, bool *have_proof)
 {
     tc_chain *chain = NULL;
     tc_verifier v = {.scheme = w->scheme, .cache = w->cache, .elements = w->elements};
     int rc = tc_chain_open(w->nodes[e].store, &w->genesis, &v, &chain);
-    if (rc == 0)
+    if (rc != 0)
+        return rc;
+    bool against = proof != NULL && *have_proof;
+    if (against)
+        rc = tc_chain_verify_integrity_against(chain, proof);
+    if (!against || rc == TC_ENOTFOUND) {
         rc = tc_chain_verify_integrity(chain);
+        if (rc == 0 && proof != NULL && !*have_proof)
+            *have_proof = tc_chain_utxo_proof_get(chain, proof) == 0;
+    }
     tc_chain_free(chain);
     return rc;
 }
@@ -476,7 +487,7 @@ void w_check_restart(tc_world *w, uint32_t e)
     w_node *n = &w->nodes[e];
     if (n->store == NULL && w_store_open(w, e) != 0)
         return; /* the start reports it */
-    int rc = store_integrity(w, e);
+    int rc = store_integrity(w, e, NULL, NULL);
     if (rc != 0 && !n->byzantine)
         w_violation(w, "integrity", e, UINT32_MAX,
                     "%s: its store fails the integrity check "
@@ -508,24 +519,6 @@ void w_check_probe(tc_world *w, uint32_t k, bool closing)
     }
 }
 
-/* The end check of one store: in full for the first one, then against the first one's proof
- * while the sets agree (honest stores at one height hold the same set, lock states aside). */
-static int end_integrity(tc_world *w, uint32_t e, tc_chain_utxo_proof *proof, bool *have_proof)
-{
-    tc_chain *chain = NULL;
-    tc_verifier v = {.scheme = w->scheme, .cache = w->cache, .elements = w->elements};
-    int rc = tc_chain_open(w->nodes[e].store, &w->genesis, &v, &chain);
-    if (rc == 0 && *have_proof)
-        rc = tc_chain_verify_integrity_against(chain, proof);
-    if (rc == TC_ENOTFOUND || (rc == 0 && !*have_proof)) {
-        rc = tc_chain_verify_integrity(chain);
-        if (rc == 0 && !*have_proof)
-            *have_proof = tc_chain_utxo_proof_get(chain, proof) == 0;
-    }
-    tc_chain_free(chain);
-    return rc;
-}
-
 void w_check_end(tc_world *w)
 {
     /* Every honest store's UTXO root is checked against its entries. Recomputing an LtHash
@@ -537,7 +530,7 @@ void w_check_end(tc_world *w)
         w_node *n = &w->nodes[e];
         if (n->byzantine || n->node == NULL || n->failed_seen)
             continue;
-        int rc = end_integrity(w, e, &proof, &have_proof);
+        int rc = store_integrity(w, e, &proof, &have_proof);
         if (rc != 0)
             w_violation(w, "supply", e, UINT32_MAX,
                         "%s: the UTXO set or supply does not "
