@@ -1039,6 +1039,12 @@ int tc_chain_build(tc_chain *c, const tc_chain_build_args *a, tc_block *block)
         rc = build_fill(c, a, block);
     if (rc == 0)
         rc = run(c, block, block, MODE_BUILD);
+    if (rc == 0 && a->certs != NULL) {
+        for (uint32_t i = 0; i < a->tx_count; i++) {
+            block->txs[i].cert = a->certs[i];
+            memset(&a->certs[i], 0, sizeof(a->certs[i]));
+        }
+    }
     if (rc == 0)
         rc = tc_block_body_digest(block, &block->header.tx_root, &body_len);
     if (rc == 0)

@@ -107,10 +107,14 @@ int tc_chain_apply(tc_chain *c, const tc_block *block);
 int tc_chain_check(tc_chain *c, const tc_block *block);
 
 /* What a proposer chooses for the next block; tc_chain_build computes the rest. Every pointer
- * is borrowed for the call (the block gets copies). */
+ * is borrowed for the call (the block gets copies), except certs. */
 typedef struct {
     const tc_tx *txs; /* decoded, in block order */
     uint32_t tx_count;
+    /* NULL (empty certificates) or tx_count finality certificates, one per transaction. On
+     * success they are moved into the block and the entries left zeroed; on failure they stay
+     * the caller's. No chain rule reads them: they are carried for the tx_root. */
+    tc_fincert *certs;
     uint64_t time_ms;
     uint32_t round;
     uint32_t proposer;
@@ -126,8 +130,9 @@ typedef struct {
 /* Builds the next block from a, filling height, parent, vset hash, rewards, tx_root and
  * utxo_root by a trial application under every rule above. Nothing is filtered: a bad
  * transaction makes the build fail with its code, missing or bad handoffs with
- * TC_EBLK_HANDOFF. fincerts are left empty (the node fills them and recomputes tx_root).
- * block must be deinit'ed by the caller on success; it is left empty on failure. */
+ * TC_EBLK_HANDOFF. The built block is complete, so it is the vetted one: applying it costs no
+ * second check (see tc_chain_txids_of). block must be deinit'ed by the caller on success; it is
+ * left empty on failure. */
 int tc_chain_build(tc_chain *c, const tc_chain_build_args *a, tc_block *block);
 
 /* Reads the block at height (1..tip) from the store. TC_ENOTFOUND, TC_ESTORE_CORRUPT. */

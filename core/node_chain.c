@@ -366,9 +366,9 @@ static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
     }
     a.txs = txs;
     a.tx_count = count;
+    a.certs = certs;
     a.handoffs = hs;
     a.handoff_count = h_count;
-    bool with_certs = true;
     rc = tc_chain_build(n->chain, &a, b);
     if (rc != 0 && a.evidence_count > 0) {
         /* Evidence the chain refuses is stale (included already, or its culprit burned by
@@ -380,19 +380,13 @@ static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
         rc = tc_chain_build(n->chain, &a, b);
     }
     if (rc != 0) { /* a pending transaction no longer fits the chain: propose an empty block */
-        with_certs = false;
         a.txs = NULL;
         a.tx_count = 0;
+        a.certs = NULL;
         rc = tc_chain_build(n->chain, &a, b);
     }
-    for (uint32_t i = 0; i < count; i++) {
-        if (rc == 0 && with_certs)
-            b->txs[i].cert = certs[i]; /* moved; the tx_root is recomputed below */
-        else
-            tc_fincert_deinit(&certs[i]);
-    }
-    if (rc == 0)
-        rc = tc_block_tx_root(b, &b->header.tx_root);
+    for (uint32_t i = 0; i < count; i++)
+        tc_fincert_deinit(&certs[i]); /* the ones the block did not take */
     free(txs);
     free(certs);
     free(hs); /* views only: the pool keeps the handoffs */

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #define TS_GENESIS_TIME_MS UINT64_C(1767225600000)
-#define TS_BLOCK_STEP_MS   1000
 
 void ts_keypair(tc_keypair *kp, uint64_t i)
 {

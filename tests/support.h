@@ -27,8 +27,9 @@ int ts_tx_transfer(tc_tx *tx, tc_sig_scheme scheme, const tc_keypair *from, cons
  * validator keys, so a test signs the commit certificate of every block it appends. Blocks are
  * timed one second apart and proposed by validator height % count. */
 
-#define TS_CHAIN_KEYS  32 /* validator keys derived: the genesis ones, then spares to register */
-#define TS_ALL_SIGNERS UINT64_MAX
+#define TS_CHAIN_KEYS    32 /* validator keys derived: the genesis ones, then spares to register */
+#define TS_ALL_SIGNERS   UINT64_MAX
+#define TS_BLOCK_STEP_MS 1000 /* block times of the chain fixture */
 /* The verification caches' key in tests: any fixed 16 bytes. */
 #define TS_CACHE_KEY ((const uint8_t *)"test cache key!!")
 

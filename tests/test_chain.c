@@ -2193,3 +2193,43 @@ Test(chain, txids_of_the_vetted_and_the_applied_block)
     tc_tx_deinit(&txs[0]);
     tc_tx_deinit(&txs[1]);
 }
+
+/* Certificates given to the build are moved into the block before it is vetted, so the block
+ * the proposer applies is the vetted one and its tx_root covers them. */
+Test(chain, build_moves_certificates_in_and_vets_the_complete_block)
+{
+    open_default();
+    tc_tx txs[2];
+    pay_two(txs);
+    tc_fincert certs[2] = {{0}};
+    for (uint32_t i = 0; i < 2; i++) {
+        certs[i].bitmap = calloc(1, 1);
+        cr_assert_not_null(certs[i].bitmap);
+        certs[i].bitmap[0] = (uint8_t)(0x0f >> i);
+        certs[i].bitmap_len = 1;
+    }
+    const tc_vset *vs;
+    uint64_t height = tc_chain_height(F.chain) + 1;
+    cr_assert_eq(tc_chain_vset(F.chain, tc_chain_epoch_of(F.chain, height), &vs), 0);
+    tc_chain_build_args a = {.txs = txs,
+                             .tx_count = 2,
+                             .certs = certs,
+                             .time_ms = tc_chain_tip_time_ms(F.chain) + TS_BLOCK_STEP_MS,
+                             .proposer = (uint32_t)(height % vs->count),
+                             .last_commit = &F.commit};
+    tc_block b;
+    cr_assert_eq(tc_chain_build(F.chain, &a, &b), 0);
+    for (uint32_t i = 0; i < 2; i++) {
+        cr_assert_null(certs[i].bitmap, "certificate %u moved out of the arguments", i);
+        cr_assert_eq(b.txs[i].cert.bitmap_len, 1);
+        cr_assert_eq(b.txs[i].cert.bitmap[0], (uint8_t)(0x0f >> i), "certificate %u in place", i);
+    }
+    tc_hash root;
+    cr_assert_eq(tc_block_tx_root(&b, &root), 0);
+    cr_assert_arr_eq(root.b, b.header.tx_root.b, TC_HASH_SIZE, "tx_root covers the certificates");
+    cr_assert_not_null(tc_chain_txids_of(F.chain, &b), "the complete block is the vetted one");
+    accept(&b);
+    tc_block_deinit(&b);
+    tc_tx_deinit(&txs[0]);
+    tc_tx_deinit(&txs[1]);
+}
