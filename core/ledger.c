@@ -5,14 +5,17 @@
 
 #include "utxo.h"
 
-/* Checks one input against its entry; adds its amount to *in_total. */
+/* Checks one input against its entry (its owner too unless owner_known); adds its amount to
+ * *in_total. */
 static int check_input(const tc_txin *in, const tc_utxo_entry *e, const tc_hash *txid,
-                       tc_ledger_mode mode, uint64_t *in_total)
+                       tc_ledger_mode mode, bool owner_known, uint64_t *in_total)
 {
-    tc_addr_hash owner;
-    tc_addr_from_pubkey(&in->pub, &owner);
-    if (memcmp(owner.b, e->addr.b, TC_ADDR_HASH_SIZE) != 0)
-        return TC_ETX_WRONG_OWNER;
+    if (!owner_known) {
+        tc_addr_hash owner;
+        tc_addr_from_pubkey(&in->pub, &owner);
+        if (memcmp(owner.b, e->addr.b, TC_ADDR_HASH_SIZE) != 0)
+            return TC_ETX_WRONG_OWNER;
+    }
     /* Collateral is spendable by nothing while its masternode is registered: a retirement
      * releases it only at the retirement epoch (chain.h), so evidence can still burn it, and a
      * registration cannot reuse another masternode's stake. */
@@ -29,7 +32,7 @@ static int check_input(const tc_txin *in, const tc_utxo_entry *e, const tc_hash 
 }
 
 static int check_inputs(tc_store_txn *t, const tc_tx *tx, const tc_hash *txid, tc_ledger_mode mode,
-                        uint64_t *in_total)
+                        bool owners_known, uint64_t *in_total)
 {
     *in_total = 0;
     for (uint32_t i = 0; i < tx->input_count; i++) {
@@ -38,7 +41,7 @@ static int check_inputs(tc_store_txn *t, const tc_tx *tx, const tc_hash *txid, t
         if (rc == TC_ENOTFOUND)
             return TC_ETX_MISSING_INPUT;
         if (rc == 0)
-            rc = check_input(&tx->inputs[i], &e, txid, mode, in_total);
+            rc = check_input(&tx->inputs[i], &e, txid, mode, owners_known, in_total);
         if (rc != 0)
             return rc;
     }
@@ -76,22 +79,37 @@ static int check_sigs(const tc_verifier *v, const tc_tx *tx, const tc_hash *txid
     return 0;
 }
 
-int tc_ledger_check_tx(const tc_profile *p, const tc_verifier *v, tc_store_txn *t, const tc_tx *tx,
-                       const tc_hash *txid, tc_ledger_mode mode, uint64_t *fee_out)
+/* The checks of both entry points; v is NULL when the transaction is known (no owner or
+ * signature check). */
+static int check_tx(const tc_profile *p, const tc_verifier *v, tc_store_txn *t, const tc_tx *tx,
+                    const tc_hash *txid, tc_ledger_mode mode, uint64_t *fee_out)
 {
-    TC_ASSERT(p != NULL && v != NULL && t != NULL && tx != NULL && txid != NULL);
+    TC_ASSERT(p != NULL && t != NULL && tx != NULL && txid != NULL);
     TC_ASSERT(mode == TC_LEDGER_VOTE || mode == TC_LEDGER_CONFIRM);
     uint64_t in_total = 0, fee = 0;
     if (fee_out != NULL)
         *fee_out = 0;
     int rc = tc_tx_check_form(tx, p);
     if (rc == 0)
-        rc = check_inputs(t, tx, txid, mode, &in_total);
+        rc = check_inputs(t, tx, txid, mode, v == NULL, &in_total);
     if (rc == 0)
         rc = check_amounts(p, tx, in_total, &fee);
-    if (rc == 0)
+    if (rc == 0 && v != NULL)
         rc = check_sigs(v, tx, txid);
     if (rc == 0 && fee_out != NULL)
         *fee_out = fee;
     return rc;
+}
+
+int tc_ledger_check_tx(const tc_profile *p, const tc_verifier *v, tc_store_txn *t, const tc_tx *tx,
+                       const tc_hash *txid, tc_ledger_mode mode, uint64_t *fee_out)
+{
+    TC_ASSERT(v != NULL);
+    return check_tx(p, v, t, tx, txid, mode, fee_out);
+}
+
+int tc_ledger_check_known_tx(const tc_profile *p, tc_store_txn *t, const tc_tx *tx,
+                             const tc_hash *txid, tc_ledger_mode mode, uint64_t *fee_out)
+{
+    return check_tx(p, NULL, t, tx, txid, mode, fee_out);
 }

@@ -49,4 +49,12 @@ typedef enum {
 int tc_ledger_check_tx(const tc_profile *p, const tc_verifier *v, tc_store_txn *t, const tc_tx *tx,
                        const tc_hash *txid, tc_ledger_mode mode, uint64_t *fee_out);
 
+/* As tc_ledger_check_tx, for a transaction that passed it on this node before, signatures
+ * included (the same bytes: tc_tx_equal): owners and signatures are not checked again. An
+ * outpoint's owner never changes and a signature's validity does not depend on state, so what
+ * they proved then still holds; everything that depends on the set (inputs present, their
+ * state, collateral, amounts and fee) is checked as above. */
+int tc_ledger_check_known_tx(const tc_profile *p, tc_store_txn *t, const tc_tx *tx,
+                             const tc_hash *txid, tc_ledger_mode mode, uint64_t *fee_out);
+
 #endif

@@ -297,6 +297,7 @@ static int node_open(tc_node *n, const tc_node_config *c, tc_store *store, tc_ve
     n->pool = tc_mempool_new(tc_chain_profile(n->chain), NULL, NULL);
     if (n->pool == NULL)
         return TC_ENOMEM;
+    tc_chain_set_known(n->chain, node_txs_known, n);
     rc = open_peers(n, c);
     if (rc == 0)
         rc = node_txs_open(n);

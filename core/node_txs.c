@@ -184,6 +184,13 @@ static int admit(tc_node *n, tc_store_txn *t, const tc_tx *tx, const tc_hash *tx
     return rc;
 }
 
+bool node_txs_known(void *ctx, const tc_tx *tx, const tc_hash *txid)
+{
+    const tc_node *n = ctx;
+    tc_mempool_item it;
+    return tc_mempool_get(n->pool, txid, &it) == 0 && tc_tx_equal(it.tx, tx);
+}
+
 int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer)
 {
     tc_hash txid;

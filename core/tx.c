@@ -86,6 +86,34 @@ int tc_tx_copy(tc_tx *dst, const tc_tx *src)
     return 0;
 }
 
+static bool txin_equal(const tc_txin *a, const tc_txin *b)
+{
+    return a->prev.index == b->prev.index &&
+           memcmp(a->prev.txid.b, b->prev.txid.b, TC_HASH_SIZE) == 0 &&
+           memcmp(a->pub.b, b->pub.b, TC_PUBKEY_SIZE) == 0 &&
+           memcmp(a->sig.b, b->sig.b, TC_SIG_SIZE) == 0;
+}
+
+bool tc_tx_equal(const tc_tx *a, const tc_tx *b)
+{
+    TC_ASSERT(a != NULL && b != NULL);
+    if (a->version != b->version || a->kind != b->kind || a->input_count != b->input_count ||
+        a->output_count != b->output_count || a->mn_tier != b->mn_tier ||
+        a->net_addr_len != b->net_addr_len ||
+        memcmp(a->mn_key.b, b->mn_key.b, TC_PUBKEY_SIZE) != 0 ||
+        memcmp(a->mn_sig.b, b->mn_sig.b, TC_SIG_SIZE) != 0 ||
+        memcmp(a->net_addr, b->net_addr, a->net_addr_len) != 0)
+        return false;
+    for (uint32_t i = 0; i < a->input_count; i++)
+        if (!txin_equal(&a->inputs[i], &b->inputs[i]))
+            return false;
+    for (uint32_t i = 0; i < a->output_count; i++)
+        if (a->outputs[i].amount != b->outputs[i].amount ||
+            memcmp(a->outputs[i].addr.b, b->outputs[i].addr.b, TC_ADDR_HASH_SIZE) != 0)
+            return false;
+    return true;
+}
+
 /* ---- encoding ----
  * One emitter serves both the wire encoding (into a tc_writer) and the txid (streamed into a
  * hasher through a small buffer), so the two can never disagree on field order. */

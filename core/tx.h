@@ -89,6 +89,9 @@ int tc_tx_init_alloc(tc_tx *tx, tc_tx_kind kind, uint32_t input_count, uint32_t 
 void tc_tx_deinit(tc_tx *tx);
 /* Deep copy. TC_ENOMEM. */
 int tc_tx_copy(tc_tx *dst, const tc_tx *src);
+/* Whether a and b hold the same transaction, signatures included (field by field: the txid
+ * leaves the signatures out, so equal txids do not make equal transactions). */
+bool tc_tx_equal(const tc_tx *a, const tc_tx *b);
 
 /* Appends the full encoding (signatures included). */
 void tc_tx_encode(tc_writer *w, const tc_tx *tx);

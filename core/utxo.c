@@ -184,7 +184,7 @@ static int meta_change(tc_utxo_meta *m, const uint8_t key[TC_OUTPOINT_SIZE], con
         m->total -= e->amount;
         m->count--;
     }
-    if (!m->skip_fold)
+    if (!m->replay)
         acc_apply(m, key, e, sign);
     return 0;
 }
@@ -214,18 +214,20 @@ int tc_utxo_add(tc_store_txn *t, tc_utxo_meta *m, const tc_outpoint *op, const t
     uint8_t key[TC_OUTPOINT_SIZE];
     tc_outpoint_key(op, key);
     tc_utxo_entry e;
-    int rc = entry_load(t, key, &e);
-    if (rc == 0 || rc == TC_ETX_SPENT_INPUT)
-        return TC_EEXIST;
-    if (rc != TC_ENOTFOUND)
-        return rc;
+    if (m == NULL || !m->replay) {
+        int rc = entry_load(t, key, &e);
+        if (rc == 0 || rc == TC_ETX_SPENT_INPUT)
+            return TC_EEXIST;
+        if (rc != TC_ENOTFOUND)
+            return rc;
+    }
     memset(&e, 0, sizeof(e));
     e.amount = out->amount;
     e.addr = out->addr;
     e.height = height;
     e.flags = flags;
     e.state = TC_UTXO_UNSPENT;
-    rc = meta_update(t, m, key, &e, 1);
+    int rc = meta_update(t, m, key, &e, 1);
     if (rc != 0)
         return rc;
     return entry_store(t, key, &e);

@@ -78,10 +78,12 @@ typedef struct {
     uint64_t total;            /* units in the set */
     uint64_t count;            /* entries in the set */
     tc_lthash_cache *elements; /* borrowed, may be NULL: not part of the record (crypto.h) */
-    /* Not part of the record either: when set, changes keep total and count but leave acc
-     * alone, because the caller already knows the accumulator the batch ends with (a block
-     * it applied to this very state before) and installs it before saving. */
-    bool skip_fold;
+    /* Not part of the record either: set when the batch replays changes already checked on
+     * this very state (a block vetted on the current tip). Changes keep total and count but
+     * leave acc alone, since the caller knows the accumulator the batch ends with and installs
+     * it before saving; and tc_utxo_add does not probe for an existing outpoint, since the
+     * vetting pass found none and only blocks create outpoints. */
+    bool replay;
 } tc_utxo_meta;
 
 /* Reads META into *m (the empty set when absent), to fold elements through the given cache

@@ -493,3 +493,46 @@ Test(ledger, corrupt_input_record_is_reported)
     cr_assert_eq(check(&tx, &txid, TC_LEDGER_VOTE, NULL), TC_ESTORE_CORRUPT);
     tc_tx_deinit(&tx);
 }
+
+/* A known transaction skips owner and signature checks (they were made when it was first
+ * accepted) but every check on the set still runs. */
+Test(ledger, known_transaction_skips_owner_and_signatures_only)
+{
+    tc_tx tx;
+    tc_hash txid;
+    uint64_t fee = 0;
+    simple(&tx, &txid);
+    tx.inputs[0].sig.b[10] ^= 1;
+    cr_assert_eq(check(&tx, &txid, TC_LEDGER_CONFIRM, NULL), TC_ETX_BAD_SIG, "control");
+    cr_assert_eq(tc_ledger_check_known_tx(&prof, txn, &tx, &txid, TC_LEDGER_CONFIRM, &fee), 0,
+                 "no signature check");
+    cr_assert_eq(fee, 10000, "the fee is still computed");
+
+    tc_tx other;
+    tc_hash other_id;
+    const uint64_t amounts[] = {50000};
+    fund(2, 100000, 1, 0);
+    make(&other, TC_TX_TRANSFER, 2, 1, 2, amounts, 1, &other_id); /* key 2 spends key 1's */
+    cr_assert_eq(tc_ledger_check_known_tx(&prof, txn, &other, &other_id, TC_LEDGER_VOTE, NULL), 0,
+                 "no owner check");
+
+    tc_outpoint op = op_of(1);
+    tc_hash rival;
+    memset(rival.b, 0x55, TC_HASH_SIZE);
+    cr_assert_eq(tc_utxo_lock(txn, &op, &rival), 0);
+    cr_assert_eq(tc_ledger_check_known_tx(&prof, txn, &tx, &txid, TC_LEDGER_VOTE, NULL),
+                 TC_ETX_LOCKED, "lock states are checked");
+    tx.outputs[0].amount = 95000;
+    cr_assert_eq(tc_ledger_check_known_tx(&prof, txn, &tx, &txid, TC_LEDGER_CONFIRM, NULL),
+                 TC_ETX_OVERSPEND, "amounts are checked");
+    tc_tx_deinit(&other);
+    const uint64_t one[] = {50000};
+    make(&other, TC_TX_TRANSFER, 9, 1, 1, one, 1, &other_id);
+    cr_assert_eq(tc_ledger_check_known_tx(&prof, txn, &other, &other_id, TC_LEDGER_CONFIRM, NULL),
+                 TC_ETX_MISSING_INPUT, "inputs must exist");
+    other.outputs[0].amount = 0;
+    cr_assert_eq(tc_ledger_check_known_tx(&prof, txn, &other, &other_id, TC_LEDGER_CONFIRM, NULL),
+                 TC_ETX_ZERO_AMOUNT, "forms are checked");
+    tc_tx_deinit(&other);
+    tc_tx_deinit(&tx);
+}

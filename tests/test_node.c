@@ -16,6 +16,7 @@
 #include "mnreg.h"
 #include "msg.h"
 #include "node.h"
+#include "node_internal.h"
 #include "support.h"
 #include "tx.h"
 
@@ -378,6 +379,31 @@ Test(node, submitted_transaction_is_finalized_and_confirmed, .timeout = 60)
     }
     free(bytes);
     tc_tx_deinit(&tx);
+    pump_free(&p);
+}
+
+/* The mempool vouches for a block's transaction only when it holds the very same one: a copy
+ * with another signature under the same txid gets every check (a Byzantine proposer cannot
+ * slip a forged signature past an honest node that pooled the real transaction). */
+Test(node, the_pool_vouches_only_for_identical_transactions, .timeout = 60)
+{
+    pump p;
+    pump_init(&p, 4, 3);
+    run_until(&p, 2, p.now_ms + 60000);
+    tc_tx tx, forged;
+    tc_hash txid;
+    uint8_t *bytes;
+    size_t len;
+    wallet0_transfer(&p, &tx, &txid, &bytes, &len);
+    cr_assert_not(node_txs_known(p.nodes[0], &tx, &txid), "not pooled yet");
+    cr_assert_eq(tc_node_submit_tx(p.nodes[0], p.now_ms, bytes, len), 0);
+    cr_assert(node_txs_known(p.nodes[0], &tx, &txid), "pooled");
+    cr_assert_eq(tc_tx_copy(&forged, &tx), 0);
+    forged.inputs[0].sig.b[0] ^= 1;
+    cr_assert_not(node_txs_known(p.nodes[0], &forged, &txid), "same txid, another signature");
+    free(bytes);
+    tc_tx_deinit(&tx);
+    tc_tx_deinit(&forged);
     pump_free(&p);
 }
 

@@ -738,3 +738,60 @@ Test(tx, tier_helpers)
     cr_assert_eq(tc_tier_weight(&prof, TC_TIER_SILVER), 10);
     cr_assert_eq(tc_tier_weight(&prof, TC_TIER_GOLD), 100);
 }
+
+/* tc_tx_equal sees every field, the signatures the txid leaves out among them. */
+static void flip_sig(tc_tx *tx)
+{
+    tx->inputs[1].sig.b[5] ^= 1;
+}
+static void flip_pub(tc_tx *tx)
+{
+    tx->inputs[0].pub.b[0] ^= 1;
+}
+static void flip_prev(tc_tx *tx)
+{
+    tx->inputs[1].prev.index ^= 1;
+}
+static void flip_amount(tc_tx *tx)
+{
+    tx->outputs[1].amount++;
+}
+static void flip_addr(tc_tx *tx)
+{
+    tx->outputs[0].addr.b[19] ^= 1;
+}
+static void flip_mn_sig(tc_tx *tx)
+{
+    tx->mn_sig.b[0] ^= 1;
+}
+static void flip_net_addr(tc_tx *tx)
+{
+    tx->net_addr[3] ^= 1;
+}
+static void flip_tier(tc_tx *tx)
+{
+    tx->mn_tier = TC_TIER_SILVER;
+}
+
+Test(tx, equal_sees_every_field)
+{
+    void (*const flips[])(tc_tx *) = {flip_sig,  flip_pub,    flip_prev,     flip_amount,
+                                      flip_addr, flip_mn_sig, flip_net_addr, flip_tier};
+    for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+        tc_tx a, b;
+        build(&a, TC_TX_MN_REGISTER, 2, 2);
+        cr_assert_eq(tc_tx_copy(&b, &a), 0);
+        cr_assert(tc_tx_equal(&a, &b), "a copy is equal");
+        flips[i](&b);
+        cr_assert_not(tc_tx_equal(&a, &b), "change %zu is seen", i);
+        cr_assert_not(tc_tx_equal(&b, &a), "change %zu is seen both ways", i);
+        tc_tx_deinit(&a);
+        tc_tx_deinit(&b);
+    }
+    tc_tx a, b;
+    build(&a, TC_TX_TRANSFER, 2, 2);
+    build(&b, TC_TX_TRANSFER, 2, 1);
+    cr_assert_not(tc_tx_equal(&a, &b), "output counts differ");
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&b);
+}

@@ -624,20 +624,34 @@ Test(utxo, content_digest_follows_chain_data_not_locks)
     cr_assert(memcmp(d0.b, d2.b, TC_HASH_SIZE) != 0, "an entry more, another digest");
 }
 
-/* skip_fold keeps the totals and leaves the accumulator to the caller. */
-Test(utxo, batch_without_fold_keeps_totals_only)
+/* A replayed batch keeps the totals and leaves the accumulator to the caller. */
+Test(utxo, replayed_batch_keeps_totals_only)
 {
     tc_utxo_meta m;
     add(1, 500);
     cr_assert_eq(tc_utxo_meta_load(txn, NULL, &m), 0);
     tc_lthash before = m.acc;
-    m.skip_fold = true;
+    m.replay = true;
     tc_outpoint op = op_of(2);
     tc_txout o = out_of(700, 2);
     cr_assert_eq(tc_utxo_add(txn, &m, &op, &o, 7, 0), 0);
     cr_assert_eq(m.total, 1200);
     cr_assert_eq(m.count, 2);
     cr_assert_eq(memcmp(&m.acc, &before, sizeof(before)), 0, "the accumulator is untouched");
+}
+
+/* A replay trusts the pass that vetted it: an add does not probe for the outpoint (a batch
+ * that is not a replay refuses the same add). */
+Test(utxo, replayed_add_does_not_probe_for_the_outpoint)
+{
+    tc_utxo_meta m;
+    add(1, 500);
+    cr_assert_eq(tc_utxo_meta_load(txn, NULL, &m), 0);
+    tc_outpoint op = op_of(1);
+    tc_txout o = out_of(500, 1);
+    cr_assert_eq(tc_utxo_add(txn, &m, &op, &o, 7, 0), TC_EEXIST, "checked: the outpoint exists");
+    m.replay = true;
+    cr_assert_eq(tc_utxo_add(txn, &m, &op, &o, 7, 0), 0, "replayed: no probe");
 }
 
 Test(utxo, batch_reports_overflow_and_corruption_without_changing)
