@@ -578,7 +578,8 @@ static int apply_vetted_spends(tc_store_txn *t, const tc_tx *tx, const tc_hash *
     return 0;
 }
 
-static int apply_tx(tc_chain *c, tc_store_txn *t, const tc_tx *tx, const tc_hash *txid,
+/* known: the node vouched for tx (tc_chain_known_fn). */
+static int apply_tx(tc_chain *c, tc_store_txn *t, const tc_tx *tx, const tc_hash *txid, bool known,
                     uint64_t height, apply_ctx *x)
 {
     uint64_t fee = 0;
@@ -592,7 +593,7 @@ static int apply_tx(tc_chain *c, tc_store_txn *t, const tc_tx *tx, const tc_hash
         if (rc == 0)
             rc = apply_vetted_spends(t, tx, txid, height, x, &fee);
     } else {
-        if (c->known != NULL && c->known(c->known_ctx, tx, txid))
+        if (known)
             rc =
                 tc_ledger_check_known_tx(&c->genesis.profile, t, tx, txid, TC_LEDGER_CONFIRM, &fee);
         else
@@ -812,10 +813,15 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
     if (rc == 0)
         rc = release_retired_collateral(c, t, height, &x);
     for (uint32_t i = 0; rc == 0 && i < b->tx_count; i++) {
-        if (!vetted)
-            tc_tx_id(&b->txs[i].tx, &c->txid_scratch[i]);
+        const tc_tx *tx = &b->txs[i].tx;
+        bool known = false;
+        if (!vetted) {
+            known = c->known != NULL && c->known(c->known_ctx, tx, &c->txid_scratch[i]);
+            if (!known)
+                tc_tx_id(tx, &c->txid_scratch[i]);
+        }
         const tc_hash *txid = vetted ? &c->vetted_txids[i] : &c->txid_scratch[i];
-        rc = apply_tx(c, t, &b->txs[i].tx, txid, height, &x);
+        rc = apply_tx(c, t, tx, txid, known, height, &x);
     }
     if (rc == 0)
         rc = apply_evidence(c, t, &b->header, &x);

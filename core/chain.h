@@ -104,10 +104,11 @@ int tc_chain_vset(tc_chain *c, uint32_t epoch, const tc_vset **out);
  * Codes: see the rules above, plus store codes and TC_EFAILED once sticky-failed. */
 int tc_chain_apply(tc_chain *c, const tc_block *block);
 /* Whether this node already accepted exactly tx (tc_tx_equal, signatures included) under
- * tc_ledger_check_tx: its mempool, say. A block's transaction it vouches for is checked by
- * tc_ledger_check_known_tx, which skips the owner and signature checks; the answer must be
- * true only for transactions that passed the full check, or blocks would go unchecked. */
-typedef bool (*tc_chain_known_fn)(void *ctx, const tc_tx *tx, const tc_hash *txid);
+ * tc_ledger_check_tx: its mempool, say. If so it sets *txid_out to the transaction's id, which
+ * it knows already (the chain then hashes nothing), and the block's copy is checked by
+ * tc_ledger_check_known_tx, which skips the owner and signature checks. It must answer true
+ * only for transactions that passed the full check, or blocks would go unchecked. */
+typedef bool (*tc_chain_known_fn)(void *ctx, const tc_tx *tx, tc_hash *txid_out);
 /* Installs (fn != NULL) or removes the hook; ctx must outlive the chain or the next call. */
 void tc_chain_set_known(tc_chain *c, tc_chain_known_fn fn, void *ctx);
 

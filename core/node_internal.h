@@ -180,8 +180,9 @@ int node_txs_open(tc_node *n); /* creates finality for n->epoch from the store *
 void node_txs_close(tc_node *n);
 int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer);
 /* tc_chain_known_fn over the mempool (ctx is the node): every pooled transaction passed
- * tc_ledger_check_tx on admission, so a block's identical copy skips owners and signatures. */
-bool node_txs_known(void *ctx, const tc_tx *tx, const tc_hash *txid);
+ * tc_ledger_check_tx on admission, so a block's identical copy skips owners and signatures,
+ * and its txid is the pool's (found through the spender of its first input: no hash). */
+bool node_txs_known(void *ctx, const tc_tx *tx, tc_hash *txid_out);
 int node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb);
 void node_txs_on_get_batches(tc_node *n, tc_peer_id peer, const tc_msg_get_vote_batches *g);
 void node_txs_tick(tc_node *n);

@@ -184,11 +184,17 @@ static int admit(tc_node *n, tc_store_txn *t, const tc_tx *tx, const tc_hash *tx
     return rc;
 }
 
-bool node_txs_known(void *ctx, const tc_tx *tx, const tc_hash *txid)
+bool node_txs_known(void *ctx, const tc_tx *tx, tc_hash *txid_out)
 {
     const tc_node *n = ctx;
     tc_mempool_item it;
-    return tc_mempool_get(n->pool, txid, &it) == 0 && tc_tx_equal(it.tx, tx);
+    tc_hash txid;
+    /* Every pooled transaction has inputs, and the pool spends an outpoint at most once. */
+    if (tx->input_count == 0 || tc_mempool_spender(n->pool, &tx->inputs[0].prev, &txid) != 0 ||
+        tc_mempool_get(n->pool, &txid, &it) != 0 || !tc_tx_equal(it.tx, tx))
+        return false;
+    *txid_out = txid;
+    return true;
 }
 
 int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer)
