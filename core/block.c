@@ -12,13 +12,17 @@ _Static_assert(TC_REWARD_SIZE == 28, "reward output is amount + address hash");
  * Every encoder writes through a sink: either straight into the caller's writer, or into a small
  * chunk on the stack that is flushed into a hasher between elements. So the block hash and the
  * tx root are computed from the very code that encodes, without the whole encoding in memory.
- * Between two steps an encoder appends at most SINK_FLUSH_AT bytes (the largest piece is a
- * fincert's epoch and bitmap, 520 bytes); transactions, which can be far larger, go through
- * sink_tx. */
+ * Between two steps an encoder appends at most SINK_FLUSH_AT bytes (the largest pieces are a
+ * run of fincert references, 1020 bytes, and a fincert's head with its bitmap, 524 bytes);
+ * transactions, which can be far larger, go through sink_tx. */
 #define SINK_CHUNK_SIZE 8192
 #define SINK_FLUSH_AT   1024
 
-_Static_assert(4 + 4 + TC_FINCERT_BITMAP_HARD_MAX <= SINK_FLUSH_AT, "largest piece fits");
+/* A fincert's references are written in runs of this many, a piece each. */
+#define FINCERT_REFS_PER_STEP (SINK_FLUSH_AT / TC_BATCH_REF_SIZE)
+
+_Static_assert(4 + 4 + TC_FINCERT_BITMAP_HARD_MAX + 4 <= SINK_FLUSH_AT && FINCERT_REFS_PER_STEP > 0,
+               "largest pieces fit");
 _Static_assert(SINK_FLUSH_AT * 2 <= SINK_CHUNK_SIZE, "a piece after the last flush fits");
 
 typedef struct {
@@ -692,13 +696,26 @@ static void fincert_put(sink *s, const tc_fincert *c)
     TC_ASSERT(c->bitmap_len <= TC_FINCERT_BITMAP_HARD_MAX);
     TC_ASSERT(c->ref_count <= TC_FINCERT_REFS_HARD_MAX);
     TC_ASSERT((c->bitmap_len == 0 || c->bitmap != NULL) && (c->ref_count == 0 || c->refs != NULL));
-    tc_put_u32(s->w, c->epoch);
-    tc_put_bytes(s->w, c->bitmap, c->bitmap_len);
-    tc_put_u32(s->w, c->ref_count);
+    /* Every transaction of a block carries one: written as a head record and runs of
+     * references, one room check each rather than one per field. */
+    uint8_t *p = tc_put_reserve(s->w, 4 + 4 + (size_t)c->bitmap_len + 4);
+    if (p != NULL) {
+        tc_store_u32(p, c->epoch);
+        tc_store_u32(p + 4, c->bitmap_len);
+        if (c->bitmap_len > 0)
+            memcpy(p + 8, c->bitmap, c->bitmap_len);
+        tc_store_u32(p + 8 + c->bitmap_len, c->ref_count);
+    }
     sink_step(s);
-    for (uint32_t i = 0; i < c->ref_count; i++) {
-        tc_put_u32(s->w, c->refs[i].validator);
-        tc_put_u64(s->w, c->refs[i].seq);
+    for (uint32_t i = 0; i < c->ref_count;) {
+        uint32_t run =
+            c->ref_count - i < FINCERT_REFS_PER_STEP ? c->ref_count - i : FINCERT_REFS_PER_STEP;
+        p = tc_put_reserve(s->w, (size_t)run * TC_BATCH_REF_SIZE);
+        for (uint32_t j = 0; p != NULL && j < run; j++, p += TC_BATCH_REF_SIZE) {
+            tc_store_u32(p, c->refs[i + j].validator);
+            tc_store_u64(p + 4, c->refs[i + j].seq);
+        }
+        i += run;
         sink_step(s);
     }
 }

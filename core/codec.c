@@ -13,52 +13,6 @@ void tc_writer_init(tc_writer *w, uint8_t *buf, size_t cap)
     w->err = 0;
 }
 
-void tc_put_raw(tc_writer *w, const void *bytes, size_t n)
-{
-    TC_ASSERT(bytes != NULL || n == 0);
-    if (w->err == 0 && w->len <= w->cap && n <= w->cap - w->len) {
-        if (n > 0)
-            memcpy(w->buf + w->len, bytes, n);
-    } else {
-        w->err = TC_EENCODE;
-    }
-    w->len += n;
-}
-
-static void put_le(tc_writer *w, uint64_t v, size_t width)
-{
-    uint8_t tmp[8];
-    for (size_t i = 0; i < width; i++)
-        tmp[i] = (uint8_t)(v >> (8 * i));
-    tc_put_raw(w, tmp, width);
-}
-
-void tc_put_u8(tc_writer *w, uint8_t v)
-{
-    put_le(w, v, 1);
-}
-
-void tc_put_u16(tc_writer *w, uint16_t v)
-{
-    put_le(w, v, 2);
-}
-
-void tc_put_u32(tc_writer *w, uint32_t v)
-{
-    put_le(w, v, 4);
-}
-
-void tc_put_u64(tc_writer *w, uint64_t v)
-{
-    put_le(w, v, 8);
-}
-
-void tc_put_bytes(tc_writer *w, const void *bytes, uint32_t n)
-{
-    tc_put_u32(w, n);
-    tc_put_raw(w, bytes, n);
-}
-
 int tc_writer_finish(const tc_writer *w, size_t *len_out)
 {
     TC_ASSERT(w != NULL);
@@ -82,48 +36,6 @@ void tc_reader_fail(tc_reader *r, int code)
     if (r->err == 0)
         r->err = code;
     r->left = 0;
-}
-
-void tc_get_raw(tc_reader *r, void *out, size_t n)
-{
-    if (r->err != 0 || n > r->left) {
-        tc_reader_fail(r, TC_ESHORT);
-        memset(out, 0, n);
-        return;
-    }
-    memcpy(out, r->p, n);
-    r->p += n;
-    r->left -= n;
-}
-
-static uint64_t get_le(tc_reader *r, size_t width)
-{
-    uint8_t tmp[8];
-    uint64_t v = 0;
-    tc_get_raw(r, tmp, width);
-    for (size_t i = 0; i < width; i++)
-        v |= (uint64_t)tmp[i] << (8 * i);
-    return v;
-}
-
-uint8_t tc_get_u8(tc_reader *r)
-{
-    return (uint8_t)get_le(r, 1);
-}
-
-uint16_t tc_get_u16(tc_reader *r)
-{
-    return (uint16_t)get_le(r, 2);
-}
-
-uint32_t tc_get_u32(tc_reader *r)
-{
-    return (uint32_t)get_le(r, 4);
-}
-
-uint64_t tc_get_u64(tc_reader *r)
-{
-    return get_le(r, 8);
 }
 
 uint32_t tc_get_count(tc_reader *r, uint32_t max, size_t min_elem_size)

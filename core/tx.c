@@ -115,85 +115,108 @@ bool tc_tx_equal(const tc_tx *a, const tc_tx *b)
 }
 
 /* ---- encoding ----
- * One emitter serves both the wire encoding (into a tc_writer) and the txid (streamed into a
- * hasher through a small buffer), so the two can never disagree on field order. */
+ * One emitter serves both the wire encoding (into the caller's tc_writer) and the txid (into a
+ * writer over a chunk on the stack, fed to a hasher), so the two can never disagree on field
+ * order. Each input, output and payload is written as one reserved record with plain stores:
+ * a txid is taken of every transaction a node sees, and a call per field cost more than the
+ * bytes. A transaction that fits the chunk (nearly all) is hashed in one update; a larger one
+ * is hashed a chunk at a time, emptied between pieces (sink_step). */
+#define TXID_CHUNK_SIZE 2048
+/* The most emit_tx writes between two steps: a registration's payload, the largest piece. */
+#define TX_PIECE_MAX (TC_PUBKEY_SIZE + 1 + 4 + TC_TX_NETADDR_MAX + TC_SIG_SIZE)
+
+_Static_assert(TX_PIECE_MAX >= TC_TX_INPUT_SIZE && TX_PIECE_MAX >= TC_TX_OUTPUT_SIZE &&
+                   TX_PIECE_MAX >= 2 + 1 + 4,
+               "the payload is the largest piece");
+_Static_assert(2 * TX_PIECE_MAX <= TXID_CHUNK_SIZE, "a step leaves room for the next piece");
 
 typedef struct {
-    tc_writer *w; /* non-NULL: append to the writer */
-    tc_hasher *h; /* non-NULL: hash instead */
-    size_t n;     /* bytes buffered for h */
-    uint8_t buf[256];
+    tc_writer *w;
+    tc_hasher *h; /* non-NULL: w is a stack chunk, hashed and emptied when a piece may not fit */
 } sink;
 
-static void sink_raw(sink *s, const void *bytes, size_t n)
+static void sink_flush(sink *s)
 {
-    if (s->w != NULL) {
-        tc_put_raw(s->w, bytes, n);
-        return;
-    }
-    if (s->n + n > sizeof(s->buf)) {
-        tc_hasher_update(s->h, s->buf, s->n);
-        s->n = 0;
-    }
-    if (n > sizeof(s->buf)) {
-        tc_hasher_update(s->h, bytes, n);
-        return;
-    }
-    memcpy(s->buf + s->n, bytes, n);
-    s->n += n;
+    /* The chunk always had room for the piece (sink_step), so it cannot have failed. */
+    TC_ASSERT(s->w->err == 0 && s->w->len <= TXID_CHUNK_SIZE);
+    tc_hasher_update(s->h, s->w->buf, s->w->len);
+    s->w->len = 0;
 }
 
-static void sink_le(sink *s, uint64_t v, size_t width)
+/* Called before each piece: makes room for the largest one. */
+static inline void sink_step(sink *s)
 {
-    uint8_t tmp[8];
-    for (size_t i = 0; i < width; i++)
-        tmp[i] = (uint8_t)(v >> (8 * i));
-    sink_raw(s, tmp, width);
+    if (s->h != NULL && s->w->len > TXID_CHUNK_SIZE - TX_PIECE_MAX)
+        sink_flush(s);
 }
 
 static void emit_inputs(sink *s, const tc_tx *tx, bool with_sigs)
 {
-    sink_le(s, tx->input_count, 4);
+    const size_t size = with_sigs ? TC_TX_INPUT_SIZE : TC_TX_INPUT_SIZE - TC_SIG_SIZE;
     for (uint32_t i = 0; i < tx->input_count; i++) {
         const tc_txin *in = &tx->inputs[i];
-        sink_raw(s, in->prev.txid.b, TC_HASH_SIZE);
-        sink_le(s, in->prev.index, 4);
-        sink_raw(s, in->pub.b, TC_PUBKEY_SIZE);
+        sink_step(s);
+        uint8_t *p = tc_put_reserve(s->w, size);
+        if (p == NULL)
+            continue; /* the writer failed: it still counts the size */
+        memcpy(p, in->prev.txid.b, TC_HASH_SIZE);
+        tc_store_u32(p + TC_HASH_SIZE, in->prev.index);
+        memcpy(p + TC_HASH_SIZE + 4, in->pub.b, TC_PUBKEY_SIZE);
         if (with_sigs)
-            sink_raw(s, in->sig.b, TC_SIG_SIZE);
+            memcpy(p + TC_HASH_SIZE + 4 + TC_PUBKEY_SIZE, in->sig.b, TC_SIG_SIZE);
+    }
+}
+
+static void emit_outputs(sink *s, const tc_tx *tx)
+{
+    sink_step(s);
+    tc_put_u32(s->w, tx->output_count);
+    for (uint32_t i = 0; i < tx->output_count; i++) {
+        sink_step(s);
+        uint8_t *p = tc_put_reserve(s->w, TC_TX_OUTPUT_SIZE);
+        if (p == NULL)
+            continue;
+        tc_store_u64(p, tx->outputs[i].amount);
+        memcpy(p + 8, tx->outputs[i].addr.b, TC_ADDR_HASH_SIZE);
     }
 }
 
 /* Transfers encode no payload at all; their in-memory payload fields must stay zero, which
  * tc_tx_check_form enforces (TC_ETX_KIND), so a decoded value always equals the sent one. */
+static void emit_payload(sink *s, const tc_tx *tx, bool with_sigs)
+{
+    sink_step(s);
+    if (tx->kind == TC_TX_MN_REGISTER) {
+        tc_put_raw(s->w, tx->mn_key.b, TC_PUBKEY_SIZE);
+        tc_put_u8(s->w, tx->mn_tier);
+        tc_put_bytes(s->w, tx->net_addr, tx->net_addr_len);
+        if (with_sigs)
+            tc_put_raw(s->w, tx->mn_sig.b, TC_SIG_SIZE);
+    } else if (tx->kind == TC_TX_MN_RETIRE) {
+        tc_put_raw(s->w, tx->mn_key.b, TC_PUBKEY_SIZE);
+    }
+}
+
 static void emit_tx(sink *s, const tc_tx *tx, bool with_sigs)
 {
     TC_ASSERT(tx->kind < TC_TX_KIND_COUNT);
     TC_ASSERT(tx->net_addr_len <= TC_TX_NETADDR_MAX);
-    sink_le(s, tx->version, 2);
-    sink_le(s, tx->kind, 1);
+    sink_step(s);
+    uint8_t *p = tc_put_reserve(s->w, 2 + 1 + 4);
+    if (p != NULL) {
+        tc_store_u16(p, tx->version);
+        p[2] = tx->kind;
+        tc_store_u32(p + 3, tx->input_count);
+    }
     emit_inputs(s, tx, with_sigs);
-    sink_le(s, tx->output_count, 4);
-    for (uint32_t i = 0; i < tx->output_count; i++) {
-        sink_le(s, tx->outputs[i].amount, 8);
-        sink_raw(s, tx->outputs[i].addr.b, TC_ADDR_HASH_SIZE);
-    }
-    if (tx->kind == TC_TX_MN_REGISTER) {
-        sink_raw(s, tx->mn_key.b, TC_PUBKEY_SIZE);
-        sink_le(s, tx->mn_tier, 1);
-        sink_le(s, tx->net_addr_len, 4);
-        sink_raw(s, tx->net_addr, tx->net_addr_len);
-        if (with_sigs)
-            sink_raw(s, tx->mn_sig.b, TC_SIG_SIZE);
-    } else if (tx->kind == TC_TX_MN_RETIRE) {
-        sink_raw(s, tx->mn_key.b, TC_PUBKEY_SIZE);
-    }
+    emit_outputs(s, tx);
+    emit_payload(s, tx, with_sigs);
 }
 
 void tc_tx_encode(tc_writer *w, const tc_tx *tx)
 {
     TC_ASSERT(w != NULL && tx != NULL);
-    sink s = {.w = w, .h = NULL, .n = 0};
+    sink s = {.w = w, .h = NULL};
     emit_tx(&s, tx, true);
 }
 
@@ -313,10 +336,13 @@ void tc_tx_id(const tc_tx *tx, tc_hash *txid_out)
 {
     TC_ASSERT(tx != NULL && txid_out != NULL);
     tc_hasher h;
+    uint8_t chunk[TXID_CHUNK_SIZE]; /* not cleared: only written bytes are hashed */
+    tc_writer w;
     tc_hasher_init(&h, TC_TAG_TX);
-    sink s = {.w = NULL, .h = &h, .n = 0};
+    tc_writer_init(&w, chunk, sizeof(chunk));
+    sink s = {.w = &w, .h = &h};
     emit_tx(&s, tx, false);
-    tc_hasher_update(&h, s.buf, s.n);
+    sink_flush(&s);
     tc_hasher_final(&h, txid_out);
 }
 

@@ -569,6 +569,49 @@ Test(block, fincert_round_trip_and_limits)
     free(e.p);
 }
 
+Test(block, fincert_refs_encode_in_runs_without_seams)
+{
+    /* References are written in runs of up to 85 (SINK_FLUSH_AT / TC_BATCH_REF_SIZE): around
+     * each run boundary the bytes are the documented layout, and tx_root hashes exactly them. */
+    static const uint32_t counts[] = {0, 1, 84, 85, 86, 170, 171, 500};
+    for (size_t k = 0; k < TC_ARRAY_LEN(counts); k++) {
+        uint32_t n = counts[k];
+        tc_fincert c;
+        buf_t e;
+        make_fincert(&c, 7, n);
+        ENCODE(e, tc_fincert_encode, &c);
+        cr_assert_eq(e.n, (size_t)TC_FINCERT_MIN_SIZE + 2 + n * TC_BATCH_REF_SIZE, "%u refs", n);
+        uint8_t want[TC_FINCERT_MIN_SIZE + 2] = {7, 0, 0, 0, 2, 0, 0, 0, 0x0b, 0x01};
+        put_le32(want + 10, n);
+        cr_assert_eq(memcmp(e.p, want, sizeof(want)), 0, "%u refs: the head", n);
+        for (uint32_t i = 0; i < n; i++) {
+            const uint8_t *r = e.p + sizeof(want) + (size_t)i * TC_BATCH_REF_SIZE;
+            uint64_t seq = 0;
+            for (int j = 0; j < 8; j++)
+                seq |= (uint64_t)r[4 + j] << (8 * j);
+            cr_assert(r[0] == (uint8_t)i && r[1] == (uint8_t)(i >> 8) && r[2] == 0 && r[3] == 0,
+                      "%u refs: validator of ref %u", n, i);
+            cr_assert_eq(seq, 100u + i, "%u refs: seq of ref %u", n, i);
+        }
+        free(e.p);
+
+        tc_block b;
+        memset(&b, 0, sizeof(b));
+        b.tx_count = 1;
+        b.txs = calloc(1, sizeof(*b.txs));
+        make_transfer(&b.txs[0].tx, 1, 0x20);
+        b.txs[0].cert = c;
+        buf_t body;
+        tc_hash got, root;
+        ENCODE(body, tc_block_body_encode, &b);
+        tc_hash_tagged(&root, TC_TAG_TXROOT, body.p, body.n);
+        cr_assert_eq(tc_block_tx_root(&b, &got), 0);
+        cr_assert_eq(memcmp(got.b, root.b, TC_HASH_SIZE), 0, "%u refs: tx_root", n);
+        free(body.p);
+        tc_block_deinit(&b);
+    }
+}
+
 /* ---- blocks ---- */
 
 static void assert_blocks_equal(const tc_block *x, const tc_block *y)

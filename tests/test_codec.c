@@ -142,3 +142,63 @@ Test(codec, first_error_sticks)
     (void)tc_get_u64(&r);
     cr_assert_eq(tc_reader_finish(&r), TC_ERANGE, "the range error comes first, not ESHORT");
 }
+
+Test(codec, stores_and_loads_are_little_endian)
+{
+    uint8_t b[8];
+    tc_store_u16(b, 0x0201);
+    cr_assert(b[0] == 0x01 && b[1] == 0x02, "u16 is %02x %02x", b[0], b[1]);
+    cr_assert_eq(tc_load_u16(b), 0x0201);
+    tc_store_u32(b, 0x04030201u);
+    for (uint8_t i = 0; i < 4; i++)
+        cr_assert_eq(b[i], i + 1, "u32 byte %u is %u", i, b[i]);
+    cr_assert_eq(tc_load_u32(b), 0x04030201u);
+    tc_store_u64(b, UINT64_C(0x0807060504030201));
+    for (uint8_t i = 0; i < 8; i++)
+        cr_assert_eq(b[i], i + 1, "u64 byte %u is %u", i, b[i]);
+    cr_assert_eq(tc_load_u64(b), UINT64_C(0x0807060504030201));
+}
+
+Test(codec, reserve_hands_out_room_then_fails_sticky_and_measures)
+{
+    uint8_t buf[8];
+    tc_writer w;
+    size_t len;
+    tc_writer_init(&w, buf, sizeof(buf));
+    uint8_t *p = tc_put_reserve(&w, 4);
+    cr_assert_eq(p, buf, "the first piece starts the buffer");
+    tc_store_u32(p, 0x04030201u);
+    cr_assert_eq(tc_put_reserve(&w, 4), buf + 4, "exactly filling the buffer fits");
+    cr_assert_eq(w.len, 8);
+    cr_assert_eq(tc_writer_finish(&w, &len), 0);
+
+    tc_writer_init(&w, buf, sizeof(buf));
+    cr_assert_not_null(tc_put_reserve(&w, 5));
+    cr_assert_null(tc_put_reserve(&w, 4), "4 bytes do not fit in the 3 left");
+    cr_assert_null(tc_put_reserve(&w, 1), "sticky: 1 byte would fit but the writer failed");
+    tc_put_u8(&w, 9);
+    cr_assert_eq(tc_writer_finish(&w, &len), TC_EENCODE);
+    cr_assert_eq(len, 11, "the writer still counts the size needed");
+
+    tc_writer_init(&w, NULL, 0);
+    cr_assert_null(tc_put_reserve(&w, 12), "a measuring writer hands out nothing");
+    tc_put_u64(&w, 1);
+    cr_assert_eq(tc_writer_finish(&w, &len), TC_EENCODE);
+    cr_assert_eq(len, 20);
+}
+
+Test(codec, raw_reads_copy_or_zero)
+{
+    uint8_t in[5] = {1, 2, 3, 4, 5}, out[4];
+    tc_reader r;
+    tc_reader_init(&r, in, sizeof(in));
+    tc_get_raw(&r, out, 0);
+    cr_assert_eq(tc_reader_finish(&r), TC_ETRAILING, "an empty read consumes nothing");
+    tc_get_raw(&r, out, 4);
+    cr_assert_eq(memcmp(out, in, 4), 0, "the first 4 bytes are copied");
+    memset(out, 0xff, sizeof(out));
+    tc_get_raw(&r, out, 2);
+    cr_assert_eq(out[0] | out[1], 0, "a short read zeroes its output");
+    cr_assert_eq(out[2], 0xff, "and only its output");
+    cr_assert_eq(tc_reader_finish(&r), TC_ESHORT);
+}
