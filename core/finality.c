@@ -22,14 +22,16 @@ _Static_assert(TC_VOTE_BATCH_TXIDS_HARD_MAX <= UINT32_MAX / TC_HASH_SIZE, "count
 #define DELETE_CHUNK   64 /* vote records deleted per cursor pass */
 #define MAP_CAP_MIN    64u
 #define VOTE_REC_FIXED (8 + 4)
+_Static_assert(TC_OUTPOINT_SIZE == TC_HASH_SIZE + 4, "a vote record input is txid | u32 index");
 
 /* Entry flags. */
 enum {
-    F_HAVE = 1,      /* inputs known (the body arrived, or an own-vote record gave them) */
-    F_FINALIZED = 2, /* inputs SpentFinalized here, FINALIZED queued: sticky */
-    F_CONFLICT = 4,  /* CONFLICT reported for it: once */
-    F_CARRIED = 8,   /* in the carry list of the current epoch */
-    F_QUEUED = 16,   /* voted on after the handoff: waits for the next epoch */
+    F_HAVE = 1,        /* inputs known (the body arrived, or an own-vote record gave them) */
+    F_FINALIZED = 2,   /* inputs SpentFinalized here, FINALIZED queued: sticky */
+    F_CONFLICT = 4,    /* CONFLICT reported for it: once */
+    F_CARRIED = 8,     /* in the carry list of the current epoch */
+    F_QUEUED = 16,     /* voted on after the handoff: waits for the next epoch */
+    F_DUP_INPUTS = 32, /* lists an outpoint twice (a form check refuses that; records could not) */
 };
 
 typedef struct {
@@ -49,7 +51,8 @@ typedef struct {
     tc_hash txid;
     uint32_t prev, next; /* arrival list; next doubles as the free-list link */
     uint32_t input_count;
-    tc_outpoint *inputs;
+    tc_outpoint *inputs; /* owns one block that also holds in_set */
+    uint32_t *in_set;    /* per input, its spender set in f->sp: no outpoint index lookups */
     tc_batch_ref *votes; /* sorted by validator: the first stored batch of each naming txid */
     uint32_t vote_count, vote_cap;
     uint64_t weight;
@@ -74,10 +77,18 @@ typedef struct {
     bool used;
 } bslot;
 
+/* A validator's stored batches in seq order. The seqs sit in their own array, beside the slot
+ * indices, so a lookup's binary search reads a few contiguous cache lines instead of one bslot
+ * per probe. Both arrays live in one allocation that starts at seq (vb_ready). */
 typedef struct {
-    uint32_t *slot; /* slot indices sorted by seq; capacity batch_window */
+    uint64_t *seq;  /* seq[i] == f->bs[slot[i]].b.seq, non-decreasing; capacity batch_window */
+    uint32_t *slot; /* slot indices, same order */
     uint32_t n;
     bool equivocated; /* signed two batches with one seq this epoch: left out of certificates */
+    /* Two stored batches have shared a seq this epoch: a twin running this node's key stored
+     * one that on_batch accepted before the own batch with that seq was flushed. Lookups then
+     * search the whole list (vb_lower). */
+    bool seq_shared;
 } vbatches;
 
 typedef struct {
@@ -214,11 +225,17 @@ static int map_reserve(map *m)
 static int map_put(map *m, const uint8_t *k, uint32_t v)
 {
     TC_ASSERT(v != NONE);
-    TC_ASSERT(map_find(m, k) == NONE);
     int rc = map_reserve(m);
-    if (rc == 0)
-        map_insert_raw(m, k, v);
-    return rc;
+    if (rc != 0)
+        return rc;
+    /* One probe both checks that k is absent and finds the empty slot it goes to. */
+    uint32_t i = map_home(m, k);
+    for (; m->s[i].v != NONE; i = (i + 1) & (m->cap - 1))
+        TC_ASSERT(memcmp(m->s[i].k, k, KEY_LEN) != 0);
+    memcpy(m->s[i].k, k, KEY_LEN);
+    m->s[i].v = v;
+    m->n++;
+    return 0;
 }
 
 static void map_del(map *m, const uint8_t *k)
@@ -358,22 +375,22 @@ static spset *sp_of(const tc_finality *f, const tc_outpoint *op)
     return s == NONE ? NULL : &f->sp[s];
 }
 
-static void sp_remove(tc_finality *f, const tc_outpoint *op, uint32_t idx)
+/* Takes idx out of spender set s (op's); an input listed twice was added twice, and goes once
+ * per listing. The set is freed with its last spender. */
+static void sp_remove(tc_finality *f, uint32_t s, const tc_outpoint *op, uint32_t idx)
 {
-    uint8_t k[KEY_LEN];
-    key_op(k, op);
-    uint32_t s = map_find(&f->opmap, k);
-    if (s == NONE)
-        return; /* an input listed twice was removed already */
+    TC_ASSERT(s < f->sp_hw);
     spset *set = &f->sp[s];
-    for (uint32_t i = 0; i < set->n; i++) {
-        if (set->tx[i] != idx)
-            continue;
-        memmove(&set->tx[i], &set->tx[i + 1], (set->n - i - 1) * sizeof(uint32_t));
-        set->n--;
-        break;
-    }
+    TC_ASSERT(set->n != NONE && set->n > 0);
+    uint32_t at = 0;
+    while (at < set->n && set->tx[at] != idx)
+        at++;
+    TC_ASSERT(at < set->n);
+    memmove(&set->tx[at], &set->tx[at + 1], (set->n - at - 1) * sizeof(uint32_t));
+    set->n--;
     if (set->n == 0) {
+        uint8_t k[KEY_LEN];
+        key_op(k, op);
         map_del(&f->opmap, k);
         set->n = NONE;
         set->tx[0] = f->sp_free;
@@ -404,7 +421,9 @@ static int sp_new(tc_finality *f, uint32_t *s_out)
     return 0;
 }
 
-static int sp_add(tc_finality *f, const tc_outpoint *op, uint32_t idx)
+/* Adds idx to op's spender set (made on first use); *s_out gets the set, *dup is set when idx
+ * was in it already (the transaction lists op twice). */
+static int sp_add(tc_finality *f, const tc_outpoint *op, uint32_t idx, uint32_t *s_out, bool *dup)
 {
     uint8_t k[KEY_LEN];
     key_op(k, op);
@@ -421,15 +440,20 @@ static int sp_add(tc_finality *f, const tc_outpoint *op, uint32_t idx)
     spset *set = &f->sp[s];
     if (set->n == TC_FINALITY_SPENDERS_MAX)
         return TC_EFULL;
+    for (uint32_t i = 0; i < set->n; i++)
+        *dup = *dup || set->tx[i] == idx;
     set->tx[set->n++] = idx;
+    *s_out = s;
     return 0;
 }
 
-/* Records the inputs of a tracked transaction and indexes them. On failure nothing changes. */
+/* Records the inputs of a tracked transaction and indexes them. On failure nothing changes.
+ * The outpoints and their spender sets share one allocation (e->inputs). */
 static int tx_set_inputs(tc_finality *f, uint32_t idx, const tc_outpoint *ops, uint32_t n)
 {
     TC_ASSERT((f->tx[idx].flags & F_HAVE) == 0);
     TC_ASSERT(n > 0);
+    _Static_assert(sizeof(tc_outpoint) % _Alignof(uint32_t) == 0, "in_set follows the inputs");
     if (f->inputs + n > f->lim.inputs_max || f->inputs + n < f->inputs)
         return TC_EFULL;
     for (uint32_t i = 0; i < n; i++) {
@@ -437,23 +461,26 @@ static int tx_set_inputs(tc_finality *f, uint32_t idx, const tc_outpoint *ops, u
         if (set != NULL && set->n == TC_FINALITY_SPENDERS_MAX)
             return TC_EFULL;
     }
-    tc_outpoint *copy = malloc((size_t)n * sizeof(*copy));
+    tc_outpoint *copy = malloc((size_t)n * (sizeof(*copy) + sizeof(uint32_t)));
     if (copy == NULL)
         return TC_ENOMEM;
     memcpy(copy, ops, (size_t)n * sizeof(*copy));
+    uint32_t *sets = (uint32_t *)(void *)(copy + n);
+    bool dup = false;
     for (uint32_t i = 0; i < n; i++) {
-        int rc = sp_add(f, &ops[i], idx);
+        int rc = sp_add(f, &ops[i], idx, &sets[i], &dup);
         if (rc != 0) {
             for (uint32_t j = 0; j < i; j++)
-                sp_remove(f, &ops[j], idx);
+                sp_remove(f, sets[j], &ops[j], idx);
             free(copy);
             return rc;
         }
     }
     txe *e = &f->tx[idx];
     e->inputs = copy;
+    e->in_set = sets;
     e->input_count = n;
-    e->flags |= F_HAVE;
+    e->flags |= F_HAVE | (dup ? F_DUP_INPUTS : 0);
     f->inputs += n;
     f->orphans--;
     f->have_count++;
@@ -510,14 +537,31 @@ static void vote_remove(tc_finality *f, txe *e, uint32_t pos)
 
 /* ---- stored batches ---- */
 
-/* Position of the first batch of v with seq >= seq. */
+/* Position of the first batch of v with seq >= seq. When the stored seqs are distinct (no
+ * seq_shared), they are integers in increasing order, so seq[i] >= seq[0] + i and
+ * seq[n-1] - seq[i] >= n-1 - i: that narrows the answer to one position when v's stored seqs
+ * have no gaps (the usual case: a validator's batches take consecutive seqs), and the binary
+ * search runs over the gaps' width only. */
 static uint32_t vb_lower(const tc_finality *f, uint32_t v, uint64_t seq)
 {
     const vbatches *vb = &f->vb[v];
-    uint32_t lo = 0, hi = vb->n;
+    if (vb->n == 0 || seq <= vb->seq[0])
+        return 0;
+    uint32_t last = vb->n - 1;
+    if (seq > vb->seq[last])
+        return vb->n;
+    /* seq[0] < seq <= seq[last]: the answer lies in [lo, hi]. Without shared seqs, seq[above]
+     * >= seq when above <= last, and seq[i] < seq for every i < last - below. */
+    uint32_t lo = 0, hi = last;
+    if (!vb->seq_shared) {
+        uint64_t above = seq - vb->seq[0], below = vb->seq[last] - seq;
+        hi = above < last ? (uint32_t)above : last;
+        lo = below < last ? last - (uint32_t)below : 0;
+    }
+    TC_ASSERT(lo <= hi);
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (f->bs[vb->slot[mid]].b.seq < seq)
+        if (vb->seq[mid] < seq)
             lo = mid + 1;
         else
             hi = mid;
@@ -531,7 +575,10 @@ static uint32_t vb_find(const tc_finality *f, uint32_t v, uint64_t seq)
         return NONE;
     uint32_t pos = vb_lower(f, v, seq);
     const vbatches *vb = &f->vb[v];
-    return pos < vb->n && f->bs[vb->slot[pos]].b.seq == seq ? vb->slot[pos] : NONE;
+    if (pos == vb->n || vb->seq[pos] != seq)
+        return NONE;
+    TC_ASSERT(f->bs[vb->slot[pos]].used && f->bs[vb->slot[pos]].b.seq == seq);
+    return vb->slot[pos];
 }
 
 static bool batch_has(const tc_vote_batch *b, const tc_hash *txid)
@@ -547,6 +594,7 @@ static void batch_remove(tc_finality *f, uint32_t slot)
     uint32_t v = s->b.validator, pos = vb_lower(f, v, s->b.seq);
     vbatches *vb = &f->vb[v];
     TC_ASSERT(pos < vb->n && vb->slot[pos] == slot);
+    memmove(&vb->seq[pos], &vb->seq[pos + 1], (vb->n - pos - 1) * sizeof(uint64_t));
     memmove(&vb->slot[pos], &vb->slot[pos + 1], (vb->n - pos - 1) * sizeof(uint32_t));
     vb->n--;
     TC_ASSERT(f->batches > 0 && f->batch_txids >= s->b.txid_count);
@@ -579,7 +627,7 @@ static void tx_free(tc_finality *f, uint32_t idx)
             batch_remove(f, slot);
     }
     for (uint32_t i = 0; i < e->input_count; i++)
-        sp_remove(f, &e->inputs[i], idx);
+        sp_remove(f, e->in_set[i], &e->inputs[i], idx);
     cursor_skip(f, idx);
     if (e->prev != NONE)
         f->tx[e->prev].next = e->next;
@@ -638,7 +686,7 @@ static int make_room(tc_finality *f, uint32_t v, uint64_t seq, uint32_t n)
 {
     vbatches *vb = &f->vb[v];
     if (vb->n >= f->lim.batch_window) {
-        if (seq < f->bs[vb->slot[0]].b.seq)
+        if (seq < vb->seq[0])
             return TC_EFULL;
         batch_evict(f, vb->slot[0]);
     }
@@ -691,7 +739,12 @@ static int batch_insert(tc_finality *f, const tc_vote_batch *b, const tc_hash *s
     uint32_t pos = vb_lower(f, b->validator, b->seq);
     vbatches *vb = &f->vb[b->validator];
     TC_ASSERT(vb->n < f->lim.batch_window);
+    TC_ASSERT(pos == vb->n || vb->seq[pos] >= b->seq);
+    if (pos < vb->n && vb->seq[pos] == b->seq)
+        vb->seq_shared = true; /* a twin's batch (see vbatches) */
+    memmove(&vb->seq[pos + 1], &vb->seq[pos], (vb->n - pos) * sizeof(uint64_t));
     memmove(&vb->slot[pos + 1], &vb->slot[pos], (vb->n - pos) * sizeof(uint32_t));
+    vb->seq[pos] = b->seq;
     vb->slot[pos] = slot;
     vb->n++;
     f->batches++;
@@ -700,12 +753,18 @@ static int batch_insert(tc_finality *f, const tc_vote_batch *b, const tc_hash *s
     return 0;
 }
 
+/* Allocates v's seq and slot arrays on its first batch: one block, seq first (8-aligned). */
 static int vb_ready(tc_finality *f, uint32_t v)
 {
-    if (f->vb[v].slot != NULL)
+    vbatches *vb = &f->vb[v];
+    if (vb->seq != NULL)
         return 0;
-    f->vb[v].slot = malloc((size_t)f->lim.batch_window * sizeof(uint32_t));
-    return f->vb[v].slot == NULL ? TC_ENOMEM : 0;
+    size_t window = f->lim.batch_window;
+    vb->seq = malloc(window * (sizeof(uint64_t) + sizeof(uint32_t)));
+    if (vb->seq == NULL)
+        return TC_ENOMEM;
+    vb->slot = (uint32_t *)(void *)(vb->seq + window);
+    return 0;
 }
 
 /* ---- finalization and equivocation ---- */
@@ -719,41 +778,96 @@ static int is_confirmed(tc_store_txn *txn, const tc_hash *txid, bool *out)
     return rc == TC_ENOTFOUND ? 0 : rc;
 }
 
-/* Reads the state of every input; an input already confirmed spent (or unknown here) is left
- * out. *conflict_at gets the first input SpentFinalized for another transaction, or NONE. */
-static int inputs_scan(tc_store_txn *txn, const txe *e, uint32_t *conflict_at, tc_hash *other)
+/* An input's state in this node's view, relative to the transaction spending it (txid). */
+enum {
+    IN_GONE = 0,         /* confirmed spent, or unknown here */
+    IN_UNSPENT = 1,      /* Unspent */
+    IN_LOCKED = 2,       /* Locked(txid) */
+    IN_LOCKED_OTHER = 3, /* Locked(another transaction) */
+    IN_FINAL = 4,        /* SpentFinalized(txid) */
+    IN_FINAL_OTHER = 5,  /* SpentFinalized(another transaction) */
+};
+
+/* A store read of an input costs more than the state change that follows it, so the passes
+ * that read every input before writing any (finalization, a vote) remember what they read for
+ * the first INPUT_VIEW_MAX inputs and act on that instead of reading each entry again; later
+ * inputs are read again. The remembered state is the store's until the write pass reaches the
+ * input, since that pass writes each outpoint only when it reaches it — unless the transaction
+ * lists an outpoint twice (F_DUP_INPUTS), when it reads everything again. */
+#define INPUT_VIEW_MAX 64
+
+/* Reads op's state relative to txid into *st (*holder: the locking or finalized transaction,
+ * may be NULL). Codes as tc_utxo_get; *st is IN_GONE on failure. */
+static int input_read(tc_store_txn *txn, const tc_outpoint *op, const tc_hash *txid, uint8_t *st,
+                      tc_hash *holder)
+{
+    tc_utxo_entry u;
+    int rc = tc_utxo_get(txn, op, &u);
+    *st = IN_GONE;
+    if (rc != 0)
+        return rc;
+    bool mine = hash_eq(&u.txid, txid);
+    if (u.state == TC_UTXO_UNSPENT)
+        *st = IN_UNSPENT;
+    else if (u.state == TC_UTXO_LOCKED)
+        *st = mine ? IN_LOCKED : IN_LOCKED_OTHER;
+    else
+        *st = mine ? IN_FINAL : IN_FINAL_OTHER;
+    if (holder != NULL)
+        *holder = u.txid;
+    return 0;
+}
+
+/* input_read for finalization: an input already confirmed spent (or unknown here) is IN_GONE,
+ * not an error. */
+static int input_read_final(tc_store_txn *txn, const txe *e, uint32_t i, uint8_t *st,
+                            tc_hash *holder)
+{
+    int rc = input_read(txn, &e->inputs[i], &e->txid, st, holder);
+    return rc == TC_ENOTFOUND || rc == TC_ETX_SPENT_INPUT ? 0 : rc;
+}
+
+/* Reads the state of every input into view (the first INPUT_VIEW_MAX). *conflict_at gets the
+ * first input SpentFinalized for another transaction, or NONE. */
+static int inputs_scan(tc_store_txn *txn, const txe *e, uint8_t view[INPUT_VIEW_MAX],
+                       uint32_t *conflict_at, tc_hash *other)
 {
     *conflict_at = NONE;
     for (uint32_t i = 0; i < e->input_count; i++) {
-        tc_utxo_entry u;
-        int rc = tc_utxo_get(txn, &e->inputs[i], &u);
-        if (rc == TC_ENOTFOUND || rc == TC_ETX_SPENT_INPUT)
-            continue;
+        uint8_t st = IN_GONE;
+        int rc = input_read_final(txn, e, i, &st, other);
         if (rc != 0)
             return rc;
-        if (u.state == TC_UTXO_FINALIZED && !hash_eq(&u.txid, &e->txid)) {
+        if (i < INPUT_VIEW_MAX)
+            view[i] = st;
+        if (st == IN_FINAL_OTHER) {
             *conflict_at = i;
-            *other = u.txid;
             return 0;
         }
     }
     return 0;
 }
 
-/* Walks each input to SpentFinalized(txid) along legal transitions (see the header). */
-static int inputs_finalize(tc_store_txn *txn, const txe *e)
+/* Walks each input to SpentFinalized(txid) along legal transitions (see the header), from the
+ * states inputs_scan saw. A transition the state already passed is not requested: locking
+ * Locked(txid) or finalizing SpentFinalized(txid) would only read the entry again. */
+static int inputs_finalize(tc_store_txn *txn, const txe *e, const uint8_t view[INPUT_VIEW_MAX])
 {
+    bool fresh = (e->flags & F_DUP_INPUTS) == 0;
     for (uint32_t i = 0; i < e->input_count; i++) {
         const tc_outpoint *op = &e->inputs[i];
-        tc_utxo_entry u;
-        int rc = tc_utxo_get(txn, op, &u);
-        if (rc == TC_ENOTFOUND || rc == TC_ETX_SPENT_INPUT)
-            continue;
-        if (rc == 0 && u.state == TC_UTXO_LOCKED && !hash_eq(&u.txid, &e->txid))
+        uint8_t st = IN_GONE;
+        int rc = 0;
+        if (fresh && i < INPUT_VIEW_MAX)
+            st = view[i];
+        else
+            rc = input_read_final(txn, e, i, &st, NULL);
+        TC_ASSERT(rc != 0 || st != IN_FINAL_OTHER); /* inputs_scan stops at a conflict */
+        if (rc == 0 && st == IN_LOCKED_OTHER)
             rc = tc_utxo_release(txn, op);
-        if (rc == 0 && u.state != TC_UTXO_FINALIZED)
+        if (rc == 0 && (st == IN_UNSPENT || st == IN_LOCKED_OTHER))
             rc = tc_utxo_lock(txn, op, &e->txid);
-        if (rc == 0)
+        if (rc == 0 && st != IN_GONE && st != IN_FINAL)
             rc = tc_utxo_finalize(txn, op, &e->txid);
         if (rc != 0)
             return rc;
@@ -768,7 +882,8 @@ static int maybe_finalize(tc_finality *f, tc_store_txn *txn, uint32_t idx)
         return 0;
     uint32_t at = NONE;
     tc_hash other;
-    int rc = inputs_scan(txn, e, &at, &other);
+    uint8_t view[INPUT_VIEW_MAX];
+    int rc = inputs_scan(txn, e, view, &at, &other);
     if (rc != 0)
         return rc;
     if (at != NONE) {
@@ -785,7 +900,7 @@ static int maybe_finalize(tc_finality *f, tc_store_txn *txn, uint32_t idx)
         }
         return 0;
     }
-    rc = inputs_finalize(txn, e);
+    rc = inputs_finalize(txn, e, view);
     if (rc != 0)
         return rc;
     e->flags |= F_FINALIZED;
@@ -808,8 +923,8 @@ static void lockeq_check(tc_finality *f, uint32_t a, uint32_t v, uint64_t seq_a)
     f->tx[a].mark = gen;
     for (uint32_t i = 0; i < f->tx[a].input_count; i++) {
         const tc_outpoint *op = &f->tx[a].inputs[i];
-        const spset *set = sp_of(f, op);
-        TC_ASSERT(set != NULL);
+        const spset *set = &f->sp[f->tx[a].in_set[i]];
+        TC_ASSERT(set->n != NONE && set->n > 0);
         for (uint32_t j = 0; j < set->n; j++) {
             txe *b = &f->tx[set->tx[j]];
             if (b->mark == gen)
@@ -939,19 +1054,20 @@ static int vote_record_put(tc_finality *f, tc_store_txn *txn, const tc_hash *txi
     int rc = scratch_reserve(f, n);
     if (rc != 0)
         return rc;
-    tc_writer w;
-    tc_writer_init(&w, f->scratch, f->scratch_cap);
-    tc_put_u64(&w, seq);
-    tc_put_u32(&w, tx->input_count);
+    /* A fixed layout of n bytes in a buffer reserved to fit: written directly, without a
+     * writer's room check per field. vrec_decode reads it back. */
+    uint8_t *p = f->scratch;
+    put_le(p, seq, 8);
+    put_le(p + 8, tx->input_count, 4);
     for (uint32_t i = 0; i < tx->input_count; i++) {
-        TC_PUT_HASH(&w, &tx->inputs[i].prev.txid);
-        tc_put_u32(&w, tx->inputs[i].prev.index);
+        uint8_t *q = p + VOTE_REC_FIXED + (size_t)i * TC_OUTPOINT_SIZE;
+        memcpy(q, tx->inputs[i].prev.txid.b, TC_HASH_SIZE);
+        put_le(q + TC_HASH_SIZE, tx->inputs[i].prev.index, 4);
     }
-    size_t len = 0;
-    TC_ASSERT(tc_writer_finish(&w, &len) == 0 && len == n);
+    TC_ASSERT(n <= f->scratch_cap);
     uint8_t k[VOTE_KEY_SIZE];
     vote_key(k, f->vset.epoch, txid);
-    return tc_store_put(txn, TC_TABLE_LOCKS, k, sizeof(k), f->scratch, len);
+    return tc_store_put(txn, TC_TABLE_LOCKS, k, sizeof(k), f->scratch, n);
 }
 
 static int u64_record_put(tc_store_txn *txn, const char *key, uint64_t v, size_t width)
@@ -1025,26 +1141,36 @@ static int carried_check(const tc_finality *f, const tc_tx *tx, const tc_hash *t
     return 0;
 }
 
-/* Every input must be Unspent or already this transaction's in this node's view. */
-static int locks_check(tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid)
+/* Every input must be Unspent or already this transaction's in this node's view. The states
+ * read go to view (the first INPUT_VIEW_MAX), for locks_take. */
+static int locks_check(tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid,
+                       uint8_t view[INPUT_VIEW_MAX])
 {
     for (uint32_t i = 0; i < tx->input_count; i++) {
-        tc_utxo_entry u;
-        int rc = tc_utxo_get(txn, &tx->inputs[i].prev, &u);
+        uint8_t st = IN_GONE;
+        int rc = input_read(txn, &tx->inputs[i].prev, txid, &st, NULL);
         if (rc != 0)
             return rc;
-        if (u.state != TC_UTXO_UNSPENT && !hash_eq(&u.txid, txid))
+        if (i < INPUT_VIEW_MAX)
+            view[i] = st;
+        if (st == IN_LOCKED_OTHER || st == IN_FINAL_OTHER)
             return TC_ETX_LOCKED;
     }
     return 0;
 }
 
-static int locks_take(tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid)
+/* Locks every Unspent input, from the states locks_check saw (view), or read again when view
+ * is NULL. An input listed twice is locked twice, the second time a no-op (tc_utxo_lock). */
+static int locks_take(tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid, const uint8_t *view)
 {
     for (uint32_t i = 0; i < tx->input_count; i++) {
-        tc_utxo_entry u;
-        int rc = tc_utxo_get(txn, &tx->inputs[i].prev, &u);
-        if (rc == 0 && u.state == TC_UTXO_UNSPENT)
+        uint8_t st = IN_GONE;
+        int rc = 0;
+        if (view != NULL && i < INPUT_VIEW_MAX)
+            st = view[i];
+        else
+            rc = input_read(txn, &tx->inputs[i].prev, txid, &st, NULL);
+        if (rc == 0 && st == IN_UNSPENT)
             rc = tc_utxo_lock(txn, &tx->inputs[i].prev, txid);
         if (rc != 0)
             return rc;
@@ -1066,14 +1192,16 @@ static int pend_open(tc_finality *f, tc_store_txn *txn, uint64_t now_ms)
     return 0;
 }
 
-/* The vote itself; vote_check passed. */
+/* The vote itself; vote_check passed and read the inputs' states into view. Tracking the
+ * transaction since then wrote its inputs only if it finalized them: then they are read again. */
 static int own_vote(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, uint32_t idx,
-                    const tc_tx *tx, const tc_hash *txid)
+                    const tc_tx *tx, const tc_hash *txid, const uint8_t view[INPUT_VIEW_MAX])
 {
     TC_ASSERT(f->me != NONE && !f->handed_off && f->tx[idx].own_seq == 0);
+    bool fresh = (f->tx[idx].flags & F_FINALIZED) == 0;
     int rc = pend_open(f, txn, now_ms);
     if (rc == 0)
-        rc = locks_take(txn, tx, txid);
+        rc = locks_take(txn, tx, txid, fresh ? view : NULL);
     if (rc == 0)
         rc = vote_record_put(f, txn, txid, f->pend_seq, tx);
     if (rc != 0)
@@ -1102,11 +1230,12 @@ static void regossip_arm(tc_finality *f, uint64_t now_ms)
         f->regossip_at = now_ms + f->p.regossip_interval_ms;
 }
 
+/* Tracks tx (idx: its entry, NONE if untracked) with its inputs; *idx_out gets its entry. */
 static int add_tx(tc_finality *f, tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid,
-                  uint32_t *idx_out)
+                  uint32_t idx, uint32_t *idx_out)
 {
     TC_ASSERT(tx->input_count > 0 && tx->inputs != NULL);
-    uint32_t idx = tx_find(f, txid);
+    TC_ASSERT(idx == NONE || hash_eq(&f->tx[idx].txid, txid));
     bool fresh = idx == NONE;
     if (fresh) {
         int rc = tx_new(f, txid, &idx);
@@ -1140,16 +1269,17 @@ int tc_finality_add_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const
 {
     TC_ASSERT(f != NULL && txn != NULL && tx != NULL && txid != NULL);
     uint32_t idx = NONE;
-    int rc = add_tx(f, txn, tx, txid, &idx);
+    int rc = add_tx(f, txn, tx, txid, tx_find(f, txid), &idx);
     regossip_arm(f, now_ms);
     return rc;
 }
 
-/* What decides a vote before anything changes, so a refusal leaves f and txn untouched. */
+/* What decides a vote before anything changes, so a refusal leaves f and txn untouched. idx:
+ * the transaction's entry, NONE if untracked; view: see locks_check. */
 static int vote_check(const tc_finality *f, tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid,
+                      uint32_t idx, uint8_t view[INPUT_VIEW_MAX],
                       tc_finality_vote_result *result_out)
 {
-    uint32_t idx = tx_find(f, txid);
     if (f->me == NONE) {
         *result_out = TC_FINALITY_NOT_VALIDATOR;
         return 0;
@@ -1165,7 +1295,7 @@ static int vote_check(const tc_finality *f, tc_store_txn *txn, const tc_tx *tx, 
     }
     *result_out = TC_FINALITY_VOTED;
     int rc = carried_check(f, tx, txid);
-    return rc != 0 ? rc : locks_check(txn, tx, txid);
+    return rc != 0 ? rc : locks_check(txn, tx, txid, view);
 }
 
 int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_tx *tx,
@@ -1173,11 +1303,12 @@ int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, cons
 {
     TC_ASSERT(f != NULL && txn != NULL && tx != NULL && txid != NULL && result_out != NULL);
     tc_finality_vote_result res = TC_FINALITY_NOT_VALIDATOR;
-    int rc = vote_check(f, txn, tx, txid, &res);
+    uint8_t view[INPUT_VIEW_MAX];
+    uint32_t idx = tx_find(f, txid);
+    int rc = vote_check(f, txn, tx, txid, idx, view, &res);
     *result_out = TC_FINALITY_NOT_VALIDATOR;
-    uint32_t idx = NONE;
     if (rc == 0)
-        rc = add_tx(f, txn, tx, txid, &idx);
+        rc = add_tx(f, txn, tx, txid, idx, &idx);
     regossip_arm(f, now_ms);
     if (rc != 0)
         return rc;
@@ -1186,7 +1317,7 @@ int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, cons
         f->queued++;
     }
     if (res == TC_FINALITY_VOTED)
-        rc = own_vote(f, txn, now_ms, idx, tx, txid);
+        rc = own_vote(f, txn, now_ms, idx, tx, txid, view);
     if (rc == 0)
         *result_out = res;
     return rc;
@@ -1752,7 +1883,7 @@ static void epoch_drop(tc_finality *f)
     f->batches = 0;
     f->batch_txids = 0;
     for (uint32_t v = 0; v < f->vset.count; v++)
-        free(f->vb[v].slot);
+        free(f->vb[v].seq); /* the slot array shares its block */
     free(f->vb);
     f->vb = NULL;
     for (uint32_t i = f->head; i != NONE;) {
@@ -2161,7 +2292,7 @@ void tc_finality_free(tc_finality *f)
             tc_vote_batch_deinit(&f->bs[s].b);
     if (f->vb != NULL)
         for (uint32_t v = 0; v < f->vset.count; v++)
-            free(f->vb[v].slot);
+            free(f->vb[v].seq); /* the slot array shares its block */
     free(f->vb);
     free(f->tx);
     free(f->sp);

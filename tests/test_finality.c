@@ -1,8 +1,8 @@
 /* test_finality.c — instant finality (SPEC 4) on the in-memory store: own batches and their
  * timing, seq persistence, quorum arithmetic at tier weights, FINALIZED once, transactions that
  * arrive after their votes, duplicate, forged and equivocating batches, durable locks across a
- * crash, lock equivocation, certificates, re-gossip, bounded bookkeeping, handoff, carry list
- * and the epoch change. */
+ * crash, lock equivocation, certificates, re-gossip, bounded bookkeeping, handoff, carry list,
+ * the epoch change, and the hot paths' shortcuts (remembered input states, batch lookups). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1304,4 +1304,256 @@ Test(finality, epoch_change_deletes_every_old_vote_record, .fini = teardown)
     tc_finality_stats st;
     tc_finality_stats_get(fin, &st);
     cr_assert_eq(st.batches, 0, "no batch of the old epoch is rebuilt (%u)", st.batches);
+}
+
+/* ---- hot paths: remembered input states, cached spender sets, batch lookups ---- */
+
+/* A transaction spending the genesis coins of wallets w[0..n) (a wallet may repeat), never
+ * signed: finality reads only its inputs. Its txid is derived from tag. Caller deinits. */
+static void mk_wide_tx(tc_tx *tx, tc_hash *txid, const uint32_t *w, uint32_t n, const char *tag)
+{
+    memset(tx, 0, sizeof(*tx));
+    tx->input_count = n;
+    tx->inputs = calloc(n, sizeof(tc_txin));
+    cr_assert_not_null(tx->inputs);
+    for (uint32_t i = 0; i < n; i++)
+        ts_chain_genesis_outpoint(&fx, w[i], &tx->inputs[i].prev);
+    tc_hash_tagged(txid, "test/wide", tag, strlen(tag));
+}
+
+/* Puts op into state st for txid, straight in the store (Unspent: leaves it). */
+static void set_state(const tc_outpoint *op, tc_utxo_state st, const tc_hash *txid)
+{
+    tc_store_txn *t = begin();
+    if (st != TC_UTXO_UNSPENT)
+        cr_assert_eq(tc_utxo_lock(t, op, txid), 0);
+    if (st == TC_UTXO_FINALIZED)
+        cr_assert_eq(tc_utxo_finalize(t, op, txid), 0);
+    commit(t);
+}
+
+static uint64_t writes(void)
+{
+    return tc_store_mem_write_count(fx.store);
+}
+
+enum { WIDE = 70 }; /* inputs: past the 64 whose states one pass remembers (INPUT_VIEW_MAX) */
+
+/* Finalization acts on the state its read pass saw, for the inputs it remembers and for those
+ * past them alike, and requests exactly the transitions a state needs: Unspent lock and
+ * finalize (2 writes), Locked(a) finalize (1), Locked(other) release, lock, finalize (3),
+ * SpentFinalized(a) none. */
+Test(finality, a_wide_tx_finalizes_each_input_from_the_state_it_was_in, .fini = teardown)
+{
+    chain_up(4, NULL, WIDE);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    uint32_t w[WIDE];
+    for (uint32_t i = 0; i < WIDE; i++)
+        w[i] = i;
+    tc_tx a;
+    tc_hash ia, other;
+    mk_wide_tx(&a, &ia, w, WIDE, "a");
+    tc_hash_tagged(&other, "test/wide", "other", 5);
+    const tc_utxo_state st[4] = {TC_UTXO_UNSPENT, TC_UTXO_LOCKED, TC_UTXO_LOCKED,
+                                 TC_UTXO_FINALIZED};
+    const bool mine[4] = {true, true, false, true};
+    const uint64_t cost[4] = {2, 1, 3, 0};
+    uint64_t want = 0;
+    for (uint32_t i = 0; i < WIDE; i++) {
+        set_state(&a.inputs[i].prev, st[i % 4], mine[i % 4] ? &ia : &other);
+        want += cost[i % 4];
+    }
+    cr_assert_eq(add(fin, &a, &ia), 0);
+    uint64_t before = writes();
+    quorum_for(fin, &ia, 3);
+    cr_assert_eq(writes() - before, want, "store writes %llu, want %llu",
+                 (unsigned long long)(writes() - before), (unsigned long long)want);
+    cr_assert(tc_finality_is_final(fin, &ia));
+    for (uint32_t i = 0; i < WIDE; i++) {
+        tc_utxo_entry u = utxo_of(&a.inputs[i].prev);
+        cr_assert_eq(u.state, TC_UTXO_FINALIZED, "input %u", i);
+        cr_assert(hash_eq(&u.txid, &ia), "input %u", i);
+    }
+    uint32_t n = drain(fin);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_FINALIZED), 1);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_CONFLICT), 0);
+    tc_tx_deinit(&a);
+}
+
+/* A conflict on an input past the remembered ones: reported, and nothing at all is written. */
+Test(finality, a_conflict_past_the_remembered_inputs_writes_nothing, .fini = teardown)
+{
+    chain_up(4, NULL, WIDE);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    uint32_t w[WIDE];
+    for (uint32_t i = 0; i < WIDE; i++)
+        w[i] = i;
+    tc_tx a;
+    tc_hash ia, other;
+    mk_wide_tx(&a, &ia, w, WIDE, "a");
+    tc_hash_tagged(&other, "test/wide", "other", 5);
+    set_state(&a.inputs[1].prev, TC_UTXO_LOCKED, &other);
+    set_state(&a.inputs[67].prev, TC_UTXO_FINALIZED, &other);
+    cr_assert_eq(add(fin, &a, &ia), 0);
+    uint64_t before = writes();
+    quorum_for(fin, &ia, 3);
+    cr_assert_eq(writes(), before, "a conflict writes nothing");
+    cr_assert_not(tc_finality_is_final(fin, &ia));
+    uint32_t n = drain(fin);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_CONFLICT), 1);
+    const tc_finality_event *c = find_kind(n, TC_FINALITY_EV_CONFLICT);
+    cr_assert_eq(tc_outpoint_cmp(&c->outpoint, &a.inputs[67].prev), 0, "the 68th input");
+    cr_assert(hash_eq(&c->txid2, &other));
+    cr_assert_eq(utxo_of(&a.inputs[0].prev).state, TC_UTXO_UNSPENT);
+    tc_utxo_entry u1 = utxo_of(&a.inputs[1].prev);
+    cr_assert_eq(u1.state, TC_UTXO_LOCKED);
+    cr_assert(hash_eq(&u1.txid, &other), "Locked(other) stays");
+    tc_tx_deinit(&a);
+}
+
+/* A transaction listing an outpoint twice (the form check refuses it; finality must not trust
+ * remembered states for it, nor lose track of its spender sets): voted, finalized, forgotten. */
+Test(finality, a_tx_listing_an_outpoint_twice_is_voted_finalized_and_forgotten, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    const uint32_t w[3] = {0, 1, 0};
+    tc_tx a;
+    tc_hash ia;
+    mk_wide_tx(&a, &ia, w, 3, "dup");
+    uint64_t before = writes();
+    tc_finality_vote_result res = TC_FINALITY_NOT_VALIDATOR;
+    cr_assert_eq(vote(fin, &a, &ia, T0, &res), 0);
+    cr_assert_eq(res, TC_FINALITY_VOTED);
+    /* fin/seq, two locks (the repeated one is a no-op), the vote record. */
+    cr_assert_eq(writes() - before, 4, "writes %llu", (unsigned long long)(writes() - before));
+    for (uint32_t i = 0; i < 3; i++) {
+        tc_utxo_entry u = utxo_of(&a.inputs[i].prev);
+        cr_assert_eq(u.state, TC_UTXO_LOCKED, "input %u", i);
+        cr_assert(hash_eq(&u.txid, &ia), "input %u", i);
+    }
+    tick(fin, T0 + 10);
+    before = writes();
+    for (uint32_t k = 1; k < 3; k++) {
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, k, 1, &ia, 1);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+    cr_assert(tc_finality_is_final(fin, &ia));
+    cr_assert_eq(writes() - before, 2, "one finalize per distinct outpoint");
+    for (uint32_t i = 0; i < 3; i++)
+        cr_assert_eq(utxo_of(&a.inputs[i].prev).state, TC_UTXO_FINALIZED, "input %u", i);
+    (void)drain(fin);
+    confirmed(fin, &a, &ia);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.txs, 0);
+    cr_assert_eq(st.inputs, 0);
+    cr_assert_eq(st.batches, 0);
+    /* Its outpoints' spender sets are gone: a new spender of wallet 0 is voted for from
+     * scratch (the confirmation left the entries SpentFinalized: it must be refused). */
+    tc_tx b;
+    tc_hash ib;
+    mk_wide_tx(&b, &ib, w, 1, "after");
+    cr_assert_eq(vote(fin, &b, &ib, T0 + 20, NULL), TC_ETX_LOCKED);
+    tc_tx_deinit(&b);
+    tc_tx_deinit(&a);
+}
+
+/* Orphan txid of a batch in the lookup tests. */
+static void seq_txid(tc_hash *id, uint64_t seq)
+{
+    tc_hash_tagged(id, "test/seq", &seq, sizeof(seq));
+}
+
+static bool stored(uint32_t v, uint64_t seq)
+{
+    const tc_vote_batch *b = NULL;
+    int rc = tc_finality_batch_get(fin, v, seq, &b);
+    cr_assert(rc == 0 || rc == TC_ENOTFOUND);
+    cr_assert(rc != 0 || b->seq == seq, "batch %llu found as %llu", (unsigned long long)seq,
+              (unsigned long long)(b != NULL ? b->seq : 0));
+    return rc == 0;
+}
+
+static bool in_list(const uint64_t *list, uint32_t n, uint64_t x)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (list[i] == x)
+            return true;
+    return false;
+}
+
+/* Lookups narrow the search by the seqs' spacing: every stored seq is found and no other,
+ * across gaps, before and after removals. */
+Test(finality, batch_lookups_find_every_seq_across_gaps, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    uint64_t seqs[10] = {1, 2, 3, 7, 8, 20, 21, 22, 23, 100};
+    uint32_t v = vidx(1);
+    for (uint32_t i = 0; i < 10; i++) {
+        tc_hash id;
+        seq_txid(&id, seqs[i]);
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, 1, seqs[i], &id, 1);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+    for (uint64_t s = 0; s <= 102; s++)
+        cr_assert_eq(stored(v, s), in_list(seqs, 10, s), "seq %llu", (unsigned long long)s);
+    /* Confirming a batch's only txid drops the batch. */
+    tc_tx dummy;
+    tc_hash unused;
+    const uint32_t w0 = 0;
+    mk_wide_tx(&dummy, &unused, &w0, 1, "dummy");
+    const uint64_t gone[4] = {1, 8, 21, 100};
+    for (uint32_t i = 0; i < 4; i++) {
+        tc_hash id;
+        seq_txid(&id, gone[i]);
+        confirmed(fin, &dummy, &id);
+    }
+    for (uint64_t s = 0; s <= 102; s++)
+        cr_assert_eq(stored(v, s), in_list(seqs, 10, s) && !in_list(gone, 4, s), "seq %llu",
+                     (unsigned long long)s);
+    tc_tx_deinit(&dummy);
+}
+
+/* A twin running this node's key: its batch with seq 1 is stored before the own batch with
+ * seq 1 is flushed, so two stored batches share a seq. Lookups still find each seq. */
+Test(finality, batch_lookups_survive_a_twin_sharing_a_seq, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    uint32_t me = tc_finality_validator(fin);
+    cr_assert_eq(me, vidx(0));
+    tc_hash x;
+    seq_txid(&x, 1);
+    tc_vote_batch twin;
+    peer_batch(&twin, 0, 0, 1, &x, 1);
+    cr_assert_eq(deliver(fin, &twin), 0);
+    tc_vote_batch_deinit(&twin);
+    tc_tx a;
+    tc_hash ia;
+    mk_tx(&a, &ia, 2, TC_UNITS_PER_TIME);
+    cr_assert_eq(vote(fin, &a, &ia, T0, NULL), 0);
+    tick(fin, T0 + 10); /* the own batch: seq 1 too */
+    const uint64_t later[3] = {4, 6, 9};
+    for (uint32_t i = 0; i < 3; i++) {
+        tc_hash id;
+        seq_txid(&id, later[i]);
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, 0, later[i], &id, 1);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.batches, 5, "two share seq 1");
+    for (uint64_t s = 0; s <= 10; s++)
+        cr_assert_eq(stored(me, s), s == 1 || in_list(later, 3, s), "seq %llu",
+                     (unsigned long long)s);
+    cr_assert_eq(tc_finality_weight(fin, &ia), 1);
+    tc_tx_deinit(&a);
 }
