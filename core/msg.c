@@ -1,6 +1,7 @@
 /* msg.c — the wire protocol: frames and payloads (see msg.h). */
 #include "msg.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,42 @@
 #define TEXT_HI 0x7e
 
 /* ---- small helpers ---- */
+
+/* The bytes of each type's union member. Decoding clears, and tc_msg_deinit empties, the
+ * message only up to the end of its type's member: all of a tc_msg is 4 KiB (PEERS and
+ * GET_VOTE_BATCHES live inline), more than most frames take to decode. */
+static const size_t member_size[TC_MSG_TYPE_COUNT] = {
+    [0] = 0,
+    [TC_MSG_HELLO] = sizeof(tc_msg_hello),
+    [TC_MSG_AUTH] = sizeof(tc_msg_auth),
+    [TC_MSG_PING] = sizeof(tc_msg_ping),
+    [TC_MSG_PONG] = sizeof(tc_msg_ping),
+    [TC_MSG_GET_PEERS] = 0,
+    [TC_MSG_PEERS] = sizeof(tc_msg_peers),
+    [TC_MSG_STATUS] = sizeof(tc_msg_status),
+    [TC_MSG_TX] = sizeof(tc_tx),
+    [TC_MSG_VOTE_BATCH] = sizeof(tc_msg_vote_batch),
+    [TC_MSG_GET_VOTE_BATCHES] = sizeof(tc_msg_get_vote_batches),
+    [TC_MSG_PROPOSAL] = sizeof(tc_msg_proposal),
+    [TC_MSG_PREVOTE] = sizeof(tc_vote),
+    [TC_MSG_PRECOMMIT] = sizeof(tc_vote),
+    [TC_MSG_GET_BLOCKS] = sizeof(tc_msg_get_blocks),
+    [TC_MSG_BLOCKS] = sizeof(tc_msg_blocks),
+    [TC_MSG_HEARTBEAT] = sizeof(tc_msg_heartbeat),
+    [TC_MSG_HANDOFF] = sizeof(tc_handoff),
+    [TC_MSG_EVIDENCE] = sizeof(tc_evidence),
+    [TC_MSG_REJECT] = sizeof(tc_msg_reject),
+};
+_Static_assert(TC_MSG_REJECT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+
+/* Zeroes m from its start (the type) to the end of type's member; the rest is left as is. */
+static void msg_clear(tc_msg *m, uint8_t type)
+{
+    TC_ASSERT(type < TC_MSG_TYPE_COUNT);
+    size_t n = offsetof(tc_msg, hello) + member_size[type];
+    TC_ASSERT(n <= sizeof(*m));
+    memset(m, 0, n);
+}
 
 static uint32_t be32_get(const uint8_t *p)
 {
@@ -103,16 +140,19 @@ static void vote_batch_read(tc_reader *r, tc_msg_vote_batch *b)
     b->validator = tc_get_u32(r);
     b->seq = tc_get_u64(r);
     uint32_t n = tc_get_count(r, TC_MSG_VOTE_TXIDS_MAX, TC_HASH_SIZE);
+    _Static_assert(sizeof(tc_hash) == TC_HASH_SIZE, "an array of txids is their wire bytes");
     if (r->err == 0 && n > 0) {
-        b->txids = calloc(n, sizeof(*b->txids));
+        /* Not calloc: the count passed the bytes left, so the read below fills every byte (and
+         * a failed read zeroes them). */
+        b->txids = malloc((size_t)n * sizeof(*b->txids));
         if (b->txids == NULL)
             tc_reader_fail(r, TC_ENOMEM);
         else
             b->txid_count = n;
     }
     TC_ASSERT(b->txid_count <= TC_MSG_VOTE_TXIDS_MAX);
-    for (uint32_t i = 0; i < b->txid_count; i++)
-        TC_GET_HASH(r, &b->txids[i]);
+    if (b->txid_count > 0)
+        tc_get_raw(r, b->txids, (size_t)b->txid_count * TC_HASH_SIZE); /* one copy */
     sig_read(r, &b->sig);
 }
 
@@ -289,21 +329,28 @@ int tc_msg_decode(const uint8_t *frame, size_t len, tc_msg *out)
 {
     TC_ASSERT(out != NULL);
     TC_ASSERT(frame != NULL || len == 0);
-    memset(out, 0, sizeof(*out));
+    int rc = 0;
+    uint8_t type = 0;
     if (len < TC_MSG_HEADER_SIZE)
-        return TC_ESHORT;
-    if ((uint64_t)be32_get(frame) != (uint64_t)len - TC_MSG_LEN_SIZE)
-        return TC_ERANGE;
-    uint8_t type = frame[TC_MSG_LEN_SIZE];
-    if (type == 0 || type >= TC_MSG_TYPE_COUNT)
-        return TC_ERANGE;
-    tc_reader r;
-    tc_reader_init(&r, frame + TC_MSG_HEADER_SIZE, len - TC_MSG_HEADER_SIZE);
-    out->type = type;
-    payload_read(&r, out);
-    int rc = tc_reader_finish(&r);
+        rc = TC_ESHORT;
+    else if ((uint64_t)be32_get(frame) != (uint64_t)len - TC_MSG_LEN_SIZE)
+        rc = TC_ERANGE;
+    else
+        type = frame[TC_MSG_LEN_SIZE];
+    if (rc == 0 && (type == 0 || type >= TC_MSG_TYPE_COUNT))
+        rc = TC_ERANGE;
+    if (rc == 0) {
+        msg_clear(out, type); /* the readers count on zeroed fields (counts, pointers) */
+        tc_reader r;
+        tc_reader_init(&r, frame + TC_MSG_HEADER_SIZE, len - TC_MSG_HEADER_SIZE);
+        out->type = type;
+        payload_read(&r, out);
+        rc = tc_reader_finish(&r);
+        if (rc != 0)
+            tc_msg_deinit(out);
+    }
     if (rc != 0)
-        tc_msg_deinit(out);
+        memset(out, 0, sizeof(*out)); /* a rejected frame leaves all of it zeroed (msg.h) */
     TC_ASSERT(rc != 0 || out->type == type);
     return rc;
 }
@@ -344,7 +391,8 @@ void tc_msg_deinit(tc_msg *m)
     default:
         break; /* the other messages own nothing */
     }
-    memset(m, 0, sizeof(*m));
+    msg_clear(m, m->type);
+    TC_ASSERT(m->type == 0);
 }
 
 /* ---- checks before encoding: the decoder's rules, so we never send what a peer rejects ---- */

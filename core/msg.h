@@ -47,8 +47,13 @@
  * bounded and proportional to the input whatever the profile says.
  *
  * Ownership: a tc_msg filled by tc_msg_decode owns its arrays (the tx's, the block(s)', the
- * vote batch txids, the handoff txids); tc_msg_deinit frees them and zeroes the message. On a
- * decode error the message is left zeroed and owns nothing. A message built by a caller for
+ * vote batch txids, the handoff txids); tc_msg_deinit frees them and empties the message. An
+ * empty message has type 0 and owns nothing; tc_msg_deinit on it does nothing else. Only the
+ * type and the member of its type are meaningful: decode zeroes those before filling them (a
+ * field the payload leaves unset reads 0) and deinit zeroes them again, but neither clears the
+ * bytes past that member (all of a tc_msg is 4 KiB, most of it the inline PEERS and
+ * GET_VOTE_BATCHES arrays; clearing it cost more than decoding most frames). On a decode error
+ * the whole message is left zeroed and owns nothing. A message built by a caller for
  * tc_msg_encode only lends its pointers: encoding never frees or keeps them, and such a message
  * must not be passed to tc_msg_deinit unless its arrays were heap-allocated the same way.
  * PEERS and GET_VOTE_BATCHES are small and bounded, so their arrays live inline (no allocation).
@@ -256,7 +261,8 @@ int tc_msg_frame_check(const uint8_t header[TC_MSG_LEN_SIZE], const tc_profile *
  * unknown type, a field outside its set, a vote type not matching PREVOTE/PRECOMMIT),
  * TC_ETRAILING, TC_ETOOLONG, TC_ENOMEM, and the codes of tc_tx_read. *out is zeroed on error. */
 int tc_msg_decode(const uint8_t *frame, size_t len, tc_msg *out);
-/* Frees what a decoded message owns and zeroes it. Safe on a zeroed message. */
+/* Frees what a decoded message owns and empties it: its type and that type's member are zeroed
+ * (the bytes past the member are left as they were). Safe on an empty or zeroed message. */
 void tc_msg_deinit(tc_msg *m);
 
 /* Checks m against the decode rules, so nothing is sent that a peer would reject: 0,

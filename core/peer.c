@@ -43,6 +43,21 @@ typedef struct {
     uint64_t drops[TC_PEER_CAT_COUNT];
 } slot;
 
+/* A gossip id as the seen filter keeps it: the TC_SHORTHASH_SIZE bytes tc_peer_gossip_id fills
+ * (the rest of its tc_hash is zero by construction, so comparing these is comparing ids). */
+typedef struct {
+    uint8_t b[TC_SHORTHASH_SIZE];
+} seen_id;
+
+/* One slot of the seen index. The tag is the id's first four bytes: its home slot is
+ * tag & seen_mask, and a probe reads the ring entry (a likely cache miss: the ring is large and
+ * accessed at random) only when the tag matches, so a new id costs no access outside the index
+ * and deletion recomputes homes without touching the ring. */
+typedef struct {
+    uint32_t tag;
+    uint32_t pos; /* ring position + 1; 0: empty */
+} seen_slot;
+
 typedef struct {
     char host[TC_PEER_ADDR_MAX];
     uint64_t until_ms;
@@ -68,6 +83,10 @@ struct tc_peer_table {
     char user_agent[TC_MSG_USER_AGENT_MAX + 1];
     uint64_t best_height;
     uint32_t validator_count;
+    /* Each category's refill rate (messages/s) and capacity (millitokens), from the profile and
+     * validator_count (budgets_update), so a received frame does not recompute them. */
+    uint64_t bucket_rate[TC_PEER_CAT_COUNT];
+    uint64_t bucket_cap_milli[TC_PEER_CAT_COUNT];
 
     uint32_t slot_cap;
     uint32_t slot_hi; /* every slot at this index or above is free: scans stop here */
@@ -84,8 +103,8 @@ struct tc_peer_table {
     uint32_t seen_count;
     uint32_t seen_head; /* next ring position written: the oldest once full */
     uint32_t seen_mask;
-    tc_hash *seen;
-    uint32_t *seen_index; /* open addressing, linear probing: ring position + 1, 0 empty */
+    seen_id *seen;
+    seen_slot *seen_index; /* open addressing, linear probing, at most half full */
     uint8_t gossip_key[TC_SHORTHASH_KEY_SIZE]; /* tc_peer_gossip_id */
 
     uint32_t ban_cap;
@@ -142,43 +161,47 @@ static void str_copy(char *dst, size_t cap, const char *src)
     memcpy(dst, src, n + 1);
 }
 
-static bool is_gossip(uint8_t type)
+/* What the receive path needs to know of a message type, looked up once per frame. Every type
+ * is listed, so no entry defaults to category 0 (TX) by omission. */
+typedef struct {
+    uint8_t category; /* tc_peer_category; TC_PEER_CAT_COUNT: none */
+    bool gossip;      /* relayed, so deduplicated by the seen filter */
+} type_policy;
+
+static const type_policy type_policies[TC_MSG_TYPE_COUNT] = {
+    [0] = {TC_PEER_CAT_COUNT, false},
+    [TC_MSG_HELLO] = {TC_PEER_CAT_COUNT, false},
+    [TC_MSG_AUTH] = {TC_PEER_CAT_COUNT, false},
+    [TC_MSG_PING] = {TC_PEER_CAT_PING, false},
+    [TC_MSG_PONG] = {TC_PEER_CAT_PING, false},
+    [TC_MSG_GET_PEERS] = {TC_PEER_CAT_DISCOVERY, false},
+    [TC_MSG_PEERS] = {TC_PEER_CAT_DISCOVERY, false},
+    [TC_MSG_STATUS] = {TC_PEER_CAT_SYNC, false},
+    [TC_MSG_TX] = {TC_PEER_CAT_TX, true},
+    [TC_MSG_VOTE_BATCH] = {TC_PEER_CAT_CONSENSUS, true},
+    [TC_MSG_GET_VOTE_BATCHES] = {TC_PEER_CAT_SYNC, false},
+    [TC_MSG_PROPOSAL] = {TC_PEER_CAT_CONSENSUS, true},
+    [TC_MSG_PREVOTE] = {TC_PEER_CAT_CONSENSUS, true},
+    [TC_MSG_PRECOMMIT] = {TC_PEER_CAT_CONSENSUS, true},
+    [TC_MSG_GET_BLOCKS] = {TC_PEER_CAT_SYNC, false},
+    [TC_MSG_BLOCKS] = {TC_PEER_CAT_SYNC, false},
+    [TC_MSG_HEARTBEAT] = {TC_PEER_CAT_CONSENSUS, true},
+    [TC_MSG_HANDOFF] = {TC_PEER_CAT_CONSENSUS, true},
+    [TC_MSG_EVIDENCE] = {TC_PEER_CAT_CONSENSUS, true},
+    [TC_MSG_REJECT] = {TC_PEER_CAT_PING, false},
+};
+_Static_assert(TC_MSG_REJECT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+
+/* The policy of any type byte; an unknown one has no category and is not gossip. */
+static type_policy policy_of(uint8_t type)
 {
-    switch (type) {
-    case TC_MSG_TX:
-    case TC_MSG_VOTE_BATCH:
-    case TC_MSG_PROPOSAL:
-    case TC_MSG_PREVOTE:
-    case TC_MSG_PRECOMMIT:
-    case TC_MSG_HEARTBEAT:
-    case TC_MSG_HANDOFF:
-    case TC_MSG_EVIDENCE:
-        return true;
-    default:
-        return false;
-    }
+    static const type_policy none = {TC_PEER_CAT_COUNT, false};
+    return type < TC_MSG_TYPE_COUNT ? type_policies[type] : none;
 }
 
 tc_peer_category tc_peer_category_of(uint8_t msg_type)
 {
-    switch (msg_type) {
-    case TC_MSG_TX:
-        return TC_PEER_CAT_TX;
-    case TC_MSG_STATUS:
-    case TC_MSG_GET_VOTE_BATCHES:
-    case TC_MSG_GET_BLOCKS:
-    case TC_MSG_BLOCKS:
-        return TC_PEER_CAT_SYNC;
-    case TC_MSG_GET_PEERS:
-    case TC_MSG_PEERS:
-        return TC_PEER_CAT_DISCOVERY;
-    case TC_MSG_PING:
-    case TC_MSG_PONG:
-    case TC_MSG_REJECT:
-        return TC_PEER_CAT_PING;
-    default:
-        return is_gossip(msg_type) ? TC_PEER_CAT_CONSENSUS : TC_PEER_CAT_COUNT;
-    }
+    return (tc_peer_category)policy_of(msg_type).category;
 }
 
 int tc_peer_addr_host(const char *addr, char *host, size_t cap)
@@ -330,45 +353,90 @@ static void nonce_add(tc_peer_table *t, const uint8_t nonce[TC_MSG_NONCE_SIZE])
 
 /* ---- seen filter: FIFO ring of ids plus an exact open-addressing index ---- */
 
-static uint32_t seen_home(const tc_peer_table *t, const tc_hash *id)
+/* The first four bytes of id, little-endian. Ids are outputs of a keyed PRF (SipHash), so these
+ * are uniform and unknown to peers: no further mixing is needed to spread them over the index,
+ * and a peer cannot aim frames at one probe chain. The layout depends on the ids alone
+ * (deterministic). */
+static uint32_t seen_tag(const seen_id *id)
 {
-    /* Ids are BLAKE2b outputs, so their first bytes are already uniform: no seeded hash is
-     * needed, and the layout depends on the ids alone (deterministic). */
-    uint64_t k = 0;
-    for (int i = 0; i < 8; i++)
-        k |= (uint64_t)id->b[i] << (8 * i);
-    return (uint32_t)(k & t->seen_mask);
+    return (uint32_t)id->b[0] | (uint32_t)id->b[1] << 8 | (uint32_t)id->b[2] << 16 |
+           (uint32_t)id->b[3] << 24;
 }
 
 /* Index slot holding id, or UINT32_MAX. */
-static uint32_t seen_lookup(const tc_peer_table *t, const tc_hash *id)
+static uint32_t seen_lookup(const tc_peer_table *t, const seen_id *id)
 {
-    uint32_t i = seen_home(t, id);
-    while (t->seen_index[i] != 0) {
-        if (memcmp(t->seen[t->seen_index[i] - 1].b, id->b, TC_HASH_SIZE) == 0)
+    uint32_t tag = seen_tag(id);
+    uint32_t i = tag & t->seen_mask;
+    for (uint32_t probes = 0; t->seen_index[i].pos != 0; probes++) {
+        TC_ASSERT(probes <= t->seen_mask); /* at most half full: a probe meets an empty slot */
+        const seen_slot *e = &t->seen_index[i];
+        if (e->tag == tag && memcmp(t->seen[e->pos - 1].b, id->b, sizeof(id->b)) == 0)
             return i;
         i = (i + 1) & t->seen_mask;
     }
     return UINT32_MAX;
 }
 
+/* Index slot of ring position pos, found by position: the ring entry is read once (the oldest,
+ * in ring order) and no other is compared. */
+static uint32_t seen_slot_of(const tc_peer_table *t, uint32_t pos)
+{
+    TC_ASSERT(pos < t->seen_count);
+    uint32_t i = seen_tag(&t->seen[pos]) & t->seen_mask;
+    for (uint32_t probes = 0; t->seen_index[i].pos != pos + 1; probes++) {
+        TC_ASSERT(t->seen_index[i].pos != 0); /* every ring entry is indexed */
+        TC_ASSERT(probes <= t->seen_mask);
+        i = (i + 1) & t->seen_mask;
+    }
+    return i;
+}
+
 /* Backward-shift deletion keeps every probe chain unbroken without tombstones. */
 static void seen_index_delete(tc_peer_table *t, uint32_t i)
 {
-    TC_ASSERT(t->seen_index[i] != 0);
+    TC_ASSERT(t->seen_index[i].pos != 0);
     uint32_t j = i;
     for (;;) {
         j = (j + 1) & t->seen_mask;
-        if (t->seen_index[j] == 0)
+        if (t->seen_index[j].pos == 0)
             break;
-        uint32_t k = seen_home(t, &t->seen[t->seen_index[j] - 1]);
+        uint32_t k = t->seen_index[j].tag & t->seen_mask;
         bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
         if (!stays) {
             t->seen_index[i] = t->seen_index[j];
             i = j;
         }
     }
-    t->seen_index[i] = 0;
+    t->seen_index[i].pos = 0;
+    t->seen_index[i].tag = 0;
+}
+
+/* Enters an id known to be absent (the caller just looked it up), evicting the oldest when the
+ * ring is full. */
+static void seen_insert(tc_peer_table *t, const seen_id *id)
+{
+    TC_ASSERT(t->seen_count <= t->seen_cap && t->seen_head < t->seen_cap);
+    uint32_t pos = t->seen_head;
+    if (t->seen_count == t->seen_cap)
+        seen_index_delete(t, seen_slot_of(t, pos));
+    else
+        t->seen_count++;
+    t->seen[pos] = *id;
+    uint32_t tag = seen_tag(id);
+    uint32_t i = tag & t->seen_mask;
+    while (t->seen_index[i].pos != 0)
+        i = (i + 1) & t->seen_mask; /* ends: the index is at most half full */
+    t->seen_index[i].tag = tag;
+    t->seen_index[i].pos = pos + 1;
+    t->seen_head = (pos + 1) % t->seen_cap;
+}
+
+/* The id of a frame, as tc_peer_gossip_id computes it, without the tc_hash padding. */
+static void seen_id_of(const tc_peer_table *t, const uint8_t *frame, size_t len, seen_id *out)
+{
+    _Static_assert(sizeof(seen_id) == TC_SHORTHASH_SIZE, "a seen id is one shorthash");
+    tc_shorthash(out->b, frame, len, t->gossip_key);
 }
 
 void tc_peer_gossip_id(const tc_peer_table *t, const uint8_t *frame, size_t len, tc_hash *out)
@@ -382,23 +450,15 @@ void tc_peer_gossip_id(const tc_peer_table *t, const uint8_t *frame, size_t len,
 bool tc_peer_seen_check_and_add(tc_peer_table *t, const tc_hash *id)
 {
     TC_ASSERT(t != NULL && id != NULL);
-    TC_ASSERT(t->seen_count <= t->seen_cap && t->seen_head < t->seen_cap);
-    if (seen_lookup(t, id) != UINT32_MAX)
+    /* Only gossip ids come here: the filter keeps their meaningful bytes, so any other id would
+     * be compared on part of itself. */
+    static const uint8_t zero[TC_HASH_SIZE - sizeof(seen_id)];
+    TC_ASSERT(memcmp(id->b + sizeof(seen_id), zero, sizeof(zero)) == 0);
+    seen_id short_id;
+    memcpy(short_id.b, id->b, sizeof(short_id.b));
+    if (seen_lookup(t, &short_id) != UINT32_MAX)
         return true;
-    uint32_t pos = t->seen_head;
-    if (t->seen_count == t->seen_cap) {
-        uint32_t at = seen_lookup(t, &t->seen[pos]);
-        TC_ASSERT(at != UINT32_MAX); /* every ring entry is indexed */
-        seen_index_delete(t, at);
-    } else {
-        t->seen_count++;
-    }
-    t->seen[pos] = *id;
-    uint32_t i = seen_home(t, id);
-    while (t->seen_index[i] != 0)
-        i = (i + 1) & t->seen_mask;
-    t->seen_index[i] = pos + 1;
-    t->seen_head = (pos + 1) % t->seen_cap;
+    seen_insert(t, &short_id);
     return false;
 }
 
@@ -575,6 +635,14 @@ static void bucket_params(const tc_peer_table *t, tc_peer_category c, uint64_t *
     *cap_milli = b * TC_PEER_MILLI;
 }
 
+/* Recomputes every category's budget: at creation and whenever validator_count changes. */
+static void budgets_update(tc_peer_table *t)
+{
+    for (int c = 0; c < TC_PEER_CAT_COUNT; c++)
+        bucket_params(t, (tc_peer_category)c, &t->bucket_rate[c], &t->bucket_cap_milli[c]);
+    TC_ASSERT(t->bucket_rate[TC_PEER_CAT_CONSENSUS] > 0);
+}
+
 /* Refills a bucket of rate messages/s: dt ms bring dt * rate millitokens, up to cap. */
 static void bucket_refill(bucket *k, uint64_t now_ms, uint64_t rate, uint64_t cap_milli)
 {
@@ -589,14 +657,11 @@ static void bucket_refill(bucket *k, uint64_t now_ms, uint64_t rate, uint64_t ca
     k->milli = min_u64(k->milli, cap_milli); /* the cap shrinks if the validator count fell */
 }
 
-static bool bucket_take(tc_peer_table *t, slot *s, tc_peer_category c, uint64_t now_ms)
+static bool bucket_take(const tc_peer_table *t, slot *s, tc_peer_category c, uint64_t now_ms)
 {
     TC_ASSERT(c < TC_PEER_CAT_COUNT);
-    uint64_t rate = 0;
-    uint64_t cap = 0;
-    bucket_params(t, c, &rate, &cap);
     bucket *k = &s->buckets[c];
-    bucket_refill(k, now_ms, rate, cap);
+    bucket_refill(k, now_ms, t->bucket_rate[c], t->bucket_cap_milli[c]);
     if (k->milli < TC_PEER_MILLI)
         return false;
     k->milli -= TC_PEER_MILLI;
@@ -867,10 +932,7 @@ static void become_ready(tc_peer_table *t, uint64_t now_ms, slot *s)
     s->next_ping_ms = add_sat(now_ms, t->profile.ping_interval_ms);
     s->points_ms = now_ms;
     for (int c = 0; c < TC_PEER_CAT_COUNT; c++) {
-        uint64_t rate = 0;
-        uint64_t cap = 0;
-        bucket_params(t, (tc_peer_category)c, &rate, &cap);
-        s->buckets[c].milli = cap; /* buckets start full */
+        s->buckets[c].milli = t->bucket_cap_milli[c]; /* buckets start full */
         s->buckets[c].last_ms = now_ms;
     }
     (void)act_push(t, TC_PEER_ACT_READY, s->id);
@@ -972,15 +1034,17 @@ static int recv_ready(tc_peer_table *t, uint64_t now_ms, slot *s, const uint8_t 
         (void)offence(t, now_ms, s, TC_PEER_OFFENCE_PROTOCOL);
         return TC_EPEER_PROTOCOL;
     }
-    tc_peer_category c = tc_peer_category_of(type);
+    type_policy policy = policy_of(type);
+    tc_peer_category c = (tc_peer_category)policy.category;
     if (c != TC_PEER_CAT_COUNT && !bucket_take(t, s, c, now_ms)) {
         drop_count(t, now_ms, s, c);
         return TC_EPEER_RATE;
     }
-    tc_hash id;
-    bool gossip = is_gossip(type);
-    if (gossip) {
-        tc_peer_gossip_id(t, frame, len, &id);
+    /* Most gossip arrives more than once (once per peer that relays it): the id is checked
+     * before decoding, so a duplicate costs its hash and one index probe. */
+    seen_id id;
+    if (policy.gossip) {
+        seen_id_of(t, frame, len, &id);
         if (seen_lookup(t, &id) != UINT32_MAX) {
             t->duplicate_drops++;
             return TC_EPEER_DUPLICATE;
@@ -992,8 +1056,8 @@ static int recv_ready(tc_peer_table *t, uint64_t now_ms, slot *s, const uint8_t 
             (void)offence(t, now_ms, s, TC_PEER_OFFENCE_MALFORMED);
         return rc;
     }
-    if (gossip)
-        (void)tc_peer_seen_check_and_add(t, &id);
+    if (policy.gossip)
+        seen_insert(t, &id); /* absent: looked up above, and decoding does not touch t */
     if (on_control(t, now_ms, s, msg)) {
         tc_msg_deinit(msg);
         return 0;
@@ -1008,7 +1072,9 @@ int tc_peer_recv(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer, const uint8
     TC_ASSERT(t != NULL && msg != NULL && deliver != NULL);
     TC_ASSERT(frame != NULL || len == 0);
     *deliver = false;
-    memset(msg, 0, sizeof(*msg));
+    /* Empty, not zeroed: a tc_msg is 4 KiB (PEERS and GET_VOTE_BATCHES live inline), and most
+     * frames (duplicates) never reach the decoder; tc_msg_decode clears what it fills. */
+    msg->type = 0;
     slot *s = slot_find(t, peer);
     if (s == NULL || s->state == SLOT_CLOSING)
         return TC_ENOTFOUND;
@@ -1164,6 +1230,7 @@ void tc_peer_set_validator_count(tc_peer_table *t, uint32_t count)
 {
     TC_ASSERT(t != NULL);
     t->validator_count = count;
+    budgets_update(t);
 }
 
 int tc_peer_info_get(const tc_peer_table *t, tc_peer_id peer, tc_peer_info *out)
@@ -1272,6 +1339,8 @@ static int table_alloc(tc_peer_table *t)
 {
     const tc_profile *p = &t->profile;
     t->slot_cap = p->inbound_max + p->outbound_max;
+    _Static_assert(2ull * TC_PEER_CONTAINER_MAX <= (1ull << 32),
+                   "every index slot is reachable from a 32-bit tag");
     uint32_t index_size = 2;
     while (index_size < 2 * t->seen_cap)
         index_size *= 2;
@@ -1318,6 +1387,7 @@ int tc_peer_table_new(const tc_peer_config *config, uint64_t now_ms, tc_peer_tab
     t->user_agent_len = (uint8_t)strlen(ua);
     memcpy(t->user_agent, ua, t->user_agent_len);
     t->validator_count = config->validator_count;
+    budgets_update(t);
     t->seen_cap = bound_or(config->seen_max, TC_PEER_SEEN_MAX_DEFAULT);
     t->book_cap = bound_or(config->book_max, TC_PEER_BOOK_MAX_DEFAULT);
     t->ban_cap = bound_or(config->bans_max, TC_PEER_BANS_MAX_DEFAULT);

@@ -59,9 +59,12 @@
  * A PONG that matches no outstanding PING is unsolicited.
  *
  * Seen filter. A FIFO set of seen_max gossip ids (tc_peer_gossip_id of the frame) with an exact
- * hash index. Gossip (TX, VOTE_BATCH, PROPOSAL, PREVOTE, PRECOMMIT, HEARTBEAT, HANDOFF, EVIDENCE)
- * arriving a second time is dropped by tc_peer_recv (TC_EPEER_DUPLICATE); a frame is entered
- * only once it decodes. The node enters the frames it originates with
+ * hash index. The ring keeps the TC_SHORTHASH_SIZE meaningful bytes of each id; each index slot
+ * keeps the ring position and the id's first four bytes, which give its home slot and let a
+ * probe skip the ring entry of every other id (the ring, 512 KiB by default, is read only to
+ * confirm a match). Gossip (TX, VOTE_BATCH, PROPOSAL, PREVOTE, PRECOMMIT, HEARTBEAT, HANDOFF,
+ * EVIDENCE) arriving a second time is dropped by tc_peer_recv (TC_EPEER_DUPLICATE); a frame is
+ * entered only once it decodes. The node enters the frames it originates with
  * tc_peer_seen_check_and_add, so they do not come back to it.
  *
  * Discovery. The address book holds up to book_max "host:port" entries in insertion order:
@@ -105,7 +108,7 @@ typedef uint32_t tc_peer_id;
 #define TC_PEER_BOOK_MAX_DEFAULT   1024u
 #define TC_PEER_BANS_MAX_DEFAULT   1024u
 #define TC_PEER_NONCES_MAX_DEFAULT 1024u
-/* Upper bounds a config may ask for (the seen index is twice the ring, in u32 slots). */
+/* Upper bounds a config may ask for (the seen index is twice the ring, in 8-byte slots). */
 #define TC_PEER_CONTAINER_MAX (1u << 22)
 
 /* Misbehaviour points per offence kind. With the default threshold of 100: four malformed
@@ -228,8 +231,9 @@ void tc_peer_down(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer);
 
 /* One whole frame from peer. Returns 0 with *deliver = true when *msg holds a decoded
  * message the node must handle (and then tc_msg_deinit), or with *deliver = false when the
- * frame was consumed here. Otherwise *deliver = false, *msg is zeroed, and the code says why
- * the frame went nowhere: TC_ENOTFOUND (unknown or closing peer), TC_EPEER_RATE,
+ * frame was consumed here. Otherwise *deliver = false, *msg is empty (msg->type == 0: it owns
+ * nothing; its other bytes are not cleared, see msg.h), and the code says why the frame went
+ * nowhere: TC_ENOTFOUND (unknown or closing peer), TC_EPEER_RATE,
  * TC_EPEER_DUPLICATE, TC_EPEER_PROTOCOL, TC_ETOOLONG (over frame_size_max: disconnected), a
  * decode code (counted as MALFORMED), or a handshake code (disconnected). */
 int tc_peer_recv(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer, const uint8_t *frame,
@@ -254,7 +258,8 @@ void tc_peer_set_best_height(tc_peer_table *t, uint64_t height);
 void tc_peer_set_validator_count(tc_peer_table *t, uint32_t count);
 
 /* Seen filter: true if id was present (nothing changes); false if it was not, and it is now
- * (evicting the oldest id when full). */
+ * (evicting the oldest id when full). id is a gossip id (tc_peer_gossip_id): the filter keeps
+ * and compares its first TC_SHORTHASH_SIZE bytes, and asserts that the rest are zero. */
 bool tc_peer_seen_check_and_add(tc_peer_table *t, const tc_hash *id);
 
 /* The gossip id of a frame, as the seen filter keys it: tc_shorthash (SipHash-2-4, 128-bit

@@ -3,6 +3,7 @@
  * table), idle timeout, ping/pong round trips, the seen filter (bound, FIFO order, against a
  * model), connection limits, the address book and CONNECT proposals, and next_deadline. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -913,6 +914,135 @@ Test(peer, seen_filter_matches_a_model)
     tc_peer_table_free(t);
 }
 
+/* A gossip id whose first four bytes (the index tag, hence the home slot) take only tags
+ * values, spread over the index, and whose other meaningful bytes spread v over bytes 4..15:
+ * ids crowd into a few probe chains apart from one another (so a deletion that broke a chain
+ * would not be healed by the next insertion), and most share a tag and differ only where the
+ * index cannot see, so every match must be confirmed on the ring. */
+static tc_hash id_tagged(uint32_t v, uint32_t tags)
+{
+    tc_hash h;
+    memset(&h, 0, sizeof(h));
+    uint32_t tag = (v % tags) * 97;
+    h.b[0] = (uint8_t)tag;
+    h.b[1] = (uint8_t)(tag >> 8);
+    h.b[4] = (uint8_t)v;
+    h.b[9] = (uint8_t)(v >> 8);
+    h.b[15] = (uint8_t)(v >> 16);
+    return h;
+}
+
+/* Ids that agree on their tag and differ in one byte anywhere in the 16 meaningful ones are
+ * distinct; each is found again once entered. */
+Test(peer, seen_filter_compares_every_meaningful_byte)
+{
+    tc_peer_config c;
+    cfg_default(&c);
+    c.seen_max = 64;
+    tc_peer_table *t = mk_with(&c, 0);
+    tc_hash base;
+    memset(&base, 0, sizeof(base));
+    memset(base.b, 0x5a, TC_SHORTHASH_SIZE);
+    cr_assert(!tc_peer_seen_check_and_add(t, &base), "the base id is new");
+    for (int i = 0; i < TC_SHORTHASH_SIZE; i++) {
+        tc_hash v = base;
+        v.b[i] ^= 0x80;
+        cr_assert(!tc_peer_seen_check_and_add(t, &v), "differs in byte %d: new", i);
+        cr_assert(tc_peer_seen_check_and_add(t, &v), "byte %d variant: seen", i);
+    }
+    cr_assert(tc_peer_seen_check_and_add(t, &base), "the base id is still there");
+    tc_peer_stats st;
+    tc_peer_stats_get(t, &st);
+    cr_assert_eq(st.seen_entries, 1 + TC_SHORTHASH_SIZE);
+    tc_peer_table_free(t);
+}
+
+/* Long after the ring wrapped (many evictions through crowded probe chains), it holds exactly
+ * the last seen_max distinct ids: each is found, and each evicted one is new again, in FIFO
+ * order. */
+Test(peer, seen_filter_finds_every_id_after_evictions)
+{
+    enum { CAP = 300, IDS = 5000, TAGS = 16 };
+    tc_peer_config c;
+    cfg_default(&c);
+    c.seen_max = CAP;
+    tc_peer_table *t = mk_with(&c, 0);
+    for (uint32_t v = 0; v < IDS; v++) {
+        tc_hash id = id_tagged(v, TAGS);
+        cr_assert(!tc_peer_seen_check_and_add(t, &id), "id %u is new", v);
+    }
+    for (uint32_t v = IDS - CAP; v < IDS; v++) {
+        tc_hash id = id_tagged(v, TAGS);
+        cr_assert(tc_peer_seen_check_and_add(t, &id), "id %u is among the last %d", v, CAP);
+    }
+    tc_peer_stats st;
+    tc_peer_stats_get(t, &st);
+    cr_assert_eq(st.seen_entries, CAP);
+    /* The oldest goes first: each new id evicts the window's oldest and keeps the next. */
+    for (uint32_t k = 0; k < 10; k++) {
+        tc_hash fresh = id_tagged(IDS + k, TAGS);
+        cr_assert(!tc_peer_seen_check_and_add(t, &fresh), "id %u is new", IDS + k);
+        tc_hash next = id_tagged(IDS - CAP + k + 1, TAGS);
+        cr_assert(tc_peer_seen_check_and_add(t, &next), "id %u, now the oldest, stays",
+                  IDS - CAP + k + 1);
+    }
+    for (uint32_t v = IDS - CAP + 10; v < IDS + 10; v++) {
+        tc_hash id = id_tagged(v, TAGS);
+        cr_assert(tc_peer_seen_check_and_add(t, &id), "id %u is in the window", v);
+    }
+    tc_hash evicted = id_tagged(IDS - CAP + 9, TAGS);
+    cr_assert(!tc_peer_seen_check_and_add(t, &evicted), "the last evicted id is new again");
+    tc_peer_stats_get(t, &st);
+    cr_assert_eq(st.seen_entries, CAP);
+    tc_peer_table_free(t);
+}
+
+/* An id with bytes past the shorthash set is no gossip id: a caller's bug, asserted. */
+Test(peer, seen_filter_refuses_an_id_that_is_not_a_gossip_id, .signal = SIGABRT)
+{
+    tc_peer_table *t = mk(0);
+    tc_hash id;
+    memset(&id, 0, sizeof(id));
+    id.b[TC_HASH_SIZE - 1] = 1;
+    (void)tc_peer_seen_check_and_add(t, &id);
+}
+
+/* The receive path needs no cleared message: a dropped frame leaves it empty (type 0), and a
+ * delivered one decodes fully into a buffer that held garbage. */
+Test(peer, recv_needs_no_cleared_message)
+{
+    tc_peer_table *t = mk(0);
+    remote r;
+    remote_init(&r, 5, 200);
+    remote_ready(t, &r, "10.1.1.1:9000", true, 0);
+    tc_msg m;
+    sample(&m, TC_MSG_TX);
+    size_t len = 0;
+    uint8_t *f = ms_encode(&m, &len);
+    memset(M, 0xee, sizeof(*M));
+    bool d = false;
+    cr_assert_eq(tc_peer_recv(t, 1, r.id, f, len, M, &d), 0);
+    cr_assert(d);
+    size_t len2 = 0;
+    uint8_t *f2 = ms_encode(M, &len2);
+    cr_assert_eq(len2, len);
+    cr_assert_arr_eq(f2, f, len, "the delivered TX is the frame's, byte for byte");
+    tc_msg_deinit(M);
+    cr_assert_eq(M->type, 0);
+    memset(M, 0xee, sizeof(*M));
+    cr_assert_eq(tc_peer_recv(t, 1, r.id, f, len, M, &d), TC_EPEER_DUPLICATE);
+    cr_assert(!d);
+    cr_assert_eq(M->type, 0, "a dropped frame leaves the message empty");
+    tc_msg_deinit(M); /* and safe to deinit */
+    memset(M, 0xee, sizeof(*M));
+    cr_assert_eq(tc_peer_recv(t, 1, 99, f, len, M, &d), TC_ENOTFOUND);
+    cr_assert_eq(M->type, 0, "an unknown peer leaves it empty too");
+    free(f);
+    free(f2);
+    tc_msg_deinit(&m);
+    tc_peer_table_free(t);
+}
+
 Test(peer, gossip_seen_twice_is_dropped)
 {
     tc_peer_table *t = mk(0);
@@ -1148,17 +1278,83 @@ Test(peer, next_deadline_values)
     tc_peer_table_free(t);
 }
 
+/* Every type byte's category, as peer.h lists them. */
+Test(peer, categories_of_every_type_byte)
+{
+    static const struct {
+        uint8_t type;
+        tc_peer_category cat;
+    } want[] = {
+        {TC_MSG_HELLO, TC_PEER_CAT_COUNT},
+        {TC_MSG_AUTH, TC_PEER_CAT_COUNT},
+        {TC_MSG_PING, TC_PEER_CAT_PING},
+        {TC_MSG_PONG, TC_PEER_CAT_PING},
+        {TC_MSG_GET_PEERS, TC_PEER_CAT_DISCOVERY},
+        {TC_MSG_PEERS, TC_PEER_CAT_DISCOVERY},
+        {TC_MSG_STATUS, TC_PEER_CAT_SYNC},
+        {TC_MSG_TX, TC_PEER_CAT_TX},
+        {TC_MSG_VOTE_BATCH, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_GET_VOTE_BATCHES, TC_PEER_CAT_SYNC},
+        {TC_MSG_PROPOSAL, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_PREVOTE, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_PRECOMMIT, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_GET_BLOCKS, TC_PEER_CAT_SYNC},
+        {TC_MSG_BLOCKS, TC_PEER_CAT_SYNC},
+        {TC_MSG_HEARTBEAT, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_HANDOFF, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_EVIDENCE, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_REJECT, TC_PEER_CAT_PING},
+    };
+    _Static_assert(TC_ARRAY_LEN(want) == TC_MSG_TYPE_COUNT - 1, "every type is listed");
+    for (size_t i = 0; i < TC_ARRAY_LEN(want); i++)
+        cr_assert_eq(tc_peer_category_of(want[i].type), want[i].cat, "%s",
+                     tc_msg_type_name(want[i].type));
+    cr_assert_eq(tc_peer_category_of(0), TC_PEER_CAT_COUNT);
+    for (unsigned b = TC_MSG_TYPE_COUNT; b <= UINT8_MAX; b++)
+        cr_assert_eq(tc_peer_category_of((uint8_t)b), TC_PEER_CAT_COUNT, "unknown type %u", b);
+}
+
+/* Exactly the relayed types go through the seen filter: a repeat of one of them is dropped,
+ * a repeat of a sync request or a REJECT is delivered again. */
+Test(peer, gossip_types_are_exactly_the_relayed_ones)
+{
+    static const struct {
+        uint8_t type;
+        bool gossip;
+    } cases[] = {
+        {TC_MSG_TX, true},          {TC_MSG_VOTE_BATCH, true},
+        {TC_MSG_PROPOSAL, true},    {TC_MSG_PREVOTE, true},
+        {TC_MSG_PRECOMMIT, true},   {TC_MSG_HEARTBEAT, true},
+        {TC_MSG_HANDOFF, true},     {TC_MSG_EVIDENCE, true},
+        {TC_MSG_STATUS, false},     {TC_MSG_GET_VOTE_BATCHES, false},
+        {TC_MSG_GET_BLOCKS, false}, {TC_MSG_BLOCKS, false},
+        {TC_MSG_REJECT, false},
+    };
+    tc_peer_table *t = mk(0);
+    remote r;
+    remote_init(&r, 5, 200);
+    remote_ready(t, &r, "10.1.1.1:9000", true, 0);
+    for (size_t i = 0; i < TC_ARRAY_LEN(cases); i++) {
+        tc_msg m;
+        sample(&m, cases[i].type);
+        bool d = false;
+        const char *name = tc_msg_type_name(cases[i].type);
+        cr_assert_eq(feed_msg(t, 1, r.id, &m, &d), 0, "%s: first delivered", name);
+        cr_assert(d, "%s", name);
+        int want = cases[i].gossip ? TC_EPEER_DUPLICATE : 0;
+        cr_assert_eq(feed_msg(t, 1, r.id, &m, &d), want, "%s: repeat", name);
+        cr_assert_eq(d, !cases[i].gossip, "%s: repeat delivered", name);
+        tc_msg_deinit(&m);
+    }
+    tc_peer_stats st;
+    tc_peer_stats_get(t, &st);
+    cr_assert_eq(st.duplicate_drops, 8);
+    cr_assert_eq(st.seen_entries, 8);
+    tc_peer_table_free(t);
+}
+
 Test(peer, categories_and_host_parsing)
 {
-    cr_assert_eq(tc_peer_category_of(TC_MSG_TX), TC_PEER_CAT_TX);
-    cr_assert_eq(tc_peer_category_of(TC_MSG_VOTE_BATCH), TC_PEER_CAT_CONSENSUS);
-    cr_assert_eq(tc_peer_category_of(TC_MSG_EVIDENCE), TC_PEER_CAT_CONSENSUS);
-    cr_assert_eq(tc_peer_category_of(TC_MSG_BLOCKS), TC_PEER_CAT_SYNC);
-    cr_assert_eq(tc_peer_category_of(TC_MSG_STATUS), TC_PEER_CAT_SYNC);
-    cr_assert_eq(tc_peer_category_of(TC_MSG_PEERS), TC_PEER_CAT_DISCOVERY);
-    cr_assert_eq(tc_peer_category_of(TC_MSG_PONG), TC_PEER_CAT_PING);
-    cr_assert_eq(tc_peer_category_of(TC_MSG_HELLO), TC_PEER_CAT_COUNT);
-    cr_assert_eq(tc_peer_category_of(0), TC_PEER_CAT_COUNT);
     char h[TC_PEER_ADDR_MAX];
     cr_assert_eq(tc_peer_addr_host("10.0.0.1:24100", h, sizeof(h)), 0);
     cr_assert_str_eq(h, "10.0.0.1");
