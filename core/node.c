@@ -179,20 +179,31 @@ static void send_to_ready(tc_node *n, const uint8_t *f, size_t len, bool has_exc
         queue_send(n, ids[i], f, len);
 }
 
-int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except)
+static const uint8_t *broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except,
+                                size_t *len_out)
 {
-    size_t len;
-    const uint8_t *f = encode_frame(n, m, &len);
+    const uint8_t *f = encode_frame(n, m, len_out);
     if (f == NULL)
-        return TC_EENCODE;
+        return NULL;
     if (is_gossip(m->type)) {
         /* Our own gossip must not come back to us as news. */
         tc_hash id;
-        tc_peer_gossip_id(n->peers, f, len, &id);
+        tc_peer_gossip_id(n->peers, f, *len_out, &id);
         (void)tc_peer_seen_check_and_add(n->peers, &id);
     }
-    send_to_ready(n, f, len, has_except, except);
-    return 0;
+    send_to_ready(n, f, *len_out, has_except, except);
+    return f;
+}
+
+int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except)
+{
+    size_t len;
+    return broadcast(n, m, has_except, except, &len) != NULL ? 0 : TC_EENCODE;
+}
+
+const uint8_t *node_broadcast_own(tc_node *n, const tc_msg *m, size_t *len_out)
+{
+    return broadcast(n, m, false, 0, len_out);
 }
 
 void node_broadcast_frame(tc_node *n, const uint8_t *frame, size_t len)

@@ -57,14 +57,16 @@ static void own_frames_clear(tc_node *n)
     n->own_next = 0;
 }
 
-/* Keeps a copy of a proposal or vote this node signed at the current height, replacing the
- * oldest: the latest rounds are what peers still need. */
-static void own_frame_keep(tc_node *n, const tc_msg *m)
+/* Broadcasts a proposal or vote this node signed at the current height and keeps a copy of its
+ * frame, replacing the oldest: the latest rounds are what peers still need. */
+static void own_frame_send(tc_node *n, const tc_msg *m)
 {
-    uint8_t *bytes = NULL;
     size_t len = 0;
-    if (tc_msg_encode_alloc(m, &bytes, &len) != 0)
+    const uint8_t *frame = node_broadcast_own(n, m, &len);
+    uint8_t *bytes = frame != NULL ? malloc(len) : NULL;
+    if (bytes == NULL)
         return;
+    memcpy(bytes, frame, len);
     free(n->own_frames[n->own_next]);
     n->own_frames[n->own_next] = bytes;
     n->own_lens[n->own_next] = len;
@@ -418,16 +420,14 @@ static void on_propose(tc_node *n, const tc_bft_output *o)
     m.proposal.pol_round = o->pol_round;
     m.proposal.block = p->block; /* lent, not owned: never deinit'ed through m */
     tc_msg_proposal_sign(&m.proposal, n->scheme, &n->key);
-    (void)node_broadcast(n, &m, false, 0);
-    own_frame_keep(n, &m);
+    own_frame_send(n, &m);
 }
 
 static void on_vote_out(tc_node *n, const tc_vote *v)
 {
     tc_msg m = {.type = v->type == TC_VOTE_PREVOTE ? TC_MSG_PREVOTE : TC_MSG_PRECOMMIT};
     m.vote = *v;
-    (void)node_broadcast(n, &m, false, 0);
-    own_frame_keep(n, &m);
+    own_frame_send(n, &m);
 }
 
 static void request_block(tc_node *n, uint64_t height)

@@ -167,6 +167,10 @@ void node_notify(tc_node *n, const tc_notify *note);
 /* Encodes m and queues SEND to peer (or to every ready peer except `except` when broadcast). */
 int node_send(tc_node *n, tc_peer_id peer, const tc_msg *m);
 int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except);
+/* node_broadcast to every ready peer, returning the encoded frame (*len_out bytes, owned by the
+ * node until the call ends) so the caller can keep it without encoding m again; NULL when m
+ * could not be encoded. */
+const uint8_t *node_broadcast_own(tc_node *n, const tc_msg *m, size_t *len_out);
 /* Relays a frame received from `from` to every other ready peer. */
 void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len);
 /* Sends a frame the node keeps elsewhere to every ready peer (copied into the arena). */

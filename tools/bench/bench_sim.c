@@ -11,6 +11,10 @@
  *                          fast scheme never reaches libsodium's signatures);
  *   sig_ms, wall_over_sig  (Ed25519 only) wall time inside those calls, and wall_ms / sig_ms;
  *   timer_overhead_ms      estimate of what the wrapper's two clock reads per call add.
+ * With --repeat N every configuration runs N times and the line shown is the median run (by
+ * wall_ms, by wall_over_sig for Ed25519), with every run's figure in wall_ms_runs (and
+ * wall_over_sig_runs): the machine is noisy, one run is not a measurement. The runs must
+ * agree on their event counts (the simulation is deterministic) or the bench fails.
  */
 #include "bench_sim.h"
 
@@ -27,7 +31,8 @@ const char bench_sim_options[] =
     "    --crypto C      run only crypto C: fast or ed25519\n"
     "    --sim-ms MS     simulated ms of every run (default 30000 / 10000 / 2000 for\n"
     "                    4 / 16 / 64 validators)\n"
-    "    --seed S        the scenarios' seed                                (42)\n";
+    "    --seed S        the scenarios' seed                                (42)\n"
+    "    --repeat N      runs per configuration, the median shown, 1..15     (1)\n";
 
 #ifdef TC_BENCH_HAVE_SIM
 #include "scenario.h"
@@ -113,17 +118,20 @@ static const sim_config configs[] = {
 };
 static const char *const cryptos[] = {"fast", "ed25519"};
 
+#define REPEAT_MAX 15
+
 typedef struct {
     uint32_t validators; /* 0: all */
     const char *crypto;  /* NULL: both */
     uint32_t sim_ms;     /* 0: the configuration's */
     uint64_t seed;
+    uint32_t repeat;
 } sim_opts;
 
 /* 0 parsed, 1 bad usage, 2 help asked. */
 static int parse(int argc, char **argv, sim_opts *o)
 {
-    *o = (sim_opts){.seed = 42};
+    *o = (sim_opts){.seed = 42, .repeat = 1};
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok;
@@ -139,6 +147,8 @@ static int parse(int argc, char **argv, sim_opts *o)
             ok = bench_parse_u32(v, 100, SIM_MS_MAX, &o->sim_ms);
         else if (strcmp(a, "--seed") == 0)
             ok = bench_parse_u64(v, &o->seed);
+        else if (strcmp(a, "--repeat") == 0)
+            ok = bench_parse_u32(v, 1, REPEAT_MAX, &o->repeat);
         else
             ok = false;
         if (!ok) {
@@ -264,8 +274,38 @@ static void add_sig(json_t *o, const sim_run *run, bool ed25519, double pair_ns)
     json_object_set_new(o, "target", t);
 }
 
-static int print_run(const sim_config *c, const char *crypto, uint64_t seed, const sim_run *run,
-                     double pair_ns)
+/* Wall time over signature time; 0 when no signature time was measured. */
+static double wall_over_sig(const sim_run *run)
+{
+    double sig_ms = (double)(run->sign.ns + run->verify.ns) / 1e6;
+    return sig_ms > 0 ? run->wall_ms / sig_ms : 0;
+}
+
+/* The figure a run is ranked by: wall_over_sig for Ed25519, wall_ms otherwise. */
+static double rank_of(const sim_run *run, bool ed25519)
+{
+    return ed25519 ? wall_over_sig(run) : run->wall_ms;
+}
+
+/* Every run's wall_ms and, for Ed25519, wall_over_sig, in run order. */
+static void add_runs(json_t *o, const sim_run *runs, uint32_t n, bool ed25519)
+{
+    json_t *walls = json_array(), *ratios = json_array();
+    TC_ASSERT(walls != NULL && ratios != NULL);
+    for (uint32_t i = 0; i < n; i++) {
+        json_array_append_new(walls, json_real(runs[i].wall_ms));
+        json_array_append_new(ratios, json_real(wall_over_sig(&runs[i])));
+    }
+    set_int(o, "repeat", n);
+    json_object_set_new(o, "wall_ms_runs", walls);
+    if (ed25519)
+        json_object_set_new(o, "wall_over_sig_runs", ratios);
+    else
+        json_decref(ratios);
+}
+
+static int print_run(const sim_config *c, const char *crypto, uint64_t seed, const sim_run *runs,
+                     uint32_t n, const sim_run *run, double pair_ns)
 {
     json_t *o = json_object();
     TC_ASSERT(o != NULL);
@@ -291,6 +331,7 @@ static int print_run(const sim_config *c, const char *crypto, uint64_t seed, con
     set_int(o, "finality_p50_ms", run->r.finality_p50_ms);
     json_object_set_new(o, "verdict", json_string(run->r.pass ? "pass" : "fail"));
     add_sig(o, run, strcmp(crypto, "ed25519") == 0, pair_ns);
+    add_runs(o, runs, n, strcmp(crypto, "ed25519") == 0);
     if (c->validators == 4 && strcmp(crypto, "fast") == 0) {
         json_t *t = json_object();
         json_object_set_new(t, "speedup_min", json_real(500));
@@ -325,14 +366,40 @@ int bench_sim_main(int argc, char **argv)
             tc_scn s;
             if (make_scenario(c->validators, cryptos[j], sim_ms, o.seed, &s) != 0)
                 return 1;
-            static sim_run run; /* static: the result struct is large */
-            run_one(&s, o.seed, &run);
+            static sim_run runs[REPEAT_MAX]; /* static: the result struct is large */
+            bool ed = strcmp(cryptos[j], "ed25519") == 0;
+            uint32_t done = 0;
+            for (; done < o.repeat; done++) {
+                run_one(&s, o.seed, &runs[done]);
+                if (runs[done].rc != 0 && runs[done].r.sim_ms == 0)
+                    break;
+                if (runs[done].r.events != runs[0].r.events) {
+                    fprintf(stderr,
+                            "tc-bench sim: run %u processed %llu events, run 1 %llu: "
+                            "the simulation is not deterministic\n",
+                            done + 1, (unsigned long long)runs[done].r.events,
+                            (unsigned long long)runs[0].r.events);
+                    tc_scn_free(&s);
+                    return 1;
+                }
+            }
             tc_scn_free(&s);
-            if (run.rc != 0 && run.r.sim_ms == 0)
+            if (done < o.repeat)
                 return 1;
+            /* The median run: the one whose rank has as many runs below as above. */
+            const sim_run *median = &runs[0];
+            for (uint32_t a = 0; a < done; a++) {
+                uint32_t below = 0;
+                for (uint32_t b = 0; b < done; b++)
+                    below += rank_of(&runs[b], ed) < rank_of(&runs[a], ed) ||
+                             (rank_of(&runs[b], ed) == rank_of(&runs[a], ed) && b < a);
+                if (below == done / 2)
+                    median = &runs[a];
+            }
             sim_config shown = *c;
             shown.note = o.sim_ms ? NULL : c->note; /* --sim-ms: the note does not apply */
-            if (print_run(&shown, cryptos[j], o.seed, &run, pair_ns) != 0 || !run.r.pass)
+            if (print_run(&shown, cryptos[j], o.seed, runs, done, median, pair_ns) != 0 ||
+                !median->r.pass)
                 status = 1;
         }
     }
