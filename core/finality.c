@@ -85,10 +85,6 @@ typedef struct {
     uint32_t *slot; /* slot indices, same order */
     uint32_t n;
     bool equivocated; /* signed two batches with one seq this epoch: left out of certificates */
-    /* Two stored batches have shared a seq this epoch: a twin running this node's key stored
-     * one that on_batch accepted before the own batch with that seq was flushed. Lookups then
-     * search the whole list (vb_lower). */
-    bool seq_shared;
 } vbatches;
 
 typedef struct {
@@ -537,8 +533,9 @@ static void vote_remove(tc_finality *f, txe *e, uint32_t pos)
 
 /* ---- stored batches ---- */
 
-/* Position of the first batch of v with seq >= seq. When the stored seqs are distinct (no
- * seq_shared), they are integers in increasing order, so seq[i] >= seq[0] + i and
+/* Position of the first batch of v with seq >= seq. The stored seqs are distinct (a
+ * (validator, seq) names at most one stored batch: batch_insert), so they are integers in
+ * increasing order, seq[i] >= seq[0] + i and
  * seq[n-1] - seq[i] >= n-1 - i: that narrows the answer to one position when v's stored seqs
  * have no gaps (the usual case: a validator's batches take consecutive seqs), and the binary
  * search runs over the gaps' width only. */
@@ -550,14 +547,11 @@ static uint32_t vb_lower(const tc_finality *f, uint32_t v, uint64_t seq)
     uint32_t last = vb->n - 1;
     if (seq > vb->seq[last])
         return vb->n;
-    /* seq[0] < seq <= seq[last]: the answer lies in [lo, hi]. Without shared seqs, seq[above]
-     * >= seq when above <= last, and seq[i] < seq for every i < last - below. */
-    uint32_t lo = 0, hi = last;
-    if (!vb->seq_shared) {
-        uint64_t above = seq - vb->seq[0], below = vb->seq[last] - seq;
-        hi = above < last ? (uint32_t)above : last;
-        lo = below < last ? last - (uint32_t)below : 0;
-    }
+    /* seq[0] < seq <= seq[last]: the answer lies in [lo, hi], since seq[above] >= seq when
+     * above <= last, and seq[i] < seq for every i < last - below. */
+    uint64_t above = seq - vb->seq[0], below = vb->seq[last] - seq;
+    uint32_t hi = above < last ? (uint32_t)above : last;
+    uint32_t lo = below < last ? last - (uint32_t)below : 0;
     TC_ASSERT(lo <= hi);
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -739,9 +733,9 @@ static int batch_insert(tc_finality *f, const tc_vote_batch *b, const tc_hash *s
     uint32_t pos = vb_lower(f, b->validator, b->seq);
     vbatches *vb = &f->vb[b->validator];
     TC_ASSERT(vb->n < f->lim.batch_window);
-    TC_ASSERT(pos == vb->n || vb->seq[pos] >= b->seq);
-    if (pos < vb->n && vb->seq[pos] == b->seq)
-        vb->seq_shared = true; /* a twin's batch (see vbatches) */
+    /* Votes name a batch by (validator, seq): two stored batches with one seq would make every
+     * reference to it ambiguous. Callers check (on_batch, flush; recovery starts empty). */
+    TC_ASSERT(pos == vb->n || vb->seq[pos] > b->seq);
     memmove(&vb->seq[pos + 1], &vb->seq[pos], (vb->n - pos) * sizeof(uint64_t));
     memmove(&vb->slot[pos + 1], &vb->slot[pos], (vb->n - pos) * sizeof(uint32_t));
     vb->seq[pos] = b->seq;
@@ -1095,6 +1089,21 @@ static int u64_record_get(tc_store_txn *txn, const char *key, size_t width, uint
     return 0;
 }
 
+/* v signed a second batch with seq (sign hash hash2) besides the stored one: reported, and
+ * since nodes may hold either batch, a certificate naming (v, seq) would mean different things
+ * to different nodes, so certificates leave v out from now on (tc_finality_cert_build). */
+static void equivocated(tc_finality *f, uint32_t v, uint64_t seq, const tc_hash *hash2)
+{
+    evrec ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = TC_FINALITY_EV_EQUIVOCATION;
+    ev.validator = v;
+    ev.seq = seq;
+    ev.hash2 = *hash2;
+    ev_push(f, &ev);
+    f->vb[v].equivocated = true;
+}
+
 /* ---- own votes ---- */
 
 static void sign_own(const tc_finality *f, tc_vote_batch *b, tc_hash *sign_hash)
@@ -1121,6 +1130,15 @@ static int flush(tc_finality *f, tc_store_txn *txn)
     sign_own(f, &b, &h);
     f->pend_n = 0;
     f->pend_deadline = UINT64_MAX;
+    uint32_t taken = vb_find(f, b.validator, b.seq);
+    if (taken != NONE) {
+        /* Another core signs with our key (twins) and its batch with this seq came first: our
+         * key has signed two batches with one seq. Ours is neither stored nor sent, so here
+         * (validator, seq) keeps one meaning; the equivocation is reported, and certificates
+         * leave this validator out as they would for anyone's. */
+        equivocated(f, b.validator, b.seq, &h);
+        return 0;
+    }
     int rc = batch_accept(f, txn, &b, &h);
     ev_simple(f, TC_FINALITY_EV_BATCH, b.validator, b.seq, NULL);
     return rc;
@@ -1351,17 +1369,7 @@ int tc_finality_on_batch(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, con
     if (rc != 0)
         return TC_EBADSIG;
     if (slot != NONE) {
-        evrec ev;
-        memset(&ev, 0, sizeof(ev));
-        ev.kind = TC_FINALITY_EV_EQUIVOCATION;
-        ev.validator = b->validator;
-        ev.seq = b->seq;
-        ev.hash2 = h;
-        ev_push(f, &ev);
-        /* Nodes may hold either of its two batches for this seq, so a certificate naming
-         * (validator, seq) would mean different things to different nodes: certificates
-         * leave this validator out from now on (tc_finality_cert_build). */
-        f->vb[b->validator].equivocated = true;
+        equivocated(f, b->validator, b->seq, &h);
         return TC_EEXIST;
     }
     rc = batch_accept(f, txn, b, &h);

@@ -1521,8 +1521,10 @@ Test(finality, batch_lookups_find_every_seq_across_gaps, .fini = teardown)
 }
 
 /* A twin running this node's key: its batch with seq 1 is stored before the own batch with
- * seq 1 is flushed, so two stored batches share a seq. Lookups still find each seq. */
-Test(finality, batch_lookups_survive_a_twin_sharing_a_seq, .fini = teardown)
+ * seq 1 is flushed. A (validator, seq) names one stored batch, so the own one is neither
+ * stored nor sent; the equivocation of the own key is reported, the validator leaves
+ * certificates, and the stored batches stay consistent until they are freed. */
+Test(finality, own_batch_whose_seq_a_twin_took_is_reported_not_stored, .fini = teardown)
 {
     chain_up(4, NULL, 4);
     fin = fin_open(0, T0, NULL, 0, NULL);
@@ -1534,11 +1536,21 @@ Test(finality, batch_lookups_survive_a_twin_sharing_a_seq, .fini = teardown)
     peer_batch(&twin, 0, 0, 1, &x, 1);
     cr_assert_eq(deliver(fin, &twin), 0);
     tc_vote_batch_deinit(&twin);
+    (void)drain(fin);
     tc_tx a;
     tc_hash ia;
     mk_tx(&a, &ia, 2, TC_UNITS_PER_TIME);
     cr_assert_eq(vote(fin, &a, &ia, T0, NULL), 0);
     tick(fin, T0 + 10); /* the own batch: seq 1 too */
+    uint32_t n = drain(fin);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_EQUIVOCATION), 1, "the own key's equivocation");
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_BATCH), 0, "the own batch is not announced");
+    for (uint32_t i = 0; i < n; i++)
+        if (evs[i].kind == TC_FINALITY_EV_EQUIVOCATION) {
+            cr_assert_eq(evs[i].validator, me);
+            cr_assert_not_null(evs[i].batch, "the stored batch comes with the event");
+            cr_assert_arr_eq(evs[i].batch->txids[0].b, x.b, TC_HASH_SIZE, "the twin's");
+        }
     const uint64_t later[3] = {4, 6, 9};
     for (uint32_t i = 0; i < 3; i++) {
         tc_hash id;
@@ -1550,10 +1562,13 @@ Test(finality, batch_lookups_survive_a_twin_sharing_a_seq, .fini = teardown)
     }
     tc_finality_stats st;
     tc_finality_stats_get(fin, &st);
-    cr_assert_eq(st.batches, 5, "two share seq 1");
+    cr_assert_eq(st.batches, 4, "seq 1 is the twin's batch only");
     for (uint64_t s = 0; s <= 10; s++)
         cr_assert_eq(stored(me, s), s == 1 || in_list(later, 3, s), "seq %llu",
                      (unsigned long long)s);
-    cr_assert_eq(tc_finality_weight(fin, &ia), 1);
+    cr_assert_eq(tc_finality_weight(fin, &ia), 0, "no stored batch carries the own vote");
+    confirmed(fin, &a, &ia); /* freeing everything must keep the lists consistent */
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.batches, 4);
     tc_tx_deinit(&a);
 }
