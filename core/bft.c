@@ -35,10 +35,18 @@ _Static_assert(TC_BFT_ROUND_MAX < TC_BFT_ROUND_NONE - TC_BFT_ROUNDS_AHEAD - 1,
 enum { SLOT_EMPTY = 0, SLOT_VOTED = 1, SLOT_EQUIVOCATED = 2 };
 enum { SET_PREVOTE = 0, SET_PRECOMMIT = 1, SET_COUNT = 2 };
 
-/* One validator's vote of one type in one round: the first one seen counts. */
+/* One validator's vote of one type in one round: the first one seen, and, once it
+ * equivocated (SLOT_EQUIVOCATED), the second. Each counts for the value it names: a quorum for
+ * a value is signed weight for that value, whoever else its signers signed for (an equivocator
+ * cannot make an honest validator's vote count twice). Without this an honest node that saw a
+ * twin's other vote first could never count the quorum its peers locked on, and the locked
+ * validators could not move (Tendermint's liveness needs every honest node to see the proof of
+ * lock). Further values of an equivocator are ignored. */
 typedef struct {
     tc_hash block;
     tc_sig sig;
+    tc_hash block2; /* SLOT_EQUIVOCATED: the second vote */
+    tc_sig sig2;
     uint8_t state;
 } slot;
 
@@ -49,8 +57,10 @@ typedef struct {
 
 /* The votes of one type in one round. Tallies cover the first TC_BFT_TALLY_MAX
  * distinct values; a value past them is weighed by scanning the slots, so
- * weights are exact either way. At most one non-nil value can reach the quorum,
- * since each validator counts once. */
+ * weights are exact either way. weight_any and weight_nil count each validator
+ * once (its first vote). At most one non-nil value can reach the quorum while the
+ * equivocators' weight stays below a third (two quorums overlap in more than a
+ * third); past that the first value to reach it stays the quorum value. */
 typedef struct {
     slot *slots; /* count entries, in the slot pool */
     uint64_t weight_any;
@@ -529,11 +539,21 @@ static round_table *table_get(tc_bft *b, uint32_t round)
     return victim;
 }
 
+/* The signature s's validator gave value, or NULL: its first vote's, else its second's. */
+static const tc_sig *slot_sig_for(const slot *sl, const tc_hash *value)
+{
+    if (sl->state != SLOT_EMPTY && heq(&sl->block, value))
+        return &sl->sig;
+    if (sl->state == SLOT_EQUIVOCATED && heq(&sl->block2, value))
+        return &sl->sig2;
+    return NULL;
+}
+
 static uint64_t scan_weight(const tc_bft *b, const vote_set *s, const tc_hash *value)
 {
     uint64_t w = 0;
     for (uint32_t i = 0; i < b->count; i++)
-        if (s->slots[i].state != SLOT_EMPTY && heq(&s->slots[i].block, value))
+        if (slot_sig_for(&s->slots[i], value) != NULL)
             w += b->weights[i];
     TC_ASSERT(w <= b->weight_total);
     return w;
@@ -555,6 +575,16 @@ static uint64_t tally_add(const tc_bft *b, vote_set *s, const tc_hash *value, ui
     return scan_weight(b, s, value); /* the slot is filled already, so w is included */
 }
 
+/* Counts w more for the non-nil value block; the first value to reach the quorum is the set's
+ * quorum value. */
+static void tally_value(const tc_bft *b, vote_set *s, const tc_hash *block, uint64_t w)
+{
+    if (tally_add(b, s, block, w) >= b->quorum && !s->quorum) {
+        s->quorum = true;
+        s->quorum_value = *block;
+    }
+}
+
 static void set_add(tc_bft *b, vote_set *s, uint32_t validator, const tc_hash *block,
                     const tc_sig *sig, uint8_t state)
 {
@@ -570,10 +600,29 @@ static void set_add(tc_bft *b, vote_set *s, uint32_t validator, const tc_hash *b
         s->weight_nil += w;
         return;
     }
-    if (tally_add(b, s, block, w) >= b->quorum && !s->quorum) {
-        s->quorum = true;
-        s->quorum_value = *block;
-    }
+    tally_value(b, s, block, w);
+}
+
+/* Records validator's second vote (block, sig) in s, whose slot holds its first: counted for
+ * its value, not in weight_any or weight_nil (the validator counts once there). */
+static void set_add_second(const tc_bft *b, vote_set *s, uint32_t validator, const tc_hash *block,
+                           const tc_sig *sig)
+{
+    slot *sl = &s->slots[validator];
+    TC_ASSERT(sl->state != SLOT_EMPTY && !heq(&sl->block, block));
+    sl->state = SLOT_EQUIVOCATED;
+    sl->block2 = *block;
+    sl->sig2 = *sig;
+    if (!is_nil(block))
+        tally_value(b, s, block, b->weights[validator]);
+}
+
+/* v conflicts with the first vote in sl: reports the pair. */
+static void report_second(tc_bft *b, const slot *sl, const tc_vote *v)
+{
+    tc_vote first;
+    slot_vote(b, sl, v->type, v->round, v->validator, &first);
+    report_equivocation(b, &first, v);
 }
 
 /* Puts a vote of a round that has (or may get) a table. */
@@ -597,15 +646,14 @@ static int insert_vote(tc_bft *b, const tc_vote *v)
         b->stats.votes_duplicate++;
         return TC_EEXIST;
     }
-    tc_vote first;
-    slot_vote(b, sl, v->type, v->round, v->validator, &first);
-    report_equivocation(b, &first, v);
-    sl->state = SLOT_EQUIVOCATED;
+    report_second(b, sl, v);
+    set_add_second(b, s, v->validator, &v->block, &v->sig);
     return 0;
 }
 
 /* Keeps a vote of a round beyond the window, if it is at its validator's
- * highest round. */
+ * highest round (its first vote only: an equivocation is reported, its second vote is not
+ * kept). */
 static int far_put(tc_bft *b, const tc_vote *v)
 {
     TC_ASSERT(beyond_window(b, v->round) && v->validator < b->count);
@@ -629,10 +677,10 @@ static int far_put(tc_bft *b, const tc_vote *v)
         b->stats.votes_duplicate++;
         return TC_EEXIST;
     }
-    tc_vote first;
-    slot_vote(b, sl, v->type, v->round, v->validator, &first);
-    report_equivocation(b, &first, v);
+    report_second(b, sl, v);
     sl->state = SLOT_EQUIVOCATED;
+    sl->block2 = v->block;
+    sl->sig2 = v->sig;
     return 0;
 }
 
@@ -659,8 +707,11 @@ static void install_far(tc_bft *b)
         TC_ASSERT(t != NULL);
         for (uint32_t k = 0; k < SET_COUNT; k++) {
             const slot *f = &m->far_votes[k];
-            if (f->state != SLOT_EMPTY && t->sets[k].slots[i].state == SLOT_EMPTY)
-                set_add(b, &t->sets[k], i, &f->block, &f->sig, f->state);
+            if (f->state == SLOT_EMPTY || t->sets[k].slots[i].state != SLOT_EMPTY)
+                continue;
+            set_add(b, &t->sets[k], i, &f->block, &f->sig, SLOT_VOTED);
+            if (f->state == SLOT_EQUIVOCATED)
+                set_add_second(b, &t->sets[k], i, &f->block2, &f->sig2);
         }
     }
 }
@@ -919,8 +970,9 @@ static bool try_commit(tc_bft *b)
     uint32_t n = 0;
     uint64_t w = 0;
     for (uint32_t i = 0; i < b->count; i++) {
-        if (s->slots[i].state != SLOT_EMPTY && heq(&s->slots[i].block, &s->quorum_value)) {
-            b->commit_sigs[n++] = (tc_commit_sig){.validator = i, .sig = s->slots[i].sig};
+        const tc_sig *sig = slot_sig_for(&s->slots[i], &s->quorum_value);
+        if (sig != NULL) {
+            b->commit_sigs[n++] = (tc_commit_sig){.validator = i, .sig = *sig};
             w += b->weights[i];
         }
     }

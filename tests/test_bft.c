@@ -729,7 +729,7 @@ Test(bft_rules, quorum_of_precommits_in_older_round_commits)
     fx_close(&t.f);
 }
 
-Test(bft_rules, equivocation_reported_once_and_counted_once)
+Test(bft_rules, equivocation_reported_once_and_each_vote_counted_for_its_value)
 {
     four t;
     four_open(&t);
@@ -749,14 +749,40 @@ Test(bft_rules, equivocation_reported_once_and_counted_once)
     /* A third value is not reported again. */
     cr_assert_eq(fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 0, blk(0xc), 1), TC_EEXIST);
     cr_assert_eq(count_kind(&t.f, TC_BFT_OUT_EQUIVOCATION), 1);
-    /* 1's vote for B did not count: B has ours and 2's, weight 2 < Q. */
+    /* 1 signed B too, so B has ours, 1's second vote and 2's: weight 3 = Q. (Its third value
+     * C counts for nothing.) */
+    cr_assert_eq(my_votes(&t.f, TC_VOTE_PRECOMMIT, 0, NULL), 0, "ours and 1's: 2 < Q");
     fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 0, blk(0xb), 2);
-    cr_assert_eq(my_votes(&t.f, TC_VOTE_PRECOMMIT, 0, NULL), 0);
-    fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 0, blk(0xb), 3);
     expect_vote(&t.f, TC_VOTE_PRECOMMIT, 0, blk(0xb));
     tc_bft_status st;
     tc_bft_status_get(t.f.b, &st);
     cr_assert_eq(st.equivocations, 1);
+    fx_close(&t.f);
+}
+
+/* A twin's precommit seen second still counts for its block, and goes into the certificate
+ * with the signature it was given for that block: without it, a node that saw the twin's
+ * other precommit first could never count the quorum the others committed with. */
+Test(bft_rules, second_precommit_of_an_equivocator_completes_a_commit)
+{
+    four t;
+    four_open(&t);
+    fx_proposal(&t.f, t.h, 0, TC_BFT_ROUND_NONE, blk(0xa), true);
+    expect_vote(&t.f, TC_VOTE_PREVOTE, 0, blk(0xa));
+    for (uint32_t v = 1; v <= 3; v++)
+        fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 0, blk(0xa), v);
+    expect_vote(&t.f, TC_VOTE_PRECOMMIT, 0, blk(0xa));
+    cr_assert_eq(fx_vote(&t.f, TC_VOTE_PRECOMMIT, t.h, 0, blk(0xb), 1), 0, "1 first signs B");
+    fx_vote(&t.f, TC_VOTE_PRECOMMIT, t.h, 0, blk(0xa), 2);
+    cr_assert_null(last_kind(&t.f, TC_BFT_OUT_COMMIT), "ours and 2's: 2 < Q");
+    cr_assert_eq(fx_vote(&t.f, TC_VOTE_PRECOMMIT, t.h, 0, blk(0xa), 1), 0, "then A");
+    const tc_bft_output *c = last_kind(&t.f, TC_BFT_OUT_COMMIT);
+    cr_assert_not_null(c, "1's second precommit completes the quorum");
+    cr_assert_eq(c->commit.sig_count, 3);
+    tc_hash a = blk(0xa);
+    cr_assert_eq(tc_commit_verify(&c->commit, &t.f.vset, &fast, t.h, &a), 0,
+                 "the certificate carries 1's signature for A");
+    cr_assert_eq(count_kind(&t.f, TC_BFT_OUT_EQUIVOCATION), 1);
     fx_close(&t.f);
 }
 
