@@ -72,6 +72,24 @@ Test(crypto, tagged_hash_is_untagged_hash_of_tag_then_bytes)
     cr_assert_neq(memcmp(tagged.b, other.b, TC_HASH_SIZE), 0, "tags separate domains");
 }
 
+/* tc_hash_tagged hashes short inputs in one call and long ones by streaming: the same value
+ * on both sides of the switch. */
+Test(crypto, tagged_hash_equals_the_streaming_hasher_at_every_length)
+{
+    uint8_t bytes[400];
+    for (size_t i = 0; i < sizeof(bytes); i++)
+        bytes[i] = (uint8_t)(i * 7 + 1);
+    for (size_t n = 0; n <= sizeof(bytes); n++) {
+        tc_hash tagged, streamed;
+        tc_hash_tagged(&tagged, TC_TAG_TX, bytes, n);
+        tc_hasher h;
+        tc_hasher_init(&h, TC_TAG_TX);
+        tc_hasher_update(&h, bytes, n);
+        tc_hasher_final(&h, &streamed);
+        cr_assert_arr_eq(tagged.b, streamed.b, TC_HASH_SIZE, "length %zu", n);
+    }
+}
+
 Test(crypto, incremental_hasher_equals_one_shot_at_every_split)
 {
     uint8_t msg[200];
