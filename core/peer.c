@@ -117,6 +117,17 @@ struct tc_peer_table {
     uint32_t serve_cursor;
     book_entry *book;
     uint64_t discovery_due_ms; /* UINT64_MAX: nothing can change until an event */
+    /* The earliest slot deadline (slot_deadline), kept so tc_peer_next_deadline, asked after
+     * every call of the node, does not scan every slot: exact unless slots_due_stale, which
+     * any change that may move it later sets (tc_peer_next_deadline then scans once). */
+    uint64_t slots_due_ms;
+    bool slots_due_stale;
+    /* The READY peers' ids in increasing order (slot_cap entries), kept for
+     * tc_peer_ready_ids, which every broadcast and relay asks for: rebuilt after a peer
+     * becomes READY or stops being READY (ready_stale). */
+    tc_peer_id *ready;
+    uint32_t ready_n;
+    bool ready_stale;
 
     uint32_t act_cap;
     uint32_t act_head;
@@ -273,11 +284,36 @@ static void send_msg(tc_peer_table *t, tc_peer_id peer, const tc_msg *m)
     t->arena_len += n;
 }
 
+/* When s's timers next need a tick: its handshake timeout, or once READY its idle timeout and
+ * its next PING; UINT64_MAX for a free or closing slot. */
+static uint64_t slot_deadline(const tc_peer_table *t, const slot *s)
+{
+    const tc_profile *p = &t->profile;
+    if (s->state == SLOT_HANDSHAKE)
+        return add_sat(s->up_ms, p->handshake_timeout_ms);
+    if (s->state == SLOT_READY)
+        return min_u64(add_sat(s->last_recv_ms, p->idle_timeout_ms), s->next_ping_ms);
+    return UINT64_MAX;
+}
+
+/* s's deadline moved from before to its current value: an earlier one lowers the cache at
+ * once, a later one of the slot that held the minimum makes it stale. */
+static void slot_deadline_moved(tc_peer_table *t, const slot *s, uint64_t before)
+{
+    uint64_t after = slot_deadline(t, s);
+    if (after < t->slots_due_ms)
+        t->slots_due_ms = after;
+    else if (after > before && before == t->slots_due_ms)
+        t->slots_due_stale = true;
+}
+
 static void disconnect(tc_peer_table *t, slot *s, int reason, uint64_t ban_until_ms)
 {
     TC_ASSERT(reason < 0);
     if (s->state == SLOT_CLOSING)
         return;
+    t->slots_due_stale = true; /* its deadline goes */
+    t->ready_stale |= s->state == SLOT_READY;
     s->state = SLOT_CLOSING;
     tc_peer_action *a = act_push(t, TC_PEER_ACT_DISCONNECT, s->id);
     if (a == NULL)
@@ -929,6 +965,7 @@ static void become_ready(tc_peer_table *t, uint64_t now_ms, slot *s)
 {
     TC_ASSERT(s->state == SLOT_HANDSHAKE && s->got_hello && s->got_auth);
     s->state = SLOT_READY;
+    t->ready_stale = true;
     s->next_ping_ms = add_sat(now_ms, t->profile.ping_interval_ms);
     s->points_ms = now_ms;
     for (int c = 0; c < TC_PEER_CAT_COUNT; c++) {
@@ -1078,17 +1115,22 @@ int tc_peer_recv(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer, const uint8
     slot *s = slot_find(t, peer);
     if (s == NULL || s->state == SLOT_CLOSING)
         return TC_ENOTFOUND;
+    uint64_t before = slot_deadline(t, s);
     s->last_recv_ms = now_ms;
     s->frames++;
+    int rc;
     /* The driver checks the prefix before reading (tc_msg_frame_check); a simulator hands
      * frames over whole, so the bound is enforced here as well. */
     if (len > t->profile.frame_size_max) {
         disconnect(t, s, TC_ETOOLONG, 0);
-        return TC_ETOOLONG;
+        rc = TC_ETOOLONG;
+    } else if (s->state == SLOT_HANDSHAKE) {
+        rc = recv_handshake(t, now_ms, s, frame, len, msg);
+    } else {
+        rc = recv_ready(t, now_ms, s, frame, len, msg, deliver);
     }
-    if (s->state == SLOT_HANDSHAKE)
-        return recv_handshake(t, now_ms, s, frame, len, msg);
-    return recv_ready(t, now_ms, s, frame, len, msg, deliver);
+    slot_deadline_moved(t, s, before);
+    return rc;
 }
 
 /* ---- connections ---- */
@@ -1134,6 +1176,7 @@ int tc_peer_up(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer, const char *a
     str_copy(s->addr, sizeof(s->addr), addr);
     tc_rng_bytes(&t->rng, s->our_nonce, TC_MSG_NONCE_SIZE);
     s->up_ms = s->last_recv_ms = s->points_ms = now_ms;
+    slot_deadline_moved(t, s, UINT64_MAX);
     if (inbound)
         t->inbound++;
     else
@@ -1160,7 +1203,9 @@ void tc_peer_down(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer)
         t->outbound--;
         t->discovery_due_ms = min_u64(t->discovery_due_ms, now_ms); /* room to dial */
     }
+    t->ready_stale |= s->state == SLOT_READY;
     memset(s, 0, sizeof(*s));
+    t->slots_due_stale = true;
 }
 
 /* ---- time ---- */
@@ -1196,26 +1241,23 @@ void tc_peer_tick(tc_peer_table *t, uint64_t now_ms)
     TC_ASSERT(t != NULL);
     for (uint32_t i = 0; i < t->slot_hi; i++)
         tick_slot(t, now_ms, &t->slots[i]);
+    t->slots_due_stale = true; /* PINGs sent move their slots' deadlines */
     if (now_ms >= t->discovery_due_ms)
         discover(t, now_ms);
     TC_ASSERT(t->act_count <= t->act_cap);
 }
 
-uint64_t tc_peer_next_deadline(const tc_peer_table *t)
+uint64_t tc_peer_next_deadline(tc_peer_table *t)
 {
     TC_ASSERT(t != NULL);
-    const tc_profile *p = &t->profile;
-    uint64_t d = t->discovery_due_ms;
-    for (uint32_t i = 0; i < t->slot_hi; i++) {
-        const slot *s = &t->slots[i];
-        if (s->state == SLOT_HANDSHAKE)
-            d = min_u64(d, add_sat(s->up_ms, p->handshake_timeout_ms));
-        if (s->state == SLOT_READY) {
-            d = min_u64(d, add_sat(s->last_recv_ms, p->idle_timeout_ms));
-            d = min_u64(d, s->next_ping_ms);
-        }
+    if (t->slots_due_stale) {
+        uint64_t d = UINT64_MAX;
+        for (uint32_t i = 0; i < t->slot_hi; i++)
+            d = min_u64(d, slot_deadline(t, &t->slots[i]));
+        t->slots_due_ms = d;
+        t->slots_due_stale = false;
     }
-    return d;
+    return min_u64(t->discovery_due_ms, t->slots_due_ms);
 }
 
 /* ---- settings and observers ---- */
@@ -1257,27 +1299,32 @@ int tc_peer_info_get(const tc_peer_table *t, tc_peer_id peer, tc_peer_info *out)
     return 0;
 }
 
-uint32_t tc_peer_ready_ids(const tc_peer_table *t, tc_peer_id *out, uint32_t cap)
+uint32_t tc_peer_ready_ids(tc_peer_table *t, tc_peer_id *out, uint32_t cap)
 {
     TC_ASSERT(t != NULL);
     TC_ASSERT(out != NULL || cap == 0);
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < t->slot_hi; i++) {
-        if (t->slots[i].state != SLOT_READY)
-            continue;
-        /* Insertion into the sorted prefix: slot order depends on reuse, id order does not. */
-        tc_peer_id id = t->slots[i].id;
-        uint32_t j = n < cap ? n : cap;
-        while (j > 0 && out[j - 1] > id) {
-            if (j < cap)
-                out[j] = out[j - 1];
-            j--;
+    if (t->ready_stale) {
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < t->slot_hi; i++) {
+            if (t->slots[i].state != SLOT_READY)
+                continue;
+            /* Insertion into the sorted prefix: slot order depends on reuse, id order does not. */
+            tc_peer_id id = t->slots[i].id;
+            uint32_t j = n;
+            while (j > 0 && t->ready[j - 1] > id) {
+                t->ready[j] = t->ready[j - 1];
+                j--;
+            }
+            t->ready[j] = id;
+            n++;
         }
-        if (j < cap)
-            out[j] = id;
-        n++;
+        t->ready_n = n;
+        t->ready_stale = false;
     }
-    return n;
+    uint32_t k = t->ready_n < cap ? t->ready_n : cap;
+    if (k > 0)
+        memcpy(out, t->ready, k * sizeof(*out));
+    return t->ready_n;
 }
 
 void tc_peer_stats_get(const tc_peer_table *t, tc_peer_stats *out)
@@ -1351,6 +1398,7 @@ static int table_alloc(tc_peer_table *t)
     t->arena_cap =
         4 * ((size_t)TC_MSG_PEERS_SIZE_MAX + (size_t)(t->slot_cap + 4) * TC_MSG_HELLO_SIZE_MAX);
     t->slots = calloc(t->slot_cap, sizeof(*t->slots));
+    t->ready = calloc(t->slot_cap, sizeof(*t->ready));
     t->nonces = calloc(t->nonce_cap, sizeof(*t->nonces));
     t->seen = calloc(t->seen_cap, sizeof(*t->seen));
     t->seen_index = calloc(index_size, sizeof(*t->seen_index));
@@ -1358,8 +1406,8 @@ static int table_alloc(tc_peer_table *t)
     t->book = calloc(t->book_cap, sizeof(*t->book));
     t->acts = calloc(t->act_cap, sizeof(*t->acts));
     t->arena = malloc(t->arena_cap);
-    bool ok = t->slots && t->nonces && t->seen && t->seen_index && t->bans && t->book && t->acts &&
-              t->arena;
+    bool ok = t->slots && t->ready && t->nonces && t->seen && t->seen_index && t->bans && t->book &&
+              t->acts && t->arena;
     return ok ? 0 : TC_ENOMEM;
 }
 
@@ -1393,6 +1441,7 @@ int tc_peer_table_new(const tc_peer_config *config, uint64_t now_ms, tc_peer_tab
     t->ban_cap = bound_or(config->bans_max, TC_PEER_BANS_MAX_DEFAULT);
     t->nonce_cap = bound_or(config->nonces_max, TC_PEER_NONCES_MAX_DEFAULT);
     t->discovery_due_ms = now_ms;
+    t->slots_due_stale = true;
     rc = table_alloc(t);
     for (uint32_t i = 0; rc == 0 && i < config->seed_count; i++) {
         int r = book_insert(t, now_ms, config->seeds[i], true);
@@ -1411,6 +1460,7 @@ void tc_peer_table_free(tc_peer_table *t)
     if (t == NULL)
         return;
     free(t->slots);
+    free(t->ready);
     free(t->nonces);
     free(t->seen);
     free(t->seen_index);

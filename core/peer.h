@@ -246,8 +246,8 @@ int tc_peer_offence(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer, tc_peer_
 /* Time passed: handshake and idle timeouts, pings, pending CONNECTs expiring, proposals. */
 void tc_peer_tick(tc_peer_table *t, uint64_t now_ms);
 /* The earliest time tick has work (UINT64_MAX: none). May equal the last now_ms when a CONNECT
- * proposal is due at once. */
-uint64_t tc_peer_next_deadline(const tc_peer_table *t);
+ * proposal is due at once. Not const: it refreshes the table's cached earliest slot deadline. */
+uint64_t tc_peer_next_deadline(tc_peer_table *t);
 /* Pops the next action into *out; false when the queue is empty. Drain after every node event:
  * the queue holds what a few calls can produce, and overflowing it is a bug (TC_NEVER). */
 bool tc_peer_next_action(tc_peer_table *t, tc_peer_action *out);
@@ -287,8 +287,8 @@ int tc_peer_book_get(const tc_peer_table *t, uint32_t i, char addr_out[TC_PEER_A
 /* Observers. */
 int tc_peer_info_get(const tc_peer_table *t, tc_peer_id peer, tc_peer_info *out); /* TC_ENOTFOUND */
 /* Ids of READY, not closing, peers in increasing id order; returns how many (<= cap written,
- * the return value counts all). */
-uint32_t tc_peer_ready_ids(const tc_peer_table *t, tc_peer_id *out, uint32_t cap);
+ * the return value counts all). Not const: it refreshes the table's cached list. */
+uint32_t tc_peer_ready_ids(tc_peer_table *t, tc_peer_id *out, uint32_t cap);
 void tc_peer_stats_get(const tc_peer_table *t, tc_peer_stats *out);
 
 /* Helpers. The category of a message type (TC_PEER_CAT_COUNT: none). */

@@ -729,6 +729,68 @@ Test(peer, ban_table_is_bounded_and_evicts_deterministically)
 
 /* ---- liveness ---- */
 
+/* The READY list is cached: it follows peers becoming READY, closing and going down, in id
+ * order whatever the slots' order. */
+Test(peer, ready_ids_follow_every_state_change)
+{
+    tc_peer_table *t = mk(0);
+    remote a, b, c;
+    remote_init(&a, 9, 200);
+    remote_init(&b, 4, 201);
+    remote_init(&c, 7, 202);
+    tc_peer_id ids[4];
+    remote_ready(t, &a, "10.1.1.1:9000", true, 1000);
+    remote_up(t, &b, "10.1.1.2:9000", true, 1000);
+    cr_assert_eq(tc_peer_ready_ids(t, ids, 4), 1, "b is still in its handshake");
+    cr_assert_eq(ids[0], 9);
+    remote_ready(t, &c, "10.1.1.3:9000", true, 1000);
+    cr_assert_eq(tc_peer_ready_ids(t, ids, 4), 2);
+    cr_assert(ids[0] == 7 && ids[1] == 9, "id order");
+    cr_assert_eq(tc_peer_ready_ids(t, ids, 1), 2, "the count is all of them");
+    cr_assert_eq(ids[0], 7, "the smallest first");
+    tc_peer_down(t, 2000, c.id);
+    cr_assert_eq(tc_peer_ready_ids(t, ids, 4), 1, "c went down");
+    cr_assert_eq(ids[0], 9);
+    tc_peer_down(t, 2000, b.id);
+    tc_peer_down(t, 2000, a.id);
+    cr_assert_eq(tc_peer_ready_ids(t, ids, 4), 0);
+    tc_peer_table_free(t);
+}
+
+/* The next deadline is cached: a slot whose deadline held the minimum and moves later (a
+ * handshake completing, a PING sent, a peer gone) hands it to the next slot. */
+Test(peer, next_deadline_follows_the_earliest_slot)
+{
+    tc_peer_table *t = mk(0);
+    tc_peer_tick(t, 0);
+    remote a, b;
+    remote_init(&a, 5, 200);
+    remote_init(&b, 6, 201);
+    remote_ready(t, &a, "10.1.1.1:9000", true, 1000);
+    tc_peer_tick(t, 1000); /* discovery ran: only the slots' deadlines are left */
+    drain(t);
+    cr_assert_eq(tc_peer_next_deadline(t), 1000 + P.ping_interval_ms, "a's PING");
+    remote_up(t, &b, "10.1.1.2:9000", true, 2000);
+    cr_assert_eq(tc_peer_next_deadline(t), 2000 + P.handshake_timeout_ms, "b's handshake first");
+    tc_msg m;
+    remote_hello(&b, &m);
+    cr_assert_eq(feed_msg(t, 3000, b.id, &m, NULL), 0);
+    drain(t);
+    remote_auth(&b, &m);
+    cr_assert_eq(feed_msg(t, 3000, b.id, &m, NULL), 0);
+    drain(t);
+    cr_assert_eq(tc_peer_next_deadline(t), 3000, "b's address in the book: discovery is due");
+    tc_peer_tick(t, 3000);
+    drain(t);
+    cr_assert_eq(tc_peer_next_deadline(t), 1000 + P.ping_interval_ms, "b is READY: a's PING again");
+    tc_peer_tick(t, 1000 + P.ping_interval_ms);
+    drain(t);
+    cr_assert_eq(tc_peer_next_deadline(t), 3000 + P.ping_interval_ms, "a pinged: b's PING next");
+    tc_peer_down(t, 3500 + P.ping_interval_ms, b.id);
+    cr_assert_eq(tc_peer_next_deadline(t), 1000 + 2 * P.ping_interval_ms, "b gone: a's next PING");
+    tc_peer_table_free(t);
+}
+
 Test(peer, idle_timeout_and_ping_schedule)
 {
     tc_peer_table *t = mk(0);
