@@ -302,8 +302,11 @@ static void fork_from_parent(tc_node *n, const tc_block *b)
     }
 }
 
-/* Applies a certified block as the new tip and moves consensus to the next height. */
-static int apply_committed(tc_node *n, const tc_block *b, const tc_commit *commit)
+/* Applies a certified block as the new tip and moves consensus to the next height. synced: it
+ * came by sync, so the peers committed it a while ago and their block interval has run: round
+ * 0 of the next height starts now (PROTOCOL 12.4) rather than a whole interval later, which
+ * would make a synced proposer's proposal late for every peer. */
+static int apply_committed(tc_node *n, const tc_block *b, const tc_commit *commit, bool synced)
 {
     tc_hash hash;
     tc_block_hash(&b->header, &hash);
@@ -322,7 +325,8 @@ static int apply_committed(tc_node *n, const tc_block *b, const tc_commit *commi
     rc = tc_commit_copy(&n->tip_commit, commit);
     if (rc == 0)
         save_tip_commit(n);
-    n->commit_time_ms = n->now_ms;
+    uint64_t interval = tc_chain_profile(n->chain)->block_interval_ms;
+    n->commit_time_ms = !synced ? n->now_ms : n->now_ms > interval ? n->now_ms - interval : 0;
     notify_committed(n, b, &hash);
     drop_included_evidence(n, b);
     tc_peer_set_best_height(n->peers, b->header.height);
@@ -444,7 +448,7 @@ static void on_commit(tc_node *n, const tc_bft_output *o)
     if (p != NULL) {
         tc_block b = p->block;
         memset(&p->block, 0, sizeof(p->block)); /* take it: the slot is cleared on apply */
-        (void)apply_committed(n, &b, &o->commit);
+        (void)apply_committed(n, &b, &o->commit, false);
         tc_block_deinit(&b);
         return;
     }
@@ -481,16 +485,26 @@ void node_add_evidence(tc_node *n, const tc_evidence *e, bool broadcast)
     }
 }
 
+/* Whether an output of bft is about a height the chain has left: bft queued it, then the same
+ * call applied more blocks (a BLOCKS message during sync applies several, each starting the
+ * next height). Building, proposing or committing at it would act on the wrong tip. */
+static bool stale_height(tc_node *n, uint64_t height)
+{
+    return height != tc_chain_height(n->chain) + 1;
+}
+
 static void on_output(tc_node *n, const tc_bft_output *o)
 {
     tc_notify note = {.height = o->height, .round = o->round, .hash = o->block};
     tc_evidence e;
     switch (o->kind) {
     case TC_BFT_OUT_BUILD:
-        on_build(n, o);
+        if (!stale_height(n, o->height))
+            on_build(n, o);
         break;
     case TC_BFT_OUT_PROPOSE:
-        on_propose(n, o);
+        if (!stale_height(n, o->height))
+            on_propose(n, o);
         break;
     case TC_BFT_OUT_VOTE:
         on_vote_out(n, &o->vote);
@@ -500,7 +514,8 @@ static void on_output(tc_node *n, const tc_bft_output *o)
             n->failed = true; /* nothing may be signed that is not durable first */
         break;
     case TC_BFT_OUT_COMMIT:
-        on_commit(n, o);
+        if (!stale_height(n, o->height))
+            on_commit(n, o);
         break;
     case TC_BFT_OUT_VIEW_CHANGE:
         n->view_changes++;
@@ -789,7 +804,7 @@ void node_chain_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b)
             break;
         if (e->block.header.height <= tc_chain_height(n->chain))
             check_fork(n, e, &hash);
-        else if (apply_committed(n, &e->block, &e->commit) != 0)
+        else if (apply_committed(n, &e->block, &e->commit, true) != 0)
             break;
     }
     if (n->failed)
