@@ -81,7 +81,7 @@ typedef struct {
  * indices, so a lookup's binary search reads a few contiguous cache lines instead of one bslot
  * per probe. Both arrays live in one allocation that starts at seq (vb_ready). */
 typedef struct {
-    uint64_t *seq;  /* seq[i] == f->bs[slot[i]].b.seq, non-decreasing; capacity batch_window */
+    uint64_t *seq;  /* seq[i] == f->bs[slot[i]].b.seq, increasing; capacity batch_window */
     uint32_t *slot; /* slot indices, same order */
     uint32_t n;
     bool equivocated; /* signed two batches with one seq this epoch: left out of certificates */
