@@ -585,14 +585,15 @@ static void tally_value(const tc_bft *b, vote_set *s, const tc_hash *block, uint
     }
 }
 
+/* Records validator's first vote (block, sig) in s. */
 static void set_add(tc_bft *b, vote_set *s, uint32_t validator, const tc_hash *block,
-                    const tc_sig *sig, uint8_t state)
+                    const tc_sig *sig)
 {
     slot *sl = &s->slots[validator];
-    TC_ASSERT(sl->state == SLOT_EMPTY && state != SLOT_EMPTY);
+    TC_ASSERT(sl->state == SLOT_EMPTY);
     sl->block = *block;
     sl->sig = *sig;
-    sl->state = state;
+    sl->state = SLOT_VOTED;
     uint64_t w = b->weights[validator];
     s->weight_any += w;
     TC_ASSERT(s->weight_any <= b->weight_total);
@@ -638,7 +639,7 @@ static int insert_vote(tc_bft *b, const tc_vote *v)
     vote_set *s = &t->sets[v->type - 1];
     slot *sl = &s->slots[v->validator];
     if (sl->state == SLOT_EMPTY) {
-        set_add(b, s, v->validator, &v->block, &v->sig, SLOT_VOTED);
+        set_add(b, s, v->validator, &v->block, &v->sig);
         b->stats.votes_counted++;
         return 0;
     }
@@ -652,8 +653,8 @@ static int insert_vote(tc_bft *b, const tc_vote *v)
 }
 
 /* Keeps a vote of a round beyond the window, if it is at its validator's
- * highest round (its first vote only: an equivocation is reported, its second vote is not
- * kept). */
+ * highest round: its first vote, and a conflicting second one (reported now) that install_far
+ * counts with it once the window covers the round. */
 static int far_put(tc_bft *b, const tc_vote *v)
 {
     TC_ASSERT(beyond_window(b, v->round) && v->validator < b->count);
@@ -709,7 +710,7 @@ static void install_far(tc_bft *b)
             const slot *f = &m->far_votes[k];
             if (f->state == SLOT_EMPTY || t->sets[k].slots[i].state != SLOT_EMPTY)
                 continue;
-            set_add(b, &t->sets[k], i, &f->block, &f->sig, SLOT_VOTED);
+            set_add(b, &t->sets[k], i, &f->block, &f->sig);
             if (f->state == SLOT_EQUIVOCATED)
                 set_add_second(b, &t->sets[k], i, &f->block2, &f->sig2);
         }

@@ -171,7 +171,8 @@ int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id exce
  * node until the call ends) so the caller can keep it without encoding m again; NULL when m
  * could not be encoded. */
 const uint8_t *node_broadcast_own(tc_node *n, const tc_msg *m, size_t *len_out);
-/* Relays a frame received from `from` to every other ready peer. */
+/* Relays a gossip frame received from `from` to the other ready peers: all of them, or
+ * NODE_RELAY_FANOUT drawn at random for transactions and vote batches (node.c). */
 void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len);
 /* Sends a frame the node keeps elsewhere to every ready peer (copied into the arena). */
 void node_broadcast_frame(tc_node *n, const uint8_t *frame, size_t len);
