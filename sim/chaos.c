@@ -18,9 +18,11 @@
 #define FOREVER        UINT64_MAX
 #define PARTITION_SLOT UINT32_MAX
 #define WARMUP_DIVISOR 10 /* faults start after heal_by / 10: the cluster forms first */
-#define SPAN_DIVISOR   4  /* a fault lasts at most a quarter of the fault window */
-#define PHASE_END      0  /* at one millisecond, faults end before others start ... */
-#define PHASE_START    1  /* ... so a heal never cancels a partition drawn for that instant */
+#define SPAN_DIVISOR   4 /* a fault with no bound of its own lasts at most a quarter of the window \
+                          */
+#define SHORT_MS    1000 /* crashes and pauses: half of them end within this, half after */
+#define PHASE_END   0    /* at one millisecond, faults end before others start ... */
+#define PHASE_START 1    /* ... so a heal never cancels a partition drawn for that instant */
 
 typedef struct {
     uint32_t endpoint;
@@ -51,7 +53,8 @@ typedef struct {
     uint32_t *scratch; /* partition draws: candidate endpoints */
     bool *minority;    /* partition draws: the side drawn */
     bool partitions_allowed;
-    int64_t slack; /* honest - Q: unavailable honest weight the budget tolerates */
+    uint32_t kinds; /* TC_SCN_CHAOS_* that may be drawn */
+    int64_t slack;  /* honest - Q: unavailable honest weight the budget tolerates */
     uint64_t t0_ms, t_end_ms;
     busy_span *busy;
     uint32_t busy_count, busy_cap;
@@ -190,6 +193,8 @@ static uint64_t mark_nodes(plan *p)
             p->present_ms[e] = ev->at_ms;
         else if (e != UINT32_MAX)
             p->faultable[e] = false;
+        if (ev->kind == TC_SCN_EV_LINK)
+            p->faultable[endpoint_of(s, ev->peer)] = false;
         if (ev->kind == TC_SCN_EV_PARTITION)
             p->partitions_allowed = false;
     }
@@ -274,18 +279,27 @@ static uint64_t draw_in(plan *p, uint64_t lo, uint64_t hi)
     return lo + tc_rng_below(&p->rng, hi - lo + 1);
 }
 
-/* A fault window [*t1, *t2) inside the fault window, lasting min_ms..max_ms (capped to a
- * quarter of the window). false when the window is too short for min_ms. */
+/* A fault window [*t1, *t2) inside the fault window, lasting min_ms..max_ms (max_ms FOREVER:
+ * up to a quarter of the window; otherwise capped by the window only). Bounded faults draw
+ * their length half the time below SHORT_MS and half above, so that both a restart 100 ms
+ * after its crash and a 10 s pause are common. false when the window is too short for min_ms. */
 static bool draw_window(plan *p, uint64_t min_ms, uint64_t max_ms, uint64_t *t1, uint64_t *t2)
 {
     uint64_t span = p->t_end_ms - p->t0_ms;
     if (span < min_ms)
         return false;
-    uint64_t cap = span / SPAN_DIVISOR;
-    uint64_t hi = cap < min_ms ? min_ms : cap;
-    if (hi > max_ms)
-        hi = max_ms < min_ms ? min_ms : max_ms;
-    uint64_t d = draw_in(p, min_ms, hi);
+    uint64_t lo = min_ms, hi = span / SPAN_DIVISOR;
+    hi = hi < min_ms ? min_ms : hi;
+    if (max_ms != FOREVER) {
+        hi = max_ms < span ? max_ms : span;
+        bool short_one = tc_rng_below(&p->rng, 2) == 0;
+        if (lo < SHORT_MS && SHORT_MS < hi) {
+            lo = short_one ? lo : SHORT_MS;
+            hi = short_one ? SHORT_MS : hi;
+        }
+    }
+    TC_ASSERT(lo <= hi && hi <= span);
+    uint64_t d = draw_in(p, lo, hi);
     *t1 = draw_in(p, p->t0_ms, p->t_end_ms - d);
     *t2 = *t1 + d;
     TC_ASSERT(*t1 >= p->t0_ms && *t2 <= p->t_end_ms);
@@ -311,20 +325,19 @@ static int occupy(plan *p, uint32_t e, uint64_t from_ms, uint64_t to_ms)
     return rc != 0 ? rc : add_weight(p, p->weight[e], from_ms, to_ms);
 }
 
-/* Returns 1 when the draw missed (drawn again), 0 when booked, or a negative code. */
-static int draw_crash(plan *p)
+/* Returns 1 when the draw missed (drawn again), 0 when booked, or a negative code. The
+ * restart comes TC_CHAOS_DOWN_MIN_MS .. TC_CHAOS_DOWN_MAX_MS after the crash. */
+static int draw_crash(plan *p, bool lose_writes)
 {
     uint64_t t1, t2;
-    if (!draw_window(p, TC_CHAOS_FAULT_MIN_MS, FOREVER, &t1, &t2))
+    if (!draw_window(p, TC_CHAOS_DOWN_MIN_MS, TC_CHAOS_DOWN_MAX_MS, &t1, &t2))
         return 1;
     uint32_t e = draw_node(p, t1, t2 + TC_CHAOS_RECOVER_MS);
     if (e == UINT32_MAX)
         return 1;
     tc_scn_node node = tc_scn_endpoint_node(p->s, e);
-    tc_scn_event crash = {.at_ms = t1,
-                          .kind = TC_SCN_EV_CRASH,
-                          .node = node,
-                          .lose_writes = tc_rng_below(&p->rng, 4) == 0};
+    tc_scn_event crash = {
+        .at_ms = t1, .kind = TC_SCN_EV_CRASH, .node = node, .lose_writes = lose_writes};
     tc_scn_event restart = {.at_ms = t2, .kind = TC_SCN_EV_RESTART, .node = node};
     int rc = occupy(p, e, t1, t2 + TC_CHAOS_RECOVER_MS);
     if (rc == 0)
@@ -332,6 +345,7 @@ static int draw_crash(plan *p)
     if (rc == 0)
         rc = add_draft(p, &restart, PHASE_END);
     p->st.crashes += rc == 0 ? 1 : 0;
+    p->st.lose_writes += rc == 0 && lose_writes ? 1 : 0;
     return rc;
 }
 
@@ -381,26 +395,34 @@ static int draw_clock(plan *p)
 }
 
 /* A permanent turn: the node leaves the honest set for the whole run (the world never counts
- * a node Byzantine at any time as honest), so the slack shrinks by its weight everywhere. */
+ * a node Byzantine at any time as honest), so the slack shrinks by its weight everywhere. A
+ * full node (weight 0) takes one of the behaviours that need no vote; a validator any but
+ * twin. A flood stays at TC_CHAOS_FLOOD_MAX_PER_S: the peers' rate limits are under test, not
+ * the simulator's patience. */
 static int draw_byzantine(plan *p)
 {
-    static const uint32_t kinds[] = {TC_SCN_BYZ_EQUIVOCATE, TC_SCN_BYZ_DOUBLE_VOTE,
-                                     TC_SCN_BYZ_SILENT,     TC_SCN_BYZ_INVALID_SIG,
-                                     TC_SCN_BYZ_REPLAY,     TC_SCN_BYZ_GARBAGE};
+    static const uint32_t kinds[] = {
+        TC_SCN_BYZ_SILENT, TC_SCN_BYZ_INVALID_SIG, TC_SCN_BYZ_REPLAY,     TC_SCN_BYZ_GARBAGE,
+        TC_SCN_BYZ_FLOOD,  TC_SCN_BYZ_EQUIVOCATE,  TC_SCN_BYZ_DOUBLE_VOTE};
+    const uint32_t non_voting = 5; /* the first five need no vote */
     if (p->eligible_count == 0)
         return 1;
     uint32_t e = p->eligible[tc_rng_below(&p->rng, p->eligible_count)];
     uint64_t w = p->weight[e];
-    if (w == 0 || !p->faultable[e] || !is_free(p, e, 0, FOREVER))
+    bool validator = tc_scn_endpoint_node(p->s, e).kind == TC_SCN_VALIDATOR;
+    if ((validator && w == 0) || !p->faultable[e] || !is_free(p, e, 0, FOREVER))
         return 1;
     if (3 * (p->st.weight_byzantine + w) >= p->st.weight_total)
         return 1;
     if (peak(p, 0, FOREVER) > p->slack - (int64_t)w)
         return 1; /* the smaller honest set must still tolerate every booked fault */
+    uint32_t byz = kinds[tc_rng_below(&p->rng, validator ? TC_ARRAY_LEN(kinds) : non_voting)];
     tc_scn_event turn = {.at_ms = draw_in(p, p->t0_ms, p->t_end_ms),
                          .kind = TC_SCN_EV_BYZANTINE,
                          .node = tc_scn_endpoint_node(p->s, e),
-                         .byz = kinds[tc_rng_below(&p->rng, TC_ARRAY_LEN(kinds))]};
+                         .byz = byz};
+    if (byz == TC_SCN_BYZ_FLOOD)
+        turn.flood_per_s = (uint32_t)draw_in(p, TC_CHAOS_FLOOD_MIN_PER_S, TC_CHAOS_FLOOD_MAX_PER_S);
     int rc = add_busy(p, e, 0, FOREVER);
     if (rc == 0)
         rc = add_draft(p, &turn, PHASE_START);
@@ -473,8 +495,8 @@ static int book_partition(plan *p, uint64_t t1, uint64_t t2, uint64_t until, uin
     return rc != 0 ? rc : add_weight(p, w, t1, until);
 }
 
-/* A symmetric split (three times in four) or a one-way cut of the minority's messages. */
-static int draw_partition(plan *p)
+/* A symmetric split, or a one-way cut of the minority's messages to everyone else. */
+static int draw_partition(plan *p, bool oneway)
 {
     uint64_t t1, t2, w = 0;
     if (!p->partitions_allowed || !draw_window(p, TC_CHAOS_FAULT_MIN_MS, FOREVER, &t1, &t2))
@@ -485,8 +507,7 @@ static int draw_partition(plan *p)
     int rc = draw_minority(p, t1, until, &w);
     if (rc != 0)
         return rc;
-    tc_scn_event cut = {
-        .at_ms = t1, .kind = TC_SCN_EV_PARTITION, .oneway = tc_rng_below(&p->rng, 4) == 0};
+    tc_scn_event cut = {.at_ms = t1, .kind = TC_SCN_EV_PARTITION, .oneway = oneway};
     tc_scn_event heal = {.at_ms = t2, .kind = TC_SCN_EV_HEAL};
     rc = book_partition(p, t1, t2, until, w);
     if (rc == 0)
@@ -496,22 +517,139 @@ static int draw_partition(plan *p)
     if (rc == 0)
         rc = add_draft(p, &heal, PHASE_END);
     p->st.partitions += rc == 0 ? 1 : 0;
+    p->st.one_way += rc == 0 && oneway ? 1 : 0;
     return rc;
 }
 
-/* Kinds drawn in proportion: crash 30, pause 25, partition 20, clock 17, Byzantine 8. */
+/* The degraded parameters of a link fault: any non-empty mix of a flap (up and down 100 ms ..
+ * 3 s), loss with duplication (loss 5..50%, dup 0..20%) and a slow, reordering line (latency
+ * 100 ms .. 1 s, jitter up to 300 ms, reorder 0..20%). Values sit on a coarse grid so that a
+ * long schedule stays far below the network model's table of distinct parameter sets. */
+static void draw_link_params(plan *p, tc_net_link *l, uint32_t *mask)
+{
+    uint32_t mix = 0;
+    while (mix == 0)
+        mix = (uint32_t)tc_rng_below(&p->rng, 8);
+    *l = (tc_net_link){0};
+    *mask = 0;
+    if (mix & 1) {
+        l->flap_up_ms = 100 * (uint32_t)draw_in(p, 1, 30);
+        l->flap_down_ms = 100 * (uint32_t)draw_in(p, 1, 30);
+        *mask |= TC_SCN_LINK_FLAP;
+    }
+    if (mix & 2) {
+        l->loss_ppm = 50000 * (uint32_t)draw_in(p, 1, 10);
+        l->dup_ppm = 50000 * (uint32_t)draw_in(p, 0, 4);
+        *mask |= TC_SCN_LINK_LOSS | TC_SCN_LINK_DUP;
+    }
+    if (mix & 4) {
+        l->latency_ms = 100 * (uint32_t)draw_in(p, 1, 10);
+        l->jitter_ms = 50 * (uint32_t)draw_in(p, 0, 6);
+        l->reorder_ppm = 50000 * (uint32_t)draw_in(p, 0, 4);
+        *mask |= TC_SCN_LINK_LATENCY | TC_SCN_LINK_JITTER | TC_SCN_LINK_REORDER;
+    }
+    TC_ASSERT(*mask != 0 && tc_net_link_check(l) == 0);
+}
+
+/* The other end of a link fault: any node present over [t1, until) but a, free over it, whose
+ * link with a has the same parameters both ways (so one event restores both directions). */
+static uint32_t draw_peer(plan *p, uint32_t a, uint64_t t1, uint64_t until, tc_net_link *base)
+{
+    uint32_t b = (uint32_t)tc_rng_below(&p->rng, p->endpoints);
+    if (b == a || p->present_ms[b] > t1 || !is_free(p, b, t1, until))
+        return UINT32_MAX;
+    tc_scn_node na = tc_scn_endpoint_node(p->s, a), nb = tc_scn_endpoint_node(p->s, b);
+    tc_net_link back;
+    tc_scn_link_params(p->s, na, nb, base);
+    tc_scn_link_params(p->s, nb, na, &back);
+    return memcmp(base, &back, sizeof(back)) == 0 ? b : UINT32_MAX;
+}
+
+/* A link between node a and a peer b flaps or degrades (one way, one time in three), then
+ * gets its setup parameters back. Node a counts as unavailable (a link it needs may be down
+ * just when it must send), b is kept free of other faults over the span. */
+static int draw_link(plan *p)
+{
+    uint64_t t1, t2;
+    if (!draw_window(p, TC_CHAOS_FAULT_MIN_MS, FOREVER, &t1, &t2))
+        return 1;
+    uint64_t until = t2 + TC_CHAOS_RECOVER_MS;
+    uint32_t a = draw_node(p, t1, until);
+    tc_net_link base;
+    uint32_t b = a == UINT32_MAX ? UINT32_MAX : draw_peer(p, a, t1, until, &base);
+    if (b == UINT32_MAX)
+        return 1;
+    tc_scn_event bad = {.at_ms = t1,
+                        .kind = TC_SCN_EV_LINK,
+                        .node = tc_scn_endpoint_node(p->s, a),
+                        .peer = tc_scn_endpoint_node(p->s, b),
+                        .oneway = tc_rng_below(&p->rng, 3) == 0};
+    draw_link_params(p, &bad.link, &bad.link_mask);
+    tc_scn_event good = bad;
+    good.at_ms = t2;
+    good.link = (tc_net_link){0};
+    uint32_t m = bad.link_mask;
+    good.link.latency_ms = m & TC_SCN_LINK_LATENCY ? base.latency_ms : 0;
+    good.link.jitter_ms = m & TC_SCN_LINK_JITTER ? base.jitter_ms : 0;
+    good.link.loss_ppm = m & TC_SCN_LINK_LOSS ? base.loss_ppm : 0;
+    good.link.dup_ppm = m & TC_SCN_LINK_DUP ? base.dup_ppm : 0;
+    good.link.reorder_ppm = m & TC_SCN_LINK_REORDER ? base.reorder_ppm : 0;
+    good.link.flap_up_ms = m & TC_SCN_LINK_FLAP ? base.flap_up_ms : 0;
+    good.link.flap_down_ms = m & TC_SCN_LINK_FLAP ? base.flap_down_ms : 0;
+    int rc = occupy(p, a, t1, until);
+    if (rc == 0)
+        rc = add_busy(p, b, t1, until);
+    if (rc == 0)
+        rc = add_draft(p, &bad, PHASE_START);
+    if (rc == 0)
+        rc = add_draft(p, &good, PHASE_END);
+    p->st.links += rc == 0 ? 1 : 0;
+    return rc;
+}
+
+/* Relative weights of the kinds, in TC_SCN_CHAOS_* bit order: crash, lose-writes, pause,
+ * partition, one-way, link, clock, Byzantine. */
+static const uint32_t kind_weight[] = {18, 8, 20, 12, 8, 14, 12, 8};
+_Static_assert(TC_ARRAY_LEN(kind_weight) == 8 && TC_SCN_CHAOS_ALL == 0xff, "one weight a kind");
+
+/* One kind, drawn among the allowed ones in proportion to kind_weight. */
+static uint32_t draw_kind(plan *p)
+{
+    uint64_t total = 0;
+    for (uint32_t k = 0; k < TC_ARRAY_LEN(kind_weight); k++)
+        total += p->kinds & (1u << k) ? kind_weight[k] : 0;
+    TC_ASSERT(total > 0);
+    uint64_t x = tc_rng_below(&p->rng, total);
+    for (uint32_t k = 0; k < TC_ARRAY_LEN(kind_weight); k++) {
+        uint64_t w = p->kinds & (1u << k) ? kind_weight[k] : 0;
+        if (x < w)
+            return 1u << k;
+        x -= w;
+    }
+    TC_ASSERT(false && "x < total");
+    return 0;
+}
+
 static int draw_one(plan *p)
 {
-    uint64_t k = tc_rng_below(&p->rng, 100);
-    if (k < 30)
-        return draw_crash(p);
-    if (k < 55)
+    switch (draw_kind(p)) {
+    case TC_SCN_CHAOS_CRASH:
+        return draw_crash(p, false);
+    case TC_SCN_CHAOS_LOSE_WRITES:
+        return draw_crash(p, true);
+    case TC_SCN_CHAOS_PAUSE:
         return draw_pause(p);
-    if (k < 75)
-        return draw_partition(p);
-    if (k < 92)
+    case TC_SCN_CHAOS_PARTITION:
+        return draw_partition(p, false);
+    case TC_SCN_CHAOS_ONE_WAY:
+        return draw_partition(p, true);
+    case TC_SCN_CHAOS_LINK:
+        return draw_link(p);
+    case TC_SCN_CHAOS_CLOCK:
         return draw_clock(p);
-    return draw_byzantine(p);
+    default:
+        return draw_byzantine(p);
+    }
 }
 
 /* ---- the merge into the scenario ---- */
@@ -683,6 +821,7 @@ static int plan_init(plan *p, const tc_scn *s, uint64_t seed)
     tc_seed_derive(chaos_seed, master, "chaos", 0); /* apart from every stream the world draws */
     tc_rng_init(&p->rng, chaos_seed);
     p->st.asked = s->chaos_faults;
+    p->kinds = s->chaos_kinds != 0 ? s->chaos_kinds : TC_SCN_CHAOS_ALL;
     p->t_end_ms = s->chaos_heal_by_ms != 0 ? s->chaos_heal_by_ms : s->run_ms;
     p->t0_ms = p->t_end_ms / WARMUP_DIVISOR;
     p->st.heal_by_ms = p->t_end_ms;

@@ -1,6 +1,7 @@
 /* faults.c — the scenario timeline carried out on the world: crashes (plain and lose-writes),
- * restarts, pauses, clock jumps, partitions and heals, Byzantine turns, registrations and load
- * changes. Every fault is a trace line (node "*" for faults of the network) and, with
+ * restarts, pauses, clock jumps, partitions and heals, link changes (flapping, loss,
+ * duplication, latency), Byzantine turns, registrations and load changes. Every fault is a trace
+ * line (node "*" for faults of the network) and, with
  * --timeline, a line of the account.
  *
  * The lose-writes model (docs/SIMULATOR.md): a node commits its store synchronously inside each
@@ -151,6 +152,49 @@ static void clock_jump(tc_world *w, uint32_t e, int64_t jump_ms)
     w_schedule_adv(w, e);
 }
 
+/* The masked fields of one directed link take the event's values; the others keep theirs. */
+static void link_direction(tc_world *w, uint32_t from, uint32_t to, const tc_scn_event *ev)
+{
+    tc_net_link l;
+    tc_net_link_get(w->net, from, to, &l);
+    const tc_net_link *v = &ev->link;
+    uint32_t m = ev->link_mask;
+    l.latency_ms = m & TC_SCN_LINK_LATENCY ? v->latency_ms : l.latency_ms;
+    l.jitter_ms = m & TC_SCN_LINK_JITTER ? v->jitter_ms : l.jitter_ms;
+    l.loss_ppm = m & TC_SCN_LINK_LOSS ? v->loss_ppm : l.loss_ppm;
+    l.dup_ppm = m & TC_SCN_LINK_DUP ? v->dup_ppm : l.dup_ppm;
+    l.reorder_ppm = m & TC_SCN_LINK_REORDER ? v->reorder_ppm : l.reorder_ppm;
+    l.bandwidth_Bps = m & TC_SCN_LINK_BANDWIDTH ? v->bandwidth_Bps : l.bandwidth_Bps;
+    if (m & TC_SCN_LINK_FLAP) {
+        l.flap_up_ms = v->flap_up_ms;
+        l.flap_down_ms = v->flap_down_ms;
+    }
+    /* The parser checked the values; only the model's table of distinct parameter sets can
+     * run out, and a scenario that needs more than it holds cannot be carried out. */
+    if (tc_net_link_set(w->net, from, to, &l) != 0)
+        w_harness_fail(w, "too many distinct link parameter sets (%u)", TC_NET_PARAMS_MAX);
+}
+
+static void link_change(tc_world *w, const tc_scn_event *ev)
+{
+    TC_ASSERT(ev->kind == TC_SCN_EV_LINK && ev->link_mask != 0);
+    uint32_t a = endpoint(w, ev->node), b = endpoint(w, ev->peer);
+    TC_ASSERT(a != b);
+    link_direction(w, a, b, ev);
+    if (!ev->oneway)
+        link_direction(w, b, a, ev);
+    tc_net_link l;
+    tc_net_link_get(w->net, a, b, &l);
+    char text[160];
+    snprintf(text, sizeof(text),
+             "%s%s%s latency %u jitter %u loss %u dup %u reorder %u flap %u/%u bw %llu",
+             w->nodes[a].name, ev->oneway ? " -> " : " <-> ", w->nodes[b].name, l.latency_ms,
+             l.jitter_ms, l.loss_ppm, l.dup_ppm, l.reorder_ppm, l.flap_up_ms, l.flap_down_ms,
+             (unsigned long long)l.bandwidth_Bps);
+    w_trace(w, UINT32_MAX, "link %s", text);
+    w_timeline(w, UINT32_MAX, "LINK %s (ms, ppm, B/s)", text);
+}
+
 static tc_adv_kind adv_kind_of(uint32_t byz)
 {
     switch (byz) {
@@ -226,6 +270,9 @@ void w_fault_apply(tc_world *w, const tc_scn_event *ev)
         break;
     case TC_SCN_EV_REGISTER:
         w_load_register(w, endpoint(w, ev->node), ev->tier);
+        break;
+    case TC_SCN_EV_LINK:
+        link_change(w, ev);
         break;
     case TC_SCN_EV_LOAD:
         w_trace(w, UINT32_MAX, "load %u", ev->rate_per_s);

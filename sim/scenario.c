@@ -635,11 +635,15 @@ static const char *const network_names[] = {"testnet", "mainnet"};
 static const char *const opt_names[] = {"latency", "jitter",    "loss", "dup",
                                         "reorder", "bandwidth", "flap"};
 static const char *const cmp_names[] = {NULL, ">=", "<=", "=="};
+static const char *const chaos_kind_names[] = {"crash",   "lose-writes", "pause", "partition",
+                                               "one-way", "link",        "clock", "byzantine"};
 
 _Static_assert(TC_TIER_BRONZE == 0 && TC_TIER_SILVER == 1 && TC_TIER_GOLD == 2, "tier_names");
 _Static_assert(TC_NET_TESTNET == 0 && TC_NET_MAINNET == 1, "network_names");
 _Static_assert(TC_SCN_BYZ_TWIN == 8 && TC_SCN_BYZ_FLOOD == 7, "byz_names");
 _Static_assert(TC_SCN_LINK_FLAP == 1u << 6, "opt_names follow the TC_SCN_LINK_* bits");
+_Static_assert(TC_SCN_CHAOS_BYZANTINE == 1u << 7 && TC_SCN_CHAOS_ALL == 0xff,
+               "chaos_kind_names follow the TC_SCN_CHAOS_* bits");
 
 /* Profile fields by index, in tc_profile_each order. */
 typedef struct {
@@ -1065,16 +1069,34 @@ static int st_byzantine(parser *p, const tok *kw)
     return rc;
 }
 
+/* `kinds K...`: one or more fault kinds, each once, up to the next option or the line's end. */
+static int chaos_kinds(parser *p, uint32_t *mask)
+{
+    *mask = 0;
+    do {
+        int k = 0;
+        int rc = get_choice(p, "a chaos fault kind", chaos_kind_names,
+                            (int)TC_ARRAY_LEN(chaos_kind_names), &k);
+        if (rc == 0 && (*mask & (1u << k)) != 0)
+            rc = fail_prev(p, "each kind once");
+        if (rc != 0)
+            return rc;
+        *mask |= 1u << k;
+    } while (peek(p) != NULL && !tok_is(peek(p), "faults") && !tok_is(peek(p), "heal-by"));
+    TC_ASSERT(*mask != 0 && (*mask & ~(uint32_t)TC_SCN_CHAOS_ALL) == 0);
+    return 0;
+}
+
 static int st_chaos(parser *p, const tok *kw)
 {
     (void)kw;
     tc_scn *s = p->s;
-    static const char *const names[] = {"faults", "heal-by"};
+    static const char *const names[] = {"faults", "heal-by", "kinds"};
     uint32_t seen = 0;
     int rc = 0;
     while (rc == 0 && (seen == 0 || peek(p) != NULL)) {
         int k = 0;
-        rc = get_choice(p, "a chaos option", names, 2, &k);
+        rc = get_choice(p, "a chaos option", names, 3, &k);
         if (rc == 0 && (seen & (1u << k)) != 0)
             rc = fail_prev(p, "each option once");
         seen |= 1u << k;
@@ -1089,6 +1111,8 @@ static int st_chaos(parser *p, const tok *kw)
             rc = get_duration_u(p, "a heal-by time", 1, TC_SCN_DURATION_MAX_MS,
                                 &s->chaos_heal_by_ms);
         }
+        if (rc == 0 && k == 2)
+            rc = chaos_kinds(p, &s->chaos_kinds);
     }
     if (rc == 0 && (seen & 1u) == 0)
         rc = fail_tok(p, NULL, "`faults N`");
@@ -1235,13 +1259,30 @@ static int ev_heal(parser *p, tc_scn_event *ev)
     return 0;
 }
 
-static const char *const event_names[] = {NULL,    "crash", "restart",   "partition", "heal",
-                                          "pause", "clock", "byzantine", "register",  "load"};
+/* `link A B OPTIONS` or `link A -> B OPTIONS`: the setup's `link` syntax, from now on. */
+static int ev_link(parser *p, tc_scn_event *ev)
+{
+    int rc = ev_node(p, ev);
+    if (rc == 0 && tok_is(peek(p), "->")) {
+        next(p);
+        ev->oneway = true;
+    }
+    if (rc == 0)
+        rc = get_node(p, ev->oneway ? NODE_NAME : "a node name (n0, f0, n0b, ...) or `->`",
+                      &ev->peer, &ev->peer_column);
+    if (rc == 0 && tc_scn_node_equal(ev->node, ev->peer))
+        rc = fail_prev(p, "a node other than the first");
+    return rc != 0 ? rc : link_options(p, &ev->link, &ev->link_mask);
+}
+
+static const char *const event_names[] = {NULL,       "crash", "restart", "partition",
+                                          "heal",     "pause", "clock",   "byzantine",
+                                          "register", "load",  "link"};
 static int (*const event_parsers[])(parser *, tc_scn_event *) = {
-    NULL,     ev_crash, ev_restart,   ev_partition, ev_heal,
-    ev_pause, ev_clock, ev_byzantine, ev_register,  ev_load};
-_Static_assert(TC_ARRAY_LEN(event_names) == TC_SCN_EV_LOAD + 1, "event_names");
-_Static_assert(TC_ARRAY_LEN(event_parsers) == TC_SCN_EV_LOAD + 1, "event_parsers");
+    NULL,     ev_crash,     ev_restart,  ev_partition, ev_heal, ev_pause,
+    ev_clock, ev_byzantine, ev_register, ev_load,      ev_link};
+_Static_assert(TC_ARRAY_LEN(event_names) == TC_SCN_EV_LINK + 1, "event_names");
+_Static_assert(TC_ARRAY_LEN(event_parsers) == TC_SCN_EV_LINK + 1, "event_parsers");
 
 static int st_at(parser *p, const tok *kw)
 {
@@ -1257,7 +1298,7 @@ static int st_at(parser *p, const tok *kw)
     if (rc == 0)
         rc = get_choice(p, "an event", event_names, (int)TC_ARRAY_LEN(event_names), &k);
     ev.kind = (uint32_t)k;
-    TC_ASSERT(rc != 0 || (k >= TC_SCN_EV_CRASH && k <= TC_SCN_EV_LOAD));
+    TC_ASSERT(rc != 0 || (k >= TC_SCN_EV_CRASH && k <= TC_SCN_EV_LINK));
     if (rc == 0)
         rc = event_parsers[k](p, &ev);
     if (rc == 0)
@@ -1729,6 +1770,10 @@ static void check_events(parser *p)
         case TC_SCN_EV_PAUSE:
         case TC_SCN_EV_CLOCK_JUMP:
             check_node(p, ev->node, ev->line, ev->node_column, NEED_ANY, k);
+            break;
+        case TC_SCN_EV_LINK:
+            if (check_node(p, ev->node, ev->line, ev->node_column, NEED_ANY, k))
+                check_node(p, ev->peer, ev->line, ev->peer_column, NEED_ANY, k);
             break;
         default: /* heal, load: no node; register: collect_new_nodes */
             break;
@@ -2245,10 +2290,15 @@ static void put_setup(FILE *f, const tc_scn *s)
             fprintf(f, " %" PRIu32 "/s", s->byz[k].flood_per_s);
         fprintf(f, "\n");
     }
-    if (s->chaos_faults != 0 || s->chaos_heal_by_ms != 0) {
+    if (s->chaos_faults != 0 || s->chaos_heal_by_ms != 0 || s->chaos_kinds != 0) {
         fprintf(f, "chaos faults %" PRIu32, s->chaos_faults);
         if (s->chaos_heal_by_ms != 0)
             put_duration(f, " heal-by ", (int64_t)s->chaos_heal_by_ms, false);
+        if (s->chaos_kinds != 0)
+            fprintf(f, " kinds");
+        for (uint32_t k = 0; k < TC_ARRAY_LEN(chaos_kind_names); k++)
+            if (s->chaos_kinds & (1u << k))
+                fprintf(f, " %s", chaos_kind_names[k]);
         fprintf(f, "\n");
     }
 }
@@ -2266,6 +2316,12 @@ static void put_event(FILE *f, const tc_scn *s, const tc_scn_event *ev)
     case TC_SCN_EV_LOAD:
         fprintf(f, " %" PRIu32 "/s", ev->rate_per_s);
         break;
+    case TC_SCN_EV_LINK:
+        put_node(f, ev->node);
+        fprintf(f, "%s", ev->oneway ? " ->" : "");
+        put_node(f, ev->peer);
+        put_link_options(f, &ev->link, ev->link_mask); /* ends the line */
+        return;
     default:
         put_node(f, ev->node);
         break;
@@ -2383,7 +2439,9 @@ static bool event_equal(const tc_scn *a, const tc_scn_event *x, const tc_scn *b,
            x->lose_writes == y->lose_writes && x->oneway == y->oneway &&
            x->duration_ms == y->duration_ms && x->jump_ms == y->jump_ms && x->byz == y->byz &&
            x->flood_per_s == y->flood_per_s && x->tier == y->tier &&
-           x->rate_per_s == y->rate_per_s && span_equal(a, x->members, b, y->members);
+           x->rate_per_s == y->rate_per_s && span_equal(a, x->members, b, y->members) &&
+           tc_scn_node_equal(x->peer, y->peer) && x->link_mask == y->link_mask &&
+           link_params_equal(&x->link, &y->link);
 }
 
 static bool expect_equal(const tc_scn *a, const tc_scn_expect *x, const tc_scn *b,
@@ -2431,8 +2489,9 @@ bool tc_scn_equal(const tc_scn *a, const tc_scn *b)
               a->crypto == b->crypto && a->load_per_s == b->load_per_s &&
               a->load_clients == b->load_clients && a->double_spend_ppm == b->double_spend_ppm &&
               a->chaos_faults == b->chaos_faults && a->chaos_heal_by_ms == b->chaos_heal_by_ms &&
-              a->run_ms == b->run_ms && a->event_count == b->event_count &&
-              a->expect_count == b->expect_count && setup_lists_equal(a, b);
+              a->chaos_kinds == b->chaos_kinds && a->run_ms == b->run_ms &&
+              a->event_count == b->event_count && a->expect_count == b->expect_count &&
+              setup_lists_equal(a, b);
     for (uint32_t k = 0; eq && k < a->event_count; k++)
         eq = event_equal(a, &a->events[k], b, &b->events[k]);
     for (uint32_t k = 0; eq && k < a->expect_count; k++)

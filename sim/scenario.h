@@ -148,6 +148,7 @@ typedef enum {
     TC_SCN_EV_BYZANTINE = 7,  /* node, byz, flood_per_s */
     TC_SCN_EV_REGISTER = 8,   /* node (a new validator), tier */
     TC_SCN_EV_LOAD = 9,       /* rate_per_s */
+    TC_SCN_EV_LINK = 10,      /* node, peer, oneway, link_mask, link: a link's parameters change */
 } tc_scn_event_kind;
 
 typedef struct {
@@ -163,8 +164,12 @@ typedef struct {
     uint32_t tier;
     uint32_t rate_per_s;
     tc_scn_span members;
+    tc_scn_node peer;      /* LINK: the other end (node -> peer, and back unless oneway) */
+    uint32_t link_mask;    /* LINK: TC_SCN_LINK_* of the fields that change */
+    tc_net_link link;      /* LINK: the new values (fields outside link_mask are zero) */
     uint32_t line, column; /* of the `at` statement and its time */
     uint32_t node_column;  /* of the node name */
+    uint32_t peer_column;  /* LINK: of the peer's name */
 } tc_scn_event;
 
 typedef enum {
@@ -194,6 +199,19 @@ typedef struct {
     uint32_t node_column;  /* BANNED: of the banned node */
 } tc_scn_expect;
 
+/* Fault kinds chaos may draw (`chaos ... kinds K...`; chaos.h says what each one is). */
+enum {
+    TC_SCN_CHAOS_CRASH = 1u << 0,       /* crash, restart 100 ms .. 10 s later */
+    TC_SCN_CHAOS_LOSE_WRITES = 1u << 1, /* the same with `lose-writes` */
+    TC_SCN_CHAOS_PAUSE = 1u << 2,       /* stop-the-world 100 ms .. 10 s */
+    TC_SCN_CHAOS_PARTITION = 1u << 3,   /* symmetric split, then heal */
+    TC_SCN_CHAOS_ONE_WAY = 1u << 4,     /* one-way cut, then heal */
+    TC_SCN_CHAOS_LINK = 1u << 5,        /* a link flaps or degrades, then is restored */
+    TC_SCN_CHAOS_CLOCK = 1u << 6,       /* clock jump, then the jump back */
+    TC_SCN_CHAOS_BYZANTINE = 1u << 7,   /* a permanent Byzantine turn */
+    TC_SCN_CHAOS_ALL = (1u << 8) - 1,
+};
+
 typedef enum { TC_SCN_STORAGE_MEM = 0, TC_SCN_STORAGE_LMDB = 1 } tc_scn_storage;
 typedef enum { TC_SCN_CRYPTO_ED25519 = 0, TC_SCN_CRYPTO_FAST = 1 } tc_scn_crypto;
 
@@ -215,6 +233,7 @@ typedef struct {
     uint32_t double_spend_ppm;
     uint32_t chaos_faults;     /* 0: no chaos */
     uint64_t chaos_heal_by_ms; /* 0: the run's end */
+    uint32_t chaos_kinds;      /* TC_SCN_CHAOS_* chaos may draw; 0 (the default): all of them */
 
     tc_scn_tier_set *tiers; /* validators not listed are bronze */
     uint32_t tier_count;

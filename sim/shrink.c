@@ -122,7 +122,8 @@ static uint32_t state_events(const shrinker *k, const state *s)
 /* ---- units ---- */
 
 /* The event that ends fault e, or NONE: a crash's next restart of its node, a partition's next
- * heal, a clock jump's next jump of its node when that one undoes it exactly. */
+ * heal, a clock jump's next jump of its node when that one undoes it exactly, a link change's
+ * next change of the same link and fields (chaos's restore). */
 static uint32_t healer_of(const tc_scn *s, uint32_t e, const uint8_t *paired)
 {
     const tc_scn_event *ev = &s->events[e];
@@ -135,6 +136,9 @@ static uint32_t healer_of(const tc_scn *s, uint32_t e, const uint8_t *paired)
             return j;
         if (ev->kind == TC_SCN_EV_CLOCK_JUMP && h->kind == TC_SCN_EV_CLOCK_JUMP && same_node)
             return h->jump_ms == -ev->jump_ms ? j : NONE;
+        if (ev->kind == TC_SCN_EV_LINK && h->kind == TC_SCN_EV_LINK && same_node &&
+            tc_scn_node_equal(h->peer, ev->peer) && h->oneway == ev->oneway && !paired[j])
+            return h->link_mask == ev->link_mask ? j : NONE;
     }
     return NONE;
 }

@@ -48,6 +48,8 @@ static char *write_text(const tc_scn *s)
 
 typedef struct {
     bool crashed[NODES_MAX], paused[NODES_MAX], byzantine[NODES_MAX];
+    bool relinked[NODES_MAX]; /* the first node of a link event whose link differs from setup */
+    tc_net_link link[NODES_MAX][NODES_MAX]; /* every directed link's parameters now */
     int64_t offset_ms[NODES_MAX];
     uint32_t group[NODES_MAX]; /* UINT32_MAX: in no partition */
     bool partitioned;
@@ -61,12 +63,49 @@ static uint32_t ep(const tc_scn *s, tc_scn_node n)
     return e;
 }
 
+/* The masked fields of *l take the event's values. */
+static void apply_link(tc_net_link *l, const tc_scn_event *ev)
+{
+    const tc_net_link *n = &ev->link;
+    uint32_t m = ev->link_mask;
+    l->latency_ms = m & TC_SCN_LINK_LATENCY ? n->latency_ms : l->latency_ms;
+    l->jitter_ms = m & TC_SCN_LINK_JITTER ? n->jitter_ms : l->jitter_ms;
+    l->loss_ppm = m & TC_SCN_LINK_LOSS ? n->loss_ppm : l->loss_ppm;
+    l->dup_ppm = m & TC_SCN_LINK_DUP ? n->dup_ppm : l->dup_ppm;
+    l->reorder_ppm = m & TC_SCN_LINK_REORDER ? n->reorder_ppm : l->reorder_ppm;
+    l->flap_up_ms = m & TC_SCN_LINK_FLAP ? n->flap_up_ms : l->flap_up_ms;
+    l->flap_down_ms = m & TC_SCN_LINK_FLAP ? n->flap_down_ms : l->flap_down_ms;
+    l->bandwidth_Bps = m & TC_SCN_LINK_BANDWIDTH ? n->bandwidth_Bps : l->bandwidth_Bps;
+}
+
+static void setup_links(const tc_scn *s, world_view *v)
+{
+    uint32_t n = tc_scn_endpoint_count(s);
+    for (uint32_t a = 0; a < n; a++)
+        for (uint32_t b = 0; b < n; b++)
+            if (a != b)
+                tc_scn_link_params(s, tc_scn_endpoint_node(s, a), tc_scn_endpoint_node(s, b),
+                                   &v->link[a][b]);
+}
+
+static void link_event(const tc_scn *s, const tc_scn_event *ev, world_view *v)
+{
+    uint32_t a = ep(s, ev->node), b = ep(s, ev->peer);
+    apply_link(&v->link[a][b], ev);
+    if (!ev->oneway)
+        apply_link(&v->link[b][a], ev);
+    tc_net_link base;
+    tc_scn_link_params(s, ev->node, ev->peer, &base);
+    v->relinked[a] = memcmp(&base, &v->link[a][b], sizeof(base)) != 0;
+}
+
 /* The state after every event at or before t (pauses by their window). */
 static void view_at(const tc_scn *s, uint64_t t, world_view *v)
 {
     memset(v, 0, sizeof(*v));
     for (uint32_t e = 0; e < NODES_MAX; e++)
         v->group[e] = UINT32_MAX;
+    setup_links(s, v);
     for (uint32_t k = 0; k < s->byz_count; k++)
         v->byzantine[ep(s, s->byz[k].node)] = true;
     for (uint32_t k = 0; k < s->event_count; k++) {
@@ -81,6 +120,8 @@ static void view_at(const tc_scn *s, uint64_t t, world_view *v)
             v->paused[ep(s, ev->node)] = true;
         if (ev->kind == TC_SCN_EV_CLOCK_JUMP)
             v->offset_ms[ep(s, ev->node)] += ev->jump_ms;
+        if (ev->kind == TC_SCN_EV_LINK)
+            link_event(s, ev, v);
         if (ev->kind == TC_SCN_EV_HEAL) {
             v->partitioned = false;
             for (uint32_t e = 0; e < NODES_MAX; e++)
@@ -109,7 +150,8 @@ static uint64_t connected_honest(const tc_scn *s, const world_view *v)
 {
     uint64_t side[3] = {0, 0, 0}, everywhere = 0;
     for (uint32_t e = 0; e < tc_scn_endpoint_count(s); e++) {
-        if (v->byzantine[e] || v->crashed[e] || v->paused[e] || v->offset_ms[e] != 0)
+        if (v->byzantine[e] || v->crashed[e] || v->paused[e] || v->offset_ms[e] != 0 ||
+            v->relinked[e])
             continue;
         uint64_t w = weight_of(s, e);
         if (v->group[e] == UINT32_MAX)
@@ -160,7 +202,8 @@ static void assert_within_budget(const tc_scn *s, uint64_t seed)
     }
 }
 
-/* After heal_by: no node crashed (unless the timeline left it so), paused, shifted or cut. */
+/* After heal_by: no node crashed (unless the timeline left it so), paused, shifted or cut, and
+ * every link has its setup parameters back. */
 static void assert_healed(const tc_scn *s, uint64_t heal_by_ms, uint64_t seed)
 {
     world_view v;
@@ -171,6 +214,14 @@ static void assert_healed(const tc_scn *s, uint64_t heal_by_ms, uint64_t seed)
                   (unsigned long long)seed, e);
         cr_assert_eq(v.offset_ms[e], 0, "seed %llu: endpoint %u clock off by %lld",
                      (unsigned long long)seed, e, (long long)v.offset_ms[e]);
+        for (uint32_t f = 0; f < tc_scn_endpoint_count(s); f++) {
+            tc_net_link base;
+            if (f == e)
+                continue;
+            tc_scn_link_params(s, tc_scn_endpoint_node(s, e), tc_scn_endpoint_node(s, f), &base);
+            cr_assert(memcmp(&base, &v.link[e][f], sizeof(base)) == 0,
+                      "seed %llu: link %u -> %u not restored", (unsigned long long)seed, e, f);
+        }
     }
     for (uint32_t k = 0; k < s->event_count; k++) {
         const tc_scn_event *ev = &s->events[k];
@@ -221,7 +272,8 @@ Test(chaos, schedules_stay_within_budget_and_heal_by_deadline)
         cr_assert_leq(st.drawn, st.asked);
         cr_assert_gt(st.drawn, 0, "seed %llu drew nothing", (unsigned long long)seed);
         cr_assert_eq(st.events, s.event_count, "every event is a chaos event here");
-        cr_assert_eq(st.crashes + st.partitions + st.pauses + st.clock_jumps + st.byzantine,
+        cr_assert_eq(st.crashes + st.partitions + st.pauses + st.clock_jumps + st.byzantine +
+                         st.links,
                      st.drawn);
         cr_assert_eq(st.weight_total, 25, "W = 2 x 10 + 5 x 1");
         cr_assert_eq(st.quorum, 17, "Q = floor(2 W / 3) + 1");
@@ -383,4 +435,165 @@ Test(chaos, no_chaos_is_a_no_op)
     cr_assert_eq(st.events, 0);
     tc_scn_free(&s);
     tc_scn_free(&t);
+}
+
+/* The restart of crash event k, or UINT32_MAX. */
+static uint32_t restart_of(const tc_scn *s, uint32_t k)
+{
+    for (uint32_t j = k + 1; j < s->event_count; j++)
+        if (s->events[j].kind == TC_SCN_EV_RESTART &&
+            tc_scn_node_equal(s->events[j].node, s->events[k].node))
+            return j;
+    return UINT32_MAX;
+}
+
+typedef struct {
+    uint32_t crash, lose_writes, down_short, down_long, pause_short, pause_long;
+    uint32_t partition, one_way, flap, loss, slow, link_one_way, clock;
+    uint32_t byz_validator, byz_fullnode, flood;
+} kind_tally;
+
+/* Counts what a schedule holds, and checks each crash's and pause's length on the way: a
+ * restart 100 ms .. 10 s after its crash, a pause of 100 ms .. 10 s. */
+static void tally(const tc_scn *s, kind_tally *t)
+{
+    for (uint32_t k = 0; k < s->event_count; k++) {
+        const tc_scn_event *ev = &s->events[k];
+        if (ev->kind == TC_SCN_EV_CRASH) {
+            uint32_t r = restart_of(s, k);
+            cr_assert_neq(r, UINT32_MAX, "a chaos crash is always restarted");
+            uint64_t down = s->events[r].at_ms - ev->at_ms;
+            cr_assert(down >= 100 && down <= 10000, "restart %llu ms after the crash",
+                      (unsigned long long)down);
+            t->crash++;
+            t->lose_writes += ev->lose_writes;
+            t->down_short += down < 1000;
+            t->down_long += down >= 3500;
+        }
+        if (ev->kind == TC_SCN_EV_PAUSE) {
+            cr_assert(ev->duration_ms >= 100 && ev->duration_ms <= 10000, "pause of %llu ms",
+                      (unsigned long long)ev->duration_ms);
+            t->pause_short += ev->duration_ms < 1000;
+            t->pause_long += ev->duration_ms >= 3500;
+        }
+        if (ev->kind == TC_SCN_EV_PARTITION) {
+            t->partition++;
+            t->one_way += ev->oneway;
+        }
+        tc_net_link base;
+        if (ev->kind == TC_SCN_EV_LINK) {
+            tc_scn_link_params(s, ev->node, ev->peer, &base);
+            bool degrade = memcmp(&base, &ev->link, sizeof(base)) != 0;
+            t->flap += degrade && (ev->link_mask & TC_SCN_LINK_FLAP) && ev->link.flap_down_ms > 0;
+            t->loss += degrade && (ev->link_mask & TC_SCN_LINK_LOSS) && ev->link.loss_ppm > 0;
+            t->slow += degrade && (ev->link_mask & TC_SCN_LINK_LATENCY);
+            t->link_one_way += degrade && ev->oneway;
+        }
+        t->clock += ev->kind == TC_SCN_EV_CLOCK_JUMP;
+        if (ev->kind == TC_SCN_EV_BYZANTINE) {
+            t->byz_validator += ev->node.kind == TC_SCN_VALIDATOR;
+            t->byz_fullnode += ev->node.kind == TC_SCN_FULLNODE;
+            t->flood += ev->byz == TC_SCN_BYZ_FLOOD;
+            cr_assert(ev->node.kind == TC_SCN_VALIDATOR ||
+                          (ev->byz != TC_SCN_BYZ_EQUIVOCATE && ev->byz != TC_SCN_BYZ_DOUBLE_VOTE),
+                      "a full node cannot vote twice");
+            cr_assert(ev->byz != TC_SCN_BYZ_FLOOD || (ev->flood_per_s >= TC_CHAOS_FLOOD_MIN_PER_S &&
+                                                      ev->flood_per_s <= TC_CHAOS_FLOOD_MAX_PER_S),
+                      "flood at %u/s", ev->flood_per_s);
+        }
+    }
+}
+
+Test(chaos, every_fault_kind_is_drawn)
+{
+    /* 10 bronze (slack 3) and 2 full nodes, so that every kind fits the budget now and then */
+    const char *text = "nodes 10\nfullnodes 2\ncrypto fast\nchaos faults 16 heal-by 60s\nrun 80s\n";
+    kind_tally t = {0};
+    for (uint64_t seed = 1; seed <= 2 * SEEDS; seed++) {
+        tc_scn s;
+        parse_ok(text, &s);
+        expand_ok(&s, seed, NULL);
+        tally(&s, &t);
+        assert_within_budget(&s, seed);
+        assert_healed(&s, 60000, seed);
+        tc_scn_free(&s);
+    }
+    uint32_t plain = t.crash - t.lose_writes;
+    const struct {
+        const char *what;
+        uint32_t count;
+    } kinds[] = {{"plain crash", plain},
+                 {"lose-writes crash", t.lose_writes},
+                 {"restart within 1 s", t.down_short},
+                 {"restart after 3.5 s or more", t.down_long},
+                 {"pause under 1 s", t.pause_short},
+                 {"pause of 3.5 s or more", t.pause_long},
+                 {"symmetric partition", t.partition - t.one_way},
+                 {"one-way partition", t.one_way},
+                 {"flapping link", t.flap},
+                 {"lossy, duplicating link", t.loss},
+                 {"slow, reordering link", t.slow},
+                 {"one-way link fault", t.link_one_way},
+                 {"clock jump", t.clock},
+                 {"Byzantine validator", t.byz_validator},
+                 {"Byzantine full node", t.byz_fullnode},
+                 {"flood", t.flood}};
+    for (size_t k = 0; k < TC_ARRAY_LEN(kinds); k++)
+        cr_assert_gt(kinds[k].count, 0, "no seed of %d drew a %s: the kind is dead", 2 * SEEDS,
+                     kinds[k].what);
+}
+
+Test(chaos, kinds_limit_what_is_drawn)
+{
+    const char *text = "nodes 7\ncrypto fast\nchaos faults 12 heal-by 40s kinds lose-writes "
+                       "pause\nrun 60s\n";
+    kind_tally t = {0};
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        tc_scn s;
+        tc_chaos_stats st;
+        parse_ok(text, &s);
+        cr_assert_eq(s.chaos_kinds, TC_SCN_CHAOS_LOSE_WRITES | TC_SCN_CHAOS_PAUSE);
+        expand_ok(&s, seed, &st);
+        cr_assert_eq(st.crashes + st.pauses, st.drawn, "seed %llu drew another kind",
+                     (unsigned long long)seed);
+        cr_assert_eq(st.lose_writes, st.crashes, "seed %llu: a plain crash",
+                     (unsigned long long)seed);
+        tally(&s, &t);
+        tc_scn_free(&s);
+    }
+    cr_assert_gt(t.lose_writes, 0);
+    cr_assert_eq(t.partition + t.flap + t.loss + t.slow + t.clock + t.byz_validator, 0);
+
+    tc_scn s;
+    tc_chaos_stats st;
+    parse_ok("nodes 5\ncrypto fast\nchaos kinds link faults 6 heal-by 30s\nrun 40s\n", &s);
+    expand_ok(&s, 3, &st);
+    cr_assert_eq(st.links, st.drawn, "only link faults: %u of %u", st.links, st.drawn);
+    cr_assert_gt(st.links, 0);
+    for (uint32_t k = 0; k < s.event_count; k++)
+        cr_assert_eq(s.events[k].kind, TC_SCN_EV_LINK, "event %u is of kind %u", k,
+                     s.events[k].kind);
+    tc_scn_free(&s);
+}
+
+Test(chaos, kinds_statement_errors)
+{
+    static const struct {
+        const char *text, *message;
+    } cases[] = {
+        {"nodes 4\nchaos faults 3 kinds\nrun 5s\n", "expected a chaos fault kind (crash, "
+                                                    "lose-writes, pause, partition, one-way, "
+                                                    "link, clock, byzantine), got end of line"},
+        {"nodes 4\nchaos faults 3 kinds pause pause\nrun 5s\n", "expected each kind once"},
+        {"nodes 4\nchaos faults 3 kinds melt\nrun 5s\n", "got `melt`"},
+        {"nodes 4\nchaos kinds crash\nrun 5s\n", "expected `faults N`"},
+    };
+    for (size_t k = 0; k < TC_ARRAY_LEN(cases); k++) {
+        tc_scn s;
+        char err[512];
+        int rc =
+            tc_scn_parse_text("t.scn", cases[k].text, strlen(cases[k].text), &s, err, sizeof(err));
+        cr_assert_eq(rc, TC_EINVAL, "case %zu parsed", k);
+        cr_assert_not_null(strstr(err, cases[k].message), "case %zu: %s", k, err);
+    }
 }

@@ -652,8 +652,13 @@ static const error_case error_cases[] = {
     /* timeline events */
     {"nodes 4\nat 1s explode n0\nrun 2s", 2, 7,
      "expected an event (crash, restart, partition, heal, pause, clock, byzantine, register, "
-     "load), got `explode`"},
+     "load, link), got `explode`"},
     {"nodes 4\nat 1s\nrun 2s", 2, 6, "expected an event"},
+    {"nodes 4\nat 1s link n1 n1 loss 1%\nrun 2s", 2, 15, "expected a node other than the first"},
+    {"nodes 4\nat 1s link n1 n2\nrun 2s", 2, 17, "expected a link option"},
+    {"nodes 4\nat 1s link n1 n7 loss 1%\nrun 2s", 2, 15,
+     "expected a node of this scenario (n0..n3), got `n7`"},
+    {"nodes 4\nat 1s link n1 -> loss 1%\nrun 2s", 2, 18, "expected a node name"},
     {"nodes 4\nat 1s crash\nrun 2s", 2, 12,
      "expected a node name (n0, f0, n0b, ...), got end of line"},
     {"nodes 4\nat 1s crash n1 hard\nrun 2s", 2, 16, "expected end of line, got `hard`"},
@@ -947,6 +952,35 @@ Test(scenario, write_then_parse_is_a_fixed_point)
     }
     round_trip("scenario \"\"\nnodes 2\nnetwork latency 0ms jitter 0ms loss 0.0001% "
                "bandwidth 1234567B/s\nclock n0 offset -0ms\nrun 1234ms\n");
+    round_trip("nodes 3\nfullnodes 1\nchaos faults 4 heal-by 9s kinds one-way link clock\n"
+               "at 1s link n0 -> f0 flap 300ms 2s loss 5% dup 1%\nat 2s link n2 n1 latency 1s "
+               "jitter 0ms reorder 20% bandwidth 1kB/s\nat 3s link n0 -> f0 flap off loss 0% "
+               "dup 0%\nrun 10s\n");
+}
+
+Test(scenario, link_events_and_chaos_kinds_parse_to_their_values)
+{
+    tc_scn s;
+    parse_ok("nodes 3\nchaos faults 2 kinds byzantine lose-writes\n"
+             "at 1s link n0 -> n2 flap 300ms 2s loss 5%\nat 4s link n1 n0 flap off\nrun 5s\n",
+             &s);
+    cr_assert_eq(s.chaos_kinds, TC_SCN_CHAOS_BYZANTINE | TC_SCN_CHAOS_LOSE_WRITES);
+    cr_assert_eq(s.event_count, 2);
+    const tc_scn_event *a = &s.events[0], *b = &s.events[1];
+    cr_assert_eq(a->kind, TC_SCN_EV_LINK);
+    cr_assert(a->oneway);
+    cr_assert_eq(a->node.index, 0);
+    cr_assert_eq(a->peer.index, 2);
+    cr_assert_eq(a->peer_column, 18);
+    cr_assert_eq(a->link_mask, TC_SCN_LINK_FLAP | TC_SCN_LINK_LOSS);
+    cr_assert_eq(a->link.flap_up_ms, 300);
+    cr_assert_eq(a->link.flap_down_ms, 2000);
+    cr_assert_eq(a->link.loss_ppm, 50000);
+    cr_assert_eq(a->link.latency_ms, 0, "fields outside the mask stay zero");
+    cr_assert(!b->oneway);
+    cr_assert_eq(b->link_mask, TC_SCN_LINK_FLAP);
+    cr_assert_eq(b->link.flap_down_ms, 0);
+    tc_scn_free(&s);
 }
 
 Test(scenario, equality_sees_every_difference)
@@ -968,6 +1002,14 @@ Test(scenario, equality_sees_every_difference)
         "nodes 4\nrun 60s\nexpect height >= 3 on n1\n",
         "nodes 4\nprofile testnet epoch 9\nrun 60s\n",
         "nodes 4\ntier n1 gold\nrun 60s\n",
+        "nodes 4\nat 1s link n0 n1 loss 1%\nrun 60s\n",
+        "nodes 4\nat 1s link n0 -> n1 loss 1%\nrun 60s\n",
+        "nodes 4\nat 1s link n0 n2 loss 1%\nrun 60s\n",
+        "nodes 4\nat 1s link n0 n1 loss 2%\nrun 60s\n",
+        "nodes 4\nat 1s link n0 n1 dup 1%\nrun 60s\n",
+        "nodes 4\nchaos faults 1\nrun 60s\n",
+        "nodes 4\nchaos faults 1 kinds crash\nrun 60s\n",
+        "nodes 4\nchaos faults 1 kinds pause\nrun 60s\n",
     };
     for (size_t i = 0; i < TC_ARRAY_LEN(variants); i++) {
         tc_scn a;
