@@ -551,12 +551,13 @@ static void draw_link_params(plan *p, tc_net_link *l, uint32_t *mask)
     TC_ASSERT(*mask != 0 && tc_net_link_check(l) == 0);
 }
 
-/* The other end of a link fault: any node present over [t1, until) but a, free over it, whose
- * link with a has the same parameters both ways (so one event restores both directions). */
+/* The other end of a link fault: a faultable node (so no timeline event changes the link
+ * meanwhile) other than a, present and free over [t1, until), whose link with a has the same
+ * parameters both ways (so one event restores both directions). */
 static uint32_t draw_peer(plan *p, uint32_t a, uint64_t t1, uint64_t until, tc_net_link *base)
 {
-    uint32_t b = (uint32_t)tc_rng_below(&p->rng, p->endpoints);
-    if (b == a || p->present_ms[b] > t1 || !is_free(p, b, t1, until))
+    uint32_t b = p->eligible[tc_rng_below(&p->rng, p->eligible_count)];
+    if (b == a || !p->faultable[b] || p->present_ms[b] > t1 || !is_free(p, b, t1, until))
         return UINT32_MAX;
     tc_scn_node na = tc_scn_endpoint_node(p->s, a), nb = tc_scn_endpoint_node(p->s, b);
     tc_net_link back;

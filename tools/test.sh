@@ -3,9 +3,9 @@
 #   1. the Criterion suites and scenario tests on the release build (build/);
 #   2. the same suites under AddressSanitizer + UBSan (build-asan/);
 #   3. every libFuzzer target on its checked-in seed corpus for a bounded time (build-fuzz/);
-#   4. a chaos sweep: scenarios/chaos.scn over TC_CHAOS_SEEDS seeds (default 200) on worker
-#      processes, with a determinism self-check that re-runs some seeds and compares
-#      fingerprints.
+#   4. chaos sweeps: every scenarios/chaos*.scn over TC_CHAOS_SEEDS seeds each (default 200)
+#      on worker processes, each with a determinism self-check that re-runs some seeds and
+#      compares fingerprints; every scenario is swept even after one fails.
 # Exits non-zero on the first failing phase. TC_FUZZ_SECONDS sets the total fuzzing budget.
 set -eu
 cd "$(dirname "$0")/.."
@@ -26,6 +26,15 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DTC_FUZZ=ON >/dev/nu
 cmake --build build-fuzz --target $(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//')
 sh tools/fuzz.sh build-fuzz "${TC_FUZZ_SECONDS:-60}"
 
-echo "== chaos sweep: scenarios/chaos.scn, ${TC_CHAOS_SEEDS:-200} seeds"
-build/sim/timesim sweep scenarios/chaos.scn --seeds "1..${TC_CHAOS_SEEDS:-200}" --jobs "$jobs" \
-    --self-check 4 --junit results/chaos-sweep.xml
+chaos_failed=""
+for scn in scenarios/chaos*.scn; do
+    name=$(basename "$scn" .scn)
+    echo "== chaos sweep: $scn, ${TC_CHAOS_SEEDS:-200} seeds"
+    build/sim/timesim sweep "$scn" --seeds "1..${TC_CHAOS_SEEDS:-200}" --jobs "$jobs" \
+        --self-check 4 --junit "results/$name-sweep.xml" ||
+        chaos_failed="$chaos_failed $name"
+done
+if [ -n "$chaos_failed" ]; then
+    echo "== chaos sweeps failed:$chaos_failed" >&2
+    exit 1
+fi
