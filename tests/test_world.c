@@ -206,3 +206,36 @@ Test(world, lose_writes_crashes_keep_safety_and_nodes_catch_up, .timeout = 60)
                   (unsigned long long)n0.height, (unsigned long long)n1.height);
     tc_world_free(a.w);
 }
+
+Test(world, link_events_take_a_node_off_and_back, .timeout = 60)
+{
+    /* From 3 s every link of n1 is down (a flap of 1 ms up, 1 h down) until 9 s, when the flap
+     * ends: n1 falls behind while cut off, and catches up once its links are back. */
+    static const char text[] = "nodes 4\n"
+                               "crypto fast\n"
+                               "network latency 20ms jitter 5ms\n"
+                               "at 3s link n1 n0 flap 1ms 60m\n"
+                               "at 3s link n1 n2 flap 1ms 60m\n"
+                               "at 3s link n1 n3 flap 1ms 60m loss 10%\n"
+                               "at 9s link n1 n0 flap off\n"
+                               "at 9s link n1 n2 flap off\n"
+                               "at 9s link n1 n3 flap off loss 0%\n"
+                               "run 20s\n"
+                               "expect safety\n"
+                               "expect liveness within 8s after heal\n";
+    run_t cut, all;
+    run_text(text, 5, 8900, NULL, &cut);
+    tc_world_node_info n0, n1;
+    tc_world_node_info_get(cut.w, 0, &n0);
+    tc_world_node_info_get(cut.w, 1, &n1);
+    cr_assert_geq(n0.height, n1.height + 4, "n1 fell behind while cut off: n0 %llu, n1 %llu",
+                  (unsigned long long)n0.height, (unsigned long long)n1.height);
+    tc_world_free(cut.w);
+    run_text(text, 5, 0, NULL, &all);
+    cr_assert(all.r.pass, "%s", all.r.expect_count > 1 ? all.r.expects[1].value : "");
+    tc_world_node_info_get(all.w, 0, &n0);
+    tc_world_node_info_get(all.w, 1, &n1);
+    cr_assert_geq(n1.height + 1, n0.height, "n1 caught up: n0 %llu, n1 %llu",
+                  (unsigned long long)n0.height, (unsigned long long)n1.height);
+    tc_world_free(all.w);
+}
