@@ -17,12 +17,11 @@
 
 #define FOREVER        UINT64_MAX
 #define PARTITION_SLOT UINT32_MAX
-#define WARMUP_DIVISOR 10 /* faults start after heal_by / 10: the cluster forms first */
-#define SPAN_DIVISOR   4 /* a fault with no bound of its own lasts at most a quarter of the window \
-                          */
-#define SHORT_MS    1000 /* crashes and pauses: half of them end within this, half after */
-#define PHASE_END   0    /* at one millisecond, faults end before others start ... */
-#define PHASE_START 1    /* ... so a heal never cancels a partition drawn for that instant */
+#define WARMUP_DIVISOR 10   /* faults start after heal_by / 10: the cluster forms first */
+#define SPAN_DIVISOR   4    /* an unbounded kind lasts at most a quarter of the fault window */
+#define SHORT_MS       1000 /* crashes and pauses: half of them end within this, half after */
+#define PHASE_END      0    /* at one millisecond, faults end before others start ... */
+#define PHASE_START    1    /* ... so a heal never cancels a partition drawn for that instant */
 
 typedef struct {
     uint32_t endpoint;
