@@ -782,6 +782,7 @@ static int commit(plan *p, tc_scn *s, char *err, size_t err_len)
     p->st.events = p->draft_count;
     s->chaos_faults = 0;
     s->chaos_heal_by_ms = 0;
+    s->chaos_kinds = 0;
     return 0;
 }
 

@@ -50,8 +50,8 @@
  * within the run.
  *
  * After expansion the scenario's chaos statement is cleared (chaos_faults = chaos_heal_by_ms =
- * 0): the schedule is now explicit, and expanding again, or running the written text, draws
- * nothing more. Same scenario + same seed = same schedule, on any platform.
+ * chaos_kinds = 0): the schedule is now explicit, and expanding again, or running the written text,
+ * draws nothing more. Same scenario + same seed = same schedule, on any platform.
  */
 #ifndef TC_CHAOS_H
 #define TC_CHAOS_H

@@ -569,6 +569,11 @@ Test(chaos, kinds_limit_what_is_drawn)
     parse_ok("nodes 5\ncrypto fast\nchaos kinds link faults 6 heal-by 30s\nrun 40s\n", &s);
     expand_ok(&s, 3, &st);
     cr_assert_eq(st.links, st.drawn, "only link faults: %u of %u", st.links, st.drawn);
+    cr_assert_eq(s.chaos_kinds, 0, "the chaos statement was not cleared");
+    char *written = write_text(&s);
+    cr_assert_null(strstr(written, "\nchaos "), "the written text still has a chaos line:\n%s",
+                   written);
+    free(written);
     cr_assert_gt(st.links, 0);
     for (uint32_t k = 0; k < s.event_count; k++)
         cr_assert_eq(s.events[k].kind, TC_SCN_EV_LINK, "event %u is of kind %u", k,
