@@ -46,7 +46,7 @@ enum {
     TC_EADDR_LENGTH = -45,   /* address decodes to the wrong number of bytes */
     TC_EADDR_NETWORK = -46,  /* address is for the other network */
 
-    /* Transaction rules, SPEC 2 (-60 .. -89). */
+    /* Transaction rules, PROTOCOL 3 (-60 .. -89). */
     TC_ETX_SIZE = -60,       /* encoded size over the limit */
     TC_ETX_NO_INPUTS = -61,  /* a transaction without inputs */
     TC_ETX_NO_OUTPUTS = -62, /* a transaction without outputs */
@@ -151,7 +151,7 @@ typedef struct {
     uint8_t b[TC_ADDR_HASH_SIZE];
 } tc_addr_hash;
 
-/* Units: 1 TIME = 100,000,000 units (SPEC 1). */
+/* Units: 1 TIME = 100,000,000 units (PROTOCOL 1). */
 #define TC_UNITS_PER_TIME UINT64_C(100000000)
 
 /* Overflow-checked u64 addition: returns TC_EOVERFLOW and leaves *acc unchanged on overflow. */

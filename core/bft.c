@@ -182,7 +182,7 @@ struct tc_bft {
     uint32_t next_count;
     tc_vote next_votes[TC_BFT_NEXT_VOTES_MAX];
 
-    /* The last message signed (SPEC 5). */
+    /* The last message signed (PROTOCOL 12.5). */
     bool has_signed;
     tc_bft_signed_state last;
 

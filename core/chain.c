@@ -462,8 +462,8 @@ static int carry_drop_confirmed(tc_store_txn *t, tc_hash *txids, uint32_t *count
     return 0;
 }
 
-/* SPEC 4: the closing block of epoch e carries handoffs of e's validators of weight >= Q, and
- * its carry list becomes chain data; every other block carries none. Runs after the block's
+/* PROTOCOL 11.8: the closing block of epoch e carries handoffs of e's validators of weight >= Q,
+ * and its carry list becomes chain data; every other block carries none. Runs after the block's
  * transactions, so the stored list leaves out what the block itself confirms. */
 static int apply_handoffs(tc_chain *c, tc_store_txn *t, const tc_block *b, const apply_ctx *x)
 {

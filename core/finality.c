@@ -1,4 +1,4 @@
-/* finality.c — instant finality (SPEC 4): own votes, vote batches, tally, certificates,
+/* finality.c — instant finality (PROTOCOL 11): own votes, vote batches, tally, certificates,
  * re-gossip and the epoch handoff (see finality.h). */
 #include "finality.h"
 
@@ -1149,7 +1149,7 @@ static int flush(tc_finality *f, tc_store_txn *txn)
 }
 
 /* TC_ETX_LOCKED when an input is reserved for another carried transaction, or this carried
- * transaction conflicts with another carried one (SPEC 4: those stay locked). */
+ * transaction conflicts with another carried one (PROTOCOL 11.8: those stay locked). */
 static int carried_check(const tc_finality *f, const tc_tx *tx, const tc_hash *txid)
 {
     for (uint32_t i = 0; i < tx->input_count; i++) {
@@ -1464,7 +1464,7 @@ int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,
      * loop ends. A loser's locks on its other inputs stay until the epoch ends (the change
      * releases them from the vote records): released now, they would let this validator vote
      * for a second transaction spending one of them in the same epoch, which is the
-     * double-lock equivocation its peers would prove against it (PROTOCOL 10.2). */
+     * double-lock equivocation its peers would prove against it (PROTOCOL 11.9). */
     for (uint32_t i = 0; i < tx->input_count; i++) {
         for (;;) {
             const spset *set = sp_of(f, &tx->inputs[i].prev);

@@ -1,6 +1,6 @@
 /* node_chain.c — block consensus inside the node: bft's outputs (build, propose, vote, persist,
  * commit), proposals and votes from peers, commits, sync by block ranges with certificates,
- * evidence, and the fork alarm with its forensics (SPEC 5, 6).
+ * evidence, and the fork alarm with its forensics (PROTOCOL 12-14).
  */
 #include "node_internal.h"
 
@@ -422,7 +422,7 @@ static void raise_fork(tc_node *n, uint64_t height, const tc_hash *ours, const t
     tc_notify note = {
         .kind = TC_NOTIFY_FORK, .height = height, .hash = *ours, .hash2 = *theirs, .code = code};
     n->fork = true;
-    n->failed = true; /* SPEC 6: a node that sees a fork stops committing */
+    n->failed = true; /* PROTOCOL 14.4: a node that sees a fork stops committing */
     node_notify(n, &note);
 }
 
@@ -701,7 +701,7 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Re-evaluates our clock against the median of the masternodes' (SPEC 5): more than
+/* Re-evaluates our clock against the median of the masternodes' (PROTOCOL 15): more than
  * clock_warn_ms off warns, more than clock_stop_ms off stops voting until it is back. */
 static void clock_evaluate(tc_node *n)
 {
@@ -755,7 +755,7 @@ void node_chain_on_heartbeat(tc_node *n, tc_peer_id peer, const uint8_t *frame, 
     clock_evaluate(n);
 }
 
-/* Masternodes sign a heartbeat every heartbeat_interval_ms (SPEC 3). */
+/* Masternodes sign a heartbeat every heartbeat_interval_ms (PROTOCOL 15). */
 static void heartbeat_tick(tc_node *n)
 {
     if (n->now_ms < n->next_heartbeat_ms)

@@ -8,7 +8,7 @@
  *   - Every store transaction a call opens is committed or aborted before the call returns, and
  *     before any action produced after a durable-state change is handed to the driver (the
  *     driver only sees actions once the call returns), so locks, batch seqs and the last-signed
- *     vote are durable before the messages they protect leave (SPEC 4, 5).
+ *     vote are durable before the messages they protect leave (PROTOCOL 11.2, 12.5).
  *   - bft works on height tip + 1 (unless the node failed); finality on the epoch of tip + 1.
  *   - Frames of SEND actions live in the arena until the next call into the node.
  */
@@ -71,8 +71,8 @@ typedef struct {
     uint64_t first_seen_ms;
 } node_seen_tx;
 
-/* One validator's handoff of the current epoch (SPEC 4), verified: signature by that member of
- * the epoch's set, txids strictly increasing and at most the finality tx_max (an honest one
+/* One validator's handoff of the current epoch (PROTOCOL 11.8), verified: signature by that member
+ * of the epoch's set, txids strictly increasing and at most the finality tx_max (an honest one
  * names only transactions its node tracks). The first valid one of a validator stays. */
 typedef struct {
     bool used;
@@ -134,15 +134,15 @@ struct tc_node {
     uint64_t sync_deadline_ms;
     uint64_t next_status_ms;
 
-    /* Clock sanity (SPEC 5): heartbeats give peers' clocks; past clock_stop_ms from their
+    /* Clock sanity (PROTOCOL 15): heartbeats give peers' clocks; past clock_stop_ms from their
      * median this node stops voting until it is back. */
     node_clock_peer clocks[NODE_CLOCK_PEERS_MAX];
     uint32_t clock_count;
     node_clock_state clock_state;
     uint64_t next_heartbeat_ms;
 
-    /* Epoch handoff (SPEC 4): one slot per validator index of n->epoch's set (the pool's bound),
-     * emptied at each epoch change. Once tip + 1 is the epoch's closing height, a validator
+    /* Epoch handoff (PROTOCOL 11.8): one slot per validator index of n->epoch's set (the pool's
+     * bound), emptied at each epoch change. Once tip + 1 is the epoch's closing height, a validator
      * puts its own handoff here and re-broadcasts it every regossip_interval_ms until the
      * closing block is committed; the closing block's proposer takes the pooled handoffs. */
     node_handoff *handoffs;

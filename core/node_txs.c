@@ -1,7 +1,8 @@
 /* node_txs.c — transactions and instant finality inside the node: admission of submitted and
  * gossiped transactions (ledger check, pool, vote), vote batches in and out, finality events,
  * certificates for blocks, the bookkeeping when blocks confirm transactions, and the epoch
- * handoff (SPEC 4: own handoff, the pool of verified handoffs, the carry list at the change).
+ * handoff (PROTOCOL 11.8: own handoff, the pool of verified handoffs, the carry list at the
+ * change).
  */
 #include "node_internal.h"
 
@@ -434,7 +435,7 @@ int node_txs_collect(tc_node *n, uint32_t max_count, tc_tx **txs_out, tc_fincert
     tc_mempool_iter_init(n->pool, &it);
     while (count < cap && tc_mempool_iter_next(n->pool, &it, &item)) {
         if (!tc_finality_is_final(n->fin, &item.txid))
-            continue; /* SPEC 5: only transactions final in the proposer's view */
+            continue; /* PROTOCOL 12.7: only transactions final in the proposer's view */
         if (tc_finality_cert_build(n->fin, &item.txid, &certs[count]) != 0)
             continue;
         txs[count++] = *item.tx; /* shallow: the pool owns it until the block is applied */
@@ -483,7 +484,7 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batc
     return TC_ENOTFOUND;
 }
 
-/* ---- epoch handoff (SPEC 4) ---- */
+/* ---- epoch handoff (PROTOCOL 11.8) ---- */
 
 static bool closing_next(const tc_node *n)
 {

@@ -1,6 +1,6 @@
-/* checker.c — the SPEC 8 invariants, checked as the run goes, and the scenario's expectations,
- * evaluated at its end. The checkers only observe: NOTIFY actions of the nodes, node status
- * after each call, and read-only store transactions between calls. They never steer a node.
+/* checker.c — the invariants of SIMULATOR.md, checked as the run goes, and the scenario's
+ * expectations, evaluated at its end. The checkers only observe: NOTIFY actions of the nodes, node
+ * status after each call, and read-only store transactions between calls. They never steer a node.
  *
  * What is checked, and from what (docs/SIMULATOR.md, "Checkers"):
  *   agreement     BLOCK_COMMITTED hashes of honest nodes, per height (unless `expect fork`);
@@ -268,7 +268,8 @@ static void on_finalized(tc_world *w, uint32_t e, const tc_notify *n)
     }
 }
 
-/* EVIDENCE and CULPRIT name a validator; an honest one is a violation (SPEC 8.5). */
+/* EVIDENCE and CULPRIT name a validator; an honest one is a violation (SIMULATOR.md, Checkers:
+ * `equivocation`). */
 static void on_named(tc_world *w, uint32_t e, const tc_notify *n, bool culprit)
 {
     w_checks *c = &w->checks;
@@ -409,7 +410,8 @@ void w_check_notify(tc_world *w, uint32_t e, const tc_notify *n)
 
 /* ---- after every call ---- */
 
-/* Equal block hashes at one height imply equal UTXO-set roots (SPEC 8.4). */
+/* Equal block hashes at one height imply equal UTXO-set roots (SIMULATOR.md, Checkers:
+ * `convergence`). */
 static void check_root(tc_world *w, uint32_t e, const tc_node_status *st)
 {
     w_height *h = height_slot(w, st->height);
@@ -435,9 +437,9 @@ static void check_root(tc_world *w, uint32_t e, const tc_node_status *st)
     }
 }
 
-/* After every call into node e. What is read here — the sticky failure (integrity, SPEC 8.3)
- * and, after a commit, the tip (convergence, SPEC 8.4) — can change only within a call, so it is
- * read after every call, except when the call's own result already said that the node is not
+/* After every call into node e. What is read here — the sticky failure (SIMULATOR.md, Checkers:
+ * `integrity`) and, after a commit, the tip (`convergence`) — can change only within a call, so it
+ * is read after every call, except when the call's own result already said that the node is not
  * failed and it committed nothing: tc_node_recv returns TC_EFAILED whenever the node ends the
  * call in its sticky failed state (node.h, core/node.c), so a delivery (nearly every call of a
  * run) that returns anything else left it healthy, and reading the whole status again (a scan

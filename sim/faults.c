@@ -58,8 +58,9 @@ void w_fault_die(tc_world *w, uint32_t e)
     w_node_crash(w, e);
 }
 
-/* The restarted node first passes an integrity check of its store (SPEC 8, STYLE rule 17),
- * then starts on it with a fresh generator and dials every running node. */
+/* The restarted node first passes an integrity check of its store (SIMULATOR.md, Checkers:
+ * integrity after restart; STYLE rule 17), then starts on it with a fresh generator and dials every
+ * running node. */
 static void restart(tc_world *w, uint32_t e)
 {
     w_node *n = &w->nodes[e];

@@ -1,7 +1,7 @@
 /* world.h — one deterministic run of a scenario: a cluster of TimeCoin nodes (the real core,
  * sans-IO) wired through the simulated network, driven by one event queue on one virtual clock,
- * with the scenario's faults, Byzantine wrappers and wallet load, and the SPEC 8 checkers after
- * every event.
+ * with the scenario's faults, Byzantine wrappers and wallet load, and the SIMULATOR.md checkers
+ * after every event.
  *
  * What a world owns: a copy of the scenario; the genesis; every node, its store (memory, or
  * LMDB in a temporary folder removed by tc_world_free), its clock, its adversary; the network

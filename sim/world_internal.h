@@ -5,7 +5,7 @@
  *   faults.c   the scenario timeline: crashes, restarts, pauses, clock jumps, partitions,
  *              Byzantine turns, registrations, load changes;
  *   load.c     the simulated wallets and the table of every transaction they submitted;
- *   checker.c  the SPEC 8 invariants after every event;
+ *   checker.c  the invariants of SIMULATOR.md (Checkers) after every event;
  *   expect.c   the expectations at the end, and the run's result;
  *   trace.c    the trace, its fingerprint and the --timeline account.
  *
