@@ -12,11 +12,14 @@
  *              are sorted by validator index, no index twice.
  *   evidence:  u8 kind (0 = double vote) | vote a | vote b      (same signer, type, height and
  *              round, different block hash; a sorted before b by block hash so it is canonical)
- *           or u8 kind (1 = double lock) | u32 epoch | u32 validator | lock a | lock b | tx a | tx
- * b lock = u64 seq | list of txid 32 | sig 64: the vote batch (epoch, validator, seq, txids) with
- * its signature; txid(tx a) < txid(tx b) so it is canonical. It proves that the validator voted for
- * two transactions spending one outpoint (PROTOCOL 11.9). votebatch: u32 epoch | u32 validator
- * | u64 seq | list of txid 32 | sig 64 signed: H(tc/votebatch, the encoding without the signature)
+ *           or u8 kind (1 = double lock) | u32 epoch | u32 validator | lock a | lock b |
+ *              tx a | tx b
+ *              lock = u64 seq | list of txid 32 | sig 64: the vote batch (epoch, validator,
+ *              seq, txids) with its signature; txid(tx a) < txid(tx b) so it is canonical. It
+ *              proves that the validator voted for two transactions spending one outpoint
+ *              (PROTOCOL 11.9).
+ *   votebatch: u32 epoch | u32 validator | u64 seq | list of txid 32 | sig 64
+ *              signed: H(tc/votebatch, the encoding without the signature)
  *   fincert:   u32 epoch | bytes validator bitmap | list of (u32 validator | u64 batch seq)
  *   handoff:   u32 epoch | u32 validator | list of txid 32 | sig 64
  *              signed: H(tc/handoff, u32 epoch | u32 validator | u32 txid count | txids), i.e.
