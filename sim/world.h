@@ -25,6 +25,7 @@
 
 #include "base.h"
 #include "crypto.h"
+#include "node.h"
 #include "scenario.h"
 
 typedef struct tc_world tc_world;
@@ -59,6 +60,12 @@ typedef struct {
     uint64_t height;
     uint64_t view_changes;
     uint32_t validator; /* index in the current set, UINT32_MAX if none or down */
+    /* Its first sticky failure of the run (TC_NODE_FAIL_NONE: none), with the code, the cause
+     * (static text) and the simulated time it was seen. */
+    tc_node_failure_kind failure;
+    int failure_code;
+    const char *failure_cause;
+    uint64_t failure_sim_ms;
 } tc_world_node_info;
 
 typedef struct {
