@@ -163,6 +163,7 @@ typedef enum {
     TC_FINALITY_VOTED_BEFORE = 1,  /* this node voted for it in this epoch already */
     TC_FINALITY_QUEUED = 2,        /* handed off: a REVOTE event follows the epoch change */
     TC_FINALITY_NOT_VALIDATOR = 3, /* not a member of the epoch: tracked only */
+    TC_FINALITY_FINAL = 4,         /* final here already (a quorum of others): no vote cast */
 } tc_finality_vote_result;
 
 /* Votes for tx, which passed tc_ledger_check_tx in VOTE mode in txn. Does tc_finality_add_tx,
