@@ -410,7 +410,10 @@ static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
     a.handoffs = hs;
     a.handoff_count = h_count;
     rc = tc_chain_build(n->chain, &a, b);
-    if (rc != 0 && a.evidence_count > 0) {
+    /* The retries below are for blocks the rules refuse; the node's own failures (store,
+     * memory) are no reason to propose less. */
+    bool rule = node_failure_kind_of(rc) == TC_NODE_FAIL_NONE;
+    if (rc != 0 && rule && a.evidence_count > 0) {
         /* Evidence the chain refuses is stale (included already, or its culprit burned by
          * other evidence): drop it all rather than let it keep transactions out of blocks.
          * Fresh equivocations are reported again by bft and peers. */
@@ -418,8 +421,9 @@ static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
         a.evidence = NULL;
         a.evidence_count = 0;
         rc = tc_chain_build(n->chain, &a, b);
+        rule = node_failure_kind_of(rc) == TC_NODE_FAIL_NONE;
     }
-    if (rc != 0) { /* a pending transaction no longer fits the chain: propose an empty block */
+    if (rc != 0 && rule) { /* a pending transaction no longer fits: propose an empty block */
         a.txs = NULL;
         a.tx_count = 0;
         a.certs = NULL;
