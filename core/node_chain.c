@@ -292,6 +292,7 @@ static void raise_fork(tc_node *n, uint64_t height, const tc_hash *ours, const t
     node_fail(n, TC_NODE_FAIL_FORK, code, "fork alarm"); /* SPEC 6: it stops committing */
 }
 
+static int read_block(tc_node *n, uint64_t height, tc_block *out);
 static int our_commit_at(tc_node *n, uint64_t height, tc_commit *out, tc_hash *hash_out);
 static void forensics(tc_node *n, const tc_commit *ours, const tc_commit *theirs);
 
@@ -489,8 +490,8 @@ static void on_commit(tc_node *n, const tc_bft_output *o)
     node_proposal *p = proposal_find(n, &o->block);
     if (p != NULL) {
         tc_block b = p->block;
-        memset(&p->block, 0, sizeof(p->block)); /* take it: the slot is cleared on apply */
-        (void)apply_committed(n, &b, &o->commit, false);
+        memset(&p->block, 0, sizeof(p->block));          /* take it: the slot is cleared on apply */
+        (void)apply_committed(n, &b, &o->commit, false); /* it failed the node itself if need be */
         tc_block_deinit(&b);
         return;
     }
@@ -705,7 +706,7 @@ void node_chain_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s)
     tc_block b;
     if (s->height == tip) {
         tc_chain_tip(n->chain, &ours);
-    } else if (tc_chain_block_at(n->chain, s->height, &b) == 0) {
+    } else if (read_block(n, s->height, &b) == 0) {
         tc_block_hash(&b.header, &ours);
         tc_block_deinit(&b);
     } else {
@@ -721,6 +722,16 @@ void node_chain_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s)
     }
 }
 
+/* tc_chain_block_at for a height this node holds: a block it cannot read is its store's failure
+ * or corruption (node.h), which stops it. */
+static int read_block(tc_node *n, uint64_t height, tc_block *out)
+{
+    int rc = tc_chain_block_at(n->chain, height, out);
+    if (rc != 0)
+        (void)node_fail_local(n, rc, "read a stored block");
+    return rc;
+}
+
 /* The certificate of our block at height (<= tip): from the next block, or the tip's own. */
 static int our_commit_at(tc_node *n, uint64_t height, tc_commit *out, tc_hash *hash_out)
 {
@@ -730,7 +741,7 @@ static int our_commit_at(tc_node *n, uint64_t height, tc_commit *out, tc_hash *h
         tc_chain_tip(n->chain, hash_out);
         return tc_commit_copy(out, &n->tip_commit);
     }
-    int rc = tc_chain_block_at(n->chain, height + 1, &b);
+    int rc = read_block(n, height + 1, &b);
     if (rc != 0)
         return rc;
     *hash_out = b.header.parent;
@@ -750,8 +761,7 @@ void node_chain_on_get_blocks(tc_node *n, tc_peer_id peer, const tc_msg_get_bloc
     for (uint64_t h = g->from_height; h >= 1 && h <= tip && h < g->from_height + g->count; h++) {
         tc_msg_block_entry *e = &entries[m.blocks.entry_count];
         tc_hash hash;
-        if (tc_chain_block_at(n->chain, h, &e->block) != 0 ||
-            our_commit_at(n, h, &e->commit, &hash) != 0) {
+        if (read_block(n, h, &e->block) != 0 || our_commit_at(n, h, &e->commit, &hash) != 0) {
             tc_block_deinit(&e->block);
             break;
         }

@@ -186,7 +186,11 @@ void node_fail_code(tc_node *n, int code, const char *cause);
  * store or corruption failure (node_failure_kind_of); false otherwise (memory included: the
  * caller decides whether it can absorb it). */
 bool node_fail_local(tc_node *n, int code, const char *cause);
-/* Encodes m and queues SEND to peer (or to every ready peer except `except` when broadcast). */
+/* Encodes m and queues SEND to peer (or to every ready peer except `except` when broadcast).
+ * TC_EENCODE when m could not be encoded or kept (memory, the arena's bound). Callers drop the
+ * code: a lost frame is a lost message, which the protocol repairs (own proposals and votes are
+ * resent, STATUS goes out every 5 s, transactions are re-gossiped, fetches retry on timeout),
+ * so a node short of memory here goes on (PROTOCOL 14.6). */
 int node_send(tc_node *n, tc_peer_id peer, const tc_msg *m);
 int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except);
 /* node_broadcast to every ready peer, returning the encoded frame (*len_out bytes, owned by the

@@ -19,6 +19,7 @@
 #include "node.h"
 #include "support.h"
 #include "tx.h"
+#include "utxo.h"
 
 #define NODES       4
 #define VICTIM      1
@@ -381,10 +382,31 @@ static void restart_victim(world *w)
                   (unsigned long long)target, (unsigned long long)st.height);
 }
 
+#define CAUSES_MAX 32
+
 typedef struct {
     uint32_t failed, progressed;
     uint32_t by_kind[TC_NODE_FAIL_FORK + 1];
+    const char *causes[CAUSES_MAX]; /* the distinct failure causes seen */
+    uint32_t cause_count;
 } loop_stats;
+
+static void cause_add(loop_stats *st, const char *cause)
+{
+    for (uint32_t k = 0; k < st->cause_count; k++)
+        if (strcmp(st->causes[k], cause) == 0)
+            return;
+    cr_assert_lt(st->cause_count, CAUSES_MAX);
+    st->causes[st->cause_count++] = cause;
+}
+
+static bool cause_seen(const loop_stats *st, const char *cause)
+{
+    for (uint32_t k = 0; k < st->cause_count; k++)
+        if (strcmp(st->causes[k], cause) == 0)
+            return true;
+    return false;
+}
 
 /* One run: the fault is armed on the victim once the world is up, the load runs to RUN_HEIGHT,
  * then the victim is judged (and restarted if it failed). Returns the faults that fired. */
@@ -431,6 +453,7 @@ static uint64_t one_run(uint64_t nth, bool alloc, loop_stats *stats)
         drain(w, VICTIM);
         stats->failed++;
         stats->by_kind[st.failure]++;
+        cause_add(stats, st.failure_cause);
         restart_victim(w);
     } else {
         cr_assert_eq(w->failed_notes[VICTIM], 0);
@@ -493,6 +516,14 @@ static void fault_loop(bool alloc, uint64_t dense, uint64_t stride, uint64_t lim
             stats.by_kind[TC_NODE_FAIL_STORE], stats.by_kind[TC_NODE_FAIL_MEMORY], stats.progressed,
             seconds_since(&t0));
     cr_assert_gt(stats.failed, 0, "some N stopped the node");
+    /* The load reaches the node's main durable steps: a loop that stopped reaching them would
+     * test less than it says. */
+    static const char *const steps[] = {"apply a committed block", "persist the last-signed vote",
+                                        "admit a transaction", "take a vote batch"};
+    for (size_t k = 0; k < TC_ARRAY_LEN(steps) && !alloc; k++)
+        cr_assert(cause_seen(&stats, steps[k]), "some N failed the node in \"%s\"", steps[k]);
+    for (uint32_t k = 0; k < stats.cause_count; k++)
+        fprintf(stderr, "  cause: %s\n", stats.causes[k]);
 }
 
 TestSuite(node_faults, .init = world_setup, .fini = world_teardown, .timeout = 600);
@@ -505,4 +536,38 @@ Test(node_faults, the_nth_store_write_fails)
 Test(node_faults, the_nth_allocation_fails)
 {
     fault_loop(true, 300, 211, 10000000);
+}
+
+/* A record of its own state that fails its checksum stops the node as corruption (never as a fork
+ * alarm): the UTXO set's META, which the next block's check or application reads first. The
+ * others go on without it. */
+Test(node_faults, a_corrupt_record_is_a_corruption_failure_not_a_fork)
+{
+    world *w = &W;
+    world_open(w);
+    run_until(w, 2, true, w->now_ms + SPAN_MS, NULL);
+    int rc = tc_store_mem_corrupt(w->stores[VICTIM], TC_TABLE_META, TC_UTXO_META_KEY,
+                                  strlen(TC_UTXO_META_KEY));
+    cr_assert_eq(rc, 0, "the record exists");
+    run_until(w, 5, false, w->now_ms + SPAN_MS, NULL);
+    cr_assert_geq(healthy_min_height(w, false), 5, "the others went on");
+    tc_node_status st;
+    tc_node_status_get(w->nodes[VICTIM], &st);
+    cr_assert(st.failed, "the victim stopped");
+    cr_assert_eq(st.failure, TC_NODE_FAIL_CORRUPTION, "as corruption, not %s",
+                 tc_node_failure_name(st.failure));
+    cr_assert_eq(st.failure_code, TC_ESTORE_CORRUPT, "code %s", tc_strerror(st.failure_code));
+    cr_assert_not(st.fork, "no fork alarm");
+    cr_assert_eq(st.failure_height, 2, "at its height 2: %llu",
+                 (unsigned long long)st.failure_height);
+    cr_assert_eq(w->failed_notes[VICTIM], 1, "one FAILED notification");
+    for (uint32_t i = 0; i < NODES; i++)
+        cr_assert_eq(w->forks[i], 0, "node %u raised no fork alarm", i);
+    cr_assert_eq(tc_node_submit_tx(w->nodes[VICTIM], w->now_ms, (const uint8_t *)"x", 1),
+                 TC_EFAILED, "a failed node refuses transactions");
+    cr_assert_eq(tc_node_tick(w->nodes[VICTIM], w->now_ms), TC_EFAILED);
+    drain(w, VICTIM);
+    cr_assert_eq(w->failed_notes[VICTIM], 1, "still one FAILED notification");
+    assert_agreement(w, 0);
+    world_close(w);
 }
