@@ -86,16 +86,15 @@ void node_txs_close(tc_node *n)
 }
 
 /* A finality call failed after writing into an aborted transaction: finality is ahead of the
- * store (finality.h, durability contract). Short of memory, finality is rebuilt from the store,
- * as after a crash, and the node goes on; a store that failed (or a rebuild that does) stops
- * the node with the failure's kind (node.h): it is rebuilt by a restart on the repaired store. */
+ * store (finality.h, durability contract). Short of memory (or refused for a reason of its own),
+ * finality is rebuilt from the store, as after a crash, and the node goes on; a store that
+ * failed or was found corrupt (or a rebuild that fails) stops the node with the failure's kind
+ * (node.h): it is rebuilt by a restart on the repaired store. */
 static void reload(tc_node *n, int code, const char *cause)
 {
     TC_ASSERT(code != 0);
-    if (node_failure_kind_of(code) != TC_NODE_FAIL_MEMORY) {
-        node_fail_code(n, code, cause);
+    if (node_fail_local(n, code, cause))
         return;
-    }
     node_txs_close(n);
     int rc = node_txs_open(n);
     if (rc != 0)
@@ -366,8 +365,7 @@ static void revote(tc_node *n, const tc_hash *txid)
         rc = tc_store_commit(t);
     else
         tc_store_abort(t);
-    /* A rule's refusal (the input is spent or locked by now) leaves finality as it was. */
-    if (rc != 0 && (touched || node_failure_kind_of(rc) != TC_NODE_FAIL_NONE))
+    if (rc != 0 && touched)
         reload(n, rc, "vote again in a new epoch");
 }
 
@@ -441,12 +439,20 @@ static void on_event(tc_node *n, const tc_finality_event *e)
     }
 }
 
+/* Whether finality's queued events may be acted on: not when a rebuild failed (there is no
+ * finality), nor after a store, memory or corruption failure, when finality may be ahead of the
+ * store (finality.h, durability contract) and an own batch could leave before its locks and seq
+ * are durable. A fork alarm leaves finality consistent with the store. */
+static bool events_trusted(const tc_node *n)
+{
+    return n->fin != NULL && (!n->failed || n->failure == TC_NODE_FAIL_FORK);
+}
+
 void node_txs_drain(tc_node *n)
 {
     tc_finality_event e;
-    if (n->fin == NULL)
-        return;
-    while (tc_finality_next_event(n->fin, &e))
+    /* An event's handler may rebuild finality (reload) or fail the node: checked every time. */
+    while (events_trusted(n) && tc_finality_next_event(n->fin, &e))
         on_event(n, &e);
 }
 

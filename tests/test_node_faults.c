@@ -21,16 +21,17 @@
 #include "tx.h"
 #include "utxo.h"
 
-#define NODES       4
-#define VICTIM      1
-#define WALLETS     6
-#define LATENCY_MS  5
-#define HEIGHTS_MAX 64
-#define EVENTS_MAX  20000
-#define RUN_HEIGHT  4     /* the healthy nodes' height a faulted run ends at */
-#define CATCH_UP    2     /* heights past the others' a recovered node must reach */
-#define SPAN_MS     60000 /* simulated time one phase may take */
-#define START_MS    (1767225600000ull + 1000)
+#define NODES        4
+#define VICTIM       1
+#define WALLETS      6
+#define LATENCY_MS   5
+#define HEIGHTS_MAX  64
+#define EVENTS_MAX   20000
+#define EPOCH_BLOCKS 4     /* epoch 0 closes at height 3: runs cross a handoff and an epoch */
+#define RUN_HEIGHT   5     /* the healthy nodes' height a faulted run ends at */
+#define CATCH_UP     2     /* heights past the others' a recovered node must reach */
+#define SPAN_MS      60000 /* simulated time one phase may take */
+#define START_MS     (1767225600000ull + 1000)
 
 typedef struct {
     uint64_t time_ms, seq;
@@ -432,8 +433,18 @@ static uint64_t one_run(uint64_t nth, bool alloc, loop_stats *stats)
     tc_store_mem_faults none = {0};
     tc_store_mem_set_faults(w->stores[VICTIM], &none);
 
-    cr_assert_geq(healthy_min_height(w, false), RUN_HEIGHT, "N=%llu: the others went on",
-                  (unsigned long long)nth);
+    for (uint32_t i = 0; i < NODES && healthy_min_height(w, false) < RUN_HEIGHT; i++) {
+        tc_node_status x;
+        tc_node_status_get(w->nodes[i], &x);
+        fprintf(stderr, "node %u: height %llu round %u failed %s %s (%s)\n", i,
+                (unsigned long long)x.height, x.round, tc_node_failure_name(x.failure),
+                x.failure_cause, tc_strerror(x.failure_code));
+    }
+    cr_assert_geq(healthy_min_height(w, false), RUN_HEIGHT,
+                  "N=%llu: the others went on (heights %llu %llu %llu %llu)",
+                  (unsigned long long)nth, (unsigned long long)w->heights[0],
+                  (unsigned long long)w->heights[1], (unsigned long long)w->heights[2],
+                  (unsigned long long)w->heights[3]);
     for (uint32_t i = 0; i < NODES; i++)
         cr_assert_eq(w->forks[i], 0, "N=%llu: node %u raised no fork alarm",
                      (unsigned long long)nth, i);
@@ -473,6 +484,8 @@ static void world_setup(void)
     cr_assert_eq(tc_genesis_create(&W.genesis, TC_NET_TESTNET, W.master, NODES, NULL, WALLETS,
                                    1000000 * TC_UNITS_PER_TIME, START_MS - 1000),
                  0);
+    cr_assert_eq(tc_profile_set(&W.genesis.profile, "epoch_blocks", EPOCH_BLOCKS), 0);
+    cr_assert_eq(tc_genesis_check(&W.genesis, NULL, 0), 0, "the overridden genesis checks");
     W.cache = tc_verify_cache_new(1 << 14, TS_CACHE_KEY);
     cr_assert_not_null(W.cache);
 }
@@ -535,7 +548,7 @@ Test(node_faults, the_nth_store_write_fails)
 
 Test(node_faults, the_nth_allocation_fails)
 {
-    fault_loop(true, 300, 211, 10000000);
+    fault_loop(true, 300, 23, 10000000);
 }
 
 /* A record of its own state that fails its checksum stops the node as corruption (never as a fork
