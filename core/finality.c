@@ -1163,6 +1163,22 @@ static int carried_check(const tc_finality *f, const tc_tx *tx, const tc_hash *t
     return 0;
 }
 
+/* Whether this validator voted, in this epoch, for another transaction spending one of tx's
+ * inputs. Own votes of the epoch stay tracked (a restart recovers them), so the answer survives
+ * what the store forgets: a quorum finalizing a rival over the own lock overwrites it. */
+static bool own_rival(const tc_finality *f, const tc_tx *tx, const tc_hash *txid)
+{
+    for (uint32_t i = 0; i < tx->input_count; i++) {
+        const spset *set = sp_of(f, &tx->inputs[i].prev);
+        for (uint32_t j = 0; set != NULL && j < set->n; j++) {
+            const txe *other = &f->tx[set->tx[j]];
+            if (other->own_seq != 0 && !hash_eq(&other->txid, txid))
+                return true;
+        }
+    }
+    return false;
+}
+
 /* Every input must be Unspent or already this transaction's in this node's view. The states
  * read go to view (the first INPUT_VIEW_MAX), for locks_take. *final_out: the transaction is
  * SpentFinalized here already (finalization writes every input at once, so one input says it). */
@@ -1318,15 +1334,22 @@ static int vote_check(const tc_finality *f, tc_store_txn *txn, const tc_tx *tx, 
         bool queued = idx != NONE && (f->tx[idx].flags & F_QUEUED);
         return queued || f->queued < f->lim.queued_max ? 0 : TC_EFULL;
     }
-    /* A transaction final here needs no vote, and casting one could break this validator's
-     * promise: a quorum of others finalizes a transaction over this validator's own lock on a
-     * rival (finalization outranks it), so the store no longer shows that lock, and a vote now
-     * would name two transactions spending one outpoint in one epoch (PROTOCOL 10.2). */
+    /* A quorum of others may finalize a transaction over this validator's own lock on a rival
+     * (finalization outranks it): the store then shows the transaction's own SpentFinalized
+     * state, not the lock, yet a vote now would name two transactions spending one outpoint in
+     * one epoch, which is double-lock evidence (PROTOCOL 11.9). It is final here and needs no
+     * vote. A transaction final in an earlier epoch is voted for again (its certificate must
+     * be of this epoch). */
+    *result_out = TC_FINALITY_VOTED;
     bool final = false;
     int rc = carried_check(f, tx, txid);
     if (rc == 0)
         rc = locks_check(txn, tx, txid, view, &final);
-    *result_out = final ? TC_FINALITY_FINAL : TC_FINALITY_VOTED;
+    if (rc == 0 && own_rival(f, tx, txid)) {
+        if (!final)
+            return TC_ETX_LOCKED; /* the rival's lock stands until the epoch ends */
+        *result_out = TC_FINALITY_FINAL;
+    }
     return rc;
 }
 
