@@ -221,8 +221,8 @@ void node_txs_drain(tc_node *n);
 /* Finalized transactions for a block at most max_count, with their certificates (heap). */
 int node_txs_collect(tc_node *n, uint32_t max_count, tc_tx **txs_out, tc_fincert **certs_out,
                      uint32_t *count_out);
-/* Checks the certificates of a proposed block: 0, TC_EBLK_CERT, or TC_ENOTFOUND after asking
- * peer for the missing batches, which are listed in asked (room for TC_MSG_BATCH_REFS_MAX;
+/* Checks the certificates of a proposed block: 0, TC_EBLK_CERT, TC_ENOMEM, or TC_ENOTFOUND after
+ * asking peer for the missing batches, which are listed in asked (room for TC_MSG_BATCH_REFS_MAX;
  * *asked_count of them). */
 int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batch_ref *asked,
                          uint32_t *asked_count);

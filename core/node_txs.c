@@ -513,6 +513,8 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batc
         if (rc == TC_ENOTFOUND) {
             missing_any = true;
             req.get_vote_batches.ref_count += missing < room ? missing : room;
+        } else if (rc == TC_ENOMEM) {
+            return rc; /* no verdict: judged again later */
         } else if (rc != 0) {
             return TC_EBLK_CERT;
         }
