@@ -369,7 +369,7 @@ static int node_open(tc_node *n, const tc_node_config *c, tc_store *store, tc_ve
     if (rc == 0)
         rc = tc_genesis_copy(&n->genesis, c->genesis);
     if (rc != 0)
-        return TC_EGENESIS;
+        return rc == TC_ENOMEM ? rc : TC_EGENESIS; /* memory is no verdict on the document */
     tc_genesis_hash(&n->genesis, &n->genesis_hash);
     n->actions = tc_calloc(NODE_ACTIONS_MAX, sizeof(*n->actions));
     n->arena = tc_calloc(NODE_ARENA_MAX, sizeof(*n->arena));

@@ -156,16 +156,27 @@ static void leave(world *w, uint32_t i)
     drain(w, i);
 }
 
-static void node_start(world *w, uint32_t i)
+/* Creates node i on its store (inside the victim's counted calls when it is the victim). */
+static int node_try_start(world *w, uint32_t i)
 {
     tc_node_config c = {.genesis = &w->genesis, .scheme = TC_SIG_FAST, .listen_port = 24100};
     uint8_t rs[32];
     tc_seed_derive(c.identity_seed, w->master, "validator", i);
     tc_seed_derive(rs, w->master, "node-rng", i + 1000u * w->starts[i]++);
     memcpy(c.rng_seed, rs, sizeof(rs));
+    enter(w, i);
     int rc = tc_node_new(&c, w->stores[i], w->cache, w->now_ms, &w->nodes[i]);
+    (void)tc_alloc_faults_active(false);
+    cr_assert_eq(rc != 0, w->nodes[i] == NULL, "a node exactly when tc_node_new succeeds");
+    if (rc == 0)
+        drain(w, i);
+    return rc;
+}
+
+static void node_start(world *w, uint32_t i)
+{
+    int rc = node_try_start(w, i);
     cr_assert_eq(rc, 0, "node %u starts on its store: %s", i, tc_strerror(rc));
-    drain(w, i);
 }
 
 static void link_up(world *w, uint32_t i, uint32_t j)
@@ -278,6 +289,8 @@ static void run_until(world *w, uint64_t height, bool all, uint64_t until_ms, bo
         uint64_t next = UINT64_MAX;
         uint32_t who = NODES;
         for (uint32_t i = 0; i < NODES; i++) {
+            if (w->nodes[i] == NULL)
+                continue; /* dead */
             uint64_t d = tc_node_next_deadline(w->nodes[i]);
             if (d < next) {
                 next = d;
@@ -288,6 +301,10 @@ static void run_until(world *w, uint64_t height, bool all, uint64_t until_ms, bo
             event e = heap_pop(w);
             if (e.time_ms > w->now_ms)
                 w->now_ms = e.time_ms;
+            if (w->nodes[e.to] == NULL) {
+                free(e.frame);
+                continue;
+            }
             enter(w, e.to);
             tc_node_recv(w->nodes[e.to], w->now_ms, e.from, e.frame, e.len);
             leave(w, e.to);
@@ -352,9 +369,9 @@ static void drop_victim_frames(world *w)
     free(kept);
 }
 
-/* The victim died (freed without warning): its store is checked, a node is created again on it,
- * rejoins, and catches up CATCH_UP heights past where the others stood. */
-static void restart_victim(world *w)
+/* The victim dies (freed without warning): its connections close and its store passes the
+ * integrity check. */
+static void kill_victim(world *w)
 {
     tc_node_free(w->nodes[VICTIM]);
     w->nodes[VICTIM] = NULL;
@@ -368,7 +385,15 @@ static void restart_victim(world *w)
     }
     assert_store_integrity(w, VICTIM);
     memset(w->committed[VICTIM], 0, sizeof(w->committed[VICTIM]));
-    node_start(w, VICTIM);
+}
+
+/* The victim, created again on its store, dials the others and runs until it is CATCH_UP heights
+ * past where they stood (or the span ends); 0, or tc_node_new's code. */
+static int rejoin_victim(world *w)
+{
+    int rc = node_try_start(w, VICTIM);
+    if (rc != 0)
+        return rc;
     tc_node_status st;
     tc_node_status_get(w->nodes[VICTIM], &st);
     w->heights[VICTIM] = st.height; /* recovered from its store */
@@ -377,6 +402,17 @@ static void restart_victim(world *w)
             link_up(w, VICTIM, j);
     uint64_t target = healthy_min_height(w, false) + CATCH_UP;
     run_until(w, target, true, w->now_ms + SPAN_MS, NULL);
+    return 0;
+}
+
+/* The victim died: its store is checked, a node is created again on it, rejoins, and catches up
+ * CATCH_UP heights past where the others stood. */
+static void restart_victim(world *w)
+{
+    kill_victim(w);
+    uint64_t target = healthy_min_height(w, false) + CATCH_UP;
+    cr_assert_eq(rejoin_victim(w), 0);
+    tc_node_status st;
     tc_node_status_get(w->nodes[VICTIM], &st);
     cr_assert_not(st.failed, "the restarted node is healthy: %s", st.failure_cause);
     cr_assert_geq(st.height, target, "the restarted node caught up to %llu: %llu",
@@ -583,4 +619,83 @@ Test(node_faults, a_corrupt_record_is_a_corruption_failure_not_a_fork)
     cr_assert_eq(w->failed_notes[VICTIM], 1, "still one FAILED notification");
     assert_agreement(w, 0);
     world_close(w);
+}
+
+/* The Nth allocation of a restart fails: in tc_node_new (which then returns TC_ENOMEM, having
+ * freed what it took: LeakSanitizer checks under ASan), in the handshakes or in the sync that
+ * catches the node up. Then the node either caught up or reports its memory failure, and a
+ * clean restart on the same store recovers. */
+static uint64_t one_restart(uint64_t nth, loop_stats *stats)
+{
+    world *w = &W;
+    world_open(w);
+    run_until(w, 2, true, w->now_ms + SPAN_MS, NULL);
+    kill_victim(w);
+    run_until(w, 4, false, w->now_ms + SPAN_MS, NULL); /* the others move on: sync has work */
+    uint64_t target = healthy_min_height(w, false) + CATCH_UP;
+    tc_alloc_faults f = {.fail_nth = nth};
+    tc_alloc_faults_set(&f);
+    w->alloc_faults = true;
+    int rc = rejoin_victim(w);
+    uint64_t fired = tc_alloc_failed_count();
+    w->alloc_faults = false;
+    tc_alloc_faults_set(NULL);
+    for (uint32_t i = 0; i < NODES; i++)
+        cr_assert_eq(w->forks[i], 0, "N=%llu: node %u raised no fork alarm",
+                     (unsigned long long)nth, i);
+    if (rc != 0) {
+        cr_assert_eq(rc, TC_ENOMEM, "N=%llu: tc_node_new: %s", (unsigned long long)nth,
+                     tc_strerror(rc));
+        stats->failed++;
+        stats->by_kind[TC_NODE_FAIL_MEMORY]++;
+        cause_add(stats, "tc_node_new");
+        cr_assert_eq(rejoin_victim(w), 0, "a clean start recovers");
+    } else {
+        tc_node_status st;
+        tc_node_status_get(w->nodes[VICTIM], &st);
+        if (st.failed) {
+            cr_assert(st.failure == TC_NODE_FAIL_MEMORY || st.failure == TC_NODE_FAIL_STORE,
+                      "N=%llu: the victim failed as %s (%s)", (unsigned long long)nth,
+                      tc_node_failure_name(st.failure), st.failure_cause);
+            stats->failed++;
+            stats->by_kind[st.failure]++;
+            cause_add(stats, st.failure_cause);
+            restart_victim(w);
+        } else {
+            cr_assert_geq(st.height, target, "N=%llu: the victim caught up to %llu: %llu",
+                          (unsigned long long)nth, (unsigned long long)target,
+                          (unsigned long long)st.height);
+            stats->progressed++;
+        }
+    }
+    tc_node_status st;
+    tc_node_status_get(w->nodes[VICTIM], &st);
+    cr_assert_not(st.failed);
+    cr_assert_geq(st.height, target);
+    assert_agreement(w, nth);
+    world_close(w);
+    return fired;
+}
+
+Test(node_faults, the_nth_allocation_of_a_restart_and_sync_fails)
+{
+    loop_stats stats = {0};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t nth = 1, runs = 0;
+    for (; nth < 10000000; nth += nth < 100 ? 1 : 7) {
+        runs++;
+        if (one_restart(nth, &stats) == 0)
+            break;
+    }
+    fprintf(stderr,
+            "restart allocation loop: %llu runs, N = 1..%llu (stride 7 past 100): %u failed "
+            "(memory %u, store %u), %u went on; %.1f s\n",
+            (unsigned long long)runs, (unsigned long long)nth, stats.failed,
+            stats.by_kind[TC_NODE_FAIL_MEMORY], stats.by_kind[TC_NODE_FAIL_STORE], stats.progressed,
+            seconds_since(&t0));
+    for (uint32_t k = 0; k < stats.cause_count; k++)
+        fprintf(stderr, "  cause: %s\n", stats.causes[k]);
+    cr_assert(cause_seen(&stats, "tc_node_new"), "some N failed tc_node_new");
+    cr_assert_gt(stats.progressed, 0, "some N the node absorbed");
 }
