@@ -548,12 +548,13 @@ int tc_node_tick(tc_node *n, uint64_t now_ms)
     TC_ASSERT(n != NULL);
     begin_call(n, now_ms);
     tc_peer_tick(n->peers, n->now_ms);
-    if (!n->failed) {
+    if (!n->failed)
         node_txs_tick(n);
+    /* node_txs_tick may have failed the node: then it only tells its STATUS (node.h). */
+    if (!n->failed)
         node_chain_tick(n);
-    } else {
+    else
         node_chain_status_tick(n);
-    }
     node_txs_drain(n);
     node_chain_drain_bft(n);
     drain_peers(n);
