@@ -1535,7 +1535,8 @@ int tc_bft_pol_vote(const tc_bft *b, uint32_t validator, tc_vote *out)
     for (uint32_t i = 0; i < TC_BFT_ROUNDS_MAX && t == NULL; i++)
         if (b->tables[i].used && b->tables[i].round == b->valid_round)
             t = &b->tables[i];
-    TC_ASSERT(t != NULL); /* the valid round's table is protected */
+    if (t == NULL)
+        return TC_ENOTFOUND; /* a lock restored after a restart: its prevotes are not here */
     const tc_sig *sig = slot_sig_for(&t->sets[SET_PREVOTE].slots[validator], &b->valid_value);
     if (sig == NULL)
         return TC_ENOTFOUND;

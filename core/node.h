@@ -98,7 +98,9 @@ typedef enum {
     TC_NOTIFY_PEER_READY = 11,     /* peer: handshake done; validator = index or UINT32_MAX */
     TC_NOTIFY_CLOCK = 12,          /* code: 0 back in bounds, TC_EBLK_TIME warn or stop */
     TC_NOTIFY_SYNC = 13,           /* height: caught up to */
-    TC_NOTIFY_FAILED = 14, /* the sticky failure: cause = tc_node_failure_kind, code, height,
+    TC_NOTIFY_QUORUM_LOST = 14,    /* a ban left the node reaching validators of weight (itself
+                                      included) below the quorum: weight, quorum */
+    TC_NOTIFY_FAILED = 15, /* the sticky failure: cause = tc_node_failure_kind, code, height,
                               text = what the node was doing (node.h, Errors) */
 } tc_notify_kind;
 
@@ -133,6 +135,8 @@ typedef struct {
     uint32_t txs;
     uint64_t latency_ms;
     uint64_t ban_until_ms;
+    uint64_t weight; /* QUORUM_LOST: validator weight still reached */
+    uint64_t quorum; /* QUORUM_LOST: the epoch's quorum */
     tc_peer_id peer;
     tc_hash hash;
     tc_hash hash2;
@@ -189,8 +193,11 @@ typedef struct {
     uint32_t mempool_txs;
     uint64_t txs_finalized;
     uint64_t view_changes;
-    bool failed; /* in its sticky failed state (failure says why) */
-    bool fork;   /* a fork alarm was raised (failure is TC_NODE_FAIL_FORK) */
+    uint64_t rate_drops;  /* frames over a peer's rate budget: dropped, never scored */
+    uint64_t bans;        /* bans this node imposed */
+    uint64_t quorum_lost; /* times a ban left it short of a quorum of validators */
+    bool failed;          /* in its sticky failed state (failure says why) */
+    bool fork;            /* a fork alarm was raised (failure is TC_NODE_FAIL_FORK) */
     tc_node_failure_kind failure;
     int failure_code;          /* the TC_E* code that made it fail (0 while healthy) */
     const char *failure_cause; /* what it was doing, static text; "" while healthy */

@@ -157,6 +157,7 @@ struct tc_node {
                           here (clock sanity, block times) */
     uint64_t txs_finalized;
     uint64_t view_changes;
+    uint64_t quorum_lost; /* TC_NOTIFY_QUORUM_LOST raised */
     /* The sticky failure (node.h, Errors), written only by node_fail: failed is set exactly
      * when failure is not TC_NODE_FAIL_NONE, and the rest keeps the first cause. */
     bool failed;

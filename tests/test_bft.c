@@ -919,6 +919,30 @@ Test(bft_signed, restart_keeps_the_lock)
     fx_close(&t.f);
 }
 
+/* A lock restored after a restart is the valid value too, but its prevotes were not persisted:
+ * there is no proof to hand out, and asking for it is no error. */
+Test(bft_signed, a_restored_lock_has_no_pol_votes)
+{
+    fx f;
+    fx_open(&f, 4, NULL, 0);
+    tc_bft_signed_state s = {.height = 5,
+                             .round = 1,
+                             .step = TC_BFT_SIGNED_PRECOMMIT,
+                             .value = blk(0xa),
+                             .pol_round = TC_BFT_ROUND_NONE,
+                             .locked_round = 0,
+                             .locked_value = blk(0xa)};
+    cr_assert_eq(tc_bft_restore(f.b, &s), 0);
+    fx_start(&f, 5);
+    tc_bft_status st;
+    tc_bft_status_get(f.b, &st);
+    cr_assert_eq(st.valid_round, 0);
+    tc_vote v;
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(tc_bft_pol_vote(f.b, i, &v), TC_ENOTFOUND, "validator %u", i);
+    fx_close(&f);
+}
+
 Test(bft_signed, restored_state_from_a_later_round_refuses_lower_rounds)
 {
     four t;
