@@ -1,12 +1,14 @@
 /* test_node_faults.c — SQLite's fault loops over a running node (STYLE rules 18, 23): a world of
- * four validators under a small load of transfers (double spends included), where one node's
- * store fails its Nth write, or its Nth allocation fails, for every N in a range. Whatever N,
- * the node either goes on (its height keeps up with the others) or stops in its sticky, typed
- * failure (node.h): store for the store loop, memory or store for the allocation loop (the
- * in-memory store allocates too). It never aborts, never raises a fork alarm, and nothing
- * crashes under ASan; the healthy nodes keep agreeing. A failed node is then freed (a crash),
- * its store passes the chain's integrity check, and a node created again on it recovers and
- * catches up with the others.
+ * four validators with 4-block epochs under a small load of transfers (double spends included),
+ * where one node's store fails its Nth write, or its Nth allocation fails, for every N the run
+ * reaches (densely, then with a stride). Whatever N, the node either goes on (its height keeps
+ * up with the others) or stops in its sticky, typed failure (node.h): store for the store loop,
+ * memory or store for the allocation loop (the in-memory store allocates too). It never aborts,
+ * never raises a fork alarm, and nothing crashes or leaks under ASan; the healthy nodes keep
+ * agreeing. A failed node is then freed (a crash), its store passes the chain's integrity check,
+ * and a node created again on it recovers and catches up with the others. A third loop fails
+ * the Nth allocation of a restart (tc_node_new, handshakes, sync); a record that fails its
+ * checksum is corruption, never a fork. TC_FAULT_FROM=N starts the loops at N, to replay one.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
