@@ -97,6 +97,13 @@ typedef struct {
     bool far;
     uint32_t far_round;
     slot far_votes[SET_COUNT];
+    /* Its latest non-nil prevote of a round that had no table when it arrived (older than
+     * every table): kept in case a proposal names that round as its proof-of-lock round, when
+     * the round gets a table and this prevote is counted there (install_past). A resent copy
+     * of it would be dropped by the seen filter, so it must not be thrown away. */
+    bool past;
+    uint32_t past_round;
+    slot past_prevote;
 } member;
 
 typedef struct {
@@ -512,6 +519,20 @@ static bool round_protected(const tc_bft *b, uint32_t r)
            r == b->valid_round || r == wanted_pol_round(b);
 }
 
+static void set_add(tc_bft *b, vote_set *s, uint32_t validator, const tc_hash *block,
+                    const tc_sig *sig);
+
+/* Counts the kept past prevotes of round into its new table t. */
+static void install_past(tc_bft *b, round_table *t)
+{
+    for (uint32_t i = 0; i < b->count; i++) {
+        const member *m = &b->members[i];
+        vote_set *s = &t->sets[SET_PREVOTE];
+        if (m->past && m->past_round == t->round && s->slots[i].state == SLOT_EMPTY)
+            set_add(b, s, i, &m->past_prevote.block, &m->past_prevote.sig);
+    }
+}
+
 static void table_reset(tc_bft *b, round_table *t, uint32_t round)
 {
     TC_ASSERT(!beyond_window(b, round) && !(t->used && round_protected(b, t->round)));
@@ -554,6 +575,7 @@ static round_table *table_get(tc_bft *b, uint32_t round)
     if (victim == NULL || (victim->used && victim->round > round && !round_protected(b, round)))
         return NULL;
     table_reset(b, victim, round);
+    install_past(b, victim);
     return victim;
 }
 
@@ -650,6 +672,16 @@ static int insert_vote(tc_bft *b, const tc_vote *v)
     TC_ASSERT(v->validator < b->count && v->height == b->height);
     TC_ASSERT(v->type == TC_VOTE_PREVOTE || v->type == TC_VOTE_PRECOMMIT);
     round_table *t = table_get(b, v->round);
+    if (t == NULL && v->type == TC_VOTE_PREVOTE && !is_nil(&v->block)) {
+        member *m = &b->members[v->validator];
+        if (!m->past || v->round > m->past_round) {
+            m->past = true;
+            m->past_round = v->round;
+            m->past_prevote = (slot){.block = v->block, .sig = v->sig, .state = SLOT_VOTED};
+            b->stats.votes_counted++;
+            return 0;
+        }
+    }
     if (t == NULL) {
         b->stats.votes_ignored++;
         return TC_ERANGE;
@@ -896,7 +928,10 @@ static bool try_prevote(tc_bft *b)
         const proposal *p = &t->proposals[i];
         bool unlocked = b->locked_round == TC_BFT_ROUND_NONE || heq(&b->locked_value, &p->block);
         if (p->pol_round != TC_BFT_ROUND_NONE) {
-            round_table *pt = table_find(b, p->pol_round);
+            /* A valid proposal's proof-of-lock round gets its table (protected, and filled with
+             * the past prevotes kept for it: install_past), so a quorum seen before the
+             * proposal counts at once. */
+            round_table *pt = p->valid ? table_get(b, p->pol_round) : table_find(b, p->pol_round);
             const vote_set *pol = pt != NULL ? &pt->sets[SET_PREVOTE] : NULL;
             if (pol == NULL || !pol->quorum || !heq(&pol->quorum_value, &p->block))
                 continue; /* no proof-of-lock seen (yet) */

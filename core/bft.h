@@ -56,8 +56,11 @@
  *
  * Vote storage. TC_BFT_ROUNDS_MAX round tables per height. Rounds current .. current +
  * TC_BFT_ROUNDS_AHEAD get a table when a vote arrives; older rounds keep or get one while a table
- * is free or a lower unprotected round can be evicted (the current round, the round ahead, the
- * locked and the valid round are never evicted). Votes for rounds further ahead are kept per
+ * is free or a lower unprotected round can be evicted (the current round, the rounds ahead, the
+ * locked and the valid round, and the proof-of-lock round the current round's first valid
+ * proposal names are never evicted; that last one gets a table however old). A prevote for a
+ * block of an older round that gets no table is kept per validator (its latest such round) and
+ * counted when its round gets a table. Votes for rounds further ahead are kept per
  * validator, only at that validator's highest round (one prevote, one precommit), and installed
  * when bft reaches that round. Proposals: TC_BFT_PROPOSALS_MAX per round in its table; beyond
  * the window only the highest-round one is kept. Votes for height + 1 are buffered (up to
