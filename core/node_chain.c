@@ -225,7 +225,8 @@ static int restore_signed(tc_node *n)
  * for ever (PROTOCOL 12.3). So when bft locks, the node stores the prevotes (tc_bft_pol_vote) in
  * tc_commit's encoding (height, round, block hash, then validator and signature per prevote) and
  * the block's body, and feeds both back after a restart. Best effort: they serve liveness only,
- * so a failed write loses nothing a restart needs for safety. */
+ * so a write that memory cuts short loses nothing a restart needs for safety; a store that
+ * refuses the write is failing, and stops the node like any other (node.h). */
 /* Writes the proof-of-lock c and the locked block's body in one store transaction. */
 static void put_lock_records(tc_node *n, const tc_commit *c)
 {
@@ -235,22 +236,24 @@ static void put_lock_records(tc_node *n, const tc_commit *c)
     tc_writer w;
     tc_writer_init(&w, NULL, 0);
     tc_commit_encode(&w, c);
-    pol = malloc(w.len);
+    pol = tc_malloc(w.len);
     if (pol == NULL || p == NULL || tc_block_encode_alloc(&p->block, &block, &block_len) != 0)
         goto out;
     tc_writer_init(&w, pol, w.len);
     tc_commit_encode(&w, c);
     tc_store_txn *t = NULL;
-    if (tc_writer_finish(&w, &pol_len) != 0 || tc_store_begin(n->store, true, &t) != 0)
-        goto out;
-    int rc = tc_store_put(t, TC_TABLE_LOCKS, META_BFT_POL, strlen(META_BFT_POL), pol, pol_len);
+    TC_ASSERT(tc_writer_finish(&w, &pol_len) == 0); /* measured above */
+    int rc = tc_store_begin(n->store, true, &t);
+    if (rc == 0)
+        rc = tc_store_put(t, TC_TABLE_LOCKS, META_BFT_POL, strlen(META_BFT_POL), pol, pol_len);
     if (rc == 0)
         rc = tc_store_put(t, TC_TABLE_LOCKS, META_BFT_LOCKED, strlen(META_BFT_LOCKED), block,
                           block_len);
     if (rc == 0)
-        (void)tc_store_commit(t);
+        rc = tc_store_commit(t);
     else
         tc_store_abort(t);
+    (void)node_fail_local(n, rc, "store the proof-of-lock");
 out:
     free(block);
     free(pol);
@@ -262,7 +265,7 @@ static void save_pol(tc_node *n, const tc_bft_output *o)
     if (tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, o->height), &vs) != 0)
         return;
     tc_commit c = {.height = o->height, .round = o->round, .block = o->block};
-    c.sigs = malloc((size_t)vs->count * sizeof(*c.sigs));
+    c.sigs = tc_malloc((size_t)vs->count * sizeof(*c.sigs));
     if (c.sigs == NULL)
         return;
     tc_vote v;
