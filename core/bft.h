@@ -265,7 +265,9 @@ bool tc_bft_next_output(tc_bft *b, tc_bft_output *out);
  * W = 0), TC_ENOMEM (scratch space); *index_out = TC_BFT_INDEX_NONE on failure. */
 int tc_bft_proposer(const tc_vset *v, uint64_t height, uint32_t round, uint32_t *index_out);
 /* The same over the set of the height begun last (cached when W <= TC_BFT_SEQ_CACHE_MAX; no
- * allocation then). TC_BFT_INDEX_NONE when no height has begun. */
+ * allocation then). TC_BFT_INDEX_NONE when no height has begun, or when a set beyond the cache
+ * needs scratch space and there is no memory: callers treat it as "no proposer known" (a
+ * proposal is not judged, this node does not propose, the round times out). */
 uint32_t tc_bft_proposer_at(const tc_bft *b, uint64_t height, uint32_t round);
 
 typedef struct {

@@ -437,6 +437,31 @@ static void check_root(tc_world *w, uint32_t e, const tc_node_status *st)
     }
 }
 
+/* Node e is in its sticky failed state (node.h): the timeline and the summary tell its kind and
+ * cause. A fork was judged by on_fork already; any other failure of an honest node is a
+ * violation, but never a fork: the simulator's stores fail only at a lose-writes crash, which
+ * kills the node before its actions are seen. */
+static void on_failed(tc_world *w, uint32_t e, const tc_node_status *st)
+{
+    w_node *n = &w->nodes[e];
+    n->failed_seen = true;
+    if (n->failure.failure == TC_NODE_FAIL_NONE) {
+        n->failure = *st;
+        n->failure_sim_ms = w->now_ms;
+    }
+    if (st->failure == TC_NODE_FAIL_FORK) {
+        w_timeline(w, e, "FAILED (sticky): fork alarm");
+        return;
+    }
+    w_timeline(w, e, "FAILED (sticky, %s) at h=%llu: %s (%s)", tc_node_failure_name(st->failure),
+               (unsigned long long)st->failure_height, st->failure_cause,
+               tc_strerror(st->failure_code));
+    if (!n->byzantine)
+        w_violation(w, "integrity", e, UINT32_MAX, "%s entered its sticky %s failure: %s (%s)",
+                    n->name, tc_node_failure_name(st->failure), st->failure_cause,
+                    tc_strerror(st->failure_code));
+}
+
 /* After every call into node e. What is read here — the sticky failure (SIMULATOR.md, Checkers:
  * `integrity`) and, after a commit, the tip (`convergence`) — can change only within a call, so it
  * is read after every call, except when the call's own result already said that the node is not
@@ -453,15 +478,8 @@ void w_check_after_call(tc_world *w, uint32_t e, bool committed, bool reported_h
     tc_node_status st;
     tc_node_status_get(n->node, &st);
     (void)TC_NEVER(reported_healthy && st.failed); /* tc_node_recv's word is wrong */
-    if (st.failed && !n->failed_seen) {
-        n->failed_seen = true;
-        w_timeline(w, e, "FAILED (sticky)%s", st.fork ? ": fork alarm" : "");
-        if (!n->byzantine && !st.fork)
-            w_violation(w, "integrity", e, UINT32_MAX,
-                        "%s entered its sticky failed state "
-                        "(corruption or supply)",
-                        n->name);
-    }
+    if (st.failed && !n->failed_seen)
+        on_failed(w, e, &st);
     if (committed && !n->byzantine)
         check_root(w, e, &st);
 }

@@ -94,6 +94,9 @@ typedef struct {
     uint64_t commits;
     bool failed_seen; /* its sticky failure was reported once */
     bool fork_seen;
+    /* Its first sticky failure of the run (node.h), kept across restarts for the summary. */
+    tc_node_status failure;
+    uint64_t failure_sim_ms;
 } w_node;
 
 typedef struct {
