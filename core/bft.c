@@ -182,7 +182,7 @@ struct tc_bft {
     uint32_t next_count;
     tc_vote next_votes[TC_BFT_NEXT_VOTES_MAX];
 
-    /* The last message signed (SPEC 5). */
+    /* The last message signed (PROTOCOL 12.5). */
     bool has_signed;
     tc_bft_signed_state last;
 
@@ -239,9 +239,9 @@ static int seqgen_init(seqgen *g, const uint32_t *weights, uint32_t count)
     memset(g, 0, sizeof(*g));
     if (count == 0)
         return TC_EINVAL;
-    uint64_t *keys = malloc((size_t)count * sizeof(*keys));
-    g->order = malloc((size_t)count * sizeof(*g->order));
-    g->cls = calloc(count, sizeof(*g->cls));
+    uint64_t *keys = tc_malloc((size_t)count * sizeof(*keys));
+    g->order = tc_malloc((size_t)count * sizeof(*g->order));
+    g->cls = tc_calloc(count, sizeof(*g->cls));
     if (keys == NULL || g->order == NULL || g->cls == NULL) {
         free(keys);
         seqgen_deinit(g);
@@ -322,7 +322,7 @@ int tc_bft_proposer(const tc_vset *v, uint64_t height, uint32_t round, uint32_t 
     *index_out = TC_BFT_INDEX_NONE;
     if (v->count == 0 || v->weight_total == 0)
         return TC_EINVAL;
-    uint32_t *w = malloc((size_t)v->count * sizeof(*w));
+    uint32_t *w = tc_malloc((size_t)v->count * sizeof(*w));
     if (w == NULL)
         return TC_ENOMEM;
     uint64_t total = 0;
@@ -349,7 +349,7 @@ static int seq_build(const uint32_t *weights, uint32_t count, uint32_t **out)
         seqgen_deinit(&g);
         return 0;
     }
-    uint32_t *s = malloc((size_t)g.weight_total * sizeof(*s));
+    uint32_t *s = tc_malloc((size_t)g.weight_total * sizeof(*s));
     if (s == NULL) {
         seqgen_deinit(&g);
         return TC_ENOMEM;
@@ -371,7 +371,7 @@ uint32_t tc_bft_proposer_at(const tc_bft *b, uint64_t height, uint32_t round)
         return b->seq[pos];
     uint32_t index = TC_BFT_INDEX_NONE;
     if (proposer_of_weights(b->weights, b->count, pos, &index) != 0)
-        (void)TC_NEVER(true); /* scratch allocation for a set beyond the cache limit */
+        return TC_BFT_INDEX_NONE; /* no scratch memory: what the allocator causes never aborts */
     return index;
 }
 
@@ -1225,7 +1225,7 @@ int tc_bft_new(const tc_profile *p, tc_sig_scheme scheme, const tc_keypair *kp, 
     *out = NULL;
     if (tc_profile_check(p) != 0)
         return TC_EINVAL;
-    tc_bft *b = calloc(1, sizeof(*b));
+    tc_bft *b = tc_calloc(1, sizeof(*b));
     if (b == NULL)
         return TC_ENOMEM;
     b->prof = *p;
@@ -1276,11 +1276,11 @@ static int ensure_capacity(tc_bft *b, uint32_t count)
     if (count <= b->cap)
         return 0;
     size_t pool = (size_t)TC_BFT_ROUNDS_MAX * SET_COUNT * count;
-    slot *slots = calloc(pool, sizeof(*slots));
-    member *members = calloc(count, sizeof(*members));
-    round_weight *scratch = calloc(count, sizeof(*scratch));
-    tc_commit_sig *sigs = calloc(count, sizeof(*sigs));
-    uint32_t *weights = calloc(count, sizeof(*weights));
+    slot *slots = tc_calloc(pool, sizeof(*slots));
+    member *members = tc_calloc(count, sizeof(*members));
+    round_weight *scratch = tc_calloc(count, sizeof(*scratch));
+    tc_commit_sig *sigs = tc_calloc(count, sizeof(*sigs));
+    uint32_t *weights = tc_calloc(count, sizeof(*weights));
     if (slots == NULL || members == NULL || scratch == NULL || sigs == NULL || weights == NULL) {
         free(slots);
         free(members);
@@ -1313,7 +1313,7 @@ static int load_weights(tc_bft *b, const tc_vset *v)
         same = b->weights[i] == v->members[i].weight;
     if (same)
         return 0;
-    uint32_t *w = malloc((size_t)v->count * sizeof(*w));
+    uint32_t *w = tc_malloc((size_t)v->count * sizeof(*w));
     if (w == NULL)
         return TC_ENOMEM;
     for (uint32_t i = 0; i < v->count; i++)

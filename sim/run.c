@@ -23,8 +23,9 @@ const char tc_sim_run_usage[] =
     "usage: timesim run FILE.scn|DIR... [options]\n"
     "\n"
     "Runs scenarios on the deterministic simulator: a cluster of real TimeCoin cores on a\n"
-    "simulated network, with the scenario's faults, adversaries and load, the SPEC 8 checkers\n"
-    "after every event and the expectations at the end. One summary JSON line per scenario.\n"
+    "simulated network, with the scenario's faults, adversaries and load, the checkers of\n"
+    "docs/SIMULATOR.md after every event and the expectations at the end. One summary JSON\n"
+    "line per scenario.\n"
     "\n"
     "options:\n"
     "  --seed N        run with seed N instead of the scenario's\n"
@@ -239,7 +240,22 @@ static void print_nodes(FILE *f, const tc_world *w)
             first = false;
         }
     }
-    fputc(']', f);
+    fputs("],\"failures\":{", f); /* each node's first sticky failure of the run */
+    first = true;
+    for (uint32_t e = 0; e < count; e++) {
+        tc_world_node_info info;
+        tc_world_node_info_get(w, e, &info);
+        if (info.failure == TC_NODE_FAIL_NONE)
+            continue;
+        fprintf(f, "%s\"%s\":{\"kind\":\"%s\",\"t_ms\":%llu,\"code\":", first ? "" : ",", info.name,
+                tc_node_failure_name(info.failure), (unsigned long long)info.failure_sim_ms);
+        json_str(f, tc_strerror(info.failure_code));
+        fputs(",\"cause\":", f);
+        json_str(f, info.failure_cause);
+        fputc('}', f);
+        first = false;
+    }
+    fputc('}', f);
 }
 
 static void print_violations(FILE *f, const tc_world *w, const tc_world_result *r)
