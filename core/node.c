@@ -329,6 +329,17 @@ const uint8_t *node_broadcast_own(tc_node *n, const tc_msg *m, size_t *len_out)
     return broadcast(n, m, false, 0, len_out);
 }
 
+const uint8_t *node_encode_own(tc_node *n, const tc_msg *m, size_t *len_out)
+{
+    const uint8_t *f = encode_frame(n, m, len_out);
+    if (f != NULL && is_gossip(m->type)) {
+        tc_hash id;
+        tc_peer_gossip_id(n->peers, f, *len_out, &id);
+        (void)tc_peer_seen_check_and_add(n->peers, &id);
+    }
+    return f;
+}
+
 void node_broadcast_frame(tc_node *n, const uint8_t *frame, size_t len)
 {
     const uint8_t *f = arena_keep(n, frame, len);

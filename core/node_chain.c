@@ -60,11 +60,16 @@ static void own_frames_clear(tc_node *n)
 }
 
 /* Broadcasts a proposal or vote this node signed at the current height and keeps a copy of its
- * frame, replacing the oldest: the latest rounds are what peers still need. */
+ * frame, replacing the oldest: the latest rounds are what peers still need. While the clock
+ * sanity check stops this validator (PROTOCOL 15) the frame is only kept: bft signed and
+ * persisted it, so dropping it would leave peers waiting for a vote that never comes (a
+ * round's timers need a quorum of votes), and it leaves with the first resend once the clock
+ * is back. */
 static void own_frame_send(tc_node *n, const tc_msg *m)
 {
     size_t len = 0;
-    const uint8_t *frame = node_broadcast_own(n, m, &len);
+    const uint8_t *frame = n->clock_state == NODE_CLOCK_STOP ? node_encode_own(n, m, &len)
+                                                             : node_broadcast_own(n, m, &len);
     uint8_t *bytes = frame != NULL ? tc_malloc(len) : NULL;
     if (bytes == NULL)
         return;
@@ -102,6 +107,8 @@ static void own_frames_resend(tc_node *n)
     if (n->now_ms < n->next_resend_ms)
         return;
     n->next_resend_ms = n->now_ms + NODE_RESEND_MS;
+    if (n->clock_state == NODE_CLOCK_STOP)
+        return; /* kept until the clock is back (own_frame_send) */
     for (int i = 0; i < NODE_OWN_FRAMES_MAX; i++)
         if (n->own_frames[i] != NULL)
             node_broadcast_frame(n, n->own_frames[i], n->own_lens[i]);
@@ -749,23 +756,37 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* Re-evaluates our clock against the median of the masternodes' (PROTOCOL 15): more than
- * clock_warn_ms off warns, more than clock_stop_ms off stops voting until it is back. */
+ * clock_warn_ms off warns, more than clock_stop_ms off stops voting until it is back. The median
+ * is taken over this node's own clock (offset 0) and the fresh offsets (heard within
+ * NODE_CLOCK_FRESH_HEARTBEATS heartbeat intervals), and only once they number a quorum of the
+ * set by count: one validator whose clock jumped must not stop every peer that has not yet
+ * heard a second heartbeat (after a start or a restart, that is every peer). */
 static void clock_evaluate(tc_node *n)
 {
-    int64_t offsets[NODE_CLOCK_PEERS_MAX];
+    int64_t offsets[NODE_CLOCK_PEERS_MAX + 1];
     const tc_profile *p = tc_chain_profile(n->chain);
-    if (n->clock_count == 0)
+    const tc_vset *vs;
+    if (tc_chain_vset(n->chain, n->epoch, &vs) != 0)
         return;
+    uint64_t fresh_ms = (uint64_t)NODE_CLOCK_FRESH_HEARTBEATS * p->heartbeat_interval_ms;
+    uint32_t count = 0;
+    offsets[count++] = 0;
     for (uint32_t i = 0; i < n->clock_count; i++)
-        offsets[i] = n->clocks[i].offset_ms;
-    qsort(offsets, n->clock_count, sizeof(offsets[0]), cmp_i64);
-    int64_t median = offsets[n->clock_count / 2];
+        if (n->clocks[i].seen_ms + fresh_ms >= n->now_ms &&
+            memcmp(n->clocks[i].key.b, n->key.pub.b, TC_PUBKEY_SIZE) != 0)
+            offsets[count++] = n->clocks[i].offset_ms;
+    if (count < vs->count - vs->count / 3)
+        return; /* too few samples to tell whose clock is off */
+    qsort(offsets, count, sizeof(offsets[0]), cmp_i64);
+    int64_t median = offsets[count / 2];
     uint64_t skew = (uint64_t)(median < 0 ? -median : median);
     node_clock_state s = skew > p->clock_stop_ms   ? NODE_CLOCK_STOP
                          : skew > p->clock_warn_ms ? NODE_CLOCK_WARN
                                                    : NODE_CLOCK_OK;
     if (s == n->clock_state)
         return;
+    if (n->clock_state == NODE_CLOCK_STOP)
+        n->next_resend_ms = n->now_ms; /* what was signed meanwhile leaves at the next tick */
     n->clock_state = s;
     tc_notify note = {.kind = TC_NOTIFY_CLOCK,
                       .code = s == NODE_CLOCK_OK ? 0 : TC_EBLK_TIME,
@@ -819,12 +840,12 @@ static void heartbeat_tick(tc_node *n)
     (void)node_broadcast(n, &m, false, 0);
 }
 
-/* What a validator whose clock is out of bounds may not send: it keeps its state (and persists
- * what bft signed), but nothing it signs leaves until its clock is back. */
+/* What a validator whose clock is out of bounds may not do: build a block (its time would be
+ * wrong). What bft signs meanwhile is persisted and kept, and leaves once the clock is back
+ * (own_frame_send). */
 static bool clock_forbids(const tc_node *n, tc_bft_output_kind kind)
 {
-    return n->clock_state == NODE_CLOCK_STOP &&
-           (kind == TC_BFT_OUT_BUILD || kind == TC_BFT_OUT_PROPOSE || kind == TC_BFT_OUT_VOTE);
+    return n->clock_state == NODE_CLOCK_STOP && kind == TC_BFT_OUT_BUILD;
 }
 
 void node_chain_drain_bft(tc_node *n)

@@ -24,19 +24,20 @@
 #include "node.h"
 #include "peer.h"
 
-#define NODE_ACTIONS_MAX        4096 /* actions one call may queue (a broadcast is one per peer) */
-#define NODE_ARENA_MAX          4096 /* frames one call may produce */
-#define NODE_PROPOSALS_MAX      8    /* candidate blocks kept for the current height */
-#define NODE_RELAY_FANOUT       6  /* READY peers a relayed gossip frame goes to (PROTOCOL 10.9) */
-#define NODE_EVIDENCE_MAX       64 /* evidence waiting for a block */
-#define NODE_RIVAL_TXS_MAX      8  /* refused rivals of locked inputs, kept for evidence */
-#define NODE_SEEN_TX_MAX        8192 /* first-seen times kept for finality latency */
-#define NODE_SYNC_TIMEOUT_MS    5000
-#define NODE_PENDING_RETRY_MS   500 /* a proposal waiting for batches asks again */
-#define NODE_STATUS_INTERVAL_MS 5000
-#define NODE_CLOCK_PEERS_MAX    256  /* masternode clocks tracked from heartbeats */
-#define NODE_OWN_FRAMES_MAX     6    /* own proposals and votes of the height, kept for resending */
-#define NODE_RESEND_MS          1000 /* how often they are sent again while the height lasts */
+#define NODE_ACTIONS_MAX            4096 /* actions one call may queue (a broadcast is one per peer) */
+#define NODE_ARENA_MAX              4096 /* frames one call may produce */
+#define NODE_PROPOSALS_MAX          8    /* candidate blocks kept for the current height */
+#define NODE_RELAY_FANOUT           6 /* READY peers a relayed gossip frame goes to (PROTOCOL 10.9) */
+#define NODE_EVIDENCE_MAX           64   /* evidence waiting for a block */
+#define NODE_RIVAL_TXS_MAX          8    /* refused rivals of locked inputs, kept for evidence */
+#define NODE_SEEN_TX_MAX            8192 /* first-seen times kept for finality latency */
+#define NODE_SYNC_TIMEOUT_MS        5000
+#define NODE_PENDING_RETRY_MS       500 /* a proposal waiting for batches asks again */
+#define NODE_STATUS_INTERVAL_MS     5000
+#define NODE_CLOCK_PEERS_MAX        256 /* masternode clocks tracked from heartbeats */
+#define NODE_CLOCK_FRESH_HEARTBEATS 3   /* an offset counts for this many heartbeat intervals */
+#define NODE_OWN_FRAMES_MAX         6 /* own proposals and votes of the height, kept for resending */
+#define NODE_RESEND_MS              1000 /* how often they are sent again while the height lasts */
 
 /* One masternode's clock as its last heartbeat showed it: offset = its time - our time. */
 typedef struct {
@@ -200,6 +201,8 @@ int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id exce
  * node until the call ends) so the caller can keep it without encoding m again; NULL when m
  * could not be encoded. */
 const uint8_t *node_broadcast_own(tc_node *n, const tc_msg *m, size_t *len_out);
+/* The same without sending: the frame is encoded (and entered in the seen filter) only. */
+const uint8_t *node_encode_own(tc_node *n, const tc_msg *m, size_t *len_out);
 /* Relays a gossip frame received from `from` to the other ready peers: all of them, or
  * NODE_RELAY_FANOUT drawn at random for transactions and vote batches (node.c). */
 void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len);
