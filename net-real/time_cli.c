@@ -38,20 +38,6 @@ static int bad_usage(const char *msg, const char *arg)
     return 2;
 }
 
-/* Parses a whole decimal u64; false on anything else. */
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s == 0 || *s == '-')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0)
-        return false;
-    *out = v;
-    return true;
-}
-
 static int write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -148,17 +134,15 @@ static int parse_genesis_opts(int argc, char **argv, genesis_opts *o)
         if (strcmp(a, "--out") == 0)
             o->out = v;
         else if (strcmp(a, "--seed") == 0)
-            ok = ok && parse_u64(v, &o->seed);
+            ok = ok && tc_parse_u64(v, 0, UINT64_MAX, &o->seed) == 0;
         else if (strcmp(a, "--validators") == 0)
-            ok = ok && parse_u64(v, &o->validators) && o->validators >= 1 &&
-                 o->validators <= TC_ARRAY_LEN(o->tiers);
+            ok = ok && tc_parse_u64(v, 1, TC_ARRAY_LEN(o->tiers), &o->validators) == 0;
         else if (strcmp(a, "--wallets") == 0)
-            ok = ok && parse_u64(v, &o->wallets) && o->wallets <= 100000;
+            ok = ok && tc_parse_u64(v, 0, 100000, &o->wallets) == 0;
         else if (strcmp(a, "--amount") == 0)
-            ok = ok && parse_u64(v, &o->amount_time) && o->amount_time > 0 &&
-                 o->amount_time <= UINT64_MAX / TC_UNITS_PER_TIME;
+            ok = ok && tc_parse_u64(v, 1, UINT64_MAX / TC_UNITS_PER_TIME, &o->amount_time) == 0;
         else if (strcmp(a, "--time-ms") == 0)
-            ok = ok && parse_u64(v, &o->time_ms);
+            ok = ok && tc_parse_u64(v, 0, UINT64_MAX, &o->time_ms) == 0;
         else if (strcmp(a, "--network") == 0)
             ok = ok && tc_profile_network_parse(v, &o->net) == 0;
         else if (strcmp(a, "--tiers") == 0)

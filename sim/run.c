@@ -66,35 +66,17 @@ static int bad(const char *msg, const char *arg)
     return 2;
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* "30s", "500ms", "2m" or plain milliseconds. */
+/* "30s", "500ms", "2m" or plain milliseconds: decimal digits (tc_parse_u64) and a unit. */
 static bool parse_duration(const char *s, uint64_t *out)
 {
-    char *end = NULL;
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    uint64_t unit = 1;
-    if (strcmp(end, "s") == 0)
-        unit = 1000;
-    else if (strcmp(end, "m") == 0)
-        unit = 60000;
-    else if (strcmp(end, "ms") != 0 && *end != 0)
-        return false;
-    if (errno != 0 || v == 0 || v > TC_SCN_DURATION_MAX_MS / unit)
+    size_t digits = s != NULL ? strspn(s, "0123456789") : 0;
+    const char *unit_text = s != NULL ? s + digits : "";
+    uint64_t unit = strcmp(unit_text, "s") == 0                       ? 1000
+                    : strcmp(unit_text, "m") == 0                     ? 60000
+                    : strcmp(unit_text, "ms") == 0 || *unit_text == 0 ? 1
+                                                                      : 0;
+    uint64_t v = 0;
+    if (unit == 0 || tc_parse_u64n(s, digits, 1, TC_SCN_DURATION_MAX_MS / unit, &v) != 0)
         return false;
     *out = v * unit;
     return true;
@@ -149,9 +131,9 @@ static int add_path(run_cli *c, const char *path)
 
 static int parse_option(run_cli *c, const char *a, const char *v, bool *used_value)
 {
-    uint64_t jobs = 0;
+    uint32_t jobs = 0;
     *used_value = true;
-    if (strcmp(a, "--seed") == 0 && parse_u64(v, &c->seed))
+    if (strcmp(a, "--seed") == 0 && tc_parse_u64(v, 0, UINT64_MAX, &c->seed) == 0)
         c->has_seed = true;
     else if (strcmp(a, "--until") == 0 && parse_duration(v, &c->until_ms))
         c->until_text = v;
@@ -159,8 +141,8 @@ static int parse_option(run_cli *c, const char *a, const char *v, bool *used_val
         c->trace_path = v;
     else if (strcmp(a, "--junit") == 0 && v != NULL)
         c->junit_path = v;
-    else if (strcmp(a, "--jobs") == 0 && parse_u64(v, &jobs) && jobs >= 1 && jobs <= 1024)
-        c->jobs = (uint32_t)jobs;
+    else if (strcmp(a, "--jobs") == 0 && tc_parse_u32(v, 1, 1024, &jobs) == 0)
+        c->jobs = jobs;
     else if ((*used_value = false, strcmp(a, "--timeline") == 0))
         c->timeline = true;
     else if (strcmp(a, "--quiet") == 0)

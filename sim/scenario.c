@@ -305,23 +305,13 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* Decimal digits into *out. V_SYNTAX unless all len (>= 1) chars are digits; V_RANGE on
- * overflow. */
+/* Decimal digits into *out (tc_parse_u64n). V_SYNTAX unless all len (>= 1) chars are digits;
+ * V_RANGE past 2^64 - 1. */
 static vres digits_value(const char *s, uint32_t len, uint64_t *out)
 {
-    if (len == 0)
-        return V_SYNTAX;
-    uint64_t v = 0;
-    for (uint32_t i = 0; i < len; i++) {
-        if (!is_digit(s[i]))
-            return V_SYNTAX;
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return V_RANGE;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return V_OK;
+    int rc = tc_parse_u64n(s, len, 0, UINT64_MAX, out);
+    TC_ASSERT(rc == 0 || rc == TC_EINVAL || rc == TC_ERANGE);
+    return rc == 0 ? V_OK : rc == TC_EINVAL ? V_SYNTAX : V_RANGE;
 }
 
 static uint64_t pow10_u64(uint32_t n)

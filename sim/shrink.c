@@ -422,33 +422,21 @@ static int bad(const char *msg, const char *arg)
     return 2;
 }
 
-static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0 || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 static int parse_option(shrink_cli *c, const char *a, const char *v)
 {
     uint64_t x = 0;
     bool ok = true;
     if (strcmp(a, "--seed") == 0)
-        ok = c->has_seed = parse_u64(v, 0, UINT64_MAX, &c->seed);
+        ok = c->has_seed = tc_parse_u64(v, 0, UINT64_MAX, &c->seed) == 0;
     else if (strcmp(a, "--out") == 0)
         ok = (c->out = v) != NULL;
-    else if (strcmp(a, "--max-runs") == 0 && (ok = parse_u64(v, 1, TC_SHRINK_MAX_RUNS_MAX, &x)))
+    else if (strcmp(a, "--max-runs") == 0 &&
+             (ok = tc_parse_u64(v, 1, TC_SHRINK_MAX_RUNS_MAX, &x) == 0))
         c->max_runs = (uint32_t)x;
-    else if (strcmp(a, "--jobs") == 0 && (ok = parse_u64(v, 1, TC_WORKERS_JOBS_MAX, &x)))
+    else if (strcmp(a, "--jobs") == 0 && (ok = tc_parse_u64(v, 1, TC_WORKERS_JOBS_MAX, &x) == 0))
         c->jobs = (uint32_t)x;
     else if (strcmp(a, "--timeout-s") == 0 &&
-             (ok = parse_u64(v, 1, TC_WORKERS_TIMEOUT_MAX / 1000, &x)))
+             (ok = tc_parse_u64(v, 1, TC_WORKERS_TIMEOUT_MAX / 1000, &x) == 0))
         c->timeout_s = (uint32_t)x;
     else if (ok)
         return bad("unknown option", a);

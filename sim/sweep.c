@@ -4,7 +4,6 @@
  */
 #include "sweep.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -40,19 +39,6 @@ const char tc_sweep_usage[] =
     "\"N passed, M failed\". Exit 0 all passed, 1 a seed failed, 2 bad input.\n";
 
 /* ---- small helpers shared with the parallel run ---- */
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0)
-        return false;
-    *out = v;
-    return true;
-}
 
 void tc_sweep_json_str(FILE *f, const char *s)
 {
@@ -519,28 +505,20 @@ static int bad(const char *msg, const char *arg)
     return 2;
 }
 
-static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-    uint64_t v = 0;
-    if (!parse_u64(s, &v) || v < min || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
 /* "A..B" with A <= B, or "N" for N..N. */
 static bool parse_range(const char *s, uint64_t *a, uint64_t *b)
 {
     const char *dots = s != NULL ? strstr(s, "..") : NULL;
     if (dots == NULL)
-        return parse_u64(s, a) && parse_u64(s, b);
+        return tc_parse_u64(s, 0, UINT64_MAX, a) == 0 && tc_parse_u64(s, 0, UINT64_MAX, b) == 0;
     char head[32];
     size_t n = (size_t)(dots - s);
     if (n == 0 || n >= sizeof(head))
         return false;
     memcpy(head, s, n);
     head[n] = 0;
-    return parse_u64(head, a) && parse_u64(dots + 2, b) && *a <= *b;
+    return tc_parse_u64(head, 0, UINT64_MAX, a) == 0 &&
+           tc_parse_u64(dots + 2, 0, UINT64_MAX, b) == 0 && *a <= *b;
 }
 
 /* "K/N" with 1 <= K <= N. */
@@ -552,7 +530,8 @@ static bool parse_shard(const char *s, uint32_t *k, uint32_t *n)
         return false;
     memcpy(head, s, (size_t)(slash - s));
     head[slash - s] = 0;
-    return parse_u32(head, 1, UINT32_MAX, k) && parse_u32(slash + 1, 1, UINT32_MAX, n) && *k <= *n;
+    return tc_parse_u32(head, 1, UINT32_MAX, k) == 0 &&
+           tc_parse_u32(slash + 1, 1, UINT32_MAX, n) == 0 && *k <= *n;
 }
 
 static int parse_option(sweep_cli *c, const char *a, const char *v, bool *has_seeds)
@@ -561,15 +540,15 @@ static int parse_option(sweep_cli *c, const char *a, const char *v, bool *has_se
     if (strcmp(a, "--seeds") == 0)
         ok = *has_seeds = parse_range(v, &c->first_seed, &c->last_seed);
     else if (strcmp(a, "--jobs") == 0)
-        ok = parse_u32(v, 1, TC_WORKERS_JOBS_MAX, &c->jobs);
+        ok = tc_parse_u32(v, 1, TC_WORKERS_JOBS_MAX, &c->jobs) == 0;
     else if (strcmp(a, "--shard") == 0)
         ok = parse_shard(v, &c->shard_k, &c->shard_n);
     else if (strcmp(a, "--junit") == 0)
         c->junit = v;
     else if (strcmp(a, "--self-check") == 0)
-        ok = parse_u64(v, &c->self_check);
+        ok = tc_parse_u64(v, 0, UINT64_MAX, &c->self_check) == 0;
     else if (strcmp(a, "--timeout-s") == 0)
-        ok = parse_u32(v, 1, TC_WORKERS_TIMEOUT_MAX / 1000, &c->timeout_s);
+        ok = tc_parse_u32(v, 1, TC_WORKERS_TIMEOUT_MAX / 1000, &c->timeout_s) == 0;
     else
         return bad("unknown option", a);
     return ok ? 0 : bad("bad value", a);

@@ -49,32 +49,6 @@ static int bad_usage(const char *msg, const char *arg)
     return 2;
 }
 
-static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s == 0 || *s == '-')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0 || v < min || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s == 0 || *s == '-')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0)
-        return false;
-    *out = v;
-    return true;
-}
-
 typedef struct {
     tc_ledger_job_opts job;
     const char *out_dir;
@@ -85,17 +59,17 @@ static int parse_option(cli *c, const char *a, const char *v)
 {
     tc_ledger_job_opts *o = &c->job;
     if (strcmp(a, "--seed") == 0)
-        return parse_u64(v, &o->seed) ? 0 : 1;
+        return tc_parse_u64(v, 0, UINT64_MAX, &o->seed) == 0 ? 0 : 1;
     if (strcmp(a, "--blocks") == 0)
-        return parse_u32(v, 1, 1000000, &o->blocks) ? 0 : 1;
+        return tc_parse_u32(v, 1, 1000000, &o->blocks) == 0 ? 0 : 1;
     if (strcmp(a, "--validators") == 0)
-        return parse_u32(v, 1, 1000, &o->validators) ? 0 : 1;
+        return tc_parse_u32(v, 1, 1000, &o->validators) == 0 ? 0 : 1;
     if (strcmp(a, "--wallets") == 0)
-        return parse_u32(v, 2, 100000, &o->wallets) ? 0 : 1;
+        return tc_parse_u32(v, 2, 100000, &o->wallets) == 0 ? 0 : 1;
     if (strcmp(a, "--txs") == 0)
-        return parse_u32(v, 0, 5000, &o->txs_per_block) ? 0 : 1;
+        return tc_parse_u32(v, 0, 5000, &o->txs_per_block) == 0 ? 0 : 1;
     if (strcmp(a, "--epoch") == 0)
-        return parse_u32(v, 8, 1000000, &o->epoch_blocks) ? 0 : 1;
+        return tc_parse_u32(v, 8, 1000000, &o->epoch_blocks) == 0 ? 0 : 1;
     if (strcmp(a, "--storage") == 0 && v != NULL && strcmp(v, "mem") == 0)
         o->lmdb = false;
     else if (strcmp(a, "--storage") == 0 && v != NULL && strcmp(v, "lmdb") == 0)
