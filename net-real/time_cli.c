@@ -15,6 +15,7 @@
 #include "address.h"
 #include "crypto.h"
 #include "genesis.h"
+#include "jsonw.h"
 
 static const char usage[] =
     "usage: time-cli <command> [options]\n"
@@ -60,6 +61,21 @@ static int make_dir(const char *path)
         fprintf(stderr, "time-cli: %s: %s\n", path, strerror(errno));
         return 2;
     }
+    return 0;
+}
+
+/* Prints o (released here) as one JSON line on stdout (core/jsonw.h: any path or argument is
+ * written as valid JSON). bad != 0: building o failed. Returns 0, or 2 when memory ran out. */
+static int print_json(json_t *o, int bad)
+{
+    char *line = bad == 0 ? tc_jsonw_line(o) : NULL;
+    json_decref(o);
+    if (line == NULL) {
+        fprintf(stderr, "time-cli: out of memory\n");
+        return 2;
+    }
+    fputs(line, stdout);
+    free(line);
     return 0;
 }
 
@@ -201,8 +217,12 @@ static int cmd_genesis(int argc, char **argv)
         char hex[2 * TC_HASH_SIZE + 1];
         tc_genesis_hash(&g, &gh);
         tc_hex(hex, gh.b, sizeof(gh.b));
-        printf("{\"genesis\":\"%s\",\"hash\":\"%s\",\"validators\":%u,\"wallets\":%u}\n", path, hex,
-               (unsigned)o.validators, (unsigned)o.wallets);
+        json_t *out = json_object();
+        int bad = tc_jsonw_set(out, "genesis", tc_jsonw_str(path));
+        bad |= tc_jsonw_set(out, "hash", tc_jsonw_str(hex));
+        bad |= tc_jsonw_set(out, "validators", tc_jsonw_u64(o.validators));
+        bad |= tc_jsonw_set(out, "wallets", tc_jsonw_u64(o.wallets));
+        rc = print_json(out, bad);
     }
     free(json);
     tc_genesis_deinit(&g);
@@ -262,10 +282,14 @@ static int cmd_genesis_check(int argc, char **argv)
     char hex[2 * TC_HASH_SIZE + 1];
     tc_genesis_hash(&g, &gh);
     tc_hex(hex, gh.b, sizeof(gh.b));
-    printf("{\"file\":\"%s\",\"ok\":true,\"hash\":\"%s\",\"masternodes\":%u,\"outputs\":%u}\n",
-           argv[2], hex, g.mn_count, g.output_count);
+    json_t *out = json_object();
+    int bad = tc_jsonw_set(out, "file", tc_jsonw_str(argv[2]));
+    bad |= tc_jsonw_set(out, "ok", json_true());
+    bad |= tc_jsonw_set(out, "hash", tc_jsonw_str(hex));
+    bad |= tc_jsonw_set(out, "masternodes", json_integer(g.mn_count));
+    bad |= tc_jsonw_set(out, "outputs", json_integer(g.output_count));
     tc_genesis_deinit(&g);
-    return 0;
+    return print_json(out, bad);
 }
 
 static int cmd_address_check(int argc, char **argv)
@@ -279,14 +303,17 @@ static int cmd_address_check(int argc, char **argv)
     }
     tc_addr_hash ah;
     int rc = tc_address_decode(argv[2], net, &ah);
+    json_t *out = json_object();
+    int bad = tc_jsonw_set(out, "address", tc_jsonw_str(argv[2]));
+    bad |= tc_jsonw_set(out, "ok", json_boolean(rc == 0));
     if (rc != 0) {
-        printf("{\"address\":\"%s\",\"ok\":false,\"error\":\"%s\"}\n", argv[2], tc_strerror(rc));
-        return 1;
+        bad |= tc_jsonw_set(out, "error", tc_jsonw_str(tc_strerror(rc)));
+        return print_json(out, bad) == 0 ? 1 : 2;
     }
     char hex[2 * TC_ADDR_HASH_SIZE + 1];
     tc_hex(hex, ah.b, sizeof(ah.b));
-    printf("{\"address\":\"%s\",\"ok\":true,\"hash\":\"%s\"}\n", argv[2], hex);
-    return 0;
+    bad |= tc_jsonw_set(out, "hash", tc_jsonw_str(hex));
+    return print_json(out, bad);
 }
 
 int main(int argc, char **argv)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "chaos.h"
+#include "jsonw.h"
 #include "scenario.h"
 #include "sweep.h"
 #include "workers.h"
@@ -564,17 +565,20 @@ static void shrink_all(shrinker *k)
     free(cur);
 }
 
-static void print_result(const shrinker *k, uint32_t original_events)
+/* The result line. Returns 0, or TC_ENOMEM (nothing written). */
+static int print_result(const shrinker *k, uint32_t original_events)
 {
-    printf("{\"original_events\":%" PRIu32 ",\"shrunk_events\":%" PRIu32 ",\"runs\":%" PRIu32
-           ",\"out\":",
-           original_events, state_events(k, &k->best), k->runs);
-    tc_sweep_json_str(stdout, k->out_path);
-    fputs(",\"check\":", stdout);
-    tc_sweep_json_str(stdout, k->check);
-    printf(",\"seed\":%s,\"run_ms_original\":%" PRIu64 ",\"run_ms\":%" PRIu64
-           ",\"max_runs_reached\":%s}\n",
-           k->seed_text, k->base.run_ms, k->best.run_ms, k->exhausted ? "true" : "false");
+    json_t *o = json_object();
+    int bad = tc_jsonw_set(o, "original_events", json_integer(original_events));
+    bad |= tc_jsonw_set(o, "shrunk_events", json_integer(state_events(k, &k->best)));
+    bad |= tc_jsonw_set(o, "runs", json_integer(k->runs));
+    bad |= tc_jsonw_set(o, "out", tc_jsonw_str(k->out_path));
+    bad |= tc_jsonw_set(o, "check", tc_jsonw_str(k->check));
+    bad |= tc_jsonw_set(o, "seed", tc_jsonw_u64(k->base.seed));
+    bad |= tc_jsonw_set(o, "run_ms_original", tc_jsonw_u64(k->base.run_ms));
+    bad |= tc_jsonw_set(o, "run_ms", tc_jsonw_u64(k->best.run_ms));
+    bad |= tc_jsonw_set(o, "max_runs_reached", json_boolean(k->exhausted));
+    return tc_sweep_put_json(stdout, o, bad == 0);
 }
 
 static void cleanup(shrinker *k)
@@ -621,7 +625,7 @@ int tc_shrink_main(int argc, char **argv)
         if (!k->c.quiet)
             fprintf(stderr, "shrink: wrote %s; replay with: timesim run %s --seed %s\n",
                     k->out_path, k->out_path, k->seed_text);
-        print_result(k, original_events);
+        rc = print_result(k, original_events) == 0 ? 0 : 2;
     }
     cleanup(k);
     free(k);
