@@ -9,6 +9,8 @@
 
 #define META_BFT_SIGNED "bft/signed"
 #define META_TIP_COMMIT "node/tip-commit" /* the tip's certificate: the next block needs it */
+#define META_BFT_POL    "bft/pol" /* the prevotes behind the lock, in tc_commit's encoding */
+#define META_BFT_LOCKED "bft/locked-block" /* the locked block's body */
 
 /* ---- proposals of the current (and next) height ---- */
 
@@ -73,6 +75,28 @@ static void own_frame_send(tc_node *n, const tc_msg *m)
     n->own_next = (n->own_next + 1) % NODE_OWN_FRAMES_MAX;
 }
 
+/* Broadcasts the prevotes that prove this node's valid value (tc_bft_pol_vote) while its height
+ * lasts undecided, from one resend interval after it locked: a peer that never saw them cannot
+ * accept the re-proposal of the value its locked peers insist on, nor even time out of the
+ * lock's own round (its prevote timer waits for a quorum of prevotes), and their signers may
+ * have restarted or dropped their own copies (PROTOCOL 12.3). */
+static void pol_send(tc_node *n, bool at_once)
+{
+    tc_bft_status st;
+    tc_bft_status_get(n->bft, &st);
+    if (st.valid_round == TC_BFT_ROUND_NONE || st.step == TC_BFT_STEP_COMMITTED ||
+        (!at_once && n->now_ms < n->locked_ms + NODE_RESEND_MS))
+        return;
+    tc_msg m = {.type = TC_MSG_PREVOTE};
+    for (uint32_t v = 0;; v++) {
+        int rc = tc_bft_pol_vote(n->bft, v, &m.vote);
+        if (rc == TC_ERANGE)
+            break;
+        if (rc == 0)
+            (void)node_broadcast(n, &m, false, 0);
+    }
+}
+
 static void own_frames_resend(tc_node *n)
 {
     if (n->now_ms < n->next_resend_ms)
@@ -81,6 +105,7 @@ static void own_frames_resend(tc_node *n)
     for (int i = 0; i < NODE_OWN_FRAMES_MAX; i++)
         if (n->own_frames[i] != NULL)
             node_broadcast_frame(n, n->own_frames[i], n->own_lens[i]);
+    pol_send(n, false);
 }
 
 static void evidence_clear(tc_node *n)
@@ -186,6 +211,128 @@ static int restore_signed(tc_node *n)
     return rc == 0 ? tc_bft_restore(n->bft, &s) : rc;
 }
 
+/* The proof-of-lock and the locked block are kept with the lock. A restarted validator restores
+ * its lock (bft's last-signed record) and prevotes only that block, but the others accept a
+ * re-proposal of it only with the Q prevotes that made the lock, and only a node holding the
+ * block's body can re-propose it; if every holder of the lock restarts without them, nobody can
+ * ever show the proof or the block, and every round splits between the locked and the unlocked
+ * for ever (PROTOCOL 12.3). So when bft locks, the node stores the prevotes (tc_bft_pol_vote) in
+ * tc_commit's encoding (height, round, block hash, then validator and signature per prevote) and
+ * the block's body, and feeds both back after a restart. Best effort: they serve liveness only,
+ * so a failed write loses nothing a restart needs for safety. */
+/* Writes the proof-of-lock c and the locked block's body in one store transaction. */
+static void put_lock_records(tc_node *n, const tc_commit *c)
+{
+    node_proposal *p = proposal_find(n, &c->block);
+    uint8_t *block = NULL, *pol = NULL;
+    size_t block_len = 0, pol_len = 0;
+    tc_writer w;
+    tc_writer_init(&w, NULL, 0);
+    tc_commit_encode(&w, c);
+    pol = malloc(w.len);
+    if (pol == NULL || p == NULL || tc_block_encode_alloc(&p->block, &block, &block_len) != 0)
+        goto out;
+    tc_writer_init(&w, pol, w.len);
+    tc_commit_encode(&w, c);
+    tc_store_txn *t = NULL;
+    if (tc_writer_finish(&w, &pol_len) != 0 || tc_store_begin(n->store, true, &t) != 0)
+        goto out;
+    int rc = tc_store_put(t, TC_TABLE_LOCKS, META_BFT_POL, strlen(META_BFT_POL), pol, pol_len);
+    if (rc == 0)
+        rc = tc_store_put(t, TC_TABLE_LOCKS, META_BFT_LOCKED, strlen(META_BFT_LOCKED), block,
+                          block_len);
+    if (rc == 0)
+        (void)tc_store_commit(t);
+    else
+        tc_store_abort(t);
+out:
+    free(block);
+    free(pol);
+}
+
+static void save_pol(tc_node *n, const tc_bft_output *o)
+{
+    const tc_vset *vs;
+    if (tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, o->height), &vs) != 0)
+        return;
+    tc_commit c = {.height = o->height, .round = o->round, .block = o->block};
+    c.sigs = malloc((size_t)vs->count * sizeof(*c.sigs));
+    if (c.sigs == NULL)
+        return;
+    tc_vote v;
+    for (uint32_t i = 0; i < vs->count && tc_bft_pol_vote(n->bft, i, &v) != TC_ERANGE; i++)
+        if (v.type != 0 && v.round == o->round && memcmp(v.block.b, o->block.b, TC_HASH_SIZE) == 0)
+            c.sigs[c.sig_count++] = (tc_commit_sig){.validator = v.validator, .sig = v.sig};
+    if (c.sig_count > 0)
+        put_lock_records(n, &c);
+    free(c.sigs);
+}
+
+/* After a restart: the locked block of this height goes back among the proposals, valid (it was
+ * judged valid on this very parent before the crash), so bft can propose it again. */
+static void restore_locked_block(tc_node *n, uint64_t height, const tc_commit *pol)
+{
+    tc_store_txn *t = NULL;
+    const void *val;
+    size_t len;
+    tc_block b;
+    tc_hash hash;
+    if (tc_store_begin(n->store, false, &t) != 0)
+        return;
+    int rc = tc_store_get(t, TC_TABLE_LOCKS, META_BFT_LOCKED, strlen(META_BFT_LOCKED), &val, &len);
+    if (rc == 0)
+        rc = tc_block_decode(&b, val, len);
+    tc_store_abort(t);
+    if (rc != 0)
+        return;
+    tc_block_hash(&b.header, &hash);
+    if (b.header.height != height || memcmp(hash.b, pol->block.b, TC_HASH_SIZE) != 0 ||
+        proposal_find(n, &hash) != NULL) {
+        tc_block_deinit(&b);
+        return;
+    }
+    node_proposal *p = proposal_slot(n);
+    p->used = p->valid = p->from_network = true;
+    p->round = pol->round;
+    p->pol_round = TC_BFT_ROUND_NONE;
+    p->hash = hash;
+    p->block = b;
+    (void)tc_bft_on_proposal(n->bft, n->now_ms, height, p->round, p->pol_round, &p->hash, true);
+}
+
+/* After a restart: the stored proof-of-lock of this height, checked vote by vote, goes back into
+ * bft (the locked round's table is protected), so this node can resend it, and with it the
+ * locked block. */
+static void restore_pol(tc_node *n, uint64_t height, const tc_vset *vs)
+{
+    tc_store_txn *t = NULL;
+    const void *val;
+    size_t len;
+    tc_commit c;
+    if (tc_store_begin(n->store, false, &t) != 0)
+        return;
+    int rc = tc_store_get(t, TC_TABLE_LOCKS, META_BFT_POL, strlen(META_BFT_POL), &val, &len);
+    if (rc == 0)
+        rc = tc_commit_decode(&c, val, len);
+    tc_store_abort(t);
+    if (rc != 0)
+        return;
+    for (uint32_t i = 0; i < c.sig_count && c.height == height; i++) {
+        tc_vote v = {.type = TC_VOTE_PREVOTE,
+                     .height = c.height,
+                     .round = c.round,
+                     .block = c.block,
+                     .validator = c.sigs[i].validator,
+                     .sig = c.sigs[i].sig};
+        if (v.validator < vs->count &&
+            tc_vote_verify(&v, &n->verifier, &vs->members[v.validator].key) == 0)
+            (void)tc_bft_on_vote(n->bft, n->now_ms, &v);
+    }
+    if (c.height == height)
+        restore_locked_block(n, height, &c);
+    tc_commit_deinit(&c);
+}
+
 /* ---- heights ---- */
 
 int node_chain_start_height(tc_node *n)
@@ -194,7 +341,8 @@ int node_chain_start_height(tc_node *n)
     own_frames_clear(n); /* a new height: what we signed for the last one is moot */
     tc_bft_status bs;
     tc_bft_status_get(n->bft, &bs);
-    if (bs.step == TC_BFT_STEP_IDLE) {
+    bool restarted = bs.step == TC_BFT_STEP_IDLE;
+    if (restarted) {
         int rc = restore_signed(n);
         if (rc != 0)
             return rc;
@@ -211,6 +359,10 @@ int node_chain_start_height(tc_node *n)
     rc = tc_bft_start_height(n->bft, n->now_ms, height, vs, index, n->commit_time_ms);
     if (rc != 0)
         return rc;
+    if (restarted) {
+        n->locked_ms = n->now_ms;
+        restore_pol(n, height, vs);
+    }
     /* Proposals that arrived early for this height are judged now. */
     for (int i = 0; i < NODE_PROPOSALS_MAX; i++) {
         node_proposal *p = &n->proposals[i];
@@ -425,6 +577,8 @@ static void on_propose(tc_node *n, const tc_bft_output *o)
     m.proposal.block = p->block; /* lent, not owned: never deinit'ed through m */
     tc_msg_proposal_sign(&m.proposal, n->scheme, &n->key);
     own_frame_send(n, &m);
+    if (o->pol_round != TC_BFT_ROUND_NONE)
+        pol_send(n, true); /* the re-proposal is accepted only with its proof in hand */
 }
 
 static void on_vote_out(tc_node *n, const tc_vote *v)
@@ -525,6 +679,9 @@ static void on_output(tc_node *n, const tc_bft_output *o)
         node_notify(n, &note);
         break;
     case TC_BFT_OUT_LOCK:
+        n->locked_ms = n->now_ms;
+        save_pol(n, o);
+        /* fall through */
     case TC_BFT_OUT_UNLOCK:
         note.kind = o->kind == TC_BFT_OUT_LOCK ? TC_NOTIFY_LOCK : TC_NOTIFY_UNLOCK;
         node_notify(n, &note);

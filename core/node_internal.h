@@ -124,6 +124,8 @@ struct tc_node {
     size_t own_lens[NODE_OWN_FRAMES_MAX];
     uint32_t own_next;
     uint64_t next_resend_ms;
+    uint64_t locked_ms; /* when bft last locked (or a restart restored its lock): the proof-of-lock
+                           is resent from one NODE_RESEND_MS later (node_chain.c, pol_send) */
 
     /* Sync. */
     uint64_t best_seen_height; /* highest height a peer announced */
@@ -158,6 +160,7 @@ struct tc_node {
                           here (clock sanity, block times) */
     uint64_t txs_finalized;
     uint64_t view_changes;
+    uint64_t quorum_lost; /* TC_NOTIFY_QUORUM_LOST raised */
     bool failed;
     bool fork;
 };
