@@ -1,4 +1,4 @@
-/* address.h — the text form of an address (SPEC 1).
+/* address.h — the text form of an address (PROTOCOL 2).
  *
  * An address is the 20-byte hash of a public key (tc_addr_from_pubkey in tx.h). Its text form is
  *   "TIME" + network digit ('0' testnet, '1' mainnet) + base58(hash20 || checksum4)

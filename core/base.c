@@ -7,6 +7,63 @@
 
 int tc_never_abort = 1;
 
+/* ---- allocation seam ---- */
+
+static _Thread_local tc_alloc_faults alloc_faults;
+static _Thread_local uint64_t alloc_seq;
+static _Thread_local uint64_t alloc_failed;
+
+/* Counts one allocation while faults are active; true when it must fail. */
+static bool alloc_fails(void)
+{
+    if (!alloc_faults.active)
+        return false;
+    alloc_seq++;
+    uint64_t nth = alloc_faults.fail_nth;
+    bool fail = nth != 0 && (alloc_seq == nth || (alloc_faults.fail_sticky && alloc_seq > nth));
+    alloc_failed += fail;
+    return fail;
+}
+
+void *tc_malloc(size_t size)
+{
+    return alloc_fails() ? NULL : malloc(size);
+}
+
+void *tc_calloc(size_t count, size_t size)
+{
+    return alloc_fails() ? NULL : calloc(count, size);
+}
+
+void *tc_realloc(void *p, size_t size)
+{
+    return alloc_fails() ? NULL : realloc(p, size);
+}
+
+void tc_alloc_faults_set(const tc_alloc_faults *f)
+{
+    alloc_faults = f != NULL ? *f : (tc_alloc_faults){0};
+    alloc_seq = 0;
+    alloc_failed = 0;
+}
+
+bool tc_alloc_faults_active(bool active)
+{
+    bool was = alloc_faults.active;
+    alloc_faults.active = active;
+    return was;
+}
+
+uint64_t tc_alloc_count(void)
+{
+    return alloc_seq;
+}
+
+uint64_t tc_alloc_failed_count(void)
+{
+    return alloc_failed;
+}
+
 const char *tc_strerror(int code)
 {
     switch (code) {

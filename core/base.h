@@ -46,7 +46,7 @@ enum {
     TC_EADDR_LENGTH = -45,   /* address decodes to the wrong number of bytes */
     TC_EADDR_NETWORK = -46,  /* address is for the other network */
 
-    /* Transaction rules, SPEC 2 (-60 .. -89). */
+    /* Transaction rules, PROTOCOL 3 (-60 .. -89). */
     TC_ETX_SIZE = -60,       /* encoded size over the limit */
     TC_ETX_NO_INPUTS = -61,  /* a transaction without inputs */
     TC_ETX_NO_OUTPUTS = -62, /* a transaction without outputs */
@@ -143,6 +143,34 @@ int tc_parse_u64n(const char *s, size_t len, uint64_t min, uint64_t max, uint64_
 /* tc_parse_u64 into a u32. */
 int tc_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
+/* Allocation seam (SQLite's sqlite3FaultSim): every allocation of the core goes through these,
+ * so a test can fail the Nth one and check that the caller copes (STYLE rules 18, 23). They
+ * behave as malloc, calloc and realloc (free() releases what they return); a failed one returns
+ * NULL and, for realloc, leaves p untouched. The fault state is per thread (tests and simulator
+ * workers run one world per thread), off unless a test sets it, and costs one branch. */
+void *tc_malloc(size_t size);
+void *tc_calloc(size_t count, size_t size);
+void *tc_realloc(void *p, size_t size);
+
+typedef struct {
+    /* Counting starts at 1 after tc_alloc_faults_set: fail_nth = 3 fails the third allocation
+     * counted (and every one after it while fail_sticky is set); 0 fails none. */
+    uint64_t fail_nth;
+    bool fail_sticky;
+    /* Allocations are counted (and failed) only while active: a test that drives several
+     * objects from one thread switches the count on around the calls of the one under test. */
+    bool active;
+} tc_alloc_faults;
+
+/* Replaces this thread's fault settings and restarts the count; NULL switches faults off. */
+void tc_alloc_faults_set(const tc_alloc_faults *f);
+/* Switches counting on or off without restarting it (see active); returns the old setting. */
+bool tc_alloc_faults_active(bool active);
+/* Allocations counted on this thread since the last tc_alloc_faults_set; failed ones included. */
+uint64_t tc_alloc_count(void);
+/* Allocations failed on purpose on this thread since the last tc_alloc_faults_set. */
+uint64_t tc_alloc_failed_count(void);
+
 /* Fixed-size byte values. Wrapping them in structs gives type checking and plain assignment. */
 #define TC_HASH_SIZE      32
 #define TC_PUBKEY_SIZE    32
@@ -163,7 +191,7 @@ typedef struct {
     uint8_t b[TC_ADDR_HASH_SIZE];
 } tc_addr_hash;
 
-/* Units: 1 TIME = 100,000,000 units (SPEC 1). */
+/* Units: 1 TIME = 100,000,000 units (PROTOCOL 1). */
 #define TC_UNITS_PER_TIME UINT64_C(100000000)
 
 /* Overflow-checked u64 addition: returns TC_EOVERFLOW and leaves *acc unchanged on overflow. */

@@ -97,6 +97,13 @@ typedef struct {
     bool far;
     uint32_t far_round;
     slot far_votes[SET_COUNT];
+    /* Its latest non-nil prevote of a round that had no table when it arrived (older than
+     * every table): kept in case a proposal names that round as its proof-of-lock round, when
+     * the round gets a table and this prevote is counted there (install_past). A resent copy
+     * of it would be dropped by the seen filter, so it must not be thrown away. */
+    bool past;
+    uint32_t past_round;
+    slot past_prevote;
 } member;
 
 typedef struct {
@@ -175,7 +182,7 @@ struct tc_bft {
     uint32_t next_count;
     tc_vote next_votes[TC_BFT_NEXT_VOTES_MAX];
 
-    /* The last message signed (SPEC 5). */
+    /* The last message signed (PROTOCOL 12.5). */
     bool has_signed;
     tc_bft_signed_state last;
 
@@ -232,9 +239,9 @@ static int seqgen_init(seqgen *g, const uint32_t *weights, uint32_t count)
     memset(g, 0, sizeof(*g));
     if (count == 0)
         return TC_EINVAL;
-    uint64_t *keys = malloc((size_t)count * sizeof(*keys));
-    g->order = malloc((size_t)count * sizeof(*g->order));
-    g->cls = calloc(count, sizeof(*g->cls));
+    uint64_t *keys = tc_malloc((size_t)count * sizeof(*keys));
+    g->order = tc_malloc((size_t)count * sizeof(*g->order));
+    g->cls = tc_calloc(count, sizeof(*g->cls));
     if (keys == NULL || g->order == NULL || g->cls == NULL) {
         free(keys);
         seqgen_deinit(g);
@@ -315,7 +322,7 @@ int tc_bft_proposer(const tc_vset *v, uint64_t height, uint32_t round, uint32_t 
     *index_out = TC_BFT_INDEX_NONE;
     if (v->count == 0 || v->weight_total == 0)
         return TC_EINVAL;
-    uint32_t *w = malloc((size_t)v->count * sizeof(*w));
+    uint32_t *w = tc_malloc((size_t)v->count * sizeof(*w));
     if (w == NULL)
         return TC_ENOMEM;
     uint64_t total = 0;
@@ -342,7 +349,7 @@ static int seq_build(const uint32_t *weights, uint32_t count, uint32_t **out)
         seqgen_deinit(&g);
         return 0;
     }
-    uint32_t *s = malloc((size_t)g.weight_total * sizeof(*s));
+    uint32_t *s = tc_malloc((size_t)g.weight_total * sizeof(*s));
     if (s == NULL) {
         seqgen_deinit(&g);
         return TC_ENOMEM;
@@ -364,7 +371,7 @@ uint32_t tc_bft_proposer_at(const tc_bft *b, uint64_t height, uint32_t round)
         return b->seq[pos];
     uint32_t index = TC_BFT_INDEX_NONE;
     if (proposer_of_weights(b->weights, b->count, pos, &index) != 0)
-        (void)TC_NEVER(true); /* scratch allocation for a set beyond the cache limit */
+        return TC_BFT_INDEX_NONE; /* no scratch memory: what the allocator causes never aborts */
     return index;
 }
 
@@ -512,6 +519,20 @@ static bool round_protected(const tc_bft *b, uint32_t r)
            r == b->valid_round || r == wanted_pol_round(b);
 }
 
+static void set_add(tc_bft *b, vote_set *s, uint32_t validator, const tc_hash *block,
+                    const tc_sig *sig);
+
+/* Counts the kept past prevotes of round into its new table t. */
+static void install_past(tc_bft *b, round_table *t)
+{
+    for (uint32_t i = 0; i < b->count; i++) {
+        const member *m = &b->members[i];
+        vote_set *s = &t->sets[SET_PREVOTE];
+        if (m->past && m->past_round == t->round && s->slots[i].state == SLOT_EMPTY)
+            set_add(b, s, i, &m->past_prevote.block, &m->past_prevote.sig);
+    }
+}
+
 static void table_reset(tc_bft *b, round_table *t, uint32_t round)
 {
     TC_ASSERT(!beyond_window(b, round) && !(t->used && round_protected(b, t->round)));
@@ -554,6 +575,7 @@ static round_table *table_get(tc_bft *b, uint32_t round)
     if (victim == NULL || (victim->used && victim->round > round && !round_protected(b, round)))
         return NULL;
     table_reset(b, victim, round);
+    install_past(b, victim);
     return victim;
 }
 
@@ -650,6 +672,16 @@ static int insert_vote(tc_bft *b, const tc_vote *v)
     TC_ASSERT(v->validator < b->count && v->height == b->height);
     TC_ASSERT(v->type == TC_VOTE_PREVOTE || v->type == TC_VOTE_PRECOMMIT);
     round_table *t = table_get(b, v->round);
+    if (t == NULL && v->type == TC_VOTE_PREVOTE && !is_nil(&v->block)) {
+        member *m = &b->members[v->validator];
+        if (!m->past || v->round > m->past_round) {
+            m->past = true;
+            m->past_round = v->round;
+            m->past_prevote = (slot){.block = v->block, .sig = v->sig, .state = SLOT_VOTED};
+            b->stats.votes_counted++;
+            return 0;
+        }
+    }
     if (t == NULL) {
         b->stats.votes_ignored++;
         return TC_ERANGE;
@@ -896,7 +928,10 @@ static bool try_prevote(tc_bft *b)
         const proposal *p = &t->proposals[i];
         bool unlocked = b->locked_round == TC_BFT_ROUND_NONE || heq(&b->locked_value, &p->block);
         if (p->pol_round != TC_BFT_ROUND_NONE) {
-            round_table *pt = table_find(b, p->pol_round);
+            /* A valid proposal's proof-of-lock round gets its table (protected, and filled with
+             * the past prevotes kept for it: install_past), so a quorum seen before the
+             * proposal counts at once. */
+            round_table *pt = p->valid ? table_get(b, p->pol_round) : table_find(b, p->pol_round);
             const vote_set *pol = pt != NULL ? &pt->sets[SET_PREVOTE] : NULL;
             if (pol == NULL || !pol->quorum || !heq(&pol->quorum_value, &p->block))
                 continue; /* no proof-of-lock seen (yet) */
@@ -1190,7 +1225,7 @@ int tc_bft_new(const tc_profile *p, tc_sig_scheme scheme, const tc_keypair *kp, 
     *out = NULL;
     if (tc_profile_check(p) != 0)
         return TC_EINVAL;
-    tc_bft *b = calloc(1, sizeof(*b));
+    tc_bft *b = tc_calloc(1, sizeof(*b));
     if (b == NULL)
         return TC_ENOMEM;
     b->prof = *p;
@@ -1241,11 +1276,11 @@ static int ensure_capacity(tc_bft *b, uint32_t count)
     if (count <= b->cap)
         return 0;
     size_t pool = (size_t)TC_BFT_ROUNDS_MAX * SET_COUNT * count;
-    slot *slots = calloc(pool, sizeof(*slots));
-    member *members = calloc(count, sizeof(*members));
-    round_weight *scratch = calloc(count, sizeof(*scratch));
-    tc_commit_sig *sigs = calloc(count, sizeof(*sigs));
-    uint32_t *weights = calloc(count, sizeof(*weights));
+    slot *slots = tc_calloc(pool, sizeof(*slots));
+    member *members = tc_calloc(count, sizeof(*members));
+    round_weight *scratch = tc_calloc(count, sizeof(*scratch));
+    tc_commit_sig *sigs = tc_calloc(count, sizeof(*sigs));
+    uint32_t *weights = tc_calloc(count, sizeof(*weights));
     if (slots == NULL || members == NULL || scratch == NULL || sigs == NULL || weights == NULL) {
         free(slots);
         free(members);
@@ -1278,7 +1313,7 @@ static int load_weights(tc_bft *b, const tc_vset *v)
         same = b->weights[i] == v->members[i].weight;
     if (same)
         return 0;
-    uint32_t *w = malloc((size_t)v->count * sizeof(*w));
+    uint32_t *w = tc_malloc((size_t)v->count * sizeof(*w));
     if (w == NULL)
         return TC_ENOMEM;
     for (uint32_t i = 0; i < v->count; i++)

@@ -1,4 +1,4 @@
-/* bft.h — block consensus for one validator, or an observer that never votes (SPEC 5): the
+/* bft.h — block consensus for one validator, or an observer that never votes (PROTOCOL 12): the
  * Tendermint algorithm ("The latest gossip on BFT consensus", Algorithm 1) as a pure state
  * machine.
  *
@@ -39,7 +39,7 @@
  * interchangeable, so S is computed in O(W * distinct weights) and cached per validator set.
  *
  * Rounds and timing. tc_bft_start_height begins height h; round 0 starts at
- * commit_time_ms + block_interval_ms (the block interval, SPEC 5), or at once when that has
+ * commit_time_ms + block_interval_ms (the block interval, PROTOCOL 12.4), or at once when that has
  * passed. Until then bft collects votes and proposals but does not vote. Timeouts grow with the
  * round (profile): propose timeout_propose_ms + r * timeout_propose_delta_ms, prevote and
  * precommit likewise. timeout_propose is scheduled at every round start (also for the proposer,
@@ -56,8 +56,11 @@
  *
  * Vote storage. TC_BFT_ROUNDS_MAX round tables per height. Rounds current .. current +
  * TC_BFT_ROUNDS_AHEAD get a table when a vote arrives; older rounds keep or get one while a table
- * is free or a lower unprotected round can be evicted (the current round, the round ahead, the
- * locked and the valid round are never evicted). Votes for rounds further ahead are kept per
+ * is free or a lower unprotected round can be evicted (the current round, the rounds ahead, the
+ * locked and the valid round, and the proof-of-lock round the current round's first valid
+ * proposal names are never evicted; that last one gets a table however old). A prevote for a
+ * block of an older round that gets no table is kept per validator (its latest such round) and
+ * counted when its round gets a table. Votes for rounds further ahead are kept per
  * validator, only at that validator's highest round (one prevote, one precommit), and installed
  * when bft reaches that round. Proposals: TC_BFT_PROPOSALS_MAX per round in its table; beyond
  * the window only the highest-round one is kept. Votes for height + 1 are buffered (up to
@@ -69,9 +72,9 @@
  * Commit. Weight >= Q of precommits for one block in any round of the height decide it: bft emits
  * COMMIT with the certificate (those precommits, sorted by validator index) and stops voting at
  * this height. It does so even when it never saw a valid proposal for the block: the certificate
- * alone proves the decision (SPEC 6), and the node fetches the block; the output says whether
- * bft knew the block and whether the node had called it valid (a certified invalid block means
- * Byzantine weight >= W/3: the node's fork alarm, not bft's).
+ * alone proves the decision (PROTOCOL 12.8), and the node fetches the block; the output says
+ * whether bft knew the block and whether the node had called it valid (a certified invalid block
+ * means Byzantine weight >= W/3: the node's fork alarm, not bft's).
  *
  * Pointer lifetimes:
  *   - profile and keypair passed to tc_bft_new: copied.
@@ -134,7 +137,7 @@ typedef enum {
     TC_BFT_SIGNED_PRECOMMIT = TC_VOTE_PRECOMMIT,
 } tc_bft_signed_step;
 
-/* The durable last-signed state (SPEC 5), one record in TC_TABLE_LOCKS. Encoding:
+/* The durable last-signed state (PROTOCOL 12.5), one record in TC_TABLE_LOCKS. Encoding:
  *   u8 version (1) | u64 height | u32 round | u8 step | value 32 | u32 pol_round |
  *   u32 locked_round | locked_value 32
  * value is the proposed block or the voted block (all zero: nil); pol_round is the proposal's
@@ -262,7 +265,9 @@ bool tc_bft_next_output(tc_bft *b, tc_bft_output *out);
  * W = 0), TC_ENOMEM (scratch space); *index_out = TC_BFT_INDEX_NONE on failure. */
 int tc_bft_proposer(const tc_vset *v, uint64_t height, uint32_t round, uint32_t *index_out);
 /* The same over the set of the height begun last (cached when W <= TC_BFT_SEQ_CACHE_MAX; no
- * allocation then). TC_BFT_INDEX_NONE when no height has begun. */
+ * allocation then). TC_BFT_INDEX_NONE when no height has begun, or when a set beyond the cache
+ * needs scratch space and there is no memory: callers treat it as "no proposer known" (a
+ * proposal is not judged, this node does not propose, the round times out). */
 uint32_t tc_bft_proposer_at(const tc_bft *b, uint64_t height, uint32_t round);
 
 typedef struct {

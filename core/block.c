@@ -87,7 +87,7 @@ static void sink_tx(sink *s, const tc_tx *tx)
         sink_step(s);
         return;
     }
-    uint8_t *buf = malloc(size);
+    uint8_t *buf = tc_malloc(size);
     if (buf == NULL) {
         s->err = TC_ENOMEM;
         return;
@@ -210,7 +210,7 @@ int tc_commit_copy(tc_commit *dst, const tc_commit *src)
     dst->sigs = NULL;
     if (src->sig_count == 0)
         return 0;
-    dst->sigs = malloc(src->sig_count * sizeof(*dst->sigs));
+    dst->sigs = tc_malloc(src->sig_count * sizeof(*dst->sigs));
     if (dst->sigs == NULL) {
         memset(dst, 0, sizeof(*dst));
         return TC_ENOMEM;
@@ -252,7 +252,7 @@ int tc_commit_read(tc_reader *r, tc_commit *c)
     TC_GET_HASH(r, &c->block);
     uint32_t n = tc_get_count(r, TC_COMMIT_SIGS_MAX, TC_COMMIT_SIG_SIZE);
     if (r->err == 0 && n > 0) {
-        c->sigs = calloc(n, sizeof(*c->sigs));
+        c->sigs = tc_calloc(n, sizeof(*c->sigs));
         if (c->sigs == NULL)
             tc_reader_fail(r, TC_ENOMEM);
         else
@@ -314,7 +314,7 @@ int tc_vote_batch_copy(tc_vote_batch *dst, const tc_vote_batch *src)
     dst->txids = NULL;
     if (src->txid_count == 0)
         return 0;
-    dst->txids = malloc((size_t)src->txid_count * TC_HASH_SIZE);
+    dst->txids = tc_malloc((size_t)src->txid_count * TC_HASH_SIZE);
     if (dst->txids == NULL) {
         memset(dst, 0, sizeof(*dst));
         return TC_ENOMEM;
@@ -385,7 +385,7 @@ static int batch_body_read(tc_reader *r, tc_vote_batch *b)
         tc_reader_fail(r, TC_ERANGE);
     if (r->err != 0)
         goto fail;
-    b->txids = malloc((size_t)n * TC_HASH_SIZE);
+    b->txids = tc_malloc((size_t)n * TC_HASH_SIZE);
     if (b->txids == NULL) {
         tc_reader_fail(r, TC_ENOMEM);
         goto fail;
@@ -736,7 +736,7 @@ int tc_fincert_read(tc_reader *r, tc_fincert *c)
     uint32_t len = 0;
     const uint8_t *bits = tc_get_bytes(r, TC_FINCERT_BITMAP_HARD_MAX, &len);
     if (r->err == 0 && len > 0) {
-        c->bitmap = malloc(len);
+        c->bitmap = tc_malloc(len);
         if (c->bitmap == NULL) {
             tc_reader_fail(r, TC_ENOMEM);
         } else {
@@ -746,7 +746,7 @@ int tc_fincert_read(tc_reader *r, tc_fincert *c)
     }
     uint32_t n = tc_get_count(r, TC_FINCERT_REFS_HARD_MAX, TC_BATCH_REF_SIZE);
     if (r->err == 0 && n > 0) {
-        c->refs = calloc(n, sizeof(*c->refs));
+        c->refs = tc_calloc(n, sizeof(*c->refs));
         if (c->refs == NULL)
             tc_reader_fail(r, TC_ENOMEM);
         else
@@ -833,7 +833,7 @@ int tc_handoff_read(tc_reader *r, tc_handoff *h)
     h->validator = tc_get_u32(r);
     uint32_t n = tc_get_count(r, TC_HANDOFF_TXIDS_HARD_MAX, TC_HASH_SIZE);
     if (r->err == 0 && n > 0) {
-        h->txids = calloc(n, sizeof(*h->txids));
+        h->txids = tc_calloc(n, sizeof(*h->txids));
         if (h->txids == NULL)
             tc_reader_fail(r, TC_ENOMEM);
         else
@@ -965,7 +965,7 @@ int tc_block_encode_alloc(const tc_block *b, uint8_t **out, size_t *len_out)
     tc_writer_init(&w, NULL, 0);
     tc_block_encode(&w, b);
     (void)tc_writer_finish(&w, &len); /* a measuring writer always reports TC_EENCODE */
-    uint8_t *buf = malloc(len);
+    uint8_t *buf = tc_malloc(len);
     if (buf == NULL)
         return TC_ENOMEM;
     size_t got = 0;
@@ -1049,7 +1049,7 @@ static int header_read(tc_reader *r, tc_block_header *h)
         return r->err;
     uint32_t n = tc_get_count(r, TC_EVIDENCE_HARD_MAX, TC_EVIDENCE_SIZE);
     if (r->err == 0 && n > 0) {
-        h->evidence = calloc(n, sizeof(*h->evidence));
+        h->evidence = tc_calloc(n, sizeof(*h->evidence));
         if (h->evidence == NULL)
             tc_reader_fail(r, TC_ENOMEM);
         else
@@ -1065,7 +1065,7 @@ static int txs_read(tc_reader *r, tc_block *b)
     uint32_t n = tc_get_count(r, TC_BLOCK_TXS_HARD_MAX, TC_BLOCK_TX_MIN_SIZE);
     if (r->err != 0 || n == 0)
         return r->err;
-    b->txs = calloc(n, sizeof(*b->txs));
+    b->txs = tc_calloc(n, sizeof(*b->txs));
     if (b->txs == NULL) {
         tc_reader_fail(r, TC_ENOMEM);
         return r->err;
@@ -1093,7 +1093,7 @@ static int rewards_read(tc_reader *r, tc_block *b)
     uint32_t n = tc_get_count(r, TC_BLOCK_REWARDS_HARD_MAX, TC_REWARD_SIZE);
     if (r->err != 0 || n == 0)
         return r->err;
-    b->rewards = calloc(n, sizeof(*b->rewards));
+    b->rewards = tc_calloc(n, sizeof(*b->rewards));
     if (b->rewards == NULL) {
         tc_reader_fail(r, TC_ENOMEM);
         return r->err;
@@ -1111,7 +1111,7 @@ static int handoffs_read(tc_reader *r, tc_block *b)
     uint32_t n = tc_get_count(r, TC_HANDOFFS_HARD_MAX, TC_HANDOFF_MIN_SIZE);
     if (r->err != 0 || n == 0)
         return r->err;
-    b->handoffs = calloc(n, sizeof(*b->handoffs));
+    b->handoffs = tc_calloc(n, sizeof(*b->handoffs));
     if (b->handoffs == NULL) {
         tc_reader_fail(r, TC_ENOMEM);
         return r->err;

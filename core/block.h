@@ -1,4 +1,4 @@
-/* block.h — blocks and the signed consensus objects they carry (SPEC 5): votes, commit
+/* block.h — blocks and the signed consensus objects they carry (PROTOCOL 8): votes, commit
  * certificates, equivocation evidence, finality certificates and epoch handoffs. Value types,
  * canonical encodings, hashes and the checks that need nothing but the object itself.
  * Applying a block to the ledger is chain.h's job.
@@ -12,11 +12,14 @@
  *              are sorted by validator index, no index twice.
  *   evidence:  u8 kind (0 = double vote) | vote a | vote b      (same signer, type, height and
  *              round, different block hash; a sorted before b by block hash so it is canonical)
- *           or u8 kind (1 = double lock) | u32 epoch | u32 validator | lock a | lock b | tx a | tx
- * b lock = u64 seq | list of txid 32 | sig 64: the vote batch (epoch, validator, seq, txids) with
- * its signature; txid(tx a) < txid(tx b) so it is canonical. It proves that the validator voted for
- * two transactions spending one outpoint (SPEC 4, 6). votebatch: u32 epoch | u32 validator | u64
- * seq | list of txid 32 | sig 64 signed: H(tc/votebatch, the encoding without the signature)
+ *           or u8 kind (1 = double lock) | u32 epoch | u32 validator | lock a | lock b |
+ *              tx a | tx b
+ *              lock = u64 seq | list of txid 32 | sig 64: the vote batch (epoch, validator,
+ *              seq, txids) with its signature; txid(tx a) < txid(tx b) so it is canonical. It
+ *              proves that the validator voted for two transactions spending one outpoint
+ *              (PROTOCOL 11.9).
+ *   votebatch: u32 epoch | u32 validator | u64 seq | list of txid 32 | sig 64
+ *              signed: H(tc/votebatch, the encoding without the signature)
  *   fincert:   u32 epoch | bytes validator bitmap | list of (u32 validator | u64 batch seq)
  *   handoff:   u32 epoch | u32 validator | list of txid 32 | sig 64
  *              signed: H(tc/handoff, u32 epoch | u32 validator | u32 txid count | txids), i.e.
@@ -31,7 +34,7 @@
  * hash commits to everything. Reward outputs are spent like any output; their outpoint is
  * (H(tc/reward, u64 height), i). evidence hash = H(tc/evidence, evidence encoding).
  *
- * Decoding (SPEC 1): every decoder rejects input that ends early (TC_ESHORT), bytes left over
+ * Decoding (PROTOCOL 1): every decoder rejects input that ends early (TC_ESHORT), bytes left over
  * (TC_ETRAILING, for the *_decode forms; the *_read forms leave the rest to their caller), a
  * count over its TC_*_HARD_MAX or over what the bytes left can hold (TC_ETOOLONG / TC_ESHORT,
  * both checked before anything is allocated, so allocations stay proportional to the input),
@@ -114,7 +117,7 @@ typedef struct {
     tc_commit_sig *sigs;
 } tc_commit;
 
-/* A validator's signed list of transaction votes (SPEC 4; finality.h runs the protocol).
+/* A validator's signed list of transaction votes (PROTOCOL 11.3; finality.h runs the protocol).
  * txids are strictly increasing (memcmp): canonical, and no txid twice; at least one.
  * Ownership: a decoded batch owns txids (heap); tc_vote_batch_deinit frees and zeroes it. */
 typedef struct {

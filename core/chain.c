@@ -140,7 +140,7 @@ static int carry_put(tc_store_txn *t, uint32_t epoch, const tc_hash *txids, uint
 {
     uint8_t key[CARRY_KEY_SIZE];
     size_t len = 4 + (size_t)count * TC_HASH_SIZE;
-    uint8_t *v = malloc(len);
+    uint8_t *v = tc_malloc(len);
     if (v == NULL)
         return TC_ENOMEM;
     tc_store_u32(v, count);
@@ -167,7 +167,7 @@ static int carry_decode(const uint8_t *v, size_t n, tc_hash **txids_out, uint32_
             return TC_ESTORE_CORRUPT;
     if (count == 0)
         return 0;
-    tc_hash *txids = malloc((size_t)count * TC_HASH_SIZE);
+    tc_hash *txids = tc_malloc((size_t)count * TC_HASH_SIZE);
     if (txids == NULL)
         return TC_ENOMEM;
     memcpy(txids, v + 4, (size_t)count * TC_HASH_SIZE);
@@ -251,7 +251,7 @@ int tc_chain_open(tc_store *store, const tc_genesis *genesis, const tc_verifier 
 {
     TC_ASSERT(store != NULL && genesis != NULL && verifier != NULL && out != NULL);
     *out = NULL;
-    tc_chain *c = calloc(1, sizeof(*c));
+    tc_chain *c = tc_calloc(1, sizeof(*c));
     if (c == NULL)
         return TC_ENOMEM;
     c->store = store;
@@ -461,8 +461,8 @@ static int carry_drop_confirmed(tc_store_txn *t, tc_hash *txids, uint32_t *count
     return 0;
 }
 
-/* SPEC 4: the closing block of epoch e carries handoffs of e's validators of weight >= Q, and
- * its carry list becomes chain data; every other block carries none. Runs after the block's
+/* PROTOCOL 11.8: the closing block of epoch e carries handoffs of e's validators of weight >= Q,
+ * and its carry list becomes chain data; every other block carries none. Runs after the block's
  * transactions, so the stored list leaves out what the block itself confirms. */
 static int apply_handoffs(tc_chain *c, tc_store_txn *t, const tc_block *b, const apply_ctx *x)
 {
@@ -507,7 +507,7 @@ static int release_retired_collateral(tc_chain *c, tc_store_txn *t, uint64_t hei
         }
         if (count == cap) {
             cap = cap ? 2 * cap : 16;
-            tc_pubkey *bigger = realloc(keys, cap * sizeof(*keys));
+            tc_pubkey *bigger = tc_realloc(keys, cap * sizeof(*keys));
             if (bigger == NULL) {
                 rc = TC_ENOMEM;
                 break;
@@ -685,7 +685,7 @@ static int expected_rewards(tc_chain *c, const tc_block_header *h, const apply_c
     if (rc != 0)
         return rc;
     const tc_vset *pv = x->parent_vset;
-    uint64_t *shares = calloc(pv->count ? pv->count : 1, sizeof(*shares));
+    uint64_t *shares = tc_calloc(pv->count ? pv->count : 1, sizeof(*shares));
     if (shares == NULL)
         return TC_ENOMEM;
     rc = tc_reward_split_signers(pv, &h->last_commit, amount, shares, &remainder);
@@ -705,7 +705,7 @@ static int apply_rewards(tc_chain *c, tc_store_txn *t, const tc_block *b, apply_
                          tc_block *fill)
 {
     uint32_t n = 0;
-    tc_txout *want = calloc(x->parent_vset->count + 1, sizeof(*want));
+    tc_txout *want = tc_calloc(x->parent_vset->count + 1, sizeof(*want));
     if (want == NULL)
         return TC_ENOMEM;
     int rc = expected_rewards(c, &b->header, x, want, &n);
@@ -746,7 +746,7 @@ static int store_block(tc_store_txn *t, const tc_block *b, const tc_hash *hash, 
 {
     uint8_t hk[8];
     height_key(b->header.height, hk);
-    uint8_t *bytes = malloc(size);
+    uint8_t *bytes = tc_malloc(size);
     if (bytes == NULL)
         return TC_ENOMEM;
     tc_writer w;
@@ -866,11 +866,11 @@ static int txids_reserve(tc_chain *c, uint32_t n)
 {
     if (n <= c->txid_cap)
         return 0;
-    tc_hash *a = realloc(c->txid_scratch, (size_t)n * sizeof(*a));
+    tc_hash *a = tc_realloc(c->txid_scratch, (size_t)n * sizeof(*a));
     if (a == NULL)
         return TC_ENOMEM;
     c->txid_scratch = a;
-    tc_hash *v = realloc(c->vetted_txids, (size_t)n * sizeof(*v));
+    tc_hash *v = tc_realloc(c->vetted_txids, (size_t)n * sizeof(*v));
     if (v == NULL)
         return TC_ENOMEM;
     c->vetted_txids = v;
@@ -981,7 +981,7 @@ static int handoffs_copy(tc_block *b, const tc_handoff *hs, uint32_t count)
 {
     if (count == 0)
         return 0;
-    b->handoffs = calloc(count, sizeof(*b->handoffs));
+    b->handoffs = tc_calloc(count, sizeof(*b->handoffs));
     if (b->handoffs == NULL)
         return TC_ENOMEM;
     for (uint32_t i = 0; i < count; i++) {
@@ -992,7 +992,7 @@ static int handoffs_copy(tc_block *b, const tc_handoff *hs, uint32_t count)
         b->handoff_count = i + 1; /* what is counted is owned: tc_block_deinit frees it */
         if (hs[i].txid_count == 0)
             continue;
-        h->txids = malloc((size_t)hs[i].txid_count * TC_HASH_SIZE);
+        h->txids = tc_malloc((size_t)hs[i].txid_count * TC_HASH_SIZE);
         if (h->txids == NULL)
             return TC_ENOMEM;
         memcpy(h->txids, hs[i].txids, (size_t)hs[i].txid_count * TC_HASH_SIZE);
@@ -1004,7 +1004,7 @@ static int handoffs_copy(tc_block *b, const tc_handoff *hs, uint32_t count)
 static int build_fill(tc_chain *c, const tc_chain_build_args *a, tc_block *b)
 {
     if (a->tx_count > 0) {
-        b->txs = calloc(a->tx_count, sizeof(*b->txs));
+        b->txs = tc_calloc(a->tx_count, sizeof(*b->txs));
         if (b->txs == NULL)
             return TC_ENOMEM;
     }
@@ -1033,7 +1033,7 @@ static int build_header(const tc_chain *c, const tc_chain_build_args *a, tc_bloc
     h->proposer = a->proposer;
     int rc = a->last_commit ? tc_commit_copy(&h->last_commit, a->last_commit) : 0;
     if (rc == 0 && a->evidence_count > 0) {
-        h->evidence = calloc(a->evidence_count, sizeof(*h->evidence));
+        h->evidence = tc_calloc(a->evidence_count, sizeof(*h->evidence));
         rc = h->evidence ? 0 : TC_ENOMEM;
         /* Deep copies: the block owns its evidence (kind 1 holds batches and transactions). */
         for (uint32_t i = 0; i < a->evidence_count && rc == 0; i++) {

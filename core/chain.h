@@ -22,7 +22,7 @@
  *   result:   the UTXO-set root after application equals the header's (TC_EBLK_UTXOROOT);
  *             supply balances (TC_EBLK_SUPPLY: a bug, which makes the chain sticky-failed).
  *
- * Rewards (SPEC 3): block_reward + the block's fees, split over the signers of last_commit in
+ * Rewards (PROTOCOL 8): block_reward + the block's fees, split over the signers of last_commit in
  * proportion to their weight in the parent's validator set (mnreg.h, tc_reward_split); one
  * output per signer with a non-zero share, in validator-index order, paid to the owner address
  * of the signer's collateral; then the integer-division remainder as one more output to the
@@ -36,17 +36,17 @@
  *
  * Supply: utxo_total == genesis_supply + rewards_total - burned_total after every block.
  *
- * Epoch handoff (SPEC 4). The closing block of epoch e, at height tc_mnreg_epoch_last_height(e)
- * (the last height of e), must carry the handoffs (block.h) of validators of e's set whose
- * weight sums to >= Q of that set: sorted by strictly increasing validator index, each one's
- * txids strictly increasing, each of epoch e, with an index inside the set and a signature by
- * that member (tc_finality_carry_list does these checks and the weight). Every other block must
- * carry no handoff. Either failure is TC_EBLK_HANDOFF. More than Q is allowed: every handoff
- * only widens what is carried. The closing block's carry list is the union of its handoffs'
- * txids, sorted and deduplicated, minus the txids confirmed by that block or an earlier one
- * (their locks ended with their confirmation; an honest handoff names only unconfirmed ones,
- * but the closing block may confirm some of them). It is chain data, stored with the block and
- * read back with tc_chain_carry_list: the node hands it to finality at the epoch change and
+ * Epoch handoff (PROTOCOL 11.8). The closing block of epoch e, at height
+ * tc_mnreg_epoch_last_height(e) (the last height of e), must carry the handoffs (block.h) of
+ * validators of e's set whose weight sums to >= Q of that set: sorted by strictly increasing
+ * validator index, each one's txids strictly increasing, each of epoch e, with an index inside the
+ * set and a signature by that member (tc_finality_carry_list does these checks and the weight).
+ * Every other block must carry no handoff. Either failure is TC_EBLK_HANDOFF. More than Q is
+ * allowed: every handoff only widens what is carried. The closing block's carry list is the union
+ * of its handoffs' txids, sorted and deduplicated, minus the txids confirmed by that block or an
+ * earlier one (their locks ended with their confirmation; an honest handoff names only unconfirmed
+ * ones, but the closing block may confirm some of them). It is chain data, stored with the block
+ * and read back with tc_chain_carry_list: the node hands it to finality at the epoch change and
  * when it restarts inside epoch e + 1, so carried transactions keep their outpoints reserved
  * network-wide until one of them is confirmed.
  *

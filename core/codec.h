@@ -1,4 +1,4 @@
-/* codec.h — the canonical binary encoding of SPEC 1, as two cursors.
+/* codec.h — the canonical binary encoding of PROTOCOL 1, as two cursors.
  *
  * Integers are little-endian and fixed width; byte strings and arrays carry a u32 length or
  * count prefix; nothing is optional and nothing is padded. So every value has exactly one
@@ -11,8 +11,8 @@
  * tc_reader consumes a caller-owned byte string. The first error (TC_ESHORT, TC_ETOOLONG,
  * TC_ERANGE) sticks, and every later read returns zeroes, so decoders read field after field and
  * check once. A length or count is checked against the caller's limit and against the bytes
- * left before anything is allocated or copied (SPEC 1: never trust a length). tc_reader_finish()
- * reports TC_ETRAILING if bytes are left over.
+ * left before anything is allocated or copied (PROTOCOL 1: never trust a length).
+ * tc_reader_finish() reports TC_ETRAILING if bytes are left over.
  */
 #ifndef TC_CODEC_H
 #define TC_CODEC_H

@@ -173,13 +173,13 @@ tc_verify_cache *tc_verify_cache_new(size_t capacity, const uint8_t key[TC_SHORT
 {
     TC_ASSERT(key != NULL);
     size_t sets = set_count_for(capacity, WAYS);
-    tc_verify_cache *c = calloc(1, sizeof(*c));
+    tc_verify_cache *c = tc_calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
     memcpy(c->key, key, sizeof(c->key));
     c->set_count = sets;
-    c->entries = calloc(sets * WAYS, sizeof(cache_entry));
-    c->next_victim = calloc(sets, 1);
+    c->entries = tc_calloc(sets * WAYS, sizeof(cache_entry));
+    c->next_victim = tc_calloc(sets, 1);
     if (c->entries == NULL || c->next_victim == NULL) {
         tc_verify_cache_free(c);
         return NULL;
@@ -342,12 +342,12 @@ struct tc_lthash_cache {
 tc_lthash_cache *tc_lthash_cache_new(size_t capacity)
 {
     size_t sets = set_count_for(capacity, LTHASH_WAYS);
-    tc_lthash_cache *c = calloc(1, sizeof(*c));
+    tc_lthash_cache *c = tc_calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
     c->set_count = sets;
-    c->entries = calloc(sets * LTHASH_WAYS, sizeof(lthash_entry));
-    c->next_victim = calloc(sets, 1);
+    c->entries = tc_calloc(sets * LTHASH_WAYS, sizeof(lthash_entry));
+    c->next_victim = tc_calloc(sets, 1);
     if (c->entries == NULL || c->next_victim == NULL) {
         tc_lthash_cache_free(c);
         return NULL;

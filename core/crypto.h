@@ -5,7 +5,7 @@
  * Ed25519 for `fast` signatures.
  *
  * Hash: H(tag, bytes) = BLAKE2b-256(tag || bytes). Tags are short ASCII strings ("tc/tx"), one
- * per object type, so a signature over one kind of object is never valid as another (SPEC 1).
+ * per object type, so a signature over one kind of object is never valid as another (PROTOCOL 1).
  */
 #ifndef TC_CRYPTO_H
 #define TC_CRYPTO_H
@@ -56,7 +56,8 @@ void tc_hasher_init(tc_hasher *h, const char *tag);
 void tc_hasher_update(tc_hasher *h, const void *bytes, size_t n);
 void tc_hasher_final(tc_hasher *h, tc_hash *out);
 
-/* An Ed25519 key pair derived from a 32-byte seed (SPEC 1). secret is libsodium's 64-byte form. */
+/* An Ed25519 key pair derived from a 32-byte seed (PROTOCOL 1). secret is libsodium's 64-byte
+ * form. */
 typedef struct {
     tc_pubkey pub;
     uint8_t secret[64];

@@ -1,4 +1,4 @@
-/* finality.c — instant finality (SPEC 4): own votes, vote batches, tally, certificates,
+/* finality.c — instant finality (PROTOCOL 11): own votes, vote batches, tally, certificates,
  * re-gossip and the epoch handoff (see finality.h). */
 #include "finality.h"
 
@@ -202,7 +202,7 @@ static int map_reserve(map *m)
     uint32_t cap = m->cap == 0 ? MAP_CAP_MIN : m->cap * 2;
     if (cap == 0 || cap > (UINT32_MAX >> 1))
         return TC_EFULL;
-    mslot *s = malloc((size_t)cap * sizeof(*s));
+    mslot *s = tc_malloc((size_t)cap * sizeof(*s));
     if (s == NULL)
         return TC_ENOMEM;
     for (uint32_t i = 0; i < cap; i++)
@@ -319,7 +319,7 @@ static int tx_slot(tc_finality *f, uint32_t *idx_out)
         if (cap > f->lim.tx_max)
             cap = f->lim.tx_max;
         TC_ASSERT(cap > f->tx_cap);
-        txe *t = realloc(f->tx, (size_t)cap * sizeof(*t));
+        txe *t = tc_realloc(f->tx, (size_t)cap * sizeof(*t));
         if (t == NULL)
             return TC_ENOMEM;
         f->tx = t;
@@ -407,7 +407,7 @@ static int sp_new(tc_finality *f, uint32_t *s_out)
             cap = f->lim.inputs_max;
         if (cap <= f->sp_cap)
             return TC_EFULL;
-        spset *s = realloc(f->sp, (size_t)cap * sizeof(*s));
+        spset *s = tc_realloc(f->sp, (size_t)cap * sizeof(*s));
         if (s == NULL)
             return TC_ENOMEM;
         f->sp = s;
@@ -457,7 +457,7 @@ static int tx_set_inputs(tc_finality *f, uint32_t idx, const tc_outpoint *ops, u
         if (set != NULL && set->n == TC_FINALITY_SPENDERS_MAX)
             return TC_EFULL;
     }
-    tc_outpoint *copy = malloc((size_t)n * (sizeof(*copy) + sizeof(uint32_t)));
+    tc_outpoint *copy = tc_malloc((size_t)n * (sizeof(*copy) + sizeof(uint32_t)));
     if (copy == NULL)
         return TC_ENOMEM;
     memcpy(copy, ops, (size_t)n * sizeof(*copy));
@@ -504,7 +504,7 @@ static int vote_add(tc_finality *f, uint32_t idx, uint32_t v, uint64_t seq)
         uint32_t cap = e->vote_cap == 0 ? 4 : e->vote_cap * 2;
         if (cap > f->vset.count)
             cap = f->vset.count;
-        tc_batch_ref *r = realloc(e->votes, (size_t)cap * sizeof(*r));
+        tc_batch_ref *r = tc_realloc(e->votes, (size_t)cap * sizeof(*r));
         if (r == NULL)
             return TC_ENOMEM;
         e->votes = r;
@@ -700,7 +700,7 @@ static int make_room(tc_finality *f, uint32_t v, uint64_t seq, uint32_t n)
 static int batch_insert(tc_finality *f, const tc_vote_batch *b, const tc_hash *sign_hash,
                         uint32_t *slot_out)
 {
-    tc_hash *txids = malloc((size_t)b->txid_count * TC_HASH_SIZE);
+    tc_hash *txids = tc_malloc((size_t)b->txid_count * TC_HASH_SIZE);
     if (txids == NULL)
         return TC_ENOMEM;
     uint32_t slot = f->bs_free;
@@ -712,7 +712,7 @@ static int batch_insert(tc_finality *f, const tc_vote_batch *b, const tc_hash *s
             if (cap > f->lim.batch_max)
                 cap = f->lim.batch_max;
             TC_ASSERT(cap > f->bs_cap);
-            bslot *s = realloc(f->bs, (size_t)cap * sizeof(*s));
+            bslot *s = tc_realloc(f->bs, (size_t)cap * sizeof(*s));
             if (s == NULL) {
                 free(txids);
                 return TC_ENOMEM;
@@ -754,7 +754,7 @@ static int vb_ready(tc_finality *f, uint32_t v)
     if (vb->seq != NULL)
         return 0;
     size_t window = f->lim.batch_window;
-    vb->seq = malloc(window * (sizeof(uint64_t) + sizeof(uint32_t)));
+    vb->seq = tc_malloc(window * (sizeof(uint64_t) + sizeof(uint32_t)));
     if (vb->seq == NULL)
         return TC_ENOMEM;
     vb->slot = (uint32_t *)(void *)(vb->seq + window);
@@ -1035,7 +1035,7 @@ static int scratch_reserve(tc_finality *f, size_t n)
 {
     if (n <= f->scratch_cap)
         return 0;
-    uint8_t *p = realloc(f->scratch, n);
+    uint8_t *p = tc_realloc(f->scratch, n);
     if (p == NULL)
         return TC_ENOMEM;
     f->scratch = p;
@@ -1149,7 +1149,7 @@ static int flush(tc_finality *f, tc_store_txn *txn)
 }
 
 /* TC_ETX_LOCKED when an input is reserved for another carried transaction, or this carried
- * transaction conflicts with another carried one (SPEC 4: those stay locked). */
+ * transaction conflicts with another carried one (PROTOCOL 11.8: those stay locked). */
 static int carried_check(const tc_finality *f, const tc_tx *tx, const tc_hash *txid)
 {
     for (uint32_t i = 0; i < tx->input_count; i++) {
@@ -1464,7 +1464,7 @@ int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,
      * loop ends. A loser's locks on its other inputs stay until the epoch ends (the change
      * releases them from the vote records): released now, they would let this validator vote
      * for a second transaction spending one of them in the same epoch, which is the
-     * double-lock equivocation its peers would prove against it (PROTOCOL 10.2). */
+     * double-lock equivocation its peers would prove against it (PROTOCOL 11.9). */
     for (uint32_t i = 0; i < tx->input_count; i++) {
         for (;;) {
             const spset *set = sp_of(f, &tx->inputs[i].prev);
@@ -1658,8 +1658,8 @@ int tc_finality_cert_build(const tc_finality *f, const tc_hash *txid, tc_fincert
     if (w < f->quorum)
         return TC_ENOTFOUND;
     out->bitmap_len = (f->vset.count + 7) / 8;
-    out->bitmap = calloc(out->bitmap_len, 1);
-    out->refs = malloc((size_t)n * sizeof(*out->refs));
+    out->bitmap = tc_calloc(out->bitmap_len, 1);
+    out->refs = tc_malloc((size_t)n * sizeof(*out->refs));
     if (out->bitmap == NULL || out->refs == NULL) {
         tc_fincert_deinit(out);
         return TC_ENOMEM;
@@ -1750,7 +1750,7 @@ int tc_finality_handoff(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, tc_h
     uint32_t n = 0;
     for (uint32_t i = f->head; i != NONE; i = f->tx[i].next)
         n += f->tx[i].own_seq != 0;
-    out->txids = malloc((size_t)(n == 0 ? 1 : n) * TC_HASH_SIZE);
+    out->txids = tc_malloc((size_t)(n == 0 ? 1 : n) * TC_HASH_SIZE);
     if (out->txids == NULL)
         return TC_ENOMEM;
     for (uint32_t i = f->head; i != NONE; i = f->tx[i].next)
@@ -1767,7 +1767,7 @@ int tc_finality_handoff(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, tc_h
 static int handoffs_check(const tc_vset *v, const tc_verifier *verifier, const tc_handoff *hs,
                           uint32_t n, uint64_t *total_out)
 {
-    uint8_t *seen = calloc(v->count / 8 + 1, 1);
+    uint8_t *seen = tc_calloc(v->count / 8 + 1, 1);
     if (seen == NULL)
         return TC_ENOMEM;
     uint64_t weight = 0, total = 0;
@@ -1813,7 +1813,7 @@ int tc_finality_carry_list(const tc_vset *v, const tc_verifier *verifier,
         return rc;
     if (total > SIZE_MAX / TC_HASH_SIZE)
         return TC_ETOOLONG;
-    tc_hash *all = malloc((size_t)(total == 0 ? 1 : total) * TC_HASH_SIZE);
+    tc_hash *all = tc_malloc((size_t)(total == 0 ? 1 : total) * TC_HASH_SIZE);
     if (all == NULL)
         return TC_ENOMEM;
     size_t k = 0;
@@ -1967,7 +1967,7 @@ int tc_finality_epoch_change(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
     int rc = tc_vset_copy(&copy, next);
     if (rc != 0)
         return rc;
-    vbatches *vb = calloc(copy.count == 0 ? 1 : copy.count, sizeof(*vb));
+    vbatches *vb = tc_calloc(copy.count == 0 ? 1 : copy.count, sizeof(*vb));
     if (vb == NULL) {
         tc_vset_deinit(&copy);
         return TC_ENOMEM;
@@ -2030,7 +2030,7 @@ static int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
             return TC_ENOMEM;
         c *= 2;
     }
-    void *q = realloc(*p, (size_t)c * elem);
+    void *q = tc_realloc(*p, (size_t)c * elem);
     if (q == NULL)
         return TC_ENOMEM;
     *p = q;
@@ -2206,8 +2206,8 @@ static int recover_votes(tc_finality *f, tc_store_txn *txn, vrecs *rs)
  * left before the crash (both signature schemes are deterministic). rs is sorted by seq. */
 static int recover_batches(tc_finality *f, tc_store_txn *txn, const vrecs *rs)
 {
-    tc_hash *txids = malloc((size_t)TC_VOTE_BATCH_TXIDS_HARD_MAX * TC_HASH_SIZE);
-    bool *dead = malloc(TC_VOTE_BATCH_TXIDS_HARD_MAX * sizeof(bool));
+    tc_hash *txids = tc_malloc((size_t)TC_VOTE_BATCH_TXIDS_HARD_MAX * TC_HASH_SIZE);
+    bool *dead = tc_malloc(TC_VOTE_BATCH_TXIDS_HARD_MAX * sizeof(bool));
     int rc = txids == NULL || dead == NULL ? TC_ENOMEM : 0;
     for (uint32_t i = 0; i < rs->n && rc == 0;) {
         uint32_t j = i;
@@ -2317,9 +2317,9 @@ static int alloc_parts(tc_finality *f, const tc_finality_config *cfg)
     int rc = tc_vset_copy(&f->vset, cfg->vset);
     if (rc != 0)
         return rc;
-    f->vb = calloc(f->vset.count == 0 ? 1 : f->vset.count, sizeof(*f->vb));
-    f->ev = malloc((size_t)f->lim.event_max * sizeof(*f->ev));
-    f->pend = malloc((size_t)f->p.vote_batch_txids_max * TC_HASH_SIZE);
+    f->vb = tc_calloc(f->vset.count == 0 ? 1 : f->vset.count, sizeof(*f->vb));
+    f->ev = tc_malloc((size_t)f->lim.event_max * sizeof(*f->ev));
+    f->pend = tc_malloc((size_t)f->p.vote_batch_txids_max * TC_HASH_SIZE);
     return f->vb == NULL || f->ev == NULL || f->pend == NULL ? TC_ENOMEM : 0;
 }
 
@@ -2332,7 +2332,7 @@ int tc_finality_new(const tc_finality_config *cfg, tc_store_txn *txn, uint64_t n
     int rc = config_check(cfg);
     if (rc != 0)
         return rc;
-    tc_finality *f = calloc(1, sizeof(*f));
+    tc_finality *f = tc_calloc(1, sizeof(*f));
     if (f == NULL)
         return TC_ENOMEM;
     f->p = *cfg->profile;

@@ -1,4 +1,4 @@
-/* finality.h — instant finality (SPEC 4): this validator's own transaction votes, the vote
+/* finality.h — instant finality (PROTOCOL 11): this validator's own transaction votes, the vote
  * batches of every validator of the epoch, the tally that makes a transaction final, finality
  * certificates for blocks, re-gossip, and the epoch handoff.
  *
@@ -51,8 +51,8 @@
  * W/3): nothing is written and a CONFLICT event is queued. Inputs already confirmed spent are
  * skipped.
  *
- * Epoch handoff (SPEC 4): tc_finality_handoff stops voting in the epoch (durably) and signs the
- * list of this validator's unconfirmed votes of the epoch; transactions voted on afterwards are
+ * Epoch handoff (PROTOCOL 11.8): tc_finality_handoff stops voting in the epoch (durably) and signs
+ * the list of this validator's unconfirmed votes of the epoch; transactions voted on afterwards are
  * queued (TC_FINALITY_QUEUED) and come back as REVOTE events after tc_finality_epoch_change.
  * tc_finality_carry_list checks a set of handoffs and computes the carry list;
  * tc_finality_epoch_change releases the locks of own votes not carried and remembers the carried
@@ -203,8 +203,10 @@ uint64_t tc_finality_next_deadline(const tc_finality *f);
 
 /* A block confirmed tx (id txid) and the node applied the block: forgets txid, its stored
  * batches once nothing they name is pending, and every tracked transaction spending one of
- * tx's inputs (a loser: its inputs still Locked to it in this node's view go back to Unspent
- * in txn, SPEC 2). Call it for every transaction of every committed block, tracked or not.
+ * tx's inputs (a loser). A loser's other inputs stay Locked to it until the epoch change,
+ * which releases them from the vote records: released now, they would let this validator vote
+ * for a second transaction on one of them in the same epoch (PROTOCOL 4, 11.9). Call it for
+ * every transaction of every committed block, tracked or not.
  * Codes: store codes (then abort txn and rebuild f). */
 int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,
                              const tc_hash *txid);

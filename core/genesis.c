@@ -349,7 +349,7 @@ static int parse_array(const json_t *arr, const char *name, size_t max, size_t e
         return fail(c->err, c->err_len, name, "%zu entries, expected at most %zu", n, max);
     if (n == 0)
         return 0;
-    *items = calloc(n, elem_size);
+    *items = tc_calloc(n, elem_size);
     if (*items == NULL)
         return TC_ENOMEM;
     *count = (uint32_t)n;
@@ -440,12 +440,12 @@ int tc_genesis_copy(tc_genesis *dst, const tc_genesis *src)
     dst->outputs = NULL;
     dst->mns = NULL;
     if (src->output_count > 0) {
-        dst->outputs = malloc(src->output_count * sizeof(*dst->outputs));
+        dst->outputs = tc_malloc(src->output_count * sizeof(*dst->outputs));
         if (dst->outputs != NULL)
             memcpy(dst->outputs, src->outputs, src->output_count * sizeof(*dst->outputs));
     }
     if (src->mn_count > 0) {
-        dst->mns = malloc(src->mn_count * sizeof(*dst->mns));
+        dst->mns = tc_malloc(src->mn_count * sizeof(*dst->mns));
         if (dst->mns != NULL)
             memcpy(dst->mns, src->mns, src->mn_count * sizeof(*dst->mns));
     }
@@ -583,7 +583,7 @@ static int key_at_cmp(const void *a, const void *b)
  * depend on the sort. */
 static int check_dup_keys(const tc_genesis *g, char *err, size_t err_len)
 {
-    key_at *v = malloc((size_t)g->mn_count * sizeof(*v));
+    key_at *v = tc_malloc((size_t)g->mn_count * sizeof(*v));
     if (v == NULL)
         return TC_ENOMEM;
     for (uint32_t k = 0; k < g->mn_count; k++)
@@ -818,7 +818,7 @@ int tc_genesis_to_json(const tc_genesis *g, char **json_out)
         return rc;
     tc_profile defaults;
     tc_profile_get(&defaults, g->network);
-    profile_json_ctx *pj = calloc(1, sizeof(*pj));
+    profile_json_ctx *pj = tc_calloc(1, sizeof(*pj));
     json_t *root = json_object();
     json_t *outputs = json_array();
     json_t *mns = json_array();
@@ -893,8 +893,8 @@ int tc_genesis_create(tc_genesis *out, tc_network net, const uint8_t master_seed
         wallet_count > TC_GENESIS_OUTPUTS_MAX ||
         (uint64_t)out->profile.p2p_port + validator_count - 1 > 65535u)
         return TC_EINVAL;
-    out->mns = calloc(validator_count, sizeof(*out->mns));
-    out->outputs = wallet_count > 0 ? calloc(wallet_count, sizeof(*out->outputs)) : NULL;
+    out->mns = tc_calloc(validator_count, sizeof(*out->mns));
+    out->outputs = wallet_count > 0 ? tc_calloc(wallet_count, sizeof(*out->outputs)) : NULL;
     if (out->mns == NULL || (wallet_count > 0 && out->outputs == NULL)) {
         tc_genesis_deinit(out);
         return TC_ENOMEM;

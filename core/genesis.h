@@ -1,4 +1,4 @@
-/* genesis.h — the genesis document (SPEC 3): parsing and checking its JSON, writing it back,
+/* genesis.h — the genesis document (PROTOCOL 7): parsing and checking its JSON, writing it back,
  * hashing it, and creating one from a master seed.
  *
  * JSON shape (canonical key order, as tc_genesis_to_json writes it):

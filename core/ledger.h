@@ -1,4 +1,4 @@
-/* ledger.h — contextual validation of a transaction against the UTXO set (SPEC 2).
+/* ledger.h — contextual validation of a transaction against the UTXO set (PROTOCOL 3).
  *
  * Owns no state: it reads the UTXO set (utxo.h) inside the caller's store transaction and
  * writes nothing, so a check can run before a vote (locks are taken afterwards by the caller,

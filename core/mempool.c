@@ -163,7 +163,7 @@ static int table_reserve(const tc_mempool *mp, table *t, size_t extra)
     size_t cap = t->cap > 0 ? t->cap : 64;
     while (cap < need)
         cap *= 2;
-    uint64_t *slots = malloc(cap * sizeof(uint64_t));
+    uint64_t *slots = tc_malloc(cap * sizeof(uint64_t));
     if (slots == NULL)
         return TC_ENOMEM;
     memset(slots, 0xff, cap * sizeof(uint64_t));
@@ -318,7 +318,7 @@ tc_mempool *tc_mempool_new(const tc_profile *p, tc_mempool_drop_fn on_drop, void
      * refused like an allocation that cannot be made. */
     if (p->mempool_count_max == 0 || p->mempool_count_max >= NONE - 1)
         return NULL;
-    tc_mempool *mp = calloc(1, sizeof(*mp));
+    tc_mempool *mp = tc_calloc(1, sizeof(*mp));
     if (mp == NULL)
         return NULL;
     mp->count_max = p->mempool_count_max;
@@ -359,15 +359,15 @@ static int slab_reserve(tc_mempool *mp)
     uint32_t cap = mp->entry_cap < 8 ? 16 : mp->entry_cap * 2;
     if (cap > mp->count_max + 1)
         cap = mp->count_max + 1;
-    entry *entries = realloc(mp->entries, cap * sizeof(entry));
+    entry *entries = tc_realloc(mp->entries, cap * sizeof(entry));
     if (entries == NULL)
         return TC_ENOMEM;
     mp->entries = entries;
-    uint32_t *evict = realloc(mp->evict, cap * sizeof(uint32_t));
+    uint32_t *evict = tc_realloc(mp->evict, cap * sizeof(uint32_t));
     if (evict == NULL)
         return TC_ENOMEM;
     mp->evict = evict;
-    peer_use *peers = realloc(mp->peers, cap * sizeof(peer_use));
+    peer_use *peers = tc_realloc(mp->peers, cap * sizeof(peer_use));
     if (peers == NULL)
         return TC_ENOMEM;
     mp->peers = peers;

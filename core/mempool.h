@@ -1,4 +1,4 @@
-/* mempool.h — the bounded pool of valid, unconfirmed transactions (SPEC 2).
+/* mempool.h — the bounded pool of valid, unconfirmed transactions (PROTOCOL 5).
  *
  * Owns deep copies (tc_tx_copy) of the transactions it holds, their txids, fees, sizes,
  * submitting peers and arrival sequence numbers, and indexes over them: by txid, by spent

@@ -300,7 +300,7 @@ int tc_vset_build(tc_store_txn *txn, const tc_profile *p, uint32_t epoch, tc_vse
     }
     if (n == 0)
         return 0; /* an empty set: W = 0, certifies nothing */
-    out->members = calloc(n, sizeof(*out->members));
+    out->members = tc_calloc(n, sizeof(*out->members));
     if (out->members == NULL) {
         memset(out, 0, sizeof(*out));
         return TC_ENOMEM;
@@ -334,7 +334,7 @@ int tc_vset_from_members(uint32_t epoch, const tc_vset_member *members, uint32_t
     out->epoch = epoch;
     if (count == 0)
         return 0;
-    out->members = malloc(count * sizeof(*out->members));
+    out->members = tc_malloc(count * sizeof(*out->members));
     if (out->members == NULL) {
         memset(out, 0, sizeof(*out));
         return TC_ENOMEM;
@@ -360,7 +360,7 @@ int tc_vset_copy(tc_vset *dst, const tc_vset *src)
     dst->members = NULL;
     if (src->count == 0)
         return 0;
-    dst->members = malloc(src->count * sizeof(*dst->members));
+    dst->members = tc_malloc(src->count * sizeof(*dst->members));
     if (dst->members == NULL) {
         memset(dst, 0, sizeof(*dst));
         return TC_ENOMEM;

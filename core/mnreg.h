@@ -1,4 +1,4 @@
-/* mnreg.h — the masternode registry, epochs and validator sets (SPEC 3), and the checks that
+/* mnreg.h — the masternode registry, epochs and validator sets (PROTOCOL 6), and the checks that
  * need a validator set: commit certificates, equivocation evidence, the reward split.
  *
  * Registry. One record per masternode in TC_TABLE_MN, keyed by its 32-byte voting public key.
@@ -23,8 +23,8 @@
  *
  * Weights. A member's weight is tc_tier_weight(profile, tier): testnet Bronze 1, Silver 10,
  * Gold 100 (profile fields weight_bronze/silver/gold). W = the sum over the set (u64).
- * Quorum Q = floor(2W/3) + 1; skip threshold floor(W/3) + 1 (SPEC 3, 5), both computed without
- * forming 2W, so any u64 W is exact.
+ * Quorum Q = floor(2W/3) + 1; skip threshold floor(W/3) + 1 (PROTOCOL 6, 12.1), both computed
+ * without forming 2W, so any u64 W is exact.
  *
  * Validator sets. tc_vset_build reads the records active in an epoch into members sorted by
  * public key bytes (memcmp order); a member's index is its position, which is what votes,

@@ -144,7 +144,7 @@ static void vote_batch_read(tc_reader *r, tc_msg_vote_batch *b)
     if (r->err == 0 && n > 0) {
         /* Not calloc: the count passed the bytes left, so the read below fills every byte (and
          * a failed read zeroes them). */
-        b->txids = malloc((size_t)n * sizeof(*b->txids));
+        b->txids = tc_malloc((size_t)n * sizeof(*b->txids));
         if (b->txids == NULL)
             tc_reader_fail(r, TC_ENOMEM);
         else
@@ -207,7 +207,7 @@ static void blocks_read(tc_reader *r, tc_msg_blocks *b)
     uint32_t n = tc_get_count(r, TC_MSG_BLOCKS_MAX, BLOCK_ENTRY_MIN_SIZE);
     if (r->err != 0 || n == 0)
         return;
-    b->entries = calloc(n, sizeof(*b->entries));
+    b->entries = tc_calloc(n, sizeof(*b->entries));
     if (b->entries == NULL) {
         tc_reader_fail(r, TC_ENOMEM);
         return;
@@ -646,7 +646,7 @@ int tc_msg_encode_alloc(const tc_msg *m, uint8_t **out, size_t *len_out)
     if (rc != 0)
         return rc;
     size_t n = tc_msg_encoded_size(m);
-    uint8_t *buf = malloc(n);
+    uint8_t *buf = tc_malloc(n);
     if (buf == NULL)
         return TC_ENOMEM;
     tc_writer w;

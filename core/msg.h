@@ -1,10 +1,11 @@
-/* msg.h — the wire protocol (SPEC 7): frames, message types, their payloads, encode and decode.
+/* msg.h — the wire protocol (PROTOCOL 10.1, 10.2): frames, message types, their payloads, encode
+ * and decode.
  *
  * Frame: u32 BIG-endian length of (type + payload) | u8 type | payload. The length prefix is the
  * one big-endian integer of the protocol (it is read by the transport, before the codec); every
  * integer inside a payload is little-endian as in codec.h. A whole frame, prefix included, is at
  * most profile.frame_size_max bytes: a driver reads the 4-byte prefix, asks tc_msg_frame_check,
- * and only then allocates and reads the rest (SPEC 7: a larger length closes the connection
+ * and only then allocates and reads the rest (PROTOCOL 10.1: a larger length closes the connection
  * before anything is allocated).
  *
  * Payloads ("list" = u32 count then elements; "bytes" = u32 length then bytes):
@@ -107,8 +108,8 @@ typedef enum {
 #define TC_MSG_BLOCKS_MAX     64  /* blocks asked for in GET_BLOCKS, sent in one BLOCKS */
 #define TC_MSG_REASON_MAX     127 /* bytes of a REJECT reason */
 #define TC_MSG_POL_NONE       UINT32_MAX
-/* The SPEC's largest frame (4 MiB), the default of profile.frame_size_max. The static asserts
- * below check that every message whose size the hard limits bound fits in it; messages that
+/* The largest frame of PROTOCOL 10.1 (4 MiB), the default of profile.frame_size_max. The static
+ * asserts below check that every message whose size the hard limits bound fits in it; messages that
  * carry blocks are bounded by profile.block_size_max at run time (tc_msg_encoded_size). */
 #define TC_MSG_FRAME_SPEC_MAX (4u << 20)
 

@@ -48,7 +48,7 @@ static const uint8_t *arena_keep(tc_node *n, const uint8_t *frame, size_t len)
 {
     if (n->arena_count == NODE_ARENA_MAX)
         return NULL;
-    uint8_t *copy = malloc(len);
+    uint8_t *copy = tc_malloc(len);
     if (copy == NULL)
         return NULL;
     memcpy(copy, frame, len);
@@ -74,6 +74,80 @@ void node_notify(tc_node *n, const tc_notify *note)
         return;
     a->kind = TC_ACTION_NOTIFY;
     a->notify = *note;
+}
+
+/* ---- the sticky failure ---- */
+
+const char *tc_node_failure_name(tc_node_failure_kind kind)
+{
+    switch (kind) {
+    case TC_NODE_FAIL_NONE:
+        return "none";
+    case TC_NODE_FAIL_STORE:
+        return "store";
+    case TC_NODE_FAIL_MEMORY:
+        return "memory";
+    case TC_NODE_FAIL_CORRUPTION:
+        return "corruption";
+    case TC_NODE_FAIL_FORK:
+        return "fork";
+    }
+    return "?";
+}
+
+tc_node_failure_kind node_failure_kind_of(int code)
+{
+    switch (code) {
+    case TC_ENOMEM:
+        return TC_NODE_FAIL_MEMORY;
+    case TC_ESTORE_IO:
+    case TC_ESTORE_FAULT:
+    case TC_ESTORE_MAPFULL:
+        return TC_NODE_FAIL_STORE;
+    case TC_ESTORE_CORRUPT:
+    case TC_ESTORE_TXN:
+    case TC_EBLK_SUPPLY:
+    case TC_EFAILED:
+        return TC_NODE_FAIL_CORRUPTION;
+    default:
+        return TC_NODE_FAIL_NONE;
+    }
+}
+
+void node_fail(tc_node *n, tc_node_failure_kind kind, int code, const char *cause)
+{
+    TC_ASSERT(n != NULL && kind != TC_NODE_FAIL_NONE && cause != NULL);
+    if (n->failed)
+        return; /* the first cause is the one worth reading; the rest follow from it */
+    n->failed = true;
+    n->failure = kind;
+    n->failure_code = code;
+    n->failure_cause = cause;
+    n->failure_height = tc_chain_height(n->chain);
+    n->failure_ms = n->clock_ms;
+    tc_notify note = {.kind = TC_NOTIFY_FAILED,
+                      .cause = (uint32_t)kind,
+                      .code = code,
+                      .height = n->failure_height,
+                      .text = cause};
+    node_notify(n, &note);
+    TC_ASSERT(n->failed && n->failure != TC_NODE_FAIL_NONE);
+}
+
+void node_fail_code(tc_node *n, int code, const char *cause)
+{
+    TC_ASSERT(code != 0);
+    tc_node_failure_kind kind = node_failure_kind_of(code);
+    node_fail(n, kind != TC_NODE_FAIL_NONE ? kind : TC_NODE_FAIL_CORRUPTION, code, cause);
+}
+
+bool node_fail_local(tc_node *n, int code, const char *cause)
+{
+    tc_node_failure_kind kind = node_failure_kind_of(code);
+    if (kind != TC_NODE_FAIL_STORE && kind != TC_NODE_FAIL_CORRUPTION)
+        return false;
+    node_fail(n, kind, code, cause);
+    return true;
 }
 
 #define READY_IDS_MAX 256 /* READY peers one broadcast or check reaches */
@@ -344,10 +418,10 @@ static int node_open(tc_node *n, const tc_node_config *c, tc_store *store, tc_ve
     if (rc == 0)
         rc = tc_genesis_copy(&n->genesis, c->genesis);
     if (rc != 0)
-        return TC_EGENESIS;
+        return rc == TC_ENOMEM ? rc : TC_EGENESIS; /* memory is no verdict on the document */
     tc_genesis_hash(&n->genesis, &n->genesis_hash);
-    n->actions = calloc(NODE_ACTIONS_MAX, sizeof(*n->actions));
-    n->arena = calloc(NODE_ARENA_MAX, sizeof(*n->arena));
+    n->actions = tc_calloc(NODE_ACTIONS_MAX, sizeof(*n->actions));
+    n->arena = tc_calloc(NODE_ARENA_MAX, sizeof(*n->arena));
     if (n->actions == NULL || n->arena == NULL)
         return TC_ENOMEM;
     rc = tc_chain_open(store, &n->genesis, &n->verifier, &n->chain);
@@ -375,7 +449,7 @@ int tc_node_new(const tc_node_config *config, tc_store *store, tc_verify_cache *
     *out = NULL;
     if (config->genesis == NULL || (config->seed_count > 0 && config->seeds == NULL))
         return TC_EINVAL;
-    tc_node *n = calloc(1, sizeof(*n));
+    tc_node *n = tc_calloc(1, sizeof(*n));
     if (n == NULL)
         return TC_ENOMEM;
     n->now_ms = now_ms;
@@ -416,10 +490,10 @@ int tc_node_peer_up(tc_node *n, uint64_t now_ms, tc_peer_id peer, const char *ad
     begin_call(n, now_ms);
     int rc = tc_peer_up(n->peers, n->now_ms, peer, addr, inbound);
     drain_peers(n);
-    return rc;
+    return n->failed ? TC_EFAILED : rc;
 }
 
-void tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer)
+int tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer)
 {
     TC_ASSERT(n != NULL);
     begin_call(n, now_ms);
@@ -427,6 +501,7 @@ void tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer)
     if (n->sync_active && n->sync_peer == peer)
         n->sync_active = false; /* tick picks another peer */
     drain_peers(n);
+    return n->failed ? TC_EFAILED : 0;
 }
 
 static void dispatch(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len, tc_msg *m)
@@ -514,23 +589,25 @@ int tc_node_submit_tx(tc_node *n, uint64_t now_ms, const uint8_t *bytes, size_t 
     node_txs_drain(n);
     node_chain_drain_bft(n);
     drain_peers(n);
-    return rc;
+    return n->failed ? TC_EFAILED : rc;
 }
 
-void tc_node_tick(tc_node *n, uint64_t now_ms)
+int tc_node_tick(tc_node *n, uint64_t now_ms)
 {
     TC_ASSERT(n != NULL);
     begin_call(n, now_ms);
     tc_peer_tick(n->peers, n->now_ms);
-    if (!n->failed) {
+    if (!n->failed)
         node_txs_tick(n);
+    /* node_txs_tick may have failed the node: then it only tells its STATUS (node.h). */
+    if (!n->failed)
         node_chain_tick(n);
-    } else {
+    else
         node_chain_status_tick(n);
-    }
     node_txs_drain(n);
     node_chain_drain_bft(n);
     drain_peers(n);
+    return n->failed ? TC_EFAILED : 0;
 }
 
 uint64_t tc_node_next_deadline(const tc_node *n)
@@ -585,7 +662,13 @@ void tc_node_status_get(const tc_node *n, tc_node_status *out)
     out->bans = ps.bans;
     out->quorum_lost = n->quorum_lost;
     out->failed = n->failed;
-    out->fork = n->fork;
+    out->fork = n->failure == TC_NODE_FAIL_FORK;
+    out->failure = n->failure;
+    out->failure_code = n->failure_code;
+    out->failure_cause = n->failed ? n->failure_cause : "";
+    out->failure_height = n->failure_height;
+    out->failure_ms = n->failure_ms;
+    TC_ASSERT(out->failed == (out->failure != TC_NODE_FAIL_NONE));
 }
 
 void tc_node_pubkey(const tc_node *n, tc_pubkey *out)

@@ -25,9 +25,25 @@
  *     valid until the next call into the node other than tc_node_next_action.
  *
  * Errors: event functions return 0 or a negative code for the caller's information only (bad
- * input is handled inside: counted, maybe answered with REJECT or a DISCONNECT action); the node
- * never aborts on anything a peer, a client or the disk can cause. TC_EFAILED means the node hit
- * a sticky failure (its own state is corrupt, or a fork stopped it) and refuses further work.
+ * input is handled inside: counted, maybe answered with REJECT or a DISCONNECT action). The node
+ * never aborts on anything a peer, a client, the disk or the allocator can cause; TC_ASSERT
+ * guards only what a bug can break. What it cannot work around puts it in ONE sticky, typed
+ * failure (LMDB's MDB_PANIC pattern; STYLE rules 9, 10, 22), kept with the first cause:
+ *   - store: the store refused a read, write or commit (I/O error, map full, injected fault);
+ *     the state on disk is what the last committed transaction left, so a node created again on
+ *     the repaired store recovers from it;
+ *   - memory: an allocation failed where the node cannot go on without it (a failure the node
+ *     can absorb, such as a frame it could not encode, is dropped and repaired by resending);
+ *   - corruption: the node found its own state inconsistent (a record that does not decode, a
+ *     supply that does not balance, a module in its own sticky failed state): a bug or a
+ *     damaged store;
+ *   - fork: a fork alarm (PROTOCOL: two certified blocks at one height, or a certified block the
+ *     rules refuse). Only consensus evidence raises it: a disk or allocator failure never does.
+ * The failure is announced once by a TC_NOTIFY_FAILED action (a fork by TC_NOTIFY_FORK first),
+ * and tc_node_status_get reports it. From then on every event call returns TC_EFAILED (the node
+ * still answers STATUS and GET_BLOCKS, so that peers can compare chains with it) and the node
+ * takes no decision and writes nothing. A failed node is freed and, after the operator looked at
+ * its cause, created again on its store.
  */
 #ifndef TC_NODE_H
 #define TC_NODE_H
@@ -84,7 +100,21 @@ typedef enum {
     TC_NOTIFY_SYNC = 13,           /* height: caught up to */
     TC_NOTIFY_QUORUM_LOST = 14,    /* a ban left the node reaching validators of weight (itself
                                       included) below the quorum: weight, quorum */
+    TC_NOTIFY_FAILED = 15, /* the sticky failure: cause = tc_node_failure_kind, code, height,
+                              text = what the node was doing (node.h, Errors) */
 } tc_notify_kind;
+
+/* The kinds of sticky failure (see Errors above); NONE while the node is healthy. */
+typedef enum {
+    TC_NODE_FAIL_NONE = 0,
+    TC_NODE_FAIL_STORE = 1,
+    TC_NODE_FAIL_MEMORY = 2,
+    TC_NODE_FAIL_CORRUPTION = 3,
+    TC_NODE_FAIL_FORK = 4,
+} tc_node_failure_kind;
+
+/* "none", "store", "memory", "corruption", "fork"; "?" for anything else. Static. */
+const char *tc_node_failure_name(tc_node_failure_kind kind);
 
 typedef enum {
     TC_VIEW_CAUSE_TIMEOUT_PROPOSE = 1,
@@ -110,6 +140,7 @@ typedef struct {
     tc_peer_id peer;
     tc_hash hash;
     tc_hash hash2;
+    const char *text; /* FAILED: a static string (valid for the life of the program) */
 } tc_notify;
 
 typedef struct {
@@ -129,21 +160,24 @@ int tc_node_new(const tc_node_config *config, tc_store *store, tc_verify_cache *
                 uint64_t now_ms, tc_node **out);
 void tc_node_free(tc_node *n);
 
+/* Every event call below returns TC_EFAILED whenever the node is in its sticky failed state at
+ * the end of the call (the call may have made it fail), so a driver learns of the failure
+ * without reading the status; otherwise the code described with the call (informational). */
+
 /* A connection is up (inbound: the peer dialled us). The node starts the handshake. addr is the
- * peer's "host:port" (bans are by host). */
+ * peer's "host:port" (bans are by host). Otherwise the peer policy's code. */
 int tc_node_peer_up(tc_node *n, uint64_t now_ms, tc_peer_id peer, const char *addr, bool inbound);
-/* The connection is gone (closed by the peer, the network, or a DISCONNECT action). */
-void tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer);
+/* The connection is gone (closed by the peer, the network, or a DISCONNECT action). 0. */
+int tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer);
 /* One whole frame from peer: u32 big-endian length of (type + payload) | u8 type | payload.
- * Returns TC_EFAILED whenever the node is failed at the end of the call (this frame may have
- * made it fail), so a driver learns of a sticky failure without reading the status; otherwise
- * the peer policy's code for the frame (informational). */
+ * Otherwise the peer policy's code for the frame. */
 int tc_node_recv(tc_node *n, uint64_t now_ms, tc_peer_id peer, const uint8_t *frame, size_t len);
-/* A client submits an encoded transaction. Returns the admission code (0 accepted, or the
- * ledger/mempool rule it broke); accepted transactions are gossiped and voted on. */
+/* A client submits an encoded transaction. Otherwise the admission code (0 accepted, or the
+ * ledger/mempool rule it broke; TC_ENOMEM when the node could not take it now); accepted
+ * transactions are gossiped and voted on. */
 int tc_node_submit_tx(tc_node *n, uint64_t now_ms, const uint8_t *tx, size_t len);
-/* Time passed: timers that are due fire. */
-void tc_node_tick(tc_node *n, uint64_t now_ms);
+/* Time passed: timers that are due fire. Otherwise 0. */
+int tc_node_tick(tc_node *n, uint64_t now_ms);
 /* When the node wants tick() next (absolute local time). Never in the past of the last event. */
 uint64_t tc_node_next_deadline(const tc_node *n);
 /* Pops the next pending action into *out; false when there is none. */
@@ -162,8 +196,13 @@ typedef struct {
     uint64_t rate_drops;  /* frames over a peer's rate budget: dropped, never scored */
     uint64_t bans;        /* bans this node imposed */
     uint64_t quorum_lost; /* times a ban left it short of a quorum of validators */
-    bool failed;          /* sticky failure (fork alarm, corruption) */
-    bool fork;            /* a fork alarm was raised */
+    bool failed;          /* in its sticky failed state (failure says why) */
+    bool fork;            /* a fork alarm was raised (failure is TC_NODE_FAIL_FORK) */
+    tc_node_failure_kind failure;
+    int failure_code;          /* the TC_E* code that made it fail (0 while healthy) */
+    const char *failure_cause; /* what it was doing, static text; "" while healthy */
+    uint64_t failure_height;   /* its chain height then */
+    uint64_t failure_ms;       /* its local time then */
 } tc_node_status;
 
 void tc_node_status_get(const tc_node *n, tc_node_status *out);

@@ -1,6 +1,6 @@
 /* node_chain.c — block consensus inside the node: bft's outputs (build, propose, vote, persist,
  * commit), proposals and votes from peers, commits, sync by block ranges with certificates,
- * evidence, and the fork alarm with its forensics (SPEC 5, 6).
+ * evidence, and the fork alarm with its forensics (PROTOCOL 12-14).
  */
 #include "node_internal.h"
 
@@ -65,7 +65,7 @@ static void own_frame_send(tc_node *n, const tc_msg *m)
 {
     size_t len = 0;
     const uint8_t *frame = node_broadcast_own(n, m, &len);
-    uint8_t *bytes = frame != NULL ? malloc(len) : NULL;
+    uint8_t *bytes = frame != NULL ? tc_malloc(len) : NULL;
     if (bytes == NULL)
         return;
     memcpy(bytes, frame, len);
@@ -121,7 +121,6 @@ void node_chain_free(tc_node *n)
     for (int i = 0; i < NODE_PROPOSALS_MAX; i++)
         proposal_clear(&n->proposals[i]);
     tc_commit_deinit(&n->tip_commit);
-    tc_commit_deinit(&n->awaiting_commit);
     evidence_clear(n);
 }
 
@@ -149,40 +148,46 @@ static int persist_signed(tc_node *n, const tc_bft_signed_state *s)
  * it in the store: a restarted proposer needs it as last_commit, and sync serves it. It is
  * written right after the block's own transaction; a crash in between leaves the previous
  * certificate, which load_tip_commit then ignores (its height is not the tip's) — the node
- * still votes, and learns the certificate again from the next proposal or a peer. */
-static void save_tip_commit(tc_node *n)
+ * still votes, and learns the certificate again from the next proposal or a peer. So a memory
+ * failure here costs nothing but that (0); a store that refuses the write is failing, and its
+ * code is returned. */
+static int save_tip_commit(tc_node *n)
 {
-    uint8_t *bytes = NULL;
     size_t len = 0;
     tc_writer w;
     tc_store_txn *t = NULL;
     tc_writer_init(&w, NULL, 0);
     tc_commit_encode(&w, &n->tip_commit);
-    bytes = malloc(w.len);
+    uint8_t *bytes = tc_malloc(w.len);
     if (bytes == NULL)
-        return;
+        return 0;
     tc_writer_init(&w, bytes, w.len);
     tc_commit_encode(&w, &n->tip_commit);
-    if (tc_writer_finish(&w, &len) == 0 && tc_store_begin(n->store, true, &t) == 0) {
-        if (tc_store_put(t, TC_TABLE_LOCKS, META_TIP_COMMIT, strlen(META_TIP_COMMIT), bytes, len) ==
-            0)
-            (void)tc_store_commit(t);
-        else
-            tc_store_abort(t);
-    }
+    TC_ASSERT(tc_writer_finish(&w, &len) == 0); /* measured above */
+    int rc = tc_store_begin(n->store, true, &t);
+    if (rc == 0)
+        rc = tc_store_put(t, TC_TABLE_LOCKS, META_TIP_COMMIT, strlen(META_TIP_COMMIT), bytes, len);
+    if (rc == 0)
+        rc = tc_store_commit(t);
+    else
+        tc_store_abort(t);
     free(bytes);
+    return rc;
 }
 
-static void load_tip_commit(tc_node *n)
+/* A missing, stale or undecodable certificate is only a lost optimisation (see above); a store
+ * that cannot be read is returned. */
+static int load_tip_commit(tc_node *n)
 {
     tc_store_txn *t = NULL;
     const void *v;
     size_t len;
     tc_commit c;
-    if (tc_store_begin(n->store, false, &t) != 0)
-        return;
-    if (tc_store_get(t, TC_TABLE_LOCKS, META_TIP_COMMIT, strlen(META_TIP_COMMIT), &v, &len) == 0 &&
-        tc_commit_decode(&c, v, len) == 0) {
+    int rc = tc_store_begin(n->store, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = tc_store_get(t, TC_TABLE_LOCKS, META_TIP_COMMIT, strlen(META_TIP_COMMIT), &v, &len);
+    if (rc == 0 && tc_commit_decode(&c, v, len) == 0) {
         if (c.height == tc_chain_height(n->chain) && c.height > 0) {
             tc_commit_deinit(&n->tip_commit);
             n->tip_commit = c;
@@ -191,6 +196,7 @@ static void load_tip_commit(tc_node *n)
         }
     }
     tc_store_abort(t);
+    return node_failure_kind_of(rc) == TC_NODE_FAIL_STORE ? rc : 0;
 }
 
 static int restore_signed(tc_node *n)
@@ -219,7 +225,8 @@ static int restore_signed(tc_node *n)
  * for ever (PROTOCOL 12.3). So when bft locks, the node stores the prevotes (tc_bft_pol_vote) in
  * tc_commit's encoding (height, round, block hash, then validator and signature per prevote) and
  * the block's body, and feeds both back after a restart. Best effort: they serve liveness only,
- * so a failed write loses nothing a restart needs for safety. */
+ * so a write that memory cuts short loses nothing a restart needs for safety; a store that
+ * refuses the write is failing, and stops the node like any other (node.h). */
 /* Writes the proof-of-lock c and the locked block's body in one store transaction. */
 static void put_lock_records(tc_node *n, const tc_commit *c)
 {
@@ -229,22 +236,24 @@ static void put_lock_records(tc_node *n, const tc_commit *c)
     tc_writer w;
     tc_writer_init(&w, NULL, 0);
     tc_commit_encode(&w, c);
-    pol = malloc(w.len);
+    pol = tc_malloc(w.len);
     if (pol == NULL || p == NULL || tc_block_encode_alloc(&p->block, &block, &block_len) != 0)
         goto out;
     tc_writer_init(&w, pol, w.len);
     tc_commit_encode(&w, c);
     tc_store_txn *t = NULL;
-    if (tc_writer_finish(&w, &pol_len) != 0 || tc_store_begin(n->store, true, &t) != 0)
-        goto out;
-    int rc = tc_store_put(t, TC_TABLE_LOCKS, META_BFT_POL, strlen(META_BFT_POL), pol, pol_len);
+    TC_ASSERT(tc_writer_finish(&w, &pol_len) == 0); /* measured above */
+    int rc = tc_store_begin(n->store, true, &t);
+    if (rc == 0)
+        rc = tc_store_put(t, TC_TABLE_LOCKS, META_BFT_POL, strlen(META_BFT_POL), pol, pol_len);
     if (rc == 0)
         rc = tc_store_put(t, TC_TABLE_LOCKS, META_BFT_LOCKED, strlen(META_BFT_LOCKED), block,
                           block_len);
     if (rc == 0)
-        (void)tc_store_commit(t);
+        rc = tc_store_commit(t);
     else
         tc_store_abort(t);
+    (void)node_fail_local(n, rc, "store the proof-of-lock");
 out:
     free(block);
     free(pol);
@@ -256,7 +265,7 @@ static void save_pol(tc_node *n, const tc_bft_output *o)
     if (tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, o->height), &vs) != 0)
         return;
     tc_commit c = {.height = o->height, .round = o->round, .block = o->block};
-    c.sigs = malloc((size_t)vs->count * sizeof(*c.sigs));
+    c.sigs = tc_malloc((size_t)vs->count * sizeof(*c.sigs));
     if (c.sigs == NULL)
         return;
     tc_vote v;
@@ -335,6 +344,15 @@ static void restore_pol(tc_node *n, uint64_t height, const tc_vset *vs)
 
 /* ---- heights ---- */
 
+/* bft's codes other than TC_EFAILED are about the input (another height, a duplicate, a full
+ * table: dropped, as peers' messages are). TC_EFAILED is bft's own sticky failure, a bound it
+ * believed could not be reached: the node stops with it (node.h, corruption). */
+static void bft_result(tc_node *n, int rc)
+{
+    if (rc == TC_EFAILED)
+        node_fail(n, TC_NODE_FAIL_CORRUPTION, rc, "consensus state (bft) failed");
+}
+
 int node_chain_start_height(tc_node *n)
 {
     static const tc_hash zero;
@@ -344,9 +362,10 @@ int node_chain_start_height(tc_node *n)
     bool restarted = bs.step == TC_BFT_STEP_IDLE;
     if (restarted) {
         int rc = restore_signed(n);
+        if (rc == 0)
+            rc = load_tip_commit(n);
         if (rc != 0)
             return rc;
-        load_tip_commit(n);
         tc_peer_set_best_height(n->peers, tc_chain_height(n->chain));
     }
     uint64_t height = tc_chain_height(n->chain) + 1;
@@ -370,8 +389,8 @@ int node_chain_start_height(tc_node *n)
             proposal_clear(p);
         } else if (p->used && !p->pending && !p->from_network) {
             p->from_network = true;
-            (void)tc_bft_on_proposal(n->bft, n->now_ms, height, p->round, p->pol_round, &p->hash,
-                                     p->valid);
+            bft_result(n, tc_bft_on_proposal(n->bft, n->now_ms, height, p->round, p->pol_round,
+                                             &p->hash, p->valid));
         }
     }
     n->awaiting_block = false;
@@ -421,11 +440,14 @@ static void raise_fork(tc_node *n, uint64_t height, const tc_hash *ours, const t
 {
     tc_notify note = {
         .kind = TC_NOTIFY_FORK, .height = height, .hash = *ours, .hash2 = *theirs, .code = code};
-    n->fork = true;
-    n->failed = true; /* SPEC 6: a node that sees a fork stops committing */
+    TC_ASSERT(node_failure_kind_of(code) == TC_NODE_FAIL_NONE); /* a rule's code, never a disk's */
+    if (n->failed)
+        return;
     node_notify(n, &note);
+    node_fail(n, TC_NODE_FAIL_FORK, code, "fork alarm"); /* PROTOCOL 14.4: it stops committing */
 }
 
+static int read_block(tc_node *n, uint64_t height, tc_block *out);
 static int our_commit_at(tc_node *n, uint64_t height, tc_commit *out, tc_hash *hash_out);
 static void forensics(tc_node *n, const tc_commit *ours, const tc_commit *theirs);
 
@@ -463,6 +485,12 @@ static int apply_committed(tc_node *n, const tc_block *b, const tc_commit *commi
     tc_hash hash;
     tc_block_hash(&b->header, &hash);
     int rc = tc_chain_apply(n->chain, b);
+    if (rc != 0 && node_failure_kind_of(rc) != TC_NODE_FAIL_NONE) {
+        /* The node could not apply it (disk, memory, its own state): no verdict on the block,
+         * and nothing changed (tc_chain_apply is atomic). Never a fork alarm. */
+        node_fail_code(n, rc, "apply a committed block");
+        return rc;
+    }
     if (rc == TC_EBLK_PARENT) {
         fork_from_parent(n, b);
         return rc;
@@ -473,23 +501,33 @@ static int apply_committed(tc_node *n, const tc_block *b, const tc_commit *commi
         raise_fork(n, b->header.height, &hash, &hash, rc);
         return rc;
     }
+    /* Applied: from here on a failure leaves the block applied and the node behind it. */
     tc_commit_deinit(&n->tip_commit);
     rc = tc_commit_copy(&n->tip_commit, commit);
-    if (rc == 0)
-        save_tip_commit(n);
+    if (rc != 0) {
+        node_fail_code(n, rc, "keep the tip's certificate");
+        return rc;
+    }
+    rc = save_tip_commit(n);
+    if (rc != 0) {
+        node_fail_code(n, rc, "store the tip's certificate");
+        return rc;
+    }
     uint64_t interval = tc_chain_profile(n->chain)->block_interval_ms;
     n->commit_time_ms = !synced ? n->now_ms : n->now_ms > interval ? n->now_ms - interval : 0;
     notify_committed(n, b, &hash);
     drop_included_evidence(n, b);
     tc_peer_set_best_height(n->peers, b->header.height);
-    if (rc == 0)
-        rc = node_txs_on_block(n, b);
-    if (rc == 0)
-        rc = node_chain_start_height(n);
+    rc = node_txs_on_block(n, b);
     if (rc != 0) {
-        (void)TC_NEVER(true);
-        n->failed = true;
+        node_fail_code(n, rc, "update finality after a block");
+        return rc;
     }
+    if (n->failed)
+        return TC_EFAILED; /* node_txs_on_block's own recovery failed: it said why */
+    rc = node_chain_start_height(n);
+    if (rc != 0)
+        node_fail_code(n, rc, "start the next height");
     return rc;
 }
 
@@ -528,7 +566,10 @@ static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
     a.handoffs = hs;
     a.handoff_count = h_count;
     rc = tc_chain_build(n->chain, &a, b);
-    if (rc != 0 && a.evidence_count > 0) {
+    /* The retries below are for blocks the rules refuse; the node's own failures (store,
+     * memory) are no reason to propose less. */
+    bool rule = node_failure_kind_of(rc) == TC_NODE_FAIL_NONE;
+    if (rc != 0 && rule && a.evidence_count > 0) {
         /* Evidence the chain refuses is stale (included already, or its culprit burned by
          * other evidence): drop it all rather than let it keep transactions out of blocks.
          * Fresh equivocations are reported again by bft and peers. */
@@ -536,8 +577,9 @@ static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
         a.evidence = NULL;
         a.evidence_count = 0;
         rc = tc_chain_build(n->chain, &a, b);
+        rule = node_failure_kind_of(rc) == TC_NODE_FAIL_NONE;
     }
-    if (rc != 0) { /* a pending transaction no longer fits the chain: propose an empty block */
+    if (rc != 0 && rule) { /* a pending transaction no longer fits: propose an empty block */
         a.txs = NULL;
         a.tx_count = 0;
         a.certs = NULL;
@@ -554,15 +596,19 @@ static int build_block(tc_node *n, uint64_t height, uint32_t round, tc_block *b)
 static void on_build(tc_node *n, const tc_bft_output *o)
 {
     node_proposal *p = proposal_slot(n);
-    if (build_block(n, o->height, o->round, &p->block) != 0) {
+    int rc = build_block(n, o->height, o->round, &p->block);
+    if (rc != 0) {
         memset(p, 0, sizeof(*p));
-        return; /* bft's propose timeout moves the round on */
+        /* A store that cannot be read stops the node; short of memory, or of handoffs, bft's
+         * propose timeout moves the round on. */
+        (void)node_fail_local(n, rc, "build a block");
+        return;
     }
     p->used = p->valid = p->from_network = true;
     p->round = o->round;
     p->pol_round = TC_BFT_ROUND_NONE;
     tc_block_hash(&p->block.header, &p->hash);
-    (void)tc_bft_on_block_built(n->bft, n->now_ms, o->height, o->round, &p->hash);
+    bft_result(n, tc_bft_on_block_built(n->bft, n->now_ms, o->height, o->round, &p->hash));
 }
 
 static void on_propose(tc_node *n, const tc_bft_output *o)
@@ -601,16 +647,14 @@ static void on_commit(tc_node *n, const tc_bft_output *o)
     node_proposal *p = proposal_find(n, &o->block);
     if (p != NULL) {
         tc_block b = p->block;
-        memset(&p->block, 0, sizeof(p->block)); /* take it: the slot is cleared on apply */
-        (void)apply_committed(n, &b, &o->commit, false);
+        memset(&p->block, 0, sizeof(p->block));          /* take it: the slot is cleared on apply */
+        (void)apply_committed(n, &b, &o->commit, false); /* it failed the node itself if need be */
         tc_block_deinit(&b);
         return;
     }
-    /* Decided without holding the block: the certificate proves it; fetch it. */
+    /* Decided without holding the block: fetch it (a BLOCKS entry brings its certificate). */
     n->awaiting_block = true;
     n->awaiting_hash = o->block;
-    tc_commit_deinit(&n->awaiting_commit);
-    (void)tc_commit_copy(&n->awaiting_commit, &o->commit);
     request_block(n, o->height);
 }
 
@@ -663,10 +707,13 @@ static void on_output(tc_node *n, const tc_bft_output *o)
     case TC_BFT_OUT_VOTE:
         on_vote_out(n, &o->vote);
         break;
-    case TC_BFT_OUT_PERSIST:
-        if (persist_signed(n, &o->signed_state) != 0)
-            n->failed = true; /* nothing may be signed that is not durable first */
+    case TC_BFT_OUT_PERSIST: {
+        /* Nothing may be signed that is not durable first: the outputs after it never leave. */
+        int rc = persist_signed(n, &o->signed_state);
+        if (rc != 0)
+            node_fail_code(n, rc, "persist the last-signed vote");
         break;
+    }
     case TC_BFT_OUT_COMMIT:
         if (!stale_height(n, o->height))
             on_commit(n, o);
@@ -701,7 +748,7 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Re-evaluates our clock against the median of the masternodes' (SPEC 5): more than
+/* Re-evaluates our clock against the median of the masternodes' (PROTOCOL 15): more than
  * clock_warn_ms off warns, more than clock_stop_ms off stops voting until it is back. */
 static void clock_evaluate(tc_node *n)
 {
@@ -755,7 +802,7 @@ void node_chain_on_heartbeat(tc_node *n, tc_peer_id peer, const uint8_t *frame, 
     clock_evaluate(n);
 }
 
-/* Masternodes sign a heartbeat every heartbeat_interval_ms (SPEC 3). */
+/* Masternodes sign a heartbeat every heartbeat_interval_ms (PROTOCOL 15). */
 static void heartbeat_tick(tc_node *n)
 {
     if (n->now_ms < n->next_heartbeat_ms)
@@ -819,7 +866,7 @@ void node_chain_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s)
     tc_block b;
     if (s->height == tip) {
         tc_chain_tip(n->chain, &ours);
-    } else if (tc_chain_block_at(n->chain, s->height, &b) == 0) {
+    } else if (read_block(n, s->height, &b) == 0) {
         tc_block_hash(&b.header, &ours);
         tc_block_deinit(&b);
     } else {
@@ -835,6 +882,16 @@ void node_chain_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s)
     }
 }
 
+/* tc_chain_block_at for a height this node holds: a block it cannot read is its store's failure
+ * or corruption (node.h), which stops it. */
+static int read_block(tc_node *n, uint64_t height, tc_block *out)
+{
+    int rc = tc_chain_block_at(n->chain, height, out);
+    if (rc != 0)
+        (void)node_fail_local(n, rc, "read a stored block");
+    return rc;
+}
+
 /* The certificate of our block at height (<= tip): from the next block, or the tip's own. */
 static int our_commit_at(tc_node *n, uint64_t height, tc_commit *out, tc_hash *hash_out)
 {
@@ -844,7 +901,7 @@ static int our_commit_at(tc_node *n, uint64_t height, tc_commit *out, tc_hash *h
         tc_chain_tip(n->chain, hash_out);
         return tc_commit_copy(out, &n->tip_commit);
     }
-    int rc = tc_chain_block_at(n->chain, height + 1, &b);
+    int rc = read_block(n, height + 1, &b);
     if (rc != 0)
         return rc;
     *hash_out = b.header.parent;
@@ -864,8 +921,7 @@ void node_chain_on_get_blocks(tc_node *n, tc_peer_id peer, const tc_msg_get_bloc
     for (uint64_t h = g->from_height; h >= 1 && h <= tip && h < g->from_height + g->count; h++) {
         tc_msg_block_entry *e = &entries[m.blocks.entry_count];
         tc_hash hash;
-        if (tc_chain_block_at(n->chain, h, &e->block) != 0 ||
-            our_commit_at(n, h, &e->commit, &hash) != 0) {
+        if (read_block(n, h, &e->block) != 0 || our_commit_at(n, h, &e->commit, &hash) != 0) {
             tc_block_deinit(&e->block);
             break;
         }
@@ -1018,13 +1074,17 @@ static void judge(tc_node *n, node_proposal *p, tc_peer_id peer)
     p->judged_ms = n->now_ms;
     if (rc == 0)
         rc = node_txs_check_certs(n, peer, &p->block, p->awaiting, &p->awaiting_count);
-    p->pending = rc == TC_ENOTFOUND;
+    if (node_fail_local(n, rc, "judge a proposal"))
+        return;
+    /* Short of memory, the block is no more invalid than it was: judged again after
+     * NODE_PENDING_RETRY_MS, like one waiting for batches. */
+    p->pending = rc == TC_ENOTFOUND || rc == TC_ENOMEM;
     p->valid = rc == 0;
     if (p->pending)
         return;
     p->from_network = true;
-    (void)tc_bft_on_proposal(n->bft, n->now_ms, p->block.header.height, p->round, p->pol_round,
-                             &p->hash, p->valid);
+    bft_result(n, tc_bft_on_proposal(n->bft, n->now_ms, p->block.header.height, p->round,
+                                     p->pol_round, &p->hash, p->valid));
 }
 
 void node_chain_on_proposal(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
@@ -1058,8 +1118,8 @@ void node_chain_on_proposal(tc_node *n, tc_peer_id peer, const uint8_t *frame, s
         known->round = p->round;
         known->pol_round = p->pol_round;
         if (!known->pending)
-            (void)tc_bft_on_proposal(n->bft, n->now_ms, p->height, p->round, p->pol_round, &hash,
-                                     known->valid);
+            bft_result(n, tc_bft_on_proposal(n->bft, n->now_ms, p->height, p->round, p->pol_round,
+                                             &hash, known->valid));
         return;
     }
     node_relay(n, peer, frame, len);
@@ -1154,7 +1214,9 @@ void node_chain_on_vote(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_
         check_past_vote(n, v);
         return;
     }
-    if (tc_bft_on_vote(n->bft, n->now_ms, v) == 0)
+    int rc = tc_bft_on_vote(n->bft, n->now_ms, v);
+    bft_result(n, rc);
+    if (rc == 0)
         node_relay(n, peer, frame, len);
 }
 
@@ -1200,7 +1262,7 @@ static bool pick_other_peer(tc_node *n, tc_peer_id *out)
 
 void node_chain_tick(tc_node *n)
 {
-    (void)tc_bft_tick(n->bft, n->now_ms);
+    bft_result(n, tc_bft_tick(n->bft, n->now_ms));
     heartbeat_tick(n);
     own_frames_resend(n);
     pending_retry(n);

@@ -8,7 +8,7 @@
  *   - Every store transaction a call opens is committed or aborted before the call returns, and
  *     before any action produced after a durable-state change is handed to the driver (the
  *     driver only sees actions once the call returns), so locks, batch seqs and the last-signed
- *     vote are durable before the messages they protect leave (SPEC 4, 5).
+ *     vote are durable before the messages they protect leave (PROTOCOL 11.2, 12.5).
  *   - bft works on height tip + 1 (unless the node failed); finality on the epoch of tip + 1.
  *   - Frames of SEND actions live in the arena until the next call into the node.
  */
@@ -71,8 +71,8 @@ typedef struct {
     uint64_t first_seen_ms;
 } node_seen_tx;
 
-/* One validator's handoff of the current epoch (SPEC 4), verified: signature by that member of
- * the epoch's set, txids strictly increasing and at most the finality tx_max (an honest one
+/* One validator's handoff of the current epoch (PROTOCOL 11.8), verified: signature by that member
+ * of the epoch's set, txids strictly increasing and at most the finality tx_max (an honest one
  * names only transactions its node tracks). The first valid one of a validator stays. */
 typedef struct {
     bool used;
@@ -113,9 +113,8 @@ struct tc_node {
     uint64_t commit_time_ms; /* local time the tip was committed */
     tc_evidence evidence[NODE_EVIDENCE_MAX];
     uint32_t evidence_count;
-    bool awaiting_block; /* bft decided a block we do not hold: fetch it */
+    bool awaiting_block; /* bft decided a block we do not hold: fetch it (with its commit) */
     tc_hash awaiting_hash;
-    tc_commit awaiting_commit;
 
     /* Own proposal and votes of the current height, resent every NODE_RESEND_MS: Tendermint
      * needs every honest message to arrive eventually, and a lossy link or a healed partition
@@ -134,15 +133,15 @@ struct tc_node {
     uint64_t sync_deadline_ms;
     uint64_t next_status_ms;
 
-    /* Clock sanity (SPEC 5): heartbeats give peers' clocks; past clock_stop_ms from their
+    /* Clock sanity (PROTOCOL 15): heartbeats give peers' clocks; past clock_stop_ms from their
      * median this node stops voting until it is back. */
     node_clock_peer clocks[NODE_CLOCK_PEERS_MAX];
     uint32_t clock_count;
     node_clock_state clock_state;
     uint64_t next_heartbeat_ms;
 
-    /* Epoch handoff (SPEC 4): one slot per validator index of n->epoch's set (the pool's bound),
-     * emptied at each epoch change. Once tip + 1 is the epoch's closing height, a validator
+    /* Epoch handoff (PROTOCOL 11.8): one slot per validator index of n->epoch's set (the pool's
+     * bound), emptied at each epoch change. Once tip + 1 is the epoch's closing height, a validator
      * puts its own handoff here and re-broadcasts it every regossip_interval_ms until the
      * closing block is committed; the closing block's proposer takes the pooled handoffs. */
     node_handoff *handoffs;
@@ -161,13 +160,40 @@ struct tc_node {
     uint64_t txs_finalized;
     uint64_t view_changes;
     uint64_t quorum_lost; /* TC_NOTIFY_QUORUM_LOST raised */
+    /* The sticky failure (node.h, Errors), written only by node_fail: failed is set exactly
+     * when failure is not TC_NODE_FAIL_NONE, and the rest keeps the first cause. */
     bool failed;
-    bool fork;
+    tc_node_failure_kind failure;
+    int failure_code;
+    const char *failure_cause; /* static text */
+    uint64_t failure_height;
+    uint64_t failure_ms;
 };
 
 /* node.c */
 void node_notify(tc_node *n, const tc_notify *note);
-/* Encodes m and queues SEND to peer (or to every ready peer except `except` when broadcast). */
+/* Puts the node in its sticky failure (node.h, Errors): the first call records kind, code, cause
+ * (static text), the height and the time, and queues TC_NOTIFY_FAILED; later calls change
+ * nothing, so the first cause stays. kind is not TC_NODE_FAIL_NONE. */
+void node_fail(tc_node *n, tc_node_failure_kind kind, int code, const char *cause);
+/* What a code returned by the node's own store, allocator or modules means: TC_ENOMEM memory;
+ * TC_ESTORE_IO, _FAULT, _MAPFULL store; TC_ESTORE_CORRUPT, TC_ESTORE_TXN (misuse: a bug),
+ * TC_EBLK_SUPPLY and TC_EFAILED (a module's own sticky failure) corruption; any other code
+ * (0, a rule a block or a peer broke, a missing key) TC_NODE_FAIL_NONE. */
+tc_node_failure_kind node_failure_kind_of(int code);
+/* node_fail with the kind of code, for a call that can fail only locally: a code that
+ * node_failure_kind_of does not explain is corruption too (the node's state said it could not
+ * happen). code is not 0. */
+void node_fail_code(tc_node *n, int code, const char *cause);
+/* For a result that may be a rule's or a peer's: fails the node and returns true when code is a
+ * store or corruption failure (node_failure_kind_of); false otherwise (memory included: the
+ * caller decides whether it can absorb it). */
+bool node_fail_local(tc_node *n, int code, const char *cause);
+/* Encodes m and queues SEND to peer (or to every ready peer except `except` when broadcast).
+ * TC_EENCODE when m could not be encoded or kept (memory, the arena's bound). Callers drop the
+ * code: a lost frame is a lost message, which the protocol repairs (own proposals and votes are
+ * resent, STATUS goes out every 5 s, transactions are re-gossiped, fetches retry on timeout),
+ * so a node short of memory here goes on (PROTOCOL 14.6). */
 int node_send(tc_node *n, tc_peer_id peer, const tc_msg *m);
 int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except);
 /* node_broadcast to every ready peer, returning the encoded frame (*len_out bytes, owned by the
@@ -198,13 +224,15 @@ void node_txs_drain(tc_node *n);
 /* Finalized transactions for a block at most max_count, with their certificates (heap). */
 int node_txs_collect(tc_node *n, uint32_t max_count, tc_tx **txs_out, tc_fincert **certs_out,
                      uint32_t *count_out);
-/* Checks the certificates of a proposed block: 0, TC_EBLK_CERT, or TC_ENOTFOUND after asking
- * peer for the missing batches, which are listed in asked (room for TC_MSG_BATCH_REFS_MAX;
+/* Checks the certificates of a proposed block: 0, TC_EBLK_CERT, TC_ENOMEM, or TC_ENOTFOUND after
+ * asking peer for the missing batches, which are listed in asked (room for TC_MSG_BATCH_REFS_MAX;
  * *asked_count of them). */
 int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batch_ref *asked,
                          uint32_t *asked_count);
 /* A block was applied: forget its transactions; move finality to a new epoch (with the closing
- * block's carry list) if it changed; hand off if the next height closes the epoch. */
+ * block's carry list) if it changed; hand off if the next height closes the epoch. Codes:
+ * memory, store and corruption codes, after which finality may be ahead of the store (the
+ * caller stops the node); a failed recovery inside has stopped the node already. */
 int node_txs_on_block(tc_node *n, const tc_block *b);
 /* A HANDOFF from peer: pooled (h is moved out, left empty) and relayed when it is new and valid
  * for n->epoch; an invalid one is an offence; another epoch's is ignored. */

@@ -1,7 +1,8 @@
 /* node_txs.c — transactions and instant finality inside the node: admission of submitted and
  * gossiped transactions (ledger check, pool, vote), vote batches in and out, finality events,
  * certificates for blocks, the bookkeeping when blocks confirm transactions, and the epoch
- * handoff (SPEC 4: own handoff, the pool of verified handoffs, the carry list at the change).
+ * handoff (PROTOCOL 11.8: own handoff, the pool of verified handoffs, the carry list at the
+ * change).
  */
 #include "node_internal.h"
 
@@ -28,7 +29,7 @@ static int pool_reset(tc_node *n, uint32_t validators)
 {
     pool_free(n);
     n->handoff_next_ms = 0;
-    n->handoffs = calloc(validators ? validators : 1, sizeof(*n->handoffs));
+    n->handoffs = tc_calloc(validators ? validators : 1, sizeof(*n->handoffs));
     if (n->handoffs == NULL)
         return TC_ENOMEM;
     n->handoff_count = validators;
@@ -86,14 +87,29 @@ void node_txs_close(tc_node *n)
 }
 
 /* A finality call failed after writing into an aborted transaction: finality is ahead of the
- * store (finality.h, durability contract), so it is rebuilt from the store. */
-static void reload(tc_node *n)
+ * store (finality.h, durability contract). Short of memory (or refused for a reason of its own),
+ * finality is rebuilt from the store, as after a crash, and the node goes on; a store that
+ * failed or was found corrupt (or a rebuild that fails) stops the node with the failure's kind
+ * (node.h): it is rebuilt by a restart on the repaired store. */
+static void reload(tc_node *n, int code, const char *cause)
 {
+    TC_ASSERT(code != 0);
+    if (node_fail_local(n, code, cause))
+        return;
     node_txs_close(n);
-    if (node_txs_open(n) != 0) {
-        (void)TC_NEVER(true);
-        n->failed = true;
-    }
+    int rc = node_txs_open(n);
+    if (rc != 0)
+        node_fail_code(n, rc, "rebuild finality from the store");
+    TC_ASSERT(rc != 0 || n->fin != NULL);
+}
+
+/* Opens a read-write transaction; a store that refuses one stops the node (node.h). */
+static int begin_write(tc_node *n, tc_store_txn **t, const char *cause)
+{
+    int rc = tc_store_begin(n->store, true, t);
+    if (rc != 0)
+        node_fail_code(n, rc, cause);
+    return rc;
 }
 
 static void handoff_tick(tc_node *n);
@@ -167,8 +183,11 @@ static int admit(tc_node *n, tc_store_txn *t, const tc_tx *tx, const tc_hash *tx
     if (rc == TC_ETX_LOCKED &&
         tc_ledger_check_tx(p, &n->verifier, t, tx, txid, TC_LEDGER_CONFIRM, NULL) == 0) {
         /* Valid, but its inputs are locked to a rival in our view: we never vote for it, yet
-         * track it, so a quorum of others' votes can still make it final here. */
-        (void)tc_finality_add_tx(n->fin, t, n->now_ms, tx, txid);
+         * track it, so a quorum of others' votes can still make it final here. A full table
+         * only leaves it untracked; memory or the store leave finality ahead of t. */
+        int arc = tc_finality_add_tx(n->fin, t, n->now_ms, tx, txid);
+        if (arc != 0 && arc != TC_EFULL)
+            return arc;
         rival_remember(n, tx);
         return rc;
     }
@@ -198,6 +217,15 @@ bool node_txs_known(void *ctx, const tc_tx *tx, tc_hash *txid_out)
     return true;
 }
 
+/* Whether finality may have changed in an admission that returned rc: it did for 0 and
+ * TC_ETX_LOCKED (then t is committed), and it may have for memory and store codes (the
+ * voting or tracking call's own failures, finality.h: abort t and rebuild). A rule's code
+ * (the ledger's, the pool's) comes before finality is called. */
+static bool finality_touched(int rc)
+{
+    return rc == 0 || rc == TC_ETX_LOCKED || node_failure_kind_of(rc) != TC_NODE_FAIL_NONE;
+}
+
 int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer)
 {
     tc_hash txid;
@@ -205,19 +233,21 @@ int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer
     tc_tx_id(tx, &txid);
     if (tc_mempool_contains(n->pool, &txid))
         return TC_EMP_DUPLICATE;
-    int rc = tc_store_begin(n->store, true, &t);
+    int rc = begin_write(n, &t, "admit a transaction");
     if (rc != 0)
         return rc;
     rc = admit(n, t, tx, &txid, from_peer ? peer : TC_MEMPOOL_PEER_LOCAL);
-    bool finality_touched = rc == 0 || rc == TC_ETX_LOCKED;
+    bool touched = finality_touched(rc);
     if (rc == 0 || rc == TC_ETX_LOCKED) {
         int crc = tc_store_commit(t);
         rc = crc != 0 ? crc : rc;
     } else {
         tc_store_abort(t);
     }
-    if (rc != 0 && rc != TC_ETX_LOCKED && finality_touched)
-        reload(n);
+    if (rc != 0 && rc != TC_ETX_LOCKED && touched) {
+        (void)tc_mempool_remove(n->pool, &txid); /* the pool must not hold what t lost */
+        reload(n, rc, "admit a transaction");
+    }
     if (rc == 0) {
         remember_first_seen(n, &txid);
     } else {
@@ -247,7 +277,7 @@ int node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb)
     tc_vote_batch b;
     tc_store_txn *t = NULL;
     batch_view(mb, &b);
-    int rc = tc_store_begin(n->store, true, &t);
+    int rc = begin_write(n, &t, "take a vote batch");
     if (rc != 0)
         return rc;
     rc = tc_finality_on_batch(n->fin, t, n->now_ms, &b);
@@ -255,6 +285,10 @@ int node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb)
         rc = tc_store_commit(t);
     else
         tc_store_abort(t);
+    /* The batch's own faults (finality.h) leave finality unchanged; memory and the store may
+     * have left it ahead of the aborted transaction. */
+    if (node_failure_kind_of(rc) != TC_NODE_FAIL_NONE)
+        reload(n, rc, "take a vote batch");
     if (rc == TC_EBADSIG)
         node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
     if (rc == 0)
@@ -292,7 +326,7 @@ void node_txs_tick(tc_node *n)
     handoff_tick(n);
     if (n->failed || tc_finality_next_deadline(n->fin) > n->now_ms)
         return;
-    int rc = tc_store_begin(n->store, true, &t);
+    int rc = begin_write(n, &t, "finality's timers");
     if (rc != 0)
         return;
     rc = tc_finality_tick(n->fin, t, n->now_ms);
@@ -301,7 +335,7 @@ void node_txs_tick(tc_node *n)
     else
         tc_store_abort(t);
     if (rc != 0)
-        reload(n);
+        reload(n, rc, "finality's timers");
 }
 
 static void regossip_tx(tc_node *n, const tc_hash *txid)
@@ -320,11 +354,12 @@ static void revote(tc_node *n, const tc_hash *txid)
     tc_mempool_item item;
     tc_store_txn *t = NULL;
     tc_finality_vote_result vr;
-    if (tc_mempool_get(n->pool, txid, &item) != 0 || tc_store_begin(n->store, true, &t) != 0)
+    if (n->failed || tc_mempool_get(n->pool, txid, &item) != 0 ||
+        begin_write(n, &t, "vote again in a new epoch") != 0)
         return;
     int rc = tc_ledger_check_tx(tc_chain_profile(n->chain), &n->verifier, t, item.tx, txid,
                                 TC_LEDGER_VOTE, NULL);
-    bool touched = rc == 0;
+    bool touched = rc == 0 || node_failure_kind_of(rc) != TC_NODE_FAIL_NONE;
     if (rc == 0)
         rc = tc_finality_vote_tx(n->fin, t, n->now_ms, item.tx, txid, &vr);
     if (rc == 0)
@@ -332,7 +367,7 @@ static void revote(tc_node *n, const tc_hash *txid)
     else
         tc_store_abort(t);
     if (rc != 0 && touched)
-        reload(n);
+        reload(n, rc, "vote again in a new epoch");
 }
 
 /* Turns a lock equivocation into double-lock evidence (block.h) for the next block and the
@@ -405,12 +440,20 @@ static void on_event(tc_node *n, const tc_finality_event *e)
     }
 }
 
+/* Whether finality's queued events may be acted on: not when a rebuild failed (there is no
+ * finality), nor after a store, memory or corruption failure, when finality may be ahead of the
+ * store (finality.h, durability contract) and an own batch could leave before its locks and seq
+ * are durable. A fork alarm leaves finality consistent with the store. */
+static bool events_trusted(const tc_node *n)
+{
+    return n->fin != NULL && (!n->failed || n->failure == TC_NODE_FAIL_FORK);
+}
+
 void node_txs_drain(tc_node *n)
 {
     tc_finality_event e;
-    if (n->fin == NULL)
-        return;
-    while (tc_finality_next_event(n->fin, &e))
+    /* An event's handler may rebuild finality (reload) or fail the node: checked every time. */
+    while (events_trusted(n) && tc_finality_next_event(n->fin, &e))
         on_event(n, &e);
 }
 
@@ -422,8 +465,8 @@ int node_txs_collect(tc_node *n, uint32_t max_count, tc_tx **txs_out, tc_fincert
     uint32_t cap = tc_mempool_count(n->pool), count = 0;
     if (cap > max_count)
         cap = max_count;
-    tc_tx *txs = calloc(cap ? cap : 1, sizeof(*txs));
-    tc_fincert *certs = calloc(cap ? cap : 1, sizeof(*certs));
+    tc_tx *txs = tc_calloc(cap ? cap : 1, sizeof(*txs));
+    tc_fincert *certs = tc_calloc(cap ? cap : 1, sizeof(*certs));
     if (txs == NULL || certs == NULL) {
         free(txs);
         free(certs);
@@ -434,7 +477,7 @@ int node_txs_collect(tc_node *n, uint32_t max_count, tc_tx **txs_out, tc_fincert
     tc_mempool_iter_init(n->pool, &it);
     while (count < cap && tc_mempool_iter_next(n->pool, &it, &item)) {
         if (!tc_finality_is_final(n->fin, &item.txid))
-            continue; /* SPEC 5: only transactions final in the proposer's view */
+            continue; /* PROTOCOL 12.7: only transactions final in the proposer's view */
         if (tc_finality_cert_build(n->fin, &item.txid, &certs[count]) != 0)
             continue;
         txs[count++] = *item.tx; /* shallow: the pool owns it until the block is applied */
@@ -471,6 +514,8 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batc
         if (rc == TC_ENOTFOUND) {
             missing_any = true;
             req.get_vote_batches.ref_count += missing < room ? missing : room;
+        } else if (rc == TC_ENOMEM) {
+            return rc; /* no verdict: judged again later */
         } else if (rc != 0) {
             return TC_EBLK_CERT;
         }
@@ -483,7 +528,7 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batc
     return TC_ENOTFOUND;
 }
 
-/* ---- epoch handoff (SPEC 4) ---- */
+/* ---- epoch handoff (PROTOCOL 11.8) ---- */
 
 static bool closing_next(const tc_node *n)
 {
@@ -503,7 +548,7 @@ static void send_handoff(tc_node *n, const tc_handoff *h)
 static int handoff_make(tc_node *n, tc_handoff *out)
 {
     tc_store_txn *t = NULL;
-    int rc = tc_store_begin(n->store, true, &t);
+    int rc = begin_write(n, &t, "hand off the epoch");
     if (rc != 0)
         return rc;
     rc = tc_finality_handoff(n->fin, t, n->now_ms, out);
@@ -513,7 +558,7 @@ static int handoff_make(tc_node *n, tc_handoff *out)
         tc_store_abort(t);
     if (rc != 0) {
         tc_handoff_deinit(out);
-        reload(n); /* frees the pool out lives in */
+        reload(n, rc, "hand off the epoch"); /* frees the pool out lives in */
     }
     return rc;
 }
@@ -600,7 +645,7 @@ int node_txs_block_handoffs(tc_node *n, uint64_t height, tc_handoff **out, uint3
     if (rc != 0)
         return rc;
     TC_ASSERT(vs->count == n->handoff_count);
-    tc_handoff *hs = calloc(vs->count ? vs->count : 1, sizeof(*hs));
+    tc_handoff *hs = tc_calloc(vs->count ? vs->count : 1, sizeof(*hs));
     if (hs == NULL)
         return TC_ENOMEM;
     /* Q is enough (any Q-weight set holds an honest voter of every final transaction), and
@@ -641,7 +686,7 @@ static int change_epoch(tc_node *n, uint32_t epoch)
     if (rc == 0)
         rc = pool_reset(n, vs->count);
     if (rc == 0)
-        rc = tc_store_begin(n->store, true, &t);
+        rc = begin_write(n, &t, "change the epoch");
     if (rc != 0) {
         free(carry);
         return rc;
@@ -655,7 +700,7 @@ static int change_epoch(tc_node *n, uint32_t epoch)
     n->epoch = epoch;
     tc_peer_set_validator_count(n->peers, vs->count);
     if (rc != 0)
-        reload(n);
+        reload(n, rc, "change the epoch");
     if (!n->failed)
         n->my_index = tc_finality_validator(n->fin);
     return 0;
@@ -664,7 +709,7 @@ static int change_epoch(tc_node *n, uint32_t epoch)
 int node_txs_on_block(tc_node *n, const tc_block *b)
 {
     tc_store_txn *t = NULL;
-    int rc = tc_store_begin(n->store, true, &t);
+    int rc = begin_write(n, &t, "update finality after a block");
     if (rc != 0)
         return rc;
     const tc_hash *ids = tc_chain_txids_of(n->chain, b); /* hashed when it was applied */
@@ -678,10 +723,8 @@ int node_txs_on_block(tc_node *n, const tc_block *b)
         rc = tc_store_commit(t);
     else
         tc_store_abort(t);
-    if (rc != 0) {
-        reload(n);
-        return rc;
-    }
+    if (rc != 0)
+        return rc; /* the caller stops the node: finality is ahead of the aborted t */
     uint32_t epoch = tc_chain_epoch_of(n->chain, tc_chain_height(n->chain) + 1);
     if (epoch != n->epoch)
         rc = change_epoch(n, epoch);

@@ -1419,15 +1419,15 @@ static int table_alloc(tc_peer_table *t)
     t->act_cap = 4 * (t->slot_cap + p->outbound_max + 4);
     t->arena_cap =
         4 * ((size_t)TC_MSG_PEERS_SIZE_MAX + (size_t)(t->slot_cap + 4) * TC_MSG_HELLO_SIZE_MAX);
-    t->slots = calloc(t->slot_cap, sizeof(*t->slots));
-    t->ready = calloc(t->slot_cap, sizeof(*t->ready));
-    t->nonces = calloc(t->nonce_cap, sizeof(*t->nonces));
-    t->seen = calloc(t->seen_cap, sizeof(*t->seen));
-    t->seen_index = calloc(index_size, sizeof(*t->seen_index));
-    t->bans = calloc(t->ban_cap, sizeof(*t->bans));
-    t->book = calloc(t->book_cap, sizeof(*t->book));
-    t->acts = calloc(t->act_cap, sizeof(*t->acts));
-    t->arena = malloc(t->arena_cap);
+    t->slots = tc_calloc(t->slot_cap, sizeof(*t->slots));
+    t->ready = tc_calloc(t->slot_cap, sizeof(*t->ready));
+    t->nonces = tc_calloc(t->nonce_cap, sizeof(*t->nonces));
+    t->seen = tc_calloc(t->seen_cap, sizeof(*t->seen));
+    t->seen_index = tc_calloc(index_size, sizeof(*t->seen_index));
+    t->bans = tc_calloc(t->ban_cap, sizeof(*t->bans));
+    t->book = tc_calloc(t->book_cap, sizeof(*t->book));
+    t->acts = tc_calloc(t->act_cap, sizeof(*t->acts));
+    t->arena = tc_malloc(t->arena_cap);
     bool ok = t->slots && t->ready && t->nonces && t->seen && t->seen_index && t->bans && t->book &&
               t->acts && t->arena;
     return ok ? 0 : TC_ENOMEM;
@@ -1441,7 +1441,7 @@ int tc_peer_table_new(const tc_peer_config *config, uint64_t now_ms, tc_peer_tab
     int rc = config_check(config);
     if (rc != 0)
         return rc;
-    tc_peer_table *t = calloc(1, sizeof(*t));
+    tc_peer_table *t = tc_calloc(1, sizeof(*t));
     if (t == NULL)
         return TC_ENOMEM;
     t->profile = *config->profile;

@@ -1,5 +1,6 @@
-/* peer.h — peer policy (SPEC 7): handshakes, rate limits, misbehaviour and bans, liveness,
- * the gossip seen-filter and peer discovery, as a pure state machine over a table of peers.
+/* peer.h — peer policy (PROTOCOL 10.5-10.10): handshakes, rate limits, misbehaviour and bans,
+ * liveness, the gossip seen-filter and peer discovery, as a pure state machine over a table of
+ * peers.
  *
  * What it owns. A tc_peer_table holds one slot per connection, keyed by the driver's
  * tc_peer_id, plus four bounded, deterministic containers: recently seen HELLO nonces, the

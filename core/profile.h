@@ -1,4 +1,4 @@
-/* profile.h — every protocol number in one table (SPEC preamble: no literals in logic).
+/* profile.h — every protocol number in one table (PROTOCOL preamble: no literals in logic).
  *
  * A profile is a plain struct of named fields. tc_profile_get() fills it with the defaults of
  * `testnet` or `mainnet`; genesis documents and scenarios override single fields by name through
@@ -16,7 +16,7 @@ typedef struct {
     uint32_t magic; /* first word of HELLO */
     uint16_t protocol_version;
 
-    /* Transactions and mempool (SPEC 2). */
+    /* Transactions and mempool (PROTOCOL 3, 5). */
     uint32_t tx_size_max; /* bytes */
     uint32_t tx_inputs_max;
     uint32_t tx_outputs_max;
@@ -27,7 +27,7 @@ typedef struct {
     uint64_t mempool_bytes_max;
     uint32_t mempool_peer_share_pct; /* percent of the pool one peer's transactions may fill */
 
-    /* Masternodes and epochs (SPEC 3). */
+    /* Masternodes and epochs (PROTOCOL 6; block_reward: 8; heartbeats: 15). */
     uint64_t collateral_bronze; /* units */
     uint64_t collateral_silver;
     uint64_t collateral_gold;
@@ -39,15 +39,15 @@ typedef struct {
     uint64_t block_reward; /* units */
     uint32_t heartbeat_interval_ms;
 
-    /* Instant finality (SPEC 4). */
+    /* Instant finality (PROTOCOL 11). */
     uint32_t vote_batch_interval_ms;
     uint32_t vote_batch_txids_max;
     /* Pending transactions and the vote batches naming them are announced again this often
-     * until a block confirms them (SPEC 4), so a transaction survives lost messages and
+     * until a block confirms them (PROTOCOL 11.7), so a transaction survives lost messages and
      * partitions; a pass re-sends everything pending, hence seconds, not milliseconds. */
     uint32_t regossip_interval_ms;
 
-    /* Block consensus (SPEC 5). */
+    /* Block consensus (PROTOCOL 12; block limits: 8; clock: 15). */
     uint32_t timeout_propose_ms;
     uint32_t timeout_propose_delta_ms;
     uint32_t timeout_prevote_ms;
@@ -62,7 +62,7 @@ typedef struct {
     uint32_t block_size_max; /* bytes of an encoded block */
     uint32_t evidence_per_block_max;
 
-    /* Network (SPEC 7). */
+    /* Network (PROTOCOL 10). */
     uint16_t p2p_port;
     uint16_t rpc_port;
     uint32_t frame_size_max;
@@ -74,9 +74,9 @@ typedef struct {
     uint32_t ban_base_ms;
     uint32_t ban_max_ms;
 
-    /* Peer policy (SPEC 7, peer.h). Per peer and per message category, a token bucket refills
-     * at rate_*_per_s messages per second up to burst_* messages; a message over the budget is
-     * dropped and counted. The consensus budget is rate_consensus_per_s +
+    /* Peer policy (PROTOCOL 10.6-10.10, peer.h). Per peer and per message category, a token bucket
+     * refills at rate_*_per_s messages per second up to burst_* messages; a message over the budget
+     * is dropped and counted. The consensus budget is rate_consensus_per_s +
      * rate_consensus_per_validator_per_s * validator count (burst likewise), because vote
      * traffic grows with the validator set. */
     uint32_t rate_tx_per_s;

@@ -187,7 +187,7 @@ int tc_store_lmdb_open(const char *path, size_t map_size, tc_store **out)
     *out = NULL;
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
         return TC_ESTORE_IO;
-    lstore *s = calloc(1, sizeof(*s));
+    lstore *s = tc_calloc(1, sizeof(*s));
     if (s == NULL)
         return TC_ENOMEM;
     s->base.ops = &lmdb_ops;
@@ -335,7 +335,7 @@ static int lm_cursor_open(tc_store_txn *t_, tc_table table, tc_store_cursor **ou
     TC_ASSERT(out != NULL);
     if (t->err != 0)
         return t->err;
-    lcur *c = calloc(1, sizeof(*c));
+    lcur *c = tc_calloc(1, sizeof(*c));
     if (c == NULL)
         return TC_ENOMEM;
     int rc = mdb_cursor_open(t->mt, store_of(t->store)->dbi[table], &c->mc);

@@ -329,7 +329,7 @@ static rec *rec_alloc(mem *m, size_t size)
 {
     size_t c = pool_class(size), block = (c + 1) * 16;
     if (c == POOL_CLASSES)
-        return malloc(size);
+        return tc_malloc(size);
     blk *b = m->pool[c];
     if (b != NULL) {
         m->pool[c] = b->next;
@@ -337,7 +337,7 @@ static rec *rec_alloc(mem *m, size_t size)
     }
     if (m->carve_size < block) {
         /* The rest of the old slab (under 256 bytes) is left unused. */
-        slab *sl = malloc(sizeof(*sl) + SLAB_BYTES);
+        slab *sl = tc_malloc(sizeof(*sl) + SLAB_BYTES);
         if (sl == NULL)
             return NULL;
         sl->next = m->slabs;
@@ -566,7 +566,7 @@ static int tab_reserve(tab *t, size_t need)
     size_t cap = t->cap == 0 ? TAB_MIN : t->cap;
     while (cap / 2 < need)
         cap *= 2;
-    slot *slots = calloc(cap, sizeof(*slots) + 1);
+    slot *slots = tc_calloc(cap, sizeof(*slots) + 1);
     if (slots == NULL)
         return TC_ENOMEM;
     uint8_t *tags = (uint8_t *)(slots + cap);
@@ -624,7 +624,7 @@ static int view_build(tab *t)
     TC_ASSERT(t->view == NULL);
     size_t n = t->count, j = 0;
     if (n > 0) {
-        ent *v = malloc(n * sizeof(*v)), *tmp = malloc(n * sizeof(*tmp));
+        ent *v = tc_malloc(n * sizeof(*v)), *tmp = tc_malloc(n * sizeof(*tmp));
         if (v == NULL || tmp == NULL) {
             free(v);
             free(tmp);
@@ -723,7 +723,7 @@ static int ops_room(mem *m)
     TC_ASSERT(m->op_count + 1 < UINT32_MAX); /* a slot holds an operation's index + 1 as u32 */
     if (m->op_count == m->op_cap) {
         size_t cap = m->op_cap == 0 ? OPS_MIN : 2 * m->op_cap;
-        op *ops = realloc(m->ops, cap * sizeof(*ops));
+        op *ops = tc_realloc(m->ops, cap * sizeof(*ops));
         if (ops == NULL)
             return TC_ENOMEM;
         m->ops = ops;
@@ -733,7 +733,7 @@ static int ops_room(mem *m)
         return 0;
     if (m->op_count + 1 > m->pend_cap / 2) {
         size_t cap = m->pend_cap == 0 ? PEND_MIN : 2 * m->pend_cap;
-        pslot *pend = calloc(cap, sizeof(*pend));
+        pslot *pend = tc_calloc(cap, sizeof(*pend));
         if (pend == NULL)
             return TC_ENOMEM;
         free(m->pend);
@@ -1014,7 +1014,7 @@ static int plist_refresh(mem *m, mtxn *t, tc_table table)
         if (m->ops[i].table == table)
             a++;
     if (a > 0) {
-        ent *all = malloc((p + a) * sizeof(*all)), *fresh = malloc(2 * a * sizeof(*fresh));
+        ent *all = tc_malloc((p + a) * sizeof(*all)), *fresh = tc_malloc(2 * a * sizeof(*fresh));
         if (all == NULL || fresh == NULL) {
             free(all);
             free(fresh);
@@ -1058,7 +1058,7 @@ static int mem_cursor_open(tc_store_txn *t_, tc_table table, tc_store_cursor **o
         rc = plist_refresh(m, t, table);
     if (rc != 0)
         return rc;
-    mcur *c = calloc(1, sizeof(*c));
+    mcur *c = tc_calloc(1, sizeof(*c));
     if (c == NULL)
         return TC_ENOMEM;
     c->store = t->store;
@@ -1183,7 +1183,7 @@ static const tc_store_ops mem_ops = {
 
 tc_store *tc_store_mem_new(void)
 {
-    mem *m = calloc(1, sizeof(*m));
+    mem *m = tc_calloc(1, sizeof(*m));
     if (m == NULL)
         return NULL;
     m->base.ops = &mem_ops;

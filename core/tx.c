@@ -19,19 +19,19 @@ static void clear(tc_tx *tx)
     tx->outputs = NULL;
 }
 
-/* Allocates the two arrays; a zero count leaves its array NULL (calloc(0) may return NULL,
+/* Allocates the two arrays; a zero count leaves its array NULL (tc_calloc(0) may return NULL,
  * and a decoder must not confuse that with failure). */
 static int alloc_arrays(tc_tx *tx, uint32_t input_count, uint32_t output_count)
 {
     TC_ASSERT(tx->inputs == NULL && tx->outputs == NULL);
     TC_ASSERT(input_count <= TC_TX_INPUTS_HARD_MAX && output_count <= TC_TX_OUTPUTS_HARD_MAX);
     if (input_count > 0) {
-        tx->inputs = calloc(input_count, sizeof(tc_txin));
+        tx->inputs = tc_calloc(input_count, sizeof(tc_txin));
         if (tx->inputs == NULL)
             return TC_ENOMEM;
     }
     if (output_count > 0) {
-        tx->outputs = calloc(output_count, sizeof(tc_txout));
+        tx->outputs = tc_calloc(output_count, sizeof(tc_txout));
         if (tx->outputs == NULL) {
             free(tx->inputs);
             tx->inputs = NULL;
@@ -240,7 +240,7 @@ int tc_tx_encode_alloc(const tc_tx *tx, uint8_t **out, size_t *len_out)
     *out = NULL;
     *len_out = 0;
     size_t n = tc_tx_encoded_size(tx);
-    uint8_t *buf = malloc(n);
+    uint8_t *buf = tc_malloc(n);
     if (buf == NULL)
         return TC_ENOMEM;
     tc_writer w;
@@ -299,7 +299,7 @@ int tc_tx_read(tc_reader *r, tc_tx *tx)
     read_inputs(r, tx);
     uint32_t nout = tc_get_count(r, TC_TX_OUTPUTS_HARD_MAX, TC_TX_OUTPUT_SIZE);
     if (r->err == 0 && nout > 0) {
-        tx->outputs = calloc(nout, sizeof(tc_txout));
+        tx->outputs = tc_calloc(nout, sizeof(tc_txout));
         if (tx->outputs == NULL)
             tc_reader_fail(r, TC_ENOMEM);
         else

@@ -1,4 +1,4 @@
-/* tx.h — transactions (SPEC 2): the value type, its canonical encoding, its id, and the checks
+/* tx.h — transactions (PROTOCOL 3): the value type, its canonical encoding, its id, and the checks
  * that need nothing but the transaction itself.
  *
  * Encoding (all integers little-endian, see codec.h):
@@ -11,7 +11,7 @@
  *     retire:    mn_key 32
  *
  * txid = H(tc/tx, encoding with every signature field left out): the input signatures and the
- * registration's mn_sig. So signing cannot change a txid (SPEC 9), and a txid can be signed.
+ * registration's mn_sig. So signing cannot change a txid (PROTOCOL 3), and a txid can be signed.
  * Input i signs H(tc/sighash, txid || u32 i). A registration also proves possession of the
  * masternode key: mn_sig signs H(tc/sighash, txid || u32 0xFFFFFFFF) with mn_key, so nobody can
  * register somebody else's key.
@@ -114,7 +114,7 @@ void tc_tx_sign_input(tc_tx *tx, const tc_hash *txid, uint32_t i, tc_sig_scheme 
  * masternode key (mn_kp->pub must equal tx->mn_key). */
 void tc_tx_sign_mn(tc_tx *tx, const tc_hash *txid, tc_sig_scheme scheme, const tc_keypair *mn_kp);
 
-/* Stateless checks of SPEC 2 in a fixed order, returning the first rule broken:
+/* Stateless checks of PROTOCOL 3 in a fixed order, returning the first rule broken:
  * TC_ETX_VERSION, TC_ETX_NO_INPUTS, TC_ETX_NO_OUTPUTS, TC_ETX_TOO_MANY_INPUTS,
  * TC_ETX_TOO_MANY_OUTPUTS, TC_ETX_SIZE, TC_ETX_DUP_INPUT, TC_ETX_ZERO_AMOUNT, TC_ETX_DUST,
  * TC_EOVERFLOW (output sum), TC_ETX_KIND (payload rules: tier range, net_addr length).
@@ -128,7 +128,7 @@ int tc_tx_check_form(const tc_tx *tx, const tc_profile *p);
 
 /* Sum of outputs, overflow-checked: TC_EOVERFLOW. */
 int tc_tx_output_total(const tc_tx *tx, uint64_t *out);
-/* min_fee = min_fee_base + floor(output_total * min_fee_per_mille / 1000) (SPEC 2), computed
+/* min_fee = min_fee_base + floor(output_total * min_fee_per_mille / 1000) (PROTOCOL 3), computed
  * exactly without a 128-bit product. TC_EOVERFLOW (and *out = 0) if it exceeds u64. */
 int tc_tx_min_fee(const tc_profile *p, uint64_t output_total, uint64_t *out);
 

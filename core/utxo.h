@@ -1,4 +1,4 @@
-/* utxo.h — the UTXO set (SPEC 2) kept in the store: unspent outputs, the per-outpoint lock
+/* utxo.h — the UTXO set (PROTOCOL 4) kept in the store: unspent outputs, the per-outpoint lock
  * state machine, the record of confirmed spends, and the running total and root of the set.
  *
  * Owns three store tables' worth of records, all written inside the caller's read-write
@@ -10,7 +10,7 @@
  *                  absent means the empty set.
  * Integers are little-endian (codec.h).
  *
- * State machine per outpoint (SPEC 2), in this node's view:
+ * State machine per outpoint (PROTOCOL 4), in this node's view:
  *   Unspent -> Locked(txid) -> SpentFinalized(txid) -> Confirmed(height)
  *   Locked(txid) -> Unspent only through tc_utxo_release (epoch boundary without carry-over, or a
  *   conflicting transaction confirmed).
@@ -32,9 +32,9 @@
  * Adding an entry adds its element lane-wise mod 2^16; removing subtracts it. Then
  *   root = H(tc/utxoroot, accumulator as 1024 u16 LE | u64 count LE).
  * The root covers chain data only (outpoint, amount, address, creation height, flags), never
- * a node's lock states, so honest nodes at one height agree on it (SPEC 8 invariant 4) whatever
- * votes they saw; and it is independent of the order entries were added. Updating it costs one
- * hash and 2 KiB of keystream per change, without rescanning the set.
+ * a node's lock states, so honest nodes at one height agree on it (SIMULATOR.md, Checkers:
+ * convergence) whatever votes they saw; and it is independent of the order entries were added.
+ * Updating it costs one hash and 2 KiB of keystream per change, without rescanning the set.
  *
  * Batching. The operations that change the set's contents (add, confirm, confirm_spend, burn,
  * set_flags) take a tc_utxo_meta: the META record decoded in memory. A caller making many changes

@@ -1,6 +1,6 @@
-/* checker.c — the SPEC 8 invariants, checked as the run goes, and the scenario's expectations,
- * evaluated at its end. The checkers only observe: NOTIFY actions of the nodes, node status
- * after each call, and read-only store transactions between calls. They never steer a node.
+/* checker.c — the invariants of SIMULATOR.md, checked as the run goes, and the scenario's
+ * expectations, evaluated at its end. The checkers only observe: NOTIFY actions of the nodes, node
+ * status after each call, and read-only store transactions between calls. They never steer a node.
  *
  * What is checked, and from what (docs/SIMULATOR.md, "Checkers"):
  *   agreement     BLOCK_COMMITTED hashes of honest nodes, per height (unless `expect fork`);
@@ -268,7 +268,8 @@ static void on_finalized(tc_world *w, uint32_t e, const tc_notify *n)
     }
 }
 
-/* EVIDENCE and CULPRIT name a validator; an honest one is a violation (SPEC 8.5). */
+/* EVIDENCE and CULPRIT name a validator; an honest one is a violation (SIMULATOR.md, Checkers:
+ * `equivocation`). */
 static void on_named(tc_world *w, uint32_t e, const tc_notify *n, bool culprit)
 {
     w_checks *c = &w->checks;
@@ -409,7 +410,8 @@ void w_check_notify(tc_world *w, uint32_t e, const tc_notify *n)
 
 /* ---- after every call ---- */
 
-/* Equal block hashes at one height imply equal UTXO-set roots (SPEC 8.4). */
+/* Equal block hashes at one height imply equal UTXO-set roots (SIMULATOR.md, Checkers:
+ * `convergence`). */
 static void check_root(tc_world *w, uint32_t e, const tc_node_status *st)
 {
     w_height *h = height_slot(w, st->height);
@@ -435,9 +437,34 @@ static void check_root(tc_world *w, uint32_t e, const tc_node_status *st)
     }
 }
 
-/* After every call into node e. What is read here — the sticky failure (integrity, SPEC 8.3)
- * and, after a commit, the tip (convergence, SPEC 8.4) — can change only within a call, so it is
- * read after every call, except when the call's own result already said that the node is not
+/* Node e is in its sticky failed state (node.h): the timeline and the summary tell its kind and
+ * cause. A fork was judged by on_fork already; any other failure of an honest node is a
+ * violation, but never a fork: the simulator's stores fail only at a lose-writes crash, which
+ * kills the node before its actions are seen. */
+static void on_failed(tc_world *w, uint32_t e, const tc_node_status *st)
+{
+    w_node *n = &w->nodes[e];
+    n->failed_seen = true;
+    if (n->failure.failure == TC_NODE_FAIL_NONE) {
+        n->failure = *st;
+        n->failure_sim_ms = w->now_ms;
+    }
+    if (st->failure == TC_NODE_FAIL_FORK) {
+        w_timeline(w, e, "FAILED (sticky): fork alarm");
+        return;
+    }
+    w_timeline(w, e, "FAILED (sticky, %s) at h=%llu: %s (%s)", tc_node_failure_name(st->failure),
+               (unsigned long long)st->failure_height, st->failure_cause,
+               tc_strerror(st->failure_code));
+    if (!n->byzantine)
+        w_violation(w, "integrity", e, UINT32_MAX, "%s entered its sticky %s failure: %s (%s)",
+                    n->name, tc_node_failure_name(st->failure), st->failure_cause,
+                    tc_strerror(st->failure_code));
+}
+
+/* After every call into node e. What is read here — the sticky failure (SIMULATOR.md, Checkers:
+ * `integrity`) and, after a commit, the tip (`convergence`) — can change only within a call, so it
+ * is read after every call, except when the call's own result already said that the node is not
  * failed and it committed nothing: tc_node_recv returns TC_EFAILED whenever the node ends the
  * call in its sticky failed state (node.h, core/node.c), so a delivery (nearly every call of a
  * run) that returns anything else left it healthy, and reading the whole status again (a scan
@@ -451,15 +478,8 @@ void w_check_after_call(tc_world *w, uint32_t e, bool committed, bool reported_h
     tc_node_status st;
     tc_node_status_get(n->node, &st);
     (void)TC_NEVER(reported_healthy && st.failed); /* tc_node_recv's word is wrong */
-    if (st.failed && !n->failed_seen) {
-        n->failed_seen = true;
-        w_timeline(w, e, "FAILED (sticky)%s", st.fork ? ": fork alarm" : "");
-        if (!n->byzantine && !st.fork)
-            w_violation(w, "integrity", e, UINT32_MAX,
-                        "%s entered its sticky failed state "
-                        "(corruption or supply)",
-                        n->name);
-    }
+    if (st.failed && !n->failed_seen)
+        on_failed(w, e, &st);
     if (committed && !n->byzantine)
         check_root(w, e, &st);
 }

@@ -8,12 +8,11 @@
  * crash to strike *during* the node's next store commit: the in-memory store is set to fail
  * that one commit (its writes vanish, as in a torn write), and the node dies at the end of the
  * call that attempted it, before any action of that call (a message, a vote) leaves. What it
- * committed before stays. Limitation: a call may commit more than once (a vote lock, then a
- * block), and commits after the failed one in that same call survive — the store cannot roll
- * a commit back, and failing them all would trip the core's TC_NEVER on a store that fails
- * twice in a row. If the node writes nothing within W_LOSE_WRITES_MS, it dies then like a
- * plain crash. With `storage lmdb` a crash is a plain crash (LMDB's commits are durable; there
- * is nothing uncommitted to lose between calls).
+ * committed before stays, and nothing after: the failed commit puts the node in its sticky store
+ * failure (node.h), so it writes nothing more in that call; a failed commit that wrote nothing
+ * strikes too (world.c, after_call). If the node commits nothing within W_LOSE_WRITES_MS, it
+ * dies then like a plain crash. With `storage lmdb` a crash is a plain crash (LMDB's commits are
+ * durable; there is nothing uncommitted to lose between calls).
  */
 #include "world_internal.h"
 
@@ -58,8 +57,9 @@ void w_fault_die(tc_world *w, uint32_t e)
     w_node_crash(w, e);
 }
 
-/* The restarted node first passes an integrity check of its store (SPEC 8, STYLE rule 17),
- * then starts on it with a fresh generator and dials every running node. */
+/* The restarted node first passes an integrity check of its store (SIMULATOR.md, Checkers:
+ * integrity after restart; STYLE rule 17), then starts on it with a fresh generator and dials every
+ * running node. */
 static void restart(tc_world *w, uint32_t e)
 {
     w_node *n = &w->nodes[e];

@@ -473,8 +473,8 @@ static void handoffs_free(tc_handoff *hs, uint32_t count)
     free(hs);
 }
 
-/* The closing block of an epoch carries handoffs (SPEC 4) of a random quorum (plus some extra
- * validators) of the epoch's set, in index order. The job runs no finality, so no validator
+/* The closing block of an epoch carries handoffs (PROTOCOL 11.8) of a random quorum (plus some
+ * extra validators) of the epoch's set, in index order. The job runs no finality, so no validator
  * holds an unconfirmed vote: each honest handoff names no transaction. Other heights: none. */
 static int sign_handoffs(job *j, uint64_t height, tc_handoff **out, uint32_t *count_out)
 {

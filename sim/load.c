@@ -7,7 +7,8 @@
  * random client and the change back — and submits it to a random honest running node. With
  * `double-spend P%`, a transfer is, with that probability, paired with a conflicting one (same
  * coin, another payment) submitted to another honest node; both are "contested" and excluded
- * from finality and liveness figures (SPEC 8.7 asks liveness of uncontested transactions only).
+ * from finality and liveness figures (SIMULATOR.md, Expectations: `liveness` asks it of uncontested
+ * transfers only).
  *
  * A coin becomes ready when a block confirmed it: the client looks it up in the UTXO set of
  * the most advanced honest running node, as a wallet asks its node (a read transaction between

@@ -24,8 +24,9 @@ const char tc_sim_run_usage[] =
     "usage: timesim run FILE.scn|DIR... [options]\n"
     "\n"
     "Runs scenarios on the deterministic simulator: a cluster of real TimeCoin cores on a\n"
-    "simulated network, with the scenario's faults, adversaries and load, the SPEC 8 checkers\n"
-    "after every event and the expectations at the end. One summary JSON line per scenario.\n"
+    "simulated network, with the scenario's faults, adversaries and load, the checkers of\n"
+    "docs/SIMULATOR.md after every event and the expectations at the end. One summary JSON\n"
+    "line per scenario.\n"
     "\n"
     "options:\n"
     "  --seed N        run with seed N instead of the scenario's\n"
@@ -178,8 +179,29 @@ static int parse_args(int argc, char **argv, run_cli *c)
 
 /* ---- the summary ---- */
 
+/* "failures" {node: {kind, t_ms, code, cause}}: each node's first sticky failure of the run. */
+static int put_failures(json_t *o, const tc_world *w)
+{
+    json_t *failures = json_object();
+    int bad = 0;
+    for (uint32_t e = 0; e < tc_world_node_count(w); e++) {
+        tc_world_node_info info;
+        tc_world_node_info_get(w, e, &info);
+        if (info.failure == TC_NODE_FAIL_NONE)
+            continue;
+        json_t *f = json_object();
+        bad |= tc_jsonw_set(f, "kind", tc_jsonw_str(tc_node_failure_name(info.failure)));
+        bad |= tc_jsonw_set(f, "t_ms", tc_jsonw_u64(info.failure_sim_ms));
+        bad |= tc_jsonw_set(f, "code", tc_jsonw_str(tc_strerror(info.failure_code)));
+        bad |= tc_jsonw_set(f, "cause", tc_jsonw_str(info.failure_cause));
+        bad |= tc_jsonw_set(failures, info.name, f);
+    }
+    return bad | tc_jsonw_set(o, "failures", failures);
+}
+
 /* "nodes", "heights" {node: height}, "validators" {node: index in the current set, for
- * running validators} and "down" [node]. Returns nonzero when a member could not be made. */
+ * running validators}, "down" [node] and "failures". Returns nonzero when a member could not be
+ * made. */
 static int put_nodes(json_t *o, const tc_world *w)
 {
     uint32_t count = tc_world_node_count(w);
@@ -197,7 +219,8 @@ static int put_nodes(json_t *o, const tc_world *w)
     bad |= tc_jsonw_set(o, "nodes", json_integer(count));
     bad |= tc_jsonw_set(o, "heights", heights);
     bad |= tc_jsonw_set(o, "validators", validators);
-    return bad | tc_jsonw_set(o, "down", down);
+    bad |= tc_jsonw_set(o, "down", down);
+    return bad | put_failures(o, w);
 }
 
 /* One violation: {t_ms, what, nodes [up to two], trace_line, detail}. */

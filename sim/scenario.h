@@ -168,7 +168,7 @@ typedef struct {
 } tc_scn_event;
 
 typedef enum {
-    TC_SCN_EXP_SAFETY = 1,       /* every SPEC 8 invariant held */
+    TC_SCN_EXP_SAFETY = 1,       /* every invariant of SIMULATOR.md, Checkers, held */
     TC_SCN_EXP_FORK = 2,         /* a fork happened, was detected, forensics ran */
     TC_SCN_EXP_CULPRITS = 3,     /* members: exactly the validators forensics names */
     TC_SCN_EXP_HEIGHT = 4,       /* cmp value, members (empty: every honest node) */

@@ -385,16 +385,24 @@ void w_schedule_adv(tc_world *w, uint32_t e)
     w_push(w, &ev);
 }
 
-/* After every call into node e: a lose-writes crash strikes if the call wrote to the store
- * (the armed fault failed that commit; what the call would send never leaves); otherwise its
+/* After every call into node e: a lose-writes crash strikes if the call wrote to the store or
+ * the armed fault failed a commit of it that wrote nothing, which puts the node in its sticky
+ * store failure (node.h) (what the call would send never leaves); otherwise its
  * actions are carried out, the invariants checked, its timer set. reported_healthy: the call's
  * own result said that the node is not in its sticky failed state (w_check_after_call). */
+static bool dying_failed(const w_node *n)
+{
+    tc_node_status st;
+    tc_node_status_get(n->node, &st);
+    return st.failed;
+}
+
 static void after_call(tc_world *w, uint32_t e, bool reported_healthy)
 {
     w_node *n = &w->nodes[e];
     if (n->node == NULL)
         return;
-    if (n->dying && tc_store_mem_write_count(n->store) != n->writes_at_arm) {
+    if (n->dying && (tc_store_mem_write_count(n->store) != n->writes_at_arm || dying_failed(n))) {
         w_trace(w, e, "crash-struck");
         w_timeline(w, e, "CRASH strikes during a store commit: its writes are lost");
         w_node_crash(w, e);
@@ -933,6 +941,10 @@ void tc_world_node_info_get(const tc_world *w, uint32_t e, tc_world_node_info *o
     out->honest = !n->byzantine;
     out->height = n->height;
     out->view_changes = n->view_changes;
+    out->failure = n->failure.failure;
+    out->failure_code = n->failure.failure_code;
+    out->failure_cause = n->failure.failure != TC_NODE_FAIL_NONE ? n->failure.failure_cause : "";
+    out->failure_sim_ms = n->failure_sim_ms;
     out->validator = UINT32_MAX;
     if (n->node != NULL) { /* read here, not after every call: only the summary shows it */
         tc_node_status st;

@@ -1,7 +1,7 @@
 /* world.h — one deterministic run of a scenario: a cluster of TimeCoin nodes (the real core,
  * sans-IO) wired through the simulated network, driven by one event queue on one virtual clock,
- * with the scenario's faults, Byzantine wrappers and wallet load, and the SPEC 8 checkers after
- * every event.
+ * with the scenario's faults, Byzantine wrappers and wallet load, and the SIMULATOR.md checkers
+ * after every event.
  *
  * What a world owns: a copy of the scenario; the genesis; every node, its store (memory, or
  * LMDB in a temporary folder removed by tc_world_free), its clock, its adversary; the network
@@ -25,6 +25,7 @@
 
 #include "base.h"
 #include "crypto.h"
+#include "node.h"
 #include "scenario.h"
 
 typedef struct tc_world tc_world;
@@ -61,6 +62,12 @@ typedef struct {
     uint32_t validator;   /* index in the current set, UINT32_MAX if none or down */
     uint64_t bans;        /* bans imposed since the last (re)start; 0 when down */
     uint64_t quorum_lost; /* TC_NOTIFY_QUORUM_LOST since the last (re)start */
+    /* Its first sticky failure of the run (TC_NODE_FAIL_NONE: none), with the code, the cause
+     * (static text) and the simulated time it was seen. */
+    tc_node_failure_kind failure;
+    int failure_code;
+    const char *failure_cause;
+    uint64_t failure_sim_ms;
 } tc_world_node_info;
 
 typedef struct {

@@ -5,7 +5,7 @@
  *   faults.c   the scenario timeline: crashes, restarts, pauses, clock jumps, partitions,
  *              Byzantine turns, registrations, load changes;
  *   load.c     the simulated wallets and the table of every transaction they submitted;
- *   checker.c  the SPEC 8 invariants after every event;
+ *   checker.c  the invariants of SIMULATOR.md (Checkers) after every event;
  *   expect.c   the expectations at the end, and the run's result;
  *   trace.c    the trace, its fingerprint and the --timeline account.
  *
@@ -94,6 +94,9 @@ typedef struct {
     uint64_t commits;
     bool failed_seen; /* its sticky failure was reported once */
     bool fork_seen;
+    /* Its first sticky failure of the run (node.h), kept across restarts for the summary. */
+    tc_node_status failure;
+    uint64_t failure_sim_ms;
 } w_node;
 
 typedef struct {

@@ -23,7 +23,7 @@ static tc_addr_hash filled(uint8_t byte)
     return h;
 }
 
-/* Encodings computed by an independent Python implementation of SPEC 1 and address.h:
+/* Encodings computed by an independent Python implementation of PROTOCOL 2 and address.h:
  * "TIME" + digit + base58(hash || blake2b(b"tc/addrsum" + net + hash, 32)[:4]). */
 Test(address, golden_encodings)
 {

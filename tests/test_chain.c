@@ -108,7 +108,7 @@ static void expect_unchanged(const snap *b, const char *what)
     cr_assert_eq(tc_chain_verify_integrity(F.chain), 0, "%s: integrity check passes", what);
 }
 
-/* SPEC 3: utxo_total == genesis + rewards - burned, after every block. */
+/* PROTOCOL 8: utxo_total == genesis + rewards - burned, after every block. */
 static void expect_balanced(void)
 {
     tc_chain_supply s;
@@ -1027,7 +1027,7 @@ Test(chain, build_stops_at_block_size_max_exactly)
 
 /* ---- rewards ---- */
 
-/* The reward outputs of SPEC 3 computed here independently: signers of c (indexes into the
+/* The reward outputs of PROTOCOL 8 computed here independently: signers of c (indexes into the
  * parent's set) by weight, in index order, then the remainder to the proposer's owner. */
 static uint32_t expected_rewards(const tc_commit *c, uint32_t parent_epoch, uint32_t epoch,
                                  uint32_t proposer, uint64_t amount, tc_txout *out)
@@ -1765,7 +1765,7 @@ Test(chain, a_supply_mismatch_makes_the_chain_sticky_failed)
     tc_block_deinit(&b);
 }
 
-/* ---- epoch handoff (SPEC 4) ---- */
+/* ---- epoch handoff (PROTOCOL 11.8) ---- */
 
 #define CLOSING_0 7 /* closing height of epoch 0 with the fixture's 8-block epochs */
 
@@ -2005,7 +2005,7 @@ Test(chain, the_closing_block_stores_the_union_of_its_handoffs_as_the_carry_list
     tc_tx_deinit(&late);
 }
 
-/* SPEC 6: a validator whose vote batches name two transactions spending one outpoint has
+/* PROTOCOL 11.9: a validator whose vote batches name two transactions spending one outpoint has
  * equivocated on an input lock; the evidence burns its collateral like a double vote, and
  * evidence that does not prove it is refused. */
 static void lock_batch(tc_vote_batch *b, uint32_t validator, uint64_t seq, const tc_hash *txid,

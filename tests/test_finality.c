@@ -1,4 +1,4 @@
-/* test_finality.c — instant finality (SPEC 4) on the in-memory store: own batches and their
+/* test_finality.c — instant finality (PROTOCOL 11) on the in-memory store: own batches and their
  * timing, seq persistence, quorum arithmetic at tier weights, FINALIZED once, transactions that
  * arrive after their votes, duplicate, forged and equivocating batches, durable locks across a
  * crash, lock equivocation, certificates, re-gossip, bounded bookkeeping, handoff, carry list,
@@ -938,7 +938,7 @@ Test(finality, bookkeeping_returns_to_empty_after_confirmations, .fini = teardow
 
 /* A loser's lock on an input the winner does not spend stays until the epoch ends: released
  * at confirmation, it would let this validator vote for a second transaction on that input in
- * the same epoch (PROTOCOL 10.2). A restart does not track the dead loser again, and the epoch
+ * the same epoch (PROTOCOL 11.9). A restart does not track the dead loser again, and the epoch
  * change releases its lock from the vote record. */
 Test(finality, confirmation_of_a_conflict_keeps_the_losers_locks_until_the_epoch_ends,
      .fini = teardown)

@@ -1,4 +1,4 @@
-/* test_ledger.c — contextual validation: one test per SPEC 2 rule, each built from a valid
+/* test_ledger.c — contextual validation: one test per PROTOCOL 3 rule, each built from a valid
  * transaction broken in exactly one way, so removing the rule makes its test fail. */
 #include <criterion/criterion.h>
 #include <string.h>

@@ -649,7 +649,7 @@ Test(msg, frame_check_before_allocation)
     be32(h, 1);
     cr_assert_eq(tc_msg_frame_check(h, &p, &n), 0);
     cr_assert_eq(n, 5);
-    p.frame_size_max = 4096; /* the bound is the profile's, not the SPEC constant */
+    p.frame_size_max = 4096; /* the bound is the profile's, not TC_MSG_FRAME_SPEC_MAX */
     be32(h, 4092);
     cr_assert_eq(tc_msg_frame_check(h, &p, &n), 0);
     be32(h, 4093);

@@ -549,8 +549,8 @@ Test(node, garbage_peer_is_banned, .timeout = 30)
     pump_free(&p);
 }
 
-/* SPEC 5 clock rules: a validator 70 s off the others' median warns but keeps voting; one 130 s
- * off stops voting (the other three, a quorum, go on); brought back, it votes again. */
+/* PROTOCOL 15 clock rules: a validator 70 s off the others' median warns but keeps voting; one
+ * 130 s off stops voting (the other three, a quorum, go on); brought back, it votes again. */
 Test(node, clock_off_by_more_than_the_bounds_warns_then_stops_voting, .timeout = 60)
 {
     pump p;
@@ -638,7 +638,7 @@ static uint64_t confirmed_at(tc_chain *c, const tc_hash *txid)
     return 0;
 }
 
-/* SPEC 4 end to end, with epochs of 8 blocks (epoch 0 closes at height 7). A transfer is
+/* PROTOCOL 11.8 end to end, with epochs of 8 blocks (epoch 0 closes at height 7). A transfer is
  * submitted after block 5; every validator votes for it, but the vote batches never reach the
  * round-0 proposers of blocks 6 and 7, so it is final at the other two nodes only and neither
  * block can confirm it. The validators' handoffs, signed after block 6, name it; the closing

@@ -1,5 +1,6 @@
-/* test_profile.c — the protocol number table: SPEC defaults per network, setting fields by name,
- * range and invariant checks that leave the profile unchanged, and the field listing. */
+/* test_profile.c — the protocol number table: defaults per network (PROTOCOL preamble), setting
+ * fields by name, range and invariant checks that leave the profile unchanged, and the field
+ * listing. */
 #include <criterion/criterion.h>
 #include <string.h>
 

@@ -147,6 +147,19 @@ Test(world, a_fork_is_an_agreement_violation_unless_expected, .timeout = 60)
     cr_assert_gt(v->trace_line, 0);
     cr_assert_gt(v->time_ms, 500);
     cr_assert(!find_expect(&a.r, "safety")->pass);
+    /* The honest nodes that saw it stopped with the typed failure fork (node.h), which the
+     * summary reports with its time and code. */
+    for (uint32_t e = 0; e < 2; e++) {
+        tc_world_node_info info;
+        tc_world_node_info_get(a.w, e, &info);
+        cr_assert_eq(info.failure, TC_NODE_FAIL_FORK, "%s failed as %s", info.name,
+                     tc_node_failure_name(info.failure));
+        cr_assert_eq(info.failure_code, TC_EBLK_COMMIT, "%s: %s", info.name,
+                     tc_strerror(info.failure_code));
+        cr_assert_str_eq(info.failure_cause, "fork alarm");
+        cr_assert_gt(info.failure_sim_ms, 500, "after the partition: %llu",
+                     (unsigned long long)info.failure_sim_ms);
+    }
     tc_world_free(a.w);
 }
 

@@ -1,7 +1,7 @@
 /* fuzz_block.c — libFuzzer target for tc_block_decode: any input either fails cleanly with the
  * output left empty, or decodes to a block whose encoding is exactly the input (canonical
- * encoding, SPEC 1); the hashes of a decoded block never fail on allocation. ASan and UBSan catch
- * the rest: out-of-bounds reads, leaks on error paths, overflow. */
+ * encoding, PROTOCOL 1); the hashes of a decoded block never fail on allocation. ASan and UBSan
+ * catch the rest: out-of-bounds reads, leaks on error paths, overflow. */
 #include <stdlib.h>
 #include <string.h>
 

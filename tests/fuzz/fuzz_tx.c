@@ -31,7 +31,7 @@ static void check_txid_stable(const tc_tx *tx, const uint8_t *enc, size_t n)
     tc_tx_id(&back, &again);
     require(memcmp(id.b, again.b, TC_HASH_SIZE) == 0);
 
-    /* Signatures are outside the txid (SPEC 9). */
+    /* Signatures are outside the txid (PROTOCOL 3). */
     for (uint32_t i = 0; i < back.input_count; i++)
         memset(back.inputs[i].sig.b, 0, TC_SIG_SIZE);
     memset(back.mn_sig.b, 0, TC_SIG_SIZE);

@@ -168,8 +168,8 @@ static int make_txs(cbench *cb, tc_tx *txs, uint32_t n)
     return rc;
 }
 
-/* The handoffs of an epoch's closing block (SPEC 4): the first validators (in set order) until
- * their weight reaches the quorum, each naming no transaction — the honest handoff of a
+/* The handoffs of an epoch's closing block (PROTOCOL 11.8): the first validators (in set order)
+ * until their weight reaches the quorum, each naming no transaction — the honest handoff of a
  * validator with no unconfirmed vote, as nothing here runs finality. Other heights: none.
  * hs has room for BENCH_VALIDATORS entries. */
 static uint32_t sign_handoffs(cbench *cb, uint64_t height, const tc_vset *vs, tc_handoff *hs)
