@@ -39,7 +39,7 @@ static char *utf8_dup(const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
     size_t len = strlen((const char *)p);
-    char *out = malloc(3 * len + 1); /* a bad byte grows to three */
+    char *out = tc_malloc(3 * len + 1); /* a bad byte grows to three */
     if (out == NULL)
         return NULL;
     size_t o = 0;
@@ -111,7 +111,7 @@ char *tc_jsonw_line(const json_t *v)
         return NULL;
     unmark_u64(text);
     size_t len = strlen(text);
-    char *line = realloc(text, len + 2);
+    char *line = tc_realloc(text, len + 2);
     if (line == NULL) {
         free(text);
         return NULL;

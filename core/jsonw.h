@@ -13,7 +13,8 @@
  *   - tc_jsonw_line writes compact JSON, members in insertion order (JSON_PRESERVE_ORDER), with
  *     no spaces: {"a":1,"b":"x"}.
  *
- * Errors: the constructors return NULL only when allocation fails; jansson's json_pack and
+ * Errors: the constructors return NULL only when allocation fails (the writer allocates through
+ * the core's seam, tc_malloc; jansson through its own allocator); jansson's json_pack and
  * json_object_set_new take a NULL value as a failure, so a caller checks once, at the end.
  */
 #ifndef TC_JSONW_H

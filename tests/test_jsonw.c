@@ -122,3 +122,21 @@ Test(jsonw, null_values_fail_and_are_not_leaked)
     cr_assert_null(tc_jsonw_line(NULL));
     json_decref(o);
 }
+
+/* The writer's own allocations go through the core's seam: failing them fails the call cleanly. */
+Test(jsonw, a_failed_allocation_is_reported_not_hidden)
+{
+    tc_alloc_faults f = {.fail_nth = 1, .fail_sticky = true, .active = true};
+    tc_alloc_faults_set(&f);
+    json_t *s = tc_jsonw_str("x");
+    json_t *o = json_object(); /* jansson's own allocator: not counted */
+    int rc = tc_jsonw_set(o, "k", json_integer(1));
+    uint64_t failed = tc_alloc_failed_count();
+    tc_alloc_faults_set(NULL);
+    cr_assert_null(s, "the repaired copy could not be made");
+    cr_assert_eq(rc, TC_ENOMEM, "the key's copy could not be made, rc %d", rc);
+    cr_assert_eq(json_object_size(o), 0, "nothing was set");
+    cr_assert_eq(failed, 2, "two allocations failed on purpose, got %llu",
+                 (unsigned long long)failed);
+    json_decref(o);
+}
