@@ -1,8 +1,9 @@
-/* base.c — error names and assertion plumbing. */
+/* base.c — error names, assertion plumbing, hex digits and the decimal parser (base.h). */
 #include "base.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int tc_never_abort = 1;
 
@@ -253,4 +254,40 @@ void tc_hex(char *out, const uint8_t *bytes, size_t n)
         out[2 * i + 1] = digits[bytes[i] & 15];
     }
     out[2 * n] = 0;
+}
+
+int tc_parse_u64n(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
+{
+    TC_ASSERT(min <= max && out != NULL);
+    if (s == NULL || len == 0)
+        return TC_EINVAL;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return TC_EINVAL;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return TC_ERANGE; /* past 2^64 - 1: outside every range */
+        v = v * 10 + d;
+    }
+    if (v < min || v > max)
+        return TC_ERANGE;
+    *out = v;
+    return 0;
+}
+
+int tc_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    return tc_parse_u64n(s, s != NULL ? strlen(s) : 0, min, max, out);
+}
+
+int tc_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    TC_ASSERT(out != NULL);
+    uint64_t v = 0;
+    int rc = tc_parse_u64(s, min, max, &v);
+    if (rc == 0)
+        *out = (uint32_t)v;
+    return rc;
 }

@@ -131,6 +131,18 @@ bool tc_never_hit(const char *expr, const char *file, int line);
 
 #define TC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Decimal numbers as people type them on command lines and in files, one implementation for
+ * every program (STYLE rule 25). The text must be decimal digits only: at least one, no sign,
+ * no space before or after, no other character (leading zeros are allowed: "007" is 7). Returns
+ * 0 and the number in *out when it lies in [min, max]; TC_EINVAL when the text is not such
+ * digits (s NULL, empty, "+7", "-7", " 7", "7s", "0x10"); TC_ERANGE when the number lies outside
+ * [min, max], one past 2^64 - 1 included. *out is unchanged on error. min <= max. */
+int tc_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* The same for the len bytes at s, which need no terminator (a token inside a line). */
+int tc_parse_u64n(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out);
+/* tc_parse_u64 into a u32. */
+int tc_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+
 /* Allocation seam (SQLite's sqlite3FaultSim): every allocation of the core goes through these,
  * so a test can fail the Nth one and check that the caller copes (STYLE rules 18, 23). They
  * behave as malloc, calloc and realloc (free() releases what they return); a failed one returns

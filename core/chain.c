@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "finality.h"
 #include "ledger.h"
 #include "utxo.h"
@@ -142,8 +143,7 @@ static int carry_put(tc_store_txn *t, uint32_t epoch, const tc_hash *txids, uint
     uint8_t *v = tc_malloc(len);
     if (v == NULL)
         return TC_ENOMEM;
-    for (int i = 0; i < 4; i++)
-        v[i] = (uint8_t)(count >> (8 * i));
+    tc_store_u32(v, count);
     if (count > 0)
         memcpy(v + 4, txids, (size_t)count * TC_HASH_SIZE);
     carry_key(epoch, key);
@@ -158,8 +158,7 @@ static int carry_decode(const uint8_t *v, size_t n, tc_hash **txids_out, uint32_
 {
     if (n < 4)
         return TC_ESTORE_CORRUPT;
-    uint32_t count =
-        (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+    uint32_t count = tc_load_u32(v);
     if ((n - 4) / TC_HASH_SIZE != count || (n - 4) % TC_HASH_SIZE != 0)
         return TC_ESTORE_CORRUPT;
     for (uint32_t i = 1; i < count; i++)

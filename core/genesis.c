@@ -71,13 +71,17 @@ static const char *type_name(const json_t *v)
     return "an unknown JSON type";
 }
 
-/* "parent.key", or "key" at the top level. */
+/* "parent.key", or "key" at the top level. A key comes from the document and can be longer
+ * than any path kept here: such a path is cut and ends in "...", so that an error message never
+ * names a shorter key that reads as complete. */
 static void child_path(char out[PATH_LEN], const char *parent, const char *key)
 {
-    if (parent[0] == '\0')
-        snprintf(out, PATH_LEN, "%s", key);
-    else
-        snprintf(out, PATH_LEN, "%s.%s", parent, key);
+    int n = parent[0] == '\0' ? snprintf(out, PATH_LEN, "%s", key)
+                              : snprintf(out, PATH_LEN, "%s.%s", parent, key);
+    TC_ASSERT(n >= 0);
+    if (n >= PATH_LEN)
+        memcpy(out + PATH_LEN - 4, "...", 4);
+    TC_ASSERT(strlen(out) < PATH_LEN);
 }
 
 /* Rejects keys of obj outside allowed (a misspelt key must not be silently ignored). */

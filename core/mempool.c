@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
+
 #define NONE  UINT32_MAX
 #define EMPTY UINT64_MAX
 
@@ -113,22 +115,14 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 static uint64_t hash_txid(const tc_hash *h)
 {
-    return mix(le64(h->b));
+    return mix(tc_load_u64(h->b));
 }
 
 static uint64_t hash_op(const tc_outpoint *op)
 {
-    return mix(le64(op->txid.b) ^ ((uint64_t)op->index * UINT64_C(0x9e3779b97f4a7c15)));
+    return mix(tc_load_u64(op->txid.b) ^ ((uint64_t)op->index * UINT64_C(0x9e3779b97f4a7c15)));
 }
 
 static uint32_t slot_entry(uint64_t slot)

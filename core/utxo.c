@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "codec.h"
+
 _Static_assert(TC_UTXO_ACC_SIZE == 2048, "LtHash16 accumulator is 1024 u16 lanes");
 _Static_assert(TC_UTXO_STATE_COUNT <= UINT8_MAX, "state is a u8");
 
@@ -17,29 +19,15 @@ static bool hash_is_zero(const tc_hash *h)
     return hash_eq(h, &zero);
 }
 
-static void put_le(uint8_t *p, uint64_t v, size_t width)
-{
-    for (size_t i = 0; i < width; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, size_t width)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < width; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 /* ---- records ---- */
 
 static void entry_encode(const tc_utxo_entry *e, uint8_t buf[TC_UTXO_ENTRY_SIZE])
 {
     TC_ASSERT(e->state < TC_UTXO_STATE_COUNT && (e->flags & ~TC_UTXO_FLAGS_KNOWN) == 0);
     TC_ASSERT((e->state == TC_UTXO_UNSPENT) == hash_is_zero(&e->txid));
-    put_le(buf, e->amount, 8);
+    tc_store_u64(buf, e->amount);
     memcpy(buf + 8, e->addr.b, TC_ADDR_HASH_SIZE);
-    put_le(buf + 28, e->height, 8);
+    tc_store_u64(buf + 28, e->height);
     buf[36] = e->flags;
     buf[37] = e->state;
     memcpy(buf + 38, e->txid.b, TC_HASH_SIZE);
@@ -51,9 +39,9 @@ static int entry_decode(const uint8_t *buf, size_t n, tc_utxo_entry *e)
     memset(e, 0, sizeof(*e));
     if (n != TC_UTXO_ENTRY_SIZE)
         return TC_ESTORE_CORRUPT;
-    e->amount = get_le(buf, 8);
+    e->amount = tc_load_u64(buf);
     memcpy(e->addr.b, buf + 8, TC_ADDR_HASH_SIZE);
-    e->height = get_le(buf + 28, 8);
+    e->height = tc_load_u64(buf + 28);
     e->flags = buf[36];
     e->state = buf[37];
     memcpy(e->txid.b, buf + 38, TC_HASH_SIZE);
@@ -111,20 +99,18 @@ int tc_utxo_meta_load(tc_store_txn *t, tc_lthash_cache *elements, tc_utxo_meta *
     }
     const uint8_t *p = val;
     for (size_t i = 0; i < TC_UTXO_LANES; i++)
-        m->acc.lanes[i] = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
-    m->total = get_le(p + TC_UTXO_ACC_SIZE, 8);
-    m->count = get_le(p + TC_UTXO_ACC_SIZE + 8, 8);
+        m->acc.lanes[i] = tc_load_u16(p + 2 * i);
+    m->total = tc_load_u64(p + TC_UTXO_ACC_SIZE);
+    m->count = tc_load_u64(p + TC_UTXO_ACC_SIZE + 8);
     return 0;
 }
 
 static void meta_encode(const tc_utxo_meta *m, uint8_t buf[TC_UTXO_META_SIZE])
 {
-    for (size_t i = 0; i < TC_UTXO_LANES; i++) {
-        buf[2 * i] = (uint8_t)m->acc.lanes[i];
-        buf[2 * i + 1] = (uint8_t)(m->acc.lanes[i] >> 8);
-    }
-    put_le(buf + TC_UTXO_ACC_SIZE, m->total, 8);
-    put_le(buf + TC_UTXO_ACC_SIZE + 8, m->count, 8);
+    for (size_t i = 0; i < TC_UTXO_LANES; i++)
+        tc_store_u16(buf + 2 * i, m->acc.lanes[i]);
+    tc_store_u64(buf + TC_UTXO_ACC_SIZE, m->total);
+    tc_store_u64(buf + TC_UTXO_ACC_SIZE + 8, m->count);
 }
 
 int tc_utxo_meta_save(tc_store_txn *t, const tc_utxo_meta *m)
@@ -153,9 +139,9 @@ static void preimage(const uint8_t key[TC_OUTPOINT_SIZE], const tc_utxo_entry *e
                      uint8_t pre[PREIMAGE_SIZE])
 {
     memcpy(pre, key, TC_OUTPOINT_SIZE);
-    put_le(pre + TC_OUTPOINT_SIZE, e->amount, 8);
+    tc_store_u64(pre + TC_OUTPOINT_SIZE, e->amount);
     memcpy(pre + TC_OUTPOINT_SIZE + 8, e->addr.b, TC_ADDR_HASH_SIZE);
-    put_le(pre + TC_OUTPOINT_SIZE + 8 + TC_ADDR_HASH_SIZE, e->height, 8);
+    tc_store_u64(pre + TC_OUTPOINT_SIZE + 8 + TC_ADDR_HASH_SIZE, e->height);
     pre[PREIMAGE_SIZE - 1] = e->flags;
 }
 
@@ -262,7 +248,7 @@ int tc_utxo_spent_get(tc_store_txn *t, const tc_outpoint *op, tc_hash *txid_out,
         return TC_ESTORE_CORRUPT;
     const uint8_t *p = val;
     if (height_out != NULL)
-        *height_out = get_le(p, 8);
+        *height_out = tc_load_u64(p);
     if (txid_out != NULL)
         memcpy(txid_out->b, p + 8, TC_HASH_SIZE);
     return 0;
@@ -349,7 +335,7 @@ static int remove_as_spent(tc_store_txn *t, tc_utxo_meta *m, const uint8_t key[T
                            const tc_utxo_entry *e, const tc_hash *by, uint64_t height)
 {
     uint8_t spent[TC_UTXO_SPENT_SIZE];
-    put_le(spent, height, 8);
+    tc_store_u64(spent, height);
     memcpy(spent + 8, by->b, TC_HASH_SIZE);
     int rc = meta_update(t, m, key, e, -1);
     if (rc == 0)

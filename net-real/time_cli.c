@@ -15,6 +15,7 @@
 #include "address.h"
 #include "crypto.h"
 #include "genesis.h"
+#include "jsonw.h"
 
 static const char usage[] =
     "usage: time-cli <command> [options]\n"
@@ -36,20 +37,6 @@ static int bad_usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "time-cli: %s%s%s\n\n%s", msg, arg ? ": " : "", arg ? arg : "", usage);
     return 2;
-}
-
-/* Parses a whole decimal u64; false on anything else. */
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s == 0 || *s == '-')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0)
-        return false;
-    *out = v;
-    return true;
 }
 
 static int write_text(const char *path, const char *text)
@@ -74,6 +61,21 @@ static int make_dir(const char *path)
         fprintf(stderr, "time-cli: %s: %s\n", path, strerror(errno));
         return 2;
     }
+    return 0;
+}
+
+/* Prints o (released here) as one JSON line on stdout (core/jsonw.h: any path or argument is
+ * written as valid JSON). bad != 0: building o failed. Returns 0, or 2 when memory ran out. */
+static int print_json(json_t *o, int bad)
+{
+    char *line = bad == 0 ? tc_jsonw_line(o) : NULL;
+    json_decref(o);
+    if (line == NULL) {
+        fprintf(stderr, "time-cli: out of memory\n");
+        return 2;
+    }
+    fputs(line, stdout);
+    free(line);
     return 0;
 }
 
@@ -148,17 +150,15 @@ static int parse_genesis_opts(int argc, char **argv, genesis_opts *o)
         if (strcmp(a, "--out") == 0)
             o->out = v;
         else if (strcmp(a, "--seed") == 0)
-            ok = ok && parse_u64(v, &o->seed);
+            ok = ok && tc_parse_u64(v, 0, UINT64_MAX, &o->seed) == 0;
         else if (strcmp(a, "--validators") == 0)
-            ok = ok && parse_u64(v, &o->validators) && o->validators >= 1 &&
-                 o->validators <= TC_ARRAY_LEN(o->tiers);
+            ok = ok && tc_parse_u64(v, 1, TC_ARRAY_LEN(o->tiers), &o->validators) == 0;
         else if (strcmp(a, "--wallets") == 0)
-            ok = ok && parse_u64(v, &o->wallets) && o->wallets <= 100000;
+            ok = ok && tc_parse_u64(v, 0, 100000, &o->wallets) == 0;
         else if (strcmp(a, "--amount") == 0)
-            ok = ok && parse_u64(v, &o->amount_time) && o->amount_time > 0 &&
-                 o->amount_time <= UINT64_MAX / TC_UNITS_PER_TIME;
+            ok = ok && tc_parse_u64(v, 1, UINT64_MAX / TC_UNITS_PER_TIME, &o->amount_time) == 0;
         else if (strcmp(a, "--time-ms") == 0)
-            ok = ok && parse_u64(v, &o->time_ms);
+            ok = ok && tc_parse_u64(v, 0, UINT64_MAX, &o->time_ms) == 0;
         else if (strcmp(a, "--network") == 0)
             ok = ok && tc_profile_network_parse(v, &o->net) == 0;
         else if (strcmp(a, "--tiers") == 0)
@@ -217,8 +217,12 @@ static int cmd_genesis(int argc, char **argv)
         char hex[2 * TC_HASH_SIZE + 1];
         tc_genesis_hash(&g, &gh);
         tc_hex(hex, gh.b, sizeof(gh.b));
-        printf("{\"genesis\":\"%s\",\"hash\":\"%s\",\"validators\":%u,\"wallets\":%u}\n", path, hex,
-               (unsigned)o.validators, (unsigned)o.wallets);
+        json_t *out = json_object();
+        int bad = tc_jsonw_set(out, "genesis", tc_jsonw_str(path));
+        bad |= tc_jsonw_set(out, "hash", tc_jsonw_str(hex));
+        bad |= tc_jsonw_set(out, "validators", tc_jsonw_u64(o.validators));
+        bad |= tc_jsonw_set(out, "wallets", tc_jsonw_u64(o.wallets));
+        rc = print_json(out, bad);
     }
     free(json);
     tc_genesis_deinit(&g);
@@ -278,10 +282,14 @@ static int cmd_genesis_check(int argc, char **argv)
     char hex[2 * TC_HASH_SIZE + 1];
     tc_genesis_hash(&g, &gh);
     tc_hex(hex, gh.b, sizeof(gh.b));
-    printf("{\"file\":\"%s\",\"ok\":true,\"hash\":\"%s\",\"masternodes\":%u,\"outputs\":%u}\n",
-           argv[2], hex, g.mn_count, g.output_count);
+    json_t *out = json_object();
+    int bad = tc_jsonw_set(out, "file", tc_jsonw_str(argv[2]));
+    bad |= tc_jsonw_set(out, "ok", json_true());
+    bad |= tc_jsonw_set(out, "hash", tc_jsonw_str(hex));
+    bad |= tc_jsonw_set(out, "masternodes", json_integer(g.mn_count));
+    bad |= tc_jsonw_set(out, "outputs", json_integer(g.output_count));
     tc_genesis_deinit(&g);
-    return 0;
+    return print_json(out, bad);
 }
 
 static int cmd_address_check(int argc, char **argv)
@@ -295,14 +303,17 @@ static int cmd_address_check(int argc, char **argv)
     }
     tc_addr_hash ah;
     int rc = tc_address_decode(argv[2], net, &ah);
+    json_t *out = json_object();
+    int bad = tc_jsonw_set(out, "address", tc_jsonw_str(argv[2]));
+    bad |= tc_jsonw_set(out, "ok", json_boolean(rc == 0));
     if (rc != 0) {
-        printf("{\"address\":\"%s\",\"ok\":false,\"error\":\"%s\"}\n", argv[2], tc_strerror(rc));
-        return 1;
+        bad |= tc_jsonw_set(out, "error", tc_jsonw_str(tc_strerror(rc)));
+        return print_json(out, bad) == 0 ? 1 : 2;
     }
     char hex[2 * TC_ADDR_HASH_SIZE + 1];
     tc_hex(hex, ah.b, sizeof(ah.b));
-    printf("{\"address\":\"%s\",\"ok\":true,\"hash\":\"%s\"}\n", argv[2], hex);
-    return 0;
+    bad |= tc_jsonw_set(out, "hash", tc_jsonw_str(hex));
+    return print_json(out, bad);
 }
 
 int main(int argc, char **argv)

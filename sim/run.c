@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "chaos.h"
+#include "jsonw.h"
 #include "junit.h"
 #include "sweep.h"
 #include "world.h"
@@ -67,35 +68,17 @@ static int bad(const char *msg, const char *arg)
     return 2;
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* "30s", "500ms", "2m" or plain milliseconds. */
+/* "30s", "500ms", "2m" or plain milliseconds: decimal digits (tc_parse_u64) and a unit. */
 static bool parse_duration(const char *s, uint64_t *out)
 {
-    char *end = NULL;
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    uint64_t unit = 1;
-    if (strcmp(end, "s") == 0)
-        unit = 1000;
-    else if (strcmp(end, "m") == 0)
-        unit = 60000;
-    else if (strcmp(end, "ms") != 0 && *end != 0)
-        return false;
-    if (errno != 0 || v == 0 || v > TC_SCN_DURATION_MAX_MS / unit)
+    size_t digits = s != NULL ? strspn(s, "0123456789") : 0;
+    const char *unit_text = s != NULL ? s + digits : "";
+    uint64_t unit = strcmp(unit_text, "s") == 0                       ? 1000
+                    : strcmp(unit_text, "m") == 0                     ? 60000
+                    : strcmp(unit_text, "ms") == 0 || *unit_text == 0 ? 1
+                                                                      : 0;
+    uint64_t v = 0;
+    if (unit == 0 || tc_parse_u64n(s, digits, 1, TC_SCN_DURATION_MAX_MS / unit, &v) != 0)
         return false;
     *out = v * unit;
     return true;
@@ -150,9 +133,9 @@ static int add_path(run_cli *c, const char *path)
 
 static int parse_option(run_cli *c, const char *a, const char *v, bool *used_value)
 {
-    uint64_t jobs = 0;
+    uint32_t jobs = 0;
     *used_value = true;
-    if (strcmp(a, "--seed") == 0 && parse_u64(v, &c->seed))
+    if (strcmp(a, "--seed") == 0 && tc_parse_u64(v, 0, UINT64_MAX, &c->seed) == 0)
         c->has_seed = true;
     else if (strcmp(a, "--until") == 0 && parse_duration(v, &c->until_ms))
         c->until_text = v;
@@ -160,8 +143,8 @@ static int parse_option(run_cli *c, const char *a, const char *v, bool *used_val
         c->trace_path = v;
     else if (strcmp(a, "--junit") == 0 && v != NULL)
         c->junit_path = v;
-    else if (strcmp(a, "--jobs") == 0 && parse_u64(v, &jobs) && jobs >= 1 && jobs <= 1024)
-        c->jobs = (uint32_t)jobs;
+    else if (strcmp(a, "--jobs") == 0 && tc_parse_u32(v, 1, 1024, &jobs) == 0)
+        c->jobs = jobs;
     else if ((*used_value = false, strcmp(a, "--timeline") == 0))
         c->timeline = true;
     else if (strcmp(a, "--quiet") == 0)
@@ -196,134 +179,150 @@ static int parse_args(int argc, char **argv, run_cli *c)
 
 /* ---- the summary ---- */
 
-static void json_str(FILE *f, const char *s)
+/* "failures" {node: {kind, t_ms, code, cause}}: each node's first sticky failure of the run. */
+static int put_failures(json_t *o, const tc_world *w)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
-static void print_nodes(FILE *f, const tc_world *w)
-{
-    uint32_t count = tc_world_node_count(w);
-    fprintf(f, ",\"nodes\":%u,\"heights\":{", count);
-    for (uint32_t e = 0; e < count; e++) {
-        tc_world_node_info info;
-        tc_world_node_info_get(w, e, &info);
-        fprintf(f, "%s\"%s\":%llu", e ? "," : "", info.name, (unsigned long long)info.height);
-    }
-    fputs("},\"validators\":{", f); /* index in the current set, for running validators */
-    bool any = false;
-    for (uint32_t e = 0; e < count; e++) {
-        tc_world_node_info info;
-        tc_world_node_info_get(w, e, &info);
-        if (info.validator == UINT32_MAX)
-            continue;
-        fprintf(f, "%s\"%s\":%u", any ? "," : "", info.name, info.validator);
-        any = true;
-    }
-    fputs("},\"down\":[", f);
-    bool first = true;
-    for (uint32_t e = 0; e < count; e++) {
-        tc_world_node_info info;
-        tc_world_node_info_get(w, e, &info);
-        if (!info.up) {
-            fprintf(f, "%s\"%s\"", first ? "" : ",", info.name);
-            first = false;
-        }
-    }
-    fputs("],\"failures\":{", f); /* each node's first sticky failure of the run */
-    first = true;
-    for (uint32_t e = 0; e < count; e++) {
+    json_t *failures = json_object();
+    int bad = 0;
+    for (uint32_t e = 0; e < tc_world_node_count(w); e++) {
         tc_world_node_info info;
         tc_world_node_info_get(w, e, &info);
         if (info.failure == TC_NODE_FAIL_NONE)
             continue;
-        fprintf(f, "%s\"%s\":{\"kind\":\"%s\",\"t_ms\":%llu,\"code\":", first ? "" : ",", info.name,
-                tc_node_failure_name(info.failure), (unsigned long long)info.failure_sim_ms);
-        json_str(f, tc_strerror(info.failure_code));
-        fputs(",\"cause\":", f);
-        json_str(f, info.failure_cause);
-        fputc('}', f);
-        first = false;
+        json_t *f = json_object();
+        bad |= tc_jsonw_set(f, "kind", tc_jsonw_str(tc_node_failure_name(info.failure)));
+        bad |= tc_jsonw_set(f, "t_ms", tc_jsonw_u64(info.failure_sim_ms));
+        bad |= tc_jsonw_set(f, "code", tc_jsonw_str(tc_strerror(info.failure_code)));
+        bad |= tc_jsonw_set(f, "cause", tc_jsonw_str(info.failure_cause));
+        bad |= tc_jsonw_set(failures, info.name, f);
     }
-    fputc('}', f);
+    return bad | tc_jsonw_set(o, "failures", failures);
 }
 
-static void print_violations(FILE *f, const tc_world *w, const tc_world_result *r)
+/* "nodes", "heights" {node: height}, "validators" {node: index in the current set, for
+ * running validators}, "down" [node] and "failures". Returns nonzero when a member could not be
+ * made. */
+static int put_nodes(json_t *o, const tc_world *w)
 {
-    fprintf(f, ",\"violations\":{\"count\":%llu,\"first\":[",
-            (unsigned long long)r->violation_count);
-    for (uint32_t k = 0; k < r->violation_kept && k < 5; k++) {
-        const tc_world_violation *v = &r->violations[k];
-        fprintf(f, "%s{\"t_ms\":%llu,\"what\":\"%s\",\"nodes\":[", k ? "," : "",
-                (unsigned long long)v->time_ms, v->what);
-        uint32_t ids[2] = {v->node, v->node2};
-        for (int i = 0; i < 2; i++) {
-            if (ids[i] == UINT32_MAX)
-                continue;
-            tc_world_node_info info;
-            tc_world_node_info_get(w, ids[i], &info);
-            fprintf(f, "%s\"%s\"", i && ids[0] != UINT32_MAX ? "," : "", info.name);
-        }
-        fprintf(f, "],\"trace_line\":%llu,\"detail\":", (unsigned long long)v->trace_line);
-        json_str(f, v->detail);
-        fputc('}', f);
+    uint32_t count = tc_world_node_count(w);
+    json_t *heights = json_object(), *validators = json_object(), *down = json_array();
+    int bad = 0;
+    for (uint32_t e = 0; e < count; e++) {
+        tc_world_node_info info;
+        tc_world_node_info_get(w, e, &info);
+        bad |= tc_jsonw_set(heights, info.name, tc_jsonw_u64(info.height));
+        if (info.validator != UINT32_MAX)
+            bad |= tc_jsonw_set(validators, info.name, json_integer(info.validator));
+        if (!info.up)
+            bad |= json_array_append_new(down, tc_jsonw_str(info.name));
     }
-    fputs("]}", f);
+    bad |= tc_jsonw_set(o, "nodes", json_integer(count));
+    bad |= tc_jsonw_set(o, "heights", heights);
+    bad |= tc_jsonw_set(o, "validators", validators);
+    bad |= tc_jsonw_set(o, "down", down);
+    return bad | put_failures(o, w);
 }
 
-static void print_summary(FILE *f, const char *file, const tc_scn *s, uint64_t seed,
-                          const tc_world *w, const tc_world_result *r, long wall_ms)
+/* One violation: {t_ms, what, nodes [up to two], trace_line, detail}. */
+static json_t *violation_json(const tc_world *w, const tc_world_violation *v)
+{
+    json_t *o = json_object(), *nodes = json_array();
+    int bad = tc_jsonw_set(o, "t_ms", tc_jsonw_u64(v->time_ms));
+    bad |= tc_jsonw_set(o, "what", tc_jsonw_str(v->what));
+    uint32_t ids[2] = {v->node, v->node2};
+    for (int i = 0; i < 2; i++) {
+        if (ids[i] == UINT32_MAX)
+            continue;
+        tc_world_node_info info;
+        tc_world_node_info_get(w, ids[i], &info);
+        bad |= json_array_append_new(nodes, tc_jsonw_str(info.name));
+    }
+    bad |= tc_jsonw_set(o, "nodes", nodes);
+    bad |= tc_jsonw_set(o, "trace_line", tc_jsonw_u64(v->trace_line));
+    bad |= tc_jsonw_set(o, "detail", tc_jsonw_str(v->detail));
+    if (bad != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* "violations" {count, first: the first five}. */
+static int put_violations(json_t *o, const tc_world *w, const tc_world_result *r)
+{
+    json_t *viol = json_object(), *first = json_array();
+    int bad = tc_jsonw_set(viol, "count", tc_jsonw_u64(r->violation_count));
+    for (uint32_t k = 0; k < r->violation_kept && k < 5; k++)
+        bad |= json_array_append_new(first, violation_json(w, &r->violations[k]));
+    bad |= tc_jsonw_set(viol, "first", first);
+    return bad | tc_jsonw_set(o, "violations", viol);
+}
+
+/* "expectations" [{expect, line, pass, value}]. */
+static int put_expectations(json_t *o, const tc_world_result *r)
+{
+    json_t *list = json_array();
+    int bad = 0;
+    for (uint32_t k = 0; k < r->expect_count; k++) {
+        const tc_world_expect *x = &r->expects[k];
+        json_t *e = json_object();
+        bad |= tc_jsonw_set(e, "expect", tc_jsonw_str(x->text));
+        bad |= tc_jsonw_set(e, "line", json_integer(x->line));
+        bad |= tc_jsonw_set(e, "pass", json_boolean(x->pass));
+        bad |= tc_jsonw_set(e, "value", tc_jsonw_str(x->value));
+        bad |= json_array_append_new(list, e);
+    }
+    return bad | tc_jsonw_set(o, "expectations", list);
+}
+
+/* "sim_ms", "wall_ms", "events", "trace_lines". */
+static int put_counters(json_t *o, const tc_world_result *r, long wall_ms)
+{
+    int bad = tc_jsonw_set(o, "sim_ms", tc_jsonw_u64(r->sim_ms));
+    bad |= tc_jsonw_set(o, "wall_ms", json_integer(wall_ms));
+    bad |= tc_jsonw_set(o, "events", tc_jsonw_u64(r->events));
+    return bad | tc_jsonw_set(o, "trace_lines", tc_jsonw_u64(r->trace_lines));
+}
+
+/* "view_changes" .. "culprits_named": what the run did and found. */
+static int put_outcome(json_t *o, const tc_world_result *r)
+{
+    json_t *finality = json_object();
+    int bad = tc_jsonw_set(finality, "p50", tc_jsonw_u64(r->finality_p50_ms));
+    bad |= tc_jsonw_set(finality, "p99", tc_jsonw_u64(r->finality_p99_ms));
+    bad |= tc_jsonw_set(finality, "max", tc_jsonw_u64(r->finality_max_ms));
+    bad |= tc_jsonw_set(finality, "count", tc_jsonw_u64(r->finality_count));
+    bad |= tc_jsonw_set(o, "view_changes", tc_jsonw_u64(r->view_changes));
+    bad |= tc_jsonw_set(o, "txs_submitted", tc_jsonw_u64(r->txs_submitted));
+    bad |= tc_jsonw_set(o, "txs_accepted", tc_jsonw_u64(r->txs_accepted));
+    bad |= tc_jsonw_set(o, "txs_rejected", tc_jsonw_u64(r->txs_rejected));
+    bad |= tc_jsonw_set(o, "txs_finalized", tc_jsonw_u64(r->txs_finalized));
+    bad |= tc_jsonw_set(o, "finality_ms", finality);
+    bad |= tc_jsonw_set(o, "fork", json_boolean(r->fork));
+    return bad | tc_jsonw_set(o, "culprits_named", json_boolean(r->culprits_named));
+}
+
+/* One summary line (the keys and their order are a contract: docs/SIMULATOR.md, sweep.c,
+ * tools/plot.py and tools/golden.py read them). Returns 0, or TC_ENOMEM (nothing written). */
+static int print_summary(FILE *f, const char *file, const tc_scn *s, uint64_t seed,
+                         const tc_world *w, const tc_world_result *r, long wall_ms)
 {
     char fp[65];
     tc_hex(fp, r->fingerprint.b, TC_HASH_SIZE);
-    fputs("{\"scenario\":", f);
-    json_str(f, s->name[0] ? s->name : file);
-    fputs(",\"file\":", f);
-    json_str(f, file);
-    fprintf(f,
-            ",\"seed\":%llu,\"fingerprint\":\"%s\",\"sim_ms\":%llu,\"wall_ms\":%ld,"
-            "\"events\":%llu,\"trace_lines\":%llu",
-            (unsigned long long)seed, fp, (unsigned long long)r->sim_ms, wall_ms,
-            (unsigned long long)r->events, (unsigned long long)r->trace_lines);
-    print_nodes(f, w);
-    fprintf(f,
-            ",\"view_changes\":%llu,\"txs_submitted\":%llu,\"txs_accepted\":%llu,"
-            "\"txs_rejected\":%llu,\"txs_finalized\":%llu,"
-            "\"finality_ms\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu,\"count\":%llu}",
-            (unsigned long long)r->view_changes, (unsigned long long)r->txs_submitted,
-            (unsigned long long)r->txs_accepted, (unsigned long long)r->txs_rejected,
-            (unsigned long long)r->txs_finalized, (unsigned long long)r->finality_p50_ms,
-            (unsigned long long)r->finality_p99_ms, (unsigned long long)r->finality_max_ms,
-            (unsigned long long)r->finality_count);
-    fprintf(f, ",\"fork\":%s,\"culprits_named\":%s", r->fork ? "true" : "false",
-            r->culprits_named ? "true" : "false");
-    print_violations(f, w, r);
-    fputs(",\"expectations\":[", f);
-    for (uint32_t k = 0; k < r->expect_count; k++) {
-        const tc_world_expect *x = &r->expects[k];
-        fprintf(f, "%s{\"expect\":", k ? "," : "");
-        json_str(f, x->text);
-        fprintf(f, ",\"line\":%u,\"pass\":%s,\"value\":", x->line, x->pass ? "true" : "false");
-        json_str(f, x->value);
-        fputc('}', f);
-    }
-    fputc(']', f);
-    if (r->harness_failed) {
-        fputs(",\"harness_error\":", f);
-        json_str(f, r->harness_error);
-    }
-    fprintf(f, ",\"verdict\":\"%s\"}\n", r->pass ? "pass" : "fail");
-    fflush(f);
+    json_t *o = json_object();
+    int bad = tc_jsonw_set(o, "scenario", tc_jsonw_str(s->name[0] ? s->name : file));
+    bad |= tc_jsonw_set(o, "file", tc_jsonw_str(file));
+    bad |= tc_jsonw_set(o, "seed", tc_jsonw_u64(seed));
+    bad |= tc_jsonw_set(o, "fingerprint", tc_jsonw_str(fp));
+    bad |= put_counters(o, r, wall_ms);
+    bad |= put_nodes(o, w);
+    bad |= put_outcome(o, r);
+    bad |= put_violations(o, w, r);
+    bad |= put_expectations(o, r);
+    if (r->harness_failed)
+        bad |= tc_jsonw_set(o, "harness_error", tc_jsonw_str(r->harness_error));
+    bad |= tc_jsonw_set(o, "verdict", tc_jsonw_str(r->pass ? "pass" : "fail"));
+    return tc_sweep_put_json(f, o, bad == 0);
 }
 
 /* The first reason a run failed, in words (stderr and JUnit). */
@@ -393,11 +392,11 @@ static int run_world(const run_cli *c, const char *file, const tc_scn *s, run_ou
                 (unsigned long long)seed, c->until_text ? " --until " : "",
                 c->until_text ? c->until_text : "");
     }
-    print_summary(stdout, file, s, seed, w, &r, out->wall_ms);
+    rc = print_summary(stdout, file, s, seed, w, &r, out->wall_ms);
     tc_world_free(w);
     if (trace != NULL)
         fclose(trace);
-    return r.pass ? 0 : 1;
+    return rc != 0 ? 2 : r.pass ? 0 : 1;
 }
 
 static int run_file(const run_cli *c, const char *file, run_outcome *out)

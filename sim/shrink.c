@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "chaos.h"
+#include "jsonw.h"
 #include "scenario.h"
 #include "sweep.h"
 #include "workers.h"
@@ -426,33 +427,21 @@ static int bad(const char *msg, const char *arg)
     return 2;
 }
 
-static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0 || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 static int parse_option(shrink_cli *c, const char *a, const char *v)
 {
     uint64_t x = 0;
     bool ok = true;
     if (strcmp(a, "--seed") == 0)
-        ok = c->has_seed = parse_u64(v, 0, UINT64_MAX, &c->seed);
+        ok = c->has_seed = tc_parse_u64(v, 0, UINT64_MAX, &c->seed) == 0;
     else if (strcmp(a, "--out") == 0)
         ok = (c->out = v) != NULL;
-    else if (strcmp(a, "--max-runs") == 0 && (ok = parse_u64(v, 1, TC_SHRINK_MAX_RUNS_MAX, &x)))
+    else if (strcmp(a, "--max-runs") == 0 &&
+             (ok = tc_parse_u64(v, 1, TC_SHRINK_MAX_RUNS_MAX, &x) == 0))
         c->max_runs = (uint32_t)x;
-    else if (strcmp(a, "--jobs") == 0 && (ok = parse_u64(v, 1, TC_WORKERS_JOBS_MAX, &x)))
+    else if (strcmp(a, "--jobs") == 0 && (ok = tc_parse_u64(v, 1, TC_WORKERS_JOBS_MAX, &x) == 0))
         c->jobs = (uint32_t)x;
     else if (strcmp(a, "--timeout-s") == 0 &&
-             (ok = parse_u64(v, 1, TC_WORKERS_TIMEOUT_MAX / 1000, &x)))
+             (ok = tc_parse_u64(v, 1, TC_WORKERS_TIMEOUT_MAX / 1000, &x) == 0))
         c->timeout_s = (uint32_t)x;
     else if (ok)
         return bad("unknown option", a);
@@ -580,17 +569,20 @@ static void shrink_all(shrinker *k)
     free(cur);
 }
 
-static void print_result(const shrinker *k, uint32_t original_events)
+/* The result line. Returns 0, or TC_ENOMEM (nothing written). */
+static int print_result(const shrinker *k, uint32_t original_events)
 {
-    printf("{\"original_events\":%" PRIu32 ",\"shrunk_events\":%" PRIu32 ",\"runs\":%" PRIu32
-           ",\"out\":",
-           original_events, state_events(k, &k->best), k->runs);
-    tc_sweep_json_str(stdout, k->out_path);
-    fputs(",\"check\":", stdout);
-    tc_sweep_json_str(stdout, k->check);
-    printf(",\"seed\":%s,\"run_ms_original\":%" PRIu64 ",\"run_ms\":%" PRIu64
-           ",\"max_runs_reached\":%s}\n",
-           k->seed_text, k->base.run_ms, k->best.run_ms, k->exhausted ? "true" : "false");
+    json_t *o = json_object();
+    int bad = tc_jsonw_set(o, "original_events", json_integer(original_events));
+    bad |= tc_jsonw_set(o, "shrunk_events", json_integer(state_events(k, &k->best)));
+    bad |= tc_jsonw_set(o, "runs", json_integer(k->runs));
+    bad |= tc_jsonw_set(o, "out", tc_jsonw_str(k->out_path));
+    bad |= tc_jsonw_set(o, "check", tc_jsonw_str(k->check));
+    bad |= tc_jsonw_set(o, "seed", tc_jsonw_u64(k->base.seed));
+    bad |= tc_jsonw_set(o, "run_ms_original", tc_jsonw_u64(k->base.run_ms));
+    bad |= tc_jsonw_set(o, "run_ms", tc_jsonw_u64(k->best.run_ms));
+    bad |= tc_jsonw_set(o, "max_runs_reached", json_boolean(k->exhausted));
+    return tc_sweep_put_json(stdout, o, bad == 0);
 }
 
 static void cleanup(shrinker *k)
@@ -637,7 +629,7 @@ int tc_shrink_main(int argc, char **argv)
         if (!k->c.quiet)
             fprintf(stderr, "shrink: wrote %s; replay with: timesim run %s --seed %s\n",
                     k->out_path, k->out_path, k->seed_text);
-        print_result(k, original_events);
+        rc = print_result(k, original_events) == 0 ? 0 : 2;
     }
     cleanup(k);
     free(k);

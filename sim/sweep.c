@@ -4,7 +4,6 @@
  */
 #include "sweep.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jsonw.h"
 #include "junit.h"
 #include "scenario.h"
 
@@ -41,40 +41,19 @@ const char tc_sweep_usage[] =
 
 /* ---- small helpers shared with the parallel run ---- */
 
-static bool parse_u64(const char *s, uint64_t *out)
+int tc_sweep_put_json(FILE *f, json_t *o, bool built)
 {
-    char *end = NULL;
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0)
-        return false;
-    *out = v;
-    return true;
-}
-
-void tc_sweep_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != 0) {
-        size_t n = tc_junit_utf8_len(p);
-        if (n > 1) {
-            fwrite(p, 1, n, f);
-            p += n;
-        } else if (n == 0) {
-            fputc('?', f);
-            p++;
-        } else if (*p == '"' || *p == '\\') {
-            fprintf(f, "\\%c", *p++);
-        } else if (*p < 0x20) {
-            fprintf(f, "\\u%04x", *p++);
-        } else {
-            fputc(*p++, f);
-        }
+    TC_ASSERT(f != NULL);
+    char *line = built ? tc_jsonw_line(o) : NULL;
+    json_decref(o);
+    if (line == NULL) {
+        fprintf(stderr, "timesim: out of memory writing a JSON line\n");
+        return TC_ENOMEM;
     }
-    fputc('"', f);
+    fputs(line, f);
+    fflush(f);
+    free(line);
+    return 0;
 }
 
 static void copy_text(char *dst, size_t size, const char *src)
@@ -274,28 +253,36 @@ static int sweep_argv(void *ctx, uint64_t job, char **argv, uint32_t argv_max)
     return 0;
 }
 
-/* ,"replay":"timesim run FILE --seed N"} and the end of the line. */
-static void print_replay(const sweep *w, uint64_t seed)
+/* A failure line's start: {"file", "seed", "outcome", "check"}. */
+static json_t *failure_json(const sweep *w, uint64_t seed, const char *outcome, const char *check)
+{
+    json_t *o = json_object();
+    if (tc_jsonw_set(o, "file", tc_jsonw_str(w->c.file)) != 0 ||
+        tc_jsonw_set(o, "seed", tc_jsonw_u64(seed)) != 0 ||
+        tc_jsonw_set(o, "outcome", tc_jsonw_str(outcome)) != 0 ||
+        tc_jsonw_set(o, "check", tc_jsonw_str(check)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Ends a failure line with "replay": "timesim run FILE --seed N" and writes it. */
+static void put_failure(const sweep *w, uint64_t seed, json_t *o, bool built)
 {
     char replay[EXE_MAX + 64];
     snprintf(replay, sizeof(replay), "timesim run %s --seed %" PRIu64, w->c.file, seed);
-    fputs(",\"replay\":", stdout);
-    tc_sweep_json_str(stdout, replay);
-    fputs("}\n", stdout);
-    fflush(stdout);
+    built = built && o != NULL && tc_jsonw_set(o, "replay", tc_jsonw_str(replay)) == 0;
+    (void)tc_sweep_put_json(stdout, o, built); /* a line lost to memory is said on stderr */
 }
 
 static void print_failure(const sweep *w, uint64_t seed, const tc_sweep_verdict *v)
 {
-    fputs("{\"file\":", stdout);
-    tc_sweep_json_str(stdout, w->c.file);
-    printf(",\"seed\":%" PRIu64 ",\"outcome\":\"%s\",\"check\":", seed,
-           tc_sweep_outcome_name(v->outcome));
-    tc_sweep_json_str(stdout, v->check);
-    fputs(",\"detail\":", stdout);
-    tc_sweep_json_str(stdout, v->detail);
-    printf(",\"fingerprint\":\"%s\",\"wall_ms\":%" PRIu64, v->fingerprint, v->wall_ms);
-    print_replay(w, seed);
+    json_t *o = failure_json(w, seed, tc_sweep_outcome_name(v->outcome), v->check);
+    int bad = tc_jsonw_set(o, "detail", tc_jsonw_str(v->detail));
+    bad |= tc_jsonw_set(o, "fingerprint", tc_jsonw_str(v->fingerprint));
+    bad |= tc_jsonw_set(o, "wall_ms", tc_jsonw_u64(v->wall_ms));
+    put_failure(w, seed, o, bad == 0);
 }
 
 static void sweep_done(void *ctx, const tc_workers_result *r)
@@ -369,16 +356,11 @@ static uint64_t settle_self_check(sweep *w)
         mismatches++;
         w->failed += w->status[index] == TC_SWEEP_PASS ? 1 : 0;
         w->status[index] |= MISMATCH;
-        fputs("{\"file\":", stdout);
-        tc_sweep_json_str(stdout, w->c.file);
-        printf(",\"seed\":%" PRIu64 ",\"outcome\":\"fail\",\"check\":\"determinism\","
-               "\"fingerprints\":[",
-               seed);
-        tc_sweep_json_str(stdout, w->fp[k][0]);
-        fputc(',', stdout);
-        tc_sweep_json_str(stdout, w->fp[k][1]);
-        fputc(']', stdout);
-        print_replay(w, seed);
+        json_t *o = failure_json(w, seed, "fail", "determinism"), *pair = json_array();
+        int bad = json_array_append_new(pair, tc_jsonw_str(w->fp[k][0]));
+        bad |= json_array_append_new(pair, tc_jsonw_str(w->fp[k][1]));
+        bad |= tc_jsonw_set(o, "fingerprints", pair);
+        put_failure(w, seed, o, bad == 0);
     }
     return mismatches;
 }
@@ -396,56 +378,75 @@ static int cmp_failure_index(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* "checks": {check: seeds} over the kept failures, keys sorted (a stable tally). */
-static void print_checks(sweep *w, uint64_t mismatches)
+/* "checks": {check: seeds} over the kept failures, keys sorted (a stable tally). Two checks
+ * that read the same once made valid UTF-8 share a key, their counts added. */
+static int put_checks(json_t *o, sweep *w, uint64_t mismatches)
 {
     if (w->kept_count > 0) /* qsort must not see NULL, even for no elements */
         qsort(w->kept, w->kept_count, sizeof(failure), cmp_failure_check);
-    fputs(",\"checks\":{", stdout);
-    bool first = true;
+    json_t *checks = json_object();
+    int bad = 0;
     for (uint64_t k = 0; k < w->kept_count;) {
         uint64_t n = 1;
         while (k + n < w->kept_count && strcmp(w->kept[k + n].v.check, w->kept[k].v.check) == 0)
             n++;
-        fputs(first ? "" : ",", stdout);
-        tc_sweep_json_str(stdout, w->kept[k].v.check);
-        printf(":%" PRIu64, n);
-        first = false;
+        json_t *key = tc_jsonw_str(w->kept[k].v.check); /* the key as it will read */
+        if (key == NULL) {
+            bad = TC_ENOMEM;
+            break;
+        }
+        uint64_t had =
+            (uint64_t)json_integer_value(json_object_get(checks, json_string_value(key)));
+        bad |= tc_jsonw_set(checks, json_string_value(key), tc_jsonw_u64(had + n));
+        json_decref(key);
         k += n;
     }
     if (mismatches > 0)
-        printf("%s\"determinism\":%" PRIu64, first ? "" : ",", mismatches);
-    fputc('}', stdout);
+        bad |= tc_jsonw_set(checks, "determinism", tc_jsonw_u64(mismatches));
     if (w->kept_count > 0) /* sorted by seed again, for the JUnit walk */
         qsort(w->kept, w->kept_count, sizeof(failure), cmp_failure_index);
+    return bad | tc_jsonw_set(o, "checks", checks);
 }
 
-static void print_tally(sweep *w, uint64_t mismatches)
+/* "total" .. "self_check": the counts. */
+static int put_counts(json_t *o, const sweep *w, uint64_t mismatches)
 {
-    fputs("{\"sweep\":", stdout);
-    tc_sweep_json_str(stdout, w->c.file);
-    fputs(",\"scenario\":", stdout);
-    tc_sweep_json_str(stdout, w->scenario);
-    printf(",\"seeds\":\"%" PRIu64 "..%" PRIu64 "\",\"shard\":\"%" PRIu32 "/%" PRIu32
-           "\",\"total\":%" PRIu64 ",\"passed\":%" PRIu64 ",\"failed\":%" PRIu64
-           ",\"bad_input\":%" PRIu64 ",\"crashed\":%" PRIu64 ",\"timeouts\":%" PRIu64
-           ",\"self_check\":{\"seeds\":%" PRIu64 ",\"mismatches\":%" PRIu64 "}",
-           w->c.first_seed, w->c.last_seed, w->c.shard_k, w->c.shard_n, w->count,
-           w->count - w->failed, w->failed, w->by_outcome[TC_SWEEP_BAD_INPUT],
-           w->by_outcome[TC_SWEEP_CRASH], w->by_outcome[TC_SWEEP_TIMEOUT], w->c.self_check,
-           mismatches);
-    print_checks(w, mismatches);
-    fputs(",\"failing_seeds\":[", stdout);
+    json_t *self = json_object();
+    int bad = tc_jsonw_set(self, "seeds", tc_jsonw_u64(w->c.self_check));
+    bad |= tc_jsonw_set(self, "mismatches", tc_jsonw_u64(mismatches));
+    bad |= tc_jsonw_set(o, "total", tc_jsonw_u64(w->count));
+    bad |= tc_jsonw_set(o, "passed", tc_jsonw_u64(w->count - w->failed));
+    bad |= tc_jsonw_set(o, "failed", tc_jsonw_u64(w->failed));
+    bad |= tc_jsonw_set(o, "bad_input", tc_jsonw_u64(w->by_outcome[TC_SWEEP_BAD_INPUT]));
+    bad |= tc_jsonw_set(o, "crashed", tc_jsonw_u64(w->by_outcome[TC_SWEEP_CRASH]));
+    bad |= tc_jsonw_set(o, "timeouts", tc_jsonw_u64(w->by_outcome[TC_SWEEP_TIMEOUT]));
+    return bad | tc_jsonw_set(o, "self_check", self);
+}
+
+/* The tally line (keys and order: sweep.h). Returns 0, or TC_ENOMEM (nothing written). */
+static int print_tally(sweep *w, uint64_t mismatches)
+{
+    char seeds[2 * SEED_TEXT_MAX + 4], shard[2 * SEED_TEXT_MAX + 2];
+    snprintf(seeds, sizeof(seeds), "%" PRIu64 "..%" PRIu64, w->c.first_seed, w->c.last_seed);
+    snprintf(shard, sizeof(shard), "%" PRIu32 "/%" PRIu32, w->c.shard_k, w->c.shard_n);
+    json_t *o = json_object(), *failing = json_array();
+    int bad = tc_jsonw_set(o, "sweep", tc_jsonw_str(w->c.file));
+    bad |= tc_jsonw_set(o, "scenario", tc_jsonw_str(w->scenario));
+    bad |= tc_jsonw_set(o, "seeds", tc_jsonw_str(seeds));
+    bad |= tc_jsonw_set(o, "shard", tc_jsonw_str(shard));
+    bad |= put_counts(o, w, mismatches);
+    bad |= put_checks(o, w, mismatches);
     uint64_t listed = 0;
     for (uint64_t i = 0; i < w->count && listed < TC_SWEEP_LISTED_MAX; i++) {
         if (w->status[i] == TC_SWEEP_PASS)
             continue;
-        printf("%s%" PRIu64, listed > 0 ? "," : "", seed_of(w, i));
+        bad |= json_array_append_new(failing, tc_jsonw_u64(seed_of(w, i)));
         listed++;
     }
-    printf("],\"jobs\":%" PRIu32 ",\"wall_ms\":%" PRIu64 "}\n", w->c.jobs,
-           tc_workers_wall_ms() - w->start_ms);
-    fflush(stdout);
+    bad |= tc_jsonw_set(o, "failing_seeds", failing);
+    bad |= tc_jsonw_set(o, "jobs", json_integer(w->c.jobs));
+    bad |= tc_jsonw_set(o, "wall_ms", tc_jsonw_u64(tc_workers_wall_ms() - w->start_ms));
+    return tc_sweep_put_json(stdout, o, bad == 0);
 }
 
 /* ---- JUnit ---- */
@@ -519,28 +520,20 @@ static int bad(const char *msg, const char *arg)
     return 2;
 }
 
-static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-    uint64_t v = 0;
-    if (!parse_u64(s, &v) || v < min || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
 /* "A..B" with A <= B, or "N" for N..N. */
 static bool parse_range(const char *s, uint64_t *a, uint64_t *b)
 {
     const char *dots = s != NULL ? strstr(s, "..") : NULL;
     if (dots == NULL)
-        return parse_u64(s, a) && parse_u64(s, b);
+        return tc_parse_u64(s, 0, UINT64_MAX, a) == 0 && tc_parse_u64(s, 0, UINT64_MAX, b) == 0;
     char head[32];
     size_t n = (size_t)(dots - s);
     if (n == 0 || n >= sizeof(head))
         return false;
     memcpy(head, s, n);
     head[n] = 0;
-    return parse_u64(head, a) && parse_u64(dots + 2, b) && *a <= *b;
+    return tc_parse_u64(head, 0, UINT64_MAX, a) == 0 &&
+           tc_parse_u64(dots + 2, 0, UINT64_MAX, b) == 0 && *a <= *b;
 }
 
 /* "K/N" with 1 <= K <= N. */
@@ -552,7 +545,8 @@ static bool parse_shard(const char *s, uint32_t *k, uint32_t *n)
         return false;
     memcpy(head, s, (size_t)(slash - s));
     head[slash - s] = 0;
-    return parse_u32(head, 1, UINT32_MAX, k) && parse_u32(slash + 1, 1, UINT32_MAX, n) && *k <= *n;
+    return tc_parse_u32(head, 1, UINT32_MAX, k) == 0 &&
+           tc_parse_u32(slash + 1, 1, UINT32_MAX, n) == 0 && *k <= *n;
 }
 
 static int parse_option(sweep_cli *c, const char *a, const char *v, bool *has_seeds)
@@ -561,15 +555,15 @@ static int parse_option(sweep_cli *c, const char *a, const char *v, bool *has_se
     if (strcmp(a, "--seeds") == 0)
         ok = *has_seeds = parse_range(v, &c->first_seed, &c->last_seed);
     else if (strcmp(a, "--jobs") == 0)
-        ok = parse_u32(v, 1, TC_WORKERS_JOBS_MAX, &c->jobs);
+        ok = tc_parse_u32(v, 1, TC_WORKERS_JOBS_MAX, &c->jobs) == 0;
     else if (strcmp(a, "--shard") == 0)
         ok = parse_shard(v, &c->shard_k, &c->shard_n);
     else if (strcmp(a, "--junit") == 0)
         c->junit = v;
     else if (strcmp(a, "--self-check") == 0)
-        ok = parse_u64(v, &c->self_check);
+        ok = tc_parse_u64(v, 0, UINT64_MAX, &c->self_check) == 0;
     else if (strcmp(a, "--timeout-s") == 0)
-        ok = parse_u32(v, 1, TC_WORKERS_TIMEOUT_MAX / 1000, &c->timeout_s);
+        ok = tc_parse_u32(v, 1, TC_WORKERS_TIMEOUT_MAX / 1000, &c->timeout_s) == 0;
     else
         return bad("unknown option", a);
     return ok ? 0 : bad("bad value", a);
@@ -669,7 +663,8 @@ static int sweep_run(sweep *w)
     if (w->tty && !w->c.quiet)
         fputc('\n', stderr);
     uint64_t mismatches = settle_self_check(w);
-    print_tally(w, mismatches);
+    if (print_tally(w, mismatches) != 0)
+        return 2;
     if (w->c.junit != NULL && (rc = write_junit(w, mismatches)) != 0) {
         fprintf(stderr, "timesim sweep: %s: cannot write the report: %s\n", w->c.junit,
                 tc_strerror(rc));

@@ -30,6 +30,7 @@
 #ifndef TC_SWEEP_H
 #define TC_SWEEP_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "base.h"
@@ -69,9 +70,10 @@ void tc_sweep_judge(const tc_workers_result *r, tc_sweep_verdict *out);
 /* "pass", "fail", "bad-input", "crash", "timeout". */
 const char *tc_sweep_outcome_name(uint32_t outcome);
 
-/* Writes s as a JSON string: quotes and backslashes escaped, control characters as \u00XX,
- * bytes that are not UTF-8 as '?' (a child's stderr may hold anything). */
-void tc_sweep_json_str(FILE *f, const char *s);
+/* Writes o as one compact JSON line (core/jsonw.h) and flushes; o is released either way. built
+ * is false when making o failed somewhere (a member could not be allocated): nothing is written
+ * then. Returns 0, or TC_ENOMEM with a message on stderr. */
+int tc_sweep_put_json(FILE *f, json_t *o, bool built);
 
 /* `timesim sweep`: argv[1] is "sweep". Returns the exit code. */
 int tc_sweep_main(int argc, char **argv);

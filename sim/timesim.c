@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "jsonw.h"
 #include "ledger_job.h"
 #include "run.h"
 #include "shrink.h"
@@ -49,32 +50,6 @@ static int bad_usage(const char *msg, const char *arg)
     return 2;
 }
 
-static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s == 0 || *s == '-')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0 || v < min || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s == 0 || *s == '-')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0)
-        return false;
-    *out = v;
-    return true;
-}
-
 typedef struct {
     tc_ledger_job_opts job;
     const char *out_dir;
@@ -85,17 +60,17 @@ static int parse_option(cli *c, const char *a, const char *v)
 {
     tc_ledger_job_opts *o = &c->job;
     if (strcmp(a, "--seed") == 0)
-        return parse_u64(v, &o->seed) ? 0 : 1;
+        return tc_parse_u64(v, 0, UINT64_MAX, &o->seed) == 0 ? 0 : 1;
     if (strcmp(a, "--blocks") == 0)
-        return parse_u32(v, 1, 1000000, &o->blocks) ? 0 : 1;
+        return tc_parse_u32(v, 1, 1000000, &o->blocks) == 0 ? 0 : 1;
     if (strcmp(a, "--validators") == 0)
-        return parse_u32(v, 1, 1000, &o->validators) ? 0 : 1;
+        return tc_parse_u32(v, 1, 1000, &o->validators) == 0 ? 0 : 1;
     if (strcmp(a, "--wallets") == 0)
-        return parse_u32(v, 2, 100000, &o->wallets) ? 0 : 1;
+        return tc_parse_u32(v, 2, 100000, &o->wallets) == 0 ? 0 : 1;
     if (strcmp(a, "--txs") == 0)
-        return parse_u32(v, 0, 5000, &o->txs_per_block) ? 0 : 1;
+        return tc_parse_u32(v, 0, 5000, &o->txs_per_block) == 0 ? 0 : 1;
     if (strcmp(a, "--epoch") == 0)
-        return parse_u32(v, 8, 1000000, &o->epoch_blocks) ? 0 : 1;
+        return tc_parse_u32(v, 8, 1000000, &o->epoch_blocks) == 0 ? 0 : 1;
     if (strcmp(a, "--storage") == 0 && v != NULL && strcmp(v, "mem") == 0)
         o->lmdb = false;
     else if (strcmp(a, "--storage") == 0 && v != NULL && strcmp(v, "lmdb") == 0)
@@ -139,47 +114,69 @@ static void hex(char *out, const tc_hash *h)
     tc_hex(out, h->b, TC_HASH_SIZE);
 }
 
-static void print_rejections(FILE *f, const tc_ledger_job_result *r)
+/* "rejected" {code name: count} for the codes that rejected something. */
+static int put_rejections(json_t *o, const tc_ledger_job_result *r)
 {
-    bool first = true;
-    fputc('{', f);
+    json_t *rejected = json_object();
+    int bad = 0;
     for (int i = 1; i < TC_JOB_CODES; i++) {
         if (r->rejected[i] == 0)
             continue;
-        fprintf(f, "%s\"%s\":%llu", first ? "" : ",", tc_strerror(-i),
-                (unsigned long long)r->rejected[i]);
-        first = false;
+        /* Codes without a name share "unknown error": their counts add up. */
+        json_int_t had = json_integer_value(json_object_get(rejected, tc_strerror(-i)));
+        bad |=
+            tc_jsonw_set(rejected, tc_strerror(-i), tc_jsonw_u64((uint64_t)had + r->rejected[i]));
     }
-    fputc('}', f);
+    return bad | tc_jsonw_set(o, "rejected", rejected);
 }
 
-static void print_summary(FILE *f, const cli *c, const tc_ledger_job_result *r, long wall_ms)
+/* "supply" {genesis, rewards, burned, fees, utxo_total}. */
+static int put_supply(json_t *o, const tc_ledger_job_result *r)
+{
+    json_t *supply = json_object();
+    int bad = tc_jsonw_set(supply, "genesis", tc_jsonw_u64(r->genesis_supply));
+    bad |= tc_jsonw_set(supply, "rewards", tc_jsonw_u64(r->rewards_total));
+    bad |= tc_jsonw_set(supply, "burned", tc_jsonw_u64(r->burned_total));
+    bad |= tc_jsonw_set(supply, "fees", tc_jsonw_u64(r->fees_total));
+    bad |= tc_jsonw_set(supply, "utxo_total", tc_jsonw_u64(r->utxo_total));
+    return bad | tc_jsonw_set(o, "supply", supply);
+}
+
+/* The summary line (keys and order are read by tests/programs/timesim_ledger.sh and users), or
+ * NULL when memory ran out. */
+static char *summary_line(const cli *c, const tc_ledger_job_result *r, long wall_ms)
 {
     char fp[65], root[65];
     hex(fp, &r->fingerprint);
     hex(root, &r->utxo_root);
-    fprintf(f,
-            "{\"job\":\"ledger\",\"seed\":%llu,\"fingerprint\":\"%s\",\"height\":%llu,"
-            "\"validators\":%u,\"wallets\":%u,\"storage\":\"%s\",\"crypto\":\"%s\","
-            "\"txs_submitted\":%llu,\"txs_confirmed\":%llu,\"rejected\":",
-            (unsigned long long)c->job.seed, fp, (unsigned long long)r->height, c->job.validators,
-            c->job.wallets, c->job.lmdb ? "lmdb" : "mem",
-            c->job.scheme == TC_SIG_FAST ? "fast" : "ed25519", (unsigned long long)r->txs_submitted,
-            (unsigned long long)r->txs_confirmed);
-    print_rejections(f, r);
-    fprintf(f,
-            ",\"registrations\":%u,\"retirements\":%u,\"evidence\":%u,\"restarts\":%u,"
-            "\"supply\":{\"genesis\":%llu,\"rewards\":%llu,\"burned\":%llu,\"fees\":%llu,"
-            "\"utxo_total\":%llu},\"utxo_count\":%llu,\"utxo_root\":\"%s\",\"wall_ms\":%ld,"
-            "\"failures\":%u,\"verdict\":\"%s\"",
-            r->registrations, r->retirements, r->evidence, r->restarts,
-            (unsigned long long)r->genesis_supply, (unsigned long long)r->rewards_total,
-            (unsigned long long)r->burned_total, (unsigned long long)r->fees_total,
-            (unsigned long long)r->utxo_total, (unsigned long long)r->utxo_count, root, wall_ms,
-            r->failures, r->failures ? "fail" : "pass");
+    json_t *o = json_object();
+    int bad = tc_jsonw_set(o, "job", tc_jsonw_str("ledger"));
+    bad |= tc_jsonw_set(o, "seed", tc_jsonw_u64(c->job.seed));
+    bad |= tc_jsonw_set(o, "fingerprint", tc_jsonw_str(fp));
+    bad |= tc_jsonw_set(o, "height", tc_jsonw_u64(r->height));
+    bad |= tc_jsonw_set(o, "validators", json_integer(c->job.validators));
+    bad |= tc_jsonw_set(o, "wallets", json_integer(c->job.wallets));
+    bad |= tc_jsonw_set(o, "storage", tc_jsonw_str(c->job.lmdb ? "lmdb" : "mem"));
+    bad |=
+        tc_jsonw_set(o, "crypto", tc_jsonw_str(c->job.scheme == TC_SIG_FAST ? "fast" : "ed25519"));
+    bad |= tc_jsonw_set(o, "txs_submitted", tc_jsonw_u64(r->txs_submitted));
+    bad |= tc_jsonw_set(o, "txs_confirmed", tc_jsonw_u64(r->txs_confirmed));
+    bad |= put_rejections(o, r);
+    bad |= tc_jsonw_set(o, "registrations", json_integer(r->registrations));
+    bad |= tc_jsonw_set(o, "retirements", json_integer(r->retirements));
+    bad |= tc_jsonw_set(o, "evidence", json_integer(r->evidence));
+    bad |= tc_jsonw_set(o, "restarts", json_integer(r->restarts));
+    bad |= put_supply(o, r);
+    bad |= tc_jsonw_set(o, "utxo_count", tc_jsonw_u64(r->utxo_count));
+    bad |= tc_jsonw_set(o, "utxo_root", tc_jsonw_str(root));
+    bad |= tc_jsonw_set(o, "wall_ms", json_integer(wall_ms));
+    bad |= tc_jsonw_set(o, "failures", json_integer(r->failures));
+    bad |= tc_jsonw_set(o, "verdict", tc_jsonw_str(r->failures ? "fail" : "pass"));
     if (r->failures)
-        fprintf(f, ",\"first_failure\":\"%s\"", r->failure);
-    fputs("}\n", f);
+        bad |= tc_jsonw_set(o, "first_failure", tc_jsonw_str(r->failure));
+    char *line = bad == 0 ? tc_jsonw_line(o) : NULL;
+    json_decref(o);
+    return line;
 }
 
 static FILE *open_out(const char *dir, const char *name)
@@ -248,10 +245,15 @@ static int cmd_ledger(int argc, char **argv)
         fprintf(stderr, "timesim: %s\n", r.failure);
         return 2;
     }
+    char *line = summary_line(&c, &r, wall_ms);
+    if (line == NULL) {
+        fprintf(stderr, "timesim: out of memory writing the summary\n");
+        return 2;
+    }
     if (c.out_dir != NULL) {
         FILE *f = open_out(c.out_dir, "summary.json");
         if (f != NULL) {
-            print_summary(f, &c, &r, wall_ms);
+            fputs(line, f);
             fclose(f);
         }
     }
@@ -259,7 +261,8 @@ static int cmd_ledger(int argc, char **argv)
         fprintf(stderr, "timesim: FAILED: %u expectation(s); first: %s\n", r.failures, r.failure);
         print_replay(&c);
     }
-    print_summary(stdout, &c, &r, wall_ms);
+    fputs(line, stdout);
+    free(line);
     return r.failures ? 1 : 0;
 }
 

@@ -15,6 +15,7 @@
  */
 #include "world_internal.h"
 
+#include "codec.h"
 #include "msg.h"
 
 #include <stdarg.h>
@@ -46,15 +47,6 @@ _Static_assert(W_TRACE_BUF_BYTES >= 8 * LINE_MAX_BYTES, "a chunk holds many line
 #define DIGEST_K 0x9e3779b97f4a7c15ull
 #define DIGEST_M 0x6a09e667f3bcc909ull
 
-/* Bytes p[0..7] as a little-endian number, whatever the host's byte order (compilers turn
- * this into a single load on x86-64). */
-static uint64_t load_le64(const uint8_t *p)
-{
-    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
-           (uint64_t)p[7] << 56;
-}
-
 /* One round: a bijection of h for a fixed word and of the word for a fixed h. The multiply
  * carries low bits up; the shift folds the high half back down so that the next word's low bits
  * meet every earlier bit. */
@@ -70,11 +62,11 @@ uint64_t w_frame_digest(const uint8_t *frame, size_t len)
     uint64_t h = DIGEST_K ^ (uint64_t)len;
     size_t i = 0;
     for (; i + 8 <= len; i += 8)
-        h = digest_round(h, load_le64(frame + i));
+        h = digest_round(h, tc_load_u64(frame + i)); /* little-endian words (codec.h) */
     if (i < len) { /* the last word, padded with zero bytes (the length above tells them apart) */
         uint8_t last[8] = {0};
         memcpy(last, frame + i, len - i);
-        h = digest_round(h, load_le64(last));
+        h = digest_round(h, tc_load_u64(last));
     }
     /* Finish: a bijection that spreads every bit over the whole word, so that the digest's
      * leading hex digits depend on all of the frame. */

@@ -347,6 +347,29 @@ Test(genesis, every_rejection_names_its_path_and_what_was_expected)
     }
 }
 
+/* A key longer than the 128-byte path buffer: the message names the path cut to 124 bytes and
+ * marked "...", at the top level and inside a masternode. */
+Test(genesis, an_overlong_unknown_key_is_named_cut_and_marked)
+{
+    char key[301];
+    memset(key, 'k', 300);
+    key[300] = 0;
+    for (int nested = 0; nested < 2; nested++) {
+        json_t *doc = good_json();
+        json_t *obj = nested ? json_array_get(json_object_get(doc, "masternodes"), 0) : doc;
+        cr_assert_eq(json_object_set_new(obj, key, json_integer(1)), 0);
+        char want[128 + 8];
+        snprintf(want, sizeof(want), "%s%.*s...", nested ? "masternodes[0]." : "",
+                 nested ? 124 - 15 : 124, key);
+        cr_assert_eq(strlen(want), 127, "the expected path is 127 bytes, got %zu", strlen(want));
+        tc_genesis g;
+        char err[512] = "";
+        cr_assert_eq(parse_json(doc, JSON_INDENT(2), &g, err, sizeof(err)), TC_EGENESIS);
+        assert_message(err, want, "unknown key");
+        json_decref(doc);
+    }
+}
+
 Test(genesis, duplicate_masternode_keys_are_named)
 {
     char k0[2 * TC_PUBKEY_SIZE + 1];

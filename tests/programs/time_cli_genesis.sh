@@ -6,7 +6,8 @@ set -u
 cli=${1:?usage: time_cli_genesis.sh TIME_CLI}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0
-check() { if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi; }
+checks=0
+check() { checks=$((checks + 1)); if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 out=$("$cli" genesis --seed 9 --validators 3 --tiers gold,silver,bronze --wallets 2 --out "$tmp/a"); check "genesis exits 0" $?
@@ -28,5 +29,12 @@ printf '{"network": "testnet",\n  "time_ms": 1,\n  oops }' > "$tmp/syntax.json"
 err=$("$cli" genesis-check "$tmp/syntax.json" 2>&1 >/dev/null)
 echo "$err" | grep -q "syntax.json:3:"; check "a syntax error names file:line: $err" $?
 "$cli" genesis --validators 0 --out "$tmp/c" >/dev/null 2>&1; check "--validators 0 exits 2" $(( $? != 2 ))
-echo "$(( 13 - fails )) passed, $fails failed"
+# Reports are valid JSON (strict UTF-8) whatever bytes an argument holds (core/jsonw.h).
+"$cli" address-check "$(printf 'TIME0"\\\001\377')" > "$tmp/addr.json"; rc=$?
+python3 -c "import json,sys; j=json.loads(open(sys.argv[1],'rb').read().decode('utf-8')); sys.exit(0 if j['address'] == 'TIME0\"\\\\\x01\ufffd' and j['ok'] is False else 1)" "$tmp/addr.json"
+check "address-check of a quote, a backslash, a control byte and 0xff prints valid JSON (exit $rc)" $?
+for seed in +9 " 9" -9 9x; do
+    "$cli" genesis --seed "$seed" --out "$tmp/d" >/dev/null 2>&1; check "--seed '$seed' exits 2" $(( $? != 2 ))
+done
+echo "$(( checks - fails )) passed, $fails failed"
 [ "$fails" -eq 0 ]

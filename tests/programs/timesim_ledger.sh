@@ -5,7 +5,9 @@
 set -u
 sim=${1:?usage: timesim_ledger.sh TIMESIM}
 fails=0
+checks=0
 check() { # name, condition result (0 = ok)
+    checks=$((checks + 1))
     if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi
 }
 field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read().splitlines()[-1])['$1'])"; }
@@ -25,5 +27,19 @@ fc=$(echo "$c" | field fingerprint); fd=$(echo "$d" | field fingerprint)
 "$sim" ledger --blocks 0 --quiet >/dev/null 2>&1; check "--blocks 0 is bad input (exit 2)" $(( $? != 2 ))
 "$sim" ledger --storage disk --quiet >/dev/null 2>&1; check "unknown storage is bad input (exit 2)" $(( $? != 2 ))
 "$sim" frobnicate >/dev/null 2>&1; check "unknown subcommand exits 2" $(( $? != 2 ))
-echo "$(( 9 - fails )) passed, $fails failed"
+# Every command reads its numbers with one parser (tc_parse_u64): digits only.
+scn=$(cd "$(dirname "$0")/../.." && pwd)/scenarios/steady-state.scn
+for seed in +7 -7 " 7" "7 " 0x7 18446744073709551616; do
+    "$sim" ledger --seed "$seed" --blocks 1 --quiet >/dev/null 2>&1
+    check "ledger --seed '$seed' is bad input (exit 2)" $(( $? != 2 ))
+    "$sim" run "$scn" --seed "$seed" --until 1s --quiet >/dev/null 2>&1
+    check "run --seed '$seed' is bad input (exit 2)" $(( $? != 2 ))
+    "$sim" shrink "$scn" --seed "$seed" >/dev/null 2>&1
+    check "shrink --seed '$seed' is bad input (exit 2)" $(( $? != 2 ))
+    "$sim" sweep "$scn" --seeds "$seed" --quiet >/dev/null 2>&1
+    check "sweep --seeds '$seed' is bad input (exit 2)" $(( $? != 2 ))
+done
+"$sim" ledger --seed 18446744073709551615 --blocks 1 --quiet >/dev/null
+check "ledger --seed 2^64-1 is accepted (exit 0)" $?
+echo "$(( checks - fails )) passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -29,13 +29,13 @@ static int parse(int argc, char **argv, ledger_opts *o)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             return 2;
         else if (strcmp(a, "--txs") == 0)
-            ok = bench_parse_u32(v, 1, BENCH_TXS_MAX, &o->txs);
+            ok = tc_parse_u32(v, 1, BENCH_TXS_MAX, &o->txs) == 0;
         else if (strcmp(a, "--rounds") == 0)
-            ok = bench_parse_u32(v, 1, BENCH_ROUNDS_MAX, &o->rounds);
+            ok = tc_parse_u32(v, 1, BENCH_ROUNDS_MAX, &o->rounds) == 0;
         else if (strcmp(a, "--blocks") == 0)
-            ok = bench_parse_u32(v, 1, BENCH_BLOCKS_MAX, &o->blocks);
+            ok = tc_parse_u32(v, 1, BENCH_BLOCKS_MAX, &o->blocks) == 0;
         else if (strcmp(a, "--seed") == 0)
-            ok = bench_parse_u64(v, &o->seed);
+            ok = tc_parse_u64(v, 0, UINT64_MAX, &o->seed) == 0;
         else
             ok = false;
         if (!ok) {

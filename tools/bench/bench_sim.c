@@ -138,17 +138,17 @@ static int parse(int argc, char **argv, sim_opts *o)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             return 2;
         else if (strcmp(a, "--validators") == 0)
-            ok = bench_parse_u32(v, 4, 64, &o->validators) &&
+            ok = tc_parse_u32(v, 4, 64, &o->validators) == 0 &&
                  (o->validators == 4 || o->validators == 16 || o->validators == 64);
         else if (strcmp(a, "--crypto") == 0)
             ok = v != NULL && (strcmp(v, "fast") == 0 || strcmp(v, "ed25519") == 0) &&
                  (o->crypto = v) != NULL;
         else if (strcmp(a, "--sim-ms") == 0)
-            ok = bench_parse_u32(v, 100, SIM_MS_MAX, &o->sim_ms);
+            ok = tc_parse_u32(v, 100, SIM_MS_MAX, &o->sim_ms) == 0;
         else if (strcmp(a, "--seed") == 0)
-            ok = bench_parse_u64(v, &o->seed);
+            ok = tc_parse_u64(v, 0, UINT64_MAX, &o->seed) == 0;
         else if (strcmp(a, "--repeat") == 0)
-            ok = bench_parse_u32(v, 1, REPEAT_MAX, &o->repeat);
+            ok = tc_parse_u32(v, 1, REPEAT_MAX, &o->repeat) == 0;
         else
             ok = false;
         if (!ok) {

@@ -1,7 +1,6 @@
 /* bench_util.c — see bench_util.h. */
 #include "bench_util.h"
 
-#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,30 +44,6 @@ double bench_max(const double *v, size_t n)
         if (v[i] > m)
             m = v[i];
     return m;
-}
-
-bool bench_parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    TC_ASSERT(out != NULL);
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0)
-        return false;
-    *out = v;
-    return true;
-}
-
-bool bench_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-    uint64_t v;
-    TC_ASSERT(min <= max && out != NULL);
-    if (!bench_parse_u64(s, &v) || v < min || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
 }
 
 void bench_master_seed(uint8_t out[TC_SEED_SIZE], const char *label, uint64_t seed)

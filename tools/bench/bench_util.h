@@ -24,10 +24,6 @@ double bench_median(const double *v, size_t n);
 /* Largest of n > 0 values. */
 double bench_max(const double *v, size_t n);
 
-/* Decimal integers only, no sign; false when s is malformed or outside [min, max]. */
-bool bench_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
-bool bench_parse_u64(const char *s, uint64_t *out);
-
 /* A 32-byte master seed for a benchmark: H(tc/seed, label || u64 seed LE), so each part of a
  * run draws its keys from its own stream and the same --seed replays the same inputs. */
 void bench_master_seed(uint8_t out[TC_SEED_SIZE], const char *label, uint64_t seed);
