@@ -151,6 +151,10 @@ static void clock_jump(tc_world *w, uint32_t e, int64_t jump_ms)
     w_schedule_adv(w, e);
 }
 
+_Static_assert(TC_SCN_BYZ_BREAKER_LAST - TC_SCN_BYZ_BREAKER_FIRST ==
+                   TC_ADV_KIND_COUNT - 1 - TC_ADV_OUT_OF_TURN,
+               "every rule breaker has a scenario name");
+
 static tc_adv_kind adv_kind_of(uint32_t byz)
 {
     switch (byz) {
@@ -169,6 +173,8 @@ static tc_adv_kind adv_kind_of(uint32_t byz)
     case TC_SCN_BYZ_FLOOD:
         return TC_ADV_FLOOD;
     default:
+        if (byz >= TC_SCN_BYZ_BREAKER_FIRST && byz <= TC_SCN_BYZ_BREAKER_LAST)
+            return (tc_adv_kind)(TC_ADV_OUT_OF_TURN + (byz - TC_SCN_BYZ_BREAKER_FIRST));
         return TC_ADV_NONE;
     }
 }

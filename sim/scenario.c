@@ -91,7 +91,7 @@ static int report(parser *p, uint32_t line, uint32_t col, const char *got, const
     p->failed = true;
     p->err_line = line;
     p->err_col = col;
-    char expected[320];
+    char expected[480]; /* as fail_tok */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(expected, sizeof(expected), fmt, ap);
@@ -116,7 +116,7 @@ static const char *describe(const tok *t, char *buf, size_t size)
 /* Error at token t (NULL: at the end of the current line). */
 static int fail_tok(parser *p, const tok *t, const char *fmt, ...)
 {
-    char expected[320];
+    char expected[480]; /* a choice lists every name (get_choice) */
     char got[64];
     va_list ap;
     va_start(ap, fmt);
@@ -594,7 +594,7 @@ static int get_choice(parser *p, const char *what, const char *const *names, int
         *out = k;
         return 0;
     }
-    char list[160] = "";
+    char list[400] = "";
     for (int j = 0; j < n; j++) {
         if (names[j] == NULL)
             continue;
@@ -626,9 +626,14 @@ static int want_word(parser *p, const char *word)
 /* Names                                                                                       */
 
 static const char *const tier_names[] = {"bronze", "silver", "gold"};
-static const char *const byz_names[] = {NULL,      "equivocate",  "double-vote",
-                                        "silent",  "invalid-sig", "replay",
-                                        "garbage", "flood",       "twin"};
+static const char *const byz_names[] = {
+    NULL, "equivocate", "double-vote", "silent", "invalid-sig", "replay", "garbage", "flood",
+    "twin",
+    /* rule breakers, in tc_adv_kind order */
+    "out-of-turn", "forge-proposal", "forge-prevote", "forge-precommit", "forge-batch",
+    "forge-heartbeat", "forge-handoff", "forge-evidence", "forge-tx", "sync-bad-hash",
+    "sync-low-weight", "sync-non-member", "sync-bad-sig", "time-ahead", "time-behind",
+    "stale-height", "future-height"};
 static const char *const storage_names[] = {"mem", "lmdb"};
 static const char *const crypto_names[] = {"ed25519", "fast"};
 static const char *const network_names[] = {"testnet", "mainnet"};
@@ -639,6 +644,7 @@ static const char *const cmp_names[] = {NULL, ">=", "<=", "=="};
 _Static_assert(TC_TIER_BRONZE == 0 && TC_TIER_SILVER == 1 && TC_TIER_GOLD == 2, "tier_names");
 _Static_assert(TC_NET_TESTNET == 0 && TC_NET_MAINNET == 1, "network_names");
 _Static_assert(TC_SCN_BYZ_TWIN == 8 && TC_SCN_BYZ_FLOOD == 7, "byz_names");
+_Static_assert(TC_ARRAY_LEN(byz_names) == TC_SCN_BYZ_BREAKER_LAST + 1, "byz_names: breakers");
 _Static_assert(TC_SCN_LINK_FLAP == 1u << 6, "opt_names follow the TC_SCN_LINK_* bits");
 
 /* Profile fields by index, in tc_profile_each order. */
