@@ -763,6 +763,7 @@ const char *tc_adv_kind_name(tc_adv_kind kind)
         "forge-prevote",  "forge-precommit", "forge-batch",   "forge-heartbeat", "forge-handoff",
         "forge-evidence", "forge-tx",        "sync-bad-hash", "sync-low-weight", "sync-non-member",
         "sync-bad-sig",   "time-ahead",      "time-behind",   "stale-height",    "future-height",
+        "wrong-proposer", "wrong-round",
     };
     if ((int)kind < 0 || kind >= TC_ADV_KIND_COUNT)
         return "?";
@@ -885,9 +886,66 @@ static void queue_forged_tx(tc_adv *a, uint64_t now_ms, const uint8_t *frame, si
         a->next_ms = due;
 }
 
+/* WRONG_PROPOSER / WRONG_ROUND: our fresh proposal of (h, r), validly signed, with a header
+ * that does not fit the round: another proposer (our index - 1, or 1 for index 0: a member as
+ * long as the set has two), or round r + 1. Copy i has block time + i, so every copy is news
+ * (an offence) to the receiver. False: the frame is not ours to rewrite. */
+static bool wrong_header(tc_adv *a, const uint8_t *frame, size_t len, uint32_t copy, uint8_t **out,
+                         size_t *out_len)
+{
+    tc_msg m;
+    *out = NULL;
+    if (tc_msg_decode(frame, len, &m) != 0)
+        return false;
+    tc_msg_proposal *p = &m.proposal;
+    tc_hash msg;
+    tc_msg_proposal_sign_hash(p, &msg);
+    bool ours = m.type == TC_MSG_PROPOSAL && p->pol_round == TC_MSG_POL_NONE &&
+                signed_by_us(a, &msg, &p->sig) && p->round < TC_BFT_ROUND_MAX;
+    if (ours) {
+        tc_block_header *h = &p->block.header;
+        if (a->config.kind == TC_ADV_WRONG_PROPOSER)
+            h->proposer = h->proposer > 0 ? h->proposer - 1 : 1;
+        else
+            h->round = p->round + 1;
+        h->time_ms += copy;
+        tc_msg_proposal_sign(p, a->config.scheme, &a->config.key);
+        if (tc_msg_encode_alloc(&m, out, out_len) != 0)
+            *out = NULL;
+    }
+    tc_msg_deinit(&m);
+    return ours;
+}
+
+static void send_wrong_header(tc_adv *a, uint32_t to, const uint8_t *frame, size_t len,
+                              tc_adv_emit_fn emit, void *ctx)
+{
+    if (tc_msg_frame_type(frame, len) != TC_MSG_PROPOSAL) {
+        pass(emit, ctx, to, frame, len);
+        return;
+    }
+    for (uint32_t i = 0; i < TC_ADV_HEADER_COPIES; i++) {
+        uint8_t *out = NULL;
+        size_t out_len = 0;
+        if (!wrong_header(a, frame, len, i, &out, &out_len)) {
+            pass(emit, ctx, to, frame, len);
+            return;
+        }
+        if (out != NULL) {
+            out_frame(emit, ctx, to, out, out_len);
+            a->stats.frames_rewritten++;
+        }
+        free(out);
+    }
+}
+
 static void send_breaker(tc_adv *a, uint64_t now_ms, uint32_t to, const uint8_t *frame, size_t len,
                          tc_adv_emit_fn emit, void *ctx)
 {
+    if (a->config.kind == TC_ADV_WRONG_PROPOSER || a->config.kind == TC_ADV_WRONG_ROUND) {
+        send_wrong_header(a, to, frame, len, emit, ctx);
+        return;
+    }
     bool replacing = is_replacing(a->config.kind);
     if (!breaker_reads(a->config.kind, tc_msg_frame_type(frame, len))) {
         pass(emit, ctx, to, frame, len);

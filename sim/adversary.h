@@ -64,7 +64,10 @@ typedef enum {
                                     (height, round) */
     TC_ADV_FUTURE_HEIGHT = 24,   /* extra: its proposals and votes again, 1000 heights ahead,
                                     validly signed */
-    TC_ADV_KIND_COUNT = 25,
+    TC_ADV_WRONG_PROPOSER = 25,  /* instead of its fresh proposals: TC_ADV_HEADER_COPIES copies
+                                    whose header names another validator, validly signed */
+    TC_ADV_WRONG_ROUND = 26,     /* the same with the header's round one above the proposal's */
+    TC_ADV_KIND_COUNT = 27,
 } tc_adv_kind;
 
 /* Bounds and rhythms of the behaviours (STYLE rule 4: nothing grows without a limit).
@@ -88,6 +91,7 @@ typedef enum {
 #define TC_ADV_FUTURE_HEIGHTS      1000                 /* FUTURE_HEIGHT */
 #define TC_ADV_NON_MEMBER_OFFSET   1000                 /* SYNC_NON_MEMBER: index + this */
 #define TC_ADV_FORGE_TX_DELAY_MS   1500                 /* FORGE_TX: a block interval and more */
+#define TC_ADV_HEADER_COPIES       4 /* WRONG_*: block times t .. t + 3, so each is an offence */
 
 typedef struct {
     tc_adv_kind kind;

@@ -633,7 +633,7 @@ static const char *const byz_names[] = {
     "out-of-turn", "forge-proposal", "forge-prevote", "forge-precommit", "forge-batch",
     "forge-heartbeat", "forge-handoff", "forge-evidence", "forge-tx", "sync-bad-hash",
     "sync-low-weight", "sync-non-member", "sync-bad-sig", "time-ahead", "time-behind",
-    "stale-height", "future-height"};
+    "stale-height", "future-height", "wrong-proposer", "wrong-round"};
 static const char *const storage_names[] = {"mem", "lmdb"};
 static const char *const crypto_names[] = {"ed25519", "fast"};
 static const char *const network_names[] = {"testnet", "mainnet"};

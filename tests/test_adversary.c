@@ -1250,3 +1250,47 @@ Test(adversary, forged_batch_heartbeat_and_handoff_come_first_and_differ)
         tc_adv_free(a);
     }
 }
+
+Test(adversary, wrong_header_replaces_own_fresh_proposals_with_misfit_copies)
+{
+    static const tc_adv_kind kinds[] = {TC_ADV_WRONG_PROPOSER, TC_ADV_WRONG_ROUND};
+    for (size_t k = 0; k < TC_ARRAY_LEN(kinds); k++) {
+        tc_adv *a = adv_new(kinds[k], 1, 0, TC_SIG_ED25519);
+        capture c;
+        cap_init(&c);
+        size_t len = 0;
+        uint8_t *other = proposal_frame(KEY_OTHER, 30, 2, &len);
+        send_one(a, 1000, other, len, &c);
+        cr_assert_eq(c.count, 1u);
+        cr_assert(same_bytes(&c.items[0], other, len), "a relayed proposal passes");
+        uint8_t *own = proposal_frame(KEY_OWN, 30, 2, &len);
+        tc_msg orig;
+        cr_assert_eq(tc_msg_decode(own, len, &orig), 0);
+        send_one(a, 1000, own, len, &c);
+        cr_assert_eq(c.count, 1u + TC_ADV_HEADER_COPIES, "%s: the copies instead (%zu)",
+                     tc_adv_kind_name(kinds[k]), c.count);
+        const tc_block_header *oh = &orig.proposal.block.header;
+        for (uint32_t i = 0; i < TC_ADV_HEADER_COPIES; i++) {
+            tc_msg m = decode_sent(&c.items[1 + i], TC_MSG_PROPOSAL);
+            const tc_block_header *h = &m.proposal.block.header;
+            cr_assert_eq(h->time_ms, oh->time_ms + i, "copy %u", i);
+            cr_assert_eq(m.proposal.round, 2u);
+            if (kinds[k] == TC_ADV_WRONG_PROPOSER) {
+                cr_assert_neq(h->proposer, oh->proposer, "another proposer");
+                cr_assert_eq(h->round, oh->round);
+            } else {
+                cr_assert_eq(h->round, 3u, "the next round");
+                cr_assert_eq(h->proposer, oh->proposer);
+            }
+            int rc = -1;
+            (void)proposal_hash(&c.items[1 + i], KEY_OWN, &rc);
+            cr_assert_eq(rc, 0, "validly signed");
+            tc_msg_deinit(&m);
+        }
+        tc_msg_deinit(&orig);
+        free(own);
+        free(other);
+        cap_free(&c);
+        tc_adv_free(a);
+    }
+}

@@ -3,66 +3,68 @@
 Each mutant is a small edit of one core source file: every `old` text must occur exactly once in
 the file (run.py refuses a mutant whose text drifted), and is replaced by `new`. A mutant models
 a slip a reviewer could miss: a check dropped, a bound off, a signature not verified. Each names
-the rule it breaks, as docs/PROTOCOL.md states it.
+the rule it breaks, as docs/PROTOCOL.md states it. `scenarios` lists the catalog scenarios written
+to break that rule on purpose (scenarios/adv-*.scn): run.py --targeted checks that each of them
+fails, on its own, under the mutant.
 """
 
 MUTANTS = [
     # ---- proposals (PROTOCOL 12.6) ----
-    dict(name="proposal-proposer-from-header", file="core/node_chain.c",
+    dict(name="proposal-proposer-from-header", scenarios=['adv-out-of-turn'], file="core/node_chain.c",
          rule="12.6: a proposal is checked against proposer(height, round), not the proposer "
               "its header claims",
          edits=[("    uint32_t proposer = tc_bft_proposer_at(n->bft, p->height, p->round);\n",
                  "    uint32_t proposer = tc_bft_proposer_at(n->bft, p->height, p->round);\n"
                  "    if (proposer != TC_BFT_INDEX_NONE && p->block.header.proposer < 1024)\n"
                  "        proposer = p->block.header.proposer;\n")]),
-    dict(name="proposal-sig-unchecked", file="core/node_chain.c",
+    dict(name="proposal-sig-unchecked", scenarios=['adv-forge-proposal'], file="core/node_chain.c",
          rule="12.6: the proposal's signature verifies under the key of proposer(height, round)",
          edits=[("    return tc_verify(&n->verifier, &vs->members[proposer].key, &m, &p->sig) == 0 "
                  "? 0 : TC_EBADSIG;",
                  "    (void)m;\n    return 0;")]),
-    dict(name="proposal-header-round", file="core/node_chain.c",
+    dict(name="proposal-header-round", scenarios=['adv-wrong-round'], file="core/node_chain.c",
          rule="12.6: a fresh proposal's header round equals the message's round",
          edits=[("if (h->round != p->round || h->proposer != proposer)",
                  "if (h->proposer != proposer)")]),
-    dict(name="proposal-header-proposer", file="core/node_chain.c",
+    dict(name="proposal-header-proposer", scenarios=['adv-wrong-proposer'], file="core/node_chain.c",
          rule="12.6: a fresh proposal's header names proposer(height, round)",
          edits=[("if (h->round != p->round || h->proposer != proposer)",
                  "if (h->round != p->round)")]),
-    dict(name="proposal-time-future", file="core/node_chain.c",
+    dict(name="proposal-time-future", scenarios=['adv-time-ahead'], file="core/node_chain.c",
          rule="12.6 step 4 / 15: a block more than block_time_future_max_ms ahead of the "
               "validator's clock is invalid",
          edits=[("n->clock_ms + prof->block_time_future_max_ms)",
                  "n->clock_ms + prof->block_time_future_max_ms * 1000000)")]),
     # ---- votes (12.9, 14.2) ----
-    dict(name="precommit-sig-unchecked", file="core/node_chain.c",
+    dict(name="precommit-sig-unchecked", scenarios=['adv-forge-precommit'], file="core/node_chain.c",
          rule="12.9: a PRECOMMIT's signature is verified (else BAD_SIG)",
          edits=[("    if (tc_vote_verify(v, &n->verifier, &vs->members[v->validator].key) != 0) {",
                  "    if (v->type == TC_VOTE_PREVOTE &&\n"
                  "        tc_vote_verify(v, &n->verifier, &vs->members[v->validator].key) != 0) {")]),
-    dict(name="prevote-sig-unchecked", file="core/node_chain.c",
+    dict(name="prevote-sig-unchecked", scenarios=['adv-forge-prevote'], file="core/node_chain.c",
          rule="12.9: a PREVOTE's signature is verified (else BAD_SIG)",
          edits=[("    if (tc_vote_verify(v, &n->verifier, &vs->members[v->validator].key) != 0) {",
                  "    if (v->type == TC_VOTE_PRECOMMIT &&\n"
                  "        tc_vote_verify(v, &n->verifier, &vs->members[v->validator].key) != 0) {")]),
-    dict(name="past-precommit-evidence", file="core/node_chain.c",
+    dict(name="past-precommit-evidence", scenarios=['adv-stale-height'], file="core/node_chain.c",
          rule="14.2: a precommit below the tip contradicting our certificate is evidence",
          edits=[("    if (v->type != TC_VOTE_PRECOMMIT || tc_vote_is_nil(v) ||",
                  "    if (true || v->type != TC_VOTE_PRECOMMIT || tc_vote_is_nil(v) ||")]),
     # ---- certificates (12.8) and sync (13) ----
-    dict(name="sync-cert-unverified", file="core/node_chain.c",
+    dict(name="sync-cert-unverified", scenarios=['adv-sync-bad-hash', 'adv-sync-low-weight', 'adv-sync-non-member', 'adv-sync-bad-sig'], file="core/node_chain.c",
          rule="13: each BLOCKS entry's certificate is verified against its epoch's set",
          edits=[("    return tc_commit_verify(&e->commit, vs, &n->verifier, h, hash_out);",
                  "    (void)vs;\n    return 0;")]),
-    dict(name="commit-weight", file="core/mnreg.c",
+    dict(name="commit-weight", scenarios=['adv-sync-low-weight'], file="core/mnreg.c",
          rule="12.8: a certificate's signers weigh at least Q",
          edits=[("if (!signers_ok(c, v, &w) || w < tc_vset_quorum(v))",
                  "if (!signers_ok(c, v, &w) || w == 0)")]),
-    dict(name="commit-sigs", file="core/mnreg.c",
+    dict(name="commit-sigs", scenarios=['adv-sync-bad-sig'], file="core/mnreg.c",
          rule="12.8: every signature of a certificate is a valid PRECOMMIT of its member",
          edits=[("        if (tc_vote_verify(&vote, verifier, &v->members[vote.validator].key) != 0)\n"
                  "            return TC_EBLK_COMMIT;\n",
                  "        (void)verifier;\n")]),
-    dict(name="commit-block-match", file="core/mnreg.c",
+    dict(name="commit-block-match", scenarios=['adv-sync-bad-hash'], file="core/mnreg.c",
          rule="12.8: a certificate certifies the block it comes with (height and hash)",
          edits=[("if (c->height != height || memcmp(c->block.b, block->b, TC_HASH_SIZE) != 0)",
                  "if (c->height != height)")]),
@@ -81,7 +83,7 @@ MUTANTS = [
          rule="8: parent = tip",
          edits=[("    if (memcmp(h->parent.b, c->tip.b, TC_HASH_SIZE) != 0)\n"
                  "        return TC_EBLK_PARENT;\n", "")]),
-    dict(name="chain-time-after-parent", file="core/chain.c",
+    dict(name="chain-time-after-parent", scenarios=['adv-time-behind'], file="core/chain.c",
          rule="8: time_ms after the parent's",
          edits=[("    if (h->time_ms <= c->tip_time_ms)\n        return TC_EBLK_TIME;\n", "")]),
     dict(name="chain-vset-hash", file="core/chain.c",
@@ -107,7 +109,7 @@ MUTANTS = [
          rule="8: the supply equation holds after every block",
          edits=[("        total != want - s->burned_total) {", "        false) {")]),
     # ---- transactions (3) ----
-    dict(name="tx-sig", file="core/ledger.c",
+    dict(name="tx-sig", scenarios=['adv-forge-tx'], file="core/ledger.c",
          rule="3: every input's signature verifies",
          edits=[("        if (tc_verify(v, &tx->inputs[i].pub, &msg, &tx->inputs[i].sig) != 0)\n"
                  "            return TC_ETX_BAD_SIG;\n", "        (void)v;\n")]),
@@ -130,7 +132,7 @@ MUTANTS = [
          rule="11.1: a validator never votes for a transaction whose input it locked to another",
          edits=[("        if (e->state != TC_UTXO_UNSPENT && !ours)\n            return TC_ETX_LOCKED;\n",
                  "        (void)ours;\n")]),
-    dict(name="finality-batch-sig", file="core/finality.c",
+    dict(name="finality-batch-sig", scenarios=['adv-forge-batch'], file="core/finality.c",
          rule="11.3: a vote batch's signature verifies under its validator's key",
          edits=[("    rc = tc_verify(f->verifier, &f->vset.members[b->validator].key, &h, &b->sig);\n",
                  "    rc = 0;\n")]),
@@ -138,15 +140,15 @@ MUTANTS = [
          rule="11.4: a transaction is final with votes of weight >= Q",
          edits=[("(e->flags & F_FINALIZED) || e->weight < f->quorum)",
                  "(e->flags & F_FINALIZED) || e->weight < 1)")]),
-    dict(name="handoff-sig", file="core/node_txs.c",
+    dict(name="handoff-sig", scenarios=['adv-forge-handoff'], file="core/node_txs.c",
          rule="11.8: a handoff's signature verifies under its validator's key",
          edits=[("    if (tc_verify(&n->verifier, &vs->members[h->validator].key, &sh, &h->sig) != 0) {",
                  "    if (false) {")]),
     # ---- clock, evidence, bft, peers ----
-    dict(name="heartbeat-sig", file="core/node_chain.c",
+    dict(name="heartbeat-sig", scenarios=['adv-forge-heartbeat'], file="core/node_chain.c",
          rule="15: a heartbeat's signature verifies (else BAD_SIG, and its offset is not taken)",
          edits=[("    if (tc_verify(&n->verifier, &h->pubkey, &m, &h->sig) != 0) {", "    if (false) {")]),
-    dict(name="evidence-verify", file="core/node_chain.c",
+    dict(name="evidence-verify", scenarios=['adv-forge-evidence'], file="core/node_chain.c",
          rule="14.3: EVIDENCE must verify against the set of its epoch (else INVALID)",
          edits=[("    if (tc_evidence_verify(e, vs, &n->verifier) != 0) {", "    if (false) {")]),
     dict(name="bft-lock", file="core/bft.c",

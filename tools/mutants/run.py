@@ -12,6 +12,10 @@ tree is removed at the end, also on an error or Ctrl-C.
     nice -n 10 python3 tools/mutants/run.py                  # every mutant
     python3 tools/mutants/run.py --only tx-sig,chain-parent   # some
     python3 tools/mutants/run.py --check                      # every edit still applies?
+    python3 tools/mutants/run.py --targeted   # each adv-*.scn fails under its rule's mutant?
+
+--targeted builds only timesim and runs, for each mutant that lists scenarios, each of those
+scenarios alone: a scenario written against a rule must fail by itself when the rule goes.
 """
 import argparse
 import os
@@ -104,8 +108,24 @@ def suite(tree, args):
     return "pass", ""
 
 
+def targeted(tree, m, args):
+    """('fail', ...) when every scenario of m fails alone, else ('pass', the ones that passed)."""
+    passed = []
+    for sc in m["scenarios"]:
+        rc, _ = run(["build/sim/timesim", "run", "scenarios/%s.scn" % sc, "--quiet"], tree,
+                    args.suite_timeout)
+        if rc == 0:
+            passed.append(sc)
+    if passed:
+        return "pass", "passes: " + ",".join(passed)
+    return "fail", "fails: " + ",".join(m["scenarios"])
+
+
 def build(tree, args):
-    rc, out = run(["cmake", "--build", "build", "-j", str(args.jobs)], tree, args.build_timeout)
+    cmd = ["cmake", "--build", "build", "-j", str(args.jobs)]
+    if args.targeted:
+        cmd += ["--target", "timesim"]
+    rc, out = run(cmd, tree, args.build_timeout)
     return rc == 0, out
 
 
@@ -114,6 +134,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", help="comma-separated mutant names")
     ap.add_argument("--check", action="store_true", help="only check that every edit applies")
+    ap.add_argument("--targeted", action="store_true",
+                    help="per mutant, only its own adv-*.scn scenarios, each alone")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--build-timeout", type=int, default=600, help="seconds per build")
     ap.add_argument("--suite-timeout", type=int, default=900, help="seconds per suite run")
@@ -128,7 +150,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temporary tree")
     args = ap.parse_args()
 
-    chosen = MUTANTS
+    chosen = [m for m in MUTANTS if m.get("scenarios")] if args.targeted else MUTANTS
     if args.only:
         want = set(args.only.split(","))
         chosen = [m for m in MUTANTS if m["name"] in want]
@@ -162,7 +184,15 @@ def main():
         ok = rc == 0 and build(tree, args)[0]
         if not ok:
             sys.exit("the unmutated tree does not configure or build:\n" + out[-3000:])
-        if not args.no_baseline:
+        if not args.no_baseline and args.targeted:
+            for m in chosen:
+                for sc in m["scenarios"]:
+                    rc, _ = run(["build/sim/timesim", "run", "scenarios/%s.scn" % sc, "--quiet"],
+                                tree, args.suite_timeout)
+                    if rc != 0:
+                        sys.exit("scenarios/%s.scn fails on the unmutated tree" % sc)
+            log("baseline: every targeted scenario passes unmutated")
+        elif not args.no_baseline:
             verdict, detail = suite(tree, args)
             if verdict != "pass":
                 sys.exit("the unmutated suite fails (%s): fix that first" % detail)
@@ -182,7 +212,10 @@ def main():
                 if not built:
                     verdict, detail = "stillborn", "does not compile"
                 else:
-                    verdict, detail = suite(tree, args)
+                    if args.targeted:
+                        verdict, detail = targeted(tree, m, args)
+                    else:
+                        verdict, detail = suite(tree, args)
                     verdict = "killed" if verdict == "fail" else "survived"
             finally:
                 with open(path, "w") as f:
