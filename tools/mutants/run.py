@@ -51,6 +51,8 @@ def run(cmd, cwd, timeout):
 
 
 def copy_tree(dst):
+    """Copies every tracked file of the working tree into dst, skipping the ones whose bytes are
+    already there (so a reused tree rebuilds only what changed, mutations left behind included)."""
     files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,
                            stdout=subprocess.PIPE).stdout.split(b"\0")
     for f in files:
@@ -60,8 +62,13 @@ def copy_tree(dst):
         src = os.path.join(ROOT, rel)
         if not os.path.isfile(src):
             continue  # deleted in the working tree
-        os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
-        shutil.copy2(src, os.path.join(dst, rel))
+        out = os.path.join(dst, rel)
+        if os.path.isfile(out):
+            with open(src, "rb") as a, open(out, "rb") as b:
+                if a.read() == b.read():
+                    continue
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        shutil.copy2(src, out)
 
 
 def apply(tree, m):
@@ -148,6 +155,8 @@ def main():
     ap.add_argument("--build-type", default="RelWithDebInfo")
     ap.add_argument("--out", help="write the result as Markdown to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary tree")
+    ap.add_argument("--tree", help="reuse this copy (synced from the working tree, configured if "
+                                   "needed, never removed) instead of a temporary one")
     args = ap.parse_args()
 
     chosen = [m for m in MUTANTS if m.get("scenarios")] if args.targeted else MUTANTS
@@ -172,15 +181,19 @@ def main():
         log("%d of %d mutants apply" % (len(chosen) - bad, len(chosen)))
         return 1 if bad else 0
 
-    tree = tempfile.mkdtemp(prefix="tc-mutants-")
+    tree = os.path.abspath(args.tree) if args.tree else tempfile.mkdtemp(prefix="tc-mutants-")
+    if args.tree:
+        args.keep = True
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     results = []
     t_start = time.time()
     try:
         copy_tree(tree)
         log("tree copied to %s; configuring (%s)" % (tree, args.build_type))
-        rc, out = run(["cmake", "-S", ".", "-B", "build", "-G", "Ninja",
-                       "-DCMAKE_BUILD_TYPE=" + args.build_type], tree, args.build_timeout)
+        rc, out = 0, ""
+        if not os.path.isfile(os.path.join(tree, "build", "build.ninja")):
+            rc, out = run(["cmake", "-S", ".", "-B", "build", "-G", "Ninja",
+                           "-DCMAKE_BUILD_TYPE=" + args.build_type], tree, args.build_timeout)
         ok = rc == 0 and build(tree, args)[0]
         if not ok:
             sys.exit("the unmutated tree does not configure or build:\n" + out[-3000:])
