@@ -487,12 +487,29 @@ static round_table *table_find(tc_bft *b, uint32_t round)
     return NULL;
 }
 
+/* The proof-of-lock round named by the first valid proposal of the current round that names
+ * one, TC_BFT_ROUND_NONE if none: the prevotes of that round decide this round's prevote
+ * (try_prevote), so they must find a table however old the round is. */
+static uint32_t wanted_pol_round(const tc_bft *b)
+{
+    for (uint32_t i = 0; i < TC_BFT_ROUNDS_MAX; i++) {
+        const round_table *t = &b->tables[i];
+        if (!t->used || t->round != b->round)
+            continue;
+        for (uint32_t k = 0; k < t->proposal_count; k++)
+            if (t->proposals[k].valid && t->proposals[k].pol_round != TC_BFT_ROUND_NONE)
+                return t->proposals[k].pol_round;
+        break;
+    }
+    return TC_BFT_ROUND_NONE;
+}
+
 /* Rounds whose table is never evicted: the current one, the window ahead,
- * locked and valid. */
+ * locked and valid, and the proof-of-lock round the current proposal names. */
 static bool round_protected(const tc_bft *b, uint32_t r)
 {
     return (r >= b->round && r - b->round <= TC_BFT_ROUNDS_AHEAD) || r == b->locked_round ||
-           r == b->valid_round;
+           r == b->valid_round || r == wanted_pol_round(b);
 }
 
 static void table_reset(tc_bft *b, round_table *t, uint32_t round)
@@ -513,8 +530,9 @@ static void table_reset(tc_bft *b, round_table *t, uint32_t round)
 }
 
 /* The table of round, made if missing: a free one, else the lowest unprotected
- * round below it. NULL when round is older than every table that could make
- * way. */
+ * round below it (or any unprotected round, when round itself is protected: the
+ * proof-of-lock round of the current proposal). NULL when round is older than
+ * every table that could make way. */
 static round_table *table_get(tc_bft *b, uint32_t round)
 {
     TC_ASSERT(!beyond_window(b, round));
@@ -530,10 +548,10 @@ static round_table *table_get(tc_bft *b, uint32_t round)
         if (!round_protected(b, c->round) && (victim == NULL || c->round < victim->round))
             victim = c;
     }
-    /* At most ROUNDS_AHEAD + 3 rounds are protected, so a window round always
+    /* At most ROUNDS_AHEAD + 4 rounds are protected, so a window round always
      * finds room. */
     TC_ASSERT(victim != NULL || round < b->round);
-    if (victim == NULL || (victim->used && victim->round > round))
+    if (victim == NULL || (victim->used && victim->round > round && !round_protected(b, round)))
         return NULL;
     table_reset(b, victim, round);
     return victim;
@@ -1503,6 +1521,32 @@ bool tc_bft_next_output(tc_bft *b, tc_bft_output *out)
     b->out_head = (b->out_head + 1) % TC_BFT_OUTPUTS_MAX;
     b->out_count--;
     return true;
+}
+
+int tc_bft_pol_vote(const tc_bft *b, uint32_t validator, tc_vote *out)
+{
+    TC_ASSERT(b != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
+    if (!b->started || validator >= b->count)
+        return TC_ERANGE;
+    if (b->valid_round == TC_BFT_ROUND_NONE)
+        return TC_ENOTFOUND;
+    const round_table *t = NULL;
+    for (uint32_t i = 0; i < TC_BFT_ROUNDS_MAX && t == NULL; i++)
+        if (b->tables[i].used && b->tables[i].round == b->valid_round)
+            t = &b->tables[i];
+    if (t == NULL)
+        return TC_ENOTFOUND; /* a lock restored after a restart: its prevotes are not here */
+    const tc_sig *sig = slot_sig_for(&t->sets[SET_PREVOTE].slots[validator], &b->valid_value);
+    if (sig == NULL)
+        return TC_ENOTFOUND;
+    out->type = TC_VOTE_PREVOTE;
+    out->height = b->height;
+    out->round = b->valid_round;
+    out->block = b->valid_value;
+    out->validator = validator;
+    out->sig = *sig;
+    return 0;
 }
 
 void tc_bft_status_get(const tc_bft *b, tc_bft_status *out)

@@ -111,8 +111,9 @@
 #define TC_BFT_SIGNED_VERSION    1
 #define TC_BFT_SIGNED_SIZE       (1 + 8 + 4 + 1 + TC_HASH_SIZE + 4 + 4 + TC_HASH_SIZE)
 
-_Static_assert(TC_BFT_ROUNDS_MAX >= TC_BFT_ROUNDS_AHEAD + 4,
-               "current, ahead, locked and valid rounds must leave a table for an old round");
+_Static_assert(TC_BFT_ROUNDS_MAX >= TC_BFT_ROUNDS_AHEAD + 5,
+               "current, ahead, locked, valid and wanted proof-of-lock rounds must leave a table "
+               "for an old round");
 _Static_assert(TC_BFT_OUTPUTS_MAX >= 2 * TC_BFT_EVENT_OUTPUTS_MAX, "queue holds two events");
 
 typedef struct tc_bft tc_bft;
@@ -290,5 +291,14 @@ typedef struct {
 } tc_bft_status;
 
 void tc_bft_status_get(const tc_bft *b, tc_bft_status *out);
+
+/* The proof-of-lock of this node's valid value: validator's prevote for valid_value in
+ * valid_round, with its signature, when bft holds one. Tendermint's liveness needs every honest
+ * node to see the prevotes that locked its peers (a locked validator prevotes only its block,
+ * and the others accept a re-proposal of it only with that proof in hand), so the node resends
+ * these while its height lasts past the valid round: the signers may have restarted or dropped
+ * their own copies. Codes: TC_ERANGE (no height live, validator >= the set's count),
+ * TC_ENOTFOUND (no valid value, or no such prevote); *out zeroed then. */
+int tc_bft_pol_vote(const tc_bft *b, uint32_t validator, tc_vote *out);
 
 #endif

@@ -974,9 +974,11 @@ static int tally(tc_finality *f, tc_store_txn *txn, const tc_hash *txid, uint32_
     return maybe_finalize(f, txn, idx);
 }
 
-/* Stores a verified batch and tallies it; a batch that carries no vote ref is not kept. */
+/* Stores a verified batch and tallies it; a batch that carries no vote ref is not kept. skip
+ * (NULL: none) flags txids, parallel to b's, that are not tallied: a recovered own batch's dead
+ * votes (record_dead). */
 static int batch_accept(tc_finality *f, tc_store_txn *txn, const tc_vote_batch *b,
-                        const tc_hash *sign_hash)
+                        const tc_hash *sign_hash, const bool *skip)
 {
     int rc = vb_ready(f, b->validator);
     if (rc == 0)
@@ -988,6 +990,8 @@ static int batch_accept(tc_finality *f, tc_store_txn *txn, const tc_vote_batch *
         return rc;
     for (uint32_t i = 0; i < b->txid_count && rc == 0; i++) {
         bool counted = false;
+        if (skip != NULL && skip[i])
+            continue;
         rc = tally(f, txn, &b->txids[i], b->validator, b->seq, &counted);
         /* Tallying never evicts, so slot stays put while the loop runs. */
         if (counted)
@@ -1139,7 +1143,7 @@ static int flush(tc_finality *f, tc_store_txn *txn)
         equivocated(f, b.validator, b.seq, &h);
         return 0;
     }
-    int rc = batch_accept(f, txn, &b, &h);
+    int rc = batch_accept(f, txn, &b, &h, NULL);
     ev_simple(f, TC_FINALITY_EV_BATCH, b.validator, b.seq, NULL);
     return rc;
 }
@@ -1159,11 +1163,29 @@ static int carried_check(const tc_finality *f, const tc_tx *tx, const tc_hash *t
     return 0;
 }
 
-/* Every input must be Unspent or already this transaction's in this node's view. The states
- * read go to view (the first INPUT_VIEW_MAX), for locks_take. */
-static int locks_check(tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid,
-                       uint8_t view[INPUT_VIEW_MAX])
+/* Whether this validator voted, in this epoch, for another transaction spending one of tx's
+ * inputs. Own votes of the epoch stay tracked (a restart recovers them), so the answer survives
+ * what the store forgets: a quorum finalizing a rival over the own lock overwrites it. */
+static bool own_rival(const tc_finality *f, const tc_tx *tx, const tc_hash *txid)
 {
+    for (uint32_t i = 0; i < tx->input_count; i++) {
+        const spset *set = sp_of(f, &tx->inputs[i].prev);
+        for (uint32_t j = 0; set != NULL && j < set->n; j++) {
+            const txe *other = &f->tx[set->tx[j]];
+            if (other->own_seq != 0 && !hash_eq(&other->txid, txid))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Every input must be Unspent or already this transaction's in this node's view. The states
+ * read go to view (the first INPUT_VIEW_MAX), for locks_take. *final_out: the transaction is
+ * SpentFinalized here already (finalization writes every input at once, so one input says it). */
+static int locks_check(tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid,
+                       uint8_t view[INPUT_VIEW_MAX], bool *final_out)
+{
+    *final_out = false;
     for (uint32_t i = 0; i < tx->input_count; i++) {
         uint8_t st = IN_GONE;
         int rc = input_read(txn, &tx->inputs[i].prev, txid, &st, NULL);
@@ -1173,6 +1195,7 @@ static int locks_check(tc_store_txn *txn, const tc_tx *tx, const tc_hash *txid,
             view[i] = st;
         if (st == IN_LOCKED_OTHER || st == IN_FINAL_OTHER)
             return TC_ETX_LOCKED;
+        *final_out |= st == IN_FINAL;
     }
     return 0;
 }
@@ -1311,9 +1334,23 @@ static int vote_check(const tc_finality *f, tc_store_txn *txn, const tc_tx *tx, 
         bool queued = idx != NONE && (f->tx[idx].flags & F_QUEUED);
         return queued || f->queued < f->lim.queued_max ? 0 : TC_EFULL;
     }
+    /* A quorum of others may finalize a transaction over this validator's own lock on a rival
+     * (finalization outranks it): the store then shows the transaction's own SpentFinalized
+     * state, not the lock, yet a vote now would name two transactions spending one outpoint in
+     * one epoch, which is double-lock evidence (PROTOCOL 11.9). It is final here and needs no
+     * vote. A transaction final in an earlier epoch is voted for again (its certificate must
+     * be of this epoch). */
     *result_out = TC_FINALITY_VOTED;
+    bool final = false;
     int rc = carried_check(f, tx, txid);
-    return rc != 0 ? rc : locks_check(txn, tx, txid, view);
+    if (rc == 0)
+        rc = locks_check(txn, tx, txid, view, &final);
+    if (rc == 0 && own_rival(f, tx, txid)) {
+        if (!final)
+            return TC_ETX_LOCKED; /* the rival's lock stands until the epoch ends */
+        *result_out = TC_FINALITY_FINAL;
+    }
+    return rc;
 }
 
 int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_tx *tx,
@@ -1372,7 +1409,7 @@ int tc_finality_on_batch(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, con
         equivocated(f, b->validator, b->seq, &h);
         return TC_EEXIST;
     }
-    rc = batch_accept(f, txn, b, &h);
+    rc = batch_accept(f, txn, b, &h, NULL);
     regossip_arm(f, now_ms);
     return rc;
 }
@@ -1418,18 +1455,16 @@ static int release_ops(tc_store_txn *txn, const tc_hash *txid, const tc_outpoint
     return 0;
 }
 
-static int release_locked(tc_store_txn *txn, const txe *e)
-{
-    return release_ops(txn, &e->txid, e->inputs, e->input_count);
-}
-
 int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,
                              const tc_hash *txid)
 {
     TC_ASSERT(f != NULL && txn != NULL && tx != NULL && txid != NULL);
     uint32_t idx = tx_find(f, txid);
     /* Losers first: every other tracked spender of an input. Each pass removes one, so the
-     * loop ends; a loser's own locks on its other inputs go back to Unspent (SPEC 2). */
+     * loop ends. A loser's locks on its other inputs stay until the epoch ends (the change
+     * releases them from the vote records): released now, they would let this validator vote
+     * for a second transaction spending one of them in the same epoch, which is the
+     * double-lock equivocation its peers would prove against it (PROTOCOL 10.2). */
     for (uint32_t i = 0; i < tx->input_count; i++) {
         for (;;) {
             const spset *set = sp_of(f, &tx->inputs[i].prev);
@@ -1439,9 +1474,6 @@ int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,
                     loser = set->tx[j];
             if (loser == NONE)
                 break;
-            int rc = release_locked(txn, &f->tx[loser]);
-            if (rc != 0)
-                return rc;
             tx_free(f, loser);
         }
     }
@@ -1905,6 +1937,8 @@ static void epoch_drop(tc_finality *f)
     f->rv_active = false;
 }
 
+static int records_release(tc_store_txn *txn, uint32_t epoch, const tc_hash *carry, uint32_t n);
+
 static void epoch_install(tc_finality *f, tc_vset *vset, vbatches *vb)
 {
     tc_vset_deinit(&f->vset);
@@ -1939,10 +1973,11 @@ int tc_finality_epoch_change(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
         return TC_ENOMEM;
     }
     /* A pending batch is dropped, not sent: the closing block is final, so votes of the old
-     * epoch can no longer matter, and its seq (persisted) is simply never used. */
-    for (uint32_t i = f->head; i != NONE && rc == 0; i = f->tx[i].next)
-        if (f->tx[i].own_seq != 0 && !in_sorted(carry, carry_count, &f->tx[i].txid))
-            rc = release_locked(txn, &f->tx[i]);
+     * epoch can no longer matter, and its seq (persisted) is simply never used. The locks of
+     * own votes not carried are released from the vote records, not from the tracked
+     * transactions: a loser of a confirmed rival is no longer tracked, yet keeps its locks on
+     * its other inputs until now (tc_finality_on_confirmed). */
+    rc = records_release(txn, f->vset.epoch, carry, carry_count);
     if (rc == 0)
         rc = vote_records_delete(txn, f->vset.epoch);
     if (rc != 0) {
@@ -1968,6 +2003,7 @@ typedef struct {
     tc_hash txid;
     uint64_t seq;
     uint32_t op_first, op_count; /* into the outpoint array */
+    bool dead;                   /* set by recover_votes (record_dead) */
 } vrec;
 
 typedef struct {
@@ -2072,6 +2108,20 @@ static int vrecs_load(tc_store_txn *txn, uint32_t from_epoch, bool first_only, v
     return rc == TC_ENOTFOUND ? 0 : rc;
 }
 
+/* Releases the locks of every own vote of epoch whose transaction carry (sorted) does not list. */
+static int records_release(tc_store_txn *txn, uint32_t epoch, const tc_hash *carry, uint32_t n)
+{
+    vrecs rs;
+    memset(&rs, 0, sizeof(rs));
+    uint32_t e = NONE;
+    int rc = vrecs_load(txn, epoch, false, &rs, &e);
+    for (uint32_t i = 0; rc == 0 && e == epoch && i < rs.n; i++)
+        if (!in_sorted(carry, n, &rs.r[i].txid))
+            rc = release_ops(txn, &rs.r[i].txid, &rs.ops[rs.r[i].op_first], rs.r[i].op_count);
+    vrecs_free(&rs);
+    return rc;
+}
+
 /* Votes of an epoch before the config's are left over from an epoch change that never
  * committed: finish it (release what the carry list does not keep, delete the record). */
 static int stale_cleanup(tc_finality *f, tc_store_txn *txn, const tc_hash *carry, uint32_t n)
@@ -2106,18 +2156,40 @@ static int vrec_cmp(const void *a, const void *b)
     return hash_cmp(&x->txid, &y->txid);
 }
 
-/* Tracks the unconfirmed own votes of rs (inputs known from the records). */
-static int recover_votes(tc_finality *f, tc_store_txn *txn, const vrecs *rs)
+/* An unconfirmed own vote is dead when one of its inputs is gone: a block confirmed a rival.
+ * It can never be confirmed, so it is neither tracked nor handed off (a carried dead
+ * transaction would keep its other inputs reserved for ever); its locks wait for the epoch
+ * change like every other record's. */
+static int record_dead(tc_store_txn *txn, const vrecs *rs, const vrec *r, bool *dead_out)
+{
+    *dead_out = false;
+    for (uint32_t i = 0; i < r->op_count && !*dead_out; i++) {
+        uint8_t st = IN_GONE;
+        int rc = input_read(txn, &rs->ops[r->op_first + i], &r->txid, &st, NULL);
+        if (rc == TC_ENOTFOUND || rc == TC_ETX_SPENT_INPUT)
+            *dead_out = true;
+        else if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Tracks the unconfirmed, live own votes of rs (inputs known from the records) and flags the
+ * dead ones. */
+static int recover_votes(tc_finality *f, tc_store_txn *txn, vrecs *rs)
 {
     for (uint32_t i = 0; i < rs->n; i++) {
-        const vrec *r = &rs->r[i];
+        vrec *r = &rs->r[i];
         if (r->seq == 0 || r->seq >= f->next_seq || tx_find(f, &r->txid) != NONE)
             return TC_ESTORE_CORRUPT;
-        bool confirmed = false;
+        bool confirmed = false, dead = false;
         int rc = is_confirmed(txn, &r->txid, &confirmed);
+        if (rc == 0 && !confirmed)
+            rc = record_dead(txn, rs, r, &dead);
         if (rc != 0)
             return rc;
-        if (confirmed)
+        r->dead = dead;
+        if (confirmed || dead)
             continue;
         uint32_t idx = NONE;
         rc = tx_new(f, &r->txid, &idx);
@@ -2135,19 +2207,21 @@ static int recover_votes(tc_finality *f, tc_store_txn *txn, const vrecs *rs)
 static int recover_batches(tc_finality *f, tc_store_txn *txn, const vrecs *rs)
 {
     tc_hash *txids = malloc((size_t)TC_VOTE_BATCH_TXIDS_HARD_MAX * TC_HASH_SIZE);
-    if (txids == NULL)
-        return TC_ENOMEM;
-    int rc = 0;
+    bool *dead = malloc(TC_VOTE_BATCH_TXIDS_HARD_MAX * sizeof(bool));
+    int rc = txids == NULL || dead == NULL ? TC_ENOMEM : 0;
     for (uint32_t i = 0; i < rs->n && rc == 0;) {
         uint32_t j = i;
-        while (j < rs->n && rs->r[j].seq == rs->r[i].seq) {
+        while (j < rs->n && rs->r[j].seq == rs->r[i].seq && rc == 0) {
             if (j - i == TC_VOTE_BATCH_TXIDS_HARD_MAX) {
-                free(txids);
-                return TC_ESTORE_CORRUPT;
+                rc = TC_ESTORE_CORRUPT;
+                break;
             }
             txids[j - i] = rs->r[j].txid;
+            dead[j - i] = rs->r[j].dead;
             j++;
         }
+        if (rc != 0)
+            break;
         tc_vote_batch b;
         memset(&b, 0, sizeof(b));
         b.epoch = f->vset.epoch;
@@ -2157,9 +2231,10 @@ static int recover_batches(tc_finality *f, tc_store_txn *txn, const vrecs *rs)
         b.txids = txids;
         tc_hash h;
         sign_own(f, &b, &h);
-        rc = batch_accept(f, txn, &b, &h);
+        rc = batch_accept(f, txn, &b, &h, dead);
         i = j;
     }
+    free(dead);
     free(txids);
     return rc;
 }

@@ -163,6 +163,8 @@ typedef enum {
     TC_FINALITY_VOTED_BEFORE = 1,  /* this node voted for it in this epoch already */
     TC_FINALITY_QUEUED = 2,        /* handed off: a REVOTE event follows the epoch change */
     TC_FINALITY_NOT_VALIDATOR = 3, /* not a member of the epoch: tracked only */
+    TC_FINALITY_FINAL = 4, /* final here by a quorum of others over this validator's own vote
+                              for a rival in this epoch: no vote cast (it would equivocate) */
 } tc_finality_vote_result;
 
 /* Votes for tx, which passed tc_ledger_check_tx in VOTE mode in txn. Does tc_finality_add_tx,
@@ -171,7 +173,8 @@ typedef enum {
  * flushed when it holds vote_batch_txids_max txids (here) or vote_batch_interval_ms after its
  * first txid (tc_finality_tick). Commit txn before acting on later events (see the contract).
  * Codes: TC_ETX_LOCKED (an input is Locked/SpentFinalized for another transaction in this
- * node's view, or reserved by another carried transaction), TC_EFULL (a bound, queued_max
+ * node's view, reserved by another carried transaction, or spent by another transaction this
+ * validator voted for in this epoch), TC_EFULL (a bound, queued_max
  * included), the codes of tc_utxo_get for a missing or spent input: after these, f and txn are
  * unchanged (the transaction is not even tracked: give it to tc_finality_add_tx if it passes
  * CONFIRM mode, so a quorum for it can still finalize it here). TC_ENOMEM and store codes:

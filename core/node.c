@@ -76,10 +76,58 @@ void node_notify(tc_node *n, const tc_notify *note)
     a->notify = *note;
 }
 
+#define READY_IDS_MAX 256 /* READY peers one broadcast or check reaches */
+
+/* The validator weight this node reaches: its own and that of the distinct validators among
+ * its READY peers, in the current epoch's set. */
+static uint64_t reached_weight(tc_node *n, const tc_vset *vs)
+{
+    tc_peer_id ids[READY_IDS_MAX];
+    uint32_t idx[READY_IDS_MAX];
+    uint32_t count = tc_peer_ready_ids(n->peers, ids, READY_IDS_MAX);
+    if (count > READY_IDS_MAX)
+        count = READY_IDS_MAX;
+    uint64_t w = n->my_index < vs->count ? vs->members[n->my_index].weight : 0;
+    uint32_t distinct = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        tc_peer_info info;
+        uint32_t v = UINT32_MAX;
+        if (tc_peer_info_get(n->peers, ids[i], &info) != 0 ||
+            tc_vset_find(vs, &info.pubkey, &v) != 0 || v == n->my_index)
+            continue;
+        bool seen = false;
+        for (uint32_t k = 0; k < distinct && !seen; k++)
+            seen = idx[k] == v;
+        if (seen)
+            continue;
+        idx[distinct++] = v;
+        w += vs->members[v].weight;
+    }
+    return w;
+}
+
+/* Bans are the node's own decision, so a node that bans its way out of a quorum says so loudly
+ * (NOTIFY, status) instead of sitting silently cut off: an honest operator must learn that its
+ * peer policy, not the network, isolated it. */
+static void quorum_view_check(tc_node *n)
+{
+    const tc_vset *vs;
+    if (tc_chain_vset(n->chain, n->epoch, &vs) != 0 || vs->count == 0)
+        return;
+    uint64_t w = reached_weight(n, vs);
+    uint64_t q = tc_vset_quorum(vs);
+    if (w >= q)
+        return;
+    n->quorum_lost++;
+    tc_notify note = {.kind = TC_NOTIFY_QUORUM_LOST, .weight = w, .quorum = q};
+    node_notify(n, &note);
+}
+
 /* Turns the peer table's decisions into actions. */
 static void drain_peers(tc_node *n)
 {
     tc_peer_action pa;
+    bool banned = false;
     while (tc_peer_next_action(n->peers, &pa)) {
         if (pa.kind == TC_PEER_ACT_SEND) {
             const uint8_t *f = arena_keep(n, pa.frame, pa.frame_len);
@@ -100,6 +148,7 @@ static void drain_peers(tc_node *n)
                 a->ban_until_ms = pa.ban_until_ms;
             }
             if (pa.ban_until_ms != 0) {
+                banned = true;
                 tc_notify note = {.kind = TC_NOTIFY_PEER_BANNED,
                                   .peer = pa.peer,
                                   .code = pa.reason,
@@ -120,6 +169,8 @@ static void drain_peers(tc_node *n)
             (void)node_send(n, pa.peer, &st);
         }
     }
+    if (banned)
+        quorum_view_check(n);
 }
 
 static const uint8_t *encode_frame(tc_node *n, const tc_msg *m, size_t *len_out)
@@ -153,8 +204,6 @@ static bool is_gossip(uint8_t type)
            type == TC_MSG_PREVOTE || type == TC_MSG_PRECOMMIT || type == TC_MSG_HEARTBEAT ||
            type == TC_MSG_HANDOFF || type == TC_MSG_EVIDENCE;
 }
-
-#define READY_IDS_MAX 256
 
 /* The READY peers (at most READY_IDS_MAX), except one when has_except; returns their count. */
 static uint32_t ready_peers(tc_node *n, bool has_except, tc_peer_id except,
@@ -532,6 +581,9 @@ void tc_node_status_get(const tc_node *n, tc_node_status *out)
     out->mempool_txs = tc_mempool_count(n->pool);
     out->txs_finalized = n->txs_finalized;
     out->view_changes = n->view_changes;
+    out->rate_drops = ps.rate_drops;
+    out->bans = ps.bans;
+    out->quorum_lost = n->quorum_lost;
     out->failed = n->failed;
     out->fork = n->fork;
 }

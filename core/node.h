@@ -82,6 +82,8 @@ typedef enum {
     TC_NOTIFY_PEER_READY = 11,     /* peer: handshake done; validator = index or UINT32_MAX */
     TC_NOTIFY_CLOCK = 12,          /* code: 0 back in bounds, TC_EBLK_TIME warn or stop */
     TC_NOTIFY_SYNC = 13,           /* height: caught up to */
+    TC_NOTIFY_QUORUM_LOST = 14,    /* a ban left the node reaching validators of weight (itself
+                                      included) below the quorum: weight, quorum */
 } tc_notify_kind;
 
 typedef enum {
@@ -103,6 +105,8 @@ typedef struct {
     uint32_t txs;
     uint64_t latency_ms;
     uint64_t ban_until_ms;
+    uint64_t weight; /* QUORUM_LOST: validator weight still reached */
+    uint64_t quorum; /* QUORUM_LOST: the epoch's quorum */
     tc_peer_id peer;
     tc_hash hash;
     tc_hash hash2;
@@ -155,8 +159,11 @@ typedef struct {
     uint32_t mempool_txs;
     uint64_t txs_finalized;
     uint64_t view_changes;
-    bool failed; /* sticky failure (fork alarm, corruption) */
-    bool fork;   /* a fork alarm was raised */
+    uint64_t rate_drops;  /* frames over a peer's rate budget: dropped, never scored */
+    uint64_t bans;        /* bans this node imposed */
+    uint64_t quorum_lost; /* times a ban left it short of a quorum of validators */
+    bool failed;          /* sticky failure (fork alarm, corruption) */
+    bool fork;            /* a fork alarm was raised */
 } tc_node_status;
 
 void tc_node_status_get(const tc_node *n, tc_node_status *out);

@@ -73,6 +73,27 @@ static void own_frame_send(tc_node *n, const tc_msg *m)
     n->own_next = (n->own_next + 1) % NODE_OWN_FRAMES_MAX;
 }
 
+/* Broadcasts the prevotes that prove this node's valid value (tc_bft_pol_vote), once the height
+ * has gone past the valid round undecided: a peer that never saw them cannot accept the
+ * re-proposal of the value its locked peers insist on, and their signers may have restarted or
+ * dropped their own copies (PROTOCOL 12.3). */
+static void pol_send(tc_node *n)
+{
+    tc_bft_status st;
+    tc_bft_status_get(n->bft, &st);
+    if (st.valid_round == TC_BFT_ROUND_NONE || st.round <= st.valid_round ||
+        st.step == TC_BFT_STEP_COMMITTED)
+        return;
+    tc_msg m = {.type = TC_MSG_PREVOTE};
+    for (uint32_t v = 0;; v++) {
+        int rc = tc_bft_pol_vote(n->bft, v, &m.vote);
+        if (rc == TC_ERANGE)
+            break;
+        if (rc == 0)
+            (void)node_broadcast(n, &m, false, 0);
+    }
+}
+
 static void own_frames_resend(tc_node *n)
 {
     if (n->now_ms < n->next_resend_ms)
@@ -81,6 +102,7 @@ static void own_frames_resend(tc_node *n)
     for (int i = 0; i < NODE_OWN_FRAMES_MAX; i++)
         if (n->own_frames[i] != NULL)
             node_broadcast_frame(n, n->own_frames[i], n->own_lens[i]);
+    pol_send(n);
 }
 
 static void evidence_clear(tc_node *n)
@@ -425,6 +447,8 @@ static void on_propose(tc_node *n, const tc_bft_output *o)
     m.proposal.block = p->block; /* lent, not owned: never deinit'ed through m */
     tc_msg_proposal_sign(&m.proposal, n->scheme, &n->key);
     own_frame_send(n, &m);
+    if (o->pol_round != TC_BFT_ROUND_NONE)
+        pol_send(n); /* the re-proposal is accepted only with its proof in hand */
 }
 
 static void on_vote_out(tc_node *n, const tc_vote *v)

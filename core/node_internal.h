@@ -158,6 +158,7 @@ struct tc_node {
                           here (clock sanity, block times) */
     uint64_t txs_finalized;
     uint64_t view_changes;
+    uint64_t quorum_lost; /* TC_NOTIFY_QUORUM_LOST raised */
     bool failed;
     bool fork;
 };

@@ -177,7 +177,8 @@ static int admit(tc_node *n, tc_store_txn *t, const tc_tx *tx, const tc_hash *tx
     if (rc != 0)
         return rc;
     rc = tc_finality_vote_tx(n->fin, t, n->now_ms, tx, txid, &vr);
-    if (rc == 0 && (vr == TC_FINALITY_VOTED || vr == TC_FINALITY_VOTED_BEFORE))
+    if (rc == 0 &&
+        (vr == TC_FINALITY_VOTED || vr == TC_FINALITY_VOTED_BEFORE || vr == TC_FINALITY_FINAL))
         (void)tc_mempool_mark_voted(n->pool, txid);
     if (rc != 0)
         (void)tc_mempool_remove(n->pool, txid);

@@ -37,7 +37,11 @@ typedef struct {
     uint64_t srtt_ms;
     uint32_t points;
     uint64_t points_ms; /* decay is counted from here */
-    uint32_t flood_drops;
+    /* Sustained-flood detection (drop_count): the current one-second window of rate-limit
+     * drops, and how many flooded windows in a row ended with it. */
+    uint64_t flood_window_ms;
+    uint32_t flood_window_drops;
+    uint32_t flood_run;
     uint64_t frames;
     bucket buckets[TC_PEER_CAT_COUNT];
     uint64_t drops[TC_PEER_CAT_COUNT];
@@ -140,6 +144,7 @@ struct tc_peer_table {
     uint64_t rate_drops;
     uint64_t duplicate_drops;
     uint64_t offences;
+    uint64_t pongs_unsolicited;
     uint64_t bans_imposed;
 };
 
@@ -704,14 +709,27 @@ static bool bucket_take(const tc_peer_table *t, slot *s, tc_peer_category c, uin
     return true;
 }
 
+/* Counts a rate-limit drop. Drops are no offence by themselves: traffic that piled up while this
+ * node was stopped (a GC pause, a VM migration) or while a partition lasted arrives as one burst
+ * from honest peers. Only a peer that stays over its budget, window after window, is flooding:
+ * a window of TC_PEER_FLOOD_WINDOW_MS with at least TC_PEER_FLOOD_DROPS drops is flooded, and
+ * every flooded window beyond TC_PEER_FLOOD_GRACE consecutive ones is one FLOOD offence. */
 static void drop_count(tc_peer_table *t, uint64_t now_ms, slot *s, tc_peer_category c)
 {
     s->drops[c]++;
     t->rate_drops++;
-    if (++s->flood_drops < TC_PEER_FLOOD_DROPS)
+    if (now_ms >= s->flood_window_ms + TC_PEER_FLOOD_WINDOW_MS) {
+        bool flooded = s->flood_window_drops >= TC_PEER_FLOOD_DROPS;
+        bool adjacent = now_ms < s->flood_window_ms + 2 * TC_PEER_FLOOD_WINDOW_MS;
+        if (!flooded || !adjacent)
+            s->flood_run = 0;
+        s->flood_window_ms = now_ms;
+        s->flood_window_drops = 0;
+    }
+    if (++s->flood_window_drops != TC_PEER_FLOOD_DROPS)
         return;
-    s->flood_drops = 0;
-    (void)offence(t, now_ms, s, TC_PEER_OFFENCE_FLOOD);
+    if (++s->flood_run > TC_PEER_FLOOD_GRACE)
+        (void)offence(t, now_ms, s, TC_PEER_OFFENCE_FLOOD);
 }
 
 /* ---- address book ---- */
@@ -1021,7 +1039,10 @@ static void on_pong(tc_peer_table *t, uint64_t now_ms, slot *s, uint64_t nonce)
 {
     TC_ASSERT(s->state == SLOT_READY);
     if (!s->ping_out || nonce != s->ping_nonce) {
-        (void)offence(t, now_ms, s, TC_PEER_OFFENCE_UNSOLICITED);
+        /* Counted, not scored: the answer to a PING that a newer one replaced arrives late
+         * from an honest peer (after a pause here, or a slow link), and PONGs are rate
+         * limited like every message. */
+        t->pongs_unsolicited++;
         return;
     }
     s->ping_out = false;
@@ -1340,6 +1361,7 @@ void tc_peer_stats_get(const tc_peer_table *t, tc_peer_stats *out)
     out->rate_drops = t->rate_drops;
     out->duplicate_drops = t->duplicate_drops;
     out->offences = t->offences;
+    out->pongs_unsolicited = t->pongs_unsolicited;
     out->bans = t->bans_imposed;
     out->ban_entries = t->ban_count;
     out->book_entries = t->book_count;

@@ -39,10 +39,12 @@
  * bucket of rate R messages/s gains dt * R millitokens, up to burst * TC_PEER_MILLI. Buckets
  * start full. The consensus bucket's rate and burst are base + per_validator * validator count.
  * A message over budget is dropped and counted (TC_EPEER_RATE). Drops alone are no offence —
- * an honest peer relaying a backlog after a partition heals may overrun its budget briefly —
- * but every TC_PEER_FLOOD_DROPS drops by one peer count as one TC_PEER_OFFENCE_FLOOD, so only a
- * sustained flood reaches the threshold. Handshake messages are not rate limited (each is
- * allowed once).
+ * an honest peer relaying a backlog after a partition heals, or everything that piled up while
+ * this node was paused, overruns its budget in one burst — but a peer that keeps overrunning
+ * it is flooding: a TC_PEER_FLOOD_WINDOW_MS window with TC_PEER_FLOOD_DROPS drops or more is
+ * flooded, and each flooded window after TC_PEER_FLOOD_GRACE in a row is one
+ * TC_PEER_OFFENCE_FLOOD, so only a flood sustained for seconds reaches the threshold. Handshake
+ * messages are not rate limited (each is allowed once).
  *
  * Misbehaviour. Each offence adds its points (TC_PEER_POINTS_*); one point is forgiven per
  * misbehaviour_decay_ms. When a peer's points reach misbehaviour_threshold it is disconnected
@@ -100,7 +102,9 @@ typedef uint32_t tc_peer_id;
 
 #define TC_PEER_ADDR_MAX           64 /* "host:port" with its NUL; equals node.h's TC_NODE_ADDR_MAX */
 #define TC_PEER_MILLI              1000u /* millitokens per message */
-#define TC_PEER_FLOOD_DROPS        100u  /* rate-limit drops that make one FLOOD offence */
+#define TC_PEER_FLOOD_DROPS        100u  /* rate-limit drops that make a window flooded */
+#define TC_PEER_FLOOD_WINDOW_MS    1000u /* the window of sustained-flood detection */
+#define TC_PEER_FLOOD_GRACE        5u /* flooded windows in a row before each further is an offence */
 #define TC_PEER_USER_AGENT_DEFAULT "timecoin/0.1"
 
 /* Default container bounds (a config field of 0 selects them). */
@@ -140,7 +144,7 @@ typedef enum {
     TC_PEER_OFFENCE_MALFORMED = 0,   /* a frame that does not decode */
     TC_PEER_OFFENCE_BAD_SIG = 1,     /* a signature that does not verify */
     TC_PEER_OFFENCE_PROTOCOL = 2,    /* a message the protocol forbids here (HELLO again, ...) */
-    TC_PEER_OFFENCE_UNSOLICITED = 3, /* data we did not ask for (BLOCKS, PEERS, PONG) */
+    TC_PEER_OFFENCE_UNSOLICITED = 3, /* data we did not ask for (PEERS) */
     TC_PEER_OFFENCE_INVALID = 4,     /* well-formed, but breaks a rule that needs no state the
                                       * peer may lack (e.g. a block failing its own checks) */
     TC_PEER_OFFENCE_FLOOD = 5,       /* TC_PEER_FLOOD_DROPS rate-limit drops */
@@ -208,7 +212,8 @@ typedef struct {
     uint64_t rate_drops;
     uint64_t duplicate_drops;
     uint64_t offences;
-    uint64_t bans; /* bans imposed */
+    uint64_t pongs_unsolicited; /* late or unasked PONGs: counted, never scored */
+    uint64_t bans;              /* bans imposed */
     uint32_t ban_entries;
     uint32_t book_entries;
     uint32_t seen_entries;

@@ -383,6 +383,11 @@ static void on_other(tc_world *w, uint32_t e, const tc_notify *n)
     case TC_NOTIFY_SYNC:
         w_timeline(w, e, "synced to h=%llu", (unsigned long long)n->height);
         break;
+    case TC_NOTIFY_QUORUM_LOST:
+        w_timeline(w, e,
+                   "QUORUM LOST: its bans leave it reaching validator weight %llu < quorum %llu",
+                   (unsigned long long)n->weight, (unsigned long long)n->quorum);
+        break;
     default:
         break; /* PEER_READY, TX_REJECTED: counted elsewhere or not at all */
     }

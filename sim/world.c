@@ -938,5 +938,7 @@ void tc_world_node_info_get(const tc_world *w, uint32_t e, tc_world_node_info *o
         tc_node_status st;
         tc_node_status_get(n->node, &st);
         out->validator = st.validator;
+        out->bans = st.bans;
+        out->quorum_lost = st.quorum_lost;
     }
 }

@@ -58,7 +58,9 @@ typedef struct {
     bool honest;
     uint64_t height;
     uint64_t view_changes;
-    uint32_t validator; /* index in the current set, UINT32_MAX if none or down */
+    uint32_t validator;   /* index in the current set, UINT32_MAX if none or down */
+    uint64_t bans;        /* bans imposed since the last (re)start; 0 when down */
+    uint64_t quorum_lost; /* TC_NOTIFY_QUORUM_LOST since the last (re)start */
 } tc_world_node_info;
 
 typedef struct {

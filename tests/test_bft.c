@@ -558,6 +558,58 @@ Test(bft_rules, lock_round_table_survives_eviction)
     fx_close(&t.f);
 }
 
+/* Rounds past every free table, an unlocked validator (a restarted peer, or one that never saw
+ * round 0) is offered a re-proposal of A with proof-of-lock round 0. The prevotes of round 0
+ * arrive only now (a locked peer resends them): they must find a table, though round 0 is older
+ * than every table, because the current proposal names it; then it prevotes A. */
+Test(bft_rules, proof_of_lock_round_named_by_the_proposal_gets_a_table)
+{
+    four t;
+    four_open(&t);
+    /* Round 0: no proposal and no prevote seen here; the others' nil precommits end it. */
+    fx_tick(&t.f, tc_bft_next_deadline(t.f.b));
+    for (uint32_t v = 1; v <= 3; v++)
+        fx_vote(&t.f, TC_VOTE_PRECOMMIT, t.h, 0, NIL, v);
+    fx_tick(&t.f, tc_bft_next_deadline(t.f.b));
+    uint32_t r = 1;
+    for (; r < TC_BFT_ROUNDS_MAX + 3 || proposer(&t.f, t.h, r) == 0; r++) {
+        if (my_votes(&t.f, TC_VOTE_PREVOTE, r, NULL) == 0)
+            fx_tick(&t.f, tc_bft_next_deadline(t.f.b));
+        for (uint32_t v = 1; v <= 3; v++)
+            fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, r, NIL, v);
+        end_round(&t, r);
+    }
+    /* Round 0 has no table now: a vote for it alone is refused. */
+    cr_assert_eq(fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 0, blk(0xa), 1), TC_ERANGE);
+    cr_assert_eq(fx_proposal(&t.f, t.h, r, 0, blk(0xa), true), 0);
+    cr_assert_eq(my_votes(&t.f, TC_VOTE_PREVOTE, r, NULL), 0, "no proof yet");
+    for (uint32_t v = 1; v <= 3; v++)
+        cr_assert_eq(fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 0, blk(0xa), v), 0);
+    expect_vote(&t.f, TC_VOTE_PREVOTE, r, blk(0xa));
+    fx_close(&t.f);
+}
+
+/* The prevotes that prove the valid value are handed out one validator at a time, with the
+ * signatures that arrived, so a node can resend them; none before a valid value exists. */
+Test(bft_rules, pol_votes_are_the_valid_rounds_prevotes_for_the_valid_value)
+{
+    four t;
+    four_open(&t);
+    tc_vote v;
+    cr_assert_eq(tc_bft_pol_vote(t.f.b, 1, &v), TC_ENOTFOUND, "no valid value yet");
+    cr_assert_eq(tc_bft_pol_vote(t.f.b, 4, &v), TC_ERANGE);
+    fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 0, NIL, 3);
+    lock_on_a(&t);
+    tc_vote want = mkvote(&t.f, TC_VOTE_PREVOTE, t.h, 0, blk(0xa), 2);
+    cr_assert_eq(tc_bft_pol_vote(t.f.b, 2, &v), 0);
+    cr_assert_eq(memcmp(&v, &want, sizeof(v)), 0, "validator 2's signed prevote, as it arrived");
+    cr_assert_eq(tc_vote_verify(&v, &fast, &t.f.vset.members[2].key), 0);
+    cr_assert_eq(tc_bft_pol_vote(t.f.b, 0, &v), 0, "our own prevote is part of the proof");
+    cr_assert_eq(tc_bft_pol_vote(t.f.b, 3, &v), TC_ENOTFOUND, "3 prevoted nil");
+    cr_assert_eq(v.type, 0, "zeroed when not found");
+    fx_close(&t.f);
+}
+
 Test(bft_rules, invalid_proposal_gets_nil_and_no_lock)
 {
     four t;
@@ -865,6 +917,30 @@ Test(bft_signed, restart_keeps_the_lock)
     cr_assert_eq(st.locked_round, 0);
     cr_assert_eq(st.locked_value.b[0], 0xa);
     fx_close(&t.f);
+}
+
+/* A lock restored after a restart is the valid value too, but its prevotes were not persisted:
+ * there is no proof to hand out, and asking for it is no error. */
+Test(bft_signed, a_restored_lock_has_no_pol_votes)
+{
+    fx f;
+    fx_open(&f, 4, NULL, 0);
+    tc_bft_signed_state s = {.height = 5,
+                             .round = 1,
+                             .step = TC_BFT_SIGNED_PRECOMMIT,
+                             .value = blk(0xa),
+                             .pol_round = TC_BFT_ROUND_NONE,
+                             .locked_round = 0,
+                             .locked_value = blk(0xa)};
+    cr_assert_eq(tc_bft_restore(f.b, &s), 0);
+    fx_start(&f, 5);
+    tc_bft_status st;
+    tc_bft_status_get(f.b, &st);
+    cr_assert_eq(st.valid_round, 0);
+    tc_vote v;
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(tc_bft_pol_vote(f.b, i, &v), TC_ENOTFOUND, "validator %u", i);
+    fx_close(&f);
 }
 
 Test(bft_signed, restored_state_from_a_later_round_refuses_lower_rounds)

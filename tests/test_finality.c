@@ -631,6 +631,46 @@ Test(finality, quorum_outranks_this_nodes_own_lock, .fini = teardown)
     tc_tx_deinit(&b);
 }
 
+/* The store no longer shows this validator's lock for a once b finalized over it, so b's body
+ * arriving again (re-gossip after a restart emptied the seen filter) must not earn b a vote:
+ * a and b in this validator's batches would be double-lock evidence against it. */
+Test(finality, a_tx_final_here_gets_no_vote_even_over_a_lost_own_lock, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx a, b;
+    tc_hash ia, ib;
+    mk_tx(&a, &ia, 0, 10 * TC_UNITS_PER_TIME);
+    mk_tx(&b, &ib, 0, 20 * TC_UNITS_PER_TIME);
+    cr_assert_eq(vote(fin, &a, &ia, T0, NULL), 0);
+    tick(fin, T0 + 20);
+    drain(fin);
+    /* A restart, then a quorum of the others for b. */
+    tc_finality_free(fin);
+    cr_assert_eq(ts_chain_restart(&fx), 0);
+    fin = fin_open(0, T0 + 30, NULL, 0, NULL);
+    for (uint32_t k = 1; k < 4; k++) {
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, k, 1, &ib, 1);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+    /* b's body first meets a's lock (the node tracks it as a rival), then finalizes over it. */
+    cr_assert_eq(vote(fin, &b, &ib, T0 + 35, NULL), TC_ETX_LOCKED);
+    cr_assert_eq(add(fin, &b, &ib), 0);
+    tc_finality_vote_result r = TC_FINALITY_VOTED;
+    cr_assert_eq(vote(fin, &b, &ib, T0 + 40, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_FINAL);
+    cr_assert(tc_finality_is_final(fin, &ib));
+    tick(fin, T0 + 100);
+    cr_assert_eq(count_kind(drain(fin), TC_FINALITY_EV_LOCK_EQUIVOCATION), 0);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.pending_txids, 0, "no own batch names b");
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&b);
+}
+
 /* ---- lock equivocation ---- */
 
 Test(finality, lock_equivocation_is_detected_whatever_the_arrival_order, .fini = teardown)
@@ -896,7 +936,12 @@ Test(finality, bookkeeping_returns_to_empty_after_confirmations, .fini = teardow
         tc_tx_deinit(&losers[i]);
 }
 
-Test(finality, confirmation_of_a_conflict_releases_the_losers_locks, .fini = teardown)
+/* A loser's lock on an input the winner does not spend stays until the epoch ends: released
+ * at confirmation, it would let this validator vote for a second transaction on that input in
+ * the same epoch (PROTOCOL 10.2). A restart does not track the dead loser again, and the epoch
+ * change releases its lock from the vote record. */
+Test(finality, confirmation_of_a_conflict_keeps_the_losers_locks_until_the_epoch_ends,
+     .fini = teardown)
 {
     chain_up(4, NULL, 4);
     fin = fin_open(0, T0, NULL, 0, NULL);
@@ -917,12 +962,44 @@ Test(finality, confirmation_of_a_conflict_releases_the_losers_locks, .fini = tea
     cr_assert_eq(vote(fin, &loser, &il, T0, NULL), 0);
     cr_assert_eq(utxo_of(&loser.inputs[0].prev).state, TC_UTXO_LOCKED);
     cr_assert_eq(add(fin, &win, &iw), 0);
+    cr_assert_eq(ts_chain_advance(&fx, &win, 1, NULL, 0), 0); /* a block confirms win */
     confirmed(fin, &win, &iw);
-    cr_assert_eq(utxo_of(&loser.inputs[0].prev).state, TC_UTXO_UNSPENT);
+    tc_utxo_entry held = utxo_of(&loser.inputs[0].prev);
+    cr_assert_eq(held.state, TC_UTXO_LOCKED);
+    cr_assert(hash_eq(&held.txid, &il));
     tc_finality_stats st;
     tc_finality_stats_get(fin, &st);
     cr_assert_eq(st.txs, 0);
     cr_assert_eq(st.inputs, 0);
+    /* Another spend of coin 0 gets no vote in this epoch. */
+    tc_tx other;
+    tc_hash io;
+    mk_tx(&other, &io, 0, 7 * TC_UNITS_PER_TIME);
+    tc_finality_vote_result r;
+    cr_assert_eq(vote(fin, &other, &io, T0 + 10, &r), TC_ETX_LOCKED);
+    /* A restart does not track the dead loser again, so its handoff does not carry it. */
+    tc_finality_free(fin);
+    cr_assert_eq(ts_chain_restart(&fx), 0);
+    fin = fin_open(0, T0 + 20, NULL, 0, NULL);
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.txs, 0);
+    cr_assert_eq(vote(fin, &other, &io, T0 + 30, &r), TC_ETX_LOCKED);
+    tc_store_txn *t = begin();
+    tc_handoff h;
+    cr_assert_eq(tc_finality_handoff(fin, t, T0 + 40, &h), 0);
+    commit(t);
+    cr_assert_eq(h.txid_count, 0);
+    tc_handoff_deinit(&h);
+    /* The epoch ends, carrying nothing: the loser's lock goes with its record. */
+    tc_vset next;
+    cr_assert_eq(tc_vset_copy(&next, &vset), 0);
+    next.epoch = 1;
+    t = begin();
+    cr_assert_eq(tc_finality_epoch_change(fin, t, T0 + 100, &next, NULL, 0), 0);
+    commit(t);
+    tc_vset_deinit(&next);
+    cr_assert_eq(utxo_of(&loser.inputs[0].prev).state, TC_UTXO_UNSPENT);
+    tc_tx_deinit(&other);
     tc_tx_deinit(&loser);
     tc_tx_deinit(&win);
 }

@@ -574,6 +574,34 @@ Test(peer, consensus_budget_scales_with_validators)
     tc_profile_get(&P, TC_NET_TESTNET);
 }
 
+/* A burst of any size within one window is what an honest peer sends after this node resumes
+ * from a pause: dropped and counted, never scored. */
+Test(peer, a_burst_of_drops_is_no_offence)
+{
+    cr_assert_eq(tc_profile_set(&P, "rate_sync_per_s", 1), 0);
+    cr_assert_eq(tc_profile_set(&P, "burst_sync", 1), 0);
+    tc_peer_table *t = mk(0);
+    remote r;
+    remote_init(&r, 5, 200);
+    remote_ready(t, &r, "10.1.1.1:9000", true, 0);
+    tc_msg m;
+    sample(&m, TC_MSG_STATUS);
+    cr_assert_eq(feed_msg(t, 0, r.id, &m, NULL), 0);
+    for (uint32_t i = 0; i < 100 * TC_PEER_FLOOD_DROPS; i++)
+        cr_assert_eq(feed_msg(t, 500, r.id, &m, NULL), TC_EPEER_RATE);
+    tc_peer_info info;
+    tc_peer_info_get(t, r.id, &info);
+    cr_assert_eq(info.points, 0);
+    cr_assert(!info.closing);
+    tc_peer_stats st;
+    tc_peer_stats_get(t, &st);
+    cr_assert_eq(st.rate_drops, 100 * TC_PEER_FLOOD_DROPS);
+    tc_peer_table_free(t);
+    tc_profile_get(&P, TC_NET_TESTNET);
+}
+
+/* Flooded windows in a row: the first TC_PEER_FLOOD_GRACE are forgiven, each further one is a
+ * FLOOD offence, so ten more reach the threshold; a quiet window starts the count again. */
 Test(peer, a_sustained_flood_becomes_an_offence)
 {
     cr_assert_eq(tc_profile_set(&P, "rate_sync_per_s", 1), 0);
@@ -586,17 +614,31 @@ Test(peer, a_sustained_flood_becomes_an_offence)
     sample(&m, TC_MSG_STATUS);
     cr_assert_eq(feed_msg(t, 0, r.id, &m, NULL), 0);
     tc_peer_info info;
-    for (uint32_t i = 1; i <= 10 * TC_PEER_FLOOD_DROPS; i++) {
-        cr_assert_eq(feed_msg(t, 0, r.id, &m, NULL), TC_EPEER_RATE);
+    /* Four flooded windows, one quiet one: the run starts again. */
+    uint64_t now = 0;
+    for (uint32_t w = 0; w < 5; w++, now += TC_PEER_FLOOD_WINDOW_MS)
+        for (uint32_t i = 0; w != 4 && i < 2 * TC_PEER_FLOOD_DROPS; i++)
+            (void)feed_msg(t, now + i, r.id, &m, NULL);
+    tc_peer_info_get(t, r.id, &info);
+    cr_assert_eq(info.points, 0);
+    uint32_t windows = 0;
+    while (!info.closing && windows < TC_PEER_FLOOD_GRACE + 20) {
+        windows++;
+        for (uint32_t i = 0; i < 2 * TC_PEER_FLOOD_DROPS; i++)
+            (void)feed_msg(t, now + i, r.id, &m, NULL);
+        now += TC_PEER_FLOOD_WINDOW_MS;
         tc_peer_info_get(t, r.id, &info);
-        cr_assert_eq(info.points, (i / TC_PEER_FLOOD_DROPS) * TC_PEER_POINTS_FLOOD, "drop %u", i);
-        if (info.closing)
-            break;
+        uint32_t scored = windows > TC_PEER_FLOOD_GRACE ? windows - TC_PEER_FLOOD_GRACE : 0;
+        cr_assert(info.closing || info.points == scored * TC_PEER_POINTS_FLOOD,
+                  "window %u: %u points", windows, info.points);
     }
-    /* Ten floods = 100 points = the threshold. */
+    /* Ten scored windows = 100 points = the threshold. */
+    cr_assert_eq(windows, TC_PEER_FLOOD_GRACE + 10);
     cr_assert(info.closing);
     drain(t);
-    expect_disconnect(r.id, TC_EPEER_MISBEHAVIOUR, P.ban_base_ms);
+    /* In the last window the first message had a token; the ban came with the 100th drop. */
+    uint64_t banned_at = now - TC_PEER_FLOOD_WINDOW_MS + TC_PEER_FLOOD_DROPS;
+    expect_disconnect(r.id, TC_EPEER_MISBEHAVIOUR, banned_at + P.ban_base_ms);
     tc_peer_table_free(t);
     tc_profile_get(&P, TC_NET_TESTNET);
 }
@@ -863,12 +905,16 @@ Test(peer, pong_gives_round_trip_times)
         cr_assert_eq(info.rtt_ms, rtts[i]);
         cr_assert_eq(info.srtt_ms, srtts[i], "srtt %lu", (unsigned long)info.srtt_ms);
     }
-    /* The same PONG again, or a wrong nonce, is unsolicited. */
+    /* The same PONG again, or a wrong nonce, is unsolicited: counted, never scored (a late
+     * answer to a replaced PING is honest). */
     cr_assert_eq(feed_msg(t, at, r.id, &pong, NULL), 0);
     tc_peer_info info;
     tc_peer_info_get(t, r.id, &info);
-    cr_assert_eq(info.points, TC_PEER_POINTS_UNSOLICITED);
+    cr_assert_eq(info.points, 0);
     cr_assert_eq(info.rtt_ms, 0, "unchanged");
+    tc_peer_stats st;
+    tc_peer_stats_get(t, &st);
+    cr_assert_eq(st.pongs_unsolicited, 1);
     tc_peer_table_free(t);
 }
 

@@ -180,6 +180,45 @@ Test(world, expectations_report_their_values, .timeout = 60)
 
 /* Crashes that lose the write in flight, and restarts: the restarted nodes pass the integrity
  * check, never equivocate, and catch up with the others. */
+/* Two garbage peers of four: each honest validator bans both, is left reaching weight 2 < Q = 3,
+ * and says so (TC_NOTIFY_QUORUM_LOST); a validator that only resumed from a long pause bans
+ * nobody (its backlog is honest). */
+Test(world, bans_that_cut_a_node_off_its_quorum_are_reported_and_a_backlog_is_not_banned,
+     .timeout = 60)
+{
+    static const char text[] = "nodes 4\n"
+                               "network latency 20ms\n"
+                               "crypto fast\n"
+                               "load 100/s clients 8\n"
+                               "byzantine n1 garbage\n"
+                               "byzantine n2 garbage\n"
+                               "run 6s\n";
+    run_t a;
+    run_text(text, 1, 0, NULL, &a);
+    for (uint32_t e = 0; e < 4; e += 3) {
+        tc_world_node_info n;
+        tc_world_node_info_get(a.w, e, &n);
+        cr_assert_eq(n.bans, 2, "%s banned both garbage peers (%llu)", n.name,
+                     (unsigned long long)n.bans);
+        cr_assert_geq(n.quorum_lost, 1, "%s reported it", n.name);
+    }
+    tc_world_free(a.w);
+    static const char paused[] = "nodes 4\n"
+                                 "network latency 20ms\n"
+                                 "crypto fast\n"
+                                 "load 200/s clients 16\n"
+                                 "at 2s pause n1 8s\n"
+                                 "run 14s\n"
+                                 "expect liveness within 4s after 10s\n";
+    run_text(paused, 1, 0, NULL, &a);
+    cr_assert(a.r.pass, "the resumed validator keeps up");
+    tc_world_node_info n1;
+    tc_world_node_info_get(a.w, 1, &n1);
+    cr_assert_eq(n1.bans, 0, "n1 banned %llu peers", (unsigned long long)n1.bans);
+    cr_assert_eq(n1.quorum_lost, 0);
+    tc_world_free(a.w);
+}
+
 Test(world, lose_writes_crashes_keep_safety_and_nodes_catch_up, .timeout = 60)
 {
     static const char text[] = "nodes 4\n"
