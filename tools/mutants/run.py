@@ -68,7 +68,7 @@ def copy_tree(dst):
                 if a.read() == b.read():
                     continue
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        shutil.copy2(src, out)
+        shutil.copy(src, out)  # a fresh mtime: an older one could hide the change from ninja
 
 
 def apply(tree, m):
