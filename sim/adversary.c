@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bft.h"
 #include "block.h"
 #include "msg.h"
 #include "tx.h"
@@ -58,6 +59,12 @@ struct tc_adv {
     memo memos[MEMO_COUNT];
     uint32_t memo_next;
     proposal_record proposal;
+    /* Rule breakers: this node's index in the current set, learned from its own votes
+     * (OUT_OF_TURN), and its latest non-nil precommit (STALE_HEIGHT). */
+    bool own_index_known;
+    uint32_t own_index;
+    bool precommit_known;
+    tc_vote precommit;
     /* Timers (REPLAY, GARBAGE, FLOOD): anchored at the first tick. */
     bool started;
     uint64_t next_ms;
@@ -68,6 +75,7 @@ struct tc_adv {
     uint32_t ring_head;
     uint32_t ring_count;
     size_t ring_bytes;
+    uint64_t ring_due[TC_ADV_REPLAY_SLOTS]; /* FORGE_TX: when each kept frame leaves */
 };
 
 /* ---- small helpers ---- */
@@ -80,7 +88,8 @@ static bool is_consensus(uint8_t type)
 
 static bool is_timed(tc_adv_kind kind)
 {
-    return kind == TC_ADV_REPLAY || kind == TC_ADV_GARBAGE || kind == TC_ADV_FLOOD;
+    return kind == TC_ADV_REPLAY || kind == TC_ADV_GARBAGE || kind == TC_ADV_FLOOD ||
+           kind == TC_ADV_FORGE_TX;
 }
 
 static void out_frame(tc_adv_emit_fn emit, void *ctx, uint32_t to, const uint8_t *frame, size_t len)
@@ -224,6 +233,305 @@ static bool corrupt_sig(tc_adv *a, tc_msg *m)
     return true;
 }
 
+/* ---- rule breakers (docs/RULES.md) ---- */
+
+/* One bit of sig flipped, drawn from the rng (as INVALID_SIG does). */
+static void flip_bit(tc_adv *a, tc_sig *sig)
+{
+    uint64_t bit = tc_rng_below(&a->rng, TC_SIG_SIZE * 8);
+    sig->b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+}
+
+static bool signed_by_us(tc_adv *a, const tc_hash *msg, const tc_sig *sig)
+{
+    return tc_verify(&a->verifier, &a->config.key.pub, msg, sig) == 0;
+}
+
+/* Another list of txids from a sorted one, still sorted: the last one dropped, or a lone one
+ * replaced. False for an empty list (the caller then forges the signature alone). */
+static bool alter_txids(tc_hash *txids, uint32_t *count)
+{
+    if (*count == 0)
+        return false;
+    if (*count > 1) {
+        (*count)--;
+        return true;
+    }
+    tc_hash x = txids[0];
+    derive_conflict(&x, &txids[0]);
+    return true;
+}
+
+/* OUT_OF_TURN: a relayed proposal of (h, r) becomes this node's own fresh proposal of (h, r),
+ * its header naming this node and signed with its key; our own proposal of (h, r) is proposed
+ * again for (h, r + 1), a round of another proposer. Both the header's proposer and the signer
+ * are wrong for the round. */
+static bool out_of_turn(tc_adv *a, tc_msg_proposal *p)
+{
+    tc_hash msg;
+    tc_msg_proposal_sign_hash(p, &msg);
+    if (!a->own_index_known)
+        return false;
+    if (signed_by_us(a, &msg, &p->sig)) {
+        if (p->round >= TC_BFT_ROUND_MAX)
+            return false;
+        p->round++;
+    } else if (p->block.header.proposer == a->own_index) {
+        return false; /* a re-proposal of our block: not ours to sign */
+    }
+    p->block.header.proposer = a->own_index;
+    p->block.header.round = p->round;
+    p->block.header.time_ms++;
+    p->pol_round = TC_MSG_POL_NONE;
+    tc_msg_proposal_sign(p, a->config.scheme, &a->config.key);
+    return true;
+}
+
+/* FORGE_PROPOSAL: the same (height, round, proposer) with another block time, signed by us:
+ * a foreign signature on a relayed proposal, a bit-flipped one on our own. Only the signature
+ * check can refuse it. */
+static bool forge_proposal(tc_adv *a, tc_msg_proposal *p)
+{
+    tc_hash msg;
+    tc_msg_proposal_sign_hash(p, &msg);
+    bool own = signed_by_us(a, &msg, &p->sig);
+    p->block.header.time_ms++;
+    tc_msg_proposal_sign(p, a->config.scheme, &a->config.key);
+    if (own)
+        flip_bit(a, &p->sig);
+    return true;
+}
+
+/* FORGE_PREVOTE / FORGE_PRECOMMIT: the vote's signer for another block (nil becomes a block). */
+static bool forge_vote(tc_adv *a, tc_vote *v)
+{
+    bool own = tc_vote_verify(v, &a->verifier, &a->config.key.pub) == 0;
+    tc_hash x = v->block;
+    derive_conflict(&x, &v->block);
+    tc_vote_sign(v, a->config.scheme, &a->config.key);
+    if (own)
+        flip_bit(a, &v->sig);
+    return true;
+}
+
+static bool forge_batch(tc_adv *a, tc_msg_vote_batch *b)
+{
+    tc_hash msg;
+    tc_msg_vote_batch_sign_hash(b, &msg);
+    bool own = signed_by_us(a, &msg, &b->sig);
+    (void)alter_txids(b->txids, &b->txid_count);
+    tc_msg_vote_batch_sign(b, a->config.scheme, &a->config.key);
+    if (own)
+        flip_bit(a, &b->sig);
+    return true;
+}
+
+static bool forge_heartbeat(tc_adv *a, tc_msg_heartbeat *h)
+{
+    bool own = memcmp(h->pubkey.b, a->config.key.pub.b, TC_PUBKEY_SIZE) == 0;
+    h->time_ms += TC_ADV_HEARTBEAT_SHIFT_MS;
+    tc_msg_heartbeat_sign(h, a->config.scheme, &a->config.key);
+    if (own)
+        flip_bit(a, &h->sig);
+    return true;
+}
+
+static bool forge_handoff(tc_adv *a, tc_handoff *h)
+{
+    tc_hash msg;
+    tc_handoff_sign_hash(h, &msg);
+    bool own = signed_by_us(a, &msg, &h->sig);
+    (void)alter_txids(h->txids, &h->txid_count);
+    tc_handoff_sign(h, a->config.scheme, &a->config.key);
+    if (own)
+        flip_bit(a, &h->sig);
+    return true;
+}
+
+/* FORGE_EVIDENCE: a vote and a forged second vote of its signer make "evidence" (on our own
+ * votes, the second signature is ours with a bit flipped: valid evidence against ourselves
+ * would be no forgery). The message becomes an EVIDENCE (nothing in it is heap-allocated). */
+static bool forge_evidence(tc_adv *a, tc_msg *m)
+{
+    tc_vote v = m->vote;
+    tc_vote forged = v;
+    (void)forge_vote(a, &forged);
+    tc_msg_deinit(m);
+    memset(m, 0, sizeof(*m));
+    m->type = TC_MSG_EVIDENCE;
+    tc_evidence_from_votes(&m->evidence, &v, &forged);
+    return true;
+}
+
+/* FORGE_TX: a transfer of the change output of tx (output 1, paid back to the key of input 0)
+ * to another address, in that key's name, with tx's input signature reused: a theft that only
+ * the signature check stops. The message becomes that transfer. */
+static bool forge_tx(tc_msg *m)
+{
+    tc_tx *tx = &m->tx;
+    if (tx->kind != TC_TX_TRANSFER || tx->input_count == 0 || tx->output_count < 2)
+        return false;
+    tc_txin in = tx->inputs[0];
+    tc_txout out = tx->outputs[1];
+    tc_tx_id(tx, &in.prev.txid);
+    in.prev.index = 1;
+    out.amount /= 2; /* the rest is a fee far above the minimum */
+    tc_hash thief;
+    tc_hash_tagged(&thief, TAG_CONFLICT, out.addr.b, TC_ADDR_HASH_SIZE);
+    memcpy(out.addr.b, thief.b, TC_ADDR_HASH_SIZE);
+    tc_msg_deinit(m);
+    memset(m, 0, sizeof(*m));
+    m->type = TC_MSG_TX;
+    if (tc_tx_init_alloc(&m->tx, TC_TX_TRANSFER, 1, 1) != 0)
+        return false;
+    m->tx.inputs[0] = in;
+    m->tx.outputs[0] = out;
+    return true;
+}
+
+/* The first signature of c forged: our key signing its signer's precommit (or, when the signer
+ * is us, our signature with a bit flipped). */
+static void forge_commit_sig(tc_adv *a, tc_commit *c)
+{
+    tc_vote v;
+    tc_commit_vote(c, 0, &v);
+    bool own = tc_vote_verify(&v, &a->verifier, &a->config.key.pub) == 0;
+    tc_vote_sign(&v, a->config.scheme, &a->config.key);
+    c->sigs[0].sig = v.sig;
+    if (own)
+        flip_bit(a, &c->sigs[0].sig);
+}
+
+/* SYNC_*: every entry of a BLOCKS answer broken one way. */
+static bool forge_blocks(tc_adv *a, tc_msg_blocks *b)
+{
+    bool changed = false;
+    for (uint32_t i = 0; i < b->entry_count; i++) {
+        tc_msg_block_entry *e = &b->entries[i];
+        if (e->commit.sig_count == 0)
+            continue;
+        changed = true;
+        if (a->config.kind == TC_ADV_SYNC_BAD_HASH)
+            e->block.header.time_ms++;
+        else if (a->config.kind == TC_ADV_SYNC_LOW_WEIGHT)
+            e->commit.sig_count = 1;
+        else if (a->config.kind == TC_ADV_SYNC_NON_MEMBER)
+            e->commit.sigs[e->commit.sig_count - 1].validator += TC_ADV_NON_MEMBER_OFFSET;
+        else
+            forge_commit_sig(a, &e->commit);
+    }
+    return changed;
+}
+
+/* TIME_AHEAD / TIME_BEHIND: our fresh proposal's block moved by an hour, validly signed. */
+static bool shift_time(tc_adv *a, tc_msg_proposal *p)
+{
+    tc_hash msg;
+    tc_msg_proposal_sign_hash(p, &msg);
+    if (p->pol_round != TC_MSG_POL_NONE || !signed_by_us(a, &msg, &p->sig))
+        return false;
+    uint64_t t = p->block.header.time_ms;
+    if (a->config.kind == TC_ADV_TIME_AHEAD)
+        p->block.header.time_ms = t + TC_ADV_TIME_SHIFT_MS;
+    else
+        p->block.header.time_ms = t > TC_ADV_TIME_SHIFT_MS ? t - TC_ADV_TIME_SHIFT_MS : 1;
+    tc_msg_proposal_sign(p, a->config.scheme, &a->config.key);
+    return true;
+}
+
+/* STALE_HEIGHT: our precommit of a new height brings back the previous one's (height, round)
+ * with another block, validly signed: a double vote below the receivers' tip. */
+static bool stale_precommit(tc_adv *a, tc_vote *v)
+{
+    if (tc_vote_is_nil(v) || tc_vote_verify(v, &a->verifier, &a->config.key.pub) != 0)
+        return false;
+    tc_vote prev = a->precommit;
+    bool have = a->precommit_known && prev.height < v->height;
+    if (!a->precommit_known || prev.height < v->height) {
+        a->precommit = *v;
+        a->precommit_known = true;
+    }
+    if (!have)
+        return false;
+    tc_hash x = prev.block;
+    derive_conflict(&x, &prev.block);
+    tc_vote_sign(&prev, a->config.scheme, &a->config.key);
+    *v = prev;
+    return true;
+}
+
+/* FUTURE_HEIGHT: our own proposal or vote again, TC_ADV_FUTURE_HEIGHTS heights ahead. */
+static bool future_height(tc_adv *a, tc_msg *m)
+{
+    if (m->type == TC_MSG_PROPOSAL) {
+        tc_msg_proposal *p = &m->proposal;
+        tc_hash msg;
+        tc_msg_proposal_sign_hash(p, &msg);
+        if (!signed_by_us(a, &msg, &p->sig))
+            return false;
+        p->height += TC_ADV_FUTURE_HEIGHTS;
+        p->block.header.height = p->height;
+        tc_msg_proposal_sign(p, a->config.scheme, &a->config.key);
+        return true;
+    }
+    if (tc_vote_verify(&m->vote, &a->verifier, &a->config.key.pub) != 0)
+        return false;
+    m->vote.height += TC_ADV_FUTURE_HEIGHTS;
+    tc_vote_sign(&m->vote, a->config.scheme, &a->config.key);
+    return true;
+}
+
+/* Our own votes tell our index in the current set (OUT_OF_TURN). */
+static void learn_index(tc_adv *a, const tc_vote *v)
+{
+    if (tc_vote_verify(v, &a->verifier, &a->config.key.pub) != 0)
+        return;
+    a->own_index = v->validator;
+    a->own_index_known = true;
+}
+
+/* The rule breakers' rewriting of one decoded message; false: nothing to send for it. */
+static bool break_rule(tc_adv *a, tc_msg *m)
+{
+    bool vote = m->type == TC_MSG_PREVOTE || m->type == TC_MSG_PRECOMMIT;
+    switch (a->config.kind) {
+    case TC_ADV_OUT_OF_TURN:
+        if (vote)
+            learn_index(a, &m->vote);
+        return m->type == TC_MSG_PROPOSAL && out_of_turn(a, &m->proposal);
+    case TC_ADV_FORGE_PROPOSAL:
+        return m->type == TC_MSG_PROPOSAL && forge_proposal(a, &m->proposal);
+    case TC_ADV_FORGE_PREVOTE:
+        return m->type == TC_MSG_PREVOTE && forge_vote(a, &m->vote);
+    case TC_ADV_FORGE_PRECOMMIT:
+        return m->type == TC_MSG_PRECOMMIT && forge_vote(a, &m->vote);
+    case TC_ADV_FORGE_BATCH:
+        return m->type == TC_MSG_VOTE_BATCH && forge_batch(a, &m->vote_batch);
+    case TC_ADV_FORGE_HEARTBEAT:
+        return m->type == TC_MSG_HEARTBEAT && forge_heartbeat(a, &m->heartbeat);
+    case TC_ADV_FORGE_HANDOFF:
+        return m->type == TC_MSG_HANDOFF && forge_handoff(a, &m->handoff);
+    case TC_ADV_FORGE_EVIDENCE:
+        return vote && forge_evidence(a, m);
+    case TC_ADV_FORGE_TX:
+        return m->type == TC_MSG_TX && forge_tx(m);
+    case TC_ADV_SYNC_BAD_HASH:
+    case TC_ADV_SYNC_LOW_WEIGHT:
+    case TC_ADV_SYNC_NON_MEMBER:
+    case TC_ADV_SYNC_BAD_SIG:
+        return m->type == TC_MSG_BLOCKS && forge_blocks(a, &m->blocks);
+    case TC_ADV_TIME_AHEAD:
+    case TC_ADV_TIME_BEHIND:
+        return m->type == TC_MSG_PROPOSAL && shift_time(a, &m->proposal);
+    case TC_ADV_STALE_HEIGHT:
+        return m->type == TC_MSG_PRECOMMIT && stale_precommit(a, &m->vote);
+    case TC_ADV_FUTURE_HEIGHT:
+        return (m->type == TC_MSG_PROPOSAL || vote) && future_height(a, m);
+    default:
+        return false;
+    }
+}
+
 /* The rewritten frame for this kind, freshly allocated, or NULL: the frame passes unchanged
  * (it does not decode, is not ours, is a nil vote, or memory ran out). */
 static uint8_t *compute(tc_adv *a, const uint8_t *frame, size_t len, size_t *out_len)
@@ -247,6 +555,8 @@ static uint8_t *compute(tc_adv *a, const uint8_t *frame, size_t len, size_t *out
         changed = corrupt_sig(a, &m);
         break;
     default:
+        if (a->config.kind >= TC_ADV_OUT_OF_TURN)
+            changed = break_rule(a, &m);
         break;
     }
     uint8_t *out = NULL;
@@ -448,7 +758,12 @@ tc_adv_kind tc_adv_kind_of(const tc_adv *a)
 const char *tc_adv_kind_name(tc_adv_kind kind)
 {
     static const char *const names[TC_ADV_KIND_COUNT] = {
-        "none", "equivocate", "double-vote", "silent", "invalid-sig", "replay", "garbage", "flood",
+        "none",           "equivocate",      "double-vote",   "silent",          "invalid-sig",
+        "replay",         "garbage",         "flood",         "out-of-turn",     "forge-proposal",
+        "forge-prevote",  "forge-precommit", "forge-batch",   "forge-heartbeat", "forge-handoff",
+        "forge-evidence", "forge-tx",        "sync-bad-hash", "sync-low-weight", "sync-non-member",
+        "sync-bad-sig",   "time-ahead",      "time-behind",   "stale-height",    "future-height",
+        "wrong-proposer", "wrong-round",
     };
     if ((int)kind < 0 || kind >= TC_ADV_KIND_COUNT)
         return "?";
@@ -528,6 +843,134 @@ static void send_invalid_sig(tc_adv *a, uint32_t to, const uint8_t *frame, size_
     free(owned);
 }
 
+/* Rule breakers: replacing kinds send the rewritten frame instead of the original, the others
+ * after it. Frames with nothing to rewrite pass unchanged. */
+static bool is_replacing(tc_adv_kind kind)
+{
+    return (kind >= TC_ADV_SYNC_BAD_HASH && kind <= TC_ADV_SYNC_BAD_SIG) ||
+           kind == TC_ADV_TIME_AHEAD || kind == TC_ADV_TIME_BEHIND;
+}
+
+/* Frame types a rule breaker decodes (the others pass without a decode). */
+static bool breaker_reads(tc_adv_kind kind, uint8_t type)
+{
+    if (kind >= TC_ADV_SYNC_BAD_HASH && kind <= TC_ADV_SYNC_BAD_SIG)
+        return type == TC_MSG_BLOCKS;
+    if (kind == TC_ADV_FORGE_TX)
+        return type == TC_MSG_TX;
+    return is_consensus(type) || type == TC_MSG_HEARTBEAT || type == TC_MSG_HANDOFF;
+}
+
+/* FORGE_TX: the theft made from a relayed transaction waits in the ring for its due time
+ * (made once per transaction: the memo remembers the frames seen). */
+static void queue_forged_tx(tc_adv *a, uint64_t now_ms, const uint8_t *frame, size_t len)
+{
+    if (memo_find(a, frame, len) != NULL)
+        return;
+    size_t out_len = 0;
+    uint8_t *out = compute(a, frame, len, &out_len);
+    if (!memo_put(a, frame, len, NULL, 0)) {
+        free(out);
+        return;
+    }
+    if (out == NULL)
+        return;
+    uint32_t before = a->ring_count;
+    ring_push(a, out, out_len);
+    free(out);
+    if (a->ring_count == 0 || (a->ring_count == before && before < TC_ADV_REPLAY_SLOTS))
+        return; /* not kept */
+    uint64_t due = now_ms + TC_ADV_FORGE_TX_DELAY_MS;
+    a->ring_due[(a->ring_head + a->ring_count - 1) % TC_ADV_REPLAY_SLOTS] = due;
+    if (a->started && due < a->next_ms)
+        a->next_ms = due;
+}
+
+/* WRONG_PROPOSER / WRONG_ROUND: our fresh proposal of (h, r), validly signed, with a header
+ * that does not fit the round: another proposer (our index - 1, or 1 for index 0: a member as
+ * long as the set has two), or round r + 1. Copy i has block time + i, so every copy is news
+ * (an offence) to the receiver. False: the frame is not ours to rewrite. */
+static bool wrong_header(tc_adv *a, const uint8_t *frame, size_t len, uint32_t copy, uint8_t **out,
+                         size_t *out_len)
+{
+    tc_msg m;
+    *out = NULL;
+    if (tc_msg_decode(frame, len, &m) != 0)
+        return false;
+    tc_msg_proposal *p = &m.proposal;
+    tc_hash msg;
+    tc_msg_proposal_sign_hash(p, &msg);
+    bool ours = m.type == TC_MSG_PROPOSAL && p->pol_round == TC_MSG_POL_NONE &&
+                signed_by_us(a, &msg, &p->sig) && p->round < TC_BFT_ROUND_MAX;
+    if (ours) {
+        tc_block_header *h = &p->block.header;
+        if (a->config.kind == TC_ADV_WRONG_PROPOSER)
+            h->proposer = h->proposer > 0 ? h->proposer - 1 : 1;
+        else
+            h->round = p->round + 1;
+        h->time_ms += copy;
+        tc_msg_proposal_sign(p, a->config.scheme, &a->config.key);
+        if (tc_msg_encode_alloc(&m, out, out_len) != 0)
+            *out = NULL;
+    }
+    tc_msg_deinit(&m);
+    return ours;
+}
+
+static void send_wrong_header(tc_adv *a, uint32_t to, const uint8_t *frame, size_t len,
+                              tc_adv_emit_fn emit, void *ctx)
+{
+    if (tc_msg_frame_type(frame, len) != TC_MSG_PROPOSAL) {
+        pass(emit, ctx, to, frame, len);
+        return;
+    }
+    for (uint32_t i = 0; i < TC_ADV_HEADER_COPIES; i++) {
+        uint8_t *out = NULL;
+        size_t out_len = 0;
+        if (!wrong_header(a, frame, len, i, &out, &out_len)) {
+            pass(emit, ctx, to, frame, len);
+            return;
+        }
+        if (out != NULL) {
+            out_frame(emit, ctx, to, out, out_len);
+            a->stats.frames_rewritten++;
+        }
+        free(out);
+    }
+}
+
+static void send_breaker(tc_adv *a, uint64_t now_ms, uint32_t to, const uint8_t *frame, size_t len,
+                         tc_adv_emit_fn emit, void *ctx)
+{
+    if (a->config.kind == TC_ADV_WRONG_PROPOSER || a->config.kind == TC_ADV_WRONG_ROUND) {
+        send_wrong_header(a, to, frame, len, emit, ctx);
+        return;
+    }
+    bool replacing = is_replacing(a->config.kind);
+    if (!breaker_reads(a->config.kind, tc_msg_frame_type(frame, len))) {
+        pass(emit, ctx, to, frame, len);
+        return;
+    }
+    if (a->config.kind == TC_ADV_FORGE_TX) {
+        queue_forged_tx(a, now_ms, frame, len);
+        pass(emit, ctx, to, frame, len);
+        return;
+    }
+    size_t out_len = 0;
+    uint8_t *owned = NULL;
+    const uint8_t *out = rewritten(a, frame, len, &out_len, &owned);
+    if (out != NULL) {
+        out_frame(emit, ctx, to, out, out_len);
+        if (replacing)
+            a->stats.frames_rewritten++;
+        else
+            a->stats.frames_extra++;
+    }
+    if (out == NULL || !replacing)
+        pass(emit, ctx, to, frame, len);
+    free(owned);
+}
+
 void tc_adv_on_send(tc_adv *a, uint64_t now_ms, uint32_t to, const uint32_t *peers,
                     uint32_t peer_count, const uint8_t *frame, size_t len, tc_adv_emit_fn emit,
                     void *ctx)
@@ -535,7 +978,6 @@ void tc_adv_on_send(tc_adv *a, uint64_t now_ms, uint32_t to, const uint32_t *pee
     TC_ASSERT(a != NULL && emit != NULL);
     TC_ASSERT(frame != NULL || len == 0);
     TC_ASSERT(peers != NULL || peer_count == 0);
-    (void)now_ms; /* rewriting depends on what is sent, not when; timers run in tc_adv_tick */
     a->stats.frames_seen++;
     switch (a->config.kind) {
     case TC_ADV_EQUIVOCATE:
@@ -559,7 +1001,10 @@ void tc_adv_on_send(tc_adv *a, uint64_t now_ms, uint32_t to, const uint32_t *pee
             ring_push(a, frame, len);
         break;
     default:
-        pass(emit, ctx, to, frame, len);
+        if (a->config.kind >= TC_ADV_OUT_OF_TURN)
+            send_breaker(a, now_ms, to, frame, len, emit, ctx);
+        else
+            pass(emit, ctx, to, frame, len);
         break;
     }
 }
@@ -637,6 +1082,21 @@ static void tick_flood(tc_adv *a, uint64_t now_ms, const uint32_t *peers, uint32
     TC_ASSERT(a->next_ms > now_ms);
 }
 
+/* FORGE_TX: every theft due goes to every peer, oldest first. */
+static void tick_forged_tx(tc_adv *a, uint64_t now_ms, const uint32_t *peers, uint32_t peer_count,
+                           tc_adv_emit_fn emit, void *ctx)
+{
+    while (a->ring_count > 0 && a->ring_due[a->ring_head] <= now_ms) {
+        const slot *s = &a->ring[a->ring_head];
+        for (uint32_t i = 0; i < peer_count; i++) {
+            out_frame(emit, ctx, peers[i], s->bytes, s->len);
+            a->stats.frames_extra++;
+        }
+        ring_pop(a);
+    }
+    a->next_ms = a->ring_count > 0 ? a->ring_due[a->ring_head] : UINT64_MAX;
+}
+
 void tc_adv_tick(tc_adv *a, uint64_t now_ms, const uint32_t *peers, uint32_t peer_count,
                  tc_adv_emit_fn emit, void *ctx)
 {
@@ -650,6 +1110,8 @@ void tc_adv_tick(tc_adv *a, uint64_t now_ms, const uint32_t *peers, uint32_t pee
         tick_replay(a, now_ms, peers, peer_count, emit, ctx);
     else if (a->config.kind == TC_ADV_GARBAGE)
         tick_garbage(a, now_ms, peers, peer_count, emit, ctx);
+    else if (a->config.kind == TC_ADV_FORGE_TX)
+        tick_forged_tx(a, now_ms, peers, peer_count, emit, ctx);
     else
         tick_flood(a, now_ms, peers, peer_count, emit, ctx);
 }

@@ -16,7 +16,14 @@
  *   validity      a fork alarm over a certified block the rules refuse; any fork alarm
  *                 without `expect fork`;
  *   liveness      per `expect liveness`: every honest running node's height grows within the
- *                 window, every uncontested transaction is final within it.
+ *                 window, every uncontested transaction is final within it;
+ *   committed     every block an honest node commits, re-verified from its store apart from
+ *                 the node's acceptance path: parent link, time after the parent's and within
+ *                 block_time_future_max_ms of the latest clock, the header's proposer against
+ *                 the proposer sequence recomputed here from the epoch's set, and the
+ *                 certificate of every committed block (the next block's last_commit, and the
+ *                 node's stored tip certificate): signers in the set, strictly increasing,
+ *                 weight >= floor(2W/3) + 1 computed here, every signature a valid PRECOMMIT.
  * Honest means never Byzantine in the scenario and not a twin.
  */
 #include "world_internal.h"
@@ -57,6 +64,7 @@ void w_checks_free(tc_world *w)
     for (uint32_t k = 0; k < W_EPOCH_CACHE; k++) {
         free(c->epochs[k].keys);
         free(c->epochs[k].weights);
+        free(c->epochs[k].schedule);
     }
     free(c->heights);
     free(c->probe_heights);
@@ -111,6 +119,8 @@ static const w_epoch_set *epoch_set(tc_world *w, uint32_t reporter, uint32_t epo
     w_epoch_set *slot = &c->epochs[c->epoch_next++ % W_EPOCH_CACHE];
     free(slot->keys);
     free(slot->weights);
+    free(slot->schedule);
+    slot->schedule = NULL;
     slot->keys = calloc(vs.count + 1, sizeof(*slot->keys));
     slot->weights = calloc(vs.count + 1, sizeof(*slot->weights));
     slot->used = slot->keys != NULL && slot->weights != NULL;
@@ -462,6 +472,230 @@ static void on_failed(tc_world *w, uint32_t e, const tc_node_status *st)
                     tc_strerror(st->failure_code));
 }
 
+/* ---- committed blocks, re-verified (docs/RULES.md) ---- */
+
+/* One period of smooth weighted round robin over the set (PROTOCOL 12.2), written out here
+ * rather than taken from bft: the checker must not share the code it checks. */
+static bool schedule_build(w_epoch_set *set)
+{
+    if (set->schedule != NULL)
+        return true;
+    uint64_t total = set->weight_total;
+    if (total == 0 || total > W_SCHEDULE_MAX || set->count == 0)
+        return false;
+    int64_t *cur = calloc(set->count, sizeof(*cur));
+    set->schedule = calloc((size_t)total, sizeof(*set->schedule));
+    if (cur == NULL || set->schedule == NULL) {
+        free(cur);
+        free(set->schedule);
+        set->schedule = NULL;
+        return false;
+    }
+    for (uint64_t k = 0; k < total; k++) {
+        uint32_t best = 0;
+        for (uint32_t i = 0; i < set->count; i++) {
+            cur[i] += set->weights[i];
+            if (cur[i] > cur[best])
+                best = i;
+        }
+        cur[best] -= (int64_t)total;
+        set->schedule[k] = best;
+    }
+    free(cur);
+    return true;
+}
+
+static uint32_t schedule_proposer(w_epoch_set *set, uint64_t height, uint32_t round)
+{
+    if (!schedule_build(set))
+        return UINT32_MAX;
+    uint64_t w = set->weight_total;
+    return set->schedule[((height % w) + (round % w)) % w];
+}
+
+static int read_block(tc_world *w, uint32_t e, uint64_t height, tc_block *out)
+{
+    uint8_t key[8];
+    for (int i = 0; i < 8; i++) /* the BLOCKS table's key: the height, big-endian */
+        key[i] = (uint8_t)(height >> (56 - 8 * i));
+    tc_store_txn *t = NULL;
+    const void *v;
+    size_t n;
+    memset(out, 0, sizeof(*out));
+    int rc = tc_store_begin(w->nodes[e].store, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = tc_store_get(t, TC_TABLE_BLOCKS, key, sizeof(key), &v, &n);
+    if (rc == 0)
+        rc = tc_block_decode(out, v, n);
+    tc_store_abort(t);
+    return rc;
+}
+
+/* The node's durable tip certificate (PROTOCOL 12.8, LOCKS "node/tip-commit"). */
+static int read_tip_commit(tc_world *w, uint32_t e, tc_commit *out)
+{
+    static const char key[] = "node/tip-commit";
+    tc_store_txn *t = NULL;
+    const void *v;
+    size_t n;
+    memset(out, 0, sizeof(*out));
+    int rc = tc_store_begin(w->nodes[e].store, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = tc_store_get(t, TC_TABLE_LOCKS, key, strlen(key), &v, &n);
+    if (rc == 0)
+        rc = tc_commit_decode(out, v, n);
+    tc_store_abort(t);
+    return rc;
+}
+
+/* NULL when c certifies (height, block) under the set of height's epoch, else what is wrong. */
+static const char *cert_fault(tc_world *w, uint32_t e, const tc_commit *c, uint64_t height,
+                              const tc_hash *block)
+{
+    static const tc_hash zero;
+    const w_epoch_set *set = epoch_set(w, e, epoch_of(w, e, height));
+    if (set == NULL)
+        return NULL; /* the set does not read: the integrity checks report the store */
+    if (c->height != height || memcmp(c->block.b, block->b, TC_HASH_SIZE) != 0 ||
+        memcmp(c->block.b, zero.b, TC_HASH_SIZE) == 0)
+        return "it certifies another block";
+    uint64_t weight = 0;
+    for (uint32_t i = 0; i < c->sig_count; i++) {
+        uint32_t v = c->sigs[i].validator;
+        if (v >= set->count)
+            return "a signer is not a member of the set";
+        if (i > 0 && v <= c->sigs[i - 1].validator)
+            return "its signers are not strictly increasing";
+        weight += set->weights[v];
+    }
+    if (weight < set->weight_total * 2 / 3 + 1)
+        return "its signers weigh less than a quorum";
+    tc_verifier verifier = {.scheme = w->scheme, .cache = w->cache, .elements = w->elements};
+    for (uint32_t i = 0; i < c->sig_count; i++) {
+        tc_vote vote;
+        tc_commit_vote(c, i, &vote);
+        if (tc_vote_verify(&vote, &verifier, &set->keys[c->sigs[i].validator]) != 0)
+            return "a signature is not its signer's precommit";
+    }
+    return NULL;
+}
+
+static uint64_t latest_clock(tc_world *w)
+{
+    uint64_t t = 0;
+    for (uint32_t e = 0; e < w->count; e++)
+        t = w_local(w, e) > t ? w_local(w, e) : t;
+    return t;
+}
+
+/* What the chain of blocks cannot vouch for by itself, checked once per (height, hash): the
+ * proposer of the header's round, the parent's certificate, the future bound. */
+static void verify_content(tc_world *w, uint32_t e, const tc_block *b, const tc_hash *hash)
+{
+    const tc_block_header *h = &b->header;
+    w_height *slot = height_slot(w, h->height);
+    if (slot == NULL ||
+        (slot->verified && memcmp(slot->verified_hash.b, hash->b, TC_HASH_SIZE) == 0))
+        return;
+    const char *name = w->nodes[e].name;
+    unsigned long long height = (unsigned long long)h->height;
+    bool ok = true;
+    w_epoch_set *set = (w_epoch_set *)epoch_set(w, e, epoch_of(w, e, h->height));
+    uint32_t proposer = set != NULL ? schedule_proposer(set, h->height, h->round) : UINT32_MAX;
+    if (proposer != UINT32_MAX && proposer != h->proposer) {
+        ok = false;
+        w_violation(w, "committed-block", e, UINT32_MAX,
+                    "%s committed h=%llu r=%u proposed by validator %u, not %u (the round's)", name,
+                    height, h->round, h->proposer, proposer);
+    }
+    const char *why =
+        h->height > 1 ? cert_fault(w, e, &h->last_commit, h->height - 1, &h->parent) : NULL;
+    if (why != NULL) {
+        ok = false;
+        w_violation(w, "committed-block", e, UINT32_MAX,
+                    "%s committed h=%llu whose parent's certificate is invalid: %s", name, height,
+                    why);
+    }
+    uint64_t bound = latest_clock(w) + w->genesis.profile.block_time_future_max_ms;
+    if (h->time_ms > bound) {
+        ok = false;
+        w_violation(w, "committed-block", e, UINT32_MAX,
+                    "%s committed h=%llu stamped %llu ms past the latest clock", name, height,
+                    (unsigned long long)(h->time_ms - latest_clock(w)));
+    }
+    if (ok && !slot->verified) {
+        slot->verified = true;
+        slot->verified_hash = *hash;
+    }
+}
+
+/* Block `height` of node e: its parent link and time, then its content. */
+static void verify_committed(tc_world *w, uint32_t e, uint64_t height)
+{
+    w_node *n = &w->nodes[e];
+    tc_block b;
+    int rc = read_block(w, e, height, &b);
+    if (rc != 0) {
+        w_violation(w, "committed-block", e, UINT32_MAX, "%s: its block %llu does not read (%s)",
+                    n->name, (unsigned long long)height, tc_strerror(rc));
+        return;
+    }
+    tc_hash hash;
+    tc_block_hash(&b.header, &hash);
+    const tc_hash *parent = height == 1 ? &w->genesis_hash : &n->checked_hash;
+    TC_ASSERT(n->checked_height + 1 == height);
+    if (memcmp(b.header.parent.b, parent->b, TC_HASH_SIZE) != 0)
+        w_violation(w, "committed-block", e, UINT32_MAX,
+                    "%s committed h=%llu whose parent is not its block %llu", n->name,
+                    (unsigned long long)height, (unsigned long long)(height - 1));
+    else if (height > 1 && b.header.time_ms <= n->checked_time_ms)
+        w_violation(w, "committed-block", e, UINT32_MAX,
+                    "%s committed h=%llu stamped %llu, not after its parent's %llu", n->name,
+                    (unsigned long long)height, (unsigned long long)b.header.time_ms,
+                    (unsigned long long)n->checked_time_ms);
+    verify_content(w, e, &b, &hash);
+    n->checked_height = height;
+    n->checked_hash = hash;
+    n->checked_time_ms = b.header.time_ms;
+    tc_block_deinit(&b);
+}
+
+/* A node whose tip went back (a crash that lost writes) is checked on from its new tip. */
+static void rebase(tc_world *w, uint32_t e, uint64_t height)
+{
+    w_node *n = &w->nodes[e];
+    tc_block b;
+    n->checked_height = height;
+    n->checked_hash = w->genesis_hash;
+    n->checked_time_ms = 0;
+    if (height == 0 || read_block(w, e, height, &b) != 0)
+        return;
+    tc_block_hash(&b.header, &n->checked_hash);
+    n->checked_time_ms = b.header.time_ms;
+    tc_block_deinit(&b);
+}
+
+static void check_committed(tc_world *w, uint32_t e, const tc_node_status *st)
+{
+    w_node *n = &w->nodes[e];
+    if (st->height < n->checked_height)
+        rebase(w, e, st->height);
+    for (uint64_t h = n->checked_height + 1; h <= st->height; h++)
+        verify_committed(w, e, h);
+    tc_commit tip;
+    if (st->height == 0 || read_tip_commit(w, e, &tip) != 0)
+        return;
+    const char *why = tip.height == st->height ? cert_fault(w, e, &tip, st->height, &st->tip)
+                                               : NULL; /* written with the next apply */
+    if (why != NULL)
+        w_violation(w, "committed-block", e, UINT32_MAX,
+                    "%s holds an invalid certificate for its tip h=%llu: %s", n->name,
+                    (unsigned long long)st->height, why);
+    tc_commit_deinit(&tip);
+}
+
 /* After every call into node e. What is read here — the sticky failure (SIMULATOR.md, Checkers:
  * `integrity`) and, after a commit, the tip (`convergence`) — can change only within a call, so it
  * is read after every call, except when the call's own result already said that the node is not
@@ -480,8 +714,10 @@ void w_check_after_call(tc_world *w, uint32_t e, bool committed, bool reported_h
     (void)TC_NEVER(reported_healthy && st.failed); /* tc_node_recv's word is wrong */
     if (st.failed && !n->failed_seen)
         on_failed(w, e, &st);
-    if (committed && !n->byzantine)
+    if (committed && !n->byzantine) {
         check_root(w, e, &st);
+        check_committed(w, e, &st);
+    }
 }
 
 /* Opens a chain on node e's store and runs the integrity check. With a proof (the end check),

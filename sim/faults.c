@@ -195,6 +195,10 @@ static void link_change(tc_world *w, const tc_scn_event *ev)
     w_timeline(w, UINT32_MAX, "LINK %s (ms, ppm, B/s)", text);
 }
 
+_Static_assert(TC_SCN_BYZ_BREAKER_LAST - TC_SCN_BYZ_BREAKER_FIRST ==
+                   TC_ADV_KIND_COUNT - 1 - TC_ADV_OUT_OF_TURN,
+               "every rule breaker has a scenario name");
+
 static tc_adv_kind adv_kind_of(uint32_t byz)
 {
     switch (byz) {
@@ -213,6 +217,8 @@ static tc_adv_kind adv_kind_of(uint32_t byz)
     case TC_SCN_BYZ_FLOOD:
         return TC_ADV_FLOOD;
     default:
+        if (byz >= TC_SCN_BYZ_BREAKER_FIRST && byz <= TC_SCN_BYZ_BREAKER_LAST)
+            return (tc_adv_kind)(TC_ADV_OUT_OF_TURN + (byz - TC_SCN_BYZ_BREAKER_FIRST));
         return TC_ADV_NONE;
     }
 }

@@ -9,8 +9,14 @@
 /* Names                                                                                       */
 
 const char *const scn_tier_names[] = {"bronze", "silver", "gold"};
-const char *const scn_byz_names[] = {NULL,     "equivocate", "double-vote", "silent", "invalid-sig",
-                                     "replay", "garbage",    "flood",       "twin"};
+const char *const scn_byz_names[] = {
+    NULL, "equivocate", "double-vote", "silent", "invalid-sig", "replay", "garbage", "flood",
+    "twin",
+    /* rule breakers, in tc_adv_kind order */
+    "out-of-turn", "forge-proposal", "forge-prevote", "forge-precommit", "forge-batch",
+    "forge-heartbeat", "forge-handoff", "forge-evidence", "forge-tx", "sync-bad-hash",
+    "sync-low-weight", "sync-non-member", "sync-bad-sig", "time-ahead", "time-behind",
+    "stale-height", "future-height", "wrong-proposer", "wrong-round"};
 const char *const scn_storage_names[] = {"mem", "lmdb"};
 const char *const scn_crypto_names[] = {"ed25519", "fast"};
 const char *const scn_network_names[] = {"testnet", "mainnet"};

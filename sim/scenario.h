@@ -88,6 +88,10 @@ typedef enum {
     TC_SCN_BYZ_GARBAGE = 6,     /* sends malformed frames */
     TC_SCN_BYZ_FLOOD = 7,       /* floods its peers at flood_per_s messages per second */
     TC_SCN_BYZ_TWIN = 8,        /* a second honest core shares its key (setup only) */
+    /* Rule breakers, 9 ..: tc_adv_kind TC_ADV_OUT_OF_TURN .. in the same order (sim/faults.c;
+     * docs/SCENARIOS.md has their names). */
+    TC_SCN_BYZ_BREAKER_FIRST = 9,
+    TC_SCN_BYZ_BREAKER_LAST = 27,
 } tc_scn_byz_kind;
 
 /* Setup statements that name one node. */

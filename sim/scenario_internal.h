@@ -135,7 +135,7 @@ int scn_want_word(parser *p, const char *word);
 
 /* The words of each choice, indexed by the model's enum; a NULL entry is no word (a kind that
  * has none). Their lengths are checked where they are defined. */
-#define SCN_BYZ_NAMES    (TC_SCN_BYZ_TWIN + 1)
+#define SCN_BYZ_NAMES    (TC_SCN_BYZ_BREAKER_LAST + 1)
 #define SCN_EVENT_NAMES  (TC_SCN_EV_LINK + 1)
 #define SCN_EXPECT_NAMES (TC_SCN_EXP_BANNED + 1)
 extern const char *const scn_tier_names[];       /* 3: bronze, silver, gold */

@@ -48,7 +48,8 @@
 #define W_DRAIN_DEPTH_MAX   64    /* nested disconnect handling */
 #define W_LOSE_WRITES_MS    10000 /* a lose-writes crash strikes within this much time */
 #define W_EPOCH_CACHE       4
-#define W_TRACE_BUF_BYTES   16384 /* trace lines buffered before the fingerprint takes them */
+#define W_SCHEDULE_MAX      (1u << 20) /* proposer sequences the checker computes (weight W) */
+#define W_TRACE_BUF_BYTES   16384      /* trace lines buffered before the fingerprint takes them */
 
 /* A frame in flight: the payload of a DELIVER event (world.c). */
 typedef struct w_frame w_frame;
@@ -97,6 +98,11 @@ typedef struct {
     /* Its first sticky failure of the run (node.h), kept across restarts for the summary. */
     tc_node_status failure;
     uint64_t failure_sim_ms;
+    /* The committed-block checker's progress on this node (checker.c): blocks up to
+     * checked_height were re-verified; checked_hash and checked_time_ms are that block's. */
+    uint64_t checked_height;
+    tc_hash checked_hash;
+    uint64_t checked_time_ms;
 } w_node;
 
 typedef struct {
@@ -105,6 +111,8 @@ typedef struct {
     tc_hash root;        /* UTXO-set root after it, when known */
     bool has_root;
     uint32_t root_node;
+    bool verified; /* the committed-block checker passed verified_hash at this height */
+    tc_hash verified_hash;
 } w_height;
 
 /* ---- load (load.c) ---- */
@@ -163,6 +171,7 @@ typedef struct {
     tc_pubkey *keys;
     uint32_t *weights;
     uint64_t weight_total;
+    uint32_t *schedule; /* the proposer sequence S (PROTOCOL 12.2), W entries; NULL: not yet */
 } w_epoch_set;
 
 typedef struct {

@@ -885,3 +885,412 @@ Test(adversary, same_seed_same_bytes_other_seed_other_bytes)
                      tc_adv_kind_name(fixed_kinds[i]));
     }
 }
+
+/* ---- rule breakers ---- */
+
+/* Sends frame once to peer 11 of PEERS4 at now_ms. */
+static void send_one(tc_adv *a, uint64_t now_ms, const uint8_t *frame, size_t len, capture *c)
+{
+    tc_adv_on_send(a, now_ms, 11, PEERS4, 4, frame, len, cap_emit, c);
+}
+
+static tc_msg decode_sent(const sent *s, uint8_t type)
+{
+    tc_msg m;
+    cr_assert_eq(tc_msg_decode(s->bytes, s->len, &m), 0);
+    cr_assert_eq(m.type, type, "type %u, want %u", m.type, type);
+    return m;
+}
+
+Test(adversary, forged_votes_come_first_in_the_signers_name_and_fail_its_key)
+{
+    static const struct {
+        tc_adv_kind kind;
+        uint8_t type;
+    } cases[] = {{TC_ADV_FORGE_PREVOTE, TC_VOTE_PREVOTE},
+                 {TC_ADV_FORGE_PRECOMMIT, TC_VOTE_PRECOMMIT}};
+    for (size_t k = 0; k < TC_ARRAY_LEN(cases); k++) {
+        for (uint64_t signer = KEY_OWN; signer <= KEY_OTHER; signer++) {
+            tc_adv *a = adv_new(cases[k].kind, 1, 0, TC_SIG_ED25519);
+            tc_hash x;
+            memset(x.b, 0x31, TC_HASH_SIZE);
+            tc_vote v = make_vote(signer, cases[k].type, 50, 2, &x);
+            size_t len = 0;
+            uint8_t *f = vote_frame(&v, &len);
+            capture c;
+            cap_init(&c);
+            send_one(a, 1000, f, len, &c);
+            cr_assert_eq(c.count, 2u, "the forgery, then the original");
+            cr_assert(same_bytes(&c.items[1], f, len), "the original second");
+            tc_vote w = decode_vote(&c.items[0]);
+            cr_assert_eq(w.type, cases[k].type);
+            cr_assert_eq(w.height, 50u);
+            cr_assert_eq(w.round, 2u);
+            cr_assert_eq(w.validator, 7u, "in the signer's name");
+            cr_assert_neq(memcmp(w.block.b, x.b, TC_HASH_SIZE), 0, "for another block");
+            cr_assert_neq(verify_vote(&w, signer), 0, "fails the signer's key");
+            /* Another signer's vote carries our (foreign) signature; ours a flipped one. */
+            cr_assert_eq(verify_vote(&w, KEY_OWN) == 0, signer != KEY_OWN);
+            /* The other vote type passes alone and unchanged. */
+            tc_vote o = make_vote(
+                signer, cases[k].type == TC_VOTE_PREVOTE ? TC_VOTE_PRECOMMIT : TC_VOTE_PREVOTE, 50,
+                2, &x);
+            size_t olen = 0;
+            uint8_t *of = vote_frame(&o, &olen);
+            send_one(a, 1000, of, olen, &c);
+            cr_assert_eq(c.count, 3u, "one frame for the other type");
+            cr_assert(same_bytes(&c.items[2], of, olen));
+            free(of);
+            free(f);
+            cap_free(&c);
+            tc_adv_free(a);
+        }
+    }
+}
+
+Test(adversary, out_of_turn_proposes_in_its_own_name_once_it_knows_its_index)
+{
+    tc_adv *a = adv_new(TC_ADV_OUT_OF_TURN, 1, 0, TC_SIG_ED25519);
+    capture c;
+    cap_init(&c);
+    size_t plen = 0;
+    uint8_t *p = proposal_frame(KEY_OTHER, 30, 1, &plen);
+    send_one(a, 1000, p, plen, &c);
+    cr_assert_eq(c.count, 1u, "index unknown: the proposal passes alone");
+    tc_hash x;
+    memset(x.b, 0x22, TC_HASH_SIZE);
+    tc_vote v = make_vote(KEY_OWN, TC_VOTE_PREVOTE, 30, 0, &x); /* validator 7 */
+    size_t vlen = 0;
+    uint8_t *vf = vote_frame(&v, &vlen);
+    send_one(a, 1000, vf, vlen, &c);
+    cr_assert_eq(c.count, 2u, "our vote passes");
+    uint8_t *p2 = proposal_frame(KEY_OTHER, 31, 1, &plen); /* a relayed one */
+    send_one(a, 1000, p2, plen, &c);
+    cr_assert_eq(c.count, 4u, "the out-of-turn proposal, then the relayed one");
+    cr_assert(same_bytes(&c.items[3], p2, plen));
+    tc_msg m = decode_sent(&c.items[2], TC_MSG_PROPOSAL);
+    cr_assert_eq(m.proposal.height, 31u);
+    cr_assert_eq(m.proposal.round, 1u, "the relayed proposal's round");
+    cr_assert_eq(m.proposal.pol_round, TC_MSG_POL_NONE);
+    cr_assert_eq(m.proposal.block.header.proposer, 7u, "naming itself");
+    cr_assert_eq(m.proposal.block.header.round, 1u);
+    tc_msg_deinit(&m);
+    int rc = -1;
+    (void)proposal_hash(&c.items[2], KEY_OWN, &rc);
+    cr_assert_eq(rc, 0, "signed with its own key");
+    uint8_t *own = proposal_frame(KEY_OWN, 32, 0, &plen); /* its own turn */
+    send_one(a, 1000, own, plen, &c);
+    cr_assert_eq(c.count, 6u);
+    m = decode_sent(&c.items[4], TC_MSG_PROPOSAL);
+    cr_assert_eq(m.proposal.round, 1u, "its own proposal again, one round later");
+    cr_assert_eq(m.proposal.block.header.round, 1u);
+    tc_msg_deinit(&m);
+    free(own);
+    free(p2);
+    free(vf);
+    free(p);
+    cap_free(&c);
+    tc_adv_free(a);
+}
+
+Test(adversary, forged_proposal_keeps_the_header_and_fails_the_proposers_key)
+{
+    tc_adv *a = adv_new(TC_ADV_FORGE_PROPOSAL, 1, 0, TC_SIG_ED25519);
+    capture c;
+    cap_init(&c);
+    size_t len = 0;
+    uint8_t *p = proposal_frame(KEY_OTHER, 30, 1, &len);
+    send_one(a, 1000, p, len, &c);
+    cr_assert_eq(c.count, 2u);
+    cr_assert(same_bytes(&c.items[1], p, len));
+    tc_msg orig, forged;
+    cr_assert_eq(tc_msg_decode(p, len, &orig), 0);
+    forged = decode_sent(&c.items[0], TC_MSG_PROPOSAL);
+    cr_assert_eq(forged.proposal.block.header.time_ms, orig.proposal.block.header.time_ms + 1);
+    cr_assert_eq(forged.proposal.block.header.proposer, orig.proposal.block.header.proposer);
+    cr_assert_eq(forged.proposal.round, orig.proposal.round);
+    int rc_other = 0, rc_own = -1;
+    (void)proposal_hash(&c.items[0], KEY_OTHER, &rc_other);
+    (void)proposal_hash(&c.items[0], KEY_OWN, &rc_own);
+    cr_assert_neq(rc_other, 0, "not the proposer's signature");
+    cr_assert_eq(rc_own, 0, "a foreign one");
+    tc_msg_deinit(&orig);
+    tc_msg_deinit(&forged);
+    free(p);
+    cap_free(&c);
+    tc_adv_free(a);
+}
+
+Test(adversary, time_shift_replaces_own_fresh_proposals_only)
+{
+    static const tc_adv_kind kinds[] = {TC_ADV_TIME_AHEAD, TC_ADV_TIME_BEHIND};
+    for (size_t k = 0; k < TC_ARRAY_LEN(kinds); k++) {
+        tc_adv *a = adv_new(kinds[k], 1, 0, TC_SIG_ED25519);
+        capture c;
+        cap_init(&c);
+        size_t len = 0;
+        uint8_t *other = proposal_frame(KEY_OTHER, 30, 0, &len);
+        send_one(a, 1000, other, len, &c);
+        cr_assert_eq(c.count, 1u);
+        cr_assert(same_bytes(&c.items[0], other, len), "a relayed proposal passes");
+        uint8_t *own = proposal_frame(KEY_OWN, 30, 0, &len);
+        tc_msg orig;
+        cr_assert_eq(tc_msg_decode(own, len, &orig), 0);
+        send_one(a, 1000, own, len, &c);
+        cr_assert_eq(c.count, 2u, "replaced, not followed");
+        tc_msg m = decode_sent(&c.items[1], TC_MSG_PROPOSAL);
+        uint64_t t = orig.proposal.block.header.time_ms;
+        uint64_t want = kinds[k] == TC_ADV_TIME_AHEAD
+                            ? t + TC_ADV_TIME_SHIFT_MS
+                            : (t > TC_ADV_TIME_SHIFT_MS ? t - TC_ADV_TIME_SHIFT_MS : 1);
+        cr_assert_eq(m.proposal.block.header.time_ms, want, "%s", tc_adv_kind_name(kinds[k]));
+        int rc = -1;
+        (void)proposal_hash(&c.items[1], KEY_OWN, &rc);
+        cr_assert_eq(rc, 0, "validly signed");
+        tc_msg_deinit(&m);
+        tc_msg_deinit(&orig);
+        free(own);
+        free(other);
+        cap_free(&c);
+        tc_adv_free(a);
+    }
+}
+
+Test(adversary, sync_breakers_replace_blocks_answers)
+{
+    static const tc_adv_kind kinds[] = {TC_ADV_SYNC_BAD_HASH, TC_ADV_SYNC_LOW_WEIGHT,
+                                        TC_ADV_SYNC_NON_MEMBER, TC_ADV_SYNC_BAD_SIG};
+    for (size_t k = 0; k < TC_ARRAY_LEN(kinds); k++) {
+        tc_adv *a = adv_new(kinds[k], 1, 0, TC_SIG_ED25519);
+        capture c;
+        cap_init(&c);
+        size_t len = 0;
+        uint8_t *f = sample_frame(TC_MSG_BLOCKS, &len);
+        tc_msg orig;
+        cr_assert_eq(tc_msg_decode(f, len, &orig), 0);
+        send_one(a, 1000, f, len, &c);
+        cr_assert_eq(c.count, 1u, "%s replaces", tc_adv_kind_name(kinds[k]));
+        tc_msg m = decode_sent(&c.items[0], TC_MSG_BLOCKS);
+        cr_assert_eq(m.blocks.entry_count, orig.blocks.entry_count);
+        cr_assert_gt(m.blocks.entry_count, 0u);
+        for (uint32_t i = 0; i < m.blocks.entry_count; i++) {
+            const tc_msg_block_entry *e = &m.blocks.entries[i], *o = &orig.blocks.entries[i];
+            uint32_t n = o->commit.sig_count;
+            cr_assert_gt(n, 1u, "the sample has several signers");
+            if (kinds[k] == TC_ADV_SYNC_BAD_HASH) {
+                cr_assert_eq(e->block.header.time_ms, o->block.header.time_ms + 1);
+            } else if (kinds[k] == TC_ADV_SYNC_LOW_WEIGHT) {
+                cr_assert_eq(e->commit.sig_count, 1u);
+            } else if (kinds[k] == TC_ADV_SYNC_NON_MEMBER) {
+                cr_assert_eq(e->commit.sigs[n - 1].validator,
+                             o->commit.sigs[n - 1].validator + TC_ADV_NON_MEMBER_OFFSET);
+            } else {
+                cr_assert_neq(memcmp(e->commit.sigs[0].sig.b, o->commit.sigs[0].sig.b, TC_SIG_SIZE),
+                              0, "the first signature forged");
+                cr_assert_eq(memcmp(e->commit.sigs[1].sig.b, o->commit.sigs[1].sig.b, TC_SIG_SIZE),
+                             0, "the others kept");
+            }
+        }
+        tc_msg_deinit(&m);
+        tc_msg_deinit(&orig);
+        free(f);
+        cap_free(&c);
+        tc_adv_free(a);
+    }
+}
+
+Test(adversary, stale_height_contradicts_its_previous_precommit)
+{
+    tc_adv *a = adv_new(TC_ADV_STALE_HEIGHT, 1, 0, TC_SIG_ED25519);
+    capture c;
+    cap_init(&c);
+    tc_hash x, y;
+    memset(x.b, 0x10, TC_HASH_SIZE);
+    memset(y.b, 0x11, TC_HASH_SIZE);
+    tc_vote v10 = make_vote(KEY_OWN, TC_VOTE_PRECOMMIT, 10, 3, &x);
+    tc_vote v11 = make_vote(KEY_OWN, TC_VOTE_PRECOMMIT, 11, 0, &y);
+    size_t l10 = 0, l11 = 0;
+    uint8_t *f10 = vote_frame(&v10, &l10), *f11 = vote_frame(&v11, &l11);
+    send_one(a, 1000, f10, l10, &c);
+    cr_assert_eq(c.count, 1u, "nothing before it to contradict");
+    send_one(a, 1000, f11, l11, &c);
+    cr_assert_eq(c.count, 3u);
+    cr_assert(same_bytes(&c.items[2], f11, l11));
+    tc_vote s = decode_vote(&c.items[1]);
+    cr_assert_eq(s.type, TC_VOTE_PRECOMMIT);
+    cr_assert_eq(s.height, 10u, "the previous precommit's height");
+    cr_assert_eq(s.round, 3u, "and round");
+    cr_assert_neq(memcmp(s.block.b, x.b, TC_HASH_SIZE), 0, "another block");
+    cr_assert_eq(verify_vote(&s, KEY_OWN), 0, "validly signed: real evidence");
+    free(f10);
+    free(f11);
+    cap_free(&c);
+    tc_adv_free(a);
+}
+
+Test(adversary, future_height_repeats_own_votes_far_ahead)
+{
+    tc_adv *a = adv_new(TC_ADV_FUTURE_HEIGHT, 1, 0, TC_SIG_ED25519);
+    capture c;
+    cap_init(&c);
+    tc_hash x;
+    memset(x.b, 0x12, TC_HASH_SIZE);
+    tc_vote v = make_vote(KEY_OWN, TC_VOTE_PREVOTE, 10, 0, &x);
+    tc_vote o = make_vote(KEY_OTHER, TC_VOTE_PREVOTE, 10, 0, &x);
+    size_t lv = 0, lo = 0;
+    uint8_t *fv = vote_frame(&v, &lv), *fo = vote_frame(&o, &lo);
+    send_one(a, 1000, fo, lo, &c);
+    cr_assert_eq(c.count, 1u, "another's vote passes alone");
+    send_one(a, 1000, fv, lv, &c);
+    cr_assert_eq(c.count, 3u);
+    tc_vote w = decode_vote(&c.items[1]);
+    cr_assert_eq(w.height, 10u + TC_ADV_FUTURE_HEIGHTS);
+    cr_assert_eq(verify_vote(&w, KEY_OWN), 0);
+    free(fv);
+    free(fo);
+    cap_free(&c);
+    tc_adv_free(a);
+}
+
+Test(adversary, forged_evidence_pairs_a_vote_with_a_forgery)
+{
+    tc_adv *a = adv_new(TC_ADV_FORGE_EVIDENCE, 1, 0, TC_SIG_ED25519);
+    capture c;
+    cap_init(&c);
+    tc_hash x;
+    memset(x.b, 0x13, TC_HASH_SIZE);
+    tc_vote v = make_vote(KEY_OTHER, TC_VOTE_PRECOMMIT, 10, 1, &x);
+    size_t len = 0;
+    uint8_t *f = vote_frame(&v, &len);
+    send_one(a, 1000, f, len, &c);
+    cr_assert_eq(c.count, 2u);
+    cr_assert(same_bytes(&c.items[1], f, len));
+    tc_msg m = decode_sent(&c.items[0], TC_MSG_EVIDENCE);
+    cr_assert_eq(m.evidence.kind, TC_EVIDENCE_DOUBLE_VOTE);
+    cr_assert_eq(tc_evidence_check_shape(&m.evidence), 0, "well formed");
+    cr_assert_eq(tc_evidence_validator(&m.evidence), 7u, "against the vote's signer");
+    bool a_real = verify_vote(&m.evidence.a, KEY_OTHER) == 0;
+    bool b_real = verify_vote(&m.evidence.b, KEY_OTHER) == 0;
+    cr_assert(a_real != b_real, "one real vote, one forged");
+    tc_msg_deinit(&m);
+    free(f);
+    cap_free(&c);
+    tc_adv_free(a);
+}
+
+Test(adversary, forged_tx_steals_the_change_later_to_every_peer)
+{
+    tc_adv *a = adv_new(TC_ADV_FORGE_TX, 1, 0, TC_SIG_ED25519);
+    capture c;
+    cap_init(&c);
+    tc_adv_tick(a, 0, PEERS4, 4, cap_emit, &c); /* starts its timer */
+    size_t len = 0;
+    uint8_t *f = sample_frame(TC_MSG_TX, &len);
+    tc_msg orig;
+    cr_assert_eq(tc_msg_decode(f, len, &orig), 0);
+    send_all(a, PEERS4, 4, f, len, &c);
+    cr_assert_eq(c.count, 4u, "the transaction itself, to each peer");
+    cr_assert_eq(tc_adv_next_deadline(a), 1000u + TC_ADV_FORGE_TX_DELAY_MS);
+    tc_adv_tick(a, 1000 + TC_ADV_FORGE_TX_DELAY_MS - 1, PEERS4, 4, cap_emit, &c);
+    cr_assert_eq(c.count, 4u, "not yet");
+    tc_adv_tick(a, 1000 + TC_ADV_FORGE_TX_DELAY_MS, PEERS4, 4, cap_emit, &c);
+    cr_assert_eq(c.count, 8u, "the theft, once to each peer");
+    cr_assert_eq(tc_adv_next_deadline(a), UINT64_MAX);
+    tc_hash txid;
+    tc_tx_id(&orig.tx, &txid);
+    for (uint32_t i = 4; i < 8; i++) {
+        cr_assert_eq(c.items[i].to, PEERS4[i - 4]);
+        tc_msg m = decode_sent(&c.items[i], TC_MSG_TX);
+        cr_assert_eq(m.tx.input_count, 1u);
+        cr_assert_eq(m.tx.output_count, 1u);
+        cr_assert_eq(memcmp(m.tx.inputs[0].prev.txid.b, txid.b, TC_HASH_SIZE), 0);
+        cr_assert_eq(m.tx.inputs[0].prev.index, 1u, "the change output");
+        cr_assert_eq(memcmp(m.tx.inputs[0].pub.b, orig.tx.inputs[0].pub.b, TC_PUBKEY_SIZE), 0);
+        cr_assert_eq(m.tx.outputs[0].amount, orig.tx.outputs[1].amount / 2);
+        cr_assert_neq(memcmp(m.tx.outputs[0].addr.b, orig.tx.outputs[1].addr.b, TC_ADDR_HASH_SIZE),
+                      0, "paid elsewhere");
+        tc_msg_deinit(&m);
+    }
+    tc_msg_deinit(&orig);
+    free(f);
+    cap_free(&c);
+    tc_adv_free(a);
+}
+
+Test(adversary, forged_batch_heartbeat_and_handoff_come_first_and_differ)
+{
+    static const struct {
+        tc_adv_kind kind;
+        uint8_t type;
+    } cases[] = {{TC_ADV_FORGE_BATCH, TC_MSG_VOTE_BATCH},
+                 {TC_ADV_FORGE_HEARTBEAT, TC_MSG_HEARTBEAT},
+                 {TC_ADV_FORGE_HANDOFF, TC_MSG_HANDOFF}};
+    for (size_t k = 0; k < TC_ARRAY_LEN(cases); k++) {
+        tc_adv *a = adv_new(cases[k].kind, 1, 0, TC_SIG_ED25519);
+        capture c;
+        cap_init(&c);
+        size_t len = 0;
+        uint8_t *f = sample_frame(cases[k].type, &len);
+        send_one(a, 1000, f, len, &c);
+        cr_assert_eq(c.count, 2u, "%s: the forgery, then the original",
+                     tc_adv_kind_name(cases[k].kind));
+        cr_assert(same_bytes(&c.items[1], f, len));
+        cr_assert(!same_bytes(&c.items[0], f, len), "a different frame");
+        tc_msg m = decode_sent(&c.items[0], cases[k].type);
+        tc_msg o;
+        cr_assert_eq(tc_msg_decode(f, len, &o), 0);
+        if (cases[k].type == TC_MSG_HEARTBEAT)
+            cr_assert_eq(m.heartbeat.time_ms, o.heartbeat.time_ms + TC_ADV_HEARTBEAT_SHIFT_MS);
+        else if (cases[k].type == TC_MSG_VOTE_BATCH)
+            cr_assert_eq(m.vote_batch.txid_count + 1, o.vote_batch.txid_count);
+        tc_msg_deinit(&m);
+        tc_msg_deinit(&o);
+        free(f);
+        cap_free(&c);
+        tc_adv_free(a);
+    }
+}
+
+Test(adversary, wrong_header_replaces_own_fresh_proposals_with_misfit_copies)
+{
+    static const tc_adv_kind kinds[] = {TC_ADV_WRONG_PROPOSER, TC_ADV_WRONG_ROUND};
+    for (size_t k = 0; k < TC_ARRAY_LEN(kinds); k++) {
+        tc_adv *a = adv_new(kinds[k], 1, 0, TC_SIG_ED25519);
+        capture c;
+        cap_init(&c);
+        size_t len = 0;
+        uint8_t *other = proposal_frame(KEY_OTHER, 30, 2, &len);
+        send_one(a, 1000, other, len, &c);
+        cr_assert_eq(c.count, 1u);
+        cr_assert(same_bytes(&c.items[0], other, len), "a relayed proposal passes");
+        uint8_t *own = proposal_frame(KEY_OWN, 30, 2, &len);
+        tc_msg orig;
+        cr_assert_eq(tc_msg_decode(own, len, &orig), 0);
+        send_one(a, 1000, own, len, &c);
+        cr_assert_eq(c.count, 1u + TC_ADV_HEADER_COPIES, "%s: the copies instead (%zu)",
+                     tc_adv_kind_name(kinds[k]), c.count);
+        const tc_block_header *oh = &orig.proposal.block.header;
+        for (uint32_t i = 0; i < TC_ADV_HEADER_COPIES; i++) {
+            tc_msg m = decode_sent(&c.items[1 + i], TC_MSG_PROPOSAL);
+            const tc_block_header *h = &m.proposal.block.header;
+            cr_assert_eq(h->time_ms, oh->time_ms + i, "copy %u", i);
+            cr_assert_eq(m.proposal.round, 2u);
+            if (kinds[k] == TC_ADV_WRONG_PROPOSER) {
+                cr_assert_neq(h->proposer, oh->proposer, "another proposer");
+                cr_assert_eq(h->round, oh->round);
+            } else {
+                cr_assert_eq(h->round, 3u, "the next round");
+                cr_assert_eq(h->proposer, oh->proposer);
+            }
+            int rc = -1;
+            (void)proposal_hash(&c.items[1 + i], KEY_OWN, &rc);
+            cr_assert_eq(rc, 0, "validly signed");
+            tc_msg_deinit(&m);
+        }
+        tc_msg_deinit(&orig);
+        free(own);
+        free(other);
+        cap_free(&c);
+        tc_adv_free(a);
+    }
+}

@@ -630,7 +630,10 @@ static const error_case error_cases[] = {
     /* byzantine and twins */
     {"nodes 4\nbyzantine n3 lying\nrun 1s", 2, 14,
      "expected a Byzantine behaviour (equivocate, double-vote, silent, invalid-sig, replay, "
-     "garbage, flood, twin), got `lying`"},
+     "garbage, flood, twin, out-of-turn, forge-proposal, forge-prevote, forge-precommit, "
+     "forge-batch, forge-heartbeat, forge-handoff, forge-evidence, forge-tx, sync-bad-hash, "
+     "sync-low-weight, sync-non-member, sync-bad-sig, time-ahead, time-behind, stale-height, "
+     "future-height, wrong-proposer, wrong-round), got `lying`"},
     {"nodes 4\nbyzantine n3 silent\nbyzantine n3 replay\nrun 1s", 3, 11,
      "expected one `byzantine` per node in the setup (set at line 2)"},
     {"nodes 4\nfullnodes 1\nbyzantine f0 equivocate\nrun 1s", 3, 11,
