@@ -31,8 +31,8 @@
 #define NODE_EVIDENCE_MAX           64   /* evidence waiting for a block */
 #define NODE_RIVAL_TXS_MAX          8    /* refused rivals of locked inputs, kept for evidence */
 #define NODE_SEEN_TX_MAX            8192 /* first-seen times kept for finality latency */
-#define NODE_SYNC_TIMEOUT_MS        5000
-#define NODE_PENDING_RETRY_MS       500 /* a proposal waiting for batches asks again */
+#define NODE_SYNC_TIMEOUT_MS        2000 /* an unanswered GET_BLOCKS goes to another peer */
+#define NODE_PENDING_RETRY_MS       500  /* a proposal waiting for batches asks again */
 #define NODE_STATUS_INTERVAL_MS     5000
 #define NODE_CLOCK_PEERS_MAX        256 /* masternode clocks tracked from heartbeats */
 #define NODE_CLOCK_FRESH_HEARTBEATS 3   /* an offset counts for this many heartbeat intervals */
