@@ -1,34 +1,18 @@
 /* junit.c — JUnit XML writer (see junit.h). */
 #include "junit.h"
 
+#include "jsonw.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* A valid UTF-8 sequence (jsonw.h) that is also an XML character: U+FFFE and U+FFFF are not. */
 size_t tc_junit_utf8_len(const unsigned char *s)
 {
-    TC_ASSERT(s != NULL);
-    unsigned c = s[0];
-    if (c == 0)
+    size_t n = tc_jsonw_utf8_len(s);
+    if (n == 3 && s[0] == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))
         return 0;
-    size_t n = c < 0x80             ? 1
-               : (c & 0xE0) == 0xC0 ? 2
-               : (c & 0xF0) == 0xE0 ? 3
-               : (c & 0xF8) == 0xF0 ? 4
-                                    : 0;
-    if (n <= 1)
-        return n;
-    uint32_t cp = c & (0x7Fu >> n);
-    for (size_t k = 1; k < n; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0; /* also stops at the terminating NUL */
-        cp = (cp << 6) | (s[k] & 0x3Fu);
-    }
-    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    if (cp == 0xFFFE || cp == 0xFFFF)
-        return 0; /* not XML characters either */
     return n;
 }
 
