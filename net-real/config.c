@@ -182,7 +182,8 @@ static const char *check_item(td_config *c, const char *config_path, const tc_to
                                              : TC_TOML_STRING;
     if (it->kind != want) {
         snprintf(why, why_len, "%s must be %s %s, not %s %s", s->path,
-                 want == TC_TOML_INTEGER ? "an" : "a", tc_toml_kind_name(want),
+                 want == TC_TOML_INTEGER || want == TC_TOML_ARRAY ? "an" : "a",
+                 tc_toml_kind_name(want),
                  it->kind == TC_TOML_INTEGER || it->kind == TC_TOML_ARRAY ? "an" : "a",
                  tc_toml_kind_name(it->kind));
         return why;
@@ -223,18 +224,20 @@ int td_config_load(const char *path, td_config *c, char *err, size_t err_len)
         return -1;
     }
     int rc = 0;
-    uint32_t line = 1, column = 1;
     for (uint32_t k = 0; k < doc.count && rc == 0; k++) {
-        const char *bad = check_item(c, path, &doc.items[k], why, sizeof(why));
+        const tc_toml_item *it = &doc.items[k];
+        const char *bad = check_item(c, path, it, why, sizeof(why));
         if (bad != NULL) {
-            snprintf(err, err_len, "%s:%u:%u: %s", path, doc.items[k].line, doc.items[k].column,
-                     bad);
+            /* An unknown key is shown where the key stands; a bad value where the value does. */
+            bool at_key = strncmp(bad, "unknown key", 11) == 0;
+            snprintf(err, err_len, "%s:%u:%u: %s", path, at_key ? it->key_line : it->line,
+                     at_key ? it->key_column : it->column, bad);
             rc = -1;
         }
     }
     const char *missing = c->data_dir[0] == 0 ? "data_dir" : c->genesis[0] == 0 ? "genesis" : NULL;
     if (rc == 0 && missing != NULL) {
-        snprintf(err, err_len, "%s:%u:%u: missing required key %s", path, line, column, missing);
+        snprintf(err, err_len, "%s:1:1: missing required key %s", path, missing);
         rc = -1;
     }
     if (rc == 0 && c->reconnect_min_ms > c->reconnect_max_ms) {

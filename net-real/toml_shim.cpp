@@ -23,6 +23,7 @@ struct flat_item {
     bool b = false;
     uint32_t len = 0;
     uint32_t line = 0, column = 0;
+    uint32_t key_line = 0, key_column = 0;
 };
 
 void set_pos(flat_item &it, const toml::source_region &src)
@@ -53,6 +54,12 @@ void flatten(const toml::node &node, const std::string &path, const toml::source
     set_pos(it, node.is_table() || node.is_array() ? key_src : node.source());
     if (it.line == 0)
         set_pos(it, node.source());
+    it.key_line = key_src.begin.line;
+    it.key_column = key_src.begin.column;
+    if (it.key_line == 0) {
+        it.key_line = it.line;
+        it.key_column = it.column;
+    }
     if (const toml::table *t = node.as_table()) {
         it.kind = TC_TOML_TABLE;
         it.len = static_cast<uint32_t>(t->size());
@@ -113,6 +120,8 @@ int copy_out(const std::vector<flat_item> &items, tc_toml_doc *out)
         it.len = f.len;
         it.line = f.line;
         it.column = f.column;
+        it.key_line = f.key_line;
+        it.key_column = f.key_column;
         if (it.path == nullptr || (f.kind == TC_TOML_STRING && it.str == nullptr))
             return -1;
     }

@@ -2,7 +2,7 @@
  *
  * The shim flattens a document into items in document order, one per table, value and array
  * element, each with its dotted path ("p2p.listen", "p2p.peers[1]"), its kind, its value and the
- * line and column where it stands (the key's position for tables, the value's for values). The
+ * line and column where its key and its value stand. The
  * daemon's own C code then checks the items against its schema (config.c), so every rule and
  * message about keys lives in C and this file stays a translation of the parser's tree.
  *
@@ -37,8 +37,10 @@ typedef struct {
     int64_t i;     /* INTEGER */
     bool b;        /* BOOL */
     uint32_t len;  /* ARRAY: element count; STRING: byte length */
-    uint32_t line; /* 1-based */
+    uint32_t line; /* 1-based: where the value stands (a table's or array's key) */
     uint32_t column;
+    uint32_t key_line; /* where its key stands (an array element: the element) */
+    uint32_t key_column;
 } tc_toml_item;
 
 typedef struct {
