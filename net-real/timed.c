@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,6 +432,8 @@ int main(int argc, char **argv)
                         "usage: timed --config FILE [--check-config] (timed --help)\n");
         return EXIT_USAGE;
     }
+    /* A write to a peer that reset its connection must fail with EPIPE, not kill the node. */
+    signal(SIGPIPE, SIG_IGN);
     static daemon_state d; /* large (paths, peers): static rather than on the stack */
     d.lock_fd = -1;
     char err[1024];

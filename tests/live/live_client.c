@@ -8,6 +8,7 @@
  *   usage: live_client --genesis FILE --peer IP:PORT [--timeout-ms MS] WALLET_KEY_FILE...
  */
 #include <jansson.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,7 @@ static void on_deadline(uv_timer_t *t)
 
 int main(int argc, char **argv)
 {
+    signal(SIGPIPE, SIG_IGN); /* a peer's reset fails a write with EPIPE instead */
     static client c;
     const char *genesis = NULL, *peer = NULL;
     uint64_t timeout_ms = 30000;
