@@ -12,7 +12,8 @@ Parts, each bounded in time (the whole run stops itself after DEADLINE_S):
            transfers over P2P and every node logs each one finalized; a second timed on a data
            folder is refused; hostile connections (garbage, an oversize length prefix, a
            handshake that never finishes, idle connections) are closed while heights grow;
-           kill -9 of a validator at random moments and restarts lose no committed block;
+           kill -9 of a validator at random moments (--kills, or until --blocks) loses no
+           committed block and leaves a store that passes timed --check-store;
            SIGTERM stops every node with exit 0 within 5 s.
 Loopback only; it kills only the processes it started (by pid). Python standard library only.
 """
@@ -303,24 +304,43 @@ def part_hostile(nodes):
           f"{before} -> {[n.height() for n in nodes]}")
 
 
-def part_durability(nodes, rounds):
-    lost = []
-    for r in range(rounds):
+def check_store(node):
+    """timed --check-store on a stopped node: (exit code, its JSON or None)."""
+    r = run([os.path.join(node.a.bin, "timed"), "--config", node.cfg, "--check-store"], timeout=30)
+    try:
+        return r.returncode, json.loads(r.stdout)
+    except json.JSONDecodeError:
+        return r.returncode, None
+
+
+def part_durability(nodes, kills, until_height):
+    """kill -9 of a random validator at a random moment, `kills` times or until the chain
+    reaches until_height: before each restart the store must hold every block the node logged
+    as committed and pass --check-store; the restart must start from there."""
+    lost, broken, rounds = [], [], 0
+    while rounds < kills or max(n.height() for n in nodes) < until_height:
         v = random.choice(nodes)
-        time.sleep(random.uniform(0.2, 1.5))
-        last = v.height()
+        time.sleep(random.uniform(0.05, 1.5))
         v.proc.kill()
         v.proc.wait()
+        last = v.height()  # read after the death: every line it wrote is in the log
+        rc, st = check_store(v)
+        if rc != 0 or st is None or not st.get("ok") or st["height"] < last:
+            broken.append((v.i, last, rc, st))
         starts = len(v.events("started"))
         v.start()
         wait_for(lambda: len(v.events("started")) > starts, 5)
-        st = v.events("started")
-        h = int(st[-1]["height"]) if len(st) > starts else -1
+        ev = v.events("started")
+        h = int(ev[-1]["height"]) if len(ev) > starts else -1
         if h < last:
             lost.append((v.i, last, h))
-        print(f"     round {r}: kill -9 node{v.i} at committed height {last}, restarted at {h}",
-              flush=True)
+        if rounds < 10 or rounds % 20 == 0:
+            print(f"     kill {rounds}: kill -9 node{v.i} at committed height {last}, store "
+                  f"{st and st.get('height')}, restarted at {h}", flush=True)
+        rounds += 1
     check(f"durability: {rounds} kill -9 restarts lose no committed block", not lost, str(lost))
+    check(f"durability: after each kill the store is whole (--check-store: every block back, "
+          f"UTXO integrity)", not broken, str(broken[:3]))
     top = max(n.height() for n in nodes)
     check("durability: every restarted node catches up and goes on",
           wait_for(lambda: all(n.height() >= top + 2 for n in nodes), 20),
@@ -384,7 +404,7 @@ def part_testnet(a, tmp):
           r.stderr.strip()[-160:])
 
     part_hostile(nodes)
-    part_durability(nodes, 3)
+    part_durability(nodes, a.kills, a.blocks)
     agreement(nodes)
 
     # Graceful shutdown: SIGTERM to every node at once, each exits 0 within 5 s.
@@ -401,6 +421,10 @@ def part_testnet(a, tmp):
         took.append(time.monotonic() - t3)
     check("SIGTERM: every node exits 0 within 5 s", codes == [0] * 4,
           f"codes {codes}, {max(took):.2f} s")
+    stores = [check_store(n) for n in nodes]
+    check("after the shutdown every store is whole and holds every block its node logged",
+          all(rc == 0 and st and st["ok"] and st["height"] >= n.height()
+              for (rc, st), n in zip(stores, nodes)), str([st for _, st in stores]))
     # A restart finds every block it logged as committed (nothing lost by the shutdown).
     n = nodes[3]
     last = n.height()
@@ -420,18 +444,22 @@ def main():
     ap.add_argument("--src", required=True, help="the source tree (for net-real/config.sample.toml)")
     ap.add_argument("--only", choices=["config", "testnet"])
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--kills", type=int, default=6, help="kill -9 rounds (default 6)")
+    ap.add_argument("--blocks", type=int, default=0,
+                    help="go on killing until the chain reaches this height (a long run)")
     a = ap.parse_args()
 
     def on_alarm(signum, frame):
         raise TimeoutError(f"live_test: over {DEADLINE_S} s")
 
     signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(DEADLINE_S)
+    signal.alarm(DEADLINE_S + (a.blocks * 2 if a.blocks else 0))
     tmp = tempfile.mkdtemp(prefix="tc-live-")
     t0 = time.monotonic()
     try:
         if a.only in (None, "config"):
-            part_config(a, os.path.join(tmp, "config") if os.makedirs(os.path.join(tmp, "config")) is None else tmp)
+            os.makedirs(os.path.join(tmp, "config"))
+            part_config(a, os.path.join(tmp, "config"))
         if a.only in (None, "testnet"):
             part_testnet(a, tmp)
     except TimeoutError as e:
