@@ -412,11 +412,11 @@ static void on_status(uv_timer_t *t)
     td_live_stats_get(d->live, &ls);
     td_logf(TD_LOG_INFO, "status",
             "height=%llu round=%u peers=%u connections=%u mempool=%u txs_finalized=%llu "
-            "view_changes=%llu bans=%llu frames_in=%llu frames_out=%llu",
+            "view_changes=%llu bans=%llu rate_drops=%llu frames_in=%llu frames_out=%llu",
             (unsigned long long)st.height, st.round, st.peers, ls.peers, st.mempool_txs,
             (unsigned long long)st.txs_finalized, (unsigned long long)st.view_changes,
-            (unsigned long long)st.bans, (unsigned long long)ls.frames_in,
-            (unsigned long long)ls.frames_out);
+            (unsigned long long)st.bans, (unsigned long long)st.rate_drops,
+            (unsigned long long)ls.frames_in, (unsigned long long)ls.frames_out);
 }
 
 static int run(daemon_state *d)

@@ -11,7 +11,9 @@ Parts, each bounded in time (the whole run stops itself after DEADLINE_S):
            (read from the logs) with one hash per height across nodes; the live client submits
            transfers over P2P and every node logs each one finalized; a second timed on a data
            folder is refused; hostile connections (garbage, an oversize length prefix, a
-           handshake that never finishes, idle connections) are closed while heights grow;
+           handshake that never finishes, idle connections, a forged AUTH, a replayed HELLO,
+           bad signatures, malformed frames, a PING flood) get their disconnect, ban or drop
+           while heights grow;
            kill -9 of a validator at random moments (--kills, or until --blocks) loses no
            committed block and leaves a store that passes timed --check-store;
            SIGTERM stops every node with exit 0 within 5 s.
@@ -55,7 +57,12 @@ def free_ports(n):
 
 
 def run(args, timeout=10, **kw):
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
+    """Runs a program of ours to its end; one that overruns timeout is killed (exit -9)."""
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return subprocess.CompletedProcess(args, -9, out, f"timed out after {timeout} s")
 
 
 # ---- config ----
@@ -299,6 +306,22 @@ def part_hostile(nodes):
     refused = [e for e in target.events("frame_refused")]
     check("hostile: the oversize prefix is refused before allocation (frame_refused logged)",
           any(e.get("length") == str(0x7fffffff) for e in refused), str(refused[-2:]))
+    # Rule breakers that speak the protocol, each from its own loopback source address (a ban
+    # falls on that address, not on the testnet's 127.0.0.1).
+    hostile = os.path.join(target.a.bin, "hostile_peer")
+    net = os.path.join(os.path.dirname(target.dir), "net")
+    for k, mode in enumerate(["forged-auth", "replay-hello", "bad-sig-tx", "malformed", "flood"]):
+        r = run([hostile, mode, "--genesis", os.path.join(net, "genesis.json"),
+                 "--peer", f"127.0.0.1:{target.port}", "--source", f"127.0.0.{10 + k}",
+                 "--wallet", os.path.join(net, "keys", "wallet-8.json")], timeout=20)
+        check(f"hostile: {mode} gets its answer", r.returncode == 0, r.stdout.strip() or r.stderr)
+    bans = [e for e in target.events("peer_banned")]
+    check("hostile: bad signatures and malformed frames earn bans (peer_banned logged)",
+          len(bans) >= 2, f"{len(bans)} bans")
+    wait_for(lambda: any(int(e.get("rate_drops", 0)) > 0 for e in target.events("status")), 7)
+    drops = max((int(e.get("rate_drops", 0)) for e in target.events("status")), default=0)
+    check("hostile: the flood is dropped over the rate budget (status rate_drops)", drops > 0,
+          f"rate_drops {drops}")
     grown = wait_for(lambda: all(n.height() >= b + 2 for n, b in zip(nodes, before)), 10)
     check("hostile: heights keep growing on every node", grown,
           f"{before} -> {[n.height() for n in nodes]}")
@@ -364,7 +387,7 @@ def agreement(nodes):
 def part_testnet(a, tmp):
     cli = os.path.join(a.bin, "time-cli")
     r = run([cli, "genesis", "--out", os.path.join(tmp, "net"), "--validators", "4",
-             "--wallets", "8", "--seed", str(random.randrange(1 << 30))])
+             "--wallets", "9", "--seed", str(random.randrange(1 << 30))])
     if not check("time-cli genesis", r.returncode == 0, r.stderr):
         return
     ports = free_ports(4)
@@ -379,6 +402,7 @@ def part_testnet(a, tmp):
         return
     check("node1 logs JSON lines", any(True for _ in nodes[1].events("block_committed")))
 
+    # Wallets 0..7 pay; wallet 8's output stays unspent for hostile_peer's bad signatures.
     wallets = [os.path.join(tmp, "net", "keys", f"wallet-{j}.json") for j in range(8)]
     t1 = time.monotonic()
     r = run([os.path.join(a.bin, "live_client"), "--genesis", os.path.join(tmp, "net", "genesis.json"),
@@ -440,7 +464,8 @@ def part_testnet(a, tmp):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True, help="folder holding timed, time-cli, live_client")
+    ap.add_argument("--bin", required=True,
+                    help="folder holding timed, time-cli, live_client, hostile_peer")
     ap.add_argument("--src", required=True, help="the source tree (for net-real/config.sample.toml)")
     ap.add_argument("--only", choices=["config", "testnet"])
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
