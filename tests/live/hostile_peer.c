@@ -171,7 +171,7 @@ static int send_hello(int fd, const ctx *c)
  * in (not for a forged one). 0 when done. */
 static int handshake(int fd, const ctx *c, bool forge)
 {
-    tc_msg theirs;
+    tc_msg theirs = {0}; /* empty: a failed read leaves it so (tc_msg_deinit is safe) */
     if (send_hello(fd, c) != 0 || read_until(fd, TC_MSG_HELLO, &theirs, now_ms() + 3000) != 0)
         return -1;
     tc_msg auth = {.type = TC_MSG_AUTH};
@@ -186,7 +186,7 @@ static int handshake(int fd, const ctx *c, bool forge)
         return -1;
     if (forge)
         return 0;
-    tc_msg back;
+    tc_msg back = {0};
     int rc = read_until(fd, TC_MSG_AUTH, &back, now_ms() + 3000);
     tc_msg_deinit(&back);
     return rc;
@@ -298,13 +298,16 @@ static int mode_flood(const ctx *c)
     /* Wait for the budget to refill, then a last PING must be answered. */
     struct timespec pause = {.tv_sec = 1, .tv_nsec = 500000000};
     nanosleep(&pause, NULL);
-    tc_msg ping = {.type = TC_MSG_PING}, pong;
+    tc_msg ping = {.type = TC_MSG_PING}, pong = {0};
     ping.ping.nonce = UINT64_C(0xfeedface);
     bool answered = false;
     uint64_t deadline = now_ms() + 5000;
-    if (send_msg(fd, &ping) == 0)
-        while (!answered && read_until(fd, TC_MSG_PONG, &pong, deadline) == 0)
+    if (send_msg(fd, &ping) == 0) {
+        while (!answered && read_until(fd, TC_MSG_PONG, &pong, deadline) == 0) {
             answered = pong.pong.nonce == ping.ping.nonce;
+            tc_msg_deinit(&pong);
+        }
+    }
     close(fd);
     char d[64];
     snprintf(d, sizeof(d), "pings=%u last_answered=%d", sent, answered);
