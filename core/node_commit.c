@@ -50,27 +50,35 @@ static int save_tip_commit(tc_node *n)
     return rc;
 }
 
+int tc_node_stored_tip_commit(tc_store *store, tc_commit *out)
+{
+    TC_ASSERT(store != NULL && out != NULL);
+    tc_store_txn *t = NULL;
+    const void *v;
+    size_t len;
+    memset(out, 0, sizeof(*out));
+    int rc = tc_store_begin(store, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = tc_store_get(t, TC_TABLE_LOCKS, META_TIP_COMMIT, strlen(META_TIP_COMMIT), &v, &len);
+    if (rc == 0 && tc_commit_decode(out, v, len) != 0)
+        rc = TC_ESTORE_CORRUPT;
+    tc_store_abort(t);
+    return rc;
+}
+
 /* A missing, stale or undecodable certificate is only a lost optimisation (see above); a store
  * that cannot be read is returned. */
 int node_commit_load(tc_node *n)
 {
-    tc_store_txn *t = NULL;
-    const void *v;
-    size_t len;
     tc_commit c;
-    int rc = tc_store_begin(n->store, false, &t);
-    if (rc != 0)
-        return rc;
-    rc = tc_store_get(t, TC_TABLE_LOCKS, META_TIP_COMMIT, strlen(META_TIP_COMMIT), &v, &len);
-    if (rc == 0 && tc_commit_decode(&c, v, len) == 0) {
-        if (c.height == tc_chain_height(n->chain) && c.height > 0) {
-            tc_commit_deinit(&n->commit.tip_commit);
-            n->commit.tip_commit = c;
-        } else {
-            tc_commit_deinit(&c);
-        }
+    int rc = tc_node_stored_tip_commit(n->store, &c);
+    if (rc == 0 && c.height == tc_chain_height(n->chain) && c.height > 0) {
+        tc_commit_deinit(&n->commit.tip_commit);
+        n->commit.tip_commit = c;
+    } else if (rc == 0) {
+        tc_commit_deinit(&c);
     }
-    tc_store_abort(t);
     return node_failure_kind_of(rc) == TC_NODE_FAIL_STORE ? rc : 0;
 }
 

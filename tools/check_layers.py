@@ -4,7 +4,7 @@
 1. The node's parts (core/node_internal.h lists them bottom-up, one "==== node_X.c" section
    each): a part's file calls only functions of its own part or the parts below it, reads only
    their fields (n->PART.), and writes only its own. node.c is the top and may read every part.
-2. Drivers (sim/, net-real/, tools/bench/) include only the core's public headers (core/include/);
+2. Drivers (sim/, net-real/) include only the core's public headers (core/include/);
    the internals (core/*.h) are the core's own.
 
 Prints one `file:line: message` per violation and exits 1 if there is any; 0 otherwise.
@@ -102,7 +102,7 @@ def check_drivers(errors):
     if public is None:
         return
     internal = {name for name in os.listdir(os.path.join(ROOT, "core")) if name.endswith(".h")}
-    for folder in ("sim", "net-real", os.path.join("tools", "bench")):
+    for folder in ("sim", "net-real"):
         base = os.path.join(ROOT, folder)
         if not os.path.isdir(base):
             continue
