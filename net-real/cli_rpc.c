@@ -1,0 +1,558 @@
+/* cli_rpc.c — time-cli's live half (cli_rpc.h): every RPC method as a command over libcurl, and a
+ * small wallet (keygen, address, balance, send) that signs locally and talks to a node over RPC.
+ *
+ * Exit codes: 0 success; 1 the node answered an error, could not be reached, or a send did not
+ * reach finality in time (the message on stderr); 2 bad usage or a bad wallet file.
+ */
+#include "cli_rpc.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "crypto.h"
+#include "tx.h"
+
+#define RESP_MAX        (64u << 20)
+#define SEND_INPUTS_MAX 64
+#define DEFAULT_CONNECT "127.0.0.1:24101"
+#define DEFAULT_WALLET  "wallet.json"
+#define POLL_MS         1000
+
+typedef struct {
+    char url[256];
+    char userpwd[512];
+    long timeout_s;
+    const char *wallet;
+    uint64_t wait_ms; /* send: how long to wait for finality */
+} cli;
+
+typedef struct {
+    char *buf;
+    size_t len;
+    bool too_big;
+} resp_buf;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    resp_buf *r = ud;
+    size_t n = size * nmemb;
+    if (r->too_big || r->len + n + 1 > RESP_MAX) {
+        r->too_big = true;
+        return 0;
+    }
+    char *b = realloc(r->buf, r->len + n + 1);
+    if (b == NULL)
+        return 0;
+    memcpy(b + r->len, ptr, n);
+    r->buf = b;
+    r->len += n;
+    r->buf[r->len] = 0;
+    return n;
+}
+
+/* Calls method with params (stolen). The result (a new reference), or NULL with the error
+ * printed on stderr. */
+static json_t *call(const cli *c, const char *method, json_t *params)
+{
+    json_t *req = json_pack("{s:s, s:s, s:s, s:o}", "jsonrpc", "2.0", "id", "time-cli", "method",
+                            method, "params", params ? params : json_array());
+    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    CURL *h = body ? curl_easy_init() : NULL;
+    if (h == NULL) {
+        free(body);
+        fprintf(stderr, "error: out of memory\n");
+        return NULL;
+    }
+    resp_buf r = {0};
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, c->url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_USERPWD, c->userpwd);
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout_s);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    free(body);
+    json_t *doc = cc == CURLE_OK && r.buf ? json_loads(r.buf, 0, NULL) : NULL;
+    free(r.buf);
+    json_t *result = json_object_get(doc, "result"), *error = json_object_get(doc, "error");
+    if (cc != CURLE_OK)
+        fprintf(stderr, "error: could not connect to the server %s: %s\n", c->url,
+                curl_easy_strerror(cc));
+    else if (status == 401)
+        fprintf(stderr, "error: incorrect rpcuser or rpcpassword (authorization failed)\n");
+    else if (doc == NULL)
+        fprintf(stderr, "error: HTTP %ld with a body that is not JSON\n", status);
+    else if (error != NULL && !json_is_null(error))
+        fprintf(stderr, "error code: %lld\nerror message:\n%s\n",
+                (long long)json_integer_value(json_object_get(error, "code")),
+                json_string_value(json_object_get(error, "message")));
+    result = cc == CURLE_OK && doc != NULL && (error == NULL || json_is_null(error)) && result
+                 ? json_incref(result)
+                 : NULL;
+    json_decref(doc);
+    return result;
+}
+
+static void print_result(json_t *v)
+{
+    if (json_is_string(v)) {
+        puts(json_string_value(v));
+        return;
+    }
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    if (s != NULL)
+        puts(s);
+    free(s);
+}
+
+/* bitcoin-cli's conversion, simplified: small integers, true, false, null and JSON arrays or
+ * objects are JSON; everything else (hashes, hex, addresses) is a string. */
+static json_t *convert_arg(const char *a)
+{
+    size_t n = strlen(a);
+    bool digits = n > 0 && n <= 18 && strspn(a, "0123456789") == n;
+    if (digits || strcmp(a, "true") == 0 || strcmp(a, "false") == 0 || strcmp(a, "null") == 0 ||
+        a[0] == '[' || a[0] == '{') {
+        json_t *v = json_loads(a, JSON_DECODE_ANY, NULL);
+        if (v != NULL)
+            return v;
+    }
+    return json_string(a);
+}
+
+static int cmd_rpc(const cli *c, const char *method, int argc, char **argv)
+{
+    json_t *params = json_array();
+    for (int i = 0; i < argc; i++)
+        json_array_append_new(params, convert_arg(argv[i]));
+    json_t *r = call(c, method, params);
+    if (r == NULL)
+        return 1;
+    print_result(r);
+    json_decref(r);
+    return 0;
+}
+
+/* ---- the wallet ---- */
+
+static int load_wallet(const cli *c, tc_keypair *kp)
+{
+    json_error_t jerr;
+    json_t *doc = json_load_file(c->wallet, 0, &jerr);
+    const char *hex = json_string_value(json_object_get(doc, "seed"));
+    uint8_t seed[TC_SEED_SIZE];
+    size_t n = 0;
+    bool ok = hex != NULL && strlen(hex) == 2 * TC_SEED_SIZE &&
+              sodium_hex2bin(seed, sizeof(seed), hex, strlen(hex), NULL, &n, NULL) == 0 &&
+              n == sizeof(seed);
+    json_decref(doc);
+    if (!ok) {
+        fprintf(stderr, "time-cli: %s: %s\n", c->wallet,
+                doc == NULL ? jerr.text : "not a key file (a \"seed\" of 64 hex digits)");
+        return 2;
+    }
+    tc_keypair_from_seed(kp, seed);
+    sodium_memzero(seed, sizeof(seed));
+    return 0;
+}
+
+static int cmd_keygen(const cli *c, tc_network net)
+{
+    uint8_t seed[TC_SEED_SIZE];
+    randombytes_buf(seed, sizeof(seed));
+    tc_keypair kp;
+    tc_keypair_from_seed(&kp, seed);
+    tc_addr_hash ah;
+    char seed_hex[2 * TC_SEED_SIZE + 1], pub_hex[2 * TC_PUBKEY_SIZE + 1];
+    char addr[TC_ADDRESS_TEXT_MAX];
+    tc_addr_from_pubkey(&kp.pub, &ah);
+    tc_address_encode(net, &ah, addr);
+    tc_hex(seed_hex, seed, sizeof(seed));
+    tc_hex(pub_hex, kp.pub.b, sizeof(kp.pub.b));
+    sodium_memzero(seed, sizeof(seed));
+    json_t *doc = json_pack("{s:s, s:i, s:s, s:s, s:s}", "kind", "wallet", "index", 0, "seed",
+                            seed_hex, "public_key", pub_hex, "address", addr);
+    char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    sodium_memzero(seed_hex, sizeof(seed_hex));
+    /* O_EXCL: a key file is never overwritten; 0600: only its owner reads the seed. */
+    int fd = text ? open(c->wallet, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+    bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
+              write(fd, "\n", 1) == 1;
+    if (fd >= 0)
+        ok = close(fd) == 0 && ok;
+    free(text);
+    if (!ok) {
+        fprintf(stderr, "time-cli: %s: %s\n", c->wallet,
+                errno == EEXIST ? "exists already (a key file is never overwritten)"
+                                : strerror(errno));
+        return 2;
+    }
+    puts(addr);
+    return 0;
+}
+
+static int cmd_address(const cli *c, tc_network net)
+{
+    tc_keypair kp;
+    int rc = load_wallet(c, &kp);
+    if (rc != 0)
+        return rc;
+    tc_addr_hash ah;
+    char addr[TC_ADDRESS_TEXT_MAX];
+    tc_addr_from_pubkey(&kp.pub, &ah);
+    tc_address_encode(net, &ah, addr);
+    puts(addr);
+    return 0;
+}
+
+/* The wallet's address on the node's network (asked from the node). */
+static int node_address(const cli *c, const tc_keypair *kp, tc_network *net_out,
+                        char addr[TC_ADDRESS_TEXT_MAX])
+{
+    json_t *info = call(c, "getblockchaininfo", NULL);
+    if (info == NULL)
+        return 1;
+    const char *chain = json_string_value(json_object_get(info, "chain"));
+    *net_out = chain != NULL && strcmp(chain, "mainnet") == 0 ? TC_NET_MAINNET : TC_NET_TESTNET;
+    json_decref(info);
+    tc_addr_hash ah;
+    tc_addr_from_pubkey(&kp->pub, &ah);
+    tc_address_encode(*net_out, &ah, addr);
+    return 0;
+}
+
+static int cmd_balance(const cli *c)
+{
+    tc_keypair kp;
+    tc_network net;
+    char addr[TC_ADDRESS_TEXT_MAX];
+    int rc = load_wallet(c, &kp);
+    if (rc == 0)
+        rc = node_address(c, &kp, &net, addr);
+    json_t *r = rc == 0 ? call(c, "getbalance", json_pack("[s]", addr)) : NULL;
+    if (r == NULL)
+        return rc != 0 ? rc : 1;
+    print_result(r);
+    json_decref(r);
+    return 0;
+}
+
+/* "12", "12.5" or "0.00000001" TIME into units (8 decimals), with the core's number parser. */
+static int parse_time_amount(const char *s, uint64_t *units_out)
+{
+    const char *dot = strchr(s, '.');
+    size_t int_len = dot ? (size_t)(dot - s) : strlen(s), frac_len = dot ? strlen(dot + 1) : 0;
+    uint64_t whole = 0, frac = 0;
+    if (tc_parse_u64n(s, int_len, 0, UINT64_MAX / TC_UNITS_PER_TIME, &whole) != 0 || frac_len > 8 ||
+        (dot && (frac_len == 0 || tc_parse_u64n(dot + 1, frac_len, 0, UINT64_MAX, &frac) != 0)))
+        return -1;
+    for (size_t k = frac_len; k < 8; k++)
+        frac *= 10;
+    *units_out = whole * TC_UNITS_PER_TIME + frac;
+    return *units_out > 0 ? 0 : -1;
+}
+
+typedef struct {
+    tc_outpoint op[SEND_INPUTS_MAX];
+    uint32_t count;
+    uint64_t total;
+} coins;
+
+static int by_amount_desc(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "amount"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "amount"));
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Largest spendable outputs first until they pay amount and the minimum fee of what they add up
+ * to (the fee grows with the output total, which is at most the input total, so the fee of the
+ * input total is enough). *fee_out gets that fee. */
+static int select_coins(json_t *utxos, const tc_profile *p, uint64_t amount, coins *out,
+                        uint64_t *fee_out)
+{
+    size_t n = json_array_size(utxos), m = 0;
+    json_t **list = calloc(n + 1, sizeof(*list));
+    if (list == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (json_is_true(json_object_get(json_array_get(utxos, i), "spendable")))
+            list[m++] = json_array_get(utxos, i);
+    qsort(list, m, sizeof(*list), by_amount_desc);
+    uint64_t fee = 0;
+    out->count = 0;
+    out->total = 0;
+    for (size_t i = 0; i < m && out->count < SEND_INPUTS_MAX; i++) {
+        size_t len = 0;
+        const char *hex = json_string_value(json_object_get(list[i], "txid"));
+        tc_outpoint *op = &out->op[out->count];
+        if (hex == NULL ||
+            sodium_hex2bin(op->txid.b, TC_HASH_SIZE, hex, strlen(hex), NULL, &len, NULL) != 0 ||
+            len != TC_HASH_SIZE)
+            continue;
+        op->index = (uint32_t)json_integer_value(json_object_get(list[i], "vout"));
+        out->total += (uint64_t)json_integer_value(json_object_get(list[i], "amount"));
+        out->count++;
+        if (tc_tx_min_fee(p, out->total, &fee) == 0 && out->total >= amount + fee)
+            break;
+    }
+    free(list);
+    *fee_out = fee;
+    return out->count > 0 && out->total >= amount + fee ? 0 : -1;
+}
+
+/* Builds and signs the transfer: amount to `to`, the change (unless below dust, then fee) back. */
+static int build_tx(const coins *in, const tc_keypair *kp, const tc_addr_hash *to, uint64_t amount,
+                    uint64_t fee, uint64_t dust, char **hex_out, tc_hash *txid)
+{
+    uint64_t change = in->total - amount - fee;
+    bool has_change = change > 0 && change >= dust;
+    tc_tx tx;
+    if (tc_tx_init_alloc(&tx, TC_TX_TRANSFER, in->count, has_change ? 2 : 1) != 0)
+        return -1;
+    for (uint32_t i = 0; i < in->count; i++) {
+        tx.inputs[i].prev = in->op[i];
+        tx.inputs[i].pub = kp->pub;
+    }
+    tx.outputs[0] = (tc_txout){.amount = amount, .addr = *to};
+    if (has_change) {
+        tx.outputs[1].amount = change;
+        tc_addr_from_pubkey(&kp->pub, &tx.outputs[1].addr);
+    }
+    tc_tx_id(&tx, txid);
+    for (uint32_t i = 0; i < in->count; i++)
+        tc_tx_sign_input(&tx, txid, i, TC_SIG_ED25519, kp);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int rc = tc_tx_encode_alloc(&tx, &bytes, &len);
+    *hex_out = rc == 0 ? malloc(2 * len + 1) : NULL;
+    if (*hex_out != NULL)
+        tc_hex(*hex_out, bytes, len);
+    free(bytes);
+    tc_tx_deinit(&tx);
+    return *hex_out != NULL ? 0 : -1;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits for finality with waittxfinality, one call a second, printing a progress line on
+ * stderr after each. 0 final, 1 not within c->wait_ms or an RPC error. */
+static int wait_final(const cli *c, const char *txid, uint64_t start_ms, json_t **state_out)
+{
+    for (;;) {
+        uint64_t waited = mono_ms() - start_ms;
+        uint64_t left = waited < c->wait_ms ? c->wait_ms - waited : 0;
+        json_t *st = call(c, "waittxfinality",
+                          json_pack("[s, I]", txid, (json_int_t)(left < POLL_MS ? left : POLL_MS)));
+        if (st == NULL)
+            return 1;
+        bool final = json_is_true(json_object_get(st, "final"));
+        fprintf(stderr, "\rtime-cli: %s %s weight %lld/%lld after %llu ms%s", txid,
+                json_string_value(json_object_get(st, "state")),
+                (long long)json_integer_value(json_object_get(st, "weight")),
+                (long long)json_integer_value(json_object_get(st, "quorum")),
+                (unsigned long long)(mono_ms() - start_ms), final ? "\n" : "");
+        if (final || left == 0) {
+            if (!final)
+                fprintf(stderr, "\ntime-cli: not final within %llu ms\n",
+                        (unsigned long long)c->wait_ms);
+            *state_out = st;
+            return final ? 0 : 1;
+        }
+        json_decref(st);
+    }
+}
+
+static int cmd_send(const cli *c, const char *to_text, const char *amount_text)
+{
+    tc_keypair kp;
+    tc_network net;
+    tc_addr_hash to;
+    char from[TC_ADDRESS_TEXT_MAX];
+    uint64_t amount = 0;
+    int rc = load_wallet(c, &kp);
+    if (rc != 0)
+        return rc;
+    if (parse_time_amount(amount_text, &amount) != 0) {
+        fprintf(stderr, "time-cli: send: AMOUNT is TIME with at most 8 decimals, not %s\n",
+                amount_text);
+        return 2;
+    }
+    if ((rc = node_address(c, &kp, &net, from)) != 0)
+        return rc;
+    if ((rc = tc_address_decode(to_text, net, &to)) != 0) {
+        fprintf(stderr, "time-cli: send: %s: %s\n", to_text, tc_strerror(rc));
+        return 2;
+    }
+    json_t *mp = call(c, "getmempoolinfo", NULL);
+    json_t *utxos = mp != NULL ? call(c, "listunspent", json_pack("[s]", from)) : NULL;
+    tc_profile p;
+    memset(&p, 0, sizeof(p));
+    p.min_fee_base = (uint64_t)json_integer_value(json_object_get(mp, "min_fee_base"));
+    p.min_fee_per_mille = (uint32_t)json_integer_value(json_object_get(mp, "min_fee_per_mille"));
+    uint64_t dust = (uint64_t)json_integer_value(json_object_get(mp, "dust_limit")), fee = 0;
+    json_decref(mp);
+    coins in;
+    char *hex = NULL;
+    tc_hash txid;
+    rc = utxos == NULL ? 1 : select_coins(utxos, &p, amount, &in, &fee) != 0 ? 3 : 0;
+    json_decref(utxos);
+    if (rc == 3)
+        fprintf(stderr, "time-cli: send: %s cannot pay %s TIME and its fee\n", from, amount_text);
+    if (rc == 0 && build_tx(&in, &kp, &to, amount, fee, dust, &hex, &txid) != 0)
+        rc = 1;
+    uint64_t start = mono_ms();
+    json_t *sent = rc == 0 ? call(c, "sendrawtransaction", json_pack("[s]", hex)) : NULL;
+    free(hex);
+    json_t *state = NULL;
+    if (sent != NULL)
+        rc = wait_final(c, json_string_value(sent), start, &state);
+    if (state != NULL) {
+        json_object_set_new(state, "amount", json_integer((json_int_t)amount));
+        json_object_set_new(state, "fee", json_integer((json_int_t)fee));
+        json_object_set_new(state, "elapsed_ms", json_integer((json_int_t)(mono_ms() - start)));
+        print_result(state);
+    }
+    json_decref(sent);
+    json_decref(state);
+    return rc == 3 ? 1 : sent == NULL && rc == 0 ? 1 : rc;
+}
+
+/* ---- options ---- */
+
+static int read_cookie(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr,
+                "error: cannot read the RPC cookie %s: %s (is timed running on that data "
+                "folder? or give -rpcuser and -rpcpassword)\n",
+                path, strerror(errno));
+        return 1;
+    }
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = 0;
+    out[strcspn(out, "\r\n")] = 0;
+    return 0;
+}
+
+static bool opt(const char *arg, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0 || arg[n] != '=')
+        return false;
+    *value = arg + n + 1;
+    return true;
+}
+
+bool td_cli_is_option(const char *arg)
+{
+    static const char *const names[] = {"-rpcconnect", "-rpcuser",       "-rpcpassword",
+                                        "-datadir",    "-rpccookiefile", "-rpcclienttimeout",
+                                        "-wallet",     "-network",       "-waitms"};
+    const char *v;
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+        if (opt(arg, names[k], &v))
+            return true;
+    return false;
+}
+
+int td_cli_main(int argc, char **argv)
+{
+    static cli c;
+    const char *connect = DEFAULT_CONNECT, *user = NULL, *pass = "", *datadir = NULL,
+               *cookie = NULL, *v = NULL;
+    tc_network net = TC_NET_TESTNET;
+    c.timeout_s = 90;
+    c.wallet = DEFAULT_WALLET;
+    c.wait_ms = 60000;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        uint64_t n = 0;
+        if (opt(argv[i], "-rpcconnect", &v))
+            connect = v;
+        else if (opt(argv[i], "-rpcuser", &v))
+            user = v;
+        else if (opt(argv[i], "-rpcpassword", &v))
+            pass = v;
+        else if (opt(argv[i], "-datadir", &v))
+            datadir = v;
+        else if (opt(argv[i], "-rpccookiefile", &v))
+            cookie = v;
+        else if (opt(argv[i], "-wallet", &v))
+            c.wallet = v;
+        else if (opt(argv[i], "-rpcclienttimeout", &v) && tc_parse_u64(v, 1, 3600, &n) == 0)
+            c.timeout_s = (long)n;
+        else if (opt(argv[i], "-waitms", &v) && tc_parse_u64(v, 0, 3600000, &n) == 0)
+            c.wait_ms = n;
+        else if (opt(argv[i], "-network", &v) && tc_profile_network_parse(v, &net) == 0)
+            continue;
+        else {
+            fprintf(stderr, "time-cli: unknown or bad option %s (time-cli help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "time-cli: a command is missing (time-cli help)\n");
+        return 2;
+    }
+    const char *cmd = argv[i++];
+    int rest = argc - i;
+    if (strcmp(cmd, "keygen") == 0)
+        return rest == 0 ? cmd_keygen(&c, net) : 2;
+    if (strcmp(cmd, "address") == 0)
+        return rest == 0 ? cmd_address(&c, net) : 2;
+    snprintf(c.url, sizeof(c.url), "http://%s/", connect);
+    char path[4096];
+    if (user != NULL) {
+        snprintf(c.userpwd, sizeof(c.userpwd), "%s:%s", user, pass);
+    } else {
+        if (cookie == NULL && datadir == NULL) {
+            fprintf(stderr, "time-cli: give -datadir=DIR (its .cookie) or -rpcuser and "
+                            "-rpcpassword\n");
+            return 2;
+        }
+        snprintf(path, sizeof(path), "%s/.cookie", datadir ? datadir : ".");
+        if (read_cookie(cookie ? cookie : path, c.userpwd, sizeof(c.userpwd)) != 0)
+            return 1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc;
+    if (strcmp(cmd, "balance") == 0)
+        rc = rest == 0 ? cmd_balance(&c) : 2;
+    else if (strcmp(cmd, "send") == 0)
+        rc = rest == 2 ? cmd_send(&c, argv[i], argv[i + 1]) : 2;
+    else
+        rc = cmd_rpc(&c, cmd, rest, argv + i);
+    if (rc == 2 && (strcmp(cmd, "balance") == 0 || strcmp(cmd, "send") == 0) && rest != 2 &&
+        rest != 0)
+        fprintf(stderr, "time-cli: usage: time-cli [options] balance | send ADDRESS AMOUNT\n");
+    curl_global_cleanup();
+    sodium_memzero(c.userpwd, sizeof(c.userpwd));
+    return rc;
+}
