@@ -387,7 +387,7 @@ static int wait_final(const cli *c, const char *txid, uint64_t start_ms, json_t 
     }
 }
 
-static int cmd_send(const cli *c, const char *to_text, const char *amount_text)
+static int cmd_send(const cli *c, const char *to_text, const char *amount_text, bool submit)
 {
     tc_keypair kp;
     tc_network net;
@@ -425,6 +425,17 @@ static int cmd_send(const cli *c, const char *to_text, const char *amount_text)
         fprintf(stderr, "time-cli: send: %s cannot pay %s TIME and its fee\n", from, amount_text);
     if (rc == 0 && build_tx(&in, &kp, &to, amount, fee, dust, &hex, &txid) != 0)
         rc = 1;
+    if (rc == 0 && !submit) { /* createtx: signed, not sent */
+        json_t *o = json_pack("{s:o, s:s, s:I, s:I}", "txid", json_string(""), "hex", hex, "amount",
+                              (json_int_t)amount, "fee", (json_int_t)fee);
+        char id[2 * TC_HASH_SIZE + 1];
+        tc_hex(id, txid.b, TC_HASH_SIZE);
+        json_object_set_new(o, "txid", json_string(id));
+        print_result(o);
+        json_decref(o);
+        free(hex);
+        return 0;
+    }
     uint64_t start = mono_ms();
     json_t *sent = rc == 0 ? call(c, "sendrawtransaction", json_pack("[s]", hex)) : NULL;
     free(hex);
@@ -545,13 +556,13 @@ int td_cli_main(int argc, char **argv)
     int rc;
     if (strcmp(cmd, "balance") == 0)
         rc = rest == 0 ? cmd_balance(&c) : 2;
-    else if (strcmp(cmd, "send") == 0)
-        rc = rest == 2 ? cmd_send(&c, argv[i], argv[i + 1]) : 2;
+    else if (strcmp(cmd, "send") == 0 || strcmp(cmd, "createtx") == 0)
+        rc = rest == 2 ? cmd_send(&c, argv[i], argv[i + 1], strcmp(cmd, "send") == 0) : 2;
     else
         rc = cmd_rpc(&c, cmd, rest, argv + i);
-    if (rc == 2 && (strcmp(cmd, "balance") == 0 || strcmp(cmd, "send") == 0) && rest != 2 &&
-        rest != 0)
-        fprintf(stderr, "time-cli: usage: time-cli [options] balance | send ADDRESS AMOUNT\n");
+    if (rc == 2)
+        fprintf(stderr, "time-cli: usage: time-cli [options] balance | send ADDRESS AMOUNT | "
+                        "createtx ADDRESS AMOUNT (time-cli help)\n");
     curl_global_cleanup();
     sodium_memzero(c.userpwd, sizeof(c.userpwd));
     return rc;

@@ -50,7 +50,10 @@ static const char usage[] =
     "  time-cli [connection options] [-wallet=FILE] [-waitms=MS] balance | send ADDRESS AMOUNT\n"
     "      balance asks the node for the wallet's outputs; send selects coins, builds and signs\n"
     "      the transfer locally (AMOUNT in TIME, up to 8 decimals; the minimum fee), submits it\n"
-    "      and waits for finality (default 60000 ms), with a progress line on stderr.\n";
+    "      and waits for finality (default 60000 ms), with a progress line on stderr.\n"
+    "  time-cli [connection options] [-wallet=FILE] createtx ADDRESS AMOUNT\n"
+    "      as send, but prints the signed transaction ({txid, hex, amount, fee}) unsent\n"
+    "      (for sendrawtransaction later).\n";
 
 static int bad_usage(const char *msg, const char *arg)
 {
