@@ -94,6 +94,7 @@ VALID_SPELLINGS = {
                    'p2p.peers = ["127.0.0.1:2"]\nlog.level = "debug"\nlimits.frame_size_max = 65536\n',
     "inline.toml": 'data_dir = \'d\'\ngenesis = """net/genesis.json"""\np2p = { listen = "127.0.0.1:1", '
                    'max_inbound = 3 }\nlog = { format = "json" }\n',
+    "bool.toml": 'data_dir = "d"\ngenesis = "net/genesis.json"\n[verify]\npool = false\n',
     "multiline.toml": 'data_dir = "d"\ngenesis = "net/genesis.json"\n[p2p]\npeers = [\n  "127.0.0.1:2", # a\n'
                       '  \'127.0.0.1:3\',\n]\n[rpc]\nuser = "u"\npassword = "p w"\n'
                       '[store]\nmap_size_mib = 0x40\n',
@@ -121,6 +122,7 @@ BAD_CONFIGS = [
     ('data_dir = "d"\n[p2p\n', 2, 5, ""),
     ('genesis = "net/genesis.json"\n', 1, 1, "missing required key data_dir"),
     (HEAD + "[p2p]\n  [p2p.x]\n  y = 1\n", 4, 8, "unknown key p2p.x"),
+    (HEAD + "verify.pool = 1\n", 3, 15, "must be a boolean, not an integer"),
 ]
 
 
@@ -459,6 +461,12 @@ def part_testnet(a, tmp):
           f"{[len(n.events('tx_finalized')) for n in nodes]}")
     load.kill()
     load.wait()
+    vs = [n.events("verify_stats") for n in nodes]
+    sigs = sum(int(e["pool_sigs"]) for v in vs for e in v)
+    hits = sum(int(e["cache_hits"]) for v in vs for e in v)
+    misses = sum(int(e["cache_misses"]) for v in vs for e in v)
+    check("verify pool: workers checked signatures and the core found them in its cache",
+          sigs > 0 and hits > misses, f"pool_sigs {sigs}, cache hits {hits}, misses {misses}")
     stores = [check_store(n) for n in nodes]
     check("after the shutdown every store is whole and holds every block its node logged",
           all(rc == 0 and st and st["ok"] and st["height"] >= n.height()
