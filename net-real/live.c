@@ -304,6 +304,9 @@ static void drain(td_live *l)
     }
     for (uint32_t k = 0; k < close_count; k++) {
         td_peer *p = peer_find(l, closes[k].id);
+        if (p != NULL && !p->closing && strcmp(closes[k].reason, "output_buffer_full") == 0)
+            td_logf(TD_LOG_WARN, "peer_dropped", "addr=%s reason=%s unwritten=%zu", p->addr,
+                    closes[k].reason, p->out_len + p->inflight);
         if (p != NULL && !p->closing)
             peer_close(p, closes[k].reason);
     }

@@ -210,7 +210,9 @@ class Node:
                     f'[masternode]\nkey_file = "../net/keys/validator-{i}.json"\n'
                     f'[log]\nformat = "{fmt}"\n'
                     f'[limits]\nhandshake_timeout_ms = 2000\nreconnect_min_ms = 100\n'
-                    f'reconnect_max_ms = 2000\n')
+                    f'reconnect_max_ms = 2000\n'
+                    # node0 bounds what waits for a peer tightly: the no-read peer meets it.
+                    + ("output_buffer_max = 65536\n" if i == 0 else ""))
         self.proc = None
 
     def start(self):
@@ -319,6 +321,11 @@ def part_hostile(nodes):
                  "--peer", f"127.0.0.1:{target.port}", "--source", f"127.0.0.{10 + k}",
                  "--wallet", os.path.join(net, "keys", "wallet-8.json")], timeout=20)
         check(f"hostile: {mode} gets its answer", r.returncode == 0, r.stdout.strip() or r.stderr)
+    r = run([hostile, "no-read", "--genesis", os.path.join(net, "genesis.json"),
+             "--peer", f"127.0.0.1:{target.port}", "--source", "127.0.0.20"], timeout=20)
+    dropped = [e for e in target.events("peer_dropped") if e["addr"].startswith("127.0.0.20:")]
+    check("hostile: a peer that does not read is dropped at limits.output_buffer_max (64 KiB)",
+          r.returncode == 0 and dropped, f"{r.stdout.strip()}; {dropped[:1]}")
     bans = [e for e in target.events("peer_banned")]
     check("hostile: bad signatures and malformed frames earn bans (peer_banned logged)",
           len(bans) >= 2, f"{len(bans)} bans")
@@ -471,6 +478,19 @@ def part_testnet(a, tmp):
     check("after the shutdown every store is whole and holds every block its node logged",
           all(rc == 0 and st and st["ok"] and st["height"] >= n.height()
               for (rc, st), n in zip(stores, nodes)), str([st for _, st in stores]))
+    # A FAILED marker (what a failed node leaves) makes a start refuse with exit 1, naming it;
+    # --check-store still reads the store.
+    marker = os.path.join(nodes[2].dir, "data", "FAILED")
+    with open(marker, "w") as f:
+        f.write('failure=store code=test cause="planted by live_test"\n')
+    r = run([os.path.join(a.bin, "timed"), "--config", nodes[2].cfg], timeout=10)
+    check("a FAILED marker: timed refuses to start with exit 1 and names the cause",
+          r.returncode == 1 and "refusing_to_start" in r.stderr and "planted" in r.stderr,
+          f"exit {r.returncode}: {r.stderr.strip()[-200:]}")
+    rc, st = check_store(nodes[2])
+    check("a FAILED marker: --check-store still checks the store", rc == 0 and st and st["ok"],
+          str(st))
+    os.unlink(marker)
     # A restart finds every block it logged as committed (nothing lost by the shutdown).
     n = nodes[3]
     last = n.height()
