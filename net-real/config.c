@@ -9,7 +9,7 @@
 #include "jsonw.h"
 #include "toml_shim.h"
 
-typedef enum { K_TABLE, K_STRING, K_PATH, K_ADDR, K_INT, K_PEERS, K_ENUM } key_kind;
+typedef enum { K_TABLE, K_STRING, K_PATH, K_ADDR, K_INT, K_PEERS, K_ENUM, K_BOOL } key_kind;
 
 /* One key of the schema: where its value goes and what it may hold. */
 typedef struct {
@@ -57,6 +57,8 @@ static const key_spec schema[] = {
     {"limits.handshake_timeout_ms", K_INT, F(handshake_timeout_ms), 100, 10000, NULL},
     {"limits.reconnect_min_ms", K_INT, F(reconnect_min_ms), 10, 600000, NULL},
     {"limits.reconnect_max_ms", K_INT, F(reconnect_max_ms), 10, 3600000, NULL},
+    {"verify", K_TABLE, 0, 0, 0, 0, NULL},
+    {"verify.pool", K_BOOL, F(verify_pool), 0, 0, NULL},
 };
 
 void td_config_defaults(td_config *c)
@@ -76,6 +78,7 @@ void td_config_defaults(td_config *c)
     c->handshake_timeout_ms = 10000;
     c->reconnect_min_ms = 500;
     c->reconnect_max_ms = 30000;
+    c->verify_pool = true;
 }
 
 int td_addr_split(const char *addr, char host[16], uint16_t *port)
@@ -183,6 +186,7 @@ static const char *check_item(td_config *c, const char *config_path, const tc_to
     tc_toml_kind want = s->kind == K_TABLE   ? TC_TOML_TABLE
                         : s->kind == K_PEERS ? TC_TOML_ARRAY
                         : s->kind == K_INT   ? TC_TOML_INTEGER
+                        : s->kind == K_BOOL  ? TC_TOML_BOOL
                                              : TC_TOML_STRING;
     if (it->kind != want) {
         snprintf(why, why_len, "%s must be %s %s, not %s %s", s->path,
@@ -194,6 +198,10 @@ static const char *check_item(td_config *c, const char *config_path, const tc_to
     }
     if (s->kind == K_TABLE)
         return NULL;
+    if (s->kind == K_BOOL) {
+        *(bool *)(void *)((char *)c + s->off) = it->b;
+        return NULL;
+    }
     if (s->kind == K_PEERS) {
         if (it->len > s->max) {
             snprintf(why, why_len, "p2p.peers: at most %llu peers", (unsigned long long)s->max);
@@ -281,6 +289,7 @@ void td_config_print_json(const td_config *c, FILE *f)
     bad |= tc_jsonw_set(o, "limits.handshake_timeout_ms", tc_jsonw_u64(c->handshake_timeout_ms));
     bad |= tc_jsonw_set(o, "limits.reconnect_min_ms", tc_jsonw_u64(c->reconnect_min_ms));
     bad |= tc_jsonw_set(o, "limits.reconnect_max_ms", tc_jsonw_u64(c->reconnect_max_ms));
+    bad |= tc_jsonw_set(o, "verify.pool", json_boolean(c->verify_pool));
     char *line = bad ? NULL : tc_jsonw_line(o);
     json_decref(o);
     if (line != NULL)

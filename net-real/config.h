@@ -48,6 +48,7 @@ typedef struct {
     uint64_t handshake_timeout_ms;
     uint64_t reconnect_min_ms;
     uint64_t reconnect_max_ms;
+    bool verify_pool; /* verify.pool: signature checks on worker threads (verify_pool.h) */
 } td_config;
 
 /* Fills c with the defaults (network testnet, everything else per docs/OPERATING.md). */

@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "log.h"
+#include "msg.h"
+#include "verify_pool.h"
 
 #define READ_BUF_SIZE  (64u << 10)
 #define SWEEP_MS       1000
@@ -15,6 +17,7 @@
 #define DIAL_BOOK_MAX  256
 #define BAN_TABLE_MAX  1024
 #define CLOSE_LIST_MAX 256
+#define JOB_QUEUE_MAX  512 /* a peer's frames waiting for their checks; reading pauses past it */
 #define TD_MIN(a, b)   ((a) < (b) ? (a) : (b))
 
 typedef struct td_peer td_peer;
@@ -33,7 +36,25 @@ struct td_peer {
     uint8_t *out; /* this loop pass's batch */
     size_t out_len, out_cap;
     size_t inflight; /* bytes handed to uv_write, not yet written */
+    /* Frames in arrival order, each waiting for its signature checks (verify pool) or ready. */
+    struct td_job *jobs_head, *jobs_tail;
+    uint32_t jobs_queued;  /* in the queue */
+    uint32_t jobs_running; /* handed to a worker, this peer's struct must outlive them */
+    bool handle_closed;    /* uv's close callback ran; freed when no job runs */
+    bool read_paused;
 };
+
+typedef struct td_job {
+    uv_work_t work;
+    td_peer *peer;
+    struct td_job *next;
+    uint8_t *frame;
+    size_t len;
+    td_sig_check *checks;
+    size_t check_count;
+    bool done;
+    bool orphan; /* its peer closed: dropped when the worker finishes */
+} td_job;
 
 typedef struct {
     char addr[TC_NODE_ADDR_MAX];
@@ -71,6 +92,9 @@ struct td_live {
     uint32_t ban_count;
     uint32_t handles_open; /* timer, sweep, flush, listener: closed by td_live_stop */
     td_live_stats stats;
+    tc_verify_cache *cache; /* NULL: no verify pool */
+    tc_pubkey *keys;        /* the pool's validator key hints (verify_pool.h) */
+    uint32_t key_count;
 };
 
 typedef struct {
@@ -224,6 +248,8 @@ static bool peer_queue(td_live *l, td_peer *p, const uint8_t *frame, size_t len)
 }
 
 static void dial(td_live *l, const char *addr);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static dial_entry *dial_entry_get(td_live *l, const char *addr);
 
 /* Drains the node's actions; closes are carried out after the drain (a call into the node ends
@@ -278,6 +304,9 @@ static void drain(td_live *l)
     }
     for (uint32_t k = 0; k < close_count; k++) {
         td_peer *p = peer_find(l, closes[k].id);
+        if (p != NULL && !p->closing && strcmp(closes[k].reason, "output_buffer_full") == 0)
+            td_logf(TD_LOG_WARN, "peer_dropped", "addr=%s reason=%s unwritten=%zu", p->addr,
+                    closes[k].reason, p->out_len + p->inflight);
         if (p != NULL && !p->closing)
             peer_close(p, closes[k].reason);
     }
@@ -308,12 +337,41 @@ static void after_call(td_live *l)
 
 /* ---- peers ---- */
 
-static void on_peer_closed(uv_handle_t *h)
+static void peer_free(td_peer *p)
 {
-    td_peer *p = (td_peer *)h;
     free(p->frame);
     free(p->out);
     free(p);
+}
+
+/* The struct outlives its handle while a worker still checks one of its frames. */
+static void on_peer_closed(uv_handle_t *h)
+{
+    td_peer *p = (td_peer *)h;
+    p->handle_closed = true;
+    if (p->jobs_running == 0)
+        peer_free(p);
+}
+
+static void job_free(td_job *j)
+{
+    free(j->frame);
+    free(j->checks);
+    free(j);
+}
+
+/* Drops the peer's queue: jobs a worker holds become orphans, freed when it finishes. */
+static void jobs_drop(td_peer *p)
+{
+    for (td_job *j = p->jobs_head, *next; j != NULL; j = next) {
+        next = j->next;
+        if (j->done)
+            job_free(j);
+        else
+            j->orphan = true;
+    }
+    p->jobs_head = p->jobs_tail = NULL;
+    p->jobs_queued = 0;
 }
 
 /* Closes the connection (the node learns it is down), after a last try to write what is
@@ -324,6 +382,7 @@ static void peer_close(td_peer *p, const char *reason)
     if (p->closing)
         return;
     p->closing = true;
+    jobs_drop(p);
     if (p->out_len > 0) {
         uv_buf_t b = uv_buf_init((char *)p->out, (unsigned)p->out_len);
         (void)uv_try_write((uv_stream_t *)&p->tcp, &b, 1);
@@ -389,6 +448,99 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)read_buf, READ_BUF_SIZE);
 }
 
+/* Hands the frames at the head of the peer's queue whose checks are done to the node, in
+ * arrival order; resumes reading once the queue is short again. */
+static void deliver_ready(td_peer *p)
+{
+    td_live *l = p->live;
+    while (!p->closing && p->jobs_head != NULL && p->jobs_head->done) {
+        td_job *j = p->jobs_head;
+        p->jobs_head = j->next;
+        if (p->jobs_head == NULL)
+            p->jobs_tail = NULL;
+        p->jobs_queued--;
+        tc_node_recv(l->node, td_now_ms(), p->id, j->frame, j->len);
+        job_free(j);
+        after_call(l); /* may close p */
+    }
+    if (!p->closing && p->read_paused && p->jobs_queued < JOB_QUEUE_MAX / 2) {
+        p->read_paused = false;
+        uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
+    }
+}
+
+/* Worker thread: decode the frame and verify its signatures (verify_pool.h). */
+static void job_work(uv_work_t *w)
+{
+    td_job *j = (td_job *)w;
+    const td_live *l = j->peer->live;
+    if (td_sig_checks_of(j->frame, j->len, l->keys, l->key_count, &j->checks, &j->check_count) == 0)
+        td_sig_checks_run(j->checks, j->check_count);
+}
+
+/* Loop thread: the results go into the cache, then the frame is ready. */
+static void job_done(uv_work_t *w, int status)
+{
+    td_job *j = (td_job *)w;
+    td_peer *p = j->peer;
+    td_live *l = p->live;
+    p->jobs_running--;
+    j->done = true;
+    if (status == 0 && !j->orphan && l->cache != NULL) {
+        for (size_t k = 0; k < j->check_count; k++)
+            tc_verify_cache_put(l->cache, &j->checks[k].pub, &j->checks[k].msg, &j->checks[k].sig,
+                                j->checks[k].valid);
+        l->stats.pool_sigs += j->check_count;
+    }
+    if (j->orphan) {
+        job_free(j);
+        if (p->handle_closed && p->jobs_running == 0)
+            peer_free(p);
+        return;
+    }
+    deliver_ready(p);
+}
+
+/* A whole frame arrived: straight to the node when nothing waits before it and it carries no
+ * signature for the pool; otherwise queued behind the others (arrival order is kept). */
+static void peer_frame(td_peer *p, uint8_t *frame, size_t len)
+{
+    td_live *l = p->live;
+    bool wanted = l->cache != NULL && td_sig_checks_wanted(tc_msg_frame_type(frame, len));
+    if (!wanted && p->jobs_head == NULL) {
+        tc_node_recv(l->node, td_now_ms(), p->id, frame, len);
+        free(frame);
+        after_call(l);
+        return;
+    }
+    td_job *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        free(frame);
+        peer_close(p, "out_of_memory");
+        return;
+    }
+    *j = (td_job){.peer = p, .frame = frame, .len = len, .done = !wanted};
+    if (p->jobs_tail != NULL)
+        p->jobs_tail->next = j;
+    else
+        p->jobs_head = j;
+    p->jobs_tail = j;
+    p->jobs_queued++;
+    if (wanted) {
+        p->jobs_running++;
+        l->stats.pool_jobs++;
+        if (uv_queue_work(l->loop, &j->work, job_work, job_done) != 0) {
+            p->jobs_running--;
+            j->done = true; /* the core checks it itself */
+        }
+    }
+    if (p->jobs_queued >= JOB_QUEUE_MAX && !p->read_paused) {
+        p->read_paused = true; /* back-pressure: the peer's bytes wait in the socket */
+        uv_read_stop((uv_stream_t *)&p->tcp);
+    }
+    deliver_ready(p);
+}
+
 /* Consumes bytes of the stream; returns false once the peer is closed. */
 static bool peer_consume(td_peer *p, const uint8_t *data, size_t n)
 {
@@ -434,9 +586,7 @@ static bool peer_consume(td_peer *p, const uint8_t *data, size_t n)
         p->frame = NULL;
         p->hdr_got = 0;
         l->stats.frames_in++;
-        tc_node_recv(l->node, td_now_ms(), p->id, frame, len);
-        free(frame);
-        after_call(l); /* may close p: its struct lives until the close callback */
+        peer_frame(p, frame, len); /* may close p: its struct lives until the close callback */
     }
     return !p->closing;
 }
@@ -643,6 +793,11 @@ static int listen_on(td_live *l)
     return rc;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, TC_PUBKEY_SIZE);
+}
+
 int td_live_start(uv_loop_t *loop, tc_node *node, const td_live_opts *opts, td_live **out)
 {
     td_live *l = calloc(1, sizeof(*l));
@@ -654,6 +809,14 @@ int td_live_start(uv_loop_t *loop, tc_node *node, const td_live_opts *opts, td_l
     l->cfg = *opts->config;
     l->on_notify = opts->on_notify;
     l->ctx = opts->ctx;
+    l->cache = opts->verify_cache;
+    if (l->cache != NULL && opts->genesis != NULL && opts->genesis->mn_count > 0 &&
+        (l->keys = calloc(opts->genesis->mn_count, sizeof(*l->keys))) != NULL) {
+        l->key_count = opts->genesis->mn_count;
+        for (uint32_t k = 0; k < l->key_count; k++)
+            l->keys[k] = opts->genesis->mns[k].key;
+        qsort(l->keys, l->key_count, sizeof(*l->keys), key_cmp);
+    }
     uv_timer_init(loop, &l->timer);
     uv_timer_init(loop, &l->sweep);
     uv_check_init(loop, &l->flush);
@@ -712,6 +875,7 @@ void td_live_free(td_live *l)
     if (l == NULL)
         return;
     TC_ASSERT(l->stopping && l->handles_open == 0 && l->peers == NULL);
+    free(l->keys);
     free(l);
 }
 

@@ -14,7 +14,11 @@
  *     above), and passed to the owner's hook.
  * Frames are read as a 4-byte big-endian length first; a length of 0 or one whose frame passes
  * limits.frame_size_max closes the connection before anything is allocated for it. A peer that
- * is not READY (handshake done) within limits.handshake_timeout_ms is closed.
+ * is not READY (handshake done) within limits.handshake_timeout_ms is closed. A whole frame that
+ * carries signatures goes to the verify pool first (verify_pool.h: libuv's worker threads check
+ * them and the loop's thread records the results in the node's verification cache); each
+ * peer's frames reach the node in arrival order, and a peer with JOB_QUEUE_MAX frames waiting
+ * is not read until the queue halves.
  *
  * Lifetimes: the node and the loop are borrowed and outlive the driver.
  */
@@ -32,6 +36,11 @@ typedef struct {
     const td_config *config; /* limits, listen address, max_inbound/outbound; copied */
     void (*on_notify)(void *ctx, const tc_notify *notify); /* may be NULL */
     void *ctx;
+    /* The verify pool (verify_pool.h): the node's verification cache, which the loop's thread
+     * fills with the workers' results before a frame reaches the node; NULL: no pool, every
+     * check is the core's. genesis: the validator key hints (may be NULL). Both borrowed. */
+    tc_verify_cache *verify_cache;
+    const tc_genesis *genesis;
 } td_live_opts;
 
 /* The wall clock in ms, never less than a value it returned before. */
@@ -54,6 +63,7 @@ typedef struct {
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     uint64_t accepted, refused_inbound, dials, dial_failures;
     uint64_t oversize_closes, output_drops, handshake_timeouts, ban_refusals;
+    uint64_t pool_jobs, pool_sigs; /* frames sent to the verify pool, signatures it checked */
     uint32_t peers;
 } td_live_stats;
 void td_live_stats_get(const td_live *l, td_live_stats *out);

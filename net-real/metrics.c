@@ -94,6 +94,10 @@ static void live_metrics(FILE *f, td_rpc_env *env, const td_live_stats *ls, uint
         ls->output_drops);
     one(f, "handshake_timeouts_total", "counter", "Peers closed for a slow handshake.",
         ls->handshake_timeouts);
+    one(f, "verify_pool_frames_total", "counter",
+        "Frames whose signatures the verify pool checked.", ls->pool_jobs);
+    one(f, "verify_pool_signatures_total", "counter", "Signatures the verify pool checked.",
+        ls->pool_sigs);
     one(f, "uptime_seconds", "gauge", "Seconds since timed started.",
         (td_now_ms() - env->start_ms) / 1000);
 }

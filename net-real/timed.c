@@ -70,6 +70,7 @@ static const char help_text[] =
     "          format = \"text\"           text (key=value) or json (one object per line)\n"
     "    [metrics] listen = \"IP:PORT\"    (checked; served by a later version)\n"
     "    [store] map_size_mib = 1024      LMDB map size, 16..1048576\n"
+    "    [verify] pool = true             signature checks on worker threads\n"
     "    [limits] frame_size_max = 4194304, output_buffer_max = 16777216,\n"
     "             handshake_timeout_ms = 10000, reconnect_min_ms = 500,\n"
     "             reconnect_max_ms = 30000\n"
@@ -454,7 +455,11 @@ static int start_rpc(daemon_state *d)
 static int run(daemon_state *d)
 {
     uv_loop_init(&d->loop);
-    td_live_opts lo = {.config = &d->cfg, .on_notify = on_notify, .ctx = d};
+    td_live_opts lo = {.config = &d->cfg,
+                       .on_notify = on_notify,
+                       .ctx = d,
+                       .verify_cache = d->cfg.verify_pool ? d->cache : NULL,
+                       .genesis = &d->genesis};
     int rc = td_live_start(&d->loop, d->node, &lo, &d->live);
     if (rc != 0) {
         uv_run(&d->loop, UV_RUN_DEFAULT); /* the driver's closes */
@@ -478,6 +483,14 @@ static int run(daemon_state *d)
         begin_stop(d, "rpc_start_failed");
     uv_run(&d->loop, UV_RUN_DEFAULT);
     bool failed = td_live_failed(d->live);
+    td_live_stats ls;
+    tc_verify_cache_stats cs;
+    td_live_stats_get(d->live, &ls);
+    tc_verify_cache_stats_get(d->cache, &cs);
+    td_logf(TD_LOG_INFO, "verify_stats",
+            "pool=%d pool_frames=%llu pool_sigs=%llu cache_hits=%llu cache_misses=%llu",
+            d->cfg.verify_pool, (unsigned long long)ls.pool_jobs, (unsigned long long)ls.pool_sigs,
+            (unsigned long long)cs.hits, (unsigned long long)cs.misses);
     if (failed) {
         write_failed_marker(d);
         begin_stop(d, "node_failed");

@@ -13,6 +13,9 @@
  *                   disconnects (BAD_SIG, misbehaviour points past the threshold), then a new
  *                   connection from the same source: expected refused (the ban);
  *     malformed     the same with frames of an unknown type (MALFORMED offences);
+ *     no-read       a full handshake, then GET_BLOCKS at the sync budget for 6 s without ever
+ *                   reading, a 4 KiB receive buffer: the node must drop it (limits.
+ *                   output_buffer_max), which its log shows (peer_dropped);
  *     flood         a full handshake, then 20,000 PINGs as fast as the socket takes them: the
  *                   node drops what passes its rate budget (counted, never scored); expected
  *                   still connected and answering a last PING with a PONG within 5 s.
@@ -44,7 +47,8 @@ typedef struct {
     const char *source;
     tc_keypair kp;
     uint8_t nonce[TC_MSG_NONCE_SIZE];
-    tc_pubkey owner; /* --wallet: the public key owning a genesis output */
+    bool small_rcvbuf; /* no-read: a 4 KiB receive buffer, so the node's bytes pile up there */
+    tc_pubkey owner;   /* --wallet: the public key owning a genesis output */
     bool have_owner;
 } ctx;
 
@@ -60,6 +64,9 @@ static int dial(const ctx *c)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
     inet_pton(AF_INET, c->source, &src.sin_addr);
+    int rcvbuf = 4096;
+    if (fd >= 0 && c->small_rcvbuf)
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     inet_pton(AF_INET, c->host, &dst.sin_addr);
     dst.sin_port = htons(c->port);
     if (fd < 0 || bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0 ||
@@ -330,6 +337,31 @@ static int load_owner(ctx *c, const char *path)
     return rc;
 }
 
+/* A peer that asks for blocks and never reads the answers (its receive buffer kept small): the
+ * node must drop it once limits.output_buffer_max bytes wait for it, not buffer without limit.
+ * The node's log says so (peer_dropped); this mode only makes the load, for `seconds`. */
+static int mode_no_read(const ctx *c)
+{
+    int fd = dial(c);
+    if (fd < 0 || handshake(fd, c, false) != 0)
+        return report("no-read", false, "no handshake");
+    uint32_t sent = 0;
+    uint64_t end = now_ms() + 6000;
+    while (now_ms() < end) {
+        tc_msg m = {.type = TC_MSG_GET_BLOCKS};
+        m.get_blocks = (tc_msg_get_blocks){.from_height = 1, .count = TC_MSG_BLOCKS_MAX};
+        if (send_msg(fd, &m) != 0)
+            break; /* reset: the node dropped us */
+        sent++;
+        struct timespec pause = {.tv_sec = 0, .tv_nsec = 10000000}; /* 100/s: the sync budget */
+        nanosleep(&pause, NULL);
+    }
+    close(fd);
+    char d[64];
+    snprintf(d, sizeof(d), "get_blocks_sent=%u", sent);
+    return report("no-read", sent > 0, d);
+}
+
 static int load_genesis(ctx *c, const char *path)
 {
     json_error_t jerr;
@@ -360,8 +392,9 @@ int main(int argc, char **argv)
     }
     if (genesis == NULL || peer == NULL || tc_crypto_init() != 0 ||
         load_genesis(&c, genesis) != 0 || td_addr_split(peer, c.host, &c.port) != 0) {
-        fprintf(stderr, "usage: hostile_peer forged-auth|replay-hello|bad-sig-tx|malformed|flood "
-                        "--genesis FILE --peer IP:PORT [--source IP] [--wallet KEY_FILE]\n");
+        fprintf(stderr,
+                "usage: hostile_peer forged-auth|replay-hello|bad-sig-tx|malformed|flood|no-read "
+                "--genesis FILE --peer IP:PORT [--source IP] [--wallet KEY_FILE]\n");
         return 2;
     }
     uint8_t seed[TC_SEED_SIZE];
@@ -369,6 +402,7 @@ int main(int argc, char **argv)
     tc_keypair_from_seed(&c.kp, seed);
     randombytes_buf(c.nonce, sizeof(c.nonce));
     int rc = 2;
+    c.small_rcvbuf = strcmp(mode, "no-read") == 0;
     if (strcmp(mode, "forged-auth") == 0)
         rc = mode_forged_auth(&c);
     else if (strcmp(mode, "replay-hello") == 0)
@@ -379,6 +413,8 @@ int main(int argc, char **argv)
         rc = misbehave(&c, mode, 1);
     else if (strcmp(mode, "flood") == 0)
         rc = mode_flood(&c);
+    else if (strcmp(mode, "no-read") == 0)
+        rc = mode_no_read(&c);
     tc_genesis_deinit(&c.genesis);
     return rc;
 }

@@ -94,6 +94,7 @@ VALID_SPELLINGS = {
                    'p2p.peers = ["127.0.0.1:2"]\nlog.level = "debug"\nlimits.frame_size_max = 65536\n',
     "inline.toml": 'data_dir = \'d\'\ngenesis = """net/genesis.json"""\np2p = { listen = "127.0.0.1:1", '
                    'max_inbound = 3 }\nlog = { format = "json" }\n',
+    "bool.toml": 'data_dir = "d"\ngenesis = "net/genesis.json"\n[verify]\npool = false\n',
     "multiline.toml": 'data_dir = "d"\ngenesis = "net/genesis.json"\n[p2p]\npeers = [\n  "127.0.0.1:2", # a\n'
                       '  \'127.0.0.1:3\',\n]\n[rpc]\nuser = "u"\npassword = "p w"\n'
                       '[store]\nmap_size_mib = 0x40\n',
@@ -121,6 +122,7 @@ BAD_CONFIGS = [
     ('data_dir = "d"\n[p2p\n', 2, 5, ""),
     ('genesis = "net/genesis.json"\n', 1, 1, "missing required key data_dir"),
     (HEAD + "[p2p]\n  [p2p.x]\n  y = 1\n", 4, 8, "unknown key p2p.x"),
+    (HEAD + "verify.pool = 1\n", 3, 15, "must be a boolean, not an integer"),
 ]
 
 
@@ -209,7 +211,9 @@ class Node:
                     f'[rpc]\nlisten = ""\n'  # the RPC test (tests/live/rpc_test.py) serves it
                     f'[log]\nformat = "{fmt}"\n'
                     f'[limits]\nhandshake_timeout_ms = 2000\nreconnect_min_ms = 100\n'
-                    f'reconnect_max_ms = 2000\n')
+                    f'reconnect_max_ms = 2000\n'
+                    # node0 bounds what waits for a peer tightly: the no-read peer meets it.
+                    + ("output_buffer_max = 65536\n" if i == 0 else ""))
         self.proc = None
 
     def start(self):
@@ -318,6 +322,11 @@ def part_hostile(nodes):
                  "--peer", f"127.0.0.1:{target.port}", "--source", f"127.0.0.{10 + k}",
                  "--wallet", os.path.join(net, "keys", "wallet-8.json")], timeout=20)
         check(f"hostile: {mode} gets its answer", r.returncode == 0, r.stdout.strip() or r.stderr)
+    r = run([hostile, "no-read", "--genesis", os.path.join(net, "genesis.json"),
+             "--peer", f"127.0.0.1:{target.port}", "--source", "127.0.0.20"], timeout=20)
+    dropped = [e for e in target.events("peer_dropped") if e["addr"].startswith("127.0.0.20:")]
+    check("hostile: a peer that does not read is dropped at limits.output_buffer_max (64 KiB)",
+          r.returncode == 0 and dropped, f"{r.stdout.strip()}; {dropped[:1]}")
     bans = [e for e in target.events("peer_banned")]
     check("hostile: bad signatures and malformed frames earn bans (peer_banned logged)",
           len(bans) >= 2, f"{len(bans)} bans")
@@ -460,10 +469,29 @@ def part_testnet(a, tmp):
           f"{[len(n.events('tx_finalized')) for n in nodes]}")
     load.kill()
     load.wait()
+    vs = [n.events("verify_stats") for n in nodes]
+    sigs = sum(int(e["pool_sigs"]) for v in vs for e in v)
+    hits = sum(int(e["cache_hits"]) for v in vs for e in v)
+    misses = sum(int(e["cache_misses"]) for v in vs for e in v)
+    check("verify pool: workers checked signatures and the core found them in its cache",
+          sigs > 0 and hits > misses, f"pool_sigs {sigs}, cache hits {hits}, misses {misses}")
     stores = [check_store(n) for n in nodes]
     check("after the shutdown every store is whole and holds every block its node logged",
           all(rc == 0 and st and st["ok"] and st["height"] >= n.height()
               for (rc, st), n in zip(stores, nodes)), str([st for _, st in stores]))
+    # A FAILED marker (what a failed node leaves) makes a start refuse with exit 1, naming it;
+    # --check-store still reads the store.
+    marker = os.path.join(nodes[2].dir, "data", "FAILED")
+    with open(marker, "w") as f:
+        f.write('failure=store code=test cause="planted by live_test"\n')
+    r = run([os.path.join(a.bin, "timed"), "--config", nodes[2].cfg], timeout=10)
+    check("a FAILED marker: timed refuses to start with exit 1 and names the cause",
+          r.returncode == 1 and "refusing_to_start" in r.stderr and "planted" in r.stderr,
+          f"exit {r.returncode}: {r.stderr.strip()[-200:]}")
+    rc, st = check_store(nodes[2])
+    check("a FAILED marker: --check-store still checks the store", rc == 0 and st and st["ok"],
+          str(st))
+    os.unlink(marker)
     # A restart finds every block it logged as committed (nothing lost by the shutdown).
     n = nodes[3]
     last = n.height()

@@ -206,11 +206,16 @@ def wait_up(nodes):
             if n.auth is None and os.path.exists(n.cookie):
                 n.cookie_auth()
             if n.auth is not None:
+                # Up: committed a block and handshaken with the other three validators (a first
+                # dial to a node not yet listening is retried only when the node asks again).
                 r, e = rpc(n, "getblockcount", timeout=2)
-                if e is None and r >= 1:
+                peers, _ = rpc(n, "getpeerinfo", timeout=2)
+                vals = {p["validator"] for p in peers or []}
+                if e is None and r >= 1 and len(vals - {None}) == 3:
                     pending.remove(n)
         time.sleep(0.1)
-    return check("every node answers RPC and committed a block", not pending,
+    return check("every node answers RPC, committed a block and has the 3 other validators as "
+                 "peers", not pending,
                  f"waiting: {[n.i for n in pending]}")
 
 
@@ -373,8 +378,9 @@ def test_methods(nodes, txid, address):
          r["height"] >= 2 and r["validator"] is not None and "lock" in r),
         ("getforkinfo", [], lambda r: r["fork_alarm"] is False and r["fork"] is None and
          r["culprits"] == []),
-        ("getpeerinfo", [], lambda r: len(r) == 3 and
-         sorted(p["validator"] for p in r) == sorted(set(range(4)) - {cons.get("validator")})),
+        # A pair of nodes may briefly hold two connections (both dialled): the set counts.
+        ("getpeerinfo", [], lambda r: len(r) >= 3 and all(HEX64.match(p["key"]) for p in r) and
+         {p["validator"] for p in r} == set(range(4)) - {cons.get("validator")}),
         ("getnetworkinfo", [], lambda r: r["connections"] >= 3 and r["network"] == "testnet" and
          r["frames_in"] > 0),
         ("uptime", [], lambda r: isinstance(r, int) and 0 <= r < 600),
@@ -428,9 +434,9 @@ def test_metrics(nodes, metrics_port):
     samples, bad = parse_prometheus(text)
     check("/metrics answers 200 and every line parses as Prometheus text",
           status == 200 and not bad and len(samples) >= 30, f"{status} {bad[:5]} {len(samples)}")
-    check("/metrics: height >= 2, 3 ready peers, finalized txs >= 2, a finality histogram",
+    check("/metrics: height >= 2, >= 3 ready peers, finalized txs >= 2, a finality histogram",
           (metric(samples, "timecoin_height") or 0) >= 2 and
-          metric(samples, "timecoin_peers", '{state="ready"}') == 3 and
+          (metric(samples, "timecoin_peers", '{state="ready"}') or 0) >= 3 and
           (metric(samples, "timecoin_txs_finalized_total") or 0) >= 2 and
           (metric(samples, "timecoin_finality_latency_ms_count") or 0) >= 1,
           str({k: v for k, v in samples.items() if "height" in k[0] or "final" in k[0]})[:300])
