@@ -397,8 +397,9 @@ def agreement(nodes):
 
 def part_testnet(a, tmp):
     cli = os.path.join(a.bin, "time-cli")
+    profile = ["--profile", f"block_interval_ms={a.block_interval_ms}"] if a.block_interval_ms else []
     r = run([cli, "genesis", "--out", os.path.join(tmp, "net"), "--validators", "4",
-             "--wallets", "16", "--seed", str(random.randrange(1 << 30))])
+             "--wallets", "16", "--seed", str(random.randrange(1 << 30)), *profile])
     if not check("time-cli genesis", r.returncode == 0, r.stderr):
         return
     ports = free_ports(4)
@@ -514,6 +515,8 @@ def main():
     ap.add_argument("--kills", type=int, default=6, help="kill -9 rounds (default 6)")
     ap.add_argument("--blocks", type=int, default=0,
                     help="go on killing until the chain reaches this height (a long run)")
+    ap.add_argument("--block-interval-ms", type=int, default=0,
+                    help="the genesis's block_interval_ms (default: the testnet's 1000)")
     a = ap.parse_args()
 
     def on_alarm(signum, frame):
