@@ -45,6 +45,7 @@ static const key_spec schema[] = {
     {"log", K_TABLE, 0, 0, 0, 0, NULL},
     {"log.level", K_ENUM, F(log_level), 0, 0, levels},
     {"log.format", K_ENUM, F(log_format), 0, 0, formats},
+    {"log.file", K_PATH, F(log_file), 0, 0, NULL},
     {"metrics", K_TABLE, 0, 0, 0, 0, NULL},
     {"metrics.listen", K_ADDR, F(metrics_listen), 0, 0, NULL},
     {"store", K_TABLE, 0, 0, 0, 0, NULL},
@@ -276,6 +277,7 @@ void td_config_print_json(const td_config *c, FILE *f)
     bad |= tc_jsonw_set(o, "masternode.key_file", tc_jsonw_str(c->key_file));
     bad |= tc_jsonw_set(o, "log.level", tc_jsonw_str(levels[c->log_level]));
     bad |= tc_jsonw_set(o, "log.format", tc_jsonw_str(formats[c->log_format]));
+    bad |= tc_jsonw_set(o, "log.file", tc_jsonw_str(c->log_file));
     bad |= tc_jsonw_set(o, "metrics.listen", tc_jsonw_str(c->metrics_listen));
     bad |= tc_jsonw_set(o, "store.map_size_mib", tc_jsonw_u64(c->map_size_mib));
     bad |= tc_jsonw_set(o, "limits.frame_size_max", tc_jsonw_u64(c->frame_size_max));

@@ -39,6 +39,7 @@ typedef struct {
     char key_file[TD_PATH_MAX]; /* masternode.key_file; "" : a full node with a fresh key */
     td_log_level log_level;
     td_log_format log_format;
+    char log_file[TD_PATH_MAX];            /* log.file: "" is stderr */
     char metrics_listen[TC_NODE_ADDR_MAX]; /* read and checked; served from issue 11 on */
     uint64_t map_size_mib;                 /* store.map_size_mib */
     uint64_t frame_size_max;               /* limits.*: an operator may tighten, never widen */

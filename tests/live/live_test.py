@@ -492,6 +492,25 @@ def part_testnet(a, tmp):
     check("a FAILED marker: --check-store still checks the store", rc == 0 and st and st["ok"],
           str(st))
     os.unlink(marker)
+    # log.file and its rotation: the node appends there; after a rename and SIGHUP it opens the
+    # path again.
+    rot = os.path.join(nodes[3].dir, "rot.toml")
+    with open(nodes[3].cfg) as f, open(rot, "w") as g:
+        g.write(f.read().replace("[log]\n", '[log]\nfile = "rot.log"\n'))
+    rlog = os.path.join(nodes[3].dir, "rot.log")
+    p = subprocess.Popen([os.path.join(a.bin, "timed"), "--config", rot], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    PROCS.append(p)
+    started = wait_for(lambda: any(e.get("event") == "started" for e in read_events(rlog)), 5)
+    os.rename(rlog, rlog + ".1")
+    p.send_signal(signal.SIGHUP)
+    reopened = wait_for(lambda: any(e.get("event") == "log_reopened" for e in read_events(rlog)), 5)
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=5)
+    check("log.file: lines go to the file; after a rename, SIGHUP reopens the path; exit 0",
+          started and reopened and rc == 0 and
+          any(e.get("event") == "stopped" for e in read_events(rlog)),
+          f"started {started}, reopened {reopened}, exit {rc}")
     # A restart finds every block it logged as committed (nothing lost by the shutdown).
     n = nodes[3]
     last = n.height()
