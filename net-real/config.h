@@ -45,6 +45,7 @@ typedef struct {
     uint64_t frame_size_max;               /* limits.*: an operator may tighten, never widen */
     uint64_t output_buffer_max;
     uint64_t handshake_timeout_ms;
+    uint64_t pending_per_host; /* inbound connections of one host not READY yet */
     uint64_t reconnect_min_ms;
     uint64_t reconnect_max_ms;
     bool verify_pool; /* verify.pool: signature checks on worker threads (verify_pool.h) */

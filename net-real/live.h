@@ -14,7 +14,8 @@
  *     above), and passed to the owner's hook.
  * Frames are read as a 4-byte big-endian length first; a length of 0 or one whose frame passes
  * limits.frame_size_max closes the connection before anything is allocated for it. A peer that
- * is not READY (handshake done) within limits.handshake_timeout_ms is closed. A whole frame that
+ * is not READY (handshake done) within limits.handshake_timeout_ms is closed, and a host with
+ * limits.pending_per_host inbound connections not READY yet gets no more. A whole frame that
  * carries signatures goes to the verify pool first (verify_pool.h: libuv's worker threads check
  * them and the loop's thread records the results in the node's verification cache); each
  * peer's frames reach the node in arrival order, and a peer with JOB_QUEUE_MAX frames waiting

@@ -72,7 +72,7 @@ static const char help_text[] =
     "    [store] map_size_mib = 1024      LMDB map size, 16..1048576\n"
     "    [verify] pool = true             signature checks on worker threads\n"
     "    [limits] frame_size_max = 4194304, output_buffer_max = 16777216,\n"
-    "             handshake_timeout_ms = 10000, reconnect_min_ms = 500,\n"
+    "             handshake_timeout_ms = 10000, pending_per_host = 8, reconnect_min_ms = 500,\n"
     "             reconnect_max_ms = 30000\n"
     "    An unknown key, a value of the wrong type or out of range stops timed with\n"
     "    FILE:LINE:COLUMN: message and exit status 2.\n"

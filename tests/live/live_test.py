@@ -282,6 +282,20 @@ def part_hostile(nodes):
     conn("oversize length prefix", b"\x7f\xff\xff\xff" + b"x" * 16)
     conn("zero length prefix", b"\x00\x00\x00\x00")
     conn("slowloris handshake", b"\x00\x00")
+    # One host's unfinished handshakes are bounded: of 20 from one address, the 8 of
+    # limits.pending_per_host stay (until the handshake timeout), the others are closed at once.
+    burst = []
+    for _ in range(20):
+        s = socket.socket()
+        s.bind(("127.0.0.30", 0))
+        s.connect(addr)
+        burst.append(s)
+    time.sleep(0.5)
+    still = sum(1 for s in burst if not closed_by_peer(s))
+    check("hostile: one host gets at most pending_per_host (8) handshakes in progress",
+          still == 8, f"{still} of 20 open after 0.5 s")
+    for s in burst:
+        s.close()
     idle = []
     for _ in range(1000):
         try:
@@ -301,8 +315,8 @@ def part_hostile(nodes):
     wait_for(lambda: all(closed_by_peer(s) for s in idle), 8)
     open_idle = sum(1 for s in idle if not closed_by_peer(s))
     rss1 = target.rss_kib()
-    check(f"hostile: {len(idle)} idle connections are all closed (over max_inbound at once, "
-          f"the rest by the handshake timeout)",
+    check(f"hostile: {len(idle)} idle connections are all closed (past pending_per_host or "
+          f"max_inbound at once, the rest by the handshake timeout)",
           open_idle == 0, f"{open_idle} still open")
     print(f"     RSS of the target: {rss0} KiB before, {rss1} KiB after "
           f"{len(idle)} idle connections", flush=True)
