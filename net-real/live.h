@@ -22,6 +22,12 @@
  * is not read until the queue halves.
  *
  * Lifetimes: the node and the loop are borrowed and outlive the driver.
+ *
+ * Room for the RPC (issue 11): every call into the node happens on the loop's thread. An RPC
+ * server either runs on that loop (libmicrohttpd's fd polled by a uv_poll_t) or on its own
+ * thread handing each request over through a uv_async_t; on the loop it reads the node with
+ * tc_node_status_get (and the store with read transactions between calls), submits with
+ * td_live_submit_tx, and watches commits and finality through on_notify.
  */
 #ifndef TD_LIVE_H
 #define TD_LIVE_H
