@@ -47,6 +47,7 @@ static const key_spec schema[] = {
     {"log", K_TABLE, 0, 0, 0, 0, NULL},
     {"log.level", K_ENUM, F(log_level), 0, 0, levels},
     {"log.format", K_ENUM, F(log_format), 0, 0, formats},
+    {"log.file", K_PATH, F(log_file), 0, 0, NULL},
     {"metrics", K_TABLE, 0, 0, 0, 0, NULL},
     {"metrics.listen", K_ADDR, F(metrics_listen), 0, 0, NULL},
     {"store", K_TABLE, 0, 0, 0, 0, NULL},
@@ -55,6 +56,7 @@ static const key_spec schema[] = {
     {"limits.frame_size_max", K_INT, F(frame_size_max), 1024, 4u << 20, NULL},
     {"limits.output_buffer_max", K_INT, F(output_buffer_max), 64u << 10, 1u << 30, NULL},
     {"limits.handshake_timeout_ms", K_INT, F(handshake_timeout_ms), 100, 10000, NULL},
+    {"limits.pending_per_host", K_INT, F(pending_per_host), 1, 1024, NULL},
     {"limits.reconnect_min_ms", K_INT, F(reconnect_min_ms), 10, 600000, NULL},
     {"limits.reconnect_max_ms", K_INT, F(reconnect_max_ms), 10, 3600000, NULL},
     {"verify", K_TABLE, 0, 0, 0, 0, NULL},
@@ -76,6 +78,7 @@ void td_config_defaults(td_config *c)
     c->frame_size_max = 4u << 20;
     c->output_buffer_max = 16u << 20;
     c->handshake_timeout_ms = 10000;
+    c->pending_per_host = 8;
     c->reconnect_min_ms = 500;
     c->reconnect_max_ms = 30000;
     c->verify_pool = true;
@@ -282,11 +285,13 @@ void td_config_print_json(const td_config *c, FILE *f)
     bad |= tc_jsonw_set(o, "masternode.key_file", tc_jsonw_str(c->key_file));
     bad |= tc_jsonw_set(o, "log.level", tc_jsonw_str(levels[c->log_level]));
     bad |= tc_jsonw_set(o, "log.format", tc_jsonw_str(formats[c->log_format]));
+    bad |= tc_jsonw_set(o, "log.file", tc_jsonw_str(c->log_file));
     bad |= tc_jsonw_set(o, "metrics.listen", tc_jsonw_str(c->metrics_listen));
     bad |= tc_jsonw_set(o, "store.map_size_mib", tc_jsonw_u64(c->map_size_mib));
     bad |= tc_jsonw_set(o, "limits.frame_size_max", tc_jsonw_u64(c->frame_size_max));
     bad |= tc_jsonw_set(o, "limits.output_buffer_max", tc_jsonw_u64(c->output_buffer_max));
     bad |= tc_jsonw_set(o, "limits.handshake_timeout_ms", tc_jsonw_u64(c->handshake_timeout_ms));
+    bad |= tc_jsonw_set(o, "limits.pending_per_host", tc_jsonw_u64(c->pending_per_host));
     bad |= tc_jsonw_set(o, "limits.reconnect_min_ms", tc_jsonw_u64(c->reconnect_min_ms));
     bad |= tc_jsonw_set(o, "limits.reconnect_max_ms", tc_jsonw_u64(c->reconnect_max_ms));
     bad |= tc_jsonw_set(o, "verify.pool", json_boolean(c->verify_pool));

@@ -41,11 +41,13 @@ typedef struct {
     char key_file[TD_PATH_MAX];  /* masternode.key_file; "" : a full node with a fresh key */
     td_log_level log_level;
     td_log_format log_format;
+    char log_file[TD_PATH_MAX];            /* log.file: "" is stderr */
     char metrics_listen[TC_NODE_ADDR_MAX]; /* "" : /metrics only on rpc.listen */
     uint64_t map_size_mib;                 /* store.map_size_mib */
     uint64_t frame_size_max;               /* limits.*: an operator may tighten, never widen */
     uint64_t output_buffer_max;
     uint64_t handshake_timeout_ms;
+    uint64_t pending_per_host; /* inbound connections of one host not READY yet */
     uint64_t reconnect_min_ms;
     uint64_t reconnect_max_ms;
     bool verify_pool; /* verify.pool: signature checks on worker threads (verify_pool.h) */

@@ -668,6 +668,17 @@ static void on_accept(uv_stream_t *server, int status)
         peer_close(p, "max_inbound");
         return;
     }
+    /* One host's handshakes in progress are few: a host opening connections it never completes
+     * cannot take the inbound slots honest peers need. */
+    uint32_t pending = 0;
+    for (td_peer *q = l->peers; q != NULL; q = q->next)
+        pending += q != p && q->inbound && !q->ready && strncmp(q->addr, host, strlen(host)) == 0 &&
+                   q->addr[strlen(host)] == ':';
+    if (pending >= l->cfg.pending_per_host) {
+        l->stats.refused_inbound++;
+        peer_close(p, "pending_per_host");
+        return;
+    }
     peer_up(p);
 }
 

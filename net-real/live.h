@@ -14,13 +14,20 @@
  *     above), and passed to the owner's hook.
  * Frames are read as a 4-byte big-endian length first; a length of 0 or one whose frame passes
  * limits.frame_size_max closes the connection before anything is allocated for it. A peer that
- * is not READY (handshake done) within limits.handshake_timeout_ms is closed. A whole frame that
+ * is not READY (handshake done) within limits.handshake_timeout_ms is closed, and a host with
+ * limits.pending_per_host inbound connections not READY yet gets no more. A whole frame that
  * carries signatures goes to the verify pool first (verify_pool.h: libuv's worker threads check
  * them and the loop's thread records the results in the node's verification cache); each
  * peer's frames reach the node in arrival order, and a peer with JOB_QUEUE_MAX frames waiting
  * is not read until the queue halves.
  *
  * Lifetimes: the node and the loop are borrowed and outlive the driver.
+ *
+ * Room for the RPC (issue 11): every call into the node happens on the loop's thread. An RPC
+ * server either runs on that loop (libmicrohttpd's fd polled by a uv_poll_t) or on its own
+ * thread handing each request over through a uv_async_t; on the loop it reads the node with
+ * tc_node_status_get (and the store with read transactions between calls), submits with
+ * td_live_submit_tx, and watches commits and finality through on_notify.
  */
 #ifndef TD_LIVE_H
 #define TD_LIVE_H

@@ -1,7 +1,9 @@
 /* log.c — key=value and JSON log lines (log.h). */
 #include "log.h"
 
+#include <fcntl.h>
 #include <jansson.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #define LOG_PAIRS_MAX 24
 
 static td_log_level min_level = TD_LOG_INFO;
+static FILE *log_file; /* NULL: stderr */
 static td_log_format format = TD_LOG_TEXT;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -19,6 +22,33 @@ void td_log_setup(td_log_level level, td_log_format fmt)
 {
     min_level = level;
     format = fmt;
+}
+
+int td_log_open(const char *path)
+{
+    if (path == NULL || path[0] == 0) {
+        if (log_file != NULL)
+            fclose(log_file);
+        log_file = NULL;
+        return 0;
+    }
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (f == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    setvbuf(f, NULL, _IOLBF, 0); /* whole lines, at once: a tail -f sees each event */
+    if (log_file != NULL)
+        fclose(log_file);
+    log_file = f;
+    return 0;
+}
+
+static FILE *out(void)
+{
+    return log_file != NULL ? log_file : stderr;
 }
 
 bool td_log_enabled(td_log_level level)
@@ -81,7 +111,7 @@ static void emit(td_log_level level, const char *event, const char **keys, const
         char *line = bad ? NULL : tc_jsonw_line(o);
         json_decref(o);
         if (line != NULL)
-            fputs(line, stderr);
+            fputs(line, out());
         free(line);
         return;
     }
@@ -97,7 +127,8 @@ static void emit(td_log_level level, const char *event, const char **keys, const
     }
     fputc('\n', m);
     fclose(m);
-    fwrite(buf, 1, len, stderr);
+    fwrite(buf, 1, len, out());
+    fflush(out());
     free(buf);
 }
 

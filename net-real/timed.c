@@ -42,7 +42,7 @@ static const char help_text[] =
     "DESCRIPTION\n"
     "    timed runs one TimeCoin node over TCP: it keeps the chain in an LMDB store in its data\n"
     "    folder, talks to the peers it is given and those it learns, and, with a masternode key,\n"
-    "    votes as a validator. It logs one line per event on standard error.\n"
+    "    votes as a validator. It logs one line per event on standard error (or log.file).\n"
     "\n"
     "OPTIONS\n"
     "    --config FILE   the configuration (TOML 1.0). Relative paths inside it are taken from\n"
@@ -68,18 +68,19 @@ static const char help_text[] =
     "    [masternode] key_file = \"FILE\"  a keys/validator-N.json; none: a full node\n"
     "    [log] level = \"info\"            debug, info, warn, error\n"
     "          format = \"text\"           text (key=value) or json (one object per line)\n"
+    "          file = \"FILE\"             append there instead of standard error\n"
     "    [metrics] listen = \"IP:PORT\"    (checked; served by a later version)\n"
     "    [store] map_size_mib = 1024      LMDB map size, 16..1048576\n"
     "    [verify] pool = true             signature checks on worker threads\n"
     "    [limits] frame_size_max = 4194304, output_buffer_max = 16777216,\n"
-    "             handshake_timeout_ms = 10000, reconnect_min_ms = 500,\n"
+    "             handshake_timeout_ms = 10000, pending_per_host = 8, reconnect_min_ms = 500,\n"
     "             reconnect_max_ms = 30000\n"
     "    An unknown key, a value of the wrong type or out of range stops timed with\n"
     "    FILE:LINE:COLUMN: message and exit status 2.\n"
     "\n"
     "SIGNALS\n"
     "    SIGINT, SIGTERM  stop accepting, close every peer, close the store, exit 0 within 5 s.\n"
-    "    SIGHUP           logged; logs go to standard error, which the supervisor reopens.\n"
+    "    SIGHUP           reopen log.file (after a rotation); logged (log_reopened).\n"
     "\n"
     "EXIT STATUS\n"
     "    0  clean shutdown.\n"
@@ -401,7 +402,11 @@ static void on_signal(uv_signal_t *s, int signum)
 {
     daemon_state *d = s->data;
     if (signum == SIGHUP) {
-        td_log(TD_LOG_INFO, "sighup", "log", "stderr", NULL);
+        /* logrotate's pattern: the file was renamed; open the path again. */
+        int rc = td_log_open(d->cfg.log_file);
+        td_log(rc == 0 ? TD_LOG_INFO : TD_LOG_ERROR, "log_reopened", "file",
+               d->cfg.log_file[0] ? d->cfg.log_file : "stderr", "error",
+               rc == 0 ? "" : strerror(errno), NULL);
         return;
     }
     begin_stop(d, signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -546,6 +551,10 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     td_log_setup(d.cfg.log_level, d.cfg.log_format);
+    if (!check_only && td_log_open(d.cfg.log_file) != 0) {
+        fprintf(stderr, "timed: log.file %s: %s\n", d.cfg.log_file, strerror(errno));
+        return EXIT_USAGE;
+    }
     if (tc_crypto_init() != 0) {
         fprintf(stderr, "timed: libsodium failed to initialise\n");
         return EXIT_FAILED;

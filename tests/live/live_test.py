@@ -283,6 +283,20 @@ def part_hostile(nodes):
     conn("oversize length prefix", b"\x7f\xff\xff\xff" + b"x" * 16)
     conn("zero length prefix", b"\x00\x00\x00\x00")
     conn("slowloris handshake", b"\x00\x00")
+    # One host's unfinished handshakes are bounded: of 20 from one address, the 8 of
+    # limits.pending_per_host stay (until the handshake timeout), the others are closed at once.
+    burst = []
+    for _ in range(20):
+        s = socket.socket()
+        s.bind(("127.0.0.30", 0))
+        s.connect(addr)
+        burst.append(s)
+    time.sleep(0.5)
+    still = sum(1 for s in burst if not closed_by_peer(s))
+    check("hostile: one host gets at most pending_per_host (8) handshakes in progress",
+          still == 8, f"{still} of 20 open after 0.5 s")
+    for s in burst:
+        s.close()
     idle = []
     for _ in range(1000):
         try:
@@ -302,8 +316,8 @@ def part_hostile(nodes):
     wait_for(lambda: all(closed_by_peer(s) for s in idle), 8)
     open_idle = sum(1 for s in idle if not closed_by_peer(s))
     rss1 = target.rss_kib()
-    check(f"hostile: {len(idle)} idle connections are all closed (over max_inbound at once, "
-          f"the rest by the handshake timeout)",
+    check(f"hostile: {len(idle)} idle connections are all closed (past pending_per_host or "
+          f"max_inbound at once, the rest by the handshake timeout)",
           open_idle == 0, f"{open_idle} still open")
     print(f"     RSS of the target: {rss0} KiB before, {rss1} KiB after "
           f"{len(idle)} idle connections", flush=True)
@@ -398,8 +412,9 @@ def agreement(nodes):
 
 def part_testnet(a, tmp):
     cli = os.path.join(a.bin, "time-cli")
+    profile = ["--profile", f"block_interval_ms={a.block_interval_ms}"] if a.block_interval_ms else []
     r = run([cli, "genesis", "--out", os.path.join(tmp, "net"), "--validators", "4",
-             "--wallets", "16", "--seed", str(random.randrange(1 << 30))])
+             "--wallets", "16", "--seed", str(random.randrange(1 << 30)), *profile])
     if not check("time-cli genesis", r.returncode == 0, r.stderr):
         return
     ports = free_ports(4)
@@ -492,6 +507,25 @@ def part_testnet(a, tmp):
     check("a FAILED marker: --check-store still checks the store", rc == 0 and st and st["ok"],
           str(st))
     os.unlink(marker)
+    # log.file and its rotation: the node appends there; after a rename and SIGHUP it opens the
+    # path again.
+    rot = os.path.join(nodes[3].dir, "rot.toml")
+    with open(nodes[3].cfg) as f, open(rot, "w") as g:
+        g.write(f.read().replace("[log]\n", '[log]\nfile = "rot.log"\n'))
+    rlog = os.path.join(nodes[3].dir, "rot.log")
+    p = subprocess.Popen([os.path.join(a.bin, "timed"), "--config", rot], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    PROCS.append(p)
+    started = wait_for(lambda: any(e.get("event") == "started" for e in read_events(rlog)), 5)
+    os.rename(rlog, rlog + ".1")
+    p.send_signal(signal.SIGHUP)
+    reopened = wait_for(lambda: any(e.get("event") == "log_reopened" for e in read_events(rlog)), 5)
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=5)
+    check("log.file: lines go to the file; after a rename, SIGHUP reopens the path; exit 0",
+          started and reopened and rc == 0 and
+          any(e.get("event") == "stopped" for e in read_events(rlog)),
+          f"started {started}, reopened {reopened}, exit {rc}")
     # A restart finds every block it logged as committed (nothing lost by the shutdown).
     n = nodes[3]
     last = n.height()
@@ -515,6 +549,8 @@ def main():
     ap.add_argument("--kills", type=int, default=6, help="kill -9 rounds (default 6)")
     ap.add_argument("--blocks", type=int, default=0,
                     help="go on killing until the chain reaches this height (a long run)")
+    ap.add_argument("--block-interval-ms", type=int, default=0,
+                    help="the genesis's block_interval_ms (default: the testnet's 1000)")
     a = ap.parse_args()
 
     def on_alarm(signum, frame):
