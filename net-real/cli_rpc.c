@@ -320,27 +320,58 @@ static int select_coins(json_t *utxos, const tc_profile *p, uint64_t amount, coi
     return out->count > 0 && out->total >= amount + fee ? 0 : -1;
 }
 
-/* Builds and signs the transfer: amount to `to`, the change (unless below dust, then fee) back. */
-static int build_tx(const coins *in, const tc_keypair *kp, const tc_addr_hash *to, uint64_t amount,
-                    uint64_t fee, uint64_t dust, char **hex_out, tc_hash *txid)
+/* What a wallet transaction does besides paying its fee from the wallet's coins with the change
+ * back: a transfer of amount to `to`; a registration, whose outputs[0] is the tier's collateral
+ * paid to the wallet (the owner) and which the masternode key signs; a retirement of mn's key,
+ * which the wallet (the owner, as the first input) signs. */
+typedef struct {
+    tc_tx_kind kind;
+    uint64_t amount; /* outputs[0]; 0 for a retirement (no output but the change) */
+    tc_addr_hash to;
+    tc_keypair mn; /* registration: signs mn_sig; retirement: its public key only */
+    uint8_t tier;
+    const char *net_addr; /* registration: "host:port" or "" */
+} plan;
+
+static void fill_payload(tc_tx *tx, const plan *pl)
 {
-    uint64_t change = in->total - amount - fee;
-    bool has_change = change > 0 && change >= dust;
+    if (pl->kind == TC_TX_TRANSFER)
+        return;
+    tx->mn_key = pl->mn.pub;
+    if (pl->kind == TC_TX_MN_REGISTER) {
+        tx->mn_tier = pl->tier;
+        tx->net_addr_len = (uint8_t)strlen(pl->net_addr);
+        memcpy(tx->net_addr, pl->net_addr, tx->net_addr_len);
+    }
+}
+
+/* Builds and signs pl's transaction over the coins in; the change goes back unless below dust
+ * (then it is fee). */
+static int build_tx(const coins *in, const tc_keypair *kp, const plan *pl, uint64_t fee,
+                    uint64_t dust, char **hex_out, tc_hash *txid)
+{
+    uint64_t change = in->total - pl->amount - fee;
+    bool has_change = change > 0 && change >= dust, has_first = pl->amount > 0;
+    uint32_t outs = (uint32_t)has_first + (uint32_t)has_change;
     tc_tx tx;
-    if (tc_tx_init_alloc(&tx, TC_TX_TRANSFER, in->count, has_change ? 2 : 1) != 0)
+    if (outs == 0 || tc_tx_init_alloc(&tx, pl->kind, in->count, outs) != 0)
         return -1;
     for (uint32_t i = 0; i < in->count; i++) {
         tx.inputs[i].prev = in->op[i];
         tx.inputs[i].pub = kp->pub;
     }
-    tx.outputs[0] = (tc_txout){.amount = amount, .addr = *to};
+    if (has_first)
+        tx.outputs[0] = (tc_txout){.amount = pl->amount, .addr = pl->to};
     if (has_change) {
-        tx.outputs[1].amount = change;
-        tc_addr_from_pubkey(&kp->pub, &tx.outputs[1].addr);
+        tx.outputs[outs - 1].amount = change;
+        tc_addr_from_pubkey(&kp->pub, &tx.outputs[outs - 1].addr);
     }
+    fill_payload(&tx, pl);
     tc_tx_id(&tx, txid);
     for (uint32_t i = 0; i < in->count; i++)
         tc_tx_sign_input(&tx, txid, i, TC_SIG_ED25519, kp);
+    if (pl->kind == TC_TX_MN_REGISTER)
+        tc_tx_sign_mn(&tx, txid, TC_SIG_ED25519, &pl->mn);
     uint8_t *bytes = NULL;
     size_t len = 0;
     int rc = tc_tx_encode_alloc(&tx, &bytes, &len);
@@ -387,70 +418,132 @@ static int wait_final(const cli *c, const char *txid, uint64_t start_ms, json_t 
     }
 }
 
-static int cmd_send(const cli *c, const char *to_text, const char *amount_text, bool submit)
+/* The fee rule and the dust limit from the node (getmempoolinfo). 0 or 1. */
+static int fee_rule(const cli *c, tc_profile *p, uint64_t *dust_out)
 {
-    tc_keypair kp;
-    tc_network net;
-    tc_addr_hash to;
-    char from[TC_ADDRESS_TEXT_MAX];
-    uint64_t amount = 0;
-    int rc = load_wallet(c, &kp);
-    if (rc != 0)
-        return rc;
-    if (parse_time_amount(amount_text, &amount) != 0) {
-        fprintf(stderr, "time-cli: send: AMOUNT is TIME with at most 8 decimals, not %s\n",
-                amount_text);
-        return 2;
-    }
-    if ((rc = node_address(c, &kp, &net, from)) != 0)
-        return rc;
-    if ((rc = tc_address_decode(to_text, net, &to)) != 0) {
-        fprintf(stderr, "time-cli: send: %s: %s\n", to_text, tc_strerror(rc));
-        return 2;
-    }
     json_t *mp = call(c, "getmempoolinfo", NULL);
-    json_t *utxos = mp != NULL ? call(c, "listunspent", json_pack("[s]", from)) : NULL;
-    tc_profile p;
-    memset(&p, 0, sizeof(p));
-    p.min_fee_base = (uint64_t)json_integer_value(json_object_get(mp, "min_fee_base"));
-    p.min_fee_per_mille = (uint32_t)json_integer_value(json_object_get(mp, "min_fee_per_mille"));
-    uint64_t dust = (uint64_t)json_integer_value(json_object_get(mp, "dust_limit")), fee = 0;
+    if (mp == NULL)
+        return 1;
+    memset(p, 0, sizeof(*p));
+    p->min_fee_base = (uint64_t)json_integer_value(json_object_get(mp, "min_fee_base"));
+    p->min_fee_per_mille = (uint32_t)json_integer_value(json_object_get(mp, "min_fee_per_mille"));
+    *dust_out = (uint64_t)json_integer_value(json_object_get(mp, "dust_limit"));
     json_decref(mp);
+    return 0;
+}
+
+/* createtx: the signed transaction, printed unsent. */
+static int print_unsent(const char *hex, const tc_hash *txid, uint64_t amount, uint64_t fee)
+{
+    char id[2 * TC_HASH_SIZE + 1];
+    tc_hex(id, txid->b, TC_HASH_SIZE);
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "txid", id, "hex", hex, "amount",
+                          (json_int_t)amount, "fee", (json_int_t)fee);
+    print_result(o);
+    json_decref(o);
+    return 0;
+}
+
+/* Pays for pl from the wallet kp (address from): selects coins, builds and signs, then prints it
+ * (!submit) or submits it and waits for finality. 0, 1 (RPC, funds, no finality). */
+static int pay(const cli *c, const tc_keypair *kp, const char *from, const plan *pl, bool submit)
+{
+    tc_profile p;
+    uint64_t dust = 0, fee = 0;
     coins in;
     char *hex = NULL;
     tc_hash txid;
-    rc = utxos == NULL ? 1 : select_coins(utxos, &p, amount, &in, &fee) != 0 ? 3 : 0;
+    int rc = fee_rule(c, &p, &dust);
+    json_t *utxos = rc == 0 ? call(c, "listunspent", json_pack("[s]", from)) : NULL;
+    rc = utxos == NULL ? 1 : select_coins(utxos, &p, pl->amount, &in, &fee) != 0 ? 3 : 0;
     json_decref(utxos);
     if (rc == 3)
-        fprintf(stderr, "time-cli: send: %s cannot pay %s TIME and its fee\n", from, amount_text);
-    if (rc == 0 && build_tx(&in, &kp, &to, amount, fee, dust, &hex, &txid) != 0)
+        fprintf(stderr, "time-cli: %s cannot pay %llu units and the fee\n", from,
+                (unsigned long long)pl->amount);
+    if (rc == 0 && build_tx(&in, kp, pl, fee, dust, &hex, &txid) != 0)
         rc = 1;
-    if (rc == 0 && !submit) { /* createtx: signed, not sent */
-        json_t *o = json_pack("{s:o, s:s, s:I, s:I}", "txid", json_string(""), "hex", hex, "amount",
-                              (json_int_t)amount, "fee", (json_int_t)fee);
-        char id[2 * TC_HASH_SIZE + 1];
-        tc_hex(id, txid.b, TC_HASH_SIZE);
-        json_object_set_new(o, "txid", json_string(id));
-        print_result(o);
-        json_decref(o);
+    if (rc != 0 || !submit) {
+        rc = rc == 0 ? print_unsent(hex, &txid, pl->amount, fee) : 1;
         free(hex);
-        return 0;
+        return rc;
     }
     uint64_t start = mono_ms();
-    json_t *sent = rc == 0 ? call(c, "sendrawtransaction", json_pack("[s]", hex)) : NULL;
+    json_t *sent = call(c, "sendrawtransaction", json_pack("[s]", hex)), *state = NULL;
     free(hex);
-    json_t *state = NULL;
-    if (sent != NULL)
-        rc = wait_final(c, json_string_value(sent), start, &state);
+    rc = sent != NULL ? wait_final(c, json_string_value(sent), start, &state) : 1;
     if (state != NULL) {
-        json_object_set_new(state, "amount", json_integer((json_int_t)amount));
+        json_object_set_new(state, "amount", json_integer((json_int_t)pl->amount));
         json_object_set_new(state, "fee", json_integer((json_int_t)fee));
         json_object_set_new(state, "elapsed_ms", json_integer((json_int_t)(mono_ms() - start)));
         print_result(state);
     }
     json_decref(sent);
     json_decref(state);
-    return rc == 3 ? 1 : sent == NULL && rc == 0 ? 1 : rc;
+    return rc;
+}
+
+static int cmd_send(const cli *c, const char *to_text, const char *amount_text, bool submit)
+{
+    tc_keypair kp;
+    tc_network net;
+    char from[TC_ADDRESS_TEXT_MAX];
+    plan pl = {.kind = TC_TX_TRANSFER};
+    int rc = load_wallet(c, &kp);
+    if (rc != 0)
+        return rc;
+    if (parse_time_amount(amount_text, &pl.amount) != 0) {
+        fprintf(stderr, "time-cli: AMOUNT is TIME with at most 8 decimals, not %s\n", amount_text);
+        return 2;
+    }
+    if ((rc = node_address(c, &kp, &net, from)) != 0)
+        return rc;
+    if ((rc = tc_address_decode(to_text, net, &pl.to)) != 0) {
+        fprintf(stderr, "time-cli: %s: %s\n", to_text, tc_strerror(rc));
+        return 2;
+    }
+    return pay(c, &kp, from, &pl, submit);
+}
+
+/* register-masternode TIER MN_KEY_FILE [NET_ADDR] and retire-masternode MN_KEY_FILE: the wallet
+ * is the owner (it pays the collateral, receives the rewards, and alone may retire). */
+static int cmd_masternode(const cli *c, bool reg, int argc, char **argv)
+{
+    tc_keypair kp;
+    tc_network net;
+    char from[TC_ADDRESS_TEXT_MAX];
+    plan pl = {.kind = reg ? TC_TX_MN_REGISTER : TC_TX_MN_RETIRE, .net_addr = ""};
+    cli mn = *c;
+    mn.wallet = argv[reg ? 1 : 0];
+    int rc = load_wallet(c, &kp);
+    if (rc == 0)
+        rc = load_wallet(&mn, &pl.mn);
+    bool tier_ok = !reg;
+    for (uint8_t t = 0; reg && t < TC_TIER_COUNT; t++)
+        if (strcmp(argv[0], tc_tier_name((tc_tier)t)) == 0) {
+            pl.tier = t;
+            tier_ok = true;
+        }
+    if (rc == 0 && !tier_ok) {
+        fprintf(stderr, "time-cli: TIER is bronze, silver or gold, not %s\n", argv[0]);
+        rc = 2;
+    }
+    if (reg && argc == 3)
+        pl.net_addr = argv[2];
+    if (rc == 0 && strlen(pl.net_addr) > TC_TX_NETADDR_MAX) {
+        fprintf(stderr, "time-cli: NET_ADDR is at most %d bytes\n", TC_TX_NETADDR_MAX);
+        rc = 2;
+    }
+    if (rc == 0)
+        rc = node_address(c, &kp, &net, from);
+    json_t *list = rc == 0 && reg ? call(c, "getmasternodelist", NULL) : NULL;
+    if (reg && rc == 0) {
+        pl.amount = (uint64_t)json_integer_value(
+            json_object_get(json_object_get(list, "collateral"), argv[0]));
+        tc_addr_from_pubkey(&kp.pub, &pl.to);
+        rc = pl.amount > 0 ? 0 : 1;
+    }
+    json_decref(list);
+    return rc == 0 ? pay(c, &kp, from, &pl, true) : rc;
 }
 
 /* ---- options ---- */
@@ -558,11 +651,16 @@ int td_cli_main(int argc, char **argv)
         rc = rest == 0 ? cmd_balance(&c) : 2;
     else if (strcmp(cmd, "send") == 0 || strcmp(cmd, "createtx") == 0)
         rc = rest == 2 ? cmd_send(&c, argv[i], argv[i + 1], strcmp(cmd, "send") == 0) : 2;
+    else if (strcmp(cmd, "register-masternode") == 0)
+        rc = rest == 2 || rest == 3 ? cmd_masternode(&c, true, rest, argv + i) : 2;
+    else if (strcmp(cmd, "retire-masternode") == 0)
+        rc = rest == 1 ? cmd_masternode(&c, false, rest, argv + i) : 2;
     else
         rc = cmd_rpc(&c, cmd, rest, argv + i);
     if (rc == 2)
         fprintf(stderr, "time-cli: usage: time-cli [options] balance | send ADDRESS AMOUNT | "
-                        "createtx ADDRESS AMOUNT (time-cli help)\n");
+                        "createtx ADDRESS AMOUNT | register-masternode TIER KEY_FILE [NET_ADDR] | "
+                        "retire-masternode KEY_FILE (time-cli help)\n");
     curl_global_cleanup();
     sodium_memzero(c.userpwd, sizeof(c.userpwd));
     return rc;

@@ -619,9 +619,14 @@ static json_t *m_getmasternodelist(td_rpc_env *env, json_t *p, td_rpc_error *err
                                               "tier", tc_tier_name((tc_tier)v->members[i].tier),
                                               "weight", (json_int_t)v->members[i].weight, "owner",
                                               jaddr(env, &v->members[i].owner)));
-    return json_pack("{s:I, s:I, s:I, s:o}", "epoch", (json_int_t)v->epoch, "weight_total",
+    const tc_profile *pr = &env->genesis->profile;
+    json_t *collateral = json_object();
+    for (uint8_t t = 0; t < TC_TIER_COUNT; t++)
+        json_object_set_new(collateral, tc_tier_name((tc_tier)t),
+                            json_integer((json_int_t)tc_tier_collateral(pr, (tc_tier)t)));
+    return json_pack("{s:I, s:I, s:I, s:o, s:o}", "epoch", (json_int_t)v->epoch, "weight_total",
                      (json_int_t)v->weight_total, "quorum", (json_int_t)tc_vset_quorum(v),
-                     "masternodes", list);
+                     "masternodes", list, "collateral", collateral);
 }
 
 static json_t *m_getforkinfo(td_rpc_env *env, json_t *p, td_rpc_error *err, td_rpc_wait *w)

@@ -53,7 +53,12 @@ static const char usage[] =
     "      and waits for finality (default 60000 ms), with a progress line on stderr.\n"
     "  time-cli [connection options] [-wallet=FILE] createtx ADDRESS AMOUNT\n"
     "      as send, but prints the signed transaction ({txid, hex, amount, fee}) unsent\n"
-    "      (for sendrawtransaction later).\n";
+    "      (for sendrawtransaction later).\n"
+    "  time-cli [connection options] [-wallet=FILE] register-masternode TIER KEY_FILE [NET_ADDR]\n"
+    "  time-cli [connection options] [-wallet=FILE] retire-masternode KEY_FILE\n"
+    "      the wallet (the owner) registers the masternode of KEY_FILE (a keygen file) at TIER\n"
+    "      (bronze, silver, gold), paying and locking its collateral, or retires it; then waits\n"
+    "      for finality as send does.\n";
 
 static int bad_usage(const char *msg, const char *arg)
 {

@@ -9,7 +9,8 @@ Checks:
     method missing from the table fails the test), and the documented errors (unknown method,
     bad parameters, unknown block);
   - a wallet send through time-cli reaches finality (exit 0, state final), every node sees it
-    final, the recipient's balance shows it once a block confirms it;
+    final, the recipient's balance shows it once a block confirms it; a wallet registers a
+    masternode (its collateral locked once confirmed) and retires it;
   - waittxfinality returns on finality (a waiter started before the submission wakes) and on
     its timeout (timed_out true, after the timeout and not much later);
   - /metrics parses as Prometheus text (every line checked by the parser below), on rpc.listen
@@ -332,6 +333,39 @@ def test_wait(a, nodes, tmp):
     return tx.get("txid")
 
 
+def test_masternode(a, nodes, tmp):
+    """A wallet registers a silver masternode with a fresh key, then retires it."""
+    owner = os.path.join(tmp, "net", "keys", "wallet-3.json")
+    mnkey = os.path.join(tmp, "mn.json")
+    cli(a, nodes[0], "keygen", wallet=mnkey)
+    r = cli(a, nodes[0], "register-masternode", "silver", mnkey, "127.0.0.1:1", wallet=owner)
+    out = json.loads(r.stdout) if r.returncode == 0 else {}
+    info, _ = rpc(nodes[0], "getmasternodelist")
+    silver = (info or {}).get("collateral", {}).get("silver")
+    check("time-cli register-masternode reaches finality, paying the silver collateral",
+          out.get("final") is True and out.get("amount") == silver and silver,
+          f"rc={r.returncode} {r.stdout[:120]} {r.stderr[-200:]}")
+    tx, _ = rpc(nodes[2], "getrawtransaction", out.get("txid", "00"), True)
+    check("the registration is a mn_register transaction", (tx or {}).get("kind") == "mn_register",
+          str(tx)[:120])
+    end, bal = time.monotonic() + 15, {}
+    while time.monotonic() < end and bal.get("locked") != silver:
+        r = cli(a, nodes[2], "balance", wallet=owner)
+        bal = json.loads(r.stdout) if r.returncode == 0 else {}
+        time.sleep(0.3)
+    check("once confirmed, the collateral shows as locked in the owner's balance",
+          bal.get("locked") == silver, str(bal))
+    r = cli(a, nodes[0], "retire-masternode", mnkey, wallet=owner)
+    out = json.loads(r.stdout) if r.returncode == 0 else {}
+    tx, _ = rpc(nodes[0], "getrawtransaction", out.get("txid", "00"), True)
+    check("time-cli retire-masternode reaches finality as a mn_retire transaction",
+          out.get("final") is True and (tx or {}).get("kind") == "mn_retire",
+          f"rc={r.returncode} {r.stdout[:120]} {r.stderr[-200:]}")
+    r = cli(a, nodes[0], "register-masternode", "platinum", mnkey, wallet=owner)
+    check("register-masternode refuses an unknown tier with exit 2", r.returncode == 2,
+          r.stderr.strip()[:100])
+
+
 def test_methods(nodes, txid, address):
     n = nodes[0]
     info, _ = rpc(n, "getblockchaininfo")
@@ -573,6 +607,7 @@ def main():
         test_auth(nodes)
         txid, address = test_send(a, nodes, tmp)
         test_wait(a, nodes, tmp)
+        test_masternode(a, nodes, tmp)
         test_methods(nodes, txid, address)
         test_metrics(nodes, metrics_port)
         test_limits(nodes)
