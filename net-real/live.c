@@ -900,3 +900,42 @@ void td_live_stats_get(const td_live *l, td_live_stats *out)
     *out = l->stats;
     out->peers = l->inbound + l->outbound;
 }
+
+/* ---- the operator's bans (RPC listbanned, setban) ---- */
+
+uint32_t td_live_bans_get(const td_live *l, td_live_ban *out, uint32_t cap)
+{
+    TC_ASSERT(l != NULL && (out != NULL || cap == 0));
+    uint64_t now = td_now_ms();
+    uint32_t w = 0;
+    for (uint32_t k = 0; k < l->ban_count && w < cap; k++) {
+        if (l->bans[k].until_ms <= now)
+            continue;
+        memcpy(out[w].host, l->bans[k].host, sizeof(out[w].host));
+        out[w++].until_ms = l->bans[k].until_ms;
+    }
+    return w;
+}
+
+int td_live_ban_set(td_live *l, const char *host, uint64_t until_ms)
+{
+    TC_ASSERT(l != NULL && host != NULL && strlen(host) < 16);
+    if (until_ms == 0) {
+        for (uint32_t k = 0; k < l->ban_count; k++) {
+            if (strcmp(l->bans[k].host, host) != 0)
+                continue;
+            l->bans[k] = l->bans[--l->ban_count];
+            return 0;
+        }
+        return -1;
+    }
+    ban_host(l, host, until_ms);
+    for (td_peer *p = l->peers, *next = NULL; p != NULL; p = next) {
+        char h[16];
+        next = p->next;
+        host_of(p->addr, h);
+        if (strcmp(h, host) == 0 && !p->closing)
+            peer_close(p, "banned");
+    }
+    return 0;
+}

@@ -75,4 +75,18 @@ typedef struct {
 } td_live_stats;
 void td_live_stats_get(const td_live *l, td_live_stats *out);
 
+/* The operator's bans (RPC listbanned, setban): the driver's table of banned hosts, the one
+ * checked at accept and before a dial. The node's own peer policy keeps bans of its own (the
+ * DISCONNECT actions that fill this table too); an operator's unban does not lift those. */
+typedef struct {
+    char host[16];
+    uint64_t until_ms; /* wall clock, td_now_ms */
+} td_live_ban;
+
+/* Up to cap bans in force now; returns how many it wrote. */
+uint32_t td_live_bans_get(const td_live *l, td_live_ban *out, uint32_t cap);
+/* Bans host (an IPv4 literal) until until_ms and closes its connections; until_ms 0 lifts the
+ * driver's ban: 0, or -1 when there was none to lift. */
+int td_live_ban_set(td_live *l, const char *host, uint64_t until_ms);
+
 #endif

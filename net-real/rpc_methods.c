@@ -708,6 +708,50 @@ static json_t *m_getnetworkinfo(td_rpc_env *env, json_t *p, td_rpc_error *err, t
                      (json_int_t)ls.ban_refusals, "rate_drops", (json_int_t)st.rate_drops);
 }
 
+#define BAN_DEFAULT_S 86400
+#define BANS_MAX      1024
+
+static json_t *m_listbanned(td_rpc_env *env, json_t *p, td_rpc_error *err, td_rpc_wait *w)
+{
+    (void)w;
+    if (!arg_count(p, 0, 0, err))
+        return NULL;
+    static td_live_ban bans[BANS_MAX]; /* loop thread only */
+    uint32_t n = td_live_bans_get(env->live, bans, BANS_MAX);
+    json_t *list = json_array();
+    for (uint32_t k = 0; k < n; k++)
+        json_array_append_new(list, json_pack("{s:s, s:I}", "address", bans[k].host,
+                                              "banned_until_ms", (json_int_t)bans[k].until_ms));
+    return list;
+}
+
+static json_t *m_setban(td_rpc_env *env, json_t *p, td_rpc_error *err, td_rpc_wait *w)
+{
+    (void)w;
+    const char *host = json_string_value(json_array_get(p, 0));
+    const char *cmd = json_string_value(json_array_get(p, 1));
+    int64_t bantime_s = 0;
+    char h[16];
+    uint16_t port = 0;
+    char probe[32];
+    if (!arg_count(p, 2, 3, err) ||
+        !arg_int(p, 2, 1, 10 * 365 * 86400LL, BAN_DEFAULT_S, &bantime_s, err))
+        return NULL;
+    snprintf(probe, sizeof(probe), "%.20s:1", host ? host : "");
+    if (host == NULL || strlen(host) >= sizeof(h) || td_addr_split(probe, h, &port) != 0 ||
+        strcmp(h, host) != 0)
+        return fail(err, TD_RPC_INVALID_PARAM, "setban: an IPv4 address, not %s", host);
+    if (cmd != NULL && strcmp(cmd, "add") == 0) {
+        td_live_ban_set(env->live, host, td_now_ms() + (uint64_t)bantime_s * 1000u);
+        return json_null();
+    }
+    if (cmd != NULL && strcmp(cmd, "remove") == 0)
+        return td_live_ban_set(env->live, host, 0) == 0
+                   ? json_null()
+                   : fail(err, TD_RPC_UNBAN_FAILED, "Unban failed: %s is not banned", host);
+    return fail(err, TD_RPC_INVALID_PARAM, "setban: the command is add or remove, not %s", cmd);
+}
+
 /* ---- control ---- */
 
 static json_t *m_uptime(td_rpc_env *env, json_t *p, td_rpc_error *err, td_rpc_wait *w)
@@ -732,7 +776,7 @@ static json_t *m_help(td_rpc_env *env, json_t *p, td_rpc_error *err, td_rpc_wait
 typedef struct {
     const char *name;
     method_fn fn;
-    const char *params[3];
+    const char *params[4]; /* NULL-terminated */
     const char *help;
 } method_spec;
 
@@ -776,6 +820,11 @@ static const method_spec methods[] = {
     {"getforkinfo", m_getforkinfo, {NULL}, "fork alarm, failure, culprits, evidence"},
     {"getpeerinfo", m_getpeerinfo, {NULL}, "handshaken peers: address, key, validator, rtt"},
     {"getnetworkinfo", m_getnetworkinfo, {NULL}, "version, connections, traffic, bans"},
+    {"listbanned", m_listbanned, {NULL}, "hosts banned now, with the end of each ban"},
+    {"setban",
+     m_setban,
+     {"subnet", "command", "bantime"},
+     "add (closing its connections; bantime in s, default 86400) or remove a host's ban"},
     {"uptime", m_uptime, {NULL}, "seconds since start"},
     {"stop", m_stop, {NULL}, "stops timed (exit 0)"},
     {"help", m_help, {"command", NULL}, "lists the methods, or describes one"},

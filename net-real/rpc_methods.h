@@ -27,6 +27,7 @@
 #define TD_RPC_VERIFY_REJECTED  (-26)
 #define TD_RPC_ALREADY_IN_CHAIN (-27)
 #define TD_RPC_IN_WARMUP        (-28) /* here: shutting down */
+#define TD_RPC_UNBAN_FAILED     (-30) /* RPC_CLIENT_INVALID_IP_OR_SUBNET: setban remove of no ban */
 #define TD_RPC_OVERLOADED       (-32000)
 #define TD_RPC_NODE_FAILED      (-32001)
 #define TD_RPC_WAIT             1 /* not an error: waittxfinality waits */

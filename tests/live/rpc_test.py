@@ -19,6 +19,7 @@ Checks:
     the node keeps serving;
   - 200 concurrent clients against rpc.requests_max = 16 are each answered: a result or a 503
     with a JSON-RPC error, never a reset;
+  - setban closes a banned host's connections at accept, listbanned shows it, remove lifts it;
   - `stop` over RPC and SIGTERM both exit 0.
 
 usage: rpc_test.py --bin BUILD/net-real
@@ -64,7 +65,7 @@ def free_ports(n):
 
 class Node:
     def __init__(self, a, tmp, i, p2p, rpc, extra=""):
-        self.a, self.i, self.rpc_port = a, i, rpc[i]
+        self.a, self.i, self.rpc_port, self.p2p_port = a, i, rpc[i], p2p[i]
         self.dir = os.path.join(tmp, f"node{i}")
         os.makedirs(self.dir)
         self.log = os.path.join(self.dir, "timed.log")
@@ -377,7 +378,8 @@ def test_methods(nodes, txid, address):
                    "getblock", "getrawtransaction", "sendrawtransaction", "gettxfinality",
                    "waittxfinality", "getmempoolinfo", "getrawmempool", "getbalance",
                    "listunspent", "getmasternodelist", "getconsensusinfo", "getforkinfo",
-                   "getpeerinfo", "getnetworkinfo", "uptime", "stop", "help"]
+                   "getpeerinfo", "getnetworkinfo", "listbanned", "setban", "uptime", "stop",
+                   "help"]
     # (method, params, check of the result); sendrawtransaction, waittxfinality and stop have
     # their own checks (test_wait, test_stop).
     table = [
@@ -425,7 +427,8 @@ def test_methods(nodes, txid, address):
     cons = cons or {}
     helped, _ = rpc(n, "help")
     listed = set(re.findall(r"^(\w+)", helped or "", re.M))
-    covered = {m for m, _, _ in table} | {"sendrawtransaction", "waittxfinality", "stop"}
+    covered = {m for m, _, _ in table} | {"sendrawtransaction", "waittxfinality", "stop",
+                                          "setban", "listbanned"}
     check("every method help lists has a check here", listed <= covered, str(listed - covered))
     for method, params, ok in table:
         res, err = rpc(n, method, *params)
@@ -459,6 +462,38 @@ def test_methods(nodes, txid, address):
                         f"-datadir={os.path.join(n.dir, 'data')}", "getblockhash", "1"],
                        capture_output=True, text=True, timeout=10)
     check("time-cli getblockhash 1 prints the hash", r.stdout.strip() == h1, r.stdout + r.stderr)
+
+
+def test_bans(nodes):
+    """setban add closes a host's new connections at accept; remove lifts it."""
+    import socket
+    n = nodes[0]
+
+    def refused_from(src):
+        s = socket.socket()
+        s.settimeout(3)
+        try:
+            s.bind((src, 0))
+            s.connect(("127.0.0.1", n.p2p_port))
+            return s.recv(1) == b""  # closed at once; an accepted peer is sent a HELLO
+        except OSError:
+            return True
+        finally:
+            s.close()
+
+    res, err = rpc(n, "setban", "127.0.0.2", "add", 60)
+    bans, _ = rpc(n, "listbanned")
+    check("setban add: listbanned shows the host for 60 s",
+          err is None and any(b["address"] == "127.0.0.2" for b in bans or []), f"{err} {bans}")
+    check("a banned host's connection is closed at accept", refused_from("127.0.0.2"))
+    check("another host's connection is not", not refused_from("127.0.0.3"))
+    res, err = rpc(n, "setban", "127.0.0.2", "remove")
+    bans, _ = rpc(n, "listbanned")
+    check("setban remove lifts it", err is None and not any(b["address"] == "127.0.0.2"
+                                                            for b in bans or []), str(bans))
+    check("the lifted host connects again", not refused_from("127.0.0.2"))
+    _, err = rpc(n, "setban", "127.0.0.2", "remove")
+    check("setban remove of no ban gets -30", err is not None and err.get("code") == -30, str(err))
 
 
 def test_metrics(nodes, metrics_port):
@@ -609,6 +644,7 @@ def main():
         test_wait(a, nodes, tmp)
         test_masternode(a, nodes, tmp)
         test_methods(nodes, txid, address)
+        test_bans(nodes)
         test_metrics(nodes, metrics_port)
         test_limits(nodes)
         test_concurrency(nodes)

@@ -296,7 +296,7 @@ Test(rpc, help_lists_every_method_with_its_parameter_names)
     size_t lines = 1;
     for (const char *c = text; *c; c++)
         lines += *c == '\n';
-    cr_assert_eq(lines, 21, "21 methods, got %zu", lines);
+    cr_assert_eq(lines, 23, "23 methods, got %zu", lines);
     json_decref(r);
     const char *const *names = td_rpc_param_names("getblock");
     cr_assert(names != NULL && strcmp(names[0], "blockhash") == 0 &&
@@ -342,5 +342,46 @@ Test(rpc, metrics_count_what_the_node_notifies)
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "fork"), "height")), 9,
                  "the announced fork's height");
     json_decref(r);
+    fx_close(&f);
+}
+
+/* setban adds to the driver's table (listbanned shows it with its end), remove lifts it once. */
+Test(rpc, setban_and_listbanned)
+{
+    fx f;
+    fx_open(&f);
+    uint64_t now = td_now_ms();
+    json_t *r = ok(&f, "setban", "[\"127.0.0.9\", \"add\", 60]");
+    cr_assert(json_is_null(r));
+    r = ok(&f, "listbanned", "[]");
+    cr_assert_eq(json_array_size(r), 1);
+    json_t *b = json_array_get(r, 0);
+    cr_assert_str_eq(json_string_value(json_object_get(b, "address")), "127.0.0.9");
+    uint64_t until = (uint64_t)json_integer_value(json_object_get(b, "banned_until_ms"));
+    cr_assert(until >= now + 60000 && until <= now + 61000, "60 s from now, got +%llu ms",
+              (unsigned long long)(until - now));
+    json_decref(r);
+    json_decref(ok(&f, "setban", "[\"127.0.0.9\", \"remove\"]"));
+    r = ok(&f, "listbanned", "[]");
+    cr_assert_eq(json_array_size(r), 0, "lifted");
+    json_decref(r);
+    static const struct {
+        const char *params;
+        int code;
+    } bad[] = {
+        {"[\"127.0.0.9\", \"remove\"]", TD_RPC_UNBAN_FAILED},
+        {"[\"127.0.0\", \"add\"]", TD_RPC_INVALID_PARAM},
+        {"[\"127.0.0.9:1\", \"add\"]", TD_RPC_INVALID_PARAM},
+        {"[\"127.0.0.9\", \"ban\"]", TD_RPC_INVALID_PARAM},
+        {"[\"127.0.0.9\", \"add\", 0]", TD_RPC_INVALID_PARAM},
+        {"[\"127.0.0.9\"]", TD_RPC_INVALID_PARAMS},
+    };
+    for (size_t k = 0; k < TC_ARRAY_LEN(bad); k++) {
+        int code = 0;
+        json_t *x = call(&f, "setban", bad[k].params, &code);
+        cr_expect(x == NULL && code == bad[k].code, "setban %s: want %d, got %d", bad[k].params,
+                  bad[k].code, code);
+        json_decref(x);
+    }
     fx_close(&f);
 }
