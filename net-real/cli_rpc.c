@@ -574,49 +574,74 @@ static bool opt(const char *arg, const char *name, const char **value)
     return true;
 }
 
-bool td_cli_is_option(const char *arg)
+/* The options before the command (cli_rpc.h's usage). */
+typedef struct {
+    const char *connect, *user, *pass, *datadir, *cookie;
+    tc_network net;
+} options;
+
+static bool set_option(cli *c, options *o, const char *arg)
 {
+    const char *v = NULL;
+    uint64_t n = 0;
+    const char **texts[] = {&o->connect, &o->user, &o->pass, &o->datadir, &o->cookie, &c->wallet};
     static const char *const names[] = {"-rpcconnect", "-rpcuser",       "-rpcpassword",
-                                        "-datadir",    "-rpccookiefile", "-rpcclienttimeout",
-                                        "-wallet",     "-network",       "-waitms"};
-    const char *v;
+                                        "-datadir",    "-rpccookiefile", "-wallet"};
     for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-        if (opt(arg, names[k], &v))
+        if (opt(arg, names[k], &v)) {
+            *texts[k] = v;
             return true;
-    return false;
+        }
+    if (opt(arg, "-rpcclienttimeout", &v) && tc_parse_u64(v, 1, 3600, &n) == 0)
+        c->timeout_s = (long)n;
+    else if (opt(arg, "-waitms", &v) && tc_parse_u64(v, 0, 3600000, &n) == 0)
+        c->wait_ms = n;
+    else if (!opt(arg, "-network", &v) || tc_profile_network_parse(v, &o->net) != 0)
+        return false;
+    return true;
+}
+
+/* The URL and the credentials: -rpcuser/-rpcpassword, or the cookie. 0, 1 (no cookie), 2. */
+static int connection(cli *c, const options *o)
+{
+    snprintf(c->url, sizeof(c->url), "http://%s/", o->connect);
+    if (o->user != NULL) {
+        snprintf(c->userpwd, sizeof(c->userpwd), "%s:%s", o->user, o->pass);
+        return 0;
+    }
+    if (o->cookie == NULL && o->datadir == NULL) {
+        fprintf(stderr, "time-cli: give -datadir=DIR (its .cookie) or -rpcuser and "
+                        "-rpcpassword\n");
+        return 2;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/.cookie", o->datadir ? o->datadir : ".");
+    return read_cookie(o->cookie ? o->cookie : path, c->userpwd, sizeof(c->userpwd)) != 0 ? 1 : 0;
+}
+
+static int dispatch(cli *c, const char *cmd, int rest, char **args)
+{
+    if (strcmp(cmd, "balance") == 0)
+        return rest == 0 ? cmd_balance(c) : 2;
+    if (strcmp(cmd, "send") == 0 || strcmp(cmd, "createtx") == 0)
+        return rest == 2 ? cmd_send(c, args[0], args[1], strcmp(cmd, "send") == 0) : 2;
+    if (strcmp(cmd, "register-masternode") == 0)
+        return rest == 2 || rest == 3 ? cmd_masternode(c, true, rest, args) : 2;
+    if (strcmp(cmd, "retire-masternode") == 0)
+        return rest == 1 ? cmd_masternode(c, false, rest, args) : 2;
+    return cmd_rpc(c, cmd, rest, args);
 }
 
 int td_cli_main(int argc, char **argv)
 {
     static cli c;
-    const char *connect = DEFAULT_CONNECT, *user = NULL, *pass = "", *datadir = NULL,
-               *cookie = NULL, *v = NULL;
-    tc_network net = TC_NET_TESTNET;
+    options o = {.connect = DEFAULT_CONNECT, .pass = "", .net = TC_NET_TESTNET};
     c.timeout_s = 90;
     c.wallet = DEFAULT_WALLET;
     c.wait_ms = 60000;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        uint64_t n = 0;
-        if (opt(argv[i], "-rpcconnect", &v))
-            connect = v;
-        else if (opt(argv[i], "-rpcuser", &v))
-            user = v;
-        else if (opt(argv[i], "-rpcpassword", &v))
-            pass = v;
-        else if (opt(argv[i], "-datadir", &v))
-            datadir = v;
-        else if (opt(argv[i], "-rpccookiefile", &v))
-            cookie = v;
-        else if (opt(argv[i], "-wallet", &v))
-            c.wallet = v;
-        else if (opt(argv[i], "-rpcclienttimeout", &v) && tc_parse_u64(v, 1, 3600, &n) == 0)
-            c.timeout_s = (long)n;
-        else if (opt(argv[i], "-waitms", &v) && tc_parse_u64(v, 0, 3600000, &n) == 0)
-            c.wait_ms = n;
-        else if (opt(argv[i], "-network", &v) && tc_profile_network_parse(v, &net) == 0)
-            continue;
-        else {
+        if (!set_option(&c, &o, argv[i])) {
             fprintf(stderr, "time-cli: unknown or bad option %s (time-cli help)\n", argv[i]);
             return 2;
         }
@@ -628,39 +653,18 @@ int td_cli_main(int argc, char **argv)
     const char *cmd = argv[i++];
     int rest = argc - i;
     if (strcmp(cmd, "keygen") == 0)
-        return rest == 0 ? cmd_keygen(&c, net) : 2;
+        return rest == 0 ? cmd_keygen(&c, o.net) : 2;
     if (strcmp(cmd, "address") == 0)
-        return rest == 0 ? cmd_address(&c, net) : 2;
-    snprintf(c.url, sizeof(c.url), "http://%s/", connect);
-    char path[4096];
-    if (user != NULL) {
-        snprintf(c.userpwd, sizeof(c.userpwd), "%s:%s", user, pass);
-    } else {
-        if (cookie == NULL && datadir == NULL) {
-            fprintf(stderr, "time-cli: give -datadir=DIR (its .cookie) or -rpcuser and "
-                            "-rpcpassword\n");
-            return 2;
-        }
-        snprintf(path, sizeof(path), "%s/.cookie", datadir ? datadir : ".");
-        if (read_cookie(cookie ? cookie : path, c.userpwd, sizeof(c.userpwd)) != 0)
-            return 1;
-    }
+        return rest == 0 ? cmd_address(&c, o.net) : 2;
+    int rc = connection(&c, &o);
+    if (rc != 0)
+        return rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc;
-    if (strcmp(cmd, "balance") == 0)
-        rc = rest == 0 ? cmd_balance(&c) : 2;
-    else if (strcmp(cmd, "send") == 0 || strcmp(cmd, "createtx") == 0)
-        rc = rest == 2 ? cmd_send(&c, argv[i], argv[i + 1], strcmp(cmd, "send") == 0) : 2;
-    else if (strcmp(cmd, "register-masternode") == 0)
-        rc = rest == 2 || rest == 3 ? cmd_masternode(&c, true, rest, argv + i) : 2;
-    else if (strcmp(cmd, "retire-masternode") == 0)
-        rc = rest == 1 ? cmd_masternode(&c, false, rest, argv + i) : 2;
-    else
-        rc = cmd_rpc(&c, cmd, rest, argv + i);
+    rc = dispatch(&c, cmd, rest, argv + i);
     if (rc == 2)
         fprintf(stderr, "time-cli: usage: time-cli [options] balance | send ADDRESS AMOUNT | "
                         "createtx ADDRESS AMOUNT | register-masternode TIER KEY_FILE [NET_ADDR] | "
-                        "retire-masternode KEY_FILE (time-cli help)\n");
+                        "retire-masternode KEY_FILE | METHOD [ARG...] (time-cli help)\n");
     curl_global_cleanup();
     sodium_memzero(c.userpwd, sizeof(c.userpwd));
     return rc;

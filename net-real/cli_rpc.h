@@ -5,8 +5,6 @@
 
 #include <stdbool.h>
 
-/* Whether arg is one of the live commands' -name=value options (they come before the command). */
-bool td_cli_is_option(const char *arg);
 /* time-cli [-option=value...] COMMAND ARGS...: 0, 1 (an RPC error or no finality) or 2 (usage). */
 int td_cli_main(int argc, char **argv);
 
