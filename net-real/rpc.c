@@ -179,6 +179,13 @@ static enum MHD_Result first_call(listener *li, struct MHD_Connection *conn, con
         MHD_destroy_response(resp);
         return rc;
     }
+    /* A declared length over the limit is refused before a byte of the body is read. */
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t declared = 0;
+    if (cl != NULL && tc_parse_u64(cl, 0, UINT64_MAX, &declared) == 0 && declared > r->body_max)
+        return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, TD_RPC_INVALID_REQUEST,
+                          "request body over rpc.body_max_bytes");
     pthread_mutex_lock(&r->mu);
     bool full = r->closing || r->inflight >= r->requests_max;
     bool closing = r->closing;

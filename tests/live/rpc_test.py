@@ -540,6 +540,20 @@ def test_limits(nodes):
     doc = json.loads(data) if status == 413 else {}
     check("a body over rpc.body_max_bytes (4096) gets 413 with a JSON-RPC error",
           status == 413 and doc.get("error", {}).get("code") == -32600, f"{status} {data[:100]}")
+    # Without a Content-Length (chunked), the limit holds while the body arrives.
+    c = httpc.HTTPConnection("127.0.0.1", n1.rpc_port, timeout=10)
+    try:
+        c.request("POST", "/", body=iter([b'{"method":"uptime","x":"', b"b" * 3000, b"c" * 3000,
+                                          b'"}']),
+                  headers={"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()},
+                  encode_chunked=True)
+        resp = c.getresponse()
+        status, data = resp.status, resp.read()
+    except (OSError, httpc.HTTPException) as e:
+        status, data = None, str(e).encode()
+    finally:
+        c.close()
+    check("a chunked body over the limit gets 413 too", status == 413, f"{status} {data[:80]}")
     for name, body, code in [("malformed JSON", b'{"method": "getblockcount"', -32700),
                              ("a batch", b'[{"method":"getblockcount"}]', -32600),
                              ("no method", b'{"id": 3}', -32600),
