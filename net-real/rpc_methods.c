@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "codec.h"
 #include "mnreg.h"
 #include "utxo.h"
 
@@ -216,6 +217,37 @@ static json_t *tx_json(td_rpc_env *env, const tc_tx *tx, const tc_hash *txid)
                      (json_int_t)tc_tx_encoded_size(tx), "vin", ins, "vout", outs);
 }
 
+static json_t *evidence_hash(const tc_evidence *e)
+{
+    tc_hash h;
+    tc_evidence_hash(e, &h);
+    return jhex(h.b, TC_HASH_SIZE);
+}
+
+/* The evidence's encoding (tc_evidence_decode reads it back): the proof itself. */
+static json_t *evidence_hex(const tc_evidence *e)
+{
+    tc_writer w;
+    size_t len = 0;
+    tc_writer_init(&w, NULL, 0);
+    tc_evidence_encode(&w, e);
+    (void)tc_writer_finish(&w, &len);
+    uint8_t *bytes = malloc(len ? len : 1);
+    char *hex = malloc(2 * len + 1);
+    json_t *out = NULL;
+    if (bytes != NULL && hex != NULL) {
+        tc_writer_init(&w, bytes, len);
+        tc_evidence_encode(&w, e);
+        if (tc_writer_finish(&w, &len) == 0) {
+            tc_hex(hex, bytes, len);
+            out = json_string(hex);
+        }
+    }
+    free(bytes);
+    free(hex);
+    return out != NULL ? out : json_null();
+}
+
 static json_t *block_json(td_rpc_env *env, const tc_block *b, const tc_hash *hash, int verbosity)
 {
     const tc_block_header *h = &b->header;
@@ -230,19 +262,25 @@ static json_t *block_json(td_rpc_env *env, const tc_block *b, const tc_hash *has
         json_array_append_new(rewards,
                               json_pack("{s:I, s:o}", "amount", (json_int_t)b->rewards[i].amount,
                                         "address", jaddr(env, &b->rewards[i].addr)));
+    json_t *evidence = json_array();
+    for (uint32_t i = 0; i < h->evidence_count; i++)
+        json_array_append_new(evidence, verbosity >= 2 ? evidence_hex(&h->evidence[i])
+                                                       : evidence_hash(&h->evidence[i]));
     tc_node_status st;
     tc_node_status_get(env->node, &st);
-    return json_pack("{s:o, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:o, "
-                     "s:o}",
-                     "hash", jhex(hash->b, TC_HASH_SIZE), "height", (json_int_t)h->height,
-                     "confirmations", (json_int_t)(st.height - h->height + 1), "version",
-                     (json_int_t)h->version, "previousblockhash", jhex(h->parent.b, TC_HASH_SIZE),
-                     "time_ms", (json_int_t)h->time_ms, "round", (json_int_t)h->round, "tx_root",
-                     jhex(h->tx_root.b, TC_HASH_SIZE), "utxo_root",
-                     jhex(h->utxo_root.b, TC_HASH_SIZE), "vset_hash",
-                     jhex(h->vset_hash.b, TC_HASH_SIZE), "proposer", (json_int_t)h->proposer,
-                     "commit_signatures", (json_int_t)h->last_commit.sig_count, "evidence",
-                     (json_int_t)h->evidence_count, "tx", txs, "rewards", rewards);
+    json_t *o = json_pack(
+        "{s:o, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:o, "
+        "s:o}",
+        "hash", jhex(hash->b, TC_HASH_SIZE), "height", (json_int_t)h->height, "confirmations",
+        (json_int_t)(st.height - h->height + 1), "version", (json_int_t)h->version,
+        "previousblockhash", jhex(h->parent.b, TC_HASH_SIZE), "time_ms", (json_int_t)h->time_ms,
+        "round", (json_int_t)h->round, "tx_root", jhex(h->tx_root.b, TC_HASH_SIZE), "utxo_root",
+        jhex(h->utxo_root.b, TC_HASH_SIZE), "vset_hash", jhex(h->vset_hash.b, TC_HASH_SIZE),
+        "proposer", (json_int_t)h->proposer, "commit_signatures",
+        (json_int_t)h->last_commit.sig_count, "evidence", (json_int_t)h->evidence_count, "tx", txs,
+        "rewards", rewards);
+    json_object_set_new(o, verbosity >= 2 ? "evidence_hex" : "evidence_hashes", evidence);
+    return o;
 }
 
 static json_t *m_getblock(td_rpc_env *env, json_t *p, td_rpc_error *err, td_rpc_wait *w)
@@ -629,6 +667,32 @@ static json_t *m_getmasternodelist(td_rpc_env *env, json_t *p, td_rpc_error *err
                      "masternodes", list, "collateral", collateral);
 }
 
+/* The evidence notified since start, each with the height of the block that included it (its
+ * encoding, the proof, is in that block: getblock HASH 2, "evidence_hex"), null before. */
+static json_t *evidence_json(td_rpc_env *env)
+{
+    json_t *list = json_array();
+    tc_store_txn *t = NULL;
+    bool txn = tc_store_begin(env->store, false, &t) == 0;
+    for (uint32_t k = 0; k < env->evidence_count; k++) {
+        const tc_hash *h = &env->evidence_list[k].hash;
+        const void *v = NULL;
+        size_t n = 0;
+        bool in =
+            txn && tc_store_get(t, TC_TABLE_EVIDENCE, h->b, TC_HASH_SIZE, &v, &n) == 0 && n == 8;
+        json_array_append_new(list,
+                              json_pack("{s:I, s:I, s:I, s:o, s:o}", "validator",
+                                        (json_int_t)env->evidence_list[k].validator, "height",
+                                        (json_int_t)env->evidence_list[k].height, "round",
+                                        (json_int_t)env->evidence_list[k].round, "hash",
+                                        jhex(h->b, TC_HASH_SIZE), "included_at",
+                                        in ? json_integer((json_int_t)load_be64(v)) : json_null()));
+    }
+    if (txn)
+        tc_store_abort(t);
+    return list;
+}
+
 static json_t *m_getforkinfo(td_rpc_env *env, json_t *p, td_rpc_error *err, td_rpc_wait *w)
 {
     (void)w;
@@ -645,6 +709,7 @@ static json_t *m_getforkinfo(td_rpc_env *env, json_t *p, td_rpc_error *err, td_r
                   st.failed ? tc_strerror(st.failure_code) : "", "failure_cause", st.failure_cause,
                   "evidence_seen", (json_int_t)env->evidence, "quorum_lost",
                   (json_int_t)st.quorum_lost, "culprits", culprits);
+    json_object_set_new(o, "evidence", evidence_json(env));
     json_object_set_new(o, "fork",
                         env->fork_seen
                             ? json_pack("{s:I, s:o, s:o}", "height", (json_int_t)env->fork_height,
@@ -911,6 +976,12 @@ void td_rpc_env_note(td_rpc_env *env, const tc_notify *note)
         break;
     case TC_NOTIFY_EVIDENCE:
         env->evidence++;
+        if (env->evidence_count < TC_ARRAY_LEN(env->evidence_list)) {
+            env->evidence_list[env->evidence_count].validator = note->validator;
+            env->evidence_list[env->evidence_count].round = note->round;
+            env->evidence_list[env->evidence_count].height = note->height;
+            env->evidence_list[env->evidence_count++].hash = note->hash;
+        }
         break;
     case TC_NOTIFY_FORK:
         env->forks++;

@@ -53,6 +53,13 @@ typedef struct {
     tc_hash fork_ours, fork_theirs;
     uint32_t culprit_list[16];
     uint32_t culprit_count;
+    /* Evidence of misbehaviour as notified (the first 64 since start), for getforkinfo. */
+    struct {
+        uint32_t validator, round;
+        uint64_t height;
+        tc_hash hash;
+    } evidence_list[64];
+    uint32_t evidence_count;
 } td_rpc_env;
 
 typedef struct {

@@ -338,9 +338,17 @@ Test(rpc, metrics_count_what_the_node_notifies)
     for (size_t k = 0; k < TC_ARRAY_LEN(want); k++)
         cr_expect(strstr(page, want[k]) != NULL, "missing: %s", want[k]);
     free(page);
+    tc_notify ev = {.kind = TC_NOTIFY_EVIDENCE, .height = 7, .round = 1, .validator = 2};
+    ev.hash.b[0] = 0xab;
+    td_rpc_env_note(&f.env, &ev);
     json_t *r = ok(&f, "getforkinfo", "[]");
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "fork"), "height")), 9,
                  "the announced fork's height");
+    json_t *e0 = json_array_get(json_object_get(r, "evidence"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(e0, "validator")), 2, "the culprit");
+    cr_assert_eq(json_integer_value(json_object_get(e0, "height")), 7);
+    cr_assert(strncmp(json_string_value(json_object_get(e0, "hash")), "ab00", 4) == 0);
+    cr_assert(json_is_null(json_object_get(e0, "included_at")), "no block holds it yet");
     json_decref(r);
     fx_close(&f);
 }
