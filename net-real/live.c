@@ -226,6 +226,14 @@ static void log_notify(const tc_notify *nt)
     }
 }
 
+/* Counts a whole frame (u32 length | u8 type | payload) under its type, for /metrics. */
+static void count_type(uint64_t *frames, uint64_t *bytes, const uint8_t *frame, size_t len)
+{
+    uint8_t type = len > 4 && frame[4] < TD_LIVE_TYPES ? frame[4] : 0;
+    frames[type]++;
+    bytes[type] += len;
+}
+
 /* Appends a frame to the peer's batch; false when the peer is over its output bound. */
 static bool peer_queue(td_live *l, td_peer *p, const uint8_t *frame, size_t len)
 {
@@ -244,6 +252,7 @@ static bool peer_queue(td_live *l, td_peer *p, const uint8_t *frame, size_t len)
     memcpy(p->out + p->out_len, frame, len);
     p->out_len += len;
     l->stats.frames_out++;
+    count_type(l->stats.frames_out_by_type, l->stats.bytes_out_by_type, frame, len);
     return true;
 }
 
@@ -586,6 +595,7 @@ static bool peer_consume(td_peer *p, const uint8_t *data, size_t n)
         p->frame = NULL;
         p->hdr_got = 0;
         l->stats.frames_in++;
+        count_type(l->stats.frames_in_by_type, l->stats.bytes_in_by_type, frame, len);
         peer_frame(p, frame, len); /* may close p: its struct lives until the close callback */
     }
     return !p->closing;

@@ -66,11 +66,16 @@ void td_live_free(td_live *l);
 /* Whether the node reported its sticky failure (node.h); the owner exits 1. */
 bool td_live_failed(const td_live *l);
 
+#define TD_LIVE_TYPES 32 /* message types counted by type: msg.h's are below it */
+
 typedef struct {
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     uint64_t accepted, refused_inbound, dials, dial_failures;
     uint64_t oversize_closes, output_drops, handshake_timeouts, ban_refusals;
     uint64_t pool_jobs, pool_sigs; /* frames sent to the verify pool, signatures it checked */
+    /* Whole frames and their bytes by message type (msg.h; a type past the table counts at 0). */
+    uint64_t frames_in_by_type[TD_LIVE_TYPES], frames_out_by_type[TD_LIVE_TYPES];
+    uint64_t bytes_in_by_type[TD_LIVE_TYPES], bytes_out_by_type[TD_LIVE_TYPES];
     uint32_t peers;
 } td_live_stats;
 void td_live_stats_get(const td_live *l, td_live_stats *out);

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "msg.h"
 #include "rpc_methods.h"
 
 static void family(FILE *f, const char *name, const char *type, const char *help)
@@ -69,6 +71,26 @@ static void finality_histogram(FILE *f, const td_rpc_env *env)
             (unsigned long long)env->finality_sum_ms, (unsigned long long)env->finality_count);
 }
 
+/* Frames and bytes by message type and direction: every type of msg.h, zeros included, so each
+ * series exists from the start. */
+static void by_type(FILE *f, const td_live_stats *ls)
+{
+    _Static_assert(TC_MSG_TYPE_COUNT <= TD_LIVE_TYPES, "every message type is counted");
+    const uint64_t *tables[2][2] = {{ls->frames_in_by_type, ls->frames_out_by_type},
+                                    {ls->bytes_in_by_type, ls->bytes_out_by_type}};
+    static const char *const names[2] = {"frames_by_type_total", "bytes_by_type_total"};
+    static const char *const dirs[2] = {"in", "out"};
+    for (int k = 0; k < 2; k++) {
+        family(f, names[k], "counter",
+               k == 0 ? "Whole frames by message type and direction."
+                      : "Frame bytes (length prefix included) by message type and direction.");
+        for (int d = 0; d < 2; d++)
+            for (uint8_t t = 1; t < TC_MSG_TYPE_COUNT; t++)
+                fprintf(f, "timecoin_%s{type=\"%s\",direction=\"%s\"} %llu\n", names[k],
+                        tc_msg_type_name(t), dirs[d], (unsigned long long)tables[k][d][t]);
+    }
+}
+
 static void live_metrics(FILE *f, td_rpc_env *env, const td_live_stats *ls, uint32_t peers_ready)
 {
     family(f, "peers", "gauge", "Peer connections by state.");
@@ -81,6 +103,7 @@ static void live_metrics(FILE *f, td_rpc_env *env, const td_live_stats *ls, uint
     family(f, "bytes_total", "counter", "Bytes on peer connections by direction.");
     fprintf(f, "timecoin_bytes_total{direction=\"in\"} %llu\n", (unsigned long long)ls->bytes_in);
     fprintf(f, "timecoin_bytes_total{direction=\"out\"} %llu\n", (unsigned long long)ls->bytes_out);
+    by_type(f, ls);
     one(f, "connections_accepted_total", "counter", "Inbound connections accepted.", ls->accepted);
     one(f, "connections_refused_total", "counter", "Inbound connections refused (limits).",
         ls->refused_inbound);
@@ -102,6 +125,21 @@ static void live_metrics(FILE *f, td_rpc_env *env, const td_live_stats *ls, uint
         (td_now_ms() - env->start_ms) / 1000);
 }
 
+/* The LMDB file's size (its high-water mark: LMDB reuses freed pages, never shrinks) and the
+ * map it may grow to. */
+static void store_metrics(FILE *f, const td_rpc_env *env)
+{
+    char path[TD_PATH_MAX + 16];
+    struct stat st;
+    if (env->data_dir == NULL)
+        return;
+    snprintf(path, sizeof(path), "%s/data.mdb", env->data_dir);
+    one(f, "store_file_bytes", "gauge", "Size of the store's data file.",
+        stat(path, &st) == 0 ? (uint64_t)st.st_size : 0);
+    one(f, "store_map_bytes", "gauge", "The store's map size (store.map_size_mib).",
+        env->map_size_mib << 20);
+}
+
 char *td_metrics_render(td_rpc_env *env, uint32_t inflight, uint64_t rpc_requests,
                         uint64_t rpc_refused)
 {
@@ -117,6 +155,7 @@ char *td_metrics_render(td_rpc_env *env, uint32_t inflight, uint64_t rpc_request
     node_metrics(f, env);
     finality_histogram(f, env);
     live_metrics(f, env, &ls, st.peers);
+    store_metrics(f, env);
     one(f, "rpc_inflight", "gauge", "RPC and metrics requests in flight.", inflight);
     one(f, "rpc_requests_total", "counter", "Requests handed to the node.", rpc_requests);
     one(f, "rpc_refused_total", "counter", "Requests refused: over rpc.requests_max.", rpc_refused);

@@ -538,7 +538,9 @@ int td_rpc_start(uv_loop_t *loop, const td_rpc_opts *opts, td_rpc **out, char *e
                           .store = opts->store,
                           .live = opts->live,
                           .genesis = opts->genesis,
-                          .start_ms = td_now_ms()};
+                          .start_ms = td_now_ms(),
+                          .data_dir = opts->config->data_dir,
+                          .map_size_mib = opts->config->map_size_mib};
     r->body_max = opts->config->rpc_body_max_bytes;
     r->requests_max = opts->config->rpc_requests_max;
     pthread_mutex_init(&r->mu, NULL);

@@ -41,7 +41,9 @@ typedef struct {
     td_live *live;
     const tc_genesis *genesis;
     uint64_t start_ms;
-    bool stop_requested; /* set by `stop`; rpc.c calls the owner's hook */
+    const char *data_dir;  /* for the store's size; NULL: not reported */
+    uint64_t map_size_mib; /* store.map_size_mib */
+    bool stop_requested;   /* set by `stop`; rpc.c calls the owner's hook */
     /* Counted from the node's notifications (td_rpc_on_notify) for /metrics. */
     uint64_t view_changes_by_cause[5];
     uint64_t blocks_committed, txs_finalized, txs_rejected, forks, culprits, evidence;

@@ -516,6 +516,15 @@ def test_metrics(nodes, metrics_port):
     check("/metrics: frames in and out counted",
           (metric(samples, "timecoin_frames_total", '{direction="in"}') or 0) > 0 and
           (metric(samples, "timecoin_frames_total", '{direction="out"}') or 0) > 0)
+    for d in ("in", "out"):
+        by_type = sum(v for k, v in samples.items()
+                      if k[0] == "timecoin_frames_by_type_total" and f'direction="{d}"' in k[1])
+        check(f"/metrics: frames {d} by type add up to the frames {d} total",
+              by_type > 0 and by_type == metric(samples, "timecoin_frames_total",
+                                                f'{{direction="{d}"}}'), str(by_type))
+    check("/metrics: the store's file size and map size",
+          (metric(samples, "timecoin_store_file_bytes") or 0) > 0 and
+          metric(samples, "timecoin_store_map_bytes") == 1024 << 20)
     check("/metrics: view changes by cause",
           metric(samples, "timecoin_view_changes_total", '{cause="timeout_propose"}') is not None)
     status, _ = http(n0.rpc_port, method="GET", path="/metrics")
