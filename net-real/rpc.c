@@ -213,6 +213,8 @@ static enum MHD_Result first_call(listener *li, struct MHD_Connection *conn, con
 
 static void take_body(td_rpc *r, job *j, const char *data, size_t size)
 {
+    TC_ASSERT(r != NULL && j != NULL && data != NULL && size > 0);
+    TC_ASSERT(!j->queued && j->body_len <= r->body_max);
     if (j->too_big || j->body_len + size > r->body_max) {
         j->too_big = true;
         return;
@@ -291,6 +293,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     job *j = *con_cls;
     if (j == NULL)
         return;
+    TC_ASSERT(!j->queued || j->done); /* a queued job completes only once answered */
     pthread_mutex_lock(&li->rpc->mu);
     TC_ASSERT(li->rpc->inflight > 0);
     li->rpc->inflight--;
@@ -306,6 +309,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* Sets j's answer and gives the connection back to libmicrohttpd; j is not touched after. */
 static void finish(td_rpc *r, job *j, unsigned status, char *text, size_t len)
 {
+    TC_ASSERT(j->queued && !j->done && j->conn != NULL);
+    TC_ASSERT(j->resp == NULL);
     json_decref(j->id);
     j->id = NULL;
     pthread_mutex_lock(&r->mu);
@@ -369,6 +374,8 @@ static void on_stop_timer(uv_timer_t *t);
 
 static void run_rpc(td_rpc *r, job *j)
 {
+    TC_ASSERT(j->kind == JOB_RPC && j->queued && !j->done);
+    TC_ASSERT(j->id == NULL && !j->too_big);
     json_error_t jerr;
     json_t *req = json_loadb(j->body ? j->body : "", j->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (req == NULL) {
@@ -422,6 +429,7 @@ static void run_job(td_rpc *r, job *j)
 static void on_async(uv_async_t *a)
 {
     td_rpc *r = a->data;
+    TC_ASSERT(r != NULL && !r->stopped);
     pthread_mutex_lock(&r->mu);
     job *list = r->queue_head;
     r->queue_head = r->queue_tail = NULL;
@@ -438,6 +446,7 @@ static void on_async(uv_async_t *a)
  * when force, at shutdown). */
 static void sweep_waiters(td_rpc *r, bool force)
 {
+    TC_ASSERT(r != NULL && !r->stopped);
     uint64_t now = td_now_ms();
     job **pp = &r->waiting;
     while (*pp != NULL) {
