@@ -18,7 +18,11 @@
  *                   output_buffer_max), which its log shows (peer_dropped);
  *     flood         a full handshake, then 20,000 PINGs as fast as the socket takes them: the
  *                   node drops what passes its rate budget (counted, never scored); expected
- *                   still connected and answering a last PING with a PONG within 5 s.
+ *                   still connected and answering a last PING with a PONG within 5 s;
+ *     flood-sustained  a full handshake, then PINGs far over the rate budget for up to 25 s:
+ *                   each flooded 1 s window after 5 in a row is a FLOOD offence of 10 points
+ *                   (PROTOCOL 10.7), so the threshold of 100 is reached after about 15 s:
+ *                   expected disconnected and its source banned.
  * Prints one JSON line ({"mode", "ok", "detail"}); exits 0 when the node answered as expected,
  * 1 when not, 2 on bad usage.
  */
@@ -321,6 +325,36 @@ static int mode_flood(const ctx *c)
     return report("flood", sent == 20000 && answered, d);
 }
 
+/* Bursts of 400 PINGs every 40 ms (about 10,000/s, far over any PING budget) until the node
+ * closes the connection or 25 s pass; then a new connection from the source must be refused. */
+static int mode_flood_sustained(const ctx *c)
+{
+    int fd = dial(c);
+    if (fd < 0 || handshake(fd, c, false) != 0)
+        return report("flood-sustained", false, "no handshake");
+    uint64_t start = now_ms(), closed_ms = 0;
+    uint32_t sent = 0;
+    while (closed_ms == 0 && now_ms() < start + 25000) {
+        for (int k = 0; k < 400 && closed_ms == 0; k++, sent++) {
+            tc_msg m = {.type = TC_MSG_PING};
+            m.ping.nonce = sent;
+            if (send_msg(fd, &m) != 0)
+                closed_ms = now_ms();
+        }
+        if (closed_ms == 0 && closed_within(fd, 40))
+            closed_ms = now_ms();
+    }
+    close(fd);
+    fd = dial(c);
+    bool refused = fd < 0 || closed_within(fd, 1000);
+    if (fd >= 0)
+        close(fd);
+    char d[128];
+    snprintf(d, sizeof(d), "pings=%u disconnected_after_ms=%llu reconnect_refused=%d", sent,
+             (unsigned long long)(closed_ms ? closed_ms - start : 0), refused);
+    return report("flood-sustained", closed_ms != 0 && refused, d);
+}
+
 /* The "public_key" of a key file of time-cli genesis. */
 static int load_owner(ctx *c, const char *path)
 {
@@ -393,7 +427,8 @@ int main(int argc, char **argv)
     if (genesis == NULL || peer == NULL || tc_crypto_init() != 0 ||
         load_genesis(&c, genesis) != 0 || td_addr_split(peer, c.host, &c.port) != 0) {
         fprintf(stderr,
-                "usage: hostile_peer forged-auth|replay-hello|bad-sig-tx|malformed|flood|no-read "
+                "usage: hostile_peer "
+                "forged-auth|replay-hello|bad-sig-tx|malformed|flood|flood-sustained|no-read "
                 "--genesis FILE --peer IP:PORT [--source IP] [--wallet KEY_FILE]\n");
         return 2;
     }
@@ -413,6 +448,8 @@ int main(int argc, char **argv)
         rc = misbehave(&c, mode, 1);
     else if (strcmp(mode, "flood") == 0)
         rc = mode_flood(&c);
+    else if (strcmp(mode, "flood-sustained") == 0)
+        rc = mode_flood_sustained(&c);
     else if (strcmp(mode, "no-read") == 0)
         rc = mode_no_read(&c);
     tc_genesis_deinit(&c.genesis);

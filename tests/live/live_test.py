@@ -331,10 +331,12 @@ def part_hostile(nodes):
     # falls on that address, not on the testnet's 127.0.0.1).
     hostile = os.path.join(target.a.bin, "hostile_peer")
     net = os.path.join(os.path.dirname(target.dir), "net")
-    for k, mode in enumerate(["forged-auth", "replay-hello", "bad-sig-tx", "malformed", "flood"]):
+    for k, mode in enumerate(["forged-auth", "replay-hello", "bad-sig-tx", "malformed", "flood",
+                              "flood-sustained"]):
         r = run([hostile, mode, "--genesis", os.path.join(net, "genesis.json"),
                  "--peer", f"127.0.0.1:{target.port}", "--source", f"127.0.0.{10 + k}",
-                 "--wallet", os.path.join(net, "keys", "wallet-8.json")], timeout=20)
+                 "--wallet", os.path.join(net, "keys", "wallet-8.json")],
+                timeout=40 if mode == "flood-sustained" else 20)
         check(f"hostile: {mode} gets its answer", r.returncode == 0, r.stdout.strip() or r.stderr)
     r = run([hostile, "no-read", "--genesis", os.path.join(net, "genesis.json"),
              "--peer", f"127.0.0.1:{target.port}", "--source", "127.0.0.20"], timeout=20)
@@ -342,8 +344,8 @@ def part_hostile(nodes):
     check("hostile: a peer that does not read is dropped at limits.output_buffer_max (64 KiB)",
           r.returncode == 0 and dropped, f"{r.stdout.strip()}; {dropped[:1]}")
     bans = [e for e in target.events("peer_banned")]
-    check("hostile: bad signatures and malformed frames earn bans (peer_banned logged)",
-          len(bans) >= 2, f"{len(bans)} bans")
+    check("hostile: bad signatures, malformed frames and a sustained flood earn bans "
+          "(peer_banned logged)", len(bans) >= 3, f"{len(bans)} bans")
     wait_for(lambda: any(int(e.get("rate_drops", 0)) > 0 for e in target.events("status")), 7)
     drops = max((int(e.get("rate_drops", 0)) for e in target.events("status")), default=0)
     check("hostile: the flood is dropped over the rate budget (status rate_drops)", drops > 0,
