@@ -4,6 +4,7 @@
  */
 #include "node_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -468,4 +469,92 @@ void tc_node_status_get(const tc_node *n, tc_node_status *out)
 void tc_node_pubkey(const tc_node *n, tc_pubkey *out)
 {
     *out = n->key.pub;
+}
+
+/* ---- Observers for the operator's RPC (node.h): read-only, between calls ---- */
+
+tc_chain *tc_node_chain(tc_node *n)
+{
+    TC_ASSERT(n != NULL && n->chain != NULL);
+    return n->chain;
+}
+
+const tc_mempool *tc_node_mempool(const tc_node *n)
+{
+    TC_ASSERT(n != NULL && n->pool != NULL);
+    return n->pool;
+}
+
+static const char *step_name(uint8_t step)
+{
+    static const char *const names[] = {"idle",    "wait",      "propose",
+                                        "prevote", "precommit", "committed"};
+    return step < TC_ARRAY_LEN(names) ? names[step] : "?";
+}
+
+void tc_node_consensus_get(const tc_node *n, tc_node_consensus *out)
+{
+    TC_ASSERT(n != NULL && out != NULL);
+    tc_bft_status bs;
+    tc_bft_status_get(n->bft, &bs);
+    memset(out, 0, sizeof(*out));
+    out->height = bs.height;
+    out->round = bs.round;
+    out->step = step_name(bs.step);
+    out->proposer = bs.proposer;
+    out->validator = n->my_index;
+    out->locked = bs.locked_round != TC_BFT_ROUND_NONE;
+    out->locked_round = bs.locked_round;
+    out->locked_value = bs.locked_value;
+    out->valid = bs.valid_round != TC_BFT_ROUND_NONE;
+    out->valid_round = bs.valid_round;
+    out->valid_value = bs.valid_value;
+    out->view_changes = n->cons.view_changes;
+    out->commits = bs.commits;
+    out->equivocations = bs.equivocations;
+    out->votes_counted = bs.votes_counted;
+    out->epoch = n->epoch;
+    TC_ASSERT(out->step != NULL);
+}
+
+uint32_t tc_node_peers_get(const tc_node *n, tc_node_peer *out, uint32_t cap)
+{
+    TC_ASSERT(n != NULL && (out != NULL || cap == 0));
+    tc_peer_id ids[256];
+    uint32_t count = tc_peer_ready_ids(n->peers, ids, TC_ARRAY_LEN(ids)), w = 0;
+    for (uint32_t k = 0; k < count && w < cap; k++) {
+        tc_peer_info pi;
+        if (tc_peer_info_get(n->peers, ids[k], &pi) != 0)
+            continue;
+        tc_node_peer *p = &out[w++];
+        memset(p, 0, sizeof(*p));
+        p->id = ids[k];
+        snprintf(p->addr, sizeof(p->addr), "%s", pi.addr);
+        snprintf(p->listen_addr, sizeof(p->listen_addr), "%s", pi.listen_addr);
+        snprintf(p->user_agent, sizeof(p->user_agent), "%s", pi.user_agent);
+        p->inbound = pi.inbound;
+        p->pubkey = pi.pubkey;
+        p->best_height = pi.best_height;
+        p->has_rtt = pi.has_rtt;
+        p->rtt_ms = pi.rtt_ms;
+        p->srtt_ms = pi.srtt_ms;
+        p->points = pi.points;
+        p->frames = pi.frames;
+        for (uint32_t c = 0; c < TC_PEER_CAT_COUNT; c++)
+            p->rate_drops += pi.drops[c];
+    }
+    TC_ASSERT(w <= cap);
+    return w;
+}
+
+void tc_node_tx_finality_get(const tc_node *n, const tc_hash *txid, tc_node_tx_finality *out)
+{
+    TC_ASSERT(n != NULL && txid != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
+    out->in_mempool = tc_mempool_contains(n->pool, txid);
+    bool final = n->txs.fin != NULL && tc_finality_is_final(n->txs.fin, txid);
+    out->weight = n->txs.fin != NULL ? tc_finality_weight(n->txs.fin, txid) : 0;
+    out->state = final                                ? TC_NODE_TX_FINAL
+                 : out->in_mempool || out->weight > 0 ? TC_NODE_TX_PENDING
+                                                      : TC_NODE_TX_UNKNOWN;
 }

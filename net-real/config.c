@@ -40,6 +40,8 @@ static const key_spec schema[] = {
     {"rpc.listen", K_ADDR, F(rpc_listen), 0, 0, NULL},
     {"rpc.user", K_STRING, F(rpc_user), 0, 0, NULL},
     {"rpc.password", K_STRING, F(rpc_password), 0, 0, NULL},
+    {"rpc.body_max_bytes", K_INT, F(rpc_body_max_bytes), 1024, 64u << 20, NULL},
+    {"rpc.requests_max", K_INT, F(rpc_requests_max), 1, 4096, NULL},
     {"masternode", K_TABLE, 0, 0, 0, 0, NULL},
     {"masternode.key_file", K_PATH, F(key_file), 0, 0, NULL},
     {"log", K_TABLE, 0, 0, 0, 0, NULL},
@@ -68,6 +70,8 @@ void td_config_defaults(td_config *c)
     c->max_inbound = 64;
     c->max_outbound = 16;
     strcpy(c->rpc_listen, "127.0.0.1:24101");
+    c->rpc_body_max_bytes = 1u << 20;
+    c->rpc_requests_max = 64;
     c->log_level = TD_LOG_INFO;
     c->log_format = TD_LOG_TEXT;
     c->map_size_mib = 1024;
@@ -276,6 +280,8 @@ void td_config_print_json(const td_config *c, FILE *f)
     bad |= tc_jsonw_set(o, "rpc.listen", tc_jsonw_str(c->rpc_listen));
     bad |= tc_jsonw_set(o, "rpc.user", tc_jsonw_str(c->rpc_user));
     bad |= tc_jsonw_set(o, "rpc.password", tc_jsonw_str(c->rpc_password[0] ? "***" : ""));
+    bad |= tc_jsonw_set(o, "rpc.body_max_bytes", tc_jsonw_u64(c->rpc_body_max_bytes));
+    bad |= tc_jsonw_set(o, "rpc.requests_max", tc_jsonw_u64(c->rpc_requests_max));
     bad |= tc_jsonw_set(o, "masternode.key_file", tc_jsonw_str(c->key_file));
     bad |= tc_jsonw_set(o, "log.level", tc_jsonw_str(levels[c->log_level]));
     bad |= tc_jsonw_set(o, "log.format", tc_jsonw_str(formats[c->log_format]));

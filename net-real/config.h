@@ -33,14 +33,16 @@ typedef struct {
     char peers[TD_PEERS_MAX][TC_NODE_ADDR_MAX];
     uint64_t max_inbound;
     uint64_t max_outbound;
-    char rpc_listen[TC_NODE_ADDR_MAX]; /* read and checked; served from issue 11 on */
+    char rpc_listen[TC_NODE_ADDR_MAX]; /* "" : no RPC server */
     char rpc_user[TD_CRED_MAX];
     char rpc_password[TD_CRED_MAX];
-    char key_file[TD_PATH_MAX]; /* masternode.key_file; "" : a full node with a fresh key */
+    uint64_t rpc_body_max_bytes; /* a larger request body is refused (413) unread */
+    uint64_t rpc_requests_max;   /* requests in flight, waiting ones included; more: 503 */
+    char key_file[TD_PATH_MAX];  /* masternode.key_file; "" : a full node with a fresh key */
     td_log_level log_level;
     td_log_format log_format;
     char log_file[TD_PATH_MAX];            /* log.file: "" is stderr */
-    char metrics_listen[TC_NODE_ADDR_MAX]; /* read and checked; served from issue 11 on */
+    char metrics_listen[TC_NODE_ADDR_MAX]; /* "" : /metrics only on rpc.listen */
     uint64_t map_size_mib;                 /* store.map_size_mib */
     uint64_t frame_size_max;               /* limits.*: an operator may tighten, never widen */
     uint64_t output_buffer_max;

@@ -226,6 +226,14 @@ static void log_notify(const tc_notify *nt)
     }
 }
 
+/* Counts a whole frame (u32 length | u8 type | payload) under its type, for /metrics. */
+static void count_type(uint64_t *frames, uint64_t *bytes, const uint8_t *frame, size_t len)
+{
+    uint8_t type = len > 4 && frame[4] < TD_LIVE_TYPES ? frame[4] : 0;
+    frames[type]++;
+    bytes[type] += len;
+}
+
 /* Appends a frame to the peer's batch; false when the peer is over its output bound. */
 static bool peer_queue(td_live *l, td_peer *p, const uint8_t *frame, size_t len)
 {
@@ -244,6 +252,7 @@ static bool peer_queue(td_live *l, td_peer *p, const uint8_t *frame, size_t len)
     memcpy(p->out + p->out_len, frame, len);
     p->out_len += len;
     l->stats.frames_out++;
+    count_type(l->stats.frames_out_by_type, l->stats.bytes_out_by_type, frame, len);
     return true;
 }
 
@@ -586,6 +595,7 @@ static bool peer_consume(td_peer *p, const uint8_t *data, size_t n)
         p->frame = NULL;
         p->hdr_got = 0;
         l->stats.frames_in++;
+        count_type(l->stats.frames_in_by_type, l->stats.bytes_in_by_type, frame, len);
         peer_frame(p, frame, len); /* may close p: its struct lives until the close callback */
     }
     return !p->closing;
@@ -899,4 +909,43 @@ void td_live_stats_get(const td_live *l, td_live_stats *out)
 {
     *out = l->stats;
     out->peers = l->inbound + l->outbound;
+}
+
+/* ---- the operator's bans (RPC listbanned, setban) ---- */
+
+uint32_t td_live_bans_get(const td_live *l, td_live_ban *out, uint32_t cap)
+{
+    TC_ASSERT(l != NULL && (out != NULL || cap == 0));
+    uint64_t now = td_now_ms();
+    uint32_t w = 0;
+    for (uint32_t k = 0; k < l->ban_count && w < cap; k++) {
+        if (l->bans[k].until_ms <= now)
+            continue;
+        memcpy(out[w].host, l->bans[k].host, sizeof(out[w].host));
+        out[w++].until_ms = l->bans[k].until_ms;
+    }
+    return w;
+}
+
+int td_live_ban_set(td_live *l, const char *host, uint64_t until_ms)
+{
+    TC_ASSERT(l != NULL && host != NULL && strlen(host) < 16);
+    if (until_ms == 0) {
+        for (uint32_t k = 0; k < l->ban_count; k++) {
+            if (strcmp(l->bans[k].host, host) != 0)
+                continue;
+            l->bans[k] = l->bans[--l->ban_count];
+            return 0;
+        }
+        return -1;
+    }
+    ban_host(l, host, until_ms);
+    for (td_peer *p = l->peers, *next = NULL; p != NULL; p = next) {
+        char h[16];
+        next = p->next;
+        host_of(p->addr, h);
+        if (strcmp(h, host) == 0 && !p->closing)
+            peer_close(p, "banned");
+    }
+    return 0;
 }

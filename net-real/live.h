@@ -66,13 +66,32 @@ void td_live_free(td_live *l);
 /* Whether the node reported its sticky failure (node.h); the owner exits 1. */
 bool td_live_failed(const td_live *l);
 
+#define TD_LIVE_TYPES 32 /* message types counted by type: msg.h's are below it */
+
 typedef struct {
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     uint64_t accepted, refused_inbound, dials, dial_failures;
     uint64_t oversize_closes, output_drops, handshake_timeouts, ban_refusals;
     uint64_t pool_jobs, pool_sigs; /* frames sent to the verify pool, signatures it checked */
+    /* Whole frames and their bytes by message type (msg.h; a type past the table counts at 0). */
+    uint64_t frames_in_by_type[TD_LIVE_TYPES], frames_out_by_type[TD_LIVE_TYPES];
+    uint64_t bytes_in_by_type[TD_LIVE_TYPES], bytes_out_by_type[TD_LIVE_TYPES];
     uint32_t peers;
 } td_live_stats;
 void td_live_stats_get(const td_live *l, td_live_stats *out);
+
+/* The operator's bans (RPC listbanned, setban): the driver's table of banned hosts, the one
+ * checked at accept and before a dial. The node's own peer policy keeps bans of its own (the
+ * DISCONNECT actions that fill this table too); an operator's unban does not lift those. */
+typedef struct {
+    char host[16];
+    uint64_t until_ms; /* wall clock, td_now_ms */
+} td_live_ban;
+
+/* Up to cap bans in force now; returns how many it wrote. */
+uint32_t td_live_bans_get(const td_live *l, td_live_ban *out, uint32_t cap);
+/* Bans host (an IPv4 literal) until until_ms and closes its connections; until_ms 0 lifts the
+ * driver's ban: 0, or -1 when there was none to lift. */
+int td_live_ban_set(td_live *l, const char *host, uint64_t until_ms);
 
 #endif

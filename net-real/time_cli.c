@@ -1,7 +1,7 @@
-/* time_cli.c — the operator's command-line tool. Today it carries the offline commands an
- * operator needs before any node runs: creating a genesis document with keys for N masternodes
- * and W wallets from one seed, checking a genesis file, and checking an address. The RPC
- * commands arrive with the live node.
+/* time_cli.c — the operator's command-line tool. Here: the offline commands an operator needs
+ * before any node runs (creating a genesis document with keys for N masternodes and W wallets
+ * from one seed, checking a genesis file, checking an address). Every other command (an RPC
+ * method, the wallet) is cli_rpc.c's.
  *
  * Exit codes (DESIGN.md): 0 success, 1 a check failed, 2 bad input or usage.
  */
@@ -16,6 +16,9 @@
 #include "crypto.h"
 #include "genesis.h"
 #include "jsonw.h"
+#ifdef TD_WITH_RPC
+#include "cli_rpc.h"
+#endif
 
 static const char usage[] =
     "usage: time-cli <command> [options]\n"
@@ -33,7 +36,29 @@ static const char usage[] =
     "      parses and validates a genesis document and prints its hash.\n"
     "  address-check ADDRESS [--network testnet|mainnet]\n"
     "      checks an address's prefix, alphabet and checksum.\n"
-    "  help\n";
+    "  help\n"
+    "\n"
+    "live commands (a running timed; options before the command):\n"
+    "  time-cli [-rpcconnect=IP:PORT] [-datadir=DIR | -rpccookiefile=FILE |\n"
+    "           -rpcuser=USER -rpcpassword=PW] [-rpcclienttimeout=S] METHOD [ARG...]\n"
+    "      calls an RPC method (time-cli help lists them: `time-cli -datadir=D help`) and\n"
+    "      prints its result; exit 1 with the node's error message on an error.\n"
+    "      default -rpcconnect=127.0.0.1:24101; the cookie is DIR/.cookie.\n"
+    "  time-cli [-wallet=FILE] [-network=testnet|mainnet] keygen | address\n"
+    "      writes a new key file (mode 0600, never overwritten; default wallet.json) and\n"
+    "      prints its address, or prints the address of a key file (a genesis wallet key too).\n"
+    "  time-cli [connection options] [-wallet=FILE] [-waitms=MS] balance | send ADDRESS AMOUNT\n"
+    "      balance asks the node for the wallet's outputs; send selects coins, builds and signs\n"
+    "      the transfer locally (AMOUNT in TIME, up to 8 decimals; the minimum fee), submits it\n"
+    "      and waits for finality (default 60000 ms), with a progress line on stderr.\n"
+    "  time-cli [connection options] [-wallet=FILE] createtx ADDRESS AMOUNT\n"
+    "      as send, but prints the signed transaction ({txid, hex, amount, fee}) unsent\n"
+    "      (for sendrawtransaction later).\n"
+    "  time-cli [connection options] [-wallet=FILE] register-masternode TIER KEY_FILE [NET_ADDR]\n"
+    "  time-cli [connection options] [-wallet=FILE] retire-masternode KEY_FILE\n"
+    "      the wallet (the owner) registers the masternode of KEY_FILE (a keygen file) at TIER\n"
+    "      (bronze, silver, gold), paying and locking its collateral, or retires it; then waits\n"
+    "      for finality as send does.\n";
 
 static int bad_usage(const char *msg, const char *arg)
 {
@@ -349,7 +374,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "time-cli: libsodium failed to initialise\n");
         return 2;
     }
-    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+    if (argc < 2 || (argc == 2 && strcmp(argv[1], "help") == 0) || strcmp(argv[1], "--help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
@@ -359,5 +384,9 @@ int main(int argc, char **argv)
         return cmd_genesis_check(argc, argv);
     if (strcmp(argv[1], "address-check") == 0)
         return cmd_address_check(argc, argv);
-    return bad_usage("unknown command", argv[1]);
+#ifdef TD_WITH_RPC
+    return td_cli_main(argc, argv);
+#else
+    return bad_usage("unknown command (built without libcurl: no RPC commands)", argv[1]);
+#endif
 }

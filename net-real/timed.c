@@ -24,6 +24,7 @@
 #include "config.h"
 #include "live.h"
 #include "log.h"
+#include "rpc.h"
 
 #define EXIT_FAILED     1
 #define EXIT_USAGE      2
@@ -114,6 +115,7 @@ typedef struct {
     tc_node *node;
     uv_loop_t loop;
     td_live *live;
+    td_rpc *rpc; /* NULL until started */
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t status, grace;
     bool stopping;
@@ -386,6 +388,7 @@ static void begin_stop(daemon_state *d, const char *why)
     d->stopping = true;
     d->stop_ms = td_now_ms();
     td_log(TD_LOG_INFO, "shutdown", "reason", why, NULL);
+    td_rpc_stop(d->rpc);
     td_live_stop(d->live);
     uv_close((uv_handle_t *)&d->sigint, close_cb_noop);
     uv_close((uv_handle_t *)&d->sigterm, close_cb_noop);
@@ -425,10 +428,41 @@ static void on_status(uv_timer_t *t)
             (unsigned long long)ls.frames_in, (unsigned long long)ls.frames_out);
 }
 
+static void on_notify(void *ctx, const tc_notify *note)
+{
+    daemon_state *d = ctx;
+    if (d->rpc != NULL)
+        td_rpc_on_notify(d->rpc, note);
+}
+
+static void on_rpc_stop(void *ctx)
+{
+    begin_stop(ctx, "rpc_stop");
+}
+
+/* The RPC server (rpc.h); a listen address in use or an unwritable cookie stops timed (2). */
+static int start_rpc(daemon_state *d)
+{
+    td_rpc_opts ro = {.config = &d->cfg,
+                      .node = d->node,
+                      .store = d->store,
+                      .live = d->live,
+                      .genesis = &d->genesis,
+                      .on_stop = on_rpc_stop,
+                      .ctx = d};
+    char err[512];
+    if (td_rpc_start(&d->loop, &ro, &d->rpc, err, sizeof(err)) == 0)
+        return 0;
+    td_log(TD_LOG_ERROR, "rpc_start", "error", err, NULL);
+    return -1;
+}
+
 static int run(daemon_state *d)
 {
     uv_loop_init(&d->loop);
     td_live_opts lo = {.config = &d->cfg,
+                       .on_notify = on_notify,
+                       .ctx = d,
                        .verify_cache = d->cfg.verify_pool ? d->cache : NULL,
                        .genesis = &d->genesis};
     int rc = td_live_start(&d->loop, d->node, &lo, &d->live);
@@ -449,6 +483,9 @@ static int run(daemon_state *d)
     uv_timer_init(&d->loop, &d->grace);
     d->status.data = d->grace.data = d;
     uv_timer_start(&d->status, on_status, STATUS_EVERY_MS, STATUS_EVERY_MS);
+    bool rpc_failed = start_rpc(d) != 0;
+    if (rpc_failed)
+        begin_stop(d, "rpc_start_failed");
     uv_run(&d->loop, UV_RUN_DEFAULT);
     bool failed = td_live_failed(d->live);
     td_live_stats ls;
@@ -468,9 +505,10 @@ static int run(daemon_state *d)
     uv_close((uv_handle_t *)&d->grace, close_cb_noop);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     td_live_free(d->live);
+    td_rpc_free(d->rpc);
     if (uv_loop_close(&d->loop) != 0)
         td_log(TD_LOG_WARN, "loop_close", "error", "handles still open", NULL);
-    return failed ? EXIT_FAILED : 0;
+    return failed ? EXIT_FAILED : rpc_failed ? EXIT_USAGE : 0;
 }
 
 int main(int argc, char **argv)

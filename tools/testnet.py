@@ -6,7 +6,8 @@
   python3 tools/testnet.py down   --dir DIR
 
 up: `time-cli genesis` into DIR/net (once), one config per validator (DIR/nodeI/config.toml,
-listening on base-port + I, every other validator as a peer), then starts each `timed` in the
+listening on base-port + I, every other validator as a peer, RPC on base-port + 100 + I with
+the cookie in DIR/nodeI/data/.cookie), then starts each `timed` in the
 background (its log in DIR/nodeI/timed.log, its pid in DIR/nodeI/timed.pid) and waits until every
 node committed a block. status: each node's pid, liveness and last status line. down: SIGTERM to
 each node it started (by its pid file) and waits for its exit (0 expected, within 5 s).
@@ -75,7 +76,8 @@ def up(a):
         with open(os.path.join(nd, "config.toml"), "w") as f:
             f.write(f'data_dir = "data"\ngenesis = "../net/genesis.json"\n\n[p2p]\n'
                     f'listen = "127.0.0.1:{ports[i]}"\npeers = [{peers}]\n\n[masternode]\n'
-                    f'key_file = "../net/keys/validator-{i}.json"\n')
+                    f'key_file = "../net/keys/validator-{i}.json"\n\n[rpc]\n'
+                    f'listen = "127.0.0.1:{a.base_port + 100 + i}"\n')
         with open(os.path.join(nd, "timed.log"), "ab") as log:
             p = subprocess.Popen([os.path.join(a.bin, "timed"), "--config",
                                   os.path.join(nd, "config.toml")], stdin=subprocess.DEVNULL,

@@ -50,8 +50,10 @@
 
 #include "base.h"
 #include "block.h"
+#include "chain.h"
 #include "crypto.h"
 #include "genesis.h"
+#include "mempool.h"
 #include "store.h"
 
 typedef struct tc_node tc_node;
@@ -218,5 +220,74 @@ void tc_node_pubkey(const tc_node *n, tc_pubkey *out);
  * block and its certificate leaves the previous one: compare out->height with the tip. out must
  * be deinit'ed (tc_commit_deinit) on success. */
 int tc_node_stored_tip_commit(tc_store *store, tc_commit *out);
+
+/* Observers for the operator's RPC and metrics (net-real/rpc_methods.c). Read-only: they change
+ * nothing the node decides on (the chain's validator-set cache and the peer table's ready list
+ * may be refreshed, which only saves work later), so a node observed between its calls acts
+ * exactly as one that is not. */
+
+/* The node's chain, for reading blocks, supply, validator sets and the tip's time. The caller
+ * must not apply, check or build blocks with it. Valid for the life of the node. */
+tc_chain *tc_node_chain(tc_node *n);
+/* The node's mempool, read-only. Valid for the life of the node; its items until the next call
+ * into the node. */
+const tc_mempool *tc_node_mempool(const tc_node *n);
+
+/* Block consensus at height tip + 1, as bft sees it. */
+typedef struct {
+    uint64_t height;
+    uint32_t round;
+    const char *step;   /* "idle", "wait", "propose", "prevote", "precommit", "committed"; static */
+    uint32_t proposer;  /* of (height, round) */
+    uint32_t validator; /* our index, UINT32_MAX if none */
+    bool locked;        /* locked_round and locked_value are meaningful */
+    uint32_t locked_round;
+    tc_hash locked_value;
+    bool valid; /* valid_round and valid_value are meaningful */
+    uint32_t valid_round;
+    tc_hash valid_value;
+    uint64_t view_changes; /* over the node's life */
+    uint64_t commits;      /* over bft's life (since this start) */
+    uint64_t equivocations;
+    uint64_t votes_counted;
+    uint32_t epoch; /* of height tip + 1 */
+} tc_node_consensus;
+
+void tc_node_consensus_get(const tc_node *n, tc_node_consensus *out);
+
+/* One handshaken peer. */
+typedef struct {
+    tc_peer_id id;
+    char addr[TC_NODE_ADDR_MAX];
+    char listen_addr[TC_NODE_ADDR_MAX]; /* "" if it announced none */
+    bool inbound;
+    tc_pubkey pubkey;
+    uint64_t best_height; /* from its HELLO */
+    char user_agent[64];
+    bool has_rtt;
+    uint64_t rtt_ms, srtt_ms;
+    uint32_t points;     /* misbehaviour points */
+    uint64_t frames;     /* frames received */
+    uint64_t rate_drops; /* frames over its rate budget, all categories */
+} tc_node_peer;
+
+/* Fills out with up to cap READY peers in id order; returns how many it wrote. */
+uint32_t tc_node_peers_get(const tc_node *n, tc_node_peer *out, uint32_t cap);
+
+/* Where a transaction stands in this node's instant finality (PROTOCOL 6). A confirmed one has
+ * left both: the chain's transaction index answers for it. */
+typedef enum {
+    TC_NODE_TX_UNKNOWN = 0, /* neither pooled nor tracked by finality */
+    TC_NODE_TX_PENDING = 1, /* pooled or tracked, short of a quorum of votes */
+    TC_NODE_TX_FINAL = 2,   /* a quorum of the epoch's weight voted for it */
+} tc_node_tx_state;
+
+typedef struct {
+    tc_node_tx_state state;
+    bool in_mempool;
+    uint64_t weight; /* of the distinct validators whose vote batches name it */
+} tc_node_tx_finality;
+
+void tc_node_tx_finality_get(const tc_node *n, const tc_hash *txid, tc_node_tx_finality *out);
 
 #endif

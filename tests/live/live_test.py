@@ -208,6 +208,7 @@ class Node:
             f.write(f'data_dir = "data"\ngenesis = "../net/genesis.json"\n'
                     f'[p2p]\nlisten = "127.0.0.1:{self.port}"\npeers = [{peers}]\n'
                     f'[masternode]\nkey_file = "../net/keys/validator-{i}.json"\n'
+                    f'[rpc]\nlisten = ""\n'  # the RPC test (tests/live/rpc_test.py) serves it
                     f'[log]\nformat = "{fmt}"\n'
                     f'[limits]\nhandshake_timeout_ms = 2000\nreconnect_min_ms = 100\n'
                     f'reconnect_max_ms = 2000\n'
