@@ -909,6 +909,9 @@ void td_live_stats_get(const td_live *l, td_live_stats *out)
 {
     *out = l->stats;
     out->peers = l->inbound + l->outbound;
+    out->pool_queued = 0;
+    for (const td_peer *p = l->peers; p != NULL; p = p->next)
+        out->pool_queued += p->jobs_queued;
 }
 
 /* ---- the operator's bans (RPC listbanned, setban) ---- */

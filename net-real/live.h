@@ -73,6 +73,7 @@ typedef struct {
     uint64_t accepted, refused_inbound, dials, dial_failures;
     uint64_t oversize_closes, output_drops, handshake_timeouts, ban_refusals;
     uint64_t pool_jobs, pool_sigs; /* frames sent to the verify pool, signatures it checked */
+    uint64_t pool_queued;          /* frames queued now (td_live_stats_get sums the peers) */
     /* Whole frames and their bytes by message type (msg.h; a type past the table counts at 0). */
     uint64_t frames_in_by_type[TD_LIVE_TYPES], frames_out_by_type[TD_LIVE_TYPES];
     uint64_t bytes_in_by_type[TD_LIVE_TYPES], bytes_out_by_type[TD_LIVE_TYPES];

@@ -9,6 +9,7 @@
 
 #include "msg.h"
 #include "rpc_methods.h"
+#include "store_timed.h"
 
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -121,6 +122,8 @@ static void live_metrics(FILE *f, td_rpc_env *env, const td_live_stats *ls, uint
         "Frames whose signatures the verify pool checked.", ls->pool_jobs);
     one(f, "verify_pool_signatures_total", "counter", "Signatures the verify pool checked.",
         ls->pool_sigs);
+    one(f, "verify_pool_queued", "gauge",
+        "Frames waiting for the verify pool or behind a checked one (all peers).", ls->pool_queued);
     one(f, "uptime_seconds", "gauge", "Seconds since timed started.",
         (td_now_ms() - env->start_ms) / 1000);
 }
@@ -138,6 +141,27 @@ static void store_metrics(FILE *f, const td_rpc_env *env)
         stat(path, &st) == 0 ? (uint64_t)st.st_size : 0);
     one(f, "store_map_bytes", "gauge", "The store's map size (store.map_size_mib).",
         env->map_size_mib << 20);
+    if (!td_store_is_timed(env->store))
+        return;
+    td_store_timing t;
+    td_store_timing_get(env->store, &t);
+    family(f, "store_commit_latency_us", "histogram",
+           "Time of each write transaction's commit (LMDB, synced to disk), in microseconds.");
+    for (int k = 0; k < TD_COMMIT_BUCKETS; k++) {
+        char le[24];
+        if (k < TD_COMMIT_BUCKETS - 1)
+            snprintf(le, sizeof(le), "%llu", (unsigned long long)td_commit_bounds_us[k]);
+        else
+            snprintf(le, sizeof(le), "+Inf");
+        fprintf(f, "timecoin_store_commit_latency_us_bucket{le=\"%s\"} %llu\n", le,
+                (unsigned long long)t.buckets[k]);
+    }
+    fprintf(
+        f,
+        "timecoin_store_commit_latency_us_sum %llu\ntimecoin_store_commit_latency_us_count %llu\n",
+        (unsigned long long)t.sum_us, (unsigned long long)t.commits);
+    one(f, "store_commit_failures_total", "counter", "Write commits the store refused.",
+        t.failures);
 }
 
 char *td_metrics_render(td_rpc_env *env, uint32_t inflight, uint64_t rpc_requests,

@@ -25,6 +25,7 @@
 #include "live.h"
 #include "log.h"
 #include "rpc.h"
+#include "store_timed.h"
 
 #define EXIT_FAILED     1
 #define EXIT_USAGE      2
@@ -278,9 +279,15 @@ static void write_failed_marker(daemon_state *d)
 
 static int open_node(daemon_state *d)
 {
-    int rc = tc_store_lmdb_open(d->cfg.data_dir, (size_t)d->cfg.map_size_mib << 20, &d->store);
+    tc_store *lmdb = NULL;
+    int rc = tc_store_lmdb_open(d->cfg.data_dir, (size_t)d->cfg.map_size_mib << 20, &lmdb);
     if (rc != 0) {
         td_log(TD_LOG_ERROR, "store_open", "path", d->cfg.data_dir, "error", tc_strerror(rc), NULL);
+        return EXIT_FAILED;
+    }
+    /* The node's store times its commits for /metrics (store_timed.h). */
+    if (td_store_timed_wrap(lmdb, &d->store) != 0) {
+        tc_store_close(lmdb);
         return EXIT_FAILED;
     }
     uint8_t cache_key[TC_SHORTHASH_KEY_SIZE];

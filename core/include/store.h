@@ -45,8 +45,10 @@ typedef struct tc_store tc_store;
 typedef struct tc_store_txn tc_store_txn;
 typedef struct tc_store_cursor tc_store_cursor;
 
-/* Backend operations; a store is a vtable plus the backend's state. Drivers and tests use the
- * tc_store_* functions below, never these directly. */
+/* Backend operations; a store is a vtable plus the backend's state, and a backend's transaction
+ * and cursor structs begin with a `tc_store *` (their store), through which the tc_store_*
+ * functions dispatch. Drivers and tests use the tc_store_* functions below, never these
+ * directly; a driver may wrap a store with a backend of its own (net-real/store_timed.c). */
 typedef struct {
     int (*begin)(tc_store *s, bool writable, tc_store_txn **out);
     int (*get)(tc_store_txn *t, tc_table table, const void *key, size_t klen, const void **val,

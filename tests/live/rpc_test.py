@@ -525,6 +525,13 @@ def test_metrics(nodes, metrics_port):
     check("/metrics: the store's file size and map size",
           (metric(samples, "timecoin_store_file_bytes") or 0) > 0 and
           metric(samples, "timecoin_store_map_bytes") == 1024 << 20)
+    commits = metric(samples, "timecoin_store_commit_latency_us_count") or 0
+    check("/metrics: store commit latency histogram (every write commit counted, +Inf = count)",
+          commits > 0 and metric(samples, "timecoin_store_commit_latency_us_bucket",
+                                 '{le="+Inf"}') == commits and
+          metric(samples, "timecoin_store_commit_latency_us_sum") is not None, str(commits))
+    check("/metrics: the verify pool's queue", metric(samples, "timecoin_verify_pool_queued")
+          is not None)
     check("/metrics: view changes by cause",
           metric(samples, "timecoin_view_changes_total", '{cause="timeout_propose"}') is not None)
     status, _ = http(n0.rpc_port, method="GET", path="/metrics")
