@@ -100,10 +100,10 @@
 #include "mnreg.h"
 #include "profile.h"
 
-#define TC_BFT_ROUNDS_MAX        8       /* vote tables kept per height */
-#define TC_BFT_ROUNDS_AHEAD      2       /* rounds beyond the current one that get a table */
-#define TC_BFT_ROUND_MAX         1000000 /* higher rounds are refused (timeouts: days) */
-#define TC_BFT_PROPOSALS_MAX     4       /* distinct proposals remembered per round */
+#define TC_BFT_ROUNDS_MAX        8            /* vote tables kept per height */
+#define TC_BFT_ROUNDS_AHEAD      2            /* rounds beyond the current one that get a table */
+#define TC_BFT_ROUND_MAX         TC_ROUND_MAX /* higher rounds are refused (block.h) */
+#define TC_BFT_PROPOSALS_MAX     4            /* distinct proposals remembered per round */
 #define TC_BFT_TALLY_MAX         8   /* distinct values tallied per (round, type) before scans */
 #define TC_BFT_NEXT_VOTES_MAX    512 /* votes buffered for height + 1 */
 #define TC_BFT_OUTPUTS_MAX       64  /* output queue capacity */

@@ -1080,19 +1080,25 @@ int tc_chain_block_at(tc_chain *c, uint64_t height, tc_block *out)
     memset(out, 0, sizeof(*out));
     if (height == 0 || height > c->height)
         return TC_ENOTFOUND;
+    int rc = tc_chain_stored_block(c->store, height, out);
+    return rc == TC_ENOTFOUND ? TC_ESTORE_CORRUPT : rc; /* below the tip, so it must be there */
+}
+
+int tc_chain_stored_block(tc_store *store, uint64_t height, tc_block *out)
+{
+    TC_ASSERT(store != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
     tc_store_txn *t = NULL;
     const void *v;
     size_t n;
     uint8_t hk[8];
     height_key(height, hk);
-    int rc = tc_store_begin(c->store, false, &t);
+    int rc = tc_store_begin(store, false, &t);
     if (rc != 0)
         return rc;
     rc = tc_store_get(t, TC_TABLE_BLOCKS, hk, sizeof(hk), &v, &n);
     if (rc == 0 && tc_block_decode(out, v, n) != 0)
         rc = TC_ESTORE_CORRUPT;
-    if (rc == TC_ENOTFOUND)
-        rc = TC_ESTORE_CORRUPT; /* below the tip, so it must be there */
     tc_store_abort(t);
     return rc;
 }

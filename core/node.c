@@ -1,154 +1,38 @@
-/* node.c — the node's lifecycle, its event entry points, the action queue and the dispatch of
- * delivered messages (see node.h for the interface, node_internal.h for the layout).
+/* node.c — the top of the node (node_internal.h): its lifecycle, the event entry points, the
+ * peer table's decisions turned into actions, and the router that hands each delivered message to
+ * the part that owns its type and relays it on that part's verdict (see node.h for the interface).
  */
 #include "node_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- actions and frames ---- */
-
-static void arena_reset(tc_node *n)
-{
-    for (uint32_t i = 0; i < n->arena_count; i++)
-        free(n->arena[i]);
-    n->arena_count = 0;
-}
-
-/* Every call starts here: the frames of the previous call's actions are released (node.h:
- * valid until the next call), and undrained actions are dropped and counted. */
+/* The node's own time advances by what the driver's clock advanced, never back: a clock stepped
+ * back freezes nothing (rate buckets keep refilling, timers keep their spacing), and a step
+ * forward fires what is due. next_deadline converts back to the driver's clock. */
 static void begin_call(tc_node *n, uint64_t now_ms)
 {
-    arena_reset(n);
-    n->actions_dropped += n->action_count;
-    n->action_head = 0;
-    n->action_count = 0;
-    /* The node's own time advances by what the driver's clock advanced, never back: a clock
-     * stepped back freezes nothing (rate buckets keep refilling, timers keep their spacing),
-     * and a step forward fires what is due. next_deadline converts back to the driver's clock. */
+    node_outbox_begin(n);
     if (now_ms >= n->clock_ms)
         n->now_ms += now_ms - n->clock_ms;
     n->clock_ms = now_ms;
 }
 
-static tc_action *action_push(tc_node *n)
+/* Every event call ends here: each part checks its invariants, and a failed node answers
+ * TC_EFAILED whatever the call's own result (node.h, Errors). */
+static int end_call(tc_node *n, int rc)
 {
-    if (n->action_count == NODE_ACTIONS_MAX) {
-        n->actions_dropped++;
-        return NULL;
-    }
-    tc_action *a = &n->actions[(n->action_head + n->action_count) % NODE_ACTIONS_MAX];
-    n->action_count++;
-    memset(a, 0, sizeof(*a));
-    return a;
+    node_outbox_assert(n);
+    node_evidence_assert(n);
+    node_clock_assert(n);
+    node_txs_assert(n);
+    node_commit_assert(n);
+    node_consensus_assert(n);
+    node_sync_assert(n);
+    return n->fail.failed ? TC_EFAILED : rc;
 }
 
-/* Keeps a copy of a frame in the arena; NULL when the arena is full or memory ran out. */
-static const uint8_t *arena_keep(tc_node *n, const uint8_t *frame, size_t len)
-{
-    if (n->arena_count == NODE_ARENA_MAX)
-        return NULL;
-    uint8_t *copy = tc_malloc(len);
-    if (copy == NULL)
-        return NULL;
-    memcpy(copy, frame, len);
-    n->arena[n->arena_count++] = copy;
-    return copy;
-}
-
-static void queue_send(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len)
-{
-    tc_action *a = action_push(n);
-    if (a == NULL)
-        return;
-    a->kind = TC_ACTION_SEND;
-    a->peer = peer;
-    a->frame = frame;
-    a->frame_len = len;
-}
-
-void node_notify(tc_node *n, const tc_notify *note)
-{
-    tc_action *a = action_push(n);
-    if (a == NULL)
-        return;
-    a->kind = TC_ACTION_NOTIFY;
-    a->notify = *note;
-}
-
-/* ---- the sticky failure ---- */
-
-const char *tc_node_failure_name(tc_node_failure_kind kind)
-{
-    switch (kind) {
-    case TC_NODE_FAIL_NONE:
-        return "none";
-    case TC_NODE_FAIL_STORE:
-        return "store";
-    case TC_NODE_FAIL_MEMORY:
-        return "memory";
-    case TC_NODE_FAIL_CORRUPTION:
-        return "corruption";
-    case TC_NODE_FAIL_FORK:
-        return "fork";
-    }
-    return "?";
-}
-
-tc_node_failure_kind node_failure_kind_of(int code)
-{
-    switch (code) {
-    case TC_ENOMEM:
-        return TC_NODE_FAIL_MEMORY;
-    case TC_ESTORE_IO:
-    case TC_ESTORE_FAULT:
-    case TC_ESTORE_MAPFULL:
-        return TC_NODE_FAIL_STORE;
-    case TC_ESTORE_CORRUPT:
-    case TC_ESTORE_TXN:
-    case TC_EBLK_SUPPLY:
-    case TC_EFAILED:
-        return TC_NODE_FAIL_CORRUPTION;
-    default:
-        return TC_NODE_FAIL_NONE;
-    }
-}
-
-void node_fail(tc_node *n, tc_node_failure_kind kind, int code, const char *cause)
-{
-    TC_ASSERT(n != NULL && kind != TC_NODE_FAIL_NONE && cause != NULL);
-    if (n->failed)
-        return; /* the first cause is the one worth reading; the rest follow from it */
-    n->failed = true;
-    n->failure = kind;
-    n->failure_code = code;
-    n->failure_cause = cause;
-    n->failure_height = tc_chain_height(n->chain);
-    n->failure_ms = n->clock_ms;
-    tc_notify note = {.kind = TC_NOTIFY_FAILED,
-                      .cause = (uint32_t)kind,
-                      .code = code,
-                      .height = n->failure_height,
-                      .text = cause};
-    node_notify(n, &note);
-    TC_ASSERT(n->failed && n->failure != TC_NODE_FAIL_NONE);
-}
-
-void node_fail_code(tc_node *n, int code, const char *cause)
-{
-    TC_ASSERT(code != 0);
-    tc_node_failure_kind kind = node_failure_kind_of(code);
-    node_fail(n, kind != TC_NODE_FAIL_NONE ? kind : TC_NODE_FAIL_CORRUPTION, code, cause);
-}
-
-bool node_fail_local(tc_node *n, int code, const char *cause)
-{
-    tc_node_failure_kind kind = node_failure_kind_of(code);
-    if (kind != TC_NODE_FAIL_STORE && kind != TC_NODE_FAIL_CORRUPTION)
-        return false;
-    node_fail(n, kind, code, cause);
-    return true;
-}
+/* ---- the peer table's decisions ---- */
 
 #define READY_IDS_MAX 256 /* READY peers one broadcast or check reaches */
 
@@ -204,19 +88,15 @@ static void drain_peers(tc_node *n)
     bool banned = false;
     while (tc_peer_next_action(n->peers, &pa)) {
         if (pa.kind == TC_PEER_ACT_SEND) {
-            const uint8_t *f = arena_keep(n, pa.frame, pa.frame_len);
-            if (f != NULL)
-                queue_send(n, pa.peer, f, pa.frame_len);
+            node_send_bytes(n, pa.peer, pa.frame, pa.frame_len);
         } else if (pa.kind == TC_PEER_ACT_CONNECT) {
-            tc_action *a = action_push(n);
+            tc_action *a = node_outbox_push(n, TC_ACTION_CONNECT);
             if (a != NULL) {
-                a->kind = TC_ACTION_CONNECT;
                 memcpy(a->addr, pa.addr, sizeof(a->addr));
             }
         } else if (pa.kind == TC_PEER_ACT_DISCONNECT) {
-            tc_action *a = action_push(n);
+            tc_action *a = node_outbox_push(n, TC_ACTION_DISCONNECT);
             if (a != NULL) {
-                a->kind = TC_ACTION_DISCONNECT;
                 a->peer = pa.peer;
                 a->reason = pa.reason;
                 a->ban_until_ms = pa.ban_until_ms;
@@ -245,154 +125,6 @@ static void drain_peers(tc_node *n)
     }
     if (banned)
         quorum_view_check(n);
-}
-
-static const uint8_t *encode_frame(tc_node *n, const tc_msg *m, size_t *len_out)
-{
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    if (tc_msg_encode_alloc(m, &bytes, &len) != 0)
-        return NULL;
-    if (len > tc_chain_profile(n->chain)->frame_size_max || n->arena_count == NODE_ARENA_MAX) {
-        free(bytes);
-        return NULL;
-    }
-    n->arena[n->arena_count++] = bytes;
-    *len_out = len;
-    return bytes;
-}
-
-int node_send(tc_node *n, tc_peer_id peer, const tc_msg *m)
-{
-    size_t len;
-    const uint8_t *f = encode_frame(n, m, &len);
-    if (f == NULL)
-        return TC_EENCODE;
-    queue_send(n, peer, f, len);
-    return 0;
-}
-
-static bool is_gossip(uint8_t type)
-{
-    return type == TC_MSG_TX || type == TC_MSG_VOTE_BATCH || type == TC_MSG_PROPOSAL ||
-           type == TC_MSG_PREVOTE || type == TC_MSG_PRECOMMIT || type == TC_MSG_HEARTBEAT ||
-           type == TC_MSG_HANDOFF || type == TC_MSG_EVIDENCE;
-}
-
-/* The READY peers (at most READY_IDS_MAX), except one when has_except; returns their count. */
-static uint32_t ready_peers(tc_node *n, bool has_except, tc_peer_id except,
-                            tc_peer_id ids[READY_IDS_MAX])
-{
-    uint32_t count = tc_peer_ready_ids(n->peers, ids, READY_IDS_MAX);
-    if (count > READY_IDS_MAX)
-        count = READY_IDS_MAX;
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < count; i++)
-        if (!has_except || ids[i] != except)
-            ids[kept++] = ids[i];
-    return kept;
-}
-
-static void send_to_ready(tc_node *n, const uint8_t *f, size_t len, bool has_except,
-                          tc_peer_id except)
-{
-    tc_peer_id ids[READY_IDS_MAX];
-    uint32_t count = ready_peers(n, has_except, except, ids);
-    for (uint32_t i = 0; i < count; i++)
-        queue_send(n, ids[i], f, len);
-}
-
-static const uint8_t *broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except,
-                                size_t *len_out)
-{
-    const uint8_t *f = encode_frame(n, m, len_out);
-    if (f == NULL)
-        return NULL;
-    if (is_gossip(m->type)) {
-        /* Our own gossip must not come back to us as news. */
-        tc_hash id;
-        tc_peer_gossip_id(n->peers, f, *len_out, &id);
-        (void)tc_peer_seen_check_and_add(n->peers, &id);
-    }
-    send_to_ready(n, f, *len_out, has_except, except);
-    return f;
-}
-
-int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id except)
-{
-    size_t len;
-    return broadcast(n, m, has_except, except, &len) != NULL ? 0 : TC_EENCODE;
-}
-
-const uint8_t *node_broadcast_own(tc_node *n, const tc_msg *m, size_t *len_out)
-{
-    return broadcast(n, m, false, 0, len_out);
-}
-
-const uint8_t *node_encode_own(tc_node *n, const tc_msg *m, size_t *len_out)
-{
-    const uint8_t *f = encode_frame(n, m, len_out);
-    if (f != NULL && is_gossip(m->type)) {
-        tc_hash id;
-        tc_peer_gossip_id(n->peers, f, *len_out, &id);
-        (void)tc_peer_seen_check_and_add(n->peers, &id);
-    }
-    return f;
-}
-
-void node_broadcast_frame(tc_node *n, const uint8_t *frame, size_t len)
-{
-    const uint8_t *f = arena_keep(n, frame, len);
-    if (f != NULL)
-        send_to_ready(n, f, len, false, 0);
-}
-
-/* Gossip from a peer goes on to every other READY peer, except the two high-volume kinds,
- * transactions and vote batches, which go to at most NODE_RELAY_FANOUT of them, drawn from the
- * node's generator. Their originator sent them to all of its own peers; flooding every relay to
- * every peer as well would deliver each frame about N^2 times in a mesh of N nodes (each vote
- * batch round, N^3 deliveries). A random fan-out of 6 still reaches every node of a mesh of
- * hundreds with overwhelming probability, and what it misses is repaired by re-gossip and the
- * fetch of missing batches. Consensus messages are few (a proposal and 2N votes per round) and
- * a vote that misses a validator delays the round until it is resent: they still flood. */
-void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len)
-{
-    const uint8_t *f = arena_keep(n, frame, len);
-    if (f == NULL)
-        return;
-    uint8_t type = tc_msg_frame_type(frame, len);
-    if (type != TC_MSG_TX && type != TC_MSG_VOTE_BATCH) {
-        send_to_ready(n, f, len, true, from);
-        return;
-    }
-    tc_peer_id ids[READY_IDS_MAX];
-    uint32_t others = ready_peers(n, true, from, ids);
-    /* A partial Fisher-Yates shuffle picks the fan-out; small meshes draw nothing. */
-    uint32_t pick = others < NODE_RELAY_FANOUT ? others : NODE_RELAY_FANOUT;
-    for (uint32_t i = 0; pick < others && i < pick; i++) {
-        uint32_t j = i + (uint32_t)tc_rng_below(&n->rng, others - i);
-        tc_peer_id t = ids[i];
-        ids[i] = ids[j];
-        ids[j] = t;
-    }
-    for (uint32_t i = 0; i < pick; i++)
-        queue_send(n, ids[i], f, len);
-}
-
-void node_status_msg(const tc_node *n, tc_msg *m)
-{
-    tc_bft_status bs;
-    tc_bft_status_get(n->bft, &bs);
-    memset(m, 0, sizeof(*m));
-    m->type = TC_MSG_STATUS;
-    m->status.height = tc_chain_height(n->chain);
-    tc_chain_tip(n->chain, &m->status.tip);
-    m->status.round = bs.round;
-}
-
-void node_offence(tc_node *n, tc_peer_id peer, tc_peer_offence_kind kind)
-{
-    (void)tc_peer_offence(n->peers, n->now_ms, peer, kind);
 }
 
 /* ---- lifecycle ---- */
@@ -431,10 +163,10 @@ static int node_open(tc_node *n, const tc_node_config *c, tc_store *store, tc_ve
     if (rc != 0)
         return rc == TC_ENOMEM ? rc : TC_EGENESIS; /* memory is no verdict on the document */
     tc_genesis_hash(&n->genesis, &n->genesis_hash);
-    n->actions = tc_calloc(NODE_ACTIONS_MAX, sizeof(*n->actions));
-    n->arena = tc_calloc(NODE_ARENA_MAX, sizeof(*n->arena));
-    if (n->actions == NULL || n->arena == NULL)
-        return TC_ENOMEM;
+    rc = node_outbox_init(n);
+    if (rc != 0)
+        return rc;
+    node_commit_init(n);
     rc = tc_chain_open(store, &n->genesis, &n->verifier, &n->chain);
     if (rc != 0)
         return rc;
@@ -449,7 +181,7 @@ static int node_open(tc_node *n, const tc_node_config *c, tc_store *store, tc_ve
     if (rc == 0)
         rc = tc_bft_new(tc_chain_profile(n->chain), n->scheme, &n->key, &n->bft);
     if (rc == 0)
-        rc = node_chain_start_height(n);
+        rc = node_consensus_start_height(n);
     return rc;
 }
 
@@ -465,7 +197,6 @@ int tc_node_new(const tc_node_config *config, tc_store *store, tc_verify_cache *
         return TC_ENOMEM;
     n->now_ms = now_ms;
     n->clock_ms = now_ms;
-    n->commit_time_ms = now_ms;
     int rc = node_open(n, config, store, cache);
     if (rc != 0) {
         tc_node_free(n);
@@ -480,16 +211,17 @@ void tc_node_free(tc_node *n)
 {
     if (n == NULL)
         return;
-    arena_reset(n);
-    node_chain_free(n);
+    /* Top-down: each part lets go of what it owns before the parts below it. */
+    node_consensus_deinit(n);
+    node_commit_deinit(n);
     tc_bft_free(n->bft);
     node_txs_close(n);
+    node_evidence_deinit(n);
+    node_outbox_deinit(n);
     tc_peer_table_free(n->peers);
     tc_mempool_free(n->pool);
     tc_chain_free(n->chain);
     tc_genesis_deinit(&n->genesis);
-    free(n->arena);
-    free(n->actions);
     free(n);
 }
 
@@ -501,7 +233,7 @@ int tc_node_peer_up(tc_node *n, uint64_t now_ms, tc_peer_id peer, const char *ad
     begin_call(n, now_ms);
     int rc = tc_peer_up(n->peers, n->now_ms, peer, addr, inbound);
     drain_peers(n);
-    return n->failed ? TC_EFAILED : rc;
+    return end_call(n, rc);
 }
 
 int tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer)
@@ -509,53 +241,93 @@ int tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer)
     TC_ASSERT(n != NULL);
     begin_call(n, now_ms);
     tc_peer_down(n->peers, n->now_ms, peer);
-    if (n->sync_active && n->sync_peer == peer)
-        n->sync_active = false; /* tick picks another peer */
+    node_sync_peer_down(n, peer);
     drain_peers(n);
-    return n->failed ? TC_EFAILED : 0;
+    return end_call(n, 0);
 }
 
-static void dispatch(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len, tc_msg *m)
+/* Relays a delivered gossip frame to the other READY peers: all of them, except for the two
+ * high-volume kinds, transactions and vote batches, which go to at most NODE_RELAY_FANOUT of them
+ * drawn from the node's generator. Their originator sent them to all of its own peers; flooding
+ * every relay to every peer as well would deliver each frame about N^2 times in a mesh of N nodes
+ * (each vote batch round, N^3 deliveries). A random fan-out of 6 still reaches every node of a
+ * mesh of hundreds with overwhelming probability, and what it misses is repaired by re-gossip and
+ * the fetch of missing batches. Consensus messages are few (a proposal and 2N votes per round)
+ * and a vote that misses a validator delays the round until it is resent: they still flood. */
+static void relay(tc_node *n, uint8_t type, tc_peer_id from, const uint8_t *frame, size_t len)
 {
+    bool bulk = type == TC_MSG_TX || type == TC_MSG_VOTE_BATCH;
+    node_send_frame(n, frame, len, true, from, bulk ? NODE_RELAY_FANOUT : UINT32_MAX);
+}
+
+/* Hands a delivered message to the part that owns its type, then acts on the part's verdict in
+ * one place: news is relayed before the part takes it further (the consequences of a message,
+ * such as judging a proposal, come after it is passed on), and a message from beyond our height
+ * tells sync that the network is ahead. Messages that are not gossip get no verdict. */
+static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len, tc_msg *m)
+{
+    node_verdict v = NODE_DROP;
     switch (m->type) {
     case TC_MSG_TX:
-        if (node_txs_submit(n, &m->tx, true, peer) == 0)
-            node_relay(n, peer, frame, len);
+        v = node_txs_submit(n, &m->tx, true, peer) == 0 ? NODE_NEWS : NODE_DROP;
         break;
     case TC_MSG_VOTE_BATCH:
-        if (node_txs_on_batch(n, peer, &m->vote_batch) == 0)
-            node_relay(n, peer, frame, len);
-        break;
-    case TC_MSG_GET_VOTE_BATCHES:
-        node_txs_on_get_batches(n, peer, &m->get_vote_batches);
+        v = node_txs_on_batch(n, peer, &m->vote_batch);
         break;
     case TC_MSG_PROPOSAL:
-        node_chain_on_proposal(n, peer, frame, len, &m->proposal);
+        v = node_consensus_check_proposal(n, peer, &m->proposal);
+        if (v == NODE_AHEAD)
+            node_sync_ahead(n, peer, m->proposal.height - 1, true);
         break;
     case TC_MSG_PREVOTE:
     case TC_MSG_PRECOMMIT:
-        node_chain_on_vote(n, peer, frame, len, &m->vote);
-        break;
-    case TC_MSG_STATUS:
-        node_chain_on_status(n, peer, &m->status);
-        break;
-    case TC_MSG_GET_BLOCKS:
-        node_chain_on_get_blocks(n, peer, &m->get_blocks);
-        break;
-    case TC_MSG_BLOCKS:
-        node_chain_on_blocks(n, peer, &m->blocks);
+        v = node_consensus_on_vote(n, peer, &m->vote);
+        if (v == NODE_AHEAD)
+            node_sync_ahead(n, peer, m->vote.height - 1, false);
         break;
     case TC_MSG_EVIDENCE:
-        node_chain_on_evidence(n, peer, frame, len, &m->evidence);
+        v = node_evidence_check(n, peer, &m->evidence);
         break;
     case TC_MSG_HEARTBEAT:
-        node_chain_on_heartbeat(n, peer, frame, len, &m->heartbeat);
+        v = node_clock_check(n, peer, &m->heartbeat);
         break;
     case TC_MSG_HANDOFF:
-        node_txs_on_handoff(n, peer, frame, len, &m->handoff);
+        v = node_txs_on_handoff(n, peer, &m->handoff);
         break;
+    case TC_MSG_GET_VOTE_BATCHES:
+        node_txs_on_get_batches(n, peer, &m->get_vote_batches);
+        return;
+    case TC_MSG_STATUS:
+        node_sync_on_status(n, peer, &m->status);
+        return;
+    case TC_MSG_GET_BLOCKS:
+        node_sync_on_get_blocks(n, peer, &m->get_blocks);
+        return;
+    case TC_MSG_BLOCKS:
+        node_sync_on_blocks(n, peer, &m->blocks);
+        return;
     default:
         /* REJECT: accepted and counted by the peer table; the node takes no decision on it. */
+        return;
+    }
+    if (v != NODE_NEWS)
+        return;
+    relay(n, m->type, peer, frame, len);
+    switch (m->type) {
+    case TC_MSG_VOTE_BATCH: /* a held proposal may have waited for it */
+        node_consensus_on_batch_arrived(n, m->vote_batch.validator, m->vote_batch.seq);
+        break;
+    case TC_MSG_PROPOSAL:
+        node_consensus_take_proposal(n, peer, &m->proposal);
+        break;
+    case TC_MSG_EVIDENCE:
+        node_evidence_add(n, &m->evidence, false);
+        break;
+    case TC_MSG_HEARTBEAT:
+        if (node_clock_take(n, &m->heartbeat))
+            node_consensus_resend_soon(n); /* what was signed while stopped leaves now */
+        break;
+    default:
         break;
     }
 }
@@ -570,21 +342,21 @@ int tc_node_recv(tc_node *n, uint64_t now_ms, tc_peer_id peer, const uint8_t *fr
     /* A failed node takes no more decisions, but still answers STATUS and GET_BLOCKS so that
      * peers can see the fork that stopped it. */
     bool serves = m.type == TC_MSG_STATUS || m.type == TC_MSG_GET_BLOCKS;
-    if (rc == 0 && deliver && (!n->failed || serves))
-        dispatch(n, peer, frame, len, &m);
+    if (rc == 0 && deliver && (!n->fail.failed || serves))
+        route(n, peer, frame, len, &m);
     if (deliver)
         tc_msg_deinit(&m);
     node_txs_drain(n);
-    node_chain_drain_bft(n);
+    node_consensus_drain(n);
     drain_peers(n);
-    return n->failed ? TC_EFAILED : rc;
+    return end_call(n, rc);
 }
 
 int tc_node_submit_tx(tc_node *n, uint64_t now_ms, const uint8_t *bytes, size_t len)
 {
     TC_ASSERT(n != NULL && (bytes != NULL || len == 0));
     begin_call(n, now_ms);
-    if (n->failed)
+    if (n->fail.failed)
         return TC_EFAILED;
     tc_tx tx;
     int rc = tc_tx_decode(&tx, bytes, len);
@@ -598,9 +370,19 @@ int tc_node_submit_tx(tc_node *n, uint64_t now_ms, const uint8_t *bytes, size_t 
         tc_tx_deinit(&tx);
     }
     node_txs_drain(n);
-    node_chain_drain_bft(n);
+    node_consensus_drain(n);
     drain_peers(n);
-    return n->failed ? TC_EFAILED : rc;
+    return end_call(n, rc);
+}
+
+/* The parts' timers, in an order that matters (actions leave in it): bft's timeouts, the
+ * heartbeat, the resends of own frames and the judging of pending proposals, then sync. */
+static void tick_parts(tc_node *n)
+{
+    node_consensus_tick_bft(n);
+    node_clock_tick(n);
+    node_consensus_tick_resend(n);
+    node_sync_tick(n);
 }
 
 int tc_node_tick(tc_node *n, uint64_t now_ms)
@@ -608,28 +390,34 @@ int tc_node_tick(tc_node *n, uint64_t now_ms)
     TC_ASSERT(n != NULL);
     begin_call(n, now_ms);
     tc_peer_tick(n->peers, n->now_ms);
-    if (!n->failed)
+    if (!n->fail.failed)
         node_txs_tick(n);
     /* node_txs_tick may have failed the node: then it only tells its STATUS (node.h). */
-    if (!n->failed)
-        node_chain_tick(n);
+    if (!n->fail.failed)
+        tick_parts(n);
     else
-        node_chain_status_tick(n);
+        node_sync_status_tick(n);
     node_txs_drain(n);
-    node_chain_drain_bft(n);
+    node_consensus_drain(n);
     drain_peers(n);
-    return n->failed ? TC_EFAILED : 0;
+    return end_call(n, 0);
 }
 
 uint64_t tc_node_next_deadline(const tc_node *n)
 {
     TC_ASSERT(n != NULL);
     uint64_t d = tc_peer_next_deadline(n->peers);
-    if (n->failed && n->next_status_ms < d)
-        d = n->next_status_ms;
-    if (!n->failed) {
+    if (n->fail.failed && n->sync.next_status_ms < d)
+        d = n->sync.next_status_ms; /* a failed node only tells its STATUS */
+    if (!n->fail.failed) {
         uint64_t f = node_txs_next_deadline(n);
-        uint64_t c = node_chain_next_deadline(n);
+        uint64_t c = node_consensus_next_deadline(n);
+        uint64_t k = node_clock_next_deadline(n);
+        uint64_t y = node_sync_next_deadline(n);
+        if (k < c)
+            c = k;
+        if (y < c)
+            c = y;
         if (f < d)
             d = f;
         if (c < d)
@@ -645,12 +433,7 @@ uint64_t tc_node_next_deadline(const tc_node *n)
 bool tc_node_next_action(tc_node *n, tc_action *out)
 {
     TC_ASSERT(n != NULL && out != NULL);
-    if (n->action_count == 0)
-        return false;
-    *out = n->actions[n->action_head];
-    n->action_head = (n->action_head + 1) % NODE_ACTIONS_MAX;
-    n->action_count--;
-    return true;
+    return node_outbox_next(n, out);
 }
 
 void tc_node_status_get(const tc_node *n, tc_node_status *out)
@@ -667,18 +450,18 @@ void tc_node_status_get(const tc_node *n, tc_node_status *out)
     out->validator = n->my_index;
     out->peers = ps.ready;
     out->mempool_txs = tc_mempool_count(n->pool);
-    out->txs_finalized = n->txs_finalized;
-    out->view_changes = n->view_changes;
+    out->txs_finalized = n->txs.finalized;
+    out->view_changes = n->cons.view_changes;
     out->rate_drops = ps.rate_drops;
     out->bans = ps.bans;
     out->quorum_lost = n->quorum_lost;
-    out->failed = n->failed;
-    out->fork = n->failure == TC_NODE_FAIL_FORK;
-    out->failure = n->failure;
-    out->failure_code = n->failure_code;
-    out->failure_cause = n->failed ? n->failure_cause : "";
-    out->failure_height = n->failure_height;
-    out->failure_ms = n->failure_ms;
+    out->failed = n->fail.failed;
+    out->fork = n->fail.kind == TC_NODE_FAIL_FORK;
+    out->failure = n->fail.kind;
+    out->failure_code = n->fail.code;
+    out->failure_cause = n->fail.failed ? n->fail.cause : "";
+    out->failure_height = n->fail.height;
+    out->failure_ms = n->fail.ms;
     TC_ASSERT(out->failed == (out->failure != TC_NODE_FAIL_NONE));
 }
 

@@ -1,8 +1,28 @@
-/* node_internal.h — the node's state, shared by its three source files and by nothing else:
- *   node.c        lifecycle, the event entry points, the action queue, message dispatch;
- *   node_txs.c    transactions and instant finality (admission, vote batches, certificates,
- *                 epoch handoffs);
- *   node_chain.c  block consensus (bft outputs, proposals, commits), sync, fork forensics.
+/* node_internal.h — the node's parts, shared by its source files and by nothing else.
+ *
+ * A node is a composition of parts, each owned by one file, listed here bottom-up. A part's
+ * fields are written by its own file only, it has its own init/deinit, and its file calls only
+ * the parts below it and reads only their fields (tools/check_layers.py enforces this in CI):
+ *
+ *   node_outbox.c     the bottom: the action queue the driver drains, the frames behind its
+ *                     SENDs, sending and broadcasting, and the sticky failure (node.h, Errors);
+ *   node_evidence.c   proof of misbehaviour waiting for a block, forensics on two certificates,
+ *                     the fork alarm;
+ *   node_clock.c      clock sanity (PROTOCOL 15): heartbeats out and in, the median offset;
+ *   node_txs.c        transactions and instant finality (admission, vote batches, certificates,
+ *                     epoch handoffs);
+ *   node_commit.c     the committed tip: applying certified blocks, the tip's certificate, our
+ *                     certificate at a past height, fork detection from a block's parent;
+ *   node_consensus.c  block consensus: bft's outputs, proposals and votes, the own frames kept
+ *                     for resending, the lock's proof, the start of each height;
+ *   node_sync.c       catching up: STATUS, GET_BLOCKS and BLOCKS, the sync timer;
+ *   node.c            the top: lifecycle, the event entry points, and the router: a delivered
+ *                     frame is decoded once (by the peer table), routed once to the part that
+ *                     owns its type, and relayed (or not) in one place on that part's verdict.
+ *
+ * Shared services, set up by node.c and read by every part: the genesis, the key, the
+ * generator, the store, the verifier, the chain, the mempool, the peer table, bft, the epoch and
+ * this node's index in it, and the two times.
  *
  * Invariants:
  *   - Every store transaction a call opens is committed or aborted before the call returns, and
@@ -10,7 +30,7 @@
  *     driver only sees actions once the call returns), so locks, batch seqs and the last-signed
  *     vote are durable before the messages they protect leave (PROTOCOL 11.2, 12.5).
  *   - bft works on height tip + 1 (unless the node failed); finality on the epoch of tip + 1.
- *   - Frames of SEND actions live in the arena until the next call into the node.
+ *   - Frames of SEND actions live in the outbox until the next call into the node.
  */
 #ifndef TC_NODE_INTERNAL_H
 #define TC_NODE_INTERNAL_H
@@ -24,158 +44,56 @@
 #include "node.h"
 #include "peer.h"
 
-#define NODE_ACTIONS_MAX            4096 /* actions one call may queue (a broadcast is one per peer) */
-#define NODE_ARENA_MAX              4096 /* frames one call may produce */
-#define NODE_PROPOSALS_MAX          8    /* candidate blocks kept for the current height */
-#define NODE_RELAY_FANOUT           6 /* READY peers a relayed gossip frame goes to (PROTOCOL 10.9) */
-#define NODE_EVIDENCE_MAX           64   /* evidence waiting for a block */
-#define NODE_RIVAL_TXS_MAX          8    /* refused rivals of locked inputs, kept for evidence */
-#define NODE_SEEN_TX_MAX            8192 /* first-seen times kept for finality latency */
-#define NODE_SYNC_TIMEOUT_MS        2000 /* an unanswered GET_BLOCKS goes to another peer */
-#define NODE_PENDING_RETRY_MS       500  /* a proposal waiting for batches asks again */
-#define NODE_STATUS_INTERVAL_MS     5000
-#define NODE_CLOCK_PEERS_MAX        256 /* masternode clocks tracked from heartbeats */
-#define NODE_CLOCK_FRESH_HEARTBEATS 3   /* an offset counts for this many heartbeat intervals */
-#define NODE_OWN_FRAMES_MAX         6 /* own proposals and votes of the height, kept for resending */
-#define NODE_RESEND_MS              1000 /* how often they are sent again while the height lasts */
+/* What a part says about a message it was handed, for the router (node.c). */
+typedef enum {
+    NODE_DROP = 0, /* nothing to pass on: stale, a duplicate, invalid (an offence is scored) */
+    NODE_NEWS,     /* valid and new here: relayed to the other peers */
+    NODE_AHEAD,    /* about a height beyond tip + 1: the network is ahead (node_sync.c) */
+} node_verdict;
 
-/* One masternode's clock as its last heartbeat showed it: offset = its time - our time. */
-typedef struct {
-    tc_pubkey key;
-    int64_t offset_ms;
-    uint64_t seen_ms;
-} node_clock_peer;
+/* ==== node_outbox.c: actions, frames, the sticky failure ==== */
 
-typedef enum { NODE_CLOCK_OK = 0, NODE_CLOCK_WARN = 1, NODE_CLOCK_STOP = 2 } node_clock_state;
+#define NODE_ACTIONS_MAX 4096 /* actions one call may queue (a broadcast is one per peer) */
+#define NODE_ARENA_MAX   4096 /* frames one call may produce */
+#define NODE_RELAY_FANOUT                                                                          \
+    6 /* READY peers a relayed transaction or batch goes to (PROTOCOL 10.9)                        \
+       */
 
 typedef struct {
-    bool used;
-    bool valid;        /* the chain accepted it (tc_chain_check) and its certificates checked */
-    bool pending;      /* waiting for vote batches before it can be judged */
-    bool from_network; /* delivered to bft already */
-    tc_peer_id peer;   /* who sent it: asked for missing vote batches */
-    uint32_t round;
-    uint32_t pol_round;
-    tc_hash hash;
-    tc_block block;
-    /* While pending: the batches asked for at the last judgement. The proposal is judged
-     * again once they have all arrived (not on every batch: at 64 validators thousands arrive
-     * per second, and each judgement checks every certificate), or after
-     * NODE_PENDING_RETRY_MS, which asks again for what is still missing. */
-    tc_batch_ref awaiting[TC_MSG_BATCH_REFS_MAX];
-    uint32_t awaiting_count;
-    uint64_t judged_ms;
-} node_proposal;
-
-typedef struct {
-    tc_hash txid;
-    uint64_t first_seen_ms;
-} node_seen_tx;
-
-/* One validator's handoff of the current epoch (PROTOCOL 11.8), verified: signature by that member
- * of the epoch's set, txids strictly increasing and at most the finality tx_max (an honest one
- * names only transactions its node tracks). The first valid one of a validator stays. */
-typedef struct {
-    bool used;
-    tc_handoff h; /* owned */
-} node_handoff;
-
-struct tc_node {
-    tc_genesis genesis; /* copy */
-    tc_hash genesis_hash;
-    tc_keypair key;
-    tc_rng rng;
-    tc_sig_scheme scheme;
-    tc_store *store;
-    tc_verifier verifier;
-    tc_chain *chain;
-    tc_mempool *pool;
-    tc_peer_table *peers;
-    tc_bft *bft;
-    tc_finality *fin;
-    /* Bodies of valid transactions refused because an input is locked to another one: the
-     * proof of a double lock needs both bodies and the mempool keeps only one. A ring; an
-     * empty slot is all zero. Freed by node_txs_close. */
-    tc_tx rival_txs[NODE_RIVAL_TXS_MAX];
-    uint32_t rival_next;
-    uint32_t epoch;    /* of height tip + 1 */
-    uint32_t my_index; /* in that epoch's set, UINT32_MAX if none */
-
-    /* The action queue the driver drains, and the frames behind its SENDs. */
-    tc_action *actions;
-    uint32_t action_head, action_count;
-    uint8_t **arena;
+    tc_action *actions; /* a ring of NODE_ACTIONS_MAX */
+    uint32_t head, count;
+    uint8_t **arena; /* frames behind queued SENDs, freed at the next call */
     uint32_t arena_count;
-    uint64_t actions_dropped;
+    uint64_t dropped; /* actions lost to a full queue or left undrained */
+} node_outbox;
 
-    /* Consensus. */
-    node_proposal proposals[NODE_PROPOSALS_MAX];
-    tc_commit tip_commit;    /* certificate of the tip (empty at genesis) */
-    uint64_t commit_time_ms; /* local time the tip was committed */
-    tc_evidence evidence[NODE_EVIDENCE_MAX];
-    uint32_t evidence_count;
-    bool awaiting_block; /* bft decided a block we do not hold: fetch it (with its commit) */
-    tc_hash awaiting_hash;
-
-    /* Own proposal and votes of the current height, resent every NODE_RESEND_MS: Tendermint
-     * needs every honest message to arrive eventually, and a lossy link or a healed partition
-     * may have eaten them (the prevote and precommit timeouts only start after a quorum). */
-    uint8_t *own_frames[NODE_OWN_FRAMES_MAX];
-    size_t own_lens[NODE_OWN_FRAMES_MAX];
-    uint32_t own_next;
-    uint64_t next_resend_ms;
-    uint64_t locked_ms; /* when bft last locked (or a restart restored its lock): the proof-of-lock
-                           is resent from one NODE_RESEND_MS later (node_chain.c, pol_send) */
-
-    /* Sync. */
-    uint64_t best_seen_height; /* highest height a peer announced */
-    tc_peer_id sync_peer;
-    bool sync_active;
-    uint64_t sync_deadline_ms;
-    uint64_t next_status_ms;
-
-    /* Clock sanity (PROTOCOL 15): heartbeats give peers' clocks; past clock_stop_ms from their
-     * median this node stops voting until it is back. */
-    node_clock_peer clocks[NODE_CLOCK_PEERS_MAX];
-    uint32_t clock_count;
-    node_clock_state clock_state;
-    uint64_t next_heartbeat_ms;
-
-    /* Epoch handoff (PROTOCOL 11.8): one slot per validator index of n->epoch's set (the pool's
-     * bound), emptied at each epoch change. Once tip + 1 is the epoch's closing height, a validator
-     * puts its own handoff here and re-broadcasts it every regossip_interval_ms until the
-     * closing block is committed; the closing block's proposer takes the pooled handoffs. */
-    node_handoff *handoffs;
-    uint32_t handoff_count;   /* slots: the validator count of n->epoch */
-    uint64_t handoff_next_ms; /* next re-broadcast of the own handoff, UINT64_MAX: none */
-
-    /* Finality latency. */
-    node_seen_tx seen_txs[NODE_SEEN_TX_MAX];
-    uint32_t seen_next;
-
-    uint64_t now_ms;   /* the node's own time: advances as the driver's clock does, never back
-                          (timers, rate limits); now_ms - clock_ms = how far the clock stepped
-                          back in total */
-    uint64_t clock_ms; /* the time the last event carried, as is: a clock stepped back shows
-                          here (clock sanity, block times) */
-    uint64_t txs_finalized;
-    uint64_t view_changes;
-    uint64_t quorum_lost; /* TC_NOTIFY_QUORUM_LOST raised */
-    /* The sticky failure (node.h, Errors), written only by node_fail: failed is set exactly
-     * when failure is not TC_NODE_FAIL_NONE, and the rest keeps the first cause. */
+/* The sticky failure (node.h, Errors), written only by node_fail: failed is set exactly when
+ * kind is not TC_NODE_FAIL_NONE, and the rest keeps the first cause. */
+typedef struct {
     bool failed;
-    tc_node_failure_kind failure;
-    int failure_code;
-    const char *failure_cause; /* static text */
-    uint64_t failure_height;
-    uint64_t failure_ms;
-};
+    tc_node_failure_kind kind;
+    int code;
+    const char *cause; /* static text */
+    uint64_t height;
+    uint64_t ms;
+} node_failure;
 
-/* node.c */
+int node_outbox_init(tc_node *n);
+void node_outbox_deinit(tc_node *n);
+/* Every call into the node starts here: the previous call's frames are released (node.h: valid
+ * until the next call), and undrained actions are dropped and counted. */
+void node_outbox_begin(tc_node *n);
+bool node_outbox_next(tc_node *n, tc_action *out);
+/* Each part's node_X_assert checks the part's own invariants (TC_ASSERT, constant time); node.c
+ * calls them all at the end of every event call. */
+void node_outbox_assert(const tc_node *n);
+/* Queues an action of the given kind (fields zero) and returns it; NULL when the queue is full
+ * (counted as dropped). */
+tc_action *node_outbox_push(tc_node *n, tc_action_kind kind);
 void node_notify(tc_node *n, const tc_notify *note);
-/* Puts the node in its sticky failure (node.h, Errors): the first call records kind, code, cause
- * (static text), the height and the time, and queues TC_NOTIFY_FAILED; later calls change
- * nothing, so the first cause stays. kind is not TC_NODE_FAIL_NONE. */
+/* Puts the node in its sticky failure: the first call records kind, code, cause (static text),
+ * the height and the time, and queues TC_NOTIFY_FAILED; later calls change nothing, so the first
+ * cause stays. kind is not TC_NODE_FAIL_NONE. */
 void node_fail(tc_node *n, tc_node_failure_kind kind, int code, const char *cause);
 /* What a code returned by the node's own store, allocator or modules means: TC_ENOMEM memory;
  * TC_ESTORE_IO, _FAULT, _MAPFULL store; TC_ESTORE_CORRUPT, TC_ESTORE_TXN (misuse: a bug),
@@ -203,24 +121,131 @@ int node_broadcast(tc_node *n, const tc_msg *m, bool has_except, tc_peer_id exce
 const uint8_t *node_broadcast_own(tc_node *n, const tc_msg *m, size_t *len_out);
 /* The same without sending: the frame is encoded (and entered in the seen filter) only. */
 const uint8_t *node_encode_own(tc_node *n, const tc_msg *m, size_t *len_out);
-/* Relays a gossip frame received from `from` to the other ready peers: all of them, or
- * NODE_RELAY_FANOUT drawn at random for transactions and vote batches (node.c). */
-void node_relay(tc_node *n, tc_peer_id from, const uint8_t *frame, size_t len);
-/* Sends a frame the node keeps elsewhere to every ready peer (copied into the arena). */
-void node_broadcast_frame(tc_node *n, const uint8_t *frame, size_t len);
+/* Sends a frame the node keeps elsewhere (or received) to every ready peer but, when has_except,
+ * `except` (copied into the arena); with a fanout below the number of such peers, to that many
+ * drawn at random from the node's generator. */
+void node_send_frame(tc_node *n, const uint8_t *frame, size_t len, bool has_except,
+                     tc_peer_id except, uint32_t fanout);
+/* Queues a SEND of a frame made elsewhere (the peer table's) to one peer (copied). */
+void node_send_bytes(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len);
 void node_offence(tc_node *n, tc_peer_id peer, tc_peer_offence_kind kind);
 /* Our STATUS: height, tip and current round. */
 void node_status_msg(const tc_node *n, tc_msg *m);
 
-/* node_txs.c */
+/* ==== node_evidence.c: evidence, forensics, the fork alarm ==== */
+
+#define NODE_EVIDENCE_MAX 64 /* evidence waiting for a block */
+
+typedef struct {
+    tc_evidence list[NODE_EVIDENCE_MAX]; /* owned */
+    uint32_t count;
+} node_evidence;
+
+void node_evidence_deinit(tc_node *n);
+void node_evidence_assert(const tc_node *n);
+/* Keeps a copy of e for the next block this node proposes (unless already pending, or the
+ * pending list is full), notifies it, and broadcasts it when asked. e is borrowed. */
+void node_evidence_add(tc_node *n, const tc_evidence *e, bool broadcast);
+/* Checks EVIDENCE from peer: NODE_NEWS when it is valid against its epoch's set (then the router
+ * relays it and calls node_evidence_add), NODE_DROP otherwise (an invalid one is an offence). */
+node_verdict node_evidence_check(tc_node *n, tc_peer_id peer, const tc_evidence *e);
+/* Forgets pending evidence b includes. */
+void node_evidence_included(tc_node *n, const tc_block *b);
+/* Forgets all pending evidence (the chain refused it: stale). */
+void node_evidence_clear(tc_node *n);
+/* Two valid certificates at one height: names (TC_NOTIFY_CULPRIT) and proves (evidence) every
+ * validator that precommitted both blocks in one round. */
+void node_evidence_forensics(tc_node *n, const tc_commit *ours, const tc_commit *theirs);
+/* The fork alarm (PROTOCOL 14.4): TC_NOTIFY_FORK, then the node's sticky fork failure. code is
+ * a rule's, never a disk's. */
+void node_evidence_fork(tc_node *n, uint64_t height, const tc_hash *ours, const tc_hash *theirs,
+                        int code);
+
+/* ==== node_clock.c: clock sanity ==== */
+
+#define NODE_CLOCK_PEERS_MAX        256 /* masternode clocks tracked from heartbeats */
+#define NODE_CLOCK_FRESH_HEARTBEATS 3   /* an offset counts for this many heartbeat intervals */
+
+typedef enum { NODE_CLOCK_OK = 0, NODE_CLOCK_WARN = 1, NODE_CLOCK_STOP = 2 } node_clock_state;
+
+/* One masternode's clock as its last heartbeat showed it: offset = its time - our time. */
+typedef struct {
+    tc_pubkey key;
+    int64_t offset_ms;
+    uint64_t seen_ms;
+} node_clock_peer;
+
+/* Heartbeats give peers' clocks; past clock_stop_ms from their median this node stops voting
+ * until it is back (PROTOCOL 15). */
+typedef struct {
+    node_clock_peer peers[NODE_CLOCK_PEERS_MAX];
+    uint32_t count;
+    node_clock_state state;
+    uint64_t next_heartbeat_ms;
+} node_clock;
+
+/* A HEARTBEAT from peer: NODE_NEWS when a masternode of the epoch signed it (the router relays
+ * it and calls node_clock_take), NODE_DROP otherwise (a bad signature is an offence). */
+node_verdict node_clock_check(tc_node *n, tc_peer_id peer, const tc_msg_heartbeat *h);
+/* Records a checked heartbeat's offset and re-evaluates the clock; true when this node's clock
+ * just came back from NODE_CLOCK_STOP (what it signed meanwhile is due). */
+bool node_clock_take(tc_node *n, const tc_msg_heartbeat *h);
+/* Signs and broadcasts this masternode's heartbeat when it is due. */
+void node_clock_tick(tc_node *n);
+bool node_clock_stopped(const tc_node *n);
+void node_clock_assert(const tc_node *n);
+uint64_t node_clock_next_deadline(const tc_node *n);
+
+/* ==== node_txs.c: transactions and instant finality ==== */
+
+#define NODE_RIVAL_TXS_MAX 8    /* refused rivals of locked inputs, kept for evidence */
+#define NODE_SEEN_TX_MAX   8192 /* first-seen times kept for finality latency */
+
+typedef struct {
+    tc_hash txid;
+    uint64_t first_seen_ms;
+} node_seen_tx;
+
+/* One validator's handoff of the current epoch (PROTOCOL 11.8), verified: signature by that member
+ * of the epoch's set, txids strictly increasing and at most the finality tx_max (an honest one
+ * names only transactions its node tracks). The first valid one of a validator stays. */
+typedef struct {
+    bool used;
+    tc_handoff h; /* owned */
+} node_handoff;
+
+typedef struct {
+    tc_finality *fin; /* of n->epoch */
+    /* Bodies of valid transactions refused because an input is locked to another one: the
+     * proof of a double lock needs both bodies and the mempool keeps only one. A ring; an
+     * empty slot is all zero. */
+    tc_tx rivals[NODE_RIVAL_TXS_MAX];
+    uint32_t rival_next;
+    /* Epoch handoff: one slot per validator index of n->epoch's set (the pool's bound), emptied
+     * at each epoch change. Once tip + 1 is the epoch's closing height, a validator puts its own
+     * handoff here and re-broadcasts it every regossip_interval_ms until the closing block is
+     * committed; the closing block's proposer takes the pooled handoffs. */
+    node_handoff *handoffs;
+    uint32_t handoff_count;   /* slots: the validator count of n->epoch */
+    uint64_t handoff_next_ms; /* next re-broadcast of the own handoff, UINT64_MAX: none */
+    /* Finality latency. */
+    node_seen_tx seen[NODE_SEEN_TX_MAX];
+    uint32_t seen_next;
+    uint64_t finalized;
+} node_txs;
+
 int node_txs_open(tc_node *n); /* creates finality for n->epoch from the store */
 void node_txs_close(tc_node *n);
+void node_txs_assert(const tc_node *n);
+/* Admits a transaction (a client's when !from_peer): 0 when it entered the pool. */
 int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer);
 /* tc_chain_known_fn over the mempool (ctx is the node): every pooled transaction passed
  * tc_ledger_check_tx on admission, so a block's identical copy skips owners and signatures,
  * and its txid is the pool's (found through the spender of its first input: no hash). */
 bool node_txs_known(void *ctx, const tc_tx *tx, tc_hash *txid_out);
-int node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb);
+/* A VOTE_BATCH from peer: NODE_NEWS when finality took it (the router then relays it and tells
+ * consensus, whose held proposals may wait for it). */
+node_verdict node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb);
 void node_txs_on_get_batches(tc_node *n, tc_peer_id peer, const tc_msg_get_vote_batches *g);
 void node_txs_tick(tc_node *n);
 void node_txs_drain(tc_node *n);
@@ -237,10 +262,9 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batc
  * memory, store and corruption codes, after which finality may be ahead of the store (the
  * caller stops the node); a failed recovery inside has stopped the node already. */
 int node_txs_on_block(tc_node *n, const tc_block *b);
-/* A HANDOFF from peer: pooled (h is moved out, left empty) and relayed when it is new and valid
- * for n->epoch; an invalid one is an offence; another epoch's is ignored. */
-void node_txs_on_handoff(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
-                         tc_handoff *h);
+/* A HANDOFF from peer: NODE_NEWS when it is new and valid for n->epoch (pooled: h is moved out,
+ * left empty); an invalid one is an offence; another epoch's is dropped. */
+node_verdict node_txs_on_handoff(tc_node *n, tc_peer_id peer, tc_handoff *h);
 /* The handoffs for a block at height: none (0) off the epoch's closing height; there, the pooled
  * ones in validator order until their weight reaches Q, as a heap array of views into the pool
  * (free() the array only; valid until the pool changes). TC_EBLK_HANDOFF while the pool holds
@@ -249,30 +273,168 @@ int node_txs_block_handoffs(tc_node *n, uint64_t height, tc_handoff **out, uint3
 /* Earliest of finality's deadline and the own handoff's re-broadcast. */
 uint64_t node_txs_next_deadline(const tc_node *n);
 
-/* node_chain.c */
-int node_chain_start_height(tc_node *n);
-void node_chain_drain_bft(tc_node *n);
-void node_chain_on_proposal(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
-                            tc_msg_proposal *p);
-void node_chain_on_vote(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
-                        const tc_vote *v);
-void node_chain_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s);
-void node_chain_on_get_blocks(tc_node *n, tc_peer_id peer, const tc_msg_get_blocks *g);
-void node_chain_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b);
-/* Keeps a copy of e for the next block this node proposes (unless already pending, or the
- * pending list is full), notifies it, and broadcasts it when asked. e is borrowed. */
-void node_add_evidence(tc_node *n, const tc_evidence *e, bool broadcast);
-void node_chain_on_evidence(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
-                            const tc_evidence *e);
+/* ==== node_commit.c: the committed tip ==== */
+
+typedef struct {
+    tc_commit tip_commit; /* certificate of the tip (empty at genesis) */
+    uint64_t time_ms;     /* local time the tip was committed */
+} node_commit;
+
+void node_commit_init(tc_node *n); /* the tip committed "now": round 0 waits a block interval */
+void node_commit_deinit(tc_node *n);
+void node_commit_assert(const tc_node *n);
+/* After a restart: the tip's certificate from the store (a missing or stale one is a lost
+ * optimisation only); a store that cannot be read is returned. */
+int node_commit_load(tc_node *n);
+/* Applies a certified block as the new tip (synced: it came by sync, PROTOCOL 12.4): 0, after
+ * which the caller starts the next height; otherwise the node failed (store, memory, or the fork
+ * alarm for a certified block the rules refuse or that does not extend our tip) or the code is
+ * returned with nothing changed. */
+int node_commit_apply(tc_node *n, const tc_block *b, const tc_commit *commit, bool synced);
+/* tc_chain_block_at for a height this node holds: a block it cannot read is its store's failure
+ * or corruption (node.h), which stops it. */
+int node_commit_read_block(tc_node *n, uint64_t height, tc_block *out);
+/* The certificate of our block at height (<= tip): from the next block, or the tip's own. */
+int node_commit_at(tc_node *n, uint64_t height, tc_commit *out, tc_hash *hash_out);
+/* A certified block at a height we hold, hash `theirs`: a different block is a fork. */
+void node_commit_check_fork(tc_node *n, const tc_block *b, const tc_commit *commit,
+                            const tc_hash *theirs);
+/* A precommit for a height we committed: if its signer precommitted our block in the same round,
+ * the two are proof of equivocation (evidence). */
+void node_commit_check_past_vote(tc_node *n, const tc_vote *v);
+/* Asks every peer for the block at height (with its certificate). */
+void node_commit_request(tc_node *n, uint64_t height);
+
+/* ==== node_consensus.c: block consensus ==== */
+
+#define NODE_PROPOSALS_MAX    8    /* candidate blocks kept for the current height */
+#define NODE_PENDING_RETRY_MS 500  /* a proposal waiting for batches asks again */
+#define NODE_OWN_FRAMES_MAX   6    /* own proposals and votes of the height, kept for resending */
+#define NODE_RESEND_MS        1000 /* how often they are sent again while the height lasts */
+
+typedef struct {
+    bool used;
+    bool valid;        /* the chain accepted it (tc_chain_check) and its certificates checked */
+    bool pending;      /* waiting for vote batches before it can be judged */
+    bool from_network; /* delivered to bft already */
+    tc_peer_id peer;   /* who sent it: asked for missing vote batches */
+    uint32_t round;
+    uint32_t pol_round;
+    tc_hash hash;
+    tc_block block;
+    /* While pending: the batches asked for at the last judgement. The proposal is judged
+     * again once they have all arrived (not on every batch: at 64 validators thousands arrive
+     * per second, and each judgement checks every certificate), or after
+     * NODE_PENDING_RETRY_MS, which asks again for what is still missing. */
+    tc_batch_ref awaiting[TC_MSG_BATCH_REFS_MAX];
+    uint32_t awaiting_count;
+    uint64_t judged_ms;
+} node_proposal;
+
+typedef struct {
+    node_proposal proposals[NODE_PROPOSALS_MAX];
+    /* Own proposal and votes of the current height, resent every NODE_RESEND_MS: Tendermint
+     * needs every honest message to arrive eventually, and a lossy link or a healed partition
+     * may have eaten them (the prevote and precommit timeouts only start after a quorum). */
+    uint8_t *own_frames[NODE_OWN_FRAMES_MAX];
+    size_t own_lens[NODE_OWN_FRAMES_MAX];
+    uint32_t own_next;
+    uint64_t next_resend_ms;
+    uint64_t locked_ms;  /* when bft last locked (or a restart restored its lock): the proof-of-lock
+                            is resent from one NODE_RESEND_MS later (pol_send) */
+    bool awaiting_block; /* bft decided a block we do not hold: fetched (with its commit) by sync */
+    tc_hash awaiting_hash;
+    uint64_t view_changes;
+} node_consensus;
+
+void node_consensus_deinit(tc_node *n);
+void node_consensus_assert(const tc_node *n);
+/* Starts bft at tip + 1 (after a restart: with the restored last-signed state, lock and proof)
+ * and judges the proposals that came early for it. */
+int node_consensus_start_height(tc_node *n);
+/* A block was applied (node_commit_apply): starts the next height, or fails the node. */
+void node_consensus_committed(tc_node *n);
+void node_consensus_drain(tc_node *n);
+/* A PROPOSAL from peer: NODE_AHEAD for a later height, NODE_NEWS for a valid one that is news
+ * (a new block, or a known one in a later round); then the router relays it and calls
+ * node_consensus_take_proposal. */
+node_verdict node_consensus_check_proposal(tc_node *n, tc_peer_id peer, const tc_msg_proposal *p);
+/* Takes a proposal node_consensus_check_proposal called news (its block is moved out of p). */
+void node_consensus_take_proposal(tc_node *n, tc_peer_id peer, tc_msg_proposal *p);
+/* A PREVOTE or PRECOMMIT: NODE_NEWS when bft took it, NODE_AHEAD for a later height. */
+node_verdict node_consensus_on_vote(tc_node *n, tc_peer_id peer, const tc_vote *v);
 /* Batch (validator, seq) arrived: judges the pending proposals that were waiting for it last. */
-void node_chain_on_batch_arrived(tc_node *n, uint32_t validator, uint64_t seq);
-void node_chain_on_heartbeat(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
-                             const tc_msg_heartbeat *h);
-void node_chain_tick(tc_node *n);
+void node_consensus_on_batch_arrived(tc_node *n, uint32_t validator, uint64_t seq);
+/* The clock came back from a stop: what was signed meanwhile leaves at the next tick. */
+void node_consensus_resend_soon(tc_node *n);
+void node_consensus_tick_bft(tc_node *n);
+/* Resends the own frames (and the lock's proof) when due; judges pending proposals again. */
+void node_consensus_tick_resend(tc_node *n);
+/* The block bft decided without this node holding it, if any. */
+bool node_consensus_awaiting(const tc_node *n);
+uint64_t node_consensus_next_deadline(const tc_node *n);
+
+/* ==== node_sync.c: catching up ==== */
+
+#define NODE_SYNC_TIMEOUT_MS    2000 /* an unanswered GET_BLOCKS goes to another peer */
+#define NODE_STATUS_INTERVAL_MS 5000
+
+typedef struct {
+    uint64_t best_seen_height; /* highest height a peer announced */
+    tc_peer_id peer;
+    bool active;
+    uint64_t deadline_ms; /* of the sync request, and of the fetch of a decided block */
+    uint64_t next_status_ms;
+} node_sync;
+
+/* A message of a later height (its parent at `height`) came from peer: remembered, and when
+ * `fetch`, a sync starts from that peer unless one is running. */
+void node_sync_ahead(tc_node *n, tc_peer_id peer, uint64_t height, bool fetch);
+void node_sync_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s);
+void node_sync_on_get_blocks(tc_node *n, tc_peer_id peer, const tc_msg_get_blocks *g);
+void node_sync_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b);
+void node_sync_peer_down(tc_node *n, tc_peer_id peer);
+void node_sync_assert(const tc_node *n);
+/* Retries an unanswered request and the fetch of a decided block; then the status tick. */
+void node_sync_tick(tc_node *n);
 /* STATUS to every peer every NODE_STATUS_INTERVAL_MS; also while failed, so peers can still
  * compare chains with a node stopped by a fork alarm. */
-void node_chain_status_tick(tc_node *n);
-uint64_t node_chain_next_deadline(const tc_node *n);
-void node_chain_free(tc_node *n);
+void node_sync_status_tick(tc_node *n);
+uint64_t node_sync_next_deadline(const tc_node *n);
+
+/* ==== the node ==== */
+
+struct tc_node {
+    /* Shared services (node.c). */
+    tc_genesis genesis; /* copy */
+    tc_hash genesis_hash;
+    tc_keypair key;
+    tc_rng rng;
+    tc_sig_scheme scheme;
+    tc_store *store;
+    tc_verifier verifier;
+    tc_chain *chain;
+    tc_mempool *pool;
+    tc_peer_table *peers;
+    tc_bft *bft;
+    uint32_t epoch;       /* of height tip + 1 (node_txs.c moves it) */
+    uint32_t my_index;    /* in that epoch's set, UINT32_MAX if none (node_txs.c) */
+    uint64_t now_ms;      /* the node's own time: advances as the driver's clock does, never back
+                             (timers, rate limits); now_ms - clock_ms = how far the clock stepped
+                             back in total */
+    uint64_t clock_ms;    /* the time the last event carried, as is: a clock stepped back shows
+                             here (clock sanity, block times) */
+    uint64_t quorum_lost; /* TC_NOTIFY_QUORUM_LOST raised (node.c) */
+
+    /* The parts, bottom-up. */
+    node_outbox out;
+    node_failure fail;
+    node_evidence ev;
+    node_clock clk;
+    node_txs txs;
+    node_commit commit;
+    node_consensus cons;
+    node_sync sync;
+};
 
 #endif

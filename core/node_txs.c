@@ -16,11 +16,11 @@
 
 static void pool_free(tc_node *n)
 {
-    for (uint32_t i = 0; i < n->handoff_count; i++)
-        tc_handoff_deinit(&n->handoffs[i].h);
-    free(n->handoffs);
-    n->handoffs = NULL;
-    n->handoff_count = 0;
+    for (uint32_t i = 0; i < n->txs.handoff_count; i++)
+        tc_handoff_deinit(&n->txs.handoffs[i].h);
+    free(n->txs.handoffs);
+    n->txs.handoffs = NULL;
+    n->txs.handoff_count = 0;
 }
 
 /* An empty pool for a set of `validators`; the own handoff is due as soon as tip + 1 is the
@@ -28,11 +28,11 @@ static void pool_free(tc_node *n)
 static int pool_reset(tc_node *n, uint32_t validators)
 {
     pool_free(n);
-    n->handoff_next_ms = 0;
-    n->handoffs = tc_calloc(validators ? validators : 1, sizeof(*n->handoffs));
-    if (n->handoffs == NULL)
+    n->txs.handoff_next_ms = 0;
+    n->txs.handoffs = tc_calloc(validators ? validators : 1, sizeof(*n->txs.handoffs));
+    if (n->txs.handoffs == NULL)
         return TC_ENOMEM;
-    n->handoff_count = validators;
+    n->txs.handoff_count = validators;
     return 0;
 }
 
@@ -65,25 +65,25 @@ int node_txs_open(tc_node *n)
     /* Read-write: recovery may finalize recovered votes and drop stale own-vote records. */
     rc = tc_store_begin(n->store, true, &t);
     if (rc == 0)
-        rc = tc_finality_new(&cfg, t, n->now_ms, &n->fin);
+        rc = tc_finality_new(&cfg, t, n->now_ms, &n->txs.fin);
     if (rc == 0)
         rc = tc_store_commit(t);
     else
         tc_store_abort(t);
     free(carry);
     if (rc == 0)
-        n->my_index = tc_finality_validator(n->fin);
+        n->my_index = tc_finality_validator(n->txs.fin);
     return rc;
 }
 
 void node_txs_close(tc_node *n)
 {
-    tc_finality_free(n->fin);
-    n->fin = NULL;
+    tc_finality_free(n->txs.fin);
+    n->txs.fin = NULL;
     pool_free(n);
     for (uint32_t i = 0; i < NODE_RIVAL_TXS_MAX; i++)
-        tc_tx_deinit(&n->rival_txs[i]);
-    n->rival_next = 0;
+        tc_tx_deinit(&n->txs.rivals[i]);
+    n->txs.rival_next = 0;
 }
 
 /* A finality call failed after writing into an aborted transaction: finality is ahead of the
@@ -100,7 +100,7 @@ static void reload(tc_node *n, int code, const char *cause)
     int rc = node_txs_open(n);
     if (rc != 0)
         node_fail_code(n, rc, "rebuild finality from the store");
-    TC_ASSERT(rc != 0 || n->fin != NULL);
+    TC_ASSERT(rc != 0 || n->txs.fin != NULL);
 }
 
 /* Opens a read-write transaction; a store that refuses one stops the node (node.h). */
@@ -116,10 +116,10 @@ static void handoff_tick(tc_node *n);
 
 static void remember_first_seen(tc_node *n, const tc_hash *txid)
 {
-    node_seen_tx *s = &n->seen_txs[n->seen_next];
+    node_seen_tx *s = &n->txs.seen[n->txs.seen_next];
     s->txid = *txid;
     s->first_seen_ms = n->now_ms;
-    n->seen_next = (n->seen_next + 1) % NODE_SEEN_TX_MAX;
+    n->txs.seen_next = (n->txs.seen_next + 1) % NODE_SEEN_TX_MAX;
 }
 
 static uint64_t latency_of(const tc_node *n, const tc_hash *txid)
@@ -128,7 +128,7 @@ static uint64_t latency_of(const tc_node *n, const tc_hash *txid)
      * search usually stops after a few dozen entries instead of walking all 8192. */
     for (uint32_t k = 1; k <= NODE_SEEN_TX_MAX; k++) {
         const node_seen_tx *s =
-            &n->seen_txs[(n->seen_next + NODE_SEEN_TX_MAX - k) % NODE_SEEN_TX_MAX];
+            &n->txs.seen[(n->txs.seen_next + NODE_SEEN_TX_MAX - k) % NODE_SEEN_TX_MAX];
         if (memcmp(s->txid.b, txid->b, TC_HASH_SIZE) == 0)
             return n->now_ms - s->first_seen_ms;
     }
@@ -145,12 +145,12 @@ static void reject_notify(tc_node *n, const tc_hash *txid, int code)
 
 static void rival_remember(tc_node *n, const tc_tx *tx)
 {
-    TC_ASSERT(n->rival_next < NODE_RIVAL_TXS_MAX);
-    tc_tx *slot = &n->rival_txs[n->rival_next];
+    TC_ASSERT(n->txs.rival_next < NODE_RIVAL_TXS_MAX);
+    tc_tx *slot = &n->txs.rivals[n->txs.rival_next];
     tc_tx_deinit(slot);
     if (tc_tx_copy(slot, tx) != 0)
         return; /* out of memory: the slot stays empty and the event only notifies */
-    n->rival_next = (n->rival_next + 1) % NODE_RIVAL_TXS_MAX;
+    n->txs.rival_next = (n->txs.rival_next + 1) % NODE_RIVAL_TXS_MAX;
 }
 
 /* The body of txid from the pool or the rival ring; NULL if this node holds none. Valid until
@@ -162,11 +162,11 @@ static const tc_tx *body_find(const tc_node *n, const tc_hash *txid)
         return it.tx;
     for (uint32_t i = 0; i < NODE_RIVAL_TXS_MAX; i++) {
         tc_hash h;
-        if (n->rival_txs[i].version == 0)
+        if (n->txs.rivals[i].version == 0)
             continue; /* empty slot */
-        tc_tx_id(&n->rival_txs[i], &h);
+        tc_tx_id(&n->txs.rivals[i], &h);
         if (memcmp(h.b, txid->b, TC_HASH_SIZE) == 0)
-            return &n->rival_txs[i];
+            return &n->txs.rivals[i];
     }
     return NULL;
 }
@@ -185,7 +185,7 @@ static int admit(tc_node *n, tc_store_txn *t, const tc_tx *tx, const tc_hash *tx
         /* Valid, but its inputs are locked to a rival in our view: we never vote for it, yet
          * track it, so a quorum of others' votes can still make it final here. A full table
          * only leaves it untracked; memory or the store leave finality ahead of t. */
-        int arc = tc_finality_add_tx(n->fin, t, n->now_ms, tx, txid);
+        int arc = tc_finality_add_tx(n->txs.fin, t, n->now_ms, tx, txid);
         if (arc != 0 && arc != TC_EFULL)
             return arc;
         rival_remember(n, tx);
@@ -195,7 +195,7 @@ static int admit(tc_node *n, tc_store_txn *t, const tc_tx *tx, const tc_hash *tx
         rc = tc_mempool_add(n->pool, tx, txid, fee, peer_for_pool, NULL);
     if (rc != 0)
         return rc;
-    rc = tc_finality_vote_tx(n->fin, t, n->now_ms, tx, txid, &vr);
+    rc = tc_finality_vote_tx(n->txs.fin, t, n->now_ms, tx, txid, &vr);
     if (rc == 0 &&
         (vr == TC_FINALITY_VOTED || vr == TC_FINALITY_VOTED_BEFORE || vr == TC_FINALITY_FINAL))
         (void)tc_mempool_mark_voted(n->pool, txid);
@@ -272,15 +272,15 @@ static void batch_view(const tc_msg_vote_batch *mb, tc_vote_batch *b)
     b->sig = mb->sig;
 }
 
-int node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb)
+node_verdict node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb)
 {
     tc_vote_batch b;
     tc_store_txn *t = NULL;
     batch_view(mb, &b);
     int rc = begin_write(n, &t, "take a vote batch");
     if (rc != 0)
-        return rc;
-    rc = tc_finality_on_batch(n->fin, t, n->now_ms, &b);
+        return NODE_DROP;
+    rc = tc_finality_on_batch(n->txs.fin, t, n->now_ms, &b);
     if (rc == 0)
         rc = tc_store_commit(t);
     else
@@ -291,9 +291,7 @@ int node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb)
         reload(n, rc, "take a vote batch");
     if (rc == TC_EBADSIG)
         node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
-    if (rc == 0)
-        node_chain_on_batch_arrived(n, b.validator, b.seq); /* a held proposal may be judged */
-    return rc;
+    return rc == 0 ? NODE_NEWS : NODE_DROP;
 }
 
 static void send_batch(tc_node *n, bool broadcast, tc_peer_id peer, const tc_vote_batch *b)
@@ -315,7 +313,7 @@ void node_txs_on_get_batches(tc_node *n, tc_peer_id peer, const tc_msg_get_vote_
 {
     for (uint32_t i = 0; i < g->ref_count; i++) {
         const tc_vote_batch *b;
-        if (tc_finality_batch_get(n->fin, g->refs[i].validator, g->refs[i].seq, &b) == 0)
+        if (tc_finality_batch_get(n->txs.fin, g->refs[i].validator, g->refs[i].seq, &b) == 0)
             send_batch(n, false, peer, b);
     }
 }
@@ -324,12 +322,12 @@ void node_txs_tick(tc_node *n)
 {
     tc_store_txn *t = NULL;
     handoff_tick(n);
-    if (n->failed || tc_finality_next_deadline(n->fin) > n->now_ms)
+    if (n->fail.failed || tc_finality_next_deadline(n->txs.fin) > n->now_ms)
         return;
     int rc = begin_write(n, &t, "finality's timers");
     if (rc != 0)
         return;
-    rc = tc_finality_tick(n->fin, t, n->now_ms);
+    rc = tc_finality_tick(n->txs.fin, t, n->now_ms);
     if (rc == 0)
         rc = tc_store_commit(t);
     else
@@ -354,14 +352,14 @@ static void revote(tc_node *n, const tc_hash *txid)
     tc_mempool_item item;
     tc_store_txn *t = NULL;
     tc_finality_vote_result vr;
-    if (n->failed || tc_mempool_get(n->pool, txid, &item) != 0 ||
+    if (n->fail.failed || tc_mempool_get(n->pool, txid, &item) != 0 ||
         begin_write(n, &t, "vote again in a new epoch") != 0)
         return;
     int rc = tc_ledger_check_tx(tc_chain_profile(n->chain), &n->verifier, t, item.tx, txid,
                                 TC_LEDGER_VOTE, NULL);
     bool touched = rc == 0 || node_failure_kind_of(rc) != TC_NODE_FAIL_NONE;
     if (rc == 0)
-        rc = tc_finality_vote_tx(n->fin, t, n->now_ms, item.tx, txid, &vr);
+        rc = tc_finality_vote_tx(n->txs.fin, t, n->now_ms, item.tx, txid, &vr);
     if (rc == 0)
         rc = tc_store_commit(t);
     else
@@ -380,14 +378,14 @@ static int lock_evidence(tc_node *n, const tc_finality_event *e)
     const tc_tx *tb = body_find(n, &e->txid2);
     if (ta == NULL || tb == NULL)
         return TC_ENOTFOUND;
-    if (tc_finality_batch_get(n->fin, e->validator, e->seq, &ba) != 0 ||
-        tc_finality_batch_get(n->fin, e->validator, e->seq2, &bb) != 0)
+    if (tc_finality_batch_get(n->txs.fin, e->validator, e->seq, &ba) != 0 ||
+        tc_finality_batch_get(n->txs.fin, e->validator, e->seq2, &bb) != 0)
         return TC_ENOTFOUND;
     tc_evidence ev;
     int rc = tc_evidence_from_locks(&ev, ba, ta, bb, tb);
     if (rc != 0)
         return rc;
-    node_add_evidence(n, &ev, true);
+    node_evidence_add(n, &ev, true);
     tc_evidence_deinit(&ev);
     return 0;
 }
@@ -405,7 +403,7 @@ static void on_event(tc_node *n, const tc_finality_event *e)
             send_batch(n, true, 0, e->batch);
         break;
     case TC_FINALITY_EV_FINALIZED:
-        n->txs_finalized++;
+        n->txs.finalized++;
         note = (tc_notify){
             .kind = TC_NOTIFY_TX_FINALIZED, .hash = e->txid, .latency_ms = latency_of(n, &e->txid)};
         node_notify(n, &note);
@@ -419,7 +417,7 @@ static void on_event(tc_node *n, const tc_finality_event *e)
         break;
     case TC_FINALITY_EV_LOCK_EQUIVOCATION: /* two txids on one outpoint */
         if (lock_evidence(n, e) == 0)
-            break; /* pending and gossiped; node_add_evidence notified it */
+            break; /* pending and gossiped; node_evidence_add notified it */
         note = (tc_notify){.kind = TC_NOTIFY_EVIDENCE,
                            .validator = e->validator,
                            .hash = e->txid,
@@ -446,14 +444,14 @@ static void on_event(tc_node *n, const tc_finality_event *e)
  * are durable. A fork alarm leaves finality consistent with the store. */
 static bool events_trusted(const tc_node *n)
 {
-    return n->fin != NULL && (!n->failed || n->failure == TC_NODE_FAIL_FORK);
+    return n->txs.fin != NULL && (!n->fail.failed || n->fail.kind == TC_NODE_FAIL_FORK);
 }
 
 void node_txs_drain(tc_node *n)
 {
     tc_finality_event e;
     /* An event's handler may rebuild finality (reload) or fail the node: checked every time. */
-    while (events_trusted(n) && tc_finality_next_event(n->fin, &e))
+    while (events_trusted(n) && tc_finality_next_event(n->txs.fin, &e))
         on_event(n, &e);
 }
 
@@ -476,9 +474,9 @@ int node_txs_collect(tc_node *n, uint32_t max_count, tc_tx **txs_out, tc_fincert
     tc_mempool_item item;
     tc_mempool_iter_init(n->pool, &it);
     while (count < cap && tc_mempool_iter_next(n->pool, &it, &item)) {
-        if (!tc_finality_is_final(n->fin, &item.txid))
+        if (!tc_finality_is_final(n->txs.fin, &item.txid))
             continue; /* PROTOCOL 12.7: only transactions final in the proposer's view */
-        if (tc_finality_cert_build(n->fin, &item.txid, &certs[count]) != 0)
+        if (tc_finality_cert_build(n->txs.fin, &item.txid, &certs[count]) != 0)
             continue;
         txs[count++] = *item.tx; /* shallow: the pool owns it until the block is applied */
     }
@@ -508,7 +506,7 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batc
         tc_hash txid;
         uint32_t missing = 0, room = TC_MSG_BATCH_REFS_MAX - req.get_vote_batches.ref_count;
         block_txid(ids, b, i, &txid);
-        int rc = tc_finality_cert_check(n->fin, &txid, &b->txs[i].cert,
+        int rc = tc_finality_cert_check(n->txs.fin, &txid, &b->txs[i].cert,
                                         req.get_vote_batches.refs + req.get_vote_batches.ref_count,
                                         room, &missing);
         if (rc == TC_ENOTFOUND) {
@@ -551,7 +549,7 @@ static int handoff_make(tc_node *n, tc_handoff *out)
     int rc = begin_write(n, &t, "hand off the epoch");
     if (rc != 0)
         return rc;
-    rc = tc_finality_handoff(n->fin, t, n->now_ms, out);
+    rc = tc_finality_handoff(n->txs.fin, t, n->now_ms, out);
     if (rc == 0)
         rc = tc_store_commit(t);
     else
@@ -569,13 +567,13 @@ static int handoff_make(tc_node *n, tc_handoff *out)
  * peers that missed it (lost frames, late connections, restarts). */
 static void handoff_tick(tc_node *n)
 {
-    if (n->failed || n->my_index == UINT32_MAX || !closing_next(n) ||
-        n->now_ms < n->handoff_next_ms)
+    if (n->fail.failed || n->my_index == UINT32_MAX || !closing_next(n) ||
+        n->now_ms < n->txs.handoff_next_ms)
         return;
-    TC_ASSERT(n->my_index < n->handoff_count);
+    TC_ASSERT(n->my_index < n->txs.handoff_count);
     /* Set first: a failing store must not make every tick try again at once. */
-    n->handoff_next_ms = n->now_ms + tc_chain_profile(n->chain)->regossip_interval_ms;
-    node_handoff *own = &n->handoffs[n->my_index];
+    n->txs.handoff_next_ms = n->now_ms + tc_chain_profile(n->chain)->regossip_interval_ms;
+    node_handoff *own = &n->txs.handoffs[n->my_index];
     if (!own->used) {
         if (handoff_make(n, &own->h) != 0)
             return;
@@ -587,9 +585,9 @@ static void handoff_tick(tc_node *n)
 
 uint64_t node_txs_next_deadline(const tc_node *n)
 {
-    uint64_t d = tc_finality_next_deadline(n->fin);
-    if (n->my_index != UINT32_MAX && closing_next(n) && n->handoff_next_ms < d)
-        d = n->handoff_next_ms;
+    uint64_t d = tc_finality_next_deadline(n->txs.fin);
+    if (n->my_index != UINT32_MAX && closing_next(n) && n->txs.handoff_next_ms < d)
+        d = n->txs.handoff_next_ms;
     return d;
 }
 
@@ -606,30 +604,29 @@ static bool handoff_shape_ok(const tc_node *n, const tc_handoff *h, uint32_t val
     return true;
 }
 
-void node_txs_on_handoff(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
-                         tc_handoff *h)
+node_verdict node_txs_on_handoff(tc_node *n, tc_peer_id peer, tc_handoff *h)
 {
     const tc_vset *vs;
     tc_hash sh;
     if (h->epoch != n->epoch || tc_chain_vset(n->chain, n->epoch, &vs) != 0)
-        return; /* another epoch's: late or early, no offence */
-    TC_ASSERT(vs->count == n->handoff_count);
+        return NODE_DROP; /* another epoch's: late or early, no offence */
+    TC_ASSERT(vs->count == n->txs.handoff_count);
     if (!handoff_shape_ok(n, h, vs->count)) {
         node_offence(n, peer, TC_PEER_OFFENCE_INVALID);
-        return;
+        return NODE_DROP;
     }
     /* Our own slot is filled only by handoff_tick, which is what stops our voting. */
-    if (h->validator == n->my_index || n->handoffs[h->validator].used)
-        return;
+    if (h->validator == n->my_index || n->txs.handoffs[h->validator].used)
+        return NODE_DROP;
     tc_handoff_sign_hash(h, &sh);
     if (tc_verify(&n->verifier, &vs->members[h->validator].key, &sh, &h->sig) != 0) {
         node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
-        return;
+        return NODE_DROP;
     }
-    n->handoffs[h->validator].h = *h;
-    n->handoffs[h->validator].used = true;
+    n->txs.handoffs[h->validator].h = *h;
+    n->txs.handoffs[h->validator].used = true;
     memset(h, 0, sizeof(*h)); /* moved into the pool */
-    node_relay(n, peer, frame, len);
+    return NODE_NEWS;
 }
 
 int node_txs_block_handoffs(tc_node *n, uint64_t height, tc_handoff **out, uint32_t *count_out)
@@ -644,7 +641,7 @@ int node_txs_block_handoffs(tc_node *n, uint64_t height, tc_handoff **out, uint3
     int rc = tc_chain_vset(n->chain, epoch, &vs);
     if (rc != 0)
         return rc;
-    TC_ASSERT(vs->count == n->handoff_count);
+    TC_ASSERT(vs->count == n->txs.handoff_count);
     tc_handoff *hs = tc_calloc(vs->count ? vs->count : 1, sizeof(*hs));
     if (hs == NULL)
         return TC_ENOMEM;
@@ -653,9 +650,9 @@ int node_txs_block_handoffs(tc_node *n, uint64_t height, tc_handoff **out, uint3
     uint64_t weight = 0, quorum = tc_vset_quorum(vs);
     uint32_t k = 0;
     for (uint32_t i = 0; i < vs->count && weight < quorum; i++) {
-        if (!n->handoffs[i].used)
+        if (!n->txs.handoffs[i].used)
             continue;
-        hs[k++] = n->handoffs[i].h; /* a view: the pool keeps ownership */
+        hs[k++] = n->txs.handoffs[i].h; /* a view: the pool keeps ownership */
         weight += vs->members[i].weight;
     }
     if (weight < quorum) {
@@ -691,7 +688,7 @@ static int change_epoch(tc_node *n, uint32_t epoch)
         free(carry);
         return rc;
     }
-    rc = tc_finality_epoch_change(n->fin, t, n->now_ms, vs, carry, carry_count);
+    rc = tc_finality_epoch_change(n->txs.fin, t, n->now_ms, vs, carry, carry_count);
     if (rc == 0)
         rc = tc_store_commit(t);
     else
@@ -701,8 +698,8 @@ static int change_epoch(tc_node *n, uint32_t epoch)
     tc_peer_set_validator_count(n->peers, vs->count);
     if (rc != 0)
         reload(n, rc, "change the epoch");
-    if (!n->failed)
-        n->my_index = tc_finality_validator(n->fin);
+    if (!n->fail.failed)
+        n->my_index = tc_finality_validator(n->txs.fin);
     return 0;
 }
 
@@ -717,7 +714,7 @@ int node_txs_on_block(tc_node *n, const tc_block *b)
         tc_hash txid;
         block_txid(ids, b, i, &txid);
         tc_mempool_remove_confirmed(n->pool, &b->txs[i].tx, &txid, NULL);
-        rc = tc_finality_on_confirmed(n->fin, t, &b->txs[i].tx, &txid);
+        rc = tc_finality_on_confirmed(n->txs.fin, t, &b->txs[i].tx, &txid);
     }
     if (rc == 0)
         rc = tc_store_commit(t);
@@ -731,4 +728,13 @@ int node_txs_on_block(tc_node *n, const tc_block *b)
     if (rc == 0)
         handoff_tick(n); /* the next height may close the epoch */
     return rc;
+}
+
+void node_txs_assert(const tc_node *n)
+{
+    /* Finality exists unless a failed rebuild stopped the node (reload). */
+    TC_ASSERT(n->txs.fin != NULL || n->fail.failed);
+    TC_ASSERT(n->txs.rival_next < NODE_RIVAL_TXS_MAX && n->txs.seen_next < NODE_SEEN_TX_MAX);
+    TC_ASSERT(n->txs.handoffs != NULL || n->txs.handoff_count == 0);
+    TC_ASSERT(n->my_index == UINT32_MAX || n->my_index < n->txs.handoff_count || n->fail.failed);
 }

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bft.h"
 #include "block.h"
 #include "msg.h"
 #include "tx.h"
@@ -273,7 +272,7 @@ static bool out_of_turn(tc_adv *a, tc_msg_proposal *p)
     if (!a->own_index_known)
         return false;
     if (signed_by_us(a, &msg, &p->sig)) {
-        if (p->round >= TC_BFT_ROUND_MAX)
+        if (p->round >= TC_ROUND_MAX)
             return false;
         p->round++;
     } else if (p->block.header.proposer == a->own_index) {
@@ -901,7 +900,7 @@ static bool wrong_header(tc_adv *a, const uint8_t *frame, size_t len, uint32_t c
     tc_hash msg;
     tc_msg_proposal_sign_hash(p, &msg);
     bool ours = m.type == TC_MSG_PROPOSAL && p->pol_round == TC_MSG_POL_NONE &&
-                signed_by_us(a, &msg, &p->sig) && p->round < TC_BFT_ROUND_MAX;
+                signed_by_us(a, &msg, &p->sig) && p->round < TC_ROUND_MAX;
     if (ours) {
         tc_block_header *h = &p->block.header;
         if (a->config.kind == TC_ADV_WRONG_PROPOSER)

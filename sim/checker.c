@@ -515,39 +515,12 @@ static uint32_t schedule_proposer(w_epoch_set *set, uint64_t height, uint32_t ro
 
 static int read_block(tc_world *w, uint32_t e, uint64_t height, tc_block *out)
 {
-    uint8_t key[8];
-    for (int i = 0; i < 8; i++) /* the BLOCKS table's key: the height, big-endian */
-        key[i] = (uint8_t)(height >> (56 - 8 * i));
-    tc_store_txn *t = NULL;
-    const void *v;
-    size_t n;
-    memset(out, 0, sizeof(*out));
-    int rc = tc_store_begin(w->nodes[e].store, false, &t);
-    if (rc != 0)
-        return rc;
-    rc = tc_store_get(t, TC_TABLE_BLOCKS, key, sizeof(key), &v, &n);
-    if (rc == 0)
-        rc = tc_block_decode(out, v, n);
-    tc_store_abort(t);
-    return rc;
+    return tc_chain_stored_block(w->nodes[e].store, height, out);
 }
 
-/* The node's durable tip certificate (PROTOCOL 12.8, LOCKS "node/tip-commit"). */
 static int read_tip_commit(tc_world *w, uint32_t e, tc_commit *out)
 {
-    static const char key[] = "node/tip-commit";
-    tc_store_txn *t = NULL;
-    const void *v;
-    size_t n;
-    memset(out, 0, sizeof(*out));
-    int rc = tc_store_begin(w->nodes[e].store, false, &t);
-    if (rc != 0)
-        return rc;
-    rc = tc_store_get(t, TC_TABLE_LOCKS, key, strlen(key), &v, &n);
-    if (rc == 0)
-        rc = tc_commit_decode(out, v, n);
-    tc_store_abort(t);
-    return rc;
+    return tc_node_stored_tip_commit(w->nodes[e].store, out);
 }
 
 /* NULL when c certifies (height, block) under the set of height's epoch, else what is wrong. */

@@ -785,3 +785,89 @@ Test(node, all_validators_restart_and_the_chain_goes_on, .timeout = 60)
     assert_agreement(&p, before + 5);
     pump_free(&p);
 }
+
+/* ---- the router (node.c): one verdict per message, relays decided in one place ---- */
+
+/* Hands node `to` a frame from peer `from` and returns its SEND actions' message types, in order
+ * (at most max), with the peer each went to; other actions are skipped. */
+static uint32_t recv_sends(pump *p, uint32_t to, uint32_t from, const uint8_t *frame, size_t len,
+                           uint8_t *types, tc_peer_id *peers, uint32_t max)
+{
+    tc_action a;
+    uint32_t count = 0;
+    cr_assert_eq(tc_node_recv(p->nodes[to], local(p, to), from, frame, len), 0,
+                 "node %u takes the frame", to);
+    while (tc_node_next_action(p->nodes[to], &a))
+        if (a.kind == TC_ACTION_SEND && count < max) {
+            types[count] = a.frame_len > 4 ? a.frame[4] : 0;
+            peers[count++] = a.peer;
+        }
+    return count;
+}
+
+/* A proposal that is news goes on to every other peer before the node acts on it: the relays
+ * are the first SENDs, one per peer but the sender, and its own prevote follows them. */
+Test(node, a_new_proposal_is_relayed_to_every_other_peer_before_the_node_prevotes, .timeout = 60)
+{
+    pump a, b;
+    pump_init(&a, 4, 21);
+    a.capture_height = 1;
+    run_until(&a, 1, a.now_ms + 20000);
+    cr_assert_not_null(a.captured, "the round-0 proposal of height 1 was captured");
+    /* A fresh copy of the same network: the proposal is news to a node of it. */
+    pump_init(&b, 4, 21);
+    run_until(&b, 1, b.now_ms + 200); /* handshakes done; the first proposal is due at +1 s */
+    cr_assert_eq(b.heights[0], 0, "nothing committed yet");
+    tc_verifier verifier;
+    tc_chain *c = chain_view(&b, 0, &verifier);
+    uint32_t proposer = proposer_node(&b, c, 1);
+    tc_chain_free(c);
+    uint32_t to = (proposer + 1) % 4, from = proposer;
+    uint8_t types[64];
+    tc_peer_id peers[64];
+    uint32_t n = recv_sends(&b, to, from, a.captured, a.captured_len, types, peers, 64);
+    cr_assert_geq(n, 3, "two relays and a prevote at least (got %u sends)", n);
+    for (uint32_t k = 0; k < 2; k++) {
+        cr_assert_eq(types[k], TC_MSG_PROPOSAL, "send %u is a relay of the proposal", k);
+        cr_assert_neq(peers[k], from, "never back to its sender");
+    }
+    cr_assert_neq(peers[0], peers[1], "one relay per other peer");
+    bool prevoted = false;
+    for (uint32_t k = 2; k < n; k++) {
+        cr_assert_neq(types[k], TC_MSG_PROPOSAL, "no third relay: 2 other peers");
+        prevoted |= types[k] == TC_MSG_PREVOTE;
+    }
+    cr_assert(prevoted, "the node prevoted after relaying");
+    pump_free(&a);
+    pump_free(&b);
+}
+
+/* A proposal for a height beyond tip + 1 is not judged or relayed: the network is ahead, and
+ * the node asks the sender for the blocks it lacks (GET_BLOCKS), whatever the proposal's
+ * signature (it is not checked against a set the node cannot know yet). */
+Test(node, a_proposal_from_beyond_the_tip_starts_a_sync_and_is_not_relayed, .timeout = 30)
+{
+    pump p;
+    pump_init(&p, 4, 22);
+    p.capture_height = 1;
+    run_until(&p, 1, p.now_ms + 20000);
+    cr_assert_not_null(p.captured, "the round-0 proposal of height 1 was captured");
+    cr_assert_lt(p.heights[0], 6, "node 0 is below height 6");
+    /* The same proposal, claiming height 7: its signature no longer matches. */
+    tc_msg m;
+    cr_assert_eq(tc_msg_decode(p.captured, p.captured_len, &m), 0);
+    m.proposal.height = 7;
+    m.proposal.block.header.height = 7;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    cr_assert_eq(tc_msg_encode_alloc(&m, &bytes, &len), 0, "the altered proposal encodes");
+    tc_msg_deinit(&m);
+    uint8_t types[64];
+    tc_peer_id peers[64];
+    uint32_t n = recv_sends(&p, 0, 2, bytes, len, types, peers, 64);
+    cr_assert_eq(n, 1, "one send: the sync request (got %u)", n);
+    cr_assert_eq(types[0], TC_MSG_GET_BLOCKS, "a GET_BLOCKS");
+    cr_assert_eq(peers[0], 2, "to the peer that is ahead");
+    free(bytes);
+    pump_free(&p);
+}

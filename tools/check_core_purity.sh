@@ -8,21 +8,21 @@ cd "$(dirname "$0")/../core" || exit 2
 bad=0
 report() { echo "core purity: $1"; bad=1; }
 
-hits=$(grep -nE '#include *<(sys/socket\.h|sys/time\.h|netinet/|arpa/|uv\.h|pthread\.h|unistd\.h|threads\.h|time\.h|curl/)' -- *.c *.h)
+hits=$(grep -nE '#include *<(sys/socket\.h|sys/time\.h|netinet/|arpa/|uv\.h|pthread\.h|unistd\.h|threads\.h|time\.h|curl/)' -- *.c *.h include/*.h)
 [ -n "$hits" ] && report "I/O, thread or clock header:
 $hits"
-hits=$(grep -nE '\b(time|clock_gettime|gettimeofday|rand|srand|random|getenv|getpid|printf|puts|fopen|open|socket)\(' -- *.c *.h | grep -vE '^[^:]+:[0-9]+: *(/\*|\*)')
+hits=$(grep -nE '\b(time|clock_gettime|gettimeofday|rand|srand|random|getenv|getpid|printf|puts|fopen|open|socket)\(' -- *.c *.h include/*.h | grep -vE '^[^:]+:[0-9]+: *(/\*|\*)')
 [ -n "$hits" ] && report "clock, randomness, environment, file or print call:
 $hits"
-hits=$(grep -lE '#include *<lmdb\.h>' -- *.c *.h | grep -v '^store_lmdb\.c$')
+hits=$(grep -lE '#include *<lmdb\.h>' -- *.c *.h include/*.h | grep -v '^store_lmdb\.c$')
 [ -n "$hits" ] && report "LMDB outside store_lmdb.c: $hits"
 # stdio may be included for snprintf (formatting into memory); streams only in base.c, which
 # reports assertion failures on stderr.
-hits=$(grep -nE '\b(fprintf|printf|puts|fputs|fwrite|fread|fopen)\(|\b(stdout|stderr|stdin)\b' -- *.c *.h | grep -v '^base\.c:' | grep -vE '^[^:]+:[0-9]+: *(/\*|\*)')
+hits=$(grep -nE '\b(fprintf|printf|puts|fputs|fwrite|fread|fopen)\(|\b(stdout|stderr|stdin)\b' -- *.c *.h include/*.h | grep -v '^base\.c:' | grep -vE '^[^:]+:[0-9]+: *(/\*|\*)')
 [ -n "$hits" ] && report "stream I/O outside base.c:
 $hits"
-hits=$(grep -nE '\b(float|double) +\**[A-Za-z_]' -- *.c *.h | grep -vE '^[^:]+:[0-9]+: *(/\*|\*)')
+hits=$(grep -nE '\b(float|double) +\**[A-Za-z_]' -- *.c *.h include/*.h | grep -vE '^[^:]+:[0-9]+: *(/\*|\*)')
 [ -n "$hits" ] && report "floating point in the core (determinism rule 3):
 $hits"
-[ "$bad" -eq 0 ] && echo "core purity: ok ($(ls -- *.c *.h | wc -l) files)"
+[ "$bad" -eq 0 ] && echo "core purity: ok ($(ls -- *.c *.h include/*.h | wc -l) files)"
 exit "$bad"

@@ -10,48 +10,48 @@ fails, on its own, under the mutant.
 
 MUTANTS = [
     # ---- proposals (PROTOCOL 12.6) ----
-    dict(name="proposal-proposer-from-header", scenarios=['adv-out-of-turn'], file="core/node_chain.c",
+    dict(name="proposal-proposer-from-header", scenarios=['adv-out-of-turn'], file="core/node_consensus.c",
          rule="12.6: a proposal is checked against proposer(height, round), not the proposer "
               "its header claims",
          edits=[("    uint32_t proposer = tc_bft_proposer_at(n->bft, p->height, p->round);\n",
                  "    uint32_t proposer = tc_bft_proposer_at(n->bft, p->height, p->round);\n"
                  "    if (proposer != TC_BFT_INDEX_NONE && p->block.header.proposer < 1024)\n"
                  "        proposer = p->block.header.proposer;\n")]),
-    dict(name="proposal-sig-unchecked", scenarios=['adv-forge-proposal'], file="core/node_chain.c",
+    dict(name="proposal-sig-unchecked", scenarios=['adv-forge-proposal'], file="core/node_consensus.c",
          rule="12.6: the proposal's signature verifies under the key of proposer(height, round)",
          edits=[("    return tc_verify(&n->verifier, &vs->members[proposer].key, &m, &p->sig) == 0 "
                  "? 0 : TC_EBADSIG;",
                  "    (void)m;\n    return 0;")]),
-    dict(name="proposal-header-round", scenarios=['adv-wrong-round'], file="core/node_chain.c",
+    dict(name="proposal-header-round", scenarios=['adv-wrong-round'], file="core/node_consensus.c",
          rule="12.6: a fresh proposal's header round equals the message's round",
          edits=[("if (h->round != p->round || h->proposer != proposer)",
                  "if (h->proposer != proposer)")]),
-    dict(name="proposal-header-proposer", scenarios=['adv-wrong-proposer'], file="core/node_chain.c",
+    dict(name="proposal-header-proposer", scenarios=['adv-wrong-proposer'], file="core/node_consensus.c",
          rule="12.6: a fresh proposal's header names proposer(height, round)",
          edits=[("if (h->round != p->round || h->proposer != proposer)",
                  "if (h->round != p->round)")]),
-    dict(name="proposal-time-future", scenarios=['adv-time-ahead'], file="core/node_chain.c",
+    dict(name="proposal-time-future", scenarios=['adv-time-ahead'], file="core/node_consensus.c",
          rule="12.6 step 4 / 15: a block more than block_time_future_max_ms ahead of the "
               "validator's clock is invalid",
          edits=[("n->clock_ms + prof->block_time_future_max_ms)",
                  "n->clock_ms + prof->block_time_future_max_ms * 1000000)")]),
     # ---- votes (12.9, 14.2) ----
-    dict(name="precommit-sig-unchecked", scenarios=['adv-forge-precommit'], file="core/node_chain.c",
+    dict(name="precommit-sig-unchecked", scenarios=['adv-forge-precommit'], file="core/node_consensus.c",
          rule="12.9: a PRECOMMIT's signature is verified (else BAD_SIG)",
          edits=[("    if (tc_vote_verify(v, &n->verifier, &vs->members[v->validator].key) != 0) {",
                  "    if (v->type == TC_VOTE_PREVOTE &&\n"
                  "        tc_vote_verify(v, &n->verifier, &vs->members[v->validator].key) != 0) {")]),
-    dict(name="prevote-sig-unchecked", scenarios=['adv-forge-prevote'], file="core/node_chain.c",
+    dict(name="prevote-sig-unchecked", scenarios=['adv-forge-prevote'], file="core/node_consensus.c",
          rule="12.9: a PREVOTE's signature is verified (else BAD_SIG)",
          edits=[("    if (tc_vote_verify(v, &n->verifier, &vs->members[v->validator].key) != 0) {",
                  "    if (v->type == TC_VOTE_PRECOMMIT &&\n"
                  "        tc_vote_verify(v, &n->verifier, &vs->members[v->validator].key) != 0) {")]),
-    dict(name="past-precommit-evidence", scenarios=['adv-stale-height'], file="core/node_chain.c",
+    dict(name="past-precommit-evidence", scenarios=['adv-stale-height'], file="core/node_commit.c",
          rule="14.2: a precommit below the tip contradicting our certificate is evidence",
          edits=[("    if (v->type != TC_VOTE_PRECOMMIT || tc_vote_is_nil(v) ||",
                  "    if (true || v->type != TC_VOTE_PRECOMMIT || tc_vote_is_nil(v) ||")]),
     # ---- certificates (12.8) and sync (13) ----
-    dict(name="sync-cert-unverified", scenarios=['adv-sync-bad-hash', 'adv-sync-low-weight', 'adv-sync-non-member', 'adv-sync-bad-sig'], file="core/node_chain.c",
+    dict(name="sync-cert-unverified", scenarios=['adv-sync-bad-hash', 'adv-sync-low-weight', 'adv-sync-non-member', 'adv-sync-bad-sig'], file="core/node_sync.c",
          rule="13: each BLOCKS entry's certificate is verified against its epoch's set",
          edits=[("    return tc_commit_verify(&e->commit, vs, &n->verifier, h, hash_out);",
                  "    (void)vs;\n    return 0;")]),
@@ -145,10 +145,10 @@ MUTANTS = [
          edits=[("    if (tc_verify(&n->verifier, &vs->members[h->validator].key, &sh, &h->sig) != 0) {",
                  "    if (false) {")]),
     # ---- clock, evidence, bft, peers ----
-    dict(name="heartbeat-sig", scenarios=['adv-forge-heartbeat'], file="core/node_chain.c",
+    dict(name="heartbeat-sig", scenarios=['adv-forge-heartbeat'], file="core/node_clock.c",
          rule="15: a heartbeat's signature verifies (else BAD_SIG, and its offset is not taken)",
          edits=[("    if (tc_verify(&n->verifier, &h->pubkey, &m, &h->sig) != 0) {", "    if (false) {")]),
-    dict(name="evidence-verify", scenarios=['adv-forge-evidence'], file="core/node_chain.c",
+    dict(name="evidence-verify", scenarios=['adv-forge-evidence'], file="core/node_evidence.c",
          rule="14.3: EVIDENCE must verify against the set of its epoch (else INVALID)",
          edits=[("    if (tc_evidence_verify(e, vs, &n->verifier) != 0) {", "    if (false) {")]),
     dict(name="bft-lock", file="core/bft.c",
@@ -167,7 +167,7 @@ MUTANTS = [
          rule="12.2: proposer(h, r) = S[(h + r) mod W] (a view change hands the proposal on)",
          edits=[("    return (height % weight_total + round % weight_total) % weight_total;",
                  "    return (height % weight_total + 0 * (round % weight_total)) % weight_total;")]),
-    dict(name="bft-restore-signed", file="core/node_chain.c",
+    dict(name="bft-restore-signed", file="core/node_consensus.c",
          rule="12.5: after a restart the node restores its last-signed state (never signs "
               "twice)",
          edits=[("    return rc == 0 ? tc_bft_restore(n->bft, &s) : rc;",

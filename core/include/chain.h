@@ -146,6 +146,10 @@ int tc_chain_build(tc_chain *c, const tc_chain_build_args *a, tc_block *block);
 
 /* Reads the block at height (1..tip) from the store. TC_ENOTFOUND, TC_ESTORE_CORRUPT. */
 int tc_chain_block_at(tc_chain *c, uint64_t height, tc_block *out);
+/* The same for an observer without an open chain (a checker reading a node's store between its
+ * calls): the block stored at height, or TC_ENOTFOUND when there is none, TC_ESTORE_CORRUPT when
+ * it does not decode, or the store's code. out must be deinit'ed on success. */
+int tc_chain_stored_block(tc_store *store, uint64_t height, tc_block *out);
 
 /* The carry list of epoch's closing block (see above) as a heap array (*txids_out, free(); NULL
  * when empty) of *count_out strictly increasing txids. Codes: TC_ENOTFOUND (the closing block

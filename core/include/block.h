@@ -71,6 +71,7 @@
 #define TC_HANDOFF_TXIDS_HARD_MAX    1000000
 #define TC_FINCERT_REFS_HARD_MAX     4096
 #define TC_VOTE_BATCH_TXIDS_HARD_MAX 4096
+#define TC_ROUND_MAX                 1000000 /* consensus refuses higher rounds (timeouts: days) */
 /* Largest encoded transaction double-lock evidence carries: headers are hashed in fixed stack
  * chunks (tc_block_hash never allocates), so an evidence transaction must fit one chunk. */
 #define TC_EVIDENCE_TX_SIZE_MAX 8192

@@ -49,6 +49,7 @@
 #define TC_NODE_H
 
 #include "base.h"
+#include "block.h"
 #include "crypto.h"
 #include "genesis.h"
 #include "store.h"
@@ -208,5 +209,14 @@ typedef struct {
 void tc_node_status_get(const tc_node *n, tc_node_status *out);
 /* The node's public key. */
 void tc_node_pubkey(const tc_node *n, tc_pubkey *out);
+
+/* Observers of a node's durable state, for drivers and checkers that read a node's store between
+ * its calls (or after it stopped) without reaching into its record layout. */
+
+/* The certificate of the node's tip as it stored it (PROTOCOL 12.8): 0, TC_ENOTFOUND before the
+ * first commit, TC_ESTORE_CORRUPT when it does not decode, or the store's code. A crash between a
+ * block and its certificate leaves the previous one: compare out->height with the tip. out must
+ * be deinit'ed (tc_commit_deinit) on success. */
+int tc_node_stored_tip_commit(tc_store *store, tc_commit *out);
 
 #endif
