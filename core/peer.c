@@ -142,6 +142,7 @@ struct tc_peer_table {
     uint8_t *arena;
 
     uint64_t rate_drops;
+    uint64_t drops[TC_PEER_CAT_COUNT]; /* rate_drops by category */
     uint64_t duplicate_drops;
     uint64_t offences;
     uint64_t pongs_unsolicited;
@@ -194,16 +195,16 @@ static const type_policy type_policies[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_PEERS] = {TC_PEER_CAT_DISCOVERY, false},
     [TC_MSG_STATUS] = {TC_PEER_CAT_SYNC, false},
     [TC_MSG_TX] = {TC_PEER_CAT_TX, true},
-    [TC_MSG_VOTE_BATCH] = {TC_PEER_CAT_CONSENSUS, true},
+    [TC_MSG_VOTE_BATCH] = {TC_PEER_CAT_FINALITY, true},
     [TC_MSG_GET_VOTE_BATCHES] = {TC_PEER_CAT_SYNC, false},
     [TC_MSG_PROPOSAL] = {TC_PEER_CAT_CONSENSUS, true},
     [TC_MSG_PREVOTE] = {TC_PEER_CAT_CONSENSUS, true},
     [TC_MSG_PRECOMMIT] = {TC_PEER_CAT_CONSENSUS, true},
     [TC_MSG_GET_BLOCKS] = {TC_PEER_CAT_SYNC, false},
     [TC_MSG_BLOCKS] = {TC_PEER_CAT_SYNC, false},
-    [TC_MSG_HEARTBEAT] = {TC_PEER_CAT_CONSENSUS, true},
-    [TC_MSG_HANDOFF] = {TC_PEER_CAT_CONSENSUS, true},
-    [TC_MSG_EVIDENCE] = {TC_PEER_CAT_CONSENSUS, true},
+    [TC_MSG_HEARTBEAT] = {TC_PEER_CAT_FINALITY, true},
+    [TC_MSG_HANDOFF] = {TC_PEER_CAT_FINALITY, true},
+    [TC_MSG_EVIDENCE] = {TC_PEER_CAT_FINALITY, true},
     [TC_MSG_REJECT] = {TC_PEER_CAT_PING, false},
 };
 _Static_assert(TC_MSG_REJECT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
@@ -660,6 +661,11 @@ static void bucket_params(const tc_peer_table *t, tc_peer_category c, uint64_t *
             (uint64_t)p->rate_consensus_per_validator_per_s * t->validator_count;
         b = p->burst_consensus + (uint64_t)p->burst_consensus_per_validator * t->validator_count;
         break;
+    case TC_PEER_CAT_FINALITY:
+        r = p->rate_finality_per_s +
+            (uint64_t)p->rate_finality_per_validator_per_s * t->validator_count;
+        b = p->burst_finality + (uint64_t)p->burst_finality_per_validator * t->validator_count;
+        break;
     case TC_PEER_CAT_SYNC:
         r = p->rate_sync_per_s, b = p->burst_sync;
         break;
@@ -681,7 +687,8 @@ static void budgets_update(tc_peer_table *t)
 {
     for (int c = 0; c < TC_PEER_CAT_COUNT; c++)
         bucket_params(t, (tc_peer_category)c, &t->bucket_rate[c], &t->bucket_cap_milli[c]);
-    TC_ASSERT(t->bucket_rate[TC_PEER_CAT_CONSENSUS] > 0);
+    TC_ASSERT(t->bucket_rate[TC_PEER_CAT_CONSENSUS] > 0 &&
+              t->bucket_rate[TC_PEER_CAT_FINALITY] > 0);
 }
 
 /* Refills a bucket of rate messages/s: dt ms bring dt * rate millitokens, up to cap. */
@@ -698,7 +705,7 @@ static void bucket_refill(bucket *k, uint64_t now_ms, uint64_t rate, uint64_t ca
     k->milli = min_u64(k->milli, cap_milli); /* the cap shrinks if the validator count fell */
 }
 
-static bool bucket_take(const tc_peer_table *t, slot *s, tc_peer_category c, uint64_t now_ms)
+static bool bucket_take_one(const tc_peer_table *t, slot *s, tc_peer_category c, uint64_t now_ms)
 {
     TC_ASSERT(c < TC_PEER_CAT_COUNT);
     bucket *k = &s->buckets[c];
@@ -709,6 +716,17 @@ static bool bucket_take(const tc_peer_table *t, slot *s, tc_peer_category c, uin
     return true;
 }
 
+/* Takes a token for a message of category c. Block consensus has priority over finality: a
+ * proposal or vote over its own budget may spend the finality bucket's spare tokens, while
+ * finality traffic never touches the consensus bucket. A round stalls for want of one prevote;
+ * a vote batch that is dropped is fetched again (GET_VOTE_BATCHES) or re-gossiped. */
+static bool bucket_take(const tc_peer_table *t, slot *s, tc_peer_category c, uint64_t now_ms)
+{
+    if (bucket_take_one(t, s, c, now_ms))
+        return true;
+    return c == TC_PEER_CAT_CONSENSUS && bucket_take_one(t, s, TC_PEER_CAT_FINALITY, now_ms);
+}
+
 /* Counts a rate-limit drop. Drops are no offence by themselves: traffic that piled up while this
  * node was stopped (a GC pause, a VM migration) or while a partition lasted arrives as one burst
  * from honest peers. Only a peer that stays over its budget, window after window, is flooding:
@@ -717,6 +735,7 @@ static bool bucket_take(const tc_peer_table *t, slot *s, tc_peer_category c, uin
 static void drop_count(tc_peer_table *t, uint64_t now_ms, slot *s, tc_peer_category c)
 {
     s->drops[c]++;
+    t->drops[c]++;
     t->rate_drops++;
     if (now_ms >= s->flood_window_ms + TC_PEER_FLOOD_WINDOW_MS) {
         bool flooded = s->flood_window_drops >= TC_PEER_FLOOD_DROPS;
@@ -1359,6 +1378,7 @@ void tc_peer_stats_get(const tc_peer_table *t, tc_peer_stats *out)
     out->inbound = t->inbound;
     out->outbound = t->outbound;
     out->rate_drops = t->rate_drops;
+    memcpy(out->drops, t->drops, sizeof(out->drops));
     out->duplicate_drops = t->duplicate_drops;
     out->offences = t->offences;
     out->pongs_unsolicited = t->pongs_unsolicited;

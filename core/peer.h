@@ -38,7 +38,12 @@
  * Rate limits. Per READY peer, one token bucket per category (tc_peer_category). Buckets count
  * millitokens (TC_PEER_MILLI per message) so refill is exact integer arithmetic: after dt ms a
  * bucket of rate R messages/s gains dt * R millitokens, up to burst * TC_PEER_MILLI. Buckets
- * start full. The consensus bucket's rate and burst are base + per_validator * validator count.
+ * start full. The consensus and finality buckets' rates and bursts are base + per_validator *
+ * validator count. Block consensus (PROPOSAL, PREVOTE, PRECOMMIT) has a bucket of its own, apart
+ * from finality's (VOTE_BATCH and the other validator gossip), and priority over it: a consensus
+ * message that finds its bucket empty takes a token from the finality bucket, never the other
+ * way round. Vote batches, hundreds a second under load, can thus never starve the few
+ * messages that commit blocks, whatever budgets the operator sets.
  * A message over budget is dropped and counted (TC_EPEER_RATE). Drops alone are no offence —
  * an honest peer relaying a backlog after a partition heals, or everything that piled up while
  * this node was paused, overruns its budget in one burst — but a peer that keeps overrunning
@@ -132,13 +137,13 @@ _Static_assert(sizeof(TC_PEER_USER_AGENT_DEFAULT) > 1 &&
                "the default user agent fits HELLO");
 
 typedef enum {
-    TC_PEER_CAT_TX = 0, /* TX */
-    TC_PEER_CAT_CONSENSUS =
-        1,                /* VOTE_BATCH PROPOSAL PREVOTE PRECOMMIT HEARTBEAT HANDOFF EVIDENCE */
-    TC_PEER_CAT_SYNC = 2, /* STATUS GET_VOTE_BATCHES GET_BLOCKS BLOCKS */
+    TC_PEER_CAT_TX = 0,        /* TX */
+    TC_PEER_CAT_CONSENSUS = 1, /* PROPOSAL PREVOTE PRECOMMIT */
+    TC_PEER_CAT_SYNC = 2,      /* STATUS GET_VOTE_BATCHES GET_BLOCKS BLOCKS */
     TC_PEER_CAT_DISCOVERY = 3, /* GET_PEERS PEERS */
     TC_PEER_CAT_PING = 4,      /* PING PONG REJECT */
-    TC_PEER_CAT_COUNT = 5,     /* also: no category (HELLO, AUTH, unknown types) */
+    TC_PEER_CAT_FINALITY = 5,  /* VOTE_BATCH HEARTBEAT HANDOFF EVIDENCE */
+    TC_PEER_CAT_COUNT = 6,     /* also: no category (HELLO, AUTH, unknown types) */
 } tc_peer_category;
 
 typedef enum {
@@ -211,6 +216,7 @@ typedef struct {
     uint32_t outbound;
     uint32_t ready;
     uint64_t rate_drops;
+    uint64_t drops[TC_PEER_CAT_COUNT]; /* rate_drops by category, over every peer ever */
     uint64_t duplicate_drops;
     uint64_t offences;
     uint64_t pongs_unsolicited; /* late or unasked PONGs: counted, never scored */

@@ -71,6 +71,10 @@ void tc_profile_get(tc_profile *p, tc_network n)
     p->rate_consensus_per_validator_per_s = 200;
     p->burst_consensus = 200;
     p->burst_consensus_per_validator = 100;
+    p->rate_finality_per_s = 100;
+    p->rate_finality_per_validator_per_s = 200;
+    p->burst_finality = 200;
+    p->burst_finality_per_validator = 100;
     p->rate_sync_per_s = 100;
     p->burst_sync = 200;
     p->rate_discovery_per_s = 1;
@@ -157,6 +161,10 @@ static const field fields[] = {
     F(rate_consensus_per_validator_per_s),
     F(burst_consensus),
     F(burst_consensus_per_validator),
+    F(rate_finality_per_s),
+    F(rate_finality_per_validator_per_s),
+    F(burst_finality),
+    F(burst_finality_per_validator),
     F(rate_sync_per_s),
     F(burst_sync),
     F(rate_discovery_per_s),
@@ -240,10 +248,11 @@ int tc_profile_check(const tc_profile *p)
     /* Peer policy: every bucket must refill and hold at least one message, or a category
      * would be shut for good; a zero threshold would ban every peer on its first offence. */
     ok = ok && p->rate_tx_per_s > 0 && p->burst_tx > 0 && p->rate_consensus_per_s > 0 &&
-         p->burst_consensus > 0 && p->rate_sync_per_s > 0 && p->burst_sync > 0 &&
-         p->rate_discovery_per_s > 0 && p->burst_discovery > 0 && p->rate_ping_per_s > 0 &&
-         p->burst_ping > 0 && p->misbehaviour_threshold > 0 && p->misbehaviour_decay_ms > 0 &&
-         p->connect_retry_ms > 0 && p->ban_base_ms > 0;
+         p->burst_consensus > 0 && p->rate_finality_per_s > 0 && p->burst_finality > 0 &&
+         p->rate_sync_per_s > 0 && p->burst_sync > 0 && p->rate_discovery_per_s > 0 &&
+         p->burst_discovery > 0 && p->rate_ping_per_s > 0 && p->burst_ping > 0 &&
+         p->misbehaviour_threshold > 0 && p->misbehaviour_decay_ms > 0 && p->connect_retry_ms > 0 &&
+         p->ban_base_ms > 0;
     /* Re-gossip re-sends every pending transaction and batch: faster than batches are made
      * would be a flood, and zero would never stop. */
     ok = ok && p->regossip_interval_ms >= p->vote_batch_interval_ms;

@@ -538,8 +538,18 @@ Test(peer, bucket_refill_is_exact)
     tc_profile_get(&P, TC_NET_TESTNET);
 }
 
+/* A finality bucket of one token (1/s, burst 1, nothing per validator). */
+static void finality_budget_one(void)
+{
+    cr_assert_eq(tc_profile_set(&P, "rate_finality_per_s", 1), 0);
+    cr_assert_eq(tc_profile_set(&P, "rate_finality_per_validator_per_s", 0), 0);
+    cr_assert_eq(tc_profile_set(&P, "burst_finality", 1), 0);
+    cr_assert_eq(tc_profile_set(&P, "burst_finality_per_validator", 0), 0);
+}
+
 Test(peer, consensus_budget_scales_with_validators)
 {
+    finality_budget_one();
     cr_assert_eq(tc_profile_set(&P, "rate_consensus_per_s", 1), 0);
     cr_assert_eq(tc_profile_set(&P, "rate_consensus_per_validator_per_s", 1), 0);
     cr_assert_eq(tc_profile_set(&P, "burst_consensus", 2), 0);
@@ -551,6 +561,10 @@ Test(peer, consensus_budget_scales_with_validators)
     remote r;
     remote_init(&r, 5, 200);
     remote_ready(t, &r, "10.1.1.1:9000", true, 0);
+    tc_msg batch;
+    sample(&batch, TC_MSG_VOTE_BATCH);
+    cr_assert_eq(feed_msg(t, 0, r.id, &batch, NULL), 0, "the finality bucket's one token");
+    tc_msg_deinit(&batch);
     tc_msg m;
     uint64_t h = 1;
     for (int i = 0; i < 5; i++, h++) {
@@ -564,12 +578,115 @@ Test(peer, consensus_budget_scales_with_validators)
     ms_vote(&m.vote, TC_VOTE_PREVOTE, h++, 0, 1, 2);
     cr_assert_eq(feed_msg(t, 249, r.id, &m, NULL), TC_EPEER_RATE);
     cr_assert_eq(feed_msg(t, 250, r.id, &m, NULL), 0);
-    /* Fewer validators, smaller burst: after a long pause only 2 + 1 = 3 pass. */
+    /* Fewer validators, smaller burst: after a long pause only 2 + 1 = 3 pass (the finality
+     * bucket, which a vote over budget may borrow from, is emptied first). */
     tc_peer_set_validator_count(t, 1);
+    sample(&batch, TC_MSG_VOTE_BATCH);
+    batch.vote_batch.seq++; /* a new frame for the seen filter */
+    cr_assert_eq(feed_msg(t, 60000, r.id, &batch, NULL), 0, "the finality bucket's one token");
+    tc_msg_deinit(&batch);
     for (int i = 0; i < 4; i++, h++) {
         ms_vote(&m.vote, TC_VOTE_PREVOTE, h, 0, 1, 2);
         cr_assert_eq(feed_msg(t, 60000, r.id, &m, NULL), i < 3 ? 0 : TC_EPEER_RATE, "vote %d", i);
     }
+    tc_peer_table_free(t);
+    tc_profile_get(&P, TC_NET_TESTNET);
+}
+
+/* The vote batch with seq, so that each fed batch is a new frame for the seen filter. */
+static int feed_batch(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer, uint64_t seq)
+{
+    tc_msg m;
+    sample(&m, TC_MSG_VOTE_BATCH);
+    m.vote_batch.seq = seq;
+    int rc = feed_msg(t, now_ms, peer, &m, NULL);
+    tc_msg_deinit(&m);
+    return rc;
+}
+
+static int feed_vote(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer, uint8_t type, uint64_t h)
+{
+    tc_msg m;
+    ms_vote(&m.vote, type == TC_MSG_PREVOTE ? TC_VOTE_PREVOTE : TC_VOTE_PRECOMMIT, h, 0, 1, 2);
+    m.type = type;
+    return feed_msg(t, now_ms, peer, &m, NULL);
+}
+
+/* Vote batches over their budget are dropped in their own category; proposals, prevotes and
+ * precommits of the same peer still pass on the consensus budget (SPEC 7: finality traffic can
+ * never starve block consensus). Before the split, 128 validators under load shared one bucket. */
+Test(peer, finality_traffic_never_starves_consensus)
+{
+    cr_assert_eq(tc_profile_set(&P, "rate_finality_per_s", 10), 0);
+    cr_assert_eq(tc_profile_set(&P, "rate_finality_per_validator_per_s", 0), 0);
+    cr_assert_eq(tc_profile_set(&P, "burst_finality", 20), 0);
+    cr_assert_eq(tc_profile_set(&P, "burst_finality_per_validator", 0), 0);
+    tc_peer_table *t = mk(0); /* 4 validators: consensus 100 + 800 = 900/s, burst 600 */
+    remote r;
+    remote_init(&r, 5, 200);
+    remote_ready(t, &r, "10.1.1.1:9000", true, 0);
+    uint64_t seq = 1;
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(feed_batch(t, 0, r.id, seq++), 0, "batch %d within the finality burst", i);
+    for (int i = 0; i < 1000; i++)
+        cr_assert_eq(feed_batch(t, 0, r.id, seq++), TC_EPEER_RATE, "batch %d over budget", i);
+    for (uint64_t h = 1; h <= 250; h++) { /* 500 of the 600-vote burst */
+        cr_assert_eq(feed_vote(t, 0, r.id, TC_MSG_PREVOTE, h), 0, "prevote at height %lu",
+                     (unsigned long)h);
+        cr_assert_eq(feed_vote(t, 0, r.id, TC_MSG_PRECOMMIT, h), 0, "precommit at height %lu",
+                     (unsigned long)h);
+    }
+    tc_msg m;
+    sample(&m, TC_MSG_PROPOSAL);
+    int rc = feed_msg(t, 0, r.id, &m, NULL);
+    cr_assert_eq(rc, 0, "a proposal after 1000 dropped batches (%d)", rc);
+    tc_msg_deinit(&m);
+    tc_peer_info info;
+    tc_peer_info_get(t, r.id, &info);
+    cr_assert_eq(info.drops[TC_PEER_CAT_FINALITY], 1000);
+    cr_assert_eq(info.drops[TC_PEER_CAT_CONSENSUS], 0);
+    tc_peer_stats st;
+    tc_peer_stats_get(t, &st);
+    cr_assert_eq(st.drops[TC_PEER_CAT_FINALITY], 1000, "the table counts drops by category");
+    cr_assert_eq(st.drops[TC_PEER_CAT_CONSENSUS], 0);
+    cr_assert_eq(st.rate_drops, 1000);
+    /* Refill is the finality rate's: 10/s, one batch per 100 ms. */
+    cr_assert_eq(feed_batch(t, 99, r.id, seq++), TC_EPEER_RATE);
+    cr_assert_eq(feed_batch(t, 100, r.id, seq++), 0);
+    tc_peer_table_free(t);
+    tc_profile_get(&P, TC_NET_TESTNET);
+}
+
+/* Priority: a consensus message over its budget takes a spare finality token; finality traffic
+ * over its budget never takes a consensus token. */
+Test(peer, consensus_borrows_spare_finality_tokens_never_the_reverse)
+{
+    cr_assert_eq(tc_profile_set(&P, "rate_consensus_per_s", 1), 0);
+    cr_assert_eq(tc_profile_set(&P, "rate_consensus_per_validator_per_s", 0), 0);
+    cr_assert_eq(tc_profile_set(&P, "burst_consensus", 1), 0);
+    cr_assert_eq(tc_profile_set(&P, "burst_consensus_per_validator", 0), 0);
+    cr_assert_eq(tc_profile_set(&P, "rate_finality_per_s", 1), 0);
+    cr_assert_eq(tc_profile_set(&P, "rate_finality_per_validator_per_s", 0), 0);
+    cr_assert_eq(tc_profile_set(&P, "burst_finality", 3), 0);
+    cr_assert_eq(tc_profile_set(&P, "burst_finality_per_validator", 0), 0);
+    tc_peer_table *t = mk(0);
+    remote r;
+    remote_init(&r, 5, 200);
+    remote_ready(t, &r, "10.1.1.1:9000", true, 0);
+    /* One consensus token, then the three finality ones, then nothing. */
+    for (uint64_t h = 1; h <= 4; h++)
+        cr_assert_eq(feed_vote(t, 0, r.id, TC_MSG_PREVOTE, h), 0, "prevote %lu", (unsigned long)h);
+    cr_assert_eq(feed_vote(t, 0, r.id, TC_MSG_PREVOTE, 5), TC_EPEER_RATE);
+    cr_assert_eq(feed_batch(t, 0, r.id, 1), TC_EPEER_RATE, "the votes took finality's tokens");
+    /* After 1 s each bucket holds one token: two batches find one, and leave consensus's. */
+    cr_assert_eq(feed_batch(t, 1000, r.id, 2), 0);
+    cr_assert_eq(feed_batch(t, 1000, r.id, 3), TC_EPEER_RATE, "no consensus token for a batch");
+    cr_assert_eq(feed_vote(t, 1000, r.id, TC_MSG_PRECOMMIT, 6), 0, "the consensus token is left");
+    cr_assert_eq(feed_vote(t, 1000, r.id, TC_MSG_PRECOMMIT, 7), TC_EPEER_RATE);
+    tc_peer_info info;
+    tc_peer_info_get(t, r.id, &info);
+    cr_assert_eq(info.drops[TC_PEER_CAT_CONSENSUS], 2, "prevote 5 and precommit 7");
+    cr_assert_eq(info.drops[TC_PEER_CAT_FINALITY], 2, "batches 1 and 3");
     tc_peer_table_free(t);
     tc_profile_get(&P, TC_NET_TESTNET);
 }
@@ -1393,24 +1510,15 @@ Test(peer, categories_of_every_type_byte)
         uint8_t type;
         tc_peer_category cat;
     } want[] = {
-        {TC_MSG_HELLO, TC_PEER_CAT_COUNT},
-        {TC_MSG_AUTH, TC_PEER_CAT_COUNT},
-        {TC_MSG_PING, TC_PEER_CAT_PING},
-        {TC_MSG_PONG, TC_PEER_CAT_PING},
-        {TC_MSG_GET_PEERS, TC_PEER_CAT_DISCOVERY},
-        {TC_MSG_PEERS, TC_PEER_CAT_DISCOVERY},
-        {TC_MSG_STATUS, TC_PEER_CAT_SYNC},
-        {TC_MSG_TX, TC_PEER_CAT_TX},
-        {TC_MSG_VOTE_BATCH, TC_PEER_CAT_CONSENSUS},
-        {TC_MSG_GET_VOTE_BATCHES, TC_PEER_CAT_SYNC},
-        {TC_MSG_PROPOSAL, TC_PEER_CAT_CONSENSUS},
-        {TC_MSG_PREVOTE, TC_PEER_CAT_CONSENSUS},
-        {TC_MSG_PRECOMMIT, TC_PEER_CAT_CONSENSUS},
-        {TC_MSG_GET_BLOCKS, TC_PEER_CAT_SYNC},
-        {TC_MSG_BLOCKS, TC_PEER_CAT_SYNC},
-        {TC_MSG_HEARTBEAT, TC_PEER_CAT_CONSENSUS},
-        {TC_MSG_HANDOFF, TC_PEER_CAT_CONSENSUS},
-        {TC_MSG_EVIDENCE, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_HELLO, TC_PEER_CAT_COUNT},         {TC_MSG_AUTH, TC_PEER_CAT_COUNT},
+        {TC_MSG_PING, TC_PEER_CAT_PING},           {TC_MSG_PONG, TC_PEER_CAT_PING},
+        {TC_MSG_GET_PEERS, TC_PEER_CAT_DISCOVERY}, {TC_MSG_PEERS, TC_PEER_CAT_DISCOVERY},
+        {TC_MSG_STATUS, TC_PEER_CAT_SYNC},         {TC_MSG_TX, TC_PEER_CAT_TX},
+        {TC_MSG_VOTE_BATCH, TC_PEER_CAT_FINALITY}, {TC_MSG_GET_VOTE_BATCHES, TC_PEER_CAT_SYNC},
+        {TC_MSG_PROPOSAL, TC_PEER_CAT_CONSENSUS},  {TC_MSG_PREVOTE, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_PRECOMMIT, TC_PEER_CAT_CONSENSUS}, {TC_MSG_GET_BLOCKS, TC_PEER_CAT_SYNC},
+        {TC_MSG_BLOCKS, TC_PEER_CAT_SYNC},         {TC_MSG_HEARTBEAT, TC_PEER_CAT_FINALITY},
+        {TC_MSG_HANDOFF, TC_PEER_CAT_FINALITY},    {TC_MSG_EVIDENCE, TC_PEER_CAT_FINALITY},
         {TC_MSG_REJECT, TC_PEER_CAT_PING},
     };
     _Static_assert(TC_ARRAY_LEN(want) == TC_MSG_TYPE_COUNT - 1, "every type is listed");

@@ -60,6 +60,10 @@ static const char *const all_fields[] = {
     "rate_consensus_per_validator_per_s",
     "burst_consensus",
     "burst_consensus_per_validator",
+    "rate_finality_per_s",
+    "rate_finality_per_validator_per_s",
+    "burst_finality",
+    "burst_finality_per_validator",
     "rate_sync_per_s",
     "burst_sync",
     "rate_discovery_per_s",
@@ -245,6 +249,8 @@ Test(profile, out_of_range_and_invariant_breaks_leave_the_profile_unchanged)
         {"tx_size_max", 0, "non-zero"},
         {"block_size_max", 100 * 1024 - 1, "a block holds one largest transaction"},
         {"rate_tx_per_s", 0, "a bucket that never refills shuts its category"},
+        {"rate_finality_per_s", 0, "the finality bucket must refill"},
+        {"burst_finality", 0, "the finality bucket must hold a message"},
         {"misbehaviour_threshold", 0, "a zero threshold bans on the first offence"},
     };
     for (size_t i = 0; i < TC_ARRAY_LEN(cases); i++) {

@@ -76,15 +76,21 @@ typedef struct {
 
     /* Peer policy (PROTOCOL 10.6-10.10, peer.h). Per peer and per message category, a token bucket
      * refills at rate_*_per_s messages per second up to burst_* messages; a message over the budget
-     * is dropped and counted. The consensus budget is rate_consensus_per_s +
+     * is dropped and counted. The consensus budget (proposals and votes) is rate_consensus_per_s +
      * rate_consensus_per_validator_per_s * validator count (burst likewise), because vote
-     * traffic grows with the validator set. */
+     * traffic grows with the validator set; the finality budget (vote batches, heartbeats,
+     * handoffs, evidence) is its own, scaled the same way, so finality traffic can never take
+     * the tokens of block consensus (a consensus message may take finality's spare tokens). */
     uint32_t rate_tx_per_s;
     uint32_t burst_tx;
     uint32_t rate_consensus_per_s;
     uint32_t rate_consensus_per_validator_per_s;
     uint32_t burst_consensus;
     uint32_t burst_consensus_per_validator;
+    uint32_t rate_finality_per_s;
+    uint32_t rate_finality_per_validator_per_s;
+    uint32_t burst_finality;
+    uint32_t burst_finality_per_validator;
     uint32_t rate_sync_per_s;
     uint32_t burst_sync;
     uint32_t rate_discovery_per_s;
