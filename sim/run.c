@@ -56,7 +56,8 @@ typedef struct {
     char name[TC_SCN_NAME_MAX + 1];
     int status; /* 0 pass, 1 fail, 2 error */
     char message[1024];
-    long wall_ms;
+    long wall_ms;  /* the whole run, setup included */
+    long setup_ms; /* of which building the world (genesis, stores, nodes) */
 } run_outcome;
 
 /* ---- arguments ---- */
@@ -275,11 +276,12 @@ static int put_expectations(json_t *o, const tc_world_result *r)
     return bad | tc_jsonw_set(o, "expectations", list);
 }
 
-/* "sim_ms", "wall_ms", "events", "trace_lines". */
-static int put_counters(json_t *o, const tc_world_result *r, long wall_ms)
+/* "sim_ms", "wall_ms", "setup_ms", "events", "trace_lines". */
+static int put_counters(json_t *o, const tc_world_result *r, long wall_ms, long setup_ms)
 {
     int bad = tc_jsonw_set(o, "sim_ms", tc_jsonw_u64(r->sim_ms));
     bad |= tc_jsonw_set(o, "wall_ms", json_integer(wall_ms));
+    bad |= tc_jsonw_set(o, "setup_ms", json_integer(setup_ms));
     bad |= tc_jsonw_set(o, "events", tc_jsonw_u64(r->events));
     return bad | tc_jsonw_set(o, "trace_lines", tc_jsonw_u64(r->trace_lines));
 }
@@ -305,7 +307,8 @@ static int put_outcome(json_t *o, const tc_world_result *r)
 /* One summary line (the keys and their order are a contract: docs/SIMULATOR.md, sweep.c,
  * tools/plot.py and tools/golden.py read them). Returns 0, or TC_ENOMEM (nothing written). */
 static int print_summary(FILE *f, const char *file, const tc_scn *s, uint64_t seed,
-                         const tc_world *w, const tc_world_result *r, long wall_ms)
+                         const tc_world *w, const tc_world_result *r, long wall_ms,
+                         long setup_ms)
 {
     char fp[65];
     tc_hex(fp, r->fingerprint.b, TC_HASH_SIZE);
@@ -314,7 +317,7 @@ static int print_summary(FILE *f, const char *file, const tc_scn *s, uint64_t se
     bad |= tc_jsonw_set(o, "file", tc_jsonw_str(file));
     bad |= tc_jsonw_set(o, "seed", tc_jsonw_u64(seed));
     bad |= tc_jsonw_set(o, "fingerprint", tc_jsonw_str(fp));
-    bad |= put_counters(o, r, wall_ms);
+    bad |= put_counters(o, r, wall_ms, setup_ms);
     bad |= put_nodes(o, w);
     bad |= put_outcome(o, r);
     bad |= put_violations(o, w, r);
@@ -381,6 +384,7 @@ static int run_world(const run_cli *c, const char *file, const tc_scn *s, run_ou
             fclose(trace);
         return 2;
     }
+    out->setup_ms = wall_since(&t0);
     (void)tc_world_run(w);
     tc_world_result r;
     tc_world_result_get(w, &r);
@@ -392,7 +396,7 @@ static int run_world(const run_cli *c, const char *file, const tc_scn *s, run_ou
                 (unsigned long long)seed, c->until_text ? " --until " : "",
                 c->until_text ? c->until_text : "");
     }
-    rc = print_summary(stdout, file, s, seed, w, &r, out->wall_ms);
+    rc = print_summary(stdout, file, s, seed, w, &r, out->wall_ms, out->setup_ms);
     tc_world_free(w);
     if (trace != NULL)
         fclose(trace);
