@@ -73,7 +73,7 @@ node_verdict node_evidence_check(tc_node *n, tc_peer_id peer, const tc_evidence 
 {
     const tc_vset *vs;
     uint64_t epoch = tc_evidence_epoch(e, tc_chain_profile(n->chain));
-    if (e->kind == TC_EVIDENCE_DOUBLE_VOTE && e->a.height > tc_chain_height(n->chain) + 1)
+    if (e->kind != TC_EVIDENCE_DOUBLE_LOCK && e->a.height > tc_chain_height(n->chain) + 1)
         return NODE_DROP;
     if (epoch > tc_chain_epoch_of(n->chain, tc_chain_height(n->chain) + 1) ||
         tc_chain_vset(n->chain, (uint32_t)epoch, &vs) != 0)

@@ -46,6 +46,7 @@ static inline void ms_vote(tc_vote *v, uint8_t type, uint64_t height, uint32_t r
     v->type = type;
     v->height = height;
     v->round = round;
+    v->pol_round = TC_ROUND_NONE;
     memset(v->block.b, block, TC_HASH_SIZE);
     v->validator = validator;
     ms_keypair(&kp, validator);
