@@ -461,6 +461,7 @@ static void on_propose(tc_node *n, const tc_bft_output *o)
 static void on_vote_out(tc_node *n, const tc_vote *v)
 {
     tc_msg m = {.type = v->type == TC_VOTE_PREVOTE ? TC_MSG_PREVOTE : TC_MSG_PRECOMMIT};
+    node_evidence_journal(n, v);
     m.vote = *v;
     own_frame_send(n, &m);
 }
@@ -705,6 +706,7 @@ node_verdict node_consensus_on_vote(tc_node *n, tc_peer_id peer, const tc_vote *
         node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
         return NODE_DROP;
     }
+    node_evidence_journal(n, v); /* every signed vote is kept for forensics (PROTOCOL 14.5) */
     if (v->height <= tip) {
         node_commit_check_past_vote(n, v);
         return NODE_DROP;
