@@ -212,6 +212,28 @@ static void triple_id(const tc_verify_cache *c, const tc_pubkey *pub, const tc_h
     tc_shorthash(out, buf, sizeof(buf), c->key);
 }
 
+void tc_verify_cache_put(tc_verify_cache *c, const tc_pubkey *pub, const tc_hash *msg,
+                         const tc_sig *sig, bool valid)
+{
+    TC_ASSERT(c != NULL && pub != NULL && msg != NULL && sig != NULL);
+    uint8_t id[TC_SHORTHASH_SIZE];
+    triple_id(c, pub, msg, sig, id);
+    uint64_t h;
+    memcpy(&h, id, sizeof(h));
+    size_t set = (size_t)h & (c->set_count - 1);
+    cache_entry *row = &c->entries[set * WAYS];
+    for (int i = 0; i < WAYS; i++)
+        if (row[i].used && memcmp(row[i].id, id, sizeof(id)) == 0)
+            return;
+    uint8_t victim = c->next_victim[set];
+    if (row[victim].used)
+        c->stats.evictions++;
+    memcpy(row[victim].id, id, sizeof(id));
+    row[victim].valid = valid;
+    row[victim].used = 1;
+    c->next_victim[set] = (uint8_t)((victim + 1) % WAYS);
+}
+
 int tc_verify(const tc_verifier *v, const tc_pubkey *pub, const tc_hash *msg, const tc_sig *sig)
 {
     TC_ASSERT(v != NULL);

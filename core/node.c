@@ -18,6 +18,20 @@ static void begin_call(tc_node *n, uint64_t now_ms)
     n->clock_ms = now_ms;
 }
 
+/* Every event call ends here: each part checks its invariants, and a failed node answers
+ * TC_EFAILED whatever the call's own result (node.h, Errors). */
+static int end_call(tc_node *n, int rc)
+{
+    node_outbox_assert(n);
+    node_evidence_assert(n);
+    node_clock_assert(n);
+    node_txs_assert(n);
+    node_commit_assert(n);
+    node_consensus_assert(n);
+    node_sync_assert(n);
+    return n->fail.failed ? TC_EFAILED : rc;
+}
+
 /* ---- the peer table's decisions ---- */
 
 #define READY_IDS_MAX 256 /* READY peers one broadcast or check reaches */
@@ -219,7 +233,7 @@ int tc_node_peer_up(tc_node *n, uint64_t now_ms, tc_peer_id peer, const char *ad
     begin_call(n, now_ms);
     int rc = tc_peer_up(n->peers, n->now_ms, peer, addr, inbound);
     drain_peers(n);
-    return n->fail.failed ? TC_EFAILED : rc;
+    return end_call(n, rc);
 }
 
 int tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer)
@@ -229,7 +243,7 @@ int tc_node_peer_down(tc_node *n, uint64_t now_ms, tc_peer_id peer)
     tc_peer_down(n->peers, n->now_ms, peer);
     node_sync_peer_down(n, peer);
     drain_peers(n);
-    return n->fail.failed ? TC_EFAILED : 0;
+    return end_call(n, 0);
 }
 
 /* Relays a delivered gossip frame to the other READY peers: all of them, except for the two
@@ -343,7 +357,7 @@ int tc_node_recv(tc_node *n, uint64_t now_ms, tc_peer_id peer, const uint8_t *fr
     node_txs_drain(n);
     node_consensus_drain(n);
     drain_peers(n);
-    return n->fail.failed ? TC_EFAILED : rc;
+    return end_call(n, rc);
 }
 
 int tc_node_submit_tx(tc_node *n, uint64_t now_ms, const uint8_t *bytes, size_t len)
@@ -366,7 +380,7 @@ int tc_node_submit_tx(tc_node *n, uint64_t now_ms, const uint8_t *bytes, size_t 
     node_txs_drain(n);
     node_consensus_drain(n);
     drain_peers(n);
-    return n->fail.failed ? TC_EFAILED : rc;
+    return end_call(n, rc);
 }
 
 /* The parts' timers, in an order that matters (actions leave in it): bft's timeouts, the
@@ -397,7 +411,7 @@ int tc_node_tick(tc_node *n, uint64_t now_ms)
     node_txs_drain(n);
     node_consensus_drain(n);
     drain_peers(n);
-    return n->fail.failed ? TC_EFAILED : 0;
+    return end_call(n, 0);
 }
 
 uint64_t tc_node_next_deadline(const tc_node *n)

@@ -113,3 +113,10 @@ uint64_t node_clock_next_deadline(const tc_node *n)
 {
     return n->my_index != UINT32_MAX ? n->clk.next_heartbeat_ms : UINT64_MAX;
 }
+
+void node_clock_assert(const tc_node *n)
+{
+    TC_ASSERT(n->clk.count <= NODE_CLOCK_PEERS_MAX);
+    TC_ASSERT(n->clk.state == NODE_CLOCK_OK || n->clk.state == NODE_CLOCK_WARN ||
+              n->clk.state == NODE_CLOCK_STOP);
+}

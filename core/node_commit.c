@@ -237,3 +237,13 @@ void node_commit_request(tc_node *n, uint64_t height)
     m.get_blocks.count = 1;
     (void)node_broadcast(n, &m, false, 0);
 }
+
+void node_commit_assert(const tc_node *n)
+{
+    /* The tip's certificate is the tip's, or empty (genesis, or lost to a crash: node_commit_load),
+     * or the previous tip's while a failure stopped the node between the block and it. */
+    uint64_t tip = tc_chain_height(n->chain);
+    TC_ASSERT(n->commit.tip_commit.height == tip || n->commit.tip_commit.sig_count == 0 ||
+              n->fail.failed);
+    TC_ASSERT(n->commit.tip_commit.sigs != NULL || n->commit.tip_commit.sig_count == 0);
+}

@@ -751,3 +751,15 @@ uint64_t node_consensus_next_deadline(const tc_node *n)
     }
     return d;
 }
+
+void node_consensus_assert(const tc_node *n)
+{
+    TC_ASSERT(n->cons.own_next < NODE_OWN_FRAMES_MAX);
+    for (int i = 0; i < NODE_OWN_FRAMES_MAX; i++)
+        TC_ASSERT((n->cons.own_frames[i] == NULL) == (n->cons.own_lens[i] == 0));
+    for (int i = 0; i < NODE_PROPOSALS_MAX; i++) {
+        const node_proposal *p = &n->cons.proposals[i];
+        TC_ASSERT(p->used || (!p->valid && !p->pending && p->awaiting_count == 0));
+        TC_ASSERT(!(p->valid && p->pending) && p->awaiting_count <= TC_MSG_BATCH_REFS_MAX);
+    }
+}

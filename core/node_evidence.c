@@ -354,3 +354,8 @@ void node_evidence_fork(tc_node *n, uint64_t height, const tc_hash *ours, const 
     node_notify(n, &note);
     node_fail(n, TC_NODE_FAIL_FORK, code, "fork alarm"); /* PROTOCOL 14.4: it stops committing */
 }
+
+void node_evidence_assert(const tc_node *n)
+{
+    TC_ASSERT(n->ev.count <= NODE_EVIDENCE_MAX);
+}

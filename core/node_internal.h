@@ -85,6 +85,9 @@ void node_outbox_deinit(tc_node *n);
  * until the next call), and undrained actions are dropped and counted. */
 void node_outbox_begin(tc_node *n);
 bool node_outbox_next(tc_node *n, tc_action *out);
+/* Each part's node_X_assert checks the part's own invariants (TC_ASSERT, constant time); node.c
+ * calls them all at the end of every event call. */
+void node_outbox_assert(const tc_node *n);
 /* Queues an action of the given kind (fields zero) and returns it; NULL when the queue is full
  * (counted as dropped). */
 tc_action *node_outbox_push(tc_node *n, tc_action_kind kind);
@@ -163,6 +166,7 @@ typedef struct {
 } node_evidence;
 
 void node_evidence_deinit(tc_node *n);
+void node_evidence_assert(const tc_node *n);
 /* Keeps a copy of e for the next block this node proposes (unless already pending, or the
  * pending list is full), notifies it, and broadcasts it when asked. e is borrowed. */
 void node_evidence_add(tc_node *n, const tc_evidence *e, bool broadcast);
@@ -230,6 +234,7 @@ bool node_clock_take(tc_node *n, const tc_msg_heartbeat *h);
 /* Signs and broadcasts this masternode's heartbeat when it is due. */
 void node_clock_tick(tc_node *n);
 bool node_clock_stopped(const tc_node *n);
+void node_clock_assert(const tc_node *n);
 uint64_t node_clock_next_deadline(const tc_node *n);
 
 /* ==== node_txs.c: transactions and instant finality ==== */
@@ -272,6 +277,7 @@ typedef struct {
 
 int node_txs_open(tc_node *n); /* creates finality for n->epoch from the store */
 void node_txs_close(tc_node *n);
+void node_txs_assert(const tc_node *n);
 /* Admits a transaction (a client's when !from_peer): 0 when it entered the pool. */
 int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer);
 /* tc_chain_known_fn over the mempool (ctx is the node): every pooled transaction passed
@@ -317,6 +323,7 @@ typedef struct {
 
 void node_commit_init(tc_node *n); /* the tip committed "now": round 0 waits a block interval */
 void node_commit_deinit(tc_node *n);
+void node_commit_assert(const tc_node *n);
 /* After a restart: the tip's certificate from the store (a missing or stale one is a lost
  * optimisation only); a store that cannot be read is returned. */
 int node_commit_load(tc_node *n);
@@ -382,6 +389,7 @@ typedef struct {
 } node_consensus;
 
 void node_consensus_deinit(tc_node *n);
+void node_consensus_assert(const tc_node *n);
 /* Starts bft at tip + 1 (after a restart: with the restored last-signed state, lock and proof)
  * and judges the proposals that came early for it. */
 int node_consensus_start_height(tc_node *n);
@@ -427,6 +435,7 @@ void node_sync_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s);
 void node_sync_on_get_blocks(tc_node *n, tc_peer_id peer, const tc_msg_get_blocks *g);
 void node_sync_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b);
 void node_sync_peer_down(tc_node *n, tc_peer_id peer);
+void node_sync_assert(const tc_node *n);
 /* Retries an unanswered request and the fetch of a decided block; then the status tick. */
 void node_sync_tick(tc_node *n);
 /* STATUS to every peer every NODE_STATUS_INTERVAL_MS; also while failed, so peers can still

@@ -305,3 +305,12 @@ void node_send_bytes(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t l
     if (f != NULL)
         queue_send(n, peer, f, len);
 }
+
+void node_outbox_assert(const tc_node *n)
+{
+    TC_ASSERT(n->out.actions != NULL && n->out.arena != NULL);
+    TC_ASSERT(n->out.head < NODE_ACTIONS_MAX && n->out.count <= NODE_ACTIONS_MAX);
+    TC_ASSERT(n->out.arena_count <= NODE_ARENA_MAX);
+    TC_ASSERT(n->fail.failed == (n->fail.kind != TC_NODE_FAIL_NONE));
+    TC_ASSERT(!n->fail.failed || n->fail.cause != NULL);
+}

@@ -198,3 +198,9 @@ uint64_t node_sync_next_deadline(const tc_node *n)
         d = n->sync.deadline_ms;
     return d;
 }
+
+void node_sync_assert(const tc_node *n)
+{
+    /* A running sync has a deadline: the tick moves it to another peer when it passes. */
+    TC_ASSERT(!n->sync.active || n->sync.deadline_ms != 0);
+}

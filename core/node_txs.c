@@ -729,3 +729,12 @@ int node_txs_on_block(tc_node *n, const tc_block *b)
         handoff_tick(n); /* the next height may close the epoch */
     return rc;
 }
+
+void node_txs_assert(const tc_node *n)
+{
+    /* Finality exists unless a failed rebuild stopped the node (reload). */
+    TC_ASSERT(n->txs.fin != NULL || n->fail.failed);
+    TC_ASSERT(n->txs.rival_next < NODE_RIVAL_TXS_MAX && n->txs.seen_next < NODE_SEEN_TX_MAX);
+    TC_ASSERT(n->txs.handoffs != NULL || n->txs.handoff_count == 0);
+    TC_ASSERT(n->my_index == UINT32_MAX || n->my_index < n->txs.handoff_count || n->fail.failed);
+}

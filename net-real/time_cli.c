@@ -22,9 +22,11 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  genesis --out DIR [--seed N] [--validators N] [--tiers T,T,...] [--wallets N]\n"
-    "          [--amount TIME] [--network testnet|mainnet] [--time-ms MS]\n"
+    "          [--amount TIME] [--network testnet|mainnet] [--time-ms MS] [--profile NAME=N]...\n"
     "      writes DIR/genesis.json and DIR/keys/{validator,owner,wallet}-I.json; every key\n"
-    "      derives from the seed, so the same seed recreates the same network.\n"
+    "      derives from the seed, so the same seed recreates the same network. --profile\n"
+    "      overrides one protocol parameter of the network's defaults (PROTOCOL.md, profile;\n"
+    "      e.g. block_interval_ms=200 for a fast test network); repeat it for more.\n"
     "      defaults: --seed 42 --validators 4 --wallets 4 --amount 1000000 --network testnet\n"
     "                --time-ms 1767225600000 (2026-01-01), tiers all bronze\n"
     "  genesis-check FILE\n"
@@ -116,6 +118,8 @@ typedef struct {
     tc_network net;
     uint8_t tiers[1024];
     bool tiers_given;
+    uint32_t profile_count;
+    const char *profile[64]; /* NAME=VALUE, checked when the genesis is made */
 } genesis_opts;
 
 static int parse_tiers(genesis_opts *o, const char *list)
@@ -163,6 +167,8 @@ static int parse_genesis_opts(int argc, char **argv, genesis_opts *o)
             ok = ok && tc_profile_network_parse(v, &o->net) == 0;
         else if (strcmp(a, "--tiers") == 0)
             tiers = v;
+        else if (strcmp(a, "--profile") == 0 && o->profile_count < TC_ARRAY_LEN(o->profile))
+            o->profile[o->profile_count++] = v;
         else
             return bad_usage("unknown option", a);
         if (!ok)
@@ -190,6 +196,27 @@ static int cmd_genesis(int argc, char **argv)
     if (rc != 0) {
         fprintf(stderr, "time-cli: cannot create genesis: %s\n", tc_strerror(rc));
         return 2;
+    }
+    for (uint32_t k = 0; k < o.profile_count; k++) {
+        char name[128];
+        const char *eq = strchr(o.profile[k], '=');
+        uint64_t value = 0;
+        size_t n = eq ? (size_t)(eq - o.profile[k]) : 0;
+        if (n == 0 || n >= sizeof(name) || tc_parse_u64(eq + 1, 0, UINT64_MAX, &value) != 0) {
+            tc_genesis_deinit(&g);
+            return bad_usage("--profile takes NAME=NUMBER", o.profile[k]);
+        }
+        memcpy(name, o.profile[k], n);
+        name[n] = 0;
+        if (tc_profile_set(&g.profile, name, value) != 0) {
+            tc_genesis_deinit(&g);
+            return bad_usage("unknown profile field or value out of range", o.profile[k]);
+        }
+    }
+    char why[256];
+    if (o.profile_count > 0 && tc_genesis_check(&g, why, sizeof(why)) != 0) {
+        tc_genesis_deinit(&g);
+        return bad_usage("the profile overrides break the genesis", why);
     }
     char *json = NULL;
     char path[4096];

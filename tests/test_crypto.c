@@ -273,6 +273,38 @@ Test(crypto, cache_capacity_is_bounded_and_evictions_counted)
     tc_verify_cache_free(c);
 }
 
+/* A result recorded by tc_verify_cache_put is what tc_verify answers next, as a hit, without
+ * verifying again: a recorded "invalid" for a good signature shows the cache was consulted. A
+ * second put of a present triple changes nothing. */
+Test(crypto, cache_put_records_a_result_found_by_verify)
+{
+    tc_verify_cache *c = tc_verify_cache_new(64, TS_CACHE_KEY);
+    cr_assert_not_null(c);
+    tc_verifier v = {.scheme = TC_SIG_ED25519, .cache = c};
+    tc_keypair kp;
+    tc_hash m1, m2;
+    tc_sig s1, s2;
+    ts_keypair(&kp, 6);
+    tc_hash_tagged(&m1, TC_TAG_VOTE, "p", 1);
+    tc_hash_tagged(&m2, TC_TAG_VOTE, "q", 1);
+    tc_sign(TC_SIG_ED25519, &kp, &m1, &s1);
+    tc_sign(TC_SIG_ED25519, &kp, &m2, &s2);
+    tc_verify_cache_put(c, &kp.pub, &m1, &s1, true);
+    tc_verify_cache_put(c, &kp.pub, &m2, &s2, false);
+    tc_verify_cache_put(c, &kp.pub, &m2, &s2, true); /* present: left as it is */
+    tc_verify_cache_stats st;
+    tc_verify_cache_stats_get(c, &st);
+    cr_assert_eq(st.hits + st.misses, 0, "a put is neither a hit nor a miss");
+    cr_assert_eq(tc_verify(&v, &kp.pub, &m1, &s1), 0, "the recorded valid result");
+    cr_assert_eq(tc_verify(&v, &kp.pub, &m2, &s2), TC_EBADSIG,
+                 "the recorded (here deliberately wrong) invalid result, not a new check");
+    tc_verify_cache_stats_get(c, &st);
+    cr_assert_eq(st.hits, 2, "both answered from the cache, got %llu hits",
+                 (unsigned long long)st.hits);
+    cr_assert_eq(st.misses, 0);
+    tc_verify_cache_free(c);
+}
+
 /* A fast check is one hash, cheaper than the cache's lookup key: it never goes through it. */
 Test(crypto, fast_signatures_bypass_the_cache)
 {

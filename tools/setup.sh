@@ -5,8 +5,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="cmake ninja-build gcc clang pkg-config python3 gnuplot-nox parallel
-          libsodium-dev liblmdb-dev libjansson-dev libcriterion-dev libuv1-dev"
+packages="cmake ninja-build gcc g++ clang pkg-config python3 gnuplot-nox parallel
+          libsodium-dev liblmdb-dev libjansson-dev libcriterion-dev libuv1-dev
+          libtomlplusplus-dev"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -103,6 +103,13 @@ typedef struct {
 } tc_verify_cache_stats;
 
 void tc_verify_cache_stats_get(const tc_verify_cache *c, tc_verify_cache_stats *out);
+/* Records the outcome of a verification made elsewhere: a live driver's worker threads call
+ * tc_verify_raw (thread safe) before the core sees a frame, and the loop's thread records each
+ * result here, so that the core's own tc_verify finds it (a hit). valid must be the worker's
+ * tc_verify_raw(TC_SIG_ED25519, ...) == 0: the cache trusts it. A triple present already is left
+ * as it is; a new one may evict another (counted). Neither a hit nor a miss. */
+void tc_verify_cache_put(tc_verify_cache *c, const tc_pubkey *pub, const tc_hash *msg,
+                         const tc_sig *sig, bool valid);
 
 /* LtHash16 (Bellare-Micciancio / Lewi et al.), the homomorphic multiset hash of the UTXO-set
  * root: an accumulator of 1024 u16 lanes. The element of a preimage `pre` under a tag is 2048
