@@ -45,8 +45,10 @@ enum { SET_PREVOTE = 0, SET_PRECOMMIT = 1, SET_COUNT = 2 };
 typedef struct {
     tc_hash block;
     tc_sig sig;
-    tc_hash block2; /* SLOT_EQUIVOCATED: the second vote */
+    uint32_t pol_round; /* of a prevote (signed with it): kept so the vote can be resent as is */
+    tc_hash block2;     /* SLOT_EQUIVOCATED: the second vote */
     tc_sig sig2;
+    uint32_t pol_round2;
     uint8_t state;
 } slot;
 
@@ -460,6 +462,7 @@ static void slot_vote(const tc_bft *b, const slot *s, uint8_t type, uint32_t rou
     out->type = type;
     out->height = b->height;
     out->round = round;
+    out->pol_round = s->pol_round;
     out->block = s->block;
     out->validator = validator;
     out->sig = s->sig;
@@ -520,7 +523,7 @@ static bool round_protected(const tc_bft *b, uint32_t r)
 }
 
 static void set_add(tc_bft *b, vote_set *s, uint32_t validator, const tc_hash *block,
-                    const tc_sig *sig);
+                    const tc_sig *sig, uint32_t pol_round);
 
 /* Counts the kept past prevotes of round into its new table t. */
 static void install_past(tc_bft *b, round_table *t)
@@ -529,7 +532,8 @@ static void install_past(tc_bft *b, round_table *t)
         const member *m = &b->members[i];
         vote_set *s = &t->sets[SET_PREVOTE];
         if (m->past && m->past_round == t->round && s->slots[i].state == SLOT_EMPTY)
-            set_add(b, s, i, &m->past_prevote.block, &m->past_prevote.sig);
+            set_add(b, s, i, &m->past_prevote.block, &m->past_prevote.sig,
+                    m->past_prevote.pol_round);
     }
 }
 
@@ -579,13 +583,20 @@ static round_table *table_get(tc_bft *b, uint32_t round)
     return victim;
 }
 
-/* The signature s's validator gave value, or NULL: its first vote's, else its second's. */
-static const tc_sig *slot_sig_for(const slot *sl, const tc_hash *value)
+/* The signature s's validator gave value, or NULL: its first vote's, else its second's; with
+ * that vote's pol_round in *pol_out when pol_out is not NULL. */
+static const tc_sig *slot_sig_for(const slot *sl, const tc_hash *value, uint32_t *pol_out)
 {
-    if (sl->state != SLOT_EMPTY && heq(&sl->block, value))
+    if (sl->state != SLOT_EMPTY && heq(&sl->block, value)) {
+        if (pol_out != NULL)
+            *pol_out = sl->pol_round;
         return &sl->sig;
-    if (sl->state == SLOT_EQUIVOCATED && heq(&sl->block2, value))
+    }
+    if (sl->state == SLOT_EQUIVOCATED && heq(&sl->block2, value)) {
+        if (pol_out != NULL)
+            *pol_out = sl->pol_round2;
         return &sl->sig2;
+    }
     return NULL;
 }
 
@@ -593,7 +604,7 @@ static uint64_t scan_weight(const tc_bft *b, const vote_set *s, const tc_hash *v
 {
     uint64_t w = 0;
     for (uint32_t i = 0; i < b->count; i++)
-        if (slot_sig_for(&s->slots[i], value) != NULL)
+        if (slot_sig_for(&s->slots[i], value, NULL) != NULL)
             w += b->weights[i];
     TC_ASSERT(w <= b->weight_total);
     return w;
@@ -625,14 +636,15 @@ static void tally_value(const tc_bft *b, vote_set *s, const tc_hash *block, uint
     }
 }
 
-/* Records validator's first vote (block, sig) in s. */
+/* Records validator's first vote (block, sig, pol_round) in s. */
 static void set_add(tc_bft *b, vote_set *s, uint32_t validator, const tc_hash *block,
-                    const tc_sig *sig)
+                    const tc_sig *sig, uint32_t pol_round)
 {
     slot *sl = &s->slots[validator];
     TC_ASSERT(sl->state == SLOT_EMPTY);
     sl->block = *block;
     sl->sig = *sig;
+    sl->pol_round = pol_round;
     sl->state = SLOT_VOTED;
     uint64_t w = b->weights[validator];
     s->weight_any += w;
@@ -647,13 +659,14 @@ static void set_add(tc_bft *b, vote_set *s, uint32_t validator, const tc_hash *b
 /* Records validator's second vote (block, sig) in s, whose slot holds its first: counted for
  * its value, not in weight_any or weight_nil (the validator counts once there). */
 static void set_add_second(const tc_bft *b, vote_set *s, uint32_t validator, const tc_hash *block,
-                           const tc_sig *sig)
+                           const tc_sig *sig, uint32_t pol_round)
 {
     slot *sl = &s->slots[validator];
     TC_ASSERT(sl->state != SLOT_EMPTY && !heq(&sl->block, block));
     sl->state = SLOT_EQUIVOCATED;
     sl->block2 = *block;
     sl->sig2 = *sig;
+    sl->pol_round2 = pol_round;
     if (!is_nil(block))
         tally_value(b, s, block, b->weights[validator]);
 }
@@ -677,7 +690,8 @@ static int insert_vote(tc_bft *b, const tc_vote *v)
         if (!m->past || v->round > m->past_round) {
             m->past = true;
             m->past_round = v->round;
-            m->past_prevote = (slot){.block = v->block, .sig = v->sig, .state = SLOT_VOTED};
+            m->past_prevote = (slot){
+                .block = v->block, .sig = v->sig, .pol_round = v->pol_round, .state = SLOT_VOTED};
             b->stats.votes_counted++;
             return 0;
         }
@@ -689,7 +703,7 @@ static int insert_vote(tc_bft *b, const tc_vote *v)
     vote_set *s = &t->sets[v->type - 1];
     slot *sl = &s->slots[v->validator];
     if (sl->state == SLOT_EMPTY) {
-        set_add(b, s, v->validator, &v->block, &v->sig);
+        set_add(b, s, v->validator, &v->block, &v->sig, v->pol_round);
         b->stats.votes_counted++;
         return 0;
     }
@@ -698,7 +712,7 @@ static int insert_vote(tc_bft *b, const tc_vote *v)
         return TC_EEXIST;
     }
     report_second(b, sl, v);
-    set_add_second(b, s, v->validator, &v->block, &v->sig);
+    set_add_second(b, s, v->validator, &v->block, &v->sig, v->pol_round);
     return 0;
 }
 
@@ -720,7 +734,8 @@ static int far_put(tc_bft *b, const tc_vote *v)
     }
     slot *sl = &m->far_votes[v->type - 1];
     if (sl->state == SLOT_EMPTY) {
-        *sl = (slot){.block = v->block, .sig = v->sig, .state = SLOT_VOTED};
+        *sl = (slot){
+            .block = v->block, .sig = v->sig, .pol_round = v->pol_round, .state = SLOT_VOTED};
         b->stats.votes_counted++;
         return 0;
     }
@@ -732,6 +747,7 @@ static int far_put(tc_bft *b, const tc_vote *v)
     sl->state = SLOT_EQUIVOCATED;
     sl->block2 = v->block;
     sl->sig2 = v->sig;
+    sl->pol_round2 = v->pol_round;
     return 0;
 }
 
@@ -760,9 +776,9 @@ static void install_far(tc_bft *b)
             const slot *f = &m->far_votes[k];
             if (f->state == SLOT_EMPTY || t->sets[k].slots[i].state != SLOT_EMPTY)
                 continue;
-            set_add(b, &t->sets[k], i, &f->block, &f->sig);
+            set_add(b, &t->sets[k], i, &f->block, &f->sig, f->pol_round);
             if (f->state == SLOT_EQUIVOCATED)
-                set_add_second(b, &t->sets[k], i, &f->block2, &f->sig2);
+                set_add_second(b, &t->sets[k], i, &f->block2, &f->sig2, f->pol_round2);
         }
     }
 }
@@ -810,18 +826,21 @@ static round_table *current_table(tc_bft *b)
 
 /* Signs a vote of the current round (nothing for an observer, or when the
  * last-signed rule refuses), persists first, emits it and counts it like any
- * other. */
-static void sign_vote(tc_bft *b, uint8_t type, const tc_hash *block)
+ * other. pol_round: the proof-of-lock round a prevote relies on (try_prevote), none for a
+ * precommit; it is persisted with the vote, so a restart re-signs the identical prevote. */
+static void sign_vote(tc_bft *b, uint8_t type, const tc_hash *block, uint32_t pol_round)
 {
-    if (!can_vote(b) || !may_sign(b, type, block, TC_BFT_ROUND_NONE))
+    TC_ASSERT(pol_round == TC_BFT_ROUND_NONE || (type == TC_VOTE_PREVOTE && pol_round < b->round));
+    if (!can_vote(b) || !may_sign(b, type, block, pol_round))
         return;
     TC_ASSERT(b->my_index < b->count && b->step != TC_BFT_STEP_WAIT);
-    record_signed(b, type, block, TC_BFT_ROUND_NONE);
+    record_signed(b, type, block, pol_round);
     tc_vote v;
     memset(&v, 0, sizeof(v));
     v.type = type;
     v.height = b->height;
     v.round = b->round;
+    v.pol_round = pol_round;
     v.block = *block;
     v.validator = b->my_index;
     tc_vote_sign(&v, b->scheme, &b->kp);
@@ -845,12 +864,13 @@ static void propose(tc_bft *b, const tc_hash *block, uint32_t pol_round)
     (void)proposal_add(current_table(b), block, pol_round, true);
 }
 
-static void do_prevote(tc_bft *b, const tc_hash *block)
+static void do_prevote(tc_bft *b, const tc_hash *block, uint32_t pol_round)
 {
     TC_ASSERT(b->step == TC_BFT_STEP_PROPOSE);
+    TC_ASSERT(!is_nil(block) || pol_round == TC_BFT_ROUND_NONE);
     b->step = TC_BFT_STEP_PREVOTE;
     b->propose_at_ms = TIME_NONE;
-    sign_vote(b, TC_VOTE_PREVOTE, block);
+    sign_vote(b, TC_VOTE_PREVOTE, block, pol_round);
 }
 
 static void do_precommit(tc_bft *b, const tc_hash *block)
@@ -858,7 +878,7 @@ static void do_precommit(tc_bft *b, const tc_hash *block)
     TC_ASSERT(b->step == TC_BFT_STEP_PREVOTE);
     b->step = TC_BFT_STEP_PRECOMMIT;
     b->prevote_at_ms = TIME_NONE;
-    sign_vote(b, TC_VOTE_PRECOMMIT, block);
+    sign_vote(b, TC_VOTE_PRECOMMIT, block, TC_BFT_ROUND_NONE);
 }
 
 /* After a restart at the round of the last signed message: send that message
@@ -874,7 +894,7 @@ static void resume_round(tc_bft *b)
     }
     b->step = s.step == TC_BFT_SIGNED_PREVOTE ? TC_BFT_STEP_PREVOTE : TC_BFT_STEP_PRECOMMIT;
     b->propose_at_ms = TIME_NONE;
-    sign_vote(b, s.step, &s.value);
+    sign_vote(b, s.step, &s.value, s.pol_round);
 }
 
 /* StartRound of Algorithm 1; cause 0 for the first round of a height (no view
@@ -920,13 +940,21 @@ static void start_round(tc_bft *b, uint32_t round, uint32_t cause)
 }
 
 /* Lines 22-33: prevote on the first proposal of the round whose rule is
- * enabled. */
+ * enabled. A prevote for the block carries the proof-of-lock round it relies on (PROTOCOL
+ * 12.2, 14.5): the lock's round when the block is the locked value, the proposal's pol_round when
+ * its proof-of-lock is in hand, the larger of the two when both; none otherwise. Since a lock
+ * only moves forward and another block is prevoted only on a proof-of-lock at or after the
+ * lock's round, a validator that precommitted A in round r never prevotes B != A later with a
+ * pol_round below r: that pair is amnesia evidence, and never an honest validator's. */
 static bool try_prevote(tc_bft *b)
 {
     round_table *t = current_table(b);
     for (uint32_t i = 0; i < t->proposal_count; i++) {
         const proposal *p = &t->proposals[i];
         bool unlocked = b->locked_round == TC_BFT_ROUND_NONE || heq(&b->locked_value, &p->block);
+        uint32_t relied = b->locked_round != TC_BFT_ROUND_NONE && heq(&b->locked_value, &p->block)
+                              ? b->locked_round
+                              : TC_BFT_ROUND_NONE;
         if (p->pol_round != TC_BFT_ROUND_NONE) {
             /* A valid proposal's proof-of-lock round gets its table (protected, and filled with
              * the past prevotes kept for it: install_past), so a quorum seen before the
@@ -936,8 +964,13 @@ static bool try_prevote(tc_bft *b)
             if (pol == NULL || !pol->quorum || !heq(&pol->quorum_value, &p->block))
                 continue; /* no proof-of-lock seen (yet) */
             unlocked = unlocked || b->locked_round <= p->pol_round;
+            if (relied == TC_BFT_ROUND_NONE || p->pol_round > relied)
+                relied = p->pol_round;
         }
-        do_prevote(b, p->valid && unlocked ? &p->block : &nil_hash);
+        if (p->valid && unlocked)
+            do_prevote(b, &p->block, relied);
+        else
+            do_prevote(b, &nil_hash, TC_BFT_ROUND_NONE);
         return true;
     }
     return false;
@@ -1024,7 +1057,7 @@ static bool try_commit(tc_bft *b)
     uint32_t n = 0;
     uint64_t w = 0;
     for (uint32_t i = 0; i < b->count; i++) {
-        const tc_sig *sig = slot_sig_for(&s->slots[i], &s->quorum_value);
+        const tc_sig *sig = slot_sig_for(&s->slots[i], &s->quorum_value, NULL);
         if (sig != NULL) {
             b->commit_sigs[n++] = (tc_commit_sig){.validator = i, .sig = *sig};
             w += b->weights[i];
@@ -1147,7 +1180,7 @@ static void fire_timeouts(tc_bft *b)
         start_round(b, b->resume ? b->last.round : 0, 0);
     if (b->step == TC_BFT_STEP_PROPOSE && now >= b->propose_at_ms) {
         note_timeout(b, TC_BFT_CAUSE_TIMEOUT_PROPOSE);
-        do_prevote(b, &nil_hash);
+        do_prevote(b, &nil_hash, TC_BFT_ROUND_NONE);
     }
     if (b->step == TC_BFT_STEP_PREVOTE && now >= b->prevote_at_ms) {
         note_timeout(b, TC_BFT_CAUSE_TIMEOUT_PREVOTE);
@@ -1183,8 +1216,10 @@ static bool signed_consistent(const tc_bft_signed_state *s)
 {
     if (s->step > TC_BFT_SIGNED_PRECOMMIT || s->round > TC_BFT_ROUND_MAX)
         return false;
+    /* A proposal's valid round, or the proof-of-lock round a prevote relied on; never on a
+     * precommit. */
     if (s->pol_round != TC_BFT_ROUND_NONE &&
-        (s->step != TC_BFT_SIGNED_PROPOSAL || s->pol_round >= s->round))
+        (s->step == TC_BFT_SIGNED_PRECOMMIT || s->pol_round >= s->round))
         return false;
     if (s->locked_round == TC_BFT_ROUND_NONE)
         return is_nil(&s->locked_value);
@@ -1572,12 +1607,14 @@ int tc_bft_pol_vote(const tc_bft *b, uint32_t validator, tc_vote *out)
             t = &b->tables[i];
     if (t == NULL)
         return TC_ENOTFOUND; /* a lock restored after a restart: its prevotes are not here */
-    const tc_sig *sig = slot_sig_for(&t->sets[SET_PREVOTE].slots[validator], &b->valid_value);
+    uint32_t pol = TC_BFT_ROUND_NONE;
+    const tc_sig *sig = slot_sig_for(&t->sets[SET_PREVOTE].slots[validator], &b->valid_value, &pol);
     if (sig == NULL)
         return TC_ENOTFOUND;
     out->type = TC_VOTE_PREVOTE;
     out->height = b->height;
     out->round = b->valid_round;
+    out->pol_round = pol;
     out->block = b->valid_value;
     out->validator = validator;
     out->sig = *sig;

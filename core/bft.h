@@ -108,9 +108,9 @@
 #define TC_BFT_NEXT_VOTES_MAX    512 /* votes buffered for height + 1 */
 #define TC_BFT_OUTPUTS_MAX       64  /* output queue capacity */
 #define TC_BFT_EVENT_OUTPUTS_MAX 32  /* outputs one event can produce at most */
-#define TC_BFT_SEQ_CACHE_MAX     (1u << 20) /* proposer sequences up to this length are cached */
-#define TC_BFT_ROUND_NONE        UINT32_MAX /* "-1" of the paper: no locked/valid/pol round */
-#define TC_BFT_INDEX_NONE        UINT32_MAX /* not a member of the set (observer this height) */
+#define TC_BFT_SEQ_CACHE_MAX     (1u << 20)    /* proposer sequences up to this length are cached */
+#define TC_BFT_ROUND_NONE        TC_ROUND_NONE /* "-1" of the paper: no locked/valid/pol round */
+#define TC_BFT_INDEX_NONE        UINT32_MAX    /* not a member of the set (observer this height) */
 #define TC_BFT_SIGNED_VERSION    1
 #define TC_BFT_SIGNED_SIZE       (1 + 8 + 4 + 1 + TC_HASH_SIZE + 4 + 4 + TC_HASH_SIZE)
 
@@ -141,7 +141,8 @@ typedef enum {
  *   u8 version (1) | u64 height | u32 round | u8 step | value 32 | u32 pol_round |
  *   u32 locked_round | locked_value 32
  * value is the proposed block or the voted block (all zero: nil); pol_round is the proposal's
- * valid round (TC_BFT_ROUND_NONE for votes and fresh proposals); the lock is that of height. */
+ * valid round or the prevote's proof-of-lock round (TC_BFT_ROUND_NONE for precommits, nil
+ * prevotes, fresh proposals and prevotes that rely on no lock); the lock is that of height. */
 typedef struct {
     uint64_t height;
     uint32_t round;
@@ -155,7 +156,7 @@ typedef struct {
 /* Writes exactly TC_BFT_SIGNED_SIZE bytes. */
 void tc_bft_signed_encode(tc_writer *w, const tc_bft_signed_state *s);
 /* Codes: TC_ESHORT, TC_ETRAILING, TC_ERANGE (version, step, pol_round not below round or set on
- * a vote, a lock above round or a lock value without a lock round). *s zeroed on failure. */
+ * a precommit, a lock above round or a lock value without a lock round). *s zeroed on failure. */
 int tc_bft_signed_decode(tc_bft_signed_state *s, const uint8_t *bytes, size_t n);
 
 typedef enum {

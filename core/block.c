@@ -109,11 +109,20 @@ static bool vote_type_ok(uint8_t type)
     return type == TC_VOTE_PREVOTE || type == TC_VOTE_PRECOMMIT;
 }
 
+bool tc_vote_pol_ok(const tc_vote *v)
+{
+    TC_ASSERT(v != NULL);
+    if (v->pol_round == TC_ROUND_NONE)
+        return true;
+    return v->type == TC_VOTE_PREVOTE && v->pol_round < v->round;
+}
+
 static void vote_put_unsigned(tc_writer *w, const tc_vote *v)
 {
     tc_put_u8(w, v->type);
     tc_put_u64(w, v->height);
     tc_put_u32(w, v->round);
+    tc_put_u32(w, v->pol_round);
     TC_PUT_HASH(w, &v->block);
     tc_put_u32(w, v->validator);
 }
@@ -133,7 +142,7 @@ void tc_vote_sign_hash(const tc_vote *v, tc_hash *out)
 void tc_vote_sign(tc_vote *v, tc_sig_scheme scheme, const tc_keypair *kp)
 {
     TC_ASSERT(v != NULL && kp != NULL);
-    TC_ASSERT(vote_type_ok(v->type));
+    TC_ASSERT(vote_type_ok(v->type) && tc_vote_pol_ok(v));
     tc_hash msg;
     tc_vote_sign_hash(v, &msg);
     tc_sign(scheme, kp, &msg, &v->sig);
@@ -163,6 +172,9 @@ int tc_vote_read(tc_reader *r, tc_vote *v)
         tc_reader_fail(r, TC_ERANGE);
     v->height = tc_get_u64(r);
     v->round = tc_get_u32(r);
+    v->pol_round = tc_get_u32(r);
+    if (r->err == 0 && !tc_vote_pol_ok(v))
+        tc_reader_fail(r, TC_ERANGE);
     TC_GET_HASH(r, &v->block);
     v->validator = tc_get_u32(r);
     tc_get_raw(r, v->sig.b, TC_SIG_SIZE);
@@ -292,6 +304,7 @@ void tc_commit_vote(const tc_commit *c, uint32_t i, tc_vote *out)
     out->type = TC_VOTE_PRECOMMIT;
     out->height = c->height;
     out->round = c->round;
+    out->pol_round = TC_ROUND_NONE;
     out->block = c->block;
     out->validator = c->sigs[i].validator;
     out->sig = c->sigs[i].sig;
@@ -484,7 +497,7 @@ static void lock_put(sink *s, const tc_vote_batch *b)
 static void evidence_put(sink *s, const tc_evidence *e)
 {
     tc_put_u8(s->w, e->kind);
-    if (e->kind != TC_EVIDENCE_DOUBLE_LOCK) {
+    if (e->kind != TC_EVIDENCE_DOUBLE_LOCK) { /* two votes: an equivocation or amnesia */
         tc_vote_encode(s->w, &e->a);
         tc_vote_encode(s->w, &e->b);
         sink_step(s);
@@ -515,8 +528,16 @@ static void votes_read(tc_reader *r, tc_evidence *e)
 {
     (void)tc_vote_read(r, &e->a);
     (void)tc_vote_read(r, &e->b);
+    if (r->err != 0)
+        return;
+    if (e->kind == TC_EVIDENCE_AMNESIA) {
+        /* The order is fixed by the types (precommit, then prevote): canonical too. */
+        if (e->a.type != TC_VOTE_PRECOMMIT || e->b.type != TC_VOTE_PREVOTE)
+            tc_reader_fail(r, TC_ERANGE);
+        return;
+    }
     /* Strict order by block hash makes the encoding canonical: one evidence, one hash. */
-    if (r->err == 0 && memcmp(e->a.block.b, e->b.block.b, TC_HASH_SIZE) >= 0)
+    if (memcmp(e->a.block.b, e->b.block.b, TC_HASH_SIZE) >= 0)
         tc_reader_fail(r, TC_ERANGE);
 }
 
@@ -614,6 +635,8 @@ int tc_evidence_check_shape(const tc_evidence *e)
     const tc_vote *b = &e->b;
     if (e->kind == TC_EVIDENCE_DOUBLE_LOCK)
         return locks_shape(e);
+    if (e->kind == TC_EVIDENCE_AMNESIA)
+        return tc_votes_amnesia(a, b) ? 0 : TC_EBLK_EVIDENCE;
     if (e->kind != TC_EVIDENCE_DOUBLE_VOTE)
         return TC_EBLK_EVIDENCE;
     if (!vote_type_ok(a->type) || a->type != b->type)
@@ -678,6 +701,34 @@ void tc_evidence_from_votes(tc_evidence *e, const tc_vote *x, const tc_vote *y)
     bool x_first = memcmp(x->block.b, y->block.b, TC_HASH_SIZE) < 0;
     e->a = x_first ? *x : *y;
     e->b = x_first ? *y : *x;
+}
+
+bool tc_votes_amnesia(const tc_vote *pc, const tc_vote *pv)
+{
+    TC_ASSERT(pc != NULL && pv != NULL);
+    if (pc->type != TC_VOTE_PRECOMMIT || pv->type != TC_VOTE_PREVOTE)
+        return false;
+    if (!tc_vote_pol_ok(pc) || !tc_vote_pol_ok(pv))
+        return false;
+    if (pc->validator != pv->validator || pc->height != pv->height)
+        return false;
+    /* A nil prevote relies on no lock, and a nil precommit locks nothing. */
+    if (tc_vote_is_nil(pc) || tc_vote_is_nil(pv) ||
+        memcmp(pc->block.b, pv->block.b, TC_HASH_SIZE) == 0)
+        return false;
+    /* Later round, and a proof-of-lock older than the precommit's round, or none: an honest
+     * validator's lock is at least that round from its precommit on, and it prevotes another
+     * block only on a proof-of-lock at or after its lock's round (PROTOCOL 14.5). */
+    return pv->round > pc->round && (pv->pol_round == TC_ROUND_NONE || pv->pol_round < pc->round);
+}
+
+void tc_evidence_from_amnesia(tc_evidence *e, const tc_vote *pc, const tc_vote *pv)
+{
+    TC_ASSERT(e != NULL && tc_votes_amnesia(pc, pv));
+    memset(e, 0, sizeof(*e));
+    e->kind = TC_EVIDENCE_AMNESIA;
+    e->a = *pc;
+    e->b = *pv;
 }
 
 /* ---- finality certificates ---- */

@@ -42,8 +42,10 @@ static const size_t member_size[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_HANDOFF] = sizeof(tc_handoff),
     [TC_MSG_EVIDENCE] = sizeof(tc_evidence),
     [TC_MSG_REJECT] = sizeof(tc_msg_reject),
+    [TC_MSG_GET_VOTES] = sizeof(tc_msg_get_votes),
+    [TC_MSG_VOTES] = sizeof(tc_msg_votes),
 };
-_Static_assert(TC_MSG_REJECT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+_Static_assert(TC_MSG_VOTES == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
 
 /* Zeroes m from its start (the type) to the end of type's member; the rest is left as is. */
 static void msg_clear(tc_msg *m, uint8_t type)
@@ -192,6 +194,34 @@ static void vote_read(tc_reader *r, uint8_t type, tc_vote *v)
         tc_reader_fail(r, TC_ERANGE);
 }
 
+static void get_votes_read(tc_reader *r, tc_msg_get_votes *g)
+{
+    g->height = tc_get_u64(r);
+    if (r->err == 0 && g->height == 0)
+        tc_reader_fail(r, TC_ERANGE);
+}
+
+/* Every vote is of the message's height, and there is at least one: nothing else is an
+ * answer to GET_VOTES. */
+static void votes_read(tc_reader *r, tc_msg_votes *m)
+{
+    m->height = tc_get_u64(r);
+    uint32_t n = tc_get_count(r, TC_MSG_VOTES_MAX, TC_VOTE_SIZE);
+    if (r->err == 0 && n == 0)
+        tc_reader_fail(r, TC_ERANGE);
+    if (r->err != 0)
+        return;
+    m->votes = tc_calloc(n, sizeof(*m->votes));
+    if (m->votes == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return;
+    }
+    m->vote_count = n;
+    for (uint32_t i = 0; i < n && r->err == 0; i++)
+        if (tc_vote_read(r, &m->votes[i]) == 0 && m->votes[i].height != m->height)
+            tc_reader_fail(r, TC_ERANGE);
+}
+
 static void get_blocks_read(tc_reader *r, tc_msg_get_blocks *g)
 {
     g->from_height = tc_get_u64(r);
@@ -304,6 +334,12 @@ static void payload_read(tc_reader *r, tc_msg *m)
     case TC_MSG_REJECT:
         reject_read(r, &m->reject);
         break;
+    case TC_MSG_GET_VOTES:
+        get_votes_read(r, &m->get_votes);
+        break;
+    case TC_MSG_VOTES:
+        votes_read(r, &m->votes);
+        break;
     default:
         TC_ASSERT(false && "type checked by tc_msg_decode");
     }
@@ -388,6 +424,9 @@ void tc_msg_deinit(tc_msg *m)
     case TC_MSG_EVIDENCE:
         tc_evidence_deinit(&m->evidence); /* double-lock evidence owns batches and txs */
         break;
+    case TC_MSG_VOTES:
+        free(m->votes.votes);
+        break;
     default:
         break; /* the other messages own nothing */
     }
@@ -430,10 +469,26 @@ static int blocks_check(const tc_msg_blocks *b)
     return 0;
 }
 
+static int votes_check(const tc_msg_votes *m)
+{
+    if (m->vote_count > TC_MSG_VOTES_MAX)
+        return TC_ETOOLONG;
+    if (m->vote_count == 0)
+        return TC_ERANGE;
+    TC_ASSERT(m->votes != NULL);
+    for (uint32_t i = 0; i < m->vote_count; i++) {
+        const tc_vote *v = &m->votes[i];
+        bool type_ok = v->type == TC_VOTE_PREVOTE || v->type == TC_VOTE_PRECOMMIT;
+        if (v->height != m->height || !type_ok || !tc_vote_pol_ok(v))
+            return TC_ERANGE;
+    }
+    return 0;
+}
+
 static int vote_check(uint8_t type, const tc_vote *v)
 {
     uint8_t want = type == TC_MSG_PREVOTE ? TC_VOTE_PREVOTE : TC_VOTE_PRECOMMIT;
-    return v->type == want ? 0 : TC_ERANGE;
+    return v->type == want && tc_vote_pol_ok(v) ? 0 : TC_ERANGE;
 }
 
 int tc_msg_check(const tc_msg *m)
@@ -463,6 +518,10 @@ int tc_msg_check(const tc_msg *m)
         return m->get_blocks.count == 0 ? TC_ERANGE : 0;
     case TC_MSG_BLOCKS:
         return blocks_check(&m->blocks);
+    case TC_MSG_GET_VOTES:
+        return m->get_votes.height == 0 ? TC_ERANGE : 0;
+    case TC_MSG_VOTES:
+        return votes_check(&m->votes);
     case TC_MSG_REJECT:
         if (m->reject.type == 0 || m->reject.type >= TC_MSG_TYPE_COUNT || m->reject.code >= 0)
             return TC_ERANGE;
@@ -594,6 +653,15 @@ static void payload_write(tc_writer *w, const tc_msg *m)
         break;
     case TC_MSG_EVIDENCE:
         tc_evidence_encode(w, &m->evidence);
+        break;
+    case TC_MSG_GET_VOTES:
+        tc_put_u64(w, m->get_votes.height);
+        break;
+    case TC_MSG_VOTES:
+        tc_put_u64(w, m->votes.height);
+        tc_put_u32(w, m->votes.vote_count);
+        for (uint32_t i = 0; i < m->votes.vote_count; i++)
+            tc_vote_encode(w, &m->votes.votes[i]);
         break;
     case TC_MSG_REJECT:
         tc_put_u8(w, m->reject.type);
@@ -772,6 +840,8 @@ const char *tc_msg_type_name(uint8_t type)
         [TC_MSG_HANDOFF] = "HANDOFF",
         [TC_MSG_EVIDENCE] = "EVIDENCE",
         [TC_MSG_REJECT] = "REJECT",
+        [TC_MSG_GET_VOTES] = "GET_VOTES",
+        [TC_MSG_VOTES] = "VOTES",
     };
     return type > 0 && type < TC_MSG_TYPE_COUNT ? names[type] : "?";
 }

@@ -307,6 +307,12 @@ static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
     case TC_MSG_BLOCKS:
         node_sync_on_blocks(n, peer, &m->blocks);
         return;
+    case TC_MSG_GET_VOTES:
+        node_evidence_on_get_votes(n, peer, &m->get_votes);
+        return;
+    case TC_MSG_VOTES:
+        node_evidence_on_votes(n, peer, &m->votes);
+        return;
     default:
         /* REJECT: accepted and counted by the peer table; the node takes no decision on it. */
         return;
@@ -341,8 +347,10 @@ int tc_node_recv(tc_node *n, uint64_t now_ms, tc_peer_id peer, const uint8_t *fr
     bool deliver = false;
     int rc = tc_peer_recv(n->peers, n->now_ms, peer, frame, len, &m, &deliver);
     /* A failed node takes no more decisions, but still answers STATUS and GET_BLOCKS so that
-     * peers can see the fork that stopped it. */
-    bool serves = m.type == TC_MSG_STATUS || m.type == TC_MSG_GET_BLOCKS;
+     * peers can see the fork that stopped it, and GET_VOTES and VOTES so that every node can
+     * name the fork's culprits (PROTOCOL 14.5). */
+    bool serves = m.type == TC_MSG_STATUS || m.type == TC_MSG_GET_BLOCKS ||
+                  m.type == TC_MSG_GET_VOTES || m.type == TC_MSG_VOTES;
     if (rc == 0 && deliver && (!n->fail.failed || serves))
         route(n, peer, frame, len, &m);
     if (deliver)
@@ -384,6 +392,7 @@ static void tick_parts(tc_node *n)
     node_clock_tick(n);
     node_consensus_tick_resend(n);
     node_sync_tick(n);
+    node_evidence_tick(n);
 }
 
 int tc_node_tick(tc_node *n, uint64_t now_ms)
@@ -394,10 +403,12 @@ int tc_node_tick(tc_node *n, uint64_t now_ms)
     if (!n->fail.failed)
         node_txs_tick(n);
     /* node_txs_tick may have failed the node: then it only tells its STATUS (node.h). */
-    if (!n->fail.failed)
+    if (!n->fail.failed) {
         tick_parts(n);
-    else
+    } else {
         node_sync_status_tick(n);
+        node_evidence_tick(n); /* forensics goes on after the fork alarm */
+    }
     node_txs_drain(n);
     node_consensus_drain(n);
     drain_peers(n);
@@ -409,7 +420,9 @@ uint64_t tc_node_next_deadline(const tc_node *n)
     TC_ASSERT(n != NULL);
     uint64_t d = tc_peer_next_deadline(n->peers);
     if (n->fail.failed && n->sync.next_status_ms < d)
-        d = n->sync.next_status_ms; /* a failed node only tells its STATUS */
+        d = n->sync.next_status_ms; /* a failed node tells its STATUS ... */
+    if (node_evidence_next_deadline(n) < d)
+        d = node_evidence_next_deadline(n); /* ... and asks for a fork's votes */
     if (!n->fail.failed) {
         uint64_t f = node_txs_next_deadline(n);
         uint64_t c = node_consensus_next_deadline(n);

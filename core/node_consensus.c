@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define META_BFT_SIGNED "bft/signed"
-#define META_BFT_POL    "bft/pol" /* the prevotes behind the lock, in tc_commit's encoding */
+#define META_BFT_POL    "bft/pol2"         /* the prevotes behind the lock: u32 count | votes */
 #define META_BFT_LOCKED "bft/locked-block" /* the locked block's body */
 
 /* ---- proposals of the current (and next) height ---- */
@@ -166,27 +166,36 @@ static int restore_signed(tc_node *n)
  * re-proposal of it only with the Q prevotes that made the lock, and only a node holding the
  * block's body can re-propose it; if every holder of the lock restarts without them, nobody can
  * ever show the proof or the block, and every round splits between the locked and the unlocked
- * for ever (PROTOCOL 12.3). So when bft locks, the node stores the prevotes (tc_bft_pol_vote) in
- * tc_commit's encoding (height, round, block hash, then validator and signature per prevote) and
- * the block's body, and feeds both back after a restart. Best effort: they serve liveness only,
+ * for ever (PROTOCOL 12.3). So when bft locks, the node stores the prevotes (tc_bft_pol_vote) as
+ * whole votes (u32 count, then each vote's encoding: a prevote signs its pol_round, so only the
+ * whole vote can be resent) and the block's body, and feeds both back after a restart. The
+ * record's key changed with the vote's encoding ("bft/pol" held tc_commit's), so an old record
+ * is simply not found. Best effort: they serve liveness only,
  * so a write that memory cuts short loses nothing a restart needs for safety; a store that
  * refuses the write is failing, and stops the node like any other (node.h). */
-/* Writes the proof-of-lock c and the locked block's body in one store transaction. */
-static void put_lock_records(tc_node *n, const tc_commit *c)
+static void pol_encode(tc_writer *w, const tc_vote *votes, uint32_t count)
 {
-    node_proposal *p = proposal_find(n, &c->block);
+    tc_put_u32(w, count);
+    for (uint32_t i = 0; i < count; i++)
+        tc_vote_encode(w, &votes[i]);
+}
+
+/* Writes the proof-of-lock (count prevotes for block) and the locked block's body in one store
+ * transaction. */
+static void put_lock_records(tc_node *n, const tc_hash *block_hash, const tc_vote *votes,
+                             uint32_t count)
+{
+    node_proposal *p = proposal_find(n, block_hash);
     uint8_t *block = NULL, *pol = NULL;
-    size_t block_len = 0, pol_len = 0;
+    size_t block_len = 0, pol_len = (size_t)count * TC_VOTE_SIZE + 4;
     tc_writer w;
-    tc_writer_init(&w, NULL, 0);
-    tc_commit_encode(&w, c);
-    pol = tc_malloc(w.len);
+    pol = tc_malloc(pol_len);
     if (pol == NULL || p == NULL || tc_block_encode_alloc(&p->block, &block, &block_len) != 0)
         goto out;
-    tc_writer_init(&w, pol, w.len);
-    tc_commit_encode(&w, c);
+    tc_writer_init(&w, pol, pol_len);
+    pol_encode(&w, votes, count);
     tc_store_txn *t = NULL;
-    TC_ASSERT(tc_writer_finish(&w, &pol_len) == 0); /* measured above */
+    TC_ASSERT(tc_writer_finish(&w, &pol_len) == 0); /* sized above */
     int rc = tc_store_begin(n->store, true, &t);
     if (rc == 0)
         rc = tc_store_put(t, TC_TABLE_LOCKS, META_BFT_POL, strlen(META_BFT_POL), pol, pol_len);
@@ -208,22 +217,23 @@ static void save_pol(tc_node *n, const tc_bft_output *o)
     const tc_vset *vs;
     if (tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, o->height), &vs) != 0)
         return;
-    tc_commit c = {.height = o->height, .round = o->round, .block = o->block};
-    c.sigs = tc_malloc((size_t)vs->count * sizeof(*c.sigs));
-    if (c.sigs == NULL)
+    tc_vote *votes = tc_malloc((size_t)vs->count * sizeof(*votes));
+    uint32_t count = 0;
+    if (votes == NULL)
         return;
     tc_vote v;
     for (uint32_t i = 0; i < vs->count && tc_bft_pol_vote(n->bft, i, &v) != TC_ERANGE; i++)
         if (v.type != 0 && v.round == o->round && memcmp(v.block.b, o->block.b, TC_HASH_SIZE) == 0)
-            c.sigs[c.sig_count++] = (tc_commit_sig){.validator = v.validator, .sig = v.sig};
-    if (c.sig_count > 0)
-        put_lock_records(n, &c);
-    free(c.sigs);
+            votes[count++] = v;
+    if (count > 0)
+        put_lock_records(n, &o->block, votes, count);
+    free(votes);
 }
 
 /* After a restart: the locked block of this height goes back among the proposals, valid (it was
- * judged valid on this very parent before the crash), so bft can propose it again. */
-static void restore_locked_block(tc_node *n, uint64_t height, const tc_commit *pol)
+ * judged valid on this very parent before the crash), so bft can propose it again. pol is one of
+ * the proof-of-lock's prevotes (the lock's round and block). */
+static void restore_locked_block(tc_node *n, uint64_t height, const tc_vote *pol)
 {
     tc_store_txn *t = NULL;
     const void *val;
@@ -261,29 +271,33 @@ static void restore_pol(tc_node *n, uint64_t height, const tc_vset *vs)
     tc_store_txn *t = NULL;
     const void *val;
     size_t len;
-    tc_commit c;
+    tc_vote first;
+    bool any = false;
     if (tc_store_begin(n->store, false, &t) != 0)
         return;
     int rc = tc_store_get(t, TC_TABLE_LOCKS, META_BFT_POL, strlen(META_BFT_POL), &val, &len);
-    if (rc == 0)
-        rc = tc_commit_decode(&c, val, len);
-    tc_store_abort(t);
-    if (rc != 0)
+    if (rc != 0) {
+        tc_store_abort(t);
         return;
-    for (uint32_t i = 0; i < c.sig_count && c.height == height; i++) {
-        tc_vote v = {.type = TC_VOTE_PREVOTE,
-                     .height = c.height,
-                     .round = c.round,
-                     .block = c.block,
-                     .validator = c.sigs[i].validator,
-                     .sig = c.sigs[i].sig};
-        if (v.validator < vs->count &&
-            tc_vote_verify(&v, &n->verifier, &vs->members[v.validator].key) == 0)
-            (void)tc_bft_on_vote(n->bft, n->now_ms, &v);
     }
-    if (c.height == height)
-        restore_locked_block(n, height, &c);
-    tc_commit_deinit(&c);
+    /* The record is our own, but it is read like a peer's message: a corrupt one is ignored. */
+    tc_reader r;
+    tc_reader_init(&r, val, len);
+    uint32_t count = tc_get_count(&r, TC_COMMIT_SIGS_MAX, TC_VOTE_SIZE);
+    for (uint32_t i = 0; i < count && r.err == 0; i++) {
+        tc_vote v;
+        if (tc_vote_read(&r, &v) != 0 || v.type != TC_VOTE_PREVOTE || v.height != height ||
+            tc_vote_is_nil(&v) || v.validator >= vs->count ||
+            tc_vote_verify(&v, &n->verifier, &vs->members[v.validator].key) != 0)
+            continue;
+        if (!any)
+            first = v;
+        any = true;
+        (void)tc_bft_on_vote(n->bft, n->now_ms, &v);
+    }
+    tc_store_abort(t); /* val is read above, inside the transaction */
+    if (any)
+        restore_locked_block(n, height, &first);
 }
 
 /* ---- heights ---- */
@@ -447,6 +461,7 @@ static void on_propose(tc_node *n, const tc_bft_output *o)
 static void on_vote_out(tc_node *n, const tc_vote *v)
 {
     tc_msg m = {.type = v->type == TC_VOTE_PREVOTE ? TC_MSG_PREVOTE : TC_MSG_PRECOMMIT};
+    node_evidence_journal(n, v);
     m.vote = *v;
     own_frame_send(n, &m);
 }
@@ -691,6 +706,7 @@ node_verdict node_consensus_on_vote(tc_node *n, tc_peer_id peer, const tc_vote *
         node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
         return NODE_DROP;
     }
+    node_evidence_journal(n, v); /* every signed vote is kept for forensics (PROTOCOL 14.5) */
     if (v->height <= tip) {
         node_commit_check_past_vote(n, v);
         return NODE_DROP;

@@ -6,8 +6,9 @@
  *
  *   node_outbox.c     the bottom: the action queue the driver drains, the frames behind its
  *                     SENDs, sending and broadcasting, and the sticky failure (node.h, Errors);
- *   node_evidence.c   proof of misbehaviour waiting for a block, forensics on two certificates,
- *                     the fork alarm;
+ *   node_evidence.c   proof of misbehaviour waiting for a block, the vote journal, forensics
+ *                     after a fork (the two certificates and the votes peers hold), the fork
+ *                     alarm;
  *   node_clock.c      clock sanity (PROTOCOL 15): heartbeats out and in, the median offset;
  *   node_txs.c        transactions and instant finality (admission, vote batches, certificates,
  *                     epoch handoffs);
@@ -134,11 +135,34 @@ void node_status_msg(const tc_node *n, tc_msg *m);
 
 /* ==== node_evidence.c: evidence, forensics, the fork alarm ==== */
 
-#define NODE_EVIDENCE_MAX 64 /* evidence waiting for a block */
+#define NODE_EVIDENCE_MAX    64   /* evidence waiting for a block */
+#define NODE_JOURNAL_HEIGHTS 4    /* committed heights whose votes the journal still keeps */
+#define NODE_JOURNAL_MAX     8192 /* votes the journal holds at most (about 1 MiB) */
+#define NODE_VOTES_ASK_MS    2000 /* after a fork, GET_VOTES goes out again this often */
+#define NODE_VOTES_ASKS      5    /* ... this many times in all */
+#define NODE_NAMED_MAX       TC_COMMIT_SIGS_MAX /* validator indexes forensics can name */
 
 typedef struct {
     tc_evidence list[NODE_EVIDENCE_MAX]; /* owned */
     uint32_t count;
+    /* The vote journal: every signed prevote and precommit this node signed or received with a
+     * valid signature, for heights above tip - NODE_JOURNAL_HEIGHTS (and the forked height,
+     * kept for good once a fork is found), unordered, duplicates possible. Heap, grown on
+     * demand up to NODE_JOURNAL_MAX; pruned when the tip moves; a vote that finds it full is
+     * dropped (counted). It is what forensics across rounds needs (PROTOCOL 14.5). */
+    tc_vote *journal;
+    uint32_t journal_count;
+    uint32_t journal_cap;
+    uint64_t journal_tip; /* the tip at the last pruning */
+    uint64_t journal_dropped;
+    /* Forensics of the first fork found: its height, the two certificates (owned), the
+     * validators named so far (a bit per index), and the GET_VOTES still to send. */
+    bool forked;
+    uint64_t fork_height;
+    tc_commit fork_certs[2];
+    uint8_t named[NODE_NAMED_MAX / 8];
+    uint32_t asks_left;
+    uint64_t next_ask_ms;
 } node_evidence;
 
 void node_evidence_deinit(tc_node *n);
@@ -153,9 +177,26 @@ node_verdict node_evidence_check(tc_node *n, tc_peer_id peer, const tc_evidence 
 void node_evidence_included(tc_node *n, const tc_block *b);
 /* Forgets all pending evidence (the chain refused it: stale). */
 void node_evidence_clear(tc_node *n);
-/* Two valid certificates at one height: names (TC_NOTIFY_CULPRIT) and proves (evidence) every
- * validator that precommitted both blocks in one round. */
+/* Records a prevote or precommit whose signature was checked against its height's set (or that
+ * this node signed) in the journal. */
+void node_evidence_journal(tc_node *n, const tc_vote *v);
+/* Two valid certificates for different blocks at one height (the fork alarm was raised): keeps
+ * them, asks every peer for its votes of that height (GET_VOTES), and runs the analysis on the
+ * certificates and the journal, which names (TC_NOTIFY_CULPRIT) and proves (evidence, broadcast)
+ * every validator with two votes of one (round, type) for different blocks, or with a
+ * precommit and a later prevote that is amnesia (block.h). Each validator is named once. Only
+ * the first fork a node finds is analysed. */
 void node_evidence_forensics(tc_node *n, const tc_commit *ours, const tc_commit *theirs);
+/* GET_VOTES: answers with the journal's votes of that height (VOTES, as many frames as needed),
+ * nothing when it holds none. Served while failed. */
+void node_evidence_on_get_votes(tc_node *n, tc_peer_id peer, const tc_msg_get_votes *g);
+/* VOTES: for the forked height, every vote is checked against the height's set (a bad signature
+ * is an offence and ends the message), journaled, and the analysis runs again; other heights are
+ * ignored. Taken while failed. */
+void node_evidence_on_votes(tc_node *n, tc_peer_id peer, const tc_msg_votes *m);
+/* Sends GET_VOTES again while asks are left after a fork. Runs while failed. */
+void node_evidence_tick(tc_node *n);
+uint64_t node_evidence_next_deadline(const tc_node *n);
 /* The fork alarm (PROTOCOL 14.4): TC_NOTIFY_FORK, then the node's sticky fork failure. code is
  * a rule's, never a disk's. */
 void node_evidence_fork(tc_node *n, uint64_t height, const tc_hash *ours, const tc_hash *theirs,

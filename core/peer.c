@@ -206,8 +206,10 @@ static const type_policy type_policies[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_HANDOFF] = {TC_PEER_CAT_FINALITY, true},
     [TC_MSG_EVIDENCE] = {TC_PEER_CAT_FINALITY, true},
     [TC_MSG_REJECT] = {TC_PEER_CAT_PING, false},
+    [TC_MSG_GET_VOTES] = {TC_PEER_CAT_SYNC, false},
+    [TC_MSG_VOTES] = {TC_PEER_CAT_SYNC, false},
 };
-_Static_assert(TC_MSG_REJECT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+_Static_assert(TC_MSG_VOTES == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
 
 /* The policy of any type byte; an unknown one has no category and is not gossip. */
 static type_policy policy_of(uint8_t type)

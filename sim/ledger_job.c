@@ -392,8 +392,11 @@ static int event_evidence(job *j)
         return rc;
     const tc_keypair *kp = find_vkey(j, &vs->members[1].key);
     TC_ASSERT(kp != NULL);
-    tc_vote a = {
-        .type = TC_VOTE_PRECOMMIT, .height = height, .round = j->tip_round, .validator = 1};
+    tc_vote a = {.type = TC_VOTE_PRECOMMIT,
+                 .height = height,
+                 .round = j->tip_round,
+                 .pol_round = TC_ROUND_NONE,
+                 .validator = 1};
     tc_vote b = a;
     tc_chain_tip(j->chain, &a.block);
     tc_hash_tagged(&b.block, "tc/job-fake-block", &height, sizeof(height));
@@ -457,6 +460,7 @@ static int sign_commit(job *j, const tc_hash *block_hash, uint64_t height, uint3
         tc_vote v = {.type = TC_VOTE_PRECOMMIT,
                      .height = height,
                      .round = round,
+                     .pol_round = TC_ROUND_NONE,
                      .block = *block_hash,
                      .validator = i};
         tc_vote_sign(&v, j->o->scheme, kp);

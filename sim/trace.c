@@ -209,7 +209,9 @@ static const char *frame_type_name(uint8_t type)
                                         "HEARTBEAT",
                                         "HANDOFF",
                                         "EVIDENCE",
-                                        "REJECT"};
+                                        "REJECT",
+                                        "GET_VOTES",
+                                        "VOTES"};
     _Static_assert(TC_ARRAY_LEN(names) == TC_MSG_TYPE_COUNT, "one name per message type");
     return type < TC_ARRAY_LEN(names) ? names[type] : "?";
 }

@@ -46,9 +46,18 @@ static inline void ms_vote(tc_vote *v, uint8_t type, uint64_t height, uint32_t r
     v->type = type;
     v->height = height;
     v->round = round;
+    v->pol_round = TC_ROUND_NONE;
     memset(v->block.b, block, TC_HASH_SIZE);
     v->validator = validator;
     ms_keypair(&kp, validator);
+    tc_vote_sign(v, TC_SIG_ED25519, &kp);
+}
+
+/* Signs v again after a field changed (its validator's sample key). */
+static inline void ms_vote_resign(tc_vote *v)
+{
+    tc_keypair kp;
+    ms_keypair(&kp, v->validator);
     tc_vote_sign(v, TC_SIG_ED25519, &kp);
 }
 
@@ -278,6 +287,18 @@ static inline void ms_msg(tc_msg *m, uint8_t type)
         m->reject.type = TC_MSG_TX;
         m->reject.code = TC_ETX_LOW_FEE;
         ms_text(m->reject.reason, &m->reject.reason_len, "fee below min_fee");
+        break;
+    case TC_MSG_GET_VOTES:
+        m->get_votes.height = 12;
+        break;
+    case TC_MSG_VOTES:
+        m->votes.height = 12;
+        m->votes.vote_count = 2;
+        m->votes.votes = ms_calloc(2, sizeof(tc_vote));
+        ms_vote(&m->votes.votes[0], TC_VOTE_PRECOMMIT, 12, 1, 0x41, 3);
+        ms_vote(&m->votes.votes[1], TC_VOTE_PREVOTE, 12, 2, 0x42, 3);
+        m->votes.votes[1].pol_round = 0;
+        ms_vote_resign(&m->votes.votes[1]);
         break;
     default:
         abort();

@@ -169,6 +169,7 @@ int ts_chain_sign_commit(ts_chain *f, uint64_t height, uint32_t round, const tc_
         tc_vote v = {.type = TC_VOTE_PRECOMMIT,
                      .height = height,
                      .round = round,
+                     .pol_round = TC_ROUND_NONE,
                      .block = *block,
                      .validator = i};
         tc_vote_sign(&v, f->opts.scheme, kp);
@@ -189,13 +190,48 @@ int ts_chain_evidence(ts_chain *f, uint64_t height, uint32_t validator, tc_evide
     const tc_keypair *kp = ts_chain_vkey(f, &vs->members[validator].key);
     if (kp == NULL)
         return TC_ENOTFOUND;
-    tc_vote a = {.type = TC_VOTE_PRECOMMIT, .height = height, .validator = validator};
+    tc_vote a = {.type = TC_VOTE_PRECOMMIT,
+                 .height = height,
+                 .pol_round = TC_ROUND_NONE,
+                 .validator = validator};
     tc_vote b = a;
     tc_hash_tagged(&a.block, "ts/evidence-a", &height, sizeof(height));
     tc_hash_tagged(&b.block, "ts/evidence-b", &height, sizeof(height));
     tc_vote_sign(&a, f->opts.scheme, kp);
     tc_vote_sign(&b, f->opts.scheme, kp);
     tc_evidence_from_votes(out, &a, &b);
+    return 0;
+}
+
+int ts_chain_amnesia(ts_chain *f, uint64_t height, uint32_t validator, uint32_t pol_round,
+                     tc_evidence *out)
+{
+    const tc_vset *vs;
+    memset(out, 0, sizeof(*out));
+    int rc = tc_chain_vset(f->chain, tc_chain_epoch_of(f->chain, height), &vs);
+    if (rc != 0)
+        return rc;
+    if (validator >= vs->count)
+        return TC_EINVAL;
+    const tc_keypair *kp = ts_chain_vkey(f, &vs->members[validator].key);
+    if (kp == NULL)
+        return TC_ENOTFOUND;
+    tc_vote pc = {.type = TC_VOTE_PRECOMMIT,
+                  .height = height,
+                  .round = 1,
+                  .pol_round = TC_ROUND_NONE,
+                  .validator = validator};
+    tc_vote pv = pc;
+    pv.type = TC_VOTE_PREVOTE;
+    pv.round = 2;
+    pv.pol_round = pol_round;
+    tc_hash_tagged(&pc.block, "ts/amnesia-a", &height, sizeof(height));
+    tc_hash_tagged(&pv.block, "ts/amnesia-b", &height, sizeof(height));
+    tc_vote_sign(&pc, f->opts.scheme, kp);
+    tc_vote_sign(&pv, f->opts.scheme, kp);
+    out->kind = TC_EVIDENCE_AMNESIA;
+    out->a = pc;
+    out->b = pv;
     return 0;
 }
 

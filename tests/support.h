@@ -82,6 +82,11 @@ int ts_chain_sign_commit(ts_chain *f, uint64_t height, uint32_t round, const tc_
 /* Evidence that validator (an index of epoch(height)'s set) precommitted two different blocks
  * at (height, round 0). Codes as ts_chain_sign_commit, TC_EINVAL (no such index). */
 int ts_chain_evidence(ts_chain *f, uint64_t height, uint32_t validator, tc_evidence *out);
+/* Amnesia evidence (block.h kind 2) against member validator of height's set: its precommit for
+ * one block in round 1 and its prevote for another in round 2 with the given pol_round (0 or
+ * TC_ROUND_NONE make valid evidence; 1 does not). Codes as ts_chain_evidence. */
+int ts_chain_amnesia(ts_chain *f, uint64_t height, uint32_t validator, uint32_t pol_round,
+                     tc_evidence *out);
 
 /* The handoff (block.h) of member `validator` of epoch's set naming txids (copied; strictly
  * increasing, as tc_finality_handoff signs them), signed with its fixture key into *out (the

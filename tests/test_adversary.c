@@ -137,6 +137,7 @@ static tc_vote make_vote(uint64_t key_i, uint8_t type, uint64_t height, uint32_t
     v.type = type;
     v.height = height;
     v.round = round;
+    v.pol_round = TC_ROUND_NONE;
     v.block = *block;
     v.validator = 7;
     tc_vote_sign(&v, TC_SIG_ED25519, &kp);

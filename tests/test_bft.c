@@ -122,6 +122,7 @@ static tc_vote mkvote(const fx *f, uint8_t type, uint64_t h, uint32_t r, tc_hash
     v.type = type;
     v.height = h;
     v.round = r;
+    v.pol_round = TC_ROUND_NONE;
     v.block = block;
     v.validator = who;
     tc_vote_sign(&v, TC_SIG_FAST, &f->keys[who]);
@@ -637,6 +638,96 @@ Test(bft_rules, pol_votes_are_the_valid_rounds_prevotes_for_the_valid_value)
     fx_close(&t.f);
 }
 
+/* The pol_round of our last vote of (type, round) among the outputs. */
+static uint32_t my_vote_pol(const fx *f, uint8_t type, uint32_t round)
+{
+    for (uint32_t i = f->n; i > 0; i--) {
+        const tc_bft_output *o = &f->outs[i - 1];
+        if (o->kind == TC_BFT_OUT_VOTE && o->vote.type == type && o->vote.round == round)
+            return o->vote.pol_round;
+    }
+    cr_assert_fail("no vote of type %u in round %u", type, round);
+    return 0;
+}
+
+/* A prevote names the proof-of-lock round it relies on (PROTOCOL 14.5): none for a fresh block
+ * or nil, the lock's round for the locked block, the proposal's pol_round for a re-proposal
+ * whose proof-of-lock was seen; a precommit none. Each is persisted with the vote. */
+Test(bft_rules, prevotes_carry_their_proof_of_lock_round)
+{
+    four t;
+    four_open(&t);
+    lock_on_a(&t);
+    cr_assert_eq(my_vote_pol(&t.f, TC_VOTE_PREVOTE, 0), TC_ROUND_NONE, "a fresh block: none");
+    cr_assert_eq(my_vote_pol(&t.f, TC_VOTE_PRECOMMIT, 0), TC_ROUND_NONE, "a precommit: none");
+    end_round(&t, 0);
+    /* Round 1: A again, without a proof-of-lock: the lock of round 0 is what the prevote uses. */
+    fx_proposal(&t.f, t.h, 1, TC_BFT_ROUND_NONE, blk(0xa), true);
+    expect_vote(&t.f, TC_VOTE_PREVOTE, 1, blk(0xa));
+    cr_assert_eq(my_vote_pol(&t.f, TC_VOTE_PREVOTE, 1), 0, "the locked block: the lock's round");
+    cr_assert_eq(last_kind(&t.f, TC_BFT_OUT_PERSIST)->signed_state.pol_round, 0,
+                 "persisted with the prevote");
+    /* B gets a quorum in round 1 (we stay on A), so B's proof-of-lock is round 1. */
+    for (uint32_t v = 1; v <= 3; v++)
+        fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 1, blk(0xb), v);
+    fx_tick(&t.f, tc_bft_next_deadline(t.f.b));
+    end_round(&t, 1);
+    /* Round 2: B with pol_round 1 >= the lock's round 0: prevote B relying on round 1. */
+    fx_proposal(&t.f, t.h, 2, 1, blk(0xb), true);
+    expect_vote(&t.f, TC_VOTE_PREVOTE, 2, blk(0xb));
+    cr_assert_eq(my_vote_pol(&t.f, TC_VOTE_PREVOTE, 2), 1, "the proposal's proof-of-lock");
+    tc_vote pc = mkvote(&t.f, TC_VOTE_PRECOMMIT, t.h, 0, blk(0xa), 0);
+    tc_vote pv = last_kind(&t.f, TC_BFT_OUT_VOTE)->vote;
+    cr_assert_not(tc_votes_amnesia(&pc, &pv), "our own votes are never amnesia evidence");
+    fx_close(&t.f);
+}
+
+Test(bft_rules, nil_prevote_and_timeout_prevote_carry_no_round)
+{
+    four t;
+    four_open(&t);
+    lock_on_a(&t);
+    end_round(&t, 0);
+    fx_proposal(&t.f, t.h, 1, TC_BFT_ROUND_NONE, blk(0xb), true); /* locked on A: nil */
+    expect_vote(&t.f, TC_VOTE_PREVOTE, 1, NIL);
+    cr_assert_eq(my_vote_pol(&t.f, TC_VOTE_PREVOTE, 1), TC_ROUND_NONE);
+    fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 1, NIL, 1);
+    fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 1, NIL, 2);
+    end_round(&t, 1);
+    fx_tick(&t.f, tc_bft_next_deadline(t.f.b)); /* no proposal in round 2 */
+    expect_vote(&t.f, TC_VOTE_PREVOTE, 2, NIL);
+    cr_assert_eq(my_vote_pol(&t.f, TC_VOTE_PREVOTE, 2), TC_ROUND_NONE);
+    fx_close(&t.f);
+}
+
+/* A prevote's pol_round is signed: the proof-of-lock resends it as it arrived. */
+Test(bft_rules, pol_votes_keep_the_prevotes_pol_round)
+{
+    four t;
+    four_open(&t);
+    fx_proposal(&t.f, t.h, 0, TC_BFT_ROUND_NONE, blk(0xa), true);
+    tc_vote v1 = mkvote(&t.f, TC_VOTE_PREVOTE, t.h, 0, blk(0xa), 1);
+    cr_assert_eq(tc_bft_on_vote(t.f.b, t.f.now, &v1), 0);
+    drain(&t.f);
+    fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 0, NIL, 3); /* no lock: only two prevotes for A */
+    fx_tick(&t.f, tc_bft_next_deadline(t.f.b));
+    expect_vote(&t.f, TC_VOTE_PRECOMMIT, 0, NIL);
+    end_round(&t, 0);
+    fx_proposal(&t.f, t.h, 1, TC_BFT_ROUND_NONE, blk(0xa), true);
+    tc_vote v2 = mkvote(&t.f, TC_VOTE_PREVOTE, t.h, 1, blk(0xa), 2);
+    v2.pol_round = 0;
+    tc_vote_sign(&v2, TC_SIG_FAST, &t.f.keys[2]);
+    cr_assert_eq(tc_bft_on_vote(t.f.b, t.f.now, &v2), 0);
+    fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 1, blk(0xa), 1);
+    drain(&t.f);
+    tc_vote got;
+    cr_assert_eq(tc_bft_pol_vote(t.f.b, 2, &got), 0);
+    cr_assert_eq(got.pol_round, 0, "validator 2's pol_round as signed");
+    cr_assert_eq(memcmp(&got, &v2, sizeof(got)), 0);
+    cr_assert_eq(tc_vote_verify(&got, &fast, &t.f.vset.members[2].key), 0);
+    fx_close(&t.f);
+}
+
 Test(bft_rules, invalid_proposal_gets_nil_and_no_lock)
 {
     four t;
@@ -923,6 +1014,29 @@ Test(bft_signed, restart_never_signs_a_conflicting_vote)
     fx_close(&t.f);
 }
 
+/* A prevote's pol_round is part of the signed state: after a restart the identical prevote
+ * (same pol_round, same signature) is sent again, never one relying on another round. */
+Test(bft_signed, restart_resends_a_prevote_with_its_pol_round)
+{
+    four t;
+    four_open(&t);
+    lock_on_a(&t);
+    end_round(&t, 0);
+    fx_proposal(&t.f, t.h, 1, TC_BFT_ROUND_NONE, blk(0xa), true);
+    tc_vote before = last_kind(&t.f, TC_BFT_OUT_VOTE)->vote;
+    cr_assert_eq(before.pol_round, 0, "the locked block, relying on the lock of round 0");
+    tc_bft_signed_state s = last_kind(&t.f, TC_BFT_OUT_PERSIST)->signed_state;
+    cr_assert_eq(s.step, TC_BFT_SIGNED_PREVOTE);
+    cr_assert_eq(s.pol_round, 0, "persisted with its pol_round");
+    t.f.now = T0;
+    restart(&t.f, &s);
+    fx_begin(&t.f, t.h);
+    tc_vote again = last_kind(&t.f, TC_BFT_OUT_VOTE)->vote;
+    cr_assert_eq(memcmp(&again, &before, sizeof(again)), 0, "the identical prevote, resent");
+    check_persist_order(t.f.outs, t.f.n);
+    fx_close(&t.f);
+}
+
 Test(bft_signed, restart_keeps_the_lock)
 {
     four t;
@@ -1092,6 +1206,8 @@ Test(bft_signed, decode_rejects_bad_records_table)
         {"pol_round not below round", 46, 2, TC_ERANGE},
         {"lock above round", 50, 7, TC_ERANGE},
         {"lock of the round before its precommit", 50, 2, TC_ERANGE},
+        {"a prevote's pol_round (below its round)", 13, TC_BFT_SIGNED_PREVOTE, 0},
+        {"pol_round on a precommit", 13, TC_BFT_SIGNED_PRECOMMIT, TC_ERANGE},
     };
     uint8_t buf[TC_BFT_SIGNED_SIZE + 1];
     tc_writer w;
@@ -1110,7 +1226,8 @@ Test(bft_signed, decode_rejects_bad_records_table)
         memcpy(bad, buf, len);
         bad[cases[c].offset] = cases[c].value;
         cr_assert_eq(tc_bft_signed_decode(&s, bad, len), cases[c].want, "%s", cases[c].name);
-        cr_assert_eq(s.height, 0, "%s: output zeroed", cases[c].name);
+        cr_assert_eq(s.height, cases[c].want == 0 ? 9 : 0, "%s: output zeroed on error",
+                     cases[c].name);
     }
 }
 

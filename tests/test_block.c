@@ -24,6 +24,21 @@ static void fill_hash(tc_hash *h, uint8_t v)
 }
 
 static tc_vote make_vote(uint8_t type, uint64_t height, uint32_t round, uint8_t block,
+                         uint32_t validator, uint64_t key);
+
+/* A vote by validator (signed with key validator) with the given pol_round. */
+static tc_vote make_pol_vote(uint8_t type, uint64_t height, uint32_t round, uint32_t pol,
+                             uint8_t block, uint32_t validator)
+{
+    tc_vote v = make_vote(type, height, round, block, validator, validator);
+    tc_keypair kp;
+    v.pol_round = pol;
+    ts_keypair(&kp, validator);
+    tc_vote_sign(&v, TC_SIG_ED25519, &kp);
+    return v;
+}
+
+static tc_vote make_vote(uint8_t type, uint64_t height, uint32_t round, uint8_t block,
                          uint32_t validator, uint64_t key)
 {
     tc_vote v;
@@ -32,6 +47,7 @@ static tc_vote make_vote(uint8_t type, uint64_t height, uint32_t round, uint8_t 
     v.type = type;
     v.height = height;
     v.round = round;
+    v.pol_round = TC_ROUND_NONE;
     fill_hash(&v.block, block);
     v.validator = validator;
     ts_keypair(&kp, key);
@@ -189,6 +205,11 @@ static bool all_zero(const void *p, size_t n)
     return true;
 }
 
+static uint32_t get_u32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static void put_le32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
@@ -204,12 +225,58 @@ Test(block, vote_round_trip_and_size)
     buf_t e;
     ENCODE(e, tc_vote_encode, &v);
     cr_assert_eq(e.n, TC_VOTE_SIZE, "vote takes %zu bytes", e.n);
-    cr_assert_eq(e.n, 113);
+    cr_assert_eq(e.n, 117);
     cr_assert_eq(tc_vote_decode(&back, e.p, e.n), 0);
     cr_assert_eq(memcmp(&back, &v, sizeof(v)), 0);
     cr_assert_eq(e.p[0], TC_VOTE_PRECOMMIT);
     cr_assert_eq(e.p[1], 9, "height little-endian at offset 1");
+    cr_assert_eq(get_u32le(e.p + 13), TC_ROUND_NONE, "a precommit's pol_round is none");
     free(e.p);
+    /* A prevote carries its proof-of-lock round after the round. */
+    tc_vote p = make_pol_vote(TC_VOTE_PREVOTE, 9, 4, 2, 0x77, 3);
+    ENCODE(e, tc_vote_encode, &p);
+    cr_assert_eq(get_u32le(e.p + 9), 4, "round at offset 9");
+    cr_assert_eq(get_u32le(e.p + 13), 2, "pol_round at offset 13");
+    cr_assert_eq(tc_vote_decode(&back, e.p, e.n), 0);
+    cr_assert_eq(back.pol_round, 2);
+    cr_assert_eq(memcmp(&back, &p, sizeof(p)), 0);
+    free(e.p);
+}
+
+Test(block, vote_pol_round_rules)
+{
+    /* Below the round or none on a prevote; none on a precommit; anything else is refused. */
+    struct {
+        uint8_t type;
+        uint32_t round, pol;
+        int want;
+    } cases[] = {
+        {TC_VOTE_PREVOTE, 4, 3, 0},
+        {TC_VOTE_PREVOTE, 4, 0, 0},
+        {TC_VOTE_PREVOTE, 4, TC_ROUND_NONE, 0},
+        {TC_VOTE_PREVOTE, 4, 4, TC_ERANGE},
+        {TC_VOTE_PREVOTE, 4, 5, TC_ERANGE},
+        {TC_VOTE_PREVOTE, 0, 0, TC_ERANGE},
+        {TC_VOTE_PRECOMMIT, 4, TC_ROUND_NONE, 0},
+        {TC_VOTE_PRECOMMIT, 4, 0, TC_ERANGE},
+        {TC_VOTE_PRECOMMIT, 4, 3, TC_ERANGE},
+    };
+    for (size_t i = 0; i < TC_ARRAY_LEN(cases); i++) {
+        tc_vote v = make_pol_vote(cases[i].type, 9, cases[i].round, TC_ROUND_NONE, 0x77, 3);
+        tc_vote back;
+        buf_t e;
+        ENCODE(e, tc_vote_encode, &v);
+        put_le32(e.p + 13, cases[i].pol);
+        memset(&back, 0xee, sizeof(back));
+        cr_assert_eq(tc_vote_decode(&back, e.p, e.n), cases[i].want, "case %zu", i);
+        if (cases[i].want != 0)
+            cr_assert(all_zero(&back, sizeof(back)), "case %zu: output cleared", i);
+        else
+            cr_assert_eq(back.pol_round, cases[i].pol, "case %zu", i);
+        v.pol_round = cases[i].pol;
+        cr_assert_eq(tc_vote_pol_ok(&v), cases[i].want == 0, "case %zu: tc_vote_pol_ok", i);
+        free(e.p);
+    }
 }
 
 Test(block, vote_truncated_trailing_and_bad_type)
@@ -243,9 +310,12 @@ Test(block, vote_sign_and_verify)
     tc_vote v = make_vote(TC_VOTE_PRECOMMIT, 9, 4, 0x77, 3, 3);
     cr_assert_eq(tc_vote_verify(&v, &ed, &kp.pub), 0);
     cr_assert_eq(tc_vote_verify(&v, &ed, &other.pub), TC_EBADSIG, "wrong key");
-    for (int field = 0; field < 5; field++) {
+    for (int field = 0; field < 6; field++) {
         tc_vote t = v;
         switch (field) {
+        case 4:
+            t.pol_round = 1;
+            break;
         case 0:
             t.type = TC_VOTE_PREVOTE;
             break;
@@ -363,6 +433,7 @@ Test(block, commit_vote_is_the_precommit)
     cr_assert_eq(v.type, TC_VOTE_PRECOMMIT);
     cr_assert_eq(v.height, 41);
     cr_assert_eq(v.round, 3);
+    cr_assert_eq(v.pol_round, TC_ROUND_NONE, "a precommit relies on no proof-of-lock");
     cr_assert_eq(v.validator, 4);
     cr_assert_eq(memcmp(v.block.b, c.block.b, TC_HASH_SIZE), 0);
     cr_assert_eq(memcmp(v.sig.b, c.sigs[2].sig.b, TC_SIG_SIZE), 0);
@@ -468,6 +539,109 @@ Test(block, evidence_shape_rules)
     tc_evidence_from_votes(&e, &blk, &nil);
     cr_assert(tc_vote_is_nil(&e.a));
     cr_assert_eq(tc_evidence_check_shape(&e), 0);
+}
+
+/* Amnesia: validator 2 precommitted block 0x05 in round 1 of height 7, then prevoted block 0x06
+ * in round 3 with the given pol_round. */
+static tc_evidence make_amnesia(uint32_t pol)
+{
+    tc_vote pc = make_pol_vote(TC_VOTE_PRECOMMIT, 7, 1, TC_ROUND_NONE, 0x05, 2);
+    tc_vote pv = make_pol_vote(TC_VOTE_PREVOTE, 7, 3, pol, 0x06, 2);
+    tc_evidence e;
+    cr_assert(tc_votes_amnesia(&pc, &pv), "pol %u", pol);
+    tc_evidence_from_amnesia(&e, &pc, &pv);
+    return e;
+}
+
+Test(block, amnesia_round_trip_and_decode_errors)
+{
+    tc_evidence ev = make_amnesia(TC_ROUND_NONE), back;
+    buf_t e;
+    cr_assert_eq(ev.kind, TC_EVIDENCE_AMNESIA);
+    cr_assert_eq(ev.a.type, TC_VOTE_PRECOMMIT, "a is the precommit");
+    cr_assert_eq(ev.b.type, TC_VOTE_PREVOTE, "b is the prevote");
+    cr_assert_eq(tc_evidence_validator(&ev), 2);
+    ENCODE(e, tc_evidence_encode, &ev);
+    cr_assert_eq(e.n, TC_EVIDENCE_SIZE);
+    cr_assert_eq(e.p[0], TC_EVIDENCE_AMNESIA);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), 0);
+    cr_assert_eq(memcmp(&back, &ev, sizeof(ev)), 0);
+    tc_hash h, want;
+    tc_evidence_hash(&ev, &h);
+    tc_hash_tagged(&want, TC_TAG_EVIDENCE, e.p, e.n);
+    cr_assert_eq(memcmp(h.b, want.b, TC_HASH_SIZE), 0);
+    for (size_t n = 0; n < e.n; n++)
+        cr_assert_eq(tc_evidence_decode(&back, e.p, n), TC_ESHORT, "prefix %zu", n);
+    free(e.p);
+    /* The order is fixed by the types: prevote first, or two of a kind, is refused. */
+    tc_evidence swapped = ev;
+    swapped.a = ev.b;
+    swapped.b = ev.a;
+    ENCODE(e, tc_evidence_encode, &swapped);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), TC_ERANGE, "prevote first");
+    cr_assert(all_zero(&back, sizeof(back)));
+    free(e.p);
+    swapped = ev;
+    swapped.b = ev.a;
+    swapped.b.round = 3;
+    ENCODE(e, tc_evidence_encode, &swapped);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), TC_ERANGE, "two precommits");
+    free(e.p);
+}
+
+Test(block, amnesia_shape_rules)
+{
+    cr_assert_eq(tc_evidence_check_shape(&(tc_evidence){0}), TC_EBLK_EVIDENCE, "empty");
+    tc_evidence ok = make_amnesia(TC_ROUND_NONE);
+    cr_assert_eq(tc_evidence_check_shape(&ok), 0, "no proof-of-lock at all");
+    tc_evidence old = make_amnesia(0);
+    cr_assert_eq(tc_evidence_check_shape(&old), 0, "a proof-of-lock older than the precommit");
+    for (int rule = 0; rule < 13; rule++) {
+        tc_evidence e = ok;
+        switch (rule) {
+        case 0:
+            e.kind = TC_EVIDENCE_DOUBLE_VOTE;
+            break;
+        case 1:
+            e.a.type = TC_VOTE_PREVOTE;
+            break;
+        case 2:
+            e.b.type = TC_VOTE_PRECOMMIT;
+            break;
+        case 3:
+            e.b.validator++;
+            break;
+        case 4:
+            e.b.height++;
+            break;
+        case 5:
+            memset(e.a.block.b, 0, TC_HASH_SIZE); /* a nil precommit locks nothing */
+            break;
+        case 6:
+            memset(e.b.block.b, 0, TC_HASH_SIZE); /* a nil prevote relies on nothing */
+            break;
+        case 7:
+            e.b.block = e.a.block; /* the same block again: the lock kept */
+            break;
+        case 8:
+            e.b.round = e.a.round; /* not later */
+            break;
+        case 9:
+            e.b.round = 0;
+            e.b.pol_round = TC_ROUND_NONE; /* earlier */
+            break;
+        case 10:
+            e.b.pol_round = e.a.round; /* a proof-of-lock from the precommit's round */
+            break;
+        case 11:
+            e.b.pol_round = 2; /* a newer proof-of-lock: an honest lock change */
+            break;
+        default:
+            e.a.pol_round = 0; /* a precommit carries none */
+            break;
+        }
+        cr_assert_eq(tc_evidence_check_shape(&e), TC_EBLK_EVIDENCE, "rule %d", rule);
+    }
 }
 
 /* ---- handoffs and finality certificates ---- */

@@ -523,6 +523,33 @@ static void m_ev_same_culprit(tc_block *b)
     tc_evidence e[2] = {evidence_at(tip_height(), 1), evidence_at(tip_height() - 1, 1)};
     set_evidence(b, e, 2);
 }
+static tc_evidence amnesia_at(uint64_t height, uint32_t validator, uint32_t pol_round)
+{
+    tc_evidence e;
+    cr_assert_eq(ts_chain_amnesia(&F, height, validator, pol_round, &e), 0, "amnesia signs");
+    return e;
+}
+static void m_am_bad_sig(tc_block *b)
+{
+    tc_evidence e = amnesia_at(tip_height(), 1, TC_ROUND_NONE);
+    e.b.sig.b[9] ^= 1;
+    set_evidence(b, &e, 1);
+}
+static void m_am_future(tc_block *b)
+{
+    tc_evidence e = amnesia_at(tip_height() + 2, 1, TC_ROUND_NONE);
+    set_evidence(b, &e, 1);
+}
+static void m_am_newer_pol(tc_block *b)
+{
+    tc_evidence e = amnesia_at(tip_height(), 1, 1); /* a proof-of-lock from round 1: honest */
+    set_evidence(b, &e, 1);
+}
+static void m_am_and_double_vote(tc_block *b)
+{
+    tc_evidence e[2] = {evidence_at(tip_height(), 1), amnesia_at(tip_height(), 1, 0)};
+    set_evidence(b, e, 2);
+}
 static void m_ev_too_many(tc_block *b)
 {
     tc_evidence e[3] = {evidence_at(tip_height(), 0), evidence_at(tip_height(), 1),
@@ -615,6 +642,10 @@ static const block_case block_cases[] = {
     {"evidence repeated in a block", m_ev_twice, TC_EBLK_EVIDENCE},
     {"two evidence, one culprit", m_ev_same_culprit, TC_EBLK_EVIDENCE},
     {"evidence over the limit", m_ev_too_many, TC_EBLK_EVIDENCE},
+    {"amnesia with a bad signature", m_am_bad_sig, TC_EBLK_EVIDENCE},
+    {"amnesia about a future height", m_am_future, TC_EBLK_EVIDENCE},
+    {"amnesia with a newer proof-of-lock", m_am_newer_pol, TC_EBLK_EVIDENCE},
+    {"amnesia and a double vote, one culprit", m_am_and_double_vote, TC_EBLK_EVIDENCE},
     {"tx root flipped", m_txroot_flip, TC_EBLK_TXROOT},
     {"body changed, root kept", m_body_without_reroot, TC_EBLK_TXROOT},
     {"reward amount + 1", m_reward_up, TC_EBLK_REWARD},
@@ -1367,6 +1398,42 @@ Test(chain, evidence_burns_the_culprits_collateral)
     tc_block_deinit(&valid);
     advance_to(9);
     cr_assert_eq(F.commit.sig_count, 3, "three validators sign in epoch 1");
+}
+
+/* Amnesia evidence (a precommit, then a later prevote for another block without a newer
+ * proof-of-lock) burns and retires like a double vote. */
+Test(chain, amnesia_evidence_burns_the_culprits_collateral)
+{
+    open_default();
+    advance_to(2);
+    const tc_vset *vs;
+    cr_assert_eq(tc_chain_vset(F.chain, 0, &vs), 0, "tc_chain_vset returns 0");
+    tc_pubkey key = vs->members[2].key;
+    tc_outpoint collateral;
+    collateral_of(genesis_index(&key), &collateral);
+    tc_evidence ev = amnesia_at(2, 2, TC_ROUND_NONE), other = amnesia_at(1, 2, 0);
+    advance(NULL, 0, &ev, 1); /* block 3 */
+    tc_chain_supply s;
+    cr_assert_eq(tc_chain_supply_get(F.chain, &s), 0, "tc_chain_supply_get returns 0");
+    cr_assert_eq(s.burned_total, prof()->collateral_bronze, "burned_total = one bronze collateral");
+    tc_utxo_entry e;
+    cr_assert_eq(utxo_get(&collateral, &e), TC_ETX_SPENT_INPUT, "the collateral is spent");
+    tc_mn_record rec = mn_get(&key);
+    cr_assert(rec.burned, "the record is marked burned");
+    cr_assert_eq(rec.retire_epoch, 1, "and retires at epoch 1");
+    cr_assert(!vset_has(1, &key), "absent from the set of epoch 1");
+    tc_block valid, bad;
+    build(NULL, 0, NULL, 0, &valid);
+    block_copy(&bad, &valid);
+    set_evidence(&bad, &ev, 1);
+    expect_refused(&bad, TC_EBLK_EVIDENCE, "amnesia included in an earlier block");
+    tc_block_deinit(&bad);
+    block_copy(&bad, &valid);
+    set_evidence(&bad, &other, 1);
+    expect_refused(&bad, TC_EBLK_EVIDENCE, "new amnesia against a burned masternode");
+    tc_block_deinit(&bad);
+    accept(&valid);
+    tc_block_deinit(&valid);
 }
 
 /* A retiring masternode equivocates in its last epoch; its collateral is released at the next

@@ -626,6 +626,7 @@ Test(mnreg, evidence_verify)
     x.type = TC_VOTE_PRECOMMIT;
     x.height = 10;
     x.round = 2;
+    x.pol_round = TC_ROUND_NONE;
     x.validator = 2;
     y = x;
     memset(x.block.b, 0x01, TC_HASH_SIZE);
@@ -657,6 +658,77 @@ Test(mnreg, evidence_verify)
     tc_vote_sign(&x, TC_SIG_ED25519, &other);
     tc_vote_sign(&y, TC_SIG_ED25519, &other);
     tc_evidence_from_votes(&bad, &x, &y);
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "not the member's key");
+    tc_vset_deinit(&v);
+}
+
+/* Member 2 precommitted block 0x01 in round 2 of height 10, then prevoted block 0x02 in round 4
+ * claiming the proof-of-lock round pol, both signed with key. */
+static void amnesia_votes(const tc_keypair *key, uint32_t pol, tc_vote *pc, tc_vote *pv)
+{
+    memset(pc, 0, sizeof(*pc));
+    pc->type = TC_VOTE_PRECOMMIT;
+    pc->height = 10;
+    pc->round = 2;
+    pc->pol_round = TC_ROUND_NONE;
+    pc->validator = 2;
+    *pv = *pc;
+    pv->type = TC_VOTE_PREVOTE;
+    pv->round = 4;
+    pv->pol_round = pol;
+    memset(pc->block.b, 0x01, TC_HASH_SIZE);
+    memset(pv->block.b, 0x02, TC_HASH_SIZE);
+    tc_vote_sign(pc, TC_SIG_ED25519, key);
+    tc_vote_sign(pv, TC_SIG_ED25519, key);
+}
+
+Test(mnreg, amnesia_evidence_verify)
+{
+    tc_vset v;
+    make_vset(&v, 4, NULL);
+    tc_keypair kp, other;
+    ts_keypair(&kp, key_of(&v, 2));
+    ts_keypair(&other, 50);
+    tc_vote pc, pv;
+    tc_evidence e;
+    /* Accepted: no proof-of-lock, and one older than the precommit. */
+    uint32_t pols[] = {TC_ROUND_NONE, 0, 1};
+    for (size_t i = 0; i < TC_ARRAY_LEN(pols); i++) {
+        amnesia_votes(&kp, pols[i], &pc, &pv);
+        tc_evidence_from_amnesia(&e, &pc, &pv);
+        cr_assert_eq(tc_evidence_verify(&e, &v, &ed), 0, "pol_round %u", pols[i]);
+        cr_assert_eq(tc_evidence_validator(&e), 2);
+        cr_assert_eq(tc_evidence_epoch(&e, &prof), tc_mnreg_epoch(&prof, 10), "the votes' epoch");
+    }
+    amnesia_votes(&kp, TC_ROUND_NONE, &pc, &pv);
+    tc_evidence_from_amnesia(&e, &pc, &pv);
+    tc_evidence bad = e;
+    bad.a.sig.b[3] ^= 1;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "bad precommit signature");
+    bad = e;
+    bad.b.sig.b[3] ^= 1;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "bad prevote signature");
+    bad = e;
+    bad.b.pol_round = 3; /* signed with none: a claimed newer proof-of-lock breaks the sig */
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "pol_round is signed");
+    bad = e;
+    bad.a.validator = bad.b.validator = 1;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "other member's key");
+    bad.a.validator = bad.b.validator = 4;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "index out of range");
+    /* Validly signed, but not amnesia: a proof-of-lock at or after the precommit's round. */
+    uint32_t honest[] = {2, 3};
+    for (size_t i = 0; i < TC_ARRAY_LEN(honest); i++) {
+        amnesia_votes(&kp, honest[i], &pc, &pv);
+        cr_assert_not(tc_votes_amnesia(&pc, &pv), "pol_round %u", honest[i]);
+        bad = e;
+        bad.b = pv;
+        cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "pol_round %u",
+                     honest[i]);
+    }
+    /* Signed by another key altogether. */
+    amnesia_votes(&other, TC_ROUND_NONE, &pc, &pv);
+    tc_evidence_from_amnesia(&bad, &pc, &pv);
     cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "not the member's key");
     tc_vset_deinit(&v);
 }

@@ -118,6 +118,12 @@ static size_t cleared_size(uint8_t type)
     case TC_MSG_REJECT:
         member = sizeof(m->reject);
         break;
+    case TC_MSG_GET_VOTES:
+        member = sizeof(m->get_votes);
+        break;
+    case TC_MSG_VOTES:
+        member = sizeof(m->votes);
+        break;
     default:
         break; /* GET_PEERS has no payload */
     }
@@ -347,7 +353,7 @@ Test(msg, a_length_field_that_disagrees_is_rejected)
 
 Test(msg, unknown_types_are_rejected)
 {
-    const uint8_t types[] = {0, TC_MSG_TYPE_COUNT, 21, 0x80, 0xff};
+    const uint8_t types[] = {0, TC_MSG_TYPE_COUNT, 23, 0x80, 0xff};
     uint8_t payload[8] = {0};
     for (size_t i = 0; i < sizeof(types); i++) {
         size_t len = 0;
@@ -359,6 +365,62 @@ Test(msg, unknown_types_are_rejected)
     cr_assert_str_eq(tc_msg_type_name(TC_MSG_TYPE_COUNT), "?");
     cr_assert_str_eq(tc_msg_type_name(TC_MSG_GET_VOTE_BATCHES), "GET_VOTE_BATCHES");
     cr_assert_str_eq(tc_msg_type_name(TC_MSG_REJECT), "REJECT");
+    cr_assert_str_eq(tc_msg_type_name(TC_MSG_GET_VOTES), "GET_VOTES");
+    cr_assert_str_eq(tc_msg_type_name(TC_MSG_VOTES), "VOTES");
+}
+
+/* GET_VOTES names a height >= 1; VOTES holds 1..TC_MSG_VOTES_MAX votes, each of its height and
+ * each valid as a vote (type, pol_round). */
+Test(msg, votes_and_get_votes_strict_decode)
+{
+    uint8_t h0[8] = {0};
+    size_t len = 0;
+    uint8_t *f = frame_of(TC_MSG_GET_VOTES, h0, sizeof(h0), &len);
+    expect_decode(f, len, TC_ERANGE); /* height 0 */
+    free(f);
+    f = sample_frame(TC_MSG_VOTES, &len);
+    expect_decode(f, len, 0);
+    /* Payload: u64 height @5, u32 count @13, votes @17 (each TC_VOTE_SIZE). */
+    size_t v0 = TC_MSG_HEADER_SIZE + 12, v1 = v0 + TC_VOTE_SIZE;
+    cr_assert_eq(len, v1 + TC_VOTE_SIZE, "two votes: %zu bytes", len);
+    f[v1 + 1] ^= 1; /* the second vote's height differs from the message's */
+    expect_decode(f, len, TC_ERANGE);
+    f[v1 + 1] ^= 1;
+    le32(f + v1 + 13, 2); /* the prevote's pol_round = its round */
+    expect_decode(f, len, TC_ERANGE);
+    le32(f + v1 + 13, 0);
+    f[v0] = 3; /* not a vote type */
+    expect_decode(f, len, TC_ERANGE);
+    f[v0] = TC_VOTE_PRECOMMIT;
+    le32(f + TC_MSG_HEADER_SIZE + 8, 3); /* a count beyond the bytes */
+    expect_decode(f, len, TC_ESHORT);
+    le32(f + TC_MSG_HEADER_SIZE + 8, TC_MSG_VOTES_MAX + 1);
+    expect_decode(f, len, TC_ETOOLONG);
+    free(f);
+    uint8_t empty[12] = {12};
+    f = frame_of(TC_MSG_VOTES, empty, sizeof(empty), &len);
+    expect_decode(f, len, TC_ERANGE); /* no votes */
+    free(f);
+    /* tc_msg_check refuses what the decoder would. */
+    tc_msg m;
+    ms_msg(&m, TC_MSG_VOTES);
+    cr_assert_eq(tc_msg_check(&m), 0);
+    m.votes.votes[0].height = 13;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "another height");
+    m.votes.votes[0].height = 12;
+    m.votes.votes[0].pol_round = 0;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "a precommit with a pol_round");
+    m.votes.votes[0].pol_round = TC_ROUND_NONE;
+    uint32_t count = m.votes.vote_count;
+    m.votes.vote_count = 0;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "no votes");
+    m.votes.vote_count = TC_MSG_VOTES_MAX + 1;
+    cr_assert_eq(tc_msg_check(&m), TC_ETOOLONG);
+    m.votes.vote_count = count;
+    tc_msg_deinit(&m);
+    ms_msg(&m, TC_MSG_GET_VOTES);
+    m.get_votes.height = 0;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE);
 }
 
 Test(msg, vote_type_must_match_the_frame_type)

@@ -981,3 +981,173 @@ Test(node, a_proposal_from_beyond_the_tip_starts_a_sync_and_is_not_relayed, .tim
     free(bytes);
     pump_free(&p);
 }
+
+/* ---- forensics across rounds (PROTOCOL 14.5) ---- */
+
+/* The key of validator index v of the genesis set (node j's, where j votes as v). */
+static void validator_key(const pump *p, uint32_t v, tc_keypair *out)
+{
+    for (uint32_t j = 0; j < p->count; j++) {
+        tc_node_status st;
+        tc_node_status_get(p->nodes[j], &st);
+        if (st.validator == v) {
+            uint8_t seed[TC_SEED_SIZE];
+            tc_seed_derive(seed, p->master, "validator", j);
+            tc_keypair_from_seed(out, seed);
+            return;
+        }
+    }
+    cr_assert_fail("no node votes as validator %u", v);
+}
+
+static tc_vote signed_vote(const pump *p, uint8_t type, uint64_t h, uint32_t round, uint32_t pol,
+                           uint8_t block, uint32_t v)
+{
+    tc_vote x = {.type = type, .height = h, .round = round, .pol_round = pol, .validator = v};
+    tc_keypair kp;
+    memset(x.block.b, block, TC_HASH_SIZE);
+    validator_key(p, v, &kp);
+    tc_vote_sign(&x, TC_SIG_FAST, &kp);
+    return x;
+}
+
+/* A certificate of block (all bytes `block`) at (h, round) signed by the validators in mask. */
+static void signed_cert(const pump *p, uint64_t h, uint32_t round, uint8_t block, uint32_t mask,
+                        tc_commit *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->height = h;
+    c->round = round;
+    memset(c->block.b, block, TC_HASH_SIZE);
+    c->sigs = calloc(4, sizeof(*c->sigs));
+    for (uint32_t v = 0; v < 4; v++) {
+        if ((mask >> v & 1) == 0)
+            continue;
+        tc_vote x = signed_vote(p, TC_VOTE_PRECOMMIT, h, round, TC_ROUND_NONE, block, v);
+        c->sigs[c->sig_count++] = (tc_commit_sig){.validator = v, .sig = x.sig};
+    }
+}
+
+/* The culprits node i named since its last call (a bit per validator index), and whether it
+ * sent GET_VOTES for height h. */
+static uint32_t culprits_named(tc_node *n, uint64_t h, bool *asked)
+{
+    tc_action a;
+    uint32_t named = 0;
+    *asked = false;
+    while (tc_node_next_action(n, &a)) {
+        if (a.kind == TC_ACTION_NOTIFY && a.notify.kind == TC_NOTIFY_CULPRIT) {
+            cr_assert_eq(a.notify.height, h, "the culprit is named at the forked height");
+            cr_assert_eq(named >> a.notify.validator & 1, 0, "each culprit is named once");
+            named |= 1u << a.notify.validator;
+        }
+        if (a.kind == TC_ACTION_SEND && a.frame_len > 12 && a.frame[4] == TC_MSG_GET_VOTES)
+            *asked = true;
+    }
+    return named;
+}
+
+/* Certificates for A in round 10 (validators 0 1 2) and for B in round 12 (0 1 3): no common
+ * round (the cluster's own votes at that height are of round 0 or so). Validator 1 later
+ * prevoted B in round 12 with no proof-of-lock (amnesia); validator 0 prevoted B in round 12 on
+ * a proof-of-lock of round 11 (an honest lock change: never named); validator 2 prevoted A and
+ * nil in round 11 (a double vote). The analysis names 1 and 2, with evidence that verifies, and
+ * asks its peers for their votes. */
+Test(node, forensics_names_amnesia_and_double_votes_across_rounds, .timeout = 60)
+{
+    pump p;
+    pump_init(&p, 4, 41);
+    run_until(&p, 3, p.now_ms + 60000);
+    cr_assert_geq(p.heights[0], 3, "the cluster reached height 3");
+    tc_node *n = p.nodes[0];
+    uint64_t h = tc_chain_height(n->chain); /* the tip: in the journal's window */
+    tc_commit a, b;
+    signed_cert(&p, h, 10, 0xaa, 0x7, &a);
+    signed_cert(&p, h, 12, 0xbb, 0xb, &b);
+    tc_vote amnesia = signed_vote(&p, TC_VOTE_PREVOTE, h, 12, TC_ROUND_NONE, 0xbb, 1);
+    tc_vote relock = signed_vote(&p, TC_VOTE_PREVOTE, h, 12, 11, 0xbb, 0);
+    tc_vote twice_a = signed_vote(&p, TC_VOTE_PREVOTE, h, 11, TC_ROUND_NONE, 0xaa, 2);
+    tc_vote twice_nil = signed_vote(&p, TC_VOTE_PREVOTE, h, 11, TC_ROUND_NONE, 0x00, 2);
+    node_outbox_begin(n);
+    node_evidence_journal(n, &amnesia);
+    node_evidence_journal(n, &relock);
+    node_evidence_journal(n, &twice_a);
+    node_evidence_journal(n, &twice_nil);
+    node_evidence_forensics(n, &a, &b);
+    bool asked = false;
+    uint32_t named = culprits_named(n, h, &asked);
+    cr_assert_eq(named, 0x6, "validators 1 (amnesia) and 2 (double vote) named: mask %#x", named);
+    cr_assert(asked, "GET_VOTES for the forked height went out");
+    const tc_vset *vs;
+    cr_assert_eq(tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, h), &vs), 0);
+    uint32_t amnesia_kept = 0;
+    for (uint32_t i = 0; i < n->ev.count; i++) {
+        const tc_evidence *e = &n->ev.list[i];
+        cr_assert_eq(tc_evidence_verify(e, vs, &n->verifier), 0, "pending evidence %u verifies", i);
+        cr_assert_neq(tc_evidence_validator(e), 0, "the honest relock is never evidence");
+        amnesia_kept += e->kind == TC_EVIDENCE_AMNESIA && tc_evidence_validator(e) == 1;
+    }
+    cr_assert_eq(amnesia_kept, 1, "validator 1's amnesia evidence is pending");
+    /* The analysis runs again on new votes, naming nobody twice. */
+    node_outbox_begin(n);
+    node_evidence_forensics(n, &a, &b);
+    cr_assert_eq(culprits_named(n, h, &asked), 0, "a second alarm names nobody again");
+    tc_commit_deinit(&a);
+    tc_commit_deinit(&b);
+    pump_free(&p);
+}
+
+/* A node that never saw the amnesic prevote names its signer once a peer's VOTES brings it; a
+ * VOTES with a bad signature, or of another height, names nobody. */
+Test(node, forensics_takes_the_votes_peers_send, .timeout = 60)
+{
+    pump p;
+    pump_init(&p, 4, 43);
+    run_until(&p, 3, p.now_ms + 60000);
+    tc_node *n = p.nodes[1];
+    uint64_t h = tc_chain_height(n->chain);
+    tc_commit a, b;
+    signed_cert(&p, h, 10, 0xaa, 0x7, &a);
+    signed_cert(&p, h, 13, 0xbb, 0xe, &b);
+    node_outbox_begin(n);
+    node_evidence_forensics(n, &a, &b);
+    bool asked = false;
+    cr_assert_eq(culprits_named(n, h, &asked), 0, "no proof in two certificates of two rounds");
+    cr_assert(asked);
+    tc_vote pv = signed_vote(&p, TC_VOTE_PREVOTE, h, 13, 9, 0xbb, 2); /* pol 9 < 10 */
+    tc_msg_votes m = {.height = h + 1, .vote_count = 1, .votes = &pv};
+    node_outbox_begin(n);
+    node_evidence_on_votes(n, 0, &m);
+    cr_assert_eq(culprits_named(n, h, &asked), 0, "another height's votes are ignored");
+    tc_vote forged = pv;
+    forged.sig.b[0] ^= 1;
+    m.height = h;
+    m.votes = &forged;
+    node_outbox_begin(n);
+    node_evidence_on_votes(n, 0, &m);
+    cr_assert_eq(culprits_named(n, h, &asked), 0, "a vote with a bad signature is not taken");
+    m.votes = &pv;
+    node_outbox_begin(n);
+    node_evidence_on_votes(n, 0, &m);
+    cr_assert_eq(culprits_named(n, h, &asked), 0x4, "validator 2 named from a peer's vote");
+    /* And the node answers GET_VOTES from its journal with that vote among them. */
+    tc_msg_get_votes g = {.height = h};
+    node_outbox_begin(n);
+    node_evidence_on_get_votes(n, 2, &g);
+    tc_action act;
+    bool found = false;
+    while (tc_node_next_action(n, &act)) {
+        tc_msg got;
+        if (act.kind != TC_ACTION_SEND || act.frame[4] != TC_MSG_VOTES)
+            continue;
+        cr_assert_eq(act.peer, 2, "the answer goes to the asker");
+        cr_assert_eq(tc_msg_decode(act.frame, act.frame_len, &got), 0);
+        for (uint32_t i = 0; i < got.votes.vote_count; i++)
+            found |= memcmp(&got.votes.votes[i], &pv, sizeof(pv)) == 0;
+        tc_msg_deinit(&got);
+    }
+    cr_assert(found, "VOTES holds the journaled prevote");
+    tc_commit_deinit(&a);
+    tc_commit_deinit(&b);
+    pump_free(&p);
+}

@@ -1520,6 +1520,8 @@ Test(peer, categories_of_every_type_byte)
         {TC_MSG_BLOCKS, TC_PEER_CAT_SYNC},         {TC_MSG_HEARTBEAT, TC_PEER_CAT_FINALITY},
         {TC_MSG_HANDOFF, TC_PEER_CAT_FINALITY},    {TC_MSG_EVIDENCE, TC_PEER_CAT_FINALITY},
         {TC_MSG_REJECT, TC_PEER_CAT_PING},
+        {TC_MSG_GET_VOTES, TC_PEER_CAT_SYNC},
+        {TC_MSG_VOTES, TC_PEER_CAT_SYNC},
     };
     _Static_assert(TC_ARRAY_LEN(want) == TC_MSG_TYPE_COUNT - 1, "every type is listed");
     for (size_t i = 0; i < TC_ARRAY_LEN(want); i++)
@@ -1544,7 +1546,8 @@ Test(peer, gossip_types_are_exactly_the_relayed_ones)
         {TC_MSG_HANDOFF, true},     {TC_MSG_EVIDENCE, true},
         {TC_MSG_STATUS, false},     {TC_MSG_GET_VOTE_BATCHES, false},
         {TC_MSG_GET_BLOCKS, false}, {TC_MSG_BLOCKS, false},
-        {TC_MSG_REJECT, false},
+        {TC_MSG_REJECT, false},     {TC_MSG_GET_VOTES, false},
+        {TC_MSG_VOTES, false},
     };
     tc_peer_table *t = mk(0);
     remote r;

@@ -4,14 +4,21 @@
  * Applying a block to the ledger is chain.h's job.
  *
  * Encodings (integers little-endian; "list" = u32 count then elements):
- *   vote:      u8 type | u64 height | u32 round | block hash 32 | u32 validator | sig 64
- *              signed: H(tc/vote, u8 type | u64 height | u32 round | block hash | u32 validator)
- *              A zero block hash is a vote for nil.
+ *   vote:      u8 type | u64 height | u32 round | u32 pol_round | block hash 32 | u32 validator |
+ *              sig 64
+ *              signed: H(tc/vote, the encoding without the signature)
+ *              A zero block hash is a vote for nil. pol_round is the round of the proof-of-lock
+ *              a prevote relies on (PROTOCOL 12.2): below round, or TC_ROUND_NONE ("-1": none);
+ *              a precommit always carries TC_ROUND_NONE. It makes amnesia provable.
  *   commit:    u64 height | u32 round | block hash 32 | list of (u32 validator | sig 64)
  *              each entry is that validator's PRECOMMIT for (height, round, block hash); entries
  *              are sorted by validator index, no index twice.
  *   evidence:  u8 kind (0 = double vote) | vote a | vote b      (same signer, type, height and
  *              round, different block hash; a sorted before b by block hash so it is canonical)
+ *           or u8 kind (2 = amnesia) | precommit a | prevote b    (same signer and height; both
+ *              non-nil, different blocks; b.round > a.round and b.pol_round < a.round or none:
+ *              the signer prevoted another block later without a proof-of-lock at or after the
+ *              round of its precommit, which an honest validator never does, PROTOCOL 14.5)
  *           or u8 kind (1 = double lock) | u32 epoch | u32 validator | lock a | lock b |
  *              tx a | tx b
  *              lock = u64 seq | list of txid 32 | sig 64: the vote batch (epoch, validator,
@@ -39,7 +46,9 @@
  * count over its TC_*_HARD_MAX or over what the bytes left can hold (TC_ETOOLONG / TC_ESHORT,
  * both checked before anything is allocated, so allocations stay proportional to the input),
  * and values outside their set (TC_ERANGE): a block version other than TC_BLOCK_VERSION, a vote
- * type other than PREVOTE/PRECOMMIT, an unknown evidence kind, commit entries not strictly
+ * type other than PREVOTE/PRECOMMIT, a vote's pol_round not below its round and not
+ * TC_ROUND_NONE or set on a precommit, an unknown evidence kind, amnesia evidence whose first vote
+ * is not a precommit or whose second is not a prevote, commit entries not strictly
  * increasing by validator index, evidence votes not strictly ordered by block hash, batch txids
  * not strictly increasing or none, double-lock transactions not strictly ordered by txid. So a
  * value that decodes re-encodes to exactly the input bytes. Profile limits (block_txs_max, ...) and
@@ -72,6 +81,7 @@
 #define TC_FINCERT_REFS_HARD_MAX     4096
 #define TC_VOTE_BATCH_TXIDS_HARD_MAX 4096
 #define TC_ROUND_MAX                 1000000 /* consensus refuses higher rounds (timeouts: days) */
+#define TC_ROUND_NONE                UINT32_MAX /* "-1": a vote's pol_round when it has none */
 /* Largest encoded transaction double-lock evidence carries: headers are hashed in fixed stack
  * chunks (tc_block_hash never allocates), so an evidence transaction must fit one chunk. */
 #define TC_EVIDENCE_TX_SIZE_MAX 8192
@@ -79,7 +89,7 @@
 #define TC_FINCERT_BITMAP_HARD_MAX (TC_COMMIT_SIGS_MAX / 8)
 
 /* Fixed encoded sizes, and the least bytes a variable-size element takes (for count checks). */
-#define TC_VOTE_SIZE           (1 + 8 + 4 + TC_HASH_SIZE + 4 + TC_SIG_SIZE)
+#define TC_VOTE_SIZE           (1 + 8 + 4 + 4 + TC_HASH_SIZE + 4 + TC_SIG_SIZE)
 #define TC_COMMIT_SIG_SIZE     (4 + TC_SIG_SIZE)
 #define TC_COMMIT_MIN_SIZE     (8 + 4 + TC_HASH_SIZE + 4)
 #define TC_EVIDENCE_SIZE       (1 + 2 * TC_VOTE_SIZE) /* kind 0; the least any kind takes */
@@ -100,7 +110,8 @@ typedef struct {
     uint8_t type; /* tc_vote_type */
     uint64_t height;
     uint32_t round;
-    tc_hash block; /* all zero: nil */
+    uint32_t pol_round; /* TC_ROUND_NONE or below round; always TC_ROUND_NONE on a precommit */
+    tc_hash block;      /* all zero: nil */
     uint32_t validator;
     tc_sig sig;
 } tc_vote;
@@ -133,13 +144,14 @@ typedef struct {
 typedef enum {
     TC_EVIDENCE_DOUBLE_VOTE = 0,
     TC_EVIDENCE_DOUBLE_LOCK = 1,
-    TC_EVIDENCE_KIND_COUNT = 2
+    TC_EVIDENCE_AMNESIA = 2,
+    TC_EVIDENCE_KIND_COUNT = 3
 } tc_evidence_kind;
 
 typedef struct {
     uint8_t kind;
-    tc_vote a; /* DOUBLE_VOTE */
-    tc_vote b;
+    tc_vote a; /* DOUBLE_VOTE; AMNESIA: the precommit */
+    tc_vote b; /* AMNESIA: the later prevote */
     /* DOUBLE_LOCK: batch_a names tx_a, batch_b names tx_b (maybe one batch twice); both batches
      * have the same epoch and validator; txid(tx_a) < txid(tx_b). Owned. */
     tc_vote_batch batch_a;
@@ -201,7 +213,9 @@ typedef struct {
 
 /* Votes. tc_vote_sign fills v->sig with kp's signature over tc_vote_sign_hash(v); the caller
  * checks it with tc_verify against the validator's key (mnreg.h does this for certificates).
- * Decoding codes: TC_ESHORT, TC_ERANGE (type), TC_ETRAILING (decode only). */
+ * tc_vote_sign asserts tc_vote_pol_ok: a vote the decoder would refuse is never signed.
+ * Decoding codes: TC_ESHORT, TC_ERANGE (type, pol_round), TC_ETRAILING (decode only). */
+bool tc_vote_pol_ok(const tc_vote *v);
 void tc_vote_sign_hash(const tc_vote *v, tc_hash *out);
 void tc_vote_sign(tc_vote *v, tc_sig_scheme scheme, const tc_keypair *kp);
 /* 0 or TC_EBADSIG. */
@@ -238,7 +252,8 @@ void tc_commit_vote(const tc_commit *c, uint32_t i, tc_vote *out);
 
 /* Evidence. tc_evidence_check_shape verifies the shape but not the signatures, which need the
  * validator set (tc_evidence_verify in mnreg.h). Kind 0: same signer, type, height, round; a
- * valid vote type; different blocks in canonical order, a.block < b.block. Kind 1: one epoch
+ * valid vote type; different blocks in canonical order, a.block < b.block. Kind 2: a is a
+ * precommit, b a prevote, tc_votes_amnesia(a, b). Kind 1: one epoch
  * and validator in both batches; txid(tx_a) < txid(tx_b); batch_a names txid(tx_a), batch_b
  * names txid(tx_b); the transactions share an input outpoint. Returns 0 or TC_EBLK_EVIDENCE.
  * Decoding codes: TC_ESHORT, TC_ETOOLONG (batch txids; a transaction over
@@ -258,6 +273,12 @@ void tc_evidence_hash(const tc_evidence *e, tc_hash *out);
 uint32_t tc_evidence_validator(const tc_evidence *e);
 /* Builds the canonical evidence from two conflicting votes given in either order. */
 void tc_evidence_from_votes(tc_evidence *e, const tc_vote *x, const tc_vote *y);
+/* True when precommit pc and prevote pv prove amnesia (the rule of kind 2 above, signatures
+ * aside): one validator and height, both non-nil, different blocks, pv.round > pc.round and
+ * pv.pol_round none or below pc.round. */
+bool tc_votes_amnesia(const tc_vote *pc, const tc_vote *pv);
+/* Builds amnesia evidence from a precommit and a later prevote (tc_votes_amnesia holds). */
+void tc_evidence_from_amnesia(tc_evidence *e, const tc_vote *pc, const tc_vote *pv);
 /* Builds double-lock evidence from two batches of one validator and epoch and the transactions
  * they name, given in either pairing order (x names tx_x, y names tx_y). Copies everything.
  * 0, TC_EBLK_EVIDENCE (not a double lock: tc_evidence_check_shape fails), TC_ETOOLONG (a

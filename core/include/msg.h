@@ -38,6 +38,9 @@
  *   EVIDENCE         evidence (block.h)
  *   REJECT           u8 type of the rejected message (a valid type) | i32 code (negative TC_E*,
  *                    as u32 two's complement) | bytes reason (<= 127, printable ASCII)
+ *   GET_VOTES        u64 height (>= 1): the signed prevotes and precommits the peer holds for
+ *                    that height, every round (forensics after a fork alarm, PROTOCOL 14.5)
+ *   VOTES            u64 height | list (1..256) of vote (block.h), each of that height
  *
  * Decoding is strict and canonical: a frame that decodes re-encodes to exactly its bytes.
  * tc_msg_decode rejects a length field other than len - 4 (TC_ERANGE), an unknown type
@@ -48,10 +51,10 @@
  * bounded and proportional to the input whatever the profile says.
  *
  * Ownership: a tc_msg filled by tc_msg_decode owns its arrays (the tx's, the block(s)', the
- * vote batch txids, the handoff txids); tc_msg_deinit frees them and empties the message. An
- * empty message has type 0 and owns nothing; tc_msg_deinit on it does nothing else. Only the
- * type and the member of its type are meaningful: decode zeroes those before filling them (a
- * field the payload leaves unset reads 0) and deinit zeroes them again, but neither clears the
+ * vote batch txids, the handoff txids, the VOTES votes); tc_msg_deinit frees them and empties the
+ * message. An empty message has type 0 and owns nothing; tc_msg_deinit on it does nothing else.
+ * Only the type and the member of its type are meaningful: decode zeroes those before filling them
+ * (a field the payload leaves unset reads 0) and deinit zeroes them again, but neither clears the
  * bytes past that member (all of a tc_msg is 4 KiB, most of it the inline PEERS and
  * GET_VOTE_BATCHES arrays; clearing it cost more than decoding most frames). On a decode error
  * the whole message is left zeroed and owns nothing. A message built by a caller for
@@ -93,7 +96,9 @@ typedef enum {
     TC_MSG_HANDOFF = 17,
     TC_MSG_EVIDENCE = 18,
     TC_MSG_REJECT = 19,
-    TC_MSG_TYPE_COUNT = 20, /* one past the last type */
+    TC_MSG_GET_VOTES = 20,
+    TC_MSG_VOTES = 21,
+    TC_MSG_TYPE_COUNT = 22, /* one past the last type */
 } tc_msg_type;
 
 /* Sizes and hard limits. */
@@ -107,6 +112,7 @@ typedef enum {
 #define TC_MSG_BATCH_REFS_MAX 256 /* (validator, seq) pairs in one GET_VOTE_BATCHES */
 #define TC_MSG_BLOCKS_MAX     64  /* blocks asked for in GET_BLOCKS, sent in one BLOCKS */
 #define TC_MSG_REASON_MAX     127 /* bytes of a REJECT reason */
+#define TC_MSG_VOTES_MAX      256 /* votes in one VOTES */
 #define TC_MSG_POL_NONE       UINT32_MAX
 /* The largest frame of PROTOCOL 10.1 (4 MiB), the default of profile.frame_size_max. The static
  * asserts below check that every message whose size the hard limits bound fits in it; messages that
@@ -124,6 +130,8 @@ typedef enum {
     (TC_MSG_HEADER_SIZE + 4 + TC_MSG_BATCH_REFS_MAX * TC_BATCH_REF_SIZE)
 #define TC_MSG_HEARTBEAT_SIZE  (TC_MSG_HEADER_SIZE + 4 + 8 + 8 + TC_PUBKEY_SIZE + TC_SIG_SIZE)
 #define TC_MSG_REJECT_SIZE_MAX (TC_MSG_HEADER_SIZE + 1 + 4 + 4 + TC_MSG_REASON_MAX)
+#define TC_MSG_VOTES_OVERHEAD  (TC_MSG_HEADER_SIZE + 8 + 4) /* a VOTES frame without its votes */
+#define TC_MSG_VOTES_SIZE_MAX  (TC_MSG_VOTES_OVERHEAD + TC_MSG_VOTES_MAX * TC_VOTE_SIZE)
 /* What a PROPOSAL adds around its block; what a BLOCKS entry adds around its block, for a
  * certificate of n signatures. */
 #define TC_MSG_PROPOSAL_OVERHEAD        (TC_MSG_HEADER_SIZE + 8 + 4 + 4 + TC_SIG_SIZE)
@@ -133,6 +141,9 @@ _Static_assert(TC_MSG_VOTE_TXIDS_MAX >= 512, "a vote batch carries the default 5
 _Static_assert(TC_MSG_VOTE_BATCH_SIZE_MAX <= TC_MSG_FRAME_SPEC_MAX, "vote batch fits a frame");
 _Static_assert(TC_MSG_PEERS_SIZE_MAX <= 8192, "PEERS stays small: it is decoded inline");
 _Static_assert(TC_MSG_GET_VOTE_BATCHES_SIZE_MAX <= 8192, "GET_VOTE_BATCHES stays small");
+_Static_assert(TC_MSG_VOTES_SIZE_MAX <= TC_MSG_FRAME_SPEC_MAX, "a full VOTES fits a frame");
+_Static_assert(TC_MSG_VOTES_OVERHEAD + TC_VOTE_SIZE <= 1024,
+               "one vote per VOTES fits the smallest frame_size_max a profile allows");
 _Static_assert(TC_MSG_ADDR_MAX < TC_TX_NETADDR_MAX + 1, "a PEERS address fits a genesis one");
 _Static_assert(TC_MSG_HELLO_SIZE_MAX <= 1024 && TC_MSG_REJECT_SIZE_MAX <= 1024 &&
                    TC_MSG_HEARTBEAT_SIZE <= 1024,
@@ -221,6 +232,16 @@ typedef struct {
 } tc_msg_heartbeat;
 
 typedef struct {
+    uint64_t height;
+} tc_msg_get_votes;
+
+typedef struct {
+    uint64_t height;
+    uint32_t vote_count; /* 1..TC_MSG_VOTES_MAX */
+    tc_vote *votes;      /* owned after decode; each vote's height is height */
+} tc_msg_votes;
+
+typedef struct {
     uint8_t type; /* tc_msg_type of the rejected message */
     int32_t code; /* negative TC_E* */
     uint8_t reason_len;
@@ -248,6 +269,8 @@ typedef struct {
         tc_handoff handoff;
         tc_evidence evidence;
         tc_msg_reject reject;
+        tc_msg_get_votes get_votes;
+        tc_msg_votes votes;
     };
 } tc_msg;
 

@@ -41,7 +41,8 @@
  *     rules refuse). Only consensus evidence raises it: a disk or allocator failure never does.
  * The failure is announced once by a TC_NOTIFY_FAILED action (a fork by TC_NOTIFY_FORK first),
  * and tc_node_status_get reports it. From then on every event call returns TC_EFAILED (the node
- * still answers STATUS and GET_BLOCKS, so that peers can compare chains with it) and the node
+ * still answers STATUS and GET_BLOCKS, so that peers can compare chains with it, and after a fork
+ * answers GET_VOTES and takes VOTES, so that forensics goes on: PROTOCOL 14.5) and the node
  * takes no decision and writes nothing. A failed node is freed and, after the operator looked at
  * its cause, created again on its store.
  */
@@ -96,7 +97,8 @@ typedef enum {
     TC_NOTIFY_UNLOCK = 6,          /* height, round, hash: released (newer proof-of-lock) */
     TC_NOTIFY_EVIDENCE = 7,        /* height, round, validator, hash = evidence hash */
     TC_NOTIFY_FORK = 8,            /* height, hash (ours), hash2 (theirs); culprits follow */
-    TC_NOTIFY_CULPRIT = 9,         /* validator named by forensics, height */
+    TC_NOTIFY_CULPRIT = 9,         /* validator named by forensics, height (the forked one),
+                                      round (its proof's first vote's); once per validator */
     TC_NOTIFY_PEER_BANNED = 10,    /* peer, code, ban_until_ms */
     TC_NOTIFY_PEER_READY = 11,     /* peer: handshake done; validator = index or UINT32_MAX */
     TC_NOTIFY_CLOCK = 12,          /* code: 0 back in bounds, TC_EBLK_TIME warn or stop */

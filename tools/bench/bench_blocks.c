@@ -138,6 +138,7 @@ static int sign_commit(cbench *cb, const tc_hash *block_hash, uint64_t height, u
         tc_vote v = {.type = TC_VOTE_PRECOMMIT,
                      .height = height,
                      .round = round,
+                     .pol_round = TC_ROUND_NONE,
                      .block = *block_hash,
                      .validator = i};
         tc_vote_sign(&v, TC_SIG_ED25519, kp);

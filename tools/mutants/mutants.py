@@ -151,6 +151,18 @@ MUTANTS = [
     dict(name="evidence-verify", scenarios=['adv-forge-evidence'], file="core/node_evidence.c",
          rule="14.3: EVIDENCE must verify against the set of its epoch (else INVALID)",
          edits=[("    if (tc_evidence_verify(e, vs, &n->verifier) != 0) {", "    if (false) {")]),
+    dict(name="amnesia-pol-round", file="core/block.c",
+         rule="14.5: amnesia is a later prevote whose pol_round is below the precommit's round "
+              "(a proof-of-lock from that round itself is an honest lock change)",
+         edits=[("pv->pol_round < pc->round)", "pv->pol_round <= pc->round)")]),
+    dict(name="forensics-amnesia", file="core/node_evidence.c",
+         rule="14.5: after a fork, a precommit and a later prevote that is amnesia name their "
+              "signer",
+         edits=[("            if (tc_votes_amnesia(y, x)) {", "            if (false) {")]),
+    dict(name="bft-prevote-pol-round", file="core/bft.c",
+         rule="12.3 / 14.5: a prevote for a re-proposal carries the proposal's proof-of-lock "
+              "round",
+         edits=[("                relied = p->pol_round;\n", "                (void)relied;\n")]),
     dict(name="bft-lock", file="core/bft.c",
          rule="12.3: a locked validator prevotes only its locked value (without a newer "
               "proof-of-lock)",
