@@ -498,6 +498,17 @@ const tc_mempool *tc_node_mempool(const tc_node *n)
     return n->pool;
 }
 
+bool tc_node_fork_certificates(const tc_node *n, const tc_commit **ours, const tc_commit **theirs)
+{
+    TC_ASSERT(n != NULL && ours != NULL && theirs != NULL);
+    *ours = *theirs = NULL;
+    if (!n->ev.forked)
+        return false;
+    *ours = &n->ev.fork_certs[0];
+    *theirs = &n->ev.fork_certs[1];
+    return true;
+}
+
 static const char *step_name(uint8_t step)
 {
     static const char *const names[] = {"idle",    "wait",      "propose",

@@ -693,6 +693,20 @@ static json_t *evidence_json(td_rpc_env *env)
     return list;
 }
 
+/* A commit certificate: height, round, block, and each signer's index and precommit signature
+ * (every signature verifies over the precommit for (height, round, block); PROTOCOL 12.8). */
+static json_t *certificate_json(const tc_commit *c)
+{
+    json_t *signers = json_array();
+    for (uint32_t i = 0; i < c->sig_count; i++)
+        json_array_append_new(signers,
+                              json_pack("{s:I, s:o}", "validator", (json_int_t)c->sigs[i].validator,
+                                        "sig", jhex(c->sigs[i].sig.b, TC_SIG_SIZE)));
+    return json_pack("{s:I, s:I, s:o, s:o}", "height", (json_int_t)c->height, "round",
+                     (json_int_t)c->round, "block", jhex(c->block.b, TC_HASH_SIZE), "signers",
+                     signers);
+}
+
 static json_t *m_getforkinfo(td_rpc_env *env, json_t *p, td_rpc_error *err, td_rpc_wait *w)
 {
     (void)w;
@@ -715,6 +729,12 @@ static json_t *m_getforkinfo(td_rpc_env *env, json_t *p, td_rpc_error *err, td_r
                             ? json_pack("{s:I, s:o, s:o}", "height", (json_int_t)env->fork_height,
                                         "ours", jhex(env->fork_ours.b, TC_HASH_SIZE), "theirs",
                                         jhex(env->fork_theirs.b, TC_HASH_SIZE))
+                            : json_null());
+    const tc_commit *ours, *theirs;
+    json_object_set_new(o, "certificates",
+                        tc_node_fork_certificates(env->node, &ours, &theirs)
+                            ? json_pack("{s:o, s:o}", "ours", certificate_json(ours), "theirs",
+                                        certificate_json(theirs))
                             : json_null());
     return o;
 }

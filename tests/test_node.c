@@ -1068,6 +1068,8 @@ Test(node, forensics_names_amnesia_and_double_votes_across_rounds, .timeout = 60
     tc_vote relock = signed_vote(&p, TC_VOTE_PREVOTE, h, 12, 11, 0xbb, 0);
     tc_vote twice_a = signed_vote(&p, TC_VOTE_PREVOTE, h, 11, TC_ROUND_NONE, 0xaa, 2);
     tc_vote twice_nil = signed_vote(&p, TC_VOTE_PREVOTE, h, 11, TC_ROUND_NONE, 0x00, 2);
+    const tc_commit *kept_ours, *kept_theirs;
+    cr_assert_not(tc_node_fork_certificates(n, &kept_ours, &kept_theirs), "no fork found yet");
     node_outbox_begin(n);
     node_evidence_journal(n, &amnesia);
     node_evidence_journal(n, &relock);
@@ -1078,6 +1080,12 @@ Test(node, forensics_names_amnesia_and_double_votes_across_rounds, .timeout = 60
     uint32_t named = culprits_named(n, h, &asked);
     cr_assert_eq(named, 0x6, "validators 1 (amnesia) and 2 (double vote) named: mask %#x", named);
     cr_assert(asked, "GET_VOTES for the forked height went out");
+    cr_assert(tc_node_fork_certificates(n, &kept_ours, &kept_theirs), "the fork's certificates");
+    cr_assert(kept_ours->round == 10 && kept_ours->sig_count == 3 && kept_ours->block.b[0] == 0xaa,
+              "ours: round 10, 3 signers, block A");
+    cr_assert(kept_theirs->round == 12 && kept_theirs->sig_count == 3 &&
+                  kept_theirs->block.b[0] == 0xbb,
+              "theirs: round 12, 3 signers, block B");
     const tc_vset *vs;
     cr_assert_eq(tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, h), &vs), 0);
     uint32_t amnesia_kept = 0;

@@ -234,6 +234,10 @@ tc_chain *tc_node_chain(tc_node *n);
 /* The node's mempool, read-only. Valid for the life of the node; its items until the next call
  * into the node. */
 const tc_mempool *tc_node_mempool(const tc_node *n);
+/* The two certificates of the first fork this node found (PROTOCOL 14.5: two certified blocks at
+ * one height): its own block's and the other's, borrowed until the node is freed. false when
+ * it found no fork (or could not keep them: memory). */
+bool tc_node_fork_certificates(const tc_node *n, const tc_commit **ours, const tc_commit **theirs);
 
 /* Block consensus at height tip + 1, as bft sees it. */
 typedef struct {

@@ -349,6 +349,7 @@ Test(rpc, metrics_count_what_the_node_notifies)
     cr_assert_eq(json_integer_value(json_object_get(e0, "height")), 7);
     cr_assert(strncmp(json_string_value(json_object_get(e0, "hash")), "ab00", 4) == 0);
     cr_assert(json_is_null(json_object_get(e0, "included_at")), "no block holds it yet");
+    cr_assert(json_is_null(json_object_get(r, "certificates")), "the node itself found no fork");
     json_decref(r);
     fx_close(&f);
 }
