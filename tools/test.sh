@@ -4,7 +4,8 @@
 #      Criterion suites, program tests, the scenario catalog and its golden fingerprints;
 #   2. timesim built with clang (build-clang/, timesim only) against the same golden
 #      fingerprints: the fingerprint must not depend on the compiler;
-#   3. the same suites under AddressSanitizer + UBSan (build-asan/);
+#   3. the same suites under AddressSanitizer + UBSan (build-asan/), the catalog there without
+#      its scale scenarios (minutes each under the sanitizers; the release build runs them);
 #   4. every libFuzzer target on its checked-in seed corpus for a bounded time (build-fuzz/);
 #   5. chaos sweeps: every scenarios/chaos*.scn over TC_CHAOS_SEEDS seeds each (default 200)
 #      on worker processes, each with a determinism self-check that re-runs some seeds and
@@ -29,8 +30,16 @@ echo "== sanitizer build (ASan + UBSan): tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTC_SANITIZE=ON -DTC_WERROR=ON \
     >/dev/null
 cmake --build build-asan
+# The catalog runs here without its scale scenarios (scenarios/scale-*.scn): their size is
+# their point, and under the sanitizers one takes minutes (scale-128 about 10x its 35 s). The
+# release build above runs them, with the golden fingerprints.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan -j "$jobs" --output-on-failure --timeout 900
+    ctest --test-dir build-asan -j "$jobs" --output-on-failure --timeout 900 \
+    -E '^(scenario_catalog|golden_fingerprints)$'
+echo "== sanitizer build: the scenario catalog but scenarios/scale-*.scn"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    build-asan/sim/timesim run $(ls scenarios/*.scn | grep -v '/scale-') --quiet --jobs "$jobs" \
+    > build-asan/scenario_catalog.jsonl
 
 echo "== fuzzing: every target on its seed corpus"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DTC_FUZZ=ON -DTC_WERROR=ON >/dev/null
