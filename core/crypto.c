@@ -212,26 +212,45 @@ static void triple_id(const tc_verify_cache *c, const tc_pubkey *pub, const tc_h
     tc_shorthash(out, buf, sizeof(buf), c->key);
 }
 
-void tc_verify_cache_put(tc_verify_cache *c, const tc_pubkey *pub, const tc_hash *msg,
-                         const tc_sig *sig, bool valid)
+/* The cache's slot for a (key, message, signature) triple: its id and its set's row of WAYS
+ * entries; the entry that holds the id, or NULL. */
+static cache_entry *cache_find(tc_verify_cache *c, const tc_pubkey *pub, const tc_hash *msg,
+                               const tc_sig *sig, uint8_t id[TC_SHORTHASH_SIZE], size_t *set_out)
 {
-    TC_ASSERT(c != NULL && pub != NULL && msg != NULL && sig != NULL);
-    uint8_t id[TC_SHORTHASH_SIZE];
     triple_id(c, pub, msg, sig, id);
     uint64_t h;
     memcpy(&h, id, sizeof(h));
     size_t set = (size_t)h & (c->set_count - 1);
     cache_entry *row = &c->entries[set * WAYS];
+    *set_out = set;
     for (int i = 0; i < WAYS; i++)
-        if (row[i].used && memcmp(row[i].id, id, sizeof(id)) == 0)
-            return;
+        if (row[i].used && memcmp(row[i].id, id, TC_SHORTHASH_SIZE) == 0)
+            return &row[i];
+    return NULL;
+}
+
+/* Records a result in its set, evicting round-robin. */
+static void cache_insert(tc_verify_cache *c, size_t set, const uint8_t id[TC_SHORTHASH_SIZE],
+                         bool valid)
+{
+    cache_entry *row = &c->entries[set * WAYS];
     uint8_t victim = c->next_victim[set];
     if (row[victim].used)
         c->stats.evictions++;
-    memcpy(row[victim].id, id, sizeof(id));
+    memcpy(row[victim].id, id, TC_SHORTHASH_SIZE);
     row[victim].valid = valid;
     row[victim].used = 1;
     c->next_victim[set] = (uint8_t)((victim + 1) % WAYS);
+}
+
+void tc_verify_cache_put(tc_verify_cache *c, const tc_pubkey *pub, const tc_hash *msg,
+                         const tc_sig *sig, bool valid)
+{
+    TC_ASSERT(c != NULL && pub != NULL && msg != NULL && sig != NULL);
+    uint8_t id[TC_SHORTHASH_SIZE];
+    size_t set;
+    if (cache_find(c, pub, msg, sig, id, &set) == NULL)
+        cache_insert(c, set, id, valid);
 }
 
 int tc_verify(const tc_verifier *v, const tc_pubkey *pub, const tc_hash *msg, const tc_sig *sig)
@@ -240,28 +259,16 @@ int tc_verify(const tc_verifier *v, const tc_pubkey *pub, const tc_hash *msg, co
     tc_verify_cache *c = v->cache;
     if (c == NULL || v->scheme == TC_SIG_FAST)
         return tc_verify_raw(v->scheme, pub, msg, sig); /* a fast check costs less than a lookup */
-
     uint8_t id[TC_SHORTHASH_SIZE];
-    triple_id(c, pub, msg, sig, id);
-    uint64_t h;
-    memcpy(&h, id, sizeof(h));
-    size_t set = (size_t)h & (c->set_count - 1);
-    cache_entry *row = &c->entries[set * WAYS];
-    for (int i = 0; i < WAYS; i++) {
-        if (row[i].used && memcmp(row[i].id, id, sizeof(id)) == 0) {
-            c->stats.hits++;
-            return row[i].valid ? 0 : TC_EBADSIG;
-        }
+    size_t set;
+    const cache_entry *hit = cache_find(c, pub, msg, sig, id, &set);
+    if (hit != NULL) {
+        c->stats.hits++;
+        return hit->valid ? 0 : TC_EBADSIG;
     }
     c->stats.misses++;
     int rc = tc_verify_raw(v->scheme, pub, msg, sig);
-    uint8_t victim = c->next_victim[set];
-    if (row[victim].used)
-        c->stats.evictions++;
-    memcpy(row[victim].id, id, sizeof(id));
-    row[victim].valid = rc == 0;
-    row[victim].used = 1;
-    c->next_victim[set] = (uint8_t)((victim + 1) % WAYS);
+    cache_insert(c, set, id, rc == 0);
     return rc;
 }
 
