@@ -319,6 +319,14 @@ static int open_node(daemon_state *d)
         td_log(TD_LOG_ERROR, "node_start", "error", tc_strerror(rc), NULL);
         return rc == TC_EINVAL || rc == TC_EGENESIS ? EXIT_USAGE : EXIT_FAILED;
     }
+    return 0;
+}
+
+/* Logged once the node runs and its signal handlers are in place: from this line on, SIGHUP
+ * reopens the log and SIGINT/SIGTERM stop the node cleanly (an operator's script, or a test,
+ * may signal as soon as it reads it). */
+static void log_started(daemon_state *d)
+{
     tc_node_status st;
     tc_node_status_get(d->node, &st);
     char tip[2 * TC_HASH_SIZE + 1], pub[2 * TC_PUBKEY_SIZE + 1];
@@ -329,7 +337,6 @@ static int open_node(daemon_state *d)
     td_logf(TD_LOG_INFO, "started", "height=%llu tip=%s key=%s validator=%d pid=%ld",
             (unsigned long long)st.height, tip, pub,
             st.validator == UINT32_MAX ? -1 : (int)st.validator, (long)getpid());
-    return 0;
 }
 
 /* --check-store: every block from 1 to the tip reads back, each at its height and on its parent,
@@ -486,6 +493,7 @@ static int run(daemon_state *d)
         sigs[k]->data = d;
         uv_signal_start(sigs[k], on_signal, nums[k]);
     }
+    log_started(d);
     uv_timer_init(&d->loop, &d->status);
     uv_timer_init(&d->loop, &d->grace);
     d->status.data = d->grace.data = d;
@@ -548,8 +556,11 @@ int main(int argc, char **argv)
                         "usage: timed --config FILE [--check-config] (timed --help)\n");
         return EXIT_USAGE;
     }
-    /* A write to a peer that reset its connection must fail with EPIPE, not kill the node. */
+    /* A write to a peer that reset its connection must fail with EPIPE, not kill the node; a
+     * SIGHUP that comes before the loop handles it (log rotation racing the start) must not
+     * kill it either. */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     static daemon_state d; /* large (paths, peers): static rather than on the stack */
     d.lock_fd = -1;
     char err[1024];
