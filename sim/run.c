@@ -307,8 +307,7 @@ static int put_outcome(json_t *o, const tc_world_result *r)
 /* One summary line (the keys and their order are a contract: docs/SIMULATOR.md, sweep.c,
  * tools/plot.py and tools/golden.py read them). Returns 0, or TC_ENOMEM (nothing written). */
 static int print_summary(FILE *f, const char *file, const tc_scn *s, uint64_t seed,
-                         const tc_world *w, const tc_world_result *r, long wall_ms,
-                         long setup_ms)
+                         const tc_world *w, const tc_world_result *r, long wall_ms, long setup_ms)
 {
     char fp[65];
     tc_hex(fp, r->fingerprint.b, TC_HASH_SIZE);
