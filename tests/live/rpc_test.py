@@ -38,29 +38,11 @@ import tempfile
 import threading
 import time
 
+from livecheck import CHECKS, check, free_ports
+
 DEADLINE_S = 85
-CHECKS = {"ok": 0, "fail": 0}
 PROCS = []
 T0 = time.monotonic()
-
-
-def check(name, cond, detail=""):
-    CHECKS["ok" if cond else "fail"] += 1
-    print(("ok   " if cond else "FAIL ") + name + (f" ({detail})" if detail else ""), flush=True)
-    return cond
-
-
-def free_ports(n):
-    import socket
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 class Node:
