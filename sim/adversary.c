@@ -325,6 +325,18 @@ static bool forge_batch(tc_adv *a, tc_msg_vote_batch *b)
     return true;
 }
 
+/* EQUIVOCATE_BATCH: our own batch again under its seq with other content, validly signed by
+ * us; others' batches pass unchanged. */
+static bool equivocate_batch(tc_adv *a, tc_msg_vote_batch *b)
+{
+    tc_hash msg;
+    tc_msg_vote_batch_sign_hash(b, &msg);
+    if (!signed_by_us(a, &msg, &b->sig) || !alter_txids(b->txids, &b->txid_count))
+        return false;
+    tc_msg_vote_batch_sign(b, a->config.scheme, &a->config.key);
+    return true;
+}
+
 static bool forge_heartbeat(tc_adv *a, tc_msg_heartbeat *h)
 {
     bool own = memcmp(h->pubkey.b, a->config.key.pub.b, TC_PUBKEY_SIZE) == 0;
@@ -526,6 +538,8 @@ static bool break_rule(tc_adv *a, tc_msg *m)
         return m->type == TC_MSG_PRECOMMIT && stale_precommit(a, &m->vote);
     case TC_ADV_FUTURE_HEIGHT:
         return (m->type == TC_MSG_PROPOSAL || vote) && future_height(a, m);
+    case TC_ADV_EQUIVOCATE_BATCH:
+        return m->type == TC_MSG_VOTE_BATCH && equivocate_batch(a, &m->vote_batch);
     default:
         return false;
     }
@@ -757,12 +771,13 @@ tc_adv_kind tc_adv_kind_of(const tc_adv *a)
 const char *tc_adv_kind_name(tc_adv_kind kind)
 {
     static const char *const names[TC_ADV_KIND_COUNT] = {
-        "none",           "equivocate",      "double-vote",   "silent",          "invalid-sig",
-        "replay",         "garbage",         "flood",         "out-of-turn",     "forge-proposal",
-        "forge-prevote",  "forge-precommit", "forge-batch",   "forge-heartbeat", "forge-handoff",
-        "forge-evidence", "forge-tx",        "sync-bad-hash", "sync-low-weight", "sync-non-member",
-        "sync-bad-sig",   "time-ahead",      "time-behind",   "stale-height",    "future-height",
-        "wrong-proposer", "wrong-round",
+        "none",          "equivocate",      "double-vote",     "silent",
+        "invalid-sig",   "replay",          "garbage",         "flood",
+        "out-of-turn",   "forge-proposal",  "forge-prevote",   "forge-precommit",
+        "forge-batch",   "forge-heartbeat", "forge-handoff",   "forge-evidence",
+        "forge-tx",      "sync-bad-hash",   "sync-low-weight", "sync-non-member",
+        "sync-bad-sig",  "time-ahead",      "time-behind",     "stale-height",
+        "future-height", "wrong-proposer",  "wrong-round",     "equivocate-batch",
     };
     if ((int)kind < 0 || kind >= TC_ADV_KIND_COUNT)
         return "?";

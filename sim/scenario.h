@@ -91,7 +91,8 @@ typedef enum {
     /* Rule breakers, 9 ..: tc_adv_kind TC_ADV_OUT_OF_TURN .. in the same order (sim/faults.c;
      * docs/SCENARIOS.md has their names). */
     TC_SCN_BYZ_BREAKER_FIRST = 9,
-    TC_SCN_BYZ_BREAKER_LAST = 27,
+    TC_SCN_BYZ_EQUIVOCATE_BATCH = 28, /* a breaker that signs batches: a validator only */
+    TC_SCN_BYZ_BREAKER_LAST = 28,
 } tc_scn_byz_kind;
 
 /* Setup statements that name one node. */
@@ -185,6 +186,8 @@ typedef enum {
     TC_SCN_EXP_FINALITY = 6,     /* quantile_ppm, value (ms): latency <= value */
     TC_SCN_EXP_LIVENESS = 7,     /* within_ms after after_ms (or after the last heal) */
     TC_SCN_EXP_BANNED = 8,       /* node banned by every one of members */
+    TC_SCN_EXP_BURNED = 9,       /* members: validators burned by evidence on every honest
+                                    running node's chain */
 } tc_scn_expect_kind;
 
 typedef enum { TC_SCN_GE = 1, TC_SCN_LE = 2, TC_SCN_EQ = 3 } tc_scn_cmp;

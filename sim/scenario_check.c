@@ -128,8 +128,8 @@ static void check_span(parser *p, tc_scn_span span, need nd, uint32_t scope)
 
 static need byz_need(uint32_t kind)
 {
-    bool voting =
-        kind == TC_SCN_BYZ_EQUIVOCATE || kind == TC_SCN_BYZ_DOUBLE_VOTE || kind == TC_SCN_BYZ_TWIN;
+    bool voting = kind == TC_SCN_BYZ_EQUIVOCATE || kind == TC_SCN_BYZ_DOUBLE_VOTE ||
+                  kind == TC_SCN_BYZ_TWIN || kind == TC_SCN_BYZ_EQUIVOCATE_BATCH;
     return voting ? NEED_VALIDATOR : NEED_NOT_TWIN;
 }
 
@@ -249,7 +249,9 @@ static void check_expects(parser *p)
         const tc_scn_expect *e = &s->expects[k];
         if (e->kind == TC_SCN_EXP_BANNED)
             check_node(p, e->node, e->line, e->node_column, NEED_ANY, AT_EXPECT);
-        check_span(p, e->members, e->kind == TC_SCN_EXP_CULPRITS ? NEED_VALIDATOR : NEED_ANY,
+        check_span(p, e->members,
+                   e->kind == TC_SCN_EXP_CULPRITS || e->kind == TC_SCN_EXP_BURNED ? NEED_VALIDATOR
+                                                                                  : NEED_ANY,
                    AT_EXPECT);
     }
 }

@@ -1295,3 +1295,46 @@ Test(adversary, wrong_header_replaces_own_fresh_proposals_with_misfit_copies)
         tc_adv_free(a);
     }
 }
+
+/* EQUIVOCATE_BATCH: its own batch is preceded by another of the same (epoch, validator, seq)
+ * with one txid less, validly signed by its key (evidence kind 3); others' batches pass. */
+Test(adversary, equivocate_batch_signs_a_second_batch_under_its_own_seq)
+{
+    tc_adv *a = adv_new(TC_ADV_EQUIVOCATE_BATCH, 1, 0, TC_SIG_ED25519);
+    tc_keypair own;
+    ts_keypair(&own, KEY_OWN);
+    tc_msg m;
+    ms_msg(&m, TC_MSG_VOTE_BATCH);
+    cr_assert_gt(m.vote_batch.txid_count, 1u, "the sample names several txids");
+    tc_msg_vote_batch_sign(&m.vote_batch, TC_SIG_ED25519, &own);
+    size_t len = 0;
+    uint8_t *f = encode(&m, &len);
+    capture c;
+    cap_init(&c);
+    send_one(a, 1000, f, len, &c);
+    cr_assert_eq(c.count, 2u, "the second batch, then the original");
+    cr_assert(same_bytes(&c.items[1], f, len));
+    tc_msg x = decode_sent(&c.items[0], TC_MSG_VOTE_BATCH);
+    cr_assert_eq(x.vote_batch.epoch, m.vote_batch.epoch);
+    cr_assert_eq(x.vote_batch.validator, m.vote_batch.validator);
+    cr_assert_eq(x.vote_batch.seq, m.vote_batch.seq, "the same seq");
+    cr_assert_eq(x.vote_batch.txid_count + 1, m.vote_batch.txid_count, "one txid less");
+    tc_hash h;
+    tc_msg_vote_batch_sign_hash(&x.vote_batch, &h);
+    tc_verifier v = {.scheme = TC_SIG_ED25519};
+    cr_assert_eq(tc_verify(&v, &own.pub, &h, &x.vote_batch.sig), 0, "validly signed");
+    tc_msg_deinit(&x);
+    free(f);
+    cap_free(&c);
+
+    /* Another validator's batch (the sample's own signature) passes unchanged. */
+    tc_msg_deinit(&m);
+    f = sample_frame(TC_MSG_VOTE_BATCH, &len);
+    cap_init(&c);
+    send_one(a, 1000, f, len, &c);
+    cr_assert_eq(c.count, 1u);
+    cr_assert(same_bytes(&c.items[0], f, len), "relayed unchanged");
+    free(f);
+    cap_free(&c);
+    tc_adv_free(a);
+}
