@@ -91,8 +91,9 @@ typedef enum {
     /* Rule breakers, 9 ..: tc_adv_kind TC_ADV_OUT_OF_TURN .. in the same order (sim/faults.c;
      * docs/SCENARIOS.md has their names). */
     TC_SCN_BYZ_BREAKER_FIRST = 9,
-    TC_SCN_BYZ_EQUIVOCATE_BATCH = 28, /* a breaker that signs batches: a validator only */
-    TC_SCN_BYZ_BREAKER_LAST = 28,
+    TC_SCN_BYZ_EQUIVOCATE_BATCH = 28,   /* a breaker that signs batches: a validator only */
+    TC_SCN_BYZ_EQUIVOCATE_HANDOFF = 29, /* a breaker that signs handoffs: a validator only */
+    TC_SCN_BYZ_BREAKER_LAST = 29,
 } tc_scn_byz_kind;
 
 /* Setup statements that name one node. */

@@ -129,7 +129,8 @@ static void check_span(parser *p, tc_scn_span span, need nd, uint32_t scope)
 static need byz_need(uint32_t kind)
 {
     bool voting = kind == TC_SCN_BYZ_EQUIVOCATE || kind == TC_SCN_BYZ_DOUBLE_VOTE ||
-                  kind == TC_SCN_BYZ_TWIN || kind == TC_SCN_BYZ_EQUIVOCATE_BATCH;
+                  kind == TC_SCN_BYZ_TWIN || kind == TC_SCN_BYZ_EQUIVOCATE_BATCH ||
+                  kind == TC_SCN_BYZ_EQUIVOCATE_HANDOFF;
     return voting ? NEED_VALIDATOR : NEED_NOT_TWIN;
 }
 

@@ -633,7 +633,8 @@ static const error_case error_cases[] = {
      "garbage, flood, twin, out-of-turn, forge-proposal, forge-prevote, forge-precommit, "
      "forge-batch, forge-heartbeat, forge-handoff, forge-evidence, forge-tx, sync-bad-hash, "
      "sync-low-weight, sync-non-member, sync-bad-sig, time-ahead, time-behind, stale-height, "
-     "future-height, wrong-proposer, wrong-round, equivocate-batch), got `lying`"},
+     "future-height, wrong-proposer, wrong-round, equivocate-batch, equivocate-handoff), got "
+     "`lying`"},
     {"nodes 4\nbyzantine n3 silent\nbyzantine n3 replay\nrun 1s", 3, 11,
      "expected one `byzantine` per node in the setup (set at line 2)"},
     {"nodes 4\nfullnodes 1\nbyzantine f0 equivocate\nrun 1s", 3, 11,
