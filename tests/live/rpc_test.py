@@ -409,7 +409,10 @@ def test_methods(nodes, txid, address):
         ("listunspent", [address], lambda r: len(r) == 1 and r[0]["amount"] == 1250000000 and
          r[0]["txid"] == txid and r[0]["spendable"] is True),
         ("getmasternodelist", [], lambda r: len(r["masternodes"]) == 4 and r["quorum"] == 3 and
-         [m["index"] for m in r["masternodes"]] == [0, 1, 2, 3]),
+         [m["index"] for m in r["masternodes"]] == [0, 1, 2, 3] and
+         sum(m["self"] for m in r["masternodes"]) == 1 and
+         all(m["online"] is True for m in r["masternodes"] if m["self"]) and
+         all(not m["online"] or m["self"] or m["last_seen_ms"] > 0 for m in r["masternodes"])),
         ("getconsensusinfo", [], lambda r: r["step"] in steps and r["validators"] == 4 and
          r["height"] >= 2 and r["validator"] is not None and "lock" in r),
         ("getforkinfo", [], lambda r: r["fork_alarm"] is False and r["fork"] is None and
