@@ -444,8 +444,10 @@ int tc_vote_batch_decode(tc_vote_batch *b, const uint8_t *bytes, size_t n)
 /* ---- evidence ---- */
 
 _Static_assert(1 + 4 + 4 + 2 * (TC_VOTE_BATCH_MIN_SIZE - 8) + 2 * TC_TX_MIN_SIZE >=
-                   TC_EVIDENCE_SIZE,
-               "TC_EVIDENCE_SIZE is the least any evidence kind takes");
+                       TC_EVIDENCE_MIN_SIZE &&
+                   TC_EVIDENCE_SIZE >= TC_EVIDENCE_MIN_SIZE &&
+                   1 + 4 + 4 + 2 * (TC_VOTE_BATCH_MIN_SIZE - 8) >= TC_EVIDENCE_MIN_SIZE,
+               "TC_EVIDENCE_MIN_SIZE is the least any evidence kind takes");
 _Static_assert(TC_EVIDENCE_TX_SIZE_MAX <= SINK_CHUNK_SIZE, "an evidence tx fits one chunk");
 
 void tc_evidence_deinit(tc_evidence *e)
@@ -456,7 +458,21 @@ void tc_evidence_deinit(tc_evidence *e)
     tc_vote_batch_deinit(&e->batch_b);
     tc_tx_deinit(&e->tx_a);
     tc_tx_deinit(&e->tx_b);
+    tc_handoff_deinit(&e->handoff_a);
+    tc_handoff_deinit(&e->handoff_b);
     memset(e, 0, sizeof(*e));
+}
+
+/* Kinds whose proof is two signed vote batches. */
+static bool kind_has_batches(uint8_t kind)
+{
+    return kind == TC_EVIDENCE_DOUBLE_LOCK || kind == TC_EVIDENCE_BATCH_EQUIVOCATION;
+}
+
+/* Kinds whose proof is two votes. */
+static bool kind_has_votes(uint8_t kind)
+{
+    return kind == TC_EVIDENCE_DOUBLE_VOTE || kind == TC_EVIDENCE_AMNESIA;
 }
 
 int tc_evidence_copy(tc_evidence *dst, const tc_evidence *src)
@@ -466,15 +482,22 @@ int tc_evidence_copy(tc_evidence *dst, const tc_evidence *src)
     dst->kind = src->kind;
     dst->a = src->a;
     dst->b = src->b;
-    if (src->kind != TC_EVIDENCE_DOUBLE_LOCK)
-        return 0;
-    int rc = tc_vote_batch_copy(&dst->batch_a, &src->batch_a);
-    if (rc == 0)
-        rc = tc_vote_batch_copy(&dst->batch_b, &src->batch_b);
-    if (rc == 0)
+    int rc = 0;
+    if (kind_has_batches(src->kind)) {
+        rc = tc_vote_batch_copy(&dst->batch_a, &src->batch_a);
+        if (rc == 0)
+            rc = tc_vote_batch_copy(&dst->batch_b, &src->batch_b);
+    }
+    if (rc == 0 && src->kind == TC_EVIDENCE_DOUBLE_LOCK) {
         rc = tc_tx_copy(&dst->tx_a, &src->tx_a);
-    if (rc == 0)
-        rc = tc_tx_copy(&dst->tx_b, &src->tx_b);
+        if (rc == 0)
+            rc = tc_tx_copy(&dst->tx_b, &src->tx_b);
+    }
+    if (rc == 0 && src->kind == TC_EVIDENCE_HANDOFF_EQUIVOCATION) {
+        rc = tc_handoff_copy(&dst->handoff_a, &src->handoff_a);
+        if (rc == 0)
+            rc = tc_handoff_copy(&dst->handoff_b, &src->handoff_b);
+    }
     if (rc != 0)
         tc_evidence_deinit(dst);
     return rc;
@@ -494,17 +517,32 @@ static void lock_put(sink *s, const tc_vote_batch *b)
     sink_step(s);
 }
 
+static void handoff_put(sink *s, const tc_handoff *h);
+
 static void evidence_put(sink *s, const tc_evidence *e)
 {
     tc_put_u8(s->w, e->kind);
-    if (e->kind != TC_EVIDENCE_DOUBLE_LOCK) { /* two votes: an equivocation or amnesia */
+    if (kind_has_votes(e->kind)) { /* two votes: an equivocation or amnesia */
         tc_vote_encode(s->w, &e->a);
         tc_vote_encode(s->w, &e->b);
         sink_step(s);
         return;
     }
+    if (e->kind == TC_EVIDENCE_HANDOFF_EQUIVOCATION) {
+        handoff_put(s, &e->handoff_a);
+        handoff_put(s, &e->handoff_b);
+        return;
+    }
+    TC_ASSERT(kind_has_batches(e->kind));
     TC_ASSERT(e->batch_a.epoch == e->batch_b.epoch);
     TC_ASSERT(e->batch_a.validator == e->batch_b.validator);
+    if (e->kind == TC_EVIDENCE_BATCH_EQUIVOCATION) {
+        tc_put_u32(s->w, e->batch_a.epoch);
+        tc_put_u32(s->w, e->batch_a.validator);
+        lock_put(s, &e->batch_a);
+        lock_put(s, &e->batch_b);
+        return;
+    }
     /* The bound keeps sink_tx on its chunk path: hashing a header never allocates. */
     TC_ASSERT(tc_tx_encoded_size(&e->tx_a) <= TC_EVIDENCE_TX_SIZE_MAX);
     TC_ASSERT(tc_tx_encoded_size(&e->tx_b) <= TC_EVIDENCE_TX_SIZE_MAX);
@@ -571,6 +609,37 @@ static void locks_read(tc_reader *r, tc_evidence *e)
         tc_reader_fail(r, TC_ERANGE);
 }
 
+/* Strict order by sign hash makes kinds 3 and 4 canonical and their two objects different. */
+static void batches_read(tc_reader *r, tc_evidence *e)
+{
+    uint32_t epoch = tc_get_u32(r);
+    uint32_t validator = tc_get_u32(r);
+    e->batch_a.epoch = e->batch_b.epoch = epoch;
+    e->batch_a.validator = e->batch_b.validator = validator;
+    if (r->err != 0 || batch_body_read(r, &e->batch_a) != 0)
+        return;
+    if (batch_body_read(r, &e->batch_b) != 0)
+        return;
+    tc_hash ha, hb;
+    tc_vote_batch_sign_hash(&e->batch_a, &ha);
+    tc_vote_batch_sign_hash(&e->batch_b, &hb);
+    if (e->batch_a.seq != e->batch_b.seq || memcmp(ha.b, hb.b, TC_HASH_SIZE) >= 0)
+        tc_reader_fail(r, TC_ERANGE);
+}
+
+static void handoffs_ev_read(tc_reader *r, tc_evidence *e)
+{
+    if (tc_handoff_read(r, &e->handoff_a) != 0 || tc_handoff_read(r, &e->handoff_b) != 0)
+        return;
+    const tc_handoff *a = &e->handoff_a, *b = &e->handoff_b;
+    tc_hash ha, hb;
+    tc_handoff_sign_hash(a, &ha);
+    tc_handoff_sign_hash(b, &hb);
+    if (a->epoch != b->epoch || a->validator != b->validator ||
+        memcmp(ha.b, hb.b, TC_HASH_SIZE) >= 0)
+        tc_reader_fail(r, TC_ERANGE);
+}
+
 int tc_evidence_read(tc_reader *r, tc_evidence *e)
 {
     TC_ASSERT(r != NULL && e != NULL);
@@ -578,6 +647,10 @@ int tc_evidence_read(tc_reader *r, tc_evidence *e)
     e->kind = tc_get_enum(r, TC_EVIDENCE_KIND_COUNT);
     if (r->err == 0 && e->kind == TC_EVIDENCE_DOUBLE_LOCK)
         locks_read(r, e);
+    else if (r->err == 0 && e->kind == TC_EVIDENCE_BATCH_EQUIVOCATION)
+        batches_read(r, e);
+    else if (r->err == 0 && e->kind == TC_EVIDENCE_HANDOFF_EQUIVOCATION)
+        handoffs_ev_read(r, e);
     else if (r->err == 0)
         votes_read(r, e);
     if (r->err != 0) {
@@ -628,6 +701,47 @@ static int locks_shape(const tc_evidence *e)
     return share_input(&e->tx_a, &e->tx_b) ? 0 : TC_EBLK_EVIDENCE;
 }
 
+static bool batch_txids_ok(const tc_vote_batch *b)
+{
+    if (b->txid_count == 0 || b->txid_count > TC_VOTE_BATCH_TXIDS_HARD_MAX || b->txids == NULL)
+        return false;
+    for (uint32_t i = 1; i < b->txid_count; i++)
+        if (memcmp(b->txids[i - 1].b, b->txids[i].b, TC_HASH_SIZE) >= 0)
+            return false;
+    return true;
+}
+
+static int batches_shape(const tc_evidence *e)
+{
+    const tc_vote_batch *x = &e->batch_a;
+    const tc_vote_batch *y = &e->batch_b;
+    if (x->epoch != y->epoch || x->validator != y->validator || x->seq != y->seq)
+        return TC_EBLK_EVIDENCE;
+    if (!batch_txids_ok(x) || !batch_txids_ok(y))
+        return TC_EBLK_EVIDENCE;
+    tc_hash hx, hy;
+    tc_vote_batch_sign_hash(x, &hx);
+    tc_vote_batch_sign_hash(y, &hy);
+    /* Equal sign hashes are one batch sent twice (its signature may even differ under a
+     * randomized scheme): no fault. The order makes the evidence canonical. */
+    return memcmp(hx.b, hy.b, TC_HASH_SIZE) < 0 ? 0 : TC_EBLK_EVIDENCE;
+}
+
+static int handoffs_shape(const tc_evidence *e)
+{
+    const tc_handoff *x = &e->handoff_a;
+    const tc_handoff *y = &e->handoff_b;
+    if (x->epoch != y->epoch || x->validator != y->validator)
+        return TC_EBLK_EVIDENCE;
+    if (x->txid_count > TC_HANDOFF_TXIDS_HARD_MAX || y->txid_count > TC_HANDOFF_TXIDS_HARD_MAX ||
+        (x->txid_count > 0 && x->txids == NULL) || (y->txid_count > 0 && y->txids == NULL))
+        return TC_EBLK_EVIDENCE;
+    tc_hash hx, hy;
+    tc_handoff_sign_hash(x, &hx);
+    tc_handoff_sign_hash(y, &hy);
+    return memcmp(hx.b, hy.b, TC_HASH_SIZE) < 0 ? 0 : TC_EBLK_EVIDENCE;
+}
+
 int tc_evidence_check_shape(const tc_evidence *e)
 {
     TC_ASSERT(e != NULL);
@@ -635,6 +749,10 @@ int tc_evidence_check_shape(const tc_evidence *e)
     const tc_vote *b = &e->b;
     if (e->kind == TC_EVIDENCE_DOUBLE_LOCK)
         return locks_shape(e);
+    if (e->kind == TC_EVIDENCE_BATCH_EQUIVOCATION)
+        return batches_shape(e);
+    if (e->kind == TC_EVIDENCE_HANDOFF_EQUIVOCATION)
+        return handoffs_shape(e);
     if (e->kind == TC_EVIDENCE_AMNESIA)
         return tc_votes_amnesia(a, b) ? 0 : TC_EBLK_EVIDENCE;
     if (e->kind != TC_EVIDENCE_DOUBLE_VOTE)
@@ -667,7 +785,50 @@ void tc_evidence_hash(const tc_evidence *e, tc_hash *out)
 uint32_t tc_evidence_validator(const tc_evidence *e)
 {
     TC_ASSERT(e != NULL);
-    return e->kind == TC_EVIDENCE_DOUBLE_LOCK ? e->batch_a.validator : e->a.validator;
+    if (kind_has_batches(e->kind))
+        return e->batch_a.validator;
+    if (e->kind == TC_EVIDENCE_HANDOFF_EQUIVOCATION)
+        return e->handoff_a.validator;
+    return e->a.validator;
+}
+
+bool tc_evidence_has_height(const tc_evidence *e)
+{
+    TC_ASSERT(e != NULL);
+    return kind_has_votes(e->kind);
+}
+
+int tc_evidence_from_batches(tc_evidence *e, const tc_vote_batch *x, const tc_vote_batch *y)
+{
+    TC_ASSERT(e != NULL && x != NULL && y != NULL);
+    memset(e, 0, sizeof(*e));
+    tc_hash hx, hy;
+    tc_vote_batch_sign_hash(x, &hx);
+    tc_vote_batch_sign_hash(y, &hy);
+    bool x_first = memcmp(hx.b, hy.b, TC_HASH_SIZE) < 0;
+    /* A shallow view borrows the arguments; only the checked copy owns memory. */
+    tc_evidence view = {.kind = TC_EVIDENCE_BATCH_EQUIVOCATION};
+    view.batch_a = x_first ? *x : *y;
+    view.batch_b = x_first ? *y : *x;
+    if (batches_shape(&view) != 0)
+        return TC_EBLK_EVIDENCE;
+    return tc_evidence_copy(e, &view);
+}
+
+int tc_evidence_from_handoffs(tc_evidence *e, const tc_handoff *x, const tc_handoff *y)
+{
+    TC_ASSERT(e != NULL && x != NULL && y != NULL);
+    memset(e, 0, sizeof(*e));
+    tc_hash hx, hy;
+    tc_handoff_sign_hash(x, &hx);
+    tc_handoff_sign_hash(y, &hy);
+    bool x_first = memcmp(hx.b, hy.b, TC_HASH_SIZE) < 0;
+    tc_evidence view = {.kind = TC_EVIDENCE_HANDOFF_EQUIVOCATION};
+    view.handoff_a = x_first ? *x : *y;
+    view.handoff_b = x_first ? *y : *x;
+    if (handoffs_shape(&view) != 0)
+        return TC_EBLK_EVIDENCE;
+    return tc_evidence_copy(e, &view);
 }
 
 int tc_evidence_from_locks(tc_evidence *e, const tc_vote_batch *x, const tc_tx *tx_x,
@@ -822,6 +983,23 @@ void tc_handoff_deinit(tc_handoff *h)
         return;
     free(h->txids);
     memset(h, 0, sizeof(*h));
+}
+
+int tc_handoff_copy(tc_handoff *dst, const tc_handoff *src)
+{
+    TC_ASSERT(dst != NULL && src != NULL && dst != src);
+    TC_ASSERT(src->txid_count == 0 || src->txids != NULL);
+    *dst = *src;
+    dst->txids = NULL;
+    if (src->txid_count == 0)
+        return 0;
+    dst->txids = tc_malloc((size_t)src->txid_count * TC_HASH_SIZE);
+    if (dst->txids == NULL) {
+        memset(dst, 0, sizeof(*dst));
+        return TC_ENOMEM;
+    }
+    memcpy(dst->txids, src->txids, (size_t)src->txid_count * TC_HASH_SIZE);
+    return 0;
 }
 
 static void handoff_put_unsigned(sink *s, const tc_handoff *h)
@@ -1098,7 +1276,7 @@ static int header_read(tc_reader *r, tc_block_header *h)
     h->proposer = tc_get_u32(r);
     if (r->err != 0 || tc_commit_read(r, &h->last_commit) != 0)
         return r->err;
-    uint32_t n = tc_get_count(r, TC_EVIDENCE_HARD_MAX, TC_EVIDENCE_SIZE);
+    uint32_t n = tc_get_count(r, TC_EVIDENCE_HARD_MAX, TC_EVIDENCE_MIN_SIZE);
     if (r->err == 0 && n > 0) {
         h->evidence = tc_calloc(n, sizeof(*h->evidence));
         if (h->evidence == NULL)

@@ -638,7 +638,7 @@ static int apply_evidence(tc_chain *c, tc_store_txn *t, const tc_block_header *h
         const void *v;
         size_t n;
         /* About a height or an epoch nobody has reached. */
-        if (e->kind != TC_EVIDENCE_DOUBLE_LOCK && e->a.height > h->height)
+        if (tc_evidence_has_height(e) && e->a.height > h->height)
             return TC_EBLK_EVIDENCE;
         uint64_t epoch = tc_evidence_epoch(e, &c->genesis.profile);
         if (epoch > tc_chain_epoch_of(c, h->height))

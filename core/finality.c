@@ -16,6 +16,7 @@ _Static_assert(TC_VOTE_BATCH_TXIDS_HARD_MAX <= UINT32_MAX / TC_HASH_SIZE, "count
 /* Store keys (TC_TABLE_LOCKS). */
 #define KEY_SEQ        "fin/seq"
 #define KEY_HANDOFF    "fin/handoff"
+#define KEY_HLIST      "fin/hlist" /* u32 epoch LE | txids: the signed handoff's list */
 #define KEY_VOTE       "fin/vote/"
 #define KEY_VOTE_LEN   9
 #define VOTE_KEY_SIZE  (KEY_VOTE_LEN + 4 + TC_HASH_SIZE)
@@ -1730,6 +1731,50 @@ int tc_finality_cert_check(const tc_finality *f, const tc_hash *txid, const tc_f
 
 /* ---- epoch handoff ---- */
 
+/* The txids of this validator's handoff of the epoch into out->txids. The first call computes
+ * them (every own vote of the epoch not confirmed, sorted) and records them durably in txn;
+ * every later call of the epoch, a restarted node's included, returns the recorded list, so this
+ * validator never signs two different handoffs for one epoch: that is evidence (kind 4). */
+static int handoff_list(tc_finality *f, tc_store_txn *txn, tc_handoff *out)
+{
+    const void *v = NULL;
+    size_t len = 0;
+    int rc = tc_store_get(txn, TC_TABLE_LOCKS, KEY_HLIST, strlen(KEY_HLIST), &v, &len);
+    if (rc != 0 && rc != TC_ENOTFOUND)
+        return rc;
+    if (rc == 0 && (len < 4 || (len - 4) % TC_HASH_SIZE != 0))
+        return TC_ESTORE_CORRUPT;
+    if (rc == 0 && get_le(v, 4) == f->vset.epoch) {
+        uint32_t n = (uint32_t)((len - 4) / TC_HASH_SIZE);
+        out->txids = tc_malloc((size_t)(n == 0 ? 1 : n) * TC_HASH_SIZE);
+        if (out->txids == NULL)
+            return TC_ENOMEM;
+        memcpy(out->txids, (const uint8_t *)v + 4, (size_t)n * TC_HASH_SIZE);
+        out->txid_count = n;
+        return 0;
+    }
+    uint32_t n = 0;
+    for (uint32_t i = f->head; i != NONE; i = f->tx[i].next)
+        n += f->tx[i].own_seq != 0;
+    uint8_t *rec = tc_malloc(4 + (size_t)n * TC_HASH_SIZE);
+    out->txids = tc_malloc((size_t)(n == 0 ? 1 : n) * TC_HASH_SIZE);
+    if (rec == NULL || out->txids == NULL) {
+        free(rec);
+        return TC_ENOMEM;
+    }
+    for (uint32_t i = f->head; i != NONE; i = f->tx[i].next)
+        if (f->tx[i].own_seq != 0)
+            out->txids[out->txid_count++] = f->tx[i].txid;
+    TC_ASSERT(out->txid_count == n);
+    qsort(out->txids, n, TC_HASH_SIZE, hash_cmp);
+    put_le(rec, f->vset.epoch, 4);
+    memcpy(rec + 4, out->txids, (size_t)n * TC_HASH_SIZE);
+    rc = tc_store_put(txn, TC_TABLE_LOCKS, KEY_HLIST, strlen(KEY_HLIST), rec,
+                      4 + (size_t)n * TC_HASH_SIZE);
+    free(rec);
+    return rc;
+}
+
 int tc_finality_handoff(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, tc_handoff *out)
 {
     TC_ASSERT(f != NULL && txn != NULL && out != NULL);
@@ -1747,17 +1792,11 @@ int tc_finality_handoff(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, tc_h
         f->handed_off = true;
     }
     regossip_arm(f, now_ms);
-    uint32_t n = 0;
-    for (uint32_t i = f->head; i != NONE; i = f->tx[i].next)
-        n += f->tx[i].own_seq != 0;
-    out->txids = tc_malloc((size_t)(n == 0 ? 1 : n) * TC_HASH_SIZE);
-    if (out->txids == NULL)
-        return TC_ENOMEM;
-    for (uint32_t i = f->head; i != NONE; i = f->tx[i].next)
-        if (f->tx[i].own_seq != 0)
-            out->txids[out->txid_count++] = f->tx[i].txid;
-    TC_ASSERT(out->txid_count == n);
-    qsort(out->txids, n, TC_HASH_SIZE, hash_cmp);
+    rc = handoff_list(f, txn, out);
+    if (rc != 0) {
+        tc_handoff_deinit(out);
+        return rc;
+    }
     out->epoch = f->vset.epoch;
     out->validator = f->me;
     tc_handoff_sign(out, f->verifier->scheme, &f->key);

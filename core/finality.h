@@ -16,6 +16,7 @@
  *     prefixes), written only inside the caller's read-write transaction:
  *       "fin/seq"                            -> u64 next own batch seq (never reused, any epoch)
  *       "fin/handoff"                        -> u32 last epoch this validator handed off
+ *       "fin/hlist"                          -> u32 epoch | txids: that epoch's handoff list
  *       "fin/vote/" u32 epoch BE | txid 32   -> u64 seq of the own batch naming txid | u32 n |
  *                                              n x (txid 32 | u32 index): its inputs, LE
  *     and, through utxo.h, the lock states of TC_TABLE_UTXO (Locked / SpentFinalized).
@@ -72,9 +73,10 @@
  * NOT DONE: (1) certificates of the previous epoch (a carried transaction confirmed by its
  * old-epoch certificate): the old epoch's batches are dropped at the change and
  * tc_finality_cert_check answers TC_ERANGE for another epoch; (2) the outpoints of a carried
- * transaction whose body this node never saw are unknown until tc_finality_add_tx gives it;
- * (3) on-chain evidence for batch equivocation (two batches under one seq): the event reports
- * it; lock equivocation becomes double-lock evidence (block.h) in node_txs.c.
+ * transaction whose body this node never saw are unknown until tc_finality_add_tx gives it.
+ * Evidence is node_txs.c's: lock equivocation becomes double-lock evidence (block.h kind 1),
+ * batch equivocation (the EQUIVOCATION event; tc_finality_batch_get gives the stored batch)
+ * batch-equivocation evidence (kind 3), and two handoffs of one validator kind 4.
  *
  * Pointer lifetimes: the config's profile and vset are copied, the verifier is borrowed and must
  * outlive f. Arguments are borrowed for the call only. A batch pointer in an event or from
@@ -275,9 +277,11 @@ int tc_finality_cert_check(const tc_finality *f, const tc_hash *txid, const tc_f
 
 /* Stops voting in the epoch (durably: "fin/handoff" in txn), flushes the pending batch, and
  * signs into *out this validator's handoff: every transaction it voted for in the epoch that is
- * not confirmed, sorted. A second call returns the same list again (minus confirmations). out
- * is overwritten; the caller deinits it. Codes: TC_EINVAL (not a validator of the epoch),
- * TC_ENOMEM, store codes. */
+ * not confirmed, sorted. The first call of an epoch records that list ("fin/hlist" in txn);
+ * every later call of the epoch, after a restart too, signs the recorded list again, so the
+ * validator never signs two different handoffs for one epoch (that is evidence, block.h kind
+ * 4). out is overwritten; the caller deinits it. Codes: TC_EINVAL (not a validator of the
+ * epoch), TC_ENOMEM, TC_ESTORE_CORRUPT (a recorded list that does not decode), store codes. */
 int tc_finality_handoff(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, tc_handoff *out);
 
 /* Checks handoffs against v (epoch, index, signature, no validator twice, weight >= Q) and

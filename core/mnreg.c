@@ -514,13 +514,28 @@ static int locks_verify(const tc_evidence *e, const tc_vset *v, const tc_verifie
     return 0;
 }
 
+static int handoffs_verify(const tc_evidence *e, const tc_vset *v, const tc_verifier *verifier)
+{
+    const tc_pubkey *key = &v->members[e->handoff_a.validator].key;
+    const tc_handoff *handoffs[2] = {&e->handoff_a, &e->handoff_b};
+    for (int i = 0; i < 2; i++) {
+        tc_hash h;
+        tc_handoff_sign_hash(handoffs[i], &h);
+        if (tc_verify(verifier, key, &h, &handoffs[i]->sig) != 0)
+            return TC_EBLK_EVIDENCE;
+    }
+    return 0;
+}
+
 int tc_evidence_verify(const tc_evidence *e, const tc_vset *v, const tc_verifier *verifier)
 {
     TC_ASSERT(e != NULL && v != NULL && verifier != NULL);
     if (tc_evidence_check_shape(e) != 0 || tc_evidence_validator(e) >= v->count)
         return TC_EBLK_EVIDENCE;
-    if (e->kind == TC_EVIDENCE_DOUBLE_LOCK)
+    if (e->kind == TC_EVIDENCE_DOUBLE_LOCK || e->kind == TC_EVIDENCE_BATCH_EQUIVOCATION)
         return locks_verify(e, v, verifier);
+    if (e->kind == TC_EVIDENCE_HANDOFF_EQUIVOCATION)
+        return handoffs_verify(e, v, verifier);
     const tc_pubkey *key = &v->members[e->a.validator].key;
     if (tc_vote_verify(&e->a, verifier, key) != 0 || tc_vote_verify(&e->b, verifier, key) != 0)
         return TC_EBLK_EVIDENCE;
@@ -530,8 +545,10 @@ int tc_evidence_verify(const tc_evidence *e, const tc_vset *v, const tc_verifier
 uint64_t tc_evidence_epoch(const tc_evidence *e, const tc_profile *p)
 {
     TC_ASSERT(e != NULL && p != NULL);
-    if (e->kind == TC_EVIDENCE_DOUBLE_LOCK)
+    if (e->kind == TC_EVIDENCE_DOUBLE_LOCK || e->kind == TC_EVIDENCE_BATCH_EQUIVOCATION)
         return e->batch_a.epoch;
+    if (e->kind == TC_EVIDENCE_HANDOFF_EQUIVOCATION)
+        return e->handoff_a.epoch;
     return tc_mnreg_epoch(p, e->a.height);
 }
 

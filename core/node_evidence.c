@@ -51,16 +51,22 @@ void node_evidence_included(tc_node *n, const tc_block *b)
     TC_ASSERT(n->ev.count <= NODE_EVIDENCE_MAX);
 }
 
+bool node_evidence_against(const tc_node *n, uint32_t validator, uint64_t epoch)
+{
+    const tc_profile *p = tc_chain_profile(n->chain);
+    for (uint32_t k = 0; k < n->ev.count; k++)
+        if (tc_evidence_validator(&n->ev.list[k]) == validator &&
+            tc_evidence_epoch(&n->ev.list[k], p) == epoch)
+            return true;
+    return false;
+}
+
 /* One collateral burns once: a block with two proofs against one validator of one epoch is
  * invalid (chain.h), so only the first is kept for a block. */
 static bool culprit_pending(const tc_node *n, const tc_evidence *e)
 {
-    const tc_profile *p = tc_chain_profile(n->chain);
-    for (uint32_t k = 0; k < n->ev.count; k++)
-        if (tc_evidence_validator(&n->ev.list[k]) == tc_evidence_validator(e) &&
-            tc_evidence_epoch(&n->ev.list[k], p) == tc_evidence_epoch(e, p))
-            return true;
-    return false;
+    return node_evidence_against(n, tc_evidence_validator(e),
+                                 tc_evidence_epoch(e, tc_chain_profile(n->chain)));
 }
 
 void node_evidence_add(tc_node *n, const tc_evidence *e, bool broadcast)
@@ -92,7 +98,7 @@ node_verdict node_evidence_check(tc_node *n, tc_peer_id peer, const tc_evidence 
 {
     const tc_vset *vs;
     uint64_t epoch = tc_evidence_epoch(e, tc_chain_profile(n->chain));
-    if (e->kind != TC_EVIDENCE_DOUBLE_LOCK && e->a.height > tc_chain_height(n->chain) + 1)
+    if (tc_evidence_has_height(e) && e->a.height > tc_chain_height(n->chain) + 1)
         return NODE_DROP;
     if (epoch > tc_chain_epoch_of(n->chain, tc_chain_height(n->chain) + 1) ||
         tc_chain_vset(n->chain, (uint32_t)epoch, &vs) != 0)

@@ -170,6 +170,9 @@ void node_evidence_assert(const tc_node *n);
 /* Keeps a copy of e for the next block this node proposes (unless already pending, or the
  * pending list is full), notifies it, and broadcasts it when asked. e is borrowed. */
 void node_evidence_add(tc_node *n, const tc_evidence *e, bool broadcast);
+/* Whether evidence against validator of epoch is pending here (one collateral burns once, so
+ * a second proof against it would only be dropped). */
+bool node_evidence_against(const tc_node *n, uint32_t validator, uint64_t epoch);
 /* Checks EVIDENCE from peer: NODE_NEWS when it is valid against its epoch's set (then the router
  * relays it and calls node_evidence_add), NODE_DROP otherwise (an invalid one is an offence). */
 node_verdict node_evidence_check(tc_node *n, tc_peer_id peer, const tc_evidence *e);

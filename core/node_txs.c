@@ -272,6 +272,24 @@ static void batch_view(const tc_msg_vote_batch *mb, tc_vote_batch *b)
     b->sig = mb->sig;
 }
 
+/* b, whose signature finality checked, and the stored batch under its (validator, seq) differ:
+ * batch-equivocation evidence (block.h kind 3) for the next block and the peers. Built once
+ * per culprit while one is pending: an equivocator may do it with every batch, and each proof
+ * is two batches of up to 512 txids. Finality's EQUIVOCATION event is then not notified again
+ * (on_event). */
+static void batch_evidence(tc_node *n, const tc_vote_batch *b)
+{
+    const tc_vote_batch *stored = NULL;
+    if (node_evidence_against(n, b->validator, b->epoch) ||
+        tc_finality_batch_get(n->txs.fin, b->validator, b->seq, &stored) != 0)
+        return;
+    tc_evidence ev;
+    if (tc_evidence_from_batches(&ev, stored, b) != 0)
+        return; /* the same content (a duplicate), or out of memory: the event still notifies */
+    node_evidence_add(n, &ev, true);
+    tc_evidence_deinit(&ev);
+}
+
 node_verdict node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb)
 {
     tc_vote_batch b;
@@ -291,6 +309,10 @@ node_verdict node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_ba
         reload(n, rc, "take a vote batch");
     if (rc == TC_EBADSIG)
         node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
+    /* TC_EEXIST is a duplicate (same sign hash, not checked again) or an equivocation (other
+     * content under a verified signature); tc_evidence_from_batches tells them apart. */
+    if (rc == TC_EEXIST && n->txs.fin != NULL)
+        batch_evidence(n, &b);
     return rc == 0 ? NODE_NEWS : NODE_DROP;
 }
 
@@ -409,6 +431,8 @@ static void on_event(tc_node *n, const tc_finality_event *e)
         node_notify(n, &note);
         break;
     case TC_FINALITY_EV_EQUIVOCATION: /* one seq signed twice: hash2 is the other's */
+        if (node_evidence_against(n, e->validator, tc_finality_epoch(n->txs.fin)))
+            break; /* proven (batch_evidence) and notified by node_evidence_add */
         note =
             (tc_notify){.kind = TC_NOTIFY_EVIDENCE, .validator = e->validator, .hash2 = e->hash2};
         if (e->batch != NULL)
@@ -662,6 +686,20 @@ static bool handoff_shape_ok(const tc_node *n, const tc_handoff *h, uint32_t val
     return true;
 }
 
+/* Two validly signed, different handoffs of one validator for one epoch: an honest validator
+ * signs one and re-sends those bytes (finality.h), so this is evidence (block.h kind 4), built
+ * once per culprit while one is pending. */
+static void handoff_evidence(tc_node *n, const tc_handoff *pooled, const tc_handoff *h)
+{
+    if (node_evidence_against(n, h->validator, h->epoch))
+        return;
+    tc_evidence ev;
+    if (tc_evidence_from_handoffs(&ev, pooled, h) != 0)
+        return; /* out of memory: the culprit goes unproven here; peers prove it too */
+    node_evidence_add(n, &ev, true);
+    tc_evidence_deinit(&ev);
+}
+
 node_verdict node_txs_on_handoff(tc_node *n, tc_peer_id peer, tc_handoff *h)
 {
     const tc_vset *vs;
@@ -674,12 +712,23 @@ node_verdict node_txs_on_handoff(tc_node *n, tc_peer_id peer, tc_handoff *h)
         return NODE_DROP;
     }
     /* Our own slot is filled only by handoff_tick, which is what stops our voting. */
-    if (h->validator == n->my_index || n->txs.handoffs[h->validator].used)
+    node_handoff *slot = &n->txs.handoffs[h->validator];
+    if (h->validator == n->my_index && !slot->used)
         return NODE_DROP;
     tc_handoff_sign_hash(h, &sh);
+    if (slot->used) {
+        tc_hash pooled;
+        tc_handoff_sign_hash(&slot->h, &pooled);
+        if (memcmp(pooled.b, sh.b, TC_HASH_SIZE) == 0)
+            return NODE_DROP; /* the pooled one again: its signature was checked */
+    }
     if (tc_verify(&n->verifier, &vs->members[h->validator].key, &sh, &h->sig) != 0) {
         node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
         return NODE_DROP;
+    }
+    if (slot->used) {
+        handoff_evidence(n, &slot->h, h);
+        return NODE_DROP; /* the first stays pooled; the evidence is gossiped instead */
     }
     n->txs.handoffs[h->validator].h = *h;
     n->txs.handoffs[h->validator].used = true;

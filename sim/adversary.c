@@ -329,6 +329,43 @@ static bool forge_batch(tc_adv *a, tc_msg_vote_batch *b)
     return true;
 }
 
+/* EQUIVOCATE_BATCH: our own batch again under its seq with other content, validly signed by
+ * us; others' batches pass unchanged. */
+static bool equivocate_batch(tc_adv *a, tc_msg_vote_batch *b)
+{
+    tc_hash msg;
+    tc_msg_vote_batch_sign_hash(b, &msg);
+    if (!signed_by_us(a, &msg, &b->sig) || !alter_txids(b->txids, &b->txid_count))
+        return false;
+    tc_msg_vote_batch_sign(b, a->config.scheme, &a->config.key);
+    return true;
+}
+
+/* EQUIVOCATE_HANDOFF: our own handoff again with another list, validly signed by us; an empty
+ * list gets one made-up txid (owned by the message, freed with it). */
+static bool equivocate_handoff(tc_adv *a, tc_handoff *h)
+{
+    tc_hash msg;
+    tc_handoff_sign_hash(h, &msg);
+    if (!signed_by_us(a, &msg, &h->sig))
+        return false;
+    if (h->txid_count == 0) {
+        tc_hash *one = malloc(sizeof(*one));
+        if (one == NULL)
+            return false;
+        tc_hash seed;
+        memcpy(seed.b, msg.b, TC_HASH_SIZE);
+        derive_conflict(&seed, one);
+        free(h->txids);
+        h->txids = one;
+        h->txid_count = 1;
+    } else {
+        (void)alter_txids(h->txids, &h->txid_count);
+    }
+    tc_handoff_sign(h, a->config.scheme, &a->config.key);
+    return true;
+}
+
 static bool forge_heartbeat(tc_adv *a, tc_msg_heartbeat *h)
 {
     bool own = memcmp(h->pubkey.b, a->config.key.pub.b, TC_PUBKEY_SIZE) == 0;
@@ -530,6 +567,10 @@ static bool break_rule(tc_adv *a, tc_msg *m)
         return m->type == TC_MSG_PRECOMMIT && stale_precommit(a, &m->vote);
     case TC_ADV_FUTURE_HEIGHT:
         return (m->type == TC_MSG_PROPOSAL || vote) && future_height(a, m);
+    case TC_ADV_EQUIVOCATE_BATCH:
+        return m->type == TC_MSG_VOTE_BATCH && equivocate_batch(a, &m->vote_batch);
+    case TC_ADV_EQUIVOCATE_HANDOFF:
+        return m->type == TC_MSG_HANDOFF && equivocate_handoff(a, &m->handoff);
     default:
         return false;
     }
@@ -780,13 +821,36 @@ tc_adv_kind tc_adv_kind_of(const tc_adv *a)
 const char *tc_adv_kind_name(tc_adv_kind kind)
 {
     static const char *const names[TC_ADV_KIND_COUNT] = {
-        "none",          "equivocate",      "double-vote",     "silent",
-        "invalid-sig",   "replay",          "garbage",         "flood",
-        "out-of-turn",   "forge-proposal",  "forge-prevote",   "forge-precommit",
-        "forge-batch",   "forge-heartbeat", "forge-handoff",   "forge-evidence",
-        "forge-tx",      "sync-bad-hash",   "sync-low-weight", "sync-non-member",
-        "sync-bad-sig",  "time-ahead",      "time-behind",     "stale-height",
-        "future-height", "wrong-proposer",  "wrong-round",     "stale-heartbeat",
+        "none",
+        "equivocate",
+        "double-vote",
+        "silent",
+        "invalid-sig",
+        "replay",
+        "garbage",
+        "flood",
+        "out-of-turn",
+        "forge-proposal",
+        "forge-prevote",
+        "forge-precommit",
+        "forge-batch",
+        "forge-heartbeat",
+        "forge-handoff",
+        "forge-evidence",
+        "forge-tx",
+        "sync-bad-hash",
+        "sync-low-weight",
+        "sync-non-member",
+        "sync-bad-sig",
+        "time-ahead",
+        "time-behind",
+        "stale-height",
+        "future-height",
+        "wrong-proposer",
+        "wrong-round",
+        "stale-heartbeat",
+        "equivocate-batch",
+        "equivocate-handoff",
     };
     if ((int)kind < 0 || kind >= TC_ADV_KIND_COUNT)
         return "?";

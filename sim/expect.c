@@ -115,6 +115,10 @@ static void expect_text(const tc_world *w, const tc_scn_expect *x, char *out, si
             snprintf(out, size, "liveness within %llums after %llums",
                      (unsigned long long)x->within_ms, (unsigned long long)x->after_ms);
         break;
+    case TC_SCN_EXP_BURNED:
+        snprintf(out, size, "burned");
+        members_text(w, x->members, out, size);
+        break;
     case TC_SCN_EXP_CLOCK_STOPS:
         snprintf(out, size, "clock-stops %s %llu", cmp_text(x->cmp), (unsigned long long)x->value);
         break;
@@ -292,6 +296,48 @@ static void eval_culprits(tc_world *w, const tc_scn_expect *x, tc_world_expect *
              names);
 }
 
+/* Whether the registry in e's store has key burned (by evidence). */
+static bool burned_at(tc_world *w, uint32_t e, const tc_pubkey *key)
+{
+    tc_store_txn *t = NULL;
+    tc_mn_record rec;
+    if (tc_store_begin(w->nodes[e].store, false, &t) != 0)
+        return false;
+    bool burned = tc_mnreg_get(t, key, &rec) == 0 && rec.burned;
+    tc_store_abort(t);
+    return burned;
+}
+
+/* Every listed validator burned on the chain of every honest running node: the evidence made
+ * it into a block that everybody applied, not only into notifies. */
+static void eval_burned(tc_world *w, const tc_scn_expect *x, tc_world_expect *r)
+{
+    uint32_t checked = 0;
+    r->pass = true;
+    snprintf(r->value, sizeof(r->value), "burned");
+    for (uint32_t e = 0; e < w->count && r->pass; e++) {
+        const w_node *n = &w->nodes[e];
+        if (n->byzantine || n->node == NULL)
+            continue;
+        checked++;
+        for (uint32_t k = 0; k < x->members.count && r->pass; k++) {
+            uint32_t who = endpoint_of(w, w->scn.members[x->members.first + k].node);
+            if (who != UINT32_MAX && burned_at(w, e, &w->nodes[who].pub))
+                continue;
+            r->pass = false;
+            snprintf(r->value, sizeof(r->value), "%s not burned on %s's chain (height %llu)",
+                     who != UINT32_MAX ? w->nodes[who].name : "?", n->name,
+                     (unsigned long long)n->height);
+        }
+    }
+    if (checked == 0) {
+        r->pass = false;
+        snprintf(r->value, sizeof(r->value), "no node to check");
+    } else if (r->pass) {
+        snprintf(r->value, sizeof(r->value), "burned on the chains of %u nodes", checked);
+    }
+}
+
 /* ONLINE / OFFLINE: how each listed node sees the masternode at the end of the run, from its
  * heartbeats (tc_node_masternode_presence). A node that is down sees nothing: it fails both. */
 static void eval_presence(tc_world *w, const tc_scn_expect *x, tc_world_expect *r)
@@ -353,6 +399,9 @@ static void eval_one(tc_world *w, uint32_t k, tc_world_expect *r)
         break;
     case TC_SCN_EXP_LIVENESS:
         eval_liveness(w, k, x, r);
+        break;
+    case TC_SCN_EXP_BURNED:
+        eval_burned(w, x, r);
         break;
     case TC_SCN_EXP_BANNED: {
         uint32_t banned = endpoint_of(w, x->node), missing = UINT32_MAX;

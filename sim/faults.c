@@ -195,6 +195,12 @@ static void link_change(tc_world *w, const tc_scn_event *ev)
     w_timeline(w, UINT32_MAX, "LINK %s (ms, ppm, B/s)", text);
 }
 
+_Static_assert(TC_SCN_BYZ_EQUIVOCATE_BATCH - TC_SCN_BYZ_BREAKER_FIRST ==
+                   TC_ADV_EQUIVOCATE_BATCH - TC_ADV_OUT_OF_TURN,
+               "TC_SCN_BYZ_EQUIVOCATE_BATCH names TC_ADV_EQUIVOCATE_BATCH");
+_Static_assert(TC_SCN_BYZ_EQUIVOCATE_HANDOFF - TC_SCN_BYZ_BREAKER_FIRST ==
+                   TC_ADV_EQUIVOCATE_HANDOFF - TC_ADV_OUT_OF_TURN,
+               "TC_SCN_BYZ_EQUIVOCATE_HANDOFF names TC_ADV_EQUIVOCATE_HANDOFF");
 _Static_assert(TC_SCN_BYZ_BREAKER_LAST - TC_SCN_BYZ_BREAKER_FIRST ==
                    TC_ADV_KIND_COUNT - 1 - TC_ADV_OUT_OF_TURN,
                "every rule breaker has a scenario name");

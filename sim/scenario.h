@@ -91,7 +91,9 @@ typedef enum {
     /* Rule breakers, 9 ..: tc_adv_kind TC_ADV_OUT_OF_TURN .. in the same order (sim/faults.c;
      * docs/SCENARIOS.md has their names). */
     TC_SCN_BYZ_BREAKER_FIRST = 9,
-    TC_SCN_BYZ_BREAKER_LAST = 28,
+    TC_SCN_BYZ_EQUIVOCATE_BATCH = 29,   /* a breaker that signs batches: a validator only */
+    TC_SCN_BYZ_EQUIVOCATE_HANDOFF = 30, /* a breaker that signs handoffs: a validator only */
+    TC_SCN_BYZ_BREAKER_LAST = 30,
 } tc_scn_byz_kind;
 
 /* Setup statements that name one node. */
@@ -188,6 +190,8 @@ typedef enum {
     TC_SCN_EXP_CLOCK_STOPS = 9,  /* cmp value: clock stops summed over honest nodes */
     TC_SCN_EXP_ONLINE = 10,      /* node online, at the end, for every one of members */
     TC_SCN_EXP_OFFLINE = 11,     /* node not online, at the end, for every one of members */
+    TC_SCN_EXP_BURNED = 12,      /* members: validators burned by evidence on every honest
+                                    running node's chain */
 } tc_scn_expect_kind;
 
 typedef enum { TC_SCN_GE = 1, TC_SCN_LE = 2, TC_SCN_EQ = 3 } tc_scn_cmp;

@@ -128,8 +128,9 @@ static void check_span(parser *p, tc_scn_span span, need nd, uint32_t scope)
 
 static need byz_need(uint32_t kind)
 {
-    bool voting =
-        kind == TC_SCN_BYZ_EQUIVOCATE || kind == TC_SCN_BYZ_DOUBLE_VOTE || kind == TC_SCN_BYZ_TWIN;
+    bool voting = kind == TC_SCN_BYZ_EQUIVOCATE || kind == TC_SCN_BYZ_DOUBLE_VOTE ||
+                  kind == TC_SCN_BYZ_TWIN || kind == TC_SCN_BYZ_EQUIVOCATE_BATCH ||
+                  kind == TC_SCN_BYZ_EQUIVOCATE_HANDOFF;
     return voting ? NEED_VALIDATOR : NEED_NOT_TWIN;
 }
 
@@ -251,7 +252,9 @@ static void check_expects(parser *p)
             check_node(p, e->node, e->line, e->node_column, NEED_ANY, AT_EXPECT);
         if (e->kind == TC_SCN_EXP_ONLINE || e->kind == TC_SCN_EXP_OFFLINE)
             check_node(p, e->node, e->line, e->node_column, NEED_VALIDATOR, AT_EXPECT);
-        check_span(p, e->members, e->kind == TC_SCN_EXP_CULPRITS ? NEED_VALIDATOR : NEED_ANY,
+        check_span(p, e->members,
+                   e->kind == TC_SCN_EXP_CULPRITS || e->kind == TC_SCN_EXP_BURNED ? NEED_VALIDATOR
+                                                                                  : NEED_ANY,
                    AT_EXPECT);
     }
 }

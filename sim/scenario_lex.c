@@ -20,7 +20,7 @@ int scn_report(parser *p, uint32_t line, uint32_t col, const char *got, const ch
     p->failed = true;
     p->err_line = line;
     p->err_col = col;
-    char expected[480]; /* a choice lists every name (scn_get_choice) */
+    char expected[560]; /* a choice lists every name (scn_get_choice) */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(expected, sizeof(expected), fmt, ap);
@@ -45,7 +45,7 @@ static const char *describe(const tok *t, char *buf, size_t size)
 /* Error at token t (NULL: at the end of the current line). */
 int scn_fail_tok(parser *p, const tok *t, const char *fmt, ...)
 {
-    char expected[480]; /* a choice lists every name (scn_get_choice) */
+    char expected[560]; /* a choice lists every name (scn_get_choice) */
     char got[64];
     va_list ap;
     va_start(ap, fmt);
@@ -507,7 +507,7 @@ int scn_get_choice(parser *p, const char *what, const char *const *names, int n,
         *out = k;
         return 0;
     }
-    char list[400] = "";
+    char list[480] = ""; /* every name of the longest list (Byzantine behaviours) */
     for (int j = 0; j < n; j++) {
         if (names[j] == NULL)
             continue;
@@ -521,7 +521,7 @@ int scn_get_choice(parser *p, const char *what, const char *const *names, int n,
 int scn_fail_prev(parser *p, const char *fmt, ...)
 {
     TC_ASSERT(p->i > 0);
-    char expected[480]; /* a choice lists every name (scn_get_choice) */
+    char expected[560]; /* a choice lists every name (scn_get_choice) */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(expected, sizeof(expected), fmt, ap);

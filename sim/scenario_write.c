@@ -256,7 +256,7 @@ static void put_expect(FILE *f, const tc_scn *s, const tc_scn_expect *e)
         put_node(f, e->node);
         fprintf(f, " by");
         break;
-    default: /* safety, fork, culprits */
+    default: /* safety, fork, culprits, burned */
         break;
     }
     put_members(f, s, e->members, false);

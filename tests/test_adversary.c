@@ -1295,3 +1295,92 @@ Test(adversary, wrong_header_replaces_own_fresh_proposals_with_misfit_copies)
         tc_adv_free(a);
     }
 }
+
+/* EQUIVOCATE_BATCH: its own batch is preceded by another of the same (epoch, validator, seq)
+ * with one txid less, validly signed by its key (evidence kind 3); others' batches pass. */
+Test(adversary, equivocate_batch_signs_a_second_batch_under_its_own_seq)
+{
+    tc_adv *a = adv_new(TC_ADV_EQUIVOCATE_BATCH, 1, 0, TC_SIG_ED25519);
+    tc_keypair own;
+    ts_keypair(&own, KEY_OWN);
+    tc_msg m;
+    ms_msg(&m, TC_MSG_VOTE_BATCH);
+    cr_assert_gt(m.vote_batch.txid_count, 1u, "the sample names several txids");
+    tc_msg_vote_batch_sign(&m.vote_batch, TC_SIG_ED25519, &own);
+    size_t len = 0;
+    uint8_t *f = encode(&m, &len);
+    capture c;
+    cap_init(&c);
+    send_one(a, 1000, f, len, &c);
+    cr_assert_eq(c.count, 2u, "the second batch, then the original");
+    cr_assert(same_bytes(&c.items[1], f, len));
+    tc_msg x = decode_sent(&c.items[0], TC_MSG_VOTE_BATCH);
+    cr_assert_eq(x.vote_batch.epoch, m.vote_batch.epoch);
+    cr_assert_eq(x.vote_batch.validator, m.vote_batch.validator);
+    cr_assert_eq(x.vote_batch.seq, m.vote_batch.seq, "the same seq");
+    cr_assert_eq(x.vote_batch.txid_count + 1, m.vote_batch.txid_count, "one txid less");
+    tc_hash h;
+    tc_msg_vote_batch_sign_hash(&x.vote_batch, &h);
+    tc_verifier v = {.scheme = TC_SIG_ED25519};
+    cr_assert_eq(tc_verify(&v, &own.pub, &h, &x.vote_batch.sig), 0, "validly signed");
+    tc_msg_deinit(&x);
+    free(f);
+    cap_free(&c);
+
+    /* Another validator's batch (the sample's own signature) passes unchanged. */
+    tc_msg_deinit(&m);
+    f = sample_frame(TC_MSG_VOTE_BATCH, &len);
+    cap_init(&c);
+    send_one(a, 1000, f, len, &c);
+    cr_assert_eq(c.count, 1u);
+    cr_assert(same_bytes(&c.items[0], f, len), "relayed unchanged");
+    free(f);
+    cap_free(&c);
+    tc_adv_free(a);
+}
+
+/* EQUIVOCATE_HANDOFF: its own handoff is preceded by another of the same epoch and validator
+ * with another list, validly signed (evidence kind 4); an empty list gets one made-up txid. */
+Test(adversary, equivocate_handoff_signs_a_second_handoff_for_its_epoch)
+{
+    tc_adv *a = adv_new(TC_ADV_EQUIVOCATE_HANDOFF, 1, 0, TC_SIG_ED25519);
+    tc_keypair own;
+    ts_keypair(&own, KEY_OWN);
+    tc_verifier v = {.scheme = TC_SIG_ED25519};
+    for (int empty = 0; empty < 2; empty++) {
+        tc_msg m;
+        ms_msg(&m, TC_MSG_HANDOFF);
+        if (empty)
+            m.handoff.txid_count = 0;
+        uint32_t want = empty ? 1u : m.handoff.txid_count - 1;
+        tc_handoff_sign(&m.handoff, TC_SIG_ED25519, &own);
+        size_t len = 0;
+        uint8_t *f = encode(&m, &len);
+        capture c;
+        cap_init(&c);
+        send_one(a, 1000, f, len, &c);
+        cr_assert_eq(c.count, 2u, "the second handoff, then the original (empty %d)", empty);
+        cr_assert(same_bytes(&c.items[1], f, len));
+        tc_msg x = decode_sent(&c.items[0], TC_MSG_HANDOFF);
+        cr_assert_eq(x.handoff.epoch, m.handoff.epoch);
+        cr_assert_eq(x.handoff.validator, m.handoff.validator);
+        cr_assert_eq(x.handoff.txid_count, want, "another list (empty %d)", empty);
+        tc_hash h;
+        tc_handoff_sign_hash(&x.handoff, &h);
+        cr_assert_eq(tc_verify(&v, &own.pub, &h, &x.handoff.sig), 0, "validly signed");
+        tc_msg_deinit(&x);
+        tc_msg_deinit(&m);
+        free(f);
+        cap_free(&c);
+    }
+    size_t len = 0;
+    uint8_t *f = sample_frame(TC_MSG_HANDOFF, &len);
+    capture c;
+    cap_init(&c);
+    send_one(a, 1000, f, len, &c);
+    cr_assert_eq(c.count, 1u);
+    cr_assert(same_bytes(&c.items[0], f, len), "another validator's handoff passes unchanged");
+    free(f);
+    cap_free(&c);
+    tc_adv_free(a);
+}

@@ -1339,3 +1339,236 @@ Test(block, block_with_double_lock_round_trips)
     tc_block_deinit(&b);
     locks_deinit(&l);
 }
+
+/* ---- batch-equivocation evidence (kind 3) ---- */
+
+typedef struct {
+    tc_hash ids[3];
+    tc_vote_batch b[2]; /* seq 7 of validator 2, epoch 3: {ids 0, 1} and {ids 0, 2} */
+    tc_evidence e;      /* owned copy, canonical */
+} beq_t;
+
+static void sign_batch(tc_vote_batch *b, uint64_t key)
+{
+    tc_keypair kp;
+    tc_hash h;
+    ts_keypair(&kp, key);
+    tc_vote_batch_sign_hash(b, &h);
+    tc_sign(TC_SIG_ED25519, &kp, &h, &b->sig);
+}
+
+static void make_beq(beq_t *q)
+{
+    for (int i = 0; i < 3; i++)
+        fill_hash(&q->ids[i], (uint8_t)(0x10 + i));
+    for (int i = 0; i < 2; i++) {
+        q->b[i] = (tc_vote_batch){.epoch = 3, .validator = 2, .seq = 7, .txid_count = 2};
+        q->b[i].txids = i == 0 ? &q->ids[0] : calloc(2, sizeof(tc_hash));
+        if (i == 1) {
+            q->b[1].txids[0] = q->ids[0];
+            q->b[1].txids[1] = q->ids[2];
+        }
+        sign_batch(&q->b[i], 2);
+    }
+    cr_assert_eq(tc_evidence_from_batches(&q->e, &q->b[1], &q->b[0]), 0);
+}
+
+static void beq_deinit(beq_t *q)
+{
+    free(q->b[1].txids);
+    tc_evidence_deinit(&q->e);
+}
+
+/* Offsets in a kind-3 encoding whose batches name two txids each. */
+#define BQ_EPOCH   1
+#define BQ_SEQ_A   9
+#define BQ_COUNT_A 17
+#define BQ_SEQ_B   (BQ_COUNT_A + 4 + 2 * TC_HASH_SIZE + TC_SIG_SIZE)
+#define BQ_SIZE    (BQ_SEQ_B + 8 + 4 + 2 * TC_HASH_SIZE + TC_SIG_SIZE)
+
+Test(block, batch_equivocation_round_trip_hash_copy)
+{
+    beq_t q;
+    make_beq(&q);
+    cr_assert_eq(q.e.kind, TC_EVIDENCE_BATCH_EQUIVOCATION);
+    cr_assert_eq(tc_evidence_check_shape(&q.e), 0);
+    cr_assert_eq(tc_evidence_validator(&q.e), 2u);
+    cr_assert(!tc_evidence_has_height(&q.e), "kind 3 names an epoch, not a height");
+    tc_hash ha, hb;
+    tc_vote_batch_sign_hash(&q.e.batch_a, &ha);
+    tc_vote_batch_sign_hash(&q.e.batch_b, &hb);
+    cr_assert(memcmp(ha.b, hb.b, TC_HASH_SIZE) < 0, "from_batches orders by sign hash");
+    buf_t e, again;
+    ENCODE(e, tc_evidence_encode, &q.e);
+    cr_assert_eq(e.n, (size_t)BQ_SIZE, "size %zu", e.n);
+    cr_assert_eq(e.p[0], TC_EVIDENCE_BATCH_EQUIVOCATION);
+    cr_assert_eq(get_u32le(e.p + BQ_EPOCH), 3u);
+    tc_evidence back, copy;
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), 0);
+    ENCODE(again, tc_evidence_encode, &back);
+    cr_assert_eq(again.n, e.n);
+    cr_assert_eq(memcmp(again.p, e.p, e.n), 0, "re-encodes to the same bytes");
+    tc_hash h, want, hc;
+    tc_evidence_hash(&q.e, &h);
+    tc_hash_tagged(&want, TC_TAG_EVIDENCE, e.p, e.n);
+    cr_assert_eq(memcmp(h.b, want.b, TC_HASH_SIZE), 0, "hash covers the encoding");
+    cr_assert_eq(tc_evidence_copy(&copy, &back), 0);
+    tc_evidence_deinit(&back);
+    tc_evidence_hash(&copy, &hc);
+    cr_assert_eq(memcmp(hc.b, h.b, TC_HASH_SIZE), 0, "a copy outlives its source");
+    tc_evidence_deinit(&copy);
+    cr_assert(all_zero(&copy, sizeof(copy)), "deinit zeroes");
+    free(e.p);
+    free(again.p);
+    beq_deinit(&q);
+}
+
+Test(block, batch_equivocation_decode_errors)
+{
+    beq_t q;
+    make_beq(&q);
+    buf_t e;
+    tc_evidence back;
+    ENCODE(e, tc_evidence_encode, &q.e);
+    for (size_t n = 0; n < e.n; n++) {
+        memset(&back, 0xee, sizeof(back));
+        cr_assert_eq(tc_evidence_decode(&back, e.p, n), TC_ESHORT, "prefix %zu", n);
+        cr_assert(all_zero(&back, sizeof(back)), "cleared at prefix %zu", n);
+    }
+    e.p[e.n] = 0;
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n + 1), TC_ETRAILING);
+    e.p[BQ_SEQ_B] ^= 1; /* seq 6 or 7 vs 7: two seqs prove nothing */
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), TC_ERANGE, "two seqs");
+    cr_assert(all_zero(&back, sizeof(back)));
+    e.p[BQ_SEQ_B] ^= 1;
+    put_le32(e.p + BQ_COUNT_A, 0);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), TC_ERANGE, "batch a names nothing");
+    put_le32(e.p + BQ_COUNT_A, 2);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), 0, "restored");
+    tc_evidence_deinit(&back);
+    free(e.p);
+
+    /* Out of sign-hash order, or one batch twice, is not canonical. */
+    tc_evidence swapped = q.e;
+    swapped.batch_a = q.e.batch_b;
+    swapped.batch_b = q.e.batch_a;
+    ENCODE(e, tc_evidence_encode, &swapped);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), TC_ERANGE, "b before a");
+    free(e.p);
+    swapped.batch_a = swapped.batch_b;
+    ENCODE(e, tc_evidence_encode, &swapped);
+    cr_assert_eq(tc_evidence_decode(&back, e.p, e.n), TC_ERANGE, "one batch twice");
+    free(e.p);
+    e.p = calloc(1, 8);
+    e.p[0] = TC_EVIDENCE_KIND_COUNT;
+    cr_assert_eq(tc_evidence_decode(&back, e.p, 8), TC_ERANGE, "kind past the last");
+    free(e.p);
+    beq_deinit(&q);
+}
+
+Test(block, batch_equivocation_shape_rules)
+{
+    beq_t q;
+    make_beq(&q);
+    tc_evidence e;
+    cr_assert_eq(tc_evidence_from_batches(&e, &q.b[0], &q.b[0]), TC_EBLK_EVIDENCE, "same batch");
+    cr_assert(all_zero(&e, sizeof(e)));
+    tc_vote_batch other = q.b[0];
+    other.seq = 8;
+    sign_batch(&other, 2);
+    cr_assert_eq(tc_evidence_from_batches(&e, &q.b[1], &other), TC_EBLK_EVIDENCE, "two seqs");
+    other = q.b[0];
+    other.validator = 1;
+    cr_assert_eq(tc_evidence_from_batches(&e, &q.b[1], &other), TC_EBLK_EVIDENCE, "two validators");
+    other = q.b[0];
+    other.epoch = 4;
+    cr_assert_eq(tc_evidence_from_batches(&e, &q.b[1], &other), TC_EBLK_EVIDENCE, "two epochs");
+    /* The same content under another signature is one batch, not an equivocation. */
+    other = q.b[0];
+    other.sig.b[0] ^= 1;
+    cr_assert_eq(tc_evidence_from_batches(&e, &q.b[0], &other), TC_EBLK_EVIDENCE,
+                 "same content, other signature");
+    tc_hash unsorted[2] = {q.ids[2], q.ids[0]};
+    other = q.b[0];
+    other.txids = unsorted;
+    cr_assert_eq(tc_evidence_from_batches(&e, &q.b[0], &other), TC_EBLK_EVIDENCE,
+                 "txids not increasing");
+    tc_evidence bad = q.e;
+    bad.batch_b.seq = 9;
+    cr_assert_eq(tc_evidence_check_shape(&bad), TC_EBLK_EVIDENCE, "seq changed after build");
+    beq_deinit(&q);
+}
+
+/* ---- handoff-equivocation evidence (kind 4) ---- */
+
+Test(block, handoff_equivocation_round_trip_and_errors)
+{
+    tc_handoff h1, h2;
+    make_handoff(&h1, 2);
+    make_handoff(&h2, 1); /* one txid less, same epoch 4 and validator 1 */
+    tc_evidence e;
+    cr_assert_eq(tc_evidence_from_handoffs(&e, &h1, &h2), 0);
+    cr_assert_eq(e.kind, TC_EVIDENCE_HANDOFF_EQUIVOCATION);
+    cr_assert_eq(tc_evidence_validator(&e), 1u);
+    cr_assert_eq(tc_evidence_check_shape(&e), 0);
+    cr_assert(!tc_evidence_has_height(&e));
+    buf_t enc, again;
+    ENCODE(enc, tc_evidence_encode, &e);
+    cr_assert_eq(enc.n, 1 + 2 * (size_t)TC_HANDOFF_MIN_SIZE + 3 * TC_HASH_SIZE, "size %zu", enc.n);
+    tc_evidence back, copy;
+    cr_assert_eq(tc_evidence_decode(&back, enc.p, enc.n), 0);
+    ENCODE(again, tc_evidence_encode, &back);
+    cr_assert_eq(memcmp(again.p, enc.p, enc.n), 0, "re-encodes to the same bytes");
+    cr_assert_eq(tc_evidence_copy(&copy, &back), 0);
+    tc_evidence_deinit(&back);
+    tc_hash h, hc;
+    tc_evidence_hash(&e, &h);
+    tc_evidence_hash(&copy, &hc);
+    cr_assert_eq(memcmp(hc.b, h.b, TC_HASH_SIZE), 0, "a copy outlives its source");
+    tc_evidence_deinit(&copy);
+    for (size_t n = 0; n < enc.n; n++)
+        cr_assert_eq(tc_evidence_decode(&back, enc.p, n), TC_ESHORT, "prefix %zu", n);
+    free(again.p);
+    free(enc.p);
+
+    tc_evidence swapped = e;
+    swapped.handoff_a = e.handoff_b;
+    swapped.handoff_b = e.handoff_a;
+    ENCODE(enc, tc_evidence_encode, &swapped);
+    cr_assert_eq(tc_evidence_decode(&back, enc.p, enc.n), TC_ERANGE, "b before a");
+    cr_assert_eq(tc_evidence_check_shape(&swapped), TC_EBLK_EVIDENCE);
+    free(enc.p);
+    swapped.handoff_b = swapped.handoff_a;
+    cr_assert_eq(tc_evidence_check_shape(&swapped), TC_EBLK_EVIDENCE, "one handoff twice");
+    tc_evidence_deinit(&e);
+
+    cr_assert_eq(tc_evidence_from_handoffs(&e, &h1, &h1), TC_EBLK_EVIDENCE, "same handoff");
+    tc_handoff other = h2;
+    other.epoch = 5;
+    cr_assert_eq(tc_evidence_from_handoffs(&e, &h1, &other), TC_EBLK_EVIDENCE, "two epochs");
+    /* A kind-4 encoding whose epochs differ, in sign-hash order so only the epochs are wrong. */
+    tc_hash s1, s2;
+    tc_handoff_sign_hash(&h1, &s1);
+    tc_handoff_sign_hash(&other, &s2);
+    bool h1_first = memcmp(s1.b, s2.b, TC_HASH_SIZE) < 0;
+    buf_t a;
+    ENCODE(a, tc_handoff_encode, h1_first ? &h1 : &other);
+    ENCODE(enc, tc_handoff_encode, h1_first ? &other : &h1);
+    uint8_t *raw = malloc(1 + a.n + enc.n);
+    raw[0] = TC_EVIDENCE_HANDOFF_EQUIVOCATION;
+    memcpy(raw + 1, a.p, a.n);
+    memcpy(raw + 1 + a.n, enc.p, enc.n);
+    cr_assert_eq(tc_evidence_decode(&back, raw, 1 + a.n + enc.n), TC_ERANGE, "two epochs");
+    free(raw);
+    free(a.p);
+    free(enc.p);
+    other = h2;
+    other.validator = 2;
+    cr_assert_eq(tc_evidence_from_handoffs(&e, &h1, &other), TC_EBLK_EVIDENCE, "two validators");
+    tc_handoff empty = h2;
+    empty.txid_count = 0;
+    cr_assert_eq(tc_evidence_from_handoffs(&e, &h1, &empty), 0, "an empty handoff is one too");
+    tc_evidence_deinit(&e);
+    tc_handoff_deinit(&h1);
+    tc_handoff_deinit(&h2);
+}

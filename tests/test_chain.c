@@ -2150,6 +2150,72 @@ Test(chain, double_lock_evidence_burns_the_culprits_collateral)
     tc_tx_deinit(&tx2);
 }
 
+/* Kinds 3 and 4: a batch seq or an epoch's handoff signed twice with other content burns like
+ * a double vote; the same proof again, or a second proof against the burned culprit, is
+ * refused. */
+Test(chain, batch_and_handoff_equivocation_burn_the_culprits_collateral)
+{
+    open_default();
+    advance_to(2);
+    const tc_vset *vs;
+    cr_assert_eq(tc_chain_vset(F.chain, 0, &vs), 0, "tc_chain_vset returns 0");
+    tc_keypair kp1, kp2;
+    cr_assert_eq(tc_genesis_key(F.master, "validator", genesis_index(&vs->members[1].key), &kp1), 0,
+                 "validator 1's key");
+    cr_assert_eq(tc_genesis_key(F.master, "validator", genesis_index(&vs->members[2].key), &kp2), 0,
+                 "validator 2's key");
+    tc_hash x, y;
+    memset(x.b, 0x41, TC_HASH_SIZE);
+    memset(y.b, 0x42, TC_HASH_SIZE);
+    tc_vote_batch b1, b2;
+    lock_batch(&b1, 1, 5, &x, &kp1);
+    lock_batch(&b2, 1, 5, &y, &kp1); /* seq 5 again, other content */
+    tc_evidence ev3, ev4, again;
+    cr_assert_eq(tc_evidence_from_batches(&ev3, &b1, &b2), 0, "kind 3 builds");
+    tc_handoff h1 = {.epoch = 0, .validator = 2, .txid_count = 1, .txids = &x};
+    tc_handoff h2 = {.epoch = 0, .validator = 2, .txid_count = 0, .txids = NULL};
+    tc_handoff_sign(&h1, F.opts.scheme, &kp2);
+    tc_handoff_sign(&h2, F.opts.scheme, &kp2);
+    cr_assert_eq(tc_evidence_from_handoffs(&ev4, &h1, &h2), 0, "kind 4 builds");
+    tc_evidence both[2] = {ev3, ev4};
+    advance(NULL, 0, both, 2); /* block 3 */
+    tc_chain_supply s;
+    cr_assert_eq(tc_chain_supply_get(F.chain, &s), 0, "tc_chain_supply_get returns 0");
+    cr_assert_eq(s.burned_total, 2 * prof()->collateral_bronze, "two bronze collaterals burned");
+    cr_assert(mn_get(&vs->members[1].key).burned, "the batch equivocator is burned");
+    cr_assert(mn_get(&vs->members[2].key).burned, "the handoff equivocator is burned");
+    cr_assert(!vset_has(1, &vs->members[1].key), "and leaves the set at epoch 1");
+    snap before;
+    snap_take(&before);
+    tc_block bad;
+    cr_assert_eq(ts_chain_build(&F, NULL, 0, &ev3, 1, &bad), TC_EBLK_EVIDENCE, "included before");
+    expect_unchanged(&before, "kind 3 again");
+    /* Another seq's equivocation by the same validator: one collateral burns once. */
+    tc_vote_batch b3, b4;
+    lock_batch(&b3, 1, 6, &x, &kp1);
+    lock_batch(&b4, 1, 6, &y, &kp1);
+    cr_assert_eq(tc_evidence_from_batches(&again, &b3, &b4), 0, "kind 3 builds");
+    cr_assert_eq(ts_chain_build(&F, NULL, 0, &again, 1, &bad), TC_EBLK_EVIDENCE,
+                 "the culprit is burned already");
+    expect_unchanged(&before, "a second proof");
+    tc_evidence_deinit(&again);
+    /* Handoffs of validator 3 signed by another key prove nothing (3 is not burned). */
+    h1.validator = h2.validator = 3;
+    tc_handoff_sign(&h1, F.opts.scheme, &kp1);
+    tc_handoff_sign(&h2, F.opts.scheme, &kp1);
+    cr_assert_eq(tc_evidence_from_handoffs(&again, &h1, &h2), 0, "well shaped");
+    cr_assert_eq(ts_chain_build(&F, NULL, 0, &again, 1, &bad), TC_EBLK_EVIDENCE,
+                 "a handoff the culprit did not sign");
+    expect_unchanged(&before, "forged kind 4");
+    tc_evidence_deinit(&again);
+    tc_evidence_deinit(&ev3);
+    tc_evidence_deinit(&ev4);
+    tc_vote_batch_deinit(&b1);
+    tc_vote_batch_deinit(&b2);
+    tc_vote_batch_deinit(&b3);
+    tc_vote_batch_deinit(&b4);
+}
+
 /* ---- the vetted block ---- */
 
 static uint64_t cache_lookups(const tc_verify_cache *c)

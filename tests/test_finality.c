@@ -1069,6 +1069,21 @@ Test(finality, handoff_lists_unconfirmed_votes_and_queues_newcomers, .fini = tea
     cr_assert_eq(tc_finality_handoff(fin, tx, T0 + 60, &h), 0);
     commit(tx);
     cr_assert_eq(h.txid_count, 3, "rebuilt from the vote records");
+    tc_hash sh2;
+    tc_handoff_sign_hash(&h, &sh2);
+    cr_assert(hash_eq(&sh, &sh2), "the same handoff: two would be evidence (kind 4)");
+    tc_handoff_deinit(&h);
+    /* The list is the recorded one, not recomputed: a confirmation after the handoff (none
+     * happens before the closing block, but a record is what the promise rests on) leaves the
+     * signed handoff as it was. */
+    cr_assert_eq(ts_chain_advance(&fx, &t[1], 1, NULL, 0), 0);
+    confirmed(fin, &t[1], &id[1]);
+    tx = begin();
+    cr_assert_eq(tc_finality_handoff(fin, tx, T0 + 70, &h), 0);
+    commit(tx);
+    cr_assert_eq(h.txid_count, 3, "the recorded list");
+    tc_handoff_sign_hash(&h, &sh2);
+    cr_assert(hash_eq(&sh, &sh2), "the same bytes signed again");
     tc_handoff_deinit(&h);
     tc_tx_deinit(&late);
     for (uint32_t i = 0; i < 4; i++)

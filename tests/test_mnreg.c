@@ -940,3 +940,92 @@ Test(mnreg, double_lock_evidence_verify)
     tc_tx_deinit(&t3);
     tc_vset_deinit(&v);
 }
+
+Test(mnreg, batch_equivocation_evidence_verify)
+{
+    tc_vset v;
+    make_vset(&v, 4, NULL);
+    uint64_t key = key_of(&v, 2);
+    tc_hash id1, id2;
+    memset(id1.b, 0x21, TC_HASH_SIZE);
+    memset(id2.b, 0x22, TC_HASH_SIZE);
+    tc_vote_batch b1, b2, b3;
+    make_batch(&b1, 2, 10, &id1, key);
+    make_batch(&b2, 2, 10, &id2, key); /* seq 10 again, other content */
+    make_batch(&b3, 2, 11, &id2, key);
+    tc_evidence e;
+    cr_assert_eq(tc_evidence_from_batches(&e, &b2, &b1), 0, "valid, either order");
+    cr_assert_eq(tc_evidence_validator(&e), 2u);
+    cr_assert_eq(tc_evidence_epoch(&e, &prof), 3u, "the batches' epoch judges it");
+    cr_assert_eq(tc_evidence_verify(&e, &v, &ed), 0);
+
+    tc_evidence bad;
+    cr_assert_eq(tc_evidence_copy(&bad, &e), 0);
+    bad.batch_b.sig.b[3] ^= 1;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "bad signature b");
+    bad.batch_b.sig.b[3] ^= 1;
+    bad.batch_a.sig.b[3] ^= 1;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "bad signature a");
+    bad.batch_a.sig.b[3] ^= 1;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), 0, "restored");
+    bad.batch_a.validator = bad.batch_b.validator = 1;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "other member's key");
+    bad.batch_a.validator = bad.batch_b.validator = 4;
+    cr_assert_eq(tc_evidence_verify(&bad, &v, &ed), TC_EBLK_EVIDENCE, "index out of range");
+    tc_evidence_deinit(&bad);
+    tc_evidence_deinit(&e);
+    /* Two seqs are two honest batches; one signed by another key proves nothing of 2. */
+    cr_assert_eq(tc_evidence_from_batches(&e, &b1, &b3), TC_EBLK_EVIDENCE, "two seqs");
+    tc_vote_batch forged;
+    make_batch(&forged, 2, 10, &id2, key_of(&v, 1));
+    cr_assert_eq(tc_evidence_from_batches(&e, &b1, &forged), 0, "well shaped");
+    cr_assert_eq(tc_evidence_verify(&e, &v, &ed), TC_EBLK_EVIDENCE, "signed by someone else");
+    tc_evidence_deinit(&e);
+    tc_vset_deinit(&v);
+}
+
+/* A handoff of validator in epoch 3 naming count txids 0x31.., signed with key. */
+static void make_ho(tc_handoff *h, uint32_t validator, uint32_t count, uint64_t key)
+{
+    tc_keypair kp;
+    memset(h, 0, sizeof(*h));
+    h->epoch = 3;
+    h->validator = validator;
+    h->txid_count = count;
+    h->txids = calloc(count ? count : 1, sizeof(tc_hash));
+    for (uint32_t i = 0; i < count; i++)
+        memset(h->txids[i].b, (int)(0x31 + i), TC_HASH_SIZE);
+    ts_keypair(&kp, key);
+    tc_handoff_sign(h, TC_SIG_ED25519, &kp);
+}
+
+Test(mnreg, handoff_equivocation_evidence_verify)
+{
+    tc_vset v;
+    make_vset(&v, 4, NULL);
+    tc_handoff h1, h2, forged;
+    make_ho(&h1, 2, 2, key_of(&v, 2));
+    make_ho(&h2, 2, 1, key_of(&v, 2));
+    make_ho(&forged, 2, 0, key_of(&v, 3));
+    tc_evidence e;
+    cr_assert_eq(tc_evidence_from_handoffs(&e, &h2, &h1), 0);
+    cr_assert_eq(tc_evidence_epoch(&e, &prof), 3u, "the handoffs' epoch judges it");
+    cr_assert_eq(tc_evidence_validator(&e), 2u);
+    cr_assert_eq(tc_evidence_verify(&e, &v, &ed), 0);
+    e.handoff_a.sig.b[9] ^= 1;
+    cr_assert_eq(tc_evidence_verify(&e, &v, &ed), TC_EBLK_EVIDENCE, "bad signature a");
+    e.handoff_a.sig.b[9] ^= 1;
+    e.handoff_b.sig.b[9] ^= 1;
+    cr_assert_eq(tc_evidence_verify(&e, &v, &ed), TC_EBLK_EVIDENCE, "bad signature b");
+    e.handoff_b.sig.b[9] ^= 1;
+    e.handoff_a.validator = e.handoff_b.validator = 7;
+    cr_assert_eq(tc_evidence_verify(&e, &v, &ed), TC_EBLK_EVIDENCE, "index out of range");
+    tc_evidence_deinit(&e);
+    cr_assert_eq(tc_evidence_from_handoffs(&e, &h1, &forged), 0, "well shaped");
+    cr_assert_eq(tc_evidence_verify(&e, &v, &ed), TC_EBLK_EVIDENCE, "signed by someone else");
+    tc_evidence_deinit(&e);
+    tc_handoff_deinit(&h1);
+    tc_handoff_deinit(&h2);
+    tc_handoff_deinit(&forged);
+    tc_vset_deinit(&v);
+}

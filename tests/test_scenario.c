@@ -643,7 +643,8 @@ static const error_case error_cases[] = {
      "garbage, flood, twin, out-of-turn, forge-proposal, forge-prevote, forge-precommit, "
      "forge-batch, forge-heartbeat, forge-handoff, forge-evidence, forge-tx, sync-bad-hash, "
      "sync-low-weight, sync-non-member, sync-bad-sig, time-ahead, time-behind, stale-height, "
-     "future-height, wrong-proposer, wrong-round, stale-heartbeat), got `lying`"},
+     "future-height, wrong-proposer, wrong-round, stale-heartbeat, equivocate-batch, "
+     "equivocate-handoff), got `lying`"},
     {"nodes 4\nbyzantine n3 silent\nbyzantine n3 replay\nrun 1s", 3, 11,
      "expected one `byzantine` per node in the setup (set at line 2)"},
     {"nodes 4\nfullnodes 1\nbyzantine f0 equivocate\nrun 1s", 3, 11,
@@ -718,7 +719,7 @@ static const error_case error_cases[] = {
     /* expectations */
     {"nodes 4\nrun 1s\nexpect nothing", 3, 8,
      "expected an expectation (safety, fork, culprits, height, view-changes, finality, liveness, "
-     "banned, clock-stops, online, offline), got `nothing`"},
+     "banned, clock-stops, online, offline, burned), got `nothing`"},
     {"nodes 4\nrun 1s\nexpect safety now", 3, 15, "expected end of line, got `now`"},
     {"nodes 4\nrun 1s\nexpect culprits", 3, 16,
      "expected a validator name (n0, n1, ...), got end of line"},

@@ -25,6 +25,14 @@
  *              seq, txids) with its signature; txid(tx a) < txid(tx b) so it is canonical. It
  *              proves that the validator voted for two transactions spending one outpoint
  *              (PROTOCOL 11.9).
+ *           or u8 kind (3 = batch equivocation) | u32 epoch | u32 validator | lock a | lock b
+ *              two signed vote batches of one validator with one (epoch, seq) and different
+ *              contents; sign hash of a < sign hash of b (canonical, and different). An honest
+ *              validator never signs two batches under one seq (PROTOCOL 11.9).
+ *           or u8 kind (4 = handoff equivocation) | handoff a | handoff b
+ *              two signed handoffs of one validator for one epoch with different contents;
+ *              sign hash of a < sign hash of b. An honest validator signs one handoff per
+ *              epoch and re-sends those very bytes (PROTOCOL 11.8).
  *   votebatch: u32 epoch | u32 validator | u64 seq | list of txid 32 | sig 64
  *              signed: H(tc/votebatch, the encoding without the signature)
  *   fincert:   u32 epoch | bytes validator bitmap | list of (u32 validator | u64 batch seq)
@@ -58,9 +66,9 @@
  *
  * Ownership: a tc_block, tc_commit, tc_fincert and tc_handoff own every array inside them; the
  * decoders allocate them and the matching deinit frees them (and zeroes the object). Votes are
- * plain values. Evidence of kind 1 owns its batches and transactions: copy it with
- * tc_evidence_copy, compare it by tc_evidence_hash, free it with tc_evidence_deinit (kind 0 owns
- * nothing, so copying it by value stays correct).
+ * plain values. Evidence of kinds 1, 3 and 4 owns its batches, transactions or handoffs: copy
+ * it with tc_evidence_copy, compare it by tc_evidence_hash, free it with tc_evidence_deinit
+ * (kinds 0 and 2 own nothing, so copying them by value stays correct).
  */
 #ifndef TC_BLOCK_H
 #define TC_BLOCK_H
@@ -92,12 +100,13 @@
 #define TC_VOTE_SIZE           (1 + 8 + 4 + 4 + TC_HASH_SIZE + 4 + TC_SIG_SIZE)
 #define TC_COMMIT_SIG_SIZE     (4 + TC_SIG_SIZE)
 #define TC_COMMIT_MIN_SIZE     (8 + 4 + TC_HASH_SIZE + 4)
-#define TC_EVIDENCE_SIZE       (1 + 2 * TC_VOTE_SIZE) /* kind 0; the least any kind takes */
+#define TC_EVIDENCE_SIZE       (1 + 2 * TC_VOTE_SIZE) /* kinds 0 and 2 */
 #define TC_VOTE_BATCH_MIN_SIZE (4 + 4 + 8 + 4 + TC_HASH_SIZE + TC_SIG_SIZE)
 #define TC_BATCH_REF_SIZE      (4 + 8)
 #define TC_FINCERT_MIN_SIZE    (4 + 4 + 4)
 #define TC_HANDOFF_MIN_SIZE    (4 + 4 + 4 + TC_SIG_SIZE)
-#define TC_TX_MIN_SIZE         (2 + 1 + 4 + 4) /* version, kind, two empty lists */
+#define TC_TX_MIN_SIZE         (2 + 1 + 4 + 4)               /* version, kind, two empty lists */
+#define TC_EVIDENCE_MIN_SIZE   (1 + 2 * TC_HANDOFF_MIN_SIZE) /* kind 4; the least any takes */
 #define TC_BLOCK_TX_MIN_SIZE   (TC_TX_MIN_SIZE + TC_FINCERT_MIN_SIZE)
 #define TC_REWARD_SIZE         TC_TX_OUTPUT_SIZE
 
@@ -141,11 +150,21 @@ typedef struct {
     tc_sig sig;
 } tc_vote_batch;
 
+typedef struct {
+    uint32_t epoch;
+    uint32_t validator;
+    uint32_t txid_count;
+    tc_hash *txids;
+    tc_sig sig;
+} tc_handoff;
+
 typedef enum {
     TC_EVIDENCE_DOUBLE_VOTE = 0,
     TC_EVIDENCE_DOUBLE_LOCK = 1,
     TC_EVIDENCE_AMNESIA = 2,
-    TC_EVIDENCE_KIND_COUNT = 3
+    TC_EVIDENCE_BATCH_EQUIVOCATION = 3,
+    TC_EVIDENCE_HANDOFF_EQUIVOCATION = 4,
+    TC_EVIDENCE_KIND_COUNT = 5
 } tc_evidence_kind;
 
 typedef struct {
@@ -158,6 +177,9 @@ typedef struct {
     tc_vote_batch batch_b;
     tc_tx tx_a;
     tc_tx tx_b;
+    /* HANDOFF_EQUIVOCATION: one epoch and validator; sign hash of a < sign hash of b. Owned. */
+    tc_handoff handoff_a;
+    tc_handoff handoff_b;
 } tc_evidence;
 
 typedef struct {
@@ -172,14 +194,6 @@ typedef struct {
     uint32_t ref_count;
     tc_batch_ref *refs;
 } tc_fincert;
-
-typedef struct {
-    uint32_t epoch;
-    uint32_t validator;
-    uint32_t txid_count;
-    tc_hash *txids;
-    tc_sig sig;
-} tc_handoff;
 
 typedef struct {
     uint16_t version;
@@ -255,10 +269,16 @@ void tc_commit_vote(const tc_commit *c, uint32_t i, tc_vote *out);
  * valid vote type; different blocks in canonical order, a.block < b.block. Kind 2: a is a
  * precommit, b a prevote, tc_votes_amnesia(a, b). Kind 1: one epoch
  * and validator in both batches; txid(tx_a) < txid(tx_b); batch_a names txid(tx_a), batch_b
- * names txid(tx_b); the transactions share an input outpoint. Returns 0 or TC_EBLK_EVIDENCE.
+ * names txid(tx_b); the transactions share an input outpoint. Kind 3: one epoch, validator and
+ * seq in both batches, whose txids are 1..TC_VOTE_BATCH_TXIDS_HARD_MAX strictly increasing, and
+ * sign hash of batch_a < sign hash of batch_b. Kind 4: one epoch and validator in both
+ * handoffs, at most TC_HANDOFF_TXIDS_HARD_MAX txids each, sign hash of handoff_a < sign hash of
+ * handoff_b. Returns 0 or TC_EBLK_EVIDENCE.
  * Decoding codes: TC_ESHORT, TC_ETOOLONG (batch txids; a transaction over
  * TC_EVIDENCE_TX_SIZE_MAX), TC_ERANGE (kind, vote type, order), TC_ENOMEM, the codes of
- * tc_tx_read, TC_ETRAILING (decode only); e is left empty on error. A nil vote (zero hash)
+ * tc_tx_read, TC_ETRAILING (decode only); kinds 3 and 4 also TC_ERANGE for sign hashes not
+ * strictly ordered, kind 3 for two seqs, kind 4 for two epochs or validators; e is left empty
+ * on error. A nil vote (zero hash)
  * sorts first, so "nil and B in one round" is evidence like "A and B". */
 void tc_evidence_deinit(tc_evidence *e);
 /* Deep copy; dst is overwritten (not freed first). TC_ENOMEM (dst left empty). */
@@ -269,6 +289,8 @@ int tc_evidence_decode(tc_evidence *e, const uint8_t *bytes, size_t n);
 int tc_evidence_check_shape(const tc_evidence *e);
 /* Hashes the encoding in stack chunks: never allocates, cannot fail. */
 void tc_evidence_hash(const tc_evidence *e, tc_hash *out);
+/* Whether e is about votes of one height (kinds 0 and 2; the others name an epoch). */
+bool tc_evidence_has_height(const tc_evidence *e);
 /* The culprit's index in its epoch's validator set (tc_evidence_epoch in mnreg.h). */
 uint32_t tc_evidence_validator(const tc_evidence *e);
 /* Builds the canonical evidence from two conflicting votes given in either order. */
@@ -286,6 +308,14 @@ void tc_evidence_from_amnesia(tc_evidence *e, const tc_vote *pc, const tc_vote *
 int tc_evidence_from_locks(tc_evidence *e, const tc_vote_batch *x, const tc_tx *tx_x,
                            const tc_vote_batch *y, const tc_tx *tx_y);
 
+/* Builds batch-equivocation evidence (kind 3) from two batches of one (epoch, validator, seq)
+ * given in either order. Copies both. 0, TC_EBLK_EVIDENCE (not an equivocation:
+ * tc_evidence_check_shape fails, e.g. the same content twice), TC_ENOMEM; e empty on error.
+ * Signatures are not checked here (tc_evidence_verify in mnreg.h). */
+int tc_evidence_from_batches(tc_evidence *e, const tc_vote_batch *x, const tc_vote_batch *y);
+/* The same for two handoffs of one (epoch, validator): kind 4. */
+int tc_evidence_from_handoffs(tc_evidence *e, const tc_handoff *x, const tc_handoff *y);
+
 /* Finality certificates and handoffs. Only the hard length limits are checked when decoding;
  * the meaning of a certificate (bitmap weight, batch references) is the consensus module's.
  * Decoding codes: TC_ESHORT, TC_ETOOLONG, TC_ENOMEM, TC_ETRAILING (decode only). */
@@ -293,6 +323,8 @@ void tc_fincert_deinit(tc_fincert *c);
 void tc_fincert_encode(tc_writer *w, const tc_fincert *c);
 int tc_fincert_read(tc_reader *r, tc_fincert *c);
 void tc_handoff_deinit(tc_handoff *h);
+/* Deep copy; dst is overwritten (not freed first). TC_ENOMEM (dst left empty). */
+int tc_handoff_copy(tc_handoff *dst, const tc_handoff *src);
 void tc_handoff_sign_hash(const tc_handoff *h, tc_hash *out);
 void tc_handoff_sign(tc_handoff *h, tc_sig_scheme scheme, const tc_keypair *kp);
 void tc_handoff_encode(tc_writer *w, const tc_handoff *h);

@@ -152,12 +152,12 @@ int tc_commit_verify(const tc_commit *c, const tc_vset *v, const tc_verifier *ve
                      uint64_t height, const tc_hash *block);
 
 /* Checks that e proves an equivocation by a member of v, the set of tc_evidence_epoch(e): the
- * shape is right (tc_evidence_check_shape), the validator index is in v, and both votes' (kind
- * 0) or both batches' (kind 1) signatures verify under that member's key. Returns 0 or
- * TC_EBLK_EVIDENCE. */
+ * shape is right (tc_evidence_check_shape), the validator index is in v, and both votes' (kinds
+ * 0 and 2), both batches' (kinds 1 and 3) or both handoffs' (kind 4) signatures verify under
+ * that member's key. Returns 0 or TC_EBLK_EVIDENCE. */
 int tc_evidence_verify(const tc_evidence *e, const tc_vset *v, const tc_verifier *verifier);
-/* The epoch whose validator set judges e: the epoch of the votes' height (kind 0) or the
- * batches' epoch (kind 1). */
+/* The epoch whose validator set judges e: the epoch of the votes' height (kinds 0 and 2), the
+ * batches' epoch (kinds 1 and 3) or the handoffs' (kind 4). */
 uint64_t tc_evidence_epoch(const tc_evidence *e, const tc_profile *p);
 
 /* ---- rewards ---- */
