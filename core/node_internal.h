@@ -40,6 +40,7 @@
 #include "block.h"
 #include "chain.h"
 #include "finality.h"
+#include "gossip.h"
 #include "mempool.h"
 #include "msg.h"
 #include "node.h"
@@ -60,12 +61,20 @@ typedef enum {
     6 /* READY peers a relayed transaction or batch goes to (PROTOCOL 10.9)                        \
        */
 
+#define NODE_ANNOUNCE_MS 20 /* accepted transactions and batches wait this long to be announced */
+#define NODE_ANNOUNCE_FANOUT                                                                       \
+    8 /* READY peers each announcement round goes to (PROTOCOL 10.9)                               \
+       */
+
 typedef struct {
     tc_action *actions; /* a ring of NODE_ACTIONS_MAX */
     uint32_t head, count;
     uint8_t **arena; /* frames behind queued SENDs, freed at the next call */
     uint32_t arena_count;
     uint64_t dropped; /* actions lost to a full queue or left undrained */
+    /* Announce-then-fetch of transactions and vote batches (gossip.h, PROTOCOL 10.9). */
+    tc_gossip *gossip;
+    uint64_t iwant_unknown; /* ids asked of us that we do not keep (evicted, or never had) */
 } node_outbox;
 
 /* The sticky failure (node.h, Errors), written only by node_fail: failed is set exactly when
@@ -127,6 +136,21 @@ const uint8_t *node_encode_own(tc_node *n, const tc_msg *m, size_t *len_out);
  * drawn at random from the node's generator. */
 void node_send_frame(tc_node *n, const uint8_t *frame, size_t len, bool has_except,
                      tc_peer_id except, uint32_t fanout);
+/* Relays an accepted TX, VOTE_BATCH or PROPOSAL (by its protocol id) lazily: its frame is kept
+ * for IWANT and its id announced (never to `from` when has_from): a TX's or batch's within
+ * NODE_ANNOUNCE_MS to NODE_ANNOUNCE_FANOUT READY peers, a proposal's at once to every one. */
+void node_gossip_offer(tc_node *n, uint8_t type, const tc_hash *id, const uint8_t *frame,
+                       size_t len, bool has_from, tc_peer_id from);
+/* IHAVE from peer: what this node has not seen is asked of peer with one IWANT (what another
+ * announcer is being asked for already waits for it). */
+void node_gossip_on_ihave(tc_node *n, tc_peer_id peer, const tc_msg_invs *m);
+/* IWANT from peer: the kept frames are sent back; unknown ids are counted, never scored. */
+void node_gossip_on_iwant(tc_node *n, tc_peer_id peer, const tc_msg_invs *m);
+/* An announced kind of object arrived and was judged: its fetch, if any, is over. */
+void node_gossip_arrived(tc_node *n, uint8_t type, const tc_hash *id);
+/* Sends the announcements and retries the fetches that are due. */
+void node_gossip_tick(tc_node *n);
+uint64_t node_gossip_next_deadline(const tc_node *n);
 /* Queues a SEND of a frame made elsewhere (the peer table's) to one peer (copied). */
 void node_send_bytes(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len);
 void node_offence(tc_node *n, tc_peer_id peer, tc_peer_offence_kind kind);
@@ -268,8 +292,11 @@ uint64_t node_clock_next_deadline(const tc_node *n);
 
 /* ==== node_txs.c: transactions and instant finality ==== */
 
-#define NODE_RIVAL_TXS_MAX 8    /* refused rivals of locked inputs, kept for evidence */
-#define NODE_SEEN_TX_MAX   8192 /* first-seen times kept for finality latency */
+#define NODE_RIVAL_TXS_MAX 8 /* refused rivals of locked inputs, kept for evidence */
+#define NODE_BATCH_VALIDATORS_REF                                                                  \
+    16 /* validators per step of the vote batch interval (node_txs_batch_interval_ms)              \
+        */
+#define NODE_SEEN_TX_MAX 8192 /* first-seen times kept for finality latency */
 
 typedef struct {
     tc_hash txid;
@@ -305,6 +332,9 @@ typedef struct {
 } node_txs;
 
 int node_txs_open(tc_node *n); /* creates finality for n->epoch from the store */
+/* The vote batch interval for a set of `validators`: the profile's vote_batch_interval_ms times
+ * ceil(validators / NODE_BATCH_VALIDATORS_REF), at most regossip_interval_ms (PROTOCOL 11.3). */
+uint32_t node_txs_batch_interval_ms(const tc_profile *p, uint32_t validators);
 void node_txs_close(tc_node *n);
 void node_txs_assert(const tc_node *n);
 /* Admits a transaction (a client's when !from_peer): 0 when it entered the pool. */

@@ -36,6 +36,22 @@ static int pool_reset(tc_node *n, uint32_t validators)
     return 0;
 }
 
+uint32_t node_txs_batch_interval_ms(const tc_profile *p, uint32_t validators)
+{
+    /* Every validator sends a batch per interval under load and every node receives each one:
+     * a fixed interval made each node's vote traffic grow with the validator count. Stretched
+     * in steps of NODE_BATCH_VALIDATORS_REF validators, the network's batches per second stay
+     * at most NODE_BATCH_VALIDATORS_REF per interval of the profile (1,600/s by default), each
+     * batch naming more transactions; finality waits up to one interval longer. */
+    uint64_t steps =
+        ((uint64_t)validators + NODE_BATCH_VALIDATORS_REF - 1) / NODE_BATCH_VALIDATORS_REF;
+    uint64_t ms = (uint64_t)p->vote_batch_interval_ms * (steps > 0 ? steps : 1);
+    if (ms > p->regossip_interval_ms)
+        ms = p->regossip_interval_ms; /* the profile's own rule: batches leave before re-gossip */
+    TC_ASSERT(ms >= p->vote_batch_interval_ms || ms == p->regossip_interval_ms);
+    return (uint32_t)ms;
+}
+
 int node_txs_open(tc_node *n)
 {
     const tc_vset *vs;
@@ -55,7 +71,9 @@ int node_txs_open(tc_node *n)
     }
     /* The key goes in even when this node is no member now: finality works out membership per
      * epoch, and a masternode registered later starts voting at its first epoch. */
-    tc_finality_config cfg = {.profile = tc_chain_profile(n->chain),
+    tc_profile fp = *tc_chain_profile(n->chain);
+    fp.vote_batch_interval_ms = node_txs_batch_interval_ms(&fp, vs->count);
+    tc_finality_config cfg = {.profile = &fp,
                               .verifier = &n->verifier,
                               .vset = vs,
                               .key = &n->key,

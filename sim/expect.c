@@ -440,6 +440,10 @@ void tc_world_result_get(tc_world *w, tc_world_result *r)
     tc_hasher_final(&copy, &r->fingerprint);
     r->sim_ms = w->now_ms;
     r->events = w->events;
+    r->frames_delivered = w->frames_delivered;
+    r->frames_bytes = w->frames_bytes;
+    r->frames_duplicate = w->frames_duplicate;
+    r->frames_duplicate_bytes = w->frames_duplicate_bytes;
     r->trace_lines = w->trace_lines;
     r->node_count = w->count;
     for (uint32_t e = 0; e < w->count; e++)

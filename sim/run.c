@@ -276,14 +276,26 @@ static int put_expectations(json_t *o, const tc_world_result *r)
     return bad | tc_jsonw_set(o, "expectations", list);
 }
 
-/* "sim_ms", "wall_ms", "setup_ms", "events", "trace_lines". */
+/* "frames": {delivered, bytes, duplicates, duplicate_bytes}. */
+static int put_frames(json_t *o, const tc_world_result *r)
+{
+    json_t *f = json_object();
+    int bad = tc_jsonw_set(f, "delivered", tc_jsonw_u64(r->frames_delivered));
+    bad |= tc_jsonw_set(f, "bytes", tc_jsonw_u64(r->frames_bytes));
+    bad |= tc_jsonw_set(f, "duplicates", tc_jsonw_u64(r->frames_duplicate));
+    bad |= tc_jsonw_set(f, "duplicate_bytes", tc_jsonw_u64(r->frames_duplicate_bytes));
+    return bad | tc_jsonw_set(o, "frames", f);
+}
+
+/* "sim_ms", "wall_ms", "setup_ms", "events", "trace_lines", "frames". */
 static int put_counters(json_t *o, const tc_world_result *r, long wall_ms, long setup_ms)
 {
     int bad = tc_jsonw_set(o, "sim_ms", tc_jsonw_u64(r->sim_ms));
     bad |= tc_jsonw_set(o, "wall_ms", json_integer(wall_ms));
     bad |= tc_jsonw_set(o, "setup_ms", json_integer(setup_ms));
     bad |= tc_jsonw_set(o, "events", tc_jsonw_u64(r->events));
-    return bad | tc_jsonw_set(o, "trace_lines", tc_jsonw_u64(r->trace_lines));
+    bad |= tc_jsonw_set(o, "trace_lines", tc_jsonw_u64(r->trace_lines));
+    return bad | put_frames(o, r);
 }
 
 /* "view_changes" .. "culprits_named": what the run did and found. */

@@ -4,6 +4,8 @@
  */
 #include "world_internal.h"
 
+#include "msg.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -805,6 +807,25 @@ void tc_world_free(tc_world *w)
 
 /* ---- the event loop ---- */
 
+/* The rule breakers act on what their node relays (adversary.h: "per proposal relayed", "after
+ * relaying a transfer"), but an honest core now announces transactions, vote batches and
+ * proposals instead of pushing them on (PROTOCOL 10.9). A node with an adversary therefore pushes
+ * each such frame it was handed on to its other peers through the adversary, as every node did
+ * before: a Byzantine node may push what it likes, and its peers drop the copies. */
+static void adv_relay(tc_world *w, uint32_t e, uint32_t from, const uint8_t *frame, uint32_t len)
+{
+    w_node *n = &w->nodes[e];
+    uint8_t type = len > TC_MSG_LEN_SIZE ? frame[TC_MSG_LEN_SIZE] : 0;
+    if (n->adv == NULL || n->node == NULL || !tc_msg_inv_type_ok(type))
+        return;
+    uint32_t peer_count = w_ready_peers_of(w, e, w->peer_scratch);
+    emit_ctx c = {w, e};
+    for (uint32_t i = 0; i < peer_count; i++)
+        if (w->peer_scratch[i] != from)
+            tc_adv_on_send(n->adv, w_local(w, e), w->peer_scratch[i], w->peer_scratch, peer_count,
+                           frame, len, adv_emit, &c);
+}
+
 static void on_deliver(tc_world *w, tc_evq_event *ev)
 {
     TC_ASSERT(ev->node < w->count && ev->from < w->count && ev->payload != NULL);
@@ -822,8 +843,16 @@ static void on_deliver(tc_world *w, tc_evq_event *ev)
     }
     w_trace_recv(w, ev->node, ev->from, f->bytes, f->len, f->digest);
     int rc = tc_node_recv(n->node, w_local(w, ev->node), ev->from, f->bytes, f->len);
-    frame_release(f);
+    w->frames_delivered++;
+    w->frames_bytes += f->len;
+    if (rc == TC_EPEER_DUPLICATE) {
+        w->frames_duplicate++;
+        w->frames_duplicate_bytes += f->len;
+    }
     after_recv(w, ev->node, rc);
+    if (rc == 0)
+        adv_relay(w, ev->node, ev->from, f->bytes, f->len);
+    frame_release(f);
 }
 
 static void on_timer(tc_world *w, const tc_evq_event *ev)

@@ -75,6 +75,9 @@ typedef struct {
     uint64_t sim_ms;
     uint64_t events;
     uint64_t trace_lines;
+    /* Frames delivered to nodes and their bytes; of those, refused as already seen. */
+    uint64_t frames_delivered, frames_bytes;
+    uint64_t frames_duplicate, frames_duplicate_bytes;
     uint32_t node_count;
     uint64_t view_changes; /* summed over honest nodes */
     uint64_t txs_submitted, txs_accepted, txs_finalized, txs_rejected;

@@ -236,6 +236,10 @@ struct tc_world {
     uint64_t now_ms;
     uint64_t events;
     uint32_t depth; /* nested drains */
+    /* Frames handed to nodes (tc_node_recv) and those refused as already seen
+     * (TC_EPEER_DUPLICATE): what gossip costs and how much of it is waste (issue 13). */
+    uint64_t frames_delivered, frames_bytes;
+    uint64_t frames_duplicate, frames_duplicate_bytes;
 
     w_load load;
     w_checks checks;

@@ -260,6 +260,8 @@ Test(adversary, none_passes_every_type_unchanged)
 {
     tc_adv *a = adv_new(TC_ADV_NONE, 1, 0, TC_SIG_ED25519);
     for (uint8_t t = 1; t < TC_MSG_TYPE_COUNT; t++) {
+        if (!tc_msg_type_known(t))
+            continue;
         capture c;
         cap_init(&c);
         size_t len = 0;
@@ -273,7 +275,7 @@ Test(adversary, none_passes_every_type_unchanged)
     }
     tc_adv_stats st;
     tc_adv_stats_get(a, &st);
-    cr_assert_eq(st.frames_seen, TC_MSG_TYPE_COUNT - 1);
+    cr_assert_eq(st.frames_seen, ms_known_type_count());
     cr_assert_eq(st.frames_dropped + st.frames_rewritten + st.frames_extra, 0);
     tc_adv_free(a);
 }
@@ -495,6 +497,8 @@ Test(adversary, silent_drops_exactly_the_consensus_types)
     tc_adv *a = adv_new(TC_ADV_SILENT, 1, 0, TC_SIG_ED25519);
     uint32_t dropped = 0;
     for (uint8_t t = 1; t < TC_MSG_TYPE_COUNT; t++) {
+        if (!tc_msg_type_known(t))
+            continue;
         capture c;
         cap_init(&c);
         size_t len = 0;
@@ -513,7 +517,7 @@ Test(adversary, silent_drops_exactly_the_consensus_types)
     tc_adv_stats st;
     tc_adv_stats_get(a, &st);
     cr_assert_eq(st.frames_dropped, 4);
-    cr_assert_eq(st.frames_seen, TC_MSG_TYPE_COUNT - 1);
+    cr_assert_eq(st.frames_seen, ms_known_type_count());
     tc_adv_free(a);
 }
 
@@ -562,6 +566,8 @@ Test(adversary, invalid_sig_frames_decode_but_fail_verification)
     tc_adv *a = adv_new(TC_ADV_INVALID_SIG, 1, 0, TC_SIG_ED25519);
     uint32_t rewritten = 0;
     for (uint8_t t = 1; t < TC_MSG_TYPE_COUNT; t++) {
+        if (!tc_msg_type_known(t))
+            continue;
         capture c;
         cap_init(&c);
         size_t len = 0;
