@@ -44,8 +44,15 @@ static const size_t member_size[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_REJECT] = sizeof(tc_msg_reject),
     [TC_MSG_GET_VOTES] = sizeof(tc_msg_get_votes),
     [TC_MSG_VOTES] = sizeof(tc_msg_votes),
+    [TC_MSG_GET_SNAPSHOT] = sizeof(tc_msg_get_snapshot),
+    [TC_MSG_SNAPSHOT] = sizeof(tc_msg_snapshot),
 };
-_Static_assert(TC_MSG_VOTES == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+_Static_assert(TC_MSG_SNAPSHOT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+
+bool tc_msg_type_known(uint8_t type)
+{
+    return type > 0 && type < TC_MSG_TYPE_COUNT && type != 22 && type != 23;
+}
 
 /* Zeroes m from its start (the type) to the end of type's member; the rest is left as is. */
 static void msg_clear(tc_msg *m, uint8_t type)
@@ -222,6 +229,22 @@ static void votes_read(tc_reader *r, tc_msg_votes *m)
             tc_reader_fail(r, TC_ERANGE);
 }
 
+/* The data is copied out of the frame: the node keeps chunks until the snapshot is whole. */
+static void snapshot_read(tc_reader *r, tc_msg_snapshot *m)
+{
+    m->height = tc_get_u64(r);
+    m->chunk = tc_get_u32(r);
+    const uint8_t *p = tc_get_bytes(r, TC_MSG_FRAME_SPEC_MAX, &m->len);
+    if (r->err != 0 || m->len == 0)
+        return;
+    m->data = tc_malloc(m->len);
+    if (m->data == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return;
+    }
+    memcpy(m->data, p, m->len);
+}
+
 static void get_blocks_read(tc_reader *r, tc_msg_get_blocks *g)
 {
     g->from_height = tc_get_u64(r);
@@ -265,7 +288,7 @@ static void heartbeat_read(tc_reader *r, tc_msg_heartbeat *h)
 static void reject_read(tc_reader *r, tc_msg_reject *j)
 {
     j->type = tc_get_u8(r);
-    if (r->err == 0 && (j->type == 0 || j->type >= TC_MSG_TYPE_COUNT))
+    if (r->err == 0 && !tc_msg_type_known(j->type))
         tc_reader_fail(r, TC_ERANGE);
     j->code = (int32_t)tc_get_u32(r); /* two's complement on every platform we build for */
     if (r->err == 0 && j->code >= 0)
@@ -340,6 +363,14 @@ static void payload_read(tc_reader *r, tc_msg *m)
     case TC_MSG_VOTES:
         votes_read(r, &m->votes);
         break;
+    case TC_MSG_GET_SNAPSHOT:
+        m->get_snapshot.height = tc_get_u64(r);
+        TC_GET_HASH(r, &m->get_snapshot.manifest);
+        m->get_snapshot.chunk = tc_get_u32(r);
+        break;
+    case TC_MSG_SNAPSHOT:
+        snapshot_read(r, &m->snapshot);
+        break;
     default:
         TC_ASSERT(false && "type checked by tc_msg_decode");
     }
@@ -373,7 +404,7 @@ int tc_msg_decode(const uint8_t *frame, size_t len, tc_msg *out)
         rc = TC_ERANGE;
     else
         type = frame[TC_MSG_LEN_SIZE];
-    if (rc == 0 && (type == 0 || type >= TC_MSG_TYPE_COUNT))
+    if (rc == 0 && !tc_msg_type_known(type))
         rc = TC_ERANGE;
     if (rc == 0) {
         msg_clear(out, type); /* the readers count on zeroed fields (counts, pointers) */
@@ -426,6 +457,9 @@ void tc_msg_deinit(tc_msg *m)
         break;
     case TC_MSG_VOTES:
         free(m->votes.votes);
+        break;
+    case TC_MSG_SNAPSHOT:
+        free(m->snapshot.data);
         break;
     default:
         break; /* the other messages own nothing */
@@ -523,12 +557,14 @@ int tc_msg_check(const tc_msg *m)
     case TC_MSG_VOTES:
         return votes_check(&m->votes);
     case TC_MSG_REJECT:
-        if (m->reject.type == 0 || m->reject.type >= TC_MSG_TYPE_COUNT || m->reject.code >= 0)
+        if (!tc_msg_type_known(m->reject.type) || m->reject.code >= 0)
             return TC_ERANGE;
         return text_check(m->reject.reason, m->reject.reason_len, TC_MSG_REASON_MAX, TEXT_LO,
                           false);
+    case TC_MSG_SNAPSHOT:
+        return m->snapshot.len > 0 && m->snapshot.data == NULL ? TC_ERANGE : 0;
     default:
-        return m->type == 0 || m->type >= TC_MSG_TYPE_COUNT ? TC_ERANGE : 0;
+        return tc_msg_type_known(m->type) ? 0 : TC_ERANGE;
     }
 }
 
@@ -662,6 +698,18 @@ static void payload_write(tc_writer *w, const tc_msg *m)
         tc_put_u32(w, m->votes.vote_count);
         for (uint32_t i = 0; i < m->votes.vote_count; i++)
             tc_vote_encode(w, &m->votes.votes[i]);
+        break;
+    case TC_MSG_GET_SNAPSHOT:
+        tc_put_u64(w, m->get_snapshot.height);
+        TC_PUT_HASH(w, &m->get_snapshot.manifest);
+        tc_put_u32(w, m->get_snapshot.chunk);
+        break;
+    case TC_MSG_SNAPSHOT:
+        tc_put_u64(w, m->snapshot.height);
+        tc_put_u32(w, m->snapshot.chunk);
+        tc_put_u32(w, m->snapshot.len);
+        if (m->snapshot.len > 0)
+            tc_put_raw(w, m->snapshot.data, m->snapshot.len);
         break;
     case TC_MSG_REJECT:
         tc_put_u8(w, m->reject.type);
@@ -842,6 +890,8 @@ const char *tc_msg_type_name(uint8_t type)
         [TC_MSG_REJECT] = "REJECT",
         [TC_MSG_GET_VOTES] = "GET_VOTES",
         [TC_MSG_VOTES] = "VOTES",
+        [TC_MSG_GET_SNAPSHOT] = "GET_SNAPSHOT",
+        [TC_MSG_SNAPSHOT] = "SNAPSHOT",
     };
-    return type > 0 && type < TC_MSG_TYPE_COUNT ? names[type] : "?";
+    return tc_msg_type_known(type) ? names[type] : "?";
 }

@@ -23,6 +23,7 @@ static void begin_call(tc_node *n, uint64_t now_ms)
  * TC_EFAILED whatever the call's own result (node.h, Errors). */
 static int end_call(tc_node *n, int rc)
 {
+    node_sync_capture(n); /* the tip may have reached a snapshot height */
     node_outbox_assert(n);
     node_evidence_assert(n);
     node_clock_assert(n);
@@ -213,6 +214,7 @@ void tc_node_free(tc_node *n)
     if (n == NULL)
         return;
     /* Top-down: each part lets go of what it owns before the parts below it. */
+    node_sync_deinit(n);
     node_consensus_deinit(n);
     node_commit_deinit(n);
     tc_bft_free(n->bft);
@@ -259,6 +261,42 @@ static void relay(tc_node *n, uint8_t type, tc_peer_id from, const uint8_t *fram
 {
     bool bulk = type == TC_MSG_TX || type == TC_MSG_VOTE_BATCH;
     node_send_frame(n, frame, len, true, from, bulk ? NODE_RELAY_FANOUT : UINT32_MAX);
+}
+
+/* The store now holds a state snapshot (PROTOCOL 13.2): the chain, the mempool, finality and
+ * consensus are opened again on it, as after a restart, with the peer table and the parts'
+ * counters kept; then sync fetches the blocks above it. A failure to reopen is the node's
+ * sticky failure (the store holds a whole snapshot either way). */
+static void reopen_state(tc_node *n)
+{
+    node_consensus_reset(n);
+    tc_bft_free(n->bft);
+    n->bft = NULL;
+    node_txs_close(n);
+    tc_mempool_free(n->pool);
+    n->pool = NULL;
+    tc_chain_free(n->chain);
+    n->chain = NULL;
+    node_commit_init(n);
+    int rc = tc_chain_open(n->store, &n->genesis, &n->verifier, &n->chain);
+    if (rc == 0) {
+        n->epoch = tc_chain_epoch_of(n->chain, tc_chain_height(n->chain) + 1);
+        n->pool = tc_mempool_new(tc_chain_profile(n->chain), NULL, NULL);
+        rc = n->pool == NULL ? TC_ENOMEM : 0;
+    }
+    if (rc == 0) {
+        tc_chain_set_known(n->chain, node_txs_known, n);
+        rc = node_txs_open(n);
+    }
+    if (rc == 0)
+        rc = tc_bft_new(tc_chain_profile(n->chain), n->scheme, &n->key, &n->bft);
+    if (rc == 0)
+        rc = node_consensus_start_height(n);
+    if (rc != 0) {
+        node_fail_code(n, rc, "reopen the state after a state sync");
+        return;
+    }
+    node_sync_state_synced(n);
 }
 
 /* Hands a delivered message to the part that owns its type, then acts on the part's verdict in
@@ -312,6 +350,13 @@ static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
         return;
     case TC_MSG_VOTES:
         node_evidence_on_votes(n, peer, &m->votes);
+        return;
+    case TC_MSG_GET_SNAPSHOT:
+        node_sync_on_get_snapshot(n, peer, &m->get_snapshot);
+        return;
+    case TC_MSG_SNAPSHOT:
+        if (node_sync_on_snapshot(n, peer, &m->snapshot))
+            reopen_state(n);
         return;
     default:
         /* REJECT: accepted and counted by the peer table; the node takes no decision on it. */

@@ -208,14 +208,16 @@ static const type_policy type_policies[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_REJECT] = {TC_PEER_CAT_PING, false},
     [TC_MSG_GET_VOTES] = {TC_PEER_CAT_SYNC, false},
     [TC_MSG_VOTES] = {TC_PEER_CAT_SYNC, false},
+    [TC_MSG_GET_SNAPSHOT] = {TC_PEER_CAT_SYNC, false},
+    [TC_MSG_SNAPSHOT] = {TC_PEER_CAT_SYNC, false},
 };
-_Static_assert(TC_MSG_VOTES == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+_Static_assert(TC_MSG_SNAPSHOT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
 
 /* The policy of any type byte; an unknown one has no category and is not gossip. */
 static type_policy policy_of(uint8_t type)
 {
     static const type_policy none = {TC_PEER_CAT_COUNT, false};
-    return type < TC_MSG_TYPE_COUNT ? type_policies[type] : none;
+    return tc_msg_type_known(type) ? type_policies[type] : none;
 }
 
 tc_peer_category tc_peer_category_of(uint8_t msg_type)

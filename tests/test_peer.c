@@ -1520,9 +1520,13 @@ Test(peer, categories_of_every_type_byte)
         {TC_MSG_BLOCKS, TC_PEER_CAT_SYNC},         {TC_MSG_HEARTBEAT, TC_PEER_CAT_FINALITY},
         {TC_MSG_HANDOFF, TC_PEER_CAT_FINALITY},    {TC_MSG_EVIDENCE, TC_PEER_CAT_FINALITY},
         {TC_MSG_REJECT, TC_PEER_CAT_PING},         {TC_MSG_GET_VOTES, TC_PEER_CAT_SYNC},
-        {TC_MSG_VOTES, TC_PEER_CAT_SYNC},
+        {TC_MSG_VOTES, TC_PEER_CAT_SYNC},          {TC_MSG_GET_SNAPSHOT, TC_PEER_CAT_SYNC},
+        {TC_MSG_SNAPSHOT, TC_PEER_CAT_SYNC},
     };
-    _Static_assert(TC_ARRAY_LEN(want) == TC_MSG_TYPE_COUNT - 1, "every type is listed");
+    /* Types 22 and 23 are reserved: no category. */
+    _Static_assert(TC_ARRAY_LEN(want) == TC_MSG_TYPE_COUNT - 3, "every type is listed");
+    cr_assert_eq(tc_peer_category_of(22), TC_PEER_CAT_COUNT);
+    cr_assert_eq(tc_peer_category_of(23), TC_PEER_CAT_COUNT);
     for (size_t i = 0; i < TC_ARRAY_LEN(want); i++)
         cr_assert_eq(tc_peer_category_of(want[i].type), want[i].cat, "%s",
                      tc_msg_type_name(want[i].type));
@@ -1546,7 +1550,7 @@ Test(peer, gossip_types_are_exactly_the_relayed_ones)
         {TC_MSG_STATUS, false},     {TC_MSG_GET_VOTE_BATCHES, false},
         {TC_MSG_GET_BLOCKS, false}, {TC_MSG_BLOCKS, false},
         {TC_MSG_REJECT, false},     {TC_MSG_GET_VOTES, false},
-        {TC_MSG_VOTES, false},
+        {TC_MSG_VOTES, false},      {TC_MSG_GET_SNAPSHOT, false},
     };
     tc_peer_table *t = mk(0);
     remote r;

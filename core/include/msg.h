@@ -41,6 +41,12 @@
  *   GET_VOTES        u64 height (>= 1): the signed prevotes and precommits the peer holds for
  *                    that height, every round (forensics after a fork alarm, PROTOCOL 14.5)
  *   VOTES            u64 height | list (1..256) of vote (block.h), each of that height
+ *   GET_SNAPSHOT     u64 height | manifest hash 32 | u32 chunk: chunk TC_SNAPSHOT_MANIFEST asks
+ *                    for the manifest of the peer's latest snapshot (height and hash zero);
+ *                    another index asks for that chunk of the snapshot at height whose
+ *                    manifest hashes to the given hash (snapshot.h, PROTOCOL 13.2)
+ *   SNAPSHOT         u64 height | u32 chunk | bytes data (<= frame): the manifest, the chunk,
+ *                    or empty: "I do not serve that snapshot"
  *
  * Decoding is strict and canonical: a frame that decodes re-encodes to exactly its bytes.
  * tc_msg_decode rejects a length field other than len - 4 (TC_ERANGE), an unknown type
@@ -98,7 +104,10 @@ typedef enum {
     TC_MSG_REJECT = 19,
     TC_MSG_GET_VOTES = 20,
     TC_MSG_VOTES = 21,
-    TC_MSG_TYPE_COUNT = 22, /* one past the last type */
+    /* 22 and 23 are reserved (epoch certificates): unknown to this decoder. */
+    TC_MSG_GET_SNAPSHOT = 24,
+    TC_MSG_SNAPSHOT = 25,
+    TC_MSG_TYPE_COUNT = 26, /* one past the last type */
 } tc_msg_type;
 
 /* Sizes and hard limits. */
@@ -242,6 +251,19 @@ typedef struct {
 } tc_msg_votes;
 
 typedef struct {
+    uint64_t height;
+    tc_hash manifest; /* zero when chunk is TC_SNAPSHOT_MANIFEST */
+    uint32_t chunk;
+} tc_msg_get_snapshot;
+
+typedef struct {
+    uint64_t height;
+    uint32_t chunk;
+    uint32_t len;
+    uint8_t *data; /* owned after decode; NULL when len is 0 */
+} tc_msg_snapshot;
+
+typedef struct {
     uint8_t type; /* tc_msg_type of the rejected message */
     int32_t code; /* negative TC_E* */
     uint8_t reason_len;
@@ -271,6 +293,8 @@ typedef struct {
         tc_msg_reject reject;
         tc_msg_get_votes get_votes;
         tc_msg_votes votes;
+        tc_msg_get_snapshot get_snapshot;
+        tc_msg_snapshot snapshot;
     };
 } tc_msg;
 
@@ -313,6 +337,10 @@ void tc_msg_proposal_sign_hash(const tc_msg_proposal *p, tc_hash *out);
 void tc_msg_proposal_sign(tc_msg_proposal *p, tc_sig_scheme scheme, const tc_keypair *kp);
 void tc_msg_heartbeat_sign_hash(const tc_msg_heartbeat *h, tc_hash *out);
 void tc_msg_heartbeat_sign(tc_msg_heartbeat *h, tc_sig_scheme scheme, const tc_keypair *kp);
+
+/* Whether type is a message type this decoder knows (1..TC_MSG_TYPE_COUNT - 1 but the
+ * reserved ones). */
+bool tc_msg_type_known(uint8_t type);
 
 /* The type byte of a frame that passed tc_msg_frame_check, without decoding (0 if len < 5). */
 uint8_t tc_msg_frame_type(const uint8_t *frame, size_t len);

@@ -105,8 +105,12 @@ typedef enum {
     TC_NOTIFY_SYNC = 13,           /* height: caught up to */
     TC_NOTIFY_QUORUM_LOST = 14,    /* a ban left the node reaching validators of weight (itself
                                       included) below the quorum: weight, quorum */
-    TC_NOTIFY_FAILED = 15, /* the sticky failure: cause = tc_node_failure_kind, code, height,
-                              text = what the node was doing (node.h, Errors) */
+    TC_NOTIFY_FAILED = 15,     /* the sticky failure: cause = tc_node_failure_kind, code, height,
+                                  text = what the node was doing (node.h, Errors) */
+    TC_NOTIFY_STATE_SYNC = 16, /* height: the snapshot's, now the tip; txs = its chunks,
+                                  round = the peers that served them (PROTOCOL 13.2) */
+    TC_NOTIFY_SNAPSHOT_REFUSED = 17, /* peer: its manifest or chunk failed verification,
+                                        height = the snapshot's, code */
 } tc_notify_kind;
 
 /* The kinds of sticky failure (see Errors above); NONE while the node is healthy. */
