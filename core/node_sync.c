@@ -324,7 +324,7 @@ void node_sync_on_get_snapshot(tc_node *n, tc_peer_id peer, const tc_msg_get_sna
     for (int i = 0; i < NODE_SNAP_SERVED; i++) {
         const tc_snapshot *s = n->sync.served[i];
         if (s != NULL && s->manifest.height == g->height && g->chunk < s->manifest.chunk_count &&
-            memcmp(s->manifest_hash.b, g->manifest.b, TC_HASH_SIZE) == 0) {
+            memcmp(s->manifest_id.b, g->manifest.b, TC_HASH_SIZE) == 0) {
             send_snapshot(n, peer, g->height, g->chunk, s->chunk_bytes[g->chunk],
                           s->chunk_lens[g->chunk]);
             return;
@@ -438,7 +438,7 @@ static void snap_request_chunks(tc_node *n)
         inflight++;
         tc_msg m = {.type = TC_MSG_GET_SNAPSHOT};
         m.get_snapshot.height = s->manifest.height;
-        m.get_snapshot.manifest = s->manifest_hash;
+        m.get_snapshot.manifest = s->manifest_id;
         m.get_snapshot.chunk = i;
         (void)node_send(n, peer, &m);
     }
@@ -488,7 +488,7 @@ static void snap_on_manifest(tc_node *n, tc_peer_id peer, const tc_msg_snapshot 
     }
     s->have_manifest = true;
     s->deadline_ms = n->now_ms + NODE_SNAP_TIMEOUT_MS;
-    tc_snapshot_manifest_hash(m->data, m->len, &s->manifest_hash);
+    tc_snapshot_manifest_id(&s->manifest, &s->manifest_id);
     snap_request_chunks(n);
 }
 
@@ -584,6 +584,7 @@ void node_sync_state_synced(tc_node *n)
                       .height = tc_chain_height(n->chain),
                       .txs = s->manifest.chunk_count,
                       .round = peers};
+    tc_chain_tip(n->chain, &note.hash);
     s->syncs++;
     snap_clear(n);
     n->sync.snap.tries = 0;

@@ -281,7 +281,7 @@ int tc_snapshot_capture(tc_store *store, const tc_block *tip, const tc_commit *c
         tc_snapshot_free(snap);
         return rc;
     }
-    tc_snapshot_manifest_hash(snap->manifest_bytes, snap->manifest_len, &snap->manifest_hash);
+    tc_snapshot_manifest_id(&snap->manifest, &snap->manifest_id);
     *out = snap;
     return 0;
 }
@@ -398,10 +398,33 @@ void tc_snapshot_manifest_deinit(tc_snapshot_manifest *m)
     memset(m, 0, sizeof(*m));
 }
 
-void tc_snapshot_manifest_hash(const uint8_t *bytes, size_t n, tc_hash *out)
+void tc_snapshot_manifest_id(const tc_snapshot_manifest *m, tc_hash *out)
 {
-    TC_ASSERT(out != NULL && (bytes != NULL || n == 0));
-    tc_hash_tagged(out, TAG_MANIFEST, bytes, n);
+    TC_ASSERT(m != NULL && out != NULL);
+    uint8_t buf[8 + TC_HASH_SIZE + 4 + TC_SNAPSHOT_INFO_SIZE];
+    tc_hash block;
+    tc_hasher h;
+    tc_writer w;
+    tc_block_hash(&m->block.header, &block);
+    tc_hasher_init(&h, TAG_MANIFEST);
+    tc_writer_init(&w, buf, sizeof(buf));
+    tc_put_u64(&w, m->height);
+    TC_PUT_HASH(&w, &block);
+    tc_put_u32(&w, m->per_chunk);
+    tc_hasher_update(&h, buf, w.len);
+    for (uint32_t i = 0; i < m->chunk_count; i++) {
+        const tc_snapshot_chunk_info *c = &m->chunks[i];
+        tc_writer_init(&w, buf, sizeof(buf));
+        TC_PUT_HASH(&w, &c->hash);
+        tc_put_u32(&w, c->record_count);
+        tc_put_u32(&w, c->utxo_count);
+        tc_put_u64(&w, c->utxo_total);
+        for (size_t k = 0; k < TC_LTHASH_LANES; k++)
+            tc_put_u16(&w, c->acc.lanes[k]);
+        TC_ASSERT(w.err == 0 && w.len == TC_SNAPSHOT_INFO_SIZE);
+        tc_hasher_update(&h, buf, w.len);
+    }
+    tc_hasher_final(&h, out);
 }
 
 /* ---- verification ---- */

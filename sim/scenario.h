@@ -185,6 +185,7 @@ typedef enum {
     TC_SCN_EXP_FINALITY = 6,     /* quantile_ppm, value (ms): latency <= value */
     TC_SCN_EXP_LIVENESS = 7,     /* within_ms after after_ms (or after the last heal) */
     TC_SCN_EXP_BANNED = 8,       /* node banned by every one of members */
+    TC_SCN_EXP_STATE_SYNC = 9,   /* members: each caught up by a state snapshot at least once */
 } tc_scn_expect_kind;
 
 typedef enum { TC_SCN_GE = 1, TC_SCN_LE = 2, TC_SCN_EQ = 3 } tc_scn_cmp;

@@ -44,7 +44,7 @@
  *   GET_SNAPSHOT     u64 height | manifest hash 32 | u32 chunk: chunk TC_SNAPSHOT_MANIFEST asks
  *                    for the manifest of the peer's latest snapshot (height and hash zero);
  *                    another index asks for that chunk of the snapshot at height whose
- *                    manifest hashes to the given hash (snapshot.h, PROTOCOL 13.2)
+ *                    id (tc_snapshot_manifest_id) is the given hash (snapshot.h, PROTOCOL 13.2)
  *   SNAPSHOT         u64 height | u32 chunk | bytes data (<= frame): the manifest, the chunk,
  *                    or empty: "I do not serve that snapshot"
  *
@@ -252,7 +252,7 @@ typedef struct {
 
 typedef struct {
     uint64_t height;
-    tc_hash manifest; /* zero when chunk is TC_SNAPSHOT_MANIFEST */
+    tc_hash manifest; /* the snapshot's id; zero when chunk is TC_SNAPSHOT_MANIFEST */
     uint32_t chunk;
 } tc_msg_get_snapshot;
 

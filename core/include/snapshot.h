@@ -78,7 +78,7 @@ typedef struct {
     size_t *chunk_lens;
     uint8_t *manifest_bytes; /* the encoded manifest, heap */
     size_t manifest_len;
-    tc_hash manifest_hash; /* H(tc/snapmanifest, manifest bytes) */
+    tc_hash manifest_id; /* tc_snapshot_manifest_id */
 } tc_snapshot;
 
 /* Reads the store's state (its tip must be tip's block; commit certifies it) into a new
@@ -93,7 +93,11 @@ int tc_snapshot_manifest_encode(const tc_snapshot_manifest *m, uint8_t **out, si
 /* TC_ESNAPSHOT for malformed bytes or limits broken, TC_ENOMEM. *m is zeroed on failure. */
 int tc_snapshot_manifest_decode(tc_snapshot_manifest *m, const uint8_t *bytes, size_t n);
 void tc_snapshot_manifest_deinit(tc_snapshot_manifest *m);
-void tc_snapshot_manifest_hash(const uint8_t *bytes, size_t n, tc_hash *out);
+/* The snapshot's id: H(tc/snapmanifest, u64 height | block hash | u32 per_chunk | the chunk
+ * infos as encoded). It leaves the certificate out: honest nodes hold different quorums of
+ * precommits for one block, so their manifests differ in bytes, yet they cut the same chunks and
+ * agree on this id, which chunk requests name. */
+void tc_snapshot_manifest_id(const tc_snapshot_manifest *m, tc_hash *out);
 
 /* Proves m against the validator set vs of epoch(m->height): the block is the one the commit
  * certifies (TC_ESNAPSHOT), the commit verifies (TC_EBLK_COMMIT), and the chunks' accumulators
