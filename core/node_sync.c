@@ -287,7 +287,7 @@ void node_sync_capture(tc_node *n)
     tc_snapshot *snap = NULL;
     if (node_commit_read_block(n, tip, &b) != 0)
         return;
-    int rc = tc_snapshot_capture(n->store, &b, &n->commit.tip_commit, n->verifier.elements, &snap);
+    int rc = tc_snapshot_capture(n->store, &b, &n->commit.tip_commit, &snap);
     tc_block_deinit(&b);
     if (rc != 0) {
         (void)node_fail_local(n, rc, "capture a state snapshot");
@@ -310,11 +310,18 @@ static void send_snapshot(tc_node *n, tc_peer_id peer, uint64_t height, uint32_t
     (void)node_send(n, peer, &m);
 }
 
+/* Seals served snapshot i for its first request; false when it cannot be (memory). */
+static bool served_sealed(tc_node *n, int i)
+{
+    tc_snapshot *s = n->sync.served[i];
+    return s != NULL && tc_snapshot_seal(s, n->verifier.elements) == 0;
+}
+
 void node_sync_on_get_snapshot(tc_node *n, tc_peer_id peer, const tc_msg_get_snapshot *g)
 {
     const tc_snapshot *latest = n->sync.served[0];
     if (g->chunk == TC_SNAPSHOT_MANIFEST) {
-        if (latest == NULL)
+        if (!served_sealed(n, 0))
             send_snapshot(n, peer, 0, TC_SNAPSHOT_MANIFEST, NULL, 0);
         else
             send_snapshot(n, peer, latest->manifest.height, TC_SNAPSHOT_MANIFEST,
@@ -323,7 +330,8 @@ void node_sync_on_get_snapshot(tc_node *n, tc_peer_id peer, const tc_msg_get_sna
     }
     for (int i = 0; i < NODE_SNAP_SERVED; i++) {
         const tc_snapshot *s = n->sync.served[i];
-        if (s != NULL && s->manifest.height == g->height && g->chunk < s->manifest.chunk_count &&
+        if (s != NULL && s->manifest.height == g->height && served_sealed(n, i) &&
+            g->chunk < s->manifest.chunk_count &&
             memcmp(s->manifest_id.b, g->manifest.b, TC_HASH_SIZE) == 0) {
             send_snapshot(n, peer, g->height, g->chunk, s->chunk_bytes[g->chunk],
                           s->chunk_lens[g->chunk]);
@@ -584,6 +592,8 @@ void node_sync_state_synced(tc_node *n)
                       .height = tc_chain_height(n->chain),
                       .txs = s->manifest.chunk_count,
                       .round = peers};
+    for (uint32_t i = 0; i < s->manifest.chunk_count; i++)
+        note.weight += s->manifest.chunks[i].utxo_count;
     tc_chain_tip(n->chain, &note.hash);
     s->syncs++;
     snap_clear(n);

@@ -203,8 +203,8 @@ static uint32_t per_chunk_of(uint32_t count)
     return per < TC_SNAPSHOT_CHUNK_RECORDS_MIN ? TC_SNAPSHOT_CHUNK_RECORDS_MIN : per;
 }
 
-/* Cuts s into chunks and computes their infos. */
-static int cut_chunks(tc_snapshot *snap, const stream *s, tc_lthash_cache *elements)
+/* Cuts s into chunks (their infos come with the seal). */
+static int cut_chunks(tc_snapshot *snap, const stream *s)
 {
     tc_snapshot_manifest *m = &snap->manifest;
     m->per_chunk = per_chunk_of(s->count);
@@ -231,9 +231,25 @@ static int cut_chunks(tc_snapshot *snap, const stream *s, tc_lthash_cache *eleme
         memcpy(b + 4, s->buf + from, to - from);
         snap->chunk_bytes[i] = b;
         snap->chunk_lens[i] = len;
-        int rc = chunk_info(b, len, elements, &m->chunks[i]);
-        TC_ASSERT(rc == 0); /* a store's own records, encoded above */
     }
+    return 0;
+}
+
+int tc_snapshot_seal(tc_snapshot *s, tc_lthash_cache *elements)
+{
+    TC_ASSERT(s != NULL);
+    if (s->sealed)
+        return 0;
+    tc_snapshot_manifest *m = &s->manifest;
+    for (uint32_t i = 0; i < m->chunk_count; i++) {
+        int rc = chunk_info(s->chunk_bytes[i], s->chunk_lens[i], elements, &m->chunks[i]);
+        TC_ASSERT(rc == 0); /* a store's own records, encoded by capture */
+    }
+    int rc = tc_snapshot_manifest_encode(m, &s->manifest_bytes, &s->manifest_len);
+    if (rc != 0)
+        return rc;
+    tc_snapshot_manifest_id(m, &s->manifest_id);
+    s->sealed = true;
     return 0;
 }
 
@@ -250,7 +266,7 @@ static int block_copy(tc_block *dst, const tc_block *src)
 }
 
 int tc_snapshot_capture(tc_store *store, const tc_block *tip, const tc_commit *commit,
-                        tc_lthash_cache *elements, tc_snapshot **out)
+                        tc_snapshot **out)
 {
     TC_ASSERT(store != NULL && tip != NULL && commit != NULL && out != NULL);
     TC_ASSERT(commit->height == tip->header.height);
@@ -271,17 +287,13 @@ int tc_snapshot_capture(tc_store *store, const tc_block *tip, const tc_commit *c
     if (rc == 0)
         rc = tc_commit_copy(&snap->manifest.commit, commit);
     if (rc == 0)
-        rc = cut_chunks(snap, &s, elements);
-    if (rc == 0)
-        rc = tc_snapshot_manifest_encode(&snap->manifest, &snap->manifest_bytes,
-                                         &snap->manifest_len);
+        rc = cut_chunks(snap, &s);
     free(s.buf);
     free(s.offsets);
     if (rc != 0) {
         tc_snapshot_free(snap);
         return rc;
     }
-    tc_snapshot_manifest_id(&snap->manifest, &snap->manifest_id);
     *out = snap;
     return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "block.h"
 #include "msg.h"
+#include "snapshot.h"
 #include "tx.h"
 
 #define MEMO_COUNT           4
@@ -422,6 +423,17 @@ static bool forge_blocks(tc_adv *a, tc_msg_blocks *b)
     return changed;
 }
 
+/* SNAPSHOT_CORRUPT: one byte of a chunk's data flipped (its middle: inside a record), the
+ * manifest and empty answers left alone, so the liar looks like an honest server until its
+ * chunks are checked. */
+static bool corrupt_chunk(tc_msg_snapshot *s)
+{
+    if (s->chunk == TC_SNAPSHOT_MANIFEST || s->len == 0)
+        return false;
+    s->data[s->len / 2] ^= 0x01;
+    return true;
+}
+
 /* TIME_AHEAD / TIME_BEHIND: our fresh proposal's block moved by an hour, validly signed. */
 static bool shift_time(tc_adv *a, tc_msg_proposal *p)
 {
@@ -526,6 +538,8 @@ static bool break_rule(tc_adv *a, tc_msg *m)
         return m->type == TC_MSG_PRECOMMIT && stale_precommit(a, &m->vote);
     case TC_ADV_FUTURE_HEIGHT:
         return (m->type == TC_MSG_PROPOSAL || vote) && future_height(a, m);
+    case TC_ADV_SNAPSHOT_CORRUPT:
+        return m->type == TC_MSG_SNAPSHOT && corrupt_chunk(&m->snapshot);
     default:
         return false;
     }
@@ -757,12 +771,13 @@ tc_adv_kind tc_adv_kind_of(const tc_adv *a)
 const char *tc_adv_kind_name(tc_adv_kind kind)
 {
     static const char *const names[TC_ADV_KIND_COUNT] = {
-        "none",           "equivocate",      "double-vote",   "silent",          "invalid-sig",
-        "replay",         "garbage",         "flood",         "out-of-turn",     "forge-proposal",
-        "forge-prevote",  "forge-precommit", "forge-batch",   "forge-heartbeat", "forge-handoff",
-        "forge-evidence", "forge-tx",        "sync-bad-hash", "sync-low-weight", "sync-non-member",
-        "sync-bad-sig",   "time-ahead",      "time-behind",   "stale-height",    "future-height",
-        "wrong-proposer", "wrong-round",
+        "none",          "equivocate",      "double-vote",     "silent",
+        "invalid-sig",   "replay",          "garbage",         "flood",
+        "out-of-turn",   "forge-proposal",  "forge-prevote",   "forge-precommit",
+        "forge-batch",   "forge-heartbeat", "forge-handoff",   "forge-evidence",
+        "forge-tx",      "sync-bad-hash",   "sync-low-weight", "sync-non-member",
+        "sync-bad-sig",  "time-ahead",      "time-behind",     "stale-height",
+        "future-height", "wrong-proposer",  "wrong-round",     "snapshot-corrupt",
     };
     if ((int)kind < 0 || kind >= TC_ADV_KIND_COUNT)
         return "?";
@@ -847,7 +862,8 @@ static void send_invalid_sig(tc_adv *a, uint32_t to, const uint8_t *frame, size_
 static bool is_replacing(tc_adv_kind kind)
 {
     return (kind >= TC_ADV_SYNC_BAD_HASH && kind <= TC_ADV_SYNC_BAD_SIG) ||
-           kind == TC_ADV_TIME_AHEAD || kind == TC_ADV_TIME_BEHIND;
+           kind == TC_ADV_TIME_AHEAD || kind == TC_ADV_TIME_BEHIND ||
+           kind == TC_ADV_SNAPSHOT_CORRUPT;
 }
 
 /* Frame types a rule breaker decodes (the others pass without a decode). */
@@ -857,6 +873,8 @@ static bool breaker_reads(tc_adv_kind kind, uint8_t type)
         return type == TC_MSG_BLOCKS;
     if (kind == TC_ADV_FORGE_TX)
         return type == TC_MSG_TX;
+    if (kind == TC_ADV_SNAPSHOT_CORRUPT)
+        return type == TC_MSG_SNAPSHOT;
     return is_consensus(type) || type == TC_MSG_HEARTBEAT || type == TC_MSG_HANDOFF;
 }
 

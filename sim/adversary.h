@@ -35,39 +35,41 @@ typedef enum {
      * receiver, not a late copy of what it holds); "replacing" kinds send it instead. A forged
      * signature is the adversary's own key signing another signer's message (a foreign signature)
      * or, on its own messages, its signature with one bit flipped. */
-    TC_ADV_OUT_OF_TURN = 8,      /* extra: per proposal relayed, its own proposal for that
-                                    (height, round), naming and signed by itself */
-    TC_ADV_FORGE_PROPOSAL = 9,   /* extra: a proposal of that (height, round), block time + 1,
-                                    with a forged proposer signature */
-    TC_ADV_FORGE_PREVOTE = 10,   /* extra: the prevote's signer "votes" for another block */
-    TC_ADV_FORGE_PRECOMMIT = 11, /* extra: the same for precommits */
-    TC_ADV_FORGE_BATCH = 12,     /* extra: a vote batch with one txid less (or another one) */
-    TC_ADV_FORGE_HEARTBEAT = 13, /* extra: a heartbeat three hours ahead */
-    TC_ADV_FORGE_HANDOFF = 14,   /* extra: a handoff with one txid less, or re-signed */
-    TC_ADV_FORGE_EVIDENCE = 15,  /* extra: per vote relayed, double-vote evidence against its
-                                    signer whose second vote is forged */
-    TC_ADV_FORGE_TX = 16,        /* timed: TC_ADV_FORGE_TX_DELAY_MS after relaying a transfer,
-                                    to every peer, a theft of its change output (by then
-                                    confirmed, often not yet spent) in its owner's name, the
-                                    transfer's own input signature reused */
-    TC_ADV_SYNC_BAD_HASH = 17,   /* replacing: BLOCKS whose blocks do not match their
-                                    certificates (block time + 1) */
-    TC_ADV_SYNC_LOW_WEIGHT = 18, /* replacing: BLOCKS whose certificates keep one signature */
-    TC_ADV_SYNC_NON_MEMBER = 19, /* replacing: BLOCKS whose certificates' last signer index is
-                                    outside the set */
-    TC_ADV_SYNC_BAD_SIG = 20,    /* replacing: BLOCKS whose certificates' first signature is
-                                    forged */
-    TC_ADV_TIME_AHEAD = 21,      /* replacing: its fresh proposals' blocks one hour ahead */
-    TC_ADV_TIME_BEHIND = 22,     /* replacing: its fresh proposals' blocks one hour behind */
-    TC_ADV_STALE_HEIGHT = 23,    /* extra: per own precommit of a new height, a validly signed
-                                    precommit for another block at its previous precommit's
-                                    (height, round) */
-    TC_ADV_FUTURE_HEIGHT = 24,   /* extra: its proposals and votes again, 1000 heights ahead,
-                                    validly signed */
-    TC_ADV_WRONG_PROPOSER = 25,  /* instead of its fresh proposals: TC_ADV_HEADER_COPIES copies
-                                    whose header names another validator, validly signed */
-    TC_ADV_WRONG_ROUND = 26,     /* the same with the header's round one above the proposal's */
-    TC_ADV_KIND_COUNT = 27,
+    TC_ADV_OUT_OF_TURN = 8,       /* extra: per proposal relayed, its own proposal for that
+                                     (height, round), naming and signed by itself */
+    TC_ADV_FORGE_PROPOSAL = 9,    /* extra: a proposal of that (height, round), block time + 1,
+                                     with a forged proposer signature */
+    TC_ADV_FORGE_PREVOTE = 10,    /* extra: the prevote's signer "votes" for another block */
+    TC_ADV_FORGE_PRECOMMIT = 11,  /* extra: the same for precommits */
+    TC_ADV_FORGE_BATCH = 12,      /* extra: a vote batch with one txid less (or another one) */
+    TC_ADV_FORGE_HEARTBEAT = 13,  /* extra: a heartbeat three hours ahead */
+    TC_ADV_FORGE_HANDOFF = 14,    /* extra: a handoff with one txid less, or re-signed */
+    TC_ADV_FORGE_EVIDENCE = 15,   /* extra: per vote relayed, double-vote evidence against its
+                                     signer whose second vote is forged */
+    TC_ADV_FORGE_TX = 16,         /* timed: TC_ADV_FORGE_TX_DELAY_MS after relaying a transfer,
+                                     to every peer, a theft of its change output (by then
+                                     confirmed, often not yet spent) in its owner's name, the
+                                     transfer's own input signature reused */
+    TC_ADV_SYNC_BAD_HASH = 17,    /* replacing: BLOCKS whose blocks do not match their
+                                     certificates (block time + 1) */
+    TC_ADV_SYNC_LOW_WEIGHT = 18,  /* replacing: BLOCKS whose certificates keep one signature */
+    TC_ADV_SYNC_NON_MEMBER = 19,  /* replacing: BLOCKS whose certificates' last signer index is
+                                     outside the set */
+    TC_ADV_SYNC_BAD_SIG = 20,     /* replacing: BLOCKS whose certificates' first signature is
+                                     forged */
+    TC_ADV_TIME_AHEAD = 21,       /* replacing: its fresh proposals' blocks one hour ahead */
+    TC_ADV_TIME_BEHIND = 22,      /* replacing: its fresh proposals' blocks one hour behind */
+    TC_ADV_STALE_HEIGHT = 23,     /* extra: per own precommit of a new height, a validly signed
+                                     precommit for another block at its previous precommit's
+                                     (height, round) */
+    TC_ADV_FUTURE_HEIGHT = 24,    /* extra: its proposals and votes again, 1000 heights ahead,
+                                     validly signed */
+    TC_ADV_WRONG_PROPOSER = 25,   /* instead of its fresh proposals: TC_ADV_HEADER_COPIES copies
+                                     whose header names another validator, validly signed */
+    TC_ADV_WRONG_ROUND = 26,      /* the same with the header's round one above the proposal's */
+    TC_ADV_SNAPSHOT_CORRUPT = 27, /* replacing: SNAPSHOT chunks (not manifests) with one byte of
+                                     their data flipped, so no chunk matches its manifest */
+    TC_ADV_KIND_COUNT = 28,
 } tc_adv_kind;
 
 /* Bounds and rhythms of the behaviours (STYLE rule 4: nothing grows without a limit).

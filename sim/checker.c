@@ -419,8 +419,8 @@ static void on_state_sync(tc_world *w, uint32_t e, const tc_notify *n)
     node->state_syncs++;
     node->height = n->height;
     node->tip = n->hash;
-    w_timeline(w, e, "state-sync to h=%llu hash=%s: %u chunks from %u peers",
-               (unsigned long long)n->height, hx, n->txs, n->round);
+    w_timeline(w, e, "state-sync to h=%llu hash=%s: %llu unspent outputs, %u chunks from %u peers",
+               (unsigned long long)n->height, hx, (unsigned long long)n->weight, n->txs, n->round);
     if (node->byzantine)
         return;
     agree(w, e, n);

@@ -16,7 +16,7 @@ const char *const scn_byz_names[] = {
     "out-of-turn", "forge-proposal", "forge-prevote", "forge-precommit", "forge-batch",
     "forge-heartbeat", "forge-handoff", "forge-evidence", "forge-tx", "sync-bad-hash",
     "sync-low-weight", "sync-non-member", "sync-bad-sig", "time-ahead", "time-behind",
-    "stale-height", "future-height", "wrong-proposer", "wrong-round"};
+    "stale-height", "future-height", "wrong-proposer", "wrong-round", "snapshot-corrupt"};
 const char *const scn_storage_names[] = {"mem", "lmdb"};
 const char *const scn_crypto_names[] = {"ed25519", "fast"};
 const char *const scn_network_names[] = {"testnet", "mainnet"};

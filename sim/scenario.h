@@ -91,7 +91,7 @@ typedef enum {
     /* Rule breakers, 9 ..: tc_adv_kind TC_ADV_OUT_OF_TURN .. in the same order (sim/faults.c;
      * docs/SCENARIOS.md has their names). */
     TC_SCN_BYZ_BREAKER_FIRST = 9,
-    TC_SCN_BYZ_BREAKER_LAST = 27,
+    TC_SCN_BYZ_BREAKER_LAST = 28,
 } tc_scn_byz_kind;
 
 /* Setup statements that name one node. */

@@ -107,8 +107,9 @@ typedef enum {
                                       included) below the quorum: weight, quorum */
     TC_NOTIFY_FAILED = 15,     /* the sticky failure: cause = tc_node_failure_kind, code, height,
                                   text = what the node was doing (node.h, Errors) */
-    TC_NOTIFY_STATE_SYNC = 16, /* height: the snapshot's, now the tip; txs = its chunks,
-                                  round = the peers that served them (PROTOCOL 13.2) */
+    TC_NOTIFY_STATE_SYNC = 16, /* height, hash: the snapshot's block, now the tip; txs = its
+                                  chunks, round = the peers that served them, weight = its UTXO
+                                  entries (PROTOCOL 13.2) */
     TC_NOTIFY_SNAPSHOT_REFUSED = 17, /* peer: its manifest or chunk failed verification,
                                         height = the snapshot's, code */
 } tc_notify_kind;

@@ -71,21 +71,28 @@ typedef struct {
     tc_snapshot_chunk_info *chunks; /* heap, chunk_count */
 } tc_snapshot_manifest;
 
-/* A captured snapshot: the manifest and the encoded chunks (what a node serves). */
+/* A captured snapshot: the manifest and the encoded chunks (what a node serves). Capturing
+ * copies records only; the chunk infos (an LtHash element per UTXO entry) and the manifest are
+ * computed by tc_snapshot_seal, on the first request, since most snapshots a node captures are
+ * never asked for. */
 typedef struct {
-    tc_snapshot_manifest manifest;
-    uint8_t **chunk_bytes; /* heap, manifest.chunk_count, each heap */
+    bool sealed;
+    tc_snapshot_manifest manifest; /* chunk infos zero until sealed */
+    uint8_t **chunk_bytes;         /* heap, manifest.chunk_count, each heap */
     size_t *chunk_lens;
-    uint8_t *manifest_bytes; /* the encoded manifest, heap */
+    uint8_t *manifest_bytes; /* the encoded manifest, heap; NULL until sealed */
     size_t manifest_len;
     tc_hash manifest_id; /* tc_snapshot_manifest_id */
 } tc_snapshot;
 
-/* Reads the store's state (its tip must be tip's block; commit certifies it) into a new
- * snapshot: records, chunks, their infos and the manifest. elements may be NULL. Codes:
- * TC_ENOMEM, TC_ESTORE_CORRUPT, TC_ETOOLONG (the state exceeds the chunk limits), store codes. */
+/* Reads the store's state (its tip must be tip's block; commit certifies it) into a new,
+ * unsealed snapshot: its records cut into chunks. Codes: TC_ENOMEM, TC_ESTORE_CORRUPT,
+ * TC_ETOOLONG (the state exceeds the chunk limits), store codes. */
 int tc_snapshot_capture(tc_store *store, const tc_block *tip, const tc_commit *commit,
-                        tc_lthash_cache *elements, tc_snapshot **out);
+                        tc_snapshot **out);
+/* Computes the chunk infos, the manifest's bytes and the id (a no-op once sealed). elements
+ * may be NULL. 0 or TC_ENOMEM (then still unsealed). */
+int tc_snapshot_seal(tc_snapshot *s, tc_lthash_cache *elements);
 void tc_snapshot_free(tc_snapshot *s);
 
 /* The manifest's encoding; 0 or TC_ENOMEM. *out is heap. */
