@@ -464,6 +464,13 @@ static int snap_alloc(node_snap *s)
     return ok ? 0 : TC_ENOMEM;
 }
 
+static bool vset_matches(const tc_vset *vs, const tc_hash *want)
+{
+    tc_hash h;
+    tc_vset_hash(vs, &h);
+    return memcmp(h.b, want->b, TC_HASH_SIZE) == 0;
+}
+
 /* The manifest arrived from the peer asked for it: decoded, proven against the certificate
  * and the root, then the chunks are asked for. */
 static void snap_on_manifest(tc_node *n, tc_peer_id peer, const tc_msg_snapshot *m)
@@ -481,6 +488,12 @@ static void snap_on_manifest(tc_node *n, tc_peer_id peer, const tc_msg_snapshot 
     }
     if (rc == 0)
         rc = tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, s->manifest.height), &vs);
+    if (rc == 0 && !vset_matches(vs, &s->manifest.block.header.vset_hash)) {
+        /* The set changed while this node was away: its registry cannot judge the certificate,
+         * and an honest sender must not be blamed for that. Blocks bring the changes. */
+        snap_give_up(n);
+        return;
+    }
     if (rc == 0)
         rc = tc_snapshot_manifest_check(&s->manifest, vs, &n->verifier);
     if (rc == TC_ESNAPSHOT || rc == TC_EBLK_COMMIT) {
