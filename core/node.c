@@ -263,18 +263,33 @@ static void relay(tc_node *n, uint8_t type, tc_peer_id from, const uint8_t *fram
     node_send_frame(n, frame, len, true, from, bulk ? NODE_RELAY_FANOUT : UINT32_MAX);
 }
 
+/* Offers the transactions of the pool kept from before a state sync to the new state, in
+ * arrival order; those the new state refuses (spent, unknown) are dropped. */
+static void readmit(tc_node *n, const tc_mempool *old_pool)
+{
+    tc_mempool_iter it;
+    tc_mempool_item item;
+    tc_mempool_iter_init(old_pool, &it);
+    while (!n->fail.failed && tc_mempool_iter_next(old_pool, &it, &item)) {
+        bool local = item.peer == TC_MEMPOOL_PEER_LOCAL;
+        (void)node_txs_submit(n, item.tx, !local, local ? 0 : item.peer);
+    }
+}
+
 /* The store now holds a state snapshot (PROTOCOL 13.2): the chain, the mempool, finality and
  * consensus are opened again on it, as after a restart, with the peer table and the parts'
  * counters kept; then sync fetches the blocks above it. A failure to reopen is the node's
  * sticky failure (the store holds a whole snapshot either way). */
 static void reopen_state(tc_node *n)
 {
+    /* The pool's transactions are offered to the new state afterwards: one a client handed
+     * this node before its peers were ready exists nowhere else. */
+    tc_mempool *old_pool = n->pool;
+    n->pool = NULL;
     node_consensus_reset(n);
     tc_bft_free(n->bft);
     n->bft = NULL;
     node_txs_close(n);
-    tc_mempool_free(n->pool);
-    n->pool = NULL;
     tc_chain_free(n->chain);
     n->chain = NULL;
     node_commit_init(n);
@@ -293,9 +308,12 @@ static void reopen_state(tc_node *n)
     if (rc == 0)
         rc = node_consensus_start_height(n);
     if (rc != 0) {
+        tc_mempool_free(old_pool);
         node_fail_code(n, rc, "reopen the state after a state sync");
         return;
     }
+    readmit(n, old_pool);
+    tc_mempool_free(old_pool);
     node_sync_state_synced(n);
 }
 
