@@ -44,6 +44,8 @@ static const size_t member_size[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_REJECT] = sizeof(tc_msg_reject),
     [TC_MSG_GET_VOTES] = sizeof(tc_msg_get_votes),
     [TC_MSG_VOTES] = sizeof(tc_msg_votes),
+    [TC_MSG_GET_SNAPSHOT] = sizeof(tc_msg_get_snapshot),
+    [TC_MSG_SNAPSHOT] = sizeof(tc_msg_snapshot),
     [TC_MSG_IHAVE] = sizeof(tc_msg_invs),
     [TC_MSG_IWANT] = sizeof(tc_msg_invs),
 };
@@ -51,7 +53,7 @@ _Static_assert(TC_MSG_IWANT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row abo
 
 bool tc_msg_type_known(uint8_t type)
 {
-    return (type > 0 && type <= TC_MSG_VOTES) || type == TC_MSG_IHAVE || type == TC_MSG_IWANT;
+    return type > 0 && type < TC_MSG_TYPE_COUNT && type != 22 && type != 23;
 }
 
 bool tc_msg_inv_type_ok(uint8_t type)
@@ -256,6 +258,22 @@ static void invs_read(tc_reader *r, tc_msg_invs *m)
     }
 }
 
+/* The data is copied out of the frame: the node keeps chunks until the snapshot is whole. */
+static void snapshot_read(tc_reader *r, tc_msg_snapshot *m)
+{
+    m->height = tc_get_u64(r);
+    m->chunk = tc_get_u32(r);
+    const uint8_t *p = tc_get_bytes(r, TC_MSG_FRAME_SPEC_MAX, &m->len);
+    if (r->err != 0 || m->len == 0)
+        return;
+    m->data = tc_malloc(m->len);
+    if (m->data == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return;
+    }
+    memcpy(m->data, p, m->len);
+}
+
 static void get_blocks_read(tc_reader *r, tc_msg_get_blocks *g)
 {
     g->from_height = tc_get_u64(r);
@@ -379,6 +397,14 @@ static void payload_read(tc_reader *r, tc_msg *m)
     case TC_MSG_IWANT:
         invs_read(r, &m->invs);
         break;
+    case TC_MSG_GET_SNAPSHOT:
+        m->get_snapshot.height = tc_get_u64(r);
+        TC_GET_HASH(r, &m->get_snapshot.manifest);
+        m->get_snapshot.chunk = tc_get_u32(r);
+        break;
+    case TC_MSG_SNAPSHOT:
+        snapshot_read(r, &m->snapshot);
+        break;
     default:
         TC_ASSERT(false && "type checked by tc_msg_decode");
     }
@@ -469,6 +495,9 @@ void tc_msg_deinit(tc_msg *m)
     case TC_MSG_IHAVE:
     case TC_MSG_IWANT:
         free(m->invs.items);
+        break;
+    case TC_MSG_SNAPSHOT:
+        free(m->snapshot.data);
         break;
     default:
         break; /* the other messages own nothing */
@@ -586,6 +615,8 @@ int tc_msg_check(const tc_msg *m)
             return TC_ERANGE;
         return text_check(m->reject.reason, m->reject.reason_len, TC_MSG_REASON_MAX, TEXT_LO,
                           false);
+    case TC_MSG_SNAPSHOT:
+        return m->snapshot.len > 0 && m->snapshot.data == NULL ? TC_ERANGE : 0;
     default:
         return tc_msg_type_known(m->type) ? 0 : TC_ERANGE;
     }
@@ -722,6 +753,18 @@ static void payload_write(tc_writer *w, const tc_msg *m)
         tc_put_u32(w, m->votes.vote_count);
         for (uint32_t i = 0; i < m->votes.vote_count; i++)
             tc_vote_encode(w, &m->votes.votes[i]);
+        break;
+    case TC_MSG_GET_SNAPSHOT:
+        tc_put_u64(w, m->get_snapshot.height);
+        TC_PUT_HASH(w, &m->get_snapshot.manifest);
+        tc_put_u32(w, m->get_snapshot.chunk);
+        break;
+    case TC_MSG_SNAPSHOT:
+        tc_put_u64(w, m->snapshot.height);
+        tc_put_u32(w, m->snapshot.chunk);
+        tc_put_u32(w, m->snapshot.len);
+        if (m->snapshot.len > 0)
+            tc_put_raw(w, m->snapshot.data, m->snapshot.len);
         break;
     case TC_MSG_REJECT:
         tc_put_u8(w, m->reject.type);
@@ -937,6 +980,8 @@ const char *tc_msg_type_name(uint8_t type)
         [TC_MSG_VOTES] = "VOTES",
         [TC_MSG_IHAVE] = "IHAVE",
         [TC_MSG_IWANT] = "IWANT",
+        [TC_MSG_GET_SNAPSHOT] = "GET_SNAPSHOT",
+        [TC_MSG_SNAPSHOT] = "SNAPSHOT",
     };
     return tc_msg_type_known(type) ? names[type] : "?";
 }

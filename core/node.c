@@ -23,6 +23,7 @@ static void begin_call(tc_node *n, uint64_t now_ms)
  * TC_EFAILED whatever the call's own result (node.h, Errors). */
 static int end_call(tc_node *n, int rc)
 {
+    node_sync_capture(n); /* the tip may have reached a snapshot height */
     node_outbox_assert(n);
     node_evidence_assert(n);
     node_clock_assert(n);
@@ -214,6 +215,7 @@ void tc_node_free(tc_node *n)
     if (n == NULL)
         return;
     /* Top-down: each part lets go of what it owns before the parts below it. */
+    node_sync_deinit(n);
     node_consensus_deinit(n);
     node_commit_deinit(n);
     tc_bft_free(n->bft);
@@ -283,6 +285,63 @@ static void judged(tc_node *n, uint8_t type, node_verdict v, tc_hash *oid, bool 
         node_gossip_arrived(n, type, oid);
 }
 
+/* Offers the transactions of the pool kept from before a state sync to the new state, in
+ * arrival order; those the new state refuses (spent, unknown) are dropped. */
+static void readmit(tc_node *n, const tc_mempool *old_pool)
+{
+    tc_mempool_iter it;
+    tc_mempool_item item;
+    tc_mempool_iter_init(old_pool, &it);
+    while (!n->fail.failed && tc_mempool_iter_next(old_pool, &it, &item)) {
+        bool local = item.peer == TC_MEMPOOL_PEER_LOCAL;
+        (void)node_txs_submit(n, item.tx, !local, local ? 0 : item.peer);
+    }
+}
+
+/* The store now holds a state snapshot (PROTOCOL 13.2): the chain, the mempool, finality and
+ * consensus are opened again on it, as after a restart, with the peer table and the parts'
+ * counters kept; then sync fetches the blocks above it. A failure to reopen is the node's
+ * sticky failure (the store holds a whole snapshot either way). */
+static void reopen_state(tc_node *n)
+{
+    /* The pool's transactions are offered to the new state afterwards: one a client handed
+     * this node before its peers were ready exists nowhere else. */
+    tc_mempool *old_pool = n->pool;
+    n->pool = NULL;
+    node_consensus_reset(n);
+    tc_bft_free(n->bft);
+    n->bft = NULL;
+    node_txs_close(n);
+    tc_chain_free(n->chain);
+    n->chain = NULL;
+    node_commit_init(n);
+    int rc = tc_chain_open(n->store, &n->genesis, &n->verifier, &n->chain);
+    if (rc == 0) {
+        tc_hash tip; /* heartbeats may name the new tip (node_clock.c) */
+        tc_chain_tip(n->chain, &tip);
+        node_clock_on_block(n, tc_chain_height(n->chain), &tip);
+        n->epoch = tc_chain_epoch_of(n->chain, tc_chain_height(n->chain) + 1);
+        n->pool = tc_mempool_new(tc_chain_profile(n->chain), NULL, NULL);
+        rc = n->pool == NULL ? TC_ENOMEM : 0;
+    }
+    if (rc == 0) {
+        tc_chain_set_known(n->chain, node_txs_known, n);
+        rc = node_txs_open(n);
+    }
+    if (rc == 0)
+        rc = tc_bft_new(tc_chain_profile(n->chain), n->scheme, &n->key, &n->bft);
+    if (rc == 0)
+        rc = node_consensus_start_height(n);
+    if (rc != 0) {
+        tc_mempool_free(old_pool);
+        node_fail_code(n, rc, "reopen the state after a state sync");
+        return;
+    }
+    readmit(n, old_pool);
+    tc_mempool_free(old_pool);
+    node_sync_state_synced(n);
+}
+
 /* Hands a delivered message to the part that owns its type, then acts on the part's verdict in
  * one place: news is relayed before the part takes it further (the consequences of a message,
  * such as judging a proposal, come after it is passed on), and a message from beyond our height
@@ -340,6 +399,13 @@ static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
         return;
     case TC_MSG_IWANT:
         node_gossip_on_iwant(n, peer, &m->invs);
+        return;
+    case TC_MSG_GET_SNAPSHOT:
+        node_sync_on_get_snapshot(n, peer, &m->get_snapshot);
+        return;
+    case TC_MSG_SNAPSHOT:
+        if (node_sync_on_snapshot(n, peer, &m->snapshot))
+            reopen_state(n);
         return;
     default:
         /* REJECT: accepted and counted by the peer table; the node takes no decision on it. */

@@ -123,6 +123,13 @@ void node_consensus_deinit(tc_node *n)
         proposal_clear(&n->cons.proposals[i]);
 }
 
+void node_consensus_reset(tc_node *n)
+{
+    node_consensus_deinit(n);
+    n->cons.awaiting_block = false;
+    memset(&n->cons.awaiting_hash, 0, sizeof(n->cons.awaiting_hash));
+}
+
 /* ---- durable last-signed state and the lock's proof ---- */
 
 static int persist_signed(tc_node *n, const tc_bft_signed_state *s)

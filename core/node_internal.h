@@ -45,6 +45,7 @@
 #include "msg.h"
 #include "node.h"
 #include "peer.h"
+#include "snapshot.h"
 
 /* What a part says about a message it was handed, for the router (node.c). */
 typedef enum {
@@ -448,6 +449,9 @@ typedef struct {
 } node_consensus;
 
 void node_consensus_deinit(tc_node *n);
+/* Forgets the height in progress (proposals, own frames, a decided block awaited) before the
+ * node's state is reopened on a state snapshot; the counters stay. */
+void node_consensus_reset(tc_node *n);
 void node_consensus_assert(const tc_node *n);
 /* Starts bft at tip + 1 (after a restart: with the restored last-signed state, lock and proof)
  * and judges the proposals that came early for it. */
@@ -478,6 +482,39 @@ uint64_t node_consensus_next_deadline(const tc_node *n);
 
 #define NODE_SYNC_TIMEOUT_MS    2000 /* an unanswered GET_BLOCKS goes to another peer */
 #define NODE_STATUS_INTERVAL_MS 5000
+#define NODE_SNAP_TIMEOUT_MS    2000  /* an unanswered GET_SNAPSHOT goes to another peer */
+#define NODE_SNAP_INFLIGHT      8     /* chunk requests outstanding at once */
+#define NODE_SNAP_SERVED        2     /* snapshots kept for serving: the latest two */
+#define NODE_SNAP_TRIES         8     /* manifests tried before falling back to blocks */
+#define NODE_SNAP_BAD_MAX       16    /* peers excluded from one state sync for lying */
+#define NODE_SNAP_BACKOFF_MS    60000 /* after a state sync gave up, blocks only this long */
+
+/* A state sync in progress (PROTOCOL 13.2): the manifest once verified, then the chunks, each
+ * verified on arrival and kept in memory until all are here; only then does anything reach
+ * the store, in one transaction, so a crash before it leaves the store as it was. */
+typedef enum { SNAP_MISSING = 0, SNAP_ASKED = 1, SNAP_HAVE = 2 } node_snap_chunk_state;
+
+typedef struct {
+    bool active;
+    bool have_manifest;
+    tc_peer_id manifest_peer;
+    uint64_t deadline_ms; /* of the manifest request */
+    tc_snapshot_manifest manifest;
+    tc_hash manifest_id; /* tc_snapshot_manifest_id: what chunk requests name */
+    uint8_t **chunks; /* heap, one per chunk: owned bytes once SNAP_HAVE */
+    size_t *lens;
+    uint8_t *state;         /* node_snap_chunk_state */
+    tc_peer_id *asked_peer; /* while SNAP_ASKED */
+    uint64_t *asked_deadline_ms;
+    uint32_t have_count;
+    uint32_t refusals;                 /* empty answers ("not served") for this manifest */
+    uint32_t tries;                    /* manifests asked for in this state sync */
+    uint32_t rr;                       /* round-robin cursor over the ready peers */
+    tc_peer_id bad[NODE_SNAP_BAD_MAX]; /* peers caught lying in this state sync */
+    uint32_t bad_count;
+    uint64_t backoff_until_ms;
+    uint64_t syncs; /* state syncs completed */
+} node_snap;
 
 typedef struct {
     uint64_t best_seen_height; /* highest height a peer announced */
@@ -485,6 +522,8 @@ typedef struct {
     bool active;
     uint64_t deadline_ms; /* of the sync request, and of the fetch of a decided block */
     uint64_t next_status_ms;
+    node_snap snap;
+    tc_snapshot *served[NODE_SNAP_SERVED]; /* [0] the latest capture, [1] the one before */
 } node_sync;
 
 /* A message of a later height (its parent at `height`) came from peer: remembered, and when
@@ -493,6 +532,21 @@ void node_sync_ahead(tc_node *n, tc_peer_id peer, uint64_t height, bool fetch);
 void node_sync_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s);
 void node_sync_on_get_blocks(tc_node *n, tc_peer_id peer, const tc_msg_get_blocks *g);
 void node_sync_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b);
+void node_sync_deinit(tc_node *n);
+/* Captures a snapshot of the state when the tip sits on a snapshot height and none was taken
+ * there yet (a failure to capture only means there is nothing new to serve). */
+void node_sync_capture(tc_node *n);
+/* GET_SNAPSHOT: answered with the manifest, the chunk, or an empty SNAPSHOT. */
+void node_sync_on_get_snapshot(tc_node *n, tc_peer_id peer, const tc_msg_get_snapshot *g);
+/* SNAPSHOT: the manifest or a chunk of the state sync in progress, verified (a lie is an
+ * offence and the chunk is asked of another peer). True when it completed the snapshot and
+ * the store now holds it: the caller reopens the node's state on it, then calls
+ * node_sync_state_synced. m's data may be taken (left NULL). */
+bool node_sync_on_snapshot(tc_node *n, tc_peer_id peer, tc_msg_snapshot *m);
+/* After the reopen: notifies the state sync and fetches the blocks above the snapshot. */
+void node_sync_state_synced(tc_node *n);
+/* State syncs completed by this node. */
+uint64_t node_sync_state_syncs(const tc_node *n);
 void node_sync_peer_down(tc_node *n, tc_peer_id peer);
 void node_sync_assert(const tc_node *n);
 /* Retries an unanswered request and the fetch of a decided block; then the status tick. */

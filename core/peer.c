@@ -213,10 +213,10 @@ static const type_policy type_policies[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_REJECT] = {TC_PEER_CAT_PING, false},
     [TC_MSG_GET_VOTES] = {TC_PEER_CAT_SYNC, false},
     [TC_MSG_VOTES] = {TC_PEER_CAT_SYNC, false},
-    [22] = {TC_PEER_CAT_COUNT, false}, /* 22..25: reserved, unknown here */
+    [22] = {TC_PEER_CAT_COUNT, false}, /* 22, 23: reserved, unknown here */
     [23] = {TC_PEER_CAT_COUNT, false},
-    [24] = {TC_PEER_CAT_COUNT, false},
-    [25] = {TC_PEER_CAT_COUNT, false},
+    [TC_MSG_GET_SNAPSHOT] = {TC_PEER_CAT_SYNC, false},
+    [TC_MSG_SNAPSHOT] = {TC_PEER_CAT_SYNC, false},
     /* Announcements ride with the transactions they mostly announce: one IHAVE or IWANT frame
      * lists up to TC_MSG_INV_MAX ids, so they are few next to the frames they replace. */
     [TC_MSG_IHAVE] = {TC_PEER_CAT_TX, false},
@@ -228,7 +228,7 @@ _Static_assert(TC_MSG_IWANT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row abo
 static type_policy policy_of(uint8_t type)
 {
     static const type_policy none = {TC_PEER_CAT_COUNT, false};
-    return type < TC_MSG_TYPE_COUNT ? type_policies[type] : none;
+    return tc_msg_type_known(type) ? type_policies[type] : none;
 }
 
 tc_peer_category tc_peer_category_of(uint8_t msg_type)

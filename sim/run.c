@@ -200,6 +200,23 @@ static int put_failures(json_t *o, const tc_world *w)
     return bad | tc_jsonw_set(o, "failures", failures);
 }
 
+/* "state_syncs" {node: state syncs completed} for every node, and "snapshot_refused" {node:
+ * snapshot parts it refused from lying peers} for the nodes that refused any (PROTOCOL 13.2). */
+static int put_state_syncs(json_t *o, const tc_world *w)
+{
+    json_t *syncs = json_object(), *refused = json_object();
+    int bad = 0;
+    for (uint32_t e = 0; e < tc_world_node_count(w); e++) {
+        tc_world_node_info info;
+        tc_world_node_info_get(w, e, &info);
+        bad |= tc_jsonw_set(syncs, info.name, tc_jsonw_u64(info.state_syncs));
+        if (info.snapshot_refused > 0)
+            bad |= tc_jsonw_set(refused, info.name, tc_jsonw_u64(info.snapshot_refused));
+    }
+    bad |= tc_jsonw_set(o, "state_syncs", syncs);
+    return bad | tc_jsonw_set(o, "snapshot_refused", refused);
+}
+
 /* "nodes", "heights" {node: height}, "validators" {node: index in the current set, for
  * running validators}, "down" [node] and "failures". Returns nonzero when a member could not be
  * made. */
@@ -221,7 +238,8 @@ static int put_nodes(json_t *o, const tc_world *w)
     bad |= tc_jsonw_set(o, "heights", heights);
     bad |= tc_jsonw_set(o, "validators", validators);
     bad |= tc_jsonw_set(o, "down", down);
-    return bad | put_failures(o, w);
+    bad |= put_failures(o, w);
+    return bad | put_state_syncs(o, w);
 }
 
 /* One violation: {t_ms, what, nodes [up to two], trace_line, detail}. */

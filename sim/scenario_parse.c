@@ -730,6 +730,12 @@ static int ex_culprits(parser *p, tc_scn_expect *e)
     return ex_nodes(p, e, VALIDATOR_NAME);
 }
 
+static int ex_state_sync(parser *p, tc_scn_expect *e)
+{
+    int rc = scn_want_word(p, "on");
+    return rc != 0 ? rc : ex_nodes(p, e, NODE_NAME);
+}
+
 static int ex_flag(parser *p, tc_scn_expect *e)
 {
     (void)p;
@@ -739,8 +745,8 @@ static int ex_flag(parser *p, tc_scn_expect *e)
 
 static int (*const expect_parsers[])(parser *, tc_scn_expect *) = {
     NULL,        ex_flag,   ex_flag,        ex_culprits, ex_height, ex_view_changes, ex_finality,
-    ex_liveness, ex_banned, ex_clock_stops, ex_banned,   ex_banned, ex_culprits};
-_Static_assert(TC_ARRAY_LEN(expect_parsers) == TC_SCN_EXP_BURNED + 1, "expect_parsers");
+    ex_liveness, ex_banned, ex_clock_stops, ex_banned,   ex_banned, ex_culprits,     ex_state_sync};
+_Static_assert(TC_ARRAY_LEN(expect_parsers) == TC_SCN_EXP_STATE_SYNC + 1, "expect_parsers");
 
 static int st_expect(parser *p, const tok *kw)
 {
@@ -753,7 +759,7 @@ static int st_expect(parser *p, const tok *kw)
     int k = 0;
     int rc = scn_get_choice(p, "an expectation", scn_expect_names, SCN_EXPECT_NAMES, &k);
     e.kind = (uint32_t)k;
-    TC_ASSERT(rc != 0 || (k >= TC_SCN_EXP_SAFETY && k <= TC_SCN_EXP_BURNED));
+    TC_ASSERT(rc != 0 || (k >= TC_SCN_EXP_SAFETY && k <= TC_SCN_EXP_STATE_SYNC));
     if (rc == 0)
         rc = expect_parsers[k](p, &e);
     if (rc == 0)

@@ -214,8 +214,8 @@ static const char *frame_type_name(uint8_t type)
                                         "VOTES",
                                         "?",
                                         "?",
-                                        "?",
-                                        "?",
+                                        "GET_SNAPSHOT",
+                                        "SNAPSHOT",
                                         "IHAVE",
                                         "IWANT"};
     _Static_assert(TC_ARRAY_LEN(names) == TC_MSG_TYPE_COUNT, "one name per message type");

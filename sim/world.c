@@ -334,7 +334,9 @@ static bool drain(tc_world *w, uint32_t e)
             if (closed_count < w->count)
                 closed[closed_count++] = a.peer;
         } else if (a.kind == TC_ACTION_NOTIFY) {
-            committed |= a.notify.kind == TC_NOTIFY_BLOCK_COMMITTED;
+            /* A state sync moves the tip as a commit does (checked the same way after it). */
+            committed |=
+                a.notify.kind == TC_NOTIFY_BLOCK_COMMITTED || a.notify.kind == TC_NOTIFY_STATE_SYNC;
             if (a.notify.kind == TC_NOTIFY_PEER_READY && a.notify.peer < w->count)
                 w->ready[(size_t)e * w->count + a.notify.peer] = 1;
             w_check_notify(w, e, &a.notify);
@@ -978,6 +980,8 @@ void tc_world_node_info_get(const tc_world *w, uint32_t e, tc_world_node_info *o
     out->honest = !n->byzantine;
     out->height = n->height;
     out->view_changes = n->view_changes;
+    out->state_syncs = n->state_syncs;
+    out->snapshot_refused = n->snapshot_refused;
     out->failure = n->failure.failure;
     out->failure_code = n->failure.failure_code;
     out->failure_cause = n->failure.failure != TC_NODE_FAIL_NONE ? n->failure.failure_cause : "";

@@ -310,6 +310,18 @@ static inline void ms_msg(tc_msg *m, uint8_t type)
         m->invs.items[1].type = TC_MSG_VOTE_BATCH;
         memset(m->invs.items[1].id.b, 0x52, TC_HASH_SIZE);
         break;
+    case TC_MSG_GET_SNAPSHOT:
+        m->get_snapshot.height = 300;
+        memset(m->get_snapshot.manifest.b, 0x5a, TC_HASH_SIZE);
+        m->get_snapshot.chunk = 7;
+        break;
+    case TC_MSG_SNAPSHOT:
+        m->snapshot.height = 300;
+        m->snapshot.chunk = 7;
+        m->snapshot.len = 5;
+        m->snapshot.data = ms_calloc(5, 1);
+        memcpy(m->snapshot.data, "chunk", 5);
+        break;
     default:
         abort();
     }

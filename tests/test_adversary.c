@@ -633,7 +633,7 @@ Test(adversary, garbage_frames_never_decode)
         cr_assert_neq(tc_msg_decode(s->bytes, s->len, &m), 0, "frame %zu does not decode", i);
         cr_assert(s->to >= 10 && s->to <= 13);
         per_peer[s->to - 10]++;
-        valid_types += s->bytes[4] > 0 && s->bytes[4] < TC_MSG_TYPE_COUNT;
+        valid_types += tc_msg_type_known(s->bytes[4]);
     }
     for (int p = 0; p < 4; p++)
         cr_assert_gt(per_peer[p], 0, "peer %d gets garbage too", p);

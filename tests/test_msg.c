@@ -9,6 +9,7 @@
 
 #include "msg.h"
 #include "msg_samples.h"
+#include "snapshot.h"
 
 static void init(void)
 {
@@ -127,6 +128,12 @@ static size_t cleared_size(uint8_t type)
     case TC_MSG_IHAVE:
     case TC_MSG_IWANT:
         member = sizeof(m->invs);
+        break;
+    case TC_MSG_GET_SNAPSHOT:
+        member = sizeof(m->get_snapshot);
+        break;
+    case TC_MSG_SNAPSHOT:
+        member = sizeof(m->snapshot);
         break;
     default:
         break; /* GET_PEERS has no payload */
@@ -361,7 +368,7 @@ Test(msg, a_length_field_that_disagrees_is_rejected)
 
 Test(msg, unknown_types_are_rejected)
 {
-    const uint8_t types[] = {0, TC_MSG_TYPE_COUNT, 23, 0x80, 0xff};
+    const uint8_t types[] = {0, TC_MSG_TYPE_COUNT, 22, 23, 0x80, 0xff};
     uint8_t payload[8] = {0};
     for (size_t i = 0; i < sizeof(types); i++) {
         size_t len = 0;
@@ -375,6 +382,38 @@ Test(msg, unknown_types_are_rejected)
     cr_assert_str_eq(tc_msg_type_name(TC_MSG_REJECT), "REJECT");
     cr_assert_str_eq(tc_msg_type_name(TC_MSG_GET_VOTES), "GET_VOTES");
     cr_assert_str_eq(tc_msg_type_name(TC_MSG_VOTES), "VOTES");
+    cr_assert_str_eq(tc_msg_type_name(22), "?");
+    cr_assert_str_eq(tc_msg_type_name(TC_MSG_GET_SNAPSHOT), "GET_SNAPSHOT");
+    cr_assert_str_eq(tc_msg_type_name(TC_MSG_SNAPSHOT), "SNAPSHOT");
+}
+
+/* SNAPSHOT's data is copied out of the frame, and an empty one ("not served") decodes with no
+ * data at all. */
+Test(msg, snapshot_data_is_owned_and_may_be_empty)
+{
+    tc_msg m, d;
+    size_t len = 0;
+    ms_msg(&m, TC_MSG_SNAPSHOT);
+    uint8_t *f = ms_encode(&m, &len);
+    cr_assert_eq(tc_msg_decode(f, len, &d), 0);
+    cr_assert_eq(d.snapshot.len, 5);
+    cr_assert(d.snapshot.data != NULL && (d.snapshot.data < f || d.snapshot.data >= f + len),
+              "the data is a copy, not a view into the frame");
+    cr_assert_arr_eq(d.snapshot.data, "chunk", 5);
+    tc_msg_deinit(&d);
+    tc_msg_deinit(&m);
+    free(f);
+    tc_msg e = {.type = TC_MSG_SNAPSHOT};
+    e.snapshot.height = 4;
+    e.snapshot.chunk = TC_SNAPSHOT_MANIFEST;
+    f = ms_encode(&e, &len);
+    cr_assert_eq(len, TC_MSG_HEADER_SIZE + 8 + 4 + 4, "an empty SNAPSHOT is %zu bytes", len);
+    cr_assert_eq(tc_msg_decode(f, len, &d), 0);
+    cr_assert_eq(d.snapshot.len, 0);
+    cr_assert_null(d.snapshot.data);
+    cr_assert_eq(d.snapshot.chunk, TC_SNAPSHOT_MANIFEST);
+    tc_msg_deinit(&d);
+    free(f);
 }
 
 /* GET_VOTES names a height >= 1; VOTES holds 1..TC_MSG_VOTES_MAX votes, each of its height and

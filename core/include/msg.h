@@ -47,6 +47,12 @@
  *                    PROPOSAL (id: tc_msg_frame_proposal_id)
  *   IWANT            list (1..1024) of (u8 type | id 32): what the sender asks for, by the
  *                    ids an IHAVE offered; answered with the frames themselves
+ *   GET_SNAPSHOT     u64 height | manifest hash 32 | u32 chunk: chunk TC_SNAPSHOT_MANIFEST asks
+ *                    for the manifest of the peer's latest snapshot (height and hash zero);
+ *                    another index asks for that chunk of the snapshot at height whose
+ *                    id (tc_snapshot_manifest_id) is the given hash (snapshot.h, PROTOCOL 13.2)
+ *   SNAPSHOT         u64 height | u32 chunk | bytes data (<= frame): the manifest, the chunk,
+ *                    or empty: "I do not serve that snapshot"
  *
  * Decoding is strict and canonical: a frame that decodes re-encodes to exactly its bytes.
  * tc_msg_decode rejects a length field other than len - 4 (TC_ERANGE), an unknown type
@@ -105,7 +111,9 @@ typedef enum {
     TC_MSG_REJECT = 19,
     TC_MSG_GET_VOTES = 20,
     TC_MSG_VOTES = 21,
-    /* 22..25 are reserved (other work in progress); a frame of such a type is unknown here. */
+    /* 22 and 23 are reserved (epoch certificates): unknown to this decoder. */
+    TC_MSG_GET_SNAPSHOT = 24,
+    TC_MSG_SNAPSHOT = 25,
     TC_MSG_IHAVE = 26,
     TC_MSG_IWANT = 27,
     TC_MSG_TYPE_COUNT = 28, /* one past the last type */
@@ -269,6 +277,19 @@ typedef struct {
 } tc_msg_invs;
 
 typedef struct {
+    uint64_t height;
+    tc_hash manifest; /* the snapshot's id; zero when chunk is TC_SNAPSHOT_MANIFEST */
+    uint32_t chunk;
+} tc_msg_get_snapshot;
+
+typedef struct {
+    uint64_t height;
+    uint32_t chunk;
+    uint32_t len;
+    uint8_t *data; /* owned after decode; NULL when len is 0 */
+} tc_msg_snapshot;
+
+typedef struct {
     uint8_t type; /* tc_msg_type of the rejected message */
     int32_t code; /* negative TC_E* */
     uint8_t reason_len;
@@ -299,6 +320,8 @@ typedef struct {
         tc_msg_get_votes get_votes;
         tc_msg_votes votes;
         tc_msg_invs invs; /* IHAVE, IWANT */
+        tc_msg_get_snapshot get_snapshot;
+        tc_msg_snapshot snapshot;
     };
 } tc_msg;
 
@@ -353,7 +376,8 @@ void tc_msg_proposal_sign(tc_msg_proposal *p, tc_sig_scheme scheme, const tc_key
 void tc_msg_heartbeat_sign_hash(const tc_msg_heartbeat *h, tc_hash *out);
 void tc_msg_heartbeat_sign(tc_msg_heartbeat *h, tc_sig_scheme scheme, const tc_keypair *kp);
 
-/* Whether type is a message type this build knows (reserved numbers are not). */
+/* Whether type is a message type this decoder knows (1..TC_MSG_TYPE_COUNT - 1 but the
+ * reserved ones). */
 bool tc_msg_type_known(uint8_t type);
 /* Whether a type may be announced by IHAVE and fetched by IWANT. */
 bool tc_msg_inv_type_ok(uint8_t type);
