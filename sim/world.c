@@ -668,8 +668,9 @@ static int make_network(tc_world *w)
 }
 
 /* A balanced full mesh: i dials j when j is within the half of the ring after i, so no node
- * holds more than about half its connections as outbound (outbound_max stays far). */
-static void connect_mesh(tc_world *w)
+ * holds more than about half its connections as outbound. Used while that half fits in the
+ * profile's outbound_max (up to 2 * outbound_max + 1 nodes): every pair is connected. */
+static void connect_full(tc_world *w)
 {
     for (uint32_t i = 0; i < w->count; i++) {
         for (uint32_t j = 0; j < w->count; j++) {
@@ -679,6 +680,42 @@ static void connect_mesh(tc_world *w)
                 w_connect_now(w, i, j);
         }
     }
+}
+
+/* Larger networks: every node dials its successor on the ring (so the graph is connected
+ * whatever the draws) and then, in rounds, one node drawn from the seed per round until it
+ * holds outbound_max dials. The random chords give a diameter of about log(n) hops; the full
+ * mesh's rule here would have made each node dial only the outbound_max after it, a ring whose
+ * diameter grows as n / (2 * outbound_max) (32 hops at 1,024 nodes). */
+static void connect_random(tc_world *w, uint32_t per_node)
+{
+    TC_ASSERT(w->count > 2 && per_node > 0);
+    uint8_t seed[TC_SEED_SIZE];
+    tc_seed_derive(seed, w->master, "topology", 0);
+    tc_rng rng;
+    tc_rng_init(&rng, seed);
+    for (uint32_t i = 0; i < w->count; i++)
+        w_connect_now(w, i, (i + 1) % w->count);
+    for (uint32_t round = 1; round < per_node; round++) {
+        for (uint32_t i = 0; i < w->count; i++) {
+            for (int tries = 0; tries < 8; tries++) { /* a few redraws for taken pairs */
+                uint32_t j = (uint32_t)tc_rng_below(&rng, w->count);
+                if (j != i && conn_get(w, i, j) == 0) {
+                    w_connect_now(w, i, j);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+static void connect_mesh(tc_world *w)
+{
+    uint32_t per_node = w->genesis.profile.outbound_max;
+    if (w->count <= 2 * per_node + 1 || per_node == 0)
+        connect_full(w);
+    else
+        connect_random(w, per_node);
 }
 
 static void schedule_timeline(tc_world *w)
