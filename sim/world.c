@@ -69,7 +69,8 @@ void w_push(tc_world *w, const tc_evq_event *ev)
     TC_ASSERT(ev->payload == NULL || ev->kind == TC_EVQ_DELIVER);
     if (tc_evq_push(w->evq, ev, NULL) != 0) {
         frame_release(ev->payload); /* refused: the reference stayed ours */
-        w_harness_fail(w, "event queue full (%u events): raise W_EVQ_CAPACITY", W_EVQ_CAPACITY);
+        w_harness_fail(w, "event queue full (%u events): raise W_EVQ_PER_NODE",
+                       tc_evq_capacity(w->evq));
     }
 }
 
@@ -655,7 +656,7 @@ static int make_network(tc_world *w)
             rc = tc_net_link_set(w->net, b, a, &p);
     }
     if (rc == 0)
-        rc = tc_evq_new(W_EVQ_CAPACITY, drop_event, NULL, &w->evq);
+        rc = tc_evq_new(w_evq_capacity(w->count), drop_event, NULL, &w->evq);
     uint8_t cache_key[TC_SEED_SIZE];
     tc_seed_derive(cache_key, w->master, "verify-cache", 0);
     if (rc == 0 && (w->cache = tc_verify_cache_new(1u << 16, cache_key)) == NULL)
@@ -665,6 +666,14 @@ static int make_network(tc_world *w)
     if (rc == 0 && (w->elements = tc_lthash_cache_new(4096)) == NULL)
         rc = TC_ENOMEM;
     return rc;
+}
+
+uint32_t w_evq_capacity(uint32_t count)
+{
+    uint64_t cap = (uint64_t)count * W_EVQ_PER_NODE;
+    if (cap < W_EVQ_CAPACITY)
+        cap = W_EVQ_CAPACITY;
+    return cap > TC_EVQ_CAPACITY_MAX ? TC_EVQ_CAPACITY_MAX : (uint32_t)cap;
 }
 
 /* A balanced full mesh: i dials j when j is within the half of the ring after i, so no node

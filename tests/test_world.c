@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "scenario.h"
 #include "world.h"
+#include "world_internal.h"
 
 typedef struct {
     tc_world *w;
@@ -389,4 +390,14 @@ Test(world, larger_networks_dial_random_peers_from_the_seed, .timeout = 120)
     cr_expect(memcmp(adj, again, sizeof(adj)) == 0, "the same seed dials the same peers");
     topology_of(text, 40, 8, other, out2);
     cr_expect(memcmp(adj, other, sizeof(adj)) != 0, "another seed dials other peers");
+}
+
+Test(world, the_event_queue_is_sized_by_the_node_count)
+{
+    cr_expect_eq(w_evq_capacity(4), W_EVQ_CAPACITY, "small worlds: the floor, %u", W_EVQ_CAPACITY);
+    cr_expect_eq(w_evq_capacity(256), 1u << 20, "256 nodes x 4,096 = the floor again");
+    cr_expect_eq(w_evq_capacity(1024), 1024u * W_EVQ_PER_NODE, "1,024 nodes: 4 M events");
+    cr_expect_eq(w_evq_capacity(TC_NET_ENDPOINTS_MAX), TC_NET_ENDPOINTS_MAX * W_EVQ_PER_NODE,
+                 "the largest world fits under the queue's limit");
+    cr_expect_eq(w_evq_capacity(UINT32_MAX), TC_EVQ_CAPACITY_MAX, "clamped to the queue's limit");
 }
