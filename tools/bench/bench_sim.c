@@ -26,10 +26,11 @@
  */
 #include "bench_sim.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -406,6 +407,10 @@ static int print_run(const sim_config *c, const char *crypto, uint64_t seed, con
     }
     if (c->note != NULL)
         json_object_set_new(o, "note", json_string(c->note));
+    /* glibc.malloc.hugetlb=1 (transparent huge pages for malloc) changes the large runs' speed
+     * (page faults and TLB misses): a figure says whether it was on. */
+    const char *tunables = getenv("GLIBC_TUNABLES");
+    json_object_set_new(o, "glibc_tunables", tunables ? json_string(tunables) : json_null());
     bench_add_machine(o);
     return bench_print_line(o);
 }
