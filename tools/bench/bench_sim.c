@@ -6,6 +6,8 @@
  *   setup_ms               wall time of tc_world_new (genesis with the wallets' coins, one store
  *                          and one core per node), reported apart: it is not simulation speed;
  *   speedup                sim_ms / wall_ms; speedup_with_setup counts the setup too;
+ *   cpu_ms, speedup_cpu    the process's CPU time during tc_world_run, and sim_ms / cpu_ms:
+ *                          on a shared machine the wall time also counts waits for a core;
  *   events, events_per_wall_s;
  *   signs, verifies        calls into libsodium's Ed25519 during the run (0 with `fast`: the
  *                          fast scheme never reaches libsodium's signatures);
@@ -16,7 +18,7 @@
  *   max_rss_mb             the process's peak resident memory so far (getrusage): the
  *                          configurations run in ascending size, so it is the largest so far.
  * After the configurations, when at least three sizes ran with fast signatures, a last line
- * ("bench": "sim-fit") gives the cost exponent: the least-squares slope of log(wall ms per
+ * ("bench": "sim-fit") gives the cost exponent: the least-squares slope of log(CPU ms per
  * simulated s) against log(validators) over those sizes (runs of different lengths: each size's
  * run covers start-up and at least its first block, so the slope is a fit, not a law).
  * With --repeat N every configuration runs N times and the line shown is the median run (by
@@ -209,11 +211,22 @@ static int make_scenario(uint32_t validators, const char *crypto, uint32_t sim_m
 
 typedef struct {
     double setup_ms, wall_ms;
+    double cpu_ms; /* the process's CPU time during tc_world_run (user + system) */
     op_stat sign, verify;
     tc_world_result r;
     uint64_t height_min; /* lowest committed height of the nodes at the end */
     int rc;              /* tc_world_new / tc_world_run */
 } sim_run;
+
+/* The process's CPU time in ms: on a shared machine wall time also counts the waits for a
+ * core, CPU time only the run's own work (cache contention still shows). */
+static double cpu_now_ms(void)
+{
+    struct timespec ts;
+    int rc = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    TC_ASSERT(rc == 0);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 /* Builds and runs one world; fills *out (out->r only when the world was built). */
 static void run_one(const tc_scn *s, uint64_t seed, sim_run *out)
@@ -232,7 +245,9 @@ static void run_one(const tc_scn *s, uint64_t seed, sim_run *out)
     }
     memset(&sig, 0, sizeof(sig));
     sig.on = true;
+    double c1 = cpu_now_ms();
     out->rc = tc_world_run(w);
+    out->cpu_ms = cpu_now_ms() - c1;
     double t2 = bench_now_s();
     sig.on = false;
     out->setup_ms = (t1 - t0) * 1e3;
@@ -296,7 +311,7 @@ static double fit_exponent(const double *x, const double *y, uint32_t n)
     return ((double)n * sxy - sx * sy) / den;
 }
 
-/* The "sim-fit" line: wall ms per simulated s at each size (fast signatures) and the slope. */
+/* The "sim-fit" line: CPU ms per simulated s at each size (fast signatures) and the slope. */
 static int print_fit(const double *validators, const double *cost, uint32_t n)
 {
     json_t *o = json_object(), *sizes = json_array(), *costs = json_array();
@@ -308,7 +323,7 @@ static int print_fit(const double *validators, const double *cost, uint32_t n)
     json_object_set_new(o, "bench", json_string("sim-fit"));
     json_object_set_new(o, "crypto", json_string("fast"));
     json_object_set_new(o, "validators", sizes);
-    json_object_set_new(o, "wall_ms_per_sim_s", costs);
+    json_object_set_new(o, "cpu_ms_per_sim_s", costs);
     json_object_set_new(o, "cost_exponent", json_real(fit_exponent(validators, cost, n)));
     bench_add_machine(o);
     return bench_print_line(o);
@@ -354,14 +369,16 @@ static double rank_of(const sim_run *run, bool ed25519)
 /* Every run's wall_ms and, for Ed25519, wall_over_sig, in run order. */
 static void add_runs(json_t *o, const sim_run *runs, uint32_t n, bool ed25519)
 {
-    json_t *walls = json_array(), *ratios = json_array();
-    TC_ASSERT(walls != NULL && ratios != NULL);
+    json_t *walls = json_array(), *ratios = json_array(), *cpus = json_array();
+    TC_ASSERT(walls != NULL && ratios != NULL && cpus != NULL);
     for (uint32_t i = 0; i < n; i++) {
         json_array_append_new(walls, json_real(runs[i].wall_ms));
+        json_array_append_new(cpus, json_real(runs[i].cpu_ms));
         json_array_append_new(ratios, json_real(wall_over_sig(&runs[i])));
     }
     set_int(o, "repeat", n);
     json_object_set_new(o, "wall_ms_runs", walls);
+    json_object_set_new(o, "cpu_ms_runs", cpus);
     if (ed25519)
         json_object_set_new(o, "wall_over_sig_runs", ratios);
     else
@@ -383,6 +400,8 @@ static int print_run(const sim_config *c, const char *crypto, uint64_t seed, con
     set_int(o, "sim_ms", run->r.sim_ms);
     json_object_set_new(o, "wall_ms", json_real(run->wall_ms));
     json_object_set_new(o, "setup_ms", json_real(run->setup_ms));
+    json_object_set_new(o, "cpu_ms", json_real(run->cpu_ms));
+    json_object_set_new(o, "speedup_cpu", json_real((double)run->r.sim_ms / run->cpu_ms));
     json_object_set_new(o, "speedup", json_real(speedup));
     json_object_set_new(o, "speedup_with_setup",
                         json_real((double)run->r.sim_ms / (run->wall_ms + run->setup_ms)));
@@ -478,7 +497,7 @@ int bench_sim_main(int argc, char **argv)
                 status = 1;
             if (!ed && median->r.sim_ms > 0 && median->wall_ms > 0) {
                 fit_n[fit_count] = c->validators;
-                fit_cost[fit_count++] = median->wall_ms * 1e3 / (double)median->r.sim_ms;
+                fit_cost[fit_count++] = median->cpu_ms * 1e3 / (double)median->r.sim_ms;
             }
         }
     }
