@@ -257,6 +257,7 @@ static void heartbeat_read(tc_reader *r, tc_msg_heartbeat *h)
 {
     h->epoch = tc_get_u32(r);
     h->height = tc_get_u64(r);
+    tc_get_raw(r, h->tip.b, TC_HASH_SIZE);
     h->time_ms = tc_get_u64(r);
     tc_get_raw(r, h->pubkey.b, TC_PUBKEY_SIZE);
     sig_read(r, &h->sig);
@@ -586,6 +587,7 @@ static void heartbeat_body_write(tc_writer *w, const tc_msg_heartbeat *h)
 {
     tc_put_u32(w, h->epoch);
     tc_put_u64(w, h->height);
+    tc_put_raw(w, h->tip.b, TC_HASH_SIZE);
     tc_put_u64(w, h->time_ms);
     tc_put_raw(w, h->pubkey.b, TC_PUBKEY_SIZE);
 }
@@ -794,7 +796,7 @@ void tc_msg_proposal_sign(tc_msg_proposal *p, tc_sig_scheme scheme, const tc_key
 void tc_msg_heartbeat_sign_hash(const tc_msg_heartbeat *h, tc_hash *out)
 {
     TC_ASSERT(h != NULL && out != NULL);
-    uint8_t buf[4 + 8 + 8 + TC_PUBKEY_SIZE];
+    uint8_t buf[4 + 8 + TC_HASH_SIZE + 8 + TC_PUBKEY_SIZE];
     tc_writer w;
     tc_writer_init(&w, buf, sizeof(buf));
     heartbeat_body_write(&w, h);

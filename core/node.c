@@ -171,6 +171,7 @@ static int node_open(tc_node *n, const tc_node_config *c, tc_store *store, tc_ve
     rc = tc_chain_open(store, &n->genesis, &n->verifier, &n->chain);
     if (rc != 0)
         return rc;
+    node_clock_init(n);
     n->epoch = tc_chain_epoch_of(n->chain, tc_chain_height(n->chain) + 1);
     n->pool = tc_mempool_new(tc_chain_profile(n->chain), NULL, NULL);
     if (n->pool == NULL)
@@ -217,6 +218,7 @@ void tc_node_free(tc_node *n)
     node_commit_deinit(n);
     tc_bft_free(n->bft);
     node_txs_close(n);
+    node_clock_deinit(n);
     node_evidence_deinit(n);
     node_outbox_deinit(n);
     tc_peer_table_free(n->peers);
@@ -569,6 +571,12 @@ uint32_t tc_node_peers_get(const tc_node *n, tc_node_peer *out, uint32_t cap)
     }
     TC_ASSERT(w <= cap);
     return w;
+}
+
+int tc_node_masternode_presence(const tc_node *n, const tc_pubkey *key, tc_masternode_presence *out)
+{
+    TC_ASSERT(n != NULL && key != NULL && out != NULL);
+    return node_clock_masternode(n, key, out);
 }
 
 void tc_node_tx_finality_get(const tc_node *n, const tc_hash *txid, tc_node_tx_finality *out)

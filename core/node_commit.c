@@ -183,6 +183,7 @@ int node_commit_apply(tc_node *n, const tc_block *b, const tc_commit *commit, bo
     uint64_t interval = tc_chain_profile(n->chain)->block_interval_ms;
     n->commit.time_ms = !synced ? n->now_ms : n->now_ms > interval ? n->now_ms - interval : 0;
     notify_committed(n, b, &hash);
+    node_clock_on_block(n, b->header.height, &hash);
     node_evidence_included(n, b);
     tc_peer_set_best_height(n->peers, b->header.height);
     rc = node_txs_on_block(n, b);

@@ -202,38 +202,64 @@ uint64_t node_evidence_next_deadline(const tc_node *n);
 void node_evidence_fork(tc_node *n, uint64_t height, const tc_hash *ours, const tc_hash *theirs,
                         int code);
 
-/* ==== node_clock.c: clock sanity ==== */
+/* ==== node_clock.c: clock sanity and masternodes' presence ==== */
 
-#define NODE_CLOCK_PEERS_MAX        256 /* masternode clocks tracked from heartbeats */
-#define NODE_CLOCK_FRESH_HEARTBEATS 3   /* an offset counts for this many heartbeat intervals */
+#define NODE_CLOCK_PEERS_MAX          4096 /* masternode clocks tracked from heartbeats */
+#define NODE_CLOCK_FRESH_HEARTBEATS   3    /* an offset counts for this many heartbeat intervals */
+#define NODE_CLOCK_OFFLINE_HEARTBEATS 3    /* silent this many intervals: offline */
+#define NODE_CLOCK_FORGET_HEARTBEATS  120  /* silent this many intervals: forgotten (10 min) */
+#define NODE_CLOCK_WARMUP_HEARTBEATS  2  /* after a start, no verdict before this many intervals */
+#define NODE_CLOCK_RECENT_BLOCKS      32 /* tip hashes a heartbeat may name (a ring) */
+#define NODE_CLOCK_PRESENT_MS         10000 /* a heartbeat names a block at most this old... */
+#define NODE_CLOCK_PRESENT_BLOCKS_MIN 2     /* ...or at most this many blocks below the tip */
 
 typedef enum { NODE_CLOCK_OK = 0, NODE_CLOCK_WARN = 1, NODE_CLOCK_STOP = 2 } node_clock_state;
 
-/* One masternode's clock as its last heartbeat showed it: offset = its time - our time. */
+/* One masternode as its last accepted heartbeat showed it: offset = its time - our time. */
 typedef struct {
     tc_pubkey key;
     int64_t offset_ms;
-    uint64_t seen_ms;
+    uint64_t seen_ms; /* our now_ms when it arrived */
+    uint64_t height;  /* the heartbeat's (height, time_ms): a later one must be greater */
+    uint64_t time_ms;
+    bool online;
 } node_clock_peer;
 
-/* Heartbeats give peers' clocks; past clock_stop_ms from their median this node stops voting
- * until it is back (PROTOCOL 15). */
 typedef struct {
-    node_clock_peer peers[NODE_CLOCK_PEERS_MAX];
+    uint64_t height;
+    tc_hash hash;
+} node_clock_block;
+
+/* Heartbeats give peers' clocks; past clock_stop_ms from their median this node stops voting
+ * until it is back (PROTOCOL 15). They also tell which masternodes are online. */
+typedef struct {
+    node_clock_peer *peers; /* count of cap, grown on demand up to NODE_CLOCK_PEERS_MAX */
     uint32_t count;
+    uint32_t cap;
     node_clock_state state;
     uint64_t next_heartbeat_ms;
+    uint64_t started_ms; /* now_ms at open: the warm-up runs from here */
+    node_clock_block recent[NODE_CLOCK_RECENT_BLOCKS]; /* by height % NODE_CLOCK_RECENT_BLOCKS */
 } node_clock;
 
-/* A HEARTBEAT from peer: NODE_NEWS when a masternode of the epoch signed it (the router relays
- * it and calls node_clock_take), NODE_DROP otherwise (a bad signature is an offence). */
+/* Remembers the tip a fresh node or a restarted one starts from. */
+void node_clock_init(tc_node *n);
+void node_clock_deinit(tc_node *n);
+/* A block was applied at height: heartbeats may name it from now on (node_commit.c). */
+void node_clock_on_block(tc_node *n, uint64_t height, const tc_hash *hash);
+/* A HEARTBEAT from peer: NODE_NEWS when a masternode of the epoch signed it and it is bound to
+ * the present (it names a recent block of our chain, and its (height, time) is above the last
+ * one accepted from its key): the router relays it and calls node_clock_take. NODE_DROP
+ * otherwise (a bad signature is an offence; a stale heartbeat is not). */
 node_verdict node_clock_check(tc_node *n, tc_peer_id peer, const tc_msg_heartbeat *h);
 /* Records a checked heartbeat's offset and re-evaluates the clock; true when this node's clock
  * just came back from NODE_CLOCK_STOP (what it signed meanwhile is due). */
 bool node_clock_take(tc_node *n, const tc_msg_heartbeat *h);
-/* Signs and broadcasts this masternode's heartbeat when it is due. */
+/* Signs and broadcasts this masternode's heartbeat when it is due; marks silent masternodes
+ * offline and forgets long-silent ones and those outside the epoch's set. */
 void node_clock_tick(tc_node *n);
 bool node_clock_stopped(const tc_node *n);
+int node_clock_masternode(const tc_node *n, const tc_pubkey *key, tc_masternode_presence *out);
 void node_clock_assert(const tc_node *n);
 uint64_t node_clock_next_deadline(const tc_node *n);
 

@@ -214,6 +214,13 @@ static void log_notify(const tc_notify *nt)
     case TC_NOTIFY_SYNC:
         td_logf(TD_LOG_INFO, "sync", "height=%llu", height);
         break;
+    case TC_NOTIFY_MASTERNODE:
+        td_logf(nt->code ? TD_LOG_INFO : TD_LOG_WARN,
+                nt->code ? "masternode_online" : "masternode_offline",
+                "validator=%d last_seen_ms=%llu",
+                nt->validator == UINT32_MAX ? -1 : (int)nt->validator,
+                (unsigned long long)nt->latency_ms);
+        break;
     case TC_NOTIFY_QUORUM_LOST:
         td_logf(TD_LOG_WARN, "quorum_lost", "weight=%llu quorum=%llu",
                 (unsigned long long)nt->weight, (unsigned long long)nt->quorum);

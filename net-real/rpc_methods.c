@@ -642,6 +642,23 @@ static json_t *m_getconsensusinfo(td_rpc_env *env, json_t *p, td_rpc_error *err,
     return o;
 }
 
+/* What this node's heartbeats say of a masternode (PROTOCOL 15): "online", "last_seen_ms" (its
+ * node time, null when never heard) and "clock_offset_ms"; this node itself is online. */
+static void presence_json(td_rpc_env *env, const tc_pubkey *key, json_t *mn)
+{
+    tc_pubkey own;
+    tc_masternode_presence pr;
+    tc_node_pubkey(env->node, &own);
+    bool self = memcmp(own.b, key->b, TC_PUBKEY_SIZE) == 0;
+    bool known = tc_node_masternode_presence(env->node, key, &pr) == 0;
+    json_object_set_new(mn, "self", json_boolean(self));
+    json_object_set_new(mn, "online", json_boolean(self || (known && pr.online)));
+    json_object_set_new(mn, "last_seen_ms",
+                        known ? json_integer((json_int_t)pr.last_seen_ms) : json_null());
+    json_object_set_new(mn, "clock_offset_ms",
+                        known ? json_integer((json_int_t)pr.offset_ms) : json_null());
+}
+
 static json_t *m_getmasternodelist(td_rpc_env *env, json_t *p, td_rpc_error *err, td_rpc_wait *w)
 {
     (void)w;
@@ -651,12 +668,15 @@ static json_t *m_getmasternodelist(td_rpc_env *env, json_t *p, td_rpc_error *err
     if (v == NULL)
         return fail(err, TD_RPC_INTERNAL_ERROR, "validator set unavailable%s", NULL);
     json_t *list = json_array();
-    for (uint32_t i = 0; i < v->count; i++)
-        json_array_append_new(list, json_pack("{s:I, s:o, s:s, s:I, s:o}", "index", (json_int_t)i,
-                                              "key", jhex(v->members[i].key.b, TC_PUBKEY_SIZE),
-                                              "tier", tc_tier_name((tc_tier)v->members[i].tier),
-                                              "weight", (json_int_t)v->members[i].weight, "owner",
-                                              jaddr(env, &v->members[i].owner)));
+    for (uint32_t i = 0; i < v->count; i++) {
+        json_t *mn =
+            json_pack("{s:I, s:o, s:s, s:I, s:o}", "index", (json_int_t)i, "key",
+                      jhex(v->members[i].key.b, TC_PUBKEY_SIZE), "tier",
+                      tc_tier_name((tc_tier)v->members[i].tier), "weight",
+                      (json_int_t)v->members[i].weight, "owner", jaddr(env, &v->members[i].owner));
+        presence_json(env, &v->members[i].key, mn);
+        json_array_append_new(list, mn);
+    }
     const tc_profile *pr = &env->genesis->profile;
     json_t *collateral = json_object();
     for (uint8_t t = 0; t < TC_TIER_COUNT; t++)

@@ -75,6 +75,10 @@ struct tc_adv {
     uint32_t ring_count;
     size_t ring_bytes;
     uint64_t ring_due[TC_ADV_REPLAY_SLOTS]; /* FORGE_TX: when each kept frame leaves */
+    /* STALE_HEARTBEAT: the first heartbeat frame of each signer, in arrival order. */
+    tc_pubkey stale_key[TC_ADV_STALE_SIGNERS_MAX];
+    uint8_t stale_frame[TC_ADV_STALE_SIGNERS_MAX][TC_MSG_HEARTBEAT_SIZE];
+    uint32_t stale_count;
 };
 
 /* ---- small helpers ---- */
@@ -88,7 +92,7 @@ static bool is_consensus(uint8_t type)
 static bool is_timed(tc_adv_kind kind)
 {
     return kind == TC_ADV_REPLAY || kind == TC_ADV_GARBAGE || kind == TC_ADV_FLOOD ||
-           kind == TC_ADV_FORGE_TX;
+           kind == TC_ADV_FORGE_TX || kind == TC_ADV_STALE_HEARTBEAT;
 }
 
 static void out_frame(tc_adv_emit_fn emit, void *ctx, uint32_t to, const uint8_t *frame, size_t len)
@@ -624,6 +628,25 @@ static void ring_push(tc_adv *a, const uint8_t *frame, size_t len)
     TC_ASSERT(a->ring_bytes <= TC_ADV_REPLAY_BYTES_MAX);
 }
 
+/* ---- STALE_HEARTBEAT ---- */
+
+/* Keeps the frame when it is the first heartbeat of its signer seen here. */
+static void stale_keep(tc_adv *a, const uint8_t *frame, size_t len)
+{
+    tc_msg m;
+    if (a->stale_count == TC_ADV_STALE_SIGNERS_MAX || len != TC_MSG_HEARTBEAT_SIZE ||
+        tc_msg_decode(frame, len, &m) != 0)
+        return;
+    TC_ASSERT(m.type == TC_MSG_HEARTBEAT); /* it owns nothing: no tc_msg_deinit (it would
+                                              empty the key read below) */
+    for (uint32_t i = 0; i < a->stale_count; i++)
+        if (memcmp(a->stale_key[i].b, m.heartbeat.pubkey.b, TC_PUBKEY_SIZE) == 0)
+            return;
+    a->stale_key[a->stale_count] = m.heartbeat.pubkey;
+    memcpy(a->stale_frame[a->stale_count], frame, len);
+    a->stale_count++;
+}
+
 /* ---- generated frames ---- */
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -757,12 +780,13 @@ tc_adv_kind tc_adv_kind_of(const tc_adv *a)
 const char *tc_adv_kind_name(tc_adv_kind kind)
 {
     static const char *const names[TC_ADV_KIND_COUNT] = {
-        "none",           "equivocate",      "double-vote",   "silent",          "invalid-sig",
-        "replay",         "garbage",         "flood",         "out-of-turn",     "forge-proposal",
-        "forge-prevote",  "forge-precommit", "forge-batch",   "forge-heartbeat", "forge-handoff",
-        "forge-evidence", "forge-tx",        "sync-bad-hash", "sync-low-weight", "sync-non-member",
-        "sync-bad-sig",   "time-ahead",      "time-behind",   "stale-height",    "future-height",
-        "wrong-proposer", "wrong-round",
+        "none",          "equivocate",      "double-vote",     "silent",
+        "invalid-sig",   "replay",          "garbage",         "flood",
+        "out-of-turn",   "forge-proposal",  "forge-prevote",   "forge-precommit",
+        "forge-batch",   "forge-heartbeat", "forge-handoff",   "forge-evidence",
+        "forge-tx",      "sync-bad-hash",   "sync-low-weight", "sync-non-member",
+        "sync-bad-sig",  "time-ahead",      "time-behind",     "stale-height",
+        "future-height", "wrong-proposer",  "wrong-round",     "stale-heartbeat",
     };
     if ((int)kind < 0 || kind >= TC_ADV_KIND_COUNT)
         return "?";
@@ -999,6 +1023,11 @@ void tc_adv_on_send(tc_adv *a, uint64_t now_ms, uint32_t to, const uint32_t *pee
         if (is_consensus(tc_msg_frame_type(frame, len)))
             ring_push(a, frame, len);
         break;
+    case TC_ADV_STALE_HEARTBEAT:
+        pass(emit, ctx, to, frame, len);
+        if (tc_msg_frame_type(frame, len) == TC_MSG_HEARTBEAT)
+            stale_keep(a, frame, len);
+        break;
     default:
         if (a->config.kind >= TC_ADV_OUT_OF_TURN)
             send_breaker(a, now_ms, to, frame, len, emit, ctx);
@@ -1019,6 +1048,8 @@ static void start(tc_adv *a, uint64_t now_ms)
     a->next_ms = UINT64_MAX;
     if (a->config.kind == TC_ADV_REPLAY)
         a->next_ms = now_ms + draw_interval(a, TC_ADV_REPLAY_MEAN_MS);
+    else if (a->config.kind == TC_ADV_STALE_HEARTBEAT)
+        a->next_ms = now_ms + draw_interval(a, TC_ADV_STALE_HEARTBEAT_MEAN_MS);
     else if (a->config.kind == TC_ADV_GARBAGE)
         a->next_ms = now_ms + draw_interval(a, TC_ADV_GARBAGE_MEAN_MS);
     else if (a->config.kind == TC_ADV_FLOOD && a->config.rate_per_s > 0)
@@ -1081,6 +1112,20 @@ static void tick_flood(tc_adv *a, uint64_t now_ms, const uint32_t *peers, uint32
     TC_ASSERT(a->next_ms > now_ms);
 }
 
+/* STALE_HEARTBEAT: every kept heartbeat to every peer. */
+static void tick_stale_heartbeat(tc_adv *a, uint64_t now_ms, const uint32_t *peers,
+                                 uint32_t peer_count, tc_adv_emit_fn emit, void *ctx)
+{
+    if (now_ms < a->next_ms)
+        return;
+    for (uint32_t k = 0; k < a->stale_count; k++)
+        for (uint32_t i = 0; i < peer_count; i++) {
+            out_frame(emit, ctx, peers[i], a->stale_frame[k], TC_MSG_HEARTBEAT_SIZE);
+            a->stats.frames_extra++;
+        }
+    a->next_ms = now_ms + draw_interval(a, TC_ADV_STALE_HEARTBEAT_MEAN_MS);
+}
+
 /* FORGE_TX: every theft due goes to every peer, oldest first. */
 static void tick_forged_tx(tc_adv *a, uint64_t now_ms, const uint32_t *peers, uint32_t peer_count,
                            tc_adv_emit_fn emit, void *ctx)
@@ -1111,6 +1156,8 @@ void tc_adv_tick(tc_adv *a, uint64_t now_ms, const uint32_t *peers, uint32_t pee
         tick_garbage(a, now_ms, peers, peer_count, emit, ctx);
     else if (a->config.kind == TC_ADV_FORGE_TX)
         tick_forged_tx(a, now_ms, peers, peer_count, emit, ctx);
+    else if (a->config.kind == TC_ADV_STALE_HEARTBEAT)
+        tick_stale_heartbeat(a, now_ms, peers, peer_count, emit, ctx);
     else
         tick_flood(a, now_ms, peers, peer_count, emit, ctx);
 }

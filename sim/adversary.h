@@ -67,7 +67,11 @@ typedef enum {
     TC_ADV_WRONG_PROPOSER = 25,  /* instead of its fresh proposals: TC_ADV_HEADER_COPIES copies
                                     whose header names another validator, validly signed */
     TC_ADV_WRONG_ROUND = 26,     /* the same with the header's round one above the proposal's */
-    TC_ADV_KIND_COUNT = 27,
+    TC_ADV_STALE_HEARTBEAT = 27, /* timed: keeps the first heartbeat of each signer it sends or
+                                    relays and, every TC_ADV_STALE_HEARTBEAT_MEAN_MS, sends each
+                                    one again to every peer (a replay of the past, validly
+                                    signed, that any seen filter has long forgotten) */
+    TC_ADV_KIND_COUNT = 28,
 } tc_adv_kind;
 
 /* Bounds and rhythms of the behaviours (STYLE rule 4: nothing grows without a limit).
@@ -80,18 +84,20 @@ typedef enum {
  * tc_adv_next_deadline returns 0 ("tick me now"). Intervals are drawn uniformly in
  * [mean / 2, 3 * mean / 2]. FLOOD never sends more than TC_ADV_FLOOD_TICK_MAX frames in one tick:
  * a backlog beyond that (a late tick, no peers) is skipped, not sent as a burst. */
-#define TC_ADV_REPLAY_SLOTS        256
-#define TC_ADV_REPLAY_BYTES_MAX    (16u << 20)
-#define TC_ADV_REPLAY_MEAN_MS      500
-#define TC_ADV_GARBAGE_MEAN_MS     200
-#define TC_ADV_GARBAGE_PAYLOAD_MAX 256
-#define TC_ADV_FLOOD_TICK_MAX      1000
-#define TC_ADV_TIME_SHIFT_MS       (3600u * 1000u)      /* TIME_AHEAD, TIME_BEHIND */
-#define TC_ADV_HEARTBEAT_SHIFT_MS  (3u * 3600u * 1000u) /* FORGE_HEARTBEAT */
-#define TC_ADV_FUTURE_HEIGHTS      1000                 /* FUTURE_HEIGHT */
-#define TC_ADV_NON_MEMBER_OFFSET   1000                 /* SYNC_NON_MEMBER: index + this */
-#define TC_ADV_FORGE_TX_DELAY_MS   1500                 /* FORGE_TX: a block interval and more */
-#define TC_ADV_HEADER_COPIES       4 /* WRONG_*: block times t .. t + 3, so each is an offence */
+#define TC_ADV_REPLAY_SLOTS            256
+#define TC_ADV_REPLAY_BYTES_MAX        (16u << 20)
+#define TC_ADV_REPLAY_MEAN_MS          500
+#define TC_ADV_GARBAGE_MEAN_MS         200
+#define TC_ADV_GARBAGE_PAYLOAD_MAX     256
+#define TC_ADV_FLOOD_TICK_MAX          1000
+#define TC_ADV_TIME_SHIFT_MS           (3600u * 1000u)      /* TIME_AHEAD, TIME_BEHIND */
+#define TC_ADV_HEARTBEAT_SHIFT_MS      (3u * 3600u * 1000u) /* FORGE_HEARTBEAT */
+#define TC_ADV_FUTURE_HEIGHTS          1000                 /* FUTURE_HEIGHT */
+#define TC_ADV_NON_MEMBER_OFFSET       1000                 /* SYNC_NON_MEMBER: index + this */
+#define TC_ADV_FORGE_TX_DELAY_MS       1500 /* FORGE_TX: a block interval and more */
+#define TC_ADV_HEADER_COPIES           4 /* WRONG_*: block times t .. t + 3, so each is an offence */
+#define TC_ADV_STALE_SIGNERS_MAX       64   /* STALE_HEARTBEAT: signers kept */
+#define TC_ADV_STALE_HEARTBEAT_MEAN_MS 1000 /* STALE_HEARTBEAT: replay rhythm */
 
 typedef struct {
     tc_adv_kind kind;

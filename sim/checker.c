@@ -379,8 +379,20 @@ static void on_other(tc_world *w, uint32_t e, const tc_notify *n)
         }
         break;
     case TC_NOTIFY_CLOCK:
-        w_timeline(w, e, "clock %s", n->code == 0 ? "back in bounds" : tc_strerror(n->code));
+        w->nodes[e].clock_stops += n->cause == 2; /* node_clock.c's NODE_CLOCK_STOP */
+        w_timeline(w, e, "clock %s (skew %llu ms)",
+                   n->cause == 2   ? "STOPS voting"
+                   : n->cause == 1 ? "warns"
+                                   : "back in bounds",
+                   (unsigned long long)n->latency_ms);
         break;
+    case TC_NOTIFY_MASTERNODE: {
+        uint32_t who;
+        const char *name = w_validator_name(w, e, w->nodes[e].height + 1, n->validator, &who);
+        w_timeline(w, e, "masternode %s %s (last heard at local %llu)", name,
+                   n->code ? "back online" : "offline", (unsigned long long)n->latency_ms);
+        break;
+    }
     case TC_NOTIFY_SYNC:
         w_timeline(w, e, "synced to h=%llu", (unsigned long long)n->height);
         break;

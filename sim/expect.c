@@ -115,10 +115,19 @@ static void expect_text(const tc_world *w, const tc_scn_expect *x, char *out, si
             snprintf(out, size, "liveness within %llums after %llums",
                      (unsigned long long)x->within_ms, (unsigned long long)x->after_ms);
         break;
-    case TC_SCN_EXP_BANNED: {
+    case TC_SCN_EXP_CLOCK_STOPS:
+        snprintf(out, size, "clock-stops %s %llu", cmp_text(x->cmp), (unsigned long long)x->value);
+        break;
+    case TC_SCN_EXP_BANNED:
+    case TC_SCN_EXP_ONLINE:
+    case TC_SCN_EXP_OFFLINE: {
         char name[TC_SCN_NODE_NAME_MAX];
         tc_scn_node_name(x->node, name);
-        snprintf(out, size, "banned %s by", name);
+        snprintf(out, size, "%s %s by",
+                 x->kind == TC_SCN_EXP_BANNED   ? "banned"
+                 : x->kind == TC_SCN_EXP_ONLINE ? "online"
+                                                : "offline",
+                 name);
         members_text(w, x->members, out, size);
         break;
     }
@@ -283,6 +292,35 @@ static void eval_culprits(tc_world *w, const tc_scn_expect *x, tc_world_expect *
              names);
 }
 
+/* ONLINE / OFFLINE: how each listed node sees the masternode at the end of the run, from its
+ * heartbeats (tc_node_masternode_presence). A node that is down sees nothing: it fails both. */
+static void eval_presence(tc_world *w, const tc_scn_expect *x, tc_world_expect *r)
+{
+    bool want_online = x->kind == TC_SCN_EXP_ONLINE;
+    uint32_t mn = endpoint_of(w, x->node), wrong = UINT32_MAX;
+    const char *why = "";
+    for (uint32_t m = 0; m < x->members.count && mn != UINT32_MAX && wrong == UINT32_MAX; m++) {
+        uint32_t by = endpoint_of(w, w->scn.members[x->members.first + m].node);
+        tc_masternode_presence pr;
+        if (by == UINT32_MAX)
+            continue;
+        if (w->nodes[by].node == NULL) {
+            wrong = by;
+            why = "is down";
+        } else {
+            (void)tc_node_masternode_presence(w->nodes[by].node, &w->nodes[mn].pub, &pr);
+            if (pr.online != want_online) {
+                wrong = by;
+                why = want_online ? "sees it offline" : "sees it online";
+            }
+        }
+    }
+    r->pass = mn != UINT32_MAX && wrong == UINT32_MAX;
+    snprintf(r->value, sizeof(r->value), "%s", want_online ? "online" : "offline");
+    if (wrong != UINT32_MAX)
+        snprintf(r->value, sizeof(r->value), "%s %s", w->nodes[wrong].name, why);
+}
+
 static void eval_one(tc_world *w, uint32_t k, tc_world_expect *r)
 {
     const tc_scn_expect *x = &w->scn.expects[k];
@@ -329,6 +367,16 @@ static void eval_one(tc_world *w, uint32_t k, tc_world_expect *r)
             snprintf(r->value, sizeof(r->value), "not banned by %s", w->nodes[missing].name);
         break;
     }
+    case TC_SCN_EXP_CLOCK_STOPS:
+        for (uint32_t e = 0; e < w->count; e++)
+            views += w->nodes[e].byzantine ? 0 : w->nodes[e].clock_stops;
+        r->pass = cmp_holds(x->cmp, views, x->value);
+        snprintf(r->value, sizeof(r->value), "%llu clock stops", (unsigned long long)views);
+        break;
+    case TC_SCN_EXP_ONLINE:
+    case TC_SCN_EXP_OFFLINE:
+        eval_presence(w, x, r);
+        break;
     default:
         r->pass = false;
         snprintf(r->value, sizeof(r->value), "unknown expectation");

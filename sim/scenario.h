@@ -91,7 +91,7 @@ typedef enum {
     /* Rule breakers, 9 ..: tc_adv_kind TC_ADV_OUT_OF_TURN .. in the same order (sim/faults.c;
      * docs/SCENARIOS.md has their names). */
     TC_SCN_BYZ_BREAKER_FIRST = 9,
-    TC_SCN_BYZ_BREAKER_LAST = 27,
+    TC_SCN_BYZ_BREAKER_LAST = 28,
 } tc_scn_byz_kind;
 
 /* Setup statements that name one node. */
@@ -185,22 +185,25 @@ typedef enum {
     TC_SCN_EXP_FINALITY = 6,     /* quantile_ppm, value (ms): latency <= value */
     TC_SCN_EXP_LIVENESS = 7,     /* within_ms after after_ms (or after the last heal) */
     TC_SCN_EXP_BANNED = 8,       /* node banned by every one of members */
+    TC_SCN_EXP_CLOCK_STOPS = 9,  /* cmp value: clock stops summed over honest nodes */
+    TC_SCN_EXP_ONLINE = 10,      /* node online, at the end, for every one of members */
+    TC_SCN_EXP_OFFLINE = 11,     /* node not online, at the end, for every one of members */
 } tc_scn_expect_kind;
 
 typedef enum { TC_SCN_GE = 1, TC_SCN_LE = 2, TC_SCN_EQ = 3 } tc_scn_cmp;
 
 typedef struct {
     uint32_t kind; /* tc_scn_expect_kind; fields the kind does not use are zero */
-    uint32_t cmp;  /* tc_scn_cmp: HEIGHT, VIEW_CHANGES; LE for FINALITY */
+    uint32_t cmp;  /* tc_scn_cmp: HEIGHT, VIEW_CHANGES, CLOCK_STOPS; LE for FINALITY */
     uint64_t value;
     uint32_t quantile_ppm; /* FINALITY: p50 = 500000, p99 = 990000, max = 1000000 */
     bool after_heal;       /* LIVENESS: measured from the end of the last fault */
     uint64_t within_ms;    /* LIVENESS */
     uint64_t after_ms;     /* LIVENESS when !after_heal */
-    tc_scn_node node;      /* BANNED: the banned node */
+    tc_scn_node node;      /* BANNED: the banned node; ONLINE, OFFLINE: the masternode */
     tc_scn_span members;
     uint32_t line, column; /* of the `expect` statement and its kind */
-    uint32_t node_column;  /* BANNED: of the banned node */
+    uint32_t node_column;  /* BANNED, ONLINE, OFFLINE: of that node */
 } tc_scn_expect;
 
 /* Fault kinds chaos may draw (`chaos ... kinds K...`; chaos.h says what each one is). */

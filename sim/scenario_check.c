@@ -249,6 +249,8 @@ static void check_expects(parser *p)
         const tc_scn_expect *e = &s->expects[k];
         if (e->kind == TC_SCN_EXP_BANNED)
             check_node(p, e->node, e->line, e->node_column, NEED_ANY, AT_EXPECT);
+        if (e->kind == TC_SCN_EXP_ONLINE || e->kind == TC_SCN_EXP_OFFLINE)
+            check_node(p, e->node, e->line, e->node_column, NEED_VALIDATOR, AT_EXPECT);
         check_span(p, e->members, e->kind == TC_SCN_EXP_CULPRITS ? NEED_VALIDATOR : NEED_ANY,
                    AT_EXPECT);
     }

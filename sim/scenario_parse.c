@@ -710,6 +710,13 @@ static int ex_liveness(parser *p, tc_scn_expect *e)
                : scn_get_duration_u(p, "`heal` or a time", 0, TC_SCN_DURATION_MAX_MS, &e->after_ms);
 }
 
+static int ex_clock_stops(parser *p, tc_scn_expect *e)
+{
+    int rc = get_cmp(p, &e->cmp);
+    return rc != 0 ? rc : scn_get_uint(p, "a clock-stop count", 0, UINT64_MAX, &e->value);
+}
+
+/* banned X by NODE..., online X by NODE..., offline X by NODE... */
 static int ex_banned(parser *p, tc_scn_expect *e)
 {
     int rc = scn_get_node(p, NODE_NAME, &e->node, &e->node_column);
@@ -731,9 +738,9 @@ static int ex_flag(parser *p, tc_scn_expect *e)
 }
 
 static int (*const expect_parsers[])(parser *, tc_scn_expect *) = {
-    NULL,        ex_flag,     ex_flag,  ex_culprits, ex_height, ex_view_changes,
-    ex_finality, ex_liveness, ex_banned};
-_Static_assert(TC_ARRAY_LEN(expect_parsers) == TC_SCN_EXP_BANNED + 1, "expect_parsers");
+    NULL,        ex_flag,     ex_flag,   ex_culprits,    ex_height, ex_view_changes,
+    ex_finality, ex_liveness, ex_banned, ex_clock_stops, ex_banned, ex_banned};
+_Static_assert(TC_ARRAY_LEN(expect_parsers) == TC_SCN_EXP_OFFLINE + 1, "expect_parsers");
 
 static int st_expect(parser *p, const tok *kw)
 {
@@ -746,7 +753,7 @@ static int st_expect(parser *p, const tok *kw)
     int k = 0;
     int rc = scn_get_choice(p, "an expectation", scn_expect_names, SCN_EXPECT_NAMES, &k);
     e.kind = (uint32_t)k;
-    TC_ASSERT(rc != 0 || (k >= TC_SCN_EXP_SAFETY && k <= TC_SCN_EXP_BANNED));
+    TC_ASSERT(rc != 0 || (k >= TC_SCN_EXP_SAFETY && k <= TC_SCN_EXP_OFFLINE));
     if (rc == 0)
         rc = expect_parsers[k](p, &e);
     if (rc == 0)

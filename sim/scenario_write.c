@@ -247,7 +247,12 @@ static void put_expect(FILE *f, const tc_scn *s, const tc_scn_expect *e)
         else
             put_duration(f, " after ", (int64_t)e->after_ms, false);
         break;
+    case TC_SCN_EXP_CLOCK_STOPS:
+        fprintf(f, " %s %" PRIu64, scn_cmp_names[e->cmp], e->value);
+        break;
     case TC_SCN_EXP_BANNED:
+    case TC_SCN_EXP_ONLINE:
+    case TC_SCN_EXP_OFFLINE:
         put_node(f, e->node);
         fprintf(f, " by");
         break;

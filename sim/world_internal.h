@@ -95,6 +95,7 @@ typedef struct {
     uint64_t height;
     tc_hash tip;
     uint64_t view_changes;
+    uint64_t clock_stops; /* TC_NOTIFY_CLOCK entering the stop state */
     uint64_t finalized;
     uint64_t commits;
     bool failed_seen; /* its sticky failure was reported once */

@@ -185,6 +185,7 @@ static inline void ms_heartbeat(tc_msg_heartbeat *h)
     ms_keypair(&kp, 6);
     h->epoch = 3;
     h->height = 321;
+    memset(h->tip.b, 0x7e, TC_HASH_SIZE);
     h->time_ms = 1700000005000u;
     h->pubkey = kp.pub;
     tc_msg_heartbeat_sign(h, TC_SIG_ED25519, &kp);

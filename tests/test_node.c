@@ -26,7 +26,8 @@
 #define HEIGHTS_MAX 512
 
 typedef struct {
-    uint32_t warn, stop, ok; /* TC_NOTIFY_CLOCK transitions seen */
+    uint32_t warn, stop, ok;  /* TC_NOTIFY_CLOCK transitions seen */
+    uint32_t offline, online; /* TC_NOTIFY_MASTERNODE, by code */
 } node_clock_seen;
 
 typedef struct {
@@ -160,6 +161,10 @@ static void drain(pump *p, uint32_t i)
                 p->clock[i].ok += n->cause == 0;
                 p->clock[i].warn += n->cause == 1;
                 p->clock[i].stop += n->cause == 2;
+            }
+            if (n->kind == TC_NOTIFY_MASTERNODE) {
+                p->clock[i].offline += n->code == 0;
+                p->clock[i].online += n->code == 1;
             }
         }
     }
@@ -681,6 +686,116 @@ Test(node, clock_off_by_more_than_the_bounds_warns_then_stops_voting, .timeout =
     p.offset_ms[3] = 0;
     run_until(&p, p.heights[0] + 8, p.now_ms + 60000); /* the next heartbeats tell it */
     cr_assert_eq(p.clock[3].ok, 1, "back in bounds: one all-clear");
+    pump_free(&p);
+}
+
+/* A heartbeat of validator `who`, as its own key signs it, delivered to node `to` from peer
+ * `via` (a READY peer of `to`). */
+static void deliver_heartbeat(pump *p, uint32_t who, uint32_t to, uint32_t via, uint64_t height,
+                              const tc_hash *tip, uint64_t time_ms)
+{
+    uint8_t seed[TC_SEED_SIZE], buf[TC_MSG_HEARTBEAT_SIZE];
+    tc_keypair kp;
+    tc_seed_derive(seed, p->master, "validator", who);
+    tc_keypair_from_seed(&kp, seed);
+    tc_msg m = {.type = TC_MSG_HEARTBEAT};
+    m.heartbeat.epoch = 0;
+    m.heartbeat.height = height;
+    m.heartbeat.tip = *tip;
+    m.heartbeat.time_ms = time_ms;
+    m.heartbeat.pubkey = kp.pub;
+    tc_msg_heartbeat_sign(&m.heartbeat, TC_SIG_FAST, &kp);
+    tc_writer w;
+    tc_writer_init(&w, buf, sizeof(buf));
+    cr_assert_eq(tc_msg_encode(&w, &m), 0, "the heartbeat encodes");
+    tc_node_recv(p->nodes[to], local(p, to), via, buf, w.len);
+    drain(p, to);
+}
+
+static int64_t offset_seen(const pump *p, uint32_t at, uint32_t who)
+{
+    tc_pubkey key;
+    tc_masternode_presence pr;
+    tc_node_pubkey(p->nodes[who], &key);
+    cr_assert_eq(tc_node_masternode_presence(p->nodes[at], &key, &pr), 0,
+                 "node %u tracks validator %u", at, who);
+    cr_assert(pr.known && pr.online, "node %u sees validator %u online", at, who);
+    return pr.offset_ms;
+}
+
+/* PROTOCOL 15: a heartbeat counts only when bound to the present. Node 0 is fed heartbeats in
+ * node 1's name (validly signed) from peer 2: one naming a block 20 below the tip (stale), one
+ * naming the tip with a wrong hash (another chain), and one older than the last accepted; each
+ * leaves node 1's offset as it was. A fresh one at the tip moves it, and so does one from a
+ * height node 0 has not reached yet (it is behind, and an old heartbeat cannot name it). */
+Test(node, heartbeats_count_only_when_bound_to_the_present, .timeout = 60)
+{
+    pump p;
+    pump_init(&p, 4, 8);
+    run_until(&p, 30, p.now_ms + 120000);
+    uint64_t tip = p.heights[0];
+    int64_t before = offset_seen(&p, 0, 1);
+    cr_assert(before > -1000 && before < 1000, "node 1's clock agrees (%lld ms)",
+              (long long)before);
+    deliver_heartbeat(&p, 1, 0, 2, tip - 20, &p.committed[0][tip - 20], local(&p, 0) + 50000);
+    cr_assert_eq(offset_seen(&p, 0, 1), before, "a heartbeat 20 blocks old is dropped");
+    tc_hash other;
+    memset(other.b, 0x5a, TC_HASH_SIZE);
+    deliver_heartbeat(&p, 1, 0, 2, tip, &other, local(&p, 0) + 50000);
+    cr_assert_eq(offset_seen(&p, 0, 1), before, "a heartbeat naming another block is dropped");
+    deliver_heartbeat(&p, 1, 0, 2, tip, &p.committed[0][tip], local(&p, 0) + 50000);
+    int64_t moved = offset_seen(&p, 0, 1);
+    cr_assert(moved > 49000 && moved <= 50000, "a fresh heartbeat counts (%lld ms)",
+              (long long)moved);
+    deliver_heartbeat(&p, 1, 0, 2, tip, &p.committed[0][tip], local(&p, 0) + 40000);
+    cr_assert_eq(offset_seen(&p, 0, 1), moved, "an older (height, time) of one key is dropped");
+    deliver_heartbeat(&p, 1, 0, 2, tip + 5, &other, local(&p, 0) + 30000);
+    int64_t ahead = offset_seen(&p, 0, 1);
+    cr_assert(ahead > 29000 && ahead <= 30000, "a height above our tip counts (%lld ms)",
+              (long long)ahead);
+    pump_free(&p);
+}
+
+/* PROTOCOL 15: right after a start the clock gives no verdict for two heartbeat intervals, so
+ * whatever reaches a node first (here three heartbeats 130 s ahead, bound to its tip, as a
+ * replayer holding signed heartbeats of the present block could send) is replaced by the
+ * masternodes' own next heartbeats before it counts. */
+Test(node, the_clock_waits_two_intervals_after_a_start, .timeout = 60)
+{
+    pump p;
+    pump_init(&p, 4, 10);
+    run_until(&p, 1, p.now_ms + 60000);
+    uint64_t tip = p.heights[0];
+    for (uint32_t who = 1; who < 4; who++)
+        deliver_heartbeat(&p, who, 0, 1, tip, &p.committed[0][tip], local(&p, 0) + 130000);
+    run_until(&p, tip + 15, p.now_ms + 60000);
+    cr_assert_eq(p.clock[0].stop, 0, "no stop: the peers' real heartbeats came first");
+    cr_assert_geq(p.heights[0], tip + 15, "and node 0 kept committing");
+    pump_free(&p);
+}
+
+/* PROTOCOL 15: a masternode silent for three heartbeat intervals is reported offline once, and
+ * back online once its heartbeats return; one never heard is not reported at all. */
+Test(node, a_silent_masternode_goes_offline_and_comes_back, .timeout = 60)
+{
+    pump p;
+    pump_init(&p, 4, 9);
+    run_until(&p, 8, p.now_ms + 60000);
+    cr_assert_eq(p.clock[0].offline + p.clock[0].online, 0, "first sightings are not news");
+    p.down[3] = true;
+    run_until(&p, p.heights[0] + 25, p.now_ms + 60000);
+    tc_pubkey key;
+    tc_masternode_presence pr;
+    tc_node_pubkey(p.nodes[3], &key);
+    cr_assert_eq(tc_node_masternode_presence(p.nodes[0], &key, &pr), 0, "still tracked");
+    cr_assert(!pr.online, "silent for 25 s: offline");
+    for (uint32_t i = 0; i < 3; i++)
+        cr_assert_eq(p.clock[i].offline, 1, "node %u reported node 3 offline once", i);
+    p.down[3] = false;
+    run_until(&p, p.heights[0] + 12, p.now_ms + 60000);
+    cr_assert_eq(tc_node_masternode_presence(p.nodes[0], &key, &pr), 0, "tracked");
+    cr_assert(pr.online, "its heartbeats are back: online");
+    cr_assert_eq(p.clock[0].online, 1, "node 0 reported it back once");
     pump_free(&p);
 }
 

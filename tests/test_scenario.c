@@ -450,6 +450,16 @@ static const value_case value_cases[] = {
       {"ex0.count", 1},
       {"ex0.m0.node", N(0)}}},
     {'e', "expect banned f0 by n0 n1 n2", {{"ex0.node", F(0)}, {"ex0.count", 3}}},
+    {'e',
+     "expect clock-stops == 0",
+     {{"ex0.kind", TC_SCN_EXP_CLOCK_STOPS}, {"ex0.cmp", TC_SCN_EQ}, {"ex0.value", 0}}},
+    {'e',
+     "expect offline n3 by n0 f0",
+     {{"ex0.kind", TC_SCN_EXP_OFFLINE},
+      {"ex0.node", N(3)},
+      {"ex0.count", 2},
+      {"ex0.m1.node", F(0)}}},
+    {'e', "expect online n1 by n0", {{"ex0.kind", TC_SCN_EXP_ONLINE}, {"ex0.node", N(1)}}},
     /* comments, blank lines, tabs, CRLF */
     {'f', "# comment only\n\n\tnodes\t3   # three\r\nrun 2s\r\n", {{"nodes", 3}, {"run", 2000}}},
 };
@@ -633,7 +643,7 @@ static const error_case error_cases[] = {
      "garbage, flood, twin, out-of-turn, forge-proposal, forge-prevote, forge-precommit, "
      "forge-batch, forge-heartbeat, forge-handoff, forge-evidence, forge-tx, sync-bad-hash, "
      "sync-low-weight, sync-non-member, sync-bad-sig, time-ahead, time-behind, stale-height, "
-     "future-height, wrong-proposer, wrong-round), got `lying`"},
+     "future-height, wrong-proposer, wrong-round, stale-heartbeat), got `lying`"},
     {"nodes 4\nbyzantine n3 silent\nbyzantine n3 replay\nrun 1s", 3, 11,
      "expected one `byzantine` per node in the setup (set at line 2)"},
     {"nodes 4\nfullnodes 1\nbyzantine f0 equivocate\nrun 1s", 3, 11,
@@ -708,7 +718,7 @@ static const error_case error_cases[] = {
     /* expectations */
     {"nodes 4\nrun 1s\nexpect nothing", 3, 8,
      "expected an expectation (safety, fork, culprits, height, view-changes, finality, liveness, "
-     "banned), got `nothing`"},
+     "banned, clock-stops, online, offline), got `nothing`"},
     {"nodes 4\nrun 1s\nexpect safety now", 3, 15, "expected end of line, got `now`"},
     {"nodes 4\nrun 1s\nexpect culprits", 3, 16,
      "expected a validator name (n0, n1, ...), got end of line"},
@@ -740,6 +750,10 @@ static const error_case error_cases[] = {
     {"nodes 4\nrun 1s\nexpect banned n3 by", 3, 20,
      "expected a node name (n0, f0, n0b, ...), got end of line"},
     {"nodes 4\nrun 1s\nexpect banned n8 by n0", 3, 15, "got `n8`"},
+    {"nodes 4\nrun 1s\nexpect clock-stops 0", 3, 20, "expected a comparison"},
+    {"nodes 4\nrun 1s\nexpect clock-stops <= x", 3, 23, "expected a clock-stop count"},
+    {"nodes 4\nrun 1s\nexpect online n3", 3, 17, "expected `by`, got end of line"},
+    {"nodes 4\nfullnodes 1\nrun 1s\nexpect offline f0 by n0", 4, 16, "expected a validator"},
     /* the first error in file wins among the final checks */
     {"nodes 4\nlink n0 n9 loss 1%\ntier n8 gold\nrun 1s", 2, 9, "got `n9`"},
     /* a syntax error stops the parse before the checks that need the whole file */

@@ -32,8 +32,9 @@
  *   BLOCKS           list (<= 64) of (block | commit certificate of that block); the
  *                    certificate's height equals the block's (checking that it certifies the
  *                    block's hash, and its signatures, is the sync module's job)
- *   HEARTBEAT        u32 epoch | u64 height | u64 time_ms | pubkey 32 | sig 64
- *                    sig over H(tc/heartbeat, the encoding without sig)
+ *   HEARTBEAT        u32 epoch | u64 height | hash 32 tip | u64 time_ms | pubkey 32 | sig 64
+ *                    sig over H(tc/heartbeat, the encoding without sig); tip is the hash of
+ *                    the sender's block at height, binding the heartbeat to the present
  *   HANDOFF          handoff (block.h)
  *   EVIDENCE         evidence (block.h)
  *   REJECT           u8 type of the rejected message (a valid type) | i32 code (negative TC_E*,
@@ -128,7 +129,8 @@ typedef enum {
     (TC_MSG_HEADER_SIZE + 4 + 4 + 8 + 4 + TC_MSG_VOTE_TXIDS_MAX * TC_HASH_SIZE + TC_SIG_SIZE)
 #define TC_MSG_GET_VOTE_BATCHES_SIZE_MAX                                                           \
     (TC_MSG_HEADER_SIZE + 4 + TC_MSG_BATCH_REFS_MAX * TC_BATCH_REF_SIZE)
-#define TC_MSG_HEARTBEAT_SIZE  (TC_MSG_HEADER_SIZE + 4 + 8 + 8 + TC_PUBKEY_SIZE + TC_SIG_SIZE)
+#define TC_MSG_HEARTBEAT_SIZE                                                                      \
+    (TC_MSG_HEADER_SIZE + 4 + 8 + TC_HASH_SIZE + 8 + TC_PUBKEY_SIZE + TC_SIG_SIZE)
 #define TC_MSG_REJECT_SIZE_MAX (TC_MSG_HEADER_SIZE + 1 + 4 + 4 + TC_MSG_REASON_MAX)
 #define TC_MSG_VOTES_OVERHEAD  (TC_MSG_HEADER_SIZE + 8 + 4) /* a VOTES frame without its votes */
 #define TC_MSG_VOTES_SIZE_MAX  (TC_MSG_VOTES_OVERHEAD + TC_MSG_VOTES_MAX * TC_VOTE_SIZE)
@@ -226,6 +228,7 @@ typedef struct {
 typedef struct {
     uint32_t epoch;
     uint64_t height;
+    tc_hash tip; /* the sender's block at height (the genesis hash at height 0) */
     uint64_t time_ms;
     tc_pubkey pubkey; /* the masternode's voting key */
     tc_sig sig;

@@ -105,8 +105,12 @@ typedef enum {
     TC_NOTIFY_SYNC = 13,           /* height: caught up to */
     TC_NOTIFY_QUORUM_LOST = 14,    /* a ban left the node reaching validators of weight (itself
                                       included) below the quorum: weight, quorum */
-    TC_NOTIFY_FAILED = 15, /* the sticky failure: cause = tc_node_failure_kind, code, height,
-                              text = what the node was doing (node.h, Errors) */
+    TC_NOTIFY_FAILED = 15,     /* the sticky failure: cause = tc_node_failure_kind, code, height,
+                                  text = what the node was doing (node.h, Errors) */
+    TC_NOTIFY_MASTERNODE = 16, /* a masternode went offline (code 0: no heartbeat for 3
+                                  intervals) or came back (code 1); validator = its index in
+                                  the epoch's set, latency_ms = when it was last heard (node
+                                  time) */
 } tc_notify_kind;
 
 /* The kinds of sticky failure (see Errors above); NONE while the node is healthy. */
@@ -295,5 +299,18 @@ typedef struct {
 } tc_node_tx_finality;
 
 void tc_node_tx_finality_get(const tc_node *n, const tc_hash *txid, tc_node_tx_finality *out);
+
+/* A masternode as this node's heartbeats show it (PROTOCOL 15). Unknown: never heard, or
+ * silent for 10 minutes, or not in the epoch's set. */
+typedef struct {
+    bool known;
+    bool online;           /* heard within 3 heartbeat intervals */
+    uint64_t last_seen_ms; /* node time of its last heartbeat accepted here */
+    int64_t offset_ms;     /* its clock minus ours, from that heartbeat */
+} tc_masternode_presence;
+
+/* Fills out for the masternode with that voting key: 0, or TC_ENOTFOUND (out->known false). */
+int tc_node_masternode_presence(const tc_node *n, const tc_pubkey *key,
+                                tc_masternode_presence *out);
 
 #endif

@@ -33,27 +33,10 @@ import tempfile
 import time
 import tomllib
 
+from livecheck import CHECKS, check, free_ports
+
 DEADLINE_S = 100
-CHECKS = {"ok": 0, "fail": 0}
 PROCS = []  # every Popen this test started, killed at exit if still running
-
-
-def check(name, cond, detail=""):
-    CHECKS["ok" if cond else "fail"] += 1
-    print(("ok   " if cond else "FAIL ") + name + (f" ({detail})" if detail else ""), flush=True)
-    return cond
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 def run(args, timeout=10, **kw):

@@ -38,29 +38,11 @@ import tempfile
 import threading
 import time
 
+from livecheck import CHECKS, check, free_ports
+
 DEADLINE_S = 85
-CHECKS = {"ok": 0, "fail": 0}
 PROCS = []
 T0 = time.monotonic()
-
-
-def check(name, cond, detail=""):
-    CHECKS["ok" if cond else "fail"] += 1
-    print(("ok   " if cond else "FAIL ") + name + (f" ({detail})" if detail else ""), flush=True)
-    return cond
-
-
-def free_ports(n):
-    import socket
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 class Node:
@@ -409,7 +391,10 @@ def test_methods(nodes, txid, address):
         ("listunspent", [address], lambda r: len(r) == 1 and r[0]["amount"] == 1250000000 and
          r[0]["txid"] == txid and r[0]["spendable"] is True),
         ("getmasternodelist", [], lambda r: len(r["masternodes"]) == 4 and r["quorum"] == 3 and
-         [m["index"] for m in r["masternodes"]] == [0, 1, 2, 3]),
+         [m["index"] for m in r["masternodes"]] == [0, 1, 2, 3] and
+         sum(m["self"] for m in r["masternodes"]) == 1 and
+         all(m["online"] is True for m in r["masternodes"] if m["self"]) and
+         all(not m["online"] or m["self"] or m["last_seen_ms"] > 0 for m in r["masternodes"])),
         ("getconsensusinfo", [], lambda r: r["step"] in steps and r["validators"] == 4 and
          r["height"] >= 2 and r["validator"] is not None and "lock" in r),
         ("getforkinfo", [], lambda r: r["fork_alarm"] is False and r["fork"] is None and
