@@ -395,9 +395,9 @@ Test(world, larger_networks_dial_random_peers_from_the_seed, .timeout = 120)
 Test(world, the_event_queue_is_sized_by_the_node_count)
 {
     cr_expect_eq(w_evq_capacity(4), W_EVQ_CAPACITY, "small worlds: the floor, %u", W_EVQ_CAPACITY);
-    cr_expect_eq(w_evq_capacity(256), 1u << 20, "256 nodes x 4,096 = the floor again");
-    cr_expect_eq(w_evq_capacity(1024), 1024u * W_EVQ_PER_NODE, "1,024 nodes: 4 M events");
+    cr_expect_eq(w_evq_capacity(64), 1u << 20, "64 nodes x 16,384 = the floor again");
+    cr_expect_eq(w_evq_capacity(256), 256u * W_EVQ_PER_NODE, "256 nodes: 4 M events");
     cr_expect_eq(w_evq_capacity(TC_NET_ENDPOINTS_MAX), TC_NET_ENDPOINTS_MAX * W_EVQ_PER_NODE,
-                 "the largest world fits under the queue's limit");
+                 "the largest world (1,024: 16 M) fits the queue's limit exactly");
     cr_expect_eq(w_evq_capacity(UINT32_MAX), TC_EVQ_CAPACITY_MAX, "clamped to the queue's limit");
 }
