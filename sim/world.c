@@ -71,7 +71,8 @@ void w_push(tc_world *w, const tc_evq_event *ev)
     TC_ASSERT(ev->payload == NULL || ev->kind == TC_EVQ_DELIVER);
     if (tc_evq_push(w->evq, ev, NULL) != 0) {
         frame_release(ev->payload); /* refused: the reference stayed ours */
-        w_harness_fail(w, "event queue full (%u events): raise W_EVQ_CAPACITY", W_EVQ_CAPACITY);
+        w_harness_fail(w, "event queue full (%u events): raise W_EVQ_PER_NODE",
+                       tc_evq_capacity(w->evq));
     }
 }
 
@@ -659,7 +660,7 @@ static int make_network(tc_world *w)
             rc = tc_net_link_set(w->net, b, a, &p);
     }
     if (rc == 0)
-        rc = tc_evq_new(W_EVQ_CAPACITY, drop_event, NULL, &w->evq);
+        rc = tc_evq_new(w_evq_capacity(w->count), drop_event, NULL, &w->evq);
     uint8_t cache_key[TC_SEED_SIZE];
     tc_seed_derive(cache_key, w->master, "verify-cache", 0);
     if (rc == 0 && (w->cache = tc_verify_cache_new(1u << 16, cache_key)) == NULL)
@@ -671,9 +672,18 @@ static int make_network(tc_world *w)
     return rc;
 }
 
+uint32_t w_evq_capacity(uint32_t count)
+{
+    uint64_t cap = (uint64_t)count * W_EVQ_PER_NODE;
+    if (cap < W_EVQ_CAPACITY)
+        cap = W_EVQ_CAPACITY;
+    return cap > TC_EVQ_CAPACITY_MAX ? TC_EVQ_CAPACITY_MAX : (uint32_t)cap;
+}
+
 /* A balanced full mesh: i dials j when j is within the half of the ring after i, so no node
- * holds more than about half its connections as outbound (outbound_max stays far). */
-static void connect_mesh(tc_world *w)
+ * holds more than about half its connections as outbound. Used while that half fits in the
+ * profile's outbound_max (up to 2 * outbound_max + 1 nodes): every pair is connected. */
+static void connect_full(tc_world *w)
 {
     for (uint32_t i = 0; i < w->count; i++) {
         for (uint32_t j = 0; j < w->count; j++) {
@@ -683,6 +693,42 @@ static void connect_mesh(tc_world *w)
                 w_connect_now(w, i, j);
         }
     }
+}
+
+/* Larger networks: every node dials its successor on the ring (so the graph is connected
+ * whatever the draws) and then, in rounds, one node drawn from the seed per round until it
+ * holds outbound_max dials. The random chords give a diameter of about log(n) hops; the full
+ * mesh's rule here would have made each node dial only the outbound_max after it, a ring whose
+ * diameter grows as n / (2 * outbound_max) (32 hops at 1,024 nodes). */
+static void connect_random(tc_world *w, uint32_t per_node)
+{
+    TC_ASSERT(w->count > 2 && per_node > 0);
+    uint8_t seed[TC_SEED_SIZE];
+    tc_seed_derive(seed, w->master, "topology", 0);
+    tc_rng rng;
+    tc_rng_init(&rng, seed);
+    for (uint32_t i = 0; i < w->count; i++)
+        w_connect_now(w, i, (i + 1) % w->count);
+    for (uint32_t round = 1; round < per_node; round++) {
+        for (uint32_t i = 0; i < w->count; i++) {
+            for (int tries = 0; tries < 8; tries++) { /* a few redraws for taken pairs */
+                uint32_t j = (uint32_t)tc_rng_below(&rng, w->count);
+                if (j != i && conn_get(w, i, j) == 0) {
+                    w_connect_now(w, i, j);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+static void connect_mesh(tc_world *w)
+{
+    uint32_t per_node = w->genesis.profile.outbound_max;
+    if (w->count <= 2 * per_node + 1 || per_node == 0)
+        connect_full(w);
+    else
+        connect_random(w, per_node);
 }
 
 static void schedule_timeline(tc_world *w)
