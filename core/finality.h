@@ -135,6 +135,9 @@ typedef struct {
      * restarted node keeps carried outpoints reserved; NULL/0 for none. Copied. */
     const tc_hash *carry;
     uint32_t carry_count;
+    /* The previous epoch's set when carry_count > 0 (the chain has it), else NULL: old-epoch
+     * certificates of carried transactions are checked against it. Copied. */
+    const tc_vset *prev_vset;
 } tc_finality_config;
 
 /* Creates f for the config's epoch and recovers from the store through txn (read-write: a
@@ -249,6 +252,11 @@ bool tc_finality_next_event(tc_finality *f, tc_finality_event *out);
 /* The stored batch (validator, seq) of the epoch, for GET_VOTE_BATCHES. TC_ENOTFOUND. */
 int tc_finality_batch_get(const tc_finality *f, uint32_t validator, uint64_t seq,
                           const tc_vote_batch **out);
+/* The batch (validator, seq) of the previous epoch kept for a carried transaction's
+ * certificate (tc_finality_epoch_change), for GET_VOTE_BATCHES: a reference names no epoch,
+ * so the node answers from both stores. TC_ENOTFOUND. */
+int tc_finality_prev_batch_get(const tc_finality *f, uint32_t validator, uint64_t seq,
+                               const tc_vote_batch **out);
 bool tc_finality_is_final(const tc_finality *f, const tc_hash *txid);
 /* Weight of the distinct validators whose stored batches name txid (0 if untracked). */
 uint64_t tc_finality_weight(const tc_finality *f, const tc_hash *txid);

@@ -39,17 +39,29 @@ static int pool_reset(tc_node *n, uint32_t validators)
 int node_txs_open(tc_node *n)
 {
     const tc_vset *vs;
+    tc_vset prev = {0};
+    bool has_prev = false;
     tc_store_txn *t = NULL;
     tc_hash *carry = NULL;
     uint32_t carry_count = 0;
     /* A node (re)started inside epoch e + 1 keeps e's carried outpoints reserved: the carry
-     * list is chain data, so every node restores the same reservations. */
+     * list is chain data, so every node restores the same reservations. It also takes e's set
+     * (a copy: the chain's cache holds one set at a time), against which the carried
+     * transactions' old-epoch certificates are checked (PROTOCOL 11.8). */
     int rc = n->epoch > 0 ? tc_chain_carry_list(n->chain, n->epoch - 1, &carry, &carry_count) : 0;
+    if (rc == 0 && carry_count > 0) {
+        rc = tc_chain_vset(n->chain, n->epoch - 1, &vs);
+        if (rc == 0)
+            rc = tc_vset_copy(&prev, vs);
+        has_prev = rc == 0;
+    }
     if (rc == 0)
         rc = tc_chain_vset(n->chain, n->epoch, &vs);
     if (rc == 0)
         rc = pool_reset(n, vs->count);
     if (rc != 0) {
+        if (has_prev)
+            tc_vset_deinit(&prev);
         free(carry);
         return rc;
     }
@@ -60,7 +72,8 @@ int node_txs_open(tc_node *n)
                               .vset = vs,
                               .key = &n->key,
                               .carry = carry,
-                              .carry_count = carry_count};
+                              .carry_count = carry_count,
+                              .prev_vset = has_prev ? &prev : NULL};
     tc_finality_limits_default(cfg.profile, &cfg.limits);
     /* Read-write: recovery may finalize recovered votes and drop stale own-vote records. */
     rc = tc_store_begin(n->store, true, &t);
@@ -71,6 +84,8 @@ int node_txs_open(tc_node *n)
     else
         tc_store_abort(t);
     free(carry);
+    if (has_prev)
+        tc_vset_deinit(&prev);
     if (rc == 0)
         n->my_index = tc_finality_validator(n->txs.fin);
     return rc;
@@ -336,6 +351,10 @@ void node_txs_on_get_batches(tc_node *n, tc_peer_id peer, const tc_msg_get_vote_
     for (uint32_t i = 0; i < g->ref_count; i++) {
         const tc_vote_batch *b;
         if (tc_finality_batch_get(n->txs.fin, g->refs[i].validator, g->refs[i].seq, &b) == 0)
+            send_batch(n, false, peer, b);
+        /* A reference names no epoch: a carried transaction's old-epoch certificate names a
+         * batch of the previous one (PROTOCOL 11.8), maybe under the same (index, seq). */
+        if (tc_finality_prev_batch_get(n->txs.fin, g->refs[i].validator, g->refs[i].seq, &b) == 0)
             send_batch(n, false, peer, b);
     }
 }
