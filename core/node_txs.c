@@ -186,6 +186,31 @@ static const tc_tx *body_find(const tc_node *n, const tc_hash *txid)
     return NULL;
 }
 
+/* A transaction final here whose body sits in the rival ring (this node pooled a rival first
+ * and refused it): the rival can no longer be final, so the pool swaps it for the final one,
+ * which this node's blocks can then confirm (a proposer picks from its pool, PROTOCOL 12.7).
+ * Without it, a transaction final only here, at the end of an epoch, was never proposed: in the
+ * next epoch nobody votes for it, so only this node holds its (old-epoch) certificate. */
+static void pool_take_final(tc_node *n, const tc_hash *txid)
+{
+    const tc_tx *tx = tc_mempool_contains(n->pool, txid) ? NULL : body_find(n, txid);
+    tc_store_txn *t = NULL;
+    if (tx == NULL || tc_store_begin(n->store, false, &t) != 0)
+        return;
+    uint64_t fee = 0;
+    int rc = tc_ledger_check_tx(tc_chain_profile(n->chain), &n->verifier, t, tx, txid,
+                                TC_LEDGER_CONFIRM, &fee);
+    tc_store_abort(t);
+    if (rc != 0)
+        return;
+    for (uint32_t i = 0; i < tx->input_count; i++) {
+        tc_hash other;
+        if (tc_mempool_spender(n->pool, &tx->inputs[i].prev, &other) == 0)
+            (void)tc_mempool_remove(n->pool, &other);
+    }
+    (void)tc_mempool_add(n->pool, tx, txid, fee, TC_MEMPOOL_PEER_LOCAL, NULL);
+}
+
 /* Ledger check in vote mode, the pool, then this validator's vote (durable locks) — all in one
  * store transaction, committed before anything it protects can be sent. */
 static int admit(tc_node *n, tc_store_txn *t, const tc_tx *tx, const tc_hash *txid,
@@ -444,6 +469,7 @@ static void on_event(tc_node *n, const tc_finality_event *e)
             send_batch(n, true, 0, e->batch);
         break;
     case TC_FINALITY_EV_FINALIZED:
+        pool_take_final(n, &e->txid);
         n->txs.finalized++;
         note = (tc_notify){
             .kind = TC_NOTIFY_TX_FINALIZED, .hash = e->txid, .latency_ms = latency_of(n, &e->txid)};
