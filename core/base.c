@@ -189,6 +189,8 @@ const char *tc_strerror(int code)
         return "a finality certificate is malformed";
     case TC_EBLK_HANDOFF:
         return "handoffs missing, invalid, short of Q, or off the closing block";
+    case TC_ESNAPSHOT:
+        return "a state snapshot's manifest or chunk does not verify";
     case TC_EGENESIS:
         return "the genesis document is invalid";
     case TC_ESTORE_IO:

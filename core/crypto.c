@@ -279,7 +279,7 @@ void tc_rng_init(tc_rng *rng, const uint8_t seed[32])
     TC_ASSERT(rng != NULL && seed != NULL);
     memcpy(rng->key, seed, 32);
     rng->counter = 0;
-    rng->used = 64;
+    rng->used = TC_RNG_BUF_BYTES;
 }
 
 void tc_seed_from_u64(uint8_t out[TC_SEED_SIZE], uint64_t seed)
@@ -299,13 +299,16 @@ void tc_rng_init_u64(tc_rng *rng, uint64_t seed)
     tc_rng_init(rng, master);
 }
 
+/* The next TC_RNG_BUF_BYTES of the keystream: blocks counter .. counter + 3, the same bytes
+ * as four 64-byte steps (libsodium's block counter advances within one call). */
 static void refill(tc_rng *rng)
 {
-    static const uint8_t zero[64];
+    static const uint8_t zero[TC_RNG_BUF_BYTES];
     uint8_t nonce[crypto_stream_chacha20_NONCEBYTES] = {0};
     /* The block counter is the IETF-less ChaCha20 block counter: one 64-byte block per step. */
-    crypto_stream_chacha20_xor_ic(rng->block, zero, 64, nonce, rng->counter, rng->key);
-    rng->counter++;
+    crypto_stream_chacha20_xor_ic(rng->block, zero, TC_RNG_BUF_BYTES, nonce, rng->counter,
+                                  rng->key);
+    rng->counter += TC_RNG_BUF_BYTES / 64;
     rng->used = 0;
 }
 
@@ -314,9 +317,9 @@ void tc_rng_bytes(tc_rng *rng, void *out, size_t n)
     TC_ASSERT(rng != NULL && (out != NULL || n == 0));
     uint8_t *o = out;
     while (n > 0) {
-        if (rng->used == 64)
+        if (rng->used == TC_RNG_BUF_BYTES)
             refill(rng);
-        size_t take = 64 - rng->used;
+        size_t take = TC_RNG_BUF_BYTES - rng->used;
         if (take > n)
             take = n;
         memcpy(o, rng->block + rng->used, take);
@@ -329,10 +332,17 @@ void tc_rng_bytes(tc_rng *rng, void *out, size_t n)
 uint64_t tc_rng_u64(tc_rng *rng)
 {
     uint8_t b[8];
+    TC_ASSERT(rng != NULL && rng->used <= TC_RNG_BUF_BYTES);
+    const uint8_t *src = rng->block + rng->used;
+    if (rng->used + sizeof(b) <= TC_RNG_BUF_BYTES) /* the common case: one read of the buffer */
+        rng->used += (uint32_t)sizeof(b);
+    else {
+        tc_rng_bytes(rng, b, sizeof(b));
+        src = b;
+    }
     uint64_t v = 0;
-    tc_rng_bytes(rng, b, sizeof(b));
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)b[i] << (8 * i);
+    for (int i = 0; i < 8; i++) /* little-endian, whatever the host: the same draws everywhere */
+        v |= (uint64_t)src[i] << (8 * i);
     return v;
 }
 

@@ -676,15 +676,47 @@ static void absorb(tc_hasher *h, const tc_writer *w)
     tc_hasher_update(h, w->buf, len);
 }
 
+typedef struct {
+    const char *name;
+    uint64_t *value;
+} find_arg;
+
+static void find_field(void *arg, const char *name, uint64_t value)
+{
+    find_arg *f = arg;
+    if (strcmp(f->name, name) == 0)
+        *f->value = value;
+}
+
+/* What the profile walk of the hash carries: the hasher, the field count, and the network's
+ * defaults, against which the late fields are compared (profile.h). */
+typedef struct {
+    tc_hasher *h;
+    uint32_t count;
+    tc_profile defaults;
+} hash_walk;
+
+static bool field_hashed(const hash_walk *hw, const char *name, uint64_t value)
+{
+    if (!tc_profile_field_late(name))
+        return true;
+    uint64_t dflt = UINT64_MAX;
+    tc_profile_each(&hw->defaults, find_field, &(find_arg){name, &dflt});
+    return value != dflt;
+}
+
 static void count_field(void *arg, const char *name, uint64_t value)
 {
-    (void)name;
-    (void)value;
-    (*(uint32_t *)arg)++;
+    hash_walk *hw = arg;
+    if (field_hashed(hw, name, value))
+        hw->count++;
 }
 
 static void hash_field(void *arg, const char *name, uint64_t value)
 {
+    hash_walk *hw = arg;
+    if (!field_hashed(hw, name, value))
+        return;
     uint8_t buf[4 + PROFILE_NAME_MAX + 8];
     tc_writer w;
     size_t n = strlen(name);
@@ -692,7 +724,7 @@ static void hash_field(void *arg, const char *name, uint64_t value)
     tc_writer_init(&w, buf, sizeof(buf));
     tc_put_bytes(&w, name, (uint32_t)n);
     tc_put_u64(&w, value);
-    absorb(arg, &w);
+    absorb(hw->h, &w);
 }
 
 static void hash_items(tc_hasher *h, const tc_genesis *g)
@@ -732,17 +764,18 @@ void tc_genesis_hash(const tc_genesis *g, tc_hash *out)
     uint8_t buf[32];
     tc_writer w;
     tc_hasher h;
-    uint32_t fields = 0;
-    tc_profile_each(&g->profile, count_field, &fields);
+    hash_walk hw = {.h = &h};
+    tc_profile_get(&hw.defaults, g->network);
+    tc_profile_each(&g->profile, count_field, &hw);
     tc_hasher_init(&h, TC_TAG_GENESIS);
     tc_writer_init(&w, buf, sizeof(buf));
     tc_put_u8(&w, (uint8_t)g->network);
     tc_put_u32(&w, g->profile.magic);
     tc_put_u16(&w, g->profile.protocol_version);
     tc_put_u64(&w, g->time_ms);
-    tc_put_u32(&w, fields);
+    tc_put_u32(&w, hw.count);
     absorb(&h, &w);
-    tc_profile_each(&g->profile, hash_field, &h);
+    tc_profile_each(&g->profile, hash_field, &hw);
     hash_items(&h, g);
     tc_hasher_final(&h, out);
 }

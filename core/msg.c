@@ -44,8 +44,22 @@ static const size_t member_size[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_REJECT] = sizeof(tc_msg_reject),
     [TC_MSG_GET_VOTES] = sizeof(tc_msg_get_votes),
     [TC_MSG_VOTES] = sizeof(tc_msg_votes),
+    [TC_MSG_GET_SNAPSHOT] = sizeof(tc_msg_get_snapshot),
+    [TC_MSG_SNAPSHOT] = sizeof(tc_msg_snapshot),
+    [TC_MSG_IHAVE] = sizeof(tc_msg_invs),
+    [TC_MSG_IWANT] = sizeof(tc_msg_invs),
 };
-_Static_assert(TC_MSG_VOTES == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+_Static_assert(TC_MSG_IWANT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+
+bool tc_msg_type_known(uint8_t type)
+{
+    return type > 0 && type < TC_MSG_TYPE_COUNT && type != 22 && type != 23;
+}
+
+bool tc_msg_inv_type_ok(uint8_t type)
+{
+    return type == TC_MSG_TX || type == TC_MSG_VOTE_BATCH || type == TC_MSG_PROPOSAL;
+}
 
 /* Zeroes m from its start (the type) to the end of type's member; the rest is left as is. */
 static void msg_clear(tc_msg *m, uint8_t type)
@@ -222,6 +236,44 @@ static void votes_read(tc_reader *r, tc_msg_votes *m)
             tc_reader_fail(r, TC_ERANGE);
 }
 
+/* IHAVE / IWANT: at least one entry, each of a type that can be announced. */
+static void invs_read(tc_reader *r, tc_msg_invs *m)
+{
+    uint32_t n = tc_get_count(r, TC_MSG_INV_MAX, TC_MSG_INV_SIZE);
+    if (r->err == 0 && n == 0)
+        tc_reader_fail(r, TC_ERANGE);
+    if (r->err != 0)
+        return;
+    m->items = tc_calloc(n, sizeof(*m->items));
+    if (m->items == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return;
+    }
+    m->count = n;
+    for (uint32_t i = 0; i < n && r->err == 0; i++) {
+        m->items[i].type = tc_get_u8(r);
+        TC_GET_HASH(r, &m->items[i].id);
+        if (r->err == 0 && !tc_msg_inv_type_ok(m->items[i].type))
+            tc_reader_fail(r, TC_ERANGE);
+    }
+}
+
+/* The data is copied out of the frame: the node keeps chunks until the snapshot is whole. */
+static void snapshot_read(tc_reader *r, tc_msg_snapshot *m)
+{
+    m->height = tc_get_u64(r);
+    m->chunk = tc_get_u32(r);
+    const uint8_t *p = tc_get_bytes(r, TC_MSG_FRAME_SPEC_MAX, &m->len);
+    if (r->err != 0 || m->len == 0)
+        return;
+    m->data = tc_malloc(m->len);
+    if (m->data == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return;
+    }
+    memcpy(m->data, p, m->len);
+}
+
 static void get_blocks_read(tc_reader *r, tc_msg_get_blocks *g)
 {
     g->from_height = tc_get_u64(r);
@@ -266,7 +318,7 @@ static void heartbeat_read(tc_reader *r, tc_msg_heartbeat *h)
 static void reject_read(tc_reader *r, tc_msg_reject *j)
 {
     j->type = tc_get_u8(r);
-    if (r->err == 0 && (j->type == 0 || j->type >= TC_MSG_TYPE_COUNT))
+    if (r->err == 0 && !tc_msg_type_known(j->type))
         tc_reader_fail(r, TC_ERANGE);
     j->code = (int32_t)tc_get_u32(r); /* two's complement on every platform we build for */
     if (r->err == 0 && j->code >= 0)
@@ -341,6 +393,18 @@ static void payload_read(tc_reader *r, tc_msg *m)
     case TC_MSG_VOTES:
         votes_read(r, &m->votes);
         break;
+    case TC_MSG_IHAVE:
+    case TC_MSG_IWANT:
+        invs_read(r, &m->invs);
+        break;
+    case TC_MSG_GET_SNAPSHOT:
+        m->get_snapshot.height = tc_get_u64(r);
+        TC_GET_HASH(r, &m->get_snapshot.manifest);
+        m->get_snapshot.chunk = tc_get_u32(r);
+        break;
+    case TC_MSG_SNAPSHOT:
+        snapshot_read(r, &m->snapshot);
+        break;
     default:
         TC_ASSERT(false && "type checked by tc_msg_decode");
     }
@@ -374,7 +438,7 @@ int tc_msg_decode(const uint8_t *frame, size_t len, tc_msg *out)
         rc = TC_ERANGE;
     else
         type = frame[TC_MSG_LEN_SIZE];
-    if (rc == 0 && (type == 0 || type >= TC_MSG_TYPE_COUNT))
+    if (rc == 0 && !tc_msg_type_known(type))
         rc = TC_ERANGE;
     if (rc == 0) {
         msg_clear(out, type); /* the readers count on zeroed fields (counts, pointers) */
@@ -427,6 +491,13 @@ void tc_msg_deinit(tc_msg *m)
         break;
     case TC_MSG_VOTES:
         free(m->votes.votes);
+        break;
+    case TC_MSG_IHAVE:
+    case TC_MSG_IWANT:
+        free(m->invs.items);
+        break;
+    case TC_MSG_SNAPSHOT:
+        free(m->snapshot.data);
         break;
     default:
         break; /* the other messages own nothing */
@@ -486,6 +557,19 @@ static int votes_check(const tc_msg_votes *m)
     return 0;
 }
 
+static int invs_check(const tc_msg_invs *m)
+{
+    if (m->count > TC_MSG_INV_MAX)
+        return TC_ETOOLONG;
+    if (m->count == 0)
+        return TC_ERANGE;
+    TC_ASSERT(m->items != NULL);
+    for (uint32_t i = 0; i < m->count; i++)
+        if (!tc_msg_inv_type_ok(m->items[i].type))
+            return TC_ERANGE;
+    return 0;
+}
+
 static int vote_check(uint8_t type, const tc_vote *v)
 {
     uint8_t want = type == TC_MSG_PREVOTE ? TC_VOTE_PREVOTE : TC_VOTE_PRECOMMIT;
@@ -523,13 +607,18 @@ int tc_msg_check(const tc_msg *m)
         return m->get_votes.height == 0 ? TC_ERANGE : 0;
     case TC_MSG_VOTES:
         return votes_check(&m->votes);
+    case TC_MSG_IHAVE:
+    case TC_MSG_IWANT:
+        return invs_check(&m->invs);
     case TC_MSG_REJECT:
-        if (m->reject.type == 0 || m->reject.type >= TC_MSG_TYPE_COUNT || m->reject.code >= 0)
+        if (!tc_msg_type_known(m->reject.type) || m->reject.code >= 0)
             return TC_ERANGE;
         return text_check(m->reject.reason, m->reject.reason_len, TC_MSG_REASON_MAX, TEXT_LO,
                           false);
+    case TC_MSG_SNAPSHOT:
+        return m->snapshot.len > 0 && m->snapshot.data == NULL ? TC_ERANGE : 0;
     default:
-        return m->type == 0 || m->type >= TC_MSG_TYPE_COUNT ? TC_ERANGE : 0;
+        return tc_msg_type_known(m->type) ? 0 : TC_ERANGE;
     }
 }
 
@@ -665,10 +754,30 @@ static void payload_write(tc_writer *w, const tc_msg *m)
         for (uint32_t i = 0; i < m->votes.vote_count; i++)
             tc_vote_encode(w, &m->votes.votes[i]);
         break;
+    case TC_MSG_GET_SNAPSHOT:
+        tc_put_u64(w, m->get_snapshot.height);
+        TC_PUT_HASH(w, &m->get_snapshot.manifest);
+        tc_put_u32(w, m->get_snapshot.chunk);
+        break;
+    case TC_MSG_SNAPSHOT:
+        tc_put_u64(w, m->snapshot.height);
+        tc_put_u32(w, m->snapshot.chunk);
+        tc_put_u32(w, m->snapshot.len);
+        if (m->snapshot.len > 0)
+            tc_put_raw(w, m->snapshot.data, m->snapshot.len);
+        break;
     case TC_MSG_REJECT:
         tc_put_u8(w, m->reject.type);
         tc_put_u32(w, (uint32_t)m->reject.code);
         tc_put_bytes(w, m->reject.reason, m->reject.reason_len);
+        break;
+    case TC_MSG_IHAVE:
+    case TC_MSG_IWANT:
+        tc_put_u32(w, m->invs.count);
+        for (uint32_t i = 0; i < m->invs.count; i++) {
+            tc_put_u8(w, m->invs.items[i].type);
+            TC_PUT_HASH(w, &m->invs.items[i].id);
+        }
         break;
     default:
         TC_ASSERT(false && "type checked by tc_msg_check");
@@ -769,6 +878,31 @@ void tc_msg_vote_batch_sign(tc_msg_vote_batch *b, tc_sig_scheme scheme, const tc
     tc_sign(scheme, kp, &m, &b->sig);
 }
 
+int tc_msg_frame_batch_hash(const uint8_t *frame, size_t len, tc_hash *out)
+{
+    TC_ASSERT(frame != NULL && out != NULL);
+    /* The signed bytes are the payload without its trailing signature, in one piece. */
+    size_t min = TC_MSG_HEADER_SIZE + 4 + 4 + 8 + 4 + TC_SIG_SIZE;
+    if (len < min || frame[TC_MSG_LEN_SIZE] != TC_MSG_VOTE_BATCH)
+        return TC_ERANGE;
+    tc_hash_tagged(out, TC_TAG_VOTEBATCH, frame + TC_MSG_HEADER_SIZE,
+                   len - TC_MSG_HEADER_SIZE - TC_SIG_SIZE);
+    return 0;
+}
+
+int tc_msg_frame_proposal_id(const uint8_t *frame, size_t len, tc_hash *out)
+{
+    TC_ASSERT(frame != NULL && out != NULL);
+    const size_t head = 8 + 4 + 4; /* height, round, pol_round */
+    if (len < TC_MSG_HEADER_SIZE + head + TC_SIG_SIZE || frame[TC_MSG_LEN_SIZE] != TC_MSG_PROPOSAL)
+        return TC_ERANGE;
+    uint8_t buf[8 + 4 + 4 + TC_SIG_SIZE];
+    memcpy(buf, frame + TC_MSG_HEADER_SIZE, head);
+    memcpy(buf + head, frame + len - TC_SIG_SIZE, TC_SIG_SIZE);
+    tc_hash_tagged(out, TC_TAG_PROPOSAL_ID, buf, sizeof(buf));
+    return 0;
+}
+
 void tc_msg_proposal_sign_hash(const tc_msg_proposal *p, tc_hash *out)
 {
     TC_ASSERT(p != NULL && out != NULL);
@@ -844,6 +978,10 @@ const char *tc_msg_type_name(uint8_t type)
         [TC_MSG_REJECT] = "REJECT",
         [TC_MSG_GET_VOTES] = "GET_VOTES",
         [TC_MSG_VOTES] = "VOTES",
+        [TC_MSG_IHAVE] = "IHAVE",
+        [TC_MSG_IWANT] = "IWANT",
+        [TC_MSG_GET_SNAPSHOT] = "GET_SNAPSHOT",
+        [TC_MSG_SNAPSHOT] = "SNAPSHOT",
     };
-    return type > 0 && type < TC_MSG_TYPE_COUNT ? names[type] : "?";
+    return tc_msg_type_known(type) ? names[type] : "?";
 }

@@ -123,6 +123,13 @@ void node_consensus_deinit(tc_node *n)
         proposal_clear(&n->cons.proposals[i]);
 }
 
+void node_consensus_reset(tc_node *n)
+{
+    node_consensus_deinit(n);
+    n->cons.awaiting_block = false;
+    memset(&n->cons.awaiting_hash, 0, sizeof(n->cons.awaiting_hash));
+}
+
 /* ---- durable last-signed state and the lock's proof ---- */
 
 static int persist_signed(tc_node *n, const tc_bft_signed_state *s)
@@ -584,6 +591,14 @@ static int proposal_check(tc_node *n, const tc_msg_proposal *p)
     return tc_verify(&n->verifier, &vs->members[proposer].key, &m, &p->sig) == 0 ? 0 : TC_EBADSIG;
 }
 
+/* The batches proposal slot p awaits (node_consensus.awaiting). */
+static tc_batch_ref *awaiting_of(tc_node *n, const node_proposal *p)
+{
+    ptrdiff_t i = p - n->cons.proposals;
+    TC_ASSERT(i >= 0 && i < NODE_PROPOSALS_MAX);
+    return n->cons.awaiting[i];
+}
+
 /* Judges a held proposal: the chain's rules, the clock bound, the certificates. */
 static void judge(tc_node *n, node_proposal *p, tc_peer_id peer)
 {
@@ -594,7 +609,7 @@ static void judge(tc_node *n, node_proposal *p, tc_peer_id peer)
     p->awaiting_count = 0;
     p->judged_ms = n->now_ms;
     if (rc == 0)
-        rc = node_txs_check_certs(n, peer, &p->block, p->awaiting, &p->awaiting_count);
+        rc = node_txs_check_certs(n, peer, &p->block, awaiting_of(n, p), &p->awaiting_count);
     if (node_fail_local(n, rc, "judge a proposal"))
         return;
     /* Short of memory, the block is no more invalid than it was: judged again after
@@ -666,10 +681,11 @@ void node_consensus_on_batch_arrived(tc_node *n, uint32_t validator, uint64_t se
         node_proposal *p = &n->cons.proposals[i];
         if (!pending_next(n, p))
             continue;
+        tc_batch_ref *awaiting = awaiting_of(n, p);
         for (uint32_t k = 0; k < p->awaiting_count; k++) {
-            if (p->awaiting[k].validator != validator || p->awaiting[k].seq != seq)
+            if (awaiting[k].validator != validator || awaiting[k].seq != seq)
                 continue;
-            p->awaiting[k] = p->awaiting[--p->awaiting_count];
+            awaiting[k] = awaiting[--p->awaiting_count];
             if (p->awaiting_count == 0)
                 judge(n, p, p->peer);
             break;

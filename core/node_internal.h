@@ -40,10 +40,12 @@
 #include "block.h"
 #include "chain.h"
 #include "finality.h"
+#include "gossip.h"
 #include "mempool.h"
 #include "msg.h"
 #include "node.h"
 #include "peer.h"
+#include "snapshot.h"
 
 /* What a part says about a message it was handed, for the router (node.c). */
 typedef enum {
@@ -60,12 +62,20 @@ typedef enum {
     6 /* READY peers a relayed transaction or batch goes to (PROTOCOL 10.9)                        \
        */
 
+#define NODE_ANNOUNCE_MS 20 /* accepted transactions and batches wait this long to be announced */
+#define NODE_ANNOUNCE_FANOUT                                                                       \
+    8 /* READY peers each announcement round goes to (PROTOCOL 10.9)                               \
+       */
+
 typedef struct {
     tc_action *actions; /* a ring of NODE_ACTIONS_MAX */
     uint32_t head, count;
     uint8_t **arena; /* frames behind queued SENDs, freed at the next call */
     uint32_t arena_count;
     uint64_t dropped; /* actions lost to a full queue or left undrained */
+    /* Announce-then-fetch of transactions and vote batches (gossip.h, PROTOCOL 10.9). */
+    tc_gossip *gossip;
+    uint64_t iwant_unknown; /* ids asked of us that we do not keep (evicted, or never had) */
 } node_outbox;
 
 /* The sticky failure (node.h, Errors), written only by node_fail: failed is set exactly when
@@ -127,6 +137,21 @@ const uint8_t *node_encode_own(tc_node *n, const tc_msg *m, size_t *len_out);
  * drawn at random from the node's generator. */
 void node_send_frame(tc_node *n, const uint8_t *frame, size_t len, bool has_except,
                      tc_peer_id except, uint32_t fanout);
+/* Relays an accepted TX, VOTE_BATCH or PROPOSAL (by its protocol id) lazily: its frame is kept
+ * for IWANT and its id announced (never to `from` when has_from): a TX's or batch's within
+ * NODE_ANNOUNCE_MS to NODE_ANNOUNCE_FANOUT READY peers, a proposal's at once to every one. */
+void node_gossip_offer(tc_node *n, uint8_t type, const tc_hash *id, const uint8_t *frame,
+                       size_t len, bool has_from, tc_peer_id from);
+/* IHAVE from peer: what this node has not seen is asked of peer with one IWANT (what another
+ * announcer is being asked for already waits for it). */
+void node_gossip_on_ihave(tc_node *n, tc_peer_id peer, const tc_msg_invs *m);
+/* IWANT from peer: the kept frames are sent back; unknown ids are counted, never scored. */
+void node_gossip_on_iwant(tc_node *n, tc_peer_id peer, const tc_msg_invs *m);
+/* An announced kind of object arrived and was judged: its fetch, if any, is over. */
+void node_gossip_arrived(tc_node *n, uint8_t type, const tc_hash *id);
+/* Sends the announcements and retries the fetches that are due. */
+void node_gossip_tick(tc_node *n);
+uint64_t node_gossip_next_deadline(const tc_node *n);
 /* Queues a SEND of a frame made elsewhere (the peer table's) to one peer (copied). */
 void node_send_bytes(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len);
 void node_offence(tc_node *n, tc_peer_id peer, tc_peer_offence_kind kind);
@@ -268,8 +293,11 @@ uint64_t node_clock_next_deadline(const tc_node *n);
 
 /* ==== node_txs.c: transactions and instant finality ==== */
 
-#define NODE_RIVAL_TXS_MAX 8    /* refused rivals of locked inputs, kept for evidence */
-#define NODE_SEEN_TX_MAX   8192 /* first-seen times kept for finality latency */
+#define NODE_RIVAL_TXS_MAX 8 /* refused rivals of locked inputs, kept for evidence */
+#define NODE_BATCH_VALIDATORS_REF                                                                  \
+    16 /* validators per step of the vote batch interval (node_txs_batch_interval_ms)              \
+        */
+#define NODE_SEEN_TX_MAX 8192 /* first-seen times kept for finality latency */
 
 typedef struct {
     tc_hash txid;
@@ -305,6 +333,9 @@ typedef struct {
 } node_txs;
 
 int node_txs_open(tc_node *n); /* creates finality for n->epoch from the store */
+/* The vote batch interval for a set of `validators`: the profile's vote_batch_interval_ms times
+ * ceil(validators / NODE_BATCH_VALIDATORS_REF), at most regossip_interval_ms (PROTOCOL 11.3). */
+uint32_t node_txs_batch_interval_ms(const tc_profile *p, uint32_t validators);
 void node_txs_close(tc_node *n);
 void node_txs_assert(const tc_node *n);
 /* Admits a transaction (a client's when !from_peer): 0 when it entered the pool. */
@@ -392,17 +423,22 @@ typedef struct {
     uint32_t pol_round;
     tc_hash hash;
     tc_block block;
-    /* While pending: the batches asked for at the last judgement. The proposal is judged
-     * again once they have all arrived (not on every batch: at 64 validators thousands arrive
-     * per second, and each judgement checks every certificate), or after
-     * NODE_PENDING_RETRY_MS, which asks again for what is still missing. */
-    tc_batch_ref awaiting[TC_MSG_BATCH_REFS_MAX];
+    /* While pending: how many batches of node_consensus.awaiting[slot] were asked for at the
+     * last judgement, and when. The proposal is judged again once they have all arrived (not
+     * on every batch: at 64 validators thousands arrive per second, and each judgement checks
+     * every certificate), or after NODE_PENDING_RETRY_MS, which asks again for what is still
+     * missing. */
     uint32_t awaiting_count;
     uint64_t judged_ms;
 } node_proposal;
 
 typedef struct {
     node_proposal proposals[NODE_PROPOSALS_MAX];
+    /* The batches each proposal slot awaits, apart from the slots: node_consensus_assert and
+     * every arriving batch read all NODE_PROPOSALS_MAX slots, which fit in a page or two this
+     * way; with 4 KB of references inside each slot, that was a cache and TLB miss per slot, per
+     * call (perf: 16-23% of samples at 256-512 validators). */
+    tc_batch_ref awaiting[NODE_PROPOSALS_MAX][TC_MSG_BATCH_REFS_MAX];
     /* Own proposal and votes of the current height, resent every NODE_RESEND_MS: Tendermint
      * needs every honest message to arrive eventually, and a lossy link or a healed partition
      * may have eaten them (the prevote and precommit timeouts only start after a quorum). */
@@ -418,6 +454,9 @@ typedef struct {
 } node_consensus;
 
 void node_consensus_deinit(tc_node *n);
+/* Forgets the height in progress (proposals, own frames, a decided block awaited) before the
+ * node's state is reopened on a state snapshot; the counters stay. */
+void node_consensus_reset(tc_node *n);
 void node_consensus_assert(const tc_node *n);
 /* Starts bft at tip + 1 (after a restart: with the restored last-signed state, lock and proof)
  * and judges the proposals that came early for it. */
@@ -448,6 +487,39 @@ uint64_t node_consensus_next_deadline(const tc_node *n);
 
 #define NODE_SYNC_TIMEOUT_MS    2000 /* an unanswered GET_BLOCKS goes to another peer */
 #define NODE_STATUS_INTERVAL_MS 5000
+#define NODE_SNAP_TIMEOUT_MS    2000  /* an unanswered GET_SNAPSHOT goes to another peer */
+#define NODE_SNAP_INFLIGHT      8     /* chunk requests outstanding at once */
+#define NODE_SNAP_SERVED        2     /* snapshots kept for serving: the latest two */
+#define NODE_SNAP_TRIES         8     /* manifests tried before falling back to blocks */
+#define NODE_SNAP_BAD_MAX       16    /* peers excluded from one state sync for lying */
+#define NODE_SNAP_BACKOFF_MS    60000 /* after a state sync gave up, blocks only this long */
+
+/* A state sync in progress (PROTOCOL 13.2): the manifest once verified, then the chunks, each
+ * verified on arrival and kept in memory until all are here; only then does anything reach
+ * the store, in one transaction, so a crash before it leaves the store as it was. */
+typedef enum { SNAP_MISSING = 0, SNAP_ASKED = 1, SNAP_HAVE = 2 } node_snap_chunk_state;
+
+typedef struct {
+    bool active;
+    bool have_manifest;
+    tc_peer_id manifest_peer;
+    uint64_t deadline_ms; /* of the manifest request */
+    tc_snapshot_manifest manifest;
+    tc_hash manifest_id; /* tc_snapshot_manifest_id: what chunk requests name */
+    uint8_t **chunks; /* heap, one per chunk: owned bytes once SNAP_HAVE */
+    size_t *lens;
+    uint8_t *state;         /* node_snap_chunk_state */
+    tc_peer_id *asked_peer; /* while SNAP_ASKED */
+    uint64_t *asked_deadline_ms;
+    uint32_t have_count;
+    uint32_t refusals;                 /* empty answers ("not served") for this manifest */
+    uint32_t tries;                    /* manifests asked for in this state sync */
+    uint32_t rr;                       /* round-robin cursor over the ready peers */
+    tc_peer_id bad[NODE_SNAP_BAD_MAX]; /* peers caught lying in this state sync */
+    uint32_t bad_count;
+    uint64_t backoff_until_ms;
+    uint64_t syncs; /* state syncs completed */
+} node_snap;
 
 typedef struct {
     uint64_t best_seen_height; /* highest height a peer announced */
@@ -455,6 +527,8 @@ typedef struct {
     bool active;
     uint64_t deadline_ms; /* of the sync request, and of the fetch of a decided block */
     uint64_t next_status_ms;
+    node_snap snap;
+    tc_snapshot *served[NODE_SNAP_SERVED]; /* [0] the latest capture, [1] the one before */
 } node_sync;
 
 /* A message of a later height (its parent at `height`) came from peer: remembered, and when
@@ -463,6 +537,21 @@ void node_sync_ahead(tc_node *n, tc_peer_id peer, uint64_t height, bool fetch);
 void node_sync_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s);
 void node_sync_on_get_blocks(tc_node *n, tc_peer_id peer, const tc_msg_get_blocks *g);
 void node_sync_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b);
+void node_sync_deinit(tc_node *n);
+/* Captures a snapshot of the state when the tip sits on a snapshot height and none was taken
+ * there yet (a failure to capture only means there is nothing new to serve). */
+void node_sync_capture(tc_node *n);
+/* GET_SNAPSHOT: answered with the manifest, the chunk, or an empty SNAPSHOT. */
+void node_sync_on_get_snapshot(tc_node *n, tc_peer_id peer, const tc_msg_get_snapshot *g);
+/* SNAPSHOT: the manifest or a chunk of the state sync in progress, verified (a lie is an
+ * offence and the chunk is asked of another peer). True when it completed the snapshot and
+ * the store now holds it: the caller reopens the node's state on it, then calls
+ * node_sync_state_synced. m's data may be taken (left NULL). */
+bool node_sync_on_snapshot(tc_node *n, tc_peer_id peer, tc_msg_snapshot *m);
+/* After the reopen: notifies the state sync and fetches the blocks above the snapshot. */
+void node_sync_state_synced(tc_node *n);
+/* State syncs completed by this node. */
+uint64_t node_sync_state_syncs(const tc_node *n);
 void node_sync_peer_down(tc_node *n, tc_peer_id peer);
 void node_sync_assert(const tc_node *n);
 /* Retries an unanswered request and the fetch of a decided block; then the status tick. */

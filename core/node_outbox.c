@@ -14,7 +14,10 @@ int node_outbox_init(tc_node *n)
 {
     n->out.actions = tc_calloc(NODE_ACTIONS_MAX, sizeof(*n->out.actions));
     n->out.arena = tc_calloc(NODE_ARENA_MAX, sizeof(*n->out.arena));
-    return n->out.actions != NULL && n->out.arena != NULL ? 0 : TC_ENOMEM;
+    if (n->out.actions == NULL || n->out.arena == NULL)
+        return TC_ENOMEM;
+    tc_gossip_config gc = {0}; /* the defaults of gossip.h */
+    return tc_gossip_new(&gc, tc_rng_u64(&n->rng), &n->out.gossip);
 }
 
 static void arena_reset(tc_node *n)
@@ -30,6 +33,7 @@ void node_outbox_deinit(tc_node *n)
         arena_reset(n);
     free(n->out.arena);
     free(n->out.actions);
+    tc_gossip_free(n->out.gossip);
     memset(&n->out, 0, sizeof(n->out));
 }
 
@@ -203,14 +207,14 @@ static bool is_gossip(uint8_t type)
            type == TC_MSG_HANDOFF || type == TC_MSG_EVIDENCE;
 }
 
-/* Our own gossip must not come back to us as news: its id goes into the seen filter. */
+/* Our own gossip must not come back to us as news: its key goes into the seen filter. */
 static void mark_seen(tc_node *n, const tc_msg *m, const uint8_t *f, size_t len)
 {
     if (!is_gossip(m->type))
         return;
-    tc_hash id;
-    tc_peer_gossip_id(n->peers, f, len, &id);
-    (void)tc_peer_seen_check_and_add(n->peers, &id);
+    tc_hash key;
+    tc_peer_gossip_id(n->peers, m, f, len, &key);
+    (void)tc_peer_seen_check_and_add(n->peers, &key);
 }
 
 /* The READY peers (at most READY_IDS_MAX), except one when has_except; returns their count. */
@@ -306,8 +310,137 @@ void node_send_bytes(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t l
         queue_send(n, peer, f, len);
 }
 
+/* ---- announce-then-fetch (gossip.h) ---- */
+
+static void send_invs(tc_node *n, tc_peer_id peer, uint8_t type, tc_msg_inv *items, uint32_t count);
+
+void node_gossip_offer(tc_node *n, uint8_t type, const tc_hash *id, const uint8_t *frame,
+                       size_t len, bool has_from, tc_peer_id from)
+{
+    TC_ASSERT(tc_msg_inv_type_ok(type) && id != NULL && frame != NULL);
+    tc_msg_inv inv = {.type = type, .id = *id};
+    if (type != TC_MSG_PROPOSAL) {
+        (void)tc_gossip_offer(n->out.gossip, n->now_ms, &inv, frame, len, has_from, from);
+        return;
+    }
+    /* A proposal is announced at once and to every peer: a round waits for it. */
+    if (tc_gossip_keep(n->out.gossip, &inv, frame, len) != 0)
+        return;
+    tc_peer_id ids[READY_IDS_MAX];
+    uint32_t count = ready_peers(n, has_from, from, ids);
+    for (uint32_t i = 0; i < count; i++)
+        send_invs(n, ids[i], TC_MSG_IHAVE, &inv, 1);
+}
+
+void node_gossip_arrived(tc_node *n, uint8_t type, const tc_hash *id)
+{
+    tc_msg_inv inv = {.type = type, .id = *id};
+    tc_gossip_arrived(n->out.gossip, &inv);
+}
+
+static void send_invs(tc_node *n, tc_peer_id peer, uint8_t type, tc_msg_inv *items, uint32_t count)
+{
+    TC_ASSERT(count <= TC_MSG_INV_MAX);
+    if (count == 0)
+        return;
+    tc_msg m = {.type = type};
+    m.invs.count = count;
+    m.invs.items = items;
+    (void)node_send(n, peer, &m);
+}
+
+void node_gossip_on_ihave(tc_node *n, tc_peer_id peer, const tc_msg_invs *m)
+{
+    TC_ASSERT(m->count <= TC_MSG_INV_MAX);
+    tc_msg_inv *want = tc_malloc((size_t)m->count * sizeof(*want));
+    if (want == NULL)
+        return; /* the announcement is lost; another announcer or re-gossip brings the object */
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < m->count; i++) {
+        tc_hash key;
+        tc_peer_object_key(n->peers, m->items[i].type, &m->items[i].id, &key);
+        if (tc_peer_seen_has(n->peers, &key))
+            continue;
+        if (tc_gossip_want(n->out.gossip, n->now_ms, peer, &m->items[i]) == 1)
+            want[count++] = m->items[i];
+    }
+    send_invs(n, peer, TC_MSG_IWANT, want, count);
+    free(want);
+}
+
+void node_gossip_on_iwant(tc_node *n, tc_peer_id peer, const tc_msg_invs *m)
+{
+    TC_ASSERT(m->count <= TC_MSG_INV_MAX);
+    for (uint32_t i = 0; i < m->count; i++) {
+        size_t len;
+        const uint8_t *f = tc_gossip_frame(n->out.gossip, &m->items[i], &len);
+        if (f == NULL)
+            n->out.iwant_unknown++; /* evicted, or never ours: an honest peer may ask late */
+        else
+            node_send_bytes(n, peer, f, len);
+    }
+}
+
+/* A fetch retried: asked of its next announcer at once, one IWANT per id (retries are few). */
+static void ask_again(void *ctx, uint32_t peer, const tc_msg_inv *inv)
+{
+    tc_msg_inv item = *inv;
+    send_invs(ctx, peer, TC_MSG_IWANT, &item, 1);
+}
+
+/* One announcement round: every id queued goes to NODE_ANNOUNCE_FANOUT READY peers drawn from the
+ * node's generator (one IHAVE each, split at TC_MSG_INV_MAX), except to the peer it came from. */
+static void announce(tc_node *n)
+{
+    tc_peer_id ids[READY_IDS_MAX];
+    uint32_t count = tc_peer_ready_ids(n->peers, ids, READY_IDS_MAX);
+    count = count > READY_IDS_MAX ? READY_IDS_MAX : count;
+    uint32_t pick = count < NODE_ANNOUNCE_FANOUT ? count : NODE_ANNOUNCE_FANOUT;
+    for (uint32_t i = 0; pick < count && i < pick; i++) {
+        uint32_t j = i + (uint32_t)tc_rng_below(&n->rng, count - i);
+        tc_peer_id t = ids[i];
+        ids[i] = ids[j];
+        ids[j] = t;
+    }
+    uint32_t queued = tc_gossip_announce_count(n->out.gossip);
+    tc_msg_inv *items = tc_malloc(TC_MSG_INV_MAX * sizeof(*items));
+    for (uint32_t p = 0; items != NULL && p < pick; p++) {
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < queued; i++) {
+            bool has_from;
+            uint32_t from;
+            tc_gossip_announce_get(n->out.gossip, i, &items[k], &has_from, &from);
+            k += !has_from || from != ids[p];
+            if (k == TC_MSG_INV_MAX) {
+                send_invs(n, ids[p], TC_MSG_IHAVE, items, k);
+                k = 0;
+            }
+        }
+        send_invs(n, ids[p], TC_MSG_IHAVE, items, k);
+    }
+    free(items);
+    tc_gossip_announce_clear(n->out.gossip);
+}
+
+void node_gossip_tick(tc_node *n)
+{
+    uint64_t since = tc_gossip_announce_since(n->out.gossip);
+    if (since != UINT64_MAX && n->now_ms >= since + NODE_ANNOUNCE_MS)
+        announce(n);
+    tc_gossip_tick(n->out.gossip, n->now_ms, ask_again, n);
+}
+
+uint64_t node_gossip_next_deadline(const tc_node *n)
+{
+    uint64_t since = tc_gossip_announce_since(n->out.gossip);
+    uint64_t d = since == UINT64_MAX ? UINT64_MAX : since + NODE_ANNOUNCE_MS;
+    uint64_t f = tc_gossip_next_deadline(n->out.gossip);
+    return f < d ? f : d;
+}
+
 void node_outbox_assert(const tc_node *n)
 {
+    TC_ASSERT(n->out.gossip != NULL);
     TC_ASSERT(n->out.actions != NULL && n->out.arena != NULL);
     TC_ASSERT(n->out.head < NODE_ACTIONS_MAX && n->out.count <= NODE_ACTIONS_MAX);
     TC_ASSERT(n->out.arena_count <= NODE_ARENA_MAX);

@@ -4,7 +4,14 @@
  */
 #include "node_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* The state sync (below), which the block sync starts and defers to. */
+static bool snap_wanted(tc_node *n, uint64_t height);
+static void snap_ask_manifest(tc_node *n, bool has_peer, tc_peer_id peer);
+static void snap_tick(tc_node *n);
+static uint64_t snap_next_deadline(const tc_node *n);
 
 static void sync_request(tc_node *n, tc_peer_id peer)
 {
@@ -23,7 +30,7 @@ void node_sync_ahead(tc_node *n, tc_peer_id peer, uint64_t height, bool fetch)
 {
     if (height > n->sync.best_seen_height)
         n->sync.best_seen_height = height;
-    if (fetch && !n->sync.active)
+    if (fetch && !n->sync.active && !n->sync.snap.active)
         sync_request(n, peer);
 }
 
@@ -32,7 +39,14 @@ void node_sync_on_status(tc_node *n, tc_peer_id peer, const tc_msg_status *s)
     uint64_t tip = tc_chain_height(n->chain);
     if (s->height > n->sync.best_seen_height)
         n->sync.best_seen_height = s->height;
-    if (s->height > tip && !n->sync.active && !n->fail.failed) {
+    if (snap_wanted(n, s->height)) {
+        /* Far behind: the state at a recent certified height instead of every block. */
+        n->sync.active = false;
+        n->sync.snap.tries = 0;
+        snap_ask_manifest(n, true, peer);
+        return;
+    }
+    if (s->height > tip && !n->sync.active && !n->sync.snap.active && !n->fail.failed) {
         sync_request(n, peer);
         return;
     }
@@ -131,7 +145,9 @@ void node_sync_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b)
     }
     if (n->fail.failed)
         return;
-    if (n->sync.best_seen_height > tc_chain_height(n->chain) && n->sync.active) {
+    if (n->sync.snap.active) {
+        n->sync.active = false; /* the state sync goes first; blocks follow it */
+    } else if (n->sync.best_seen_height > tc_chain_height(n->chain) && n->sync.active) {
         sync_request(n, peer);
     } else if (n->sync.active) {
         n->sync.active = false;
@@ -164,10 +180,17 @@ void node_sync_peer_down(tc_node *n, tc_peer_id peer)
 {
     if (n->sync.active && n->sync.peer == peer)
         n->sync.active = false; /* the tick picks another peer */
+    node_snap *s = &n->sync.snap;
+    if (s->active && !s->have_manifest && s->manifest_peer == peer)
+        s->deadline_ms = n->now_ms; /* the tick asks another peer */
+    for (uint32_t i = 0; s->active && s->have_manifest && i < s->manifest.chunk_count; i++)
+        if (s->state[i] == SNAP_ASKED && s->asked_peer[i] == peer)
+            s->asked_deadline_ms[i] = n->now_ms;
 }
 
 void node_sync_tick(tc_node *n)
 {
+    snap_tick(n);
     if (n->sync.active && n->now_ms >= n->sync.deadline_ms) {
         tc_peer_id other;
         n->sync.active = false;
@@ -196,11 +219,438 @@ uint64_t node_sync_next_deadline(const tc_node *n)
     uint64_t d = n->sync.next_status_ms;
     if ((n->sync.active || node_consensus_awaiting(n)) && n->sync.deadline_ms < d)
         d = n->sync.deadline_ms;
-    return d;
+    uint64_t s = snap_next_deadline(n);
+    return s < d ? s : d;
 }
 
 void node_sync_assert(const tc_node *n)
 {
     /* A running sync has a deadline: the tick moves it to another peer when it passes. */
     TC_ASSERT(!n->sync.active || n->sync.deadline_ms != 0);
+    /* A state sync runs alone, and holds no more chunks than its manifest names. */
+    const node_snap *s = &n->sync.snap;
+    TC_ASSERT(!s->active || !n->sync.active);
+    TC_ASSERT(!s->have_manifest || (s->active && s->have_count < s->manifest.chunk_count));
+}
+
+/* ==== state sync by snapshot (PROTOCOL 13.2) ==== */
+
+uint64_t node_sync_state_syncs(const tc_node *n)
+{
+    return n->sync.snap.syncs;
+}
+
+static void served_free(tc_node *n)
+{
+    for (int i = 0; i < NODE_SNAP_SERVED; i++) {
+        tc_snapshot_free(n->sync.served[i]);
+        n->sync.served[i] = NULL;
+    }
+}
+
+/* Ends the state sync in progress (or none), freeing what it holds; the counters stay. */
+static void snap_clear(tc_node *n)
+{
+    node_snap *s = &n->sync.snap;
+    for (uint32_t i = 0; s->chunks != NULL && i < s->manifest.chunk_count; i++)
+        free(s->chunks[i]);
+    free(s->chunks);
+    free(s->lens);
+    free(s->state);
+    free(s->asked_peer);
+    free(s->asked_deadline_ms);
+    tc_snapshot_manifest_deinit(&s->manifest);
+    uint64_t syncs = s->syncs, backoff = s->backoff_until_ms;
+    uint32_t tries = s->tries;
+    memset(s, 0, sizeof(*s));
+    s->syncs = syncs;
+    s->backoff_until_ms = backoff;
+    s->tries = tries;
+}
+
+void node_sync_deinit(tc_node *n)
+{
+    snap_clear(n);
+    served_free(n);
+}
+
+void node_sync_capture(tc_node *n)
+{
+    const tc_profile *p = tc_chain_profile(n->chain);
+    uint64_t tip = tc_chain_height(n->chain);
+    if (p->snapshot_interval_blocks == 0 || tip == 0 || tip % p->snapshot_interval_blocks != 0 ||
+        n->fail.failed || n->commit.tip_commit.height != tip)
+        return;
+    if (n->sync.served[0] != NULL && n->sync.served[0]->manifest.height == tip)
+        return;
+    tc_block b;
+    tc_snapshot *snap = NULL;
+    if (node_commit_read_block(n, tip, &b) != 0)
+        return;
+    int rc = tc_snapshot_capture(n->store, &b, &n->commit.tip_commit, &snap);
+    tc_block_deinit(&b);
+    if (rc != 0) {
+        (void)node_fail_local(n, rc, "capture a state snapshot");
+        return; /* memory or limits: nothing new to serve, which peers survive */
+    }
+    tc_snapshot_free(n->sync.served[NODE_SNAP_SERVED - 1]);
+    for (int i = NODE_SNAP_SERVED - 1; i > 0; i--)
+        n->sync.served[i] = n->sync.served[i - 1];
+    n->sync.served[0] = snap;
+}
+
+static void send_snapshot(tc_node *n, tc_peer_id peer, uint64_t height, uint32_t chunk,
+                          const uint8_t *data, size_t len)
+{
+    tc_msg m = {.type = TC_MSG_SNAPSHOT};
+    m.snapshot.height = height;
+    m.snapshot.chunk = chunk;
+    m.snapshot.len = (uint32_t)len;
+    m.snapshot.data = (uint8_t *)(uintptr_t)data; /* lent for the encoding only */
+    (void)node_send(n, peer, &m);
+}
+
+/* Seals served snapshot i for its first request; false when it cannot be (memory). */
+static bool served_sealed(tc_node *n, int i)
+{
+    tc_snapshot *s = n->sync.served[i];
+    return s != NULL && tc_snapshot_seal(s, n->verifier.elements) == 0;
+}
+
+void node_sync_on_get_snapshot(tc_node *n, tc_peer_id peer, const tc_msg_get_snapshot *g)
+{
+    const tc_snapshot *latest = n->sync.served[0];
+    if (g->chunk == TC_SNAPSHOT_MANIFEST) {
+        if (!served_sealed(n, 0))
+            send_snapshot(n, peer, 0, TC_SNAPSHOT_MANIFEST, NULL, 0);
+        else
+            send_snapshot(n, peer, latest->manifest.height, TC_SNAPSHOT_MANIFEST,
+                          latest->manifest_bytes, latest->manifest_len);
+        return;
+    }
+    for (int i = 0; i < NODE_SNAP_SERVED; i++) {
+        const tc_snapshot *s = n->sync.served[i];
+        if (s != NULL && s->manifest.height == g->height && served_sealed(n, i) &&
+            g->chunk < s->manifest.chunk_count &&
+            memcmp(s->manifest_id.b, g->manifest.b, TC_HASH_SIZE) == 0) {
+            send_snapshot(n, peer, g->height, g->chunk, s->chunk_bytes[g->chunk],
+                          s->chunk_lens[g->chunk]);
+            return;
+        }
+    }
+    send_snapshot(n, peer, g->height, g->chunk, NULL, 0); /* not served here (any more) */
+}
+
+static bool snap_is_bad(const tc_node *n, tc_peer_id peer)
+{
+    for (uint32_t i = 0; i < n->sync.snap.bad_count; i++)
+        if (n->sync.snap.bad[i] == peer)
+            return true;
+    return false;
+}
+
+/* A peer's manifest or chunk failed verification: refused, scored, and the peer asked for
+ * nothing more in this state sync. */
+static void snap_liar(tc_node *n, tc_peer_id peer, int code)
+{
+    node_snap *s = &n->sync.snap;
+    node_offence(n, peer, TC_PEER_OFFENCE_INVALID);
+    if (!snap_is_bad(n, peer) && s->bad_count < NODE_SNAP_BAD_MAX)
+        s->bad[s->bad_count++] = peer;
+    tc_notify note = {.kind = TC_NOTIFY_SNAPSHOT_REFUSED,
+                      .peer = peer,
+                      .height = s->manifest.height,
+                      .code = code};
+    node_notify(n, &note);
+}
+
+/* The next ready peer, round robin, that has not lied in this state sync; false if none. */
+static bool snap_pick(tc_node *n, tc_peer_id *out)
+{
+    tc_peer_id ids[64];
+    uint32_t count = tc_peer_ready_ids(n->peers, ids, TC_ARRAY_LEN(ids));
+    if (count > TC_ARRAY_LEN(ids))
+        count = TC_ARRAY_LEN(ids);
+    for (uint32_t k = 0; k < count; k++) {
+        tc_peer_id id = ids[n->sync.snap.rr++ % count];
+        if (!snap_is_bad(n, id)) {
+            *out = id;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Gives the state sync up for NODE_SNAP_BACKOFF_MS and goes on with blocks. */
+static void snap_give_up(tc_node *n)
+{
+    snap_clear(n);
+    n->sync.snap.tries = 0;
+    n->sync.snap.backoff_until_ms = n->now_ms + NODE_SNAP_BACKOFF_MS;
+    tc_peer_id peer;
+    if (!n->sync.active && n->sync.best_seen_height > tc_chain_height(n->chain) &&
+        snap_pick(n, &peer))
+        sync_request(n, peer);
+}
+
+/* Asks peer (or the next one) for a manifest: a new attempt, NODE_SNAP_TRIES at most. */
+static void snap_ask_manifest(tc_node *n, bool has_peer, tc_peer_id peer)
+{
+    node_snap *s = &n->sync.snap;
+    uint32_t tries = s->tries + 1;
+    tc_peer_id bad[NODE_SNAP_BAD_MAX];
+    uint32_t bad_count = s->bad_count;
+    memcpy(bad, s->bad, sizeof(bad));
+    snap_clear(n);
+    memcpy(s->bad, bad, sizeof(bad)); /* a liar stays excluded across manifests */
+    s->bad_count = bad_count;
+    s->tries = tries;
+    if (tries > NODE_SNAP_TRIES || (!has_peer && !snap_pick(n, &peer))) {
+        snap_give_up(n);
+        return;
+    }
+    s->active = true;
+    s->manifest_peer = peer;
+    s->deadline_ms = n->now_ms + NODE_SNAP_TIMEOUT_MS;
+    tc_msg m = {.type = TC_MSG_GET_SNAPSHOT};
+    m.get_snapshot.chunk = TC_SNAPSHOT_MANIFEST;
+    (void)node_send(n, peer, &m);
+}
+
+/* Whether a peer at `height` is far enough ahead for a state sync. */
+static bool snap_wanted(tc_node *n, uint64_t height)
+{
+    const tc_profile *p = tc_chain_profile(n->chain);
+    uint64_t tip = tc_chain_height(n->chain);
+    return p->snapshot_interval_blocks > 0 && height > tip &&
+           height - tip > p->snapshot_sync_blocks && !n->sync.snap.active && !n->fail.failed &&
+           n->now_ms >= n->sync.snap.backoff_until_ms;
+}
+
+/* Keeps NODE_SNAP_INFLIGHT chunk requests out, spread over the ready peers. */
+static void snap_request_chunks(tc_node *n)
+{
+    node_snap *s = &n->sync.snap;
+    uint32_t inflight = 0;
+    for (uint32_t i = 0; i < s->manifest.chunk_count; i++)
+        inflight += s->state[i] == SNAP_ASKED;
+    for (uint32_t i = 0; i < s->manifest.chunk_count && inflight < NODE_SNAP_INFLIGHT; i++) {
+        tc_peer_id peer;
+        if (s->state[i] != SNAP_MISSING)
+            continue;
+        if (!snap_pick(n, &peer))
+            return; /* the deadline tick tries again */
+        s->state[i] = SNAP_ASKED;
+        s->asked_peer[i] = peer;
+        s->asked_deadline_ms[i] = n->now_ms + NODE_SNAP_TIMEOUT_MS;
+        inflight++;
+        tc_msg m = {.type = TC_MSG_GET_SNAPSHOT};
+        m.get_snapshot.height = s->manifest.height;
+        m.get_snapshot.manifest = s->manifest_id;
+        m.get_snapshot.chunk = i;
+        (void)node_send(n, peer, &m);
+    }
+}
+
+static int snap_alloc(node_snap *s)
+{
+    uint32_t c = s->manifest.chunk_count;
+    s->chunks = tc_calloc(c, sizeof(*s->chunks));
+    s->lens = tc_calloc(c, sizeof(*s->lens));
+    s->state = tc_calloc(c, sizeof(*s->state));
+    s->asked_peer = tc_calloc(c, sizeof(*s->asked_peer));
+    s->asked_deadline_ms = tc_calloc(c, sizeof(*s->asked_deadline_ms));
+    bool ok = s->chunks && s->lens && s->state && s->asked_peer && s->asked_deadline_ms;
+    return ok ? 0 : TC_ENOMEM;
+}
+
+static bool vset_matches(const tc_vset *vs, const tc_hash *want)
+{
+    tc_hash h;
+    tc_vset_hash(vs, &h);
+    return memcmp(h.b, want->b, TC_HASH_SIZE) == 0;
+}
+
+/* The manifest arrived from the peer asked for it: decoded, proven against the certificate
+ * and the root, then the chunks are asked for. */
+static void snap_on_manifest(tc_node *n, tc_peer_id peer, const tc_msg_snapshot *m)
+{
+    node_snap *s = &n->sync.snap;
+    if (m->len == 0) { /* nothing served there: another peer */
+        snap_ask_manifest(n, false, 0);
+        return;
+    }
+    int rc = tc_snapshot_manifest_decode(&s->manifest, m->data, m->len);
+    const tc_vset *vs = NULL;
+    if (rc == 0 && s->manifest.height <= tc_chain_height(n->chain) + 1) {
+        snap_give_up(n); /* nothing newer than blocks would bring */
+        return;
+    }
+    if (rc == 0)
+        rc = tc_chain_vset(n->chain, tc_chain_epoch_of(n->chain, s->manifest.height), &vs);
+    if (rc == 0 && !vset_matches(vs, &s->manifest.block.header.vset_hash)) {
+        /* The set changed while this node was away: its registry cannot judge the certificate,
+         * and an honest sender must not be blamed for that. Blocks bring the changes. */
+        snap_give_up(n);
+        return;
+    }
+    if (rc == 0)
+        rc = tc_snapshot_manifest_check(&s->manifest, vs, &n->verifier);
+    if (rc == TC_ESNAPSHOT || rc == TC_EBLK_COMMIT) {
+        snap_liar(n, peer, rc);
+        snap_ask_manifest(n, false, 0);
+        return;
+    }
+    if (rc == 0)
+        rc = snap_alloc(s);
+    if (rc != 0) { /* memory, or a set this node cannot know yet: blocks instead */
+        snap_give_up(n);
+        return;
+    }
+    s->have_manifest = true;
+    s->deadline_ms = n->now_ms + NODE_SNAP_TIMEOUT_MS;
+    tc_snapshot_manifest_id(&s->manifest, &s->manifest_id);
+    snap_request_chunks(n);
+}
+
+/* A chunk of the manifest in progress; true when the snapshot is whole and applied. */
+static bool snap_on_chunk(tc_node *n, tc_peer_id peer, tc_msg_snapshot *m)
+{
+    node_snap *s = &n->sync.snap;
+    uint32_t i = m->chunk;
+    if (m->height != s->manifest.height || i >= s->manifest.chunk_count ||
+        s->state[i] != SNAP_ASKED || s->asked_peer[i] != peer)
+        return false; /* late, or not asked of this peer: ignored */
+    s->state[i] = SNAP_MISSING;
+    if (m->len == 0) {
+        /* Not served there: the peer moved on to newer snapshots. Once every ready peer has
+         * said so, this manifest is stale and a new one is fetched. */
+        tc_peer_id ids[64];
+        uint32_t ready = tc_peer_ready_ids(n->peers, ids, TC_ARRAY_LEN(ids));
+        if (++s->refusals >= ready + NODE_SNAP_INFLIGHT) {
+            snap_ask_manifest(n, false, 0);
+            return false;
+        }
+    } else if (tc_snapshot_chunk_check(&s->manifest, i, m->data, m->len, n->verifier.elements) !=
+               0) {
+        /* The peer answered for this manifest hash, so it vouched for this very chunk. */
+        snap_liar(n, peer, TC_ESNAPSHOT);
+    } else {
+        s->chunks[i] = m->data;
+        s->lens[i] = m->len;
+        m->data = NULL;
+        s->state[i] = SNAP_HAVE;
+        s->have_count++;
+    }
+    if (s->have_count < s->manifest.chunk_count) {
+        snap_request_chunks(n);
+        return false;
+    }
+    return true;
+}
+
+/* Every chunk is here: the snapshot replaces the store's state in one transaction. */
+static bool snap_apply(tc_node *n)
+{
+    node_snap *s = &n->sync.snap;
+    if (s->manifest.height <= tc_chain_height(n->chain)) {
+        snap_give_up(n); /* blocks got there first */
+        return false;
+    }
+    int rc = tc_snapshot_apply(n->store, &s->manifest, s->chunks, s->lens,
+                               tc_chain_profile(n->chain)->block_reward);
+    if (rc == TC_ESNAPSHOT) {
+        /* What spans chunks (their order, the supply record) is vouched for by the manifest's
+         * sender alone. */
+        snap_liar(n, s->manifest_peer, rc);
+        snap_ask_manifest(n, false, 0);
+        return false;
+    }
+    if (rc != 0) {
+        if (node_fail_local(n, rc, "apply a state snapshot"))
+            snap_clear(n);
+        else
+            snap_give_up(n);
+        return false;
+    }
+    return true;
+}
+
+bool node_sync_on_snapshot(tc_node *n, tc_peer_id peer, tc_msg_snapshot *m)
+{
+    node_snap *s = &n->sync.snap;
+    if (!s->active || n->fail.failed)
+        return false; /* an answer nobody waits for (a late one): dropped */
+    if (m->chunk == TC_SNAPSHOT_MANIFEST) {
+        if (!s->have_manifest && peer == s->manifest_peer)
+            snap_on_manifest(n, peer, m);
+        return false;
+    }
+    if (!s->have_manifest || !snap_on_chunk(n, peer, m))
+        return false;
+    return snap_apply(n);
+}
+
+void node_sync_state_synced(tc_node *n)
+{
+    node_snap *s = &n->sync.snap;
+    uint32_t peers = 0;
+    for (uint32_t i = 0; i < s->manifest.chunk_count; i++) {
+        bool first = true;
+        for (uint32_t k = 0; k < i && first; k++)
+            first = s->asked_peer[k] != s->asked_peer[i];
+        peers += first;
+    }
+    tc_notify note = {.kind = TC_NOTIFY_STATE_SYNC,
+                      .height = tc_chain_height(n->chain),
+                      .txs = s->manifest.chunk_count,
+                      .round = peers};
+    for (uint32_t i = 0; i < s->manifest.chunk_count; i++)
+        note.weight += s->manifest.chunks[i].utxo_count;
+    tc_chain_tip(n->chain, &note.hash);
+    s->syncs++;
+    snap_clear(n);
+    n->sync.snap.tries = 0;
+    node_notify(n, &note);
+    tc_peer_id peer;
+    n->sync.active = false;
+    if (n->sync.best_seen_height > tc_chain_height(n->chain) && snap_pick(n, &peer))
+        sync_request(n, peer);
+}
+
+/* The state sync's timers: the manifest's and each asked chunk's deadline. */
+static void snap_tick(tc_node *n)
+{
+    node_snap *s = &n->sync.snap;
+    if (!s->active)
+        return;
+    if (!s->have_manifest) {
+        if (n->now_ms >= s->deadline_ms)
+            snap_ask_manifest(n, false, 0);
+        return;
+    }
+    bool expired = false;
+    for (uint32_t i = 0; i < s->manifest.chunk_count; i++) {
+        if (s->state[i] == SNAP_ASKED && n->now_ms >= s->asked_deadline_ms[i]) {
+            s->state[i] = SNAP_MISSING;
+            expired = true;
+        }
+    }
+    if (expired || n->now_ms >= s->deadline_ms) {
+        s->deadline_ms = n->now_ms + NODE_SNAP_TIMEOUT_MS;
+        snap_request_chunks(n);
+    }
+}
+
+static uint64_t snap_next_deadline(const tc_node *n)
+{
+    const node_snap *s = &n->sync.snap;
+    uint64_t d = UINT64_MAX;
+    if (!s->active)
+        return d;
+    d = s->deadline_ms;
+    for (uint32_t i = 0; s->have_manifest && i < s->manifest.chunk_count; i++)
+        if (s->state[i] == SNAP_ASKED && s->asked_deadline_ms[i] < d)
+            d = s->asked_deadline_ms[i];
+    return d;
 }

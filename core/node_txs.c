@@ -36,6 +36,22 @@ static int pool_reset(tc_node *n, uint32_t validators)
     return 0;
 }
 
+uint32_t node_txs_batch_interval_ms(const tc_profile *p, uint32_t validators)
+{
+    /* Every validator sends a batch per interval under load and every node receives each one:
+     * a fixed interval made each node's vote traffic grow with the validator count. Stretched
+     * in steps of NODE_BATCH_VALIDATORS_REF validators, the network's batches per second stay
+     * at most NODE_BATCH_VALIDATORS_REF per interval of the profile (1,600/s by default), each
+     * batch naming more transactions; finality waits up to one interval longer. */
+    uint64_t steps =
+        ((uint64_t)validators + NODE_BATCH_VALIDATORS_REF - 1) / NODE_BATCH_VALIDATORS_REF;
+    uint64_t ms = (uint64_t)p->vote_batch_interval_ms * (steps > 0 ? steps : 1);
+    if (ms > p->regossip_interval_ms)
+        ms = p->regossip_interval_ms; /* the profile's own rule: batches leave before re-gossip */
+    TC_ASSERT(ms >= p->vote_batch_interval_ms || ms == p->regossip_interval_ms);
+    return (uint32_t)ms;
+}
+
 int node_txs_open(tc_node *n)
 {
     const tc_vset *vs;
@@ -50,10 +66,14 @@ int node_txs_open(tc_node *n)
      * transactions' old-epoch certificates are checked (PROTOCOL 11.8). */
     int rc = n->epoch > 0 ? tc_chain_carry_list(n->chain, n->epoch - 1, &carry, &carry_count) : 0;
     if (rc == 0 && carry_count > 0) {
-        rc = tc_chain_vset(n->chain, n->epoch - 1, &vs);
-        if (rc == 0)
-            rc = tc_vset_copy(&prev, vs);
-        has_prev = rc == 0;
+        /* A node that state-synced into this epoch may lack the previous set: it then refuses
+         * old-epoch certificates (PROTOCOL 11.8) and does not prevote for a block carrying
+         * one; the other validators can still commit it. */
+        has_prev = tc_chain_vset(n->chain, n->epoch - 1, &vs) == 0;
+        if (has_prev && tc_vset_copy(&prev, vs) != 0) {
+            has_prev = false;
+            rc = TC_ENOMEM;
+        }
     }
     if (rc == 0)
         rc = tc_chain_vset(n->chain, n->epoch, &vs);
@@ -67,7 +87,9 @@ int node_txs_open(tc_node *n)
     }
     /* The key goes in even when this node is no member now: finality works out membership per
      * epoch, and a masternode registered later starts voting at its first epoch. */
-    tc_finality_config cfg = {.profile = tc_chain_profile(n->chain),
+    tc_profile fp = *tc_chain_profile(n->chain);
+    fp.vote_batch_interval_ms = node_txs_batch_interval_ms(&fp, vs->count);
+    tc_finality_config cfg = {.profile = &fp,
                               .verifier = &n->verifier,
                               .vset = vs,
                               .key = &n->key,

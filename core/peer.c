@@ -109,7 +109,12 @@ struct tc_peer_table {
     uint32_t seen_mask;
     seen_id *seen;
     seen_slot *seen_index; /* open addressing, linear probing, at most half full */
-    uint8_t gossip_key[TC_SHORTHASH_KEY_SIZE]; /* tc_peer_gossip_id */
+    uint8_t gossip_key[TC_SHORTHASH_KEY_SIZE]; /* keys of the seen filter */
+    /* The last gossip frame tc_peer_recv delivered: its key and protocol id (tc_peer_recv_key). */
+    bool last_gossip;
+    bool last_has_oid;
+    seen_id last_key;
+    tc_hash last_oid;
 
     uint32_t ban_cap;
     uint32_t ban_count;
@@ -208,14 +213,22 @@ static const type_policy type_policies[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_REJECT] = {TC_PEER_CAT_PING, false},
     [TC_MSG_GET_VOTES] = {TC_PEER_CAT_SYNC, false},
     [TC_MSG_VOTES] = {TC_PEER_CAT_SYNC, false},
+    [22] = {TC_PEER_CAT_COUNT, false}, /* 22, 23: reserved, unknown here */
+    [23] = {TC_PEER_CAT_COUNT, false},
+    [TC_MSG_GET_SNAPSHOT] = {TC_PEER_CAT_SYNC, false},
+    [TC_MSG_SNAPSHOT] = {TC_PEER_CAT_SYNC, false},
+    /* Announcements ride with the transactions they mostly announce: one IHAVE or IWANT frame
+     * lists up to TC_MSG_INV_MAX ids, so they are few next to the frames they replace. */
+    [TC_MSG_IHAVE] = {TC_PEER_CAT_TX, false},
+    [TC_MSG_IWANT] = {TC_PEER_CAT_TX, false},
 };
-_Static_assert(TC_MSG_VOTES == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+_Static_assert(TC_MSG_IWANT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
 
 /* The policy of any type byte; an unknown one has no category and is not gossip. */
 static type_policy policy_of(uint8_t type)
 {
     static const type_policy none = {TC_PEER_CAT_COUNT, false};
-    return type < TC_MSG_TYPE_COUNT ? type_policies[type] : none;
+    return tc_msg_type_known(type) ? type_policies[type] : none;
 }
 
 tc_peer_category tc_peer_category_of(uint8_t msg_type)
@@ -476,30 +489,104 @@ static void seen_insert(tc_peer_table *t, const seen_id *id)
     t->seen_head = (pos + 1) % t->seen_cap;
 }
 
-/* The id of a frame, as tc_peer_gossip_id computes it, without the tc_hash padding. */
-static void seen_id_of(const tc_peer_table *t, const uint8_t *frame, size_t len, seen_id *out)
+/* ---- gossip keys: the seen filter's key of each gossip object (PROTOCOL 10.9) ---- */
+
+/* The key of an object known by its protocol id (a txid, a vote batch's signed hash): SipHash
+ * under the table's secret key of type | id. */
+static void key_of_object(const tc_peer_table *t, uint8_t type, const tc_hash *oid, seen_id *out)
 {
     _Static_assert(sizeof(seen_id) == TC_SHORTHASH_SIZE, "a seen id is one shorthash");
-    tc_shorthash(out->b, frame, len, t->gossip_key);
+    uint8_t buf[1 + TC_HASH_SIZE];
+    buf[0] = type;
+    memcpy(buf + 1, oid->b, TC_HASH_SIZE);
+    tc_shorthash(out->b, buf, sizeof(buf), t->gossip_key);
 }
 
-void tc_peer_gossip_id(const tc_peer_table *t, const uint8_t *frame, size_t len, tc_hash *out)
+/* The key of a gossip frame other than TX, from its bytes, without decoding: a VOTE_BATCH by its
+ * signed hash and a PROPOSAL by tc_msg_frame_proposal_id (their protocol ids, *oid_out, *has_oid
+ * true), so a 50-240 KB block is never hashed to find a copy; every other gossip (votes,
+ * heartbeats, handoffs, evidence: small or rare) by its type and payload. A frame too short for
+ * its type is keyed whole: it does not decode anyway. */
+static void key_of_frame(const tc_peer_table *t, const uint8_t *frame, size_t len, seen_id *out,
+                         tc_hash *oid_out, bool *has_oid)
 {
-    TC_ASSERT(t != NULL && (frame != NULL || len == 0) && out != NULL);
-    _Static_assert(TC_SHORTHASH_SIZE <= TC_HASH_SIZE, "an id fits a tc_hash");
+    TC_ASSERT(len >= TC_MSG_HEADER_SIZE);
+    uint8_t type = frame[TC_MSG_LEN_SIZE];
+    *has_oid = (type == TC_MSG_VOTE_BATCH && tc_msg_frame_batch_hash(frame, len, oid_out) == 0) ||
+               (type == TC_MSG_PROPOSAL && tc_msg_frame_proposal_id(frame, len, oid_out) == 0);
+    if (*has_oid)
+        key_of_object(t, type, oid_out, out);
+    else
+        tc_shorthash(out->b, frame + TC_MSG_LEN_SIZE, len - TC_MSG_LEN_SIZE, t->gossip_key);
+}
+
+static void key_to_hash(const seen_id *k, tc_hash *out)
+{
+    _Static_assert(TC_SHORTHASH_SIZE <= TC_HASH_SIZE, "a key fits a tc_hash");
     memset(out, 0, sizeof(*out));
-    tc_shorthash(out->b, frame, len, t->gossip_key);
+    memcpy(out->b, k->b, sizeof(k->b));
+}
+
+static void key_from_hash(const tc_hash *h, seen_id *out)
+{
+    /* Only keys come here: the filter keeps their meaningful bytes, so any other hash would be
+     * compared on part of itself. */
+    static const uint8_t zero[TC_HASH_SIZE - sizeof(seen_id)];
+    TC_ASSERT(memcmp(h->b + sizeof(seen_id), zero, sizeof(zero)) == 0);
+    memcpy(out->b, h->b, sizeof(out->b));
+}
+
+void tc_peer_gossip_id(const tc_peer_table *t, const tc_msg *m, const uint8_t *frame, size_t len,
+                       tc_hash *out)
+{
+    TC_ASSERT(t != NULL && m != NULL && frame != NULL && out != NULL);
+    TC_ASSERT(len >= TC_MSG_HEADER_SIZE && frame[TC_MSG_LEN_SIZE] == m->type);
+    seen_id k;
+    if (m->type == TC_MSG_TX) {
+        tc_hash txid;
+        tc_tx_id(&m->tx, &txid);
+        key_of_object(t, m->type, &txid, &k);
+    } else {
+        tc_hash oid;
+        bool has_oid;
+        key_of_frame(t, frame, len, &k, &oid, &has_oid);
+    }
+    key_to_hash(&k, out);
+}
+
+void tc_peer_object_key(const tc_peer_table *t, uint8_t type, const tc_hash *id, tc_hash *out)
+{
+    TC_ASSERT(t != NULL && id != NULL && out != NULL);
+    seen_id k;
+    key_of_object(t, type, id, &k);
+    key_to_hash(&k, out);
+}
+
+bool tc_peer_recv_key(const tc_peer_table *t, tc_hash *key_out, tc_hash *oid_out, bool *has_oid)
+{
+    TC_ASSERT(t != NULL && key_out != NULL && oid_out != NULL && has_oid != NULL);
+    *has_oid = false;
+    if (!t->last_gossip)
+        return false;
+    key_to_hash(&t->last_key, key_out);
+    *oid_out = t->last_oid;
+    *has_oid = t->last_has_oid;
+    return true;
+}
+
+bool tc_peer_seen_has(const tc_peer_table *t, const tc_hash *key)
+{
+    TC_ASSERT(t != NULL && key != NULL);
+    seen_id k;
+    key_from_hash(key, &k);
+    return seen_lookup(t, &k) != UINT32_MAX;
 }
 
 bool tc_peer_seen_check_and_add(tc_peer_table *t, const tc_hash *id)
 {
     TC_ASSERT(t != NULL && id != NULL);
-    /* Only gossip ids come here: the filter keeps their meaningful bytes, so any other id would
-     * be compared on part of itself. */
-    static const uint8_t zero[TC_HASH_SIZE - sizeof(seen_id)];
-    TC_ASSERT(memcmp(id->b + sizeof(seen_id), zero, sizeof(zero)) == 0);
     seen_id short_id;
-    memcpy(short_id.b, id->b, sizeof(short_id.b));
+    key_from_hash(id, &short_id);
     if (seen_lookup(t, &short_id) != UINT32_MAX)
         return true;
     seen_insert(t, &short_id);
@@ -1119,12 +1206,19 @@ static int recv_ready(tc_peer_table *t, uint64_t now_ms, slot *s, const uint8_t 
         drop_count(t, now_ms, s, c);
         return TC_EPEER_RATE;
     }
-    /* Most gossip arrives more than once (once per peer that relays it): the id is checked
-     * before decoding, so a duplicate costs its hash and one index probe. */
-    seen_id id;
-    if (policy.gossip) {
-        seen_id_of(t, frame, len, &id);
-        if (seen_lookup(t, &id) != UINT32_MAX) {
+    /* Most gossip arrives more than once (once per peer that relays or re-sends it): the key
+     * is checked before decoding, so a copy costs a hash of a few fields and one index probe. A
+     * transaction's key is its txid, which needs the decoded body (the txid leaves the input
+     * signatures out). Nothing enters the filter here: the node enters what it accepted
+     * (tc_peer_seen_check_and_add), so a frame refused for now (a proposal for a height not
+     * reached yet) is taken when it comes again. */
+    bool gossip = policy.gossip && len >= TC_MSG_HEADER_SIZE;
+    seen_id key = {{0}};
+    tc_hash oid = {{0}};
+    bool has_oid = false;
+    if (gossip && type != TC_MSG_TX) {
+        key_of_frame(t, frame, len, &key, &oid, &has_oid);
+        if (seen_lookup(t, &key) != UINT32_MAX) {
             t->duplicate_drops++;
             return TC_EPEER_DUPLICATE;
         }
@@ -1135,8 +1229,22 @@ static int recv_ready(tc_peer_table *t, uint64_t now_ms, slot *s, const uint8_t 
             (void)offence(t, now_ms, s, TC_PEER_OFFENCE_MALFORMED);
         return rc;
     }
-    if (policy.gossip)
-        seen_insert(t, &id); /* absent: looked up above, and decoding does not touch t */
+    if (gossip && type == TC_MSG_TX) {
+        tc_tx_id(&msg->tx, &oid);
+        has_oid = true;
+        key_of_object(t, type, &oid, &key);
+        if (seen_lookup(t, &key) != UINT32_MAX) {
+            tc_msg_deinit(msg);
+            t->duplicate_drops++;
+            return TC_EPEER_DUPLICATE;
+        }
+    }
+    if (gossip) {
+        t->last_gossip = true;
+        t->last_key = key;
+        t->last_oid = oid;
+        t->last_has_oid = has_oid;
+    }
     if (on_control(t, now_ms, s, msg)) {
         tc_msg_deinit(msg);
         return 0;
@@ -1151,6 +1259,7 @@ int tc_peer_recv(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer, const uint8
     TC_ASSERT(t != NULL && msg != NULL && deliver != NULL);
     TC_ASSERT(frame != NULL || len == 0);
     *deliver = false;
+    t->last_gossip = false;
     /* Empty, not zeroed: a tc_msg is 4 KiB (PEERS and GET_VOTE_BATCHES live inline), and most
      * frames (duplicates) never reach the decoder; tc_msg_decode clears what it fills. */
     msg->type = 0;

@@ -66,14 +66,14 @@
  * round-trip time (last, and smoothed: srtt = (7 srtt + rtt) / 8, first sample taken as is).
  * A PONG that matches no outstanding PING is unsolicited.
  *
- * Seen filter. A FIFO set of seen_max gossip ids (tc_peer_gossip_id of the frame) with an exact
- * hash index. The ring keeps the TC_SHORTHASH_SIZE meaningful bytes of each id; each index slot
- * keeps the ring position and the id's first four bytes, which give its home slot and let a
- * probe skip the ring entry of every other id (the ring, 512 KiB by default, is read only to
- * confirm a match). Gossip (TX, VOTE_BATCH, PROPOSAL, PREVOTE, PRECOMMIT, HEARTBEAT, HANDOFF,
- * EVIDENCE) arriving a second time is dropped by tc_peer_recv (TC_EPEER_DUPLICATE); a frame is
- * entered only once it decodes. The node enters the frames it originates with
- * tc_peer_seen_check_and_add, so they do not come back to it.
+ * Seen filter. A FIFO set of seen_max gossip keys (keyed hashes of protocol ids, see
+ * tc_peer_seen_check_and_add) with an exact hash index. The ring keeps the TC_SHORTHASH_SIZE
+ * meaningful bytes of each id; each index slot keeps the ring position and the id's first four
+ * bytes, which give its home slot and let a probe skip the ring entry of every other id (the ring,
+ * 512 KiB by default, is read only to confirm a match). Gossip (TX, VOTE_BATCH, PROPOSAL, PREVOTE,
+ * PRECOMMIT, HEARTBEAT, HANDOFF, EVIDENCE) whose key is in the filter is dropped by tc_peer_recv
+ * (TC_EPEER_DUPLICATE); the node enters what it accepted and the frames it originates with
+ * tc_peer_seen_check_and_add, so they do not come back to it as news.
  *
  * Discovery. The address book holds up to book_max "host:port" entries in insertion order:
  * the config's seeds (pinned: never evicted) and addresses learnt from handshakes (a READY peer
@@ -269,19 +269,35 @@ void tc_peer_set_best_height(tc_peer_table *t, uint64_t height);
 /* The validator count that scales the consensus budget (call at each epoch change). */
 void tc_peer_set_validator_count(tc_peer_table *t, uint32_t count);
 
-/* Seen filter: true if id was present (nothing changes); false if it was not, and it is now
- * (evicting the oldest id when full). id is a gossip id (tc_peer_gossip_id): the filter keeps
- * and compares its first TC_SHORTHASH_SIZE bytes, and asserts that the rest are zero. */
-bool tc_peer_seen_check_and_add(tc_peer_table *t, const tc_hash *id);
+/* Seen filter (PROTOCOL 10.9). Keys are tc_hash values whose first TC_SHORTHASH_SIZE bytes are
+ * meaningful and the rest zero (asserted): SipHash-2-4 under this table's secret key (the first
+ * 16 bytes of H(tc/gossipkey, config rng_seed)) of the object's protocol identity, never of a
+ * whole frame. Secret, so a peer can neither craft an object colliding with one we have not seen
+ * (to have it dropped) nor aim objects at one slot of the index. Keys never leave the node.
+ *
+ * tc_peer_recv drops a gossip frame whose key is in the filter (TC_EPEER_DUPLICATE) but enters
+ * nothing: the node enters what it accepted (or refused for good) with
+ * tc_peer_seen_check_and_add, so a frame refused for now (a proposal for a later height, an
+ * object fetched from a peer that sent a bad copy) is taken when it comes again.
+ *
+ * True if key was present (nothing changes); false if it was not, and it is now (evicting the
+ * oldest key when full). */
+bool tc_peer_seen_check_and_add(tc_peer_table *t, const tc_hash *key);
+/* Whether key is in the filter (nothing changes). */
+bool tc_peer_seen_has(const tc_peer_table *t, const tc_hash *key);
 
-/* The gossip id of a frame, as the seen filter keys it: tc_shorthash (SipHash-2-4, 128-bit
- * output) of the whole frame under this table's secret key, in the first 16 bytes, the other 16
- * zero. The key is the first 16 bytes of
- * H(tc/gossipkey, config rng_seed): secret, so a peer can neither craft a frame that collides
- * with one we have not seen yet (to have it dropped) nor aim frames at one slot of the index;
- * and a keyed PRF costs a fraction of a BLAKE2b over every frame received. Ids are local to the
- * table and never leave the node. */
-void tc_peer_gossip_id(const tc_peer_table *t, const uint8_t *frame, size_t len, tc_hash *out);
+/* The key of a gossip message m encoded as frame (len bytes, m's own encoding): a TX by its txid,
+ * a VOTE_BATCH by its signed hash, a PROPOSAL by tc_msg_frame_proposal_id (height, round,
+ * pol_round, signature), any other gossip by its type and payload. */
+void tc_peer_gossip_id(const tc_peer_table *t, const tc_msg *m, const uint8_t *frame, size_t len,
+                       tc_hash *out);
+/* The key of an object announced by its protocol id (IHAVE, IWANT): type TX with a txid,
+ * VOTE_BATCH with a batch's signed hash, PROPOSAL with tc_msg_frame_proposal_id. Equal to
+ * tc_peer_gossip_id of the object's frame. */
+void tc_peer_object_key(const tc_peer_table *t, uint8_t type, const tc_hash *id, tc_hash *out);
+/* The key of the gossip frame the last tc_peer_recv delivered, and for TX, VOTE_BATCH and
+ * PROPOSAL its protocol id (*has_oid); false when that call delivered no gossip. */
+bool tc_peer_recv_key(const tc_peer_table *t, tc_hash *key_out, tc_hash *oid_out, bool *has_oid);
 
 /* Bans host ("a.b.c.d", "[::1]") now, as if its peer had reached the threshold, and closes its
  * connections. 0 and *until_ms_out, or TC_EINVAL (host empty or too long). */

@@ -54,6 +54,11 @@ void tc_profile_get(tc_profile *p, tc_network n)
     p->p2p_port = n == TC_NET_TESTNET ? 24100 : 24000;
     p->rpc_port = n == TC_NET_TESTNET ? 24101 : 24001;
     p->frame_size_max = 4u << 20;
+    /* A snapshot every 100 blocks; a node more than 2000 blocks (a little over half an hour on
+     * testnet) behind fetches one: below that, blocks are cheap enough, and a node that
+     * restarted after a short outage keeps its own history. */
+    p->snapshot_interval_blocks = 100;
+    p->snapshot_sync_blocks = 2000;
     p->handshake_timeout_ms = 10000;
     p->idle_timeout_ms = 300000;
     p->ping_interval_ms = 30000;
@@ -174,7 +179,11 @@ static const field fields[] = {
     F(misbehaviour_threshold),
     F(misbehaviour_decay_ms),
     F(connect_retry_ms),
+    F(snapshot_interval_blocks),
+    F(snapshot_sync_blocks),
 };
+/* The fields from here on are late (tc_profile_field_late). */
+#define FIELDS_EARLY (TC_ARRAY_LEN(fields) - 2)
 #undef F
 
 static uint64_t field_read(const tc_profile *p, const field *f)
@@ -257,6 +266,15 @@ int tc_profile_check(const tc_profile *p)
      * would be a flood, and zero would never stop. */
     ok = ok && p->regossip_interval_ms >= p->vote_batch_interval_ms;
     return ok ? 0 : TC_ERANGE;
+}
+
+bool tc_profile_field_late(const char *name)
+{
+    TC_ASSERT(name != NULL);
+    for (size_t i = FIELDS_EARLY; i < TC_ARRAY_LEN(fields); i++)
+        if (strcmp(fields[i].name, name) == 0)
+            return true;
+    return false;
 }
 
 void tc_profile_each(const tc_profile *p, void (*fn)(void *ctx, const char *name, uint64_t value),

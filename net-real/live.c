@@ -225,6 +225,14 @@ static void log_notify(const tc_notify *nt)
         td_logf(TD_LOG_WARN, "quorum_lost", "weight=%llu quorum=%llu",
                 (unsigned long long)nt->weight, (unsigned long long)nt->quorum);
         break;
+    case TC_NOTIFY_STATE_SYNC:
+        td_logf(TD_LOG_INFO, "state_sync", "height=%llu chunks=%u peers=%u", height, nt->txs,
+                nt->round);
+        break;
+    case TC_NOTIFY_SNAPSHOT_REFUSED:
+        td_logf(TD_LOG_WARN, "snapshot_refused", "peer=%u height=%llu code=%d", nt->peer, height,
+                nt->code);
+        break;
     case TC_NOTIFY_FAILED:
         td_log(TD_LOG_ERROR, "node_failed", "failure",
                tc_node_failure_name((tc_node_failure_kind)nt->cause), "code", tc_strerror(nt->code),

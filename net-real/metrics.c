@@ -73,7 +73,7 @@ static void finality_histogram(FILE *f, const td_rpc_env *env)
 }
 
 /* Frames and bytes by message type and direction: every type of msg.h, zeros included, so each
- * series exists from the start. */
+ * series exists from the start (reserved numbers are no type: a frame of one does not decode). */
 static void by_type(FILE *f, const td_live_stats *ls)
 {
     _Static_assert(TC_MSG_TYPE_COUNT <= TD_LIVE_TYPES, "every message type is counted");
@@ -87,8 +87,9 @@ static void by_type(FILE *f, const td_live_stats *ls)
                       : "Frame bytes (length prefix included) by message type and direction.");
         for (int d = 0; d < 2; d++)
             for (uint8_t t = 1; t < TC_MSG_TYPE_COUNT; t++)
-                fprintf(f, "timecoin_%s{type=\"%s\",direction=\"%s\"} %llu\n", names[k],
-                        tc_msg_type_name(t), dirs[d], (unsigned long long)tables[k][d][t]);
+                if (tc_msg_type_known(t))
+                    fprintf(f, "timecoin_%s{type=\"%s\",direction=\"%s\"} %llu\n", names[k],
+                            tc_msg_type_name(t), dirs[d], (unsigned long long)tables[k][d][t]);
     }
 }
 

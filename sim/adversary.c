@@ -13,6 +13,7 @@
 
 #include "block.h"
 #include "msg.h"
+#include "snapshot.h"
 #include "tx.h"
 
 #define MEMO_COUNT           4
@@ -463,6 +464,17 @@ static bool forge_blocks(tc_adv *a, tc_msg_blocks *b)
     return changed;
 }
 
+/* SNAPSHOT_CORRUPT: one byte of a chunk's data flipped (its middle: inside a record), the
+ * manifest and empty answers left alone, so the liar looks like an honest server until its
+ * chunks are checked. */
+static bool corrupt_chunk(tc_msg_snapshot *s)
+{
+    if (s->chunk == TC_SNAPSHOT_MANIFEST || s->len == 0)
+        return false;
+    s->data[s->len / 2] ^= 0x01;
+    return true;
+}
+
 /* TIME_AHEAD / TIME_BEHIND: our fresh proposal's block moved by an hour, validly signed. */
 static bool shift_time(tc_adv *a, tc_msg_proposal *p)
 {
@@ -571,6 +583,8 @@ static bool break_rule(tc_adv *a, tc_msg *m)
         return m->type == TC_MSG_VOTE_BATCH && equivocate_batch(a, &m->vote_batch);
     case TC_ADV_EQUIVOCATE_HANDOFF:
         return m->type == TC_MSG_HANDOFF && equivocate_handoff(a, &m->handoff);
+    case TC_ADV_SNAPSHOT_CORRUPT:
+        return m->type == TC_MSG_SNAPSHOT && corrupt_chunk(&m->snapshot);
     default:
         return false;
     }
@@ -851,6 +865,7 @@ const char *tc_adv_kind_name(tc_adv_kind kind)
         "stale-heartbeat",
         "equivocate-batch",
         "equivocate-handoff",
+        "snapshot-corrupt",
     };
     if ((int)kind < 0 || kind >= TC_ADV_KIND_COUNT)
         return "?";
@@ -935,7 +950,8 @@ static void send_invalid_sig(tc_adv *a, uint32_t to, const uint8_t *frame, size_
 static bool is_replacing(tc_adv_kind kind)
 {
     return (kind >= TC_ADV_SYNC_BAD_HASH && kind <= TC_ADV_SYNC_BAD_SIG) ||
-           kind == TC_ADV_TIME_AHEAD || kind == TC_ADV_TIME_BEHIND;
+           kind == TC_ADV_TIME_AHEAD || kind == TC_ADV_TIME_BEHIND ||
+           kind == TC_ADV_SNAPSHOT_CORRUPT;
 }
 
 /* Frame types a rule breaker decodes (the others pass without a decode). */
@@ -945,6 +961,8 @@ static bool breaker_reads(tc_adv_kind kind, uint8_t type)
         return type == TC_MSG_BLOCKS;
     if (kind == TC_ADV_FORGE_TX)
         return type == TC_MSG_TX;
+    if (kind == TC_ADV_SNAPSHOT_CORRUPT)
+        return type == TC_MSG_SNAPSHOT;
     return is_consensus(type) || type == TC_MSG_HEARTBEAT || type == TC_MSG_HANDOFF;
 }
 

@@ -78,7 +78,9 @@ typedef enum {
     TC_ADV_EQUIVOCATE_HANDOFF = 29, /* extra: per own handoff, another of the same epoch with
                                        one txid less (one made up when it has none), validly
                                        signed: handoff equivocation (PROTOCOL 11.8) */
-    TC_ADV_KIND_COUNT = 30,
+    TC_ADV_SNAPSHOT_CORRUPT = 30,   /* replacing: SNAPSHOT chunks (not manifests) with one byte
+                                       of their data flipped, so no chunk matches its manifest */
+    TC_ADV_KIND_COUNT = 31,
 } tc_adv_kind;
 
 /* Bounds and rhythms of the behaviours (STYLE rule 4: nothing grows without a limit).

@@ -193,6 +193,9 @@ static void short_hex(char out[9], const tc_hash *h)
     tc_hex(out, h->b, 4);
 }
 
+static void agree(tc_world *w, uint32_t e, const tc_notify *n);
+static void rebase(tc_world *w, uint32_t e, uint64_t height);
+
 static void on_commit(tc_world *w, uint32_t e, const tc_notify *n)
 {
     TC_ASSERT(e < w->count && n->height > 0);
@@ -210,8 +213,14 @@ static void on_commit(tc_world *w, uint32_t e, const tc_notify *n)
         w_timeline(w, e, "commit h=%llu r=%u proposer=%s hash=%s txs=%u",
                    (unsigned long long)n->height, n->round, proposer, hx, n->txs);
     }
-    if (node->byzantine)
-        return;
+    if (!node->byzantine)
+        agree(w, e, n);
+}
+
+/* Agreement: honest nodes hold one block per height (a commit, or a state sync's block). */
+static void agree(tc_world *w, uint32_t e, const tc_notify *n)
+{
+    w_node *node = &w->nodes[e];
     w_height *h = height_slot(w, n->height);
     if (h == NULL)
         return;
@@ -396,6 +405,11 @@ static void on_other(tc_world *w, uint32_t e, const tc_notify *n)
     case TC_NOTIFY_SYNC:
         w_timeline(w, e, "synced to h=%llu", (unsigned long long)n->height);
         break;
+    case TC_NOTIFY_SNAPSHOT_REFUSED:
+        w->nodes[e].snapshot_refused++;
+        w_timeline(w, e, "refuses snapshot h=%llu from %s (%s)", (unsigned long long)n->height,
+                   n->peer < w->count ? w->nodes[n->peer].name : "?", tc_strerror(n->code));
+        break;
     case TC_NOTIFY_QUORUM_LOST:
         w_timeline(w, e,
                    "QUORUM LOST: its bans leave it reaching validator weight %llu < quorum %llu",
@@ -404,6 +418,25 @@ static void on_other(tc_world *w, uint32_t e, const tc_notify *n)
     default:
         break; /* PEER_READY, TX_REJECTED: counted elsewhere or not at all */
     }
+}
+
+/* A state sync (PROTOCOL 13.2): the node's tip jumps to the snapshot's block, which must be
+ * the block honest nodes hold there; the committed-block checker goes on from it (the blocks
+ * below were never applied here). */
+static void on_state_sync(tc_world *w, uint32_t e, const tc_notify *n)
+{
+    w_node *node = &w->nodes[e];
+    char hx[9];
+    short_hex(hx, &n->hash);
+    node->state_syncs++;
+    node->height = n->height;
+    node->tip = n->hash;
+    w_timeline(w, e, "state-sync to h=%llu hash=%s: %llu unspent outputs, %u chunks from %u peers",
+               (unsigned long long)n->height, hx, (unsigned long long)n->weight, n->txs, n->round);
+    if (node->byzantine)
+        return;
+    agree(w, e, n);
+    rebase(w, e, n->height);
 }
 
 void w_check_notify(tc_world *w, uint32_t e, const tc_notify *n)
@@ -423,6 +456,9 @@ void w_check_notify(tc_world *w, uint32_t e, const tc_notify *n)
         break;
     case TC_NOTIFY_FORK:
         on_fork(w, e, n);
+        break;
+    case TC_NOTIFY_STATE_SYNC:
+        on_state_sync(w, e, n);
         break;
     default:
         on_other(w, e, n);

@@ -125,6 +125,10 @@ static void expect_text(const tc_world *w, const tc_scn_expect *x, char *out, si
     case TC_SCN_EXP_CLOCK_STOPS:
         snprintf(out, size, "clock-stops %s %llu", cmp_text(x->cmp), (unsigned long long)x->value);
         break;
+    case TC_SCN_EXP_STATE_SYNC:
+        snprintf(out, size, "state-sync on");
+        members_text(w, x->members, out, size);
+        break;
     case TC_SCN_EXP_BANNED:
     case TC_SCN_EXP_ONLINE:
     case TC_SCN_EXP_OFFLINE: {
@@ -411,6 +415,32 @@ static void eval_presence(tc_world *w, const tc_scn_expect *x, tc_world_expect *
         snprintf(r->value, sizeof(r->value), "%s %s", w->nodes[wrong].name, why);
 }
 
+/* Each listed node caught up by a state snapshot at least once. */
+static void eval_state_sync(tc_world *w, const tc_scn_expect *x, tc_world_expect *r)
+{
+    uint32_t missing = UINT32_MAX;
+    for (uint32_t m = 0; m < x->members.count && missing == UINT32_MAX; m++) {
+        uint32_t e = endpoint_of(w, w->scn.members[x->members.first + m].node);
+        if (e == UINT32_MAX || w->nodes[e].state_syncs == 0)
+            missing = m;
+    }
+    r->pass = missing == UINT32_MAX;
+    if (r->pass) {
+        size_t len = 0;
+        r->value[0] = 0;
+        for (uint32_t m = 0; m < x->members.count && len < sizeof(r->value); m++) {
+            uint32_t e = endpoint_of(w, w->scn.members[x->members.first + m].node);
+            len +=
+                (size_t)snprintf(r->value + len, sizeof(r->value) - len, "%s%s %llu", m ? ", " : "",
+                                 w->nodes[e].name, (unsigned long long)w->nodes[e].state_syncs);
+        }
+        return;
+    }
+    char name[TC_SCN_NODE_NAME_MAX];
+    tc_scn_node_name(w->scn.members[x->members.first + missing].node, name);
+    snprintf(r->value, sizeof(r->value), "%s never caught up by a state snapshot", name);
+}
+
 static void eval_one(tc_world *w, uint32_t k, tc_world_expect *r)
 {
     const tc_scn_expect *x = &w->scn.expects[k];
@@ -473,6 +503,9 @@ static void eval_one(tc_world *w, uint32_t k, tc_world_expect *r)
     case TC_SCN_EXP_OFFLINE:
         eval_presence(w, x, r);
         break;
+    case TC_SCN_EXP_STATE_SYNC:
+        eval_state_sync(w, x, r);
+        break;
     default:
         r->pass = false;
         snprintf(r->value, sizeof(r->value), "unknown expectation");
@@ -487,6 +520,10 @@ void tc_world_result_get(tc_world *w, tc_world_result *r)
     tc_hasher_final(&copy, &r->fingerprint);
     r->sim_ms = w->now_ms;
     r->events = w->events;
+    r->frames_delivered = w->frames_delivered;
+    r->frames_bytes = w->frames_bytes;
+    r->frames_duplicate = w->frames_duplicate;
+    r->frames_duplicate_bytes = w->frames_duplicate_bytes;
     r->trace_lines = w->trace_lines;
     r->node_count = w->count;
     for (uint32_t e = 0; e < w->count; e++)

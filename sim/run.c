@@ -200,6 +200,23 @@ static int put_failures(json_t *o, const tc_world *w)
     return bad | tc_jsonw_set(o, "failures", failures);
 }
 
+/* "state_syncs" {node: state syncs completed} for every node, and "snapshot_refused" {node:
+ * snapshot parts it refused from lying peers} for the nodes that refused any (PROTOCOL 13.2). */
+static int put_state_syncs(json_t *o, const tc_world *w)
+{
+    json_t *syncs = json_object(), *refused = json_object();
+    int bad = 0;
+    for (uint32_t e = 0; e < tc_world_node_count(w); e++) {
+        tc_world_node_info info;
+        tc_world_node_info_get(w, e, &info);
+        bad |= tc_jsonw_set(syncs, info.name, tc_jsonw_u64(info.state_syncs));
+        if (info.snapshot_refused > 0)
+            bad |= tc_jsonw_set(refused, info.name, tc_jsonw_u64(info.snapshot_refused));
+    }
+    bad |= tc_jsonw_set(o, "state_syncs", syncs);
+    return bad | tc_jsonw_set(o, "snapshot_refused", refused);
+}
+
 /* "nodes", "heights" {node: height}, "validators" {node: index in the current set, for
  * running validators}, "down" [node] and "failures". Returns nonzero when a member could not be
  * made. */
@@ -221,7 +238,8 @@ static int put_nodes(json_t *o, const tc_world *w)
     bad |= tc_jsonw_set(o, "heights", heights);
     bad |= tc_jsonw_set(o, "validators", validators);
     bad |= tc_jsonw_set(o, "down", down);
-    return bad | put_failures(o, w);
+    bad |= put_failures(o, w);
+    return bad | put_state_syncs(o, w);
 }
 
 /* One violation: {t_ms, what, nodes [up to two], trace_line, detail}. */
@@ -276,14 +294,26 @@ static int put_expectations(json_t *o, const tc_world_result *r)
     return bad | tc_jsonw_set(o, "expectations", list);
 }
 
-/* "sim_ms", "wall_ms", "setup_ms", "events", "trace_lines". */
+/* "frames": {delivered, bytes, duplicates, duplicate_bytes}. */
+static int put_frames(json_t *o, const tc_world_result *r)
+{
+    json_t *f = json_object();
+    int bad = tc_jsonw_set(f, "delivered", tc_jsonw_u64(r->frames_delivered));
+    bad |= tc_jsonw_set(f, "bytes", tc_jsonw_u64(r->frames_bytes));
+    bad |= tc_jsonw_set(f, "duplicates", tc_jsonw_u64(r->frames_duplicate));
+    bad |= tc_jsonw_set(f, "duplicate_bytes", tc_jsonw_u64(r->frames_duplicate_bytes));
+    return bad | tc_jsonw_set(o, "frames", f);
+}
+
+/* "sim_ms", "wall_ms", "setup_ms", "events", "trace_lines", "frames". */
 static int put_counters(json_t *o, const tc_world_result *r, long wall_ms, long setup_ms)
 {
     int bad = tc_jsonw_set(o, "sim_ms", tc_jsonw_u64(r->sim_ms));
     bad |= tc_jsonw_set(o, "wall_ms", json_integer(wall_ms));
     bad |= tc_jsonw_set(o, "setup_ms", json_integer(setup_ms));
     bad |= tc_jsonw_set(o, "events", tc_jsonw_u64(r->events));
-    return bad | tc_jsonw_set(o, "trace_lines", tc_jsonw_u64(r->trace_lines));
+    bad |= tc_jsonw_set(o, "trace_lines", tc_jsonw_u64(r->trace_lines));
+    return bad | put_frames(o, r);
 }
 
 /* "view_changes" .. "culprits_named": what the run did and found. */

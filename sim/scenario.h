@@ -93,7 +93,7 @@ typedef enum {
     TC_SCN_BYZ_BREAKER_FIRST = 9,
     TC_SCN_BYZ_EQUIVOCATE_BATCH = 29,   /* a breaker that signs batches: a validator only */
     TC_SCN_BYZ_EQUIVOCATE_HANDOFF = 30, /* a breaker that signs handoffs: a validator only */
-    TC_SCN_BYZ_BREAKER_LAST = 30,
+    TC_SCN_BYZ_BREAKER_LAST = 31,       /* 31: snapshot-corrupt */
 } tc_scn_byz_kind;
 
 /* Setup statements that name one node. */
@@ -192,7 +192,8 @@ typedef enum {
     TC_SCN_EXP_OFFLINE = 11,         /* node not online, at the end, for every one of members */
     TC_SCN_EXP_BURNED = 12,          /* members: validators burned by evidence on every honest
                                         running node's chain */
-    TC_SCN_EXP_FINAL_CONFIRMED = 13, /* within_ms: every transaction final at an honest node
+    TC_SCN_EXP_STATE_SYNC = 13,      /* members: each caught up by a state snapshot at least once */
+    TC_SCN_EXP_FINAL_CONFIRMED = 14, /* within_ms: every transaction final at an honest node
                                         more than within_ms before the end is in a block */
 } tc_scn_expect_kind;
 

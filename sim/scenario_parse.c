@@ -739,6 +739,12 @@ static int ex_final_confirmed(parser *p, tc_scn_expect *e)
                                         &e->within_ms);
 }
 
+static int ex_state_sync(parser *p, tc_scn_expect *e)
+{
+    int rc = scn_want_word(p, "on");
+    return rc != 0 ? rc : ex_nodes(p, e, NODE_NAME);
+}
+
 static int ex_flag(parser *p, tc_scn_expect *e)
 {
     (void)p;
@@ -747,9 +753,9 @@ static int ex_flag(parser *p, tc_scn_expect *e)
 }
 
 static int (*const expect_parsers[])(parser *, tc_scn_expect *) = {
-    NULL,        ex_flag,           ex_flag,   ex_culprits,    ex_height, ex_view_changes,
-    ex_finality, ex_liveness,       ex_banned, ex_clock_stops, ex_banned, ex_banned,
-    ex_culprits, ex_final_confirmed};
+    NULL,        ex_flag,       ex_flag,           ex_culprits,    ex_height, ex_view_changes,
+    ex_finality, ex_liveness,   ex_banned,         ex_clock_stops, ex_banned, ex_banned,
+    ex_culprits, ex_state_sync, ex_final_confirmed};
 _Static_assert(TC_ARRAY_LEN(expect_parsers) == TC_SCN_EXP_FINAL_CONFIRMED + 1, "expect_parsers");
 
 static int st_expect(parser *p, const tok *kw)

@@ -256,6 +256,9 @@ static void put_expect(FILE *f, const tc_scn *s, const tc_scn_expect *e)
         put_node(f, e->node);
         fprintf(f, " by");
         break;
+    case TC_SCN_EXP_STATE_SYNC:
+        fprintf(f, " on");
+        break;
     default: /* safety, fork, culprits, burned */
         break;
     }

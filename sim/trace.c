@@ -211,7 +211,13 @@ static const char *frame_type_name(uint8_t type)
                                         "EVIDENCE",
                                         "REJECT",
                                         "GET_VOTES",
-                                        "VOTES"};
+                                        "VOTES",
+                                        "?",
+                                        "?",
+                                        "GET_SNAPSHOT",
+                                        "SNAPSHOT",
+                                        "IHAVE",
+                                        "IWANT"};
     _Static_assert(TC_ARRAY_LEN(names) == TC_MSG_TYPE_COUNT, "one name per message type");
     return type < TC_ARRAY_LEN(names) ? names[type] : "?";
 }

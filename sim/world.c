@@ -4,6 +4,8 @@
  */
 #include "world_internal.h"
 
+#include "msg.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +71,8 @@ void w_push(tc_world *w, const tc_evq_event *ev)
     TC_ASSERT(ev->payload == NULL || ev->kind == TC_EVQ_DELIVER);
     if (tc_evq_push(w->evq, ev, NULL) != 0) {
         frame_release(ev->payload); /* refused: the reference stayed ours */
-        w_harness_fail(w, "event queue full (%u events): raise W_EVQ_CAPACITY", W_EVQ_CAPACITY);
+        w_harness_fail(w, "event queue full (%u events): raise W_EVQ_PER_NODE",
+                       tc_evq_capacity(w->evq));
     }
 }
 
@@ -332,7 +335,9 @@ static bool drain(tc_world *w, uint32_t e)
             if (closed_count < w->count)
                 closed[closed_count++] = a.peer;
         } else if (a.kind == TC_ACTION_NOTIFY) {
-            committed |= a.notify.kind == TC_NOTIFY_BLOCK_COMMITTED;
+            /* A state sync moves the tip as a commit does (checked the same way after it). */
+            committed |=
+                a.notify.kind == TC_NOTIFY_BLOCK_COMMITTED || a.notify.kind == TC_NOTIFY_STATE_SYNC;
             if (a.notify.kind == TC_NOTIFY_PEER_READY && a.notify.peer < w->count)
                 w->ready[(size_t)e * w->count + a.notify.peer] = 1;
             w_check_notify(w, e, &a.notify);
@@ -655,7 +660,7 @@ static int make_network(tc_world *w)
             rc = tc_net_link_set(w->net, b, a, &p);
     }
     if (rc == 0)
-        rc = tc_evq_new(W_EVQ_CAPACITY, drop_event, NULL, &w->evq);
+        rc = tc_evq_new(w_evq_capacity(w->count), drop_event, NULL, &w->evq);
     uint8_t cache_key[TC_SEED_SIZE];
     tc_seed_derive(cache_key, w->master, "verify-cache", 0);
     if (rc == 0 && (w->cache = tc_verify_cache_new(1u << 16, cache_key)) == NULL)
@@ -667,9 +672,18 @@ static int make_network(tc_world *w)
     return rc;
 }
 
+uint32_t w_evq_capacity(uint32_t count)
+{
+    uint64_t cap = (uint64_t)count * W_EVQ_PER_NODE;
+    if (cap < W_EVQ_CAPACITY)
+        cap = W_EVQ_CAPACITY;
+    return cap > TC_EVQ_CAPACITY_MAX ? TC_EVQ_CAPACITY_MAX : (uint32_t)cap;
+}
+
 /* A balanced full mesh: i dials j when j is within the half of the ring after i, so no node
- * holds more than about half its connections as outbound (outbound_max stays far). */
-static void connect_mesh(tc_world *w)
+ * holds more than about half its connections as outbound. Used while that half fits in the
+ * profile's outbound_max (up to 2 * outbound_max + 1 nodes): every pair is connected. */
+static void connect_full(tc_world *w)
 {
     for (uint32_t i = 0; i < w->count; i++) {
         for (uint32_t j = 0; j < w->count; j++) {
@@ -679,6 +693,42 @@ static void connect_mesh(tc_world *w)
                 w_connect_now(w, i, j);
         }
     }
+}
+
+/* Larger networks: every node dials its successor on the ring (so the graph is connected
+ * whatever the draws) and then, in rounds, one node drawn from the seed per round until it
+ * holds outbound_max dials. The random chords give a diameter of about log(n) hops; the full
+ * mesh's rule here would have made each node dial only the outbound_max after it, a ring whose
+ * diameter grows as n / (2 * outbound_max) (32 hops at 1,024 nodes). */
+static void connect_random(tc_world *w, uint32_t per_node)
+{
+    TC_ASSERT(w->count > 2 && per_node > 0);
+    uint8_t seed[TC_SEED_SIZE];
+    tc_seed_derive(seed, w->master, "topology", 0);
+    tc_rng rng;
+    tc_rng_init(&rng, seed);
+    for (uint32_t i = 0; i < w->count; i++)
+        w_connect_now(w, i, (i + 1) % w->count);
+    for (uint32_t round = 1; round < per_node; round++) {
+        for (uint32_t i = 0; i < w->count; i++) {
+            for (int tries = 0; tries < 8; tries++) { /* a few redraws for taken pairs */
+                uint32_t j = (uint32_t)tc_rng_below(&rng, w->count);
+                if (j != i && conn_get(w, i, j) == 0) {
+                    w_connect_now(w, i, j);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+static void connect_mesh(tc_world *w)
+{
+    uint32_t per_node = w->genesis.profile.outbound_max;
+    if (w->count <= 2 * per_node + 1 || per_node == 0)
+        connect_full(w);
+    else
+        connect_random(w, per_node);
 }
 
 static void schedule_timeline(tc_world *w)
@@ -805,6 +855,25 @@ void tc_world_free(tc_world *w)
 
 /* ---- the event loop ---- */
 
+/* The rule breakers act on what their node relays (adversary.h: "per proposal relayed", "after
+ * relaying a transfer"), but an honest core now announces transactions, vote batches and
+ * proposals instead of pushing them on (PROTOCOL 10.9). A node with an adversary therefore pushes
+ * each such frame it was handed on to its other peers through the adversary, as every node did
+ * before: a Byzantine node may push what it likes, and its peers drop the copies. */
+static void adv_relay(tc_world *w, uint32_t e, uint32_t from, const uint8_t *frame, uint32_t len)
+{
+    w_node *n = &w->nodes[e];
+    uint8_t type = len > TC_MSG_LEN_SIZE ? frame[TC_MSG_LEN_SIZE] : 0;
+    if (n->adv == NULL || n->node == NULL || !tc_msg_inv_type_ok(type))
+        return;
+    uint32_t peer_count = w_ready_peers_of(w, e, w->peer_scratch);
+    emit_ctx c = {w, e};
+    for (uint32_t i = 0; i < peer_count; i++)
+        if (w->peer_scratch[i] != from)
+            tc_adv_on_send(n->adv, w_local(w, e), w->peer_scratch[i], w->peer_scratch, peer_count,
+                           frame, len, adv_emit, &c);
+}
+
 static void on_deliver(tc_world *w, tc_evq_event *ev)
 {
     TC_ASSERT(ev->node < w->count && ev->from < w->count && ev->payload != NULL);
@@ -822,8 +891,16 @@ static void on_deliver(tc_world *w, tc_evq_event *ev)
     }
     w_trace_recv(w, ev->node, ev->from, f->bytes, f->len, f->digest);
     int rc = tc_node_recv(n->node, w_local(w, ev->node), ev->from, f->bytes, f->len);
-    frame_release(f);
+    w->frames_delivered++;
+    w->frames_bytes += f->len;
+    if (rc == TC_EPEER_DUPLICATE) {
+        w->frames_duplicate++;
+        w->frames_duplicate_bytes += f->len;
+    }
     after_recv(w, ev->node, rc);
+    if (rc == 0)
+        adv_relay(w, ev->node, ev->from, f->bytes, f->len);
+    frame_release(f);
 }
 
 static void on_timer(tc_world *w, const tc_evq_event *ev)
@@ -949,6 +1026,8 @@ void tc_world_node_info_get(const tc_world *w, uint32_t e, tc_world_node_info *o
     out->honest = !n->byzantine;
     out->height = n->height;
     out->view_changes = n->view_changes;
+    out->state_syncs = n->state_syncs;
+    out->snapshot_refused = n->snapshot_refused;
     out->failure = n->failure.failure;
     out->failure_code = n->failure.failure_code;
     out->failure_cause = n->failure.failure != TC_NODE_FAIL_NONE ? n->failure.failure_cause : "";

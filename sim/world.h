@@ -59,9 +59,11 @@ typedef struct {
     bool honest;
     uint64_t height;
     uint64_t view_changes;
-    uint32_t validator;   /* index in the current set, UINT32_MAX if none or down */
-    uint64_t bans;        /* bans imposed since the last (re)start; 0 when down */
-    uint64_t quorum_lost; /* TC_NOTIFY_QUORUM_LOST since the last (re)start */
+    uint64_t state_syncs;      /* caught up by a state snapshot (PROTOCOL 13.2) */
+    uint64_t snapshot_refused; /* snapshot manifests or chunks it refused from peers */
+    uint32_t validator;        /* index in the current set, UINT32_MAX if none or down */
+    uint64_t bans;             /* bans imposed since the last (re)start; 0 when down */
+    uint64_t quorum_lost;      /* TC_NOTIFY_QUORUM_LOST since the last (re)start */
     /* Its first sticky failure of the run (TC_NODE_FAIL_NONE: none), with the code, the cause
      * (static text) and the simulated time it was seen. */
     tc_node_failure_kind failure;
@@ -75,6 +77,9 @@ typedef struct {
     uint64_t sim_ms;
     uint64_t events;
     uint64_t trace_lines;
+    /* Frames delivered to nodes and their bytes; of those, refused as already seen. */
+    uint64_t frames_delivered, frames_bytes;
+    uint64_t frames_duplicate, frames_duplicate_bytes;
     uint32_t node_count;
     uint64_t view_changes; /* summed over honest nodes */
     uint64_t txs_submitted, txs_accepted, txs_finalized, txs_rejected;

@@ -37,7 +37,12 @@
 #include "world.h"
 
 /* Bounds (STYLE rule 4). */
-#define W_EVQ_CAPACITY      (1u << 20) /* events in flight at once */
+/* Events in flight at once: W_EVQ_PER_NODE per node, at least W_EVQ_CAPACITY (1,024 nodes
+ * under load overflowed a fixed 1 M during start-up, 256 at 200 tx/s overflowed 4,096 a node at
+ * 1.16 s: the vote-batch relay keeps about N^2 deliveries in flight; the queue's arrays are
+ * calloc'ed, so what a run never reaches costs address space, not memory). */
+#define W_EVQ_CAPACITY      (1u << 20)
+#define W_EVQ_PER_NODE      16384u
 #define W_HEIGHTS_MAX       (1u << 22) /* heights the agreement table can follow */
 #define W_VIOLATIONS_KEPT   16         /* violations kept in full; the rest are counted */
 #define W_TXS_MAX           (1u << 20) /* transactions the load may submit in one run */
@@ -92,6 +97,8 @@ typedef struct {
     tc_hash tip;
     uint64_t view_changes;
     uint64_t clock_stops; /* TC_NOTIFY_CLOCK entering the stop state */
+    uint64_t state_syncs;      /* TC_NOTIFY_STATE_SYNC: caught up by snapshot */
+    uint64_t snapshot_refused; /* TC_NOTIFY_SNAPSHOT_REFUSED: a peer's snapshot part refused */
     uint64_t finalized;
     uint64_t commits;
     bool failed_seen; /* its sticky failure was reported once */
@@ -236,6 +243,10 @@ struct tc_world {
     uint64_t now_ms;
     uint64_t events;
     uint32_t depth; /* nested drains */
+    /* Frames handed to nodes (tc_node_recv) and those refused as already seen
+     * (TC_EPEER_DUPLICATE): what gossip costs and how much of it is waste (issue 13). */
+    uint64_t frames_delivered, frames_bytes;
+    uint64_t frames_duplicate, frames_duplicate_bytes;
 
     w_load load;
     w_checks checks;
@@ -265,6 +276,8 @@ void w_after_call(tc_world *w, uint32_t e);
 void w_schedule_timer(tc_world *w, uint32_t e);
 void w_schedule_adv(tc_world *w, uint32_t e);
 void w_push(tc_world *w, const tc_evq_event *ev);
+/* The event queue's bound for count nodes (W_EVQ_PER_NODE each, within the queue's limits). */
+uint32_t w_evq_capacity(uint32_t count);
 void w_harness_fail(tc_world *w, const char *fmt, ...);
 int w_endpoint_of_addr(const tc_world *w, const char *addr);
 uint32_t w_ready_peers_of(tc_world *w, uint32_t e, uint32_t *out);

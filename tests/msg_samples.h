@@ -301,9 +301,39 @@ static inline void ms_msg(tc_msg *m, uint8_t type)
         m->votes.votes[1].pol_round = 0;
         ms_vote_resign(&m->votes.votes[1]);
         break;
+    case TC_MSG_IHAVE:
+    case TC_MSG_IWANT:
+        m->invs.count = 2;
+        m->invs.items = ms_calloc(2, sizeof(tc_msg_inv));
+        m->invs.items[0].type = TC_MSG_TX;
+        memset(m->invs.items[0].id.b, 0x51, TC_HASH_SIZE);
+        m->invs.items[1].type = TC_MSG_VOTE_BATCH;
+        memset(m->invs.items[1].id.b, 0x52, TC_HASH_SIZE);
+        break;
+    case TC_MSG_GET_SNAPSHOT:
+        m->get_snapshot.height = 300;
+        memset(m->get_snapshot.manifest.b, 0x5a, TC_HASH_SIZE);
+        m->get_snapshot.chunk = 7;
+        break;
+    case TC_MSG_SNAPSHOT:
+        m->snapshot.height = 300;
+        m->snapshot.chunk = 7;
+        m->snapshot.len = 5;
+        m->snapshot.data = ms_calloc(5, 1);
+        memcpy(m->snapshot.data, "chunk", 5);
+        break;
     default:
         abort();
     }
+}
+
+/* How many type numbers below TC_MSG_TYPE_COUNT are known types (reserved ones are not). */
+static inline uint32_t ms_known_type_count(void)
+{
+    uint32_t k = 0;
+    for (unsigned t = 1; t < TC_MSG_TYPE_COUNT; t++)
+        k += tc_msg_type_known((uint8_t)t);
+    return k;
 }
 
 /* Encodes *m into a fresh buffer; aborts if it does not encode. */

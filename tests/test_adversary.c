@@ -260,6 +260,8 @@ Test(adversary, none_passes_every_type_unchanged)
 {
     tc_adv *a = adv_new(TC_ADV_NONE, 1, 0, TC_SIG_ED25519);
     for (uint8_t t = 1; t < TC_MSG_TYPE_COUNT; t++) {
+        if (!tc_msg_type_known(t))
+            continue;
         capture c;
         cap_init(&c);
         size_t len = 0;
@@ -273,7 +275,7 @@ Test(adversary, none_passes_every_type_unchanged)
     }
     tc_adv_stats st;
     tc_adv_stats_get(a, &st);
-    cr_assert_eq(st.frames_seen, TC_MSG_TYPE_COUNT - 1);
+    cr_assert_eq(st.frames_seen, ms_known_type_count());
     cr_assert_eq(st.frames_dropped + st.frames_rewritten + st.frames_extra, 0);
     tc_adv_free(a);
 }
@@ -495,6 +497,8 @@ Test(adversary, silent_drops_exactly_the_consensus_types)
     tc_adv *a = adv_new(TC_ADV_SILENT, 1, 0, TC_SIG_ED25519);
     uint32_t dropped = 0;
     for (uint8_t t = 1; t < TC_MSG_TYPE_COUNT; t++) {
+        if (!tc_msg_type_known(t))
+            continue;
         capture c;
         cap_init(&c);
         size_t len = 0;
@@ -513,7 +517,7 @@ Test(adversary, silent_drops_exactly_the_consensus_types)
     tc_adv_stats st;
     tc_adv_stats_get(a, &st);
     cr_assert_eq(st.frames_dropped, 4);
-    cr_assert_eq(st.frames_seen, TC_MSG_TYPE_COUNT - 1);
+    cr_assert_eq(st.frames_seen, ms_known_type_count());
     tc_adv_free(a);
 }
 
@@ -562,6 +566,8 @@ Test(adversary, invalid_sig_frames_decode_but_fail_verification)
     tc_adv *a = adv_new(TC_ADV_INVALID_SIG, 1, 0, TC_SIG_ED25519);
     uint32_t rewritten = 0;
     for (uint8_t t = 1; t < TC_MSG_TYPE_COUNT; t++) {
+        if (!tc_msg_type_known(t))
+            continue;
         capture c;
         cap_init(&c);
         size_t len = 0;
@@ -627,7 +633,7 @@ Test(adversary, garbage_frames_never_decode)
         cr_assert_neq(tc_msg_decode(s->bytes, s->len, &m), 0, "frame %zu does not decode", i);
         cr_assert(s->to >= 10 && s->to <= 13);
         per_peer[s->to - 10]++;
-        valid_types += s->bytes[4] > 0 && s->bytes[4] < TC_MSG_TYPE_COUNT;
+        valid_types += tc_msg_type_known(s->bytes[4]);
     }
     for (int p = 0; p < 4; p++)
         cr_assert_gt(per_peer[p], 0, "peer %d gets garbage too", p);

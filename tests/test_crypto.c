@@ -448,6 +448,38 @@ Test(crypto, rng_golden_stream_for_seed_42)
     assert_hex(out + 64, 16, "4b2b0a68708e216f222e0e5602d43993");
 }
 
+/* The generator is ChaCha20's keystream under the seed, byte for byte, whatever the draws:
+ * bytes and u64s (little-endian) mixed, across the 256-byte buffer's refills and at offsets
+ * where a u64 straddles one. */
+Test(crypto, rng_draws_follow_the_chacha20_keystream_across_refills)
+{
+    uint8_t seed[32], stream[1024], nonce[crypto_stream_chacha20_NONCEBYTES] = {0};
+    for (int i = 0; i < 32; i++)
+        seed[i] = (uint8_t)(i * 7 + 1);
+    cr_assert_eq(crypto_stream_chacha20(stream, sizeof(stream), nonce, seed), 0);
+    tc_rng rng;
+    tc_rng_init(&rng, seed);
+    size_t at = 0;
+    uint8_t b[5];
+    tc_rng_bytes(&rng, b, 3); /* from here on every u64 is unaligned to the buffer */
+    cr_assert_eq(memcmp(b, stream, 3), 0, "the first 3 bytes");
+    at = 3;
+    while (at + 8 + sizeof(b) <= sizeof(stream)) {
+        uint64_t v = tc_rng_u64(&rng), want = 0;
+        for (int i = 0; i < 8; i++)
+            want |= (uint64_t)stream[at + (size_t)i] << (8 * i);
+        cr_assert_eq(v, want, "u64 at byte %zu: %016llx, keystream %016llx", at,
+                     (unsigned long long)v, (unsigned long long)want);
+        at += 8;
+        if (at % 96 == 3) { /* now and then a few bytes, to move the straddle point */
+            tc_rng_bytes(&rng, b, sizeof(b));
+            cr_assert_eq(memcmp(b, stream + at, sizeof(b)), 0, "bytes at %zu", at);
+            at += sizeof(b);
+        }
+    }
+    cr_assert(at > 3 * TC_RNG_BUF_BYTES, "the draws crossed several refills: %zu bytes", at);
+}
+
 Test(crypto, rng_same_seed_same_stream_different_seeds_differ)
 {
     tc_rng a;

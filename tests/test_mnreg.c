@@ -294,6 +294,27 @@ Test(mnreg, genesis_masternodes_are_active_from_epoch_0)
     tc_vset_deinit(&v);
 }
 
+/* Genesis registration does not count the set (tc_genesis_check bounds it): all of a large
+ * genesis registers and is active in epoch 0, and a further registration after it is still
+ * refused once the set is full. */
+Test(mnreg, genesis_registration_leaves_the_cap_to_the_genesis_check)
+{
+    prof.validators_max = 3;
+    for (int k = 1; k <= 3; k++) {
+        tc_mn_record r = make_rec((uint64_t)k, TC_TIER_BRONZE);
+        cr_assert_eq(tc_mnreg_register_genesis(txn, &prof, &r), 0, "genesis masternode %d", k);
+    }
+    cr_assert_eq(vset_count(0), 3, "all three active in epoch 0");
+    tc_mn_record extra = make_rec(9, TC_TIER_BRONZE);
+    cr_assert_eq(tc_mnreg_register(txn, &prof, &extra, 5), TC_EFULL,
+                 "an ordinary registration still counts the set: full at 3");
+    cr_assert_eq(tc_mnreg_register_genesis(txn, &prof, &extra), 0,
+                 "genesis registration does not count it (the genesis check does)");
+    tc_vset v;
+    cr_assert_eq(tc_vset_build(txn, &prof, 0, &v), TC_EFULL,
+                 "so a genesis over the cap would register: 4 active, over 3");
+}
+
 Test(mnreg, capacity_is_enforced_at_registration)
 {
     prof.validators_max = 3;

@@ -57,7 +57,8 @@ typedef struct {
     uint64_t capture_height;
     uint8_t *captured;
     size_t captured_len;
-    uint64_t proposals_sent[NODES_MAX]; /* PROPOSAL frames sent (own or relayed) */
+    uint64_t proposals_sent[NODES_MAX];      /* PROPOSAL frames sent (own, or answers to IWANT) */
+    uint64_t proposals_announced[NODES_MAX]; /* IHAVEs of a proposal (relays, PROTOCOL 10.9) */
     uint64_t now_ms;
     event *events;
     uint32_t event_count;
@@ -134,6 +135,9 @@ static void drain(pump *p, uint32_t i)
                  (p->batch_drop_until_asked_twice[a.peer] && p->batch_requests[a.peer] < 2));
             p->batch_requests[i] += type == 10;
             p->proposals_sent[i] += type == 11;
+            /* IHAVE: u32 count, then (u8 type | id) items; a proposal's is announced alone. */
+            p->proposals_announced[i] +=
+                type == TC_MSG_IHAVE && a.frame_len > 9 && a.frame[9] == 11;
             if (type == 11 && p->captured == NULL && p->capture_height != 0 &&
                 frame_height(a.frame, a.frame_len) == p->capture_height) {
                 p->captured = malloc(a.frame_len);
@@ -565,7 +569,7 @@ Test(node, a_proposal_missing_many_batches_asks_for_them_at_once, .timeout = 60)
 
 /* A re-proposal under a proof-of-lock (Tendermint's valid value) carries the block as it was
  * built in an earlier round: its header keeps that round and that round's proposer, and only
- * the proposal is signed by the current round's proposer. A node must take it (and relay it),
+ * the proposal is signed by the current round's proposer. A node must take it (and announce it),
  * not refuse it for the header's round and blame the sender with a bad-signature offence, which
  * left validators locked on a block nobody could propose again. */
 Test(node, a_re_proposal_under_a_proof_of_lock_is_accepted, .timeout = 60)
@@ -609,10 +613,11 @@ Test(node, a_re_proposal_under_a_proof_of_lock_is_accepted, .timeout = 60)
     size_t len = 0;
     cr_assert_eq(tc_msg_encode_alloc(&m, &bytes, &len), 0);
     /* Node 3 gets it from node 0 (as a relay): it must pass it on, and fault nobody. */
-    uint64_t sent_before = p.proposals_sent[3];
+    uint64_t sent_before = p.proposals_announced[3];
     tc_node_recv(p.nodes[3], local(&p, 3), 0, bytes, len);
     drain(&p, 3);
-    cr_assert_gt(p.proposals_sent[3], sent_before, "node 3 took the re-proposal and relayed it");
+    cr_assert_gt(p.proposals_announced[3], sent_before,
+                 "node 3 took the re-proposal and announced it");
     run_until(&p, h + 2, p.now_ms + 60000);
     for (uint32_t i = 0; i < 4; i++)
         cr_assert_eq(p.bans[i], 0, "node %u banned nobody", i);
@@ -1030,9 +1035,10 @@ static uint32_t recv_sends(pump *p, uint32_t to, uint32_t from, const uint8_t *f
     return count;
 }
 
-/* A proposal that is news goes on to every other peer before the node acts on it: the relays
- * are the first SENDs, one per peer but the sender, and its own prevote follows them. */
-Test(node, a_new_proposal_is_relayed_to_every_other_peer_before_the_node_prevotes, .timeout = 60)
+/* A proposal that is news is announced to every other peer before the node acts on it
+ * (PROTOCOL 10.9): the announcements (IHAVE of its id, not the 50-240 KB frame) are the first
+ * SENDs, one per peer but the sender, and its own prevote follows them. */
+Test(node, a_new_proposal_is_announced_to_every_other_peer_before_the_node_prevotes, .timeout = 60)
 {
     pump a, b;
     pump_init(&a, 4, 21);
@@ -1053,13 +1059,14 @@ Test(node, a_new_proposal_is_relayed_to_every_other_peer_before_the_node_prevote
     uint32_t n = recv_sends(&b, to, from, a.captured, a.captured_len, types, peers, 64);
     cr_assert_geq(n, 3, "two relays and a prevote at least (got %u sends)", n);
     for (uint32_t k = 0; k < 2; k++) {
-        cr_assert_eq(types[k], TC_MSG_PROPOSAL, "send %u is a relay of the proposal", k);
+        cr_assert_eq(types[k], TC_MSG_IHAVE, "send %u announces the proposal", k);
         cr_assert_neq(peers[k], from, "never back to its sender");
     }
-    cr_assert_neq(peers[0], peers[1], "one relay per other peer");
+    cr_assert_neq(peers[0], peers[1], "one announcement per other peer");
     bool prevoted = false;
     for (uint32_t k = 2; k < n; k++) {
-        cr_assert_neq(types[k], TC_MSG_PROPOSAL, "no third relay: 2 other peers");
+        cr_assert_neq(types[k], TC_MSG_IHAVE, "no third announcement: 2 other peers");
+        cr_assert_neq(types[k], TC_MSG_PROPOSAL, "the frame itself is not pushed on");
         prevoted |= types[k] == TC_MSG_PREVOTE;
     }
     cr_assert(prevoted, "the node prevoted after relaying");
@@ -1093,7 +1100,48 @@ Test(node, a_proposal_from_beyond_the_tip_starts_a_sync_and_is_not_relayed, .tim
     cr_assert_eq(n, 1, "one send: the sync request (got %u)", n);
     cr_assert_eq(types[0], TC_MSG_GET_BLOCKS, "a GET_BLOCKS");
     cr_assert_eq(peers[0], 2, "to the peer that is ahead");
+    /* Refused for coming early, it did not enter the seen filter (PROTOCOL 10.9): sent again,
+     * it is taken again (recv_sends checks the call returns 0, not TC_EPEER_DUPLICATE). */
+    n = recv_sends(&p, 0, 1, bytes, len, types, peers, 64);
+    cr_assert_leq(n, 1, "at most a sync request again (got %u)", n);
+    cr_assert(n == 0 || types[0] == TC_MSG_GET_BLOCKS, "nothing relayed");
     free(bytes);
+    pump_free(&p);
+}
+
+/* Announce-then-fetch at a node (PROTOCOL 10.9): an IHAVE of an unknown id is asked for with one
+ * IWANT to its announcer, and not again while that fetch is in flight; an IWANT of an id the node
+ * does not keep is answered with nothing and faults nobody. */
+Test(node, announcements_are_fetched_once_and_unknown_wants_ignored, .timeout = 30)
+{
+    pump p;
+    pump_init(&p, 4, 23);
+    run_until(&p, 1, p.now_ms + 300); /* handshakes done; no block yet */
+    tc_msg_inv inv = {.type = TC_MSG_TX};
+    memset(inv.id.b, 0x77, TC_HASH_SIZE);
+    tc_msg m = {.type = TC_MSG_IHAVE};
+    m.invs.count = 1;
+    m.invs.items = &inv;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    cr_assert_eq(tc_msg_encode_alloc(&m, &bytes, &len), 0);
+    uint8_t types[64];
+    tc_peer_id peers[64];
+    uint32_t n = recv_sends(&p, 0, 1, bytes, len, types, peers, 64);
+    cr_assert_eq(n, 1, "one IWANT (got %u sends)", n);
+    cr_assert_eq(types[0], TC_MSG_IWANT);
+    cr_assert_eq(peers[0], 1, "to the announcer");
+    n = recv_sends(&p, 0, 2, bytes, len, types, peers, 64);
+    cr_assert_eq(n, 0, "another announcer waits: the fetch is in flight (got %u)", n);
+    free(bytes);
+    m.type = TC_MSG_IWANT;
+    cr_assert_eq(tc_msg_encode_alloc(&m, &bytes, &len), 0);
+    n = recv_sends(&p, 0, 1, bytes, len, types, peers, 64);
+    cr_assert_eq(n, 0, "nothing kept under that id: nothing sent (got %u)", n);
+    free(bytes);
+    run_until(&p, 1, p.now_ms + 3000);
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(p.bans[i], 0, "node %u banned nobody", i);
     pump_free(&p);
 }
 

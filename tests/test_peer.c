@@ -157,6 +157,18 @@ static int feed_raw(tc_peer_table *t, uint64_t now_ms, tc_peer_id peer, const ui
     return rc;
 }
 
+/* What the node does with gossip it accepted: enters the key of the frame just delivered in the
+ * seen filter. Returns whether the last call delivered gossip. */
+static bool accept_last(tc_peer_table *t)
+{
+    tc_hash key, oid;
+    bool has_oid = false;
+    if (!tc_peer_recv_key(t, &key, &oid, &has_oid))
+        return false;
+    cr_assert(!tc_peer_seen_check_and_add(t, &key), "the delivered frame was not seen yet");
+    return true;
+}
+
 /* ---- a scripted remote peer ---- */
 
 typedef struct {
@@ -1075,8 +1087,8 @@ Test(peer, seen_filter_is_a_bounded_fifo)
     tc_peer_table_free(t);
 }
 
-/* Ids are keyed: one frame has one id in a table, another in a table with another key, and any
- * changed byte changes it. */
+/* Keys are keyed: one message has one key in a table, another in a table with another key. A
+ * small message is keyed by its type and payload, so any changed byte changes the key. */
 Test(peer, gossip_ids_are_keyed_per_table)
 {
     tc_peer_config c;
@@ -1084,13 +1096,14 @@ Test(peer, gossip_ids_are_keyed_per_table)
     tc_peer_table *a = mk_with(&c, 0);
     c.rng_seed[0] ^= 1;
     tc_peer_table *b = mk_with(&c, 0);
-    uint8_t frame[300];
-    for (size_t i = 0; i < sizeof(frame); i++)
-        frame[i] = (uint8_t)(i * 7);
+    tc_msg m;
+    sample(&m, TC_MSG_HEARTBEAT);
+    size_t len = 0;
+    uint8_t *frame = ms_encode(&m, &len);
     tc_hash ia, ia2, ib;
-    tc_peer_gossip_id(a, frame, sizeof(frame), &ia);
-    tc_peer_gossip_id(a, frame, sizeof(frame), &ia2);
-    tc_peer_gossip_id(b, frame, sizeof(frame), &ib);
+    tc_peer_gossip_id(a, &m, frame, len, &ia);
+    tc_peer_gossip_id(a, &m, frame, len, &ia2);
+    tc_peer_gossip_id(b, &m, frame, len, &ib);
     cr_assert_arr_eq(ia.b, ia2.b, TC_HASH_SIZE);
     cr_assert(memcmp(ia.b, ib.b, TC_HASH_SIZE) != 0, "another key, another id");
     static const uint8_t zero[TC_HASH_SIZE - TC_SHORTHASH_SIZE];
@@ -1099,16 +1112,65 @@ Test(peer, gossip_ids_are_keyed_per_table)
     tc_hash key;
     cfg_default(&c);
     tc_hash_tagged(&key, TC_TAG_GOSSIPKEY, c.rng_seed, sizeof(c.rng_seed));
-    tc_shorthash(want, frame, sizeof(frame), key.b);
+    tc_shorthash(want, frame + 4, len - 4, key.b);
     cr_assert_arr_eq(ia.b, want, TC_SHORTHASH_SIZE, "the documented construction");
-    for (size_t i = 0; i < sizeof(frame); i += 37) {
+    for (size_t i = 5; i < len; i += 7) {
         frame[i] ^= 0x10;
-        tc_peer_gossip_id(a, frame, sizeof(frame), &ia2);
+        tc_peer_gossip_id(a, &m, frame, len, &ia2);
         cr_assert(memcmp(ia.b, ia2.b, TC_HASH_SIZE) != 0, "byte %zu", i);
         frame[i] ^= 0x10;
     }
+    free(frame);
     tc_peer_table_free(a);
     tc_peer_table_free(b);
+}
+
+/* The protocol ids (PROTOCOL 10.9): a TX is keyed by its txid, a VOTE_BATCH by its signed hash
+ * and a PROPOSAL by (height, round, pol_round, signature) whatever its block's bytes, each equal
+ * to the key of the object an IHAVE names. */
+Test(peer, gossip_keys_are_protocol_ids)
+{
+    tc_peer_table *t = mk(0);
+    tc_msg m;
+    size_t len = 0;
+    tc_hash k, want, id;
+    sample(&m, TC_MSG_TX);
+    uint8_t *f = ms_encode(&m, &len);
+    tc_peer_gossip_id(t, &m, f, len, &k);
+    tc_tx_id(&m.tx, &id);
+    tc_peer_object_key(t, TC_MSG_TX, &id, &want);
+    cr_assert_arr_eq(k.b, want.b, TC_HASH_SIZE, "a TX by its txid");
+    tc_peer_object_key(t, TC_MSG_VOTE_BATCH, &id, &want);
+    cr_assert(memcmp(k.b, want.b, TC_HASH_SIZE) != 0, "the type is part of the key");
+    free(f);
+    tc_msg_deinit(&m);
+    sample(&m, TC_MSG_VOTE_BATCH);
+    f = ms_encode(&m, &len);
+    tc_peer_gossip_id(t, &m, f, len, &k);
+    tc_msg_vote_batch_sign_hash(&m.vote_batch, &id);
+    tc_peer_object_key(t, TC_MSG_VOTE_BATCH, &id, &want);
+    cr_assert_arr_eq(k.b, want.b, TC_HASH_SIZE, "a VOTE_BATCH by its signed hash");
+    free(f);
+    tc_msg_deinit(&m);
+    sample(&m, TC_MSG_PROPOSAL);
+    f = ms_encode(&m, &len);
+    tc_peer_gossip_id(t, &m, f, len, &k);
+    cr_assert_eq(tc_msg_frame_proposal_id(f, len, &id), 0);
+    tc_peer_object_key(t, TC_MSG_PROPOSAL, &id, &want);
+    cr_assert_arr_eq(k.b, want.b, TC_HASH_SIZE, "a PROPOSAL by its proposal id");
+    f[len - TC_SIG_SIZE - 1] ^= 1; /* a byte of the block: the key leaves it out */
+    tc_peer_gossip_id(t, &m, f, len, &want);
+    cr_assert_arr_eq(k.b, want.b, TC_HASH_SIZE, "a PROPOSAL's block is not hashed");
+    f[len - 1] ^= 1; /* a byte of the signature */
+    tc_peer_gossip_id(t, &m, f, len, &want);
+    cr_assert(memcmp(k.b, want.b, TC_HASH_SIZE) != 0, "its signature is");
+    f[TC_MSG_HEADER_SIZE + 8] ^= 1; /* its round */
+    f[len - 1] ^= 1;
+    tc_peer_gossip_id(t, &m, f, len, &want);
+    cr_assert(memcmp(k.b, want.b, TC_HASH_SIZE) != 0, "and its round");
+    free(f);
+    tc_msg_deinit(&m);
+    tc_peer_table_free(t);
 }
 
 Test(peer, seen_filter_matches_a_model)
@@ -1254,6 +1316,7 @@ Test(peer, recv_needs_no_cleared_message)
     cr_assert_arr_eq(f2, f, len, "the delivered TX is the frame's, byte for byte");
     tc_msg_deinit(M);
     cr_assert_eq(M->type, 0);
+    cr_assert(accept_last(t), "the node accepts it");
     memset(M, 0xee, sizeof(*M));
     cr_assert_eq(tc_peer_recv(t, 1, r.id, f, len, M, &d), TC_EPEER_DUPLICATE);
     cr_assert(!d);
@@ -1282,6 +1345,7 @@ Test(peer, gossip_seen_twice_is_dropped)
     bool d = false;
     cr_assert_eq(feed_msg(t, 1, r.id, &m, &d), 0);
     cr_assert(d);
+    cr_assert(accept_last(t));
     cr_assert_eq(feed_msg(t, 1, s.id, &m, &d), TC_EPEER_DUPLICATE, "relayed by another peer");
     cr_assert(!d);
     tc_msg_deinit(&m);
@@ -1290,7 +1354,7 @@ Test(peer, gossip_seen_twice_is_dropped)
     size_t len = 0;
     uint8_t *f = ms_encode(&m, &len);
     tc_hash id;
-    tc_peer_gossip_id(t, f, len, &id);
+    tc_peer_gossip_id(t, &m, f, len, &id);
     cr_assert(!tc_peer_seen_check_and_add(t, &id));
     cr_assert_eq(feed_raw(t, 2, r.id, f, len), TC_EPEER_DUPLICATE);
     free(f);
@@ -1510,23 +1574,42 @@ Test(peer, categories_of_every_type_byte)
         uint8_t type;
         tc_peer_category cat;
     } want[] = {
-        {TC_MSG_HELLO, TC_PEER_CAT_COUNT},         {TC_MSG_AUTH, TC_PEER_CAT_COUNT},
-        {TC_MSG_PING, TC_PEER_CAT_PING},           {TC_MSG_PONG, TC_PEER_CAT_PING},
-        {TC_MSG_GET_PEERS, TC_PEER_CAT_DISCOVERY}, {TC_MSG_PEERS, TC_PEER_CAT_DISCOVERY},
-        {TC_MSG_STATUS, TC_PEER_CAT_SYNC},         {TC_MSG_TX, TC_PEER_CAT_TX},
-        {TC_MSG_VOTE_BATCH, TC_PEER_CAT_FINALITY}, {TC_MSG_GET_VOTE_BATCHES, TC_PEER_CAT_SYNC},
-        {TC_MSG_PROPOSAL, TC_PEER_CAT_CONSENSUS},  {TC_MSG_PREVOTE, TC_PEER_CAT_CONSENSUS},
-        {TC_MSG_PRECOMMIT, TC_PEER_CAT_CONSENSUS}, {TC_MSG_GET_BLOCKS, TC_PEER_CAT_SYNC},
-        {TC_MSG_BLOCKS, TC_PEER_CAT_SYNC},         {TC_MSG_HEARTBEAT, TC_PEER_CAT_FINALITY},
-        {TC_MSG_HANDOFF, TC_PEER_CAT_FINALITY},    {TC_MSG_EVIDENCE, TC_PEER_CAT_FINALITY},
-        {TC_MSG_REJECT, TC_PEER_CAT_PING},         {TC_MSG_GET_VOTES, TC_PEER_CAT_SYNC},
+        {TC_MSG_HELLO, TC_PEER_CAT_COUNT},
+        {TC_MSG_AUTH, TC_PEER_CAT_COUNT},
+        {TC_MSG_PING, TC_PEER_CAT_PING},
+        {TC_MSG_PONG, TC_PEER_CAT_PING},
+        {TC_MSG_GET_PEERS, TC_PEER_CAT_DISCOVERY},
+        {TC_MSG_PEERS, TC_PEER_CAT_DISCOVERY},
+        {TC_MSG_STATUS, TC_PEER_CAT_SYNC},
+        {TC_MSG_TX, TC_PEER_CAT_TX},
+        {TC_MSG_VOTE_BATCH, TC_PEER_CAT_FINALITY},
+        {TC_MSG_GET_VOTE_BATCHES, TC_PEER_CAT_SYNC},
+        {TC_MSG_PROPOSAL, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_PREVOTE, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_PRECOMMIT, TC_PEER_CAT_CONSENSUS},
+        {TC_MSG_GET_BLOCKS, TC_PEER_CAT_SYNC},
+        {TC_MSG_BLOCKS, TC_PEER_CAT_SYNC},
+        {TC_MSG_HEARTBEAT, TC_PEER_CAT_FINALITY},
+        {TC_MSG_HANDOFF, TC_PEER_CAT_FINALITY},
+        {TC_MSG_EVIDENCE, TC_PEER_CAT_FINALITY},
+        {TC_MSG_REJECT, TC_PEER_CAT_PING},
+        {TC_MSG_GET_VOTES, TC_PEER_CAT_SYNC},
         {TC_MSG_VOTES, TC_PEER_CAT_SYNC},
+        {TC_MSG_GET_SNAPSHOT, TC_PEER_CAT_SYNC},
+        {TC_MSG_SNAPSHOT, TC_PEER_CAT_SYNC},
+        {TC_MSG_IHAVE, TC_PEER_CAT_TX},
+        {TC_MSG_IWANT, TC_PEER_CAT_TX},
     };
-    _Static_assert(TC_ARRAY_LEN(want) == TC_MSG_TYPE_COUNT - 1, "every type is listed");
+    cr_assert_eq(TC_ARRAY_LEN(want), ms_known_type_count(), "every type is listed");
+    cr_assert_eq(tc_peer_category_of(22), TC_PEER_CAT_COUNT, "22 is reserved: no category");
+    cr_assert_eq(tc_peer_category_of(23), TC_PEER_CAT_COUNT, "23 is reserved: no category");
     for (size_t i = 0; i < TC_ARRAY_LEN(want); i++)
         cr_assert_eq(tc_peer_category_of(want[i].type), want[i].cat, "%s",
                      tc_msg_type_name(want[i].type));
     cr_assert_eq(tc_peer_category_of(0), TC_PEER_CAT_COUNT);
+    for (unsigned b = 1; b < TC_MSG_TYPE_COUNT; b++)
+        if (!tc_msg_type_known((uint8_t)b))
+            cr_assert_eq(tc_peer_category_of((uint8_t)b), TC_PEER_CAT_COUNT, "reserved %u", b);
     for (unsigned b = TC_MSG_TYPE_COUNT; b <= UINT8_MAX; b++)
         cr_assert_eq(tc_peer_category_of((uint8_t)b), TC_PEER_CAT_COUNT, "unknown type %u", b);
 }
@@ -1546,7 +1629,8 @@ Test(peer, gossip_types_are_exactly_the_relayed_ones)
         {TC_MSG_STATUS, false},     {TC_MSG_GET_VOTE_BATCHES, false},
         {TC_MSG_GET_BLOCKS, false}, {TC_MSG_BLOCKS, false},
         {TC_MSG_REJECT, false},     {TC_MSG_GET_VOTES, false},
-        {TC_MSG_VOTES, false},
+        {TC_MSG_VOTES, false},      {TC_MSG_GET_SNAPSHOT, false}, {TC_MSG_SNAPSHOT, false}, {TC_MSG_IHAVE, false},
+        {TC_MSG_IWANT, false},
     };
     tc_peer_table *t = mk(0);
     remote r;
@@ -1559,6 +1643,7 @@ Test(peer, gossip_types_are_exactly_the_relayed_ones)
         const char *name = tc_msg_type_name(cases[i].type);
         cr_assert_eq(feed_msg(t, 1, r.id, &m, &d), 0, "%s: first delivered", name);
         cr_assert(d, "%s", name);
+        cr_assert_eq(accept_last(t), cases[i].gossip, "%s: a gossip key", name);
         int want = cases[i].gossip ? TC_EPEER_DUPLICATE : 0;
         cr_assert_eq(feed_msg(t, 1, r.id, &m, &d), want, "%s: repeat", name);
         cr_assert_eq(d, !cases[i].gossip, "%s: repeat delivered", name);
@@ -1568,6 +1653,59 @@ Test(peer, gossip_types_are_exactly_the_relayed_ones)
     tc_peer_stats_get(t, &st);
     cr_assert_eq(st.duplicate_drops, 8);
     cr_assert_eq(st.seen_entries, 8);
+    tc_peer_table_free(t);
+}
+
+/* Nothing enters the filter unless the node enters it: a frame the node could not take yet (a
+ * proposal for a later height) is delivered again when it is sent again, and only once it was
+ * taken are copies dropped (the gap: an early proposal's resend was dropped as seen). */
+Test(peer, a_refused_frame_is_taken_again)
+{
+    tc_peer_table *t = mk(0);
+    remote r;
+    remote_init(&r, 5, 200);
+    remote_ready(t, &r, "10.1.1.1:9000", true, 0);
+    tc_msg m;
+    sample(&m, TC_MSG_PROPOSAL);
+    bool d = false;
+    cr_assert_eq(feed_msg(t, 1, r.id, &m, &d), 0, "delivered");
+    cr_assert(d);
+    cr_assert_eq(feed_msg(t, 2, r.id, &m, &d), 0, "refused by the node: delivered again");
+    cr_assert(d);
+    cr_assert(accept_last(t), "taken this time");
+    cr_assert_eq(feed_msg(t, 3, r.id, &m, &d), TC_EPEER_DUPLICATE, "a copy after that");
+    cr_assert(!d);
+    tc_peer_stats st;
+    tc_peer_stats_get(t, &st);
+    cr_assert_eq(st.duplicate_drops, 1);
+    cr_assert_eq(st.seen_entries, 1);
+    tc_msg_deinit(&m);
+    tc_peer_table_free(t);
+}
+
+/* A transaction's key is its txid, which leaves the input signatures out: a copy with another
+ * signature is a copy (the node entered the good one), and a bad copy the node did not enter
+ * leaves the good one admissible. */
+Test(peer, a_transaction_is_keyed_without_its_signatures)
+{
+    tc_peer_table *t = mk(0);
+    remote r;
+    remote_init(&r, 5, 200);
+    remote_ready(t, &r, "10.1.1.1:9000", true, 0);
+    tc_msg good, bad;
+    sample(&good, TC_MSG_TX);
+    sample(&bad, TC_MSG_TX);
+    cr_assert(bad.tx.input_count > 0);
+    bad.tx.inputs[0].sig.b[0] ^= 1;
+    bool d = false;
+    cr_assert_eq(feed_msg(t, 1, r.id, &bad, &d), 0);
+    cr_assert(d, "the bad copy is delivered (the node finds the bad signature)");
+    cr_assert_eq(feed_msg(t, 1, r.id, &good, &d), 0);
+    cr_assert(d, "so is the good one: the bad one was not entered");
+    cr_assert(accept_last(t));
+    cr_assert_eq(feed_msg(t, 2, r.id, &bad, &d), TC_EPEER_DUPLICATE, "same txid");
+    tc_msg_deinit(&good);
+    tc_msg_deinit(&bad);
     tc_peer_table_free(t);
 }
 

@@ -73,6 +73,8 @@ static const char *const all_fields[] = {
     "misbehaviour_threshold",
     "misbehaviour_decay_ms",
     "connect_retry_ms",
+    "snapshot_interval_blocks",
+    "snapshot_sync_blocks",
 };
 
 #define MAX_FIELDS 128

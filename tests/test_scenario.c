@@ -460,6 +460,12 @@ static const value_case value_cases[] = {
       {"ex0.count", 2},
       {"ex0.m1.node", F(0)}}},
     {'e', "expect online n1 by n0", {{"ex0.kind", TC_SCN_EXP_ONLINE}, {"ex0.node", N(1)}}},
+    {'e',
+     "expect state-sync on f0 n1",
+     {{"ex0.kind", TC_SCN_EXP_STATE_SYNC},
+      {"ex0.count", 2},
+      {"ex0.m0.node", F(0)},
+      {"ex0.m1.node", N(1)}}},
     /* comments, blank lines, tabs, CRLF */
     {'f', "# comment only\n\n\tnodes\t3   # three\r\nrun 2s\r\n", {{"nodes", 3}, {"run", 2000}}},
 };
@@ -644,7 +650,7 @@ static const error_case error_cases[] = {
      "forge-batch, forge-heartbeat, forge-handoff, forge-evidence, forge-tx, sync-bad-hash, "
      "sync-low-weight, sync-non-member, sync-bad-sig, time-ahead, time-behind, stale-height, "
      "future-height, wrong-proposer, wrong-round, stale-heartbeat, equivocate-batch, "
-     "equivocate-handoff), got `lying`"},
+     "equivocate-handoff, snapshot-corrupt), got `lying`"},
     {"nodes 4\nbyzantine n3 silent\nbyzantine n3 replay\nrun 1s", 3, 11,
      "expected one `byzantine` per node in the setup (set at line 2)"},
     {"nodes 4\nfullnodes 1\nbyzantine f0 equivocate\nrun 1s", 3, 11,
@@ -719,7 +725,7 @@ static const error_case error_cases[] = {
     /* expectations */
     {"nodes 4\nrun 1s\nexpect nothing", 3, 8,
      "expected an expectation (safety, fork, culprits, height, view-changes, finality, liveness, "
-     "banned, clock-stops, online, offline, burned, final-confirmed), got `nothing`"},
+     "banned, clock-stops, online, offline, burned, state-sync, final-confirmed), got `nothing`"},
     {"nodes 4\nrun 1s\nexpect safety now", 3, 15, "expected end of line, got `now`"},
     {"nodes 4\nrun 1s\nexpect culprits", 3, 16,
      "expected a validator name (n0, n1, ...), got end of line"},
@@ -751,6 +757,7 @@ static const error_case error_cases[] = {
     {"nodes 4\nrun 1s\nexpect final-confirmed within 0s", 3, 31,
      "expected a confirmation bound of 1ms.."},
     {"nodes 4\nrun 1s\nexpect banned n3", 3, 17, "expected `by`, got end of line"},
+    {"nodes 4\nrun 1s\nexpect state-sync n3", 3, 19, "expected `on`, got `n3`"},
     {"nodes 4\nrun 1s\nexpect banned n3 by", 3, 20,
      "expected a node name (n0, f0, n0b, ...), got end of line"},
     {"nodes 4\nrun 1s\nexpect banned n8 by n0", 3, 15, "got `n8`"},

@@ -5,6 +5,8 @@
  * value they checked and fail when it does not hold.
  */
 #include <criterion/criterion.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "crypto.h"
 #include "scenario.h"
 #include "world.h"
+#include "world_internal.h"
 
 typedef struct {
     tc_world *w;
@@ -290,4 +293,111 @@ Test(world, link_events_take_a_node_off_and_back, .timeout = 60)
     cr_assert_geq(n1.height + 1, n0.height, "n1 caught up: n0 %llu, n1 %llu",
                   (unsigned long long)n0.height, (unsigned long long)n1.height);
     tc_world_free(all.w);
+}
+
+/* ---- topology ---- */
+
+#define TOPO_MAX 40
+
+/* Reads the connections made at time 0 from a trace ("0 nI up nJ out" lines) into adj. */
+static void read_topology(FILE *trace, uint32_t count, bool adj[TOPO_MAX][TOPO_MAX],
+                          uint32_t outbound[TOPO_MAX])
+{
+    cr_assert(count <= TOPO_MAX);
+    memset(adj, 0, sizeof(bool) * TOPO_MAX * TOPO_MAX);
+    memset(outbound, 0, sizeof(uint32_t) * TOPO_MAX);
+    rewind(trace);
+    char line[256];
+    while (fgets(line, sizeof(line), trace) != NULL) {
+        unsigned a, b;
+        int end = 0; /* set only when the whole pattern, "out" included, matched */
+        if (sscanf(line, "0 n%u up n%u out%n", &a, &b, &end) != 2 || end == 0)
+            continue;
+        cr_assert(a < count && b < count && a != b, "a connection between nodes: %s", line);
+        cr_assert(!adj[a][b], "each pair is connected once: %s", line);
+        adj[a][b] = adj[b][a] = true;
+        outbound[a]++;
+    }
+}
+
+/* Hops from node 0 to the farthest node (UINT32_MAX when one is unreachable). */
+static uint32_t eccentricity_of_0(uint32_t count, bool adj[TOPO_MAX][TOPO_MAX])
+{
+    uint32_t dist[TOPO_MAX], queue[TOPO_MAX], head = 0, tail = 0, far = 0;
+    for (uint32_t i = 0; i < count; i++)
+        dist[i] = UINT32_MAX;
+    dist[0] = 0;
+    queue[tail++] = 0;
+    while (head < tail) {
+        uint32_t u = queue[head++];
+        for (uint32_t v = 0; v < count; v++) {
+            if (adj[u][v] && dist[v] == UINT32_MAX) {
+                dist[v] = dist[u] + 1;
+                far = dist[v];
+                queue[tail++] = v;
+            }
+        }
+    }
+    return tail == count ? far : UINT32_MAX;
+}
+
+static void topology_of(const char *text, uint32_t count, uint64_t seed,
+                        bool adj[TOPO_MAX][TOPO_MAX], uint32_t outbound[TOPO_MAX])
+{
+    FILE *trace = tmpfile();
+    cr_assert_not_null(trace);
+    run_t a;
+    run_text(text, seed, 1, trace, &a);
+    fflush(trace);
+    read_topology(trace, count, adj, outbound);
+    fclose(trace);
+    tc_world_free(a.w);
+}
+
+Test(world, up_to_33_nodes_are_a_full_mesh, .timeout = 60)
+{
+    static bool adj[TOPO_MAX][TOPO_MAX];
+    uint32_t outbound[TOPO_MAX];
+    topology_of("scenario \"mesh\"\nnodes 33\ncrypto fast\nrun 1s\n", 33, 1, adj, outbound);
+    for (uint32_t a = 0; a < 33; a++) {
+        cr_expect_eq(outbound[a], 16u, "n%u dials the 16 after it, not %u", a, outbound[a]);
+        for (uint32_t b = 0; b < 33; b++)
+            cr_expect_eq(adj[a][b], a != b, "n%u-n%u connected: %d, expected %d", a, b, adj[a][b],
+                         a != b);
+    }
+}
+
+/* Above 2 * outbound_max + 1 nodes, every node dials its ring successor and random others
+ * drawn from the seed, up to outbound_max: connected, a few hops across, and seed-dependent. */
+Test(world, larger_networks_dial_random_peers_from_the_seed, .timeout = 120)
+{
+    static const char text[] = "scenario \"random\"\nnodes 40\ncrypto fast\nrun 1s\n";
+    static bool adj[TOPO_MAX][TOPO_MAX], again[TOPO_MAX][TOPO_MAX], other[TOPO_MAX][TOPO_MAX];
+    uint32_t outbound[TOPO_MAX], out2[TOPO_MAX];
+    topology_of(text, 40, 7, adj, outbound);
+    uint32_t links = 0;
+    for (uint32_t a = 0; a < 40; a++) {
+        cr_expect(outbound[a] >= 14 && outbound[a] <= 16,
+                  "n%u dials 14..16 peers (8 redraws a round), dialled %u", a, outbound[a]);
+        cr_expect(adj[a][(a + 1) % 40], "n%u is connected to its ring successor", a);
+        for (uint32_t b = a + 1; b < 40; b++)
+            links += adj[a][b];
+    }
+    cr_expect(links < 40 * 39 / 2, "not a full mesh: %u of %u pairs", links, 40 * 39 / 2);
+    uint32_t ecc = eccentricity_of_0(40, adj);
+    cr_expect(ecc <= 3, "every node within 3 hops of n0, got %u", ecc);
+    topology_of(text, 40, 7, again, out2);
+    cr_expect(memcmp(adj, again, sizeof(adj)) == 0, "the same seed dials the same peers");
+    topology_of(text, 40, 8, other, out2);
+    cr_expect(memcmp(adj, other, sizeof(adj)) != 0, "another seed dials other peers");
+}
+
+Test(world, the_event_queue_is_sized_by_the_node_count)
+{
+    cr_expect_eq(w_evq_capacity(4), W_EVQ_CAPACITY, "small worlds: the floor, %u", W_EVQ_CAPACITY);
+    cr_expect_eq(w_evq_capacity(64), 1u << 20, "64 nodes x 16,384 = the floor again");
+    cr_expect_eq(w_evq_capacity(256), 256u * W_EVQ_PER_NODE, "256 nodes: 4 M events");
+    cr_expect_eq(w_evq_capacity(TC_NET_ENDPOINTS_MAX), TC_NET_ENDPOINTS_MAX * W_EVQ_PER_NODE,
+                 "the largest world (1,024: 16 M) fits the queue's limit exactly");
+    cr_expect_eq(w_evq_capacity(UINT32_MAX), TC_EVQ_CAPACITY_MAX, "clamped to the queue's limit");
 }

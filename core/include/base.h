@@ -92,6 +92,7 @@ enum {
     TC_EBLK_SUPPLY = -121,   /* supply accounting does not balance (a bug or corruption) */
     TC_EBLK_CERT = -122,     /* a finality certificate is malformed */
     TC_EBLK_HANDOFF = -123,  /* handoffs missing, invalid, short of Q, or off the closing block */
+    TC_ESNAPSHOT = -124,     /* a state snapshot's manifest or chunk does not verify */
     TC_EGENESIS = -130,      /* the genesis document is invalid */
 
     /* Store (-140 .. -159). */

@@ -155,11 +155,13 @@ int tc_verify(const tc_verifier *v, const tc_pubkey *pub, const tc_hash *msg, co
 
 /* Deterministic generator (DESIGN.md): ChaCha20 keystream under a 32-byte seed. Same seed, same
  * sequence, on every platform. */
+#define TC_RNG_BUF_BYTES 256 /* four ChaCha20 blocks made at once: one call per 32 u64 draws */
+
 typedef struct {
     uint8_t key[32];
-    uint64_t counter; /* 64-byte blocks consumed */
-    uint8_t block[64];
-    uint32_t used; /* bytes of block consumed; 64 means empty */
+    uint64_t counter; /* 64-byte ChaCha20 blocks made so far */
+    uint8_t block[TC_RNG_BUF_BYTES];
+    uint32_t used; /* bytes of block consumed; TC_RNG_BUF_BYTES means empty */
 } tc_rng;
 
 void tc_rng_init(tc_rng *rng, const uint8_t seed[32]);

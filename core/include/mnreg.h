@@ -76,7 +76,9 @@ uint64_t tc_mnreg_epoch_last_height(const tc_profile *p, uint32_t epoch);
  * would exceed validators_max), TC_EOVERFLOW, TC_ESTORE_CORRUPT, store codes. */
 int tc_mnreg_register(tc_store_txn *txn, const tc_profile *p, const tc_mn_record *rec,
                       uint64_t height);
-/* Same, for a masternode of the genesis document: reg_height 0, active from epoch 0. */
+/* Same, for a masternode of the genesis document: reg_height 0, active from epoch 0. The set
+ * is not counted against validators_max: tc_genesis_check bounds the document's masternodes
+ * (TC_EFULL is not returned here). */
 int tc_mnreg_register_genesis(tc_store_txn *txn, const tc_profile *p, const tc_mn_record *rec);
 
 /* Retires key, confirmed at height, on behalf of the address by: retire_epoch =

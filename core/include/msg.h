@@ -42,6 +42,17 @@
  *   GET_VOTES        u64 height (>= 1): the signed prevotes and precommits the peer holds for
  *                    that height, every round (forensics after a fork alarm, PROTOCOL 14.5)
  *   VOTES            u64 height | list (1..256) of vote (block.h), each of that height
+ *   IHAVE            list (1..1024) of (u8 type | id 32): gossip this node holds and offers;
+ *                    type is TX (id: txid), VOTE_BATCH (id: the batch's signed hash) or
+ *                    PROPOSAL (id: tc_msg_frame_proposal_id)
+ *   IWANT            list (1..1024) of (u8 type | id 32): what the sender asks for, by the
+ *                    ids an IHAVE offered; answered with the frames themselves
+ *   GET_SNAPSHOT     u64 height | manifest hash 32 | u32 chunk: chunk TC_SNAPSHOT_MANIFEST asks
+ *                    for the manifest of the peer's latest snapshot (height and hash zero);
+ *                    another index asks for that chunk of the snapshot at height whose
+ *                    id (tc_snapshot_manifest_id) is the given hash (snapshot.h, PROTOCOL 13.2)
+ *   SNAPSHOT         u64 height | u32 chunk | bytes data (<= frame): the manifest, the chunk,
+ *                    or empty: "I do not serve that snapshot"
  *
  * Decoding is strict and canonical: a frame that decodes re-encodes to exactly its bytes.
  * tc_msg_decode rejects a length field other than len - 4 (TC_ERANGE), an unknown type
@@ -74,7 +85,8 @@
 #include "tx.h"
 
 /* Domain tags of the signed or hashed objects this module defines (crypto.h lists the rest). */
-#define TC_TAG_PROPOSAL "tc/proposal"
+#define TC_TAG_PROPOSAL    "tc/proposal"
+#define TC_TAG_PROPOSAL_ID "tc/proposalid"
 
 /* Stable type numbers: they are on the wire; never renumber, only append. 0 is not a type. */
 typedef enum {
@@ -99,7 +111,12 @@ typedef enum {
     TC_MSG_REJECT = 19,
     TC_MSG_GET_VOTES = 20,
     TC_MSG_VOTES = 21,
-    TC_MSG_TYPE_COUNT = 22, /* one past the last type */
+    /* 22 and 23 are reserved (epoch certificates): unknown to this decoder. */
+    TC_MSG_GET_SNAPSHOT = 24,
+    TC_MSG_SNAPSHOT = 25,
+    TC_MSG_IHAVE = 26,
+    TC_MSG_IWANT = 27,
+    TC_MSG_TYPE_COUNT = 28, /* one past the last type */
 } tc_msg_type;
 
 /* Sizes and hard limits. */
@@ -110,10 +127,12 @@ typedef enum {
 #define TC_MSG_ADDR_MAX       63 /* bytes of a "host:port" in PEERS, without a terminator */
 #define TC_MSG_PEERS_MAX      64 /* addresses in one PEERS */
 #define TC_MSG_VOTE_TXIDS_MAX 4096
-#define TC_MSG_BATCH_REFS_MAX 256 /* (validator, seq) pairs in one GET_VOTE_BATCHES */
-#define TC_MSG_BLOCKS_MAX     64  /* blocks asked for in GET_BLOCKS, sent in one BLOCKS */
-#define TC_MSG_REASON_MAX     127 /* bytes of a REJECT reason */
-#define TC_MSG_VOTES_MAX      256 /* votes in one VOTES */
+#define TC_MSG_BATCH_REFS_MAX 256  /* (validator, seq) pairs in one GET_VOTE_BATCHES */
+#define TC_MSG_BLOCKS_MAX     64   /* blocks asked for in GET_BLOCKS, sent in one BLOCKS */
+#define TC_MSG_REASON_MAX     127  /* bytes of a REJECT reason */
+#define TC_MSG_VOTES_MAX      256  /* votes in one VOTES */
+#define TC_MSG_INV_MAX        1024 /* ids in one IHAVE or IWANT */
+#define TC_MSG_INV_SIZE       (1 + TC_HASH_SIZE) /* one (type, id) entry */
 #define TC_MSG_POL_NONE       UINT32_MAX
 /* The largest frame of PROTOCOL 10.1 (4 MiB), the default of profile.frame_size_max. The static
  * asserts below check that every message whose size the hard limits bound fits in it; messages that
@@ -244,6 +263,32 @@ typedef struct {
     tc_vote *votes;      /* owned after decode; each vote's height is height */
 } tc_msg_votes;
 
+/* One announced or wanted object: its message type (TX, VOTE_BATCH, PROPOSAL) and its protocol
+ * id (txid, the vote batch's signed hash, tc_msg_frame_proposal_id). */
+typedef struct {
+    uint8_t type;
+    tc_hash id;
+} tc_msg_inv;
+
+/* IHAVE and IWANT. */
+typedef struct {
+    uint32_t count;    /* 1..TC_MSG_INV_MAX */
+    tc_msg_inv *items; /* owned after decode */
+} tc_msg_invs;
+
+typedef struct {
+    uint64_t height;
+    tc_hash manifest; /* the snapshot's id; zero when chunk is TC_SNAPSHOT_MANIFEST */
+    uint32_t chunk;
+} tc_msg_get_snapshot;
+
+typedef struct {
+    uint64_t height;
+    uint32_t chunk;
+    uint32_t len;
+    uint8_t *data; /* owned after decode; NULL when len is 0 */
+} tc_msg_snapshot;
+
 typedef struct {
     uint8_t type; /* tc_msg_type of the rejected message */
     int32_t code; /* negative TC_E* */
@@ -274,6 +319,9 @@ typedef struct {
         tc_msg_reject reject;
         tc_msg_get_votes get_votes;
         tc_msg_votes votes;
+        tc_msg_invs invs; /* IHAVE, IWANT */
+        tc_msg_get_snapshot get_snapshot;
+        tc_msg_snapshot snapshot;
     };
 } tc_msg;
 
@@ -312,10 +360,27 @@ void tc_msg_auth_hash(const uint8_t peer_nonce[TC_MSG_NONCE_SIZE], const tc_pubk
                       tc_hash *out);
 void tc_msg_vote_batch_sign_hash(const tc_msg_vote_batch *b, tc_hash *out);
 void tc_msg_vote_batch_sign(tc_msg_vote_batch *b, tc_sig_scheme scheme, const tc_keypair *kp);
+/* The signed hash of the VOTE_BATCH in a whole frame, from its bytes without decoding (equal to
+ * tc_msg_vote_batch_sign_hash of the decoded batch when the frame decodes): the batch's protocol
+ * id for the seen filter and for IHAVE / IWANT. 0, or TC_ERANGE (not a VOTE_BATCH frame, or too
+ * short to be one). */
+int tc_msg_frame_batch_hash(const uint8_t *frame, size_t len, tc_hash *out);
+/* The protocol id of the PROPOSAL in a whole frame, for the seen filter and IHAVE / IWANT:
+ * H(tc/proposalid, u64 height | u32 round | u32 pol_round | sig 64), read from the frame's bytes
+ * without decoding. The signature commits to the block hash (both schemes sign
+ * deterministically, and a proposal whose signature does not verify is never taken), so the
+ * block, 50-240 KB, is not hashed. 0, or TC_ERANGE (not a PROPOSAL frame, or too short). */
+int tc_msg_frame_proposal_id(const uint8_t *frame, size_t len, tc_hash *out);
 void tc_msg_proposal_sign_hash(const tc_msg_proposal *p, tc_hash *out);
 void tc_msg_proposal_sign(tc_msg_proposal *p, tc_sig_scheme scheme, const tc_keypair *kp);
 void tc_msg_heartbeat_sign_hash(const tc_msg_heartbeat *h, tc_hash *out);
 void tc_msg_heartbeat_sign(tc_msg_heartbeat *h, tc_sig_scheme scheme, const tc_keypair *kp);
+
+/* Whether type is a message type this decoder knows (1..TC_MSG_TYPE_COUNT - 1 but the
+ * reserved ones). */
+bool tc_msg_type_known(uint8_t type);
+/* Whether a type may be announced by IHAVE and fetched by IWANT. */
+bool tc_msg_inv_type_ok(uint8_t type);
 
 /* The type byte of a frame that passed tc_msg_frame_check, without decoding (0 if len < 5). */
 uint8_t tc_msg_frame_type(const uint8_t *frame, size_t len);

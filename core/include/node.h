@@ -111,6 +111,11 @@ typedef enum {
                                   intervals) or came back (code 1); validator = its index in
                                   the epoch's set, latency_ms = when it was last heard (node
                                   time) */
+    TC_NOTIFY_STATE_SYNC = 17, /* height, hash: the snapshot's block, now the tip; txs = its
+                                  chunks, round = the peers that served them, weight = its UTXO
+                                  entries (PROTOCOL 13.2) */
+    TC_NOTIFY_SNAPSHOT_REFUSED = 18, /* peer: its manifest or chunk failed verification,
+                                        height = the snapshot's, code */
 } tc_notify_kind;
 
 /* The kinds of sticky failure (see Errors above); NONE while the node is healthy. */

@@ -100,6 +100,15 @@ typedef struct {
     uint32_t misbehaviour_threshold; /* points at which a peer is disconnected and banned */
     uint32_t misbehaviour_decay_ms;  /* one point forgiven per this much time */
     uint32_t connect_retry_ms;       /* before dialling a book address again */
+
+    /* State sync (PROTOCOL 13.2). Nodes capture a snapshot of their chain state at every height
+     * that is a multiple of snapshot_interval_blocks (0: none, and no state sync), and serve
+     * the latest two; a node whose tip is more than snapshot_sync_blocks below a peer's height
+     * fetches one instead of the blocks. Fields added after the first networks were made: the
+     * genesis hash covers them only when they differ from the network's default (genesis.c),
+     * so those networks keep their hash. */
+    uint32_t snapshot_interval_blocks;
+    uint32_t snapshot_sync_blocks;
 } tc_profile;
 
 /* Fills p with the defaults of network n. */
@@ -111,6 +120,9 @@ int tc_profile_network_parse(const char *name, tc_network *out);
 int tc_profile_set(tc_profile *p, const char *name, uint64_t value);
 /* Checks the invariants between fields (e.g. tiers ordered, limits non-zero). 0 or TC_ERANGE. */
 int tc_profile_check(const tc_profile *p);
+/* Whether the field called name is one added after the first networks (see the state sync
+ * fields above): hashed into a genesis only when it differs from the network default. */
+bool tc_profile_field_late(const char *name);
 /* Calls fn for every field name in declaration order (help text, docs, JSON dumps). */
 void tc_profile_each(const tc_profile *p, void (*fn)(void *ctx, const char *name, uint64_t value),
                      void *ctx);

@@ -23,7 +23,7 @@ static const command commands[] = {
     {"ledger",
      "transaction validations/s through the ledger path vs raw Ed25519 verify; LMDB blocks/s",
      bench_ledger_options, bench_ledger_main},
-    {"sim", "simulator speed: simulated vs wall time, 4/16/64 validators, fast and Ed25519",
+    {"sim", "simulator speed: simulated vs wall and CPU time, 4-256 validators, cost exponent",
      bench_sim_options, bench_sim_main},
     {"live", "the live node: 4 timed on loopback, finalized tx/s, finality p50/p99, CPU, bound",
      bench_live_options, bench_live_main},
