@@ -145,6 +145,21 @@ struct tc_finality {
     size_t scratch_cap;
 
     uint64_t votes_dropped, batches_evicted, events_dropped;
+
+    /* The previous epoch, kept for the transactions it carried into this one (PROTOCOL
+     * 11.8): its set, the certificates of the carried transactions that were final here in
+     * it (pc), and its batches that those or a peer's certificates reference (pb). A carried
+     * transaction final in the old epoch may get no fresh quorum (a rival is carried too:
+     * nobody votes for either), so its old certificate is what confirms it. */
+    bool has_prev;
+    tc_vset prev;
+    uint64_t prev_quorum;
+    tc_hash *pc_txid;
+    tc_fincert *pc;
+    uint32_t pc_n;
+    tc_vote_batch *pb;
+    tc_hash *pb_hash; /* sign hashes of pb */
+    uint32_t pb_n;
 };
 
 /* ---- vote batch value type ---- */
@@ -1379,6 +1394,163 @@ int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, cons
     return rc;
 }
 
+/* ---- the previous epoch (carried transactions' certificates, PROTOCOL 11.8) ---- */
+
+static void prev_clear(tc_finality *f)
+{
+    for (uint32_t i = 0; i < f->pc_n; i++)
+        tc_fincert_deinit(&f->pc[i]);
+    for (uint32_t i = 0; i < f->pb_n; i++)
+        tc_vote_batch_deinit(&f->pb[i]);
+    free(f->pc_txid);
+    free(f->pc);
+    free(f->pb);
+    free(f->pb_hash);
+    f->pc_txid = NULL;
+    f->pc = NULL;
+    f->pb = NULL;
+    f->pb_hash = NULL;
+    f->pc_n = f->pb_n = 0;
+    if (f->has_prev)
+        tc_vset_deinit(&f->prev);
+    f->has_prev = false;
+}
+
+/* Allocates the old certificates' and batches' arrays (pc for up to carry_n, pb for
+ * batch_window) and takes a copy of v as the previous set. */
+static int prev_open(tc_finality *f, const tc_vset *v, uint32_t carry_n)
+{
+    prev_clear(f);
+    int rc = tc_vset_copy(&f->prev, v);
+    if (rc != 0)
+        return rc;
+    f->has_prev = true;
+    f->prev_quorum = tc_vset_quorum(&f->prev);
+    uint32_t n = carry_n == 0 ? 1 : carry_n;
+    f->pc_txid = tc_malloc((size_t)n * sizeof(*f->pc_txid));
+    f->pc = tc_calloc(n, sizeof(*f->pc));
+    f->pb = tc_calloc(f->lim.batch_window, sizeof(*f->pb));
+    f->pb_hash = tc_malloc((size_t)f->lim.batch_window * sizeof(*f->pb_hash));
+    if (f->pc_txid == NULL || f->pc == NULL || f->pb == NULL || f->pb_hash == NULL) {
+        prev_clear(f);
+        return TC_ENOMEM;
+    }
+    return 0;
+}
+
+/* Linear: the old store holds only what carried transactions' certificates name. */
+static uint32_t prev_batch_find(const tc_finality *f, uint32_t v, uint64_t seq)
+{
+    for (uint32_t i = 0; i < f->pb_n; i++)
+        if (f->pb[i].validator == v && f->pb[i].seq == seq)
+            return i;
+    return NONE;
+}
+
+static int prev_batch_add(tc_finality *f, const tc_vote_batch *b, const tc_hash *sign_hash)
+{
+    if (prev_batch_find(f, b->validator, b->seq) != NONE)
+        return 0;
+    if (f->pb_n >= f->lim.batch_window)
+        return TC_EFULL;
+    int rc = tc_vote_batch_copy(&f->pb[f->pb_n], b);
+    if (rc != 0)
+        return rc;
+    f->pb_hash[f->pb_n++] = *sign_hash;
+    return 0;
+}
+
+static uint32_t prev_cert_find(const tc_finality *f, const tc_hash *txid)
+{
+    if (f->pc_n == 0)
+        return NONE;
+    const tc_hash *p = bsearch(txid, f->pc_txid, f->pc_n, TC_HASH_SIZE, hash_cmp);
+    return p == NULL ? NONE : (uint32_t)(p - f->pc_txid);
+}
+
+static int fincert_copy(tc_fincert *dst, const tc_fincert *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->bitmap = tc_malloc(src->bitmap_len ? src->bitmap_len : 1);
+    dst->refs = tc_malloc((size_t)(src->ref_count ? src->ref_count : 1) * sizeof(*dst->refs));
+    if (dst->bitmap == NULL || dst->refs == NULL) {
+        tc_fincert_deinit(dst);
+        return TC_ENOMEM;
+    }
+    dst->epoch = src->epoch;
+    dst->bitmap_len = src->bitmap_len;
+    dst->ref_count = src->ref_count;
+    memcpy(dst->bitmap, src->bitmap, src->bitmap_len);
+    memcpy(dst->refs, src->refs, (size_t)src->ref_count * sizeof(*dst->refs));
+    return 0;
+}
+
+static bool carried(const tc_finality *f, const tc_hash *txid)
+{
+    uint32_t idx = tx_find(f, txid);
+    return idx != NONE && (f->tx[idx].flags & F_CARRIED) != 0;
+}
+
+/* A batch of the previous epoch (a fetched reference of a carried transaction's certificate):
+ * checked against the previous set like one of the current epoch, kept only if it names a
+ * carried transaction; it is not tallied (votes of a closed epoch make nothing final). An
+ * equivocation is answered TC_EEXIST without evidence: the old epoch's batches were checked
+ * for that while it ran. */
+static int prev_on_batch(tc_finality *f, const tc_vote_batch *b)
+{
+    if (b->validator >= f->prev.count || b->txid_count == 0 ||
+        b->txid_count > f->p.vote_batch_txids_max || b->txids == NULL || b->seq == UINT64_MAX)
+        return TC_ERANGE;
+    for (uint32_t i = 1; i < b->txid_count; i++)
+        if (hash_cmp(&b->txids[i - 1], &b->txids[i]) >= 0)
+            return TC_ERANGE;
+    tc_hash h;
+    tc_vote_batch_sign_hash(b, &h);
+    uint32_t at = prev_batch_find(f, b->validator, b->seq);
+    if (at != NONE && hash_eq(&h, &f->pb_hash[at]))
+        return TC_EEXIST;
+    if (tc_verify(f->verifier, &f->prev.members[b->validator].key, &h, &b->sig) != 0)
+        return TC_EBADSIG;
+    if (at != NONE)
+        return TC_EEXIST;
+    bool names_carried = false;
+    for (uint32_t i = 0; i < b->txid_count && !names_carried; i++)
+        names_carried = carried(f, &b->txids[i]);
+    return names_carried ? prev_batch_add(f, b, &h) : TC_ERANGE;
+}
+
+/* Before the change leaves epoch f->vset: the certificate of every carried transaction final
+ * here, and copies of the batches it references (carry is sorted, so pc is too). A
+ * certificate that cannot be built (equivocators left out) or whose batches do not fit is
+ * skipped: fresh votes of the new epoch remain its way to a block. */
+static int prev_keep(tc_finality *f, const tc_hash *carry, uint32_t carry_n)
+{
+    int rc = prev_open(f, &f->vset, carry_n);
+    for (uint32_t i = 0; rc == 0 && i < carry_n; i++) {
+        uint32_t idx = tx_find(f, &carry[i]);
+        if (idx == NONE || (f->tx[idx].flags & F_FINALIZED) == 0)
+            continue;
+        tc_fincert *c = &f->pc[f->pc_n];
+        rc = tc_finality_cert_build(f, &carry[i], c);
+        if (rc == TC_ENOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        for (uint32_t r = 0; rc == 0 && r < c->ref_count; r++) {
+            uint32_t slot = vb_find(f, c->refs[r].validator, c->refs[r].seq);
+            TC_ASSERT(slot != NONE); /* a vote ref names a stored batch */
+            rc = prev_batch_add(f, &f->bs[slot].b, &f->bs[slot].sign_hash);
+        }
+        if (rc == 0) {
+            f->pc_txid[f->pc_n++] = carry[i];
+        } else {
+            tc_fincert_deinit(c);
+            rc = rc == TC_EFULL ? 0 : rc;
+        }
+    }
+    return rc;
+}
+
 static int batch_shape(const tc_finality *f, const tc_vote_batch *b)
 {
     if (b->epoch != f->vset.epoch || b->validator >= f->vset.count)
@@ -1395,6 +1567,8 @@ static int batch_shape(const tc_finality *f, const tc_vote_batch *b)
 int tc_finality_on_batch(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_vote_batch *b)
 {
     TC_ASSERT(f != NULL && txn != NULL && b != NULL);
+    if (f->has_prev && b->epoch == f->prev.epoch && b->epoch != f->vset.epoch)
+        return prev_on_batch(f, b);
     int rc = batch_shape(f, b);
     if (rc != 0)
         return rc;
@@ -1593,6 +1767,15 @@ int tc_finality_batch_get(const tc_finality *f, uint32_t validator, uint64_t seq
     return slot == NONE ? TC_ENOTFOUND : 0;
 }
 
+int tc_finality_prev_batch_get(const tc_finality *f, uint32_t validator, uint64_t seq,
+                               const tc_vote_batch **out)
+{
+    TC_ASSERT(f != NULL && out != NULL);
+    uint32_t at = prev_batch_find(f, validator, seq);
+    *out = at == NONE ? NULL : &f->pb[at];
+    return at == NONE ? TC_ENOTFOUND : 0;
+}
+
 bool tc_finality_is_final(const tc_finality *f, const tc_hash *txid)
 {
     TC_ASSERT(f != NULL && txid != NULL);
@@ -1642,8 +1825,11 @@ int tc_finality_cert_build(const tc_finality *f, const tc_hash *txid, tc_fincert
     TC_ASSERT(f != NULL && txid != NULL && out != NULL);
     memset(out, 0, sizeof(*out));
     uint32_t idx = tx_find(f, txid);
-    if (idx == NONE || f->tx[idx].weight < f->quorum)
-        return TC_ENOTFOUND;
+    if (idx == NONE || f->tx[idx].weight < f->quorum) {
+        /* A carried transaction final in the previous epoch: its certificate from there. */
+        uint32_t at = prev_cert_find(f, txid);
+        return at == NONE || !carried(f, txid) ? TC_ENOTFOUND : fincert_copy(out, &f->pc[at]);
+    }
     const txe *e = &f->tx[idx];
     /* Voters in index order until Q, leaving out known equivocators (see on_batch): with
      * Byzantine weight below a third, the honest voters of a final transaction reach Q. */
@@ -1678,9 +1864,9 @@ int tc_finality_cert_build(const tc_finality *f, const tc_hash *txid, tc_fincert
 }
 
 /* The bitmap names exactly the refs' validators, refs strictly increasing, weight >= Q. */
-static int cert_shape(const tc_finality *f, const tc_fincert *c)
+static int cert_shape(const tc_vset *vs, uint64_t quorum, const tc_fincert *c)
 {
-    if (c->ref_count == 0 || c->ref_count > f->vset.count || c->refs == NULL ||
+    if (c->ref_count == 0 || c->ref_count > vs->count || c->refs == NULL ||
         c->bitmap_len > TC_FINCERT_BITMAP_HARD_MAX || (c->bitmap_len > 0 && c->bitmap == NULL))
         return TC_EBLK_CERT;
     uint32_t bits = 0;
@@ -1691,12 +1877,12 @@ static int cert_shape(const tc_finality *f, const tc_fincert *c)
         return TC_EBLK_CERT;
     for (uint32_t i = 0; i < c->ref_count; i++) {
         uint32_t v = c->refs[i].validator;
-        if (v >= f->vset.count || (i > 0 && v <= c->refs[i - 1].validator) ||
-            v / 8 >= c->bitmap_len || (c->bitmap[v / 8] & (1u << (v % 8))) == 0)
+        if (v >= vs->count || (i > 0 && v <= c->refs[i - 1].validator) || v / 8 >= c->bitmap_len ||
+            (c->bitmap[v / 8] & (1u << (v % 8))) == 0)
             return TC_EBLK_CERT;
     }
     uint64_t w = 0;
-    if (tc_vset_weight_of_bitmap(&f->vset, c->bitmap, c->bitmap_len, &w) != 0 || w < f->quorum)
+    if (tc_vset_weight_of_bitmap(vs, c->bitmap, c->bitmap_len, &w) != 0 || w < quorum)
         return TC_EBLK_CERT;
     return 0;
 }
@@ -1708,19 +1894,29 @@ int tc_finality_cert_check(const tc_finality *f, const tc_hash *txid, const tc_f
     TC_ASSERT(missing != NULL || missing_cap == 0);
     if (missing_count_out != NULL)
         *missing_count_out = 0;
-    if (c->epoch != f->vset.epoch)
+    /* A certificate of the previous epoch counts for a carried transaction only (PROTOCOL
+     * 11.8): checked against that epoch's set and batches. */
+    bool old = f->has_prev && c->epoch == f->prev.epoch && c->epoch != f->vset.epoch;
+    if (c->epoch != f->vset.epoch && !(old && carried(f, txid)))
         return TC_ERANGE;
-    int rc = cert_shape(f, c);
+    int rc = old ? cert_shape(&f->prev, f->prev_quorum, c) : cert_shape(&f->vset, f->quorum, c);
     if (rc != 0)
         return rc;
     uint32_t absent = 0;
     for (uint32_t i = 0; i < c->ref_count; i++) {
-        uint32_t slot = vb_find(f, c->refs[i].validator, c->refs[i].seq);
-        if (slot == NONE) {
+        const tc_vote_batch *b = NULL;
+        if (old) {
+            uint32_t at = prev_batch_find(f, c->refs[i].validator, c->refs[i].seq);
+            b = at == NONE ? NULL : &f->pb[at];
+        } else {
+            uint32_t slot = vb_find(f, c->refs[i].validator, c->refs[i].seq);
+            b = slot == NONE ? NULL : &f->bs[slot].b;
+        }
+        if (b == NULL) {
             if (absent < missing_cap)
                 missing[absent] = c->refs[i];
             absent++;
-        } else if (!batch_has(&f->bs[slot].b, txid)) {
+        } else if (!batch_has(b, txid)) {
             return TC_EBLK_CERT;
         }
     }
@@ -2007,9 +2203,10 @@ int tc_finality_epoch_change(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
     if (rc != 0)
         return rc;
     vbatches *vb = tc_calloc(copy.count == 0 ? 1 : copy.count, sizeof(*vb));
-    if (vb == NULL) {
+    if (vb == NULL || (rc = prev_keep(f, carry, carry_count)) != 0) {
+        free(vb);
         tc_vset_deinit(&copy);
-        return TC_ENOMEM;
+        return vb == NULL ? TC_ENOMEM : rc;
     }
     /* A pending batch is dropped, not sent: the closing block is final, so votes of the old
      * epoch can no longer matter, and its seq (persisted) is simply never used. The locks of
@@ -2359,6 +2556,10 @@ static int alloc_parts(tc_finality *f, const tc_finality_config *cfg)
     f->vb = tc_calloc(f->vset.count == 0 ? 1 : f->vset.count, sizeof(*f->vb));
     f->ev = tc_malloc((size_t)f->lim.event_max * sizeof(*f->ev));
     f->pend = tc_malloc((size_t)f->p.vote_batch_txids_max * TC_HASH_SIZE);
+    /* Restarted inside an epoch that carried transactions: the previous set, so peers'
+     * old-epoch certificates and batches can be checked (its batches are fetched). */
+    if (cfg->prev_vset != NULL && (rc = prev_open(f, cfg->prev_vset, 0)) != 0)
+        return rc;
     return f->vb == NULL || f->ev == NULL || f->pend == NULL ? TC_ENOMEM : 0;
 }
 
@@ -2425,6 +2626,7 @@ void tc_finality_free(tc_finality *f)
     free(f->txmap.s);
     free(f->opmap.s);
     tc_vset_deinit(&f->vset);
+    prev_clear(f);
     /* The secret key does not outlive f in freed memory. */
     volatile uint8_t *k = (volatile uint8_t *)&f->key;
     for (size_t i = 0; i < sizeof(f->key); i++)

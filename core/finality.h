@@ -70,10 +70,13 @@
  * carry list (the union, minus what that block or an earlier one confirmed) as chain data; at
  * the change to e + 1, and when recreating f inside e + 1 (cfg.carry), the node passes that
  * stored list (tc_chain_carry_list), the same on every node, not its own handoff.
- * NOT DONE: (1) certificates of the previous epoch (a carried transaction confirmed by its
- * old-epoch certificate): the old epoch's batches are dropped at the change and
- * tc_finality_cert_check answers TC_ERANGE for another epoch; (2) the outpoints of a carried
- * transaction whose body this node never saw are unknown until tc_finality_add_tx gives it.
+ * Old-epoch certificates (PROTOCOL 11.8 step 6): at the change f keeps the previous set, the
+ * certificate of every carried transaction final here and the batches it references;
+ * tc_finality_cert_build falls back to it, tc_finality_cert_check accepts a certificate of the
+ * previous epoch for a carried transaction, and tc_finality_on_batch keeps fetched old batches
+ * that name a carried transaction. One epoch back only.
+ * NOT DONE: the outpoints of a carried transaction whose body this node never saw are unknown
+ * until tc_finality_add_tx gives it.
  * Evidence is node_txs.c's: lock equivocation becomes double-lock evidence (block.h kind 1),
  * batch equivocation (the EQUIVOCATION event; tc_finality_batch_get gives the stored batch)
  * batch-equivocation evidence (kind 3), and two handoffs of one validator kind 4.
@@ -135,6 +138,9 @@ typedef struct {
      * restarted node keeps carried outpoints reserved; NULL/0 for none. Copied. */
     const tc_hash *carry;
     uint32_t carry_count;
+    /* The previous epoch's set when carry_count > 0 (the chain has it), else NULL: old-epoch
+     * certificates of carried transactions are checked against it. Copied. */
+    const tc_vset *prev_vset;
 } tc_finality_config;
 
 /* Creates f for the config's epoch and recovers from the store through txn (read-write: a
@@ -249,6 +255,11 @@ bool tc_finality_next_event(tc_finality *f, tc_finality_event *out);
 /* The stored batch (validator, seq) of the epoch, for GET_VOTE_BATCHES. TC_ENOTFOUND. */
 int tc_finality_batch_get(const tc_finality *f, uint32_t validator, uint64_t seq,
                           const tc_vote_batch **out);
+/* The batch (validator, seq) of the previous epoch kept for a carried transaction's
+ * certificate (tc_finality_epoch_change), for GET_VOTE_BATCHES: a reference names no epoch,
+ * so the node answers from both stores. TC_ENOTFOUND. */
+int tc_finality_prev_batch_get(const tc_finality *f, uint32_t validator, uint64_t seq,
+                               const tc_vote_batch **out);
 bool tc_finality_is_final(const tc_finality *f, const tc_hash *txid);
 /* Weight of the distinct validators whose stored batches name txid (0 if untracked). */
 uint64_t tc_finality_weight(const tc_finality *f, const tc_hash *txid);
@@ -256,13 +267,17 @@ uint64_t tc_finality_weight(const tc_finality *f, const tc_hash *txid);
 /* ---- certificates ---- */
 
 /* Builds txid's certificate: the epoch, the voters taken in index order until their weight
- * reaches Q, as a bitmap and as batch refs sorted by validator. Validators seen signing two
+ * reaches Q, as a bitmap and as batch refs sorted by validator; without a quorum in this
+ * epoch, a carried transaction's kept certificate of the previous epoch, if it was final here
+ * then (see the header comment). Validators seen signing two
  * batches with one seq are left out: nodes may hold either batch, so a ref to it is ambiguous.
  * out is overwritten (not freed first); the caller deinits it. Codes: TC_ENOTFOUND (txid
  * untracked, or below quorum without the equivocators), TC_ENOMEM. */
 int tc_finality_cert_build(const tc_finality *f, const tc_hash *txid, tc_fincert *out);
 
-/* Checks c certifies txid in f's epoch. Codes: TC_ERANGE (another epoch: see NOT DONE);
+/* Checks c certifies txid in f's epoch, or in the previous one for a carried transaction
+ * (against that set and the kept old batches). Codes: TC_ERANGE (another epoch, or the
+ * previous one for a transaction not carried);
  * TC_EBLK_CERT (bitmap not exactly the refs' validators, refs not strictly increasing by
  * validator, an index out of the set, weight < Q, or a stored batch named by a ref does not
  * contain txid); TC_ENOTFOUND: well formed but some referenced batches are not stored here —

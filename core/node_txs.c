@@ -55,17 +55,33 @@ uint32_t node_txs_batch_interval_ms(const tc_profile *p, uint32_t validators)
 int node_txs_open(tc_node *n)
 {
     const tc_vset *vs;
+    tc_vset prev = {0};
+    bool has_prev = false;
     tc_store_txn *t = NULL;
     tc_hash *carry = NULL;
     uint32_t carry_count = 0;
     /* A node (re)started inside epoch e + 1 keeps e's carried outpoints reserved: the carry
-     * list is chain data, so every node restores the same reservations. */
+     * list is chain data, so every node restores the same reservations. It also takes e's set
+     * (a copy: the chain's cache holds one set at a time), against which the carried
+     * transactions' old-epoch certificates are checked (PROTOCOL 11.8). */
     int rc = n->epoch > 0 ? tc_chain_carry_list(n->chain, n->epoch - 1, &carry, &carry_count) : 0;
+    if (rc == 0 && carry_count > 0) {
+        /* A node that state-synced into this epoch may lack the previous set: it then refuses
+         * old-epoch certificates (PROTOCOL 11.8) and does not prevote for a block carrying
+         * one; the other validators can still commit it. */
+        has_prev = tc_chain_vset(n->chain, n->epoch - 1, &vs) == 0;
+        if (has_prev && tc_vset_copy(&prev, vs) != 0) {
+            has_prev = false;
+            rc = TC_ENOMEM;
+        }
+    }
     if (rc == 0)
         rc = tc_chain_vset(n->chain, n->epoch, &vs);
     if (rc == 0)
         rc = pool_reset(n, vs->count);
     if (rc != 0) {
+        if (has_prev)
+            tc_vset_deinit(&prev);
         free(carry);
         return rc;
     }
@@ -78,7 +94,8 @@ int node_txs_open(tc_node *n)
                               .vset = vs,
                               .key = &n->key,
                               .carry = carry,
-                              .carry_count = carry_count};
+                              .carry_count = carry_count,
+                              .prev_vset = has_prev ? &prev : NULL};
     tc_finality_limits_default(cfg.profile, &cfg.limits);
     /* Read-write: recovery may finalize recovered votes and drop stale own-vote records. */
     rc = tc_store_begin(n->store, true, &t);
@@ -89,6 +106,8 @@ int node_txs_open(tc_node *n)
     else
         tc_store_abort(t);
     free(carry);
+    if (has_prev)
+        tc_vset_deinit(&prev);
     if (rc == 0)
         n->my_index = tc_finality_validator(n->txs.fin);
     return rc;
@@ -187,6 +206,31 @@ static const tc_tx *body_find(const tc_node *n, const tc_hash *txid)
             return &n->txs.rivals[i];
     }
     return NULL;
+}
+
+/* A transaction final here whose body sits in the rival ring (this node pooled a rival first
+ * and refused it): the rival can no longer be final, so the pool swaps it for the final one,
+ * which this node's blocks can then confirm (a proposer picks from its pool, PROTOCOL 12.7).
+ * Without it, a transaction final only here, at the end of an epoch, was never proposed: in the
+ * next epoch nobody votes for it, so only this node holds its (old-epoch) certificate. */
+static void pool_take_final(tc_node *n, const tc_hash *txid)
+{
+    const tc_tx *tx = tc_mempool_contains(n->pool, txid) ? NULL : body_find(n, txid);
+    tc_store_txn *t = NULL;
+    if (tx == NULL || tc_store_begin(n->store, false, &t) != 0)
+        return;
+    uint64_t fee = 0;
+    int rc = tc_ledger_check_tx(tc_chain_profile(n->chain), &n->verifier, t, tx, txid,
+                                TC_LEDGER_CONFIRM, &fee);
+    tc_store_abort(t);
+    if (rc != 0)
+        return;
+    for (uint32_t i = 0; i < tx->input_count; i++) {
+        tc_hash other;
+        if (tc_mempool_spender(n->pool, &tx->inputs[i].prev, &other) == 0)
+            (void)tc_mempool_remove(n->pool, &other);
+    }
+    (void)tc_mempool_add(n->pool, tx, txid, fee, TC_MEMPOOL_PEER_LOCAL, NULL);
 }
 
 /* Ledger check in vote mode, the pool, then this validator's vote (durable locks) — all in one
@@ -355,6 +399,10 @@ void node_txs_on_get_batches(tc_node *n, tc_peer_id peer, const tc_msg_get_vote_
         const tc_vote_batch *b;
         if (tc_finality_batch_get(n->txs.fin, g->refs[i].validator, g->refs[i].seq, &b) == 0)
             send_batch(n, false, peer, b);
+        /* A reference names no epoch: a carried transaction's old-epoch certificate names a
+         * batch of the previous one (PROTOCOL 11.8), maybe under the same (index, seq). */
+        if (tc_finality_prev_batch_get(n->txs.fin, g->refs[i].validator, g->refs[i].seq, &b) == 0)
+            send_batch(n, false, peer, b);
     }
 }
 
@@ -443,6 +491,7 @@ static void on_event(tc_node *n, const tc_finality_event *e)
             send_batch(n, true, 0, e->batch);
         break;
     case TC_FINALITY_EV_FINALIZED:
+        pool_take_final(n, &e->txid);
         n->txs.finalized++;
         note = (tc_notify){
             .kind = TC_NOTIFY_TX_FINALIZED, .hash = e->txid, .latency_ms = latency_of(n, &e->txid)};

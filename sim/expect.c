@@ -119,6 +119,9 @@ static void expect_text(const tc_world *w, const tc_scn_expect *x, char *out, si
         snprintf(out, size, "burned");
         members_text(w, x->members, out, size);
         break;
+    case TC_SCN_EXP_FINAL_CONFIRMED:
+        snprintf(out, size, "final-confirmed within %llums", (unsigned long long)x->within_ms);
+        break;
     case TC_SCN_EXP_CLOCK_STOPS:
         snprintf(out, size, "clock-stops %s %llu", cmp_text(x->cmp), (unsigned long long)x->value);
         break;
@@ -235,6 +238,47 @@ static void eval_liveness(tc_world *w, uint32_t k, const tc_scn_expect *x, tc_wo
                  "window from %llu ms: every honest height grew, "
                  "every uncontested tx final",
                  (unsigned long long)from);
+}
+
+/* Every transaction final at an honest node more than within_ms before the end is in the
+ * chain of the highest honest running node (its TXIDX): a payment that was final lands in a
+ * block (SPEC 4; PROTOCOL 11.8: one carried across an epoch with a rival needs its old-epoch
+ * certificate for that). */
+static void eval_final_confirmed(tc_world *w, const tc_scn_expect *x, tc_world_expect *r)
+{
+    const w_node *best = NULL;
+    for (uint32_t e = 0; e < w->count; e++) {
+        const w_node *n = &w->nodes[e];
+        if (!n->byzantine && n->node != NULL && (best == NULL || n->height > best->height))
+            best = n;
+    }
+    tc_store_txn *t = NULL;
+    if (best == NULL || tc_store_begin(best->store, false, &t) != 0) {
+        r->pass = false;
+        snprintf(r->value, sizeof(r->value), "no honest running node to read");
+        return;
+    }
+    uint64_t checked = 0, missing = 0;
+    char first[17] = "";
+    for (uint32_t i = 0; i < w->load.tx_cap; i++) {
+        const w_tx *tx = &w->load.txs[i];
+        if (!tx->used || tx->final_ms == UINT64_MAX || tx->final_ms + x->within_ms > w->end_ms)
+            continue;
+        checked++;
+        const void *v = NULL;
+        size_t vl = 0;
+        if (tc_store_get(t, TC_TABLE_TXIDX, tx->txid.b, TC_HASH_SIZE, &v, &vl) != 0 &&
+            missing++ == 0)
+            tc_hex(first, tx->txid.b, 8);
+    }
+    tc_store_abort(t);
+    r->pass = missing == 0;
+    if (missing > 0)
+        snprintf(r->value, sizeof(r->value), "%llu of %llu final txs in no block of %s (first %s)",
+                 (unsigned long long)missing, (unsigned long long)checked, best->name, first);
+    else
+        snprintf(r->value, sizeof(r->value), "%llu final txs, all in %s's chain",
+                 (unsigned long long)checked, best->name);
 }
 
 /* The validators named — by forensics (culprits) or by equivocation evidence (accused) — as
@@ -432,6 +476,9 @@ static void eval_one(tc_world *w, uint32_t k, tc_world_expect *r)
         break;
     case TC_SCN_EXP_BURNED:
         eval_burned(w, x, r);
+        break;
+    case TC_SCN_EXP_FINAL_CONFIRMED:
+        eval_final_confirmed(w, x, r);
         break;
     case TC_SCN_EXP_BANNED: {
         uint32_t banned = endpoint_of(w, x->node), missing = UINT32_MAX;

@@ -179,20 +179,22 @@ typedef struct {
 } tc_scn_event;
 
 typedef enum {
-    TC_SCN_EXP_SAFETY = 1,       /* every invariant of SIMULATOR.md, Checkers, held */
-    TC_SCN_EXP_FORK = 2,         /* a fork happened, was detected, forensics ran */
-    TC_SCN_EXP_CULPRITS = 3,     /* members: exactly the validators forensics names */
-    TC_SCN_EXP_HEIGHT = 4,       /* cmp value, members (empty: every honest node) */
-    TC_SCN_EXP_VIEW_CHANGES = 5, /* cmp value: view changes summed over honest nodes */
-    TC_SCN_EXP_FINALITY = 6,     /* quantile_ppm, value (ms): latency <= value */
-    TC_SCN_EXP_LIVENESS = 7,     /* within_ms after after_ms (or after the last heal) */
-    TC_SCN_EXP_BANNED = 8,       /* node banned by every one of members */
-    TC_SCN_EXP_CLOCK_STOPS = 9,  /* cmp value: clock stops summed over honest nodes */
-    TC_SCN_EXP_ONLINE = 10,      /* node online, at the end, for every one of members */
-    TC_SCN_EXP_OFFLINE = 11,     /* node not online, at the end, for every one of members */
-    TC_SCN_EXP_BURNED = 12,      /* members: validators burned by evidence on every honest
-                                    running node's chain */
-    TC_SCN_EXP_STATE_SYNC = 13,  /* members: each caught up by a state snapshot at least once */
+    TC_SCN_EXP_SAFETY = 1,           /* every invariant of SIMULATOR.md, Checkers, held */
+    TC_SCN_EXP_FORK = 2,             /* a fork happened, was detected, forensics ran */
+    TC_SCN_EXP_CULPRITS = 3,         /* members: exactly the validators forensics names */
+    TC_SCN_EXP_HEIGHT = 4,           /* cmp value, members (empty: every honest node) */
+    TC_SCN_EXP_VIEW_CHANGES = 5,     /* cmp value: view changes summed over honest nodes */
+    TC_SCN_EXP_FINALITY = 6,         /* quantile_ppm, value (ms): latency <= value */
+    TC_SCN_EXP_LIVENESS = 7,         /* within_ms after after_ms (or after the last heal) */
+    TC_SCN_EXP_BANNED = 8,           /* node banned by every one of members */
+    TC_SCN_EXP_CLOCK_STOPS = 9,      /* cmp value: clock stops summed over honest nodes */
+    TC_SCN_EXP_ONLINE = 10,          /* node online, at the end, for every one of members */
+    TC_SCN_EXP_OFFLINE = 11,         /* node not online, at the end, for every one of members */
+    TC_SCN_EXP_BURNED = 12,          /* members: validators burned by evidence on every honest
+                                        running node's chain */
+    TC_SCN_EXP_STATE_SYNC = 13,      /* members: each caught up by a state snapshot at least once */
+    TC_SCN_EXP_FINAL_CONFIRMED = 14, /* within_ms: every transaction final at an honest node
+                                        more than within_ms before the end is in a block */
 } tc_scn_expect_kind;
 
 typedef enum { TC_SCN_GE = 1, TC_SCN_LE = 2, TC_SCN_EQ = 3 } tc_scn_cmp;

@@ -730,6 +730,15 @@ static int ex_culprits(parser *p, tc_scn_expect *e)
     return ex_nodes(p, e, VALIDATOR_NAME);
 }
 
+/* final-confirmed within T */
+static int ex_final_confirmed(parser *p, tc_scn_expect *e)
+{
+    int rc = scn_want_word(p, "within");
+    return rc != 0 ? rc
+                   : scn_get_duration_u(p, "a confirmation bound", 1, TC_SCN_DURATION_MAX_MS,
+                                        &e->within_ms);
+}
+
 static int ex_state_sync(parser *p, tc_scn_expect *e)
 {
     int rc = scn_want_word(p, "on");
@@ -744,9 +753,10 @@ static int ex_flag(parser *p, tc_scn_expect *e)
 }
 
 static int (*const expect_parsers[])(parser *, tc_scn_expect *) = {
-    NULL,        ex_flag,   ex_flag,        ex_culprits, ex_height, ex_view_changes, ex_finality,
-    ex_liveness, ex_banned, ex_clock_stops, ex_banned,   ex_banned, ex_culprits,     ex_state_sync};
-_Static_assert(TC_ARRAY_LEN(expect_parsers) == TC_SCN_EXP_STATE_SYNC + 1, "expect_parsers");
+    NULL,        ex_flag,       ex_flag,           ex_culprits,    ex_height, ex_view_changes,
+    ex_finality, ex_liveness,   ex_banned,         ex_clock_stops, ex_banned, ex_banned,
+    ex_culprits, ex_state_sync, ex_final_confirmed};
+_Static_assert(TC_ARRAY_LEN(expect_parsers) == TC_SCN_EXP_FINAL_CONFIRMED + 1, "expect_parsers");
 
 static int st_expect(parser *p, const tok *kw)
 {
@@ -759,7 +769,7 @@ static int st_expect(parser *p, const tok *kw)
     int k = 0;
     int rc = scn_get_choice(p, "an expectation", scn_expect_names, SCN_EXPECT_NAMES, &k);
     e.kind = (uint32_t)k;
-    TC_ASSERT(rc != 0 || (k >= TC_SCN_EXP_SAFETY && k <= TC_SCN_EXP_STATE_SYNC));
+    TC_ASSERT(rc != 0 || (k >= TC_SCN_EXP_SAFETY && k <= TC_SCN_EXP_FINAL_CONFIRMED));
     if (rc == 0)
         rc = expect_parsers[k](p, &e);
     if (rc == 0)

@@ -75,6 +75,10 @@ static void commit(tc_store_txn *t)
     cr_assert_eq(tc_store_commit(t), 0);
 }
 
+/* The previous epoch's set the next fin_open passes (a node restarted inside an epoch that
+ * carried transactions); NULL: none. */
+static const tc_vset *open_prev;
+
 /* A finality for key key_i (-1: none) over vset, with default limits. */
 static tc_finality *fin_open(int key_i, uint64_t now, const tc_hash *carry, uint32_t carry_n,
                              const tc_finality_limits *lim)
@@ -84,7 +88,8 @@ static tc_finality *fin_open(int key_i, uint64_t now, const tc_hash *carry, uint
                               .vset = &vset,
                               .key = key_i >= 0 ? &keys[key_i] : NULL,
                               .carry = carry,
-                              .carry_count = carry_n};
+                              .carry_count = carry_n,
+                              .prev_vset = open_prev};
     if (lim != NULL)
         cfg.limits = *lim;
     else
@@ -1201,6 +1206,106 @@ Test(finality, epoch_change_releases_what_is_not_carried, .fini = teardown)
     tc_tx_deinit(&a);
     tc_tx_deinit(&b);
     tc_tx_deinit(&c);
+    tc_tx_deinit(&rival);
+}
+
+/* Moves f to epoch `epoch` (vset's members) with carry (sorted) and drains its events. */
+static void change_to(tc_finality *f, uint32_t epoch, const tc_hash *carry, uint32_t n)
+{
+    tc_vset next;
+    cr_assert_eq(tc_vset_copy(&next, &vset), 0);
+    next.epoch = epoch;
+    tc_store_txn *t = begin();
+    cr_assert_eq(tc_finality_epoch_change(f, t, T0 + 100 * epoch, &next, carry, n), 0);
+    commit(t);
+    drain(f);
+    tc_vset_deinit(&next);
+}
+
+/* PROTOCOL 11.8: a transaction final in epoch 0 and carried into epoch 1 with a rival gets no
+ * fresh quorum (nobody votes for either); its certificate of epoch 0 confirms it. A node that
+ * never saw the old batches fetches them (answered from the old store) and then accepts it;
+ * the same certificate for a transaction not carried is refused. */
+Test(finality, a_carried_tx_final_in_the_old_epoch_keeps_its_old_certificate, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_finality *g = fin_open(-1, T0, NULL, 0, NULL); /* never sees epoch 0's batches */
+    tc_tx a, rival;
+    tc_hash ia, ir, other, carry[2];
+    mk_tx(&a, &ia, 0, TC_UNITS_PER_TIME);
+    mk_tx(&rival, &ir, 0, 3 * TC_UNITS_PER_TIME);
+    tc_hash_tagged(&other, "test/id", "other", 5);
+    cr_assert_eq(add(fin, &a, &ia), 0);
+    cr_assert_eq(add(fin, &rival, &ir), 0);
+    cr_assert_eq(add(g, &a, &ia), 0);
+    quorum_for(fin, &ia, 3);
+    cr_assert(tc_finality_is_final(fin, &ia), "3 of 4 voters: final in epoch 0");
+    carry[0] = ia;
+    carry[1] = ir;
+    qsort(carry, 2, sizeof(tc_hash), hash_cmp);
+    change_to(fin, 1, carry, 2);
+    change_to(g, 1, carry, 2);
+    cr_assert(tc_finality_is_final(fin, &ia), "still final in epoch 1");
+    cr_assert_eq(tc_finality_weight(fin, &ia), 0, "no vote of epoch 1 yet");
+    tc_fincert c;
+    cr_assert_eq(tc_finality_cert_build(fin, &ia, &c), 0);
+    cr_assert_eq(c.epoch, 0, "the old epoch's certificate");
+    cr_assert_eq(c.ref_count, 3);
+    cr_assert_eq(tc_finality_cert_check(fin, &ia, &c, NULL, 0, NULL), 0);
+    tc_fincert none;
+    cr_assert_eq(tc_finality_cert_build(fin, &ir, &none), TC_ENOTFOUND,
+                 "the rival never was final");
+    /* g lacks the batches: it learns which, and the holder answers from its old store. */
+    tc_batch_ref miss[4];
+    uint32_t nmiss = 0;
+    cr_assert_eq(tc_finality_cert_check(g, &ia, &c, miss, 4, &nmiss), TC_ENOTFOUND);
+    cr_assert_eq(nmiss, 3);
+    for (uint32_t i = 0; i < 3; i++) {
+        const tc_vote_batch *vb = NULL;
+        cr_assert_eq(tc_finality_batch_get(fin, miss[i].validator, miss[i].seq, &vb), TC_ENOTFOUND,
+                     "not a batch of epoch 1");
+        cr_assert_eq(tc_finality_prev_batch_get(fin, miss[i].validator, miss[i].seq, &vb), 0);
+        cr_assert_eq(vb->epoch, 0);
+        cr_assert_eq(deliver(g, vb), 0);
+        cr_assert_eq(deliver(g, vb), TC_EEXIST, "a duplicate");
+    }
+    cr_assert_eq(tc_finality_cert_check(g, &ia, &c, miss, 4, &nmiss), 0);
+    cr_assert_eq(tc_finality_cert_check(g, &other, &c, NULL, 0, NULL), TC_ERANGE,
+                 "an old certificate counts for a carried transaction only");
+    /* An old batch naming nothing carried, or forged, is refused. */
+    tc_vote_batch ob;
+    peer_batch(&ob, 0, 3, 900, &other, 1);
+    cr_assert_eq(deliver(g, &ob), TC_ERANGE);
+    tc_vote_batch_deinit(&ob);
+    peer_batch(&ob, 0, 3, 901, &ia, 1);
+    ob.sig.b[0] ^= 1;
+    cr_assert_eq(deliver(g, &ob), TC_EBADSIG);
+    tc_vote_batch_deinit(&ob);
+    /* Restarted inside epoch 1 with epoch 0's set (the chain's), a node checks it after the
+     * fetch too. */
+    tc_finality_free(g);
+    vset.epoch = 0;
+    tc_vset prev;
+    cr_assert_eq(tc_vset_copy(&prev, &vset), 0);
+    vset.epoch = 1;
+    open_prev = &prev;
+    g = fin_open(-1, T0 + 200, carry, 2, NULL);
+    open_prev = NULL;
+    cr_assert_eq(tc_finality_cert_check(g, &ia, &c, miss, 4, &nmiss), TC_ENOTFOUND);
+    for (uint32_t i = 0; i < 3; i++) {
+        const tc_vote_batch *vb = NULL;
+        cr_assert_eq(tc_finality_prev_batch_get(fin, miss[i].validator, miss[i].seq, &vb), 0);
+        cr_assert_eq(deliver(g, vb), 0);
+    }
+    cr_assert_eq(tc_finality_cert_check(g, &ia, &c, NULL, 0, NULL), 0);
+    tc_vset_deinit(&prev);
+    tc_finality_free(g);
+    /* One epoch back only: at the next change epoch 0's certificate is gone. */
+    change_to(fin, 2, NULL, 0);
+    cr_assert_eq(tc_finality_cert_build(fin, &ia, &none), TC_ENOTFOUND);
+    tc_fincert_deinit(&c);
+    tc_tx_deinit(&a);
     tc_tx_deinit(&rival);
 }
 

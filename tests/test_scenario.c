@@ -725,7 +725,7 @@ static const error_case error_cases[] = {
     /* expectations */
     {"nodes 4\nrun 1s\nexpect nothing", 3, 8,
      "expected an expectation (safety, fork, culprits, height, view-changes, finality, liveness, "
-     "banned, clock-stops, online, offline, burned, state-sync), got `nothing`"},
+     "banned, clock-stops, online, offline, burned, state-sync, final-confirmed), got `nothing`"},
     {"nodes 4\nrun 1s\nexpect safety now", 3, 15, "expected end of line, got `now`"},
     {"nodes 4\nrun 1s\nexpect culprits", 3, 16,
      "expected a validator name (n0, n1, ...), got end of line"},
@@ -753,6 +753,9 @@ static const error_case error_cases[] = {
      "expected `heal` or a time (e.g. 500ms, 2s, 1m), got end of line"},
     {"nodes 4\nrun 1s\nexpect liveness within 0s after heal", 3, 24,
      "expected a liveness bound of 1ms.."},
+    {"nodes 4\nrun 1s\nexpect final-confirmed", 3, 23, "expected `within`, got end of line"},
+    {"nodes 4\nrun 1s\nexpect final-confirmed within 0s", 3, 31,
+     "expected a confirmation bound of 1ms.."},
     {"nodes 4\nrun 1s\nexpect banned n3", 3, 17, "expected `by`, got end of line"},
     {"nodes 4\nrun 1s\nexpect state-sync n3", 3, 19, "expected `on`, got `n3`"},
     {"nodes 4\nrun 1s\nexpect banned n3 by", 3, 20,
