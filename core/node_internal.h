@@ -506,7 +506,7 @@ typedef struct {
     uint64_t deadline_ms; /* of the manifest request */
     tc_snapshot_manifest manifest;
     tc_hash manifest_id; /* tc_snapshot_manifest_id: what chunk requests name */
-    uint8_t **chunks; /* heap, one per chunk: owned bytes once SNAP_HAVE */
+    uint8_t **chunks;    /* heap, one per chunk: owned bytes once SNAP_HAVE */
     size_t *lens;
     uint8_t *state;         /* node_snap_chunk_state */
     tc_peer_id *asked_peer; /* while SNAP_ASKED */

@@ -96,7 +96,7 @@ typedef struct {
     uint64_t height;
     tc_hash tip;
     uint64_t view_changes;
-    uint64_t clock_stops; /* TC_NOTIFY_CLOCK entering the stop state */
+    uint64_t clock_stops;      /* TC_NOTIFY_CLOCK entering the stop state */
     uint64_t state_syncs;      /* TC_NOTIFY_STATE_SYNC: caught up by snapshot */
     uint64_t snapshot_refused; /* TC_NOTIFY_SNAPSHOT_REFUSED: a peer's snapshot part refused */
     uint64_t finalized;

@@ -1629,7 +1629,8 @@ Test(peer, gossip_types_are_exactly_the_relayed_ones)
         {TC_MSG_STATUS, false},     {TC_MSG_GET_VOTE_BATCHES, false},
         {TC_MSG_GET_BLOCKS, false}, {TC_MSG_BLOCKS, false},
         {TC_MSG_REJECT, false},     {TC_MSG_GET_VOTES, false},
-        {TC_MSG_VOTES, false},      {TC_MSG_GET_SNAPSHOT, false}, {TC_MSG_SNAPSHOT, false}, {TC_MSG_IHAVE, false},
+        {TC_MSG_VOTES, false},      {TC_MSG_GET_SNAPSHOT, false},
+        {TC_MSG_SNAPSHOT, false},   {TC_MSG_IHAVE, false},
         {TC_MSG_IWANT, false},
     };
     tc_peer_table *t = mk(0);
