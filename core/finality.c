@@ -1519,10 +1519,33 @@ static int prev_on_batch(tc_finality *f, const tc_vote_batch *b)
     return names_carried ? prev_batch_add(f, b, &h) : TC_ERANGE;
 }
 
+/* Copies every stored batch naming a carried transaction into the old store, as far as it
+ * has room (certificates' batches went first). Another node's old certificate references
+ * batches this node may have received while the epoch ran: asked for again in the next one,
+ * they come back as frames its seen filter has already passed and drops, so they never
+ * arrive, and the block carrying that certificate is held until its propose timeout
+ * (lossy-epochs, seed 8). Kept here, they need no fetch. */
+static int prev_keep_votes(tc_finality *f, const tc_hash *carry, uint32_t carry_n)
+{
+    for (uint32_t i = 0; i < carry_n; i++) {
+        uint32_t idx = tx_find(f, &carry[i]);
+        for (uint32_t k = 0; idx != NONE && k < f->tx[idx].vote_count; k++) {
+            const tc_batch_ref *r = &f->tx[idx].votes[k];
+            uint32_t slot = vb_find(f, r->validator, r->seq);
+            TC_ASSERT(slot != NONE); /* a vote ref names a stored batch */
+            int rc = prev_batch_add(f, &f->bs[slot].b, &f->bs[slot].sign_hash);
+            if (rc != 0)
+                return rc == TC_EFULL ? 0 : rc;
+        }
+    }
+    return 0;
+}
+
 /* Before the change leaves epoch f->vset: the certificate of every carried transaction final
- * here, and copies of the batches it references (carry is sorted, so pc is too). A
- * certificate that cannot be built (equivocators left out) or whose batches do not fit is
- * skipped: fresh votes of the new epoch remain its way to a block. */
+ * here, and copies of the batches it references (carry is sorted, so pc is too), then the
+ * other batches naming carried transactions (prev_keep_votes). A certificate that cannot be
+ * built (equivocators left out) or whose batches do not fit is skipped: fresh votes of the
+ * new epoch remain its way to a block. */
 static int prev_keep(tc_finality *f, const tc_hash *carry, uint32_t carry_n)
 {
     int rc = prev_open(f, &f->vset, carry_n);
@@ -1548,7 +1571,7 @@ static int prev_keep(tc_finality *f, const tc_hash *carry, uint32_t carry_n)
             rc = rc == TC_EFULL ? 0 : rc;
         }
     }
-    return rc;
+    return rc == 0 ? prev_keep_votes(f, carry, carry_n) : rc;
 }
 
 static int batch_shape(const tc_finality *f, const tc_vote_batch *b)

@@ -445,14 +445,22 @@ static void revote(tc_node *n, const tc_hash *txid)
         return;
     int rc = tc_ledger_check_tx(tc_chain_profile(n->chain), &n->verifier, t, item.tx, txid,
                                 TC_LEDGER_VOTE, NULL);
-    bool touched = rc == 0 || node_failure_kind_of(rc) != TC_NODE_FAIL_NONE;
-    if (rc == 0)
+    /* A refused vote (TC_ETX_LOCKED: a rival is carried too; TC_EFULL) leaves finality and t
+     * unchanged (finality.h); only a vote cast, or memory and store codes, can leave finality
+     * ahead of an aborted t. Rebuilding it after a refusal, as this once did, threw away at
+     * every epoch change with a carried pair what only memory holds: which transactions are
+     * final here, the old-epoch certificates, and the rest of the revote pass (PROTOCOL 18.2,
+     * scenarios/lossy-epochs.scn). */
+    bool voted = false;
+    if (rc == 0) {
         rc = tc_finality_vote_tx(n->txs.fin, t, n->now_ms, item.tx, txid, &vr);
+        voted = rc == 0;
+    }
     if (rc == 0)
         rc = tc_store_commit(t);
     else
         tc_store_abort(t);
-    if (rc != 0 && touched)
+    if (rc != 0 && (voted || node_failure_kind_of(rc) != TC_NODE_FAIL_NONE))
         reload(n, rc, "vote again in a new epoch");
 }
 

@@ -341,9 +341,10 @@ Test(node, silent_proposer_forces_view_changes_and_progress, .timeout = 60)
 
 /* Wallet 0 pays itself 10 TIME from its genesis coin: the transaction, its id and encoding
  * (*bytes_out: free()). */
-/* A transfer of wallet j's genesis output (output j) back to wallet j. */
-static void wallet_transfer(const pump *p, uint32_t j, tc_tx *tx, tc_hash *txid,
-                            uint8_t **bytes_out, size_t *len_out)
+/* A payment of `pay` units from wallet j's genesis output (output j) back to wallet j: two
+ * amounts make two conflicting transactions. */
+static void wallet_pay(const pump *p, uint32_t j, uint64_t pay, tc_tx *tx, tc_hash *txid,
+                       uint8_t **bytes_out, size_t *len_out)
 {
     tc_keypair w;
     tc_hash gh;
@@ -352,15 +353,22 @@ static void wallet_transfer(const pump *p, uint32_t j, tc_tx *tx, tc_hash *txid,
     cr_assert_eq(tc_tx_init_alloc(tx, TC_TX_TRANSFER, 1, 2), 0);
     tx->inputs[0].prev = (tc_outpoint){.txid = gh, .index = j};
     tx->inputs[0].pub = w.pub;
-    tx->outputs[0].amount = 10 * TC_UNITS_PER_TIME;
+    tx->outputs[0].amount = pay;
     tc_addr_from_pubkey(&w.pub, &tx->outputs[0].addr);
     uint64_t fee = 0;
     cr_assert_eq(tc_tx_min_fee(&p->genesis.profile, p->genesis.outputs[j].amount, &fee), 0);
-    tx->outputs[1].amount = p->genesis.outputs[j].amount - 10 * TC_UNITS_PER_TIME - fee;
+    tx->outputs[1].amount = p->genesis.outputs[j].amount - pay - fee;
     tx->outputs[1].addr = tx->outputs[0].addr;
     tc_tx_id(tx, txid);
     tc_tx_sign_input(tx, txid, 0, TC_SIG_FAST, &w);
     cr_assert_eq(tc_tx_encode_alloc(tx, bytes_out, len_out), 0);
+}
+
+/* A transfer of 10 TIME from wallet j's genesis output back to wallet j. */
+static void wallet_transfer(const pump *p, uint32_t j, tc_tx *tx, tc_hash *txid,
+                            uint8_t **bytes_out, size_t *len_out)
+{
+    wallet_pay(p, j, 10 * TC_UNITS_PER_TIME, tx, txid, bytes_out, len_out);
 }
 
 static void wallet0_transfer(const pump *p, tc_tx *tx, tc_hash *txid, uint8_t **bytes_out,
@@ -925,6 +933,66 @@ Test(node, a_transaction_final_at_an_epoch_end_is_carried_and_confirmed_after_it
     assert_agreement(&p, 17);
     free(bytes);
     tc_tx_deinit(&tx);
+    pump_free(&p);
+}
+
+/* PROTOCOL 11.8 step 6 end to end (and 18.2's fixed defect). Transfer A goes to node 0 and a
+ * rival R, spending the same coin, to node 1 at the same instant, after block 5: node 1 votes
+ * R, the others A, which is final only where the batches arrive, not at the round-0 proposers
+ * of blocks 6 and 7, so no block of epoch 0 confirms it; the handoffs carry both into epoch
+ * 1, where nobody votes for either. A is confirmed there by its certificate of epoch 0. The
+ * refused revote of A (its rival is carried) used to make every node rebuild finality from
+ * the store, which dropped A's final state and old certificate: A was then never confirmed. */
+Test(node, a_final_transaction_carried_with_a_rival_is_confirmed_by_its_old_certificate,
+     .timeout = 120)
+{
+    pump p;
+    tc_verifier verifier;
+    pump_init_epoch(&p, 4, 7, 8);
+    tc_chain *view = chain_view(&p, 0, &verifier);
+    uint32_t p6 = proposer_node(&p, view, 6), p7 = proposer_node(&p, view, 7);
+    tc_chain_free(view);
+    run_until(&p, 5, p.now_ms + 60000);
+    cr_assert_eq(p.heights[0], 5, "submitted right after block 5, before block 6");
+    p.batch_drop[p6] = p.batch_drop[p7] = true;
+    p.batch_drop_until = 7;
+    tc_tx a, r;
+    tc_hash ia, ir;
+    uint8_t *ba, *br;
+    size_t la, lr;
+    wallet_pay(&p, 0, 10 * TC_UNITS_PER_TIME, &a, &ia, &ba, &la);
+    wallet_pay(&p, 0, 11 * TC_UNITS_PER_TIME, &r, &ir, &br, &lr);
+    cr_assert_eq(tc_node_submit_tx(p.nodes[0], p.now_ms, ba, la), 0);
+    cr_assert_eq(tc_node_submit_tx(p.nodes[1], p.now_ms, br, lr), 0);
+    drain(&p, 0);
+    drain(&p, 1);
+    run_until(&p, 7, p.now_ms + 60000);
+    uint32_t final_a = 0;
+    for (uint32_t i = 0; i < 4; i++) {
+        tc_node_tx_finality fa;
+        tc_node_tx_finality_get(p.nodes[i], &ia, &fa);
+        final_a += fa.state == TC_NODE_TX_FINAL;
+        view = chain_view(&p, i, &verifier);
+        cr_assert(carries(view, 0, &ia) && carries(view, 0, &ir),
+                  "node %u: epoch 0's carry list holds A and its rival", i);
+        cr_assert_eq(confirmed_at(view, &ia), 0, "node %u: A unconfirmed in epoch 0", i);
+        tc_chain_free(view);
+    }
+    cr_assert_geq(final_a, 1, "A is final somewhere at the boundary (%u nodes)", final_a);
+    run_until(&p, 16, p.now_ms + 120000);
+    for (uint32_t i = 0; i < 4; i++) {
+        view = chain_view(&p, i, &verifier);
+        uint64_t at = confirmed_at(view, &ia);
+        cr_assert(at >= 8 && at < 16, "node %u: A confirmed in epoch 1 (height %llu)", i,
+                  (unsigned long long)at);
+        cr_assert_eq(confirmed_at(view, &ir), 0, "node %u: the rival never", i);
+        tc_chain_free(view);
+    }
+    assert_agreement(&p, 16);
+    free(ba);
+    free(br);
+    tc_tx_deinit(&a);
+    tc_tx_deinit(&r);
     pump_free(&p);
 }
 
