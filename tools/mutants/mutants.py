@@ -140,11 +140,10 @@ MUTANTS = [
          rule="11.4: a transaction is final with votes of weight >= Q",
          edits=[("(e->flags & F_FINALIZED) || e->weight < f->quorum)",
                  "(e->flags & F_FINALIZED) || e->weight < 1)")]),
-    dict(name="finality-old-cert", file="core/finality.c",
+    dict(name="finality-old-cert", scenarios=['final-old-certificate'], file="core/finality.c",
          rule="11.8 step 6: a carried transaction final in the previous epoch is confirmed by "
               "its certificate of that epoch (built from the kept one, checked against the "
-              "previous set); killed by test_finality and test_node (no catalog scenario forces "
-              "the path yet: lossy-epochs.scn fails it on some seeds only)",
+              "previous set)",
          edits=[("        return at == NONE || !carried(f, txid) ? TC_ENOTFOUND : "
                  "fincert_copy(out, &f->pc[at]);",
                  "        return at == NONE || true ? TC_ENOTFOUND : fincert_copy(out, &f->pc[at]);"),
