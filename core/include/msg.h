@@ -68,15 +68,15 @@
  * bounded and proportional to the input whatever the profile says.
  *
  * Ownership: a tc_msg filled by tc_msg_decode owns its arrays (the tx's, the block(s)', the
- * vote batch txids, the handoff txids, the VOTES votes, the GET_TXS txids, the TXS bodies); tc_msg_deinit frees them and empties the
- * message. An empty message has type 0 and owns nothing; tc_msg_deinit on it does nothing else.
- * Only the type and the member of its type are meaningful: decode zeroes those before filling them
- * (a field the payload leaves unset reads 0) and deinit zeroes them again, but neither clears the
- * bytes past that member (all of a tc_msg is 4 KiB, most of it the inline PEERS and
- * GET_VOTE_BATCHES arrays; clearing it cost more than decoding most frames). On a decode error
- * the whole message is left zeroed and owns nothing. A message built by a caller for
- * tc_msg_encode only lends its pointers: encoding never frees or keeps them, and such a message
- * must not be passed to tc_msg_deinit unless its arrays were heap-allocated the same way.
+ * vote batch txids, the handoff txids, the VOTES votes, the GET_TXS txids, the TXS bodies);
+ * tc_msg_deinit frees them and empties the message. An empty message has type 0 and owns nothing;
+ * tc_msg_deinit on it does nothing else. Only the type and the member of its type are meaningful:
+ * decode zeroes those before filling them (a field the payload leaves unset reads 0) and deinit
+ * zeroes them again, but neither clears the bytes past that member (all of a tc_msg is 4 KiB, most
+ * of it the inline PEERS and GET_VOTE_BATCHES arrays; clearing it cost more than decoding most
+ * frames). On a decode error the whole message is left zeroed and owns nothing. A message built by
+ * a caller for tc_msg_encode only lends its pointers: encoding never frees or keeps them, and such
+ * a message must not be passed to tc_msg_deinit unless its arrays were heap-allocated the same way.
  * PEERS and GET_VOTE_BATCHES are small and bounded, so their arrays live inline (no allocation).
  */
 #ifndef TC_MSG_H
@@ -139,12 +139,12 @@ typedef enum {
 #define TC_MSG_VOTES_MAX      256  /* votes in one VOTES */
 #define TC_MSG_INV_MAX        1024 /* ids in one IHAVE or IWANT */
 #define TC_MSG_INV_SIZE       (1 + TC_HASH_SIZE) /* one (type, id) entry */
-#define TC_MSG_GET_TXS_MAX    256  /* txids asked for in one GET_TXS */
-#define TC_MSG_TXS_MAX        256  /* transactions in one TXS */
+#define TC_MSG_GET_TXS_MAX    256                /* txids asked for in one GET_TXS */
+#define TC_MSG_TXS_MAX        256                /* transactions in one TXS */
 /* The least bytes a transaction takes on the wire (version, kind, two empty lists): bounds a
  * TXS count against the bytes left before anything is allocated. */
 #define TC_MSG_TX_MIN_SIZE (2 + 1 + 4 + 4)
-#define TC_MSG_POL_NONE       UINT32_MAX
+#define TC_MSG_POL_NONE    UINT32_MAX
 /* The largest frame of PROTOCOL 10.1 (4 MiB), the default of profile.frame_size_max. The static
  * asserts below check that every message whose size the hard limits bound fits in it; messages that
  * carry blocks are bounded by profile.block_size_max at run time (tc_msg_encoded_size). */
@@ -161,9 +161,9 @@ typedef enum {
     (TC_MSG_HEADER_SIZE + 4 + TC_MSG_BATCH_REFS_MAX * TC_BATCH_REF_SIZE)
 #define TC_MSG_HEARTBEAT_SIZE                                                                      \
     (TC_MSG_HEADER_SIZE + 4 + 8 + TC_HASH_SIZE + 8 + TC_PUBKEY_SIZE + TC_SIG_SIZE)
-#define TC_MSG_REJECT_SIZE_MAX (TC_MSG_HEADER_SIZE + 1 + 4 + 4 + TC_MSG_REASON_MAX)
-#define TC_MSG_VOTES_OVERHEAD  (TC_MSG_HEADER_SIZE + 8 + 4) /* a VOTES frame without its votes */
-#define TC_MSG_VOTES_SIZE_MAX  (TC_MSG_VOTES_OVERHEAD + TC_MSG_VOTES_MAX * TC_VOTE_SIZE)
+#define TC_MSG_REJECT_SIZE_MAX  (TC_MSG_HEADER_SIZE + 1 + 4 + 4 + TC_MSG_REASON_MAX)
+#define TC_MSG_VOTES_OVERHEAD   (TC_MSG_HEADER_SIZE + 8 + 4) /* a VOTES frame without its votes */
+#define TC_MSG_VOTES_SIZE_MAX   (TC_MSG_VOTES_OVERHEAD + TC_MSG_VOTES_MAX * TC_VOTE_SIZE)
 #define TC_MSG_GET_TXS_SIZE_MAX (TC_MSG_HEADER_SIZE + 4 + TC_MSG_GET_TXS_MAX * TC_HASH_SIZE)
 #define TC_MSG_TXS_OVERHEAD     (TC_MSG_HEADER_SIZE + 1 + 4) /* a TXS frame without its bodies */
 /* What a PROPOSAL adds around its block; what a BLOCKS entry adds around its block, for a
@@ -272,7 +272,7 @@ typedef struct {
 } tc_msg_get_votes;
 
 typedef struct {
-    uint32_t count;  /* 1..TC_MSG_GET_TXS_MAX */
+    uint32_t count; /* 1..TC_MSG_GET_TXS_MAX */
     tc_hash *txids; /* owned after decode */
 } tc_msg_get_txs;
 
