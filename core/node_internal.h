@@ -398,6 +398,9 @@ int node_txs_block_handoffs(tc_node *n, uint64_t height, tc_handoff **out, uint3
 /* Earliest of finality's deadline, the own handoff's re-broadcast and the carried-bodies
  * fetch's next step. */
 uint64_t node_txs_next_deadline(const tc_node *n);
+/* The peer whose BLOCKS is being applied (has: while it is): an epoch change it brings asks it
+ * first for the carried bodies this node lacks. */
+void node_txs_bodies_hint(tc_node *n, bool has, tc_peer_id peer);
 /* GET_TXS from peer: answered with TXS frames of the bodies held (pool, refused rivals). */
 void node_txs_on_get_txs(tc_node *n, tc_peer_id peer, const tc_msg_get_txs *g);
 /* TXS from peer: taken only as the answer the carried-bodies fetch waits for; a body whose txid

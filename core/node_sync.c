@@ -128,10 +128,9 @@ static int verify_entry(tc_node *n, const tc_msg_block_entry *e, tc_hash *hash_o
  * bodies this node lacks (PROTOCOL 11.8 step 5): that peer had the closing block. */
 static int apply_synced(tc_node *n, tc_peer_id peer, const tc_msg_block_entry *e)
 {
-    n->txs.bodies.has_hint = true;
-    n->txs.bodies.hint = peer;
+    node_txs_bodies_hint(n, true, peer);
     int rc = node_commit_apply(n, &e->block, &e->commit, true);
-    n->txs.bodies.has_hint = false;
+    node_txs_bodies_hint(n, false, peer);
     return rc;
 }
 

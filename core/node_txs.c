@@ -686,6 +686,12 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batc
 
 /* ---- carried bodies (PROTOCOL 11.8 step 5) ---- */
 
+void node_txs_bodies_hint(tc_node *n, bool has, tc_peer_id peer)
+{
+    n->txs.bodies.has_hint = has;
+    n->txs.bodies.hint = peer;
+}
+
 /* Starts (or restarts, at each epoch change) the fetch of the carried bodies finality misses;
  * the first attempt goes out at the next tick, to the peer whose BLOCKS brought the change
  * when there is one. */
