@@ -140,7 +140,7 @@ struct tc_finality {
     uint32_t rv_tx;
     /* Some carried transaction's body is unknown here, so its outpoints are not reserved: this
      * validator defers every vote (TC_FINALITY_DEFERRED) until the bodies are known or the
-     * node gives up fetching them (PROTOCOL 11.8 step 5); the REVOTE pass runs then. */
+     * node gives up fetching them (PROTOCOL 11.8 step 8); the REVOTE pass runs then. */
     bool bodies_wait;
     uint64_t regossip_at;
     uint32_t mark_gen;
@@ -1274,7 +1274,7 @@ static int own_vote(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, uint32_t
     return 0;
 }
 
-/* ---- carried bodies (PROTOCOL 11.8 step 5) ---- */
+/* ---- carried bodies (PROTOCOL 11.8 step 8) ---- */
 
 static bool carried(const tc_finality *f, const tc_hash *txid);
 
@@ -1420,7 +1420,7 @@ static int vote_check(const tc_finality *f, tc_store_txn *txn, const tc_tx *tx, 
         return queued || f->queued < f->lim.queued_max ? 0 : TC_EFULL;
     }
     /* A carried transaction's outpoints are unknown until its body arrives, so any vote now
-     * could spend one of them (PROTOCOL 11.8 step 5): the REVOTE pass that ends the wait
+     * could spend one of them (PROTOCOL 11.8 step 8): the REVOTE pass that ends the wait
      * brings this transaction back. */
     if (f->bodies_wait) {
         *result_out = TC_FINALITY_DEFERRED;
@@ -2587,7 +2587,7 @@ static int recover(tc_finality *f, tc_store_txn *txn, const tc_finality_config *
     if (rc == 0)
         rc = carry_mark(f, cfg->carry, cfg->carry_count);
     /* Restarted inside the epoch, the node knows carried bodies only from its pool, which the
-     * restart emptied: it votes again once it fetched them (PROTOCOL 11.8 step 5). */
+     * restart emptied: it votes again once it fetched them (PROTOCOL 11.8 step 8). */
     f->bodies_wait = carried_missing(f, NULL, 0) > 0;
     f->regossip_at = has_work(f) ? now_ms : UINT64_MAX;
     f->rg_passes = 1; /* what was recovered above is one pass old: the first pass resends it */

@@ -323,7 +323,7 @@ int tc_finality_carry_list(const tc_vset *v, const tc_verifier *verifier,
 int tc_finality_epoch_change(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
                              const tc_vset *next, const tc_hash *carry, uint32_t carry_count);
 
-/* ---- carried bodies (PROTOCOL 11.8 step 5) ----
+/* ---- carried bodies (PROTOCOL 11.8 step 8) ----
  * The carry list names txids; a node that never saw a carried transaction's body tracks it as an
  * orphan and does not know its outpoints. From the epoch change (or a restart inside the epoch)
  * until every carried body is known here, a validator votes for nothing (TC_FINALITY_DEFERRED):

@@ -312,7 +312,7 @@ typedef struct {
     tc_handoff h; /* owned */
 } node_handoff;
 
-/* The fetch of carried bodies (PROTOCOL 11.8 step 5): while finality misses the body of a carried
+/* The fetch of carried bodies (PROTOCOL 11.8 step 8): while finality misses the body of a carried
  * transaction, the node asks one peer at a time with GET_TXS (first the peer that sent the
  * closing block, then the ready peers in turn), NODE_BODIES_TIMEOUT_MS per attempt, and gives up
  * after NODE_BODIES_TRIES attempts that brought nothing new. */

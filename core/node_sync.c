@@ -125,7 +125,7 @@ static int verify_entry(tc_node *n, const tc_msg_block_entry *e, tc_hash *hash_o
 }
 
 /* Applies a synced block; an epoch change it brings asks its sender first for the carried
- * bodies this node lacks (PROTOCOL 11.8 step 5): that peer had the closing block. */
+ * bodies this node lacks (PROTOCOL 11.8 step 8): that peer had the closing block. */
 static int apply_synced(tc_node *n, tc_peer_id peer, const tc_msg_block_entry *e)
 {
     node_txs_bodies_hint(n, true, peer);

@@ -684,7 +684,7 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batc
     return rc;
 }
 
-/* ---- carried bodies (PROTOCOL 11.8 step 5) ---- */
+/* ---- carried bodies (PROTOCOL 11.8 step 8) ---- */
 
 void node_txs_bodies_hint(tc_node *n, bool has, tc_peer_id peer)
 {

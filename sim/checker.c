@@ -256,7 +256,7 @@ static uint32_t spent_index(const w_checks *c, const tc_outpoint *op)
     return (h ^ (op->index * 0x9e3779b1u)) & (c->spent_cap - 1);
 }
 
-/* ---- carried outpoints (`expect carried-reserved`, PROTOCOL 11.8 step 5) ---- */
+/* ---- carried outpoints (`expect carried-reserved`, PROTOCOL 11.8 step 8) ---- */
 
 /* Loads the carry list that epoch - 1 handed to epoch, as node e's store holds it (chain data:
  * the same on every node that applied the closing block), keeping the load transactions. */

@@ -43,7 +43,7 @@
  *                    that height, every round (forensics after a fork alarm, PROTOCOL 14.5)
  *   VOTES            u64 height | list (1..256) of vote (block.h), each of that height
  *   GET_TXS          list (1..256) of txid 32: the bodies of carried transactions a node lacks
- *                    (PROTOCOL 11.8 step 5)
+ *                    (PROTOCOL 11.8 step 8)
  *   TXS              u8 last (0 or 1) | list (<= 256) of transaction: the bodies of asked txids
  *                    the sender holds, in as many frames as the frame budget needs; last is 1
  *                    on the answer's final frame (an answer holding none is one empty frame)
