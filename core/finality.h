@@ -71,10 +71,12 @@
  * the change to e + 1, and when recreating f inside e + 1 (cfg.carry), the node passes that
  * stored list (tc_chain_carry_list), the same on every node, not its own handoff.
  * Old-epoch certificates (PROTOCOL 11.8 step 6): at the change f keeps the previous set, the
- * certificate of every carried transaction final here and the batches it references;
- * tc_finality_cert_build falls back to it, tc_finality_cert_check accepts a certificate of the
- * previous epoch for a carried transaction, and tc_finality_on_batch keeps fetched old batches
- * that name a carried transaction. One epoch back only.
+ * certificate of every carried transaction final here and the batches it references, then
+ * every other stored batch naming a carried transaction (a peer's old certificate may
+ * reference them, and fetched again they would meet the seen filter); tc_finality_cert_build
+ * falls back to it, tc_finality_cert_check accepts a certificate of the previous epoch for a
+ * carried transaction, and tc_finality_on_batch keeps fetched old batches that name a carried
+ * transaction. One epoch back only, on purpose (PROTOCOL 18.1 says why).
  * Carried bodies: a validator defers its votes while a carried body is unknown here (see
  * "carried bodies" below); the node fetches them.
  * Evidence is node_txs.c's: lock equivocation becomes double-lock evidence (block.h kind 1),
