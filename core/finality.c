@@ -1735,10 +1735,14 @@ int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,
     TC_ASSERT(f != NULL && txn != NULL && tx != NULL && txid != NULL);
     uint32_t idx = tx_find(f, txid);
     /* Losers first: every other tracked spender of an input. Each pass removes one, so the
-     * loop ends. A loser's locks on its other inputs stay until the epoch ends (the change
-     * releases them from the vote records): released now, they would let this validator vote
-     * for a second transaction spending one of them in the same epoch, which is the
-     * double-lock equivocation its peers would prove against it (PROTOCOL 11.9). */
+     * loop ends. A loser this validator voted for in this epoch keeps its locks on its other
+     * inputs until the epoch ends (the change releases them from the vote records): released
+     * now, they would let it vote for a second transaction spending one of them in the same
+     * epoch, which is the double-lock equivocation its peers would prove against it (PROTOCOL
+     * 11.9). A loser it voted for only in an earlier epoch (carried here) has no record left
+     * to release them, and no vote of this epoch to protect: its locks go now, or they would
+     * outlive it for good (SPEC 2: Locked returns to Unspent when a block confirms a
+     * conflicting transaction). */
     for (uint32_t i = 0; i < tx->input_count; i++) {
         for (;;) {
             const spset *set = sp_of(f, &tx->inputs[i].prev);
@@ -1748,6 +1752,12 @@ int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,
                     loser = set->tx[j];
             if (loser == NONE)
                 break;
+            const txe *e = &f->tx[loser];
+            if (e->own_seq == 0) {
+                int rc = release_ops(txn, &e->txid, e->inputs, e->input_count);
+                if (rc != 0)
+                    return rc;
+            }
             tx_free(f, loser);
         }
     }

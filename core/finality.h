@@ -215,9 +215,11 @@ uint64_t tc_finality_next_deadline(const tc_finality *f);
 
 /* A block confirmed tx (id txid) and the node applied the block: forgets txid, its stored
  * batches once nothing they name is pending, and every tracked transaction spending one of
- * tx's inputs (a loser). A loser's other inputs stay Locked to it until the epoch change,
- * which releases them from the vote records: released now, they would let this validator vote
- * for a second transaction on one of them in the same epoch (PROTOCOL 4, 11.9). Call it for
+ * tx's inputs (a loser). A loser this validator voted for in this epoch keeps its other inputs
+ * Locked until the epoch change, which releases them from the vote records: released now, they
+ * would let it vote for a second transaction on one of them in the same epoch (PROTOCOL 4,
+ * 11.9). A loser it voted for only in an earlier epoch (carried) has them released now: no
+ * record is left to do it later. Call it for
  * every transaction of every committed block, tracked or not.
  * Codes: store codes (then abort txn and rebuild f). */
 int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,

@@ -1394,6 +1394,53 @@ Test(finality, a_carried_pair_keeps_its_locks_so_the_final_one_is_voted_again_la
     tc_tx_deinit(&rival);
 }
 
+/* SPEC 2: Locked returns to Unspent when a block confirms a conflicting transaction. A loser
+ * voted for in epoch 0 and carried into epoch 1 has no vote record left in epoch 1, so its
+ * other inputs are released when its rival is confirmed, not kept for good. */
+Test(finality, a_carried_losers_other_inputs_are_released_when_its_rival_is_confirmed,
+     .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    /* loser spends coins 0 and 1; the winner spends coin 1 only. */
+    tc_keypair k0, k1;
+    cr_assert_eq(tc_genesis_key(fx.master, "wallet", 0, &k0), 0);
+    cr_assert_eq(tc_genesis_key(fx.master, "wallet", 1, &k1), 0);
+    tc_tx loser, win;
+    tc_hash il, iw, carry[2];
+    cr_assert_eq(tc_tx_init_alloc(&loser, TC_TX_TRANSFER, 2, 1), 0);
+    ts_chain_genesis_outpoint(&fx, 0, &loser.inputs[0].prev);
+    ts_chain_genesis_outpoint(&fx, 1, &loser.inputs[1].prev);
+    loser.inputs[0].pub = k0.pub;
+    loser.inputs[1].pub = k1.pub;
+    loser.outputs[0].amount = TC_UNITS_PER_TIME;
+    tc_tx_id(&loser, &il);
+    mk_tx(&win, &iw, 1, 5 * TC_UNITS_PER_TIME);
+    cr_assert_eq(vote(fin, &loser, &il, T0, NULL), 0);
+    cr_assert_eq(add(fin, &win, &iw), 0);
+    carry[0] = il;
+    carry[1] = iw;
+    qsort(carry, 2, sizeof(tc_hash), hash_cmp);
+    change_to(fin, 1, carry, 2);
+    tc_utxo_entry held = utxo_of(&loser.inputs[0].prev);
+    cr_assert_eq(held.state, TC_UTXO_LOCKED, "carried: coin 0 stays the loser's (state %d)",
+                 (int)held.state);
+    cr_assert_eq(ts_chain_advance(&fx, &win, 1, NULL, 0), 0); /* a block of epoch 1 confirms win */
+    confirmed(fin, &win, &iw);
+    tc_utxo_entry u = utxo_of(&loser.inputs[0].prev);
+    cr_assert_eq(u.state, TC_UTXO_UNSPENT,
+                 "coin 0 is free again once the rival is confirmed (state %d)", (int)u.state);
+    tc_tx other;
+    tc_hash io;
+    mk_tx(&other, &io, 0, 7 * TC_UNITS_PER_TIME);
+    tc_finality_vote_result r = TC_FINALITY_NOT_VALIDATOR;
+    cr_assert_eq(vote(fin, &other, &io, T0 + 200, &r), 0, "another spend of coin 0 gets a vote");
+    cr_assert_eq(r, TC_FINALITY_VOTED);
+    tc_tx_deinit(&other);
+    tc_tx_deinit(&loser);
+    tc_tx_deinit(&win);
+}
+
 Test(finality, restart_finishes_an_interrupted_epoch_change, .fini = teardown)
 {
     chain_up(4, NULL, 4);

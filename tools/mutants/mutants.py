@@ -150,6 +150,11 @@ MUTANTS = [
                 ("    bool old = f->has_prev && c->epoch == f->prev.epoch && c->epoch != f->vset.epoch;",
                  "    bool old = false && f->has_prev && c->epoch == f->prev.epoch &&\n"
                  "               c->epoch != f->vset.epoch;")]),
+    dict(name="finality-carried-loser", file="core/finality.c",
+         rule="SPEC 2 / 11.8: a carried loser's other inputs return to Unspent when a block "
+              "confirms its rival (no vote record is left to release them later)",
+         edits=[("            if (e->own_seq == 0) {",
+                 "            if (e->own_seq == 0 && false) {")]),
     dict(name="carried-bodies-fetch", scenarios=['carried-bodies'], file="core/node_txs.c",
          rule="11.8 step 8: a node fetches the bodies of carried transactions it never saw and "
               "votes for nothing until their outpoints are reserved",
