@@ -68,7 +68,7 @@ typedef enum {
  * gained since (VOTE_BITS), all it holds every NODE_RESEND_MS; a vote a peer announced and this
  * node still lacks NODE_VOTE_BITS_MS later is asked for (VOTE_WANT), again after
  * NODE_VOTE_RETRY_MS. */
-#define NODE_VOTE_FANOUT   8
+#define NODE_VOTE_FANOUT   6
 #define NODE_VOTE_BITS_MS  30
 #define NODE_VOTE_RETRY_MS 200
 #define NODE_ANNOUNCE_FANOUT                                                                       \
