@@ -425,12 +425,15 @@ typedef struct {
     uint32_t round;
     uint8_t type;     /* tc_vote_type */
     uint32_t held;    /* frames held */
+    uint32_t lacking; /* votes not held that have a holder: tc_voteg_busy in O(1) */
     uint8_t **frames; /* [count], heap copies */
     uint32_t *lens;
     uint32_t *holder;   /* [count]: latest announcer of a lacking vote, UINT32_MAX: none */
     uint64_t *known_ms; /* [count]: when a lacking vote was first announced */
     uint64_t *asked_ms; /* [count]: when it was last asked for, 0: never */
 } voteg_table;
+
+#define VOTEG_HOLDERS_MAX 64 /* distinct holders one tick asks, per table */
 
 struct tc_voteg {
     uint64_t height; /* 0: none */
@@ -540,6 +543,10 @@ int tc_voteg_add(tc_voteg *g, const tc_vote *v, const uint8_t *frame, size_t len
     memcpy(copy, frame, len);
     t->frames[v->validator] = copy;
     t->lens[v->validator] = (uint32_t)len;
+    if (t->holder[v->validator] != UINT32_MAX) {
+        TC_ASSERT(t->lacking > 0);
+        t->lacking--;
+    }
     t->holder[v->validator] = UINT32_MAX;
     t->held++;
     t->dirty = true;
@@ -601,6 +608,7 @@ void tc_voteg_on_bits(tc_voteg *g, uint64_t now_ms, uint32_t peer, const tc_msg_
             continue;
         if (t->holder[v] == UINT32_MAX && t->known_ms[v] == 0)
             t->known_ms[v] = now_ms > 0 ? now_ms : 1; /* 0 means "never announced" */
+        t->lacking += t->holder[v] == UINT32_MAX;
         t->holder[v] = peer;
     }
 }
@@ -638,17 +646,23 @@ void tc_voteg_tick(tc_voteg *g, uint64_t now_ms, uint32_t grace_ms, uint32_t ret
         voteg_table *t = &g->t[i];
         if (!t->used)
             continue;
-        /* One pass per distinct holder: the first lacking vote of a holder not asked yet in
-         * this tick starts its want (holders are few: a node's peers). */
-        for (uint32_t v = 0; v < g->count; v++) {
+        if (t->lacking == 0)
+            continue;
+        /* One want per distinct holder, in the order of their first lacking vote; holders are
+         * a node's peers, and past VOTEG_HOLDERS_MAX in one table the rest wait a tick. */
+        uint32_t firsts[VOTEG_HOLDERS_MAX];
+        uint32_t nh = 0;
+        for (uint32_t v = 0; v < g->count && nh < VOTEG_HOLDERS_MAX; v++) {
             if (t->frames[v] != NULL || t->holder[v] == UINT32_MAX)
                 continue;
-            bool seen_before = false;
-            for (uint32_t u = 0; u < v && !seen_before; u++)
-                seen_before = t->frames[u] == NULL && t->holder[u] == t->holder[v];
-            if (!seen_before)
-                voteg_want_from(g, t, v, now_ms, grace_ms, retry_ms, want, ctx);
+            bool known = false;
+            for (uint32_t k = 0; k < nh && !known; k++)
+                known = t->holder[firsts[k]] == t->holder[v];
+            if (!known)
+                firsts[nh++] = v;
         }
+        for (uint32_t k = 0; k < nh; k++)
+            voteg_want_from(g, t, firsts[k], now_ms, grace_ms, retry_ms, want, ctx);
     }
 }
 
@@ -659,11 +673,8 @@ bool tc_voteg_busy(const tc_voteg *g)
         const voteg_table *t = &g->t[i];
         if (!t->used)
             continue;
-        if (t->dirty)
+        if (t->dirty || t->lacking > 0)
             return true;
-        for (uint32_t v = 0; v < g->count; v++)
-            if (t->frames[v] == NULL && t->holder[v] != UINT32_MAX)
-                return true;
     }
     return false;
 }
