@@ -71,8 +71,11 @@ static void own_frame_send(tc_node *n, const tc_msg *m)
     size_t len = 0;
     const uint8_t *frame =
         node_clock_stopped(n) ? node_encode_own(n, m, &len) : node_broadcast_own(n, m, &len);
-    if (frame != NULL && (m->type == TC_MSG_PREVOTE || m->type == TC_MSG_PRECOMMIT))
-        node_votes_accepted(n, &m->vote, frame, len, false, 0); /* announced with the rest */
+    /* Announced with the rest (VOTE_BITS) and served to VOTE_WANT, but not while the clock
+     * stops this validator: the vote must not leave by that path either. */
+    if (frame != NULL && !node_clock_stopped(n) &&
+        (m->type == TC_MSG_PREVOTE || m->type == TC_MSG_PRECOMMIT))
+        node_votes_accepted(n, &m->vote, frame, len, false, 0);
     uint8_t *bytes = frame != NULL ? tc_malloc(len) : NULL;
     if (bytes == NULL)
         return;

@@ -72,6 +72,9 @@ typedef struct {
     uint64_t batch_requests[NODES_MAX]; /* GET_VOTE_BATCHES sent */
     uint32_t starts[NODES_MAX];
     int64_t offset_ms[NODES_MAX]; /* node i's clock reads global time + offset */
+    /* VOTE_BITS node i sent naming its own vote, for a height above own_bits_above[i]. */
+    uint64_t own_bits[NODES_MAX];
+    uint64_t own_bits_above[NODES_MAX];
     node_clock_seen clock[NODES_MAX];
 } pump;
 
@@ -121,6 +124,19 @@ static uint64_t frame_height(const uint8_t *f, size_t len)
     return h;
 }
 
+static void count_own_bits(pump *p, uint32_t i, const uint8_t *frame, size_t len)
+{
+    tc_msg m;
+    tc_node_status st;
+    cr_assert_eq(tc_msg_decode(frame, len, &m), 0, "node %u's VOTE_BITS decodes", i);
+    tc_node_status_get(p->nodes[i], &st);
+    uint32_t v = st.validator;
+    if (v < m.vote_bits.count && m.vote_bits.height > p->own_bits_above[i] &&
+        ((m.vote_bits.bits[v / 8] >> (v % 8)) & 1u))
+        p->own_bits[i]++;
+    tc_msg_deinit(&m);
+}
+
 static void drain(pump *p, uint32_t i)
 {
     tc_action a;
@@ -134,6 +150,8 @@ static void drain(pump *p, uint32_t i)
                 ((p->batch_drop[a.peer] && p->heights[a.peer] < p->batch_drop_until) ||
                  (p->batch_drop_until_asked_twice[a.peer] && p->batch_requests[a.peer] < 2));
             p->batch_requests[i] += type == 10;
+            if (type == TC_MSG_VOTE_BITS)
+                count_own_bits(p, i, a.frame, a.frame_len);
             p->proposals_sent[i] += type == 11;
             /* IHAVE: u32 count, then (u8 type | id) items; a proposal's is announced alone. */
             p->proposals_announced[i] +=
@@ -686,11 +704,17 @@ Test(node, clock_off_by_more_than_the_bounds_warns_then_stops_voting, .timeout =
     cr_assert_eq(p.clock[0].stop + p.clock[1].stop + p.clock[2].stop, 0,
                  "one fast clock among four never moves the others' median past the bound");
     uint64_t h = p.heights[0];
+    /* From the next height on, what node 3 signs while stopped leaves by no path: not even its
+     * vote bitmaps name it (PROTOCOL 10.9, 15). */
+    p.own_bits_above[3] = p.heights[3] + 1;
+    p.own_bits[3] = 0;
     run_until(&p, h + 3, p.now_ms + 60000);
     cr_assert_geq(p.heights[0], h + 3, "three honest validators (a quorum) keep committing");
+    cr_assert_eq(p.own_bits[3], 0, "no VOTE_BITS names a vote signed while stopped");
     p.offset_ms[3] = 0;
     run_until(&p, p.heights[0] + 8, p.now_ms + 60000); /* the next heartbeats tell it */
     cr_assert_eq(p.clock[3].ok, 1, "back in bounds: one all-clear");
+    cr_assert_gt(p.own_bits[3], 0, "back in bounds, its bitmaps name its own votes again");
     pump_free(&p);
 }
 
