@@ -138,6 +138,10 @@ struct tc_finality {
     uint64_t rg_seq;
     bool rv_active;
     uint32_t rv_tx;
+    /* Some carried transaction's body is unknown here, so its outpoints are not reserved: this
+     * validator defers every vote (TC_FINALITY_DEFERRED) until the bodies are known or the
+     * node gives up fetching them (PROTOCOL 11.8 step 8); the REVOTE pass runs then. */
+    bool bodies_wait;
     uint64_t regossip_at;
     uint32_t mark_gen;
 
@@ -1270,6 +1274,69 @@ static int own_vote(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, uint32_t
     return 0;
 }
 
+/* ---- carried bodies (PROTOCOL 11.8 step 8) ---- */
+
+static bool carried(const tc_finality *f, const tc_hash *txid);
+
+/* Carried transactions whose body is unknown here, in arrival order: the first cap into out
+ * (may be NULL when cap is 0); returns how many there are. */
+static uint32_t carried_missing(const tc_finality *f, tc_hash *out, uint32_t cap)
+{
+    uint32_t n = 0;
+    for (uint32_t i = f->head; i != NONE; i = f->tx[i].next) {
+        if ((f->tx[i].flags & (F_CARRIED | F_HAVE)) != F_CARRIED)
+            continue;
+        if (n < cap)
+            out[n] = f->tx[i].txid;
+        n++;
+    }
+    return n;
+}
+
+/* Ends the wait for carried bodies: a member that has not handed off votes again, starting with
+ * a REVOTE pass over every pending transaction (those deferred meanwhile included). */
+static void bodies_wait_end(tc_finality *f)
+{
+    f->bodies_wait = false;
+    if (f->me != NONE && !f->handed_off) {
+        f->rv_active = true;
+        f->rv_tx = f->head;
+    }
+}
+
+/* After a carried body arrived or a carried transaction left: the wait ends with the last
+ * missing body. */
+static void bodies_wait_check(tc_finality *f)
+{
+    if (f->bodies_wait && carried_missing(f, NULL, 0) == 0)
+        bodies_wait_end(f);
+}
+
+uint32_t tc_finality_carried_missing(const tc_finality *f, tc_hash *out, uint32_t cap)
+{
+    TC_ASSERT(f != NULL && (out != NULL || cap == 0));
+    return carried_missing(f, out, cap);
+}
+
+bool tc_finality_is_carried(const tc_finality *f, const tc_hash *txid)
+{
+    TC_ASSERT(f != NULL && txid != NULL);
+    return carried(f, txid);
+}
+
+bool tc_finality_bodies_waiting(const tc_finality *f)
+{
+    TC_ASSERT(f != NULL);
+    return f->bodies_wait;
+}
+
+void tc_finality_bodies_give_up(tc_finality *f)
+{
+    TC_ASSERT(f != NULL);
+    if (f->bodies_wait)
+        bodies_wait_end(f);
+}
+
 /* ---- public: transactions, batches, time ---- */
 
 static bool has_work(const tc_finality *f)
@@ -1318,6 +1385,8 @@ static int add_tx(tc_finality *f, tc_store_txn *txn, const tc_tx *tx, const tc_h
     }
     for (uint32_t i = 0; i < f->tx[idx].vote_count; i++)
         lockeq_check(f, idx, f->tx[idx].votes[i].validator, f->tx[idx].votes[i].seq);
+    if (f->tx[idx].flags & F_CARRIED)
+        bodies_wait_check(f); /* its outpoints are reserved from now on */
     return maybe_finalize(f, txn, idx);
 }
 
@@ -1349,6 +1418,13 @@ static int vote_check(const tc_finality *f, tc_store_txn *txn, const tc_tx *tx, 
         *result_out = TC_FINALITY_QUEUED;
         bool queued = idx != NONE && (f->tx[idx].flags & F_QUEUED);
         return queued || f->queued < f->lim.queued_max ? 0 : TC_EFULL;
+    }
+    /* A carried transaction's outpoints are unknown until its body arrives, so any vote now
+     * could spend one of them (PROTOCOL 11.8 step 8): the REVOTE pass that ends the wait
+     * brings this transaction back. */
+    if (f->bodies_wait) {
+        *result_out = TC_FINALITY_DEFERRED;
+        return 0;
     }
     /* A quorum of others may finalize a transaction over this validator's own lock on a rival
      * (finalization outranks it): the store then shows the transaction's own SpentFinalized
@@ -1654,6 +1730,7 @@ int tc_finality_on_confirmed(tc_finality *f, tc_store_txn *txn, const tc_tx *tx,
     }
     if (idx != NONE)
         tx_free(f, idx);
+    bodies_wait_check(f); /* a confirmed carried transaction needs no body any more */
     if (!has_work(f))
         f->regossip_at = UINT64_MAX;
     return 0;
@@ -2189,6 +2266,7 @@ static void epoch_drop(tc_finality *f)
     f->ev_n = 0; /* what is queued speaks of the old epoch */
     f->rg_phase = 0;
     f->rv_active = false;
+    f->bodies_wait = false;
 }
 
 static int records_release(tc_store_txn *txn, uint32_t epoch, const tc_hash *carry, uint32_t n);
@@ -2243,7 +2321,9 @@ int tc_finality_epoch_change(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
     epoch_drop(f);
     epoch_install(f, &copy, vb);
     rc = carry_mark(f, carry, carry_count);
-    if (f->me != NONE) {
+    /* Without every carried body the REVOTE pass waits (bodies_wait_end starts it). */
+    f->bodies_wait = carried_missing(f, NULL, 0) > 0;
+    if (f->me != NONE && !f->bodies_wait) {
         f->rv_active = true;
         f->rv_tx = f->head;
     }
@@ -2525,6 +2605,9 @@ static int recover(tc_finality *f, tc_store_txn *txn, const tc_finality_config *
     vrecs_free(&rs);
     if (rc == 0)
         rc = carry_mark(f, cfg->carry, cfg->carry_count);
+    /* Restarted inside the epoch, the node knows carried bodies only from its pool, which the
+     * restart emptied: it votes again once it fetched them (PROTOCOL 11.8 step 8). */
+    f->bodies_wait = carried_missing(f, NULL, 0) > 0;
     f->regossip_at = has_work(f) ? now_ms : UINT64_MAX;
     f->rg_passes = 1; /* what was recovered above is one pass old: the first pass resends it */
     return rc;

@@ -75,8 +75,8 @@
  * tc_finality_cert_build falls back to it, tc_finality_cert_check accepts a certificate of the
  * previous epoch for a carried transaction, and tc_finality_on_batch keeps fetched old batches
  * that name a carried transaction. One epoch back only.
- * NOT DONE: the outpoints of a carried transaction whose body this node never saw are unknown
- * until tc_finality_add_tx gives it.
+ * Carried bodies: a validator defers its votes while a carried body is unknown here (see
+ * "carried bodies" below); the node fetches them.
  * Evidence is node_txs.c's: lock equivocation becomes double-lock evidence (block.h kind 1),
  * batch equivocation (the EQUIVOCATION event; tc_finality_batch_get gives the stored batch)
  * batch-equivocation evidence (kind 3), and two handoffs of one validator kind 4.
@@ -176,8 +176,10 @@ typedef enum {
     TC_FINALITY_VOTED_BEFORE = 1,  /* this node voted for it in this epoch already */
     TC_FINALITY_QUEUED = 2,        /* handed off: a REVOTE event follows the epoch change */
     TC_FINALITY_NOT_VALIDATOR = 3, /* not a member of the epoch: tracked only */
-    TC_FINALITY_FINAL = 4, /* final here by a quorum of others over this validator's own vote
-                              for a rival in this epoch: no vote cast (it would equivocate) */
+    TC_FINALITY_FINAL = 4,    /* final here by a quorum of others over this validator's own vote
+                                 for a rival in this epoch: no vote cast (it would equivocate) */
+    TC_FINALITY_DEFERRED = 5, /* a carried body is missing: tracked, a REVOTE event follows once
+                                 the bodies are known or the node gives up fetching them */
 } tc_finality_vote_result;
 
 /* Votes for tx, which passed tc_ledger_check_tx in VOTE mode in txn. Does tc_finality_add_tx,
@@ -325,6 +327,27 @@ int tc_finality_carry_list(const tc_vset *v, const tc_verifier *verifier,
  * sorted), TC_ENOMEM, store codes. */
 int tc_finality_epoch_change(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
                              const tc_vset *next, const tc_hash *carry, uint32_t carry_count);
+
+/* ---- carried bodies (PROTOCOL 11.8 step 8) ----
+ * The carry list names txids; a node that never saw a carried transaction's body tracks it as an
+ * orphan and does not know its outpoints. From the epoch change (or a restart inside the epoch)
+ * until every carried body is known here, a validator votes for nothing (TC_FINALITY_DEFERRED):
+ * any vote could spend a carried outpoint. The node fetches the bodies (GET_TXS) and gives each
+ * to tc_finality_add_tx, which reserves its outpoints; the last one ends the wait, as does a
+ * confirmation of the last missing one, or tc_finality_bodies_give_up when the fetch found no
+ * peer holding them (a Byzantine handoff may name txids nobody has). The REVOTE pass of the
+ * epoch change runs when the wait ends. */
+
+/* The carried transactions of the epoch whose body is unknown here, in arrival order: the first
+ * cap txids into out (NULL when cap is 0); returns how many there are. */
+uint32_t tc_finality_carried_missing(const tc_finality *f, tc_hash *out, uint32_t cap);
+/* Whether txid is in the carry list the epoch started with (and not confirmed since). */
+bool tc_finality_is_carried(const tc_finality *f, const tc_hash *txid);
+/* Whether votes are deferred for want of carried bodies. */
+bool tc_finality_bodies_waiting(const tc_finality *f);
+/* Stops waiting for the missing carried bodies: votes resume with a REVOTE pass (a member that
+ * has not handed off). Their outpoints are reserved if a body arrives later. */
+void tc_finality_bodies_give_up(tc_finality *f);
 
 /* ---- observation (tests, checkers, metrics) ---- */
 

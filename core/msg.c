@@ -44,6 +44,8 @@ static const size_t member_size[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_REJECT] = sizeof(tc_msg_reject),
     [TC_MSG_GET_VOTES] = sizeof(tc_msg_get_votes),
     [TC_MSG_VOTES] = sizeof(tc_msg_votes),
+    [TC_MSG_GET_TXS] = sizeof(tc_msg_get_txs),
+    [TC_MSG_TXS] = sizeof(tc_msg_txs),
     [TC_MSG_GET_SNAPSHOT] = sizeof(tc_msg_get_snapshot),
     [TC_MSG_SNAPSHOT] = sizeof(tc_msg_snapshot),
     [TC_MSG_IHAVE] = sizeof(tc_msg_invs),
@@ -55,7 +57,7 @@ _Static_assert(TC_MSG_VOTE_WANT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row
 
 bool tc_msg_type_known(uint8_t type)
 {
-    return type > 0 && type < TC_MSG_TYPE_COUNT && type != 22 && type != 23;
+    return type > 0 && type < TC_MSG_TYPE_COUNT;
 }
 
 bool tc_msg_inv_type_ok(uint8_t type)
@@ -257,6 +259,43 @@ static void vote_bits_read(tc_reader *r, tc_msg_vote_bits *m)
         tc_reader_fail(r, TC_ERANGE);
 }
 
+/* At least one txid: an empty request asks for nothing. */
+static void get_txs_read(tc_reader *r, tc_msg_get_txs *m)
+{
+    uint32_t n = tc_get_count(r, TC_MSG_GET_TXS_MAX, TC_HASH_SIZE);
+    if (r->err == 0 && n == 0)
+        tc_reader_fail(r, TC_ERANGE);
+    if (r->err != 0)
+        return;
+    m->txids = tc_malloc((size_t)n * sizeof(*m->txids));
+    if (m->txids == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return;
+    }
+    m->count = n;
+    TC_ASSERT(n <= TC_MSG_GET_TXS_MAX);
+    tc_get_raw(r, m->txids, (size_t)n * TC_HASH_SIZE); /* the count passed the bytes left */
+}
+
+/* The last flag is 0 or 1; the list may be empty (the sender holds none of what was asked). */
+static void txs_read(tc_reader *r, tc_msg_txs *m)
+{
+    m->last = tc_get_u8(r);
+    if (r->err == 0 && m->last > 1)
+        tc_reader_fail(r, TC_ERANGE);
+    uint32_t n = tc_get_count(r, TC_MSG_TXS_MAX, TC_MSG_TX_MIN_SIZE);
+    if (r->err != 0 || n == 0)
+        return;
+    m->txs = tc_calloc(n, sizeof(*m->txs));
+    if (m->txs == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return;
+    }
+    m->count = n; /* every slot is zeroed, so a partly read list deinits safely */
+    for (uint32_t i = 0; i < n && r->err == 0; i++)
+        (void)tc_tx_read(r, &m->txs[i]);
+}
+
 /* IHAVE / IWANT: at least one entry, each of a type that can be announced. */
 static void invs_read(tc_reader *r, tc_msg_invs *m)
 {
@@ -414,6 +453,12 @@ static void payload_read(tc_reader *r, tc_msg *m)
     case TC_MSG_VOTES:
         votes_read(r, &m->votes);
         break;
+    case TC_MSG_GET_TXS:
+        get_txs_read(r, &m->get_txs);
+        break;
+    case TC_MSG_TXS:
+        txs_read(r, &m->txs);
+        break;
     case TC_MSG_IHAVE:
     case TC_MSG_IWANT:
         invs_read(r, &m->invs);
@@ -516,6 +561,15 @@ void tc_msg_deinit(tc_msg *m)
         break;
     case TC_MSG_VOTES:
         free(m->votes.votes);
+        break;
+    case TC_MSG_GET_TXS:
+        free(m->get_txs.txids);
+        break;
+    case TC_MSG_TXS:
+        TC_ASSERT(m->txs.txs != NULL || m->txs.count == 0);
+        for (uint32_t i = 0; i < m->txs.count; i++)
+            tc_tx_deinit(&m->txs.txs[i]);
+        free(m->txs.txs);
         break;
     case TC_MSG_IHAVE:
     case TC_MSG_IWANT:
@@ -652,6 +706,14 @@ int tc_msg_check(const tc_msg *m)
     case TC_MSG_VOTE_BITS:
     case TC_MSG_VOTE_WANT:
         return tc_msg_vote_bits_check(&m->vote_bits);
+    case TC_MSG_GET_TXS:
+        if (m->get_txs.count > TC_MSG_GET_TXS_MAX)
+            return TC_ETOOLONG;
+        return m->get_txs.count == 0 ? TC_ERANGE : 0;
+    case TC_MSG_TXS:
+        if (m->txs.count > TC_MSG_TXS_MAX)
+            return TC_ETOOLONG;
+        return m->txs.last > 1 || (m->txs.count > 0 && m->txs.txs == NULL) ? TC_ERANGE : 0;
     case TC_MSG_REJECT:
         if (!tc_msg_type_known(m->reject.type) || m->reject.code >= 0)
             return TC_ERANGE;
@@ -795,6 +857,17 @@ static void payload_write(tc_writer *w, const tc_msg *m)
         tc_put_u32(w, m->votes.vote_count);
         for (uint32_t i = 0; i < m->votes.vote_count; i++)
             tc_vote_encode(w, &m->votes.votes[i]);
+        break;
+    case TC_MSG_GET_TXS:
+        tc_put_u32(w, m->get_txs.count);
+        TC_ASSERT(m->get_txs.txids != NULL);
+        tc_put_raw(w, m->get_txs.txids, (size_t)m->get_txs.count * TC_HASH_SIZE);
+        break;
+    case TC_MSG_TXS:
+        tc_put_u8(w, m->txs.last);
+        tc_put_u32(w, m->txs.count);
+        for (uint32_t i = 0; i < m->txs.count; i++)
+            tc_tx_encode(w, &m->txs.txs[i]);
         break;
     case TC_MSG_GET_SNAPSHOT:
         tc_put_u64(w, m->get_snapshot.height);
@@ -1028,6 +1101,8 @@ const char *tc_msg_type_name(uint8_t type)
         [TC_MSG_REJECT] = "REJECT",
         [TC_MSG_GET_VOTES] = "GET_VOTES",
         [TC_MSG_VOTES] = "VOTES",
+        [TC_MSG_GET_TXS] = "GET_TXS",
+        [TC_MSG_TXS] = "TXS",
         [TC_MSG_IHAVE] = "IHAVE",
         [TC_MSG_IWANT] = "IWANT",
         [TC_MSG_VOTE_BITS] = "VOTE_BITS",

@@ -393,6 +393,12 @@ static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
     case TC_MSG_GET_VOTES:
         node_evidence_on_get_votes(n, peer, &m->get_votes);
         return;
+    case TC_MSG_GET_TXS:
+        node_txs_on_get_txs(n, peer, &m->get_txs);
+        return;
+    case TC_MSG_TXS:
+        node_txs_on_txs(n, peer, &m->txs);
+        return;
     case TC_MSG_VOTES:
         node_evidence_on_votes(n, peer, &m->votes);
         return;

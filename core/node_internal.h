@@ -332,8 +332,32 @@ typedef struct {
     tc_handoff h; /* owned */
 } node_handoff;
 
+/* The fetch of carried bodies (PROTOCOL 11.8 step 8): while finality misses the body of a carried
+ * transaction, the node asks one peer at a time with GET_TXS (first the peer that sent the
+ * closing block, then the ready peers in turn), NODE_BODIES_TIMEOUT_MS per attempt, and gives up
+ * after NODE_BODIES_TRIES attempts that brought nothing new. */
+#define NODE_BODIES_TIMEOUT_MS 500
+#define NODE_BODIES_TRIES      6
+
+typedef struct {
+    bool active;
+    bool asked;    /* a GET_TXS is out to peer */
+    bool has_hint; /* hint: the peer whose BLOCKS is being applied (node_sync.c) */
+    tc_peer_id hint;
+    bool first_valid; /* the fetch asks first: the hint when it started */
+    tc_peer_id first;
+    tc_peer_id peer;
+    uint32_t tries;       /* attempts that brought no body */
+    uint32_t turn;        /* round robin over the ready peers */
+    bool progress;        /* the current attempt brought a body */
+    uint64_t deadline_ms; /* the next attempt, or the current one's timeout */
+    uint32_t asked_count;
+    tc_hash asked_txids[TC_MSG_GET_TXS_MAX]; /* what the current attempt asked for */
+} node_bodies;
+
 typedef struct {
     tc_finality *fin; /* of n->epoch */
+    node_bodies bodies;
     /* Bodies of valid transactions refused because an input is locked to another one: the
      * proof of a double lock needs both bodies and the mempool keeps only one. A ring; an
      * empty slot is all zero. */
@@ -391,8 +415,17 @@ node_verdict node_txs_on_handoff(tc_node *n, tc_peer_id peer, tc_handoff *h);
  * (free() the array only; valid until the pool changes). TC_EBLK_HANDOFF while the pool holds
  * less than Q, TC_ENOMEM. */
 int node_txs_block_handoffs(tc_node *n, uint64_t height, tc_handoff **out, uint32_t *count_out);
-/* Earliest of finality's deadline and the own handoff's re-broadcast. */
+/* Earliest of finality's deadline, the own handoff's re-broadcast and the carried-bodies
+ * fetch's next step. */
 uint64_t node_txs_next_deadline(const tc_node *n);
+/* The peer whose BLOCKS is being applied (has: while it is): an epoch change it brings asks it
+ * first for the carried bodies this node lacks. */
+void node_txs_bodies_hint(tc_node *n, bool has, tc_peer_id peer);
+/* GET_TXS from peer: answered with TXS frames of the bodies held (pool, refused rivals). */
+void node_txs_on_get_txs(tc_node *n, tc_peer_id peer, const tc_msg_get_txs *g);
+/* TXS from peer: taken only as the answer the carried-bodies fetch waits for; a body whose txid
+ * was not asked for is an INVALID offence. */
+void node_txs_on_txs(tc_node *n, tc_peer_id peer, const tc_msg_txs *m);
 
 /* ==== node_commit.c: the committed tip ==== */
 

@@ -124,6 +124,16 @@ static int verify_entry(tc_node *n, const tc_msg_block_entry *e, tc_hash *hash_o
     return tc_commit_verify(&e->commit, vs, &n->verifier, h, hash_out);
 }
 
+/* Applies a synced block; an epoch change it brings asks its sender first for the carried
+ * bodies this node lacks (PROTOCOL 11.8 step 8): that peer had the closing block. */
+static int apply_synced(tc_node *n, tc_peer_id peer, const tc_msg_block_entry *e)
+{
+    node_txs_bodies_hint(n, true, peer);
+    int rc = node_commit_apply(n, &e->block, &e->commit, true);
+    node_txs_bodies_hint(n, false, peer);
+    return rc;
+}
+
 void node_sync_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b)
 {
     for (uint32_t i = 0; i < b->entry_count && !n->fail.failed; i++) {
@@ -138,7 +148,7 @@ void node_sync_on_blocks(tc_node *n, tc_peer_id peer, tc_msg_blocks *b)
             break;
         if (e->block.header.height <= tc_chain_height(n->chain))
             node_commit_check_fork(n, &e->block, &e->commit, &hash);
-        else if (node_commit_apply(n, &e->block, &e->commit, true) == 0)
+        else if (apply_synced(n, peer, e) == 0)
             node_consensus_committed(n);
         else
             break;

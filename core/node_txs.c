@@ -52,6 +52,8 @@ uint32_t node_txs_batch_interval_ms(const tc_profile *p, uint32_t validators)
     return (uint32_t)ms;
 }
 
+static void bodies_start(tc_node *n);
+
 int node_txs_open(tc_node *n)
 {
     const tc_vset *vs;
@@ -108,8 +110,10 @@ int node_txs_open(tc_node *n)
     free(carry);
     if (has_prev)
         tc_vset_deinit(&prev);
-    if (rc == 0)
+    if (rc == 0) {
         n->my_index = tc_finality_validator(n->txs.fin);
+        bodies_start(n); /* carried bodies a restart (or a rebuild) left unknown */
+    }
     return rc;
 }
 
@@ -406,10 +410,13 @@ void node_txs_on_get_batches(tc_node *n, tc_peer_id peer, const tc_msg_get_vote_
     }
 }
 
+static void bodies_tick(tc_node *n);
+
 void node_txs_tick(tc_node *n)
 {
     tc_store_txn *t = NULL;
     handoff_tick(n);
+    bodies_tick(n);
     if (n->fail.failed || tc_finality_next_deadline(n->txs.fin) > n->now_ms)
         return;
     int rc = begin_write(n, &t, "finality's timers");
@@ -445,14 +452,16 @@ static void revote(tc_node *n, const tc_hash *txid)
         return;
     int rc = tc_ledger_check_tx(tc_chain_profile(n->chain), &n->verifier, t, item.tx, txid,
                                 TC_LEDGER_VOTE, NULL);
-    bool touched = rc == 0 || node_failure_kind_of(rc) != TC_NODE_FAIL_NONE;
-    if (rc == 0)
+    bool voted = false;
+    if (rc == 0) {
         rc = tc_finality_vote_tx(n->txs.fin, t, n->now_ms, item.tx, txid, &vr);
+        voted = rc == 0;
+    }
     if (rc == 0)
         rc = tc_store_commit(t);
     else
         tc_store_abort(t);
-    if (rc != 0 && touched)
+    if (rc != 0 && (voted || node_failure_kind_of(rc) != TC_NODE_FAIL_NONE))
         reload(n, rc, "vote again in a new epoch");
 }
 
@@ -675,6 +684,234 @@ int node_txs_check_certs(tc_node *n, tc_peer_id peer, const tc_block *b, tc_batc
     return rc;
 }
 
+/* ---- carried bodies (PROTOCOL 11.8 step 8) ---- */
+
+void node_txs_bodies_hint(tc_node *n, bool has, tc_peer_id peer)
+{
+    n->txs.bodies.has_hint = has;
+    n->txs.bodies.hint = peer;
+}
+
+/* Starts (or restarts, at each epoch change) the fetch of the carried bodies finality misses;
+ * the first attempt goes out at the next tick, to the peer whose BLOCKS brought the change
+ * when there is one. */
+static void bodies_start(tc_node *n)
+{
+    node_bodies *b = &n->txs.bodies;
+    b->active = tc_finality_carried_missing(n->txs.fin, NULL, 0) > 0;
+    b->asked = false;
+    b->asked_count = 0;
+    b->tries = 0;
+    b->progress = false;
+    b->first_valid = b->has_hint;
+    b->first = b->hint;
+    b->deadline_ms = n->now_ms;
+}
+
+/* The peer of the next attempt: the hinted one first if it is ready, then the ready peers in
+ * turn. False if no peer is ready. */
+static bool bodies_pick(tc_node *n, tc_peer_id *out)
+{
+    node_bodies *b = &n->txs.bodies;
+    tc_peer_id ids[64];
+    uint32_t count = tc_peer_ready_ids(n->peers, ids, TC_ARRAY_LEN(ids));
+    if (count > TC_ARRAY_LEN(ids))
+        count = TC_ARRAY_LEN(ids);
+    bool first = b->first_valid;
+    b->first_valid = false;
+    for (uint32_t i = 0; first && i < count; i++) {
+        if (ids[i] == b->first) {
+            *out = ids[i];
+            return true;
+        }
+    }
+    if (count == 0)
+        return false;
+    *out = ids[b->turn++ % count];
+    return true;
+}
+
+/* Asks the next peer for what is still missing, or ends the fetch: every body known, or
+ * NODE_BODIES_TRIES attempts brought nothing (then finality stops waiting: a Byzantine handoff
+ * may name txids nobody holds, and honest validators must not wait for them for good). */
+static void bodies_attempt(tc_node *n)
+{
+    node_bodies *b = &n->txs.bodies;
+    uint32_t missing = tc_finality_carried_missing(n->txs.fin, b->asked_txids, TC_MSG_GET_TXS_MAX);
+    b->asked = false;
+    b->progress = false;
+    b->asked_count = missing < TC_MSG_GET_TXS_MAX ? missing : TC_MSG_GET_TXS_MAX;
+    if (missing == 0 || b->tries >= NODE_BODIES_TRIES) {
+        if (missing > 0)
+            tc_finality_bodies_give_up(n->txs.fin);
+        b->active = false;
+        b->asked_count = 0;
+        return;
+    }
+    b->deadline_ms = n->now_ms + NODE_BODIES_TIMEOUT_MS;
+    if (!bodies_pick(n, &b->peer)) {
+        b->tries++; /* nobody to ask: try again at the deadline */
+        return;
+    }
+    tc_msg m = {.type = TC_MSG_GET_TXS};
+    m.get_txs.count = b->asked_count;
+    m.get_txs.txids = b->asked_txids; /* lent */
+    (void)node_send(n, b->peer, &m);
+    b->asked = true;
+}
+
+static void bodies_tick(tc_node *n)
+{
+    node_bodies *b = &n->txs.bodies;
+    if (!b->active || n->fail.failed || n->now_ms < b->deadline_ms)
+        return;
+    if (b->asked && !b->progress)
+        b->tries++; /* the peer did not answer in time, or answered nothing */
+    bodies_attempt(n);
+}
+
+static bool bodies_asked(const node_bodies *b, const tc_hash *txid)
+{
+    for (uint32_t i = 0; i < b->asked_count; i++)
+        if (memcmp(b->asked_txids[i].b, txid->b, TC_HASH_SIZE) == 0)
+            return true;
+    return false;
+}
+
+/* Pools a fetched carried body, from which this node re-gossips, revotes and proposes it. A
+ * pooled rival that is not final and not carried itself gives way (nobody who knows the carried
+ * one votes for it; it goes to the rival ring, for a double lock's proof); a carried rival
+ * stays, since this node may be the only one holding its body, which another node's fetch may
+ * need (PROTOCOL 11.8: neither of two conflicting carried transactions is voted for). */
+static void pool_take_carried(tc_node *n, const tc_tx *tx, const tc_hash *txid, uint64_t fee)
+{
+    for (int pass = 0; pass < 2; pass++) { /* check every rival first, then remove them */
+        for (uint32_t i = 0; i < tx->input_count; i++) {
+            tc_hash other;
+            tc_mempool_item it;
+            if (tc_mempool_spender(n->pool, &tx->inputs[i].prev, &other) != 0 ||
+                memcmp(other.b, txid->b, TC_HASH_SIZE) == 0)
+                continue;
+            if (tc_finality_is_final(n->txs.fin, &other) ||
+                tc_finality_is_carried(n->txs.fin, &other) ||
+                tc_mempool_get(n->pool, &other, &it) != 0)
+                return;
+            if (pass == 1) {
+                rival_remember(n, it.tx);
+                (void)tc_mempool_remove(n->pool, &other);
+            }
+        }
+    }
+    if (!tc_mempool_contains(n->pool, txid))
+        (void)tc_mempool_add(n->pool, tx, txid, fee, TC_MEMPOOL_PEER_LOCAL, NULL);
+}
+
+/* A body whose txid the fetch asked for: finality learns its inputs (its outpoints are reserved
+ * from now on). A valid one is also pooled. A body with a bad signature (the txid leaves
+ * signatures out, so a liar can keep it) or a bad form is the peer's offence; one whose inputs are
+ * gone (a rival was confirmed) is still recorded, so the fetch stops asking for it. True when
+ * finality took it. */
+static bool body_take(tc_node *n, tc_peer_id peer, const tc_tx *tx, const tc_hash *txid)
+{
+    const tc_profile *p = tc_chain_profile(n->chain);
+    if (tc_tx_check_form(tx, p) != 0) {
+        node_offence(n, peer, TC_PEER_OFFENCE_INVALID);
+        return false;
+    }
+    tc_store_txn *t = NULL;
+    if (begin_write(n, &t, "take a carried body") != 0)
+        return false;
+    uint64_t fee = 0;
+    int lrc = tc_ledger_check_tx(p, &n->verifier, t, tx, txid, TC_LEDGER_CONFIRM, &fee);
+    int rc = node_failure_kind_of(lrc) != TC_NODE_FAIL_NONE ? lrc : 0;
+    if (rc == 0 && lrc == TC_ETX_BAD_SIG) {
+        tc_store_abort(t);
+        node_offence(n, peer, TC_PEER_OFFENCE_BAD_SIG);
+        return false;
+    }
+    bool touched = rc == 0;
+    if (rc == 0)
+        rc = tc_finality_add_tx(n->txs.fin, t, n->now_ms, tx, txid);
+    if (rc == 0)
+        rc = tc_store_commit(t);
+    else
+        tc_store_abort(t);
+    if (rc != 0) {
+        if (rc != TC_EFULL && (touched || node_failure_kind_of(rc) != TC_NODE_FAIL_NONE))
+            reload(n, rc, "take a carried body");
+        return false;
+    }
+    if (lrc == 0)
+        pool_take_carried(n, tx, txid, fee);
+    return true;
+}
+
+void node_txs_on_txs(tc_node *n, tc_peer_id peer, const tc_msg_txs *m)
+{
+    node_bodies *b = &n->txs.bodies;
+    if (!b->active || !b->asked || peer != b->peer)
+        return; /* not the answer the fetch waits for (late, or unasked): dropped */
+    for (uint32_t i = 0; i < m->count; i++) {
+        tc_hash txid;
+        tc_tx_id(&m->txs[i], &txid);
+        if (!bodies_asked(b, &txid) && !tc_finality_is_carried(n->txs.fin, &txid)) {
+            /* A body that matches no asked txid (nor a carried one, which a late answer to an
+             * earlier attempt may hold): the peer lies, or sends garbage. */
+            node_offence(n, peer, TC_PEER_OFFENCE_INVALID);
+            b->asked = false;
+            b->tries++;
+            b->deadline_ms = n->now_ms; /* the next peer at the next tick */
+            return;
+        }
+        if (tc_finality_carried_missing(n->txs.fin, NULL, 0) > 0 &&
+            body_take(n, peer, &m->txs[i], &txid))
+            b->progress = true;
+        if (n->fail.failed || n->txs.fin == NULL || !b->asked)
+            return;
+    }
+    if (m->last == 0)
+        return;
+    if (!b->progress)
+        b->tries++;
+    bodies_attempt(n); /* what this peer lacks is asked of the next one */
+}
+
+/* Sends one TXS frame of count bodies (lent). */
+static void send_txs(tc_node *n, tc_peer_id peer, tc_tx *txs, uint32_t count, bool last)
+{
+    tc_msg m = {.type = TC_MSG_TXS};
+    m.txs.last = last ? 1 : 0;
+    m.txs.count = count;
+    m.txs.txs = count > 0 ? txs : NULL;
+    (void)node_send(n, peer, &m);
+}
+
+void node_txs_on_get_txs(tc_node *n, tc_peer_id peer, const tc_msg_get_txs *g)
+{
+    tc_tx *txs = tc_calloc(TC_MSG_TXS_MAX, sizeof(*txs));
+    if (txs == NULL)
+        return; /* the asker tries another peer at its timeout */
+    /* As many frames as the frame budget needs, the last one flagged: the asker moves on to
+     * another peer once it has it. */
+    size_t budget = tc_chain_profile(n->chain)->frame_size_max, size = TC_MSG_TXS_OVERHEAD;
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < g->count; i++) {
+        const tc_tx *body = body_find(n, &g->txids[i]);
+        if (body == NULL)
+            continue;
+        size_t sz = tc_tx_encoded_size(body);
+        if (count > 0 && (count == TC_MSG_TXS_MAX || size + sz > budget)) {
+            send_txs(n, peer, txs, count, false);
+            count = 0;
+            size = TC_MSG_TXS_OVERHEAD;
+        }
+        txs[count++] = *body; /* shallow: the pool or the ring keeps it meanwhile */
+        size += sz;
+    }
+    send_txs(n, peer, txs, count, true);
+    free(txs); /* the bodies were lent */
+}
+
 /* ---- epoch handoff (PROTOCOL 11.8) ---- */
 
 static bool closing_next(const tc_node *n)
@@ -735,6 +972,8 @@ static void handoff_tick(tc_node *n)
 uint64_t node_txs_next_deadline(const tc_node *n)
 {
     uint64_t d = tc_finality_next_deadline(n->txs.fin);
+    if (n->txs.bodies.active && n->txs.bodies.deadline_ms < d)
+        d = n->txs.bodies.deadline_ms;
     if (n->my_index != UINT32_MAX && closing_next(n) && n->txs.handoff_next_ms < d)
         d = n->txs.handoff_next_ms;
     return d;
@@ -875,7 +1114,9 @@ static int change_epoch(tc_node *n, uint32_t epoch)
     n->epoch = epoch;
     tc_peer_set_validator_count(n->peers, vs->count);
     if (rc != 0)
-        reload(n, rc, "change the epoch");
+        reload(n, rc, "change the epoch"); /* node_txs_open starts the fetch */
+    else
+        bodies_start(n);
     if (!n->fail.failed)
         n->my_index = tc_finality_validator(n->txs.fin);
     return 0;

@@ -213,8 +213,8 @@ static const type_policy type_policies[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_REJECT] = {TC_PEER_CAT_PING, false},
     [TC_MSG_GET_VOTES] = {TC_PEER_CAT_SYNC, false},
     [TC_MSG_VOTES] = {TC_PEER_CAT_SYNC, false},
-    [22] = {TC_PEER_CAT_COUNT, false}, /* 22, 23: reserved, unknown here */
-    [23] = {TC_PEER_CAT_COUNT, false},
+    [TC_MSG_GET_TXS] = {TC_PEER_CAT_SYNC, false},
+    [TC_MSG_TXS] = {TC_PEER_CAT_SYNC, false},
     [TC_MSG_GET_SNAPSHOT] = {TC_PEER_CAT_SYNC, false},
     [TC_MSG_SNAPSHOT] = {TC_PEER_CAT_SYNC, false},
     /* Announcements ride with the transactions they mostly announce: one IHAVE or IWANT frame

@@ -34,6 +34,7 @@
 
 #include "chain.h"
 #include "mnreg.h"
+#include "msg.h"
 #include "utxo.h"
 
 /* ---- set-up ---- */
@@ -42,8 +43,13 @@ int w_checks_init(tc_world *w)
 {
     w_checks *c = &w->checks;
     const tc_scn *s = &w->scn;
-    for (uint32_t k = 0; k < s->expect_count; k++)
+    for (uint32_t k = 0; k < s->expect_count; k++) {
         c->expect_fork |= s->expects[k].kind == TC_SCN_EXP_FORK;
+        c->cr_on |= s->expects[k].kind == TC_SCN_EXP_CARRIED_RESERVED;
+    }
+    c->cr_seq = calloc(w->count, sizeof(*c->cr_seq));
+    if (c->cr_seq == NULL)
+        return TC_ENOMEM;
     uint32_t ex = s->expect_count > 0 ? s->expect_count : 1;
     c->probe_heights = calloc((size_t)ex * w->count, sizeof(uint64_t));
     c->probe_state = calloc(ex, 1);
@@ -73,6 +79,9 @@ void w_checks_free(tc_world *w)
     free(c->probe_detail);
     free(c->spent);
     free(c->banned);
+    free(c->cr_seq);
+    free(c->cr_ops);
+    free(c->cr_txids);
     memset(c, 0, sizeof(*c));
 }
 
@@ -245,6 +254,101 @@ static uint32_t spent_index(const w_checks *c, const tc_outpoint *op)
     uint32_t h;
     memcpy(&h, op->txid.b, sizeof(h));
     return (h ^ (op->index * 0x9e3779b1u)) & (c->spent_cap - 1);
+}
+
+/* ---- carried outpoints (`expect carried-reserved`, PROTOCOL 11.8 step 8) ---- */
+
+/* Loads the carry list that epoch - 1 handed to epoch, as node e's store holds it (chain data:
+ * the same on every node that applied the closing block), keeping the load transactions. */
+static void cr_load(tc_world *w, uint32_t e, uint32_t epoch)
+{
+    w_checks *c = &w->checks;
+    if (c->cr_loaded && c->cr_epoch == epoch)
+        return;
+    c->cr_loaded = false;
+    c->cr_count = 0;
+    uint8_t key[12 + 4] = "chain/carry/";
+    uint32_t prev = epoch - 1;
+    key[12] = (uint8_t)(prev >> 24), key[13] = (uint8_t)(prev >> 16);
+    key[14] = (uint8_t)(prev >> 8), key[15] = (uint8_t)prev;
+    tc_store_txn *t = NULL;
+    const void *v = NULL;
+    size_t vl = 0;
+    if (epoch == 0 || tc_store_begin(w->nodes[e].store, false, &t) != 0)
+        return;
+    if (tc_store_get(t, TC_TABLE_META, key, sizeof(key), &v, &vl) == 0 && vl >= 4) {
+        const uint8_t *p = v;
+        uint32_t n =
+            (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        free(c->cr_ops);
+        free(c->cr_txids);
+        c->cr_ops = calloc(n + 1, sizeof(*c->cr_ops));
+        c->cr_txids = calloc(n + 1, sizeof(*c->cr_txids));
+        for (uint32_t i = 0; c->cr_ops != NULL && c->cr_txids != NULL && i < n &&
+                             4 + (size_t)(i + 1) * TC_HASH_SIZE <= vl;
+             i++) {
+            tc_hash id;
+            memcpy(id.b, p + 4 + (size_t)i * TC_HASH_SIZE, TC_HASH_SIZE);
+            const w_tx *x = w_load_find(w, &id);
+            if (x == NULL)
+                continue;
+            c->cr_ops[c->cr_count] = x->input;
+            c->cr_txids[c->cr_count++] = id;
+        }
+        c->cr_loaded = true;
+        c->cr_epoch = epoch;
+        w_timeline(w, e, "carry list into epoch %u: %u txids, %u of the load", epoch, n,
+                   c->cr_count);
+    }
+    tc_store_abort(t);
+}
+
+static uint32_t le32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* An own VOTE_BATCH of an honest validator: none of its load transactions may spend an outpoint
+ * that another transaction carried into the batch's epoch spends. Each batch is read once (its
+ * seq; re-gossip sends older ones again). */
+void w_check_send(tc_world *w, uint32_t e, const uint8_t *frame, size_t len)
+{
+    w_checks *c = &w->checks;
+    const size_t head = TC_MSG_HEADER_SIZE + 4 + 4 + 8;
+    if (w->nodes[e].byzantine || len < head || tc_msg_frame_type(frame, len) != TC_MSG_VOTE_BATCH)
+        return;
+    const uint8_t *p = frame + TC_MSG_HEADER_SIZE;
+    uint32_t epoch = le32_at(p), index = le32_at(p + 4);
+    uint64_t seq = (uint64_t)le32_at(p + 8) | (uint64_t)le32_at(p + 12) << 32;
+    if (seq <= c->cr_seq[e] || epoch == 0)
+        return;
+    const w_epoch_set *set = epoch_set(w, e, epoch);
+    if (set == NULL || index >= set->count ||
+        memcmp(set->keys[index].b, w->nodes[e].pub.b, TC_PUBKEY_SIZE) != 0)
+        return; /* another validator's batch, answered to GET_VOTE_BATCHES */
+    tc_msg m;
+    if (tc_msg_decode(frame, len, &m) != 0)
+        return;
+    c->cr_seq[e] = seq;
+    c->cr_batches++;
+    cr_load(w, e, epoch);
+    for (uint32_t i = 0; c->cr_loaded && i < m.vote_batch.txid_count; i++) {
+        const w_tx *x = w_load_find(w, &m.vote_batch.txids[i]);
+        for (uint32_t k = 0; x != NULL && k < c->cr_count; k++) {
+            if (tc_outpoint_cmp(&c->cr_ops[k], &x->input) != 0 ||
+                memcmp(c->cr_txids[k].b, x->txid.b, TC_HASH_SIZE) == 0)
+                continue;
+            if (c->cr_breaches++ == 0) {
+                char a[17], b[17];
+                tc_hex(a, x->txid.b, 8);
+                tc_hex(b, c->cr_txids[k].b, 8);
+                snprintf(c->cr_first, sizeof(c->cr_first),
+                         "%s voted %s in epoch %u over carried %s", w->nodes[e].name, a, epoch, b);
+                w_timeline(w, e, "carried-reserved breach: %s", c->cr_first);
+            }
+        }
+    }
+    tc_msg_deinit(&m);
 }
 
 /* One outpoint, one final transaction, across every honest node. */

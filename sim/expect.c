@@ -122,6 +122,9 @@ static void expect_text(const tc_world *w, const tc_scn_expect *x, char *out, si
     case TC_SCN_EXP_FINAL_CONFIRMED:
         snprintf(out, size, "final-confirmed within %llums", (unsigned long long)x->within_ms);
         break;
+    case TC_SCN_EXP_CARRIED_RESERVED:
+        snprintf(out, size, "carried-reserved");
+        break;
     case TC_SCN_EXP_CLOCK_STOPS:
         snprintf(out, size, "clock-stops %s %llu", cmp_text(x->cmp), (unsigned long long)x->value);
         break;
@@ -479,6 +482,13 @@ static void eval_one(tc_world *w, uint32_t k, tc_world_expect *r)
         break;
     case TC_SCN_EXP_FINAL_CONFIRMED:
         eval_final_confirmed(w, x, r);
+        break;
+    case TC_SCN_EXP_CARRIED_RESERVED:
+        r->pass = w->checks.cr_breaches == 0;
+        snprintf(
+            r->value, sizeof(r->value), "%llu votes on carried outpoints (%llu batches read)%s%s",
+            (unsigned long long)w->checks.cr_breaches, (unsigned long long)w->checks.cr_batches,
+            w->checks.cr_breaches ? ": " : "", w->checks.cr_first);
         break;
     case TC_SCN_EXP_BANNED: {
         uint32_t banned = endpoint_of(w, x->node), missing = UINT32_MAX;

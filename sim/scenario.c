@@ -29,10 +29,22 @@ const char *const scn_event_names[] = {NULL,       "crash", "restart", "partitio
                                        "register", "load",  "link"};
 const char *const scn_chaos_kind_names[] = {"crash",   "lose-writes", "pause", "partition",
                                             "one-way", "link",        "clock", "byzantine"};
-const char *const scn_expect_names[] = {NULL,     "safety",       "fork",           "culprits",
-                                        "height", "view-changes", "finality",       "liveness",
-                                        "banned", "clock-stops",  "online",         "offline",
-                                        "burned", "state-sync",   "final-confirmed"};
+const char *const scn_expect_names[] = {NULL,
+                                        "safety",
+                                        "fork",
+                                        "culprits",
+                                        "height",
+                                        "view-changes",
+                                        "finality",
+                                        "liveness",
+                                        "banned",
+                                        "clock-stops",
+                                        "online",
+                                        "offline",
+                                        "burned",
+                                        "state-sync",
+                                        "final-confirmed",
+                                        "carried-reserved"};
 
 _Static_assert(TC_TIER_BRONZE == 0 && TC_TIER_SILVER == 1 && TC_TIER_GOLD == 2, "scn_tier_names");
 _Static_assert(TC_NET_TESTNET == 0 && TC_NET_MAINNET == 1, "scn_network_names");

@@ -195,6 +195,9 @@ typedef enum {
     TC_SCN_EXP_STATE_SYNC = 13,      /* members: each caught up by a state snapshot at least once */
     TC_SCN_EXP_FINAL_CONFIRMED = 14, /* within_ms: every transaction final at an honest node
                                         more than within_ms before the end is in a block */
+    TC_SCN_EXP_CARRIED_RESERVED = 15, /* no honest validator votes, in an epoch, for a load
+                                         transaction spending an outpoint of another one the
+                                         previous epoch carried into it */
 } tc_scn_expect_kind;
 
 typedef enum { TC_SCN_GE = 1, TC_SCN_LE = 2, TC_SCN_EQ = 3 } tc_scn_cmp;

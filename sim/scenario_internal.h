@@ -137,7 +137,7 @@ int scn_want_word(parser *p, const char *word);
  * has none). Their lengths are checked where they are defined. */
 #define SCN_BYZ_NAMES    (TC_SCN_BYZ_BREAKER_LAST + 1)
 #define SCN_EVENT_NAMES  (TC_SCN_EV_LINK + 1)
-#define SCN_EXPECT_NAMES (TC_SCN_EXP_FINAL_CONFIRMED + 1)
+#define SCN_EXPECT_NAMES (TC_SCN_EXP_CARRIED_RESERVED + 1)
 extern const char *const scn_tier_names[];       /* 3: bronze, silver, gold */
 extern const char *const scn_byz_names[];        /* SCN_BYZ_NAMES */
 extern const char *const scn_storage_names[];    /* 2 */

@@ -753,10 +753,13 @@ static int ex_flag(parser *p, tc_scn_expect *e)
 }
 
 static int (*const expect_parsers[])(parser *, tc_scn_expect *) = {
-    NULL,        ex_flag,       ex_flag,           ex_culprits,    ex_height, ex_view_changes,
-    ex_finality, ex_liveness,   ex_banned,         ex_clock_stops, ex_banned, ex_banned,
-    ex_culprits, ex_state_sync, ex_final_confirmed};
-_Static_assert(TC_ARRAY_LEN(expect_parsers) == TC_SCN_EXP_FINAL_CONFIRMED + 1, "expect_parsers");
+    NULL,           ex_flag,       ex_flag,
+    ex_culprits,    ex_height,     ex_view_changes,
+    ex_finality,    ex_liveness,   ex_banned,
+    ex_clock_stops, ex_banned,     ex_banned,
+    ex_culprits,    ex_state_sync, ex_final_confirmed,
+    ex_flag};
+_Static_assert(TC_ARRAY_LEN(expect_parsers) == TC_SCN_EXP_CARRIED_RESERVED + 1, "expect_parsers");
 
 static int st_expect(parser *p, const tok *kw)
 {
@@ -769,7 +772,7 @@ static int st_expect(parser *p, const tok *kw)
     int k = 0;
     int rc = scn_get_choice(p, "an expectation", scn_expect_names, SCN_EXPECT_NAMES, &k);
     e.kind = (uint32_t)k;
-    TC_ASSERT(rc != 0 || (k >= TC_SCN_EXP_SAFETY && k <= TC_SCN_EXP_FINAL_CONFIRMED));
+    TC_ASSERT(rc != 0 || (k >= TC_SCN_EXP_SAFETY && k <= TC_SCN_EXP_CARRIED_RESERVED));
     if (rc == 0)
         rc = expect_parsers[k](p, &e);
     if (rc == 0)

@@ -324,6 +324,8 @@ static bool drain(tc_world *w, uint32_t e)
     frame_memo memo = {0};
     while (n->node != NULL && tc_node_next_action(n->node, &a)) {
         if (a.kind == TC_ACTION_SEND) {
+            if (w->checks.cr_on)
+                w_check_send(w, e, a.frame, a.frame_len);
             send_action(w, e, &a, &memo);
         } else if (a.kind == TC_ACTION_CONNECT) {
             on_connect_action(w, e, a.addr);

@@ -215,6 +215,17 @@ typedef struct {
     w_epoch_set epochs[W_EPOCH_CACHE];
     uint32_t epoch_next;
     uint8_t *banned; /* banned[by * count + peer]: `by` notified PEER_BANNED for `peer` */
+    /* `expect carried-reserved`: own vote batches of honest validators, checked against the
+     * carry list of the previous epoch (load transactions only). */
+    bool cr_on;
+    uint64_t *cr_seq;  /* per endpoint: the highest own batch seq checked */
+    uint32_t cr_epoch; /* epoch whose carry list cr_ops holds (of the epoch before it) */
+    bool cr_loaded;
+    tc_outpoint *cr_ops; /* the carried load transactions' inputs, parallel to cr_txids */
+    tc_hash *cr_txids;
+    uint32_t cr_count;
+    uint64_t cr_breaches, cr_batches;
+    char cr_first[96];
 } w_checks;
 
 struct tc_world {
@@ -305,6 +316,7 @@ uint32_t w_load_pick_node(tc_world *w, uint32_t avoid);
 int w_checks_init(tc_world *w);
 void w_checks_free(tc_world *w);
 void w_check_notify(tc_world *w, uint32_t e, const tc_notify *n);
+void w_check_send(tc_world *w, uint32_t e, const uint8_t *frame, size_t len);
 void w_check_after_call(tc_world *w, uint32_t e, bool committed, bool reported_healthy);
 void w_check_restart(tc_world *w, uint32_t e);
 void w_check_probe(tc_world *w, uint32_t expect_index, bool closing);

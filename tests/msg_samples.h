@@ -301,6 +301,19 @@ static inline void ms_msg(tc_msg *m, uint8_t type)
         m->votes.votes[1].pol_round = 0;
         ms_vote_resign(&m->votes.votes[1]);
         break;
+    case TC_MSG_GET_TXS:
+        m->get_txs.count = 2;
+        m->get_txs.txids = ms_calloc(2, sizeof(tc_hash));
+        memset(m->get_txs.txids[0].b, 0x61, TC_HASH_SIZE);
+        memset(m->get_txs.txids[1].b, 0x62, TC_HASH_SIZE);
+        break;
+    case TC_MSG_TXS:
+        m->txs.last = 1;
+        m->txs.count = 2;
+        m->txs.txs = ms_calloc(2, sizeof(tc_tx));
+        ms_tx(&m->txs.txs[0], 0x63);
+        ms_tx(&m->txs.txs[1], 0x64);
+        break;
     case TC_MSG_IHAVE:
     case TC_MSG_IWANT:
         m->invs.count = 2;

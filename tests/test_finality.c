@@ -1798,3 +1798,66 @@ Test(finality, own_batch_whose_seq_a_twin_took_is_reported_not_stored, .fini = t
     cr_assert_eq(st.batches, 4);
     tc_tx_deinit(&a);
 }
+
+/* PROTOCOL 11.8 step 8: a validator that never saw a carried transaction's body does not know
+ * its outpoints, so it votes for nothing (DEFERRED) until the body arrives; then the REVOTE pass
+ * brings the deferred transactions back, and a spend of the carried outpoint is refused. Giving
+ * up ends the wait too, and a confirmation of the missing one does. */
+Test(finality, votes_wait_for_the_bodies_of_carried_transactions, .fini = teardown)
+{
+    chain_up(4, NULL, 8);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    tc_tx carried_tx, rival, other;
+    tc_hash ic, ir, io;
+    mk_tx(&carried_tx, &ic, 0, TC_UNITS_PER_TIME);
+    mk_tx(&rival, &ir, 0, 3 * TC_UNITS_PER_TIME); /* spends carried_tx's outpoint */
+    mk_tx(&other, &io, 1, TC_UNITS_PER_TIME);
+    change_to(fin, 1, &ic, 1); /* carried, body never seen here */
+    cr_assert(tc_finality_bodies_waiting(fin), "a carried body is missing: votes wait");
+    tc_hash missing[2];
+    cr_assert_eq(tc_finality_carried_missing(fin, missing, 2), 1, "one carried body missing");
+    cr_assert(hash_eq(&missing[0], &ic), "the missing one is the carried txid");
+    cr_assert(tc_finality_is_carried(fin, &ic) && !tc_finality_is_carried(fin, &ir));
+    tc_finality_vote_result r = TC_FINALITY_VOTED;
+    cr_assert_eq(vote(fin, &rival, &ir, T0 + 110, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_DEFERRED, "no vote on what may spend a carried outpoint");
+    cr_assert_eq(vote(fin, &other, &io, T0 + 110, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_DEFERRED, "no vote at all while the body is missing");
+    cr_assert_eq(utxo_of(&rival.inputs[0].prev).state, TC_UTXO_UNSPENT, "nothing was locked");
+    cr_assert_eq(count_kind(drain(fin), TC_FINALITY_EV_REVOTE), 0, "the pass waits");
+    /* The body arrives: its outpoint is reserved and the wait ends with a REVOTE pass. */
+    cr_assert_eq(add(fin, &carried_tx, &ic), 0);
+    cr_assert(!tc_finality_bodies_waiting(fin), "the last carried body ends the wait");
+    cr_assert_eq(tc_finality_carried_missing(fin, NULL, 0), 0);
+    uint32_t ne = drain(fin);
+    cr_assert_eq(count_kind(ne, TC_FINALITY_EV_REVOTE), 3, "rival, other and the carried one");
+    cr_assert_eq(vote(fin, &rival, &ir, T0 + 120, &r), TC_ETX_LOCKED, "the outpoint is reserved");
+    cr_assert_eq(vote(fin, &other, &io, T0 + 120, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_VOTED, "other transactions get votes again");
+    /* Next epoch, the same transaction carried again but unknown to a restarted node: giving
+     * up ends the wait (the fetch found nobody holding it). */
+    tc_finality_free(fin);
+    cr_assert_eq(ts_chain_restart(&fx), 0);
+    vset.epoch = 1;
+    fin = fin_open(0, T0 + 200, &ic, 1, NULL);
+    cr_assert(tc_finality_bodies_waiting(fin), "a restart empties the pool: the body is missing");
+    cr_assert_eq(vote(fin, &rival, &ir, T0 + 210, &r), 0);
+    cr_assert_eq(r, TC_FINALITY_DEFERRED);
+    tc_finality_bodies_give_up(fin);
+    cr_assert(!tc_finality_bodies_waiting(fin), "giving up ends the wait");
+    cr_assert_eq(count_kind(drain(fin), TC_FINALITY_EV_REVOTE), 1, "the deferred rival comes back");
+    /* A confirmation of the missing carried transaction ends the wait as well. */
+    change_to(fin, 2, &io, 1);
+    cr_assert(!tc_finality_bodies_waiting(fin), "other's body is known here: no wait");
+    tc_finality_free(fin);
+    fin = NULL;
+    cr_assert_eq(ts_chain_restart(&fx), 0);
+    vset.epoch = 2;
+    fin = fin_open(0, T0 + 300, &io, 1, NULL);
+    cr_assert(tc_finality_bodies_waiting(fin), "other's body is unknown after the restart");
+    confirmed(fin, &other, &io);
+    cr_assert(!tc_finality_bodies_waiting(fin), "a confirmed carried transaction needs no body");
+    tc_tx_deinit(&carried_tx);
+    tc_tx_deinit(&rival);
+    tc_tx_deinit(&other);
+}

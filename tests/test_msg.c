@@ -9,6 +9,7 @@
 
 #include "msg.h"
 #include "msg_samples.h"
+#include "peer.h"
 #include "snapshot.h"
 
 static void init(void)
@@ -124,6 +125,12 @@ static size_t cleared_size(uint8_t type)
         break;
     case TC_MSG_VOTES:
         member = sizeof(m->votes);
+        break;
+    case TC_MSG_GET_TXS:
+        member = sizeof(m->get_txs);
+        break;
+    case TC_MSG_TXS:
+        member = sizeof(m->txs);
         break;
     case TC_MSG_IHAVE:
     case TC_MSG_IWANT:
@@ -372,7 +379,7 @@ Test(msg, a_length_field_that_disagrees_is_rejected)
 
 Test(msg, unknown_types_are_rejected)
 {
-    const uint8_t types[] = {0, TC_MSG_TYPE_COUNT, 22, 23, 0x80, 0xff};
+    const uint8_t types[] = {0, TC_MSG_TYPE_COUNT, 0x80, 0xff};
     uint8_t payload[8] = {0};
     for (size_t i = 0; i < sizeof(types); i++) {
         size_t len = 0;
@@ -386,7 +393,8 @@ Test(msg, unknown_types_are_rejected)
     cr_assert_str_eq(tc_msg_type_name(TC_MSG_REJECT), "REJECT");
     cr_assert_str_eq(tc_msg_type_name(TC_MSG_GET_VOTES), "GET_VOTES");
     cr_assert_str_eq(tc_msg_type_name(TC_MSG_VOTES), "VOTES");
-    cr_assert_str_eq(tc_msg_type_name(22), "?");
+    cr_assert_str_eq(tc_msg_type_name(TC_MSG_GET_TXS), "GET_TXS");
+    cr_assert_str_eq(tc_msg_type_name(TC_MSG_TXS), "TXS");
     cr_assert_str_eq(tc_msg_type_name(TC_MSG_GET_SNAPSHOT), "GET_SNAPSHOT");
     cr_assert_str_eq(tc_msg_type_name(TC_MSG_SNAPSHOT), "SNAPSHOT");
 }
@@ -885,7 +893,7 @@ Test(msg, frame_type_needs_the_type_byte)
 }
 
 /* IHAVE / IWANT (PROTOCOL 10.2): at least one id, at most TC_MSG_INV_MAX, each of a type that
- * can be announced; reserved type numbers are unknown. */
+ * can be announced. */
 Test(msg, announcements_are_checked)
 {
     for (uint8_t type = TC_MSG_IHAVE; type <= TC_MSG_IWANT; type++) {
@@ -911,10 +919,8 @@ Test(msg, announcements_are_checked)
         m.invs.count = TC_MSG_INV_MAX + 1;
         cr_assert_eq(tc_msg_check(&m), TC_ETOOLONG);
     }
-    for (uint8_t t = 22; t <= 23; t++) {
-        cr_assert(!tc_msg_type_known(t), "%u is reserved", t);
-        cr_assert_str_eq(tc_msg_type_name(t), "?");
-    }
+    cr_assert(!tc_msg_inv_type_ok(TC_MSG_GET_TXS) && !tc_msg_inv_type_ok(TC_MSG_TXS),
+              "carried bodies are asked for, not announced");
     cr_assert(tc_msg_inv_type_ok(TC_MSG_TX) && tc_msg_inv_type_ok(TC_MSG_VOTE_BATCH) &&
               tc_msg_inv_type_ok(TC_MSG_PROPOSAL));
     cr_assert(!tc_msg_inv_type_ok(TC_MSG_PREVOTE) && !tc_msg_inv_type_ok(0));
@@ -951,4 +957,104 @@ Test(msg, frame_ids_match_the_decoded_messages)
     cr_assert_eq(tc_msg_frame_batch_hash(f, len, &a), TC_ERANGE, "not a batch");
     free(f);
     tc_msg_deinit(&m);
+}
+
+/* GET_TXS (PROTOCOL 10.2): 1..TC_MSG_GET_TXS_MAX txids; every error path of the decoder and the
+ * same rules in tc_msg_check. */
+Test(msg, get_txs_is_checked)
+{
+    uint8_t empty[4] = {0, 0, 0, 0};
+    size_t len = 0;
+    uint8_t *f = frame_of(TC_MSG_GET_TXS, empty, sizeof(empty), &len);
+    expect_decode(f, len, TC_ERANGE); /* asks for nothing */
+    free(f);
+    uint8_t many[4] = {(TC_MSG_GET_TXS_MAX + 1) & 0xff, (TC_MSG_GET_TXS_MAX + 1) >> 8, 0, 0};
+    f = frame_of(TC_MSG_GET_TXS, many, sizeof(many), &len);
+    expect_decode(f, len, TC_ETOOLONG);
+    free(f);
+    uint8_t cut[4 + TC_HASH_SIZE + 5] = {2, 0, 0, 0}; /* two txids announced, one and a bit sent */
+    f = frame_of(TC_MSG_GET_TXS, cut, sizeof(cut), &len);
+    expect_decode(f, len, TC_ESHORT);
+    free(f);
+    uint8_t extra[4 + TC_HASH_SIZE + 1] = {1, 0, 0, 0};
+    f = frame_of(TC_MSG_GET_TXS, extra, sizeof(extra), &len);
+    expect_decode(f, len, TC_ETRAILING);
+    free(f);
+    uint8_t one[4 + TC_HASH_SIZE] = {1, 0, 0, 0, 0x77};
+    f = frame_of(TC_MSG_GET_TXS, one, sizeof(one), &len);
+    tc_msg d;
+    cr_assert_eq(tc_msg_decode(f, len, &d), 0);
+    cr_assert_eq(d.get_txs.count, 1, "one txid, got %u", d.get_txs.count);
+    cr_assert_eq(d.get_txs.txids[0].b[0], 0x77, "the txid's first byte is 0x77");
+    tc_msg_deinit(&d);
+    cr_assert_eq(d.type, 0, "deinit empties the message");
+    free(f);
+    tc_msg m = {.type = TC_MSG_GET_TXS};
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "no txid");
+    m.get_txs.count = TC_MSG_GET_TXS_MAX + 1;
+    cr_assert_eq(tc_msg_check(&m), TC_ETOOLONG);
+    cr_assert_eq(tc_peer_category_of(TC_MSG_GET_TXS), TC_PEER_CAT_SYNC);
+}
+
+/* TXS: a last flag of 0 or 1, then 0..TC_MSG_TXS_MAX transactions, each decoded by tc_tx_read;
+ * an empty answer (the sender holds none) is valid. */
+Test(msg, txs_is_checked)
+{
+    uint8_t none[5] = {1, 0, 0, 0, 0};
+    size_t len = 0;
+    uint8_t *f = frame_of(TC_MSG_TXS, none, sizeof(none), &len);
+    tc_msg d;
+    cr_assert_eq(tc_msg_decode(f, len, &d), 0, "an empty answer decodes");
+    cr_assert_eq(d.txs.last, 1);
+    cr_assert_eq(d.txs.count, 0);
+    cr_assert_null(d.txs.txs);
+    tc_msg_deinit(&d);
+    free(f);
+    uint8_t flag[5] = {2, 0, 0, 0, 0};
+    f = frame_of(TC_MSG_TXS, flag, sizeof(flag), &len);
+    expect_decode(f, len, TC_ERANGE); /* last is 0 or 1 */
+    free(f);
+    uint8_t many[5] = {0, (TC_MSG_TXS_MAX + 1) & 0xff, (TC_MSG_TXS_MAX + 1) >> 8, 0, 0};
+    f = frame_of(TC_MSG_TXS, many, sizeof(many), &len);
+    expect_decode(f, len, TC_ETOOLONG);
+    free(f);
+    /* A count the bytes left cannot hold is refused before anything is allocated. */
+    uint8_t big[5 + TC_MSG_TX_MIN_SIZE] = {0, 2, 0, 0, 0};
+    f = frame_of(TC_MSG_TXS, big, sizeof(big), &len);
+    expect_decode(f, len, TC_ESHORT);
+    free(f);
+    uint8_t short_flag[1] = {1};
+    f = frame_of(TC_MSG_TXS, short_flag, sizeof(short_flag), &len);
+    expect_decode(f, len, TC_ESHORT);
+    free(f);
+    /* A body that does not decode fails the frame with the transaction decoder's code. */
+    tc_msg m;
+    ms_msg(&m, TC_MSG_TXS);
+    f = ms_encode(&m, &len);
+    f[TC_MSG_HEADER_SIZE + 1 + 4] = 9; /* the first body's version */
+    cr_assert_neq(tc_msg_decode(f, len, &d), 0, "a bad version fails the frame");
+    cr_assert_eq(d.type, 0, "a refused frame leaves the message empty");
+    f[TC_MSG_HEADER_SIZE + 1 + 4] = 1;
+    cr_assert_eq(tc_msg_decode(f, len, &d), 0);
+    cr_assert_eq(d.txs.count, 2, "two bodies, got %u", d.txs.count);
+    cr_assert(tc_tx_equal(&d.txs.txs[1], &m.txs.txs[1]), "the second body round-trips");
+    tc_msg_deinit(&d);
+    uint8_t *g = tc_malloc(len + 1);
+    memcpy(g, f, len);
+    g[len] = 0;
+    g[0] = 0, g[1] = 0, g[2] = (uint8_t)((len - 3) >> 8), g[3] = (uint8_t)(len - 3);
+    expect_decode(g, len + 1, TC_ETRAILING);
+    free(g);
+    free(f);
+    m.txs.last = 2;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "last 2");
+    m.txs.last = 0;
+    m.txs.count = TC_MSG_TXS_MAX + 1;
+    cr_assert_eq(tc_msg_check(&m), TC_ETOOLONG);
+    m.txs.count = 2;
+    tc_msg_deinit(&m);
+    tc_msg e = {.type = TC_MSG_TXS};
+    e.txs.count = 1;
+    cr_assert_eq(tc_msg_check(&e), TC_ERANGE, "a count without bodies");
+    cr_assert_eq(tc_peer_category_of(TC_MSG_TXS), TC_PEER_CAT_SYNC);
 }

@@ -70,6 +70,11 @@ typedef struct {
     uint64_t finalized[NODES_MAX];
     uint64_t bans[NODES_MAX];
     uint64_t batch_requests[NODES_MAX]; /* GET_VOTE_BATCHES sent */
+    uint64_t body_requests[NODES_MAX];  /* GET_TXS sent */
+    uint64_t bodies_sent[NODES_MAX];    /* TXS frames with at least one body sent */
+    /* TXS frames with bodies from node i are altered in their first body's payment amount (so
+     * the txid no longer matches what was asked) when lie_bodies[i] is set. */
+    bool lie_bodies[NODES_MAX];
     uint32_t starts[NODES_MAX];
     int64_t offset_ms[NODES_MAX]; /* node i's clock reads global time + offset */
     /* VOTE_BITS node i sent naming its own vote, for a height above own_bits_above[i]. */
@@ -152,6 +157,10 @@ static void drain(pump *p, uint32_t i)
             p->batch_requests[i] += type == 10;
             if (type == TC_MSG_VOTE_BITS)
                 count_own_bits(p, i, a.frame, a.frame_len);
+            p->body_requests[i] += type == TC_MSG_GET_TXS;
+            /* TXS: u8 last | u32 count | bodies. */
+            bool bodies = type == TC_MSG_TXS && a.frame_len > 10 && a.frame[6] != 0;
+            p->bodies_sent[i] += bodies;
             p->proposals_sent[i] += type == 11;
             /* IHAVE: u32 count, then (u8 type | id) items; a proposal's is announced alone. */
             p->proposals_announced[i] +=
@@ -162,7 +171,18 @@ static void drain(pump *p, uint32_t i)
                 memcpy(p->captured, a.frame, a.frame_len);
                 p->captured_len = a.frame_len;
             }
-            if (!p->down[a.peer] && !(p->silent[i] && consensus_type(type)) && !lost)
+            if (bodies && p->lie_bodies[i]) {
+                tc_msg m;
+                cr_assert_eq(tc_msg_decode(a.frame, a.frame_len, &m), 0);
+                m.txs.txs[0].outputs[0].amount += 1; /* another txid, same length */
+                uint8_t *lie = NULL;
+                size_t lie_len = 0;
+                cr_assert_eq(tc_msg_encode_alloc(&m, &lie, &lie_len), 0);
+                tc_msg_deinit(&m);
+                if (!p->down[a.peer])
+                    push(p, i, a.peer, lie, lie_len);
+                free(lie);
+            } else if (!p->down[a.peer] && !(p->silent[i] && consensus_type(type)) && !lost)
                 push(p, i, a.peer, a.frame, a.frame_len);
         } else if (a.kind == TC_ACTION_DISCONNECT && closed_count < NODES_MAX) {
             closed[closed_count++] = a.peer; /* after the drain: a call ends the actions' life */
@@ -1432,5 +1452,142 @@ Test(node, votes_go_to_a_bounded_mesh_and_bitmaps_fill_the_gaps, .timeout = 60)
         }
     cr_assert_eq(n, 1, "one VOTE_WANT (got %u)", n);
     free(bytes);
+    pump_free(&p);
+}
+
+/* ---- carried bodies (PROTOCOL 11.8 step 8) ---- */
+
+/* Hands node `to` a frame from peer `from` and decodes the first frame it sends back to `from`
+ * into *out (type 0 when it sends none); returns how many frames it sent to `from`. */
+static uint32_t recv_answer(pump *p, uint32_t to, uint32_t from, const tc_msg *m, tc_msg *out)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    cr_assert_eq(tc_msg_encode_alloc(m, &bytes, &len), 0);
+    cr_assert_eq(tc_node_recv(p->nodes[to], local(p, to), from, bytes, len), 0);
+    free(bytes);
+    tc_action a;
+    uint32_t count = 0;
+    memset(out, 0, sizeof(*out));
+    while (tc_node_next_action(p->nodes[to], &a)) {
+        if (a.kind != TC_ACTION_SEND || a.peer != from)
+            continue;
+        if (count++ == 0)
+            cr_assert_eq(tc_msg_decode(a.frame, a.frame_len, out), 0, "the answer decodes");
+    }
+    return count;
+}
+
+/* GET_TXS is answered with the bodies held (one TXS frame here, flagged last), and with one
+ * empty TXS for txids not held; a TXS nobody asked for is dropped, never scored. */
+Test(node, get_txs_is_answered_from_the_pool, .timeout = 30)
+{
+    pump p;
+    pump_init(&p, 4, 31);
+    run_until(&p, 1, p.now_ms + 300); /* handshakes done; no block yet */
+    tc_tx tx;
+    tc_hash txid;
+    uint8_t *bytes;
+    size_t len;
+    wallet0_transfer(&p, &tx, &txid, &bytes, &len);
+    cr_assert_eq(tc_node_submit_tx(p.nodes[0], p.now_ms, bytes, len), 0);
+    drain(&p, 0);
+    tc_hash ids[2] = {txid};
+    memset(ids[1].b, 0x5a, TC_HASH_SIZE); /* held by nobody */
+    tc_msg ask = {.type = TC_MSG_GET_TXS};
+    ask.get_txs.count = 2;
+    ask.get_txs.txids = ids;
+    tc_msg ans;
+    cr_assert_eq(recv_answer(&p, 0, 1, &ask, &ans), 1, "one frame answers");
+    cr_assert_eq(ans.type, TC_MSG_TXS);
+    cr_assert_eq(ans.txs.last, 1, "the only frame is the last");
+    cr_assert_eq(ans.txs.count, 1, "the pooled body only (got %u)", ans.txs.count);
+    cr_assert(tc_tx_equal(&ans.txs.txs[0], &tx), "the very body submitted");
+    tc_msg_deinit(&ans);
+    ask.get_txs.count = 1;
+    ask.get_txs.txids = &ids[1];
+    cr_assert_eq(recv_answer(&p, 0, 1, &ask, &ans), 1);
+    cr_assert_eq(ans.type, TC_MSG_TXS);
+    cr_assert_eq(ans.txs.count, 0, "nothing held: an empty answer");
+    cr_assert_eq(ans.txs.last, 1);
+    tc_msg_deinit(&ans);
+    /* An unsolicited TXS (this node fetches nothing) is dropped, and the sender not banned. */
+    tc_msg unasked = {.type = TC_MSG_TXS};
+    unasked.txs.last = 1;
+    unasked.txs.count = 1;
+    unasked.txs.txs = &tx;
+    cr_assert_eq(recv_answer(&p, 2, 3, &unasked, &ans), 0, "nothing sent back");
+    run_until(&p, 1, p.now_ms + 2000);
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(p.bans[i], 0, "node %u banned nobody", i);
+    free(bytes);
+    tc_tx_deinit(&tx);
+    pump_free(&p);
+}
+
+/* Points node `at` holds against peer `peer`. */
+static uint32_t points_of(const pump *p, uint32_t at, uint32_t peer)
+{
+    tc_node_peer info[NODES_MAX];
+    uint32_t n = tc_node_peers_get(p->nodes[at], info, NODES_MAX);
+    for (uint32_t k = 0; k < n && k < NODES_MAX; k++)
+        if (info[k].id == peer)
+            return info[k].points;
+    return 0;
+}
+
+/* A validator restarted inside epoch 1 has an empty pool, so it does not know the body of the
+ * transaction epoch 0 carried: it asks its peers (GET_TXS), takes the body from an honest one,
+ * scores the one whose body does not match the asked txid (INVALID), and the chain confirms the
+ * transaction as before. */
+Test(node, a_restarted_validator_fetches_a_carried_body, .timeout = 120)
+{
+    pump p;
+    tc_verifier verifier;
+    pump_init_epoch(&p, 4, 7, 8);
+    tc_chain *view = chain_view(&p, 0, &verifier);
+    uint32_t p6 = proposer_node(&p, view, 6), p7 = proposer_node(&p, view, 7);
+    tc_chain_free(view);
+    run_until(&p, 5, p.now_ms + 60000);
+    p.batch_drop[p6] = p.batch_drop[p7] = true; /* as above: final at two nodes only */
+    p.batch_drop_until = 7;
+    tc_tx tx;
+    tc_hash txid;
+    uint8_t *bytes;
+    size_t len;
+    wallet0_transfer(&p, &tx, &txid, &bytes, &len);
+    cr_assert_eq(tc_node_submit_tx(p.nodes[0], p.now_ms, bytes, len), 0);
+    drain(&p, 0);
+    run_until(&p, 7, p.now_ms + 60000);
+    uint32_t who = 3;
+    view = chain_view(&p, who, &verifier);
+    cr_assert(carries(view, 0, &txid), "epoch 0's carry list holds it");
+    tc_chain_free(view);
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(p.body_requests[i], 0, "node %u had every carried body", i);
+    crash(&p, who);
+    p.lie_bodies[0] = p.lie_bodies[1] = true; /* bodies that match no asked txid */
+    restart(&p, who);
+    run_until(&p, 17, p.now_ms + 120000);
+    cr_assert_geq(p.body_requests[who], 1, "the restarted node asked for the carried body");
+    uint64_t answers = 0;
+    for (uint32_t i = 0; i < 4; i++)
+        answers += i == who ? 0 : p.bodies_sent[i];
+    cr_assert_geq(answers, 1, "a peer sent it the body");
+    uint32_t liar = p.bodies_sent[0] > 0 ? 0 : 1;
+    cr_assert_geq(p.bodies_sent[liar], 1, "a lying peer was asked first");
+    cr_assert_geq(points_of(&p, who, liar), 10, "the lying peer is scored INVALID (%u points)",
+                  points_of(&p, who, liar));
+    cr_assert_geq(p.bodies_sent[2], 1, "the honest peer was asked next and answered");
+    for (uint32_t i = 0; i < 4; i++) {
+        view = chain_view(&p, i, &verifier);
+        uint64_t at = confirmed_at(view, &txid);
+        cr_assert(at >= 8, "node %u: confirmed in epoch 1 or later (height %llu)", i,
+                  (unsigned long long)at);
+        tc_chain_free(view);
+    }
+    assert_agreement(&p, 17);
+    free(bytes);
+    tc_tx_deinit(&tx);
     pump_free(&p);
 }

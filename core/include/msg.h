@@ -42,6 +42,11 @@
  *   GET_VOTES        u64 height (>= 1): the signed prevotes and precommits the peer holds for
  *                    that height, every round (forensics after a fork alarm, PROTOCOL 14.5)
  *   VOTES            u64 height | list (1..256) of vote (block.h), each of that height
+ *   GET_TXS          list (1..256) of txid 32: the bodies of carried transactions a node lacks
+ *                    (PROTOCOL 11.8 step 8)
+ *   TXS              u8 last (0 or 1) | list (<= 256) of transaction: the bodies of asked txids
+ *                    the sender holds, in as many frames as the frame budget needs; last is 1
+ *                    on the answer's final frame (an answer holding none is one empty frame)
  *   IHAVE            list (1..1024) of (u8 type | id 32): gossip this node holds and offers;
  *                    type is TX (id: txid), VOTE_BATCH (id: the batch's signed hash) or
  *                    PROPOSAL (id: tc_msg_frame_proposal_id)
@@ -69,15 +74,15 @@
  * bounded and proportional to the input whatever the profile says.
  *
  * Ownership: a tc_msg filled by tc_msg_decode owns its arrays (the tx's, the block(s)', the
- * vote batch txids, the handoff txids, the VOTES votes); tc_msg_deinit frees them and empties the
- * message. An empty message has type 0 and owns nothing; tc_msg_deinit on it does nothing else.
- * Only the type and the member of its type are meaningful: decode zeroes those before filling them
- * (a field the payload leaves unset reads 0) and deinit zeroes them again, but neither clears the
- * bytes past that member (all of a tc_msg is 4 KiB, most of it the inline PEERS and
- * GET_VOTE_BATCHES arrays; clearing it cost more than decoding most frames). On a decode error
- * the whole message is left zeroed and owns nothing. A message built by a caller for
- * tc_msg_encode only lends its pointers: encoding never frees or keeps them, and such a message
- * must not be passed to tc_msg_deinit unless its arrays were heap-allocated the same way.
+ * vote batch txids, the handoff txids, the VOTES votes, the GET_TXS txids, the TXS bodies);
+ * tc_msg_deinit frees them and empties the message. An empty message has type 0 and owns nothing;
+ * tc_msg_deinit on it does nothing else. Only the type and the member of its type are meaningful:
+ * decode zeroes those before filling them (a field the payload leaves unset reads 0) and deinit
+ * zeroes them again, but neither clears the bytes past that member (all of a tc_msg is 4 KiB, most
+ * of it the inline PEERS and GET_VOTE_BATCHES arrays; clearing it cost more than decoding most
+ * frames). On a decode error the whole message is left zeroed and owns nothing. A message built by
+ * a caller for tc_msg_encode only lends its pointers: encoding never frees or keeps them, and such
+ * a message must not be passed to tc_msg_deinit unless its arrays were heap-allocated the same way.
  * PEERS and GET_VOTE_BATCHES are small and bounded, so their arrays live inline (no allocation).
  */
 #ifndef TC_MSG_H
@@ -117,7 +122,8 @@ typedef enum {
     TC_MSG_REJECT = 19,
     TC_MSG_GET_VOTES = 20,
     TC_MSG_VOTES = 21,
-    /* 22 and 23 are reserved (epoch certificates): unknown to this decoder. */
+    TC_MSG_GET_TXS = 22,
+    TC_MSG_TXS = 23,
     TC_MSG_GET_SNAPSHOT = 24,
     TC_MSG_SNAPSHOT = 25,
     TC_MSG_IHAVE = 26,
@@ -142,7 +148,12 @@ typedef enum {
 #define TC_MSG_INV_MAX        1024 /* ids in one IHAVE or IWANT */
 #define TC_MSG_VOTE_BITS_MAX  4096 /* validators one VOTE_BITS or VOTE_WANT covers */
 #define TC_MSG_INV_SIZE       (1 + TC_HASH_SIZE) /* one (type, id) entry */
-#define TC_MSG_POL_NONE       UINT32_MAX
+#define TC_MSG_GET_TXS_MAX    256                /* txids asked for in one GET_TXS */
+#define TC_MSG_TXS_MAX        256                /* transactions in one TXS */
+/* The least bytes a transaction takes on the wire (version, kind, two empty lists): bounds a
+ * TXS count against the bytes left before anything is allocated. */
+#define TC_MSG_TX_MIN_SIZE (2 + 1 + 4 + 4)
+#define TC_MSG_POL_NONE    UINT32_MAX
 /* The largest frame of PROTOCOL 10.1 (4 MiB), the default of profile.frame_size_max. The static
  * asserts below check that every message whose size the hard limits bound fits in it; messages that
  * carry blocks are bounded by profile.block_size_max at run time (tc_msg_encoded_size). */
@@ -159,9 +170,11 @@ typedef enum {
     (TC_MSG_HEADER_SIZE + 4 + TC_MSG_BATCH_REFS_MAX * TC_BATCH_REF_SIZE)
 #define TC_MSG_HEARTBEAT_SIZE                                                                      \
     (TC_MSG_HEADER_SIZE + 4 + 8 + TC_HASH_SIZE + 8 + TC_PUBKEY_SIZE + TC_SIG_SIZE)
-#define TC_MSG_REJECT_SIZE_MAX (TC_MSG_HEADER_SIZE + 1 + 4 + 4 + TC_MSG_REASON_MAX)
-#define TC_MSG_VOTES_OVERHEAD  (TC_MSG_HEADER_SIZE + 8 + 4) /* a VOTES frame without its votes */
-#define TC_MSG_VOTES_SIZE_MAX  (TC_MSG_VOTES_OVERHEAD + TC_MSG_VOTES_MAX * TC_VOTE_SIZE)
+#define TC_MSG_REJECT_SIZE_MAX  (TC_MSG_HEADER_SIZE + 1 + 4 + 4 + TC_MSG_REASON_MAX)
+#define TC_MSG_VOTES_OVERHEAD   (TC_MSG_HEADER_SIZE + 8 + 4) /* a VOTES frame without its votes */
+#define TC_MSG_VOTES_SIZE_MAX   (TC_MSG_VOTES_OVERHEAD + TC_MSG_VOTES_MAX * TC_VOTE_SIZE)
+#define TC_MSG_GET_TXS_SIZE_MAX (TC_MSG_HEADER_SIZE + 4 + TC_MSG_GET_TXS_MAX * TC_HASH_SIZE)
+#define TC_MSG_TXS_OVERHEAD     (TC_MSG_HEADER_SIZE + 1 + 4) /* a TXS frame without its bodies */
 /* What a PROPOSAL adds around its block; what a BLOCKS entry adds around its block, for a
  * certificate of n signatures. */
 #define TC_MSG_PROPOSAL_OVERHEAD        (TC_MSG_HEADER_SIZE + 8 + 4 + 4 + TC_SIG_SIZE)
@@ -172,6 +185,7 @@ _Static_assert(TC_MSG_VOTE_BATCH_SIZE_MAX <= TC_MSG_FRAME_SPEC_MAX, "vote batch 
 _Static_assert(TC_MSG_PEERS_SIZE_MAX <= 8192, "PEERS stays small: it is decoded inline");
 _Static_assert(TC_MSG_GET_VOTE_BATCHES_SIZE_MAX <= 8192, "GET_VOTE_BATCHES stays small");
 _Static_assert(TC_MSG_VOTES_SIZE_MAX <= TC_MSG_FRAME_SPEC_MAX, "a full VOTES fits a frame");
+_Static_assert(TC_MSG_GET_TXS_SIZE_MAX <= 1024 * 9, "a full GET_TXS is small");
 _Static_assert(TC_MSG_VOTES_OVERHEAD + TC_VOTE_SIZE <= 1024,
                "one vote per VOTES fits the smallest frame_size_max a profile allows");
 _Static_assert(TC_MSG_ADDR_MAX < TC_TX_NETADDR_MAX + 1, "a PEERS address fits a genesis one");
@@ -267,6 +281,17 @@ typedef struct {
 } tc_msg_get_votes;
 
 typedef struct {
+    uint32_t count; /* 1..TC_MSG_GET_TXS_MAX */
+    tc_hash *txids; /* owned after decode */
+} tc_msg_get_txs;
+
+typedef struct {
+    uint8_t last;   /* 1: the answer's final frame; 0: more frames follow */
+    uint32_t count; /* 0..TC_MSG_TXS_MAX */
+    tc_tx *txs;     /* owned after decode */
+} tc_msg_txs;
+
+typedef struct {
     uint64_t height;
     uint32_t vote_count; /* 1..TC_MSG_VOTES_MAX */
     tc_vote *votes;      /* owned after decode; each vote's height is height */
@@ -337,6 +362,8 @@ typedef struct {
         tc_msg_reject reject;
         tc_msg_get_votes get_votes;
         tc_msg_votes votes;
+        tc_msg_get_txs get_txs;
+        tc_msg_txs txs;
         tc_msg_invs invs;           /* IHAVE, IWANT */
         tc_msg_vote_bits vote_bits; /* VOTE_BITS, VOTE_WANT */
         tc_msg_get_snapshot get_snapshot;
@@ -395,8 +422,7 @@ void tc_msg_proposal_sign(tc_msg_proposal *p, tc_sig_scheme scheme, const tc_key
 void tc_msg_heartbeat_sign_hash(const tc_msg_heartbeat *h, tc_hash *out);
 void tc_msg_heartbeat_sign(tc_msg_heartbeat *h, tc_sig_scheme scheme, const tc_keypair *kp);
 
-/* Whether type is a message type this decoder knows (1..TC_MSG_TYPE_COUNT - 1 but the
- * reserved ones). */
+/* Whether type is a message type this decoder knows (1..TC_MSG_TYPE_COUNT - 1). */
 bool tc_msg_type_known(uint8_t type);
 /* Whether a type may be announced by IHAVE and fetched by IWANT. */
 bool tc_msg_inv_type_ok(uint8_t type);
