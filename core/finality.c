@@ -1912,6 +1912,25 @@ uint32_t tc_finality_validator(const tc_finality *f)
     return f->me;
 }
 
+int tc_finality_set_batch_interval(tc_finality *f, uint64_t now_ms, uint32_t interval_ms)
+{
+    TC_ASSERT(f != NULL);
+    if (interval_ms == 0 || interval_ms > f->p.regossip_interval_ms)
+        return TC_EINVAL;
+    f->p.vote_batch_interval_ms = interval_ms;
+    /* A batch open now leaves no later than the new interval allows: shortening the interval
+     * must not leave it waiting for the old, longer one. */
+    if (f->pend_n > 0 && f->pend_deadline > now_ms + interval_ms)
+        f->pend_deadline = now_ms + interval_ms;
+    return 0;
+}
+
+uint32_t tc_finality_batch_interval(const tc_finality *f)
+{
+    TC_ASSERT(f != NULL);
+    return f->p.vote_batch_interval_ms;
+}
+
 void tc_finality_stats_get(const tc_finality *f, tc_finality_stats *out)
 {
     TC_ASSERT(f != NULL && out != NULL);

@@ -160,6 +160,11 @@ void tc_finality_free(tc_finality *f);
 uint32_t tc_finality_epoch(const tc_finality *f);
 /* This node's index in the epoch's set, UINT32_MAX if it is not a member. */
 uint32_t tc_finality_validator(const tc_finality *f);
+/* Sets the vote batch interval (the node stretches it with the validator count, which an epoch
+ * change may alter: node_txs_batch_interval_ms); a batch open now leaves within the new
+ * interval. TC_EINVAL (0, or above the profile's regossip_interval_ms: nothing changes). */
+int tc_finality_set_batch_interval(tc_finality *f, uint64_t now_ms, uint32_t interval_ms);
+uint32_t tc_finality_batch_interval(const tc_finality *f);
 
 /* The node learned a valid transaction: it passed tc_ledger_check_tx in CONFIRM mode (lock
  * states aside). f records its inputs, reports lock equivocations among its voters, and

@@ -416,3 +416,276 @@ void tc_gossip_free(tc_gossip *g)
     free(g->fetch_map.slots);
     free(g);
 }
+
+/* ---- consensus votes (gossip.h) ---- */
+
+typedef struct {
+    bool used;
+    bool dirty; /* gained a vote since its bits were last taken */
+    uint32_t round;
+    uint8_t type;     /* tc_vote_type */
+    uint32_t held;    /* frames held */
+    uint32_t lacking; /* votes not held that have a holder: tc_voteg_busy in O(1) */
+    uint8_t **frames; /* [count], heap copies */
+    uint32_t *lens;
+    uint32_t *holder;   /* [count]: latest announcer of a lacking vote, UINT32_MAX: none */
+    uint64_t *known_ms; /* [count]: when a lacking vote was first announced */
+    uint64_t *asked_ms; /* [count]: when it was last asked for, 0: never */
+} voteg_table;
+
+#define VOTEG_HOLDERS_MAX 64 /* distinct holders one tick asks, per table */
+
+struct tc_voteg {
+    uint64_t height; /* 0: none */
+    uint32_t count;
+    voteg_table t[TC_VOTEG_ENTRIES_MAX];
+    tc_voteg_stats st;
+};
+
+int tc_voteg_new(tc_voteg **out)
+{
+    TC_ASSERT(out != NULL);
+    *out = tc_calloc(1, sizeof(**out));
+    return *out == NULL ? TC_ENOMEM : 0;
+}
+
+static void voteg_table_clear(voteg_table *t, uint32_t count)
+{
+    if (t->frames != NULL)
+        for (uint32_t v = 0; v < count; v++)
+            free(t->frames[v]);
+    free(t->frames);
+    free(t->lens);
+    free(t->holder);
+    free(t->known_ms);
+    free(t->asked_ms);
+    memset(t, 0, sizeof(*t));
+}
+
+void tc_voteg_free(tc_voteg *g)
+{
+    if (g == NULL)
+        return;
+    for (int i = 0; i < TC_VOTEG_ENTRIES_MAX; i++)
+        voteg_table_clear(&g->t[i], g->count);
+    free(g);
+}
+
+void tc_voteg_height(tc_voteg *g, uint64_t height, uint32_t count)
+{
+    TC_ASSERT(g != NULL && count > 0);
+    if (count > TC_MSG_VOTE_BITS_MAX)
+        count = TC_MSG_VOTE_BITS_MAX;
+    if (height == g->height && count == g->count)
+        return;
+    for (int i = 0; i < TC_VOTEG_ENTRIES_MAX; i++)
+        voteg_table_clear(&g->t[i], g->count);
+    g->height = height;
+    g->count = count;
+}
+
+static voteg_table *voteg_find(const tc_voteg *g, uint32_t round, uint8_t type)
+{
+    for (int i = 0; i < TC_VOTEG_ENTRIES_MAX; i++)
+        if (g->t[i].used && g->t[i].round == round && g->t[i].type == type)
+            return (voteg_table *)&g->t[i];
+    return NULL;
+}
+
+/* A table for (round, type): a free one, or the one holding the fewest votes replaced. */
+static voteg_table *voteg_make(tc_voteg *g, uint32_t round, uint8_t type)
+{
+    voteg_table *t = NULL;
+    for (int i = 0; i < TC_VOTEG_ENTRIES_MAX && t == NULL; i++)
+        if (!g->t[i].used)
+            t = &g->t[i];
+    if (t == NULL) {
+        t = &g->t[0];
+        for (int i = 1; i < TC_VOTEG_ENTRIES_MAX; i++) {
+            const voteg_table *c = &g->t[i];
+            if (c->held < t->held || (c->held == t->held && c->round < t->round))
+                t = &g->t[i];
+        }
+        voteg_table_clear(t, g->count);
+        g->st.replaced++;
+    }
+    t->frames = tc_calloc(g->count, sizeof(*t->frames));
+    t->lens = tc_calloc(g->count, sizeof(*t->lens));
+    t->holder = tc_calloc(g->count, sizeof(*t->holder));
+    t->known_ms = tc_calloc(g->count, sizeof(*t->known_ms));
+    t->asked_ms = tc_calloc(g->count, sizeof(*t->asked_ms));
+    if (t->frames == NULL || t->lens == NULL || t->holder == NULL || t->known_ms == NULL ||
+        t->asked_ms == NULL) {
+        voteg_table_clear(t, g->count);
+        return NULL;
+    }
+    for (uint32_t v = 0; v < g->count; v++)
+        t->holder[v] = UINT32_MAX;
+    t->used = true;
+    t->round = round;
+    t->type = type;
+    return t;
+}
+
+int tc_voteg_add(tc_voteg *g, const tc_vote *v, const uint8_t *frame, size_t len)
+{
+    TC_ASSERT(g != NULL && v != NULL && frame != NULL && len > 0 && len <= UINT32_MAX);
+    if (g->height == 0 || v->height != g->height || v->validator >= g->count)
+        return TC_ERANGE;
+    voteg_table *t = voteg_find(g, v->round, v->type);
+    if (t == NULL && (t = voteg_make(g, v->round, v->type)) == NULL)
+        return TC_ENOMEM;
+    if (t->frames[v->validator] != NULL)
+        return TC_EEXIST;
+    uint8_t *copy = tc_malloc(len);
+    if (copy == NULL)
+        return TC_ENOMEM;
+    memcpy(copy, frame, len);
+    t->frames[v->validator] = copy;
+    t->lens[v->validator] = (uint32_t)len;
+    if (t->holder[v->validator] != UINT32_MAX) {
+        TC_ASSERT(t->lacking > 0);
+        t->lacking--;
+    }
+    t->holder[v->validator] = UINT32_MAX;
+    t->held++;
+    t->dirty = true;
+    g->st.kept++;
+    TC_ASSERT(t->held <= g->count);
+    return 0;
+}
+
+const uint8_t *tc_voteg_frame(const tc_voteg *g, uint32_t round, uint8_t type, uint32_t validator,
+                              size_t *len_out)
+{
+    TC_ASSERT(g != NULL && len_out != NULL);
+    const voteg_table *t = voteg_find(g, round, type);
+    *len_out = 0;
+    if (t == NULL || validator >= g->count || t->frames[validator] == NULL)
+        return NULL;
+    *len_out = t->lens[validator];
+    return t->frames[validator];
+}
+
+static void voteg_bits_init(const tc_voteg *g, const voteg_table *t, tc_msg_vote_bits *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->height = g->height;
+    m->round = t->round;
+    m->vote_type = t->type;
+    m->count = g->count;
+}
+
+uint32_t tc_voteg_take_bits(tc_voteg *g, bool all, tc_msg_vote_bits *out, uint32_t max)
+{
+    TC_ASSERT(g != NULL && (out != NULL || max == 0));
+    uint32_t k = 0;
+    for (int i = 0; i < TC_VOTEG_ENTRIES_MAX && k < max; i++) {
+        voteg_table *t = &g->t[i];
+        if (!t->used || t->held == 0 || !(t->dirty || all))
+            continue;
+        voteg_bits_init(g, t, &out[k]);
+        for (uint32_t v = 0; v < g->count; v++)
+            if (t->frames[v] != NULL)
+                out[k].bits[v / 8] |= (uint8_t)(1u << (v % 8));
+        t->dirty = false;
+        k++;
+    }
+    return k;
+}
+
+void tc_voteg_on_bits(tc_voteg *g, uint64_t now_ms, uint32_t peer, const tc_msg_vote_bits *m)
+{
+    TC_ASSERT(g != NULL && m != NULL && peer != UINT32_MAX);
+    if (m->height != g->height || g->height == 0)
+        return;
+    voteg_table *t = voteg_find(g, m->round, m->vote_type);
+    if (t == NULL)
+        return;
+    uint32_t count = m->count < g->count ? m->count : g->count;
+    for (uint32_t v = 0; v < count; v++) {
+        if (!(m->bits[v / 8] & (1u << (v % 8))) || t->frames[v] != NULL)
+            continue;
+        if (t->holder[v] == UINT32_MAX && t->known_ms[v] == 0)
+            t->known_ms[v] = now_ms > 0 ? now_ms : 1; /* 0 means "never announced" */
+        t->lacking += t->holder[v] == UINT32_MAX;
+        t->holder[v] = peer;
+    }
+}
+
+/* Asks holder for every vote of t it holds that is due (its first is at index first). */
+static void voteg_want_from(tc_voteg *g, voteg_table *t, uint32_t first, uint64_t now_ms,
+                            uint32_t grace_ms, uint32_t retry_ms, tc_voteg_want_fn want, void *ctx)
+{
+    uint32_t holder = t->holder[first];
+    tc_msg_vote_bits m;
+    voteg_bits_init(g, t, &m);
+    uint32_t asked = 0;
+    for (uint32_t v = first; v < g->count; v++) {
+        if (t->frames[v] != NULL || t->holder[v] != holder)
+            continue;
+        bool learned = now_ms >= t->known_ms[v] + grace_ms;
+        bool due = t->asked_ms[v] == 0 || now_ms >= t->asked_ms[v] + retry_ms;
+        if (!learned || !due)
+            continue;
+        m.bits[v / 8] |= (uint8_t)(1u << (v % 8));
+        t->asked_ms[v] = now_ms > 0 ? now_ms : 1;
+        asked++;
+    }
+    if (asked > 0) {
+        g->st.wanted += asked;
+        want(ctx, holder, &m);
+    }
+}
+
+void tc_voteg_tick(tc_voteg *g, uint64_t now_ms, uint32_t grace_ms, uint32_t retry_ms,
+                   tc_voteg_want_fn want, void *ctx)
+{
+    TC_ASSERT(g != NULL && want != NULL);
+    for (int i = 0; i < TC_VOTEG_ENTRIES_MAX; i++) {
+        voteg_table *t = &g->t[i];
+        if (!t->used)
+            continue;
+        if (t->lacking == 0)
+            continue;
+        /* One want per distinct holder, in the order of their first lacking vote; holders are
+         * a node's peers, and past VOTEG_HOLDERS_MAX in one table the rest wait a tick. */
+        uint32_t firsts[VOTEG_HOLDERS_MAX];
+        uint32_t nh = 0;
+        for (uint32_t v = 0; v < g->count && nh < VOTEG_HOLDERS_MAX; v++) {
+            if (t->frames[v] != NULL || t->holder[v] == UINT32_MAX)
+                continue;
+            bool known = false;
+            for (uint32_t k = 0; k < nh && !known; k++)
+                known = t->holder[firsts[k]] == t->holder[v];
+            if (!known)
+                firsts[nh++] = v;
+        }
+        for (uint32_t k = 0; k < nh; k++)
+            voteg_want_from(g, t, firsts[k], now_ms, grace_ms, retry_ms, want, ctx);
+    }
+}
+
+bool tc_voteg_busy(const tc_voteg *g)
+{
+    TC_ASSERT(g != NULL);
+    for (int i = 0; i < TC_VOTEG_ENTRIES_MAX; i++) {
+        const voteg_table *t = &g->t[i];
+        if (!t->used)
+            continue;
+        if (t->dirty || t->lacking > 0)
+            return true;
+    }
+    return false;
+}
+
+void tc_voteg_stats_get(const tc_voteg *g, tc_voteg_stats *out)
+{
+    TC_ASSERT(g != NULL && out != NULL);
+    *out = g->st;
+    out->height = g->height;
+    out->count = g->count;
+    out->tables = 0;
+    for (int i = 0; i < TC_VOTEG_ENTRIES_MAX; i++)
+        out->tables += g->t[i].used;
+}

@@ -110,4 +110,63 @@ uint64_t tc_gossip_next_deadline(const tc_gossip *g);
 
 void tc_gossip_stats_get(const tc_gossip *g, tc_gossip_stats *out);
 
+/* ---- consensus votes (PROTOCOL 10.9) ----
+ *
+ * Votes do not go through IHAVE / IWANT: a 33-byte announcement per vote per peer would cost a
+ * third of the vote itself, and a round waits for them. Instead a node relays a vote it accepted
+ * to a bounded number of peers at once (the eager mesh, node_outbox.c), keeps its frame here, and
+ * announces what it holds of each (height, round, type) as one bitmap (VOTE_BITS, a bit per
+ * validator, as CometBFT's VoteSetBits). A peer whose bitmap shows a vote this node still lacks
+ * one grace interval after it learned of it (the vote was not merely in flight) is asked for it
+ * (VOTE_WANT), and asked again of the latest announcer after retry_ms while it does not come.
+ *
+ * What it owns: the frames of the votes of one height (the current one) in at most
+ * TC_VOTEG_ENTRIES_MAX (round, type) tables, each with a slot per validator of the height's set.
+ * A vote of a new (round, type) with the tables full replaces the table holding the fewest votes
+ * (the lowest round among equals): the rounds that matter are the ones with many votes, and a
+ * Byzantine validator's votes for far rounds hold one vote each. Nothing here verifies a vote:
+ * the node adds only votes consensus accepted. */
+#define TC_VOTEG_ENTRIES_MAX 8
+
+typedef struct tc_voteg tc_voteg;
+
+/* TC_ENOMEM. */
+int tc_voteg_new(tc_voteg **out);
+void tc_voteg_free(tc_voteg *g);
+/* The height whose votes are kept, with its validator count (1..TC_MSG_VOTE_BITS_MAX; more are
+ * clamped: votes of higher indexes are then neither kept nor announced). Another height (or
+ * count) drops every table. */
+void tc_voteg_height(tc_voteg *g, uint64_t height, uint32_t count);
+/* Keeps a copy of the frame of vote v. 0; TC_EEXIST (held already); TC_ERANGE (another height,
+ * a validator beyond the count, no height set); TC_ENOMEM. */
+int tc_voteg_add(tc_voteg *g, const tc_vote *v, const uint8_t *frame, size_t len);
+/* The held frame of (round, type, validator) at the kept height, or NULL. */
+const uint8_t *tc_voteg_frame(const tc_voteg *g, uint32_t round, uint8_t type, uint32_t validator,
+                              size_t *len_out);
+/* Writes into out (at most max) the bitmaps of the tables that gained a vote since they were
+ * last taken (all tables holding a vote when all), and marks them taken; returns the count. */
+uint32_t tc_voteg_take_bits(tc_voteg *g, bool all, tc_msg_vote_bits *out, uint32_t max);
+/* peer announced m: each vote of the kept height it holds and this node lacks gets peer as its
+ * latest holder, and the time it was first announced (a table is made for a new (round, type)
+ * only when a vote of it arrives). */
+void tc_voteg_on_bits(tc_voteg *g, uint64_t now_ms, uint32_t peer, const tc_msg_vote_bits *m);
+/* The wants now due: votes lacking, announced at least grace_ms ago, not asked within retry_ms;
+ * one want call per (table, holder), with the bits asked. */
+typedef void (*tc_voteg_want_fn)(void *ctx, uint32_t peer, const tc_msg_vote_bits *want);
+void tc_voteg_tick(tc_voteg *g, uint64_t now_ms, uint32_t grace_ms, uint32_t retry_ms,
+                   tc_voteg_want_fn want, void *ctx);
+/* Whether a table gained a vote not yet taken, or a vote is lacking that a peer announced:
+ * the node then ticks at its announcement interval. */
+bool tc_voteg_busy(const tc_voteg *g);
+
+typedef struct {
+    uint64_t height;
+    uint32_t count;
+    uint32_t tables;
+    uint64_t kept;     /* votes kept */
+    uint64_t replaced; /* tables replaced for room */
+    uint64_t wanted;   /* votes asked for (each ask counted) */
+} tc_voteg_stats;
+void tc_voteg_stats_get(const tc_voteg *g, tc_voteg_stats *out);
+
 #endif

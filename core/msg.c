@@ -50,8 +50,10 @@ static const size_t member_size[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_SNAPSHOT] = sizeof(tc_msg_snapshot),
     [TC_MSG_IHAVE] = sizeof(tc_msg_invs),
     [TC_MSG_IWANT] = sizeof(tc_msg_invs),
+    [TC_MSG_VOTE_BITS] = sizeof(tc_msg_vote_bits),
+    [TC_MSG_VOTE_WANT] = sizeof(tc_msg_vote_bits),
 };
-_Static_assert(TC_MSG_IWANT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+_Static_assert(TC_MSG_VOTE_WANT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
 
 bool tc_msg_type_known(uint8_t type)
 {
@@ -236,6 +238,25 @@ static void votes_read(tc_reader *r, tc_msg_votes *m)
     for (uint32_t i = 0; i < n && r->err == 0; i++)
         if (tc_vote_read(r, &m->votes[i]) == 0 && m->votes[i].height != m->height)
             tc_reader_fail(r, TC_ERANGE);
+}
+
+/* VOTE_BITS / VOTE_WANT: a vote type, a count within bounds, and no bit set past the count
+ * (canonical). */
+static void vote_bits_read(tc_reader *r, tc_msg_vote_bits *m)
+{
+    m->height = tc_get_u64(r);
+    m->round = tc_get_u32(r);
+    m->vote_type = tc_get_u8(r);
+    m->count = tc_get_u32(r);
+    if (r->err != 0)
+        return;
+    if (m->count > TC_MSG_VOTE_BITS_MAX) {
+        tc_reader_fail(r, TC_ETOOLONG);
+        return;
+    }
+    tc_get_raw(r, m->bits, (m->count + 7) / 8);
+    if (r->err == 0 && tc_msg_vote_bits_check(m) != 0)
+        tc_reader_fail(r, TC_ERANGE);
 }
 
 /* At least one txid: an empty request asks for nothing. */
@@ -442,6 +463,10 @@ static void payload_read(tc_reader *r, tc_msg *m)
     case TC_MSG_IWANT:
         invs_read(r, &m->invs);
         break;
+    case TC_MSG_VOTE_BITS:
+    case TC_MSG_VOTE_WANT:
+        vote_bits_read(r, &m->vote_bits);
+        break;
     case TC_MSG_GET_SNAPSHOT:
         m->get_snapshot.height = tc_get_u64(r);
         TC_GET_HASH(r, &m->get_snapshot.manifest);
@@ -624,6 +649,20 @@ static int invs_check(const tc_msg_invs *m)
     return 0;
 }
 
+int tc_msg_vote_bits_check(const tc_msg_vote_bits *m)
+{
+    TC_ASSERT(m != NULL);
+    if (m->count > TC_MSG_VOTE_BITS_MAX)
+        return TC_ETOOLONG;
+    if (m->count == 0 || m->height == 0 ||
+        (m->vote_type != TC_VOTE_PREVOTE && m->vote_type != TC_VOTE_PRECOMMIT))
+        return TC_ERANGE;
+    for (uint32_t v = m->count; v < (m->count + 7) / 8 * 8; v++)
+        if (m->bits[v / 8] & (1u << (v % 8)))
+            return TC_ERANGE;
+    return 0;
+}
+
 static int vote_check(uint8_t type, const tc_vote *v)
 {
     uint8_t want = type == TC_MSG_PREVOTE ? TC_VOTE_PREVOTE : TC_VOTE_PRECOMMIT;
@@ -664,6 +703,9 @@ int tc_msg_check(const tc_msg *m)
     case TC_MSG_IHAVE:
     case TC_MSG_IWANT:
         return invs_check(&m->invs);
+    case TC_MSG_VOTE_BITS:
+    case TC_MSG_VOTE_WANT:
+        return tc_msg_vote_bits_check(&m->vote_bits);
     case TC_MSG_GET_TXS:
         if (m->get_txs.count > TC_MSG_GET_TXS_MAX)
             return TC_ETOOLONG;
@@ -851,6 +893,14 @@ static void payload_write(tc_writer *w, const tc_msg *m)
             tc_put_u8(w, m->invs.items[i].type);
             TC_PUT_HASH(w, &m->invs.items[i].id);
         }
+        break;
+    case TC_MSG_VOTE_BITS:
+    case TC_MSG_VOTE_WANT:
+        tc_put_u64(w, m->vote_bits.height);
+        tc_put_u32(w, m->vote_bits.round);
+        tc_put_u8(w, m->vote_bits.vote_type);
+        tc_put_u32(w, m->vote_bits.count);
+        tc_put_raw(w, m->vote_bits.bits, (m->vote_bits.count + 7) / 8);
         break;
     default:
         TC_ASSERT(false && "type checked by tc_msg_check");
@@ -1055,6 +1105,8 @@ const char *tc_msg_type_name(uint8_t type)
         [TC_MSG_TXS] = "TXS",
         [TC_MSG_IHAVE] = "IHAVE",
         [TC_MSG_IWANT] = "IWANT",
+        [TC_MSG_VOTE_BITS] = "VOTE_BITS",
+        [TC_MSG_VOTE_WANT] = "VOTE_WANT",
         [TC_MSG_GET_SNAPSHOT] = "GET_SNAPSHOT",
         [TC_MSG_SNAPSHOT] = "SNAPSHOT",
     };

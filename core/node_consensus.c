@@ -71,6 +71,11 @@ static void own_frame_send(tc_node *n, const tc_msg *m)
     size_t len = 0;
     const uint8_t *frame =
         node_clock_stopped(n) ? node_encode_own(n, m, &len) : node_broadcast_own(n, m, &len);
+    /* Announced with the rest (VOTE_BITS) and served to VOTE_WANT, but not while the clock
+     * stops this validator: the vote must not leave by that path either. */
+    if (frame != NULL && !node_clock_stopped(n) &&
+        (m->type == TC_MSG_PREVOTE || m->type == TC_MSG_PRECOMMIT))
+        node_votes_accepted(n, &m->vote, frame, len, false, 0);
     uint8_t *bytes = frame != NULL ? tc_malloc(len) : NULL;
     if (bytes == NULL)
         return;
@@ -340,6 +345,7 @@ int node_consensus_start_height(tc_node *n)
         return rc;
     uint32_t index = TC_BFT_INDEX_NONE;
     (void)tc_vset_find(vs, &n->key.pub, &index);
+    node_votes_height(n, height, vs->count); /* the last height's votes are moot */
     rc = tc_bft_start_height(n->bft, n->now_ms, height, vs, index, n->commit.time_ms);
     if (rc != 0)
         return rc;

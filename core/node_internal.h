@@ -63,6 +63,14 @@ typedef enum {
        */
 
 #define NODE_ANNOUNCE_MS 20 /* accepted transactions and batches wait this long to be announced */
+/* Consensus votes (PROTOCOL 10.9): a vote relayed goes to NODE_VOTE_FANOUT READY peers (the
+ * signer's own to all); every NODE_VOTE_BITS_MS a node tells all its READY peers which votes it
+ * gained since (VOTE_BITS), all it holds every NODE_RESEND_MS; a vote a peer announced and this
+ * node still lacks NODE_VOTE_BITS_MS later is asked for (VOTE_WANT), again after
+ * NODE_VOTE_RETRY_MS. */
+#define NODE_VOTE_FANOUT   6
+#define NODE_VOTE_BITS_MS  30
+#define NODE_VOTE_RETRY_MS 200
 #define NODE_ANNOUNCE_FANOUT                                                                       \
     8 /* READY peers each announcement round goes to (PROTOCOL 10.9)                               \
        */
@@ -75,6 +83,10 @@ typedef struct {
     uint64_t dropped; /* actions lost to a full queue or left undrained */
     /* Announce-then-fetch of transactions and vote batches (gossip.h, PROTOCOL 10.9). */
     tc_gossip *gossip;
+    /* The current height's votes, for VOTE_BITS and VOTE_WANT (gossip.h, PROTOCOL 10.9). */
+    tc_voteg *votes;
+    uint64_t vote_tick_ms;  /* the next announcement round */
+    uint64_t vote_full_ms;  /* the next announcement of everything held */
     uint64_t iwant_unknown; /* ids asked of us that we do not keep (evicted, or never had) */
 } node_outbox;
 
@@ -151,6 +163,14 @@ void node_gossip_on_iwant(tc_node *n, tc_peer_id peer, const tc_msg_invs *m);
 void node_gossip_arrived(tc_node *n, uint8_t type, const tc_hash *id);
 /* Sends the announcements and retries the fetches that are due. */
 void node_gossip_tick(tc_node *n);
+/* Votes (PROTOCOL 10.9): the height whose votes are kept; a vote consensus accepted, from a
+ * peer (relayed to NODE_VOTE_FANOUT peers but from) or our own (has_from false: already sent
+ * to every peer); a peer's VOTE_BITS and VOTE_WANT. */
+void node_votes_height(tc_node *n, uint64_t height, uint32_t count);
+void node_votes_accepted(tc_node *n, const tc_vote *v, const uint8_t *frame, size_t len,
+                         bool has_from, tc_peer_id from);
+void node_votes_on_bits(tc_node *n, tc_peer_id peer, const tc_msg_vote_bits *m);
+void node_votes_on_want(tc_node *n, tc_peer_id peer, const tc_msg_vote_bits *m);
 uint64_t node_gossip_next_deadline(const tc_node *n);
 /* Queues a SEND of a frame made elsewhere (the peer table's) to one peer (copied). */
 void node_send_bytes(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len);

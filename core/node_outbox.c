@@ -17,7 +17,8 @@ int node_outbox_init(tc_node *n)
     if (n->out.actions == NULL || n->out.arena == NULL)
         return TC_ENOMEM;
     tc_gossip_config gc = {0}; /* the defaults of gossip.h */
-    return tc_gossip_new(&gc, tc_rng_u64(&n->rng), &n->out.gossip);
+    int rc = tc_voteg_new(&n->out.votes);
+    return rc != 0 ? rc : tc_gossip_new(&gc, tc_rng_u64(&n->rng), &n->out.gossip);
 }
 
 static void arena_reset(tc_node *n)
@@ -34,6 +35,7 @@ void node_outbox_deinit(tc_node *n)
     free(n->out.arena);
     free(n->out.actions);
     tc_gossip_free(n->out.gossip);
+    tc_voteg_free(n->out.votes);
     memset(&n->out, 0, sizeof(n->out));
 }
 
@@ -422,12 +424,95 @@ static void announce(tc_node *n)
     tc_gossip_announce_clear(n->out.gossip);
 }
 
+/* ---- consensus votes (gossip.h, PROTOCOL 10.9) ---- */
+
+void node_votes_height(tc_node *n, uint64_t height, uint32_t count)
+{
+    tc_voteg_height(n->out.votes, height, count > 0 ? count : 1);
+}
+
+void node_votes_accepted(tc_node *n, const tc_vote *v, const uint8_t *frame, size_t len,
+                         bool has_from, tc_peer_id from)
+{
+    (void)tc_voteg_add(n->out.votes, v, frame, len); /* another height: relayed, not kept */
+    /* The eager mesh: a bounded number of peers at once, drawn afresh for every vote, so the
+     * copies a node receives stay near the fan-out whatever the validator count; the bitmaps
+     * fill what a draw missed. */
+    if (has_from)
+        node_send_frame(n, frame, len, true, from, NODE_VOTE_FANOUT);
+}
+
+void node_votes_on_bits(tc_node *n, tc_peer_id peer, const tc_msg_vote_bits *m)
+{
+    tc_voteg_on_bits(n->out.votes, n->now_ms, peer, m);
+}
+
+void node_votes_on_want(tc_node *n, tc_peer_id peer, const tc_msg_vote_bits *m)
+{
+    tc_voteg_stats st;
+    tc_voteg_stats_get(n->out.votes, &st);
+    if (m->height != st.height)
+        return; /* another height: sync or the commit certificate serves it */
+    uint32_t count = m->count < st.count ? m->count : st.count;
+    for (uint32_t v = 0; v < count; v++) {
+        size_t len;
+        const uint8_t *f = m->bits[v / 8] & (1u << (v % 8))
+                               ? tc_voteg_frame(n->out.votes, m->round, m->vote_type, v, &len)
+                               : NULL;
+        if (f != NULL)
+            node_send_bytes(n, peer, f, len);
+    }
+}
+
+static void want_votes(void *ctx, uint32_t peer, const tc_msg_vote_bits *want)
+{
+    tc_msg m = {.type = TC_MSG_VOTE_WANT};
+    m.vote_bits = *want;
+    (void)node_send(ctx, peer, &m);
+}
+
+/* One announcement round: the bitmaps of the tables that gained a vote (of all, every
+ * NODE_RESEND_MS) to every READY peer, then the wants now due. */
+static void votes_tick(tc_node *n)
+{
+    bool all = n->now_ms >= n->out.vote_full_ms;
+    tc_msg_vote_bits *bits = tc_malloc(TC_VOTEG_ENTRIES_MAX * sizeof(*bits));
+    uint32_t k =
+        bits == NULL ? 0 : tc_voteg_take_bits(n->out.votes, all, bits, TC_VOTEG_ENTRIES_MAX);
+    tc_peer_id ids[READY_IDS_MAX];
+    uint32_t count = k == 0 ? 0 : ready_peers(n, false, 0, ids);
+    tc_msg m = {.type = TC_MSG_VOTE_BITS};
+    for (uint32_t i = 0; i < k; i++) {
+        m.vote_bits = bits[i];
+        size_t len;
+        const uint8_t *f = encode_frame(n, &m, &len);
+        for (uint32_t p = 0; f != NULL && p < count; p++)
+            queue_send(n, ids[p], f, len);
+    }
+    free(bits);
+    tc_voteg_tick(n->out.votes, n->now_ms, NODE_VOTE_BITS_MS, NODE_VOTE_RETRY_MS, want_votes, n);
+    n->out.vote_tick_ms = n->now_ms + NODE_VOTE_BITS_MS;
+    if (all)
+        n->out.vote_full_ms = n->now_ms + NODE_RESEND_MS;
+}
+
+static uint64_t votes_next_deadline(const tc_node *n)
+{
+    if (tc_voteg_busy(n->out.votes))
+        return n->out.vote_tick_ms;
+    tc_voteg_stats st;
+    tc_voteg_stats_get(n->out.votes, &st);
+    return st.tables > 0 ? n->out.vote_full_ms : UINT64_MAX;
+}
+
 void node_gossip_tick(tc_node *n)
 {
     uint64_t since = tc_gossip_announce_since(n->out.gossip);
     if (since != UINT64_MAX && n->now_ms >= since + NODE_ANNOUNCE_MS)
         announce(n);
     tc_gossip_tick(n->out.gossip, n->now_ms, ask_again, n);
+    if (n->now_ms >= votes_next_deadline(n))
+        votes_tick(n);
 }
 
 uint64_t node_gossip_next_deadline(const tc_node *n)
@@ -435,12 +520,14 @@ uint64_t node_gossip_next_deadline(const tc_node *n)
     uint64_t since = tc_gossip_announce_since(n->out.gossip);
     uint64_t d = since == UINT64_MAX ? UINT64_MAX : since + NODE_ANNOUNCE_MS;
     uint64_t f = tc_gossip_next_deadline(n->out.gossip);
-    return f < d ? f : d;
+    uint64_t v = votes_next_deadline(n);
+    d = f < d ? f : d;
+    return v < d ? v : d;
 }
 
 void node_outbox_assert(const tc_node *n)
 {
-    TC_ASSERT(n->out.gossip != NULL);
+    TC_ASSERT(n->out.gossip != NULL && n->out.votes != NULL);
     TC_ASSERT(n->out.actions != NULL && n->out.arena != NULL);
     TC_ASSERT(n->out.head < NODE_ACTIONS_MAX && n->out.count <= NODE_ACTIONS_MAX);
     TC_ASSERT(n->out.arena_count <= NODE_ARENA_MAX);

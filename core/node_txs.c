@@ -1108,6 +1108,10 @@ static int change_epoch(tc_node *n, uint32_t epoch)
         return rc;
     }
     rc = tc_finality_epoch_change(n->txs.fin, t, n->now_ms, vs, carry, carry_count);
+    if (rc == 0) /* the interval follows the new set's size (PROTOCOL 11.3) */
+        rc = tc_finality_set_batch_interval(
+            n->txs.fin, n->now_ms,
+            node_txs_batch_interval_ms(tc_chain_profile(n->chain), vs->count));
     if (rc == 0)
         rc = tc_store_commit(t);
     else

@@ -221,8 +221,12 @@ static const type_policy type_policies[TC_MSG_TYPE_COUNT] = {
      * lists up to TC_MSG_INV_MAX ids, so they are few next to the frames they replace. */
     [TC_MSG_IHAVE] = {TC_PEER_CAT_TX, false},
     [TC_MSG_IWANT] = {TC_PEER_CAT_TX, false},
+    /* The votes' own announcements and requests are consensus traffic: they share its budget
+     * and its priority over finality (PROTOCOL 10.9), so a flood of batches never delays them. */
+    [TC_MSG_VOTE_BITS] = {TC_PEER_CAT_CONSENSUS, false},
+    [TC_MSG_VOTE_WANT] = {TC_PEER_CAT_CONSENSUS, false},
 };
-_Static_assert(TC_MSG_IWANT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+_Static_assert(TC_MSG_VOTE_WANT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
 
 /* The policy of any type byte; an unknown one has no category and is not gossip. */
 static type_policy policy_of(uint8_t type)

@@ -217,7 +217,9 @@ static const char *frame_type_name(uint8_t type)
                                         "GET_SNAPSHOT",
                                         "SNAPSHOT",
                                         "IHAVE",
-                                        "IWANT"};
+                                        "IWANT",
+                                        "VOTE_BITS",
+                                        "VOTE_WANT"};
     _Static_assert(TC_ARRAY_LEN(names) == TC_MSG_TYPE_COUNT, "one name per message type");
     return type < TC_ARRAY_LEN(names) ? names[type] : "?";
 }

@@ -323,6 +323,15 @@ static inline void ms_msg(tc_msg *m, uint8_t type)
         m->invs.items[1].type = TC_MSG_VOTE_BATCH;
         memset(m->invs.items[1].id.b, 0x52, TC_HASH_SIZE);
         break;
+    case TC_MSG_VOTE_BITS:
+    case TC_MSG_VOTE_WANT:
+        m->vote_bits.height = 12;
+        m->vote_bits.round = 1;
+        m->vote_bits.vote_type = TC_VOTE_PRECOMMIT;
+        m->vote_bits.count = 11;
+        m->vote_bits.bits[0] = 0x85;
+        m->vote_bits.bits[1] = 0x04;
+        break;
     case TC_MSG_GET_SNAPSHOT:
         m->get_snapshot.height = 300;
         memset(m->get_snapshot.manifest.b, 0x5a, TC_HASH_SIZE);

@@ -312,6 +312,35 @@ Test(finality, own_batch_flushes_10ms_after_its_first_txid, .fini = teardown)
     tc_tx_deinit(&b);
 }
 
+/* The batch interval follows a setter (the node stretches it with the validator count of each
+ * epoch, PROTOCOL 11.3): a longer one delays the next batch, a shorter one pulls an open batch's
+ * deadline in, and 0 or more than the re-gossip interval is refused. */
+Test(finality, the_batch_interval_can_be_set, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(0, T0, NULL, 0, NULL);
+    const tc_profile *p = &fx.genesis.profile;
+    cr_assert_eq(tc_finality_batch_interval(fin), 10, "the profile's 10 ms");
+    cr_assert_eq(tc_finality_set_batch_interval(fin, T0, 0), TC_EINVAL);
+    cr_assert_eq(tc_finality_set_batch_interval(fin, T0, p->regossip_interval_ms + 1), TC_EINVAL);
+    cr_assert_eq(tc_finality_batch_interval(fin), 10, "unchanged by a refused value");
+    cr_assert_eq(tc_finality_set_batch_interval(fin, T0, 40), 0);
+    tc_tx a;
+    tc_hash ia;
+    mk_tx(&a, &ia, 0, 10 * TC_UNITS_PER_TIME);
+    tc_finality_vote_result r;
+    cr_assert_eq(vote(fin, &a, &ia, T0, &r), 0);
+    cr_assert_eq(tc_finality_next_deadline(fin), T0 + 40, "the batch waits 40 ms");
+    cr_assert_eq(tc_finality_set_batch_interval(fin, T0 + 5, 20), 0);
+    cr_assert_eq(tc_finality_next_deadline(fin), T0 + 25, "pulled in to now + 20 ms");
+    tick(fin, T0 + 24);
+    cr_assert_eq(drain(fin), 0, "nothing before");
+    tick(fin, T0 + 25);
+    cr_assert_eq(drain(fin), 1, "the batch leaves at the new deadline");
+    cr_assert_eq(evs[0].kind, TC_FINALITY_EV_BATCH);
+    tc_tx_deinit(&a);
+}
+
 Test(finality, own_batch_flushes_at_512_txids, .fini = teardown)
 {
     chain_up(4, NULL, 520);

@@ -2,7 +2,10 @@
  * bytes, FIFO eviction, lookups after evictions), the announcement queue (bound, exclusion of the
  * sender), and fetches: one ask per id, further announcers remembered (bounded, never twice), a
  * peer announcing and never delivering replaced by the next one, a fetch given up after its last
- * announcer, a flood of announcements bounded by the table, and arrivals ending fetches. */
+ * announcer, a flood of announcements bounded by the table, and arrivals ending fetches. The
+ * vote tables (PROTOCOL 10.9): frames kept per (round, type, validator) of one height, bitmaps
+ * of what changed, wants only after a grace interval and again only after the retry interval,
+ * replacement of the emptiest table, and a new height dropping everything. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,4 +286,184 @@ Test(gossip, cache_finds_every_id_after_evictions)
         }
     }
     tc_gossip_free(g);
+}
+
+/* ---- consensus votes ---- */
+
+static tc_vote vote_of(uint8_t type, uint64_t height, uint32_t round, uint32_t validator)
+{
+    tc_vote v = {.type = type, .height = height, .round = round, .validator = validator};
+    return v;
+}
+
+/* A stand-in frame: its first byte tells the votes apart. */
+static void frame_of(const tc_vote *v, uint8_t f[8])
+{
+    memset(f, 0, 8);
+    f[0] = (uint8_t)(v->validator + 16u * v->round + 64u * (uint32_t)(v->type - 1u));
+}
+
+static void add_ok(tc_voteg *g, uint8_t type, uint64_t height, uint32_t round, uint32_t validator)
+{
+    tc_vote v = vote_of(type, height, round, validator);
+    uint8_t f[8];
+    frame_of(&v, f);
+    cr_assert_eq(tc_voteg_add(g, &v, f, sizeof(f)), 0, "validator %u kept", validator);
+}
+
+static bool bit(const tc_msg_vote_bits *m, uint32_t v)
+{
+    return (m->bits[v / 8] >> (v % 8)) & 1u;
+}
+
+typedef struct {
+    uint32_t n;
+    uint32_t peers[16];
+    tc_msg_vote_bits wants[16];
+} vwants;
+
+static void vrecord(void *ctx, uint32_t peer, const tc_msg_vote_bits *want)
+{
+    vwants *w = ctx;
+    cr_assert_lt(w->n, 16);
+    w->peers[w->n] = peer;
+    w->wants[w->n] = *want;
+    w->n++;
+}
+
+Test(gossip, votes_are_kept_per_height_round_and_type)
+{
+    tc_voteg *g = NULL;
+    cr_assert_eq(tc_voteg_new(&g), 0);
+    tc_vote v = vote_of(TC_VOTE_PREVOTE, 5, 0, 2);
+    uint8_t f[8];
+    frame_of(&v, f);
+    cr_assert_eq(tc_voteg_add(g, &v, f, sizeof(f)), TC_ERANGE, "no height set: not kept");
+    tc_voteg_height(g, 5, 4);
+    cr_assert_eq(tc_voteg_add(g, &v, f, sizeof(f)), 0);
+    cr_assert_eq(tc_voteg_add(g, &v, f, sizeof(f)), TC_EEXIST, "held already");
+    tc_vote other = vote_of(TC_VOTE_PREVOTE, 6, 0, 2);
+    cr_assert_eq(tc_voteg_add(g, &other, f, sizeof(f)), TC_ERANGE, "height 6: not kept");
+    tc_vote beyond = vote_of(TC_VOTE_PREVOTE, 5, 0, 4);
+    cr_assert_eq(tc_voteg_add(g, &beyond, f, sizeof(f)), TC_ERANGE, "validator 4 of 4");
+    add_ok(g, TC_VOTE_PRECOMMIT, 5, 0, 2);
+    size_t len = 0;
+    const uint8_t *got = tc_voteg_frame(g, 0, TC_VOTE_PREVOTE, 2, &len);
+    cr_assert_not_null(got);
+    cr_assert_eq(len, 8);
+    cr_assert_eq(got[0], 2, "the prevote's frame");
+    got = tc_voteg_frame(g, 0, TC_VOTE_PRECOMMIT, 2, &len);
+    cr_assert_not_null(got);
+    cr_assert_eq(got[0], 2 + 64, "the precommit's frame");
+    cr_assert_null(tc_voteg_frame(g, 1, TC_VOTE_PREVOTE, 2, &len), "round 1: none");
+    cr_assert_eq(len, 0);
+    tc_voteg_stats st;
+    tc_voteg_stats_get(g, &st);
+    cr_assert_eq(st.tables, 2);
+    cr_assert_eq(st.kept, 2);
+    /* A new height drops every table. */
+    tc_voteg_height(g, 6, 4);
+    cr_assert_null(tc_voteg_frame(g, 0, TC_VOTE_PREVOTE, 2, &len), "height 5 dropped");
+    tc_voteg_stats_get(g, &st);
+    cr_assert_eq(st.tables, 0);
+    cr_assert_eq(st.height, 6);
+    tc_voteg_free(g);
+}
+
+Test(gossip, vote_bits_tell_what_changed)
+{
+    tc_voteg *g = NULL;
+    cr_assert_eq(tc_voteg_new(&g), 0);
+    tc_voteg_height(g, 9, 11);
+    add_ok(g, TC_VOTE_PREVOTE, 9, 1, 0);
+    add_ok(g, TC_VOTE_PREVOTE, 9, 1, 10);
+    add_ok(g, TC_VOTE_PRECOMMIT, 9, 1, 3);
+    cr_assert(tc_voteg_busy(g), "two tables gained votes");
+    tc_msg_vote_bits out[TC_VOTEG_ENTRIES_MAX];
+    cr_assert_eq(tc_voteg_take_bits(g, false, out, TC_VOTEG_ENTRIES_MAX), 2);
+    cr_assert_eq(out[0].height, 9);
+    cr_assert_eq(out[0].round, 1);
+    cr_assert_eq(out[0].vote_type, TC_VOTE_PREVOTE);
+    cr_assert_eq(out[0].count, 11);
+    cr_assert(bit(&out[0], 0) && bit(&out[0], 10) && !bit(&out[0], 3), "prevotes 0 and 10");
+    cr_assert_eq(tc_msg_vote_bits_check(&out[0]), 0, "a valid VOTE_BITS payload");
+    cr_assert(bit(&out[1], 3) && !bit(&out[1], 0), "precommit 3");
+    cr_assert_not(tc_voteg_busy(g), "nothing new, nothing lacking");
+    cr_assert_eq(tc_voteg_take_bits(g, false, out, TC_VOTEG_ENTRIES_MAX), 0, "nothing new");
+    add_ok(g, TC_VOTE_PRECOMMIT, 9, 1, 4);
+    cr_assert_eq(tc_voteg_take_bits(g, false, out, TC_VOTEG_ENTRIES_MAX), 1, "precommits only");
+    cr_assert_eq(out[0].vote_type, TC_VOTE_PRECOMMIT);
+    cr_assert_eq(tc_voteg_take_bits(g, true, out, TC_VOTEG_ENTRIES_MAX), 2, "all on demand");
+    cr_assert_eq(tc_voteg_take_bits(g, true, out, 1), 1, "at most max");
+    tc_voteg_free(g);
+}
+
+Test(gossip, a_lacking_vote_is_wanted_after_grace_and_retried)
+{
+    tc_voteg *g = NULL;
+    cr_assert_eq(tc_voteg_new(&g), 0);
+    tc_voteg_height(g, 3, 8);
+    add_ok(g, TC_VOTE_PREVOTE, 3, 0, 0);
+    tc_msg_vote_bits peer_bits = {
+        .height = 3, .round = 0, .vote_type = TC_VOTE_PREVOTE, .count = 8};
+    peer_bits.bits[0] = 0x0d; /* validators 0, 2, 3 */
+    tc_voteg_on_bits(g, 1000, 7, &peer_bits);
+    cr_assert(tc_voteg_busy(g), "2 and 3 are lacking");
+    vwants w = {0};
+    tc_voteg_tick(g, 1010, 30, 200, vrecord, &w);
+    cr_assert_eq(w.n, 0, "within the grace interval the votes may be in flight");
+    /* Vote 3 arrives meanwhile; 2 does not. */
+    add_ok(g, TC_VOTE_PREVOTE, 3, 0, 3);
+    tc_voteg_on_bits(g, 1020, 9, &peer_bits); /* a later announcer becomes the holder */
+    tc_voteg_tick(g, 1030, 30, 200, vrecord, &w);
+    cr_assert_eq(w.n, 1);
+    cr_assert_eq(w.peers[0], 9, "asked of the latest announcer");
+    cr_assert(bit(&w.wants[0], 2) && !bit(&w.wants[0], 3) && !bit(&w.wants[0], 0),
+              "only vote 2 is wanted");
+    cr_assert_eq(w.wants[0].height, 3);
+    cr_assert_eq(tc_msg_vote_bits_check(&w.wants[0]), 0, "a valid VOTE_WANT payload");
+    tc_voteg_tick(g, 1100, 30, 200, vrecord, &w);
+    cr_assert_eq(w.n, 1, "not asked again before the retry interval");
+    tc_voteg_tick(g, 1230, 30, 200, vrecord, &w);
+    cr_assert_eq(w.n, 2, "asked again after it");
+    add_ok(g, TC_VOTE_PREVOTE, 3, 0, 2);
+    tc_msg_vote_bits out[TC_VOTEG_ENTRIES_MAX];
+    cr_assert_eq(tc_voteg_take_bits(g, false, out, TC_VOTEG_ENTRIES_MAX), 1);
+    cr_assert_not(tc_voteg_busy(g), "nothing new, nothing lacking");
+    tc_voteg_tick(g, 2000, 30, 200, vrecord, &w);
+    cr_assert_eq(w.n, 2, "a vote held is never wanted");
+    /* Bits of another height, or of a (round, type) without a table, are ignored. */
+    peer_bits.height = 4;
+    tc_voteg_on_bits(g, 2000, 7, &peer_bits);
+    peer_bits.height = 3;
+    peer_bits.round = 5;
+    tc_voteg_on_bits(g, 2000, 7, &peer_bits);
+    cr_assert_not(tc_voteg_busy(g), "nothing recorded");
+    tc_voteg_stats st;
+    tc_voteg_stats_get(g, &st);
+    cr_assert_eq(st.wanted, 2);
+    tc_voteg_free(g);
+}
+
+Test(gossip, the_emptiest_vote_table_is_replaced)
+{
+    tc_voteg *g = NULL;
+    cr_assert_eq(tc_voteg_new(&g), 0);
+    tc_voteg_height(g, 2, 16);
+    /* Round 0 holds many votes; rounds 1..7 (prevotes) one each, as a Byzantine far-round
+     * flood would. */
+    for (uint32_t v = 0; v < 10; v++)
+        add_ok(g, TC_VOTE_PREVOTE, 2, 0, v);
+    for (uint32_t r = 1; r < TC_VOTEG_ENTRIES_MAX; r++)
+        add_ok(g, TC_VOTE_PREVOTE, 2, r, 0);
+    add_ok(g, TC_VOTE_PREVOTE, 2, 9, 0);
+    size_t len;
+    cr_assert_not_null(tc_voteg_frame(g, 0, TC_VOTE_PREVOTE, 9, &len), "round 0 stays");
+    cr_assert_null(tc_voteg_frame(g, 1, TC_VOTE_PREVOTE, 0, &len), "round 1 replaced");
+    cr_assert_not_null(tc_voteg_frame(g, 9, TC_VOTE_PREVOTE, 0, &len), "round 9 kept");
+    tc_voteg_stats st;
+    tc_voteg_stats_get(g, &st);
+    cr_assert_eq(st.tables, TC_VOTEG_ENTRIES_MAX);
+    cr_assert_eq(st.replaced, 1);
+    tc_voteg_free(g);
 }

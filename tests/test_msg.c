@@ -136,6 +136,10 @@ static size_t cleared_size(uint8_t type)
     case TC_MSG_IWANT:
         member = sizeof(m->invs);
         break;
+    case TC_MSG_VOTE_BITS:
+    case TC_MSG_VOTE_WANT:
+        member = sizeof(m->vote_bits);
+        break;
     case TC_MSG_GET_SNAPSHOT:
         member = sizeof(m->get_snapshot);
         break;

@@ -20,7 +20,7 @@
 #include "support.h"
 #include "tx.h"
 
-#define NODES_MAX   8
+#define NODES_MAX   12
 #define EVENTS_MAX  200000
 #define LATENCY_MS  5
 #define HEIGHTS_MAX 512
@@ -77,6 +77,9 @@ typedef struct {
     bool lie_bodies[NODES_MAX];
     uint32_t starts[NODES_MAX];
     int64_t offset_ms[NODES_MAX]; /* node i's clock reads global time + offset */
+    /* VOTE_BITS node i sent naming its own vote, for a height above own_bits_above[i]. */
+    uint64_t own_bits[NODES_MAX];
+    uint64_t own_bits_above[NODES_MAX];
     node_clock_seen clock[NODES_MAX];
 } pump;
 
@@ -126,6 +129,19 @@ static uint64_t frame_height(const uint8_t *f, size_t len)
     return h;
 }
 
+static void count_own_bits(pump *p, uint32_t i, const uint8_t *frame, size_t len)
+{
+    tc_msg m;
+    tc_node_status st;
+    cr_assert_eq(tc_msg_decode(frame, len, &m), 0, "node %u's VOTE_BITS decodes", i);
+    tc_node_status_get(p->nodes[i], &st);
+    uint32_t v = st.validator;
+    if (v < m.vote_bits.count && m.vote_bits.height > p->own_bits_above[i] &&
+        ((m.vote_bits.bits[v / 8] >> (v % 8)) & 1u))
+        p->own_bits[i]++;
+    tc_msg_deinit(&m);
+}
+
 static void drain(pump *p, uint32_t i)
 {
     tc_action a;
@@ -139,6 +155,8 @@ static void drain(pump *p, uint32_t i)
                 ((p->batch_drop[a.peer] && p->heights[a.peer] < p->batch_drop_until) ||
                  (p->batch_drop_until_asked_twice[a.peer] && p->batch_requests[a.peer] < 2));
             p->batch_requests[i] += type == 10;
+            if (type == TC_MSG_VOTE_BITS)
+                count_own_bits(p, i, a.frame, a.frame_len);
             p->body_requests[i] += type == TC_MSG_GET_TXS;
             /* TXS: u8 last | u32 count | bodies. */
             bool bodies = type == TC_MSG_TXS && a.frame_len > 10 && a.frame[6] != 0;
@@ -714,11 +732,17 @@ Test(node, clock_off_by_more_than_the_bounds_warns_then_stops_voting, .timeout =
     cr_assert_eq(p.clock[0].stop + p.clock[1].stop + p.clock[2].stop, 0,
                  "one fast clock among four never moves the others' median past the bound");
     uint64_t h = p.heights[0];
+    /* From the next height on, what node 3 signs while stopped leaves by no path: not even its
+     * vote bitmaps name it (PROTOCOL 10.9, 15). */
+    p.own_bits_above[3] = p.heights[3] + 1;
+    p.own_bits[3] = 0;
     run_until(&p, h + 3, p.now_ms + 60000);
     cr_assert_geq(p.heights[0], h + 3, "three honest validators (a quorum) keep committing");
+    cr_assert_eq(p.own_bits[3], 0, "no VOTE_BITS names a vote signed while stopped");
     p.offset_ms[3] = 0;
     run_until(&p, p.heights[0] + 8, p.now_ms + 60000); /* the next heartbeats tell it */
     cr_assert_eq(p.clock[3].ok, 1, "back in bounds: one all-clear");
+    cr_assert_gt(p.own_bits[3], 0, "back in bounds, its bitmaps name its own votes again");
     pump_free(&p);
 }
 
@@ -1408,6 +1432,94 @@ Test(node, forensics_takes_the_votes_peers_send, .timeout = 60)
     cr_assert(found, "VOTES holds the journaled prevote");
     tc_commit_deinit(&a);
     tc_commit_deinit(&b);
+    pump_free(&p);
+}
+
+/* Consensus votes (PROTOCOL 10.9), at a node with 10 peers: a prevote that is news goes on to
+ * NODE_VOTE_FANOUT (6) of the 9 peers other than its sender (flooding sent it to all 9); the node
+ * then announces what it holds (VOTE_BITS to every peer), answers a VOTE_WANT with the frame, and
+ * asks a peer whose VOTE_BITS shows a vote it still lacks one interval later (VOTE_WANT). */
+Test(node, votes_go_to_a_bounded_mesh_and_bitmaps_fill_the_gaps, .timeout = 60)
+{
+    enum { N = 11 };
+    pump p;
+    pump_init(&p, N, 31);
+    run_until(&p, 1, p.now_ms + 300); /* handshakes done; the first proposal is due at +1 s */
+    cr_assert_eq(p.heights[0], 0, "nothing committed yet");
+    tc_node_status st;
+    tc_node_status_get(p.nodes[0], &st);
+    uint32_t v = (st.validator + 1) % N, w = (st.validator + 2) % N; /* not node 0's own */
+    tc_msg m = {.type = TC_MSG_PREVOTE};
+    m.vote = signed_vote(&p, TC_VOTE_PREVOTE, 1, 0, TC_ROUND_NONE, 0xaa, v);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    cr_assert_eq(tc_msg_encode_alloc(&m, &bytes, &len), 0);
+    uint8_t types[64];
+    tc_peer_id peers[64];
+    uint32_t n = recv_sends(&p, 0, 1, bytes, len, types, peers, 64);
+    uint32_t relayed = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        relayed += types[k] == TC_MSG_PREVOTE;
+        cr_assert(types[k] != TC_MSG_PREVOTE || peers[k] != 1, "never back to its sender");
+    }
+    cr_assert_eq(relayed, NODE_VOTE_FANOUT, "relayed to 6 of 9 peers (got %u)", relayed);
+    /* One announcement interval later: the bitmap of the prevotes held goes to all 10 peers. */
+    uint64_t t = local(&p, 0) + NODE_VOTE_BITS_MS;
+    tc_node_tick(p.nodes[0], t);
+    tc_action a;
+    uint32_t bits_sent = 0;
+    while (tc_node_next_action(p.nodes[0], &a))
+        if (a.kind == TC_ACTION_SEND && a.frame[4] == TC_MSG_VOTE_BITS) {
+            tc_msg b;
+            cr_assert_eq(tc_msg_decode(a.frame, a.frame_len, &b), 0);
+            cr_assert_eq(b.vote_bits.height, 1);
+            cr_assert_eq(b.vote_bits.count, N);
+            cr_assert((b.vote_bits.bits[v / 8] >> (v % 8)) & 1u, "validator %u's prevote held", v);
+            cr_assert_not((b.vote_bits.bits[w / 8] >> (w % 8)) & 1u, "not %u's", w);
+            bits_sent++;
+        }
+    cr_assert_eq(bits_sent, N - 1, "one VOTE_BITS per peer (got %u)", bits_sent);
+    /* A VOTE_WANT of v's prevote is answered with its frame, to the asker only. */
+    tc_msg want = {.type = TC_MSG_VOTE_WANT};
+    want.vote_bits.height = 1;
+    want.vote_bits.round = 0;
+    want.vote_bits.vote_type = TC_VOTE_PREVOTE;
+    want.vote_bits.count = N;
+    want.vote_bits.bits[v / 8] |= (uint8_t)(1u << (v % 8));
+    free(bytes);
+    cr_assert_eq(tc_msg_encode_alloc(&want, &bytes, &len), 0);
+    cr_assert_eq(tc_node_recv(p.nodes[0], t, 2, bytes, len), 0);
+    n = 0;
+    while (tc_node_next_action(p.nodes[0], &a))
+        if (a.kind == TC_ACTION_SEND) {
+            cr_assert_eq(a.frame[4], TC_MSG_PREVOTE, "the wanted vote's frame");
+            cr_assert_eq(a.peer, 2, "to the asker");
+            n++;
+        }
+    cr_assert_eq(n, 1, "one frame (got %u)", n);
+    /* Peer 3 holds w's prevote, which node 0 lacks: asked for one interval later, not at once
+     * (it may be in flight). */
+    want.type = TC_MSG_VOTE_BITS;
+    want.vote_bits.bits[w / 8] |= (uint8_t)(1u << (w % 8));
+    free(bytes);
+    cr_assert_eq(tc_msg_encode_alloc(&want, &bytes, &len), 0);
+    cr_assert_eq(tc_node_recv(p.nodes[0], t, 3, bytes, len), 0);
+    while (tc_node_next_action(p.nodes[0], &a))
+        cr_assert(a.kind != TC_ACTION_SEND || a.frame[4] != TC_MSG_VOTE_WANT, "not at once");
+    cr_assert_leq(tc_node_next_deadline(p.nodes[0]), t + NODE_VOTE_BITS_MS, "a tick is due");
+    tc_node_tick(p.nodes[0], t + NODE_VOTE_BITS_MS);
+    n = 0;
+    while (tc_node_next_action(p.nodes[0], &a))
+        if (a.kind == TC_ACTION_SEND && a.frame[4] == TC_MSG_VOTE_WANT) {
+            tc_msg b;
+            cr_assert_eq(tc_msg_decode(a.frame, a.frame_len, &b), 0);
+            cr_assert_eq(a.peer, 3, "asked of the announcer");
+            cr_assert((b.vote_bits.bits[w / 8] >> (w % 8)) & 1u, "w's prevote wanted");
+            cr_assert_not((b.vote_bits.bits[v / 8] >> (v % 8)) & 1u, "v's is held");
+            n++;
+        }
+    cr_assert_eq(n, 1, "one VOTE_WANT (got %u)", n);
+    free(bytes);
     pump_free(&p);
 }
 

@@ -52,6 +52,12 @@
  *                    PROPOSAL (id: tc_msg_frame_proposal_id)
  *   IWANT            list (1..1024) of (u8 type | id 32): what the sender asks for, by the
  *                    ids an IHAVE offered; answered with the frames themselves
+ *   VOTE_BITS        u64 height | u32 round | u8 vote type (1 prevote, 2 precommit) | u32 count
+ *                    (1..4096, the height's validators) | ceil(count / 8) bytes: bit v
+ *                    (byte v / 8, bit v % 8) set when the sender holds validator v's vote of
+ *                    that (height, round, type); the bits past count are zero (PROTOCOL 10.9)
+ *   VOTE_WANT        the same fields: the votes the sender asks for, answered with their
+ *                    PREVOTE / PRECOMMIT frames
  *   GET_SNAPSHOT     u64 height | manifest hash 32 | u32 chunk: chunk TC_SNAPSHOT_MANIFEST asks
  *                    for the manifest of the peer's latest snapshot (height and hash zero);
  *                    another index asks for that chunk of the snapshot at height whose
@@ -122,7 +128,9 @@ typedef enum {
     TC_MSG_SNAPSHOT = 25,
     TC_MSG_IHAVE = 26,
     TC_MSG_IWANT = 27,
-    TC_MSG_TYPE_COUNT = 28, /* one past the last type */
+    TC_MSG_VOTE_BITS = 28,
+    TC_MSG_VOTE_WANT = 29,
+    TC_MSG_TYPE_COUNT = 30, /* one past the last type */
 } tc_msg_type;
 
 /* Sizes and hard limits. */
@@ -138,6 +146,7 @@ typedef enum {
 #define TC_MSG_REASON_MAX     127  /* bytes of a REJECT reason */
 #define TC_MSG_VOTES_MAX      256  /* votes in one VOTES */
 #define TC_MSG_INV_MAX        1024 /* ids in one IHAVE or IWANT */
+#define TC_MSG_VOTE_BITS_MAX  4096 /* validators one VOTE_BITS or VOTE_WANT covers */
 #define TC_MSG_INV_SIZE       (1 + TC_HASH_SIZE) /* one (type, id) entry */
 #define TC_MSG_GET_TXS_MAX    256                /* txids asked for in one GET_TXS */
 #define TC_MSG_TXS_MAX        256                /* transactions in one TXS */
@@ -301,6 +310,15 @@ typedef struct {
     tc_msg_inv *items; /* owned after decode */
 } tc_msg_invs;
 
+/* VOTE_BITS and VOTE_WANT: a set of validators' votes of one (height, round, type). */
+typedef struct {
+    uint64_t height;
+    uint32_t round;
+    uint8_t vote_type; /* tc_vote_type */
+    uint32_t count;    /* 1..TC_MSG_VOTE_BITS_MAX */
+    uint8_t bits[TC_MSG_VOTE_BITS_MAX / 8];
+} tc_msg_vote_bits;
+
 typedef struct {
     uint64_t height;
     tc_hash manifest; /* the snapshot's id; zero when chunk is TC_SNAPSHOT_MANIFEST */
@@ -346,7 +364,8 @@ typedef struct {
         tc_msg_votes votes;
         tc_msg_get_txs get_txs;
         tc_msg_txs txs;
-        tc_msg_invs invs; /* IHAVE, IWANT */
+        tc_msg_invs invs;           /* IHAVE, IWANT */
+        tc_msg_vote_bits vote_bits; /* VOTE_BITS, VOTE_WANT */
         tc_msg_get_snapshot get_snapshot;
         tc_msg_snapshot snapshot;
     };
@@ -407,6 +426,8 @@ void tc_msg_heartbeat_sign(tc_msg_heartbeat *h, tc_sig_scheme scheme, const tc_k
 bool tc_msg_type_known(uint8_t type);
 /* Whether a type may be announced by IHAVE and fetched by IWANT. */
 bool tc_msg_inv_type_ok(uint8_t type);
+/* The rules of a VOTE_BITS / VOTE_WANT payload (msg.h's list): 0, TC_ETOOLONG, TC_ERANGE. */
+int tc_msg_vote_bits_check(const tc_msg_vote_bits *m);
 
 /* The type byte of a frame that passed tc_msg_frame_check, without decoding (0 if len < 5). */
 uint8_t tc_msg_frame_type(const uint8_t *frame, size_t len);
