@@ -80,11 +80,16 @@ typedef struct {
 
 /* A validator's stored batches in seq order. The seqs sit in their own array, beside the slot
  * indices, so a lookup's binary search reads a few contiguous cache lines instead of one bslot
- * per probe. Both arrays live in one allocation that starts at seq (vb_ready). */
+ * per probe. Both arrays live in one allocation that starts at seq (vb_ready). The capacity
+ * grows by doubling up to batch_window: every node keeps such a pair for every validator, so a
+ * full window allocated up front cost 12 KiB per validator per node, 12 GiB at 1,024 validators
+ * (results/reference/README.md, "Where the memory goes"), while a validator has a few batches
+ * stored at a time. */
 typedef struct {
-    uint64_t *seq;  /* seq[i] == f->bs[slot[i]].b.seq, increasing; capacity batch_window */
+    uint64_t *seq;  /* seq[i] == f->bs[slot[i]].b.seq, increasing; capacity cap */
     uint32_t *slot; /* slot indices, same order */
     uint32_t n;
+    uint32_t cap;     /* n <= cap <= batch_window */
     bool equivocated; /* signed two batches with one seq this epoch: left out of certificates */
 } vbatches;
 
@@ -752,7 +757,7 @@ static int batch_insert(tc_finality *f, const tc_vote_batch *b, const tc_hash *s
     s->born_pass = f->rg_passes;
     uint32_t pos = vb_lower(f, b->validator, b->seq);
     vbatches *vb = &f->vb[b->validator];
-    TC_ASSERT(vb->n < f->lim.batch_window);
+    TC_ASSERT(vb->n < vb->cap && vb->cap <= f->lim.batch_window);
     /* Votes name a batch by (validator, seq): two stored batches with one seq would make every
      * reference to it ambiguous. Callers check (on_batch, flush; recovery starts empty). */
     TC_ASSERT(pos == vb->n || vb->seq[pos] > b->seq);
@@ -767,17 +772,31 @@ static int batch_insert(tc_finality *f, const tc_vote_batch *b, const tc_hash *s
     return 0;
 }
 
-/* Allocates v's seq and slot arrays on its first batch: one block, seq first (8-aligned). */
+/* Grows v's seq and slot arrays so that one more batch fits (n < cap), doubling from
+ * VB_CAP_MIN up to batch_window. Moving to a new block keeps seq first (8-aligned). */
+#define VB_CAP_MIN 4u
 static int vb_ready(tc_finality *f, uint32_t v)
 {
     vbatches *vb = &f->vb[v];
-    if (vb->seq != NULL)
+    TC_ASSERT(vb->n <= vb->cap && vb->cap <= f->lim.batch_window);
+    if (vb->n < vb->cap)
         return 0;
-    size_t window = f->lim.batch_window;
-    vb->seq = tc_malloc(window * (sizeof(uint64_t) + sizeof(uint32_t)));
-    if (vb->seq == NULL)
+    TC_ASSERT(vb->cap < f->lim.batch_window); /* make_room evicts at a full window */
+    uint32_t cap = vb->cap == 0 ? VB_CAP_MIN : vb->cap * 2;
+    if (cap > f->lim.batch_window)
+        cap = f->lim.batch_window;
+    uint64_t *seq = tc_malloc((size_t)cap * (sizeof(uint64_t) + sizeof(uint32_t)));
+    if (seq == NULL)
         return TC_ENOMEM;
-    vb->slot = (uint32_t *)(void *)(vb->seq + window);
+    uint32_t *slot = (uint32_t *)(void *)(seq + cap);
+    if (vb->n > 0) {
+        memcpy(seq, vb->seq, vb->n * sizeof(uint64_t));
+        memcpy(slot, vb->slot, vb->n * sizeof(uint32_t));
+    }
+    free(vb->seq); /* the slot array shares its block */
+    vb->seq = seq;
+    vb->slot = slot;
+    vb->cap = cap;
     return 0;
 }
 
@@ -1000,9 +1019,9 @@ static int tally(tc_finality *f, tc_store_txn *txn, const tc_hash *txid, uint32_
 static int batch_accept(tc_finality *f, tc_store_txn *txn, const tc_vote_batch *b,
                         const tc_hash *sign_hash, const bool *skip)
 {
-    int rc = vb_ready(f, b->validator);
+    int rc = make_room(f, b->validator, b->seq, b->txid_count);
     if (rc == 0)
-        rc = make_room(f, b->validator, b->seq, b->txid_count);
+        rc = vb_ready(f, b->validator);
     uint32_t slot = NONE;
     if (rc == 0)
         rc = batch_insert(f, b, sign_hash, &slot);
@@ -1942,6 +1961,8 @@ void tc_finality_stats_get(const tc_finality *f, tc_finality_stats *out)
     out->batch_txids = f->batch_txids;
     out->events = f->ev_n;
     out->pending_txids = f->pend_n;
+    for (uint32_t v = 0; v < f->vset.count; v++)
+        out->batch_index += f->vb[v].cap;
     out->votes_dropped = f->votes_dropped;
     out->batches_evicted = f->batches_evicted;
     out->events_dropped = f->events_dropped;
