@@ -134,8 +134,8 @@ struct tc_finality {
     uint32_t batches, batch_txids;
     vbatches *vb; /* one per member of vset */
 
-    evrec *ev; /* ring of lim.event_max */
-    uint32_t ev_head, ev_n;
+    evrec *ev; /* ring of ev_cap, doubled from EV_CAP_MIN up to lim.event_max as needed */
+    uint32_t ev_head, ev_n, ev_cap;
 
     uint8_t rg_phase;   /* 0 idle, 1 transactions, 2 batches */
     uint32_t rg_passes; /* passes started, plus one once the store is recovered */
@@ -293,13 +293,35 @@ static void key_op(uint8_t k[KEY_LEN], const tc_outpoint *op)
 
 /* ---- events ---- */
 
+/* Doubles the event ring, its events moved in order to the front: a call queues a few events,
+ * while the bound (8 x vote_batch_txids_max + 1,024) allocated up front was 819 KB a node, 840 MB
+ * at 1,024 nodes. false at the bound or out of memory (the event is then dropped and counted). */
+#define EV_CAP_MIN 64u
+static bool ev_grow(tc_finality *f)
+{
+    if (f->ev_cap == f->lim.event_max)
+        return false;
+    uint32_t cap = f->ev_cap > f->lim.event_max / 2 ? f->lim.event_max : f->ev_cap * 2;
+    evrec *ev = tc_malloc((size_t)cap * sizeof(*ev));
+    if (ev == NULL)
+        return false;
+    for (uint32_t i = 0; i < f->ev_n; i++)
+        ev[i] = f->ev[(f->ev_head + i) % f->ev_cap];
+    free(f->ev);
+    f->ev = ev;
+    f->ev_head = 0;
+    f->ev_cap = cap;
+    return true;
+}
+
 static void ev_push(tc_finality *f, const evrec *e)
 {
-    if (f->ev_n == f->lim.event_max) {
+    TC_ASSERT(f->ev_n <= f->ev_cap && f->ev_cap <= f->lim.event_max);
+    if (f->ev_n == f->ev_cap && !ev_grow(f)) {
         f->events_dropped++;
         return;
     }
-    f->ev[(f->ev_head + f->ev_n) % f->lim.event_max] = *e;
+    f->ev[(f->ev_head + f->ev_n) % f->ev_cap] = *e;
     f->ev_n++;
 }
 
@@ -1794,7 +1816,7 @@ static bool ev_from_queue(tc_finality *f, tc_finality_event *out)
 {
     while (f->ev_n > 0) {
         const evrec *e = &f->ev[f->ev_head];
-        f->ev_head = (f->ev_head + 1) % f->lim.event_max;
+        f->ev_head = (f->ev_head + 1) % f->ev_cap;
         f->ev_n--;
         memset(out, 0, sizeof(*out));
         out->kind = (tc_finality_event_kind)e->kind;
@@ -1960,6 +1982,7 @@ void tc_finality_stats_get(const tc_finality *f, tc_finality_stats *out)
     out->batches = f->batches;
     out->batch_txids = f->batch_txids;
     out->events = f->ev_n;
+    out->event_ring = f->ev_cap;
     out->pending_txids = f->pend_n;
     for (uint32_t v = 0; v < f->vset.count; v++)
         out->batch_index += f->vb[v].cap;
@@ -2710,7 +2733,8 @@ static int alloc_parts(tc_finality *f, const tc_finality_config *cfg)
     if (rc != 0)
         return rc;
     f->vb = tc_calloc(f->vset.count == 0 ? 1 : f->vset.count, sizeof(*f->vb));
-    f->ev = tc_malloc((size_t)f->lim.event_max * sizeof(*f->ev));
+    f->ev_cap = f->lim.event_max < EV_CAP_MIN ? f->lim.event_max : EV_CAP_MIN;
+    f->ev = tc_malloc((size_t)f->ev_cap * sizeof(*f->ev));
     f->pend = tc_malloc((size_t)f->p.vote_batch_txids_max * TC_HASH_SIZE);
     /* Restarted inside an epoch that carried transactions: the previous set, so peers'
      * old-epoch certificates and batches can be checked (its batches are fetched). */

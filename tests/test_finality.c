@@ -1532,6 +1532,39 @@ Test(finality, batch_index_grows_with_batches_not_window, .fini = teardown)
     }
 }
 
+/* The event ring starts at 64 events, not event_max (819 KB a node by default), and doubles
+ * as a call queues more: none is dropped below the bound, and they come out in order. */
+Test(finality, event_ring_grows_in_order, .fini = teardown)
+{
+    enum { N = 70 };
+    chain_up(4, NULL, N);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.event_ring, 64);
+    tc_hash ids[N];
+    for (uint32_t w = 0; w < N; w++) {
+        tc_tx tx;
+        mk_tx(&tx, &ids[w], w, TC_UNITS_PER_TIME);
+        cr_assert_eq(vote(fin, &tx, &ids[w], T0, NULL), 0);
+        tc_tx_deinit(&tx);
+    }
+    (void)drain(fin);
+    for (uint32_t k = 1; k <= 3; k++) {
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, k, 1, ids, N);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.events, N, "one FINALIZED a txid: %u", st.events);
+    cr_assert_eq(st.event_ring, 128);
+    cr_assert_eq(st.events_dropped, 0);
+    uint32_t n = drain(fin);
+    cr_assert_eq(n, N);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_FINALIZED), N);
+}
+
 /* The index never outgrows the window: a window of 6 caps it at 6, not 8. */
 Test(finality, batch_index_capped_at_window, .fini = teardown)
 {
