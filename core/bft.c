@@ -140,11 +140,9 @@ struct tc_bft {
     bool failed;
     uint64_t now_ms;
 
-    /* Per-validator storage, sized for cap validators; reused across heights. A round table's
-     * slots (SET_COUNT * cap, one block starting at sets[0].slots) are allocated when the table
-     * is first used: all TC_BFT_ROUNDS_MAX tables up front cost 3.3 KiB per validator per node,
-     * 3.4 GB at 1,024 validators, while a height that commits in its first round uses one. */
+    /* Per-validator storage, sized for cap validators; reused across heights. */
     uint32_t cap;
+    slot *slot_pool; /* TC_BFT_ROUNDS_MAX * SET_COUNT * cap */
     member *members;
     round_weight *scratch;
     tc_commit_sig *commit_sigs;
@@ -539,21 +537,6 @@ static void install_past(tc_bft *b, round_table *t)
     }
 }
 
-/* Gives t its slots, cap per set: false (and the engine failed, as when out of memory
- * elsewhere) when they cannot be had. */
-static bool table_alloc(tc_bft *b, round_table *t)
-{
-    TC_ASSERT(!t->used && b->cap > 0);
-    slot *block = tc_calloc((size_t)SET_COUNT * b->cap, sizeof(*block));
-    if (block == NULL) {
-        b->failed = true;
-        return false;
-    }
-    for (uint32_t k = 0; k < SET_COUNT; k++)
-        t->sets[k].slots = block + (size_t)k * b->cap;
-    return true;
-}
-
 static void table_reset(tc_bft *b, round_table *t, uint32_t round)
 {
     TC_ASSERT(!beyond_window(b, round) && !(t->used && round_protected(b, t->round)));
@@ -594,8 +577,6 @@ static round_table *table_get(tc_bft *b, uint32_t round)
      * finds room. */
     TC_ASSERT(victim != NULL || round < b->round);
     if (victim == NULL || (victim->used && victim->round > round && !round_protected(b, round)))
-        return NULL;
-    if (victim->sets[0].slots == NULL && !table_alloc(b, victim))
         return NULL;
     table_reset(b, victim, round);
     install_past(b, victim);
@@ -1296,12 +1277,7 @@ int tc_bft_new(const tc_profile *p, tc_sig_scheme scheme, const tc_keypair *kp, 
 
 static void free_storage(tc_bft *b)
 {
-    for (uint32_t i = 0; i < TC_BFT_ROUNDS_MAX; i++) {
-        free(b->tables[i].sets[0].slots); /* the other sets share its block */
-        for (uint32_t k = 0; k < SET_COUNT; k++)
-            b->tables[i].sets[k].slots = NULL;
-        b->tables[i].used = false;
-    }
+    free(b->slot_pool);
     free(b->members);
     free(b->scratch);
     free(b->commit_sigs);
@@ -1334,11 +1310,14 @@ static int ensure_capacity(tc_bft *b, uint32_t count)
 {
     if (count <= b->cap)
         return 0;
+    size_t pool = (size_t)TC_BFT_ROUNDS_MAX * SET_COUNT * count;
+    slot *slots = tc_calloc(pool, sizeof(*slots));
     member *members = tc_calloc(count, sizeof(*members));
     round_weight *scratch = tc_calloc(count, sizeof(*scratch));
     tc_commit_sig *sigs = tc_calloc(count, sizeof(*sigs));
     uint32_t *weights = tc_calloc(count, sizeof(*weights));
-    if (members == NULL || scratch == NULL || sigs == NULL || weights == NULL) {
+    if (slots == NULL || members == NULL || scratch == NULL || sigs == NULL || weights == NULL) {
+        free(slots);
         free(members);
         free(scratch);
         free(sigs);
@@ -1346,6 +1325,7 @@ static int ensure_capacity(tc_bft *b, uint32_t count)
         return TC_ENOMEM;
     }
     free_storage(b);
+    b->slot_pool = slots;
     b->members = members;
     b->scratch = scratch;
     b->commit_sigs = sigs;
@@ -1353,6 +1333,9 @@ static int ensure_capacity(tc_bft *b, uint32_t count)
     b->cap = count;
     b->started = false; /* the old height's tables are gone */
     b->step = TC_BFT_STEP_IDLE;
+    for (uint32_t i = 0; i < TC_BFT_ROUNDS_MAX; i++)
+        for (uint32_t k = 0; k < SET_COUNT; k++)
+            b->tables[i].sets[k].slots = b->slot_pool + ((size_t)i * SET_COUNT + k) * count;
     return 0;
 }
 
@@ -1653,6 +1636,4 @@ void tc_bft_status_get(const tc_bft *b, tc_bft_status *out)
     out->valid_value = b->valid_value;
     out->has_signed = b->has_signed;
     out->signed_state = b->last;
-    for (uint32_t i = 0; i < TC_BFT_ROUNDS_MAX; i++)
-        out->round_tables += b->tables[i].sets[0].slots != NULL;
 }

@@ -294,8 +294,6 @@ typedef struct {
     uint64_t view_changes;
     uint64_t commits;
     uint64_t signs_refused; /* a message the last-signed rule refused (after a restart) */
-    uint32_t round_tables;  /* vote tables with their slots allocated: one per round used
-                             * since the validator count last grew, at most TC_BFT_ROUNDS_MAX */
 } tc_bft_status;
 
 void tc_bft_status_get(const tc_bft *b, tc_bft_status *out);

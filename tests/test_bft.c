@@ -782,31 +782,6 @@ Test(bft_rules, timeouts_fire_exactly_and_grow_per_round)
     fx_close(&t.f);
 }
 
-/* A round's vote table gets its slots when the round is first used, not all
- * TC_BFT_ROUNDS_MAX up front (3.4 GB at 1,024 validators); tables are reused after. */
-Test(bft_rules, round_tables_allocated_per_round_used)
-{
-    four t;
-    four_open(&t);
-    tc_bft_status st;
-    tc_bft_status_get(t.f.b, &st);
-    cr_assert_eq(st.round_tables, 1, "round 0 only: %u", st.round_tables);
-    const tc_profile *p = &t.f.prof;
-    for (uint32_t r = 0; r < 2; r++) {
-        fx_tick(&t.f, t.f.now + p->timeout_propose_ms + (uint64_t)r * p->timeout_propose_delta_ms);
-        fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, r, NIL, 1);
-        fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, r, NIL, 2);
-        fx_vote(&t.f, TC_VOTE_PRECOMMIT, t.h, r, NIL, 1);
-        fx_vote(&t.f, TC_VOTE_PRECOMMIT, t.h, r, NIL, 2);
-        fx_tick(&t.f,
-                t.f.now + p->timeout_precommit_ms + (uint64_t)r * p->timeout_precommit_delta_ms);
-        tc_bft_status_get(t.f.b, &st);
-        cr_assert_eq(st.round, r + 1);
-        cr_assert_eq(st.round_tables, r + 2, "rounds 0..%u: %u tables", r + 1, st.round_tables);
-    }
-    fx_close(&t.f);
-}
-
 /* The cause of a view change is the first timeout that fired in the round left. */
 Test(bft_rules, view_change_cause_table)
 {
