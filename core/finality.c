@@ -80,11 +80,16 @@ typedef struct {
 
 /* A validator's stored batches in seq order. The seqs sit in their own array, beside the slot
  * indices, so a lookup's binary search reads a few contiguous cache lines instead of one bslot
- * per probe. Both arrays live in one allocation that starts at seq (vb_ready). */
+ * per probe. Both arrays live in one allocation that starts at seq (vb_ready). The capacity
+ * grows by doubling up to batch_window: every node keeps such a pair for every validator, so a
+ * full window allocated up front cost 12 KiB per validator per node, 12 GiB at 1,024 validators
+ * (results/reference/README.md, "Where the memory goes"), while a validator has a few batches
+ * stored at a time. */
 typedef struct {
-    uint64_t *seq;  /* seq[i] == f->bs[slot[i]].b.seq, increasing; capacity batch_window */
+    uint64_t *seq;  /* seq[i] == f->bs[slot[i]].b.seq, increasing; capacity cap */
     uint32_t *slot; /* slot indices, same order */
     uint32_t n;
+    uint32_t cap;     /* n <= cap <= batch_window */
     bool equivocated; /* signed two batches with one seq this epoch: left out of certificates */
 } vbatches;
 
@@ -129,8 +134,8 @@ struct tc_finality {
     uint32_t batches, batch_txids;
     vbatches *vb; /* one per member of vset */
 
-    evrec *ev; /* ring of lim.event_max */
-    uint32_t ev_head, ev_n;
+    evrec *ev; /* ring of ev_cap, doubled from EV_CAP_MIN up to lim.event_max as needed */
+    uint32_t ev_head, ev_n, ev_cap;
 
     uint8_t rg_phase;   /* 0 idle, 1 transactions, 2 batches */
     uint32_t rg_passes; /* passes started, plus one once the store is recovered */
@@ -288,13 +293,35 @@ static void key_op(uint8_t k[KEY_LEN], const tc_outpoint *op)
 
 /* ---- events ---- */
 
+/* Doubles the event ring, its events moved in order to the front: a call queues a few events,
+ * while the bound (8 x vote_batch_txids_max + 1,024) allocated up front was 819 KB a node, 840 MB
+ * at 1,024 nodes. false at the bound or out of memory (the event is then dropped and counted). */
+#define EV_CAP_MIN 64u
+static bool ev_grow(tc_finality *f)
+{
+    if (f->ev_cap == f->lim.event_max)
+        return false;
+    uint32_t cap = f->ev_cap > f->lim.event_max / 2 ? f->lim.event_max : f->ev_cap * 2;
+    evrec *ev = tc_malloc((size_t)cap * sizeof(*ev));
+    if (ev == NULL)
+        return false;
+    for (uint32_t i = 0; i < f->ev_n; i++)
+        ev[i] = f->ev[(f->ev_head + i) % f->ev_cap];
+    free(f->ev);
+    f->ev = ev;
+    f->ev_head = 0;
+    f->ev_cap = cap;
+    return true;
+}
+
 static void ev_push(tc_finality *f, const evrec *e)
 {
-    if (f->ev_n == f->lim.event_max) {
+    TC_ASSERT(f->ev_n <= f->ev_cap && f->ev_cap <= f->lim.event_max);
+    if (f->ev_n == f->ev_cap && !ev_grow(f)) {
         f->events_dropped++;
         return;
     }
-    f->ev[(f->ev_head + f->ev_n) % f->lim.event_max] = *e;
+    f->ev[(f->ev_head + f->ev_n) % f->ev_cap] = *e;
     f->ev_n++;
 }
 
@@ -752,7 +779,7 @@ static int batch_insert(tc_finality *f, const tc_vote_batch *b, const tc_hash *s
     s->born_pass = f->rg_passes;
     uint32_t pos = vb_lower(f, b->validator, b->seq);
     vbatches *vb = &f->vb[b->validator];
-    TC_ASSERT(vb->n < f->lim.batch_window);
+    TC_ASSERT(vb->n < vb->cap && vb->cap <= f->lim.batch_window);
     /* Votes name a batch by (validator, seq): two stored batches with one seq would make every
      * reference to it ambiguous. Callers check (on_batch, flush; recovery starts empty). */
     TC_ASSERT(pos == vb->n || vb->seq[pos] > b->seq);
@@ -767,17 +794,31 @@ static int batch_insert(tc_finality *f, const tc_vote_batch *b, const tc_hash *s
     return 0;
 }
 
-/* Allocates v's seq and slot arrays on its first batch: one block, seq first (8-aligned). */
+/* Grows v's seq and slot arrays so that one more batch fits (n < cap), doubling from
+ * VB_CAP_MIN up to batch_window. Moving to a new block keeps seq first (8-aligned). */
+#define VB_CAP_MIN 4u
 static int vb_ready(tc_finality *f, uint32_t v)
 {
     vbatches *vb = &f->vb[v];
-    if (vb->seq != NULL)
+    TC_ASSERT(vb->n <= vb->cap && vb->cap <= f->lim.batch_window);
+    if (vb->n < vb->cap)
         return 0;
-    size_t window = f->lim.batch_window;
-    vb->seq = tc_malloc(window * (sizeof(uint64_t) + sizeof(uint32_t)));
-    if (vb->seq == NULL)
+    TC_ASSERT(vb->cap < f->lim.batch_window); /* make_room evicts at a full window */
+    uint32_t cap = vb->cap == 0 ? VB_CAP_MIN : vb->cap * 2;
+    if (cap > f->lim.batch_window)
+        cap = f->lim.batch_window;
+    uint64_t *seq = tc_malloc((size_t)cap * (sizeof(uint64_t) + sizeof(uint32_t)));
+    if (seq == NULL)
         return TC_ENOMEM;
-    vb->slot = (uint32_t *)(void *)(vb->seq + window);
+    uint32_t *slot = (uint32_t *)(void *)(seq + cap);
+    if (vb->n > 0) {
+        memcpy(seq, vb->seq, vb->n * sizeof(uint64_t));
+        memcpy(slot, vb->slot, vb->n * sizeof(uint32_t));
+    }
+    free(vb->seq); /* the slot array shares its block */
+    vb->seq = seq;
+    vb->slot = slot;
+    vb->cap = cap;
     return 0;
 }
 
@@ -1000,9 +1041,9 @@ static int tally(tc_finality *f, tc_store_txn *txn, const tc_hash *txid, uint32_
 static int batch_accept(tc_finality *f, tc_store_txn *txn, const tc_vote_batch *b,
                         const tc_hash *sign_hash, const bool *skip)
 {
-    int rc = vb_ready(f, b->validator);
+    int rc = make_room(f, b->validator, b->seq, b->txid_count);
     if (rc == 0)
-        rc = make_room(f, b->validator, b->seq, b->txid_count);
+        rc = vb_ready(f, b->validator);
     uint32_t slot = NONE;
     if (rc == 0)
         rc = batch_insert(f, b, sign_hash, &slot);
@@ -1775,7 +1816,7 @@ static bool ev_from_queue(tc_finality *f, tc_finality_event *out)
 {
     while (f->ev_n > 0) {
         const evrec *e = &f->ev[f->ev_head];
-        f->ev_head = (f->ev_head + 1) % f->lim.event_max;
+        f->ev_head = (f->ev_head + 1) % f->ev_cap;
         f->ev_n--;
         memset(out, 0, sizeof(*out));
         out->kind = (tc_finality_event_kind)e->kind;
@@ -1941,7 +1982,10 @@ void tc_finality_stats_get(const tc_finality *f, tc_finality_stats *out)
     out->batches = f->batches;
     out->batch_txids = f->batch_txids;
     out->events = f->ev_n;
+    out->event_ring = f->ev_cap;
     out->pending_txids = f->pend_n;
+    for (uint32_t v = 0; v < f->vset.count; v++)
+        out->batch_index += f->vb[v].cap;
     out->votes_dropped = f->votes_dropped;
     out->batches_evicted = f->batches_evicted;
     out->events_dropped = f->events_dropped;
@@ -2689,7 +2733,8 @@ static int alloc_parts(tc_finality *f, const tc_finality_config *cfg)
     if (rc != 0)
         return rc;
     f->vb = tc_calloc(f->vset.count == 0 ? 1 : f->vset.count, sizeof(*f->vb));
-    f->ev = tc_malloc((size_t)f->lim.event_max * sizeof(*f->ev));
+    f->ev_cap = f->lim.event_max < EV_CAP_MIN ? f->lim.event_max : EV_CAP_MIN;
+    f->ev = tc_malloc((size_t)f->ev_cap * sizeof(*f->ev));
     f->pend = tc_malloc((size_t)f->p.vote_batch_txids_max * TC_HASH_SIZE);
     /* Restarted inside an epoch that carried transactions: the previous set, so peers'
      * old-epoch certificates and batches can be checked (its batches are fetched). */

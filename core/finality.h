@@ -362,7 +362,10 @@ typedef struct {
     uint32_t batches;       /* stored batches */
     uint32_t batch_txids;   /* txids in stored batches */
     uint32_t events;        /* queued events */
+    uint32_t event_ring;    /* the event ring's size: 64 (or event_max), doubled as needed */
     uint32_t pending_txids; /* in the own pending batch */
+    uint32_t batch_index;   /* (seq, slot) entries allocated for stored batches, all validators:
+                             * grows with the batches stored, at most 2x plus 4 a validator */
     uint64_t votes_dropped; /* batch txids not tallied for lack of room */
     uint64_t batches_evicted;
     uint64_t events_dropped;

@@ -580,6 +580,8 @@ void tc_node_status_get(const tc_node *n, tc_node_status *out)
     out->round = bs.round;
     out->validator = n->my_index;
     out->peers = ps.ready;
+    out->actions_cap = n->out.cap;
+    out->actions_dropped = n->out.dropped + n->out.count;
     out->mempool_txs = tc_mempool_count(n->pool);
     out->txs_finalized = n->txs.finalized;
     out->view_changes = n->cons.view_changes;

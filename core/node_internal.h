@@ -57,7 +57,9 @@ typedef enum {
 /* ==== node_outbox.c: actions, frames, the sticky failure ==== */
 
 #define NODE_ACTIONS_MAX 4096 /* actions one call may queue (a broadcast is one per peer) */
-#define NODE_ARENA_MAX   4096 /* frames one call may produce */
+#define NODE_ACTIONS_MIN 64   /* the ring's first size: 4,096 x 264 B per node was 1.1 GB at 1,024 \
+                               */
+#define NODE_ARENA_MAX 4096   /* frames one call may produce */
 #define NODE_RELAY_FANOUT                                                                          \
     6 /* READY peers a relayed transaction or batch goes to (PROTOCOL 10.9)                        \
        */
@@ -76,8 +78,8 @@ typedef enum {
        */
 
 typedef struct {
-    tc_action *actions; /* a ring of NODE_ACTIONS_MAX */
-    uint32_t head, count;
+    tc_action *actions; /* a ring of cap, grown by doubling up to NODE_ACTIONS_MAX */
+    uint32_t head, count, cap;
     uint8_t **arena; /* frames behind queued SENDs, freed at the next call */
     uint32_t arena_count;
     uint64_t dropped; /* actions lost to a full queue or left undrained */

@@ -12,7 +12,8 @@
 
 int node_outbox_init(tc_node *n)
 {
-    n->out.actions = tc_calloc(NODE_ACTIONS_MAX, sizeof(*n->out.actions));
+    n->out.actions = tc_calloc(NODE_ACTIONS_MIN, sizeof(*n->out.actions));
+    n->out.cap = NODE_ACTIONS_MIN;
     n->out.arena = tc_calloc(NODE_ARENA_MAX, sizeof(*n->out.arena));
     if (n->out.actions == NULL || n->out.arena == NULL)
         return TC_ENOMEM;
@@ -51,20 +52,39 @@ bool node_outbox_next(tc_node *n, tc_action *out)
 {
     if (n->out.count == 0)
         return false;
-    TC_ASSERT(n->out.head < NODE_ACTIONS_MAX && n->out.count <= NODE_ACTIONS_MAX);
+    TC_ASSERT(n->out.head < n->out.cap && n->out.count <= n->out.cap);
     *out = n->out.actions[n->out.head];
-    n->out.head = (n->out.head + 1) % NODE_ACTIONS_MAX;
+    n->out.head = (n->out.head + 1) % n->out.cap;
     n->out.count--;
+    return true;
+}
+
+/* Doubles the action ring (up to NODE_ACTIONS_MAX), its actions moved in order to the front:
+ * most calls queue a handful, a broadcast one per peer. false when full or out of memory. */
+static bool actions_grow(tc_node *n)
+{
+    if (n->out.cap == NODE_ACTIONS_MAX)
+        return false;
+    uint32_t cap = n->out.cap * 2 > NODE_ACTIONS_MAX ? NODE_ACTIONS_MAX : n->out.cap * 2;
+    tc_action *a = tc_malloc((size_t)cap * sizeof(*a));
+    if (a == NULL)
+        return false;
+    for (uint32_t i = 0; i < n->out.count; i++)
+        a[i] = n->out.actions[(n->out.head + i) % n->out.cap];
+    free(n->out.actions);
+    n->out.actions = a;
+    n->out.head = 0;
+    n->out.cap = cap;
     return true;
 }
 
 tc_action *node_outbox_push(tc_node *n, tc_action_kind kind)
 {
-    if (n->out.count == NODE_ACTIONS_MAX) {
+    if (n->out.count == n->out.cap && !actions_grow(n)) {
         n->out.dropped++;
         return NULL;
     }
-    tc_action *a = &n->out.actions[(n->out.head + n->out.count) % NODE_ACTIONS_MAX];
+    tc_action *a = &n->out.actions[(n->out.head + n->out.count) % n->out.cap];
     n->out.count++;
     memset(a, 0, sizeof(*a));
     a->kind = kind;
@@ -529,7 +549,8 @@ void node_outbox_assert(const tc_node *n)
 {
     TC_ASSERT(n->out.gossip != NULL && n->out.votes != NULL);
     TC_ASSERT(n->out.actions != NULL && n->out.arena != NULL);
-    TC_ASSERT(n->out.head < NODE_ACTIONS_MAX && n->out.count <= NODE_ACTIONS_MAX);
+    TC_ASSERT(n->out.cap >= NODE_ACTIONS_MIN && n->out.cap <= NODE_ACTIONS_MAX);
+    TC_ASSERT(n->out.head < n->out.cap && n->out.count <= n->out.cap);
     TC_ASSERT(n->out.arena_count <= NODE_ARENA_MAX);
     TC_ASSERT(n->fail.failed == (n->fail.kind != TC_NODE_FAIL_NONE));
     TC_ASSERT(!n->fail.failed || n->fail.cause != NULL);

@@ -17,10 +17,12 @@
  * due before every far event, so the earliest event is the first wheel event, or the far
  * heap's top when the wheel is empty.
  *
- * Storage: every queued event lives in one entry of an array of `capacity` entries allocated
- * once; buckets are singly linked lists of entry indices; freed entries are reused last in,
- * first out (warm in the cache), and never-used ones are taken in order, so a queue touches
- * only as much of its array as its high-water mark needs.
+ * Storage: every queued event lives in one entry of an array that grows by doubling (from
+ * EVQ_ALLOC_MIN) up to `capacity` entries as the high-water mark needs it, the far heap's index
+ * array beside it: a capacity sized for the worst case (16,384 events a node, 16 M at 1,024
+ * nodes, 940 MB) is then address space only when used; buckets are singly linked lists of entry
+ * indices; freed entries are reused last in, first out (warm in the cache), and never-used ones are
+ * taken in order, so a queue touches only as much of its array as its high-water mark needs.
  */
 #include "evq.h"
 
@@ -39,8 +41,11 @@ typedef struct {
     uint32_t next; /* next entry of its bucket or of the free list; NONE: the last */
 } entry;
 
+#define EVQ_ALLOC_MIN 4096u
+
 struct tc_evq {
-    entry *entries; /* capacity of them */
+    entry *entries; /* alloc of them */
+    uint32_t alloc; /* entries and far hold alloc each; fresh <= alloc <= capacity */
     uint32_t fresh; /* entries[fresh..] were never used */
     uint32_t free_head;
     struct {
@@ -87,8 +92,29 @@ static uint32_t entry_take(tc_evq *q)
         q->free_head = q->entries[i].next;
         return i;
     }
-    TC_ASSERT(q->fresh < q->capacity);
+    TC_ASSERT(q->fresh < q->alloc);
     return q->fresh++;
+}
+
+/* Makes room for one more never-used entry when the free list is empty: false when the
+ * arrays cannot grow (out of memory; count < capacity is the caller's check). Moving the
+ * arrays changes no index, so the order of events is untouched. */
+static bool entry_room(tc_evq *q)
+{
+    if (q->free_head != NONE || q->fresh < q->alloc)
+        return true;
+    TC_ASSERT(q->alloc < q->capacity);
+    uint32_t alloc = q->alloc > q->capacity / 2 ? q->capacity : q->alloc * 2;
+    entry *entries = realloc(q->entries, (size_t)alloc * sizeof(*entries));
+    if (entries == NULL)
+        return false;
+    q->entries = entries;
+    uint32_t *far = realloc(q->far, (size_t)alloc * sizeof(*far));
+    if (far == NULL)
+        return false; /* entries grew; alloc grows with both on the next try */
+    q->far = far;
+    q->alloc = alloc;
+    return true;
 }
 
 static void entry_give(tc_evq *q, uint32_t i)
@@ -199,8 +225,9 @@ int tc_evq_new(uint32_t capacity, tc_evq_drop_fn drop, void *drop_ctx, tc_evq **
     tc_evq *q = calloc(1, sizeof(*q));
     if (q == NULL)
         return TC_ENOMEM;
-    q->entries = calloc(capacity, sizeof(*q->entries));
-    q->far = calloc(capacity, sizeof(*q->far));
+    q->alloc = capacity < EVQ_ALLOC_MIN ? capacity : EVQ_ALLOC_MIN;
+    q->entries = calloc(q->alloc, sizeof(*q->entries));
+    q->far = calloc(q->alloc, sizeof(*q->far));
     if (q->entries == NULL || q->far == NULL) {
         free(q->entries);
         free(q->far);
@@ -308,6 +335,8 @@ int tc_evq_push(tc_evq *q, const tc_evq_event *ev, uint64_t *seq_out)
         q->stats.rejected++;
         return TC_EFULL;
     }
+    if (!entry_room(q))
+        return TC_ENOMEM;
     uint32_t i = entry_take(q);
     q->entries[i].ev = *ev;
     q->entries[i].ev.seq = q->next_seq++;
@@ -390,4 +419,5 @@ void tc_evq_stats_get(const tc_evq *q, tc_evq_stats *out)
 {
     TC_ASSERT(q != NULL && out != NULL);
     *out = q->stats;
+    out->allocated = q->alloc;
 }

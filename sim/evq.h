@@ -55,6 +55,8 @@ typedef struct {
     uint64_t removed;    /* by tc_evq_remove_if */
     uint64_t rejected;   /* pushes refused with TC_EFULL */
     uint32_t high_water; /* largest count seen */
+    uint32_t allocated;  /* entries allocated: 4,096 (or capacity) doubled as the high water
+                          * needs, never above capacity */
 } tc_evq_stats;
 
 typedef struct tc_evq tc_evq;

@@ -69,10 +69,15 @@ void w_push(tc_world *w, const tc_evq_event *ev)
 {
     TC_ASSERT(ev->kind != 0 && ev->time_ms >= w->now_ms);
     TC_ASSERT(ev->payload == NULL || ev->kind == TC_EVQ_DELIVER);
-    if (tc_evq_push(w->evq, ev, NULL) != 0) {
+    int rc = tc_evq_push(w->evq, ev, NULL);
+    if (rc != 0) {
         frame_release(ev->payload); /* refused: the reference stayed ours */
-        w_harness_fail(w, "event queue full (%u events): raise W_EVQ_PER_NODE",
-                       tc_evq_capacity(w->evq));
+        if (rc == TC_EFULL)
+            w_harness_fail(w, "event queue full (%u events): raise W_EVQ_PER_NODE",
+                           tc_evq_capacity(w->evq));
+        else
+            w_harness_fail(w, "out of memory for the event queue (%u events)",
+                           tc_evq_count(w->evq));
     }
 }
 

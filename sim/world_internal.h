@@ -39,8 +39,8 @@
 /* Bounds (STYLE rule 4). */
 /* Events in flight at once: W_EVQ_PER_NODE per node, at least W_EVQ_CAPACITY (1,024 nodes
  * under load overflowed a fixed 1 M during start-up, 256 at 200 tx/s overflowed 4,096 a node at
- * 1.16 s: the vote-batch relay keeps about N^2 deliveries in flight; the queue's arrays are
- * calloc'ed, so what a run never reaches costs address space, not memory). */
+ * 1.16 s: the vote-batch relay keeps about N^2 deliveries in flight; the queue's arrays grow
+ * with its high water, so what a run never reaches costs neither memory nor address space). */
 #define W_EVQ_CAPACITY      (1u << 20)
 #define W_EVQ_PER_NODE      16384u
 #define W_HEIGHTS_MAX       (1u << 22) /* heights the agreement table can follow */

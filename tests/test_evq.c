@@ -102,6 +102,40 @@ Test(evq, capacity_is_a_bound)
     tc_evq_free(q);
 }
 
+/* The entry array grows by doubling with the high water, from 4,096, up to the capacity and
+ * no further; the events keep their order across the moves. */
+Test(evq, storage_grows_with_the_high_water)
+{
+    tc_evq *q = NULL;
+    cr_assert_eq(tc_evq_new(12000, NULL, NULL, &q), 0);
+    tc_evq_stats st;
+    tc_evq_stats_get(q, &st);
+    cr_assert_eq(st.allocated, 4096);
+    for (uint64_t k = 0; k < 12000; k++) {
+        tc_evq_event ev = ev_at(12000 - k, k); /* latest first: every push reorders */
+        cr_assert_eq(tc_evq_push(q, &ev, NULL), 0);
+        tc_evq_stats_get(q, &st);
+        uint32_t want = k < 4096 ? 4096 : k < 8192 ? 8192 : 12000;
+        cr_assert_eq(st.allocated, want, "after %lu pushes: %u", (unsigned long)(k + 1), want);
+    }
+    tc_evq_event ev = ev_at(1, 0);
+    cr_assert_eq(tc_evq_push(q, &ev, NULL), TC_EFULL);
+    for (uint64_t k = 0; k < 12000; k++) {
+        tc_evq_event out;
+        cr_assert_eq(tc_evq_pop(q, &out), 0);
+        cr_assert_eq(out.time_ms, k + 1);
+        cr_assert_eq(out.arg, 11999 - k);
+    }
+    tc_evq_stats_get(q, &st);
+    cr_assert_eq(st.allocated, 12000, "kept, not shrunk");
+    tc_evq_free(q);
+
+    cr_assert_eq(tc_evq_new(100, NULL, NULL, &q), 0);
+    tc_evq_stats_get(q, &st);
+    cr_assert_eq(st.allocated, 100, "a small queue takes its capacity");
+    tc_evq_free(q);
+}
+
 typedef struct {
     uint64_t dropped[16];
     uint32_t count;

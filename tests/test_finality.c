@@ -1499,6 +1499,99 @@ Test(finality, restart_finishes_an_interrupted_epoch_change, .fini = teardown)
 
 /* ---- bounds ---- */
 
+/* Every node keeps a (seq, slot) index for every validator: it must grow with the batches
+ * stored, not be a full window per validator (12 GiB at 1,024 validators with a 1,024 window). */
+Test(finality, batch_index_grows_with_batches_not_window, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    tc_finality_limits lim;
+    tc_finality_limits_default(tc_chain_profile(fx.chain), &lim);
+    cr_assert_eq(lim.batch_window, 1024);
+    lim.orphan_max = 100;
+    fin = fin_open(-1, T0, NULL, 0, &lim);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.batch_index, 0, "nothing allocated before a batch");
+    uint32_t want[] = {4, 4, 4, 4, 8, 8, 8, 8, 16};
+    for (uint32_t s = 1; s <= 9; s++) {
+        tc_hash id;
+        tc_hash_tagged(&id, "test/idx", &s, sizeof(s));
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, 1, s, &id, 1);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+        tc_finality_stats_get(fin, &st);
+        cr_assert_eq(st.batches, s);
+        cr_assert_eq(st.batch_index, want[s - 1], "after %u batches: %u entries", s, want[s - 1]);
+    }
+    /* The moved index still finds every batch, in order. */
+    for (uint64_t s = 1; s <= 9; s++) {
+        const tc_vote_batch *b = NULL;
+        cr_assert_eq(tc_finality_batch_get(fin, vidx(1), s, &b), 0);
+        cr_assert_eq(b->seq, s);
+    }
+}
+
+/* The event ring starts at 64 events, not event_max (819 KB a node by default), and doubles
+ * as a call queues more: none is dropped below the bound, and they come out in order. */
+Test(finality, event_ring_grows_in_order, .fini = teardown)
+{
+    enum { N = 70 };
+    chain_up(4, NULL, N);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.event_ring, 64);
+    tc_hash ids[N];
+    for (uint32_t w = 0; w < N; w++) {
+        tc_tx tx;
+        mk_tx(&tx, &ids[w], w, TC_UNITS_PER_TIME);
+        cr_assert_eq(vote(fin, &tx, &ids[w], T0, NULL), 0);
+        tc_tx_deinit(&tx);
+    }
+    (void)drain(fin);
+    for (uint32_t k = 1; k <= 3; k++) {
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, k, 1, ids, N);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.events, N, "one FINALIZED a txid: %u", st.events);
+    cr_assert_eq(st.event_ring, 128);
+    cr_assert_eq(st.events_dropped, 0);
+    uint32_t n = drain(fin);
+    cr_assert_eq(n, N);
+    cr_assert_eq(count_kind(n, TC_FINALITY_EV_FINALIZED), N);
+}
+
+/* The index never outgrows the window: a window of 6 caps it at 6, not 8. */
+Test(finality, batch_index_capped_at_window, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    tc_finality_limits lim;
+    tc_finality_limits_default(tc_chain_profile(fx.chain), &lim);
+    lim.batch_window = 6;
+    lim.orphan_max = 100;
+    fin = fin_open(-1, T0, NULL, 0, &lim);
+    for (uint32_t s = 1; s <= 12; s++) {
+        tc_hash id;
+        tc_hash_tagged(&id, "test/cap", &s, sizeof(s));
+        tc_vote_batch vb;
+        peer_batch(&vb, 0, 1, s, &id, 1);
+        cr_assert_eq(deliver(fin, &vb), 0);
+        tc_vote_batch_deinit(&vb);
+    }
+    tc_finality_stats st;
+    tc_finality_stats_get(fin, &st);
+    cr_assert_eq(st.batches, 6);
+    cr_assert_eq(st.batches_evicted, 6);
+    cr_assert_eq(st.batch_index, 6);
+    const tc_vote_batch *b = NULL;
+    cr_assert_eq(tc_finality_batch_get(fin, vidx(1), 7, &b), 0);
+    cr_assert_eq(tc_finality_batch_get(fin, vidx(1), 6, &b), TC_ENOTFOUND);
+}
+
 Test(finality, per_validator_window_evicts_the_oldest_batch, .fini = teardown)
 {
     chain_up(4, NULL, 4);

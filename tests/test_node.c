@@ -358,6 +358,27 @@ Test(node, four_validators_commit_twenty_heights_and_agree, .timeout = 60)
     pump_free(&p);
 }
 
+/* The action ring starts at 64 actions, not 4,096 (264 B each: 1.1 GB at 1,024 nodes), and
+ * grows when a call queues more: nothing is dropped on the way. */
+Test(node, action_ring_starts_small_and_grows_without_drops, .timeout = 60)
+{
+    pump p;
+    pump_init(&p, 4, 1);
+    tc_node_status st;
+    tc_node_status_get(p.nodes[0], &st);
+    cr_assert_eq(st.actions_cap, 64);
+    run_until(&p, 3, p.now_ms + 60000);
+    for (uint32_t i = 0; i < 4; i++) {
+        tc_node_status_get(p.nodes[i], &st);
+        cr_assert_geq(st.height, 3);
+        cr_assert(st.actions_cap >= 64 && st.actions_cap <= 4096, "node %u: ring of %u", i,
+                  st.actions_cap);
+        cr_assert_eq(st.actions_dropped, 0, "node %u dropped %llu actions", i,
+                     (unsigned long long)st.actions_dropped);
+    }
+    pump_free(&p);
+}
+
 Test(node, silent_proposer_forces_view_changes_and_progress, .timeout = 60)
 {
     pump p;

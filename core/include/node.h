@@ -217,6 +217,9 @@ typedef struct {
     const char *failure_cause; /* what it was doing, static text; "" while healthy */
     uint64_t failure_height;   /* its chain height then */
     uint64_t failure_ms;       /* its local time then */
+    uint32_t actions_cap;      /* the action ring's size: 64, doubled when one call queues more,
+                                * at most 4,096 */
+    uint64_t actions_dropped;  /* actions lost to a full ring or left undrained */
 } tc_node_status;
 
 void tc_node_status_get(const tc_node *n, tc_node_status *out);
