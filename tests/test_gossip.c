@@ -313,7 +313,7 @@ static void add_ok(tc_voteg *g, uint8_t type, uint64_t height, uint32_t round, u
 
 static bool bit(const tc_msg_vote_bits *m, uint32_t v)
 {
-    return (m->bits[v / 8] >> (v % 8)) & 1u;
+    return ((unsigned)m->bits[v / 8] >> (v % 8)) & 1u;
 }
 
 typedef struct {

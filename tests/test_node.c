@@ -137,7 +137,7 @@ static void count_own_bits(pump *p, uint32_t i, const uint8_t *frame, size_t len
     tc_node_status_get(p->nodes[i], &st);
     uint32_t v = st.validator;
     if (v < m.vote_bits.count && m.vote_bits.height > p->own_bits_above[i] &&
-        ((m.vote_bits.bits[v / 8] >> (v % 8)) & 1u))
+        (((unsigned)m.vote_bits.bits[v / 8] >> (v % 8)) & 1u))
         p->own_bits[i]++;
     tc_msg_deinit(&m);
 }
@@ -1495,8 +1495,9 @@ Test(node, votes_go_to_a_bounded_mesh_and_bitmaps_fill_the_gaps, .timeout = 60)
             cr_assert_eq(tc_msg_decode(a.frame, a.frame_len, &b), 0);
             cr_assert_eq(b.vote_bits.height, 1);
             cr_assert_eq(b.vote_bits.count, N);
-            cr_assert((b.vote_bits.bits[v / 8] >> (v % 8)) & 1u, "validator %u's prevote held", v);
-            cr_assert_not((b.vote_bits.bits[w / 8] >> (w % 8)) & 1u, "not %u's", w);
+            cr_assert(((unsigned)b.vote_bits.bits[v / 8] >> (v % 8)) & 1u,
+                      "validator %u's prevote held", v);
+            cr_assert_not(((unsigned)b.vote_bits.bits[w / 8] >> (w % 8)) & 1u, "not %u's", w);
             bits_sent++;
         }
     cr_assert_eq(bits_sent, N - 1, "one VOTE_BITS per peer (got %u)", bits_sent);
@@ -1535,8 +1536,8 @@ Test(node, votes_go_to_a_bounded_mesh_and_bitmaps_fill_the_gaps, .timeout = 60)
             tc_msg b;
             cr_assert_eq(tc_msg_decode(a.frame, a.frame_len, &b), 0);
             cr_assert_eq(a.peer, 3, "asked of the announcer");
-            cr_assert((b.vote_bits.bits[w / 8] >> (w % 8)) & 1u, "w's prevote wanted");
-            cr_assert_not((b.vote_bits.bits[v / 8] >> (v % 8)) & 1u, "v's is held");
+            cr_assert(((unsigned)b.vote_bits.bits[w / 8] >> (w % 8)) & 1u, "w's prevote wanted");
+            cr_assert_not(((unsigned)b.vote_bits.bits[v / 8] >> (v % 8)) & 1u, "v's is held");
             n++;
         }
     cr_assert_eq(n, 1, "one VOTE_WANT (got %u)", n);
