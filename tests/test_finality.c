@@ -118,6 +118,22 @@ static void mk_tx(tc_tx *tx, tc_hash *txid, uint32_t w, uint64_t pay)
     tc_tx_id(tx, txid);
 }
 
+/* A conflict: loser spends coins 0 and 1, win spends coin 1 only. Caller deinits both. */
+static void mk_conflict(tc_tx *loser, tc_hash *il, tc_tx *win, tc_hash *iw)
+{
+    tc_keypair k0, k1;
+    cr_assert_eq(tc_genesis_key(fx.master, "wallet", 0, &k0), 0);
+    cr_assert_eq(tc_genesis_key(fx.master, "wallet", 1, &k1), 0);
+    cr_assert_eq(tc_tx_init_alloc(loser, TC_TX_TRANSFER, 2, 1), 0);
+    ts_chain_genesis_outpoint(&fx, 0, &loser->inputs[0].prev);
+    ts_chain_genesis_outpoint(&fx, 1, &loser->inputs[1].prev);
+    loser->inputs[0].pub = k0.pub;
+    loser->inputs[1].pub = k1.pub;
+    loser->outputs[0].amount = TC_UNITS_PER_TIME;
+    tc_tx_id(loser, il);
+    mk_tx(win, iw, 1, 5 * TC_UNITS_PER_TIME);
+}
+
 static int vote(tc_finality *f, const tc_tx *tx, const tc_hash *txid, uint64_t now,
                 tc_finality_vote_result *res)
 {
@@ -979,20 +995,9 @@ Test(finality, confirmation_of_a_conflict_keeps_the_losers_locks_until_the_epoch
 {
     chain_up(4, NULL, 4);
     fin = fin_open(0, T0, NULL, 0, NULL);
-    /* loser spends coins 0 and 1; the winner spends coin 1 only. */
-    tc_keypair k0, k1;
-    cr_assert_eq(tc_genesis_key(fx.master, "wallet", 0, &k0), 0);
-    cr_assert_eq(tc_genesis_key(fx.master, "wallet", 1, &k1), 0);
     tc_tx loser, win;
     tc_hash il, iw;
-    cr_assert_eq(tc_tx_init_alloc(&loser, TC_TX_TRANSFER, 2, 1), 0);
-    ts_chain_genesis_outpoint(&fx, 0, &loser.inputs[0].prev);
-    ts_chain_genesis_outpoint(&fx, 1, &loser.inputs[1].prev);
-    loser.inputs[0].pub = k0.pub;
-    loser.inputs[1].pub = k1.pub;
-    loser.outputs[0].amount = TC_UNITS_PER_TIME;
-    tc_tx_id(&loser, &il);
-    mk_tx(&win, &iw, 1, 5 * TC_UNITS_PER_TIME);
+    mk_conflict(&loser, &il, &win, &iw);
     cr_assert_eq(vote(fin, &loser, &il, T0, NULL), 0);
     cr_assert_eq(utxo_of(&loser.inputs[0].prev).state, TC_UTXO_LOCKED);
     cr_assert_eq(add(fin, &win, &iw), 0);
@@ -1431,20 +1436,9 @@ Test(finality, a_carried_losers_other_inputs_are_released_when_its_rival_is_conf
 {
     chain_up(4, NULL, 4);
     fin = fin_open(0, T0, NULL, 0, NULL);
-    /* loser spends coins 0 and 1; the winner spends coin 1 only. */
-    tc_keypair k0, k1;
-    cr_assert_eq(tc_genesis_key(fx.master, "wallet", 0, &k0), 0);
-    cr_assert_eq(tc_genesis_key(fx.master, "wallet", 1, &k1), 0);
     tc_tx loser, win;
     tc_hash il, iw, carry[2];
-    cr_assert_eq(tc_tx_init_alloc(&loser, TC_TX_TRANSFER, 2, 1), 0);
-    ts_chain_genesis_outpoint(&fx, 0, &loser.inputs[0].prev);
-    ts_chain_genesis_outpoint(&fx, 1, &loser.inputs[1].prev);
-    loser.inputs[0].pub = k0.pub;
-    loser.inputs[1].pub = k1.pub;
-    loser.outputs[0].amount = TC_UNITS_PER_TIME;
-    tc_tx_id(&loser, &il);
-    mk_tx(&win, &iw, 1, 5 * TC_UNITS_PER_TIME);
+    mk_conflict(&loser, &il, &win, &iw);
     cr_assert_eq(vote(fin, &loser, &il, T0, NULL), 0);
     cr_assert_eq(add(fin, &win, &iw), 0);
     carry[0] = il;
