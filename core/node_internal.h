@@ -57,9 +57,10 @@ typedef enum {
 /* ==== node_outbox.c: actions, frames, the sticky failure ==== */
 
 #define NODE_ACTIONS_MAX 4096 /* actions one call may queue (a broadcast is one per peer) */
-#define NODE_ACTIONS_MIN 64   /* the ring's first size: 4,096 x 264 B per node was 1.1 GB at 1,024 \
-                               */
-#define NODE_ARENA_MAX 4096   /* frames one call may produce */
+#define NODE_ACTIONS_MIN                                                                           \
+    64                      /* the ring's first size: 4,096 x 264 B per node was 1.1 GB at 1,024   \
+                             */
+#define NODE_ARENA_MAX 4096 /* frames one call may produce */
 #define NODE_RELAY_FANOUT                                                                          \
     6 /* READY peers a relayed transaction or batch goes to (PROTOCOL 10.9)                        \
        */

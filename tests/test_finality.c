@@ -1559,23 +1559,30 @@ Test(finality, event_ring_grows_in_order, .fini = teardown)
     cr_assert_eq(count_kind(n, TC_FINALITY_EV_FINALIZED), N);
 }
 
-/* The index never outgrows the window: a window of 6 caps it at 6, not 8. */
-Test(finality, batch_index_capped_at_window, .fini = teardown)
+/* Opens fin with a batch window of `window` and delivers validator 1's batches of seqs
+ * 1..batches, one txid each (tagged by tag). */
+static void window_open(tc_finality_limits *lim, uint32_t window, uint32_t batches, const char *tag)
 {
     chain_up(4, NULL, 4);
-    tc_finality_limits lim;
-    tc_finality_limits_default(tc_chain_profile(fx.chain), &lim);
-    lim.batch_window = 6;
-    lim.orphan_max = 100;
-    fin = fin_open(-1, T0, NULL, 0, &lim);
-    for (uint32_t s = 1; s <= 12; s++) {
+    tc_finality_limits_default(tc_chain_profile(fx.chain), lim);
+    lim->batch_window = window;
+    lim->orphan_max = 100;
+    fin = fin_open(-1, T0, NULL, 0, lim);
+    for (uint32_t s = 1; s <= batches; s++) {
         tc_hash id;
-        tc_hash_tagged(&id, "test/cap", &s, sizeof(s));
+        tc_hash_tagged(&id, tag, &s, sizeof(s));
         tc_vote_batch vb;
         peer_batch(&vb, 0, 1, s, &id, 1);
         cr_assert_eq(deliver(fin, &vb), 0);
         tc_vote_batch_deinit(&vb);
     }
+}
+
+/* The index never outgrows the window: a window of 6 caps it at 6, not 8. */
+Test(finality, batch_index_capped_at_window, .fini = teardown)
+{
+    tc_finality_limits lim;
+    window_open(&lim, 6, 12, "test/cap");
     tc_finality_stats st;
     tc_finality_stats_get(fin, &st);
     cr_assert_eq(st.batches, 6);
@@ -1588,20 +1595,8 @@ Test(finality, batch_index_capped_at_window, .fini = teardown)
 
 Test(finality, per_validator_window_evicts_the_oldest_batch, .fini = teardown)
 {
-    chain_up(4, NULL, 4);
     tc_finality_limits lim;
-    tc_finality_limits_default(tc_chain_profile(fx.chain), &lim);
-    lim.batch_window = 4;
-    lim.orphan_max = 100;
-    fin = fin_open(-1, T0, NULL, 0, &lim);
-    for (uint32_t s = 1; s <= 6; s++) {
-        tc_hash id;
-        tc_hash_tagged(&id, "test/win", &s, sizeof(s));
-        tc_vote_batch vb;
-        peer_batch(&vb, 0, 1, s, &id, 1);
-        cr_assert_eq(deliver(fin, &vb), 0);
-        tc_vote_batch_deinit(&vb);
-    }
+    window_open(&lim, 4, 6, "test/win");
     tc_finality_stats st;
     tc_finality_stats_get(fin, &st);
     cr_assert_eq(st.batches, 4);

@@ -725,7 +725,8 @@ static const error_case error_cases[] = {
     /* expectations */
     {"nodes 4\nrun 1s\nexpect nothing", 3, 8,
      "expected an expectation (safety, fork, culprits, height, view-changes, finality, liveness, "
-     "banned, clock-stops, online, offline, burned, state-sync, final-confirmed, carried-reserved), got `nothing`"},
+     "banned, clock-stops, online, offline, burned, state-sync, final-confirmed, "
+     "carried-reserved), got `nothing`"},
     {"nodes 4\nrun 1s\nexpect safety now", 3, 15, "expected end of line, got `now`"},
     {"nodes 4\nrun 1s\nexpect culprits", 3, 16,
      "expected a validator name (n0, n1, ...), got end of line"},
