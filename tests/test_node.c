@@ -941,6 +941,30 @@ static uint64_t confirmed_at(tc_chain *c, const tc_hash *txid)
     return 0;
 }
 
+/* Four validators, epochs of 8 blocks: a transfer submitted right after block 5 whose vote
+ * batches never reach the round-0 proposers of blocks 6 and 7 (p6, p7), so it is final at the
+ * other two nodes only, in no block of epoch 0, and carried; runs to height 7. The caller frees
+ * bytes and tx. */
+static void carried_at_epoch_end(pump *p, tc_tx *tx, tc_hash *txid, uint8_t **bytes, size_t *len,
+                                 uint32_t *p6, uint32_t *p7)
+{
+    tc_verifier verifier;
+    pump_init_epoch(p, 4, 7, 8);
+    tc_chain *view = chain_view(p, 0, &verifier);
+    *p6 = proposer_node(p, view, 6);
+    *p7 = proposer_node(p, view, 7);
+    tc_chain_free(view);
+    cr_assert_neq(*p6, *p7, "consecutive heights have different round-0 proposers");
+    run_until(p, 5, p->now_ms + 60000);
+    cr_assert_eq(p->heights[0], 5, "submitted right after block 5, before block 6");
+    p->batch_drop[*p6] = p->batch_drop[*p7] = true;
+    p->batch_drop_until = 7;
+    wallet0_transfer(p, tx, txid, bytes, len);
+    cr_assert_eq(tc_node_submit_tx(p->nodes[0], p->now_ms, *bytes, *len), 0);
+    drain(p, 0);
+    run_until(p, 7, p->now_ms + 60000);
+}
+
 /* PROTOCOL 11.8 end to end, with epochs of 8 blocks (epoch 0 closes at height 7). A transfer is
  * submitted after block 5; every validator votes for it, but the vote batches never reach the
  * round-0 proposers of blocks 6 and 7, so it is final at the other two nodes only and neither
@@ -951,23 +975,13 @@ Test(node, a_transaction_final_at_an_epoch_end_is_carried_and_confirmed_after_it
 {
     pump p;
     tc_verifier verifier;
-    pump_init_epoch(&p, 4, 7, 8);
-    tc_chain *view = chain_view(&p, 0, &verifier);
-    uint32_t p6 = proposer_node(&p, view, 6), p7 = proposer_node(&p, view, 7);
-    tc_chain_free(view);
-    cr_assert_neq(p6, p7, "consecutive heights have different round-0 proposers");
-    run_until(&p, 5, p.now_ms + 60000);
-    cr_assert_eq(p.heights[0], 5, "submitted right after block 5, before block 6");
-    p.batch_drop[p6] = p.batch_drop[p7] = true;
-    p.batch_drop_until = 7;
     tc_tx tx;
     tc_hash txid;
     uint8_t *bytes;
     size_t len;
-    wallet0_transfer(&p, &tx, &txid, &bytes, &len);
-    cr_assert_eq(tc_node_submit_tx(p.nodes[0], p.now_ms, bytes, len), 0);
-    drain(&p, 0);
-    run_until(&p, 7, p.now_ms + 60000);
+    uint32_t p6, p7;
+    carried_at_epoch_end(&p, &tx, &txid, &bytes, &len, &p6, &p7);
+    tc_chain *view = NULL;
     for (uint32_t i = 0; i < 4; i++) {
         tc_node_status s;
         tc_node_status_get(p.nodes[i], &s);
@@ -1634,21 +1648,13 @@ Test(node, a_restarted_validator_fetches_a_carried_body, .timeout = 120)
 {
     pump p;
     tc_verifier verifier;
-    pump_init_epoch(&p, 4, 7, 8);
-    tc_chain *view = chain_view(&p, 0, &verifier);
-    uint32_t p6 = proposer_node(&p, view, 6), p7 = proposer_node(&p, view, 7);
-    tc_chain_free(view);
-    run_until(&p, 5, p.now_ms + 60000);
-    p.batch_drop[p6] = p.batch_drop[p7] = true; /* as above: final at two nodes only */
-    p.batch_drop_until = 7;
     tc_tx tx;
     tc_hash txid;
     uint8_t *bytes;
     size_t len;
-    wallet0_transfer(&p, &tx, &txid, &bytes, &len);
-    cr_assert_eq(tc_node_submit_tx(p.nodes[0], p.now_ms, bytes, len), 0);
-    drain(&p, 0);
-    run_until(&p, 7, p.now_ms + 60000);
+    uint32_t p6, p7;
+    carried_at_epoch_end(&p, &tx, &txid, &bytes, &len, &p6, &p7);
+    tc_chain *view = NULL;
     uint32_t who = 3;
     view = chain_view(&p, who, &verifier);
     cr_assert(carries(view, 0, &txid), "epoch 0's carry list holds it");
