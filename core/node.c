@@ -296,7 +296,7 @@ static void readmit(tc_node *n, const tc_mempool *old_pool)
     tc_mempool_iter_init(old_pool, &it);
     while (!n->fail.failed && tc_mempool_iter_next(old_pool, &it, &item)) {
         bool local = item.peer == TC_MEMPOOL_PEER_LOCAL;
-        (void)node_txs_submit(n, item.tx, !local, local ? 0 : item.peer);
+        (void)node_txs_submit(n, item.tx, NULL, !local, local ? 0 : item.peer);
     }
 }
 
@@ -352,9 +352,15 @@ static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
 {
     node_verdict v = NODE_DROP;
     switch (m->type) {
-    case TC_MSG_TX:
-        v = node_txs_submit(n, &m->tx, true, peer) == 0 ? NODE_NEWS : NODE_DROP;
+    case TC_MSG_TX: {
+        /* The peer layer hashed the body for its seen filter: the txid is not hashed again. */
+        tc_hash key, txid;
+        bool has_txid = false;
+        (void)tc_peer_recv_key(n->peers, &key, &txid, &has_txid);
+        int rc = node_txs_submit(n, &m->tx, has_txid ? &txid : NULL, true, peer);
+        v = rc == 0 ? NODE_NEWS : NODE_DROP;
         break;
+    }
     case TC_MSG_VOTE_BATCH:
         v = node_txs_on_batch(n, peer, &m->vote_batch);
         break;
@@ -482,7 +488,7 @@ int tc_node_submit_tx(tc_node *n, uint64_t now_ms, const uint8_t *bytes, size_t 
     tc_tx tx;
     int rc = tc_tx_decode(&tx, bytes, len);
     if (rc == 0) {
-        rc = node_txs_submit(n, &tx, false, 0);
+        rc = node_txs_submit(n, &tx, NULL, false, 0);
         if (rc == 0) {
             tc_msg m = {.type = TC_MSG_TX};
             m.tx = tx;

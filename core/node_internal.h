@@ -385,8 +385,11 @@ int node_txs_open(tc_node *n); /* creates finality for n->epoch from the store *
 uint32_t node_txs_batch_interval_ms(const tc_profile *p, uint32_t validators);
 void node_txs_close(tc_node *n);
 void node_txs_assert(const tc_node *n);
-/* Admits a transaction (a client's when !from_peer): 0 when it entered the pool. */
-int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer);
+/* Admits a transaction (a client's when !from_peer): 0 when it entered the pool. txid is tx's
+ * id when the caller has it already (the peer layer hashes a TX frame's body for its seen
+ * filter), NULL to have it computed here. */
+int node_txs_submit(tc_node *n, const tc_tx *tx, const tc_hash *txid, bool from_peer,
+                    tc_peer_id peer);
 /* tc_chain_known_fn over the mempool (ctx is the node): every pooled transaction passed
  * tc_ledger_check_tx on admission, so a block's identical copy skips owners and signatures,
  * and its txid is the pool's (found through the spender of its first input: no hash). */

@@ -292,11 +292,15 @@ static bool finality_touched(int rc)
     return rc == 0 || rc == TC_ETX_LOCKED || node_failure_kind_of(rc) != TC_NODE_FAIL_NONE;
 }
 
-int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer)
+int node_txs_submit(tc_node *n, const tc_tx *tx, const tc_hash *known_txid, bool from_peer,
+                    tc_peer_id peer)
 {
     tc_hash txid;
     tc_store_txn *t = NULL;
-    tc_tx_id(tx, &txid);
+    if (known_txid != NULL)
+        txid = *known_txid;
+    else
+        tc_tx_id(tx, &txid);
     if (tc_mempool_contains(n->pool, &txid))
         return TC_EMP_DUPLICATE;
     int rc = begin_write(n, &t, "admit a transaction");
