@@ -251,6 +251,7 @@ struct tc_world {
     uint32_t *peer_scratch;
     tc_verify_cache *cache;
     tc_lthash_cache *elements; /* UTXO-root elements, shared by every node like cache */
+    tc_input_memo *inputs;     /* checked transaction inputs, shared the same way */
     tc_net *net;
     tc_evq *evq;
     uint64_t now_ms;

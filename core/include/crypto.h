@@ -143,11 +143,15 @@ void tc_lthash_fold(tc_lthash *acc, const char *tag, const void *pre, size_t len
 
 /* The crypto services every core module uses: the signature scheme plus optional memo caches
  * (NULL: none), which change speed only, never a result. */
+typedef struct tc_input_memo tc_input_memo; /* tx.h */
+
 typedef struct {
     tc_sig_scheme scheme;
     tc_verify_cache *cache;    /* signature verifications; Ed25519 only (a `fast` check costs
                                   less than a lookup) */
     tc_lthash_cache *elements; /* LtHash elements of the UTXO-set root */
+    tc_input_memo *inputs;     /* transaction inputs whose owner hash and signature were
+                                  computed and checked (ledger.c) */
 } tc_verifier;
 
 /* Returns 0 or TC_EBADSIG. */

@@ -79,6 +79,8 @@ typedef struct {
     tc_lthash_cache *elements; /* borrowed, may be NULL: memo of UTXO-root elements (crypto.h);
                                   the simulator shares one between its nodes, like the verify
                                   cache */
+    tc_input_memo *inputs;     /* borrowed, may be NULL: memo of checked transaction inputs
+                                  (tx.h), shared the same way */
 } tc_node_config;
 
 typedef enum {
