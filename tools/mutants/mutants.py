@@ -111,7 +111,7 @@ MUTANTS = [
     # ---- transactions (3) ----
     dict(name="tx-sig", scenarios=['adv-forge-tx'], file="core/ledger.c",
          rule="3: every input's signature verifies",
-         edits=[("        if (tc_verify(v, &tx->inputs[i].pub, &msg, &tx->inputs[i].sig) != 0)\n"
+         edits=[("        if (tc_verify(v, &in->pub, &msg, &in->sig) != 0)\n"
                  "            return TC_ETX_BAD_SIG;\n", "        (void)v;\n")]),
     dict(name="tx-owner", file="core/ledger.c",
          rule="3: an input's key hashes to the spent output's address",
@@ -225,4 +225,10 @@ MUTANTS = [
          rule="10.5: the peer's AUTH verifies over our nonce and its key",
          edits=[("    if (tc_verify(&t->verifier, &s->key, &digest, &a->sig) != 0)\n"
                  "        return TC_EBADSIG;\n", "    (void)digest;\n    (void)a;\n")]),
+    dict(name="input-memo-sig", file="core/tx.c",
+         rule="3: every input's signature verifies (a remembered check stands only for the very "
+              "same input, signature included)",
+         edits=[("           memcmp(e->pub.b, pub->b, TC_PUBKEY_SIZE) == 0 &&\n"
+                 "           memcmp(e->sig.b, sig->b, TC_SIG_SIZE) == 0;",
+                 "           memcmp(e->pub.b, pub->b, TC_PUBKEY_SIZE) == 0 && sig != NULL;")]),
 ]
