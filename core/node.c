@@ -344,6 +344,16 @@ static void reopen_state(tc_node *n)
     node_sync_state_synced(n);
 }
 
+/* The signed hash of the vote batch just delivered: the seen filter keyed its frame by it
+ * (tc_msg_frame_batch_hash over the frame's signed bytes, which a decoded batch encodes back to
+ * byte for byte), so finality need not hash its txids again. False when the filter has none. */
+static bool batch_id(const tc_node *n, tc_hash *out)
+{
+    tc_hash key;
+    bool has_oid = false;
+    return tc_peer_recv_key(n->peers, &key, out, &has_oid) && has_oid;
+}
+
 /* Hands a delivered message to the part that owns its type, then acts on the part's verdict in
  * one place: news is relayed before the part takes it further (the consequences of a message,
  * such as judging a proposal, come after it is passed on), and a message from beyond our height
@@ -355,9 +365,11 @@ static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
     case TC_MSG_TX:
         v = node_txs_submit(n, &m->tx, true, peer) == 0 ? NODE_NEWS : NODE_DROP;
         break;
-    case TC_MSG_VOTE_BATCH:
-        v = node_txs_on_batch(n, peer, &m->vote_batch);
+    case TC_MSG_VOTE_BATCH: {
+        tc_hash id;
+        v = node_txs_on_batch(n, peer, &m->vote_batch, batch_id(n, &id) ? &id : NULL);
         break;
+    }
     case TC_MSG_PROPOSAL:
         v = node_consensus_check_proposal(n, peer, &m->proposal);
         if (v == NODE_AHEAD)

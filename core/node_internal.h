@@ -392,8 +392,10 @@ int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer
  * and its txid is the pool's (found through the spender of its first input: no hash). */
 bool node_txs_known(void *ctx, const tc_tx *tx, tc_hash *txid_out);
 /* A VOTE_BATCH from peer: NODE_NEWS when finality took it (the router then relays it and tells
- * consensus, whose held proposals may wait for it). */
-node_verdict node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb);
+ * consensus, whose held proposals may wait for it). sign_hash: the batch's signed hash when the
+ * caller has it (a delivery: the frame's protocol id), NULL to compute it. */
+node_verdict node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb,
+                               const tc_hash *sign_hash);
 void node_txs_on_get_batches(tc_node *n, tc_peer_id peer, const tc_msg_get_vote_batches *g);
 void node_txs_tick(tc_node *n);
 void node_txs_drain(tc_node *n);

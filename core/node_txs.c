@@ -356,7 +356,8 @@ static void batch_evidence(tc_node *n, const tc_vote_batch *b)
     tc_evidence_deinit(&ev);
 }
 
-node_verdict node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb)
+node_verdict node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb,
+                               const tc_hash *sign_hash)
 {
     tc_vote_batch b;
     tc_store_txn *t = NULL;
@@ -364,7 +365,8 @@ node_verdict node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_ba
     int rc = begin_write(n, &t, "take a vote batch");
     if (rc != 0)
         return NODE_DROP;
-    rc = tc_finality_on_batch(n->txs.fin, t, n->now_ms, &b);
+    rc = sign_hash != NULL ? tc_finality_on_batch_signed(n->txs.fin, t, n->now_ms, &b, sign_hash)
+                           : tc_finality_on_batch(n->txs.fin, t, n->now_ms, &b);
     if (rc == 0)
         rc = tc_store_commit(t);
     else
