@@ -545,7 +545,8 @@ static void key_of_frame(const tc_peer_table *t, const uint8_t *frame, size_t le
 {
     TC_ASSERT(len >= TC_MSG_HEADER_SIZE);
     uint8_t type = frame[TC_MSG_LEN_SIZE];
-    *has_oid = (type == TC_MSG_VOTE_BATCH && tc_msg_frame_batch_hash(frame, len, oid_out) == 0) ||
+    *has_oid = (type == TC_MSG_VOTE_BATCH &&
+                tc_msg_frame_batch_hash_memo(t->verifier.hashes, frame, len, oid_out) == 0) ||
                (type == TC_MSG_PROPOSAL && tc_msg_frame_proposal_id(frame, len, oid_out) == 0);
     if (*has_oid)
         key_of_object(t, type, oid_out, out);
