@@ -345,10 +345,11 @@ static void reopen_state(tc_node *n)
     node_sync_state_synced(n);
 }
 
-/* The signed hash of the vote batch just delivered: the seen filter keyed its frame by it
- * (tc_msg_frame_batch_hash over the frame's signed bytes, which a decoded batch encodes back to
- * byte for byte), so finality need not hash its txids again. False when the filter has none. */
-static bool batch_id(const tc_node *n, tc_hash *out)
+/* The protocol id of the gossip just delivered, which the seen filter computed to key it: a
+ * TX's txid (of the decoded body), a vote batch's signed hash (tc_msg_frame_batch_hash over the
+ * frame's signed bytes, which a decoded batch encodes back to byte for byte). The parts take it
+ * instead of hashing the same bytes again. False when the filter has none. */
+static bool recv_id(const tc_node *n, tc_hash *out)
 {
     tc_hash key;
     bool has_oid = false;
@@ -363,12 +364,16 @@ static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
 {
     node_verdict v = NODE_DROP;
     switch (m->type) {
-    case TC_MSG_TX:
-        v = node_txs_submit(n, &m->tx, true, peer) == 0 ? NODE_NEWS : NODE_DROP;
+    case TC_MSG_TX: {
+        tc_hash id;
+        int rc = recv_id(n, &id) ? node_txs_submit_id(n, &m->tx, &id, true, peer)
+                                 : node_txs_submit(n, &m->tx, true, peer);
+        v = rc == 0 ? NODE_NEWS : NODE_DROP;
         break;
+    }
     case TC_MSG_VOTE_BATCH: {
         tc_hash id;
-        v = node_txs_on_batch(n, peer, &m->vote_batch, batch_id(n, &id) ? &id : NULL);
+        v = node_txs_on_batch(n, peer, &m->vote_batch, recv_id(n, &id) ? &id : NULL);
         break;
     }
     case TC_MSG_PROPOSAL:

@@ -387,6 +387,10 @@ void node_txs_close(tc_node *n);
 void node_txs_assert(const tc_node *n);
 /* Admits a transaction (a client's when !from_peer): 0 when it entered the pool. */
 int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer);
+/* The same with tx's txid given: it must be tc_tx_id(tx) (a delivery: the frame's protocol id,
+ * which the seen filter computed). */
+int node_txs_submit_id(tc_node *n, const tc_tx *tx, const tc_hash *txid, bool from_peer,
+                       tc_peer_id peer);
 /* tc_chain_known_fn over the mempool (ctx is the node): every pooled transaction passed
  * tc_ledger_check_tx on admission, so a block's identical copy skips owners and signatures,
  * and its txid is the pool's (found through the spender of its first input: no hash). */

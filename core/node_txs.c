@@ -295,8 +295,15 @@ static bool finality_touched(int rc)
 int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer)
 {
     tc_hash txid;
-    tc_store_txn *t = NULL;
     tc_tx_id(tx, &txid);
+    return node_txs_submit_id(n, tx, &txid, from_peer, peer);
+}
+
+int node_txs_submit_id(tc_node *n, const tc_tx *tx, const tc_hash *id, bool from_peer,
+                       tc_peer_id peer)
+{
+    const tc_hash txid = *id;
+    tc_store_txn *t = NULL;
     if (tc_mempool_contains(n->pool, &txid))
         return TC_EMP_DUPLICATE;
     int rc = begin_write(n, &t, "admit a transaction");

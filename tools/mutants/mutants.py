@@ -230,7 +230,7 @@ MUTANTS = [
          rule="10.9: the seen filter's key of an object names its type and its id",
          edits=[("t->gossip_salt[1] ^ (uint64_t)type * UINT64_C(0x9e3779b97f4a7c15);",
                  "t->gossip_salt[1] ^ (uint64_t)0 * type;")]),
-    dict(name="node-batch-id-is-key", file="core/node.c",
+    dict(name="node-recv-id-is-key", file="core/node.c",
          rule="11.3: a vote batch's signature is checked over its signed hash (the frame's "
               "protocol id, not the seen filter's key)",
          edits=[("    return tc_peer_recv_key(n->peers, &key, out, &has_oid) && has_oid;",
