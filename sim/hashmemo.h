@@ -3,8 +3,8 @@
  * Every node of a simulation receives every validator's vote batch and hashes the same signed
  * bytes (BLAKE2b over every txid) to key its seen filter and check the signature: 64 nodes, 64
  * hashes of one string; and every node checks the same `fast` signatures, each one hash of the
- * key and the message (crypto.c). The memo keeps the hash of recent strings with a copy of their bytes;
- * a lookup finds its slot by a cheap digest and answers only when tag, length and every byte
+ * key and the message (crypto.c). The memo keeps the hash of recent strings with a copy of their
+ * bytes; a lookup finds its slot by a cheap digest and answers only when tag, length and every byte
  * equal the stored ones, so a forged or altered frame (an adversary's, a corrupted copy) never
  * gets another string's hash, and a node computes the same answer with or without the memo
  * (DESIGN.md: the core stays a pure state machine; the memo changes speed only).
