@@ -225,6 +225,16 @@ MUTANTS = [
          rule="10.5: the peer's AUTH verifies over our nonce and its key",
          edits=[("    if (tc_verify(&t->verifier, &s->key, &digest, &a->sig) != 0)\n"
                  "        return TC_EBADSIG;\n", "    (void)digest;\n    (void)a;\n")]),
+    dict(name="bft-table-retry", file="core/bft.c",
+         rule="12.4: a round whose table could not be allocated gets it on the next tick "
+              "(else it counts no votes until the next round)",
+         edits=[("        (void)table_get(b, b->round); /* memory for it was short at start_round: "
+                 "try again */\n", "        (void)0;\n")]),
+    dict(name="gossip-cache-age", file="core/gossip.c",
+         rule="10.9: a cached frame is served for cache_age_ms, then expires (the cache is "
+              "bounded by age, not only by count and bytes)",
+         edits=[("        if (g->cache[pos].at_ms + g->c.cache_age_ms >= g->now_ms)\n",
+                 "        if (true)\n")]),
     # ---- h-share: one hash per delivery, salted seen keys, the simulator's hash memo ----
     dict(name="peer-object-key-untyped", file="core/peer.c",
          rule="10.9: the seen filter's key of an object names its type and its id",
