@@ -142,6 +142,18 @@ static void count_own_bits(pump *p, uint32_t i, const uint8_t *frame, size_t len
     tc_msg_deinit(&m);
 }
 
+/* A BUNDLE to a node that loses vote batches: its other members arrive, each alone. */
+static void push_bundle_without_batches(pump *p, uint32_t from, uint32_t to, const uint8_t *frame,
+                                        size_t len)
+{
+    tc_msg m;
+    cr_assert_eq(tc_msg_decode(frame, len, &m), 0, "the node sends well-framed bundles");
+    for (uint32_t k = 0; k < m.bundle.count; k++)
+        if (m.bundle.members[k].frame[4] != TC_MSG_VOTE_BATCH)
+            push(p, from, to, m.bundle.members[k].frame, m.bundle.members[k].len);
+    tc_msg_deinit(&m);
+}
+
 static void drain(pump *p, uint32_t i)
 {
     tc_action a;
@@ -151,9 +163,11 @@ static void drain(pump *p, uint32_t i)
         if (a.kind == TC_ACTION_SEND) {
             uint8_t type = a.frame_len > 4 ? a.frame[4] : 0;
             bool lost =
-                type == 9 &&
+                (type == 9 || type == TC_MSG_BUNDLE) &&
                 ((p->batch_drop[a.peer] && p->heights[a.peer] < p->batch_drop_until) ||
                  (p->batch_drop_until_asked_twice[a.peer] && p->batch_requests[a.peer] < 2));
+            if (lost && type == TC_MSG_BUNDLE && !p->down[a.peer])
+                push_bundle_without_batches(p, i, a.peer, a.frame, a.frame_len);
             p->batch_requests[i] += type == 10;
             if (type == TC_MSG_VOTE_BITS)
                 count_own_bits(p, i, a.frame, a.frame_len);
