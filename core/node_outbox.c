@@ -390,50 +390,37 @@ void node_gossip_on_ihave(tc_node *n, tc_peer_id peer, const tc_msg_invs *m)
     free(want);
 }
 
-/* Sends the members gathered so far: one alone as itself, more as one BUNDLE. */
-static void bundle_flush(tc_node *n, tc_peer_id peer, tc_msg *b)
+typedef struct {
+    tc_node *n;
+    tc_peer_id peer;
+} answer_ctx;
+
+/* One group of an IWANT's answer: a frame alone as itself, more as one BUNDLE. */
+static void answer_group(void *ctx, const tc_msg_bundle_member *frames, uint32_t count)
 {
-    if (b->bundle.count == 1)
-        node_send_bytes(n, peer, b->bundle.members[0].frame, b->bundle.members[0].len);
-    else if (b->bundle.count > 1)
-        (void)node_send(n, peer, b);
-    b->bundle.count = 0;
+    answer_ctx *a = ctx;
+    if (count == 1) {
+        node_send_bytes(a->n, a->peer, frames[0].frame, frames[0].len);
+        return;
+    }
+    tc_msg m = {.type = TC_MSG_BUNDLE};
+    m.bundle.count = count;
+    m.bundle.members = (tc_msg_bundle_member *)frames; /* lent: encoding only reads it */
+    (void)node_send(a->n, a->peer, &m);
 }
 
 /* The answer to an IWANT (PROTOCOL 10.9): the kept transactions and vote batches asked for
- * travel together in BUNDLE frames (at most TC_MSG_BUNDLE_MAX members and the byte budget
- * each), so the receiver's per-frame costs are paid once per answer instead of once per object;
- * a proposal, or an object larger than the budget, goes alone. */
+ * travel together in BUNDLE frames (tc_gossip_answer), so the receiver's per-frame costs are paid
+ * once per answer instead of once per object; a proposal goes alone. */
 void node_gossip_on_iwant(tc_node *n, tc_peer_id peer, const tc_msg_invs *m)
 {
     TC_ASSERT(m->count <= TC_MSG_INV_MAX);
-    size_t frame_max = tc_chain_profile(n->chain)->frame_size_max;
-    size_t budget = frame_max - TC_MSG_HEADER_SIZE - 4;
+    size_t budget = tc_chain_profile(n->chain)->frame_size_max - TC_MSG_HEADER_SIZE - 4;
     budget = budget < TC_MSG_BUNDLE_BYTES_MAX ? budget : TC_MSG_BUNDLE_BYTES_MAX;
-    tc_msg b = {.type = TC_MSG_BUNDLE};
-    tc_msg_bundle_member *members = tc_malloc(TC_MSG_BUNDLE_MAX * sizeof(*members));
-    b.bundle.members = members;
-    size_t bytes = 0;
-    for (uint32_t i = 0; i < m->count; i++) {
-        size_t len;
-        const uint8_t *f = tc_gossip_frame(n->out.gossip, &m->items[i], &len);
-        if (f == NULL) {
-            n->out.iwant_unknown++; /* evicted, or never ours: an honest peer may ask late */
-            continue;
-        }
-        if (members == NULL || !tc_msg_bundle_type_ok(m->items[i].type) || len > budget) {
-            node_send_bytes(n, peer, f, len);
-            continue;
-        }
-        if (b.bundle.count == TC_MSG_BUNDLE_MAX || bytes + len > budget) {
-            bundle_flush(n, peer, &b);
-            bytes = 0;
-        }
-        members[b.bundle.count++] = (tc_msg_bundle_member){.frame = f, .len = (uint32_t)len};
-        bytes += len;
-    }
-    bundle_flush(n, peer, &b);
-    free(members);
+    answer_ctx a = {.n = n, .peer = peer};
+    /* An id not kept (evicted, or never ours) is counted: an honest peer may ask late. */
+    n->out.iwant_unknown +=
+        tc_gossip_answer(n->out.gossip, m->items, m->count, budget, answer_group, &a);
 }
 
 /* A fetch retried: asked of its next announcer at once, one IWANT per id (retries are few). */

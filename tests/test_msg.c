@@ -1087,9 +1087,9 @@ Test(msg, bundle_golden_bytes_and_members_point_into_the_frame)
     ms_msg(&m, TC_MSG_BUNDLE);
     size_t len = 0;
     uint8_t *f = ms_encode(&m, &len);
-    static const uint8_t want[] = {0,    0,    0, 18, TC_MSG_BUNDLE, 2, 0, 0, 0, 0, 0, 0,
-                                   3,    TC_MSG_TX,   0xaa,          0xbb, 0, 0, 0, 2,
-                                   TC_MSG_VOTE_BATCH, 0xcc};
+    static const uint8_t want[] = {
+        0, 0, 0, 18, TC_MSG_BUNDLE,     2,   0, 0, 0, 0, 0, 0, 3, TC_MSG_TX, 0xaa, 0xbb,
+        0, 0, 0, 2,  TC_MSG_VOTE_BATCH, 0xcc};
     cr_assert_eq(len, sizeof(want), "a 22-byte frame, got %zu", len);
     cr_assert_arr_eq(f, want, sizeof(want));
     tc_msg d;
@@ -1207,7 +1207,8 @@ Test(msg, bundle_decode_errors)
 Test(msg, bundle_encode_checks)
 {
     uint8_t bytes[32];
-    tc_msg_bundle_member one = {.frame = bytes, .len = (uint32_t)put_member(bytes, TC_MSG_TX, 2, 0)};
+    tc_msg_bundle_member one = {.frame = bytes,
+                                .len = (uint32_t)put_member(bytes, TC_MSG_TX, 2, 0)};
     tc_msg m = {.type = TC_MSG_BUNDLE};
     cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "no member");
     m.bundle.count = TC_MSG_BUNDLE_MAX + 1;

@@ -157,8 +157,9 @@ typedef enum {
 #define TC_MSG_INV_SIZE       (1 + TC_HASH_SIZE) /* one (type, id) entry */
 #define TC_MSG_GET_TXS_MAX    256                /* txids asked for in one GET_TXS */
 #define TC_MSG_TXS_MAX        256                /* transactions in one TXS */
-#define TC_MSG_BUNDLE_MAX     256                /* member frames in one BUNDLE */
-#define TC_MSG_BUNDLE_BYTES_MAX (1u << 20)       /* their bytes together, prefixes included */
+/* A BUNDLE's bounds: member frames, and their bytes together (prefixes included). */
+#define TC_MSG_BUNDLE_MAX       256
+#define TC_MSG_BUNDLE_BYTES_MAX (1u << 20)
 /* The least bytes a transaction takes on the wire (version, kind, two empty lists): bounds a
  * TXS count against the bytes left before anything is allocated. */
 #define TC_MSG_TX_MIN_SIZE (2 + 1 + 4 + 4)
@@ -357,8 +358,8 @@ typedef struct {
 /* BUNDLE. After decode the array is owned but the frames it points to are the decoded frame's:
  * they are valid as long as those bytes are. */
 typedef struct {
-    uint32_t count;                  /* 1..TC_MSG_BUNDLE_MAX */
-    tc_msg_bundle_member *members;   /* owned after decode */
+    uint32_t count;                /* 1..TC_MSG_BUNDLE_MAX */
+    tc_msg_bundle_member *members; /* owned after decode */
 } tc_msg_bundle;
 
 /* One message: type says which member is valid. */

@@ -225,4 +225,9 @@ MUTANTS = [
          rule="10.5: the peer's AUTH verifies over our nonce and its key",
          edits=[("    if (tc_verify(&t->verifier, &s->key, &digest, &a->sig) != 0)\n"
                  "        return TC_EBADSIG;\n", "    (void)digest;\n    (void)a;\n")]),
+    dict(name="bundle-bad-member-drops-rest", file="core/node.c",
+         rule="10.9: each member of a BUNDLE is received as if it had come alone; a bad member "
+              "is that member's offence, not a reason to drop the good ones after it",
+         edits=[("        if (rc == TC_ENOTFOUND)\n            return;",
+                 "        if (rc != 0)\n            return;")]),
 ]
