@@ -1613,7 +1613,7 @@ static bool carried(const tc_finality *f, const tc_hash *txid)
  * carried transaction; it is not tallied (votes of a closed epoch make nothing final). An
  * equivocation is answered TC_EEXIST without evidence: the old epoch's batches were checked
  * for that while it ran. */
-static int prev_on_batch(tc_finality *f, const tc_vote_batch *b)
+static int prev_on_batch(tc_finality *f, const tc_vote_batch *b, const tc_hash *sign_hash)
 {
     if (b->validator >= f->prev.count || b->txid_count == 0 ||
         b->txid_count > f->p.vote_batch_txids_max || b->txids == NULL || b->seq == UINT64_MAX)
@@ -1621,8 +1621,7 @@ static int prev_on_batch(tc_finality *f, const tc_vote_batch *b)
     for (uint32_t i = 1; i < b->txid_count; i++)
         if (hash_cmp(&b->txids[i - 1], &b->txids[i]) >= 0)
             return TC_ERANGE;
-    tc_hash h;
-    tc_vote_batch_sign_hash(b, &h);
+    tc_hash h = *sign_hash;
     uint32_t at = prev_batch_find(f, b->validator, b->seq);
     if (at != NONE && hash_eq(&h, &f->pb_hash[at]))
         return TC_EEXIST;
@@ -1707,13 +1706,22 @@ static int batch_shape(const tc_finality *f, const tc_vote_batch *b)
 int tc_finality_on_batch(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, const tc_vote_batch *b)
 {
     TC_ASSERT(f != NULL && txn != NULL && b != NULL);
+    TC_ASSERT(b->txid_count == 0 || b->txids != NULL);
+    tc_hash h;
+    tc_vote_batch_sign_hash(b, &h);
+    return tc_finality_on_batch_signed(f, txn, now_ms, b, &h);
+}
+
+int tc_finality_on_batch_signed(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
+                                const tc_vote_batch *b, const tc_hash *sign_hash)
+{
+    TC_ASSERT(f != NULL && txn != NULL && b != NULL && sign_hash != NULL);
     if (f->has_prev && b->epoch == f->prev.epoch && b->epoch != f->vset.epoch)
-        return prev_on_batch(f, b);
+        return prev_on_batch(f, b, sign_hash);
     int rc = batch_shape(f, b);
     if (rc != 0)
         return rc;
-    tc_hash h;
-    tc_vote_batch_sign_hash(b, &h);
+    tc_hash h = *sign_hash;
     uint32_t slot = vb_find(f, b->validator, b->seq);
     if (slot != NONE && hash_eq(&h, &f->bs[slot].sign_hash))
         return TC_EEXIST; /* the stored copy's signature was checked already */

@@ -211,6 +211,13 @@ int tc_finality_vote_tx(tc_finality *f, tc_store_txn *txn, uint64_t now_ms, cons
 int tc_finality_on_batch(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
                          const tc_vote_batch *b);
 
+/* tc_finality_on_batch with b's signed hash given by the caller: sign_hash must equal
+ * tc_vote_batch_sign_hash(b). A node's delivery has it already (the seen filter keys a batch
+ * frame by it, tc_msg_frame_batch_hash over the same bytes), and a BLAKE2b over every txid of
+ * every batch each node receives is worth computing once. */
+int tc_finality_on_batch_signed(tc_finality *f, tc_store_txn *txn, uint64_t now_ms,
+                                const tc_vote_batch *b, const tc_hash *sign_hash);
+
 /* Time passed: flushes the pending batch when due (its tally may finalize: txn read-write) and
  * starts a re-gossip pass every regossip_interval_ms while transactions are pending. */
 int tc_finality_tick(tc_finality *f, tc_store_txn *txn, uint64_t now_ms);

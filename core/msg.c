@@ -1082,13 +1082,19 @@ void tc_msg_vote_batch_sign(tc_msg_vote_batch *b, tc_sig_scheme scheme, const tc
 
 int tc_msg_frame_batch_hash(const uint8_t *frame, size_t len, tc_hash *out)
 {
+    return tc_msg_frame_batch_hash_memo(NULL, frame, len, out);
+}
+
+int tc_msg_frame_batch_hash_memo(const tc_hash_memo *memo, const uint8_t *frame, size_t len,
+                                 tc_hash *out)
+{
     TC_ASSERT(frame != NULL && out != NULL);
     /* The signed bytes are the payload without its trailing signature, in one piece. */
     size_t min = TC_MSG_HEADER_SIZE + 4 + 4 + 8 + 4 + TC_SIG_SIZE;
     if (len < min || frame[TC_MSG_LEN_SIZE] != TC_MSG_VOTE_BATCH)
         return TC_ERANGE;
-    tc_hash_tagged(out, TC_TAG_VOTEBATCH, frame + TC_MSG_HEADER_SIZE,
-                   len - TC_MSG_HEADER_SIZE - TC_SIG_SIZE);
+    tc_hash_tagged_memo(memo, out, TC_TAG_VOTEBATCH, frame + TC_MSG_HEADER_SIZE,
+                        len - TC_MSG_HEADER_SIZE - TC_SIG_SIZE);
     return 0;
 }
 

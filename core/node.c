@@ -156,7 +156,8 @@ static int node_open(tc_node *n, const tc_node_config *c, tc_store *store, tc_ve
     tc_rng_init(&n->rng, c->rng_seed);
     n->scheme = c->scheme;
     n->store = store;
-    n->verifier = (tc_verifier){.scheme = c->scheme, .cache = cache, .elements = c->elements};
+    n->verifier = (tc_verifier){
+        .scheme = c->scheme, .cache = cache, .elements = c->elements, .hashes = c->hashes};
     n->my_index = UINT32_MAX;
     /* The driver's genesis is checked, not trusted, before the node takes a copy. */
     int rc = tc_genesis_check(c->genesis, NULL, 0);
@@ -344,6 +345,17 @@ static void reopen_state(tc_node *n)
     node_sync_state_synced(n);
 }
 
+/* The protocol id of the gossip just delivered, which the seen filter computed to key it: a
+ * TX's txid (of the decoded body), a vote batch's signed hash (tc_msg_frame_batch_hash over the
+ * frame's signed bytes, which a decoded batch encodes back to byte for byte). The parts take it
+ * instead of hashing the same bytes again. False when the filter has none. */
+static bool recv_id(const tc_node *n, tc_hash *out)
+{
+    tc_hash key;
+    bool has_oid = false;
+    return tc_peer_recv_key(n->peers, &key, out, &has_oid) && has_oid;
+}
+
 static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len, tc_msg *m);
 
 /* A BUNDLE's members, in order, each received exactly as if it had come alone (PROTOCOL 10.9):
@@ -377,12 +389,18 @@ static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
 {
     node_verdict v = NODE_DROP;
     switch (m->type) {
-    case TC_MSG_TX:
-        v = node_txs_submit(n, &m->tx, true, peer) == 0 ? NODE_NEWS : NODE_DROP;
+    case TC_MSG_TX: {
+        tc_hash id;
+        int rc = recv_id(n, &id) ? node_txs_submit_id(n, &m->tx, &id, true, peer)
+                                 : node_txs_submit(n, &m->tx, true, peer);
+        v = rc == 0 ? NODE_NEWS : NODE_DROP;
         break;
-    case TC_MSG_VOTE_BATCH:
-        v = node_txs_on_batch(n, peer, &m->vote_batch);
+    }
+    case TC_MSG_VOTE_BATCH: {
+        tc_hash id;
+        v = node_txs_on_batch(n, peer, &m->vote_batch, recv_id(n, &id) ? &id : NULL);
         break;
+    }
     case TC_MSG_PROPOSAL:
         v = node_consensus_check_proposal(n, peer, &m->proposal);
         if (v == NODE_AHEAD)

@@ -387,13 +387,19 @@ void node_txs_close(tc_node *n);
 void node_txs_assert(const tc_node *n);
 /* Admits a transaction (a client's when !from_peer): 0 when it entered the pool. */
 int node_txs_submit(tc_node *n, const tc_tx *tx, bool from_peer, tc_peer_id peer);
+/* The same with tx's txid given: it must be tc_tx_id(tx) (a delivery: the frame's protocol id,
+ * which the seen filter computed). */
+int node_txs_submit_id(tc_node *n, const tc_tx *tx, const tc_hash *txid, bool from_peer,
+                       tc_peer_id peer);
 /* tc_chain_known_fn over the mempool (ctx is the node): every pooled transaction passed
  * tc_ledger_check_tx on admission, so a block's identical copy skips owners and signatures,
  * and its txid is the pool's (found through the spender of its first input: no hash). */
 bool node_txs_known(void *ctx, const tc_tx *tx, tc_hash *txid_out);
 /* A VOTE_BATCH from peer: NODE_NEWS when finality took it (the router then relays it and tells
- * consensus, whose held proposals may wait for it). */
-node_verdict node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb);
+ * consensus, whose held proposals may wait for it). sign_hash: the batch's signed hash when the
+ * caller has it (a delivery: the frame's protocol id), NULL to compute it. */
+node_verdict node_txs_on_batch(tc_node *n, tc_peer_id peer, const tc_msg_vote_batch *mb,
+                               const tc_hash *sign_hash);
 void node_txs_on_get_batches(tc_node *n, tc_peer_id peer, const tc_msg_get_vote_batches *g);
 void node_txs_tick(tc_node *n);
 void node_txs_drain(tc_node *n);

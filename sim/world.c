@@ -493,7 +493,8 @@ void w_node_start(tc_world *w, uint32_t e)
                         .scheme = w->scheme,
                         .listen_port = w->genesis.profile.p2p_port,
                         .seed_count = w->count - 1,
-                        .elements = w->elements};
+                        .elements = w->elements,
+                        .hashes = tc_sim_memo_iface(w->hashes)};
     memcpy(c.identity_seed, n->identity_seed, TC_SEED_SIZE);
     /* A fresh generator per start: a restarted node replaying its old HELLO nonces would be
      * refused as a replayed handshake (node.h). */
@@ -676,6 +677,11 @@ static int make_network(tc_world *w)
      * seconds of a 200 tx/s load. */
     if (rc == 0 && (w->elements = tc_lthash_cache_new(4096)) == NULL)
         rc = TC_ENOMEM;
+    /* Vote batches in flight: a few hundred at 64 validators, each a few hundred bytes there and
+     * up to 16 KiB at 1,024 (512 txids); 4096 slots keep slot collisions rare, and 8 MiB caps
+     * the copies whatever the batches' size. */
+    if (rc == 0 && (w->hashes = tc_sim_memo_new(W_HASH_MEMO_SLOTS, W_HASH_MEMO_BYTES)) == NULL)
+        rc = TC_ENOMEM;
     return rc;
 }
 
@@ -849,6 +855,7 @@ void tc_world_free(tc_world *w)
     tc_net_free(w->net);
     tc_verify_cache_free(w->cache);
     tc_lthash_cache_free(w->elements);
+    tc_sim_memo_free(w->hashes);
     tc_genesis_deinit(&w->genesis);
     tc_scn_free(&w->scn);
     free(w->expects);

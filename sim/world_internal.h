@@ -31,6 +31,7 @@
 #include "adversary.h"
 #include "evq.h"
 #include "genesis.h"
+#include "hashmemo.h"
 #include "netmodel.h"
 #include "node.h"
 #include "scenario.h"
@@ -43,6 +44,8 @@
  * with its high water, so what a run never reaches costs neither memory nor address space). */
 #define W_EVQ_CAPACITY      (1u << 20)
 #define W_EVQ_PER_NODE      16384u
+#define W_HASH_MEMO_SLOTS   4096u      /* the shared memo of frame hashes (hashmemo.h) */
+#define W_HASH_MEMO_BYTES   (8u << 20) /* its copies of signed bytes, at most */
 #define W_HEIGHTS_MAX       (1u << 22) /* heights the agreement table can follow */
 #define W_VIOLATIONS_KEPT   16         /* violations kept in full; the rest are counted */
 #define W_TXS_MAX           (1u << 20) /* transactions the load may submit in one run */
@@ -249,6 +252,7 @@ struct tc_world {
     uint32_t *peer_scratch;
     tc_verify_cache *cache;
     tc_lthash_cache *elements; /* UTXO-root elements, shared by every node like cache */
+    tc_sim_memo *hashes;       /* tagged hashes of received frames, shared likewise */
     tc_net *net;
     tc_evq *evq;
     uint64_t now_ms;

@@ -595,6 +595,39 @@ Test(finality, equivocating_batch_is_reported, .fini = teardown)
     tc_vote_batch_deinit(&b2);
 }
 
+/* The entry a node's delivery uses, with the batch's signed hash given (the seen filter's key of
+ * its frame): the same verdicts as tc_finality_on_batch, which computes the hash itself. The
+ * hash stands for the content it was computed from: the stored copy's is what a duplicate is
+ * told by, the newcomer's is what an equivocation event names and what the signature covers. */
+Test(finality, the_signed_entry_takes_the_hash_from_its_caller, .fini = teardown)
+{
+    chain_up(4, NULL, 4);
+    fin = fin_open(-1, T0, NULL, 0, NULL);
+    tc_hash x, y, hx, hy;
+    tc_hash_tagged(&x, "test/id", "x", 1);
+    tc_hash_tagged(&y, "test/id", "y", 1);
+    tc_vote_batch b1, b2;
+    peer_batch(&b1, 0, 3, 9, &x, 1);
+    peer_batch(&b2, 0, 3, 9, &y, 1);
+    tc_vote_batch_sign_hash(&b1, &hx);
+    tc_vote_batch_sign_hash(&b2, &hy);
+    tc_store_txn *t = begin();
+    cr_assert_eq(tc_finality_on_batch_signed(fin, t, T0, &b1, &hy), TC_EBADSIG,
+                 "the signature is checked against the hash given");
+    cr_assert_eq(tc_finality_on_batch_signed(fin, t, T0, &b1, &hx), 0, "taken");
+    cr_assert_eq(tc_finality_on_batch_signed(fin, t, T0, &b1, &hx), TC_EEXIST, "a duplicate");
+    cr_assert_eq(tc_finality_on_batch(fin, t, T0, &b1), TC_EEXIST, "the same for the plain entry");
+    cr_assert_eq(tc_finality_on_batch_signed(fin, t, T0, &b2, &hy), TC_EEXIST, "an equivocation");
+    commit(t);
+    cr_assert_eq(drain(fin), 1, "one event: the equivocation");
+    cr_assert_eq(evs[0].kind, TC_FINALITY_EV_EQUIVOCATION);
+    cr_assert(hash_eq(&evs[0].hash2, &hy), "the newcomer's sign hash, as given");
+    cr_assert_eq(tc_finality_weight(fin, &x), 1, "b1 counted once");
+    cr_assert_eq(tc_finality_weight(fin, &y), 0, "b2 not counted");
+    tc_vote_batch_deinit(&b1);
+    tc_vote_batch_deinit(&b2);
+}
+
 /* ---- durable locks ---- */
 
 Test(finality, never_two_conflicting_votes_even_after_a_crash, .fini = teardown)

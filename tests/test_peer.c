@@ -1125,6 +1125,55 @@ Test(peer, gossip_ids_are_keyed_per_table)
     tc_peer_table_free(b);
 }
 
+/* An object's key is its id's first 16 bytes under the table's secret salt (bytes 16..31 of the
+ * hash that also gives the SipHash key): the first word through splitmix64's finalizer, the
+ * second with the type folded in. Another table (another seed) has other keys; bytes past the
+ * 16th are not part of the key. */
+static uint64_t ref_mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+Test(peer, object_keys_are_a_salted_mix_of_the_id)
+{
+    tc_peer_config c;
+    cfg_default(&c);
+    tc_peer_table *a = mk_with(&c, 0);
+    tc_hash secret;
+    tc_hash_tagged(&secret, TC_TAG_GOSSIPKEY, c.rng_seed, sizeof(c.rng_seed));
+    c.rng_seed[0] ^= 1;
+    tc_peer_table *b = mk_with(&c, 0);
+    tc_hash id, ka, kb, k2;
+    tc_hash_tagged(&id, "test/id", "x", 1);
+    tc_peer_object_key(a, TC_MSG_VOTE_BATCH, &id, &ka);
+    uint64_t w0 = ref_mix(tc_load_u64(id.b) ^ tc_load_u64(secret.b + 16));
+    uint64_t w1 = tc_load_u64(id.b + 8) ^ tc_load_u64(secret.b + 24) ^
+                  (uint64_t)TC_MSG_VOTE_BATCH * UINT64_C(0x9e3779b97f4a7c15);
+    cr_assert_eq(tc_load_u64(ka.b), w0, "the first word: %016llx", (unsigned long long)w0);
+    cr_assert_eq(tc_load_u64(ka.b + 8), w1, "the second word: %016llx", (unsigned long long)w1);
+    static const uint8_t zero[TC_HASH_SIZE - 16];
+    cr_assert_arr_eq(ka.b + 16, zero, sizeof(zero), "the rest of the key is zero");
+    tc_peer_object_key(b, TC_MSG_VOTE_BATCH, &id, &kb);
+    cr_assert(memcmp(ka.b, kb.b, 16) != 0, "another table's salt, another key");
+    tc_peer_object_key(a, TC_MSG_TX, &id, &k2);
+    cr_assert(memcmp(ka.b, k2.b, 16) != 0, "another type, another key");
+    for (size_t i = 0; i < TC_HASH_SIZE; i++) {
+        id.b[i] ^= 0x40;
+        tc_peer_object_key(a, TC_MSG_VOTE_BATCH, &id, &k2);
+        if (i < 16)
+            cr_assert(memcmp(ka.b, k2.b, 16) != 0, "byte %zu is in the key", i);
+        else
+            cr_assert_arr_eq(ka.b, k2.b, 16, "byte %zu is not", i);
+        id.b[i] ^= 0x40;
+    }
+    tc_peer_table_free(a);
+    tc_peer_table_free(b);
+}
+
 /* The protocol ids (PROTOCOL 10.9): a TX is keyed by its txid, a VOTE_BATCH by its signed hash
  * and a PROPOSAL by (height, round, pol_round, signature) whatever its block's bytes, each equal
  * to the key of the object an IHAVE names. */

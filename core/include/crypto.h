@@ -141,13 +141,32 @@ void tc_lthash_cache_stats_get(const tc_lthash_cache *c, tc_verify_cache_stats *
 void tc_lthash_fold(tc_lthash *acc, const char *tag, const void *pre, size_t len, int sign,
                     tc_lthash_cache *cache);
 
+/* A driver's memo of tagged hashes (tc_hash_tagged) that many nodes compute over the same bytes:
+ * the simulator shares one among its nodes, where each of them hashes every vote batch frame it
+ * receives. get returns true and fills *out only when it holds tc_hash_tagged(tag, bytes, len)
+ * for these very bytes under this very tag, compared byte for byte (never by a digest alone, so
+ * a forged or different string never finds another's entry); put offers a hash just computed,
+ * which the memo may keep or not. Like the caches, it changes speed only, never a result. Not
+ * thread safe. */
+typedef struct {
+    bool (*get)(void *ctx, const char *tag, const uint8_t *bytes, size_t len, tc_hash *out);
+    void (*put)(void *ctx, const char *tag, const uint8_t *bytes, size_t len, const tc_hash *h);
+    void *ctx;
+} tc_hash_memo;
+
+/* tc_hash_tagged, looked up in memo first and offered to it after (memo NULL: none). */
+void tc_hash_tagged_memo(const tc_hash_memo *memo, tc_hash *out, const char *tag, const void *bytes,
+                         size_t n);
+
 /* The crypto services every core module uses: the signature scheme plus optional memo caches
  * (NULL: none), which change speed only, never a result. */
 typedef struct {
     tc_sig_scheme scheme;
-    tc_verify_cache *cache;    /* signature verifications; Ed25519 only (a `fast` check costs
-                                  less than a lookup) */
-    tc_lthash_cache *elements; /* LtHash elements of the UTXO-set root */
+    tc_verify_cache *cache;     /* signature verifications; Ed25519 only (a `fast` check costs
+                                   less than a lookup) */
+    tc_lthash_cache *elements;  /* LtHash elements of the UTXO-set root */
+    const tc_hash_memo *hashes; /* tagged hashes the nodes of a simulation share: a vote batch
+                                   frame's signed hash, a `fast` signature's expected value */
 } tc_verifier;
 
 /* Returns 0 or TC_EBADSIG. */

@@ -435,6 +435,10 @@ void tc_msg_vote_batch_sign(tc_msg_vote_batch *b, tc_sig_scheme scheme, const tc
  * id for the seen filter and for IHAVE / IWANT. 0, or TC_ERANGE (not a VOTE_BATCH frame, or too
  * short to be one). */
 int tc_msg_frame_batch_hash(const uint8_t *frame, size_t len, tc_hash *out);
+/* The same through a memo of tagged hashes (crypto.h; NULL: none), which a simulator shares
+ * among its nodes: every node receives every batch. */
+int tc_msg_frame_batch_hash_memo(const tc_hash_memo *memo, const uint8_t *frame, size_t len,
+                                 tc_hash *out);
 /* The protocol id of the PROPOSAL in a whole frame, for the seen filter and IHAVE / IWANT:
  * H(tc/proposalid, u64 height | u32 round | u32 pol_round | sig 64), read from the frame's bytes
  * without decoding. The signature commits to the block hash (both schemes sign

@@ -17,9 +17,10 @@
  *
  * Pointer lifetimes:
  *   - config: copied by tc_node_new (strings and arrays included); the caller may free it.
- *   - store, verify cache, config->elements: borrowed; they must outlive the node. The store is the
- * node's only durable state: a node freed without warning (a crash) and created again on the same
- * store recovers (chain tip, input locks, last signed vote) and then syncs.
+ *   - store, verify cache, config->elements, config->hashes: borrowed; they must outlive the
+ * node. The store is the node's only durable state: a node freed without warning (a crash) and
+ * created again on the same store recovers (chain tip, input locks, last signed vote) and then
+ * syncs.
  *   - frame bytes passed to tc_node_recv / tc_node_submit_tx: borrowed for the call only.
  *   - a tc_action returned by tc_node_next_action: its frame bytes point into the node and stay
  *     valid until the next call into the node other than tc_node_next_action.
@@ -76,9 +77,11 @@ typedef struct {
     const char *user_agent;              /* announced in HELLO, at most 63 bytes; NULL: default */
     uint32_t seed_count; /* addresses to connect to at start and when short of peers */
     const char *const *seeds;
-    tc_lthash_cache *elements; /* borrowed, may be NULL: memo of UTXO-root elements (crypto.h);
-                                  the simulator shares one between its nodes, like the verify
-                                  cache */
+    tc_lthash_cache *elements;  /* borrowed, may be NULL: memo of UTXO-root elements (crypto.h);
+                                   the simulator shares one between its nodes, like the verify
+                                   cache */
+    const tc_hash_memo *hashes; /* borrowed, may be NULL: memo of received frames' tagged hashes
+                                   (crypto.h), shared likewise */
 } tc_node_config;
 
 typedef enum {

@@ -225,6 +225,21 @@ MUTANTS = [
          rule="10.5: the peer's AUTH verifies over our nonce and its key",
          edits=[("    if (tc_verify(&t->verifier, &s->key, &digest, &a->sig) != 0)\n"
                  "        return TC_EBADSIG;\n", "    (void)digest;\n    (void)a;\n")]),
+    # ---- h-share: one hash per delivery, salted seen keys, the simulator's hash memo ----
+    dict(name="peer-object-key-untyped", file="core/peer.c",
+         rule="10.9: the seen filter's key of an object names its type and its id",
+         edits=[("t->gossip_salt[1] ^ (uint64_t)type * UINT64_C(0x9e3779b97f4a7c15);",
+                 "t->gossip_salt[1] ^ (uint64_t)0 * type;")]),
+    dict(name="node-recv-id-is-key", file="core/node.c",
+         rule="11.3: a vote batch's signature is checked over its signed hash (the frame's "
+              "protocol id, not the seen filter's key)",
+         edits=[("    return tc_peer_recv_key(n->peers, &key, out, &has_oid) && has_oid;",
+                 "    return tc_peer_recv_key(n->peers, out, &key, &has_oid) && has_oid;")]),
+    dict(name="fast-sig-memo-half", file="core/crypto.c",
+         rule="1: a fast signature is H(tc/fastsig, pubkey || msg) followed by 32 zero bytes, "
+              "all 64 checked",
+         edits=[("    return memcmp(want.b, sig->b, TC_SIG_SIZE) == 0 ? 0 : TC_EBADSIG;\n}\n\nint tc_verify(",
+                 "    return memcmp(want.b, sig->b, TC_HASH_SIZE) == 0 ? 0 : TC_EBADSIG;\n}\n\nint tc_verify(")]),
     dict(name="bundle-bad-member-drops-rest", file="core/node.c",
          rule="10.9: each member of a BUNDLE is received as if it had come alone; a bad member "
               "is that member's offence, not a reason to drop the good ones after it",
