@@ -218,6 +218,43 @@ const uint8_t *tc_gossip_frame(const tc_gossip *g, const tc_msg_inv *inv, size_t
     return e->frame;
 }
 
+/* Gathering into a stack array of TC_MSG_BUNDLE_MAX members (4 KiB) keeps the answer free of
+ * allocation; a group goes out when the next frame would pass either bound. */
+uint32_t tc_gossip_answer(const tc_gossip *g, const tc_msg_inv *items, uint32_t count,
+                          size_t budget, tc_gossip_send_fn send, void *ctx)
+{
+    TC_ASSERT(g != NULL && (items != NULL || count == 0) && send != NULL);
+    TC_ASSERT(budget >= TC_MSG_HEADER_SIZE);
+    tc_msg_bundle_member group[TC_MSG_BUNDLE_MAX];
+    uint32_t n = 0, unknown = 0;
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        size_t len;
+        const uint8_t *f = tc_gossip_frame(g, &items[i], &len);
+        if (f == NULL) {
+            unknown++;
+            continue;
+        }
+        TC_ASSERT(len >= TC_MSG_HEADER_SIZE && len <= UINT32_MAX);
+        tc_msg_bundle_member m = {.frame = f, .len = (uint32_t)len};
+        if (!tc_msg_bundle_type_ok(items[i].type) || len > budget) {
+            send(ctx, &m, 1);
+            continue;
+        }
+        if (n == TC_MSG_BUNDLE_MAX || bytes + len > budget) {
+            send(ctx, group, n);
+            n = 0;
+            bytes = 0;
+        }
+        group[n++] = m;
+        bytes += len;
+        TC_ASSERT(n <= TC_MSG_BUNDLE_MAX && bytes <= budget);
+    }
+    if (n > 0)
+        send(ctx, group, n);
+    return unknown;
+}
+
 /* ---- the announcement queue ---- */
 
 int tc_gossip_keep(tc_gossip *g, const tc_msg_inv *inv, const uint8_t *frame, size_t len)

@@ -25,8 +25,8 @@
  * Invariants (asserted): every container's count within its bound; the cache's bytes within
  * cache_bytes_max; every used entry indexed exactly once.
  *
- * Lifetimes: a frame returned by tc_gossip_frame stays valid until the next tc_gossip_offer or
- * tc_gossip_free.
+ * Lifetimes: a frame returned by tc_gossip_frame or passed to a tc_gossip_answer callback stays
+ * valid until the next tc_gossip_offer, tc_gossip_keep or tc_gossip_free.
  */
 #ifndef TC_GOSSIP_H
 #define TC_GOSSIP_H
@@ -90,6 +90,17 @@ int tc_gossip_offer(tc_gossip *g, uint64_t now_ms, const tc_msg_inv *inv, const 
 int tc_gossip_keep(tc_gossip *g, const tc_msg_inv *inv, const uint8_t *frame, size_t len);
 /* The kept frame of inv, or NULL. */
 const uint8_t *tc_gossip_frame(const tc_gossip *g, const tc_msg_inv *inv, size_t *len_out);
+
+/* The answer to an IWANT (PROTOCOL 10.9): the kept frames of items gathered into groups.
+ * Transactions and vote batches share groups of at most TC_MSG_BUNDLE_MAX frames and budget bytes
+ * (whole frames, prefixes included), in the order asked; a group is sent when the next frame would
+ * pass a bound, and at the end. A proposal, or a frame larger than budget, is a group of its own,
+ * sent at once. send gets each group once (count 1: send the frame as itself; more: as one
+ * BUNDLE); the frames stay valid until the next tc_gossip_offer or tc_gossip_keep. Returns the
+ * number of items not kept (evicted, or never held). budget is at least TC_MSG_HEADER_SIZE. */
+typedef void (*tc_gossip_send_fn)(void *ctx, const tc_msg_bundle_member *frames, uint32_t count);
+uint32_t tc_gossip_answer(const tc_gossip *g, const tc_msg_inv *items, uint32_t count,
+                          size_t budget, tc_gossip_send_fn send, void *ctx);
 
 /* The announcement queue: when its oldest id was queued (UINT64_MAX: empty), its length, entry
  * i, and clearing it once announced. */

@@ -52,8 +52,11 @@ static const size_t member_size[TC_MSG_TYPE_COUNT] = {
     [TC_MSG_IWANT] = sizeof(tc_msg_invs),
     [TC_MSG_VOTE_BITS] = sizeof(tc_msg_vote_bits),
     [TC_MSG_VOTE_WANT] = sizeof(tc_msg_vote_bits),
+    [TC_MSG_BUNDLE] = sizeof(tc_msg_bundle),
 };
-_Static_assert(TC_MSG_VOTE_WANT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+_Static_assert(TC_MSG_BUNDLE == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+_Static_assert(TC_MSG_HEADER_SIZE + 4 + TC_MSG_BUNDLE_BYTES_MAX <= TC_MSG_FRAME_SPEC_MAX,
+               "a full BUNDLE fits a frame");
 
 bool tc_msg_type_known(uint8_t type)
 {
@@ -63,6 +66,13 @@ bool tc_msg_type_known(uint8_t type)
 bool tc_msg_inv_type_ok(uint8_t type)
 {
     return type == TC_MSG_TX || type == TC_MSG_VOTE_BATCH || type == TC_MSG_PROPOSAL;
+}
+
+/* Proposals are left out: they are large (a bundle would hold one or two) and a round waits
+ * for them, so they travel alone. */
+bool tc_msg_bundle_type_ok(uint8_t type)
+{
+    return type == TC_MSG_TX || type == TC_MSG_VOTE_BATCH;
 }
 
 /* Zeroes m from its start (the type) to the end of type's member; the rest is left as is. */
@@ -318,6 +328,41 @@ static void invs_read(tc_reader *r, tc_msg_invs *m)
     }
 }
 
+/* BUNDLE: its own framing only. Each member is a whole frame delimited by its own length
+ * prefix, of a type that may be bundled, inside the byte bound; what the member's payload says
+ * is checked when the member is received on its own. The members point into the frame. */
+static void bundle_read(tc_reader *r, tc_msg_bundle *m)
+{
+    uint32_t n = tc_get_count(r, TC_MSG_BUNDLE_MAX, TC_MSG_HEADER_SIZE);
+    if (r->err == 0 && n == 0)
+        tc_reader_fail(r, TC_ERANGE);
+    if (r->err != 0)
+        return;
+    m->members = tc_calloc(n, sizeof(*m->members));
+    if (m->members == NULL) {
+        tc_reader_fail(r, TC_ENOMEM);
+        return;
+    }
+    m->count = n;
+    size_t total = 0;
+    for (uint32_t i = 0; i < n && r->err == 0; i++) {
+        const uint8_t *prefix = tc_get_take(r, TC_MSG_LEN_SIZE);
+        uint32_t body = prefix != NULL ? be32_get(prefix) : 0;
+        if (r->err == 0 && body == 0)
+            tc_reader_fail(r, TC_ERANGE); /* a frame has at least its type */
+        const uint8_t *rest = tc_get_take(r, body);
+        if (r->err != 0)
+            return;
+        total += TC_MSG_LEN_SIZE + (size_t)body;
+        if (total > TC_MSG_BUNDLE_BYTES_MAX)
+            tc_reader_fail(r, TC_ETOOLONG);
+        else if (!tc_msg_bundle_type_ok(rest[0]))
+            tc_reader_fail(r, TC_ERANGE);
+        m->members[i].frame = prefix;
+        m->members[i].len = TC_MSG_LEN_SIZE + body;
+    }
+}
+
 /* The data is copied out of the frame: the node keeps chunks until the snapshot is whole. */
 static void snapshot_read(tc_reader *r, tc_msg_snapshot *m)
 {
@@ -475,6 +520,9 @@ static void payload_read(tc_reader *r, tc_msg *m)
     case TC_MSG_SNAPSHOT:
         snapshot_read(r, &m->snapshot);
         break;
+    case TC_MSG_BUNDLE:
+        bundle_read(r, &m->bundle);
+        break;
     default:
         TC_ASSERT(false && "type checked by tc_msg_decode");
     }
@@ -578,6 +626,9 @@ void tc_msg_deinit(tc_msg *m)
     case TC_MSG_SNAPSHOT:
         free(m->snapshot.data);
         break;
+    case TC_MSG_BUNDLE:
+        free(m->bundle.members); /* the member bytes are the frame's */
+        break;
     default:
         break; /* the other messages own nothing */
     }
@@ -649,6 +700,27 @@ static int invs_check(const tc_msg_invs *m)
     return 0;
 }
 
+static int bundle_check(const tc_msg_bundle *m)
+{
+    if (m->count > TC_MSG_BUNDLE_MAX)
+        return TC_ETOOLONG;
+    if (m->count == 0)
+        return TC_ERANGE;
+    TC_ASSERT(m->members != NULL);
+    size_t total = 0;
+    for (uint32_t i = 0; i < m->count; i++) {
+        const tc_msg_bundle_member *f = &m->members[i];
+        TC_ASSERT(f->frame != NULL);
+        if (f->len < TC_MSG_HEADER_SIZE || be32_get(f->frame) != f->len - TC_MSG_LEN_SIZE ||
+            !tc_msg_bundle_type_ok(f->frame[TC_MSG_LEN_SIZE]))
+            return TC_ERANGE;
+        total += f->len;
+        if (total > TC_MSG_BUNDLE_BYTES_MAX)
+            return TC_ETOOLONG;
+    }
+    return 0;
+}
+
 int tc_msg_vote_bits_check(const tc_msg_vote_bits *m)
 {
     TC_ASSERT(m != NULL);
@@ -703,6 +775,8 @@ int tc_msg_check(const tc_msg *m)
     case TC_MSG_IHAVE:
     case TC_MSG_IWANT:
         return invs_check(&m->invs);
+    case TC_MSG_BUNDLE:
+        return bundle_check(&m->bundle);
     case TC_MSG_VOTE_BITS:
     case TC_MSG_VOTE_WANT:
         return tc_msg_vote_bits_check(&m->vote_bits);
@@ -880,6 +954,11 @@ static void payload_write(tc_writer *w, const tc_msg *m)
         tc_put_u32(w, m->snapshot.len);
         if (m->snapshot.len > 0)
             tc_put_raw(w, m->snapshot.data, m->snapshot.len);
+        break;
+    case TC_MSG_BUNDLE:
+        tc_put_u32(w, m->bundle.count);
+        for (uint32_t i = 0; i < m->bundle.count; i++)
+            tc_put_raw(w, m->bundle.members[i].frame, m->bundle.members[i].len);
         break;
     case TC_MSG_REJECT:
         tc_put_u8(w, m->reject.type);
@@ -1115,6 +1194,7 @@ const char *tc_msg_type_name(uint8_t type)
         [TC_MSG_VOTE_WANT] = "VOTE_WANT",
         [TC_MSG_GET_SNAPSHOT] = "GET_SNAPSHOT",
         [TC_MSG_SNAPSHOT] = "SNAPSHOT",
+        [TC_MSG_BUNDLE] = "BUNDLE",
     };
     return tc_msg_type_known(type) ? names[type] : "?";
 }

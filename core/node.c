@@ -359,6 +359,31 @@ static bool recv_id(const tc_node *n, tc_hash *out)
     return tc_peer_recv_key(n->peers, &key, out, &has_oid) && has_oid;
 }
 
+static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len, tc_msg *m);
+
+/* A BUNDLE's members, in order, each received exactly as if it had come alone (PROTOCOL 10.9):
+ * through the peer table (its type's rate budget, the seen filter, its decoding and the offence
+ * of a malformed one) and then routed. A bad member is that member's offence and the others are
+ * still taken; only the bundle's own framing, checked when it was decoded, is the bundle's.
+ * Members are never bundles (the decoder refuses them), so this recurses once at most. */
+static void recv_bundle(tc_node *n, tc_peer_id peer, const tc_msg_bundle *b)
+{
+    TC_ASSERT(b->count >= 1 && b->count <= TC_MSG_BUNDLE_MAX);
+    for (uint32_t i = 0; i < b->count && !n->fail.failed; i++) {
+        const tc_msg_bundle_member *f = &b->members[i];
+        TC_ASSERT(tc_msg_bundle_type_ok(tc_msg_frame_type(f->frame, f->len)));
+        tc_msg m;
+        bool deliver = false;
+        int rc = tc_peer_recv(n->peers, n->now_ms, peer, f->frame, f->len, &m, &deliver);
+        if (rc == TC_ENOTFOUND)
+            return; /* a member's offence closed the connection: the rest is not read */
+        if (rc == 0 && deliver) {
+            route(n, peer, f->frame, f->len, &m);
+            tc_msg_deinit(&m);
+        }
+    }
+}
+
 /* Hands a delivered message to the part that owns its type, then acts on the part's verdict in
  * one place: news is relayed before the part takes it further (the consequences of a message,
  * such as judging a proposal, come after it is passed on), and a message from beyond our height
@@ -434,6 +459,9 @@ static void route(tc_node *n, tc_peer_id peer, const uint8_t *frame, size_t len,
         return;
     case TC_MSG_VOTE_WANT:
         node_votes_on_want(n, peer, &m->vote_bits);
+        return;
+    case TC_MSG_BUNDLE:
+        recv_bundle(n, peer, &m->bundle);
         return;
     case TC_MSG_GET_SNAPSHOT:
         node_sync_on_get_snapshot(n, peer, &m->get_snapshot);

@@ -390,17 +390,37 @@ void node_gossip_on_ihave(tc_node *n, tc_peer_id peer, const tc_msg_invs *m)
     free(want);
 }
 
+typedef struct {
+    tc_node *n;
+    tc_peer_id peer;
+} answer_ctx;
+
+/* One group of an IWANT's answer: a frame alone as itself, more as one BUNDLE. */
+static void answer_group(void *ctx, const tc_msg_bundle_member *frames, uint32_t count)
+{
+    answer_ctx *a = ctx;
+    if (count == 1) {
+        node_send_bytes(a->n, a->peer, frames[0].frame, frames[0].len);
+        return;
+    }
+    tc_msg m = {.type = TC_MSG_BUNDLE};
+    m.bundle.count = count;
+    m.bundle.members = (tc_msg_bundle_member *)frames; /* lent: encoding only reads it */
+    (void)node_send(a->n, a->peer, &m);
+}
+
+/* The answer to an IWANT (PROTOCOL 10.9): the kept transactions and vote batches asked for
+ * travel together in BUNDLE frames (tc_gossip_answer), so the receiver's per-frame costs are paid
+ * once per answer instead of once per object; a proposal goes alone. */
 void node_gossip_on_iwant(tc_node *n, tc_peer_id peer, const tc_msg_invs *m)
 {
     TC_ASSERT(m->count <= TC_MSG_INV_MAX);
-    for (uint32_t i = 0; i < m->count; i++) {
-        size_t len;
-        const uint8_t *f = tc_gossip_frame(n->out.gossip, &m->items[i], &len);
-        if (f == NULL)
-            n->out.iwant_unknown++; /* evicted, or never ours: an honest peer may ask late */
-        else
-            node_send_bytes(n, peer, f, len);
-    }
+    size_t budget = tc_chain_profile(n->chain)->frame_size_max - TC_MSG_HEADER_SIZE - 4;
+    budget = budget < TC_MSG_BUNDLE_BYTES_MAX ? budget : TC_MSG_BUNDLE_BYTES_MAX;
+    answer_ctx a = {.n = n, .peer = peer};
+    /* An id not kept (evicted, or never ours) is counted: an honest peer may ask late. */
+    n->out.iwant_unknown +=
+        tc_gossip_answer(n->out.gossip, m->items, m->count, budget, answer_group, &a);
 }
 
 /* A fetch retried: asked of its next announcer at once, one IWANT per id (retries are few). */

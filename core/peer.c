@@ -226,8 +226,11 @@ static const type_policy type_policies[TC_MSG_TYPE_COUNT] = {
      * and its priority over finality (PROTOCOL 10.9), so a flood of batches never delays them. */
     [TC_MSG_VOTE_BITS] = {TC_PEER_CAT_CONSENSUS, false},
     [TC_MSG_VOTE_WANT] = {TC_PEER_CAT_CONSENSUS, false},
+    /* A bundle has no budget of its own: each member it carries is received as a frame of its
+     * own type and takes that type's token (PROTOCOL 10.9). */
+    [TC_MSG_BUNDLE] = {TC_PEER_CAT_COUNT, false},
 };
-_Static_assert(TC_MSG_VOTE_WANT == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
+_Static_assert(TC_MSG_BUNDLE == TC_MSG_TYPE_COUNT - 1, "a new type gets a row above");
 
 /* The policy of any type byte; an unknown one has no category and is not gossip. */
 static type_policy policy_of(uint8_t type)

@@ -219,7 +219,8 @@ static const char *frame_type_name(uint8_t type)
                                         "IHAVE",
                                         "IWANT",
                                         "VOTE_BITS",
-                                        "VOTE_WANT"};
+                                        "VOTE_WANT",
+                                        "BUNDLE"};
     _Static_assert(TC_ARRAY_LEN(names) == TC_MSG_TYPE_COUNT, "one name per message type");
     return type < TC_ARRAY_LEN(names) ? names[type] : "?";
 }

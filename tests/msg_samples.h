@@ -344,6 +344,19 @@ static inline void ms_msg(tc_msg *m, uint8_t type)
         m->snapshot.data = ms_calloc(5, 1);
         memcpy(m->snapshot.data, "chunk", 5);
         break;
+    case TC_MSG_BUNDLE: {
+        /* Two members whose framing is right; their payloads are the members' own business
+         * (a bundle decodes whatever they say), so short ones do. */
+        static const uint8_t members[] = {0, 0, 0, 3, TC_MSG_TX,         0xaa, 0xbb,
+                                          0, 0, 0, 2, TC_MSG_VOTE_BATCH, 0xcc};
+        m->bundle.count = 2;
+        m->bundle.members = ms_calloc(2, sizeof(tc_msg_bundle_member));
+        m->bundle.members[0].frame = members;
+        m->bundle.members[0].len = 7;
+        m->bundle.members[1].frame = members + 7;
+        m->bundle.members[1].len = 6;
+        break;
+    }
     default:
         abort();
     }

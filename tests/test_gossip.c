@@ -508,3 +508,98 @@ Test(gossip, the_emptiest_vote_table_is_replaced)
     cr_assert_eq(st.replaced, 1);
     tc_voteg_free(g);
 }
+
+/* ---- the answer to an IWANT (PROTOCOL 10.9) ---- */
+
+/* A recorder of the groups tc_gossip_answer hands out: their sizes and first bytes. */
+typedef struct {
+    uint32_t groups;
+    uint32_t sizes[64];
+    uint8_t first[64]; /* the first member's fill byte */
+    size_t bytes[64];
+} answers;
+
+static void answer_record(void *ctx, const tc_msg_bundle_member *frames, uint32_t count)
+{
+    answers *a = ctx;
+    cr_assert_lt(a->groups, 64);
+    cr_assert_gt(count, 0, "never an empty group");
+    a->sizes[a->groups] = count;
+    a->first[a->groups] = frames[0].frame[TC_MSG_HEADER_SIZE];
+    size_t total = 0;
+    for (uint32_t i = 0; i < count; i++)
+        total += frames[i].len;
+    a->bytes[a->groups++] = total;
+}
+
+/* Keeps a frame of type and len bytes whose payload is filled with fill. */
+static void keep_frame(tc_gossip *g, const tc_msg_inv *inv, size_t len, uint8_t fill)
+{
+    uint8_t *f = malloc(len);
+    cr_assert_not_null(f);
+    memset(f, fill, len);
+    f[0] = f[1] = f[2] = 0;
+    f[3] = (uint8_t)(len - 4); /* the tests' frames are under 260 bytes */
+    f[4] = inv->type;
+    cr_assert_eq(tc_gossip_keep(g, inv, f, len), 0);
+    free(f);
+}
+
+/* Transactions and vote batches share groups in the order asked; a proposal and a frame over the
+ * budget go alone, at once; unknown ids are counted and skipped; a group closes when the next
+ * frame would pass the byte budget. */
+Test(gossip, an_answer_groups_frames_by_kind_and_budget)
+{
+    tc_gossip *g = mk(64, 1 << 20, 8, 8);
+    tc_msg_inv items[8] = {inv_of(TC_MSG_TX, 1),         inv_of(TC_MSG_VOTE_BATCH, 2),
+                           inv_of(TC_MSG_PROPOSAL, 3),   inv_of(TC_MSG_TX, 4),
+                           inv_of(TC_MSG_TX, 5),         inv_of(TC_MSG_TX, 99),
+                           inv_of(TC_MSG_VOTE_BATCH, 6), inv_of(TC_MSG_TX, 7)};
+    size_t lens[8] = {40, 60, 200, 40, 150, 0, 40, 40};
+    for (uint32_t i = 0; i < 8; i++)
+        if (lens[i] > 0)
+            keep_frame(g, &items[i], lens[i], (uint8_t)(i + 1));
+    answers a = {0};
+    /* Budget 100: the proposal (3) leaves alone at once, then [1 2] (100 bytes) when 4 would
+     * pass the budget, 5 alone (150 > budget), 99 unknown, [4 6] (80) when 7 would pass it, and
+     * [7] at the end. */
+    cr_assert_eq(tc_gossip_answer(g, items, 8, 100, answer_record, &a), 1, "one unknown id");
+    cr_assert_eq(a.groups, 5, "five groups (got %u)", a.groups);
+    static const uint32_t sizes[] = {1, 2, 1, 2, 1};
+    static const uint8_t first[] = {3, 1, 5, 4, 8}; /* item i is filled with i + 1 */
+    static const size_t bytes[] = {200, 100, 150, 80, 40};
+    for (uint32_t k = 0; k < 5; k++) {
+        cr_assert_eq(a.sizes[k], sizes[k], "group %u has %u frames (got %u)", k, sizes[k],
+                     a.sizes[k]);
+        cr_assert_eq(a.first[k], first[k], "group %u starts with item %u", k, first[k] - 1u);
+        cr_assert_eq(a.bytes[k], bytes[k], "group %u holds %zu bytes", k, bytes[k]);
+    }
+    /* Nothing asked, nothing kept: no group at all. */
+    answers none = {0};
+    cr_assert_eq(tc_gossip_answer(g, items, 0, 100, answer_record, &none), 0);
+    tc_msg_inv missing = inv_of(TC_MSG_TX, 1000);
+    cr_assert_eq(tc_gossip_answer(g, &missing, 1, 100, answer_record, &none), 1);
+    cr_assert_eq(none.groups, 0, "no empty group is sent");
+    tc_gossip_free(g);
+}
+
+/* A group holds at most TC_MSG_BUNDLE_MAX frames, however small they are. */
+Test(gossip, an_answer_group_holds_at_most_the_bundle_bound)
+{
+    uint32_t n = TC_MSG_BUNDLE_MAX + 3;
+    tc_gossip *g = mk(n, 1 << 20, 8, 8);
+    tc_msg_inv *items = calloc(n, sizeof(*items));
+    cr_assert_not_null(items);
+    for (uint32_t i = 0; i < n; i++) {
+        items[i] = inv_of(TC_MSG_VOTE_BATCH, i);
+        keep_frame(g, &items[i], 10, (uint8_t)i);
+    }
+    answers a = {0};
+    cr_assert_eq(tc_gossip_answer(g, items, n, TC_MSG_BUNDLE_BYTES_MAX, answer_record, &a), 0);
+    cr_assert_eq(a.groups, 2);
+    cr_assert_eq(a.sizes[0], TC_MSG_BUNDLE_MAX, "a full group first");
+    cr_assert_eq(a.sizes[1], 3, "then the rest");
+    cr_assert_eq(a.first[1], (uint8_t)TC_MSG_BUNDLE_MAX, "in the order asked");
+    free(items);
+    tc_gossip_free(g);
+}

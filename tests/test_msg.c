@@ -146,6 +146,9 @@ static size_t cleared_size(uint8_t type)
     case TC_MSG_SNAPSHOT:
         member = sizeof(m->snapshot);
         break;
+    case TC_MSG_BUNDLE:
+        member = sizeof(m->bundle);
+        break;
     default:
         break; /* GET_PEERS has no payload */
     }
@@ -227,6 +230,12 @@ static void check_fields(uint8_t type, const tc_msg *d)
         break;
     case TC_MSG_GET_BLOCKS:
         cr_assert_eq(d->get_blocks.count, 2);
+        break;
+    case TC_MSG_BUNDLE:
+        cr_assert_eq(d->bundle.count, 2);
+        cr_assert_eq(d->bundle.members[0].len, 7, "a TX member of 7 bytes");
+        cr_assert_eq(d->bundle.members[1].len, 6, "a VOTE_BATCH member of 6 bytes");
+        cr_assert_eq(d->bundle.members[1].frame[4], TC_MSG_VOTE_BATCH);
         break;
     default:
         break;
@@ -1057,4 +1066,164 @@ Test(msg, txs_is_checked)
     e.txs.count = 1;
     cr_assert_eq(tc_msg_check(&e), TC_ERANGE, "a count without bodies");
     cr_assert_eq(tc_peer_category_of(TC_MSG_TXS), TC_PEER_CAT_SYNC);
+}
+
+/* ---- BUNDLE (PROTOCOL 10.9) ---- */
+
+/* Appends one member frame (prefix, type, n payload bytes of value fill) at p; returns its size. */
+static size_t put_member(uint8_t *p, uint8_t type, size_t n, uint8_t fill)
+{
+    be32(p, (uint32_t)(n + 1));
+    p[4] = type;
+    memset(p + TC_MSG_HEADER_SIZE, fill, n);
+    return n + TC_MSG_HEADER_SIZE;
+}
+
+/* The bundle's layout, byte for byte: u32 count, then the members as whole frames, which the
+ * decoded message points into (they are not copied). */
+Test(msg, bundle_golden_bytes_and_members_point_into_the_frame)
+{
+    tc_msg m;
+    ms_msg(&m, TC_MSG_BUNDLE);
+    size_t len = 0;
+    uint8_t *f = ms_encode(&m, &len);
+    static const uint8_t want[] = {
+        0, 0, 0, 18, TC_MSG_BUNDLE,     2,   0, 0, 0, 0, 0, 0, 3, TC_MSG_TX, 0xaa, 0xbb,
+        0, 0, 0, 2,  TC_MSG_VOTE_BATCH, 0xcc};
+    cr_assert_eq(len, sizeof(want), "a 22-byte frame, got %zu", len);
+    cr_assert_arr_eq(f, want, sizeof(want));
+    tc_msg d;
+    cr_assert_eq(tc_msg_decode(f, len, &d), 0);
+    cr_assert_eq(d.bundle.members[0].frame, f + 9, "the first member starts after the count");
+    cr_assert_eq(d.bundle.members[1].frame, f + 16, "the second after the first");
+    tc_msg_deinit(&d);
+    cr_assert_eq(d.type, 0, "deinit empties");
+    tc_msg_deinit(&m);
+    free(f);
+}
+
+/* A full bundle: TC_MSG_BUNDLE_MAX members whose bytes reach TC_MSG_BUNDLE_BYTES_MAX exactly. */
+Test(msg, a_full_bundle_round_trips)
+{
+    size_t each = TC_MSG_BUNDLE_BYTES_MAX / TC_MSG_BUNDLE_MAX;
+    uint8_t *bytes = malloc(TC_MSG_BUNDLE_BYTES_MAX);
+    cr_assert_not_null(bytes);
+    tc_msg m = {.type = TC_MSG_BUNDLE};
+    m.bundle.count = TC_MSG_BUNDLE_MAX;
+    m.bundle.members = calloc(TC_MSG_BUNDLE_MAX, sizeof(tc_msg_bundle_member));
+    cr_assert_not_null(m.bundle.members);
+    for (uint32_t i = 0; i < TC_MSG_BUNDLE_MAX; i++) {
+        uint8_t type = i % 2 == 0 ? TC_MSG_TX : TC_MSG_VOTE_BATCH;
+        uint8_t *p = bytes + i * each;
+        cr_assert_eq(put_member(p, type, each - TC_MSG_HEADER_SIZE, (uint8_t)i), each);
+        m.bundle.members[i] = (tc_msg_bundle_member){.frame = p, .len = (uint32_t)each};
+    }
+    uint8_t *f = NULL;
+    size_t len = 0;
+    cr_assert_eq(tc_msg_encode_alloc(&m, &f, &len), 0);
+    cr_assert_eq(len, TC_MSG_HEADER_SIZE + 4 + TC_MSG_BUNDLE_BYTES_MAX);
+    tc_msg d;
+    cr_assert_eq(tc_msg_decode(f, len, &d), 0);
+    cr_assert_eq(d.bundle.count, TC_MSG_BUNDLE_MAX);
+    cr_assert_eq(d.bundle.members[255].len, each);
+    cr_assert_eq(d.bundle.members[255].frame[TC_MSG_HEADER_SIZE], 255, "the last member's fill");
+    tc_msg_deinit(&d);
+    /* One byte more in the last member passes the byte bound: the encoder refuses it. */
+    m.bundle.members[255].len = (uint32_t)each + 1;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "its prefix no longer matches its length");
+    free(f);
+    free(m.bundle.members);
+    free(bytes);
+}
+
+/* Every way a bundle's own framing is wrong, each with its code. */
+Test(msg, bundle_decode_errors)
+{
+    uint8_t *pay = calloc(1, TC_MSG_BUNDLE_BYTES_MAX + 64);
+    cr_assert_not_null(pay);
+    size_t len = 0;
+    uint8_t *f;
+    /* No member. */
+    f = frame_of(TC_MSG_BUNDLE, pay, 4, &len);
+    expect_decode(f, len, TC_ERANGE);
+    free(f);
+    /* More members than allowed. */
+    le32(pay, TC_MSG_BUNDLE_MAX + 1);
+    f = frame_of(TC_MSG_BUNDLE, pay, 4 + (TC_MSG_BUNDLE_MAX + 1) * 6, &len);
+    expect_decode(f, len, TC_ETOOLONG);
+    free(f);
+    /* A count the bytes cannot hold (each member takes at least a header). */
+    le32(pay, 3);
+    size_t n = 4 + put_member(pay + 4, TC_MSG_TX, 0, 0);
+    f = frame_of(TC_MSG_BUNDLE, pay, n, &len);
+    expect_decode(f, len, TC_ESHORT);
+    free(f);
+    /* A member whose length prefix is zero: it has no type. */
+    le32(pay, 1);
+    memset(pay + 4, 0, 8);
+    f = frame_of(TC_MSG_BUNDLE, pay, 4 + 8, &len);
+    expect_decode(f, len, TC_ERANGE);
+    free(f);
+    /* A member whose prefix runs past the bundle. */
+    n = 4 + put_member(pay + 4, TC_MSG_TX, 3, 1);
+    be32(pay + 4, 9);
+    f = frame_of(TC_MSG_BUNDLE, pay, n, &len);
+    expect_decode(f, len, TC_ESHORT);
+    free(f);
+    /* Members of types that may not be bundled, a bundle among them. */
+    static const uint8_t refused[] = {TC_MSG_PROPOSAL, TC_MSG_PREVOTE, TC_MSG_BUNDLE, 0, 200};
+    for (size_t i = 0; i < TC_ARRAY_LEN(refused); i++) {
+        n = 4 + put_member(pay + 4, refused[i], 2, 1);
+        f = frame_of(TC_MSG_BUNDLE, pay, n, &len);
+        expect_decode(f, len, TC_ERANGE);
+        free(f);
+    }
+    /* A byte after the last member. */
+    n = 4 + put_member(pay + 4, TC_MSG_VOTE_BATCH, 2, 1);
+    f = frame_of(TC_MSG_BUNDLE, pay, n + 1, &len);
+    expect_decode(f, len, TC_ETRAILING);
+    free(f);
+    f = frame_of(TC_MSG_BUNDLE, pay, n, &len);
+    expect_decode(f, len, 0);
+    free(f);
+    /* Two members one byte over the byte bound together. */
+    le32(pay, 2);
+    size_t half = TC_MSG_BUNDLE_BYTES_MAX / 2;
+    n = 4 + put_member(pay + 4, TC_MSG_TX, half - TC_MSG_HEADER_SIZE, 1);
+    n += put_member(pay + n, TC_MSG_TX, half - TC_MSG_HEADER_SIZE + 1, 2);
+    f = frame_of(TC_MSG_BUNDLE, pay, n, &len);
+    expect_decode(f, len, TC_ETOOLONG);
+    free(f);
+    f = frame_of(TC_MSG_BUNDLE, pay, n - 1, &len);
+    expect_decode(f, len, TC_ESHORT);
+    free(f);
+    free(pay);
+    cr_assert(tc_msg_bundle_type_ok(TC_MSG_TX) && tc_msg_bundle_type_ok(TC_MSG_VOTE_BATCH));
+    cr_assert(!tc_msg_bundle_type_ok(TC_MSG_PROPOSAL) && !tc_msg_bundle_type_ok(TC_MSG_BUNDLE) &&
+              !tc_msg_bundle_type_ok(0));
+}
+
+/* The encoder refuses what the decoder would. */
+Test(msg, bundle_encode_checks)
+{
+    uint8_t bytes[32];
+    tc_msg_bundle_member one = {.frame = bytes,
+                                .len = (uint32_t)put_member(bytes, TC_MSG_TX, 2, 0)};
+    tc_msg m = {.type = TC_MSG_BUNDLE};
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "no member");
+    m.bundle.count = TC_MSG_BUNDLE_MAX + 1;
+    cr_assert_eq(tc_msg_check(&m), TC_ETOOLONG, "too many members");
+    m.bundle.count = 1;
+    m.bundle.members = &one;
+    cr_assert_eq(tc_msg_check(&m), 0, "one TX member");
+    one.len = 4;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "shorter than a header");
+    one.len = 8;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "its prefix says 7");
+    one.len = 7;
+    bytes[4] = TC_MSG_PROPOSAL;
+    cr_assert_eq(tc_msg_check(&m), TC_ERANGE, "a proposal travels alone");
+    bytes[4] = TC_MSG_VOTE_BATCH;
+    cr_assert_eq(tc_msg_check(&m), 0, "a VOTE_BATCH member");
+    cr_assert_str_eq(tc_msg_type_name(TC_MSG_BUNDLE), "BUNDLE");
 }

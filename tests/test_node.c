@@ -142,6 +142,18 @@ static void count_own_bits(pump *p, uint32_t i, const uint8_t *frame, size_t len
     tc_msg_deinit(&m);
 }
 
+/* A BUNDLE to a node that loses vote batches: its other members arrive, each alone. */
+static void push_bundle_without_batches(pump *p, uint32_t from, uint32_t to, const uint8_t *frame,
+                                        size_t len)
+{
+    tc_msg m;
+    cr_assert_eq(tc_msg_decode(frame, len, &m), 0, "the node sends well-framed bundles");
+    for (uint32_t k = 0; k < m.bundle.count; k++)
+        if (m.bundle.members[k].frame[4] != TC_MSG_VOTE_BATCH)
+            push(p, from, to, m.bundle.members[k].frame, m.bundle.members[k].len);
+    tc_msg_deinit(&m);
+}
+
 static void drain(pump *p, uint32_t i)
 {
     tc_action a;
@@ -151,9 +163,11 @@ static void drain(pump *p, uint32_t i)
         if (a.kind == TC_ACTION_SEND) {
             uint8_t type = a.frame_len > 4 ? a.frame[4] : 0;
             bool lost =
-                type == 9 &&
+                (type == 9 || type == TC_MSG_BUNDLE) &&
                 ((p->batch_drop[a.peer] && p->heights[a.peer] < p->batch_drop_until) ||
                  (p->batch_drop_until_asked_twice[a.peer] && p->batch_requests[a.peer] < 2));
+            if (lost && type == TC_MSG_BUNDLE && !p->down[a.peer])
+                push_bundle_without_batches(p, i, a.peer, a.frame, a.frame_len);
             p->batch_requests[i] += type == 10;
             if (type == TC_MSG_VOTE_BITS)
                 count_own_bits(p, i, a.frame, a.frame_len);
@@ -1719,5 +1733,81 @@ Test(node, a_restarted_validator_fetches_a_carried_body, .timeout = 120)
     assert_agreement(&p, 17);
     free(bytes);
     tc_tx_deinit(&tx);
+    pump_free(&p);
+}
+
+/* ---- bundles (PROTOCOL 10.9) ---- */
+
+/* The TX frame of a transfer from wallet j. */
+static uint8_t *tx_frame(const pump *p, uint32_t j, size_t *len)
+{
+    tc_tx tx;
+    tc_hash txid;
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    wallet_transfer(p, j, &tx, &txid, &bytes, &n);
+    free(bytes);
+    tc_msg m = {.type = TC_MSG_TX};
+    m.tx = tx;
+    uint8_t *f = NULL;
+    cr_assert_eq(tc_msg_encode_alloc(&m, &f, len), 0);
+    tc_tx_deinit(&tx);
+    return f;
+}
+
+static uint32_t pool_of(const pump *p, uint32_t i)
+{
+    tc_node_status s;
+    tc_node_status_get(p->nodes[i], &s);
+    return s.mempool_txs;
+}
+
+/* Node 0 receives from peer 1 a bundle of two good transactions around a malformed one: each
+ * member is taken as if it had come alone, so both good ones enter the pool and the bad one is
+ * one MALFORMED offence of the peer (25 points), not a reason to drop the others. The same
+ * members again are duplicates (no offence, nothing new). A bundle whose own framing is wrong is
+ * one MALFORMED offence and none of its members is read. */
+Test(node, a_bundle_with_a_bad_member_delivers_the_good_ones, .timeout = 30)
+{
+    pump p;
+    pump_init(&p, 4, 29);
+    run_until(&p, 1, p.now_ms + 300); /* handshakes done; no block yet */
+    cr_assert_eq(pool_of(&p, 0), 0, "an empty pool to begin with");
+    size_t l1 = 0, l2 = 0;
+    uint8_t *t1 = tx_frame(&p, 0, &l1), *t2 = tx_frame(&p, 1, &l2);
+    uint8_t bad[12] = {0, 0, 0, 8, TC_MSG_TX, 1, 2, 3, 4, 5, 6, 7}; /* no transaction */
+    tc_msg_bundle_member members[3] = {
+        {.frame = t1, .len = (uint32_t)l1},
+        {.frame = bad, .len = sizeof(bad)},
+        {.frame = t2, .len = (uint32_t)l2},
+    };
+    tc_msg m = {.type = TC_MSG_BUNDLE};
+    m.bundle.count = 3;
+    m.bundle.members = members;
+    uint8_t *f = NULL;
+    size_t len = 0;
+    cr_assert_eq(tc_msg_encode_alloc(&m, &f, &len), 0);
+    uint32_t before = points_of(&p, 0, 1);
+    cr_assert_eq(tc_node_recv(p.nodes[0], local(&p, 0), 1, f, len), 0);
+    cr_assert_eq(pool_of(&p, 0), 2, "both good members taken (pool %u)", pool_of(&p, 0));
+    cr_assert_eq(points_of(&p, 0, 1), before + TC_PEER_POINTS_MALFORMED,
+                 "one MALFORMED offence for the bad member (%u points, were %u)",
+                 points_of(&p, 0, 1), before);
+    /* The good members again: duplicates, dropped without an offence. */
+    m.bundle.count = 2;
+    members[1] = members[2];
+    free(f);
+    cr_assert_eq(tc_msg_encode_alloc(&m, &f, &len), 0);
+    cr_assert_eq(tc_node_recv(p.nodes[0], local(&p, 0), 1, f, len), 0);
+    cr_assert_eq(pool_of(&p, 0), 2, "nothing new");
+    cr_assert_eq(points_of(&p, 0, 1), before + TC_PEER_POINTS_MALFORMED, "no offence for copies");
+    /* The bundle's own framing: the second member's prefix runs past the frame. */
+    f[TC_MSG_HEADER_SIZE + 4 + l1 + 3] ^= 0x40;
+    tc_node_recv(p.nodes[0], local(&p, 0), 1, f, len);
+    cr_assert_eq(points_of(&p, 0, 1), before + 2 * TC_PEER_POINTS_MALFORMED,
+                 "the bundle's framing error is one MALFORMED offence");
+    free(f);
+    free(t1);
+    free(t2);
     pump_free(&p);
 }

@@ -1653,6 +1653,8 @@ Test(peer, categories_of_every_type_byte)
         /* The votes' announcements share the consensus budget (PROTOCOL 10.9). */
         {TC_MSG_VOTE_BITS, TC_PEER_CAT_CONSENSUS},
         {TC_MSG_VOTE_WANT, TC_PEER_CAT_CONSENSUS},
+        /* A bundle's members take their own types' tokens (PROTOCOL 10.9). */
+        {TC_MSG_BUNDLE, TC_PEER_CAT_COUNT},
     };
     cr_assert_eq(TC_ARRAY_LEN(want), ms_known_type_count(), "every type is listed");
     for (size_t i = 0; i < TC_ARRAY_LEN(want); i++)
@@ -1684,7 +1686,7 @@ Test(peer, gossip_types_are_exactly_the_relayed_ones)
         {TC_MSG_VOTES, false},      {TC_MSG_GET_SNAPSHOT, false},
         {TC_MSG_SNAPSHOT, false},   {TC_MSG_IHAVE, false},
         {TC_MSG_IWANT, false},      {TC_MSG_VOTE_BITS, false},
-        {TC_MSG_VOTE_WANT, false},
+        {TC_MSG_VOTE_WANT, false},  {TC_MSG_BUNDLE, false},
     };
     tc_peer_table *t = mk(0);
     remote r;

@@ -64,6 +64,11 @@
  *                    id (tc_snapshot_manifest_id) is the given hash (snapshot.h, PROTOCOL 13.2)
  *   SNAPSHOT         u64 height | u32 chunk | bytes data (<= frame): the manifest, the chunk,
  *                    or empty: "I do not serve that snapshot"
+ *   BUNDLE           u32 count (1..TC_MSG_BUNDLE_MAX) | count whole frames, each its own u32
+ *                    big-endian length prefix, type TX or VOTE_BATCH, and payload; together at
+ *                    most TC_MSG_BUNDLE_BYTES_MAX bytes: the answer to one IWANT (PROTOCOL 10.9).
+ *                    Only the members' framing is the bundle's: each member is received as if it
+ *                    had come alone (decoded, deduplicated and judged on its own)
  *
  * Decoding is strict and canonical: a frame that decodes re-encodes to exactly its bytes.
  * tc_msg_decode rejects a length field other than len - 4 (TC_ERANGE), an unknown type
@@ -74,7 +79,8 @@
  * bounded and proportional to the input whatever the profile says.
  *
  * Ownership: a tc_msg filled by tc_msg_decode owns its arrays (the tx's, the block(s)', the
- * vote batch txids, the handoff txids, the VOTES votes, the GET_TXS txids, the TXS bodies);
+ * vote batch txids, the handoff txids, the VOTES votes, the GET_TXS txids, the TXS bodies, the
+ * BUNDLE member array but not the member bytes, which stay the frame's);
  * tc_msg_deinit frees them and empties the message. An empty message has type 0 and owns nothing;
  * tc_msg_deinit on it does nothing else. Only the type and the member of its type are meaningful:
  * decode zeroes those before filling them (a field the payload leaves unset reads 0) and deinit
@@ -130,7 +136,8 @@ typedef enum {
     TC_MSG_IWANT = 27,
     TC_MSG_VOTE_BITS = 28,
     TC_MSG_VOTE_WANT = 29,
-    TC_MSG_TYPE_COUNT = 30, /* one past the last type */
+    TC_MSG_BUNDLE = 30,
+    TC_MSG_TYPE_COUNT = 31, /* one past the last type */
 } tc_msg_type;
 
 /* Sizes and hard limits. */
@@ -150,6 +157,9 @@ typedef enum {
 #define TC_MSG_INV_SIZE       (1 + TC_HASH_SIZE) /* one (type, id) entry */
 #define TC_MSG_GET_TXS_MAX    256                /* txids asked for in one GET_TXS */
 #define TC_MSG_TXS_MAX        256                /* transactions in one TXS */
+/* A BUNDLE's bounds: member frames, and their bytes together (prefixes included). */
+#define TC_MSG_BUNDLE_MAX       256
+#define TC_MSG_BUNDLE_BYTES_MAX (1u << 20)
 /* The least bytes a transaction takes on the wire (version, kind, two empty lists): bounds a
  * TXS count against the bytes left before anything is allocated. */
 #define TC_MSG_TX_MIN_SIZE (2 + 1 + 4 + 4)
@@ -339,6 +349,19 @@ typedef struct {
     char reason[TC_MSG_REASON_MAX + 1]; /* NUL-terminated after decode */
 } tc_msg_reject;
 
+/* One member of a BUNDLE: a whole frame (prefix included) inside the bundle's bytes. */
+typedef struct {
+    const uint8_t *frame; /* borrowed: points into the decoded frame, or the caller's bytes */
+    uint32_t len;
+} tc_msg_bundle_member;
+
+/* BUNDLE. After decode the array is owned but the frames it points to are the decoded frame's:
+ * they are valid as long as those bytes are. */
+typedef struct {
+    uint32_t count;                /* 1..TC_MSG_BUNDLE_MAX */
+    tc_msg_bundle_member *members; /* owned after decode */
+} tc_msg_bundle;
+
 /* One message: type says which member is valid. */
 typedef struct {
     uint8_t type; /* tc_msg_type */
@@ -368,6 +391,7 @@ typedef struct {
         tc_msg_vote_bits vote_bits; /* VOTE_BITS, VOTE_WANT */
         tc_msg_get_snapshot get_snapshot;
         tc_msg_snapshot snapshot;
+        tc_msg_bundle bundle;
     };
 } tc_msg;
 
@@ -430,6 +454,8 @@ void tc_msg_heartbeat_sign(tc_msg_heartbeat *h, tc_sig_scheme scheme, const tc_k
 bool tc_msg_type_known(uint8_t type);
 /* Whether a type may be announced by IHAVE and fetched by IWANT. */
 bool tc_msg_inv_type_ok(uint8_t type);
+/* Whether a frame of this type may travel inside a BUNDLE (TX, VOTE_BATCH). */
+bool tc_msg_bundle_type_ok(uint8_t type);
 /* The rules of a VOTE_BITS / VOTE_WANT payload (msg.h's list): 0, TC_ETOOLONG, TC_ERANGE. */
 int tc_msg_vote_bits_check(const tc_msg_vote_bits *m);
 

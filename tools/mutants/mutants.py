@@ -256,4 +256,9 @@ MUTANTS = [
          edits=[("           memcmp(e->pub.b, pub->b, TC_PUBKEY_SIZE) == 0 &&\n"
                  "           memcmp(e->sig.b, sig->b, TC_SIG_SIZE) == 0;",
                  "           memcmp(e->pub.b, pub->b, TC_PUBKEY_SIZE) == 0 && sig != NULL;")]),
+    dict(name="bundle-bad-member-drops-rest", file="core/node.c",
+         rule="10.9: each member of a BUNDLE is received as if it had come alone; a bad member "
+              "is that member's offence, not a reason to drop the good ones after it",
+         edits=[("        if (rc == TC_ENOTFOUND)\n            return;",
+                 "        if (rc != 0)\n            return;")]),
 ]
