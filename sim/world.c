@@ -1102,12 +1102,10 @@ int tc_world_run(tc_world *w)
 {
     TC_ASSERT(w != NULL);
     while (!w->harness_failed) {
-        const tc_evq_event *next = tc_evq_peek(w->evq);
-        if (next == NULL || next->time_ms > w->end_ms)
-            break;
         tc_evq_event ev;
-        int rc = tc_evq_pop(w->evq, &ev);
-        TC_ASSERT(rc == 0 && ev.time_ms >= w->now_ms);
+        if (tc_evq_pop_until(w->evq, w->end_ms, &ev) != 0)
+            break; /* nothing left, or nothing due before the end */
+        TC_ASSERT(ev.time_ms >= w->now_ms && ev.time_ms <= w->end_ms);
         w->now_ms = ev.time_ms;
         w->events++;
         dispatch(w, &ev);
