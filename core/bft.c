@@ -64,7 +64,7 @@ typedef struct {
  * equivocators' weight stays below a third (two quorums overlap in more than a
  * third); past that the first value to reach it stays the quorum value. */
 typedef struct {
-    slot *slots; /* count entries, in the slot pool */
+    slot *slots; /* cap entries, in the table's own block (NULL until its first use) */
     uint64_t weight_any;
     uint64_t weight_nil;
     uint32_t tally_count;
@@ -142,7 +142,6 @@ struct tc_bft {
 
     /* Per-validator storage, sized for cap validators; reused across heights. */
     uint32_t cap;
-    slot *slot_pool; /* TC_BFT_ROUNDS_MAX * SET_COUNT * cap */
     member *members;
     round_weight *scratch;
     tc_commit_sig *commit_sigs;
@@ -176,6 +175,7 @@ struct tc_bft {
     bool skip_dirty;
     bool resume; /* restored state is at this height: resume at its round */
     round_table tables[TC_BFT_ROUNDS_MAX];
+    uint32_t tables_allocated; /* tables with slots (table_alloc), until the storage grows */
     bool far_proposal;
     uint32_t far_proposal_round;
     proposal far_prop;
@@ -554,6 +554,22 @@ static void table_reset(tc_bft *b, round_table *t, uint32_t round)
     t->precommit_timer_armed = false;
 }
 
+/* Gives t, a table never used since the storage was sized, its slots: SET_COUNT * cap of them
+ * in one block, kept for later heights. Allocated on first use, because a height decided in
+ * round 0 uses one table of TC_BFT_ROUNDS_MAX, and the slots of all of them were 3.3 KiB per
+ * validator per node (3.4 GB at 1,024 simulated validators). TC_ENOMEM leaves t unused. */
+static int table_alloc(tc_bft *b, round_table *t)
+{
+    TC_ASSERT(!t->used && b->cap > 0);
+    slot *slots = tc_calloc((size_t)SET_COUNT * b->cap, sizeof(*slots));
+    if (slots == NULL)
+        return TC_ENOMEM;
+    for (uint32_t k = 0; k < SET_COUNT; k++)
+        t->sets[k].slots = slots + (size_t)k * b->cap;
+    b->tables_allocated++;
+    return 0;
+}
+
 /* The table of round, made if missing: a free one, else the lowest unprotected
  * round below it (or any unprotected round, when round itself is protected: the
  * proof-of-lock round of the current proposal). NULL when round is older than
@@ -578,6 +594,8 @@ static round_table *table_get(tc_bft *b, uint32_t round)
     TC_ASSERT(victim != NULL || round < b->round);
     if (victim == NULL || (victim->used && victim->round > round && !round_protected(b, round)))
         return NULL;
+    if (victim->sets[0].slots == NULL && table_alloc(b, victim) != 0)
+        return NULL; /* no memory for a table: handled like no room (see current_table) */
     table_reset(b, victim, round);
     install_past(b, victim);
     return victim;
@@ -771,7 +789,10 @@ static void install_far(tc_bft *b)
         if (m->far_round < b->round)
             continue;
         round_table *t = table_get(b, m->far_round);
-        TC_ASSERT(t != NULL);
+        if (t == NULL) { /* no memory for its table: the far votes are dropped */
+            b->stats.votes_ignored++;
+            continue;
+        }
         for (uint32_t k = 0; k < SET_COUNT; k++) {
             const slot *f = &m->far_votes[k];
             if (f->state == SLOT_EMPTY || t->sets[k].slots[i].state != SLOT_EMPTY)
@@ -811,16 +832,20 @@ static void install_far_proposal(tc_bft *b)
     if (b->far_proposal_round < b->round)
         return;
     round_table *t = table_get(b, b->far_proposal_round);
-    TC_ASSERT(t != NULL);
-    (void)proposal_add(t, &b->far_prop.block, b->far_prop.pol_round, b->far_prop.valid);
+    if (t != NULL) /* else no memory for its table: the proposal is dropped */
+        (void)proposal_add(t, &b->far_prop.block, b->far_prop.pol_round, b->far_prop.valid);
 }
 
 /* ---- the rules of Algorithm 1 ---- */
 
+/* The current round's table, made by start_round and protected while current; NULL when there
+ * was no memory for it (table_alloc). Without a table the round counts no votes and takes no
+ * step on them, only its timeouts (a nil prevote, then precommit, then the next round); the
+ * next vote of the round or tick tries to make the table again (tc_bft_tick). */
 static round_table *current_table(tc_bft *b)
 {
     round_table *t = table_find(b, b->round);
-    TC_ASSERT(t != NULL); /* made by start_round and protected while current */
+    TC_ASSERT(t != NULL || b->tables_allocated < TC_BFT_ROUNDS_MAX);
     return t;
 }
 
@@ -861,7 +886,9 @@ static void propose(tc_bft *b, const tc_hash *block, uint32_t pol_round)
     o->block = *block;
     o->pol_round = pol_round;
     note_seen(b, b->my_index, b->round);
-    (void)proposal_add(current_table(b), block, pol_round, true);
+    round_table *t = current_table(b);
+    if (t != NULL)
+        (void)proposal_add(t, block, pol_round, true);
 }
 
 static void do_prevote(tc_bft *b, const tc_hash *block, uint32_t pol_round)
@@ -949,6 +976,8 @@ static void start_round(tc_bft *b, uint32_t round, uint32_t cause)
 static bool try_prevote(tc_bft *b)
 {
     round_table *t = current_table(b);
+    if (t == NULL)
+        return false;
     for (uint32_t i = 0; i < t->proposal_count; i++) {
         const proposal *p = &t->proposals[i];
         bool unlocked = b->locked_round == TC_BFT_ROUND_NONE || heq(&b->locked_value, &p->block);
@@ -998,6 +1027,8 @@ static void set_lock(tc_bft *b, const tc_hash *block)
 static bool try_lock(tc_bft *b)
 {
     round_table *t = current_table(b);
+    if (t == NULL)
+        return false;
     const vote_set *s = &t->sets[SET_PREVOTE];
     if (t->lock_rule_done || !s->quorum)
         return false;
@@ -1019,6 +1050,8 @@ static bool try_lock(tc_bft *b)
 static void arm_timers(tc_bft *b)
 {
     round_table *t = current_table(b);
+    if (t == NULL)
+        return;
     if (b->step == TC_BFT_STEP_PREVOTE && !t->prevote_timer_armed &&
         t->sets[SET_PREVOTE].weight_any >= b->quorum) {
         t->prevote_timer_armed = true;
@@ -1146,8 +1179,9 @@ static bool progress(tc_bft *b)
         return try_prevote(b);
     if (try_lock(b))
         return true;
-    if (b->step == TC_BFT_STEP_PREVOTE &&
-        current_table(b)->sets[SET_PREVOTE].weight_nil >= b->quorum) {
+    const round_table *t = current_table(b);
+    if (b->step == TC_BFT_STEP_PREVOTE && t != NULL &&
+        t->sets[SET_PREVOTE].weight_nil >= b->quorum) {
         do_precommit(b, &nil_hash); /* lines 44-46 */
         return true;
     }
@@ -1277,7 +1311,12 @@ int tc_bft_new(const tc_profile *p, tc_sig_scheme scheme, const tc_keypair *kp, 
 
 static void free_storage(tc_bft *b)
 {
-    free(b->slot_pool);
+    for (uint32_t i = 0; i < TC_BFT_ROUNDS_MAX; i++) {
+        free(b->tables[i].sets[0].slots); /* the table's block starts with set 0 */
+        for (uint32_t k = 0; k < SET_COUNT; k++)
+            b->tables[i].sets[k].slots = NULL;
+    }
+    b->tables_allocated = 0;
     free(b->members);
     free(b->scratch);
     free(b->commit_sigs);
@@ -1310,22 +1349,18 @@ static int ensure_capacity(tc_bft *b, uint32_t count)
 {
     if (count <= b->cap)
         return 0;
-    size_t pool = (size_t)TC_BFT_ROUNDS_MAX * SET_COUNT * count;
-    slot *slots = tc_calloc(pool, sizeof(*slots));
     member *members = tc_calloc(count, sizeof(*members));
     round_weight *scratch = tc_calloc(count, sizeof(*scratch));
     tc_commit_sig *sigs = tc_calloc(count, sizeof(*sigs));
     uint32_t *weights = tc_calloc(count, sizeof(*weights));
-    if (slots == NULL || members == NULL || scratch == NULL || sigs == NULL || weights == NULL) {
-        free(slots);
+    if (members == NULL || scratch == NULL || sigs == NULL || weights == NULL) {
         free(members);
         free(scratch);
         free(sigs);
         free(weights);
         return TC_ENOMEM;
     }
-    free_storage(b);
-    b->slot_pool = slots;
+    free_storage(b); /* and the tables' slots: table_alloc sizes them for count on first use */
     b->members = members;
     b->scratch = scratch;
     b->commit_sigs = sigs;
@@ -1333,9 +1368,6 @@ static int ensure_capacity(tc_bft *b, uint32_t count)
     b->cap = count;
     b->started = false; /* the old height's tables are gone */
     b->step = TC_BFT_STEP_IDLE;
-    for (uint32_t i = 0; i < TC_BFT_ROUNDS_MAX; i++)
-        for (uint32_t k = 0; k < SET_COUNT; k++)
-            b->tables[i].sets[k].slots = b->slot_pool + ((size_t)i * SET_COUNT + k) * count;
     return 0;
 }
 
@@ -1561,6 +1593,8 @@ int tc_bft_tick(tc_bft *b, uint64_t now_ms)
     int rc = event_begin(b, now_ms);
     if (rc != 0 || !b->started)
         return rc;
+    if (b->step != TC_BFT_STEP_WAIT && table_find(b, b->round) == NULL)
+        (void)table_get(b, b->round); /* memory for it was short at start_round: try again */
     fire_timeouts(b);
     evaluate(b);
     return 0;
@@ -1634,6 +1668,7 @@ void tc_bft_status_get(const tc_bft *b, tc_bft_status *out)
     out->locked_value = b->locked_value;
     out->valid_round = b->valid_round;
     out->valid_value = b->valid_value;
+    out->tables_allocated = b->tables_allocated;
     out->has_signed = b->has_signed;
     out->signed_state = b->last;
 }

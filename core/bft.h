@@ -66,8 +66,11 @@
  * the window only the highest-round one is kept. Votes for height + 1 are buffered (up to
  * TC_BFT_NEXT_VOTES_MAX, then refused with TC_EFULL) and replayed by tc_bft_start_height
  * (validators out of range of the new set are then dropped); votes for lower heights or beyond
- * height + 1 are ignored. Memory: about TC_BFT_ROUNDS_MAX * 2 * 100 bytes per validator, plus the
- * proposer sequence (4 bytes per unit of W).
+ * height + 1 are ignored. Memory: about 2 * 204 bytes per validator for each round table in use
+ * (a table gets its slots on first use and keeps them: one table when heights decide in round 0,
+ * at most TC_BFT_ROUNDS_MAX), plus the proposer sequence (4 bytes per unit of W). A table that
+ * cannot be allocated is absent: its votes are ignored (counted in votes_ignored), and a current
+ * round without one moves on its timeouts only, until a later vote or tick makes it.
  *
  * Commit. Weight >= Q of precommits for one block in any round of the height decide it: bft emits
  * COMMIT with the certificate (those precommits, sorted by validator index) and stops voting at
@@ -294,6 +297,10 @@ typedef struct {
     uint64_t view_changes;
     uint64_t commits;
     uint64_t signs_refused; /* a message the last-signed rule refused (after a restart) */
+    /* Round tables holding vote slots: each gets its 2 x validators slots on first use and
+     * keeps them for later heights, so a height decided in round 0 holds one of
+     * TC_BFT_ROUNDS_MAX. */
+    uint32_t tables_allocated;
 } tc_bft_status;
 
 void tc_bft_status_get(const tc_bft *b, tc_bft_status *out);

@@ -1365,6 +1365,19 @@ int tc_block_decode(tc_block *b, const uint8_t *bytes, size_t n)
     return rc;
 }
 
+int tc_block_decode_header(tc_block *b, const uint8_t *bytes, size_t n)
+{
+    TC_ASSERT(b != NULL);
+    memset(b, 0, sizeof(*b));
+    tc_reader r;
+    tc_reader_init(&r, bytes, n);
+    int rc = header_read(&r, &b->header);
+    if (rc != 0)
+        tc_block_deinit(b);
+    TC_ASSERT(rc != 0 || (b->header.version == TC_BLOCK_VERSION && b->tx_count == 0));
+    return rc;
+}
+
 int tc_block_read(tc_reader *r, tc_block *b)
 {
     TC_ASSERT(r != NULL && b != NULL);

@@ -1084,7 +1084,8 @@ int tc_chain_block_at(tc_chain *c, uint64_t height, tc_block *out)
     return rc == TC_ENOTFOUND ? TC_ESTORE_CORRUPT : rc; /* below the tip, so it must be there */
 }
 
-int tc_chain_stored_block(tc_store *store, uint64_t height, tc_block *out)
+/* The block stored at height, decoded whole or (header_only) its header alone. */
+static int stored_block(tc_store *store, uint64_t height, bool header_only, tc_block *out)
 {
     TC_ASSERT(store != NULL && out != NULL);
     memset(out, 0, sizeof(*out));
@@ -1097,10 +1098,21 @@ int tc_chain_stored_block(tc_store *store, uint64_t height, tc_block *out)
     if (rc != 0)
         return rc;
     rc = tc_store_get(t, TC_TABLE_BLOCKS, hk, sizeof(hk), &v, &n);
-    if (rc == 0 && tc_block_decode(out, v, n) != 0)
+    if (rc == 0 &&
+        (header_only ? tc_block_decode_header(out, v, n) : tc_block_decode(out, v, n)) != 0)
         rc = TC_ESTORE_CORRUPT;
     tc_store_abort(t);
     return rc;
+}
+
+int tc_chain_stored_block(tc_store *store, uint64_t height, tc_block *out)
+{
+    return stored_block(store, height, false, out);
+}
+
+int tc_chain_stored_header(tc_store *store, uint64_t height, tc_block *out)
+{
+    return stored_block(store, height, true, out);
 }
 
 const tc_hash *tc_chain_txids_of(const tc_chain *c, const tc_block *b)

@@ -21,6 +21,7 @@ typedef struct {
     tc_msg_inv inv;
     uint8_t *frame; /* heap copy */
     size_t len;
+    uint64_t at_ms; /* kept at (the gossip's clock, now_ms below) */
 } cache_entry;
 
 typedef struct {
@@ -41,6 +42,7 @@ typedef struct {
 struct tc_gossip {
     tc_gossip_config c;
     uint64_t salt;
+    uint64_t now_ms;     /* the latest time a call passed: keep takes none */
     cache_entry *cache;  /* a FIFO ring of c.cache_max */
     uint32_t cache_head; /* next position written */
     uint32_t cache_count;
@@ -157,11 +159,30 @@ static void cache_evict_oldest(tc_gossip *g)
     free(e->frame);
     memset(e, 0, sizeof(*e));
     g->cache_count--;
-    g->st.evicted++;
+}
+
+/* Evicts the frames kept more than cache_age_ms ago; the ring is in keeping order, and the clock
+ * never goes back, so they are the oldest ones. */
+static void cache_expire(tc_gossip *g)
+{
+    while (g->cache_count > 0) {
+        uint32_t pos = (g->cache_head + g->c.cache_max - g->cache_count) % g->c.cache_max;
+        if (g->cache[pos].at_ms + g->c.cache_age_ms >= g->now_ms)
+            return;
+        cache_evict_oldest(g);
+        g->st.expired++;
+    }
+}
+
+static void clock_advance(tc_gossip *g, uint64_t now_ms)
+{
+    if (now_ms > g->now_ms)
+        g->now_ms = now_ms;
 }
 
 static int cache_put(tc_gossip *g, const tc_msg_inv *inv, const uint8_t *frame, size_t len)
 {
+    cache_expire(g);
     if (len > g->c.cache_bytes_max)
         return TC_ETOOLONG;
     uint8_t *copy = tc_malloc(len);
@@ -169,11 +190,13 @@ static int cache_put(tc_gossip *g, const tc_msg_inv *inv, const uint8_t *frame, 
         return TC_ENOMEM;
     memcpy(copy, frame, len);
     while (g->cache_count > 0 &&
-           (g->cache_count == g->c.cache_max || g->cache_bytes + len > g->c.cache_bytes_max))
+           (g->cache_count == g->c.cache_max || g->cache_bytes + len > g->c.cache_bytes_max)) {
         cache_evict_oldest(g);
+        g->st.evicted++;
+    }
     uint32_t pos = g->cache_head;
     TC_ASSERT(g->cache[pos].frame == NULL);
-    g->cache[pos] = (cache_entry){.inv = *inv, .frame = copy, .len = len};
+    g->cache[pos] = (cache_entry){.inv = *inv, .frame = copy, .len = len, .at_ms = g->now_ms};
     map_put(g, &g->cache_map, inv, pos);
     g->cache_head = (pos + 1) % g->c.cache_max;
     g->cache_count++;
@@ -210,6 +233,7 @@ int tc_gossip_keep(tc_gossip *g, const tc_msg_inv *inv, const uint8_t *frame, si
 int tc_gossip_offer(tc_gossip *g, uint64_t now_ms, const tc_msg_inv *inv, const uint8_t *frame,
                     size_t len, bool has_from, uint32_t from)
 {
+    clock_advance(g, now_ms);
     int rc = tc_gossip_keep(g, inv, frame, len);
     if (rc != 0)
         return rc;
@@ -256,6 +280,7 @@ void tc_gossip_announce_clear(tc_gossip *g)
 int tc_gossip_want(tc_gossip *g, uint64_t now_ms, uint32_t peer, const tc_msg_inv *inv)
 {
     TC_ASSERT(g != NULL && inv != NULL);
+    clock_advance(g, now_ms);
     uint32_t slot = map_find(g, &g->fetch_map, fetch_inv_at, inv);
     if (slot != UINT32_MAX) {
         fetch_entry *f = &g->fetch[g->fetch_map.slots[slot].val - 1];
@@ -304,6 +329,7 @@ void tc_gossip_arrived(tc_gossip *g, const tc_msg_inv *inv)
 void tc_gossip_tick(tc_gossip *g, uint64_t now_ms, tc_gossip_ask_fn ask, void *ctx)
 {
     TC_ASSERT(g != NULL && ask != NULL);
+    clock_advance(g, now_ms);
     if (now_ms < g->fetch_due_ms)
         return;
     uint64_t due = UINT64_MAX;
@@ -369,6 +395,8 @@ int tc_gossip_new(const tc_gossip_config *config, uint64_t salt, tc_gossip **out
     c.fetch_max = bound_or(c.fetch_max, TC_GOSSIP_FETCH_MAX_DEFAULT);
     c.announce_max = bound_or(c.announce_max, TC_GOSSIP_ANNOUNCE_MAX_DEFAULT);
     c.fetch_timeout_ms = bound_or(c.fetch_timeout_ms, TC_GOSSIP_FETCH_TIMEOUT_MS);
+    uint64_t age = (uint64_t)(TC_GOSSIP_ALTS_MAX + 1) * c.fetch_timeout_ms;
+    c.cache_age_ms = bound_or(c.cache_age_ms, age < UINT32_MAX ? (uint32_t)age : UINT32_MAX);
     if (c.cache_bytes_max == 0)
         c.cache_bytes_max = TC_GOSSIP_CACHE_BYTES_MAX_DEFAULT;
     if (c.cache_max > TC_GOSSIP_CONTAINER_MAX || c.fetch_max > TC_GOSSIP_CONTAINER_MAX ||

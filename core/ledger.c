@@ -5,14 +5,43 @@
 
 #include "utxo.h"
 
-/* Checks one input against its entry (its owner too unless owner_known); adds its amount to
- * *in_total. */
-static int check_input(const tc_txin *in, const tc_utxo_entry *e, const tc_hash *txid,
-                       tc_ledger_mode mode, bool owner_known, uint64_t *in_total)
+/* Inputs per transaction the input memo serves (a transfer has one or two). */
+#define MEMO_INPUTS 8
+_Static_assert(MEMO_INPUTS <= 32, "sig_ctx.memo_hits has a bit per input");
+
+/* What the owner and signature checks of one transaction share: the verifier (NULL when the
+ * transaction is known: neither check runs), the inputs the memo vouched for, and the owner
+ * hashes computed, which the memo keeps once their signatures verify. */
+typedef struct {
+    const tc_verifier *v;
+    uint32_t memo_hits; /* bit i: input i was in the memo (owner known, signature checked) */
+    tc_addr_hash owners[MEMO_INPUTS];
+} sig_ctx;
+
+/* The owner hash of input i, from the memo when it holds the input. */
+static void input_owner(sig_ctx *x, const tc_tx *tx, const tc_hash *txid, uint32_t i,
+                        tc_addr_hash *owner)
 {
-    if (!owner_known) {
+    const tc_txin *in = &tx->inputs[i];
+    tc_input_memo *memo = x->v->inputs;
+    if (memo != NULL && i < MEMO_INPUTS &&
+        tc_input_memo_get(memo, x->v->scheme, txid, i, &in->pub, &in->sig, owner)) {
+        x->memo_hits |= 1u << i;
+        return;
+    }
+    tc_addr_from_pubkey(&in->pub, owner);
+    if (i < MEMO_INPUTS)
+        x->owners[i] = *owner;
+}
+
+/* Checks one input against its entry (its owner too unless x->v is NULL); adds its amount to
+ * *in_total. */
+static int check_input(sig_ctx *x, const tc_tx *tx, uint32_t i, const tc_utxo_entry *e,
+                       const tc_hash *txid, tc_ledger_mode mode, uint64_t *in_total)
+{
+    if (x->v != NULL) {
         tc_addr_hash owner;
-        tc_addr_from_pubkey(&in->pub, &owner);
+        input_owner(x, tx, txid, i, &owner);
         if (memcmp(owner.b, e->addr.b, TC_ADDR_HASH_SIZE) != 0)
             return TC_ETX_WRONG_OWNER;
     }
@@ -31,8 +60,8 @@ static int check_input(const tc_txin *in, const tc_utxo_entry *e, const tc_hash 
     return tc_add_u64(in_total, e->amount) != 0 ? TC_EOVERFLOW : 0;
 }
 
-static int check_inputs(tc_store_txn *t, const tc_tx *tx, const tc_hash *txid, tc_ledger_mode mode,
-                        bool owners_known, uint64_t *in_total)
+static int check_inputs(sig_ctx *x, tc_store_txn *t, const tc_tx *tx, const tc_hash *txid,
+                        tc_ledger_mode mode, uint64_t *in_total)
 {
     *in_total = 0;
     for (uint32_t i = 0; i < tx->input_count; i++) {
@@ -41,7 +70,7 @@ static int check_inputs(tc_store_txn *t, const tc_tx *tx, const tc_hash *txid, t
         if (rc == TC_ENOTFOUND)
             return TC_ETX_MISSING_INPUT;
         if (rc == 0)
-            rc = check_input(&tx->inputs[i], &e, txid, mode, owners_known, in_total);
+            rc = check_input(x, tx, i, &e, txid, mode, in_total);
         if (rc != 0)
             return rc;
     }
@@ -62,13 +91,21 @@ static int check_amounts(const tc_profile *p, const tc_tx *tx, uint64_t in_total
     return *fee < min_fee ? TC_ETX_LOW_FEE : 0;
 }
 
-static int check_sigs(const tc_verifier *v, const tc_tx *tx, const tc_hash *txid)
+/* Every input's signature but those the memo vouched for; the ones that verify enter the memo
+ * with the owner hash check_inputs computed. */
+static int check_sigs(const sig_ctx *x, const tc_tx *tx, const tc_hash *txid)
 {
+    const tc_verifier *v = x->v;
     tc_hash msg;
     for (uint32_t i = 0; i < tx->input_count; i++) {
+        const tc_txin *in = &tx->inputs[i];
+        if (i < MEMO_INPUTS && (x->memo_hits & (1u << i)) != 0)
+            continue;
         tc_tx_sighash(txid, i, &msg);
-        if (tc_verify(v, &tx->inputs[i].pub, &msg, &tx->inputs[i].sig) != 0)
+        if (tc_verify(v, &in->pub, &msg, &in->sig) != 0)
             return TC_ETX_BAD_SIG;
+        if (v->inputs != NULL && i < MEMO_INPUTS)
+            tc_input_memo_put(v->inputs, v->scheme, txid, i, &in->pub, &in->sig, &x->owners[i]);
     }
     if (tx->kind == TC_TX_MN_REGISTER) {
         /* Proof of possession of the masternode key: nobody registers another's key. */
@@ -89,13 +126,14 @@ static int check_tx(const tc_profile *p, const tc_verifier *v, tc_store_txn *t, 
     uint64_t in_total = 0, fee = 0;
     if (fee_out != NULL)
         *fee_out = 0;
+    sig_ctx x = {.v = v};
     int rc = tc_tx_check_form(tx, p);
     if (rc == 0)
-        rc = check_inputs(t, tx, txid, mode, v == NULL, &in_total);
+        rc = check_inputs(&x, t, tx, txid, mode, &in_total);
     if (rc == 0)
         rc = check_amounts(p, tx, in_total, &fee);
     if (rc == 0 && v != NULL)
-        rc = check_sigs(v, tx, txid);
+        rc = check_sigs(&x, tx, txid);
     if (rc == 0 && fee_out != NULL)
         *fee_out = fee;
     return rc;

@@ -156,8 +156,11 @@ static int node_open(tc_node *n, const tc_node_config *c, tc_store *store, tc_ve
     tc_rng_init(&n->rng, c->rng_seed);
     n->scheme = c->scheme;
     n->store = store;
-    n->verifier = (tc_verifier){
-        .scheme = c->scheme, .cache = cache, .elements = c->elements, .hashes = c->hashes};
+    n->verifier = (tc_verifier){.scheme = c->scheme,
+                                .cache = cache,
+                                .elements = c->elements,
+                                .hashes = c->hashes,
+                                .inputs = c->inputs};
     n->my_index = UINT32_MAX;
     /* The driver's genesis is checked, not trusted, before the node takes a copy. */
     int rc = tc_genesis_check(c->genesis, NULL, 0);

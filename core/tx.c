@@ -556,3 +556,116 @@ int tc_tier_parse(const char *name, tc_tier *out)
     *out = TC_TIER_BRONZE;
     return TC_EINVAL;
 }
+
+/* ---- the input memo ---- */
+
+#define MEMO_WAYS 4
+
+typedef struct {
+    tc_hash txid;
+    tc_pubkey pub;
+    tc_sig sig;
+    tc_addr_hash owner;
+    uint32_t index;
+    uint8_t scheme;
+    bool used;
+} memo_entry;
+
+struct tc_input_memo {
+    size_t set_count; /* a power of two */
+    memo_entry *entries;
+    uint8_t *next_victim;
+    tc_verify_cache_stats stats;
+};
+
+tc_input_memo *tc_input_memo_new(size_t capacity)
+{
+    size_t sets = 4;
+    while (sets * MEMO_WAYS < capacity && sets < ((size_t)1 << 32))
+        sets <<= 1;
+    tc_input_memo *m = tc_calloc(1, sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    m->set_count = sets;
+    m->entries = tc_calloc(sets * MEMO_WAYS, sizeof(*m->entries));
+    m->next_victim = tc_calloc(sets, 1);
+    if (m->entries == NULL || m->next_victim == NULL) {
+        tc_input_memo_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void tc_input_memo_free(tc_input_memo *m)
+{
+    if (m == NULL)
+        return;
+    free(m->entries);
+    free(m->next_victim);
+    free(m);
+}
+
+void tc_input_memo_stats_get(const tc_input_memo *m, tc_verify_cache_stats *out)
+{
+    TC_ASSERT(m != NULL && out != NULL);
+    *out = m->stats;
+}
+
+/* The set: eight bytes of the txid (a BLAKE2b output) mixed with the index. Whoever grinds txids
+ * into one set only causes misses, since entries are compared whole. */
+static memo_entry *memo_row(const tc_input_memo *m, const tc_hash *txid, uint32_t index)
+{
+    uint64_t h;
+    memcpy(&h, txid->b, sizeof(h));
+    h = (h ^ index) * UINT64_C(0x9e3779b97f4a7c15);
+    size_t set = (size_t)(h ^ (h >> 32)) & (m->set_count - 1);
+    return &m->entries[set * MEMO_WAYS];
+}
+
+static bool memo_is(const memo_entry *e, tc_sig_scheme scheme, const tc_hash *txid, uint32_t index,
+                    const tc_pubkey *pub, const tc_sig *sig)
+{
+    return e->used && e->index == index && e->scheme == (uint8_t)scheme &&
+           memcmp(e->txid.b, txid->b, TC_HASH_SIZE) == 0 &&
+           memcmp(e->pub.b, pub->b, TC_PUBKEY_SIZE) == 0 &&
+           memcmp(e->sig.b, sig->b, TC_SIG_SIZE) == 0;
+}
+
+bool tc_input_memo_get(tc_input_memo *m, tc_sig_scheme scheme, const tc_hash *txid, uint32_t index,
+                       const tc_pubkey *pub, const tc_sig *sig, tc_addr_hash *owner_out)
+{
+    TC_ASSERT(m != NULL && txid != NULL && pub != NULL && sig != NULL && owner_out != NULL);
+    const memo_entry *row = memo_row(m, txid, index);
+    for (int i = 0; i < MEMO_WAYS; i++) {
+        if (memo_is(&row[i], scheme, txid, index, pub, sig)) {
+            m->stats.hits++;
+            *owner_out = row[i].owner;
+            return true;
+        }
+    }
+    m->stats.misses++;
+    return false;
+}
+
+void tc_input_memo_put(tc_input_memo *m, tc_sig_scheme scheme, const tc_hash *txid, uint32_t index,
+                       const tc_pubkey *pub, const tc_sig *sig, const tc_addr_hash *owner)
+{
+    TC_ASSERT(m != NULL && txid != NULL && pub != NULL && sig != NULL && owner != NULL);
+    memo_entry *row = memo_row(m, txid, index);
+    for (int i = 0; i < MEMO_WAYS; i++)
+        if (memo_is(&row[i], scheme, txid, index, pub, sig))
+            return; /* put twice (two nodes missed before either put): nothing new */
+    size_t set = (size_t)(row - m->entries) / MEMO_WAYS;
+    uint8_t victim = m->next_victim[set];
+    memo_entry *e = &row[victim];
+    if (e->used)
+        m->stats.evictions++;
+    *e = (memo_entry){.txid = *txid,
+                      .pub = *pub,
+                      .sig = *sig,
+                      .owner = *owner,
+                      .index = index,
+                      .scheme = (uint8_t)scheme,
+                      .used = true};
+    m->next_victim[set] = (uint8_t)((victim + 1) % MEMO_WAYS);
+}

@@ -257,6 +257,7 @@ struct tc_world {
     tc_verify_cache *cache;
     tc_lthash_cache *elements; /* UTXO-root elements, shared by every node like cache */
     tc_sim_memo *hashes;       /* tagged hashes of received frames, shared likewise */
+    tc_input_memo *inputs;     /* checked transaction inputs, shared the same way */
     /* Recent frames by content (world.c, w_frame_get): each slot NULL or holding
      * a reference; frame_table_bytes is the sum of their lengths. */
     w_frame *frame_table[W_FRAME_TABLE_SLOTS];

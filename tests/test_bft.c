@@ -2,6 +2,7 @@
  * from one validator fed hand-made votes, the last-signed state across restarts, weights, and a
  * small in-test network of bft instances with instant delivery. */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1631,4 +1632,77 @@ Test(bft_net, shuffled_delivery_agrees_and_progresses)
                           (unsigned long)seed, (unsigned long)h);
         net_close(&n);
     }
+}
+
+/* The round tables get their slots on first use (a table is 2 x validators slots of about 200
+ * bytes, 3.4 GB over all 8 tables of 1,024 simulated validators): a height decided in round 0
+ * holds one table, a round change adds one, and the next height reuses them. */
+Test(bft_bounds, round_tables_are_allocated_on_first_use)
+{
+    four t;
+    tc_bft_status st;
+    fx_open(&t.f, 4, NULL, 0);
+    t.h = height_not_proposing(&t.f, 0);
+    fx_start(&t.f, t.h);
+    tc_bft_status_get(t.f.b, &st);
+    cr_assert_eq(st.tables_allocated, 0, "none before round 0 starts: %u", st.tables_allocated);
+    fx_tick(&t.f, T0 + t.f.prof.block_interval_ms);
+    tc_bft_status_get(t.f.b, &st);
+    cr_assert_eq(st.tables_allocated, 1, "round 0's: %u", st.tables_allocated);
+    lock_on_a(&t);
+    end_round(&t, 0);
+    tc_bft_status_get(t.f.b, &st);
+    cr_assert_eq(st.tables_allocated, 2, "round 0's (locked) and round 1's: %u",
+                 st.tables_allocated);
+    fx_vote(&t.f, TC_VOTE_PRECOMMIT, t.h, 0, blk(0xa), 1);
+    fx_vote(&t.f, TC_VOTE_PRECOMMIT, t.h, 0, blk(0xa), 2);
+    cr_assert_eq(count_kind(&t.f, TC_BFT_OUT_COMMIT), 1, "round 0's precommits decide");
+    t.f.n = 0;
+    uint64_t h2 = t.h + 1;
+    while (proposer(&t.f, h2, 0) == 0)
+        h2++;
+    cr_assert_eq(tc_bft_start_height(t.f.b, t.f.now, h2, &t.f.vset, 0, t.f.now), 0);
+    fx_tick(&t.f, t.f.now + t.f.prof.block_interval_ms);
+    cr_assert_eq(fx_proposal(&t.f, h2, 0, TC_BFT_ROUND_NONE, blk(0xb), true), 0);
+    expect_vote(&t.f, TC_VOTE_PREVOTE, 0, blk(0xb));
+    tc_bft_status_get(t.f.b, &st);
+    cr_assert_eq(st.height, h2);
+    cr_assert_eq(st.tables_allocated, 2, "the next height reuses them: %u", st.tables_allocated);
+    fx_close(&t.f);
+}
+
+/* A round whose table cannot be allocated is a handled state: its proposal and votes are
+ * ignored, its timeouts still run, and the next tick with memory makes the table, after which
+ * the round decides as usual. */
+Test(bft_bounds, round_without_a_table_waits_for_memory)
+{
+    four t;
+    tc_bft_status st;
+    fx_open(&t.f, 4, NULL, 0);
+    t.h = height_not_proposing(&t.f, 0);
+    fx_start(&t.f, t.h);
+    tc_alloc_faults_set(&(tc_alloc_faults){.fail_nth = 1, .fail_sticky = true, .active = true});
+    fx_tick(&t.f, T0 + t.f.prof.block_interval_ms);
+    cr_assert_eq(fx_proposal(&t.f, t.h, 0, TC_BFT_ROUND_NONE, blk(0xa), true), TC_ERANGE,
+                 "no table for round 0: the proposal is refused");
+    cr_assert_eq(fx_vote(&t.f, TC_VOTE_PRECOMMIT, t.h, 0, blk(0xa), 3), TC_ERANGE);
+    cr_assert_eq(fx_vote(&t.f, TC_VOTE_PREVOTE, t.h, 0, blk(0xa), 1), 0,
+                 "a prevote is kept for the round's table, like one of an evicted round");
+    uint64_t failed = tc_alloc_failed_count();
+    tc_alloc_faults_set(NULL);
+    cr_assert_eq(failed, 4, "round start, proposal and the two votes each tried: %" PRIu64, failed);
+    tc_bft_status_get(t.f.b, &st);
+    cr_assert_eq(st.tables_allocated, 0);
+    cr_assert_eq(st.round, 0);
+    cr_assert_eq(st.step, TC_BFT_STEP_PROPOSE);
+    cr_assert_eq(st.votes_ignored, 1, "the precommit of validator 3: %" PRIu64, st.votes_ignored);
+    cr_assert_eq(my_votes(&t.f, TC_VOTE_PREVOTE, 0, NULL), 0, "no prevote without the proposal");
+    fx_tick(&t.f, t.f.now + 1);
+    tc_bft_status_get(t.f.b, &st);
+    cr_assert_eq(st.tables_allocated, 1, "made by the tick: %u", st.tables_allocated);
+    lock_on_a(&t); /* validator 1's prevote again is a duplicate: its kept one counts */
+    fx_vote(&t.f, TC_VOTE_PRECOMMIT, t.h, 0, blk(0xa), 1);
+    fx_vote(&t.f, TC_VOTE_PRECOMMIT, t.h, 0, blk(0xa), 2);
+    cr_assert_eq(count_kind(&t.f, TC_BFT_OUT_COMMIT), 1, "the round decides once it has a table");
+    fx_close(&t.f);
 }

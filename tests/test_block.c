@@ -882,6 +882,50 @@ Test(block, block_truncated_at_every_prefix_and_trailing)
     tc_block_deinit(&b);
 }
 
+/* The header-only decode gives the full decode's header, leaves the body empty, reads nothing
+ * past the header (a garbage body goes unnoticed) and fails on any prefix shorter than it. */
+Test(block, block_header_decode_reads_the_header_alone)
+{
+    for (int big = 0; big < 2; big++) {
+        tc_block b, full, head;
+        make_block(&b, big);
+        uint8_t *enc;
+        size_t n;
+        cr_assert_eq(tc_block_encode_alloc(&b, &enc, &n), 0);
+        cr_assert_eq(tc_block_decode(&full, enc, n), 0);
+        cr_assert_eq(tc_block_decode_header(&head, enc, n), 0, "big = %d", big);
+        buf_t hf, hh;
+        ENCODE(hf, tc_block_header_encode, &full.header);
+        ENCODE(hh, tc_block_header_encode, &head.header);
+        cr_assert_eq(hh.n, hf.n, "the same header length: %zu", hf.n);
+        cr_assert_eq(memcmp(hh.p, hf.p, hf.n), 0, "the same header bytes");
+        cr_assert_eq(head.header.evidence_count, big ? 20u : 2u);
+        cr_assert_eq(head.tx_count, 0, "no transactions read");
+        cr_assert_null(head.txs);
+        cr_assert_eq(head.reward_count, 0);
+        cr_assert_eq(head.handoff_count, 0);
+        tc_block_deinit(&head);
+        /* The body is not read: garbage after the header does not matter. */
+        memset(enc + hf.n, 0xff, n - hf.n);
+        cr_assert_neq(tc_block_decode(&head, enc, n), 0,
+                      "the whole decode refuses a body of 0xff counts");
+        cr_assert_eq(tc_block_decode_header(&head, enc, n), 0, "the header alone still reads");
+        cr_assert_eq(head.header.height, 42);
+        tc_block_deinit(&head);
+        for (size_t k = 0; k < hf.n; k++) {
+            memset(&head, 0xee, sizeof(head));
+            cr_assert_eq(tc_block_decode_header(&head, enc, k), TC_ESHORT, "prefix %zu of %zu", k,
+                         hf.n);
+            cr_assert(all_zero(&head, sizeof(head)), "output cleared at prefix %zu", k);
+        }
+        free(hf.p);
+        free(hh.p);
+        free(enc);
+        tc_block_deinit(&full);
+        tc_block_deinit(&b);
+    }
+}
+
 /* Offsets in a block made by make_block(false): the header's fixed part is 154 bytes. */
 #define OFF_COMMIT_COUNT   (154 + TC_COMMIT_MIN_SIZE - 4)
 #define OFF_EVIDENCE_COUNT (154 + TC_COMMIT_MIN_SIZE + 3 * TC_COMMIT_SIG_SIZE)

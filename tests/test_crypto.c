@@ -348,6 +348,35 @@ Test(crypto, lthash_element_is_the_documented_construction)
         cr_assert_eq(acc.lanes[i], (uint16_t)(ks[2 * i] | ks[2 * i + 1] << 8), "lane %zu", i);
 }
 
+/* The fold (whichever clone the CPU runs: AVX2 or the baseline) is lane-wise addition and
+ * subtraction modulo 2^16, checked against scalar arithmetic from a random accumulator, so
+ * lanes wrap both ways. */
+Test(crypto, lthash_fold_is_lanewise_arithmetic_mod_2_16)
+{
+    tc_lthash acc, start;
+    tc_rng rng;
+    tc_rng_init_u64(&rng, 1616);
+    tc_rng_bytes(&rng, (uint8_t *)start.lanes, sizeof(start.lanes));
+    acc = start;
+    const uint8_t pre[7] = {7, 6, 5, 4, 3, 2, 1};
+    tc_lthash el = {0};
+    tc_lthash_fold(&el, TC_TAG_UTXO, pre, sizeof(pre), 1, NULL); /* the element alone */
+    tc_lthash_fold(&acc, TC_TAG_UTXO, pre, sizeof(pre), 1, NULL);
+    size_t wrapped = 0;
+    for (size_t i = 0; i < TC_LTHASH_LANES; i++) {
+        uint16_t want = (uint16_t)(start.lanes[i] + el.lanes[i]);
+        cr_assert_eq(acc.lanes[i], want, "lane %zu: %u + %u = %u mod 2^16", i, start.lanes[i],
+                     el.lanes[i], want);
+        wrapped += want < start.lanes[i];
+    }
+    cr_assert_gt(wrapped, 100, "about half the 1,024 lanes wrap: %zu", wrapped);
+    tc_lthash_fold(&acc, TC_TAG_UTXO, pre, sizeof(pre), -1, NULL);
+    cr_assert(lthash_eq(&acc, &start), "subtracting the element restores every lane");
+    tc_lthash_fold(&acc, TC_TAG_UTXO, pre, sizeof(pre), -1, NULL);
+    for (size_t i = 0; i < TC_LTHASH_LANES; i++)
+        cr_assert_eq(acc.lanes[i], (uint16_t)(start.lanes[i] - el.lanes[i]), "lane %zu", i);
+}
+
 /* Adding then removing returns to zero; order does not matter; tags separate elements. */
 Test(crypto, lthash_is_a_multiset_hash)
 {

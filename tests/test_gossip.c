@@ -1,11 +1,11 @@
-/* test_gossip.c — announce-then-fetch state (gossip.h): the frame cache (bounds by count and by
- * bytes, FIFO eviction, lookups after evictions), the announcement queue (bound, exclusion of the
- * sender), and fetches: one ask per id, further announcers remembered (bounded, never twice), a
- * peer announcing and never delivering replaced by the next one, a fetch given up after its last
- * announcer, a flood of announcements bounded by the table, and arrivals ending fetches. The
- * vote tables (PROTOCOL 10.9): frames kept per (round, type, validator) of one height, bitmaps
- * of what changed, wants only after a grace interval and again only after the retry interval,
- * replacement of the emptiest table, and a new height dropping everything. */
+/* test_gossip.c — announce-then-fetch state (gossip.h): the frame cache (bounds by count, by
+ * bytes and by age, FIFO eviction, lookups after evictions), the announcement queue (bound,
+ * exclusion of the sender), and fetches: one ask per id, further announcers remembered (bounded,
+ * never twice), a peer announcing and never delivering replaced by the next one, a fetch given up
+ * after its last announcer, a flood of announcements bounded by the table, and arrivals ending
+ * fetches. The vote tables (PROTOCOL 10.9): frames kept per (round, type, validator) of one height,
+ * bitmaps of what changed, wants only after a grace interval and again only after the retry
+ * interval, replacement of the emptiest table, and a new height dropping everything. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +147,47 @@ Test(gossip, cache_is_bounded_by_count_and_bytes)
     cr_assert_eq(tc_gossip_offer(g, 9, &huge, h, 300, false, 0), TC_ETOOLONG);
     cr_assert_null(tc_gossip_frame(g, &huge, &len), "larger than the cache: not kept");
     free(h);
+    tc_gossip_free(g);
+}
+
+/* A frame is served for cache_age_ms after it is kept: (TC_GOSSIP_ALTS_MAX + 1) x
+ * fetch_timeout_ms by default (500 ms here), the longest a peer can take to ask its last
+ * announcer. Older frames leave, oldest first, when the next one is kept (keep takes the clock of
+ * the latest call), and count as expired, not as evicted for room. */
+Test(gossip, cache_expires_frames_older_than_its_age)
+{
+    tc_gossip *g = mk(16, 1 << 20, 8, 64);
+    uint8_t frame[10] = {0};
+    size_t len;
+    tc_msg_inv a = inv_of(TC_MSG_VOTE_BATCH, 1), b = inv_of(TC_MSG_TX, 2),
+               p = inv_of(TC_MSG_PROPOSAL, 3), c = inv_of(TC_MSG_TX, 4), d = inv_of(TC_MSG_TX, 5);
+    cr_assert_eq(tc_gossip_offer(g, 0, &a, frame, sizeof(frame), false, 0), 0);
+    cr_assert_eq(tc_gossip_offer(g, 300, &b, frame, sizeof(frame), false, 0), 0);
+    cr_assert_eq(tc_gossip_keep(g, &p, frame, sizeof(frame)), 0, "kept at 300, the last call's");
+    cr_assert_eq(tc_gossip_offer(g, 500, &c, frame, sizeof(frame), false, 0), 0);
+    cr_assert_not_null(tc_gossip_frame(g, &a, &len), "500 ms old: still served");
+    cr_assert_eq(tc_gossip_offer(g, 801, &d, frame, sizeof(frame), false, 0), 0);
+    tc_gossip_stats st;
+    tc_gossip_stats_get(g, &st);
+    cr_assert_null(tc_gossip_frame(g, &a, &len), "801 ms old: expired");
+    cr_assert_null(tc_gossip_frame(g, &b, &len), "501 ms old: expired");
+    cr_assert_null(tc_gossip_frame(g, &p, &len), "a kept frame ages like an offered one");
+    cr_assert_not_null(tc_gossip_frame(g, &c, &len));
+    cr_assert_not_null(tc_gossip_frame(g, &d, &len));
+    cr_assert_eq(st.expired, 3, "a, b and p: %llu", (unsigned long long)st.expired);
+    cr_assert_eq(st.evicted, 0, "none for room: %llu", (unsigned long long)st.evicted);
+    cr_assert_eq(st.cache_count, 2);
+    cr_assert_eq(st.cache_bytes, 2 * sizeof(frame));
+    tc_gossip_free(g);
+    /* An explicit age replaces the default. */
+    tc_gossip_config cfg = {.cache_age_ms = 50};
+    cr_assert_eq(tc_gossip_new(&cfg, 1, &g), 0);
+    cr_assert_eq(tc_gossip_offer(g, 1000, &a, frame, sizeof(frame), false, 0), 0);
+    cr_assert_eq(tc_gossip_offer(g, 1050, &b, frame, sizeof(frame), false, 0), 0);
+    cr_assert_not_null(tc_gossip_frame(g, &a, &len), "50 ms old: served");
+    cr_assert_eq(tc_gossip_offer(g, 1051, &c, frame, sizeof(frame), false, 0), 0);
+    cr_assert_null(tc_gossip_frame(g, &a, &len), "51 ms old: expired");
+    cr_assert_not_null(tc_gossip_frame(g, &b, &len));
     tc_gossip_free(g);
 }
 

@@ -484,6 +484,72 @@ Test(ledger, with_a_verify_cache_results_do_not_change)
     tc_tx_deinit(&tx);
 }
 
+/* With the input memo: a verified input enters it and is then vouched for (no owner hash, no
+ * signature check), and every result equals the memo-less check's: a changed signature, a
+ * signature over another txid, an input moved to another index, another scheme and another
+ * owner all miss it and fail or pass as without it. */
+Test(ledger, with_an_input_memo_results_do_not_change)
+{
+    tc_input_memo *memo = tc_input_memo_new(64);
+    cr_assert_not_null(memo);
+    tc_verifier with = {.scheme = TC_SIG_ED25519, .inputs = memo};
+    tc_tx tx;
+    tc_hash txid;
+    const uint64_t amounts[] = {100000};
+    fund(1, 100000, 1, 0);
+    fund(2, 100000, 1, 0);
+    make(&tx, TC_TX_TRANSFER, 1, 2, 1, amounts, 1, &txid);
+    uint64_t fee = 0;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(tc_ledger_check_tx(&prof, &with, txn, &tx, &txid, TC_LEDGER_VOTE, &fee), 0);
+        cr_assert_eq(fee, 100000, "the fee, every time: %llu", (unsigned long long)fee);
+    }
+    tc_verify_cache_stats st;
+    tc_input_memo_stats_get(memo, &st);
+    cr_assert_eq(st.misses, 2, "the first check misses both inputs (%llu)",
+                 (unsigned long long)st.misses);
+    cr_assert_eq(st.hits, 4, "the next two find both (%llu)", (unsigned long long)st.hits);
+    /* A flipped signature bit: not the memo's input; fails as without the memo. */
+    tx.inputs[1].sig.b[3] ^= 1;
+    cr_assert_eq(tc_ledger_check_tx(&prof, &with, txn, &tx, &txid, TC_LEDGER_VOTE, NULL),
+                 TC_ETX_BAD_SIG);
+    cr_assert_eq(check(&tx, &txid, TC_LEDGER_VOTE, NULL), TC_ETX_BAD_SIG, "the same without");
+    tx.inputs[1].sig.b[3] ^= 1;
+    /* Swapped signatures (each input's signature at the other index) miss too. */
+    tc_sig s0 = tx.inputs[0].sig;
+    tx.inputs[0].sig = tx.inputs[1].sig;
+    tx.inputs[1].sig = s0;
+    cr_assert_eq(tc_ledger_check_tx(&prof, &with, txn, &tx, &txid, TC_LEDGER_VOTE, NULL),
+                 TC_ETX_BAD_SIG, "swapped signatures");
+    tx.inputs[1].sig = tx.inputs[0].sig;
+    tx.inputs[0].sig = s0;
+    /* Another txid (the same signatures): misses, and the signatures do not verify. */
+    tc_hash other = txid;
+    other.b[5] ^= 1;
+    cr_assert_eq(tc_ledger_check_tx(&prof, &with, txn, &tx, &other, TC_LEDGER_VOTE, NULL),
+                 TC_ETX_BAD_SIG);
+    /* Another scheme: the entries were made under Ed25519, so `fast` checks again (and fails:
+     * these are Ed25519 signatures). */
+    tc_verifier fast = {.scheme = TC_SIG_FAST, .inputs = memo};
+    cr_assert_eq(tc_ledger_check_tx(&prof, &fast, txn, &tx, &txid, TC_LEDGER_VOTE, NULL),
+                 TC_ETX_BAD_SIG, "another scheme");
+    /* The owner is still compared: the memo's owner hash is the key's, so a key that signed
+     * validly but does not own the input is still refused. */
+    tc_tx wrong;
+    tc_hash wrong_id;
+    const uint64_t half[] = {50000};
+    fund(3, 100000, 1, 0);
+    make(&wrong, TC_TX_TRANSFER, 3, 1, 2, half, 1, &wrong_id); /* key 2 spends key 1's */
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(tc_ledger_check_tx(&prof, &with, txn, &wrong, &wrong_id, TC_LEDGER_VOTE, NULL),
+                     TC_ETX_WRONG_OWNER, "round %d", i);
+    cr_assert_eq(tc_ledger_check_tx(&prof, &with, txn, &tx, &txid, TC_LEDGER_VOTE, NULL), 0,
+                 "the valid transaction still passes");
+    tc_tx_deinit(&wrong);
+    tc_tx_deinit(&tx);
+    tc_input_memo_free(memo);
+}
+
 Test(ledger, corrupt_input_record_is_reported)
 {
     tc_tx tx;

@@ -1629,6 +1629,40 @@ Test(node, get_txs_is_answered_from_the_pool, .timeout = 30)
     pump_free(&p);
 }
 
+/* A TX frame from a peer is pooled under its txid, which the node takes from the peer layer's
+ * seen key instead of hashing the body again: GET_TXS for that txid returns the very body, and
+ * the same frame again is a duplicate the node does not relay. */
+Test(node, a_relayed_transaction_is_pooled_under_its_txid, .timeout = 30)
+{
+    pump p;
+    pump_init(&p, 4, 37);
+    run_until(&p, 1, p.now_ms + 300); /* handshakes done; no block yet */
+    tc_tx tx;
+    tc_hash txid;
+    uint8_t *bytes;
+    size_t len;
+    wallet0_transfer(&p, &tx, &txid, &bytes, &len);
+    tc_msg m = {.type = TC_MSG_TX};
+    m.tx = tx;
+    tc_msg ans;
+    (void)recv_answer(&p, 1, 2, &m, &ans); /* node 1 admits it (it may announce it to 2) */
+    tc_msg_deinit(&ans);
+    tc_node_status s;
+    tc_node_status_get(p.nodes[1], &s);
+    cr_assert_eq(s.mempool_txs, 1, "node 1 pooled the relayed transaction (%u)", s.mempool_txs);
+    tc_msg ask = {.type = TC_MSG_GET_TXS};
+    ask.get_txs.count = 1;
+    ask.get_txs.txids = &txid;
+    cr_assert_eq(recv_answer(&p, 1, 3, &ask, &ans), 1, "one frame answers");
+    cr_assert_eq(ans.type, TC_MSG_TXS);
+    cr_assert_eq(ans.txs.count, 1, "found under its txid (got %u bodies)", ans.txs.count);
+    cr_assert(tc_tx_equal(&ans.txs.txs[0], &tx), "the very body relayed");
+    tc_msg_deinit(&ans);
+    free(bytes);
+    tc_tx_deinit(&tx);
+    pump_free(&p);
+}
+
 /* Points node `at` holds against peer `peer`. */
 static uint32_t points_of(const pump *p, uint32_t at, uint32_t peer)
 {

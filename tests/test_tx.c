@@ -839,3 +839,84 @@ Test(tx, equal_sees_every_field)
     tc_tx_deinit(&a);
     tc_tx_deinit(&b);
 }
+
+/* ---- the input memo ---- */
+
+static void memo_input(uint32_t n, tc_hash *txid, tc_pubkey *pub, tc_sig *sig, tc_addr_hash *owner)
+{
+    memset(txid, 0, sizeof(*txid));
+    memset(pub, 0, sizeof(*pub));
+    memset(sig, 0, sizeof(*sig));
+    memset(owner, 0, sizeof(*owner));
+    memcpy(txid->b, &n, sizeof(n));
+    txid->b[31] = 0x77;
+    pub->b[0] = (uint8_t)n;
+    sig->b[63] = (uint8_t)(n >> 8);
+    owner->b[0] = (uint8_t)(n * 3);
+}
+
+/* A put input is found whole and nothing else is: each field of the key matters, and the owner
+ * comes back as put. */
+Test(tx, input_memo_matches_every_field_of_its_key)
+{
+    tc_input_memo *m = tc_input_memo_new(16);
+    cr_assert_not_null(m);
+    tc_hash txid;
+    tc_pubkey pub;
+    tc_sig sig;
+    tc_addr_hash owner, got;
+    memo_input(5, &txid, &pub, &sig, &owner);
+    cr_assert_not(tc_input_memo_get(m, TC_SIG_FAST, &txid, 0, &pub, &sig, &got), "empty");
+    tc_input_memo_put(m, TC_SIG_FAST, &txid, 0, &pub, &sig, &owner);
+    cr_assert(tc_input_memo_get(m, TC_SIG_FAST, &txid, 0, &pub, &sig, &got), "put, then found");
+    cr_assert_eq(memcmp(got.b, owner.b, TC_ADDR_HASH_SIZE), 0, "the owner put");
+    cr_assert_not(tc_input_memo_get(m, TC_SIG_ED25519, &txid, 0, &pub, &sig, &got), "scheme");
+    cr_assert_not(tc_input_memo_get(m, TC_SIG_FAST, &txid, 1, &pub, &sig, &got), "index");
+    tc_hash t2 = txid;
+    t2.b[17] ^= 1;
+    cr_assert_not(tc_input_memo_get(m, TC_SIG_FAST, &t2, 0, &pub, &sig, &got), "txid");
+    tc_pubkey p2 = pub;
+    p2.b[31] ^= 1;
+    cr_assert_not(tc_input_memo_get(m, TC_SIG_FAST, &txid, 0, &p2, &sig, &got), "key");
+    tc_sig s2 = sig;
+    s2.b[40] ^= 1;
+    cr_assert_not(tc_input_memo_get(m, TC_SIG_FAST, &txid, 0, &pub, &s2, &got), "signature");
+    tc_input_memo_put(m, TC_SIG_FAST, &txid, 0, &pub, &sig, &owner); /* again: no new entry */
+    tc_verify_cache_stats st;
+    tc_input_memo_stats_get(m, &st);
+    cr_assert_eq(st.hits, 1, "one hit (%llu)", (unsigned long long)st.hits);
+    cr_assert_eq(st.misses, 6, "six misses (%llu)", (unsigned long long)st.misses);
+    cr_assert_eq(st.evictions, 0, "nothing evicted");
+    tc_input_memo_free(m);
+}
+
+/* The memo holds at most its capacity rounded up to whole 4-way sets (16 here: 4 sets): of 200
+ * inputs put, at most 16 are found, the most recent ones of their sets, and 184 were evicted. */
+Test(tx, input_memo_is_bounded)
+{
+    tc_input_memo *m = tc_input_memo_new(16);
+    cr_assert_not_null(m);
+    tc_hash txid;
+    tc_pubkey pub;
+    tc_sig sig;
+    tc_addr_hash owner, got;
+    for (uint32_t n = 0; n < 200; n++) {
+        memo_input(n, &txid, &pub, &sig, &owner);
+        tc_input_memo_put(m, TC_SIG_FAST, &txid, n % 3, &pub, &sig, &owner);
+    }
+    uint32_t found = 0;
+    for (uint32_t n = 0; n < 200; n++) {
+        memo_input(n, &txid, &pub, &sig, &owner);
+        if (tc_input_memo_get(m, TC_SIG_FAST, &txid, n % 3, &pub, &sig, &got)) {
+            found++;
+            cr_assert_eq(memcmp(got.b, owner.b, TC_ADDR_HASH_SIZE), 0, "input %u's owner", n);
+        }
+    }
+    cr_assert_leq(found, 16, "at most the capacity is held (%u)", found);
+    cr_assert_geq(found, 8, "the last inputs of each set are held (%u)", found);
+    tc_verify_cache_stats st;
+    tc_input_memo_stats_get(m, &st);
+    cr_assert_eq(st.evictions, 200 - found, "every put beyond the sets' room evicted one (%llu)",
+                 (unsigned long long)st.evictions);
+    tc_input_memo_free(m);
+}

@@ -341,6 +341,10 @@ int tc_block_encode_alloc(const tc_block *b, uint8_t **out, size_t *len_out);
 /* Errors: TC_ESHORT, TC_ETOOLONG, TC_ERANGE, TC_ETRAILING, TC_ENOMEM, and the codes of
  * tc_tx_read for a malformed transaction. */
 int tc_block_decode(tc_block *b, const uint8_t *bytes, size_t n);
+/* Decodes only the header at the front of a block's encoding (what tc_block_encode wrote): the
+ * body after it is not read, so b's body stays empty (counts 0). For an observer that needs the
+ * header alone. Codes as tc_block_decode, but a malformed body goes unnoticed. */
+int tc_block_decode_header(tc_block *b, const uint8_t *bytes, size_t n);
 /* Reads one block from r (inside a larger message, e.g. msg.h's PROPOSAL and BLOCKS) and leaves
  * the bytes after it alone. Codes as tc_block_decode but TC_ETRAILING; also fails at once if r
  * already failed. On error *b is left zeroed and r failed with the code. */

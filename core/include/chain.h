@@ -150,6 +150,9 @@ int tc_chain_block_at(tc_chain *c, uint64_t height, tc_block *out);
  * calls): the block stored at height, or TC_ENOTFOUND when there is none, TC_ESTORE_CORRUPT when
  * it does not decode, or the store's code. out must be deinit'ed on success. */
 int tc_chain_stored_block(tc_store *store, uint64_t height, tc_block *out);
+/* The same, decoding only the header (tc_block_decode_header: out's body is empty): a block's
+ * transactions cost about 250 k instructions to decode, which a checker of headers need not pay. */
+int tc_chain_stored_header(tc_store *store, uint64_t height, tc_block *out);
 
 /* The carry list of epoch's closing block (see above) as a heap array (*txids_out, free(); NULL
  * when empty) of *count_out strictly increasing txids. Codes: TC_ENOTFOUND (the closing block

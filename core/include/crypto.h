@@ -160,6 +160,8 @@ void tc_hash_tagged_memo(const tc_hash_memo *memo, tc_hash *out, const char *tag
 
 /* The crypto services every core module uses: the signature scheme plus optional memo caches
  * (NULL: none), which change speed only, never a result. */
+typedef struct tc_input_memo tc_input_memo; /* tx.h */
+
 typedef struct {
     tc_sig_scheme scheme;
     tc_verify_cache *cache;     /* signature verifications; Ed25519 only (a `fast` check costs
@@ -167,6 +169,8 @@ typedef struct {
     tc_lthash_cache *elements;  /* LtHash elements of the UTXO-set root */
     const tc_hash_memo *hashes; /* tagged hashes the nodes of a simulation share: a vote batch
                                    frame's signed hash, a `fast` signature's expected value */
+    tc_input_memo *inputs;      /* transaction inputs whose owner hash and signature were
+                                   computed and checked (ledger.c) */
 } tc_verifier;
 
 /* Returns 0 or TC_EBADSIG. */

@@ -82,6 +82,8 @@ typedef struct {
                                    cache */
     const tc_hash_memo *hashes; /* borrowed, may be NULL: memo of received frames' tagged hashes
                                    (crypto.h), shared likewise */
+    tc_input_memo *inputs;      /* borrowed, may be NULL: memo of checked transaction inputs
+                                   (tx.h), shared the same way */
 } tc_node_config;
 
 typedef enum {

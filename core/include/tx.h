@@ -135,6 +135,26 @@ int tc_tx_min_fee(const tc_profile *p, uint64_t output_total, uint64_t *out);
 /* Address hash of a public key: first 20 bytes of H(tc/addr, pubkey). */
 void tc_addr_from_pubkey(const tc_pubkey *pub, tc_addr_hash *out);
 
+/* A memo of transaction inputs whose signature verified, shared by the simulator's nodes like the
+ * verification cache: keyed by (scheme, txid, input index, public key, signature), an entry holds
+ * the key's address hash. Every node admits every transaction, and each recomputed the sighash,
+ * the owner hash and the signature check of each input (three BLAKE2b calls); the txid, already
+ * a hash, places the entry, so a lookup hashes nothing. Entries are compared whole, so a hit
+ * means the very input was checked: results never change, only speed. Set-associative, at least
+ * capacity entries, a round-robin victim per set; one memo serves one thread. */
+typedef struct tc_input_memo tc_input_memo;
+/* NULL on TC_ENOMEM. */
+tc_input_memo *tc_input_memo_new(size_t capacity);
+void tc_input_memo_free(tc_input_memo *m);
+/* The owner hash of input `index` of txid with (pub, sig) under scheme, if it was put. */
+bool tc_input_memo_get(tc_input_memo *m, tc_sig_scheme scheme, const tc_hash *txid, uint32_t index,
+                       const tc_pubkey *pub, const tc_sig *sig, tc_addr_hash *owner_out);
+/* Records that the input verified and that owner = tc_addr_from_pubkey(pub). */
+void tc_input_memo_put(tc_input_memo *m, tc_sig_scheme scheme, const tc_hash *txid, uint32_t index,
+                       const tc_pubkey *pub, const tc_sig *sig, const tc_addr_hash *owner);
+/* hits and misses of tc_input_memo_get; evictions by tc_input_memo_put. */
+void tc_input_memo_stats_get(const tc_input_memo *m, tc_verify_cache_stats *out);
+
 /* Outpoint key encoding for stores and sets: txid 32 | u32 index big-endian (so store order
  * groups a transaction's outputs in index order). */
 void tc_outpoint_key(const tc_outpoint *op, uint8_t out[TC_OUTPOINT_SIZE]);

@@ -111,7 +111,7 @@ MUTANTS = [
     # ---- transactions (3) ----
     dict(name="tx-sig", scenarios=['adv-forge-tx'], file="core/ledger.c",
          rule="3: every input's signature verifies",
-         edits=[("        if (tc_verify(v, &tx->inputs[i].pub, &msg, &tx->inputs[i].sig) != 0)\n"
+         edits=[("        if (tc_verify(v, &in->pub, &msg, &in->sig) != 0)\n"
                  "            return TC_ETX_BAD_SIG;\n", "        (void)v;\n")]),
     dict(name="tx-owner", file="core/ledger.c",
          rule="3: an input's key hashes to the spent output's address",
@@ -225,6 +225,16 @@ MUTANTS = [
          rule="10.5: the peer's AUTH verifies over our nonce and its key",
          edits=[("    if (tc_verify(&t->verifier, &s->key, &digest, &a->sig) != 0)\n"
                  "        return TC_EBADSIG;\n", "    (void)digest;\n    (void)a;\n")]),
+    dict(name="bft-table-retry", file="core/bft.c",
+         rule="12.4: a round whose table could not be allocated gets it on the next tick "
+              "(else it counts no votes until the next round)",
+         edits=[("        (void)table_get(b, b->round); /* memory for it was short at start_round: "
+                 "try again */\n", "        (void)0;\n")]),
+    dict(name="gossip-cache-age", file="core/gossip.c",
+         rule="10.9: a cached frame is served for cache_age_ms, then expires (the cache is "
+              "bounded by age, not only by count and bytes)",
+         edits=[("        if (g->cache[pos].at_ms + g->c.cache_age_ms >= g->now_ms)\n",
+                 "        if (true)\n")]),
     # ---- h-share: one hash per delivery, salted seen keys, the simulator's hash memo ----
     dict(name="peer-object-key-untyped", file="core/peer.c",
          rule="10.9: the seen filter's key of an object names its type and its id",
@@ -240,6 +250,12 @@ MUTANTS = [
               "all 64 checked",
          edits=[("    return memcmp(want.b, sig->b, TC_SIG_SIZE) == 0 ? 0 : TC_EBADSIG;\n}\n\nint tc_verify(",
                  "    return memcmp(want.b, sig->b, TC_HASH_SIZE) == 0 ? 0 : TC_EBADSIG;\n}\n\nint tc_verify(")]),
+    dict(name="input-memo-sig", file="core/tx.c",
+         rule="3: every input's signature verifies (a remembered check stands only for the very "
+              "same input, signature included)",
+         edits=[("           memcmp(e->pub.b, pub->b, TC_PUBKEY_SIZE) == 0 &&\n"
+                 "           memcmp(e->sig.b, sig->b, TC_SIG_SIZE) == 0;",
+                 "           memcmp(e->pub.b, pub->b, TC_PUBKEY_SIZE) == 0 && sig != NULL;")]),
     # ---- h-driver: the simulator's frame table ----
     dict(name="sim-frame-table-any-bytes", file="sim/world.c",
          rule="SIMULATOR: a node receives the very bytes its peer sent (the frame table shares "
