@@ -355,7 +355,7 @@ int tc_evq_push(tc_evq *q, const tc_evq_event *ev, uint64_t *seq_out)
     return 0;
 }
 
-int tc_evq_pop(tc_evq *q, tc_evq_event *out)
+int tc_evq_pop_until(tc_evq *q, uint64_t until_ms, tc_evq_event *out)
 {
     TC_ASSERT(q != NULL && out != NULL);
     if (q->count == 0)
@@ -364,21 +364,30 @@ int tc_evq_pop(tc_evq *q, tc_evq_event *out)
     if (q->wheel_count > 0) {
         uint32_t b = first_bucket(q);
         i = q->bucket[b].head;
+        if (q->entries[i].ev.time_ms > until_ms)
+            return TC_ENOTFOUND;
         q->bucket[b].head = q->entries[i].next;
         if (q->bucket[b].head == NONE)
             q->bits[b / 64] &= ~(1ull << (b % 64));
         q->wheel_count--;
     } else {
+        if (q->entries[q->far[0]].ev.time_ms > until_ms)
+            return TC_ENOTFOUND;
         i = far_pop(q);
     }
     *out = q->entries[i].ev;
     entry_give(q, i);
     q->count--;
-    TC_ASSERT(out->time_ms >= q->now_ms);
+    TC_ASSERT(out->time_ms >= q->now_ms && out->time_ms <= until_ms);
     q->now_ms = out->time_ms;
     far_migrate(q); /* before any push can reach the buckets that came within the wheel */
     q->stats.popped++;
     return 0;
+}
+
+int tc_evq_pop(tc_evq *q, tc_evq_event *out)
+{
+    return tc_evq_pop_until(q, UINT64_MAX, out);
 }
 
 const tc_evq_event *tc_evq_peek(const tc_evq *q)

@@ -76,6 +76,10 @@ void tc_evq_free(tc_evq *q);
 int tc_evq_push(tc_evq *q, const tc_evq_event *ev, uint64_t *seq_out);
 /* Removes the earliest event into *out and advances now to its time. TC_ENOTFOUND if empty. */
 int tc_evq_pop(tc_evq *q, tc_evq_event *out);
+/* tc_evq_pop when the earliest event is due at until_ms or before; TC_ENOTFOUND (and nothing
+ * changes) when the queue is empty or its earliest event is due later. One look for the earliest
+ * event where a peek and a pop take two (the event loop's step). */
+int tc_evq_pop_until(tc_evq *q, uint64_t until_ms, tc_evq_event *out);
 /* The earliest event without removing it; NULL if empty. Valid until the next push/pop/remove. */
 const tc_evq_event *tc_evq_peek(const tc_evq *q);
 /* Removes every event for which pred(ctx, ev) is true, passing each to the drop callback in

@@ -4,6 +4,7 @@
  */
 #include "world_internal.h"
 
+#include "codec.h"
 #include "msg.h"
 
 #include <stdarg.h>
@@ -30,12 +31,13 @@ void w_harness_fail(tc_world *w, const char *fmt, ...)
  *
  * A DELIVER event's payload is a w_frame: the bytes, and their trace digest. One w_frame is shared
  * by every event that carries the same bytes, counted by refs: a node's broadcast is one SEND
- * action per peer with the very same bytes (one copy and one digest then serve all of them), and
- * a duplicated frame is two events. Frames are immutable once made; the last event to go frees
- * its frame. */
+ * action per peer with the very same bytes (one copy and one digest then serve all of them), a
+ * duplicated frame is two events, and a frame another node sent a moment before with equal bytes
+ * is found again by the frame table below. Frames are immutable once made; the last holder to go
+ * frees its frame. */
 
 struct w_frame {
-    uint32_t refs; /* events (and the drain's memo) holding it */
+    uint32_t refs; /* events, the drain's memo and the frame table holding it */
     uint32_t len;
     uint64_t digest; /* w_frame_digest(bytes, len) */
     uint8_t bytes[];
@@ -63,6 +65,98 @@ static void frame_release(w_frame *f)
     TC_ASSERT(f->refs > 0);
     if (--f->refs == 0)
         free(f);
+}
+
+/* ---- the frame table ----
+ *
+ * Most frames a node sends carry bytes that another node sent a moment before: a vote batch is
+ * the same signed bytes on every node that answers an IWANT for it, and so are proposals and
+ * relayed transactions (at 64 validators, about two new frames in three). The table keeps the
+ * recent frames, one per slot, and a send whose bytes equal a kept frame's takes a reference to
+ * it instead of a copy, an allocation and a digest. A slot is picked by a cheap key of a few
+ * words; only a frame whose every byte is equal is shared, so what a node receives, and the
+ * trace, are the same with the table or without it. */
+
+#define FRAME_KEY_K 0x9e3779b97f4a7c15ull
+
+static uint64_t key_round(uint64_t h, uint64_t word)
+{
+    h = (h ^ word) * FRAME_KEY_K;
+    return h ^ (h >> 29);
+}
+
+/* The slot of bytes: the length and five words (both ends, the middle). Frames of one type and
+ * length share their first words (length, type, epoch), which the words at the middle and the
+ * end (ids, signatures) tell apart. */
+static uint32_t frame_slot(const uint8_t *bytes, size_t len)
+{
+    uint64_t h = FRAME_KEY_K ^ (uint64_t)len;
+    if (len < 16) {
+        uint8_t pad[16] = {0};
+        memcpy(pad, bytes, len);
+        h = key_round(key_round(h, tc_load_u64(pad)), tc_load_u64(pad + 8));
+    } else {
+        h = key_round(h, tc_load_u64(bytes));
+        h = key_round(h, tc_load_u64(bytes + 8));
+        h = key_round(h, tc_load_u64(bytes + len / 2 - 4));
+        h = key_round(h, tc_load_u64(bytes + len - 16));
+        h = key_round(h, tc_load_u64(bytes + len - 8));
+    }
+    _Static_assert((W_FRAME_TABLE_SLOTS & (W_FRAME_TABLE_SLOTS - 1)) == 0, "slots: a power of 2");
+    return (uint32_t)(h >> 32) & (W_FRAME_TABLE_SLOTS - 1);
+}
+
+w_frame *w_frame_get(tc_world *w, const uint8_t *bytes, size_t len)
+{
+    TC_ASSERT(bytes != NULL && len > 0 && len <= UINT32_MAX);
+    w_frame **slot = &w->frame_table[frame_slot(bytes, len)];
+    w_frame *f = *slot;
+    if (f != NULL && f->len == len && memcmp(f->bytes, bytes, len) == 0) {
+        f->refs++;
+        w->frames_shared++;
+        return f;
+    }
+    f = frame_new(w, bytes, (uint32_t)len);
+    if (f == NULL)
+        return NULL;
+    w->frames_made++;
+    if (*slot != NULL) { /* the newest frame takes the slot */
+        TC_ASSERT(w->frame_table_bytes >= (*slot)->len);
+        w->frame_table_bytes -= (*slot)->len;
+        frame_release(*slot);
+        *slot = NULL;
+    }
+    if (len <= W_FRAME_TABLE_BYTES - w->frame_table_bytes) {
+        f->refs++;
+        *slot = f;
+        w->frame_table_bytes += len;
+    }
+    TC_ASSERT(w->frame_table_bytes <= W_FRAME_TABLE_BYTES);
+    return f;
+}
+
+const uint8_t *w_frame_bytes(const w_frame *f, uint32_t *len_out)
+{
+    *len_out = f->len;
+    return f->bytes;
+}
+
+void w_frame_put(w_frame *f)
+{
+    frame_release(f);
+}
+
+/* Lets go of every frame the table keeps (the world's end). */
+static void frame_table_clear(tc_world *w)
+{
+    for (uint32_t i = 0; i < W_FRAME_TABLE_SLOTS; i++) {
+        if (w->frame_table[i] == NULL)
+            continue;
+        w->frame_table_bytes -= w->frame_table[i]->len;
+        frame_release(w->frame_table[i]);
+        w->frame_table[i] = NULL;
+    }
+    TC_ASSERT(w->frame_table_bytes == 0);
 }
 
 void w_push(tc_world *w, const tc_evq_event *ev)
@@ -174,7 +268,7 @@ typedef struct {
     w_frame *frame;
 } frame_memo;
 
-/* The frame for bytes: the memo's when it copies these very bytes, else a new one (remembered
+/* The frame for bytes: the memo's when it copies these very bytes, else the table's (remembered
  * in memo when there is one). Returns a new reference, or NULL when out of memory. */
 static w_frame *frame_for(tc_world *w, const uint8_t *bytes, size_t len, frame_memo *memo)
 {
@@ -182,7 +276,7 @@ static w_frame *frame_for(tc_world *w, const uint8_t *bytes, size_t len, frame_m
         memo->frame->refs++;
         return memo->frame;
     }
-    w_frame *f = frame_new(w, bytes, (uint32_t)len);
+    w_frame *f = w_frame_get(w, bytes, len);
     if (f != NULL && memo != NULL) {
         frame_release(memo->frame);
         *memo = (frame_memo){.src = bytes, .len = len, .frame = f};
@@ -853,6 +947,7 @@ void tc_world_free(tc_world *w)
     if (w == NULL)
         return;
     tc_evq_free(w->evq);
+    frame_table_clear(w);
     for (uint32_t e = 0; w->nodes != NULL && e < w->count; e++) {
         tc_node_free(w->nodes[e].node);
         tc_adv_free(w->nodes[e].adv);
@@ -1017,12 +1112,10 @@ int tc_world_run(tc_world *w)
 {
     TC_ASSERT(w != NULL);
     while (!w->harness_failed) {
-        const tc_evq_event *next = tc_evq_peek(w->evq);
-        if (next == NULL || next->time_ms > w->end_ms)
-            break;
         tc_evq_event ev;
-        int rc = tc_evq_pop(w->evq, &ev);
-        TC_ASSERT(rc == 0 && ev.time_ms >= w->now_ms);
+        if (tc_evq_pop_until(w->evq, w->end_ms, &ev) != 0)
+            break; /* nothing left, or nothing due before the end */
+        TC_ASSERT(ev.time_ms >= w->now_ms && ev.time_ms <= w->end_ms);
         w->now_ms = ev.time_ms;
         w->events++;
         dispatch(w, &ev);

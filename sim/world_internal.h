@@ -59,6 +59,10 @@
 #define W_SCHEDULE_MAX      (1u << 20) /* proposer sequences the checker computes (weight W) */
 #define W_TRACE_BUF_BYTES   16384      /* trace lines buffered before the fingerprint takes them */
 
+/* The frame table (world.c): recent frames found again by their bytes. */
+#define W_FRAME_TABLE_SLOTS 16384u
+#define W_FRAME_TABLE_BYTES (16u << 20) /* bytes of the frames it keeps alive, at most */
+
 /* A frame in flight: the payload of a DELIVER event (world.c). */
 typedef struct w_frame w_frame;
 
@@ -254,6 +258,11 @@ struct tc_world {
     tc_lthash_cache *elements; /* UTXO-root elements, shared by every node like cache */
     tc_sim_memo *hashes;       /* tagged hashes of received frames, shared likewise */
     tc_input_memo *inputs;     /* checked transaction inputs, shared the same way */
+    /* Recent frames by content (world.c, w_frame_get): each slot NULL or holding
+     * a reference; frame_table_bytes is the sum of their lengths. */
+    w_frame *frame_table[W_FRAME_TABLE_SLOTS];
+    size_t frame_table_bytes;
+    uint64_t frames_made, frames_shared; /* new frames; sends that found an equal one */
     tc_net *net;
     tc_evq *evq;
     uint64_t now_ms;
@@ -283,6 +292,11 @@ struct tc_world {
 };
 
 /* world.c */
+/* The frame table (world.c): a new reference to a frame holding bytes, the table's when it
+ * keeps one with every byte equal; NULL when out of memory (the harness has failed). */
+w_frame *w_frame_get(tc_world *w, const uint8_t *bytes, size_t len);
+const uint8_t *w_frame_bytes(const w_frame *f, uint32_t *len_out);
+void w_frame_put(w_frame *f); /* lets go of one reference */
 uint64_t w_local(const tc_world *w, uint32_t e);
 int w_store_open(tc_world *w, uint32_t e);
 void w_node_start(tc_world *w, uint32_t e);

@@ -44,6 +44,39 @@ Test(evq, pops_in_time_order)
     tc_evq_free(q);
 }
 
+/* pop_until takes the earliest event only when it is due by the limit, from the wheel and from
+ * the far heap alike, and changes nothing (count, now) when it is not. */
+Test(evq, pop_until_stops_at_the_limit)
+{
+    tc_evq *q = NULL;
+    cr_assert_eq(tc_evq_new(16, NULL, NULL, &q), 0);
+    static const uint64_t times[] = {30, 10, 20000, 20}; /* 20000: beyond the wheel, far */
+    for (size_t k = 0; k < TC_ARRAY_LEN(times); k++) {
+        tc_evq_event ev = ev_at(times[k], k);
+        cr_assert_eq(tc_evq_push(q, &ev, NULL), 0);
+    }
+    tc_evq_event out;
+    cr_assert_eq(tc_evq_pop_until(q, 9, &out), TC_ENOTFOUND, "10 is after the limit 9");
+    cr_assert_eq(tc_evq_count(q), 4, "nothing taken: 4 events");
+    cr_assert_eq(tc_evq_now(q), 0, "now stays 0");
+    cr_assert_eq(tc_evq_pop_until(q, 10, &out), 0);
+    cr_assert_eq(out.time_ms, 10, "an event due at the limit is taken: %llu",
+                 (unsigned long long)out.time_ms);
+    cr_assert_eq(tc_evq_pop_until(q, 25, &out), 0);
+    cr_assert_eq(out.time_ms, 20);
+    cr_assert_eq(tc_evq_pop_until(q, 25, &out), TC_ENOTFOUND, "30 is after 25");
+    cr_assert_eq(tc_evq_now(q), 20);
+    cr_assert_eq(tc_evq_pop_until(q, 30, &out), 0);
+    cr_assert_eq(out.time_ms, 30);
+    cr_assert_eq(tc_evq_pop_until(q, 19999, &out), TC_ENOTFOUND, "the far event waits");
+    cr_assert_eq(tc_evq_count(q), 1, "the far event is still queued");
+    cr_assert_eq(tc_evq_pop_until(q, 20000, &out), 0);
+    cr_assert_eq(out.time_ms, 20000, "and comes out at its limit: %llu",
+                 (unsigned long long)out.time_ms);
+    cr_assert_eq(tc_evq_pop_until(q, UINT64_MAX, &out), TC_ENOTFOUND, "empty");
+    tc_evq_free(q);
+}
+
 Test(evq, ties_pop_in_insertion_order)
 {
     tc_evq *q = NULL;

@@ -401,3 +401,57 @@ Test(world, the_event_queue_is_sized_by_the_node_count)
                  "the largest world (1,024: 16 M) fits the queue's limit exactly");
     cr_expect_eq(w_evq_capacity(UINT32_MAX), TC_EVQ_CAPACITY_MAX, "clamped to the queue's limit");
 }
+
+/* The frame table shares a frame only between sends of equal bytes: equal bytes from another
+ * buffer get the kept frame, bytes that differ only where the slot's key does not look get their
+ * own, and a frame over the table's byte budget is never kept. */
+Test(world, the_frame_table_shares_only_equal_bytes, .timeout = 60)
+{
+    cr_assert_eq(tc_crypto_init(), 0);
+    tc_scn s;
+    parse("scenario \"frames\"\nnodes 4\ncrypto fast\nrun 1s\n", &s);
+    tc_world_opts o = {.seed = 1};
+    tc_world *w;
+    char err[256];
+    cr_assert_eq(tc_world_new(&s, &o, &w, err, sizeof(err)), 0, "world: %s", err);
+    tc_scn_free(&s);
+    uint8_t a[100], a2[100], b[100];
+    for (uint32_t i = 0; i < sizeof(a); i++)
+        a[i] = (uint8_t)(0xa0 ^ i * 7);
+    memcpy(a2, a, sizeof(a));
+    memcpy(b, a, sizeof(a));
+    b[30] ^= 1; /* between the words at 0..15 and 46..53 that pick the slot */
+    uint64_t made = w->frames_made, shared = w->frames_shared;
+
+    w_frame *fa = w_frame_get(w, a, sizeof(a));
+    w_frame *fa2 = w_frame_get(w, a2, sizeof(a2));
+    cr_assert(fa != NULL && fa2 == fa, "equal bytes from another buffer share the frame");
+    cr_expect_eq(w->frames_made, made + 1, "one frame made for two sends");
+    cr_expect_eq(w->frames_shared, shared + 1, "the second send found it");
+    w_frame *fb = w_frame_get(w, b, sizeof(b));
+    cr_assert(fb != NULL && fb != fa, "one differing byte in the same slot is another frame");
+    uint32_t len = 0;
+    const uint8_t *got = w_frame_bytes(fb, &len);
+    cr_expect(len == sizeof(b) && memcmp(got, b, sizeof(b)) == 0, "it holds the bytes sent");
+    got = w_frame_bytes(fa, &len);
+    cr_expect(len == sizeof(a) && memcmp(got, a, sizeof(a)) == 0, "and the first keeps its own");
+    w_frame *fa3 = w_frame_get(w, a, sizeof(a));
+    cr_expect(fa3 != fa && fa3 != fb, "b took the slot: a is made again, not shared");
+    cr_expect_eq(w->frames_made, made + 3, "three frames made: a, b, a");
+    cr_expect(w->frame_table_bytes <= W_FRAME_TABLE_BYTES, "the table holds %zu bytes",
+              w->frame_table_bytes);
+
+    size_t big_len = (size_t)W_FRAME_TABLE_BYTES + 1;
+    uint8_t *big = calloc(big_len, 1);
+    cr_assert(big != NULL);
+    size_t before = w->frame_table_bytes;
+    w_frame *f1 = w_frame_get(w, big, big_len), *f2 = w_frame_get(w, big, big_len);
+    cr_expect(f1 != NULL && f2 != NULL && f1 != f2, "a frame over the budget is never kept");
+    cr_expect(w->frame_table_bytes <= before, "the table's bytes stay within %u: %zu",
+              W_FRAME_TABLE_BYTES, w->frame_table_bytes);
+    w_frame *list[] = {fa, fa2, fb, fa3, f1, f2};
+    for (size_t k = 0; k < TC_ARRAY_LEN(list); k++)
+        w_frame_put(list[k]);
+    free(big);
+    tc_world_free(w);
+}
