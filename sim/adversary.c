@@ -1076,6 +1076,38 @@ static void send_breaker(tc_adv *a, uint64_t now_ms, uint32_t to, const uint8_t 
     free(owned);
 }
 
+/* Whether this kind does something to a transaction or a vote batch. Such an adversary opens
+ * a BUNDLE (PROTOCOL 10.9) and sends its members one by one, so an object it relays meets the
+ * same treatment whether it answers an IWANT inside a bundle or goes alone; the others send a
+ * bundle as it is, as an honest node would. */
+static bool reads_members(tc_adv_kind kind)
+{
+    if (kind == TC_ADV_SILENT || kind == TC_ADV_INVALID_SIG || kind == TC_ADV_REPLAY)
+        return true;
+    if (kind < TC_ADV_OUT_OF_TURN || kind == TC_ADV_WRONG_PROPOSER || kind == TC_ADV_WRONG_ROUND)
+        return false;
+    return breaker_reads(kind, TC_MSG_TX) || breaker_reads(kind, TC_MSG_VOTE_BATCH);
+}
+
+/* A bundle's members through tc_adv_on_send, each as a frame of its own. False: the frame is
+ * not a bundle this kind opens, or it does not decode (then it passes as it is). */
+static bool send_members(tc_adv *a, uint64_t now_ms, uint32_t to, const uint32_t *peers,
+                         uint32_t peer_count, const uint8_t *frame, size_t len, tc_adv_emit_fn emit,
+                         void *ctx)
+{
+    if (tc_msg_frame_type(frame, len) != TC_MSG_BUNDLE || !reads_members(a->config.kind))
+        return false;
+    tc_msg m;
+    if (tc_msg_decode(frame, len, &m) != 0)
+        return false;
+    /* Members are never bundles themselves (the decoder refuses nesting): one level deep. */
+    for (uint32_t i = 0; i < m.bundle.count; i++)
+        tc_adv_on_send(a, now_ms, to, peers, peer_count, m.bundle.members[i].frame,
+                       m.bundle.members[i].len, emit, ctx);
+    tc_msg_deinit(&m);
+    return true;
+}
+
 void tc_adv_on_send(tc_adv *a, uint64_t now_ms, uint32_t to, const uint32_t *peers,
                     uint32_t peer_count, const uint8_t *frame, size_t len, tc_adv_emit_fn emit,
                     void *ctx)
@@ -1083,6 +1115,8 @@ void tc_adv_on_send(tc_adv *a, uint64_t now_ms, uint32_t to, const uint32_t *pee
     TC_ASSERT(a != NULL && emit != NULL);
     TC_ASSERT(frame != NULL || len == 0);
     TC_ASSERT(peers != NULL || peer_count == 0);
+    if (send_members(a, now_ms, to, peers, peer_count, frame, len, emit, ctx))
+        return;
     a->stats.frames_seen++;
     switch (a->config.kind) {
     case TC_ADV_EQUIVOCATE:

@@ -497,7 +497,7 @@ Test(adversary, silent_drops_exactly_the_consensus_types)
     tc_adv *a = adv_new(TC_ADV_SILENT, 1, 0, TC_SIG_ED25519);
     uint32_t dropped = 0;
     for (uint8_t t = 1; t < TC_MSG_TYPE_COUNT; t++) {
-        if (!tc_msg_type_known(t))
+        if (!tc_msg_type_known(t) || t == TC_MSG_BUNDLE) /* opened: the bundle tests below */
             continue;
         capture c;
         cap_init(&c);
@@ -517,7 +517,7 @@ Test(adversary, silent_drops_exactly_the_consensus_types)
     tc_adv_stats st;
     tc_adv_stats_get(a, &st);
     cr_assert_eq(st.frames_dropped, 4);
-    cr_assert_eq(st.frames_seen, ms_known_type_count());
+    cr_assert_eq(st.frames_seen, ms_known_type_count() - 1);
     tc_adv_free(a);
 }
 
@@ -566,7 +566,7 @@ Test(adversary, invalid_sig_frames_decode_but_fail_verification)
     tc_adv *a = adv_new(TC_ADV_INVALID_SIG, 1, 0, TC_SIG_ED25519);
     uint32_t rewritten = 0;
     for (uint8_t t = 1; t < TC_MSG_TYPE_COUNT; t++) {
-        if (!tc_msg_type_known(t))
+        if (!tc_msg_type_known(t) || t == TC_MSG_BUNDLE) /* opened: the bundle tests below */
             continue;
         capture c;
         cap_init(&c);
@@ -606,6 +606,95 @@ Test(adversary, invalid_sig_frames_decode_but_fail_verification)
     cr_assert_eq(st.frames_rewritten, rewritten);
     cr_assert_eq(rewritten, 16);
     tc_adv_free(a);
+}
+
+/* ---- bundles ---- */
+
+/* A BUNDLE of a sample TX and a sample VOTE_BATCH (signed by msg_samples.h's keys); the two
+ * member frames are returned too, to compare with what comes out. */
+static uint8_t *bundle_frame(size_t *len, uint8_t *members[2], size_t member_len[2])
+{
+    members[0] = sample_frame(TC_MSG_TX, &member_len[0]);
+    members[1] = sample_frame(TC_MSG_VOTE_BATCH, &member_len[1]);
+    tc_msg_bundle_member parts[2] = {{members[0], (uint32_t)member_len[0]},
+                                     {members[1], (uint32_t)member_len[1]}};
+    tc_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = TC_MSG_BUNDLE;
+    m.bundle.count = 2;
+    m.bundle.members = parts;
+    return encode(&m, len);
+}
+
+Test(adversary, silent_opens_a_bundle_and_drops_its_vote_batch)
+{
+    tc_adv *a = adv_new(TC_ADV_SILENT, 1, 0, TC_SIG_ED25519);
+    uint8_t *members[2];
+    size_t member_len[2], len = 0;
+    uint8_t *f = bundle_frame(&len, members, member_len);
+    capture c;
+    cap_init(&c);
+    tc_adv_on_send(a, 0, 11, PEERS4, 4, f, len, cap_emit, &c);
+    cr_assert_eq(c.count, 1, "only the transaction goes out, got %zu frames", c.count);
+    cr_assert(same_bytes(&c.items[0], members[0], member_len[0]) && c.items[0].to == 11,
+              "as a frame of its own, unchanged");
+    tc_adv_stats st;
+    tc_adv_stats_get(a, &st);
+    cr_assert_eq(st.frames_seen, 2, "each member counts as a frame seen");
+    cr_assert_eq(st.frames_dropped, 1, "the vote batch is dropped");
+    cap_free(&c);
+    free(f);
+    free(members[0]);
+    free(members[1]);
+    tc_adv_free(a);
+}
+
+Test(adversary, invalid_sig_corrupts_a_vote_batch_inside_a_bundle)
+{
+    tc_adv *a = adv_new(TC_ADV_INVALID_SIG, 1, 0, TC_SIG_ED25519);
+    uint8_t *members[2];
+    size_t member_len[2], len = 0;
+    uint8_t *f = bundle_frame(&len, members, member_len);
+    capture c;
+    cap_init(&c);
+    tc_adv_on_send(a, 0, 12, PEERS4, 4, f, len, cap_emit, &c);
+    cr_assert_eq(c.count, 2, "the two members, each alone: got %zu frames", c.count);
+    cr_assert(same_bytes(&c.items[0], members[0], member_len[0]), "the transaction unchanged");
+    const sent *s = &c.items[1];
+    cr_assert_eq(s->len, member_len[1]);
+    cr_assert_eq(bits_differing(s->bytes, members[1], s->len), 1, "one bit of the batch flipped");
+    tc_msg m;
+    cr_assert_eq(tc_msg_decode(s->bytes, s->len, &m), 0, "the batch still decodes");
+    cr_assert_eq(verify_sample(&m), TC_EBADSIG, "and fails verification");
+    tc_msg_deinit(&m);
+    cap_free(&c);
+    free(f);
+    free(members[0]);
+    free(members[1]);
+    tc_adv_free(a);
+}
+
+Test(adversary, kinds_that_touch_no_batch_or_transaction_pass_a_bundle_whole)
+{
+    const tc_adv_kind kinds[] = {TC_ADV_NONE, TC_ADV_EQUIVOCATE, TC_ADV_DOUBLE_VOTE,
+                                 TC_ADV_WRONG_PROPOSER};
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        tc_adv *a = adv_new(kinds[k], 1, 0, TC_SIG_ED25519);
+        uint8_t *members[2];
+        size_t member_len[2], len = 0;
+        uint8_t *f = bundle_frame(&len, members, member_len);
+        capture c;
+        cap_init(&c);
+        tc_adv_on_send(a, 0, 13, PEERS4, 4, f, len, cap_emit, &c);
+        cr_assert_eq(c.count, 1, "kind %s: one frame", tc_adv_kind_name(kinds[k]));
+        cr_assert(same_bytes(&c.items[0], f, len), "kind %s: the bundle as it was",
+                  tc_adv_kind_name(kinds[k]));
+        cap_free(&c);
+        free(f);
+        free(members[0]);
+        free(members[1]);
+        tc_adv_free(a);
+    }
 }
 
 /* ---- GARBAGE ---- */

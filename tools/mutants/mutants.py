@@ -267,4 +267,12 @@ MUTANTS = [
               "a frame only between sends of equal bytes)",
          edits=[("    if (f != NULL && f->len == len && memcmp(f->bytes, bytes, len) == 0) {",
                  "    if (f != NULL && f->len == len) {")]),
+    # ---- the adversary opens bundles ----
+    dict(name="adv-bundle-whole", file="sim/adversary.c",
+         rule="SCENARIOS: a behaviour that acts on transactions or vote batches meets them inside "
+              "a BUNDLE too (an IWANT answer is no way around the adversary)",
+         edits=[("    if (kind == TC_ADV_SILENT || kind == TC_ADV_INVALID_SIG || kind == TC_ADV_REPLAY)\n"
+                 "        return true;",
+                 "    if (kind == TC_ADV_SILENT || kind == TC_ADV_INVALID_SIG || kind == TC_ADV_REPLAY)\n"
+                 "        return false;")]),
 ]
