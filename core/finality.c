@@ -149,6 +149,10 @@ struct tc_finality {
     bool bodies_wait;
     uint64_t regossip_at;
     uint32_t mark_gen;
+    /* Spender sets with two or more members (a transaction listing an outpoint twice counts):
+     * while there is none, no transaction shares an input with another and lockeq_check has
+     * nothing to report, so a vote skips it. */
+    uint32_t shared_sets;
 
     uint8_t *scratch;
     size_t scratch_cap;
@@ -430,6 +434,10 @@ static void sp_remove(tc_finality *f, uint32_t s, const tc_outpoint *op, uint32_
         at++;
     TC_ASSERT(at < set->n);
     memmove(&set->tx[at], &set->tx[at + 1], (set->n - at - 1) * sizeof(uint32_t));
+    if (set->n == 2) {
+        TC_ASSERT(f->shared_sets > 0);
+        f->shared_sets--;
+    }
     set->n--;
     if (set->n == 0) {
         uint8_t k[KEY_LEN];
@@ -486,6 +494,8 @@ static int sp_add(tc_finality *f, const tc_outpoint *op, uint32_t idx, uint32_t 
     for (uint32_t i = 0; i < set->n; i++)
         *dup = *dup || set->tx[i] == idx;
     set->tx[set->n++] = idx;
+    if (set->n == 2)
+        f->shared_sets++;
     *s_out = s;
     return 0;
 }
@@ -530,7 +540,8 @@ static int tx_set_inputs(tc_finality *f, uint32_t idx, const tc_outpoint *ops, u
     return 0;
 }
 
-static uint32_t vote_find(const txe *e, uint32_t v)
+/* Position of the first vote of a validator >= v: where v's vote is, or goes. */
+static uint32_t vote_lower(const txe *e, uint32_t v)
 {
     uint32_t lo = 0, hi = e->vote_count;
     while (lo < hi) {
@@ -540,13 +551,23 @@ static uint32_t vote_find(const txe *e, uint32_t v)
         else
             hi = mid;
     }
+    return lo;
+}
+
+static uint32_t vote_find(const txe *e, uint32_t v)
+{
+    uint32_t lo = vote_lower(e, v);
     return lo < e->vote_count && e->votes[lo].validator == v ? lo : NONE;
 }
 
-static int vote_add(tc_finality *f, uint32_t idx, uint32_t v, uint64_t seq)
+/* Inserts v's vote at pos, which vote_lower gave: the search tally made already places it,
+ * so no second scan of the votes runs per vote reference. */
+static int vote_add(tc_finality *f, uint32_t idx, uint32_t pos, uint32_t v, uint64_t seq)
 {
     txe *e = &f->tx[idx];
-    TC_ASSERT(v < f->vset.count && vote_find(e, v) == NONE);
+    TC_ASSERT(v < f->vset.count && pos <= e->vote_count);
+    TC_ASSERT(pos == e->vote_count || e->votes[pos].validator > v);
+    TC_ASSERT(pos == 0 || e->votes[pos - 1].validator < v);
     if (e->vote_count == e->vote_cap) {
         uint32_t cap = e->vote_cap == 0 ? 4 : e->vote_cap * 2;
         if (cap > f->vset.count)
@@ -557,9 +578,6 @@ static int vote_add(tc_finality *f, uint32_t idx, uint32_t v, uint64_t seq)
         e->votes = r;
         e->vote_cap = cap;
     }
-    uint32_t pos = 0;
-    while (pos < e->vote_count && e->votes[pos].validator < v)
-        pos++;
     memmove(&e->votes[pos + 1], &e->votes[pos], (e->vote_count - pos) * sizeof(tc_batch_ref));
     e->votes[pos].validator = v;
     e->votes[pos].seq = seq;
@@ -974,6 +992,8 @@ static uint32_t mark_next(tc_finality *f)
  * a's inputs that v voted for too, once per pair. */
 static void lockeq_check(tc_finality *f, uint32_t a, uint32_t v, uint64_t seq_a)
 {
+    if (f->shared_sets == 0)
+        return; /* every input's only spender is a itself */
     uint32_t gen = mark_next(f);
     f->tx[a].mark = gen;
     for (uint32_t i = 0; i < f->tx[a].input_count; i++) {
@@ -1021,9 +1041,11 @@ static int tally(tc_finality *f, tc_store_txn *txn, const tc_hash *txid, uint32_
         if (rc != 0)
             return rc;
     }
-    if (vote_find(&f->tx[idx], v) != NONE)
+    const txe *e = &f->tx[idx];
+    uint32_t pos = vote_lower(e, v);
+    if (pos < e->vote_count && e->votes[pos].validator == v)
         return 0;
-    int rc = vote_add(f, idx, v, seq);
+    int rc = vote_add(f, idx, pos, v, seq);
     if (rc != 0) {
         if (prunable(&f->tx[idx]))
             tx_free(f, idx);
