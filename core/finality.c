@@ -578,7 +578,10 @@ static int vote_add(tc_finality *f, uint32_t idx, uint32_t pos, uint32_t v, uint
         e->votes = r;
         e->vote_cap = cap;
     }
-    memmove(&e->votes[pos + 1], &e->votes[pos], (e->vote_count - pos) * sizeof(tc_batch_ref));
+    /* Out-of-line memmove costs more than the insertion itself when nothing moves (the vote
+     * of the highest validator index so far). */
+    if (pos < e->vote_count)
+        memmove(&e->votes[pos + 1], &e->votes[pos], (e->vote_count - pos) * sizeof(tc_batch_ref));
     e->votes[pos].validator = v;
     e->votes[pos].seq = seq;
     e->vote_count++;
@@ -1052,8 +1055,13 @@ static int tally(tc_finality *f, tc_store_txn *txn, const tc_hash *txid, uint32_
         return rc;
     }
     *counted = true;
-    if (f->tx[idx].flags & F_HAVE)
-        lockeq_check(f, idx, v, seq);
+    if ((f->tx[idx].flags & F_HAVE) == 0)
+        return 0; /* neither lockeq_check nor maybe_finalize acts without the inputs */
+    lockeq_check(f, idx, v, seq);
+    /* maybe_finalize's own first test, made here so that a vote below quorum or for a
+     * finalized transaction (most of them) does not call it. */
+    if ((f->tx[idx].flags & F_FINALIZED) || f->tx[idx].weight < f->quorum)
+        return 0;
     return maybe_finalize(f, txn, idx);
 }
 
