@@ -569,7 +569,9 @@ static int vote_add(tc_finality *f, uint32_t idx, uint32_t pos, uint32_t v, uint
     TC_ASSERT(pos == e->vote_count || e->votes[pos].validator > v);
     TC_ASSERT(pos == 0 || e->votes[pos - 1].validator < v);
     if (e->vote_count == e->vote_cap) {
-        uint32_t cap = e->vote_cap == 0 ? 4 : e->vote_cap * 2;
+        /* From 16 refs (256 bytes): a tracked transaction collects votes from most of the
+         * validators, and starting at 4 took five reallocations to reach 64. */
+        uint32_t cap = e->vote_cap == 0 ? 16 : e->vote_cap * 2;
         if (cap > f->vset.count)
             cap = f->vset.count;
         tc_batch_ref *r = tc_realloc(e->votes, (size_t)cap * sizeof(*r));
