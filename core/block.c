@@ -31,6 +31,8 @@ typedef struct {
     uint8_t *chunk;    /* w's buffer when hashing */
     int err;           /* TC_ENOMEM while hashing a large transaction */
     size_t hashed;     /* bytes fed to the hasher so far */
+    uint8_t *copy;     /* NULL, or where the hashed bytes are copied while they fit copy_cap */
+    size_t copy_cap;
 } sink;
 
 static void sink_plain(sink *s, tc_writer *w)
@@ -49,6 +51,17 @@ static void sink_hashing(sink *s, tc_writer *w, tc_hasher *hasher, uint8_t *chun
     s->chunk = chunk;
     s->err = 0;
     s->hashed = 0;
+    s->copy = NULL;
+    s->copy_cap = 0;
+}
+
+/* Feeds n bytes to the hasher, and to the copy while they fit it. */
+static void sink_feed(sink *s, const uint8_t *p, size_t n)
+{
+    tc_hasher_update(s->hasher, p, n);
+    if (s->copy != NULL && n <= s->copy_cap && s->hashed <= s->copy_cap - n)
+        memcpy(s->copy + s->hashed, p, n);
+    s->hashed += n;
 }
 
 static void sink_flush(sink *s)
@@ -57,8 +70,7 @@ static void sink_flush(sink *s)
         return;
     /* A piece never exceeds the room left after a step, so the chunk cannot overflow. */
     TC_ASSERT(s->w->err == 0 && s->w->len <= SINK_CHUNK_SIZE);
-    tc_hasher_update(s->hasher, s->chunk, s->w->len);
-    s->hashed += s->w->len;
+    sink_feed(s, s->chunk, s->w->len);
     tc_writer_init(s->w, s->chunk, SINK_CHUNK_SIZE);
 }
 
@@ -97,8 +109,7 @@ static void sink_tx(sink *s, const tc_tx *tx)
     tc_writer_init(&big, buf, size);
     tc_tx_encode(&big, tx);
     TC_ASSERT(tc_writer_finish(&big, &len) == 0 && len == size);
-    tc_hasher_update(s->hasher, buf, len);
-    s->hashed += len;
+    sink_feed(s, buf, len);
     free(buf);
 }
 
@@ -1228,13 +1239,21 @@ int tc_block_tx_root(const tc_block *b, tc_hash *out)
 
 int tc_block_body_digest(const tc_block *b, tc_hash *out, size_t *len_out)
 {
-    TC_ASSERT(b != NULL && out != NULL);
+    return tc_block_body_digest_copy(b, out, len_out, NULL, 0);
+}
+
+int tc_block_body_digest_copy(const tc_block *b, tc_hash *out, size_t *len_out, uint8_t *copy,
+                              size_t copy_cap)
+{
+    TC_ASSERT(b != NULL && out != NULL && (copy != NULL || copy_cap == 0));
     tc_hasher hasher;
     uint8_t chunk[SINK_CHUNK_SIZE];
     tc_writer w;
     sink s;
     tc_hasher_init(&hasher, TC_TAG_TXROOT);
     sink_hashing(&s, &w, &hasher, chunk);
+    s.copy = copy;
+    s.copy_cap = copy_cap;
     body_put(&s, b);
     sink_flush(&s);
     tc_hasher_final(&hasher, out);

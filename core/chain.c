@@ -58,7 +58,18 @@ struct tc_chain {
     tc_hash *txid_scratch;    /* txids of the block being run; becomes vetted_txids on success */
     const tc_hash *tip_txids; /* the tip's, right after it was applied (one of the two above) */
     uint32_t txid_cap;        /* entries of both arrays */
-    tc_chain_known_fn known;  /* NULL: every transaction gets every check */
+    /* The vetted block's body encoding, vetted_body_len bytes when vetted_body_ok: running that
+     * block again encodes its body and compares the bytes instead of hashing them, since equal
+     * bytes hash to the tx_root its vetting checked (a BLAKE2b pass over every transaction and
+     * certificate, about 2% of a small cluster's run). body_scratch holds the body being run
+     * and becomes vetted_body on success; body_matched says the vetted body was found again in
+     * this run, so storing the block copies body_scratch instead of encoding the body again. */
+    uint8_t *vetted_body;
+    uint8_t *body_scratch;
+    size_t vetted_body_cap, vetted_body_len;
+    size_t body_scratch_cap, body_scratch_len;
+    bool vetted_body_ok, body_scratch_ok, body_matched;
+    tc_chain_known_fn known; /* NULL: every transaction gets every check */
     void *known_ctx;
 };
 
@@ -278,6 +289,8 @@ void tc_chain_free(tc_chain *c)
     tc_genesis_deinit(&c->genesis);
     free(c->vetted_txids);
     free(c->txid_scratch);
+    free(c->vetted_body);
+    free(c->body_scratch);
     free(c);
 }
 
@@ -741,8 +754,10 @@ static int check_supply(tc_chain *c, uint64_t total, const tc_chain_supply *s)
     return 0;
 }
 
-/* Stores b, whose encoding takes size bytes (measured by the rules' size check). */
-static int store_block(tc_store_txn *t, const tc_block *b, const tc_hash *hash, size_t size)
+/* Stores b, whose encoding takes size bytes (measured by the rules' size check). body: NULL,
+ * or b's body encoding (body_len bytes), copied after the header instead of encoded again. */
+static int store_block(tc_store_txn *t, const tc_block *b, const tc_hash *hash, size_t size,
+                       const uint8_t *body, size_t body_len)
 {
     uint8_t hk[8];
     height_key(b->header.height, hk);
@@ -752,7 +767,12 @@ static int store_block(tc_store_txn *t, const tc_block *b, const tc_hash *hash, 
     tc_writer w;
     size_t len = 0;
     tc_writer_init(&w, bytes, size);
-    tc_block_encode(&w, b);
+    if (body != NULL) {
+        tc_block_header_encode(&w, &b->header);
+        tc_put_raw(&w, body, body_len);
+    } else {
+        tc_block_encode(&w, b);
+    }
     TC_ASSERT(tc_writer_finish(&w, &len) == 0 && len == size);
     int rc = tc_store_put(t, TC_TABLE_BLOCKS, hk, sizeof(hk), bytes, len);
     if (rc == 0)
@@ -776,8 +796,62 @@ static int check_size(const tc_chain *c, const tc_block *b, size_t body_len, siz
     return *size_out > c->genesis.profile.block_size_max ? TC_ETX_SIZE : 0;
 }
 
-/* The body's shape, root and size; *size_out gets the block's encoded size (0 when building). */
-static int check_body_shape(tc_chain *c, const tc_block *b, bool building, size_t *size_out)
+/* Room for n bytes in body_scratch; false when it cannot be had (then nothing is kept). */
+static bool body_scratch_reserve(tc_chain *c, size_t n)
+{
+    if (n <= c->body_scratch_cap)
+        return true;
+    size_t cap = n + n / 2; /* blocks grow with the load: few regrowths */
+    uint8_t *p = tc_realloc(c->body_scratch, cap);
+    if (p == NULL)
+        return false;
+    c->body_scratch = p;
+    c->body_scratch_cap = cap;
+    return true;
+}
+
+/* b's body digest and encoded length, and its encoding kept in body_scratch (see
+ * tc_chain.vetted_body). Keeping nothing is no error: running b again then hashes again. */
+static int body_digest_keep(tc_chain *c, const tc_block *b, tc_hash *root, size_t *len)
+{
+    c->body_scratch_ok = false;
+    int rc = tc_block_body_digest_copy(b, root, len, c->body_scratch, c->body_scratch_cap);
+    if (rc != 0)
+        return rc;
+    if (*len > c->body_scratch_cap) {
+        /* The first body this large: the buffer grows and the body is encoded again, once. */
+        if (!body_scratch_reserve(c, *len))
+            return 0;
+        tc_writer w;
+        size_t got = 0;
+        tc_writer_init(&w, c->body_scratch, *len);
+        tc_block_body_encode(&w, b);
+        TC_ASSERT(tc_writer_finish(&w, &got) == 0 && got == *len);
+    }
+    c->body_scratch_len = *len;
+    c->body_scratch_ok = true;
+    return 0;
+}
+
+/* Whether b's body encodes to exactly the vetted body's bytes (its encoding is then in
+ * body_scratch). b's header is the vetted one, so its tx_root is the digest of those bytes. */
+static bool body_is_vetted(tc_chain *c, const tc_block *b)
+{
+    size_t n = c->vetted_body_len;
+    if (!c->vetted_body_ok || !body_scratch_reserve(c, n))
+        return false;
+    tc_writer w;
+    size_t got = 0;
+    tc_writer_init(&w, c->body_scratch, n); /* a longer body overflows it: err, not equal */
+    tc_block_body_encode(&w, b);
+    return tc_writer_finish(&w, &got) == 0 && got == n &&
+           memcmp(c->body_scratch, c->vetted_body, n) == 0;
+}
+
+/* The body's shape, root and size; *size_out gets the block's encoded size (0 when building).
+ * vetted: b's header is the vetted block's (is_vetted). */
+static int check_body_shape(tc_chain *c, const tc_block *b, bool building, bool vetted,
+                            size_t *size_out)
 {
     *size_out = 0;
     const tc_profile *p = &c->genesis.profile;
@@ -785,9 +859,13 @@ static int check_body_shape(tc_chain *c, const tc_block *b, bool building, size_
         return TC_ETOOLONG;
     if (building)
         return 0; /* the roots and size are checked once the block is complete (build) */
+    if (vetted && body_is_vetted(c, b)) {
+        c->body_matched = true;
+        return check_size(c, b, c->vetted_body_len, size_out);
+    }
     tc_hash root;
     size_t body_len = 0;
-    int rc = tc_block_body_digest(b, &root, &body_len);
+    int rc = body_digest_keep(c, b, &root, &body_len);
     if (rc != 0)
         return rc;
     if (memcmp(root.b, b->header.tx_root.b, TC_HASH_SIZE) != 0)
@@ -808,7 +886,7 @@ static int apply_txn(tc_chain *c, tc_store_txn *t, const tc_block *b, tc_block *
     if (rc == 0)
         rc = check_header(c, t, &b->header, &x);
     if (rc == 0)
-        rc = check_body_shape(c, b, fill != NULL, size_out);
+        rc = check_body_shape(c, b, fill != NULL, vetted, size_out);
     if (rc == 0)
         rc = release_retired_collateral(c, t, height, &x);
     for (uint32_t i = 0; rc == 0 && i < b->tx_count; i++) {
@@ -888,6 +966,15 @@ static void vet(tc_chain *c, const tc_block *b)
     tc_hash *t = c->vetted_txids;
     c->vetted_txids = c->txid_scratch;
     c->txid_scratch = t;
+    uint8_t *body = c->vetted_body;
+    size_t cap = c->vetted_body_cap;
+    c->vetted_body = c->body_scratch;
+    c->vetted_body_cap = c->body_scratch_cap;
+    c->vetted_body_len = c->body_scratch_len;
+    c->vetted_body_ok = c->body_scratch_ok;
+    c->body_scratch = body;
+    c->body_scratch_cap = cap;
+    c->body_scratch_ok = false;
 }
 
 /* The form of every transaction: what a vetted block is still checked for, since a struct can
@@ -927,11 +1014,12 @@ static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
     tc_chain_supply s;
     bool vetted = mode != MODE_BUILD && is_vetted(c, b);
     c->tip_txids = NULL; /* what follows may overwrite the arrays */
+    c->body_matched = false;
     if (vetted && mode == MODE_CHECK) {
         /* Judged again (a proposal waiting for its vote batches): the hash matched, so what
          * is left is the body against its root and the forms the encoding cannot carry. */
         size_t size;
-        int rc = check_body_shape(c, b, false, &size);
+        int rc = check_body_shape(c, b, false, true, &size);
         return rc == 0 ? check_forms(c, b) : rc;
     }
     int rc = txids_reserve(c, b->tx_count);
@@ -950,7 +1038,10 @@ static int run(tc_chain *c, const tc_block *b, tc_block *fill, apply_mode mode)
     }
     tc_hash hash;
     tc_block_hash(&b->header, &hash);
-    rc = store_block(t, b, &hash, size);
+    if (c->body_matched)
+        rc = store_block(t, b, &hash, size, c->body_scratch, c->vetted_body_len);
+    else
+        rc = store_block(t, b, &hash, size, NULL, 0);
     if (rc == 0)
         rc = tc_store_commit(t);
     else
@@ -1064,7 +1155,7 @@ int tc_chain_build(tc_chain *c, const tc_chain_build_args *a, tc_block *block)
         }
     }
     if (rc == 0)
-        rc = tc_block_body_digest(block, &block->header.tx_root, &body_len);
+        rc = body_digest_keep(c, block, &block->header.tx_root, &body_len);
     if (rc == 0)
         rc = check_size(c, block, body_len, &size); /* what the proposer builds, all accept */
     if (rc == 0)

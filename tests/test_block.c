@@ -1123,6 +1123,36 @@ Test(block, tx_root_is_tagged_body_encoding)
     }
 }
 
+/* The copying digest gives the same root and length, and the body's bytes when they fit. */
+Test(block, body_digest_copy_keeps_the_encoding_that_fits)
+{
+    for (int big = 0; big < 2; big++) {
+        tc_block b;
+        tc_hash want, got;
+        buf_t body;
+        make_block(&b, big);
+        ENCODE(body, tc_block_body_encode, &b);
+        cr_assert_eq(tc_block_tx_root(&b, &want), 0);
+        uint8_t *copy = malloc(body.n + 1);
+        cr_assert_not_null(copy);
+        memset(copy, 0xee, body.n + 1);
+        size_t len = 0;
+        cr_assert_eq(tc_block_body_digest_copy(&b, &got, &len, copy, body.n), 0);
+        cr_assert_eq(memcmp(got.b, want.b, TC_HASH_SIZE), 0, "the same root, big = %d", big);
+        cr_assert_eq(len, body.n, "the body's %zu bytes, big = %d", body.n, big);
+        cr_assert_eq(memcmp(copy, body.p, body.n), 0, "the copy is the encoding, big = %d", big);
+        cr_assert_eq(copy[body.n], 0xee, "nothing written past copy_cap, big = %d", big);
+        memset(copy, 0xee, body.n + 1);
+        cr_assert_eq(tc_block_body_digest_copy(&b, &got, &len, copy, body.n - 1), 0);
+        cr_assert_eq(memcmp(got.b, want.b, TC_HASH_SIZE), 0, "a short copy keeps the root");
+        cr_assert_eq(len, body.n, "and the length, which tells the copy is not whole");
+        cr_assert_eq(copy[body.n - 1], 0xee, "nothing written past a short copy_cap");
+        free(copy);
+        free(body.p);
+        tc_block_deinit(&b);
+    }
+}
+
 Test(block, tx_root_changes_with_every_body_field)
 {
     tc_block b;

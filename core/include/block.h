@@ -358,6 +358,11 @@ int tc_block_tx_root(const tc_block *b, tc_hash *out);
 /* tc_block_tx_root that also gives the body's encoded length (len_out may be NULL; 0 on
  * failure): one pass where a root and a size check would take two. */
 int tc_block_body_digest(const tc_block *b, tc_hash *out, size_t *len_out);
+/* tc_block_body_digest that also copies the body's encoding into copy when the whole of it fits
+ * copy_cap bytes (*len_out <= copy_cap after a success; otherwise copy holds no whole body):
+ * the chain keeps a vetted body's bytes to compare instead of hashing it again. */
+int tc_block_body_digest_copy(const tc_block *b, tc_hash *out, size_t *len_out, uint8_t *copy,
+                              size_t copy_cap);
 /* Outpoint txid of height's reward outputs: H(tc/reward, u64 height). */
 void tc_block_reward_txid(uint64_t height, tc_hash *out);
 
