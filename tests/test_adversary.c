@@ -610,67 +610,79 @@ Test(adversary, invalid_sig_frames_decode_but_fail_verification)
 
 /* ---- bundles ---- */
 
-/* A BUNDLE of a sample TX and a sample VOTE_BATCH (signed by msg_samples.h's keys); the two
- * member frames are returned too, to compare with what comes out. */
-static uint8_t *bundle_frame(size_t *len, uint8_t *members[2], size_t member_len[2])
+/* A BUNDLE of a sample TX and a sample VOTE_BATCH (signed by msg_samples.h's keys), with the
+ * two member frames kept apart to compare with what comes out. */
+typedef struct {
+    uint8_t *frame;
+    size_t len;
+    uint8_t *member[2];
+    size_t member_len[2];
+} bundle_sample;
+
+static void bundle_make(bundle_sample *b)
 {
-    members[0] = sample_frame(TC_MSG_TX, &member_len[0]);
-    members[1] = sample_frame(TC_MSG_VOTE_BATCH, &member_len[1]);
-    tc_msg_bundle_member parts[2] = {{members[0], (uint32_t)member_len[0]},
-                                     {members[1], (uint32_t)member_len[1]}};
+    b->member[0] = sample_frame(TC_MSG_TX, &b->member_len[0]);
+    b->member[1] = sample_frame(TC_MSG_VOTE_BATCH, &b->member_len[1]);
+    tc_msg_bundle_member parts[2] = {{b->member[0], (uint32_t)b->member_len[0]},
+                                     {b->member[1], (uint32_t)b->member_len[1]}};
     tc_msg m;
     memset(&m, 0, sizeof(m));
     m.type = TC_MSG_BUNDLE;
     m.bundle.count = 2;
     m.bundle.members = parts;
-    return encode(&m, len);
+    b->frame = encode(&m, &b->len);
+}
+
+static void bundle_free(bundle_sample *b)
+{
+    free(b->frame);
+    free(b->member[0]);
+    free(b->member[1]);
+}
+
+/* What an adversary of this kind sends to peer `to` for the sample bundle. */
+static tc_adv *send_bundle(tc_adv_kind kind, uint32_t to, bundle_sample *b, capture *c)
+{
+    tc_adv *a = adv_new(kind, 1, 0, TC_SIG_ED25519);
+    bundle_make(b);
+    cap_init(c);
+    tc_adv_on_send(a, 0, to, PEERS4, 4, b->frame, b->len, cap_emit, c);
+    return a;
 }
 
 Test(adversary, silent_opens_a_bundle_and_drops_its_vote_batch)
 {
-    tc_adv *a = adv_new(TC_ADV_SILENT, 1, 0, TC_SIG_ED25519);
-    uint8_t *members[2];
-    size_t member_len[2], len = 0;
-    uint8_t *f = bundle_frame(&len, members, member_len);
+    bundle_sample b;
     capture c;
-    cap_init(&c);
-    tc_adv_on_send(a, 0, 11, PEERS4, 4, f, len, cap_emit, &c);
+    tc_adv *a = send_bundle(TC_ADV_SILENT, 11, &b, &c);
     cr_assert_eq(c.count, 1, "only the transaction goes out, got %zu frames", c.count);
-    cr_assert(same_bytes(&c.items[0], members[0], member_len[0]) && c.items[0].to == 11,
+    cr_assert(same_bytes(&c.items[0], b.member[0], b.member_len[0]) && c.items[0].to == 11,
               "as a frame of its own, unchanged");
     tc_adv_stats st;
     tc_adv_stats_get(a, &st);
     cr_assert_eq(st.frames_seen, 2, "each member counts as a frame seen");
     cr_assert_eq(st.frames_dropped, 1, "the vote batch is dropped");
     cap_free(&c);
-    free(f);
-    free(members[0]);
-    free(members[1]);
+    bundle_free(&b);
     tc_adv_free(a);
 }
 
 Test(adversary, invalid_sig_corrupts_a_vote_batch_inside_a_bundle)
 {
-    tc_adv *a = adv_new(TC_ADV_INVALID_SIG, 1, 0, TC_SIG_ED25519);
-    uint8_t *members[2];
-    size_t member_len[2], len = 0;
-    uint8_t *f = bundle_frame(&len, members, member_len);
+    bundle_sample b;
     capture c;
-    cap_init(&c);
-    tc_adv_on_send(a, 0, 12, PEERS4, 4, f, len, cap_emit, &c);
+    tc_adv *a = send_bundle(TC_ADV_INVALID_SIG, 12, &b, &c);
     cr_assert_eq(c.count, 2, "the two members, each alone: got %zu frames", c.count);
-    cr_assert(same_bytes(&c.items[0], members[0], member_len[0]), "the transaction unchanged");
+    cr_assert(same_bytes(&c.items[0], b.member[0], b.member_len[0]), "the transaction unchanged");
     const sent *s = &c.items[1];
-    cr_assert_eq(s->len, member_len[1]);
-    cr_assert_eq(bits_differing(s->bytes, members[1], s->len), 1, "one bit of the batch flipped");
+    cr_assert_eq(s->len, b.member_len[1]);
+    cr_assert_eq(bits_differing(s->bytes, b.member[1], s->len), 1, "one bit of the batch flipped");
     tc_msg m;
     cr_assert_eq(tc_msg_decode(s->bytes, s->len, &m), 0, "the batch still decodes");
     cr_assert_eq(verify_sample(&m), TC_EBADSIG, "and fails verification");
     tc_msg_deinit(&m);
     cap_free(&c);
-    free(f);
-    free(members[0]);
-    free(members[1]);
+    bundle_free(&b);
     tc_adv_free(a);
 }
 
@@ -679,20 +691,14 @@ Test(adversary, kinds_that_touch_no_batch_or_transaction_pass_a_bundle_whole)
     const tc_adv_kind kinds[] = {TC_ADV_NONE, TC_ADV_EQUIVOCATE, TC_ADV_DOUBLE_VOTE,
                                  TC_ADV_WRONG_PROPOSER};
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-        tc_adv *a = adv_new(kinds[k], 1, 0, TC_SIG_ED25519);
-        uint8_t *members[2];
-        size_t member_len[2], len = 0;
-        uint8_t *f = bundle_frame(&len, members, member_len);
+        bundle_sample b;
         capture c;
-        cap_init(&c);
-        tc_adv_on_send(a, 0, 13, PEERS4, 4, f, len, cap_emit, &c);
-        cr_assert_eq(c.count, 1, "kind %s: one frame", tc_adv_kind_name(kinds[k]));
-        cr_assert(same_bytes(&c.items[0], f, len), "kind %s: the bundle as it was",
-                  tc_adv_kind_name(kinds[k]));
+        tc_adv *a = send_bundle(kinds[k], 13, &b, &c);
+        const char *name = tc_adv_kind_name(kinds[k]);
+        cr_assert_eq(c.count, 1, "kind %s: one frame", name);
+        cr_assert(same_bytes(&c.items[0], b.frame, b.len), "kind %s: the bundle as it was", name);
         cap_free(&c);
-        free(f);
-        free(members[0]);
-        free(members[1]);
+        bundle_free(&b);
         tc_adv_free(a);
     }
 }
